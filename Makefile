@@ -1,0 +1,46 @@
+# Front door to the Meson build: make deps | make | make check | make demo | make install | make fuzz | make bench
+BUILD ?= build
+ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+PREFIX ?= /usr/local
+DESTDIR ?=
+MESON_TEST_ARGS ?=
+
+.PHONY: all deps build check check-unit demo install fuzz bench clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+$(BUILD)/build.ninja:
+	meson setup $(BUILD) --prefix=$(PREFIX)
+
+$(ASAN_BUILD)/build.ninja:
+	meson setup $(ASAN_BUILD) --prefix=$(PREFIX) -Db_sanitize=address,undefined -Db_lundef=false
+
+build: $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+
+# Unit tests plain and under ASan+UBSan, then the end-to-end tests; one closing line.
+check: deps $(BUILD)/build.ninja $(ASAN_BUILD)/build.ninja
+	ninja -C $(BUILD)
+	ninja -C $(ASAN_BUILD)
+	rm -f $(BUILD)/meson-logs/testlog.json $(ASAN_BUILD)/meson-logs/testlog.json
+	-meson test -C $(BUILD) --print-errorlogs $(MESON_TEST_ARGS)
+	-ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  meson test -C $(ASAN_BUILD) --suite unit --print-errorlogs $(MESON_TEST_ARGS)
+	@scripts/test-summary.py $(BUILD)/meson-logs/testlog.json $(ASAN_BUILD)/meson-logs/testlog.json
+
+check-unit: $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+	meson test -C $(BUILD) --suite unit --print-errorlogs
+
+demo: deps build
+	scripts/demo.sh $(BUILD)
+
+install: build
+	DESTDIR=$(DESTDIR) meson install -C $(BUILD) --no-rebuild
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

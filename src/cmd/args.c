@@ -1,0 +1,249 @@
+/* Table-driven getopt_long parsing with generated --help and "did you mean" errors. */
+#include "cmd/args.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd/global.h"
+#include "core/log.h"
+#include "core/util.h"
+
+static const struct optdef global_opts[] = {
+        { "debug", 'd', ARG_FLAG, NULL, NULL, "Show debug output" },
+        { "quiet", 'q', ARG_FLAG, NULL, NULL, "Show only warnings and errors" },
+        { "json", 0, ARG_FLAG, NULL, NULL, "Machine-readable output (list, doctor)" },
+        { "no-color", 0, ARG_FLAG, NULL, NULL, "Never color the output" },
+        { "home", 0, ARG_VALUE, "DIR", "$VMCLOAK_HOME or ~/.vmcloak", "Where images, VMs and repository.db live" },
+        { "help", 'h', ARG_FLAG, NULL, NULL, "Show this help" },
+        { NULL },
+};
+
+static int count_opts(const struct optdef *o) {
+        int n = 0;
+        while (o && o[n].name)
+                n++;
+        return n;
+}
+
+static size_t edit_distance(const char *a, const char *b) {
+        size_t la = strlen(a), lb = strlen(b);
+        if (la > 64 || lb > 64)
+                return 99;
+        size_t d[65][65];
+        for (size_t i = 0; i <= la; i++)
+                d[i][0] = i;
+        for (size_t j = 0; j <= lb; j++)
+                d[0][j] = j;
+        for (size_t i = 1; i <= la; i++)
+                for (size_t j = 1; j <= lb; j++) {
+                        size_t c = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+                        if (d[i - 1][j] + 1 < c)
+                                c = d[i - 1][j] + 1;
+                        if (d[i][j - 1] + 1 < c)
+                                c = d[i][j - 1] + 1;
+                        d[i][j] = c;
+                }
+        return d[la][lb];
+}
+
+const char *args_suggest(const char *word, const char *const *candidates, int n) {
+        const char *best = NULL;
+        size_t bd = 4;
+        for (int i = 0; i < n; i++) {
+                size_t d = edit_distance(word, candidates[i]);
+                /* A prefix of a candidate is a good guess too ("--hdd" for "--hddsize"). */
+                if (startswith(candidates[i], word) && strlen(word) >= 3)
+                        d = d < 2 ? d : 2;
+                if (d < bd) {
+                        bd = d;
+                        best = candidates[i];
+                }
+        }
+        return best;
+}
+
+static void print_opt(const struct optdef *o) {
+        char left[64];
+        char sh[8] = "    ";
+        if (o->short_name)
+                snprintf(sh, sizeof sh, "-%c, ", o->short_name);
+        if (o->kind == ARG_FLAG)
+                snprintf(left, sizeof left, "%s--%s", sh, o->name);
+        else
+                snprintf(left, sizeof left, "%s--%s %s", sh, o->name, o->metavar ? o->metavar : "VALUE");
+        printf("  %-30s %s", left, o->help);
+        if (o->kind == ARG_LIST)
+                printf(" (may be repeated)");
+        if (o->def)
+                printf(" [default: %s]", o->def);
+        putchar('\n');
+}
+
+void args_print_help(const struct cmd_spec *spec) {
+        printf("Usage: vmcloak %s %s\n\n%s\n", spec->name, spec->usage, spec->summary);
+        if (spec->description)
+                printf("\n%s\n", spec->description);
+        if (count_opts(spec->opts) > 0) {
+                printf("\nOptions:\n");
+                for (const struct optdef *o = spec->opts; o->name; o++)
+                        print_opt(o);
+        }
+        printf("\nGlobal options:\n");
+        for (const struct optdef *o = global_opts; o->name; o++)
+                print_opt(o);
+}
+
+static int find_opt(const struct cmd_spec *spec, const char *name) {
+        int n = count_opts(spec->opts);
+        for (int i = 0; i < n; i++)
+                if (streq(spec->opts[i].name, name))
+                        return i;
+        return -1;
+}
+
+static void unknown_option(const struct cmd_spec *spec, const char *arg) {
+        const char *names[ARGS_MAX_OPTS + 8];
+        int n = 0;
+        for (const struct optdef *o = spec->opts; o && o->name; o++)
+                names[n++] = o->name;
+        for (const struct optdef *o = global_opts; o->name; o++)
+                names[n++] = o->name;
+        const char *word = arg;
+        while (*word == '-')
+                word++;
+        _cleanup_free_ char *w = strndup(word, strcspn(word, "="));
+        const char *s = w ? args_suggest(w, names, n) : NULL;
+        if (s)
+                log_error("unknown option '%s' for '%s'; did you mean '--%s'? (see 'vmcloak %s --help')", arg,
+                          spec->name, s, spec->name);
+        else
+                log_error("unknown option '%s' for '%s' (see 'vmcloak %s --help')", arg, spec->name, spec->name);
+}
+
+int args_parse(struct args *a, const struct cmd_spec *spec, int argc, char **argv) {
+        memset(a, 0, sizeof *a);
+        a->spec = spec;
+        int nspec = count_opts(spec->opts), nglob = count_opts(global_opts);
+        if (nspec + nglob >= ARGS_MAX_OPTS)
+                abort();
+        struct option lopts[ARGS_MAX_OPTS + 1];
+        /* Leading ':' reports a missing value as ':'; GNU getopt permutes, so options may
+         * follow positional arguments ("vmcloak init NAME br0 --ip X"), and "--" ends them. */
+        char shorts[3 * ARGS_MAX_OPTS + 2] = ":";
+        int n = 0;
+        const struct optdef *all[ARGS_MAX_OPTS];
+        for (int i = 0; i < nspec + nglob; i++) {
+                const struct optdef *o = i < nspec ? &spec->opts[i] : &global_opts[i - nspec];
+                all[n] = o;
+                lopts[n] = (struct option){ o->name, o->kind == ARG_FLAG ? no_argument : required_argument,
+                                            NULL, 1000 + n };
+                if (o->short_name) {
+                        size_t l = strlen(shorts);
+                        shorts[l] = o->short_name;
+                        shorts[l + 1] = 0;
+                        if (o->kind != ARG_FLAG)
+                                strcat(shorts, ":");
+                }
+                n++;
+        }
+        lopts[n] = (struct option){ 0 };
+
+        optind = 0; /* full re-initialisation (GNU) */
+        opterr = 0;
+        int c;
+        while ((c = getopt_long(argc, argv, shorts, lopts, NULL)) != -1) {
+                int idx = -1;
+                if (c >= 1000)
+                        idx = c - 1000;
+                else if (c == '?') {
+                        const char *bad = argv[optind - 1];
+                        if (optopt && optopt < 1000 && !startswith(bad, "--")) {
+                                char b[3] = { '-', (char)optopt, 0 };
+                                unknown_option(spec, b);
+                        } else
+                                unknown_option(spec, bad);
+                        args_free(a);
+                        return -EINVAL;
+                } else if (c == ':') {
+                        const char *bad = argv[optind - 1];
+                        log_error("option '%s' of '%s' needs a value (see 'vmcloak %s --help')", bad, spec->name,
+                                  spec->name);
+                        args_free(a);
+                        return -EINVAL;
+                } else {
+                        for (int i = 0; i < n; i++)
+                                if (all[i]->short_name == c)
+                                        idx = i;
+                }
+                if (idx < 0)
+                        abort();
+                const struct optdef *o = all[idx];
+                if (idx >= nspec) {
+                        int r = global_apply_option(o->name, optarg);
+                        if (r == 1) {
+                                args_print_help(spec);
+                                args_free(a);
+                                return 1;
+                        }
+                        if (r < 0) {
+                                args_free(a);
+                                return r;
+                        }
+                        continue;
+                }
+                if (o->kind == ARG_FLAG)
+                        a->value[idx] = "1";
+                else if (o->kind == ARG_VALUE)
+                        a->value[idx] = optarg;
+                else if (strv_extend(&a->list[idx], optarg) < 0) {
+                        args_free(a);
+                        return log_error_errno(-ENOMEM, "out of memory");
+                }
+        }
+        a->npos = argc - optind;
+        a->pos = argv + optind;
+        if (a->npos < spec->min_pos || (spec->max_pos >= 0 && a->npos > spec->max_pos)) {
+                if (a->npos < spec->min_pos)
+                        log_error("'%s' needs more arguments: vmcloak %s %s (see 'vmcloak %s --help')", spec->name,
+                                  spec->name, spec->usage, spec->name);
+                else
+                        log_error("too many arguments for '%s' ('%s' is extra): vmcloak %s %s", spec->name,
+                                  a->pos[spec->max_pos], spec->name, spec->usage);
+                args_free(a);
+                return -EINVAL;
+        }
+        return 0;
+}
+
+void args_free(struct args *a) {
+        for (int i = 0; i < ARGS_MAX_OPTS; i++) {
+                strv_free(a->list[i]);
+                a->list[i] = NULL;
+        }
+}
+
+const char *args_get(const struct args *a, const char *name) {
+        int i = find_opt(a->spec, name);
+        if (i < 0)
+                abort(); /* a typo in the command's code, not user input */
+        return a->value[i];
+}
+
+const char *args_get_or(const struct args *a, const char *name) {
+        int i = find_opt(a->spec, name);
+        if (i < 0)
+                abort();
+        return a->value[i] ? a->value[i] : a->spec->opts[i].def;
+}
+
+bool args_flag(const struct args *a, const char *name) { return args_get(a, name) != NULL; }
+
+char **args_list(const struct args *a, const char *name) {
+        int i = find_opt(a->spec, name);
+        if (i < 0)
+                abort();
+        return a->list[i];
+}

@@ -1,0 +1,25 @@
+/* Settings shared by every command (global options) and the one repository handle. */
+#pragma once
+
+#include <stdbool.h>
+
+struct repo;
+
+struct global {
+        bool json;
+        bool debug;
+        bool quiet;
+        const char *home;  /* --home, or NULL */
+        const char *argv0_name; /* "vmcloak" or "vmcloak-qemubridge" */
+};
+
+extern struct global global;
+
+/* Apply one global option (by long name). Returns 1 for --help, 0, or -EINVAL. */
+int global_apply_option(const char *name, const char *value);
+
+/* Resolve paths and open (creating if needed) the repository. Commands call this only
+ * when they need it, so "--help" never touches ~/.vmcloak. Exits with a clear line on
+ * failure by returning a negative errno. `write` asks for a schema that is current. */
+int global_repo(struct repo **ret, bool write);
+void global_close(void);

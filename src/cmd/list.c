@@ -1,0 +1,162 @@
+/* vmcloak list images|snapshots|deps: tables for people, JSON for scripts. */
+#include <errno.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd/args.h"
+#include "cmd/cmd.h"
+#include "cmd/global.h"
+#include "core/log.h"
+#include "core/repo.h"
+#include "core/util.h"
+
+static const struct optdef opts[] = {
+        { "name-only", 0, ARG_FLAG, NULL, NULL, "Print only names, one per line" },
+        { NULL },
+};
+
+static const struct cmd_spec spec = {
+        "list", "[--name-only] images|snapshots|deps", "List images, snapshots or dependencies.", NULL, opts, 1, 1,
+};
+
+static json_object *jstr(const char *s) { return s ? json_object_new_string(s) : NULL; }
+
+static const char *netmode_of(const struct image *i) { return i->netmode ? i->netmode : "bridge"; }
+
+static json_object *installed_json(const char *installed) {
+        json_object *arr = json_object_new_array();
+        if (isempty(installed))
+                return arr;
+        _cleanup_free_ char *copy = strdup(installed);
+        char *save = NULL;
+        for (char *tok = copy ? strtok_r(copy, ",", &save) : NULL; tok; tok = strtok_r(NULL, ",", &save)) {
+                char *colon = strchr(tok, ':');
+                json_object *o = json_object_new_object();
+                if (colon)
+                        *colon = 0;
+                json_object_object_add(o, "name", json_object_new_string(tok));
+                json_object_object_add(o, "version", colon && colon[1] ? json_object_new_string(colon + 1) : NULL);
+                json_object_array_add(arr, o);
+        }
+        return arr;
+}
+
+static int list_images(struct repo *repo, bool name_only) {
+        struct image **l;
+        size_t n;
+        int r = repo_image_list(repo, &l, &n);
+        if (r < 0)
+                return r;
+        if (global.json) {
+                json_object *arr = json_object_new_array();
+                for (size_t i = 0; i < n; i++) {
+                        struct image *m = l[i];
+                        json_object *o = json_object_new_object();
+                        json_object_object_add(o, "name", jstr(m->name));
+                        json_object_object_add(o, "path", jstr(m->path));
+                        json_object_object_add(o, "osversion", jstr(m->osversion));
+                        json_object_object_add(o, "vm", jstr(m->vm));
+                        json_object_object_add(o, "mode", jstr(m->mode));
+                        json_object_object_add(o, "ip", jstr(m->ipaddr));
+                        json_object_object_add(o, "port", json_object_new_int(m->port));
+                        json_object_object_add(o, "adapter", jstr(m->adapter));
+                        json_object_object_add(o, "net", jstr(netmode_of(m)));
+                        json_object_object_add(o, "netmask", jstr(m->netmask));
+                        json_object_object_add(o, "gateway", jstr(m->gateway));
+                        json_object_object_add(o, "cpus", json_object_new_int(m->cpus));
+                        json_object_object_add(o, "ramsize", json_object_new_int(m->ramsize));
+                        json_object_object_add(o, "vramsize", json_object_new_int(m->vramsize));
+                        json_object_object_add(o, "mac", jstr(m->mac));
+                        json_object_object_add(o, "installed", installed_json(m->installed));
+                        json_object_object_add(o, "created_at", jstr(m->created_at));
+                        json_object_array_add(arr, o);
+                }
+                printf("%s\n", json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY |
+                                                                       JSON_C_TO_STRING_SPACED));
+                json_object_put(arr);
+        } else if (name_only) {
+                for (size_t i = 0; i < n; i++)
+                        printf("%s\n", l[i]->name);
+        } else if (n == 0) {
+                printf("No images. Create one with 'vmcloak init'.\n");
+        } else {
+                printf("%-20s %-9s %-15s %-12s %-6s %4s %6s %-11s %s\n", "NAME", "OS", "IP", "ADAPTER", "NET",
+                       "CPUS", "RAM", "MODE", "INSTALLED");
+                for (size_t i = 0; i < n; i++) {
+                        struct image *m = l[i];
+                        printf("%-20s %-9s %-15s %-12s %-6s %4d %5dM %-11s %s\n", strempty(m->name),
+                               strempty(m->osversion), strempty(m->ipaddr), strempty(m->adapter), netmode_of(m),
+                               m->cpus, m->ramsize, strempty(m->mode), isempty(m->installed) ? "-" : m->installed);
+                }
+        }
+        image_list_free(l, n);
+        return 0;
+}
+
+static int list_snapshots(struct repo *repo, bool name_only) {
+        struct snapshot **l;
+        size_t n;
+        int r = repo_snapshot_list(repo, -1, &l, &n);
+        if (r < 0)
+                return r;
+        if (global.json) {
+                json_object *arr = json_object_new_array();
+                for (size_t i = 0; i < n; i++) {
+                        struct snapshot *s = l[i];
+                        json_object *o = json_object_new_object();
+                        json_object_object_add(o, "vmname", jstr(s->vmname));
+                        json_object_object_add(o, "image", jstr(s->image_name));
+                        json_object_object_add(o, "ip", jstr(s->ipaddr));
+                        json_object_object_add(o, "port", json_object_new_int(s->port));
+                        json_object_object_add(o, "hostname", jstr(s->hostname));
+                        json_object_object_add(o, "mac", jstr(s->mac));
+                        json_object_object_add(o, "created_at", jstr(s->created_at));
+                        json_object_array_add(arr, o);
+                }
+                printf("%s\n", json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY |
+                                                                       JSON_C_TO_STRING_SPACED));
+                json_object_put(arr);
+        } else if (name_only) {
+                for (size_t i = 0; i < n; i++)
+                        printf("%s\n", l[i]->vmname);
+        } else if (n == 0) {
+                printf("No snapshots. Create some with 'vmcloak snapshot'.\n");
+        } else {
+                printf("%-20s %-20s %-15s %5s %-17s %-17s\n", "VMNAME", "IMAGE", "IP", "PORT", "HOSTNAME", "MAC");
+                for (size_t i = 0; i < n; i++) {
+                        struct snapshot *s = l[i];
+                        printf("%-20s %-20s %-15s %5d %-17s %-17s\n", strempty(s->vmname),
+                               s->image_name ? s->image_name : "(deleted)", strempty(s->ipaddr), s->port,
+                               strempty(s->hostname), s->mac ? s->mac : "-");
+                }
+        }
+        snapshot_list_free(l, n);
+        return 0;
+}
+
+int cmd_list(int argc, char **argv) {
+        struct args a;
+        int r = args_parse(&a, &spec, argc, argv);
+        if (r != 0)
+                return r > 0 ? 0 : EXIT_USAGE;
+        const char *what = a.pos[0];
+        bool name_only = args_flag(&a, "name-only");
+        args_free(&a);
+        if (!streq(what, "images") && !streq(what, "snapshots") && !streq(what, "deps") &&
+            !streq(what, "dependencies") && !streq(what, "vms")) {
+                log_error("unknown list '%s': use 'vmcloak list images', 'vmcloak list snapshots' or "
+                          "'vmcloak list deps'", what);
+                return EXIT_USAGE;
+        }
+        if (streq(what, "deps") || streq(what, "dependencies")) {
+                log_error("'list deps' is not implemented yet (the dependency catalog is its own issue)");
+                return EXIT_USAGE;
+        }
+        struct repo *repo;
+        r = global_repo(&repo, false);
+        if (r < 0)
+                return 1;
+        r = streq(what, "images") ? list_images(repo, name_only) : list_snapshots(repo, name_only);
+        return exit_code_for(r);
+}

@@ -1,0 +1,24 @@
+/* The ~/.vmcloak layout (VMCloak's): home, repository.db, image/, deps/, iso/, vms/qemu/<vm>/. */
+#pragma once
+
+/* Resolve the home: explicit (--home) > $VMCLOAK_HOME > $HOME/.vmcloak. Does not create it. */
+int paths_init(const char *explicit_home);
+const char *paths_home(void);
+/* Create home (0700) and image/, deps/, iso/ (0755) if missing. */
+int paths_ensure(void);
+
+/* New strings; NULL on ENOMEM. */
+char *paths_repository(void);             /* <home>/repository.db */
+char *paths_image_dir(void);              /* <home>/image */
+char *paths_image_disk(const char *name); /* <home>/image/<name>.qcow2 */
+char *paths_deps_dir(void);               /* <home>/deps */
+char *paths_iso_dir(void);                /* <home>/iso */
+char *paths_cache_dir(void);              /* <home>/cache (kernel packages etc.; vmcloak-only) */
+char *paths_vms_dir(void);                /* <home>/vms/qemu */
+char *paths_vm_dir(const char *vmname);   /* <home>/vms/qemu/<vmname> */
+char *paths_log_dir(void);                /* <home>/log */
+
+/* Where data lives (agent binaries, templates): $VMCLOAK_DATADIR if set; when running from
+ * the build tree, the build tree and the source data/; else the installed datadir. */
+const char *paths_datadir(void);
+char *paths_data_file(const char *relative);

@@ -1,0 +1,95 @@
+/* The repository: VMCloak's repository.db (SQLite), read and written compatibly.
+ * All SQL in vmcloak lives in repo.c. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/cleanup.h"
+
+/* Schema versions (PRAGMA user_version, vmcloak's own numbering):
+ *   0  a VMCloak database before alembic head d6c5bf858df1 (columns may be missing)
+ *   1  VMCloak's head schema (alembic d6c5bf858df1)
+ *   2  + image.netmode, image.created_at, snapshot.created_at (vmcloak in C) */
+#define REPO_SCHEMA_VERSION 2
+#define REPO_ALEMBIC_HEAD "d6c5bf858df1"
+
+struct repo;
+
+struct image {
+        int64_t id;
+        char *name;
+        char *path;
+        char *osversion;
+        char *servicepack;
+        char *mode;        /* "normal" | "multiattach" */
+        char *vm;          /* "qemu" */
+        char *ipaddr;
+        int port;
+        char *adapter;
+        char *netmask;
+        char *gateway;
+        int cpus;
+        int ramsize;
+        int vramsize;
+        char *paravirtprovider;
+        char *mac;
+        char *installed;   /* VMCloak's _installed: "dep:ver,dep:," */
+        char *netmode;     /* "bridge" | "user"; NULL (VMCloak rows) means bridge */
+        char *created_at;
+};
+
+struct snapshot {
+        int64_t id;
+        int64_t image_id;
+        char *vmname;
+        char *ipaddr;
+        int port;
+        char *hostname;
+        char *mac;
+        char *created_at;
+        char *image_name;  /* filled by queries that join the image */
+};
+
+int repo_open(const char *path, struct repo **ret);
+void repo_close(struct repo *r);
+const char *repo_path(const struct repo *r);
+int repo_schema_version(struct repo *r);
+/* Error line + -EPROTO when the schema is older than this vmcloak writes. */
+int repo_require_current(struct repo *r);
+/* Bring the schema to REPO_SCHEMA_VERSION; reports the versions it went from and to. */
+int repo_migrate(struct repo *r, int *ret_from, int *ret_to);
+
+int repo_begin(struct repo *r);    /* BEGIN IMMEDIATE */
+int repo_commit(struct repo *r);
+int repo_rollback(struct repo *r);
+
+int repo_image_get(struct repo *r, const char *name, struct image **ret);          /* -ENOENT */
+int repo_image_list(struct repo *r, struct image ***ret, size_t *ret_n);           /* sorted by name */
+int repo_image_insert(struct repo *r, struct image *img);                          /* -EEXIST; sets id */
+int repo_image_update(struct repo *r, const struct image *img);
+int repo_image_delete(struct repo *r, int64_t id);
+
+int repo_snapshot_get(struct repo *r, const char *vmname, struct snapshot **ret);   /* -ENOENT */
+/* image_id < 0: all snapshots. Sorted by image name, then vmname. */
+int repo_snapshot_list(struct repo *r, int64_t image_id, struct snapshot ***ret, size_t *ret_n);
+int repo_snapshot_insert(struct repo *r, struct snapshot *s);                      /* -EEXIST; sets id */
+int repo_snapshot_delete(struct repo *r, int64_t id);
+
+/* Every address the repository already uses: image IPs and gateways, snapshot IPs. */
+int repo_used_ips(struct repo *r, char ***ret);
+
+void image_free(struct image *i);
+void snapshot_free(struct snapshot *s);
+void image_list_free(struct image **l, size_t n);
+void snapshot_list_free(struct snapshot **l, size_t n);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct image *, image_free)
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct snapshot *, snapshot_free)
+#define _cleanup_image_ _cleanup_(image_freep)
+#define _cleanup_snapshot_ _cleanup_(snapshot_freep)
+
+/* VMCloak's _installed column: "name:version" entries joined by ','. */
+bool installed_has(const char *installed, const char *name, const char *version /* NULL: any */);
+/* Returns a new string with name:version added (replacing nothing; duplicates skipped). */
+char *installed_add(const char *installed, const char *name, const char *version);

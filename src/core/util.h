@@ -1,0 +1,68 @@
+/* Small string, string-vector, file and time helpers shared by every layer. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/types.h>
+
+#include "core/cleanup.h"
+
+static inline bool streq(const char *a, const char *b) { return strcmp(a, b) == 0; }
+static inline bool streq_ptr(const char *a, const char *b) {
+        if (!a || !b)
+                return a == b;
+        return strcmp(a, b) == 0;
+}
+/* Return the rest of s after prefix, or NULL when s does not start with it. */
+static inline const char *startswith(const char *s, const char *prefix) {
+        size_t l = strlen(prefix);
+        return strncmp(s, prefix, l) == 0 ? s + l : NULL;
+}
+bool endswith(const char *s, const char *suffix);
+static inline const char *strempty(const char *s) { return s ? s : ""; }
+static inline bool isempty(const char *s) { return !s || !*s; }
+
+/* asprintf that returns NULL on failure. */
+char *strdup_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Replace *p with a copy of s (NULL allowed); returns -ENOMEM on failure. */
+int free_and_strdup(char **p, const char *s);
+
+/* NULL-terminated vectors of malloc'ed strings. */
+typedef char **strv_t;
+void strv_free(char **l);
+DEFINE_TRIVIAL_CLEANUP_FUNC(char **, strv_free)
+#define _cleanup_strv_free_ _cleanup_(strv_freep)
+size_t strv_length(char *const *l);
+int strv_push(char ***l, char *value);           /* takes ownership, even on failure */
+int strv_extend(char ***l, const char *value);   /* copies */
+int strv_extendf(char ***l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int strv_extend_strv(char ***l, char *const *other);
+char *strv_join(char *const *l, const char *sep);
+bool strv_contains(char *const *l, const char *s);
+char **strv_copy(char *const *l);
+#define STRV_FOREACH(s, l) for (char *const *s = (l); s && *s; s++)
+
+/* Files. */
+bool path_exists(const char *path);
+bool is_dir(const char *path);
+int mkdir_p(const char *path, mode_t mode);
+int rm_rf(const char *path);
+int unlink_if_exists(const char *path);
+int read_full_file(const char *path, char **ret, size_t *ret_len);
+int write_file(const char *path, const void *data, size_t len, mode_t mode);
+int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode);
+/* Copy src to dst (dst must not exist), keeping holes where the filesystem allows. */
+int copy_file(const char *src, const char *dst, mode_t mode);
+char *path_join(const char *a, const char *b);
+/* Directory part of a path, as a new string ("." when there is none). */
+char *path_dirname(const char *path);
+uint64_t file_size_or_zero(const char *path);
+
+/* Time. */
+int64_t now_ms(void);      /* CLOCK_MONOTONIC in milliseconds */
+void sleep_ms(int ms);
+
+/* Human-readable byte count, e.g. "1.5 GiB" (buf of >= 32 bytes). */
+const char *format_bytes(char *buf, size_t size, uint64_t bytes);

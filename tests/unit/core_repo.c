@@ -1,0 +1,262 @@
+/* Unit tests: repository.db creation, VMCloak compatibility, migrations, rows. */
+#include "test.h"
+
+#include <errno.h>
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include "core/repo.h"
+#include "core/util.h"
+
+struct fx {
+        char *dir;
+        char *db;
+};
+
+static int setup(void **state) {
+        struct fx *f = calloc(1, sizeof *f);
+        f->dir = test_tmpdir();
+        f->db = strdup_printf("%s/repository.db", f->dir);
+        *state = f;
+        return 0;
+}
+
+static int teardown(void **state) {
+        struct fx *f = *state;
+        rm_rf(f->dir);
+        free(f->dir);
+        free(f->db);
+        free(f);
+        return 0;
+}
+
+static void load_fixture(const char *db, const char *name) {
+        char *path = strdup_printf("%s/tests/fixtures/%s", getenv("VMCLOAK_SOURCE_ROOT"), name);
+        char *sql;
+        assert_int_equal(read_full_file(path, &sql, NULL), 0);
+        sqlite3 *h;
+        assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+        assert_int_equal(sqlite3_exec(h, sql, NULL, NULL, NULL), SQLITE_OK);
+        sqlite3_close(h);
+        free(sql);
+        free(path);
+}
+
+static struct image *new_image(const char *name, const char *ip) {
+        struct image *i = calloc(1, sizeof *i);
+        i->name = strdup(name);
+        i->path = strdup_printf("/tmp/%s.qcow2", name);
+        i->osversion = strdup("linux");
+        i->servicepack = strdup("2");
+        i->mode = strdup("normal");
+        i->vm = strdup("qemu");
+        i->ipaddr = strdup(ip);
+        i->port = 8000;
+        i->adapter = strdup("qemubr0");
+        i->netmask = strdup("255.255.255.0");
+        i->gateway = strdup("192.168.30.1");
+        i->cpus = 1;
+        i->ramsize = 512;
+        i->vramsize = 16;
+        i->mac = strdup("00:19:3c:00:00:01");
+        i->netmode = strdup("user");
+        return i;
+}
+
+static void test_fresh_schema(void **state) {
+        struct fx *f = *state;
+        struct repo *r;
+        assert_int_equal(repo_open(f->db, &r), 0);
+        assert_int_equal(repo_schema_version(r), REPO_SCHEMA_VERSION);
+        assert_int_equal(repo_require_current(r), 0);
+        repo_close(r);
+        /* VMCloak's marker is there, so VMCloak opens it without asking to migrate. */
+        sqlite3 *h;
+        sqlite3_open(f->db, &h);
+        sqlite3_stmt *st;
+        sqlite3_prepare_v2(h, "SELECT version_num FROM alembic_version", -1, &st, NULL);
+        assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+        assert_string_equal((const char *)sqlite3_column_text(st, 0), REPO_ALEMBIC_HEAD);
+        sqlite3_finalize(st);
+        sqlite3_prepare_v2(h, "PRAGMA journal_mode", -1, &st, NULL);
+        assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+        assert_string_equal((const char *)sqlite3_column_text(st, 0), "wal");
+        sqlite3_finalize(st);
+        sqlite3_close(h);
+}
+
+static void test_image_crud(void **state) {
+        struct fx *f = *state;
+        struct repo *r;
+        assert_int_equal(repo_open(f->db, &r), 0);
+        struct image *a = new_image("alpha", "192.168.30.2");
+        assert_int_equal(repo_image_insert(r, a), 0);
+        assert_true(a->id > 0);
+        assert_non_null(a->created_at);
+        struct image *dup = new_image("alpha", "192.168.30.3");
+        assert_int_equal(repo_image_insert(r, dup), -EEXIST);
+        image_free(dup);
+        struct image *g;
+        assert_int_equal(repo_image_get(r, "alpha", &g), 0);
+        assert_string_equal(g->ipaddr, "192.168.30.2");
+        assert_string_equal(g->netmode, "user");
+        assert_int_equal(g->ramsize, 512);
+        free(g->mode);
+        g->mode = strdup("multiattach");
+        assert_int_equal(repo_image_update(r, g), 0);
+        image_free(g);
+        assert_int_equal(repo_image_get(r, "alpha", &g), 0);
+        assert_string_equal(g->mode, "multiattach");
+        image_free(g);
+        assert_int_equal(repo_image_get(r, "nope", &g), -ENOENT);
+        assert_int_equal(repo_image_delete(r, a->id), 0);
+        assert_int_equal(repo_image_get(r, "alpha", &g), -ENOENT);
+        assert_int_equal(repo_image_delete(r, a->id), -ENOENT);
+        image_free(a);
+        repo_close(r);
+}
+
+static void test_snapshot_crud_and_used_ips(void **state) {
+        struct fx *f = *state;
+        struct repo *r;
+        assert_int_equal(repo_open(f->db, &r), 0);
+        struct image *a = new_image("base", "192.168.30.2");
+        assert_int_equal(repo_image_insert(r, a), 0);
+        struct snapshot s = { .image_id = a->id, .vmname = "vm1", .ipaddr = "192.168.30.10", .port = 8000,
+                              .hostname = "abcdefgh", .mac = "00:19:3c:00:00:02" };
+        assert_int_equal(repo_snapshot_insert(r, &s), 0);
+        free(s.created_at);
+        s.created_at = NULL;
+        assert_int_equal(repo_snapshot_insert(r, &s), -EEXIST);
+        free(s.created_at);
+        struct snapshot *g;
+        assert_int_equal(repo_snapshot_get(r, "vm1", &g), 0);
+        assert_string_equal(g->image_name, "base");
+        assert_string_equal(g->mac, "00:19:3c:00:00:02");
+        snapshot_free(g);
+        char **ips;
+        assert_int_equal(repo_used_ips(r, &ips), 0);
+        assert_true(strv_contains(ips, "192.168.30.1"));
+        assert_true(strv_contains(ips, "192.168.30.2"));
+        assert_true(strv_contains(ips, "192.168.30.10"));
+        assert_int_equal(strv_length(ips), 3);
+        strv_free(ips);
+        struct snapshot **l;
+        size_t n;
+        assert_int_equal(repo_snapshot_list(r, a->id, &l, &n), 0);
+        assert_int_equal(n, 1);
+        snapshot_list_free(l, n);
+        assert_int_equal(repo_snapshot_list(r, a->id + 100, &l, &n), 0);
+        assert_int_equal(n, 0);
+        snapshot_list_free(l, n);
+        image_free(a);
+        repo_close(r);
+}
+
+static void test_vmcloak_head_db(void **state) {
+        struct fx *f = *state;
+        load_fixture(f->db, "vmcloak-head.sql");
+        struct repo *r;
+        assert_int_equal(repo_open(f->db, &r), 0);
+        assert_int_equal(repo_schema_version(r), 1);
+        /* Readable as is; writing needs the migration. */
+        struct image **l;
+        size_t n;
+        assert_int_equal(repo_image_list(r, &l, &n), 0);
+        assert_int_equal(n, 2);
+        assert_string_equal(l[0]->name, "win10base");
+        assert_string_equal(l[0]->mac, "00:19:3c:1f:a2:07");
+        assert_null(l[0]->netmode);
+        assert_true(installed_has(l[0]->installed, "dotnet", "4.7.2"));
+        assert_true(installed_has(l[0]->installed, "threemonpatch", NULL));
+        image_list_free(l, n);
+        struct snapshot **s;
+        assert_int_equal(repo_snapshot_list(r, -1, &s, &n), 0);
+        assert_int_equal(n, 2);
+        assert_string_equal(s[0]->vmname, "win10vm_1");
+        assert_string_equal(s[0]->image_name, "win10base");
+        snapshot_list_free(s, n);
+        assert_int_equal(repo_require_current(r), -EPROTO);
+        int from, to;
+        assert_int_equal(repo_migrate(r, &from, &to), 0);
+        assert_int_equal(from, 1);
+        assert_int_equal(to, REPO_SCHEMA_VERSION);
+        assert_int_equal(repo_require_current(r), 0);
+        /* Migrating again is a no-op. */
+        assert_int_equal(repo_migrate(r, &from, &to), 0);
+        assert_int_equal(from, to);
+        struct image *img;
+        assert_int_equal(repo_image_get(r, "win7base", &img), 0);
+        assert_string_equal(img->gateway, "192.168.30.1");
+        image_free(img);
+        repo_close(r);
+}
+
+static void test_vmcloak_048_db(void **state) {
+        struct fx *f = *state;
+        load_fixture(f->db, "vmcloak-0.4.8.sql");
+        struct repo *r;
+        assert_int_equal(repo_open(f->db, &r), 0);
+        assert_int_equal(repo_schema_version(r), 0);
+        struct image **l;
+        size_t n;
+        assert_int_equal(repo_image_list(r, &l, &n), 0);
+        assert_int_equal(n, 1);
+        assert_null(l[0]->mac);
+        image_list_free(l, n);
+        int from, to;
+        assert_int_equal(repo_migrate(r, &from, &to), 0);
+        assert_int_equal(from, 0);
+        assert_int_equal(to, REPO_SCHEMA_VERSION);
+        struct image *img = new_image("newer", "192.168.56.3");
+        assert_int_equal(repo_image_insert(r, img), 0);
+        image_free(img);
+        repo_close(r);
+        /* The alembic marker is now VMCloak's head. */
+        sqlite3 *h;
+        sqlite3_open(f->db, &h);
+        sqlite3_stmt *st;
+        sqlite3_prepare_v2(h, "SELECT version_num FROM alembic_version", -1, &st, NULL);
+        assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+        assert_string_equal((const char *)sqlite3_column_text(st, 0), REPO_ALEMBIC_HEAD);
+        sqlite3_finalize(st);
+        sqlite3_close(h);
+}
+
+static void test_not_a_database(void **state) {
+        struct fx *f = *state;
+        assert_int_equal(write_file(f->db, "this is not sqlite, just text that is long enough to look like a header",
+                                    72, 0644), 0);
+        struct repo *r;
+        assert_int_equal(repo_open(f->db, &r), -EIO);
+}
+
+static void test_installed(void **state) {
+        (void)state;
+        assert_false(installed_has(NULL, "a", NULL));
+        assert_true(installed_has("a:1,b:", "b", ""));
+        assert_true(installed_has("a:1,b:", "b", NULL));
+        assert_false(installed_has("a:1,b:", "a", "2"));
+        char *s = installed_add(NULL, "a", "1");
+        assert_string_equal(s, "a:1");
+        char *t = installed_add(s, "b", NULL);
+        assert_string_equal(t, "a:1,b:");
+        char *u = installed_add(t, "a", "1");
+        assert_string_equal(u, "a:1,b:");
+        free(s);
+        free(t);
+        free(u);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test_setup_teardown(test_fresh_schema, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_image_crud, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_snapshot_crud_and_used_ips, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_vmcloak_head_db, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_vmcloak_048_db, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_not_a_database, setup, teardown),
+                cmocka_unit_test(test_installed),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
