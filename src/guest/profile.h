@@ -1,0 +1,82 @@
+/* OS profiles: what differs between guests (win7x64 ... win11x64, linux) is data plus one
+ * media-building function. The pipeline (init/install/snapshot) only talks to this
+ * interface and to the agent client; it never knows which OS it drives. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Everything init knows about the image it is about to install. */
+struct install_params {
+        const char *name;          /* image name */
+        const char *hostname;      /* guest computer name */
+        const char *ip;            /* guest address */
+        unsigned prefix;           /* netmask length */
+        const char *netmask;       /* dotted */
+        const char *gateway;
+        const char *dns;
+        const char *dns2;
+        uint16_t agent_port;
+        const char *resolution;    /* "1024x768" */
+        uint64_t disk_bytes;       /* virtual disk size */
+        const char *workdir;       /* a fresh directory the profile may fill (removed by the caller) */
+        const char *cache_dir;     /* ~/.vmcloak/cache: downloads kept between runs */
+        /* linux profile */
+        const char *kernel;        /* --kernel, or NULL: Debian linux-image-amd64 */
+        const char *modules;       /* --modules, or NULL */
+        /* windows profiles */
+        const char *iso_mount;
+        const char *serial_key;
+        const char *product;
+        const char *python_version;
+};
+
+/* What the VM boots to install: the first ISO is the boot CD-ROM. */
+struct install_media {
+        char *boot_iso;            /* built by the profile (or the user's --iso) */
+        char *extra_iso;           /* a second CD-ROM (e.g. the untouched Windows ISO), or NULL */
+        char *kernel_version;      /* what was installed, for machineinfo os_version (linux), or NULL */
+};
+
+void install_media_free(struct install_media *m);
+
+/* Guest-side commands, run through the agent's /execute. Templates use {key} fields:
+ * {ip} {prefix} {netmask} {gateway} {dns} {hostname} {width} {height} {path}. */
+struct guest_commands {
+        const char *set_network;   /* static IP; the agent's connection may drop */
+        const char *set_hostname;
+        const char *reboot;
+        const char *poweroff;
+        const char *shrink_memory; /* make free RAM zero pages before a memory snapshot */
+        const char *set_resolution;/* NULL: not supported */
+        const char *run_script;    /* how to run an uploaded script at {path} */
+        const char *temp_dir;      /* where uploaded scripts go */
+        bool hostname_needs_reboot;
+};
+
+struct os_profile {
+        const char *name;          /* CLI flag / osversion column: "linux", "win10x64" */
+        const char *os_name;       /* machineinfo os_name: "linux" | "windows" */
+        const char *os_version;    /* machineinfo os_version: "10", "7", "8.1"; linux: kernel */
+        const char *arch;          /* "amd64" | "x86" */
+        const char *servicepack;   /* image.servicepack column ("2" for Windows, VMCloak) */
+        unsigned default_ram_mb;
+        uint64_t default_disk_bytes;
+        unsigned install_timeout_s;/* default --timeout for init */
+        bool uefi;                 /* needs UEFI firmware */
+        bool tpm;                  /* needs a TPM 2.0 */
+        bool rtc_localtime;        /* Windows keeps the RTC in local time */
+        struct guest_commands cmd;
+        /* Build the install media into p->workdir. Returns 0 or a negative errno after
+         * printing one line naming what is missing and how to get it. */
+        int (*build_media)(const struct os_profile *self, const struct install_params *p,
+                           struct install_media *ret);
+};
+
+/* All profiles, and lookup by name (NULL if unknown). */
+const struct os_profile *os_profile_find(const char *name);
+const struct os_profile *const *os_profiles(void);
+
+/* Expand a {key} template; keys/values are parallel NULL-terminated arrays. Unknown keys
+ * are an error (-EINVAL), so a typo in a profile cannot reach a guest. */
+int guest_template_expand(const char *tmpl, const char *const *keys, const char *const *values, char **ret);
