@@ -1,0 +1,147 @@
+/* Unit tests: machineinfo.json written field by field as Cuckoo3 reads it. */
+#include "test.h"
+
+#include <errno.h>
+#include <json-c/json.h>
+
+#include "core/util.h"
+#include "pipeline/machineinfo.h"
+
+static char *start_args[] = { "-nodefaults", "-M", "q35", "-drive",
+                              "file=%DISPOSABLE_DISK_PATH%,format=qcow2,if=none,id=disk", "-display", "none", NULL };
+static char *tags[] = { "dotnet", "java", NULL };
+
+static const struct machineinfo sample = {
+        .machinery_version = "7.2.0", .name = "win10vm_1", .ip = "192.168.30.10", .agent_port = 8000,
+        .os_name = "windows", .os_version = "10", .architecture = "amd64", .tags = tags, .bridge = "qemubr0",
+        .mac = "00:19:3c:1f:a2:07", .gateway = "192.168.30.1", .netmask = "255.255.255.0", .disk = "disk.qcow2",
+        .start_args = start_args, .memory_snapshot = "memory.snapshot", .compression = "lz4",
+};
+
+static json_object *write_and_parse(const struct machineinfo *mi, char **dir) {
+        *dir = test_tmpdir();
+        assert_int_equal(machineinfo_write(*dir, mi), 0);
+        char *path = strdup_printf("%s/machineinfo.json", *dir);
+        json_object *root = json_object_from_file(path);
+        free(path);
+        assert_non_null(root);
+        return root;
+}
+
+static const char *get(json_object *m, const char *k) {
+        json_object *v;
+        assert_true(json_object_object_get_ex(m, k, &v));
+        return json_object_get_string(v);
+}
+
+static void test_fields(void **state) {
+        (void)state;
+        char *dir;
+        json_object *root = write_and_parse(&sample, &dir), *m, *v;
+        assert_true(json_object_object_get_ex(root, "vmcloak_version", &v));
+        assert_null(v);
+        assert_string_equal(json_object_get_string(json_object_object_get(root, "machinery")), "qemu");
+        assert_string_equal(json_object_get_string(json_object_object_get(root, "machinery_version")), "7.2.0");
+        assert_true(json_object_object_get_ex(root, "machine", &m));
+        assert_string_equal(get(m, "name"), "win10vm_1");
+        assert_string_equal(get(m, "ip"), "192.168.30.10");
+        assert_int_equal(json_object_get_int(json_object_object_get(m, "agent_port")), 8000);
+        assert_true(json_object_is_type(json_object_object_get(m, "agent_port"), json_type_int));
+        assert_string_equal(get(m, "os_name"), "windows");
+        assert_string_equal(get(m, "os_version"), "10");
+        assert_string_equal(get(m, "architecture"), "amd64");
+        assert_string_equal(get(m, "bridge"), "qemubr0");
+        assert_string_equal(get(m, "mac"), "00:19:3c:1f:a2:07");
+        assert_string_equal(get(m, "gateway"), "192.168.30.1");
+        assert_string_equal(get(m, "netmask"), "255.255.255.0");
+        assert_string_equal(get(m, "disk"), "disk.qcow2");
+        assert_string_equal(get(m, "memory_snapshot"), "memory.snapshot");
+        json_object *t = json_object_object_get(m, "tags");
+        assert_int_equal(json_object_array_length(t), 2);
+        assert_string_equal(json_object_get_string(json_object_array_get_idx(t, 1)), "java");
+        json_object *sa = json_object_object_get(m, "start_args");
+        assert_int_equal(json_object_array_length(sa), 7);
+        assert_string_equal(json_object_get_string(json_object_array_get_idx(sa, 4)),
+                            "file=%DISPOSABLE_DISK_PATH%,format=qcow2,if=none,id=disk");
+        const char *why = NULL;
+        assert_int_equal(machineinfo_validate(root, &why), 0);
+        json_object_put(root);
+        rm_rf(dir);
+        free(dir);
+}
+
+static void test_pretty_two_space_indent(void **state) {
+        (void)state;
+        char *dir = test_tmpdir();
+        assert_int_equal(machineinfo_write(dir, &sample), 0);
+        char *path = strdup_printf("%s/machineinfo.json", dir), *text;
+        assert_int_equal(read_full_file(path, &text, NULL), 0);
+        assert_non_null(strstr(text, "\n  \"machine\": {\n    \"name\": \"win10vm_1\""));
+        assert_null(strstr(text, "\\/"));
+        free(text);
+        free(path);
+        rm_rf(dir);
+        free(dir);
+}
+
+static void expect_invalid(struct machineinfo mi, const char *reason_part) {
+        char *dir;
+        json_object *root = write_and_parse(&mi, &dir);
+        const char *why = NULL;
+        assert_int_equal(machineinfo_validate(root, &why), -EINVAL);
+        assert_non_null(strstr(why, reason_part));
+        json_object_put(root);
+        rm_rf(dir);
+        free(dir);
+}
+
+static void test_validator_rules(void **state) {
+        (void)state;
+        struct machineinfo mi = sample;
+        char *with_binary[] = { "/usr/bin/qemu-system-x86_64", "file=%DISPOSABLE_DISK_PATH%", NULL };
+        mi.start_args = with_binary;
+        expect_invalid(mi, "binary");
+        char *no_placeholder[] = { "-M", "q35", NULL };
+        mi.start_args = no_placeholder;
+        expect_invalid(mi, "DISPOSABLE");
+        char *qmp[] = { "file=%DISPOSABLE_DISK_PATH%", "-qmp", "unix:/x", NULL };
+        mi.start_args = qmp;
+        expect_invalid(mi, "forbids");
+        char *snap_in_name[] = { "file=/x/my-snapshot.qcow2,%DISPOSABLE_DISK_PATH%", NULL };
+        mi.start_args = snap_in_name;
+        expect_invalid(mi, "forbids"); /* Cuckoo3's substring test */
+        char *empty[] = { NULL };
+        mi.start_args = empty;
+        expect_invalid(mi, "non-empty");
+        mi = sample;
+        mi.mac = "00-19-3c-1f-a2-07";
+        expect_invalid(mi, "colon");
+        mi = sample;
+        mi.architecture = "arm64";
+        expect_invalid(mi, "architecture");
+        mi = sample;
+        mi.agent_port = 0;
+        expect_invalid(mi, "agent_port");
+}
+
+static void test_validator_missing_machine(void **state) {
+        (void)state;
+        json_object *root = json_tokener_parse("{\"machinery\": \"qemu\"}");
+        const char *why;
+        assert_int_equal(machineinfo_validate(root, &why), -EINVAL);
+        json_object_put(root);
+        root = json_tokener_parse("{\"machine\": {\"name\": \"x\"}}");
+        assert_int_equal(machineinfo_validate(root, &why), -EINVAL);
+        assert_non_null(strstr(why, "required"));
+        json_object_put(root);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_fields),
+                cmocka_unit_test(test_pretty_two_space_indent),
+                cmocka_unit_test(test_validator_rules),
+                cmocka_unit_test(test_validator_missing_machine),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
