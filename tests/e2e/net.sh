@@ -138,7 +138,8 @@ if [ -x "$helper" ] && [ "$acl_in" = /etc/qemu/bridge.conf ] && grep -qw overlay
       if grep -q -e 'access denied by acl file' -e 'failed to parse default acl file' <<<"$real"; then want=fail; else want=ok; fi
       got=$(VMCLOAK_BRIDGE_ACL=$d/up/qemu/bridge.conf "$VM" doctor --bridge "$bridge" --json 2>/dev/null |
             python3 -c 'import json,sys; print({"ok":"ok","warn":"ok"}.get([c for c in json.load(sys.stdin)["checks"] if c["id"]=="acl"][0]["status"],"fail"))')
-      tap_check "ACL '$c' for $bridge: vmcloak and qemu-bridge-helper agree ($want)" test "$want" = "$got"
+      name=${c//$tmp/TMP}; name=${name//#/<hash>}
+      tap_check "ACL '$name' for $bridge: vmcloak and qemu-bridge-helper agree ($want)" test "$want" = "$got"
       rm -rf "$d"
     done
   done
