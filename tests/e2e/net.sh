@@ -115,7 +115,7 @@ out=$(inns "$VM" bridge --delete br-test 2>&1); rc=$?
 tap_check "--delete removes the bridge" test "$rc" = 0 -a -z "$(inns ip link show br-test 2>/dev/null)"
 inns "$VM" bridge --delete br-test 2>/dev/null; tap_check "--delete of a missing bridge exits 1" test $? = 1
 inns "$VM" bridge --delete lo 2>/dev/null; tap_check "--delete refuses a non-bridge" test $? = 1
-tap_check "lo survives" inns ip link show lo
+inns ip link show lo >/dev/null; tap_check "lo survives" test $? = 0
 
 # --- the ACL decision agrees with the real qemu-bridge-helper ---
 # The helper reads the ACL path compiled into it (/etc/qemu/bridge.conf on Debian); give it a
