@@ -1,19 +1,368 @@
-/* vmcloak doctor: check that this host can build and run vmcloak VMs. */
+/* vmcloak doctor: check that this host can build and run vmcloak VMs, with the fix for each problem. */
+#include <errno.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <libisofs.h>
+#include <linux/kvm.h>
+#include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
 
 #include "cmd/args.h"
 #include "cmd/cmd.h"
+#include "cmd/global.h"
+#include "core/log.h"
+#include "core/paths.h"
+#include "core/proc.h"
+#include "core/util.h"
+#include "net/check.h"
 
 static const struct optdef opts[] = {
-        { "bridge", 0, ARG_VALUE, "NAME", NULL, "Also check bridge mode with this bridge" },
+        { "bridge", 0, ARG_VALUE, "NAME", NULL, "Also check bridge mode with this bridge (exists, up, address, helper, ACL)" },
         { NULL },
 };
 
 static const struct cmd_spec spec = {
         "doctor", "[--bridge NAME]", "Check QEMU, KVM, disks, agent binaries and (with --bridge) networking.",
-        NULL, opts, 0, 0,
+        "Prints one line per check with the fix for each problem, and exits 0 only when everything the\n"
+        "chosen mode needs passes: user networking needs no bridge; --bridge NAME adds the bridge checks.\n"
+        "Warnings (e.g. no KVM: QEMU then runs under TCG, slowly) do not fail. --json prints the same as JSON.",
+        opts, 0, 0,
 };
 
+#define QEMU_MIN_MAJOR 2
+#define QEMU_MIN_MINOR 11
+#define DISK_FAIL_BYTES (2ULL << 30)
+#define DISK_WARN_BYTES (25ULL << 30)
+
+enum status { ST_OK, ST_WARN, ST_FAIL, ST_SKIP };
+
+struct check {
+        char id[32];
+        char title[96];
+        enum status status;
+        char detail[512];
+        char fix[512];
+};
+
+#define MAX_CHECKS 32
+static struct check checks[MAX_CHECKS];
+static size_t nchecks;
+
+static struct check *check_new(const char *id, const char *title) {
+        if (nchecks >= MAX_CHECKS)
+                abort(); /* a fixed list in this file, not input */
+        struct check *c = &checks[nchecks++];
+        memset(c, 0, sizeof *c);
+        snprintf(c->id, sizeof c->id, "%s", id);
+        snprintf(c->title, sizeof c->title, "%s", title);
+        return c;
+}
+
+static void check_set(struct check *c, enum status st, const char *fix, const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
+static void check_set(struct check *c, enum status st, const char *fix, const char *fmt, ...) {
+        c->status = st;
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(c->detail, sizeof c->detail, fmt, ap);
+        va_end(ap);
+        snprintf(c->fix, sizeof c->fix, "%s", strempty(fix));
+}
+
+/* ---- QEMU and KVM probes ----
+ * LEAD: these two are stand-ins. When src/qemu/probe.h lands (branch qemu), make
+ * doctor_probe_qemu() call its binary/version probe and doctor_probe_kvm() its real KVM probe
+ * (which runs a vCPU with a deadline); the rest of this file only uses these two functions. */
+
+struct qemu_probe {
+        char *path;            /* qemu-system-x86_64, or NULL when not found */
+        int major, minor, micro; /* -1 when the version could not be read */
+        char *error;           /* why the version could not be read */
+};
+
+static void qemu_probe_done(struct qemu_probe *q) {
+        free(q->path);
+        free(q->error);
+}
+
+/* "QEMU emulator version 7.2.22 (Debian 1:7.2+dfsg-7+deb12u18+b3)" -> 7, 2, 22. */
+static int parse_qemu_version(const char *out, int *ma, int *mi, int *mc) {
+        const char *p = strstr(out, "version ");
+        if (!p)
+                return -EINVAL;
+        *mc = 0;
+        if (sscanf(p + strlen("version "), "%d.%d.%d", ma, mi, mc) < 2)
+                return -EINVAL;
+        return 0;
+}
+
+static void doctor_probe_qemu(struct qemu_probe *q) {
+        *q = (struct qemu_probe){ .major = -1, .minor = -1, .micro = -1 };
+        q->path = find_program("qemu-system-x86_64");
+        if (!q->path)
+                return;
+        _cleanup_free_ char *out = NULL, *err = NULL;
+        char *argv[] = { q->path, (char *)"--version", NULL };
+        int r = proc_run(argv, NULL, &out, &err);
+        if (r != 0) {
+                errno = r < 0 ? -r : 0;
+                q->error = r < 0 ? strdup_printf("cannot run it: %m") : strdup_printf("--version exited with %d", r);
+                return;
+        }
+        if (parse_qemu_version(out, &q->major, &q->minor, &q->micro) < 0) {
+                q->major = q->minor = q->micro = -1;
+                q->error = strdup("no version in its --version output");
+        }
+}
+
+struct kvm_probe {
+        bool usable;
+        char detail[256];
+        char fix[256];
+};
+
+static void doctor_probe_kvm(struct kvm_probe *k) {
+        memset(k, 0, sizeof *k);
+        _cleanup_close_ int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+        if (fd < 0) {
+                int e = errno;
+                if (e == ENOENT) {
+                        snprintf(k->detail, sizeof k->detail, "no /dev/kvm: VMs will run under TCG, many times slower");
+                        snprintf(k->fix, sizeof k->fix, "enable VT-x/AMD-V in the firmware and load the module "
+                                 "(sudo modprobe kvm_intel, or kvm_amd)");
+                } else if (e == EACCES || e == EPERM) {
+                        snprintf(k->detail, sizeof k->detail, "/dev/kvm is not accessible to you: VMs will run under TCG");
+                        snprintf(k->fix, sizeof k->fix, "sudo usermod -aG kvm $USER, then log in again");
+                } else
+                        snprintf(k->detail, sizeof k->detail, "cannot open /dev/kvm: %s", strerror(e));
+                return;
+        }
+        int api = ioctl(fd, KVM_GET_API_VERSION, 0);
+        if (api != KVM_API_VERSION) {
+                snprintf(k->detail, sizeof k->detail, "/dev/kvm speaks API %d, not %d", api, KVM_API_VERSION);
+                return;
+        }
+        _cleanup_close_ int vm = ioctl(fd, KVM_CREATE_VM, 0);
+        if (vm < 0) {
+                snprintf(k->detail, sizeof k->detail, "/dev/kvm cannot create a VM (%s): VMs will run under TCG",
+                         strerror(errno));
+                snprintf(k->fix, sizeof k->fix, "check 'dmesg | grep -i kvm'; another hypervisor may hold VT-x");
+                return;
+        }
+        k->usable = true;
+        snprintf(k->detail, sizeof k->detail, "/dev/kvm opens and creates a VM");
+}
+
+/* ---- the checks ---- */
+
+static const char *install_hint(const char *debian_pkg) {
+        static char buf[128];
+        snprintf(buf, sizeof buf, "sudo apt-get install %s", debian_pkg);
+        return buf;
+}
+
+static void check_qemu(const struct qemu_probe *q) {
+        char title[64];
+        snprintf(title, sizeof title, "QEMU %d.%d or later", QEMU_MIN_MAJOR, QEMU_MIN_MINOR);
+        struct check *c = check_new("qemu", title);
+        if (!q->path)
+                check_set(c, ST_FAIL, install_hint("qemu-system-x86"), "qemu-system-x86_64 is not in PATH");
+        else if (q->major < 0)
+                check_set(c, ST_FAIL, "", "%s: %s", q->path, strempty(q->error));
+        else if (q->major < QEMU_MIN_MAJOR || (q->major == QEMU_MIN_MAJOR && q->minor < QEMU_MIN_MINOR))
+                check_set(c, ST_FAIL, "upgrade QEMU", "%s is version %d.%d.%d", q->path, q->major, q->minor, q->micro);
+        else
+                check_set(c, ST_OK, "", "%d.%d.%d (%s)", q->major, q->minor, q->micro, q->path);
+}
+
+static void check_program(const char *id, const char *title, const char *prog, const char *pkg, enum status missing) {
+        struct check *c = check_new(id, title);
+        _cleanup_free_ char *p = find_program(prog);
+        if (p)
+                check_set(c, ST_OK, "", "%s", p);
+        else
+                check_set(c, missing, install_hint(pkg), "%s is not in PATH", prog);
+}
+
+static void check_kvm(void) {
+        struct kvm_probe k;
+        doctor_probe_kvm(&k);
+        struct check *c = check_new("kvm", "KVM usable");
+        /* Not a failure: vmcloak falls back to TCG, which works, only slowly. */
+        check_set(c, k.usable ? ST_OK : ST_WARN, k.fix, "%s", k.detail);
+}
+
+static void check_disk(void) {
+        struct check *c = check_new("disk", "free disk space in the vmcloak home");
+        int r = paths_init(global.home);
+        if (r < 0) {
+                check_set(c, ST_FAIL, "set VMCLOAK_HOME or HOME", "cannot tell where the vmcloak home is");
+                return;
+        }
+        const char *home = paths_home();
+        /* The home may not exist yet (doctor creates nothing): measure its nearest existing parent. */
+        _cleanup_free_ char *p = strdup(home);
+        while (p && !path_exists(p) && strcmp(p, "/") != 0) {
+                char *d = path_dirname(p);
+                free(p);
+                p = d;
+        }
+        struct statvfs v;
+        if (!p || statvfs(p, &v) < 0) {
+                check_set(c, ST_FAIL, "", "cannot measure the free space for %s", home);
+                return;
+        }
+        uint64_t avail = (uint64_t)v.f_bavail * v.f_frsize;
+        char b[32];
+        format_bytes(b, sizeof b, avail);
+        char fix[600];
+        snprintf(fix, sizeof fix, "free space on that filesystem, or point VMCLOAK_HOME (or --home) at a larger one");
+        if (avail < DISK_FAIL_BYTES)
+                check_set(c, ST_FAIL, fix, "only %s free for %s", b, home);
+        else if (avail < DISK_WARN_BYTES)
+                check_set(c, ST_WARN, fix, "%s free for %s: enough for the linux guest, tight for Windows images", b, home);
+        else
+                check_set(c, ST_OK, "", "%s free for %s", b, home);
+}
+
+static void check_data_file(const char *id, const char *title, const char *rel, const char *fix) {
+        struct check *c = check_new(id, title);
+        _cleanup_free_ char *p = paths_data_file(rel);
+        struct stat st;
+        if (!p)
+                check_set(c, ST_FAIL, "", "out of memory");
+        else if (stat(p, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size == 0)
+                check_set(c, ST_FAIL, fix, "%s is missing", p);
+        else
+                check_set(c, ST_OK, "", "%s", p);
+}
+
+static void check_iso_tools(void) {
+        int ma, mi, mc;
+        iso_lib_version(&ma, &mi, &mc);
+        struct check *c = check_new("libisofs", "libisofs (install media)");
+        check_set(c, ST_OK, "", "libisofs %d.%d.%d linked in", ma, mi, mc);
+
+        /* Only the linux guest boots through isolinux; Windows media use their own boot image. */
+        static const char *const files[] = { "/usr/lib/ISOLINUX/isolinux.bin", "/usr/lib/syslinux/modules/bios/ldlinux.c32" };
+        struct check *i = check_new("isolinux", "isolinux files (linux guest)");
+        for (size_t k = 0; k < ELEMENTSOF(files); k++)
+                if (!path_exists(files[k])) {
+                        check_set(i, ST_WARN, install_hint("isolinux syslinux-common"),
+                                  "%s is missing: the linux guest cannot be built", files[k]);
+                        return;
+                }
+        check_set(i, ST_OK, "", "%s, %s", files[0], files[1]);
+}
+
+static void check_bridge(const char *bridge, const char *qemu) {
+        struct net_check nc[NET_CHECKS_MAX];
+        size_t n = net_bridge_checks(bridge, qemu, nc);
+        for (size_t i = 0; i < n; i++) {
+                struct check *c = check_new(nc[i].id, nc[i].title);
+                static const enum status map[] = {
+                        [NET_CHECK_OK] = ST_OK, [NET_CHECK_WARN] = ST_WARN,
+                        [NET_CHECK_FAIL] = ST_FAIL, [NET_CHECK_SKIP] = ST_SKIP,
+                };
+                check_set(c, map[nc[i].status], nc[i].fix, "%s", nc[i].detail);
+        }
+}
+
+/* ---- output ---- */
+
+static const char *status_name(enum status s) {
+        static const char *const names[] = { [ST_OK] = "ok", [ST_WARN] = "warn", [ST_FAIL] = "fail", [ST_SKIP] = "skip" };
+        return names[s];
+}
+
+static void print_json(const char *bridge, bool ok) {
+        json_object *root = json_object_new_object();
+        json_object_object_add(root, "ok", json_object_new_boolean(ok));
+        json_object_object_add(root, "mode", json_object_new_string(bridge ? "bridge" : "user"));
+        json_object_object_add(root, "bridge", bridge ? json_object_new_string(bridge) : NULL);
+        json_object *arr = json_object_new_array();
+        for (size_t i = 0; i < nchecks; i++) {
+                json_object *o = json_object_new_object();
+                json_object_object_add(o, "id", json_object_new_string(checks[i].id));
+                json_object_object_add(o, "title", json_object_new_string(checks[i].title));
+                json_object_object_add(o, "status", json_object_new_string(status_name(checks[i].status)));
+                json_object_object_add(o, "detail", json_object_new_string(checks[i].detail));
+                json_object_object_add(o, "fix", checks[i].fix[0] ? json_object_new_string(checks[i].fix) : NULL);
+                json_object_array_add(arr, o);
+        }
+        json_object_object_add(root, "checks", arr);
+        printf("%s\n", json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+        json_object_put(root);
+}
+
+static void print_text(const char *bridge, size_t fails, size_t warns) {
+        bool fancy = isatty(STDOUT_FILENO) && log_use_color();
+        static const char *const plain[] = { [ST_OK] = "[ok]  ", [ST_WARN] = "[warn]", [ST_FAIL] = "[FAIL]", [ST_SKIP] = "[skip]" };
+        static const char *const sym[] = {
+                [ST_OK] = "\033[32m✓\033[0m", [ST_WARN] = "\033[33m!\033[0m",
+                [ST_FAIL] = "\033[1;31m✗\033[0m", [ST_SKIP] = "\033[2m-\033[0m",
+        };
+        if (bridge)
+                printf("vmcloak doctor: bridge mode with %s\n", bridge);
+        else
+                printf("vmcloak doctor: user networking (add --bridge NAME to check bridge mode too)\n");
+        for (size_t i = 0; i < nchecks; i++) {
+                const struct check *c = &checks[i];
+                printf("  %s %-40s %s\n", fancy ? sym[c->status] : plain[c->status], c->title, c->detail);
+                if (c->fix[0] && (c->status == ST_FAIL || c->status == ST_WARN))
+                        printf("  %s %-40s fix: %s\n", fancy ? " " : "      ", "", c->fix);
+        }
+        if (fails == 0)
+                printf("Everything %s needs is in place%s.\n", bridge ? "bridge mode" : "user networking",
+                       warns ? " (see the warnings above)" : "");
+        else
+                printf("%zu problem%s to fix before vmcloak can %s.\n", fails, fails == 1 ? "" : "s",
+                       bridge ? "run VMs on this bridge" : "build and run VMs");
+}
+
 int cmd_doctor(int argc, char **argv) {
-        return cmd_not_implemented(&spec, argc, argv, "the checks come with the QEMU and bridge issues");
+        struct args a;
+        int r = args_parse(&a, &spec, argc, argv);
+        if (r != 0)
+                return r > 0 ? 0 : EXIT_USAGE;
+        const char *bridge = args_get(&a, "bridge");
+        args_free(&a);
+        nchecks = 0;
+
+        struct qemu_probe q;
+        doctor_probe_qemu(&q);
+        check_qemu(&q);
+        check_program("qemu-img", "qemu-img", "qemu-img", "qemu-utils", ST_FAIL);
+        check_kvm();
+        check_disk();
+        check_data_file("agent-linux", "agent binary (Linux)", "agent/vmcloak-agent",
+                        "build it: make (or ninja -C build)");
+        check_data_file("agent-windows", "agent binary (Windows)", "agent/vmcloak-agent.exe",
+                        "install gcc-mingw-w64-x86-64, then make (or ninja -C build)");
+        check_iso_tools();
+        /* Memory snapshots are lz4 streams as in VMCloak (Cuckoo3 restores them with lz4). */
+        check_program("lz4", "lz4 (memory snapshots)", "lz4", "lz4", ST_FAIL);
+        check_program("gzip", "gzip (memory snapshots, optional)", "gzip", "gzip", ST_WARN);
+        check_program("zstd", "zstd (memory snapshots, optional)", "zstd", "zstd", ST_WARN);
+        if (bridge)
+                check_bridge(bridge, q.path);
+        qemu_probe_done(&q);
+
+        size_t fails = 0, warns = 0;
+        for (size_t i = 0; i < nchecks; i++) {
+                fails += checks[i].status == ST_FAIL;
+                warns += checks[i].status == ST_WARN;
+        }
+        if (global.json)
+                print_json(bridge, fails == 0);
+        else
+                print_text(bridge, fails, warns);
+        return fails == 0 ? 0 : 1;
 }
