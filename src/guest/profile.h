@@ -17,6 +17,7 @@ struct install_params {
         const char *dns;
         const char *dns2;
         uint16_t agent_port;
+        const char *user;          /* an account besides the administrator, or NULL */
         const char *resolution;    /* "1024x768" */
         uint64_t disk_bytes;       /* virtual disk size */
         const char *workdir;       /* a fresh directory the profile may fill (removed by the caller) */
@@ -57,7 +58,8 @@ struct guest_commands {
 struct os_profile {
         const char *name;          /* CLI flag / osversion column: "linux", "win10x64" */
         const char *os_name;       /* machineinfo os_name: "linux" | "windows" */
-        const char *os_version;    /* machineinfo os_version: "10", "7", "8.1"; linux: kernel */
+        const char *os_version;    /* machineinfo os_version: "10", "7", "8.1"; NULL for linux,
+                                    * whose version is the kernel release (install_media) */
         const char *arch;          /* "amd64" | "x86" */
         const char *servicepack;   /* image.servicepack column ("2" for Windows, VMCloak) */
         unsigned default_ram_mb;
