@@ -201,8 +201,9 @@ int kmod_stage(const char *src_dir, const char *release, char *const *wanted, co
         r = mkdir_p(dst_dir, 0755);
         if (r < 0)
                 return log_error_errno(r, "cannot create %s: %m", dst_dir);
-        /* modprobe of a built-in name succeeds only when modules.builtin says so. */
-        static const char *const meta[] = { "modules.builtin", "modules.builtin.modinfo", "modules.order" };
+        /* modprobe of a built-in name succeeds only when modules.builtin says so. (modules.order
+         * lists every module of the kernel: 160 KB the guest does not need.) */
+        static const char *const meta[] = { "modules.builtin", "modules.builtin.modinfo" };
         for (size_t i = 0; i < ELEMENTSOF(meta); i++) {
                 _cleanup_free_ char *s = path_join(src_dir, meta[i]);
                 if (s && path_exists(s) && (r = copy_into(src_dir, dst_dir, meta[i])) < 0)

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <zstd.h>
 
 #include "core/interrupt.h"
 #include "core/log.h"
@@ -364,9 +365,30 @@ static int render_config(const char *name, const char *release, const char *cmdl
         return guest_template_expand(tmpl, keys, values, ret);
 }
 
+/* Compress a file in place with zstd. The bootloaders read initramfs images through the BIOS,
+ * which is slow under TCG (~2.5 MB/s); the kernel unpacks zstd in a fraction of that time.
+ * Level 9 gets within 10% of level 19 at a tenth of the host's time. */
+static int zstd_in_place(const char *path) {
+        _cleanup_free_ char *data = NULL;
+        size_t len;
+        int r = read_full_file(path, &data, &len);
+        if (r < 0)
+                return r;
+        size_t cap = ZSTD_compressBound(len);
+        _cleanup_free_ char *out = malloc(cap);
+        if (!out)
+                return -ENOMEM;
+        size_t n = ZSTD_compress(out, cap, data, len, 9);
+        if (ZSTD_isError(n)) {
+                log_error("zstd cannot compress %s: %s", path, ZSTD_getErrorName(n));
+                return -EIO;
+        }
+        return write_file_atomic(path, out, n, 0644);
+}
+
 typedef int (*fill_fn)(struct cpio_writer *w, const struct sources *s, const void *ctx);
 
-static int write_cpio(const char *path, const struct sources *s, fill_fn fill, const void *ctx) {
+static int write_cpio(const char *path, const struct sources *s, fill_fn fill, const void *ctx, bool compress) {
         struct cpio_writer *w = NULL;
         int r = cpio_writer_open(path, s->mtime, &w);
         if (r < 0)
@@ -380,6 +402,8 @@ static int write_cpio(const char *path, const struct sources *s, fill_fn fill, c
                 return log_error_errno(r, "cannot write %s: %m", path);
         }
         r = cpio_writer_finish(w);
+        if (r >= 0 && compress)
+                r = zstd_in_place(path);
         if (r < 0)
                 return log_error_errno(r, "cannot write %s: %m", path);
         return 0;
@@ -526,15 +550,15 @@ static int build_linux_media(const struct os_profile *self, const struct install
         }
         if (r >= 0) {
                 struct initrd_ctx ic = { "installer-init", mods_full, mtext_install, true };
-                r = write_cpio(install_img, &s, fill_initrd, &ic);
+                r = write_cpio(install_img, &s, fill_initrd, &ic, true);
         }
         if (r >= 0) {
                 struct initrd_ctx bc = { "boot-init", mods_boot, mtext_boot, false };
-                r = write_cpio(boot_img, &s, fill_initrd, &bc);
+                r = write_cpio(boot_img, &s, fill_initrd, &bc, true);
         }
         if (r >= 0) {
                 struct rootfs_ctx rc = { mods_full, mtext_system, boot_img, extlinux_conf, os_release };
-                r = write_cpio(rootfs, &s, fill_rootfs, &rc);
+                r = write_cpio(rootfs, &s, fill_rootfs, &rc, false);
         }
         if (r >= 0 && ((r = write_file(answers_path, answers, strlen(answers), 0644)) < 0 ||
                        (r = write_file(isolinux_cfg, isolinux_text, strlen(isolinux_text), 0644)) < 0))
