@@ -87,6 +87,8 @@ int elf_needs_interpreter(const char *path) {
         const Elf64_Ehdr *p;
         if (check_header(&eh, (size_t)k, &p) < 0)
                 return 0;
+        if (eh.e_phnum == 0)
+                return 0;   /* an object file, not a program */
         if (eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phnum > 4096)
                 return -ENOEXEC;
         for (unsigned i = 0; i < eh.e_phnum; i++) {
