@@ -236,8 +236,10 @@ static int download_and_unpack(const char *base, const char *pkg, const char *de
         _cleanup_free_ char *err = NULL;
         r = proc_run(dl, tmp, NULL, &err);
         if (r != 0) {
-                progress_end(&pr, "failed");
+                progress_end(&pr, r == -ECANCELED ? "interrupted" : "failed");
                 rm_rf(tmp);
+                if (r == -ECANCELED)
+                        return r;
                 if (r < 0)
                         return log_error_errno(r, "cannot run apt-get download %s: %m", pkg);
                 log_error("apt-get download %s failed (%s): check the Debian mirror in /etc/apt/sources.list, "
@@ -269,8 +271,10 @@ static int download_and_unpack(const char *base, const char *pkg, const char *de
         err = NULL;
         r = proc_run(x, NULL, NULL, &err);
         if (r != 0) {
-                progress_end(&pr, "failed");
+                progress_end(&pr, r == -ECANCELED ? "interrupted" : "failed");
                 rm_rf(tmp);
+                if (r == -ECANCELED)
+                        return r;
                 if (r < 0)
                         return log_error_errno(r, "cannot run dpkg -x: %m");
                 log_error("dpkg -x %s failed: %s", deb, strempty(err));
@@ -288,6 +292,21 @@ static int download_and_unpack(const char *base, const char *pkg, const char *de
         rm_rf(tmp);
         progress_end(&pr, "done");
         return 0;
+}
+
+/* Downloads cut short by SIGKILL or a crash; we hold the cache lock, so none is running. */
+static void remove_stale_downloads(const char *base) {
+        DIR *d = opendir(base);
+        if (!d)
+                return;
+        struct dirent *de;
+        while ((de = readdir(d)))
+                if (startswith(de->d_name, ".download.")) {
+                        _cleanup_free_ char *p = path_join(base, de->d_name);
+                        if (p)
+                                rm_rf(p);
+                }
+        closedir(d);
 }
 
 static int kernel_from_debian(const char *cache_dir, struct guest_kernel *ret) {
@@ -309,6 +328,8 @@ static int kernel_from_debian(const char *cache_dir, struct guest_kernel *ret) {
         while (flock(lock, LOCK_EX) < 0)
                 if (errno != EINTR)
                         return log_error_errno(-errno, "cannot lock %s: %m", lockp);
+
+        remove_stale_downloads(base);
 
         _cleanup_free_ char *pkg = NULL;
         r = resolve_package(&pkg);

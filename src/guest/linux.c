@@ -249,14 +249,12 @@ static int module_list(const char *name, char ***ret) {
 }
 
 static int gather_sources(const struct install_params *p, struct sources *s) {
-        int r = guest_kernel_get(p->kernel, p->modules, p->cache_dir, &s->kernel);
-        if (r < 0)
-                return r;
-        /* busybox-static installs /bin/busybox; a dynamic busybox elsewhere in PATH will not do. */
-        s->busybox = strdup("/bin/busybox");
+        /* Everything local first, so a missing tool is reported before a kernel download. */
+        s->busybox = strdup("/bin/busybox");   /* busybox-static's; a dynamic one will not do */
         if (!s->busybox)
                 return -ENOMEM;
-        if ((r = host_require_file(s->busybox, "busybox-static")) < 0)
+        int r = host_require_file(s->busybox, "busybox-static");
+        if (r < 0)
                 return r;
         if (elf_needs_interpreter(s->busybox) != 0) {
                 log_error("%s is not statically linked: install the Debian package busybox-static", s->busybox);
@@ -280,6 +278,9 @@ static int gather_sources(const struct install_params *p, struct sources *s) {
         if ((r = module_list("modules-install.list", &s->mods_install)) < 0 ||
             (r = module_list("modules-boot.list", &s->mods_boot)) < 0 ||
             (r = module_list("modules-system.list", &s->mods_system)) < 0)
+                return r;
+        r = guest_kernel_get(p->kernel, p->modules, p->cache_dir, &s->kernel);
+        if (r < 0)
                 return r;
         const char *sde = getenv("SOURCE_DATE_EPOCH");
         s->mtime = !isempty(sde) ? strtoll(sde, NULL, 10) : (int64_t)time(NULL);
@@ -621,5 +622,8 @@ const struct os_profile os_profile_linux = {
                 .temp_dir = "/tmp",
                 .hostname_needs_reboot = false,
         },
+        .serial_progress = "VMCLOAK: ",
+        .serial_install_done = "VMCLOAK: install: done",
+        .serial_install_failed = "VMCLOAK: install: FAILED ",
         .build_media = build_linux_media,
 };

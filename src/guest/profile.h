@@ -69,6 +69,12 @@ struct os_profile {
         bool tpm;                  /* needs a TPM 2.0 */
         bool rtc_localtime;        /* Windows keeps the RTC in local time */
         struct guest_commands cmd;
+        /* Serial console markers (NULL: the guest prints none). Lines starting with
+         * serial_progress are progress worth showing; serial_install_done ends a good install,
+         * serial_install_failed (followed by the failing step) a bad one, before power-off. */
+        const char *serial_progress;
+        const char *serial_install_done;
+        const char *serial_install_failed;
         /* Build the install media into p->workdir. Returns 0 or a negative errno after
          * printing one line naming what is missing and how to get it. */
         int (*build_media)(const struct os_profile *self, const struct install_params *p,

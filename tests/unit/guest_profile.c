@@ -44,6 +44,11 @@ static void test_linux_defaults(void **state) {
         assert_non_null(p->build_media);
         assert_string_equal(p->cmd.temp_dir, "/tmp");
         assert_false(p->cmd.hostname_needs_reboot);
+        /* The markers the installer prints on the serial console (data/linux/installer-init). */
+        assert_string_equal(p->serial_install_done, "VMCLOAK: install: done");
+        assert_string_equal(p->serial_install_failed, "VMCLOAK: install: FAILED ");
+        assert_non_null(startswith(p->serial_install_done, p->serial_progress));
+        assert_non_null(startswith(p->serial_install_failed, p->serial_progress));
 }
 
 /* Every command template of every profile expands with the documented keys: a typo in a
