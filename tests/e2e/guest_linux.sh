@@ -249,6 +249,8 @@ out=$(guest_exec "$PORT2" "ip -4 addr show eth0; ip route; cat /etc/resolv.conf"
 tap_check "the new address, route and resolver are in place" \
   test -n "$(grep '10.0.2.20/24' <<<"$out")" -a -n "$(grep 'default via 10.0.2.2' <<<"$out")" \
        -a -n "$(grep 'nameserver 10.0.2.3' <<<"$out")" -a -z "$(grep '10.0.2.15' <<<"$out")"
+out=$(guest_exec "$PORT2" "echo kept > /tmp/vmcloak-e2e"); rc=$?
+tap_check "a file is written into the guest's temp dir" test "$rc" = 0
 out=$(guest_exec "$PORT2" "poweroff"); rc=$?
 tap_check "poweroff is accepted" test "$rc" = 0
 t0=$(now)
@@ -273,6 +275,8 @@ wait_agent "$PORT2" "$qemu_pid" 180
 tap_check "after a reboot the agent answers on the saved address" test $? = 0
 out=$(guest_exec "$PORT2" "hostname")
 tap_check "after a reboot the host name is kept" test "$out" = vmtest-7
+out=$(guest_exec "$PORT2" "cat /tmp/vmcloak-e2e")
+tap_check "after a reboot the file in the temp dir is kept" test "$out" = kept
 out=$(guest_exec "$PORT2" "dmesg | grep -q 'recovery complete' && echo dirty || echo clean")
 tap_check "the root filesystem was left clean (no journal recovery)" test "$out" = clean
 kill "$qemu_pid" 2>/dev/null
