@@ -21,7 +21,8 @@ secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", (b - a) / 1e9 }'; }
 
 # The agent copied into the guest: the real one once it is built, else a stand-in that
 # answers HTTP GET / like the agent (BusyBox httpd serving a JSON body).
-if [ -x "$BUILD/agent/vmcloak-agent" ]; then
+# (A sanitizer build links the agent dynamically; the guest has no C library for it.)
+if [ -x "$BUILD/agent/vmcloak-agent" ] && ! file -L "$BUILD/agent/vmcloak-agent" | grep -q 'dynamically linked'; then
   unset VMCLOAK_GUEST_AGENT
   echo "# agent: $BUILD/agent/vmcloak-agent"
 else
@@ -49,7 +50,7 @@ AGENT
   chmod +x "$tmp/agent-standin"
   export VMCLOAK_GUEST_AGENT=$tmp/agent-standin
   EXEC_PATH=/cgi-bin/execute
-  echo "# agent: stand-in (no $BUILD/agent/vmcloak-agent yet)"
+  echo "# agent: stand-in (no static $BUILD/agent/vmcloak-agent)"
 fi
 EXEC_PATH=${EXEC_PATH:-/execute}
 
