@@ -17,6 +17,7 @@ struct install_params {
         const char *dns;
         const char *dns2;
         uint16_t agent_port;
+        const char *user;          /* an account besides the administrator, or NULL */
         const char *resolution;    /* "1024x768" */
         uint64_t disk_bytes;       /* virtual disk size */
         const char *workdir;       /* a fresh directory the profile may fill (removed by the caller) */
@@ -57,7 +58,8 @@ struct guest_commands {
 struct os_profile {
         const char *name;          /* CLI flag / osversion column: "linux", "win10x64" */
         const char *os_name;       /* machineinfo os_name: "linux" | "windows" */
-        const char *os_version;    /* machineinfo os_version: "10", "7", "8.1"; linux: kernel */
+        const char *os_version;    /* machineinfo os_version: "10", "7", "8.1"; NULL for linux,
+                                    * whose version is the kernel release (install_media) */
         const char *arch;          /* "amd64" | "x86" */
         const char *servicepack;   /* image.servicepack column ("2" for Windows, VMCloak) */
         unsigned default_ram_mb;
@@ -67,6 +69,12 @@ struct os_profile {
         bool tpm;                  /* needs a TPM 2.0 */
         bool rtc_localtime;        /* Windows keeps the RTC in local time */
         struct guest_commands cmd;
+        /* Serial console markers (NULL: the guest prints none). Lines starting with
+         * serial_progress are progress worth showing; serial_install_done ends a good install,
+         * serial_install_failed (followed by the failing step) a bad one, before power-off. */
+        const char *serial_progress;
+        const char *serial_install_done;
+        const char *serial_install_failed;
         /* Build the install media into p->workdir. Returns 0 or a negative errno after
          * printing one line naming what is missing and how to get it. */
         int (*build_media)(const struct os_profile *self, const struct install_params *p,

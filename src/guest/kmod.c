@@ -1,0 +1,225 @@
+/* Module selection and staging; the dependency closure is computed here, depmod writes the
+ * index the guest's modprobe reads. */
+#include "guest/kmod.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "core/log.h"
+#include "core/proc.h"
+#include "core/util.h"
+#include "guest/elf.h"
+
+char *kmod_name(const char *s) {
+        const char *b = strrchr(s, '/');
+        b = b ? b + 1 : s;
+        char *n = strdup(b);
+        if (!n)
+                return NULL;
+        char *dot = strstr(n, ".ko");
+        if (dot && (dot[3] == 0 || dot[3] == '.'))
+                *dot = 0;
+        for (char *p = n; *p; p++)
+                if (*p == '-')
+                        *p = '_';
+        return n;
+}
+
+int kmod_read_list(const char *path, char ***ret) {
+        _cleanup_free_ char *text = NULL;
+        int r = read_full_file(path, &text, NULL);
+        if (r < 0)
+                return r;
+        _cleanup_(strv_freep) char **l = NULL;
+        char *save = NULL;
+        for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+                char *hash = strchr(line, '#');
+                if (hash)
+                        *hash = 0;
+                char *s = line + strspn(line, " \t");
+                size_t n = strcspn(s, " \t\r");
+                if (n == 0)
+                        continue;
+                s[n] = 0;
+                _cleanup_free_ char *name = kmod_name(s);
+                if (!name)
+                        return -ENOMEM;
+                if (!strv_contains(l, name) && strv_extend(&l, name) < 0)
+                        return -ENOMEM;
+        }
+        *ret = TAKE_PTR(l);
+        return 0;
+}
+
+struct index {
+        char **names;   /* parallel: module name, path relative to the release dir */
+        char **paths;
+};
+
+static void index_done(struct index *ix) {
+        strv_free(ix->names);
+        strv_free(ix->paths);
+}
+
+static int index_walk(struct index *ix, const char *root, const char *rel) {
+        _cleanup_free_ char *dir = path_join(root, rel);
+        if (!dir)
+                return -ENOMEM;
+        DIR *d = opendir(dir);
+        if (!d)
+                return -errno;
+        int r = 0;
+        struct dirent *de;
+        while (r >= 0 && (de = readdir(d))) {
+                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
+                        continue;
+                _cleanup_free_ char *sub = path_join(rel, de->d_name);
+                _cleanup_free_ char *full = path_join(root, sub);
+                if (!sub || !full) {
+                        r = -ENOMEM;
+                        break;
+                }
+                struct stat st;
+                if (lstat(full, &st) < 0)
+                        continue;
+                if (S_ISDIR(st.st_mode))
+                        r = index_walk(ix, root, sub);
+                else if (S_ISREG(st.st_mode) && strstr(de->d_name, ".ko")) {
+                        char *n = kmod_name(de->d_name);
+                        if (!n || strv_push(&ix->names, n) < 0 || strv_extend(&ix->paths, sub) < 0)
+                                r = -ENOMEM;
+                }
+        }
+        closedir(d);
+        return r;
+}
+
+static const char *index_find(const struct index *ix, const char *name) {
+        for (size_t i = 0; ix->names && ix->names[i]; i++)
+                if (streq(ix->names[i], name))
+                        return ix->paths[i];
+        return NULL;
+}
+
+static int read_builtin(const char *src_dir, char ***ret) {
+        _cleanup_free_ char *p = path_join(src_dir, "modules.builtin");
+        if (!p)
+                return -ENOMEM;
+        _cleanup_(strv_freep) char **names = NULL;
+        int r = kmod_read_list(p, &names);
+        if (r < 0 && r != -ENOENT)
+                return r;
+        *ret = TAKE_PTR(names);
+        return 0;
+}
+
+static int copy_into(const char *src_dir, const char *dst_dir, const char *rel) {
+        _cleanup_free_ char *src = path_join(src_dir, rel);
+        _cleanup_free_ char *dst = path_join(dst_dir, rel);
+        _cleanup_free_ char *parent = dst ? path_dirname(dst) : NULL;
+        if (!src || !dst || !parent)
+                return -ENOMEM;
+        int r = mkdir_p(parent, 0755);
+        if (r < 0)
+                return r;
+        if (path_exists(dst))
+                return 0;
+        return copy_file(src, dst, 0644);
+}
+
+int kmod_stage(const char *src_dir, const char *release, char *const *wanted, const char *dest_root,
+               const char *depmod, char ***ret_load) {
+        _cleanup_(index_done) struct index ix = { 0 };
+        _cleanup_free_ char *kdir = path_join(src_dir, "kernel");
+        if (!kdir)
+                return -ENOMEM;
+        int r = index_walk(&ix, src_dir, is_dir(kdir) ? "kernel" : "");
+        if (r < 0)
+                return log_error_errno(r, "cannot read the kernel modules in %s: %m", src_dir);
+        _cleanup_(strv_freep) char **builtin = NULL;
+        r = read_builtin(src_dir, &builtin);
+        if (r < 0)
+                return log_error_errno(r, "cannot read %s/modules.builtin: %m", src_dir);
+
+        _cleanup_(strv_freep) char **load = NULL, **queue = NULL;
+        STRV_FOREACH(w, wanted) {
+                _cleanup_free_ char *n = kmod_name(*w);
+                if (!n)
+                        return -ENOMEM;
+                if (index_find(&ix, n)) {
+                        if (strv_extend(&load, n) < 0 || strv_extend(&queue, n) < 0)
+                                return -ENOMEM;
+                } else if (!strv_contains(builtin, n)) {
+                        log_error("kernel module %s is missing from %s (neither a module file nor built in): the guest "
+                                  "needs it; use a Debian linux-image-amd64 kernel or pass --modules with it", n, src_dir);
+                        return -ENOENT;
+                }
+        }
+
+        _cleanup_free_ char *dst_dir = strdup_printf("%s/lib/modules/%s", dest_root, release);
+        if (!dst_dir)
+                return -ENOMEM;
+        /* Breadth-first over dependencies; the queue grows while we walk it. */
+        for (size_t i = 0; queue && queue[i]; i++) {
+                const char *rel = index_find(&ix, queue[i]);
+                if (!endswith(rel, ".ko")) {
+                        log_error("kernel module %s is compressed (%s): only plain .ko modules are supported; pass "
+                                  "--modules with uncompressed modules", queue[i], rel);
+                        return -EOPNOTSUPP;
+                }
+                _cleanup_free_ char *full = path_join(src_dir, rel);
+                if (!full)
+                        return -ENOMEM;
+                _cleanup_(strv_freep) char **deps = NULL;
+                r = elf_modinfo_get(full, "depends", &deps);
+                if (r < 0)
+                        return log_error_errno(r, "cannot read the dependencies of kernel module %s: %m", full);
+                STRV_FOREACH(d, deps) {
+                        char *save = NULL;
+                        for (char *tok = strtok_r(*d, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+                                _cleanup_free_ char *dn = kmod_name(tok);
+                                if (!dn)
+                                        return -ENOMEM;
+                                if (strv_contains(queue, dn) || strv_contains(builtin, dn))
+                                        continue;
+                                if (!index_find(&ix, dn)) {
+                                        log_error("kernel module %s needs %s, which is missing from %s", queue[i], dn,
+                                                  src_dir);
+                                        return -ENOENT;
+                                }
+                                if (strv_extend(&queue, dn) < 0)
+                                        return -ENOMEM;
+                        }
+                }
+                r = copy_into(src_dir, dst_dir, rel);
+                if (r < 0)
+                        return log_error_errno(r, "cannot copy kernel module %s: %m", rel);
+        }
+        r = mkdir_p(dst_dir, 0755);
+        if (r < 0)
+                return log_error_errno(r, "cannot create %s: %m", dst_dir);
+        /* modprobe of a built-in name succeeds only when modules.builtin says so. (modules.order
+         * lists every module of the kernel: 160 KB the guest does not need.) */
+        static const char *const meta[] = { "modules.builtin", "modules.builtin.modinfo" };
+        for (size_t i = 0; i < ELEMENTSOF(meta); i++) {
+                _cleanup_free_ char *s = path_join(src_dir, meta[i]);
+                if (s && path_exists(s) && (r = copy_into(src_dir, dst_dir, meta[i])) < 0)
+                        return log_error_errno(r, "cannot copy %s: %m", s);
+        }
+        if (depmod) {
+                char *argv[] = { (char *)depmod, (char *)"-b", (char *)dest_root, (char *)release, NULL };
+                _cleanup_free_ char *err = NULL;
+                r = proc_run(argv, NULL, NULL, &err);
+                if (r < 0)
+                        return log_error_errno(r, "cannot run %s: %m", depmod);
+                if (r != 0) {
+                        log_error("depmod -b %s %s failed: %s", dest_root, release, strempty(err));
+                        return -EIO;
+                }
+        }
+        *ret_load = TAKE_PTR(load);
+        return 0;
+}

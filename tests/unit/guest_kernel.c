@@ -1,0 +1,299 @@
+/* Unit tests: finding the guest kernel (Debian package names, unpacked trees, --kernel and
+ * --modules), reading .modinfo from ELF modules, and staging modules with their dependencies. */
+#include "test.h"
+
+#include <elf.h>
+#include <errno.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "core/util.h"
+#include "guest/elf.h"
+#include "guest/kernel.h"
+#include "guest/kmod.h"
+
+static void test_package_parse(void **state) {
+        (void)state;
+        char *pkg = NULL;
+        assert_int_equal(debian_kernel_package_parse("linux-image-amd64\n  Depends: linux-image-6.1.0-56-amd64\n", &pkg), 0);
+        assert_string_equal(pkg, "linux-image-6.1.0-56-amd64");
+        free(pkg);
+        /* Alternatives ('|'), other metas and versioned dependencies are handled. */
+        assert_int_equal(debian_kernel_package_parse("linux-image-amd64\n"
+                                                     "  Depends: linux-image-amd64-signed-template\n"
+                                                     " |Depends: linux-image-6.12.9+bpo-amd64 (= 6.12.9-1~bpo12+1)\n"
+                                                     "  Depends: linux-image-6.1.0-1-amd64\n", &pkg), 0);
+        assert_string_equal(pkg, "linux-image-6.12.9+bpo-amd64");
+        free(pkg);
+        pkg = NULL;
+        assert_int_equal(debian_kernel_package_parse("", &pkg), -ENOENT);
+        assert_int_equal(debian_kernel_package_parse("W: Unable to locate package linux-image-amd64\n", &pkg), -ENOENT);
+        assert_int_equal(debian_kernel_package_parse("linux-image-amd64\n  Recommends: linux-image-6.1.0-5-amd64\n", &pkg),
+                         -ENOENT);
+        assert_int_equal(debian_kernel_package_parse(NULL, &pkg), -ENOENT);
+        assert_null(pkg);
+}
+
+static void touch(const char *dir, const char *rel, const char *content) {
+        char *p = path_join(dir, rel);
+        char *parent = path_dirname(p);
+        assert_int_equal(mkdir_p(parent, 0755), 0);
+        assert_int_equal(write_file(p, content, strlen(content), 0644), 0);
+        free(parent);
+        free(p);
+}
+
+static void test_from_root(void **state) {
+        (void)state;
+        char *d = test_tmpdir();
+        struct guest_kernel k = { 0 };
+        assert_int_equal(guest_kernel_from_root(d, &k), -ENOENT);
+        touch(d, "boot/vmlinuz-6.1.0-9-amd64", "bzImage");
+        touch(d, "lib/modules/6.1.0-9-amd64/kernel/x.ko", "");
+        touch(d, "lib/modules/5.10.0-1-amd64/kernel/y.ko", "");   /* leftovers without a kernel image */
+        assert_int_equal(guest_kernel_from_root(d, &k), 0);
+        assert_string_equal(k.release, "6.1.0-9-amd64");
+        assert_true(endswith(k.image, "/boot/vmlinuz-6.1.0-9-amd64"));
+        assert_true(endswith(k.modules_dir, "/lib/modules/6.1.0-9-amd64"));
+        guest_kernel_done(&k);
+        touch(d, "boot/vmlinuz-5.10.0-1-amd64", "bzImage");
+        assert_int_equal(guest_kernel_from_root(d, &k), -ENOTUNIQ);
+        rm_rf(d);
+        free(d);
+}
+
+static void test_user_paths(void **state) {
+        (void)state;
+        log_set_level(LOG_LEVEL_ERROR);
+        char *d = test_tmpdir();
+        touch(d, "pkg/boot/vmlinuz-7.0-test", "bzImage");
+        touch(d, "pkg/lib/modules/7.0-test/kernel/a.ko", "");
+        char *img = path_join(d, "pkg/boot/vmlinuz-7.0-test");
+        char *mods = path_join(d, "pkg/lib/modules");
+        char *rel = path_join(d, "pkg/lib/modules/7.0-test");
+        struct guest_kernel k = { 0 };
+
+        /* --modules as the release directory, or its parent with one release. */
+        assert_int_equal(guest_kernel_get(img, rel, NULL, &k), 0);
+        assert_string_equal(k.release, "7.0-test");
+        assert_string_equal(k.image, img);
+        guest_kernel_done(&k);
+        assert_int_equal(guest_kernel_get(img, mods, NULL, &k), 0);
+        assert_string_equal(k.release, "7.0-test");
+        assert_string_equal(k.modules_dir, rel);
+        guest_kernel_done(&k);
+        /* --kernel alone, from an unpacked package layout. */
+        assert_int_equal(guest_kernel_get(img, NULL, NULL, &k), 0);
+        assert_string_equal(k.release, "7.0-test");
+        guest_kernel_done(&k);
+
+        /* Errors. */
+        assert_int_equal(guest_kernel_get(NULL, mods, NULL, &k), -EINVAL);
+        char *nokernel = path_join(d, "nope");
+        assert_int_equal(guest_kernel_get(nokernel, mods, NULL, &k), -ENOENT);
+        assert_int_equal(guest_kernel_get(img, nokernel, NULL, &k), -ENOTDIR);
+        touch(d, "lone/bzImage", "x");
+        char *lone = path_join(d, "lone/bzImage");
+        assert_int_equal(guest_kernel_get(lone, NULL, NULL, &k), -EINVAL);   /* where are its modules? */
+        touch(d, "pkg/lib/modules/7.1-test/kernel/b.ko", "");
+        assert_int_equal(guest_kernel_get(img, mods, NULL, &k), -EINVAL);   /* two releases: which one? */
+        char *empty = path_join(d, "empty");
+        assert_int_equal(mkdir_p(empty, 0755), 0);
+        assert_int_equal(guest_kernel_get(img, empty, NULL, &k), -ENOENT);
+        assert_null(k.image);
+
+        rm_rf(d);
+        free(d);
+        free(img);
+        free(mods);
+        free(rel);
+        free(nokernel);
+        free(lone);
+        free(empty);
+}
+
+/* A relocatable ELF64 with a .modinfo section holding the given NUL-separated strings. */
+static void write_module(const char *path, const char *modinfo, size_t modinfo_len) {
+        static const char shstr[] = "\0.modinfo\0.shstrtab";
+        size_t off_mi = sizeof(Elf64_Ehdr), off_str = off_mi + modinfo_len, off_sh = (off_str + sizeof shstr + 7) & ~7u;
+        size_t len = off_sh + 3 * sizeof(Elf64_Shdr);
+        unsigned char *buf = calloc(1, len);
+        Elf64_Ehdr *eh = (Elf64_Ehdr *)buf;
+        memcpy(eh->e_ident, ELFMAG, SELFMAG);
+        eh->e_ident[EI_CLASS] = ELFCLASS64;
+        eh->e_ident[EI_DATA] = ELFDATA2LSB;
+        eh->e_ident[EI_VERSION] = EV_CURRENT;
+        eh->e_type = ET_REL;
+        eh->e_machine = EM_X86_64;
+        eh->e_shoff = off_sh;
+        eh->e_shentsize = sizeof(Elf64_Shdr);
+        eh->e_shnum = 3;
+        eh->e_shstrndx = 2;
+        memcpy(buf + off_mi, modinfo, modinfo_len);
+        memcpy(buf + off_str, shstr, sizeof shstr);
+        Elf64_Shdr *sh = (Elf64_Shdr *)(buf + off_sh);
+        sh[1] = (Elf64_Shdr) { .sh_name = 1, .sh_type = SHT_PROGBITS, .sh_offset = off_mi, .sh_size = modinfo_len };
+        sh[2] = (Elf64_Shdr) { .sh_name = 10, .sh_type = SHT_STRTAB, .sh_offset = off_str, .sh_size = sizeof shstr };
+        char *parent = path_dirname(path);
+        assert_int_equal(mkdir_p(parent, 0755), 0);
+        assert_int_equal(write_file(path, buf, len, 0644), 0);
+        free(parent);
+        free(buf);
+}
+
+static void module(const char *dir, const char *rel, const char *depends) {
+        char mi[256];
+        int n = snprintf(mi, sizeof mi, "license=GPL%cdepends=%s%cvermagic=7.0-test SMP%c", 0, depends, 0, 0);
+        char *p = path_join(dir, rel);
+        write_module(p, mi, (size_t)n);
+        free(p);
+}
+
+static void test_modinfo(void **state) {
+        (void)state;
+        char *d = test_tmpdir();
+        char *p = path_join(d, "m.ko");
+        static const char mi[] = "alias=pci:v1\0depends=a,b\0\0\0alias=pci:v2\0name=m";
+        write_module(p, mi, sizeof mi);
+        char **v = NULL;
+        assert_int_equal(elf_modinfo_get(p, "alias", &v), 0);
+        assert_int_equal(strv_length(v), 2);
+        assert_string_equal(v[0], "pci:v1");
+        assert_string_equal(v[1], "pci:v2");
+        strv_free(v);
+        v = NULL;
+        assert_int_equal(elf_modinfo_get(p, "depends", &v), 0);
+        assert_string_equal(v[0], "a,b");
+        strv_free(v);
+        v = NULL;
+        assert_int_equal(elf_modinfo_get(p, "name", &v), 0);   /* last string, no trailing NUL */
+        assert_string_equal(v[0], "m");
+        strv_free(v);
+        v = NULL;
+        assert_int_equal(elf_modinfo_get(p, "firmware", &v), 0);
+        assert_null(v);
+        assert_int_equal(elf_modinfo_get(p, "dep", &v), 0);   /* a prefix of a key is not the key */
+        assert_null(v);
+
+        /* Not ELF, truncated ELF, missing file. */
+        assert_int_equal(elf_modinfo_get_mem("#!/bin/sh\n", 10, "depends", &v), -ENOEXEC);
+        char *data = NULL;
+        size_t len;
+        assert_int_equal(read_full_file(p, &data, &len), 0);
+        for (size_t cut = 0; cut < len; cut += 7)
+                assert_int_equal(elf_modinfo_get_mem(data, cut, "depends", &v), -ENOEXEC);
+        free(data);
+        char *missing = path_join(d, "missing.ko");
+        assert_int_equal(elf_modinfo_get(missing, "depends", &v), -ENOENT);
+        assert_int_equal(elf_needs_interpreter(missing), -ENOENT);
+        assert_int_equal(elf_needs_interpreter(p), 0);   /* ELF without program headers */
+        rm_rf(d);
+        free(d);
+        free(p);
+        free(missing);
+}
+
+static void test_module_names(void **state) {
+        (void)state;
+        char *n = kmod_name("kernel/crypto/crc32c-generic.ko");
+        assert_string_equal(n, "crc32c_generic");
+        free(n);
+        n = kmod_name("8139cp");
+        assert_string_equal(n, "8139cp");
+        free(n);
+        n = kmod_name("x.ko.xz");
+        assert_string_equal(n, "x");
+        free(n);
+        char *d = test_tmpdir();
+        char *l = path_join(d, "list");
+        assert_int_equal(write_file(l, "# comment\nahci\n\n  sd_mod  # disk\ncrc32c-generic\nahci\n", 53, 0644), 0);
+        char **v = NULL;
+        assert_int_equal(kmod_read_list(l, &v), 0);
+        assert_int_equal(strv_length(v), 3);
+        assert_string_equal(v[0], "ahci");
+        assert_string_equal(v[1], "sd_mod");
+        assert_string_equal(v[2], "crc32c_generic");
+        strv_free(v);
+        rm_rf(d);
+        free(d);
+        free(l);
+}
+
+static bool staged(const char *root, const char *rel) {
+        char *p = strdup_printf("%s/lib/modules/7.0-test/%s", root, rel);
+        bool r = path_exists(p);
+        free(p);
+        return r;
+}
+
+static void test_stage(void **state) {
+        (void)state;
+        log_set_level(LOG_LEVEL_ERROR);
+        char *d = test_tmpdir();
+        char *src = path_join(d, "src"), *dst = path_join(d, "dst"), *dst2 = path_join(d, "dst2");
+        module(src, "kernel/drivers/ata/ahci.ko", "libahci,libata");
+        module(src, "kernel/drivers/ata/libahci.ko", "libata");
+        module(src, "kernel/drivers/ata/libata.ko", "scsi_mod");
+        module(src, "kernel/drivers/scsi/scsi_mod.ko", "scsi_common,crc_builtin");
+        module(src, "kernel/drivers/scsi/scsi_common.ko", "");
+        module(src, "kernel/crypto/crc32c-generic.ko", "");
+        module(src, "kernel/drivers/net/unused.ko", "");
+        module(src, "kernel/drivers/net/broken.ko", "not_there");
+        touch(src, "kernel/drivers/net/packed.ko.xz", "xz");
+        touch(src, "modules.builtin", "kernel/lib/crc-builtin.ko\nkernel/fs/ext4/ext4.ko\n");
+        touch(src, "modules.order", "kernel/drivers/ata/ahci.ko\n");
+
+        char *wanted[] = { "ahci", "ext4", "crc32c-generic", NULL };
+        char **load = NULL;
+        assert_int_equal(kmod_stage(src, "7.0-test", wanted, dst, NULL, &load), 0);
+        /* ext4 is built in: nothing to load, nothing to copy. */
+        assert_int_equal(strv_length(load), 2);
+        assert_string_equal(load[0], "ahci");
+        assert_string_equal(load[1], "crc32c_generic");
+        strv_free(load);
+        load = NULL;
+        static const char *const want_files[] = {
+                "kernel/drivers/ata/ahci.ko", "kernel/drivers/ata/libahci.ko", "kernel/drivers/ata/libata.ko",
+                "kernel/drivers/scsi/scsi_mod.ko", "kernel/drivers/scsi/scsi_common.ko", "kernel/crypto/crc32c-generic.ko",
+                "modules.builtin",
+        };
+        for (size_t i = 0; i < ELEMENTSOF(want_files); i++)
+                if (!staged(dst, want_files[i]))
+                        fail_msg("%s not staged", want_files[i]);
+        assert_false(staged(dst, "kernel/drivers/net/unused.ko"));
+        assert_false(staged(dst, "modules.order"));
+
+        /* Errors name the module: missing, a missing dependency, compressed. */
+        char *missing[] = { "nosuchmod", NULL };
+        assert_int_equal(kmod_stage(src, "7.0-test", missing, dst2, NULL, &load), -ENOENT);
+        char *broken[] = { "broken", NULL };
+        assert_int_equal(kmod_stage(src, "7.0-test", broken, dst2, NULL, &load), -ENOENT);
+        char *packed[] = { "packed", NULL };
+        assert_int_equal(kmod_stage(src, "7.0-test", packed, dst2, NULL, &load), -EOPNOTSUPP);
+        char *nodir = path_join(d, "nodir");
+        assert_true(kmod_stage(nodir, "7.0-test", wanted, dst2, NULL, &load) < 0);
+        assert_null(load);
+
+        /* depmod failing is an error too (a program that exits 1). */
+        assert_int_equal(kmod_stage(src, "7.0-test", wanted, dst2, "false", &load), -EIO);
+        assert_null(load);
+        rm_rf(d);
+        free(d);
+        free(src);
+        free(dst);
+        free(dst2);
+        free(nodir);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_package_parse),
+                cmocka_unit_test(test_from_root),
+                cmocka_unit_test(test_user_paths),
+                cmocka_unit_test(test_modinfo),
+                cmocka_unit_test(test_module_names),
+                cmocka_unit_test(test_stage),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
