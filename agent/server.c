@@ -36,7 +36,7 @@ void state_set_status(const char *status, const char *description) {
 
 void state_get_status(char **status, char **description) {
         plat_lock();
-        *status = g_status ? strdup(g_status) : NULL;
+        *status = strdup(g_status ? g_status : "init");   /* the Python agents start at "init" */
         *description = g_description ? strdup(g_description) : NULL;
         plat_unlock();
 }

@@ -231,6 +231,8 @@ static void test_status(void **state) {
         (void)state;
         char *st = NULL, *desc = NULL;
         assert_int_equal(agent_status_get(client, &st, &desc), 0);
+        assert_string_equal(st, "init");
+        assert_null(desc);
         free(st);
         free(desc);
         assert_int_equal(agent_status_set(client, "running", "installing things"), 0);
@@ -675,6 +677,8 @@ static void test_raw_limits(void **state) {
         /* Head too large. */
         size_t big = 40000;
         char *req = malloc(big + 100);
+        if (!req)
+                abort();
         int n = sprintf(req, "GET / HTTP/1.1\r\nX-Big: ");
         memset(req + n, 'a', big);
         strcpy(req + n + big, "\r\n\r\n");
@@ -738,6 +742,8 @@ static void test_raw_malformed(void **state) {
         /* A part head without its blank line, larger than the part head cap. */
         size_t hl = 20000;
         char *hb = malloc(hl + 64);
+        if (!hb)
+                abort();
         int k = sprintf(hb, "--XyZ\r\nX-Long: ");
         memset(hb + k, 'h', hl);
         hb[k + hl] = 0;
