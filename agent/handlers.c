@@ -355,21 +355,23 @@ static int sink_begin(void *userdata, const char *name, uint32_t mode) {
         for (const char *c = s->path; *c; c++)
                 if (*c == '/' || *c == '\\')
                         sep = c;
+        int k = 0;
         if (sep) {
                 char *parent = str_ndup(s->path, (size_t)(sep - s->path));
-                int k = parent ? plat_mkdir_p(parent, 0777) : -ENOMEM;
+                k = parent ? plat_mkdir_p(parent, 0777) : -ENOMEM;
                 free(parent);
-                if (k < 0)
-                        goto fail;
         }
-        s->out = plat_fopen(s->path, "wb");
-        if (s->out)
-                return 0;
-fail:
-        s->error = errno ? errno : EIO;
-        free(s->path);
-        s->path = NULL;
-        return -s->error;
+        if (k == 0) {
+                s->out = plat_fopen(s->path, "wb");
+                if (!s->out)
+                        k = -(errno ? errno : EIO);
+        }
+        if (k < 0) {
+                s->error = -k;
+                free(s->path);
+                s->path = NULL;
+        }
+        return k;
 }
 
 static int sink_data(void *userdata, const void *data, size_t len) {

@@ -7,6 +7,8 @@
 #include <windows.h>
 
 #include <errno.h>
+#include <fcntl.h>
+#include <io.h>
 #include <process.h>
 #include <stdlib.h>
 #include <string.h>
@@ -638,16 +640,34 @@ char *plat_find_python(void) {
 /* --- files --- */
 
 FILE *plat_fopen(const char *path, const char *mode) {
-        char m[8];
-        snprintf(m, sizeof m, "%sN", mode);   /* N: not inherited by children */
-        wchar_t *wp = wide(path), *wm = wide(m);
-        FILE *f = NULL;
-        if (wp && wm)
-                f = _wfopen(wp, wm);
-        else
+        /* CreateFileW gives a handle children never inherit (the C library's default
+         * handles are inheritable), then it becomes a FILE. Modes used: "rb" and "wb". */
+        bool write = strchr(mode, 'w') != NULL;
+        wchar_t *wp = wide(path);
+        if (!wp) {
                 errno = ENOMEM;
+                return NULL;
+        }
+        HANDLE h = CreateFileW(wp, write ? GENERIC_WRITE : GENERIC_READ,
+                               write ? FILE_SHARE_READ : FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL,
+                               write ? CREATE_ALWAYS : OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL, NULL);
+        DWORD err = GetLastError();
         free(wp);
-        free(wm);
+        if (h == INVALID_HANDLE_VALUE) {
+                errno = win_errno(err);
+                return NULL;
+        }
+        int fd = _open_osfhandle((intptr_t)h, (write ? _O_WRONLY : _O_RDONLY) | _O_BINARY);
+        if (fd < 0) {
+                CloseHandle(h);
+                errno = EMFILE;
+                return NULL;
+        }
+        FILE *f = _fdopen(fd, write ? "wb" : "rb");
+        if (!f) {
+                _close(fd);
+                errno = ENOMEM;
+        }
         return f;
 }
 
