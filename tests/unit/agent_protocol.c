@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "agent/client.h"
+#include "core/interrupt.h"
 #include "core/log.h"
 #include "core/proc.h"
 #include "core/util.h"
@@ -528,6 +529,11 @@ static void test_execute(void **state) {
         agent_exec_result_done(&res);
 
         expect_call("POST", "/execute", NULL, NULL, NULL, 400, "No command has been provided");
+
+        /* Fire-and-forget: an answer is 0, a connection that stays silent past the timeout is 1. */
+        assert_int_equal(agent_execute_nowait(client, windows ? "cmd.exe /c echo x" : "echo x", false, 10000), 0);
+        assert_int_equal(agent_execute_nowait(client, windows ? "ping -n 4 127.0.0.1" : "sleep 3", false, 500), 1);
+        assert_int_equal(agent_execute_nowait(client, windows ? "cmd.exe /c echo x" : "echo x", true, 10000), 0);
 }
 
 static void test_execute_async_logs(void **state) {
@@ -866,6 +872,13 @@ static void test_kill(void **state) {
         agent_pid = 0;
         /* Now nothing answers: a short wait_ready fails with a message naming the address. */
         assert_int_equal(agent_wait_ready(client, 600), -ETIMEDOUT);
+        assert_int_equal(agent_execute_nowait(client, "echo x", false, 2000), -ECONNREFUSED);
+        /* Ctrl-C ends the wait at once. */
+        interrupt_install();
+        raise(SIGINT);
+        assert_int_equal(agent_wait_ready(client, 60000), -ECANCELED);
+        assert_int_equal(agent_ping(client), -ECANCELED);
+        interrupt_reset();
 }
 
 /* Native agent only: SIGTERM exits 0; the Go agent's "-host X -port N" spelling works. */
