@@ -5,6 +5,7 @@ FUZZ_BUILD ?= build-fuzz
 PREFIX ?= /usr/local
 DESTDIR ?=
 MESON_TEST_ARGS ?=
+FUZZ_SECONDS ?= 600
 
 .PHONY: all deps build check check-unit demo install fuzz bench clean
 
@@ -38,6 +39,12 @@ check-unit: $(BUILD)/build.ninja
 
 demo: deps build
 	scripts/demo.sh $(BUILD)
+
+# libFuzzer runs of the agent's parsers (built with clang inside the normal build dir),
+# FUZZ_SECONDS in total (default 10 minutes); the corpus grows in $(BUILD)/agent/fuzz.
+fuzz: $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+	agent/fuzz/run.sh $(BUILD)/agent/fuzz $(FUZZ_SECONDS)
 
 install: build
 	DESTDIR=$(DESTDIR) meson install -C $(BUILD) --no-rebuild

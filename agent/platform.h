@@ -1,0 +1,85 @@
+/* What differs between Linux and Windows, behind one interface (posix.c, win32.c):
+ * sockets, threads, processes, files, temp names, environment. Paths and text are UTF-8;
+ * functions return 0 / a count, or a negative errno. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "json.h"
+
+/* --- process-wide --- */
+int plat_init(void);                 /* sockets, signals, locks */
+const char *plat_system(void);       /* "Linux", "Windows" (what Python's platform.system() says) */
+char *plat_self_path(void);          /* the agent's own executable */
+void plat_log_write(const char *line);   /* one log line (already formatted, ends in '\n') */
+uint64_t plat_random(void);
+int64_t plat_now_ms(void);           /* monotonic */
+void plat_sleep_ms(int ms);
+/* Block until SIGTERM/SIGINT (Ctrl-C on Windows) or until exit is requested; then return. */
+
+/* --- sockets --- */
+typedef intptr_t plat_sock;
+#define PLAT_SOCK_INVALID ((plat_sock)-1)
+int plat_listen(const char *host, int port, plat_sock *ret, int *ret_port);
+/* Wait for a connection. Returns 0, -EINTR when a termination signal arrived, or another
+ * negative errno (transient errors are worth retrying). */
+int plat_accept(plat_sock listener, plat_sock *ret, char *ip, size_t ipsz);
+/* > 0 bytes, 0 at end of stream, -ETIMEDOUT after timeout_ms without data, other -errno. */
+long plat_recv(plat_sock s, void *buf, size_t len, int timeout_ms);
+int plat_send_all(plat_sock s, const void *buf, size_t len);
+void plat_shutdown_send(plat_sock s);
+void plat_close_socket(plat_sock s);
+
+/* --- threads and one global lock --- */
+int plat_thread_start(void (*fn)(void *), void *arg);
+void plat_lock(void);
+void plat_unlock(void);
+
+/* --- processes --- */
+struct plat_exec {
+        const char *command;   /* a command line (Linux: run by /bin/sh -c) */
+        bool shell;            /* Windows: through cmd.exe /c (Linux: always a shell) */
+        const char *cwd;       /* NULL: the agent's */
+        int timeout_ms;        /* sync only; 0: none. The process tree is killed at expiry */
+};
+
+struct plat_exec_result {
+        int exit_code;         /* 128+N when killed by signal N (POSIX) */
+        bool timed_out;
+        struct buf out, err;   /* capped at EXEC_OUTPUT_CAP each */
+};
+
+#define EXEC_OUTPUT_CAP (8 * 1024 * 1024)
+
+/* Run to completion, capturing output. -errno if it could not be started (e.g. bad cwd). */
+int plat_run(const struct plat_exec *e, struct plat_exec_result *ret);
+/* Start and return; output goes to logs_append() (agent.h) as it arrives. */
+int plat_spawn(const struct plat_exec *e);
+/* Quote one argument for a command line run by plat_run (sh on Linux, CommandLineToArgv rules on Windows). */
+char *plat_quote_arg(const char *arg);
+/* An interpreter for /execpy, or NULL if the guest has none. */
+char *plat_find_python(void);
+
+/* --- files --- */
+struct plat_stat {
+        bool is_dir;
+        uint64_t size;
+};
+FILE *plat_fopen(const char *path, const char *mode);   /* NULL and errno set on failure */
+int plat_stat(const char *path, struct plat_stat *ret);  /* -ENOENT if absent */
+int plat_mkdir_p(const char *path, unsigned mode);       /* existing directories are fine */
+/* Create a new file or directory; -EEXIST if the name is taken. */
+int plat_create_new(const char *path, bool directory);
+int plat_remove_tree(const char *path);                  /* file or directory tree; -ENOENT */
+int plat_rename(const char *from, const char *to);       /* replaces; -EXDEV across filesystems */
+int plat_unlink(const char *path);
+int plat_chmod_exec(const char *path);                   /* make executable (no-op on Windows) */
+char *plat_temp_dir(void);
+char *plat_join(const char *dir, const char *name);      /* dir + separator + name */
+bool plat_is_abs(const char *path);
+
+/* --- environment --- */
+void plat_environ(void (*fn)(void *userdata, const char *name, const char *value), void *userdata);

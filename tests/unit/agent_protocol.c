@@ -1,0 +1,944 @@
+/* Protocol tests: start the agent on 127.0.0.1 (random port) and drive every endpoint through
+ * the client, plus raw-socket abuse. The same program runs against vmcloak-agent.exe under
+ * Wine (tests/e2e/agent-wine.sh sets VMCLOAK_TEST_AGENT and VMCLOAK_TEST_AGENT_WRAPPER). */
+#include "test.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <json-c/json.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "agent/client.h"
+#include "core/interrupt.h"
+#include "core/log.h"
+#include "core/proc.h"
+#include "core/util.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNDER_ASAN 1
+#endif
+#endif
+
+static char *agent_bin;       /* the agent executable */
+static char *agent_wrapper;   /* e.g. wine64, or NULL */
+static bool windows;          /* the agent is the .exe: Windows paths and commands */
+static char *tmpdir;          /* host view of the agent's files */
+static pid_t agent_pid;
+static int agent_port;
+static char *agent_log;
+static struct agent_client *client;
+
+/* --- helpers --- */
+
+/* The agent's name for tmpdir/rel: Wine maps the host's / to Z:. */
+static char *gpath(const char *rel) {
+        char *p = strdup_printf("%s%s%s%s", windows ? "Z:" : "", tmpdir, *rel ? "/" : "", rel);
+        if (windows)
+                for (char *c = p; *c; c++)
+                        if (*c == '/')
+                                *c = '\\';
+        return p;
+}
+
+static char *lpath(const char *rel) { return strdup_printf("%s/%s", tmpdir, rel); }
+
+static void dump_agent_log(void) {
+        char *s = NULL;
+        if (agent_log && read_full_file(agent_log, &s, NULL) == 0) {
+                for (char *line = strtok(s, "\n"); line; line = strtok(NULL, "\n"))
+                        printf("# agent: %s\n", line);
+                free(s);
+        }
+}
+
+/* Start an agent with extra arguments; returns its pid and port (read from its log). */
+static int start_agent(const char *log, char **extra, pid_t *ret_pid, int *ret_port) {
+        char **argv = NULL;
+        if (agent_wrapper)
+                strv_extend(&argv, agent_wrapper);
+        strv_extend(&argv, agent_bin);
+        strv_extend_strv(&argv, extra);
+        char *env[] = { "VMCLOAK_AGENT_TEST=hello-env", NULL };
+        struct proc_opts o = { .stdout_path = log, .stderr_path = log, .new_pgroup = true, .pdeathsig = true,
+                               .env_extra = env, .cwd = tmpdir };
+        int r = proc_spawn(argv, &o, ret_pid);
+        strv_free(argv);
+        if (r < 0)
+                return r;
+        /* Wine creates its prefix on first use (~7 s); allow plenty. */
+        for (int i = 0; i < 1200; i++) {
+                char *s = NULL;
+                if (read_full_file(log, &s, NULL) == 0) {
+                        char *p = strstr(s, "Listening on ");
+                        char *colon = p ? strchr(p, ':') : NULL;
+                        if (colon && strchr(colon, '(')) {
+                                *ret_port = atoi(colon + 1);
+                                free(s);
+                                return 0;
+                        }
+                        free(s);
+                }
+                int status;
+                if (proc_try_wait(*ret_pid, &status) == 1)
+                        return -ECHILD;
+                usleep(50 * 1000);
+        }
+        return -ETIMEDOUT;
+}
+
+static int setup(void **state) {
+        (void)state;
+        const char *e = getenv("VMCLOAK_TEST_AGENT");
+        const char *root = getenv("VMCLOAK_BUILD_ROOT");
+        agent_bin = e && *e ? strdup(e) : strdup_printf("%s/agent/vmcloak-agent", root ? root : ".");
+        e = getenv("VMCLOAK_TEST_AGENT_WRAPPER");
+        agent_wrapper = e && *e ? strdup(e) : NULL;
+        windows = endswith(agent_bin, ".exe");
+        tmpdir = test_tmpdir();
+        agent_log = lpath("agent.log");
+        char *args[] = { "--host", "127.0.0.1", "--port", "0", "--read-timeout", "3", NULL };
+        int r = start_agent(agent_log, args, &agent_pid, &agent_port);
+        if (r < 0) {
+                printf("# cannot start %s: %s\n", agent_bin, strerror(-r));
+                dump_agent_log();
+                return -1;
+        }
+        if (agent_client_new("127.0.0.1", agent_port, &client) < 0 || agent_wait_ready(client, 60000) < 0) {
+                dump_agent_log();
+                return -1;
+        }
+        return 0;
+}
+
+static int teardown(void **state) {
+        (void)state;
+        if (agent_pid > 0)
+                proc_terminate(agent_pid, 3000);
+        if (getenv("VMCLOAK_TEST_VERBOSE"))
+                dump_agent_log();
+        agent_client_free(client);
+        rm_rf(tmpdir);
+        free(tmpdir);
+        free(agent_log);
+        free(agent_bin);
+        free(agent_wrapper);
+        return 0;
+}
+
+static json_object *parse(const char *body) {
+        json_object *j = json_tokener_parse(body);
+        assert_non_null(j);
+        assert_true(json_object_is_type(j, json_type_object));
+        return j;
+}
+
+static const char *jstr(json_object *j, const char *key) {
+        json_object *v;
+        if (!json_object_object_get_ex(j, key, &v) || !json_object_is_type(v, json_type_string))
+                return NULL;
+        return json_object_get_string(v);
+}
+
+static int jint(json_object *j, const char *key) {
+        json_object *v;
+        if (!json_object_object_get_ex(j, key, &v) || !json_object_is_type(v, json_type_int))
+                return -12345;
+        return json_object_get_int(v);
+}
+
+/* A request through agent_call; asserts the status and, for errors, the JSON error shape. */
+static void expect_call(const char *method, const char *path, const struct agent_field *fields, const char *file_field,
+                        const char *file, long status, const char *message) {
+        struct agent_response resp = { 0 };
+        assert_int_equal(agent_call(client, method, path, fields, file_field, file, 0, &resp), 0);
+        if (resp.status != status)
+                printf("# %s %s: HTTP %ld %s\n", method, path, resp.status, resp.body);
+        assert_int_equal(resp.status, status);
+        json_object *j = parse(resp.body);
+        if (message)
+                assert_string_equal(jstr(j, "message"), message);
+        if (status >= 400)
+                assert_int_equal(jint(j, "error_code"), status);
+        json_object_put(j);
+        agent_response_done(&resp);
+}
+
+static bool files_equal(const char *a, const char *b) {
+        FILE *fa = fopen(a, "rb"), *fb = fopen(b, "rb");
+        bool eq = fa && fb;
+        char *x = malloc(1 << 20), *y = malloc(1 << 20);
+        while (eq) {
+                size_t na = fread(x, 1, 1 << 20, fa), nb = fread(y, 1, 1 << 20, fb);
+                if (na != nb || memcmp(x, y, na) != 0)
+                        eq = false;
+                if (na == 0)
+                        break;
+        }
+        free(x);
+        free(y);
+        if (fa)
+                fclose(fa);
+        if (fb)
+                fclose(fb);
+        return eq;
+}
+
+static char *read_local(const char *rel) {
+        char *p = lpath(rel), *s = NULL;
+        int r = read_full_file(p, &s, NULL);
+        free(p);
+        return r < 0 ? NULL : s;
+}
+
+/* --- endpoints through the client --- */
+
+static void test_index(void **state) {
+        (void)state;
+        struct agent_info info;
+        assert_int_equal(agent_info(client, &info), 0);
+        assert_string_equal(info.message, "Cuckoo Agent!");
+        assert_string_equal(info.version, "1.0");
+        assert_non_null(info.agent);
+        assert_non_null(startswith(info.agent, "vmcloak-agent "));
+        assert_true(strv_contains(info.features, "execpy"));
+        assert_true(strv_contains(info.features, "pinning"));
+        assert_true(strv_contains(info.features, "largefile"));
+        agent_info_done(&info);
+        assert_int_equal(agent_ping(client), 0);
+}
+
+static void test_system_path(void **state) {
+        (void)state;
+        char *s = NULL;
+        assert_int_equal(agent_system(client, &s), 0);
+        assert_string_equal(s, windows ? "Windows" : "Linux");
+        free(s);
+        assert_int_equal(agent_path(client, &s), 0);
+        assert_true(endswith(s, windows ? "vmcloak-agent.exe" : "vmcloak-agent"));
+        free(s);
+}
+
+static void test_status(void **state) {
+        (void)state;
+        char *st = NULL, *desc = NULL;
+        assert_int_equal(agent_status_get(client, &st, &desc), 0);
+        assert_string_equal(st, "init");
+        assert_null(desc);
+        free(st);
+        free(desc);
+        assert_int_equal(agent_status_set(client, "running", "installing things"), 0);
+        assert_int_equal(agent_status_get(client, &st, &desc), 0);
+        assert_string_equal(st, "running");
+        assert_string_equal(desc, "installing things");
+        free(st);
+        free(desc);
+        expect_call("POST", "/status", NULL, NULL, NULL, 400, "No status has been provided");
+}
+
+static void test_environ(void **state) {
+        (void)state;
+        char **env = NULL;
+        assert_int_equal(agent_environ(client, &env), 0);
+        assert_true(strv_contains(env, "VMCLOAK_AGENT_TEST=hello-env"));
+        strv_free(env);
+        char *v = NULL;
+        assert_int_equal(agent_getenv(client, "VMCLOAK_AGENT_TEST", &v), 0);
+        assert_string_equal(v, "hello-env");
+        free(v);
+        assert_int_equal(agent_getenv(client, "vmcloak_agent_test", &v), 0);   /* Windows names ignore case */
+        assert_string_equal(v, "hello-env");
+        free(v);
+        assert_int_equal(agent_getenv(client, "VMCLOAK_NO_SUCH_VARIABLE", &v), -ENOENT);
+}
+
+static void test_mkdir_remove(void **state) {
+        (void)state;
+        char *g = gpath("mk/a/b/c"), *l = lpath("mk/a/b/c");
+        assert_int_equal(agent_mkdir(client, g), 0);
+        assert_true(is_dir(l));
+        assert_int_equal(agent_mkdir(client, g), 0);   /* existing is fine */
+        free(g);
+        free(l);
+        char *f = lpath("mk/a/file.txt");
+        assert_int_equal(write_file(f, "x", 1, 0644), 0);
+        g = gpath("mk/a/file.txt");
+        assert_int_equal(agent_remove(client, g), 0);
+        assert_false(path_exists(f));
+        assert_int_equal(agent_remove(client, g), -ENOENT);
+        free(g);
+        free(f);
+        g = gpath("mk");
+        assert_int_equal(agent_remove(client, g), 0);
+        l = lpath("mk");
+        assert_false(path_exists(l));
+        free(l);
+        struct agent_field fields[] = { { "path", g }, { NULL, NULL } };
+        expect_call("POST", "/remove", fields, NULL, NULL, 404, "Path provided does not exist");
+        free(g);
+}
+
+static void test_mktemp(void **state) {
+        (void)state;
+        char *d = NULL;
+        assert_int_equal(agent_mkdtemp(client, NULL, &d), 0);   /* GET, as Cuckoo3 asks */
+        assert_true(strlen(d) > 3);
+        assert_int_equal(agent_remove(client, d), 0);
+        free(d);
+        char *g = gpath("");
+        assert_int_equal(agent_mkdtemp(client, g, &d), 0);
+        assert_non_null(startswith(d, g));
+        free(d);
+        char *f = NULL;
+        assert_int_equal(agent_mktemp(client, g, &f), 0);
+        assert_non_null(startswith(f, g));
+        char *local = strdup_printf("%s/%s", tmpdir, f + strlen(g) + 1);
+        assert_true(path_exists(local) && !is_dir(local));
+        free(local);
+        free(f);
+        struct agent_field fields[] = { { "dirpath", g }, { "prefix", "pre-" }, { "suffix", ".suf" }, { NULL, NULL } };
+        struct agent_response resp = { 0 };
+        assert_int_equal(agent_call(client, "POST", "/mktemp", fields, NULL, NULL, 0, &resp), 0);
+        assert_int_equal(resp.status, 200);
+        json_object *j = parse(resp.body);
+        const char *fp = jstr(j, "filepath");
+        assert_non_null(fp);
+        assert_non_null(strstr(fp, "pre-"));
+        assert_true(endswith(fp, ".suf"));
+        json_object_put(j);
+        agent_response_done(&resp);
+        free(g);
+}
+
+static void test_store_retrieve(void **state) {
+        (void)state;
+        static const char text[] = "hello from the host\n\0with a NUL";
+        char *g = gpath("st/sub/dir/x.txt");
+        assert_int_equal(agent_upload_buffer(client, text, sizeof text, g), 0);
+        char *l = lpath("st/sub/dir/x.txt");
+        char *c = NULL;
+        size_t n = 0;
+        assert_int_equal(read_full_file(l, &c, &n), 0);
+        assert_int_equal(n, sizeof text);
+        assert_memory_equal(c, text, sizeof text);
+        free(c);
+        /* Overwrite with a file upload, then read it back. */
+        char *src = lpath("upload-src.bin");
+        char data[5000];
+        for (size_t i = 0; i < sizeof data; i++)
+                data[i] = (char)(i * 7);
+        assert_int_equal(write_file(src, data, sizeof data, 0644), 0);
+        assert_int_equal(agent_upload(client, src, g), 0);
+        assert_true(files_equal(src, l));
+        char *back = lpath("back.bin");
+        assert_int_equal(agent_retrieve(client, g, back), 0);
+        assert_true(files_equal(src, back));
+        free(back);
+        /* An absent file: -ENOENT, nothing created; raw: 404 with an empty body. */
+        char *missing = gpath("st/missing.bin"), *lm = lpath("missing.out");
+        assert_int_equal(agent_retrieve(client, missing, lm), -ENOENT);
+        assert_false(path_exists(lm));
+        struct agent_field fields[] = { { "filepath", missing }, { NULL, NULL } };
+        struct agent_response resp = { 0 };
+        assert_int_equal(agent_call(client, "POST", "/retrieve", fields, NULL, NULL, 0, &resp), 0);
+        assert_int_equal(resp.status, 404);
+        assert_int_equal(resp.len, 0);
+        agent_response_done(&resp);
+        /* Uploading a missing local file fails before any request. */
+        assert_int_equal(agent_upload(client, "/nonexistent/file", g), -ENOENT);
+        free(missing);
+        free(lm);
+        free(src);
+        free(l);
+        free(g);
+}
+
+static long vm_hwm_kb(void) {
+        char *s = NULL;
+        if (read_full_file("/proc/self/status", &s, NULL) < 0)
+                return -1;
+        char *p = strstr(s, "VmHWM:");
+        long kb = p ? strtol(p + 6, NULL, 10) : -1;
+        free(s);
+        return kb;
+}
+
+static void test_big_roundtrip(void **state) {
+        (void)state;
+        const size_t size = 200u << 20;
+        char *src = lpath("big.bin");
+        FILE *f = fopen(src, "wb");
+        assert_non_null(f);
+        char *chunk = malloc(1 << 20);
+        uint64_t x = 88172645463325252ull;
+        for (size_t done = 0; done < size; done += 1 << 20) {
+                for (size_t i = 0; i < (1 << 20); i += 8) {
+                        x ^= x << 13;
+                        x ^= x >> 7;
+                        x ^= x << 17;
+                        memcpy(chunk + i, &x, 8);
+                }
+                assert_int_equal(fwrite(chunk, 1, 1 << 20, f), 1 << 20);
+        }
+        free(chunk);
+        assert_int_equal(fclose(f), 0);
+
+        char *g = gpath("big-stored.bin"), *back = lpath("big-back.bin"), *stored = lpath("big-stored.bin");
+        assert_int_equal(agent_upload(client, src, g), 0);
+        assert_int_equal(file_size_or_zero(stored), size);
+        assert_int_equal(agent_retrieve(client, g, back), 0);
+        assert_int_equal(file_size_or_zero(back), size);
+        assert_true(files_equal(src, back));
+        long hwm = vm_hwm_kb();
+        printf("# client peak RSS (VmHWM) after 2 x 200 MB: %ld kB\n", hwm);
+#ifndef UNDER_ASAN
+        assert_true(hwm > 0 && hwm < 50 * 1024);
+#endif
+        unlink(src);
+        unlink(back);
+        unlink(stored);
+        free(src);
+        free(back);
+        free(stored);
+        free(g);
+}
+
+static char *make_zips(void) {
+        char *dir = lpath("zips");
+        assert_int_equal(mkdir_p(dir, 0755), 0);
+        const char *root = getenv("VMCLOAK_SOURCE_ROOT");
+        char *script = strdup_printf("%s/tests/fixtures/agent-zips.py", root ? root : ".");
+        char *argv[] = { "python3", script, dir, NULL };
+        assert_int_equal(proc_run(argv, NULL, NULL, NULL), 0);
+        free(script);
+        return dir;
+}
+
+static void test_extract(void **state) {
+        (void)state;
+        char *zips = make_zips();
+        char *zip = strdup_printf("%s/good.zip", zips);
+        char *g = gpath("ex/target");
+        assert_int_equal(agent_extract(client, zip, g), 0);
+        char *l = lpath("ex/target"), *ref = strdup_printf("%s/ref", zips);
+        char *argv[] = { "diff", "-r", ref, l, NULL };
+        assert_int_equal(proc_run(argv, NULL, NULL, NULL), 0);
+        free(zip);
+        free(g);
+        free(l);
+        free(ref);
+
+        /* Unsafe names: refused (400) and nothing written, not even the harmless entry. */
+        for (int i = 0; i < 9; i++) {
+                zip = strdup_printf("%s/evil-%d.zip", zips, i);
+                char *rel = strdup_printf("ex/evil%d/in", i);
+                g = gpath(rel);
+                assert_int_equal(agent_extract(client, zip, g), -EINVAL);
+                char *harmless = strdup_printf("%s/%s/harmless.txt", tmpdir, rel);
+                assert_false(path_exists(harmless));
+                free(harmless);
+                free(rel);
+                free(g);
+                free(zip);
+        }
+        char *esc = lpath("ex/escape.txt"), *esc2 = lpath("escape.txt");
+        assert_false(path_exists(esc));
+        assert_false(path_exists(esc2));
+        free(esc);
+        free(esc2);
+
+        /* Corrupt data and a zip bomb (size lie): 400. */
+        const char *bad[] = { "corrupt.zip", "bomb.zip" };
+        for (size_t i = 0; i < 2; i++) {
+                zip = strdup_printf("%s/%s", zips, bad[i]);
+                g = gpath("ex/bad");
+                assert_int_equal(agent_extract(client, zip, g), -EINVAL);
+                free(zip);
+                free(g);
+        }
+        char *bomb = lpath("ex/bad/bomb.txt");
+        assert_true(!path_exists(bomb) || file_size_or_zero(bomb) <= 10);
+        free(bomb);
+
+        /* Not a zip at all. */
+        g = gpath("ex/notzip");
+        char *src = lpath("notzip.zip");
+        assert_int_equal(write_file(src, "this is not a zip file", 22, 0644), 0);
+        assert_int_equal(agent_extract(client, src, g), -EINVAL);
+        free(src);
+        free(g);
+        free(zips);
+}
+
+static void test_execute(void **state) {
+        (void)state;
+        struct agent_exec_result res;
+        struct agent_exec_opts shell = { .shell = true };
+        const char *cmd = windows ? "echo out& echo err 1>&2& exit 3" : "echo out; echo err >&2; exit 3";
+        assert_int_equal(agent_execute(client, cmd, &shell, &res), 0);
+        assert_int_equal(res.exit_code, 3);
+        assert_non_null(startswith(res.out, "out"));
+        assert_non_null(startswith(res.err, "err"));
+        assert_null(res.error);
+        agent_exec_result_done(&res);
+
+        /* No shell field (what Cuckoo3 sends): still a command line. */
+        cmd = windows ? "cmd.exe /c echo plain" : "echo plain | tr p P";
+        assert_int_equal(agent_execute(client, cmd, NULL, &res), 0);
+        assert_int_equal(res.exit_code, 0);
+        assert_non_null(startswith(res.out, windows ? "plain" : "Plain"));
+        agent_exec_result_done(&res);
+
+        /* cwd. */
+        char *cwd = gpath("");
+        struct agent_exec_opts in_dir = { .shell = true, .cwd = cwd };
+        assert_int_equal(agent_execute(client, windows ? "cd" : "pwd", &in_dir, &res), 0);
+        assert_non_null(strstr(res.out, windows ? cwd : tmpdir));
+        agent_exec_result_done(&res);
+        free(cwd);
+
+        /* A missing cwd or program: the agent answers 500, the client -EIO. */
+        struct agent_exec_opts bad_dir = { .shell = true, .cwd = windows ? "Z:\\nonexistent\\dir" : "/nonexistent/dir" };
+        assert_int_equal(agent_execute(client, "echo x", &bad_dir, &res), -EIO);
+        if (windows)
+                assert_int_equal(agent_execute(client, "no-such-program-xyz.exe", NULL, &res), -EIO);
+        else {
+                assert_int_equal(agent_execute(client, "no-such-program-xyz", NULL, &res), 0);
+                assert_int_equal(res.exit_code, 127);
+                agent_exec_result_done(&res);
+        }
+
+        /* Timeout: killed, -ETIMEDOUT, and the agent stays responsive. */
+        struct agent_exec_opts quick = { .shell = true, .timeout_ms = 1000 };
+        assert_int_equal(agent_execute(client, windows ? "ping -n 30 127.0.0.1" : "sleep 30", &quick, &res), -ETIMEDOUT);
+        assert_int_equal(agent_ping(client), 0);
+
+        /* Large output is captured whole (below the cap). */
+        cmd = windows ? "for /L %i in (1,1,3000) do @echo line-%i" : "seq 1 200000";
+        assert_int_equal(agent_execute(client, cmd, &shell, &res), 0);
+        assert_non_null(strstr(res.out, windows ? "line-3000" : "\n200000\n"));
+        agent_exec_result_done(&res);
+
+        expect_call("POST", "/execute", NULL, NULL, NULL, 400, "No command has been provided");
+
+        /* Fire-and-forget: an answer is 0, a connection that stays silent past the timeout is 1. */
+        assert_int_equal(agent_execute_nowait(client, windows ? "cmd.exe /c echo x" : "echo x", false, 10000), 0);
+        assert_int_equal(agent_execute_nowait(client, windows ? "ping -n 4 127.0.0.1" : "sleep 3", false, 500), 1);
+        assert_int_equal(agent_execute_nowait(client, windows ? "cmd.exe /c echo x" : "echo x", true, 10000), 0);
+}
+
+static void test_execute_async_logs(void **state) {
+        (void)state;
+        struct agent_exec_opts async = { .async = true, .shell = true };
+        const char *cmd = windows ? "echo async-marker& echo async-err 1>&2" : "echo async-marker; echo async-err >&2";
+        assert_int_equal(agent_execute(client, cmd, &async, NULL), 0);
+        bool seen = false;
+        for (int i = 0; i < 200 && !seen; i++) {
+                char *out = NULL, *err = NULL;
+                assert_int_equal(agent_logs(client, &out, &err), 0);
+                seen = strstr(out, "async-marker") && strstr(err, "async-err");
+                free(out);
+                free(err);
+                if (!seen)
+                        usleep(100 * 1000);
+        }
+        assert_true(seen);
+}
+
+static void test_execpy(void **state) {
+        (void)state;
+        char *script = lpath("script.py");
+        assert_int_equal(write_file(script, "print('from python')\n", 21, 0644), 0);
+        char *g = gpath("script.py");
+        struct agent_exec_result res;
+        char *py = find_program("python3");
+        if (!windows && py) {
+                assert_int_equal(agent_execpy(client, g, NULL, &res), 0);
+                assert_int_equal(res.exit_code, 0);
+                assert_non_null(startswith(res.out, "from python"));
+                agent_exec_result_done(&res);
+        } else {
+                /* No Python in this guest (Wine has none): a clear 500. */
+                struct agent_field fields[] = { { "filepath", g }, { NULL, NULL } };
+                expect_call("POST", "/execpy", fields, NULL, NULL, 500, NULL);
+        }
+        free(py);
+        expect_call("POST", "/execpy", NULL, NULL, NULL, 400, "No Python file has been provided");
+        free(g);
+        free(script);
+}
+
+static void test_bad_requests(void **state) {
+        (void)state;
+        expect_call("GET", "/nope", NULL, NULL, NULL, 404, "Route not found");
+        expect_call("POST", "/nope/deeper", NULL, NULL, NULL, 404, "Route not found");
+        expect_call("GET", "/store", NULL, NULL, NULL, 405, NULL);
+        expect_call("POST", "/", NULL, NULL, NULL, 405, NULL);
+        expect_call("GET", "/execute", NULL, NULL, NULL, 405, NULL);
+        char *g = gpath("bad.txt");
+        char *src = lpath("bad-src.txt");
+        assert_int_equal(write_file(src, "x", 1, 0644), 0);
+        struct agent_field fp[] = { { "filepath", g }, { NULL, NULL } };
+        struct agent_field dp[] = { { "dirpath", g }, { NULL, NULL } };
+        expect_call("POST", "/store", NULL, "file", src, 400, "No filepath has been provided");
+        expect_call("POST", "/store", fp, NULL, NULL, 400, "No file has been provided");
+        expect_call("POST", "/store", fp, "notfile", src, 400, "No file has been provided");
+        expect_call("POST", "/extract", NULL, "zipfile", src, 400, "No dirpath has been provided");
+        expect_call("POST", "/extract", dp, NULL, NULL, 400, "No zip file has been provided");
+        expect_call("POST", "/retrieve", NULL, NULL, NULL, 400, "No filepath has been provided");
+        expect_call("POST", "/mkdir", NULL, NULL, NULL, 400, "No dirpath has been provided");
+        expect_call("POST", "/remove", NULL, NULL, NULL, 400, "No path has been provided");
+        /* The client maps statuses to errno values. */
+        assert_int_equal(agent_remove(client, g), -ENOENT);
+        free(g);
+        free(src);
+}
+
+/* --- raw sockets --- */
+
+static int raw_connect(const char *source_ip) {
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        assert_true(fd >= 0);
+        if (source_ip) {
+                struct sockaddr_in src = { .sin_family = AF_INET };
+                inet_pton(AF_INET, source_ip, &src.sin_addr);
+                assert_int_equal(bind(fd, (struct sockaddr *)&src, sizeof src), 0);
+        }
+        struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)agent_port) };
+        inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+        assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+        return fd;
+}
+
+/* Read until the agent closes (or 30 s pass); returns the bytes read. */
+static char *raw_read_all(int fd) {
+        size_t cap = 65536, len = 0;
+        char *buf = malloc(cap + 1);
+        for (;;) {
+                struct pollfd p = { .fd = fd, .events = POLLIN };
+                if (poll(&p, 1, 30000) <= 0)
+                        break;
+                ssize_t n = recv(fd, buf + len, cap - len, 0);
+                if (n <= 0)
+                        break;
+                len += (size_t)n;
+                if (len == cap) {
+                        cap *= 2;
+                        buf = realloc(buf, cap + 1);
+                }
+        }
+        buf[len] = 0;
+        return buf;
+}
+
+static char *raw_exchange(const char *source_ip, const char *data, size_t len, bool close_send) {
+        int fd = raw_connect(source_ip);
+        size_t off = 0;
+        while (off < len) {
+                ssize_t n = send(fd, data + off, len - off, MSG_NOSIGNAL);
+                if (n <= 0)
+                        break;   /* the agent may answer and close early */
+                off += (size_t)n;
+        }
+        if (close_send)
+                shutdown(fd, SHUT_WR);
+        char *resp = raw_read_all(fd);
+        close(fd);
+        return resp;
+}
+
+static int raw_status(const char *resp) {
+        if (!startswith(resp, "HTTP/1."))
+                return -1;
+        return atoi(resp + 9);
+}
+
+static void expect_raw(const char *what, const char *data, size_t len, bool close_send, int status) {
+        char *resp = raw_exchange(NULL, data, len, close_send);
+        if (raw_status(resp) != status)
+                printf("# %s: got '%.100s'\n", what, resp);
+        assert_int_equal(raw_status(resp), status);
+        if (status >= 400) {
+                char *body = strstr(resp, "\r\n\r\n");
+                assert_non_null(body);
+                json_object *j = parse(body + 4);
+                assert_int_equal(jint(j, "error_code"), status);
+                assert_non_null(jstr(j, "message"));
+                json_object_put(j);
+        }
+        free(resp);
+}
+
+static void test_raw_limits(void **state) {
+        (void)state;
+        /* Head too large. */
+        size_t big = 40000;
+        char *req = malloc(big + 100);
+        if (!req)
+                abort();
+        int n = sprintf(req, "GET / HTTP/1.1\r\nX-Big: ");
+        memset(req + n, 'a', big);
+        strcpy(req + n + big, "\r\n\r\n");
+        expect_raw("oversize header", req, strlen(req), false, 431);
+        free(req);
+        /* Too many headers. */
+        struct buf { char *s; } b = { strdup("GET / HTTP/1.1\r\n") };
+        for (int i = 0; i < 100; i++) {
+                char *t = strdup_printf("%sX-H%d: v\r\n", b.s, i);
+                free(b.s);
+                b.s = t;
+        }
+        char *t = strdup_printf("%s\r\n", b.s);
+        free(b.s);
+        expect_raw("too many headers", t, strlen(t), false, 431);
+        free(t);
+        /* A form body over the cap is refused before it is read. */
+        const char *huge = "POST /execute HTTP/1.1\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+                           "Content-Length: 100000000\r\n\r\ncommand=echo";
+        expect_raw("oversize body", huge, strlen(huge), false, 413);
+        const char *toolong = "POST /store HTTP/1.1\r\nContent-Type: multipart/form-data; boundary=b\r\n"
+                              "Content-Length: 99999999999999999999999\r\n\r\n";
+        expect_raw("absurd Content-Length", toolong, strlen(toolong), false, 413);
+}
+
+static void test_raw_malformed(void **state) {
+        (void)state;
+        const char *garbage = "\x01\x02 garbage\r\n\r\n";
+        expect_raw("garbage", garbage, strlen(garbage), false, 400);
+        const char *nover = "GET /\r\n\r\n";
+        expect_raw("no version", nover, strlen(nover), false, 400);
+        const char *v2 = "GET / HTTP/2.0\r\n\r\n";
+        expect_raw("HTTP/2.0", v2, strlen(v2), false, 505);
+        const char *badcl = "POST /execute HTTP/1.1\r\nContent-Length: abc\r\n\r\n";
+        expect_raw("bad Content-Length", badcl, strlen(badcl), false, 400);
+        const char *twocl = "POST /execute HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\ncommand=x";
+        expect_raw("conflicting Content-Length", twocl, strlen(twocl), false, 400);
+        const char *chunked = "POST /execute HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n";
+        expect_raw("chunked", chunked, strlen(chunked), false, 411);
+        /* No Content-Length: the body is not waited for (empty), so the field is missing. */
+        const char *nocl = "POST /execute HTTP/1.0\r\nContent-Type: application/x-www-form-urlencoded\r\n\r\ncommand=echo+hi";
+        expect_raw("no Content-Length", nocl, strlen(nocl), false, 400);
+        /* Body shorter than announced, then end of stream. */
+        const char *shortb = "POST /execute HTTP/1.1\r\nContent-Length: 50\r\n\r\ncommand=echo";
+        char *resp = raw_exchange(NULL, shortb, strlen(shortb), true);
+        assert_true(raw_status(resp) == 400 || resp[0] == 0);   /* answered, or closed */
+        free(resp);
+        /* Multipart without the closing boundary (complete Content-Length). */
+        const char *body = "--XyZ\r\nContent-Disposition: form-data; name=\"filepath\"\r\n\r\n/tmp/never\r\n"
+                           "--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"f\"\r\n\r\ndata data";
+        char *mp = strdup_printf("POST /store HTTP/1.1\r\nContent-Type: multipart/form-data; boundary=XyZ\r\n"
+                                 "Content-Length: %zu\r\n\r\n%s", strlen(body), body);
+        expect_raw("truncated multipart", mp, strlen(mp), false, 400);
+        free(mp);
+        /* Multipart cut short of its Content-Length. */
+        mp = strdup_printf("POST /store HTTP/1.1\r\nContent-Type: multipart/form-data; boundary=XyZ\r\n"
+                           "Content-Length: %zu\r\n\r\n%s", strlen(body) + 500, body);
+        expect_raw("short multipart", mp, strlen(mp), true, 400);
+        free(mp);
+        assert_false(path_exists("/tmp/never"));
+        /* A part head without its blank line, larger than the part head cap. */
+        size_t hl = 20000;
+        char *hb = malloc(hl + 64);
+        if (!hb)
+                abort();
+        int k = sprintf(hb, "--XyZ\r\nX-Long: ");
+        memset(hb + k, 'h', hl);
+        hb[k + hl] = 0;
+        mp = strdup_printf("POST /store HTTP/1.1\r\nContent-Type: multipart/form-data; boundary=XyZ\r\n"
+                           "Content-Length: %zu\r\n\r\n%s", strlen(hb), hb);
+        expect_raw("oversize part head", mp, strlen(mp), false, 413);
+        free(mp);
+        free(hb);
+        /* Missing boundary parameter. */
+        const char *nob = "POST /store HTTP/1.1\r\nContent-Type: multipart/form-data\r\nContent-Length: 4\r\n\r\nabcd";
+        expect_raw("no boundary", nob, strlen(nob), false, 400);
+        assert_int_equal(agent_ping(client), 0);
+}
+
+static void test_raw_protocol(void **state) {
+        (void)state;
+        /* Idle connection: dropped with 408 after the read timeout (3 s here). */
+        const char *partial = "GET / HTTP/1.1\r\n";
+        expect_raw("idle", partial, strlen(partial), false, 408);
+        /* A connect-and-leave (health checks) costs nothing. */
+        close(raw_connect(NULL));
+        /* Expect: 100-continue gets an interim answer before the body is sent. */
+        char *g = gpath("continue.txt");
+        char *body = strdup_printf("--B\r\nContent-Disposition: form-data; name=\"filepath\"\r\n\r\n%s\r\n"
+                                   "--B\r\nContent-Disposition: form-data; name=\"file\"; filename=\"c\"\r\n\r\ncontinued\r\n--B--\r\n", g);
+        char *head = strdup_printf("POST /store HTTP/1.1\r\nExpect: 100-continue\r\nContent-Type: multipart/form-data; boundary=B\r\n"
+                                   "Content-Length: %zu\r\n\r\n", strlen(body));
+        int fd = raw_connect(NULL);
+        assert_int_equal(send(fd, head, strlen(head), MSG_NOSIGNAL), (ssize_t)strlen(head));
+        char interim[64] = "";
+        struct pollfd p = { .fd = fd, .events = POLLIN };
+        assert_int_equal(poll(&p, 1, 30000), 1);
+        ssize_t n = recv(fd, interim, 25, 0);
+        assert_true(n == 25);
+        assert_non_null(startswith(interim, "HTTP/1.1 100 Continue\r\n\r\n"));
+        assert_int_equal(send(fd, body, strlen(body), MSG_NOSIGNAL), (ssize_t)strlen(body));
+        char *resp = raw_read_all(fd);
+        close(fd);
+        assert_int_equal(raw_status(resp), 200);
+        free(resp);
+        char *c = read_local("continue.txt");
+        assert_string_equal(c, "continued");
+        free(c);
+        free(head);
+        free(body);
+        /* Fields in the query string (GET /mkdtemp?prefix=...). */
+        const char *get = "GET /mkdtemp?prefix=qq- HTTP/1.0\r\n\r\n";
+        resp = raw_exchange(NULL, get, strlen(get), false);
+        assert_int_equal(raw_status(resp), 200);
+        assert_non_null(strstr(resp, "qq-"));
+        free(resp);
+        free(g);
+        /* Every answer is HTTP/1.0 with the connection closed. */
+        const char *idx = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+        resp = raw_exchange(NULL, idx, strlen(idx), false);
+        assert_non_null(startswith(resp, "HTTP/1.0 200 OK\r\n"));
+        assert_non_null(strstr(resp, "Connection: close\r\n"));
+        free(resp);
+}
+
+/* --- concurrency, pinning, kill --- */
+
+static volatile bool slow_done;
+
+static void *slow_execute(void *arg) {
+        (void)arg;
+        struct agent_exec_opts shell = { .shell = true };
+        struct agent_exec_result res;
+        agent_execute(client, windows ? "ping -n 5 127.0.0.1 >NUL" : "sleep 4", &shell, &res);
+        agent_exec_result_done(&res);
+        slow_done = true;
+        return NULL;
+}
+
+static void test_concurrency(void **state) {
+        (void)state;
+        pthread_t t;
+        slow_done = false;
+        assert_int_equal(pthread_create(&t, NULL, slow_execute, NULL), 0);
+        usleep(500 * 1000);
+        /* Other requests are served while a long synchronous /execute runs. */
+        for (int i = 0; i < 5; i++)
+                assert_int_equal(agent_ping(client), 0);
+        char *s = NULL;
+        assert_int_equal(agent_system(client, &s), 0);
+        free(s);
+        assert_false(slow_done);
+        pthread_join(t, NULL);
+        assert_true(slow_done);
+}
+
+static void test_pinning(void **state) {
+        (void)state;
+        char *ip = NULL;
+        assert_int_equal(agent_pinning(client, &ip), 0);
+        assert_string_equal(ip, "127.0.0.1");
+        free(ip);
+        /* Pinned already: 500, as the Python agents answer. */
+        struct agent_response resp = { 0 };
+        assert_int_equal(agent_call(client, "GET", "/pinning", NULL, NULL, NULL, 0, &resp), 0);
+        assert_int_equal(resp.status, 500);
+        agent_response_done(&resp);
+        /* Another client IP: 403 for everything. */
+        const char *idx = "GET / HTTP/1.0\r\n\r\n";
+        char *r = raw_exchange("127.0.0.2", idx, strlen(idx), false);
+        assert_int_equal(raw_status(r), 403);
+        assert_non_null(strstr(r, "pinned"));
+        free(r);
+        /* The pinned client still works. */
+        assert_int_equal(agent_ping(client), 0);
+}
+
+static void test_kill(void **state) {
+        (void)state;
+        assert_int_equal(agent_kill(client), 0);
+        int status;
+        assert_int_equal(proc_wait(agent_pid, 30000, &status), 0);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 0);
+        agent_pid = 0;
+        /* Now nothing answers: a short wait_ready fails with a message naming the address. */
+        assert_int_equal(agent_wait_ready(client, 600), -ETIMEDOUT);
+        assert_int_equal(agent_execute_nowait(client, "echo x", false, 2000), -ECONNREFUSED);
+        /* Ctrl-C ends the wait at once. */
+        interrupt_install();
+        raise(SIGINT);
+        assert_int_equal(agent_wait_ready(client, 60000), -ECANCELED);
+        assert_int_equal(agent_ping(client), -ECANCELED);
+        interrupt_reset();
+}
+
+/* Native agent only: SIGTERM exits 0; the Go agent's "-host X -port N" spelling works. */
+static void test_sigterm_cli(void **state) {
+        (void)state;
+        if (agent_wrapper) {
+                skip();
+                return;
+        }
+        char *log = lpath("agent2.log");
+        char *args[] = { "-host", "127.0.0.1", "-port", "0", NULL };
+        pid_t pid;
+        int port;
+        assert_int_equal(start_agent(log, args, &pid, &port), 0);
+        struct agent_client *c2;
+        assert_int_equal(agent_client_new("127.0.0.1", port, &c2), 0);
+        assert_int_equal(agent_wait_ready(c2, 20000), 0);
+        agent_client_free(c2);
+        assert_int_equal(kill(pid, SIGTERM), 0);
+        int status;
+        assert_int_equal(proc_wait(pid, 20000, &status), 0);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 0);
+        char *s = NULL;
+        assert_int_equal(read_full_file(log, &s, NULL), 0);
+        assert_non_null(strstr(s, "terminating on signal"));
+        free(s);
+        /* Bad command lines exit 2 with one line. */
+        char *out = NULL, *err = NULL;
+        char *bad[] = { agent_bin, "--port", "99999", NULL };
+        assert_int_equal(proc_run(bad, NULL, &out, &err), 2);
+        assert_non_null(strstr(err, "invalid port"));
+        free(out);
+        free(err);
+        free(log);
+}
+
+int main(void) {
+        log_set_level(LOG_LEVEL_WARNING);
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_index),
+                cmocka_unit_test(test_system_path),
+                cmocka_unit_test(test_status),
+                cmocka_unit_test(test_environ),
+                cmocka_unit_test(test_mkdir_remove),
+                cmocka_unit_test(test_mktemp),
+                cmocka_unit_test(test_store_retrieve),
+                cmocka_unit_test(test_big_roundtrip),
+                cmocka_unit_test(test_extract),
+                cmocka_unit_test(test_execute),
+                cmocka_unit_test(test_execute_async_logs),
+                cmocka_unit_test(test_execpy),
+                cmocka_unit_test(test_bad_requests),
+                cmocka_unit_test(test_raw_limits),
+                cmocka_unit_test(test_raw_malformed),
+                cmocka_unit_test(test_raw_protocol),
+                cmocka_unit_test(test_concurrency),
+                cmocka_unit_test(test_pinning),
+                cmocka_unit_test(test_kill),
+                cmocka_unit_test(test_sigterm_cli),
+        };
+        return cmocka_run_group_tests(tests, setup, teardown);
+}
