@@ -378,8 +378,8 @@ static void build_cloak(struct builder *b) {
                         return;
                 }
                 STRV_FOREACH(f, k->cpu_flags) {
-                        _cleanup_free_ char *e = qemu_opt_escape(*f);
-                        char *n = e ? strdup_printf("%s,%s", s, e) : NULL;
+                        /* -cpu splits features on every ',' (no ",," escape): check_fields refuses commas. */
+                        char *n = strdup_printf("%s,%s", s, *f);
                         free(s);
                         if (!(s = n)) {
                                 b->r = -ENOMEM;
@@ -554,6 +554,9 @@ static int check_fields(const struct vm_config *c, enum vm_argv_purpose p, char 
                 FAIL("the ACPI OEM table id '%s' is longer than 8 bytes", k->acpi_oem_table_id);
         if (k->cpu_model && !plain_name(k->cpu_model))
                 FAIL("invalid CPU model '%s'", k->cpu_model);
+        STRV_FOREACH(f, k->cpu_flags)
+                if (isempty(*f) || strchr(*f, ','))
+                        FAIL("invalid CPU flag '%s': QEMU cannot take a comma inside a -cpu feature", *f);
         for (size_t i = 0; i < k->n_smbios; i++)
                 STRV_FOREACH(f, k->smbios[i].fields)
                         if (!strchr(*f, '='))

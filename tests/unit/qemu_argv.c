@@ -194,6 +194,11 @@ static void test_config_refused(void **state) {
         vm_config_done(&c);
 
         base_config(&c);
+        strv_extend(&c.cloak.cpu_flags, "model-id=a,b");
+        check_refused(&c, VM_ARGV_RUN, "comma");
+        vm_config_done(&c);
+
+        base_config(&c);
         c.cloak.acpi_oem_table_id = strdup("123456789");
         check_refused(&c, VM_ARGV_RUN, "8 bytes");
         vm_config_done(&c);
