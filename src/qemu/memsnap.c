@@ -291,6 +291,25 @@ int vm_memsnap_save(struct vm *vm, const char *path, enum vm_compress c, const s
         return vm_quit(vm, 10000);
 }
 
+/* Does QEMU still run a child (the exec: decompressor)? Zombies do not count. */
+static bool has_live_child(pid_t pid) {
+        _cleanup_free_ char *path = strdup_printf("/proc/%d/task/%d/children", (int)pid, (int)pid);
+        _cleanup_free_ char *list = NULL;
+        if (!path || read_full_file(path, &list, NULL) < 0)
+                return true;   /* cannot tell: assume it does */
+        char *save = NULL;
+        for (char *t = strtok_r(list, " \n", &save); t; t = strtok_r(NULL, " \n", &save)) {
+                _cleanup_free_ char *sp = strdup_printf("/proc/%s/stat", t);
+                _cleanup_free_ char *st = NULL;
+                if (!sp || read_full_file(sp, &st, NULL) < 0)
+                        continue;
+                const char *close = strrchr(st, ')');
+                if (close && close[1] == ' ' && close[2] != 'Z')
+                        return true;
+        }
+        return false;
+}
+
 int vm_memsnap_restore(const struct vm_config *c, const struct vm_runtime *rt, const struct vm_start_opts *so,
                        const char *path, int timeout_ms, struct vm **ret) {
         enum vm_compress comp;
@@ -319,10 +338,14 @@ int vm_memsnap_restore(const struct vm_config *c, const struct vm_runtime *rt, c
         if (r < 0)
                 return r;
         int64_t deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : SAVE_TIMEOUT_MS);
+        int64_t child_gone_ms = 0;
         for (;;) {
                 _cleanup_free_ char *st = NULL;
                 r = vm_query_status(vm, &st);
                 if (r < 0) {
+                        /* QEMU closes QMP a moment before it exits. */
+                        if (r != -ECANCELED)
+                                vm_wait_exit(vm, 3000, NULL, NULL);
                         if (vm_exited(vm)) {
                                 _cleanup_free_ char *tail = vm_log_tail(vm, 3);
                                 return log_error_errno(-EIO, "QEMU exited while restoring %s: %s", path,
@@ -340,6 +363,15 @@ int vm_memsnap_restore(const struct vm_config *c, const struct vm_runtime *rt, c
                 }
                 if (!streq(st, "inmigrate"))
                         return log_error_errno(-EIO, "restoring %s left the VM in state '%s'", path, st);
+                /* QEMU waits forever when the decompressor ends without writing anything (a
+                 * file cut short inside the first block): notice that the pipe's writer is gone. */
+                if (has_live_child(vm_pid(vm)))
+                        child_gone_ms = 0;
+                else if (!child_gone_ms)
+                        child_gone_ms = now_ms();
+                else if (now_ms() - child_gone_ms > 2000)
+                        return log_error_errno(-EIO, "the decompressor ended but QEMU received no complete memory "
+                                                     "image from %s (truncated or damaged file?)", path);
                 if (interrupted())
                         return -ECANCELED;
                 if (now_ms() >= deadline)

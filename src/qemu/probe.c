@@ -140,7 +140,10 @@ static char *tail_of_file(const char *path) {
 
 int qemu_accel_test(const char *binary, const char *accel, int timeout_ms, long *elapsed_ms, char *reason,
                     size_t size) {
-        char tmpl[] = "/tmp/vmcloak-probe.XXXXXX";
+        const char *t = getenv("TMPDIR");
+        _cleanup_free_ char *tmpl = strdup_printf("%s/vmcloak-probe.XXXXXX", isempty(t) ? "/tmp" : t);
+        if (!tmpl)
+                return -ENOMEM;
         if (!mkdtemp(tmpl))
                 return -errno;
         _cleanup_free_ char *img = path_join(tmpl, "boot.img");
@@ -186,10 +189,10 @@ int qemu_accel_test(const char *binary, const char *accel, int timeout_ms, long 
                 if (size)
                         reason[0] = 0;
         } else {
-                _cleanup_free_ char *t = tail_of_file(log);
+                _cleanup_free_ char *tail = tail_of_file(log);
                 char st[64];
                 snprintf(reason, size, "QEMU could not run a test guest under %s (%s): %s", accel,
-                         proc_status_string(status, st, sizeof st), strempty(t));
+                         proc_status_string(status, st, sizeof st), strempty(tail));
                 r = -EIO;
         }
         rm_rf(tmpl);

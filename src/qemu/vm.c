@@ -42,17 +42,14 @@ static struct vm *vm_new(void) {
         struct vm *vm = calloc(1, sizeof *vm);
         if (!vm)
                 return NULL;
-        char tmpl[] = "/tmp/vmcloak-vm.XXXXXX";
-        if (!mkdtemp(tmpl)) {
+        /* Short: the QMP socket path must fit in sun_path (108 bytes). */
+        const char *t = getenv("TMPDIR");
+        _cleanup_free_ char *tmpl = strdup_printf("%s/vmcloak-vm.XXXXXX", isempty(t) || strlen(t) > 60 ? "/tmp" : t);
+        if (!tmpl || !mkdtemp(tmpl)) {
                 free(vm);
                 return NULL;
         }
-        vm->rundir = strdup(tmpl);
-        if (!vm->rundir) {
-                rmdir(tmpl);
-                free(vm);
-                return NULL;
-        }
+        vm->rundir = TAKE_PTR(tmpl);
         return vm;
 }
 

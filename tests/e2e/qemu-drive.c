@@ -114,8 +114,10 @@ static int cmd_probe(bool no_cache) {
         printf("kvm_present=%d kvm_openable=%d kvm_usable=%d kvm_cached=%d tcg_ok=%d fails=%d\n", d.kvm.present,
                d.kvm.openable, d.kvm.usable, d.kvm.cached, d.tcg_ok, fails);
         enum vm_accel a;
-        r = qemu_accel_resolve(VM_ACCEL_AUTO, d.binary, &d.version, &a);
-        printf("auto=%s\n", r < 0 ? "error" : vm_accel_to_string(a));
+        if (d.version_ok) {
+                r = qemu_accel_resolve(VM_ACCEL_AUTO, d.binary, &d.version, &a);
+                printf("auto=%s\n", r < 0 ? "error" : vm_accel_to_string(a));
+        }
         qemu_doctor_done(&d);
         return 0;
 }
