@@ -55,8 +55,10 @@ static void test_parse_raw_and_bad(void **state) {
 
 static void test_create_base_and_overlay(void **state) {
         (void)state;
-        if (!find_program("qemu-img"))
+        char *img = find_program("qemu-img");
+        if (!img)
                 skip();
+        free(img);
         char *d = test_tmpdir();
         char *base = strdup_printf("%s/base.qcow2", d);
         char *ovl = strdup_printf("%s/vm/disk.qcow2", d);
