@@ -286,9 +286,14 @@ int vm_memsnap_save(struct vm *vm, const char *path, enum vm_compress c, const s
                 unlink_if_exists(done);
                 return r;
         }
-        if (o->keep_running)
+        switch (o->after) {
+        case VM_MEMSNAP_CONT:
                 return qmp_cmd(vm, "cont", NULL, NULL);
-        return vm_quit(vm, 10000);
+        case VM_MEMSNAP_STAY_PAUSED:
+                return 0;
+        default:
+                return vm_quit(vm, 10000);
+        }
 }
 
 /* Does QEMU still run a child (the exec: decompressor)? Zombies do not count. */

@@ -39,16 +39,24 @@ char *vm_memsnap_save_uri(enum vm_compress c, const char *compressor, const char
 /* "exec:<decompressor> -c -d < 'path'" ("cat < 'path'" for raw), as Cuckoo3 builds it. */
 char *vm_memsnap_restore_uri(enum vm_compress c, const char *decompressor, const char *path);
 
+/* What happens to the VM once the file is written. */
+enum vm_memsnap_after {
+        VM_MEMSNAP_QUIT = 0,      /* QMP quit and wait for QEMU to exit (VMCloak's way) */
+        VM_MEMSNAP_CONT,          /* let the guest run on */
+        VM_MEMSNAP_STAY_PAUSED,   /* leave it stopped ("postmigrate") */
+};
+
 struct vm_memsnap_opts {
-        int timeout_ms;       /* the migration; 0: 10 minutes */
-        bool keep_running;    /* cont afterwards instead of quitting QEMU */
-        bool quiet;           /* no progress line */
+        int timeout_ms;               /* the migration; 0: 10 minutes */
+        enum vm_memsnap_after after;
+        bool quiet;                   /* no progress line */
 };
 
 /* stop (or cont+stop after an earlier migration), migrate-set-parameters max-bandwidth,
  * migrate to FILE through the compressor, poll query-migrate (with progress) until
  * completed, wait for the compressor, check the file's magic, rename it into place, then
- * quit QEMU (and wait for it). path is replaced atomically; on failure nothing is left. */
+ * (o->after) quit QEMU and wait for it. path is replaced atomically; on failure nothing is
+ * left and the guest stays stopped. */
 int vm_memsnap_save(struct vm *vm, const char *path, enum vm_compress c, const struct vm_memsnap_opts *o);
 
 /* Start the VM c (must be the same devices as the one that wrote path) with

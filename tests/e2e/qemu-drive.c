@@ -22,6 +22,7 @@ static int usage(void) {
         fprintf(stderr, "usage: qemu-drive accept ARGSFILE\n"
                         "       qemu-drive probe [no-cache]\n"
                         "       qemu-drive snapshot CONF MEMFILE lz4|gzip|zstd|none PATTERN\n"
+                        "       qemu-drive snapshot-twice CONF MEM1 MEM2 lz4|gzip|zstd|none PATTERN\n"
                         "       qemu-drive restore CONF MEMFILE PATTERN\n"
                         "       qemu-drive run CONF\n"
                         "       qemu-drive cdrom CONF ISO\n"
@@ -144,6 +145,38 @@ static int cmd_snapshot(const char *conf, const char *mem, const char *comp, con
                 r = vm_wait_exit(vm, 10000, &status, NULL);
                 printf("saved=%s exited=%d\n", mem, r == 0);
         }
+        vm_config_done(&c);
+        vm_runtime_done(&rt);
+        return r;
+}
+
+/* Two snapshots of one VM: the first leaves it in "postmigrate", where QEMU refuses a plain
+ * second migrate; the second must still work (cont, stop, migrate). */
+static int cmd_snapshot_twice(const char *conf, const char *mem1, const char *mem2, const char *comp2,
+                              const char *pattern) {
+        struct vm_config c;
+        struct vm_runtime rt;
+        int r = load(conf, &c, &rt);
+        enum vm_compress k2;
+        if (r >= 0 && vm_compress_from_string(comp2, &k2) < 0)
+                r = log_error_errno(-EINVAL, "unknown compressor %s", comp2);
+        _cleanup_vm_ struct vm *vm = NULL;
+        if (r >= 0)
+                r = vm_start(&c, &rt, NULL, &vm);
+        if (r >= 0)
+                r = wait_for_text(vm, c.serial_path, pattern, 90000);
+        struct vm_memsnap_opts o = { .after = VM_MEMSNAP_STAY_PAUSED, .quiet = true };
+        if (r >= 0)
+                r = vm_memsnap_save(vm, mem1, VM_COMPRESS_LZ4, &o);
+        if (r >= 0) {
+                _cleanup_free_ char *st = NULL;
+                r = vm_query_status(vm, &st);
+                printf("between=%s\n", strempty(st));
+        }
+        if (r >= 0)
+                r = vm_memsnap_save(vm, mem2, k2, NULL);
+        if (r >= 0)
+                printf("saved_twice=1\n");
         vm_config_done(&c);
         vm_runtime_done(&rt);
         return r;
@@ -289,6 +322,8 @@ int main(int argc, char **argv) {
                 r = cmd_probe(argc > 2 && streq(argv[2], "no-cache"));
         else if (streq(c, "snapshot") && argc == 6)
                 r = cmd_snapshot(argv[2], argv[3], argv[4], argv[5]);
+        else if (streq(c, "snapshot-twice") && argc == 7)
+                r = cmd_snapshot_twice(argv[2], argv[3], argv[4], argv[5], argv[6]);
         else if (streq(c, "restore") && argc == 5)
                 r = cmd_restore(argv[2], argv[3], argv[4]);
         else if (streq(c, "run") && argc == 3)

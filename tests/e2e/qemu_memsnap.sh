@@ -56,7 +56,21 @@ out=$("$DRIVE" restore "$tmp/restore.conf" "$tmp/memory.gz" "$tok n=$((last + 1)
 tap_check "gzip snapshot restores the same guest" test $rc = 0
 [ $rc = 0 ] || echo "# $(tr '\n' ' ' <<<"$out")"
 
-# 4. A damaged memory file: refused before QEMU starts, or QEMU's failure is reported.
+# 4. A second snapshot right after a completed one (QEMU refuses a plain second migrate in
+#    "postmigrate"), in zstd this time (vmcloak's own restore reads it; Cuckoo3 would not).
+rm -f "$tmp/serial1.log" "$tmp/serial2.log"
+out=$("$DRIVE" snapshot-twice "$tmp/boot.conf" "$tmp/first.lz4" "$tmp/second.zst" zstd " n=2" 2>&1); rc=$?
+tap_check "the VM is in postmigrate after the first snapshot" grep -qx 'between=postmigrate' <<<"$out"
+magic=$(head -c 4 "$tmp/second.zst" 2>/dev/null | od -An -tx1 | tr -d ' \n')
+tap_check "a second snapshot of the same VM works (zstd: 28 b5 2f fd)" test $rc = 0 -a "$magic" = 28b52ffd
+[ $rc = 0 ] || echo "# $(tr '\n' ' ' <<<"$out")"
+tok=$(grep -o 'tok=[0-9a-f]*' "$tmp/serial1.log" | tail -n1)
+last=$(grep -o ' n=[0-9]*' "$tmp/serial1.log" | tail -n1 | tr -dc 0-9)
+out=$("$DRIVE" restore "$tmp/restore.conf" "$tmp/second.zst" "$tok n=$((last + 1))" 2>&1); rc=$?
+tap_check "the zstd snapshot restores the same guest" test $rc = 0
+[ $rc = 0 ] || echo "# $(tr '\n' ' ' <<<"$out")"
+
+# 5. A damaged memory file: refused before QEMU starts, or QEMU's failure is reported.
 head -c 4096 /dev/urandom >"$tmp/garbage.snapshot"
 out=$("$DRIVE" restore "$tmp/restore.conf" "$tmp/garbage.snapshot" "x" 2>&1); rc=$?
 tap_check "a file that is no snapshot is refused with a clear line" \
