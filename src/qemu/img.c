@@ -1,0 +1,143 @@
+/* qemu-img wrapper: create base/overlay disks, read image info as JSON. */
+#include "qemu/img.h"
+
+#include <errno.h>
+#include <json-c/json.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "core/proc.h"
+#include "core/util.h"
+
+#define QCOW2_OPTS "lazy_refcounts=on,cluster_size=2M"
+
+char *qemu_img_binary(void) {
+        const char *e = getenv("VMCLOAK_QEMU_IMG");
+        return strdup(isempty(e) ? "qemu-img" : e);
+}
+
+/* The last non-empty line of a tool's stderr, for one-line errors. */
+static const char *last_line(char *s) {
+        if (!s)
+                return "";
+        size_t l = strlen(s);
+        while (l && (s[l - 1] == '\n' || s[l - 1] == '\r' || s[l - 1] == ' '))
+                s[--l] = 0;
+        char *nl = strrchr(s, '\n');
+        return nl ? nl + 1 : s;
+}
+
+static int run_img(char **argv, const char *what, const char *path, char **ret_out) {
+        _cleanup_free_ char *out = NULL, *err = NULL;
+        int r = proc_run(argv, NULL, &out, &err);
+        if (r == -ENOENT)
+                return log_error_errno(r, "%s not found: install qemu-utils (apt-get install qemu-utils) or set "
+                                          "VMCLOAK_QEMU_IMG", argv[0]);
+        if (r < 0)
+                return log_error_errno(r, "cannot run %s: %m", argv[0]);
+        if (r != 0) {
+                log_error("%s %s failed: %s", what, path, last_line(err));
+                return -EIO;
+        }
+        if (ret_out)
+                *ret_out = TAKE_PTR(out);
+        return 0;
+}
+
+int qemu_img_create_base(const char *path, uint64_t size_bytes) {
+        if (path_exists(path))
+                return log_error_errno(-EEXIST, "cannot create disk %s: it exists already (remove it first)", path);
+        if (size_bytes == 0 || size_bytes % 512)
+                return log_error_errno(-EINVAL, "invalid disk size %llu bytes: use a positive multiple of 512",
+                                       (unsigned long long)size_bytes);
+        _cleanup_free_ char *bin = qemu_img_binary();
+        char size[32];
+        snprintf(size, sizeof size, "%llu", (unsigned long long)size_bytes);
+        char *argv[] = { bin, "create", "-q", "-f", "qcow2", "-o", QCOW2_OPTS, (char *)path, size, NULL };
+        int r = run_img(argv, "creating disk", path, NULL);
+        if (r < 0)
+                unlink_if_exists(path);
+        return r;
+}
+
+int qemu_img_create_overlay(const char *path, const char *backing) {
+        if (path_exists(path))
+                return log_error_errno(-EEXIST, "cannot create overlay %s: it exists already (remove it first)", path);
+        char abs[PATH_MAX];
+        if (!realpath(backing, abs))
+                return log_error_errno(-errno, "cannot use %s as a backing disk: %m", backing);
+        _cleanup_free_ char *bin = qemu_img_binary();
+        char *argv[] = { bin, "create", "-q", "-f", "qcow2", "-F", "qcow2", "-o", QCOW2_OPTS, "-b", abs,
+                         (char *)path, NULL };
+        int r = run_img(argv, "creating overlay", path, NULL);
+        if (r < 0)
+                unlink_if_exists(path);
+        return r;
+}
+
+static char *get_str(struct json_object *o, const char *key) {
+        struct json_object *x;
+        if (!json_object_object_get_ex(o, key, &x) || !json_object_is_type(x, json_type_string))
+                return NULL;
+        return strdup(json_object_get_string(x));
+}
+
+static uint64_t get_u64(struct json_object *o, const char *key) {
+        struct json_object *x;
+        if (!json_object_object_get_ex(o, key, &x) || !json_object_is_type(x, json_type_int))
+                return 0;
+        int64_t v = json_object_get_int64(x);
+        return v < 0 ? 0 : (uint64_t)v;
+}
+
+int qemu_img_info_parse(const char *json, struct qemu_img_info *ret) {
+        memset(ret, 0, sizeof *ret);
+        struct json_object *o = json_tokener_parse(json);
+        struct json_object *vs;
+        if (!o || !json_object_is_type(o, json_type_object) || !json_object_object_get_ex(o, "virtual-size", &vs)) {
+                json_object_put(o);
+                return -EINVAL;
+        }
+        ret->format = get_str(o, "format");
+        ret->virtual_size = get_u64(o, "virtual-size");
+        ret->actual_size = get_u64(o, "actual-size");
+        ret->cluster_size = get_u64(o, "cluster-size");
+        ret->backing_file = get_str(o, "backing-filename");
+        ret->full_backing_file = get_str(o, "full-backing-filename");
+        ret->backing_format = get_str(o, "backing-filename-format");
+        struct json_object *x, *fs, *data;
+        ret->dirty = json_object_object_get_ex(o, "dirty-flag", &x) && json_object_get_boolean(x);
+        if (json_object_object_get_ex(o, "format-specific", &fs) && json_object_object_get_ex(fs, "data", &data) &&
+            json_object_object_get_ex(data, "lazy-refcounts", &x))
+                ret->lazy_refcounts = json_object_get_boolean(x);
+        json_object_put(o);
+        if (!ret->format) {
+                qemu_img_info_done(ret);
+                return -EINVAL;
+        }
+        return 0;
+}
+
+int qemu_img_info(const char *path, struct qemu_img_info *ret) {
+        _cleanup_free_ char *bin = qemu_img_binary();
+        _cleanup_free_ char *out = NULL;
+        char *argv[] = { bin, "info", "-U", "--output=json", (char *)path, NULL };
+        int r = run_img(argv, "reading disk", path, &out);
+        if (r < 0)
+                return r;
+        r = qemu_img_info_parse(out, ret);
+        if (r < 0)
+                return log_error_errno(r, "cannot understand what qemu-img says about %s", path);
+        return 0;
+}
+
+void qemu_img_info_done(struct qemu_img_info *i) {
+        free(i->format);
+        free(i->backing_file);
+        free(i->full_backing_file);
+        free(i->backing_format);
+        memset(i, 0, sizeof *i);
+}

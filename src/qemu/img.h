@@ -1,0 +1,33 @@
+/* qemu-img: base disks, overlays on a backing file, and `info --output=json`. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* qemu-img binary: $VMCLOAK_QEMU_IMG, else "qemu-img" from PATH. New string. */
+char *qemu_img_binary(void);
+
+/* New qcow2 base disk (VMCloak: -o lazy_refcounts=on,cluster_size=2M). Refuses (-EEXIST)
+ * to overwrite; removes a half-written file on failure. Logs one clear line on error. */
+int qemu_img_create_base(const char *path, uint64_t size_bytes);
+/* New qcow2 overlay on backing (qcow2, -F qcow2 -b ABSOLUTE_PATH): the overlay records the
+ * absolute path, so the base must not move afterwards. */
+int qemu_img_create_overlay(const char *path, const char *backing);
+
+struct qemu_img_info {
+        char *format;             /* "qcow2", "raw" */
+        uint64_t virtual_size;    /* bytes the guest sees */
+        uint64_t actual_size;     /* bytes used on the host */
+        uint64_t cluster_size;    /* 0 if not reported */
+        char *backing_file;       /* as recorded in the image, NULL if none */
+        char *full_backing_file;  /* resolved by qemu-img, NULL if none */
+        char *backing_format;     /* NULL if none/unknown */
+        bool lazy_refcounts;
+        bool dirty;
+};
+
+/* Runs `qemu-img info -U --output=json PATH` (-U: works while a VM uses the disk). */
+int qemu_img_info(const char *path, struct qemu_img_info *ret);
+/* Parse that JSON (-EINVAL when it is not what qemu-img prints). */
+int qemu_img_info_parse(const char *json, struct qemu_img_info *ret);
+void qemu_img_info_done(struct qemu_img_info *i);

@@ -1,0 +1,96 @@
+/* Host probes: which QEMU, which version, does KVM really run guests; accel resolution. */
+#pragma once
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "qemu/config.h"
+
+#define QEMU_MIN_MAJOR 2
+#define QEMU_MIN_MINOR 11
+
+/* qemu-system-x86_64 to use: $VMCLOAK_QEMU if set, else the first in PATH. New absolute
+ * path in *ret; -ENOENT (nothing logged) when there is none. */
+int qemu_find_binary(char **ret);
+
+/* Find MAJOR.MINOR.PATCH[-pre][+build] in `--version` output (VMCloak's semver search).
+ * ret_string (may be NULL) gets the matched text. -EINVAL when there is none. */
+int qemu_parse_version_output(const char *out, struct qemu_version *ret, char **ret_string);
+/* Run `BINARY --version` and parse it. */
+int qemu_probe_version(const char *binary, struct qemu_version *ret, char **ret_string);
+
+/* Binary + version in one step, refusing QEMU < 2.11 with one clear line. */
+struct qemu_binary {
+        char *path;
+        char *version_string;
+        struct qemu_version version;
+};
+int qemu_binary_probe(struct qemu_binary *ret);
+void qemu_binary_done(struct qemu_binary *b);
+
+/*
+ * KVM probe: /dev/kvm present and openable, then a 512-byte boot sector run under
+ * "-machine pc,accel=kvm": it enters protected mode, turns on paging, touches 8 MiB of
+ * memory 32 times and writes to isa-debug-exit, so QEMU exits with code 99. That takes
+ * milliseconds under working KVM (and ~0.2 s under TCG); where nested KVM hangs or crawls
+ * (this happens: real-mode code runs, paged code does not), the deadline expires and KVM
+ * is "not usable". The run's answer is cached, keyed by QEMU binary + version, kernel
+ * release and boot id, in $VMCLOAK_KVM_PROBE_CACHE, else $XDG_RUNTIME_DIR/vmcloak/kvm-probe,
+ * else <vmcloak home>/cache/kvm-probe (only if the home is initialised).
+ */
+struct kvm_status {
+        bool present;          /* /dev/kvm exists */
+        bool openable;         /* and this user can open it read-write */
+        bool usable;           /* and a test guest ran to completion in time */
+        bool cached;           /* the answer came from the cache */
+        long probe_ms;         /* how long the test guest took (when it ran) */
+        char reason[256];      /* why not usable, or "" */
+};
+
+enum {
+        QEMU_PROBE_NO_CACHE = 1 << 0,   /* run the test guest even if an answer is cached */
+};
+
+#define KVM_PROBE_TIMEOUT_MS 5000
+
+int qemu_kvm_probe(const char *binary, const struct qemu_version *v, unsigned flags, struct kvm_status *ret);
+
+/* Run the test guest under accel ("kvm" or "tcg") with a deadline. 0 when it finished;
+ * -ETIMEDOUT, -EIO (QEMU failed: reason names it), -ECANCELED. elapsed_ms may be NULL. */
+int qemu_accel_test(const char *binary, const char *accel, int timeout_ms, long *elapsed_ms, char *reason,
+                    size_t size);
+
+/* AUTO -> KVM when usable, else TCG with ONE warning line. KVM requested: refused when
+ * /dev/kvm is missing or cannot be opened; a failed test guest only warns (the user asked).
+ * TCG: no probe. */
+int qemu_accel_resolve(enum vm_accel requested, const char *binary, const struct qemu_version *v,
+                       enum vm_accel *ret);
+
+/* Everything `vmcloak doctor` shows about QEMU. */
+struct qemu_doctor {
+        char *binary;                 /* NULL: not found */
+        char *version_string;
+        struct qemu_version version;
+        bool version_ok;              /* >= 2.11 */
+        char *img_binary;             /* qemu-img found in PATH, NULL if not */
+        struct kvm_status kvm;
+        bool tcg_ok;                  /* the test guest ran under TCG */
+        long tcg_ms;
+        char tcg_reason[256];
+        char *ovmf_code;              /* Secure Boot firmware (Windows 11), NULL if absent */
+        char *ovmf_vars;              /* its Microsoft-keys variable store template */
+        char *swtpm;                  /* swtpm binary, NULL if absent */
+        char *lz4, *gzip, *zstd;      /* memory snapshot compressors, NULL if absent */
+};
+/* flags: QEMU_PROBE_NO_CACHE. Never fails for a missing piece (that is a finding). */
+int qemu_doctor_collect(struct qemu_doctor *d, unsigned flags);
+/* Human-readable lines ("ok   ...", "FAIL ...", "warn ..."); returns the number of FAILs
+ * (missing QEMU, too old, TCG broken). KVM unusable is a warning (TCG works, slowly). */
+int qemu_doctor_print(const struct qemu_doctor *d, FILE *f);
+struct json_object *qemu_doctor_to_json(const struct qemu_doctor *d);
+void qemu_doctor_done(struct qemu_doctor *d);
+
+/* Standard firmware paths (Debian's ovmf package), NULL if missing. New strings. */
+char *qemu_find_ovmf_code(bool secure_boot);
+char *qemu_find_ovmf_vars(bool microsoft_keys);

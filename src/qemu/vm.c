@@ -1,0 +1,425 @@
+/* Running QEMU: spawn, QMP handshake, waits with deadlines, stop/kill, CD-ROM media. */
+#include "qemu/vm.h"
+
+#include <errno.h>
+#include <json-c/json.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "core/interrupt.h"
+#include "core/log.h"
+#include "core/proc.h"
+#include "core/util.h"
+#include "qemu/argv.h"
+
+#define QMP_DEFAULT_TIMEOUT_MS 30000
+#define QMP_CMD_TIMEOUT_MS 30000
+#define SWTPM_TIMEOUT_MS 5000
+
+struct vm {
+        pid_t pid;
+        pid_t swtpm_pid;
+        bool exited;
+        int status;
+        bool shutdown_event;
+        struct qmp *qmp;
+        char *rundir;          /* private, removed by vm_free */
+        char *qmp_path;
+        char *log_path;
+        off_t log_offset;      /* where this run's lines start in the log */
+};
+
+pid_t vm_pid(const struct vm *vm) { return vm->pid; }
+struct qmp *vm_qmp(struct vm *vm) { return vm->qmp; }
+const char *vm_log_path(const struct vm *vm) { return vm->log_path; }
+
+static struct vm *vm_new(void) {
+        struct vm *vm = calloc(1, sizeof *vm);
+        if (!vm)
+                return NULL;
+        /* Short: the QMP socket path must fit in sun_path (108 bytes). */
+        const char *t = getenv("TMPDIR");
+        _cleanup_free_ char *tmpl = strdup_printf("%s/vmcloak-vm.XXXXXX", isempty(t) || strlen(t) > 60 ? "/tmp" : t);
+        if (!tmpl || !mkdtemp(tmpl)) {
+                free(vm);
+                return NULL;
+        }
+        vm->rundir = TAKE_PTR(tmpl);
+        return vm;
+}
+
+char *vm_log_tail(const struct vm *vm, unsigned lines) {
+        _cleanup_free_ char *text = NULL;
+        size_t len = 0;
+        if (!vm->log_path || read_full_file(vm->log_path, &text, &len) < 0)
+                return strdup("");
+        size_t start = (size_t)vm->log_offset <= len ? (size_t)vm->log_offset : 0;
+        _cleanup_strv_free_ char **l = NULL;
+        char *save = NULL;
+        for (char *t = strtok_r(text + start, "\n", &save); t; t = strtok_r(NULL, "\n", &save)) {
+                t[strcspn(t, "\r")] = 0;
+                if (*t)
+                        strv_extend(&l, t);
+        }
+        size_t n = strv_length(l);
+        if (n == 0)
+                return strdup("");
+        return strv_join(l + (n > lines ? n - lines : 0), " / ");
+}
+
+/* Reap if it exited; true once it is gone. */
+static bool reap(struct vm *vm) {
+        if (vm->exited || vm->pid <= 0)
+                return true;
+        int st;
+        int r = proc_try_wait(vm->pid, &st);
+        if (r == 0)
+                return false;
+        vm->exited = true;
+        vm->status = r > 0 ? st : 0;
+        return true;
+}
+
+bool vm_exited(struct vm *vm) { return reap(vm); }
+
+static int died_error(struct vm *vm, const char *when) {
+        _cleanup_free_ char *tail = vm_log_tail(vm, 3);
+        char st[80];
+        log_error("QEMU exited %s (%s): %s", when, proc_status_string(vm->status, st, sizeof st),
+                  isempty(tail) ? "(nothing in its log)" : tail);
+        return -ECHILD;
+}
+
+static void kill_swtpm(struct vm *vm) {
+        if (vm->swtpm_pid > 0) {
+                kill(-vm->swtpm_pid, SIGKILL);
+                proc_terminate(vm->swtpm_pid, 0);
+                vm->swtpm_pid = 0;
+        }
+}
+
+void vm_kill(struct vm *vm) {
+        if (!vm)
+                return;
+        if (vm->pid > 0 && !reap(vm)) {
+                kill(-vm->pid, SIGKILL);
+                kill(vm->pid, SIGKILL);
+                int st;
+                while (waitpid(vm->pid, &st, 0) < 0 && errno == EINTR)
+                        ;
+                interrupt_untrack_child(vm->pid);
+                vm->exited = true;
+                vm->status = st;
+        }
+        kill_swtpm(vm);
+}
+
+void vm_free(struct vm *vm) {
+        if (!vm)
+                return;
+        vm_kill(vm);
+        qmp_free(vm->qmp);
+        if (vm->rundir)
+                rm_rf(vm->rundir);
+        free(vm->rundir);
+        free(vm->qmp_path);
+        free(vm->log_path);
+        free(vm);
+}
+
+static int start_swtpm(struct vm *vm, const char *sock, const char *state_dir) {
+        _cleanup_free_ char *bin = find_program("swtpm");
+        if (!bin)
+                return log_error_errno(-ENOENT, "swtpm not found: install swtpm and swtpm-tools (needed for a TPM)");
+        int r = mkdir_p(state_dir, 0700);
+        if (r < 0)
+                return log_error_errno(r, "cannot create the TPM state directory %s: %m", state_dir);
+        unlink_if_exists(sock);
+        _cleanup_free_ char *state = strdup_printf("dir=%s", state_dir);
+        _cleanup_free_ char *ctrl = strdup_printf("type=unixio,path=%s", sock);
+        if (!state || !ctrl)
+                return -ENOMEM;
+        char *argv[] = { bin, "socket", "--tpm2", "--tpmstate", state, "--ctrl", ctrl, "--terminate", NULL };
+        struct proc_opts o = { .stdout_path = vm->log_path, .stderr_path = vm->log_path, .new_pgroup = true,
+                               .pdeathsig = true };
+        r = proc_spawn(argv, &o, &vm->swtpm_pid);
+        if (r < 0)
+                return log_error_errno(r, "cannot start swtpm: %m");
+        int64_t deadline = now_ms() + SWTPM_TIMEOUT_MS;
+        struct stat st;
+        while (stat(sock, &st) < 0 || !S_ISSOCK(st.st_mode)) {
+                int status;
+                if (proc_try_wait(vm->swtpm_pid, &status) != 0) {
+                        vm->swtpm_pid = 0;
+                        _cleanup_free_ char *tail = vm_log_tail(vm, 2);
+                        log_error("swtpm exited at once: %s", isempty(tail) ? "(nothing in the log)" : tail);
+                        return -ECHILD;
+                }
+                if (interrupted())
+                        return -ECANCELED;
+                if (now_ms() > deadline)
+                        return log_error_errno(-ETIMEDOUT, "swtpm did not create its socket %s in time", sock);
+                sleep_ms(10);
+        }
+        return 0;
+}
+
+static int wait_qmp(struct vm *vm, int timeout_ms) {
+        int64_t deadline = now_ms() + timeout_ms;
+        for (;;) {
+                if (reap(vm))
+                        return died_error(vm, "during start-up");
+                int64_t left = deadline - now_ms();
+                int r = qmp_connect(vm->qmp_path, (int)(left > 0 ? left : 1), &vm->qmp);
+                if (r == 0)
+                        return 0;
+                if (r == -ECANCELED)
+                        return r;
+                if (r != -ENOENT && r != -ECONNREFUSED && r != -ECONNRESET && r != -ETIMEDOUT) {
+                        if (reap(vm))
+                                return died_error(vm, "during start-up");
+                        return log_error_errno(r, "cannot talk QMP to QEMU on %s: %m", vm->qmp_path);
+                }
+                if (interrupted())
+                        return -ECANCELED;
+                if (now_ms() >= deadline) {
+                        _cleanup_free_ char *tail = vm_log_tail(vm, 3);
+                        return log_error_errno(-ETIMEDOUT, "QEMU did not answer on its QMP socket within %d s%s%s",
+                                               timeout_ms / 1000, isempty(tail) ? "" : ": ", strempty(tail));
+                }
+                sleep_ms(20);
+        }
+}
+
+static int set_log(struct vm *vm, const struct vm_start_opts *o) {
+        if (vm->log_path)
+                return 0;
+        vm->log_path = o && o->log_path ? strdup(o->log_path) : path_join(vm->rundir, "qemu.log");
+        if (!vm->log_path)
+                return -ENOMEM;
+        vm->log_offset = (off_t)file_size_or_zero(vm->log_path);
+        return 0;
+}
+
+static int spawn(struct vm *vm, char *const *argv, const struct vm_start_opts *o) {
+        int r = set_log(vm, o);
+        if (r < 0)
+                return r;
+        _cleanup_free_ char *cmd = strv_join((char **)argv, " ");
+        log_debug("starting: %s", strempty(cmd));
+        /* QEMU's default audio backend fills the log with ALSA/PulseAudio noise on a
+         * headless host; the guest sees the same sound card either way. */
+        char *env[] = { "QEMU_AUDIO_DRV=none", NULL };
+        struct proc_opts po = { .stdout_path = vm->log_path, .stderr_path = vm->log_path, .new_pgroup = true,
+                                .pdeathsig = true, .env_extra = env };
+        r = proc_spawn(argv, &po, &vm->pid);
+        if (r == -ENOENT)
+                return log_error_errno(r, "%s not found: install qemu-system-x86 or set VMCLOAK_QEMU", argv[0]);
+        if (r < 0)
+                return log_error_errno(r, "cannot start %s: %m", argv[0]);
+        return wait_qmp(vm, o && o->qmp_timeout_ms > 0 ? o->qmp_timeout_ms : QMP_DEFAULT_TIMEOUT_MS);
+}
+
+int vm_start_argv(char *const *argv, const char *qmp_socket, const struct vm_start_opts *o, struct vm **ret) {
+        _cleanup_vm_ struct vm *vm = vm_new();
+        if (!vm)
+                return -ENOMEM;
+        vm->qmp_path = strdup(qmp_socket);
+        if (!vm->qmp_path)
+                return -ENOMEM;
+        int r = spawn(vm, argv, o);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(vm);
+        return 0;
+}
+
+int vm_start(const struct vm_config *c, const struct vm_runtime *rt, const struct vm_start_opts *o, struct vm **ret) {
+        char reason[256];
+        int r = vm_config_check(c, VM_ARGV_RUN, reason, sizeof reason);
+        if (r < 0)
+                return log_error_errno(r, "cannot start VM %s: %s", strempty(c->name), reason);
+        _cleanup_vm_ struct vm *vm = vm_new();
+        if (!vm)
+                return -ENOMEM;
+        struct vm_runtime local = { 0 };
+        if (rt)
+                local = *rt;
+        vm->qmp_path = rt && !isempty(rt->qmp_socket) ? strdup(rt->qmp_socket) : path_join(vm->rundir, "qmp.sock");
+        if (!vm->qmp_path)
+                return -ENOMEM;
+        local.qmp_socket = vm->qmp_path;
+        unlink_if_exists(vm->qmp_path);
+        _cleanup_strv_free_ char **argv = NULL;
+        r = vm_argv_build_runtime(c, &local, VM_ARGV_RUN, &argv);
+        if (r < 0)
+                return log_error_errno(r, "cannot build QEMU arguments for %s: %m", strempty(c->name));
+        r = set_log(vm, o);
+        if (r < 0)
+                return r;
+        if (!isempty(c->tpm_socket) && o && o->tpm_state_dir) {
+                r = start_swtpm(vm, c->tpm_socket, o->tpm_state_dir);
+                if (r < 0)
+                        return r;
+        }
+        r = spawn(vm, argv, o);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(vm);
+        return 0;
+}
+
+int vm_wait_exit(struct vm *vm, int timeout_ms, int *ret_status, bool *ret_shutdown_event) {
+        int64_t deadline = timeout_ms < 0 ? INT64_MAX : now_ms() + timeout_ms;
+        for (;;) {
+                if (vm->qmp) {
+                        /* Collect events (SHUTDOWN) while waiting; a closed socket just means QEMU is going. */
+                        int r = qmp_poll(vm->qmp, 50);
+                        if (r == -ECANCELED)
+                                return r;
+                        struct json_object *e;
+                        while ((e = qmp_pop_event(vm->qmp, "SHUTDOWN"))) {
+                                vm->shutdown_event = true;
+                                json_object_put(e);
+                        }
+                        if (r < 0) {
+                                qmp_free(vm->qmp);
+                                vm->qmp = NULL;
+                        }
+                } else
+                        sleep_ms(50);
+                if (reap(vm)) {
+                        if (ret_status)
+                                *ret_status = vm->status;
+                        if (ret_shutdown_event)
+                                *ret_shutdown_event = vm->shutdown_event;
+                        return 0;
+                }
+                if (interrupted())
+                        return -ECANCELED;
+                if (now_ms() >= deadline)
+                        return -ETIMEDOUT;
+        }
+}
+
+/* Best-effort QMP command on the way down: Ctrl-C must not stop the shutdown itself. */
+static int qmp_best_effort(struct vm *vm, const char *cmd) {
+        if (!vm->qmp)
+                return -ENOTCONN;
+        qmp_set_ignore_interrupt(vm->qmp, true);
+        int r = qmp_execute(vm->qmp, cmd, NULL, 5000, NULL);
+        qmp_set_ignore_interrupt(vm->qmp, false);
+        return r;
+}
+
+/* Like vm_wait_exit but ignores Ctrl-C: used while already stopping. */
+static bool wait_gone(struct vm *vm, int timeout_ms) {
+        int64_t deadline = now_ms() + timeout_ms;
+        while (!reap(vm)) {
+                if (now_ms() >= deadline)
+                        return false;
+                sleep_ms(20);
+        }
+        return true;
+}
+
+int vm_quit(struct vm *vm, int timeout_ms) {
+        if (reap(vm))
+                return 0;
+        int r = qmp_best_effort(vm, "quit");
+        if (r < 0 && r != -ECONNRESET)
+                log_debug("QMP quit failed (%s); killing QEMU", vm->qmp ? qmp_last_error(vm->qmp) : "no QMP");
+        if (!wait_gone(vm, timeout_ms)) {
+                log_debug("QEMU did not quit within %d ms; killing it", timeout_ms);
+                vm_kill(vm);
+        }
+        kill_swtpm(vm);
+        return 0;
+}
+
+int vm_stop(struct vm *vm, int powerdown_ms) {
+        if (reap(vm))
+                return 0;
+        if (!interrupted() && powerdown_ms > 0 && qmp_best_effort(vm, "system_powerdown") == 0) {
+                int r = vm_wait_exit(vm, powerdown_ms, NULL, NULL);
+                if (r == 0) {
+                        kill_swtpm(vm);
+                        return 0;
+                }
+                log_debug("the guest did not power off within %d ms", powerdown_ms);
+        }
+        return vm_quit(vm, 5000);
+}
+
+int vm_query_status(struct vm *vm, char **ret_status) {
+        if (!vm->qmp)
+                return -ENOTCONN;
+        struct json_object *ret = NULL, *st;
+        int r = qmp_execute(vm->qmp, "query-status", NULL, QMP_CMD_TIMEOUT_MS, &ret);
+        if (r < 0)
+                return r;
+        if (!json_object_object_get_ex(ret, "status", &st)) {
+                json_object_put(ret);
+                return -EPROTO;
+        }
+        *ret_status = strdup(json_object_get_string(st));
+        json_object_put(ret);
+        return *ret_status ? 0 : -ENOMEM;
+}
+
+static int simple(struct vm *vm, const char *cmd) {
+        if (!vm->qmp)
+                return -ENOTCONN;
+        int r = qmp_execute(vm->qmp, cmd, NULL, QMP_CMD_TIMEOUT_MS, NULL);
+        if (r == -EREMOTEIO)
+                log_error("QEMU refused '%s': %s", cmd, qmp_last_error(vm->qmp));
+        return r;
+}
+
+int vm_cont(struct vm *vm) { return simple(vm, "cont"); }
+int vm_pause(struct vm *vm) { return simple(vm, "stop"); }
+
+int vm_cdrom_eject(struct vm *vm, const char *drive) {
+        if (!vm->qmp)
+                return -ENOTCONN;
+        struct json_object *a = json_object_new_object();
+        json_object_object_add(a, "device", json_object_new_string(drive));
+        json_object_object_add(a, "force", json_object_new_boolean(true));
+        int r = qmp_execute(vm->qmp, "eject", a, QMP_CMD_TIMEOUT_MS, NULL);
+        if (r == -EREMOTEIO)
+                return log_error_errno(r, "cannot eject CD-ROM '%s': %s", drive, qmp_last_error(vm->qmp));
+        return r;
+}
+
+static int change_medium(struct vm *vm, const char *drive, const char *path) {
+        struct json_object *a = json_object_new_object();
+        json_object_object_add(a, "device", json_object_new_string(drive));
+        json_object_object_add(a, "filename", json_object_new_string(path));
+        json_object_object_add(a, "format", json_object_new_string("raw"));
+        return qmp_execute(vm->qmp, "blockdev-change-medium", a, QMP_CMD_TIMEOUT_MS, NULL);
+}
+
+int vm_cdrom_change(struct vm *vm, const char *drive, const char *path) {
+        if (!vm->qmp)
+                return -ENOTCONN;
+        if (!path_exists(path))
+                return log_error_errno(-ENOENT, "cannot insert %s into CD-ROM '%s': no such file", path, drive);
+        int r = change_medium(vm, drive, path);
+        if (r == -EREMOTEIO) {
+                /* A guest that mounted the disc locks the tray: force it open and retry. */
+                log_debug("blockdev-change-medium: %s; forcing the tray open", qmp_last_error(vm->qmp));
+                struct json_object *a = json_object_new_object();
+                json_object_object_add(a, "device", json_object_new_string(drive));
+                json_object_object_add(a, "force", json_object_new_boolean(true));
+                qmp_execute(vm->qmp, "blockdev-open-tray", a, QMP_CMD_TIMEOUT_MS, NULL);
+                r = change_medium(vm, drive, path);
+        }
+        if (r == -EREMOTEIO)
+                return log_error_errno(r, "cannot insert %s into CD-ROM '%s': %s", path, drive, qmp_last_error(vm->qmp));
+        return r;
+}

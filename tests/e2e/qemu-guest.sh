@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Helper for the QEMU e2e tests: build a tiny counting guest (Debian kernel + a BusyBox
+# initramfs whose init prints "tok=<random> n=<counter>" to the serial port every 0.5 s)
+# and write a VM config for it. Usage: source this file, then
+#   guest_build DIR        -> DIR/vmlinuz, DIR/initrd.gz (return 1 if it cannot)
+#   guest_conf DIR SERIAL  -> prints a key=value VM config (src/qemu/conffile.c) for it
+guest_build() {
+  local dir=$1 kdir busybox
+  busybox=$(command -v busybox) || return 1
+  file -L "$busybox" | grep -q 'statically linked' || return 1
+  kdir=$("$VMCLOAK_SOURCE_ROOT/tests/fixtures/debian-kernel.sh") || return 1
+  cp "$(ls "$kdir"/boot/vmlinuz-* | head -n1)" "$dir/vmlinuz" || return 1
+  local root=$dir/initramfs
+  mkdir -p "$root/bin" "$root/proc" "$root/sys" "$root/dev"
+  cp "$busybox" "$root/bin/busybox"
+  cat >"$root/init" <<'EOF'
+#!/bin/busybox sh
+/bin/busybox --install -s /bin
+mount -t proc proc /proc
+mount -t devtmpfs dev /dev
+# A token only this boot has: a restored guest shows the same one, a rebooted guest a new one.
+tok=$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')
+i=0
+while true; do
+  echo "tok=$tok n=$i" >/dev/ttyS0
+  i=$((i + 1))
+  usleep 500000
+done
+EOF
+  chmod +x "$root/init"
+  (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1 >"$dir/initrd.gz") || return 1
+}
+
+guest_conf() {
+  local dir=$1 serial=$2
+  cat <<EOF
+name=counter
+version=$(qemu-system-x86_64 --version | grep -oE '[0-9]+\.[0-9]+\.[0-9]+' | head -n1)
+accel=tcg
+cpus=1
+ram_mb=256
+net=user
+user_net=10.0.2.0/24
+disk=$dir/disk.qcow2
+rtc=utc
+serial=file
+serial_path=$serial
+extra_arg=-kernel
+extra_arg=$dir/vmlinuz
+extra_arg=-initrd
+extra_arg=$dir/initrd.gz
+extra_arg=-append
+extra_arg=console=ttyS0 quiet panic=-1
+EOF
+}
