@@ -17,6 +17,26 @@ bool endswith(const char *s, const char *suffix) {
         return a >= b && memcmp(s + a - b, suffix, b) == 0;
 }
 
+char *shell_quote(const char *s) {
+        size_t n = 2;
+        for (const char *p = s; *p; p++)
+                n += *p == '\'' ? 4 : 1;
+        char *q = malloc(n + 1), *o = q;
+        if (!q)
+                return NULL;
+        *o++ = '\'';
+        for (const char *p = s; *p; p++) {
+                if (*p == '\'') {
+                        memcpy(o, "'\\''", 4);
+                        o += 4;
+                } else
+                        *o++ = *p;
+        }
+        *o++ = '\'';
+        *o = 0;
+        return q;
+}
+
 char *strdup_printf(const char *fmt, ...) {
         va_list ap;
         char *s = NULL;

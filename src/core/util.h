@@ -24,6 +24,9 @@ bool endswith(const char *s, const char *suffix);
 static inline const char *strempty(const char *s) { return s ? s : ""; }
 static inline bool isempty(const char *s) { return !s || !*s; }
 
+/* POSIX shell single quoting (it's -> 'it'\''s'): safe for any byte string. New string. */
+char *shell_quote(const char *s);
+
 /* asprintf that returns NULL on failure. */
 char *strdup_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Replace *p with a copy of s (NULL allowed); returns -ENOMEM on failure. */

@@ -10,25 +10,6 @@
 #include "core/log.h"
 #include "core/util.h"
 
-char *shell_quote(const char *s) {
-        size_t n = 2;
-        for (const char *p = s; *p; p++)
-                n += *p == '\'' ? 4 : 1;
-        char *q = malloc(n + 1), *o = q;
-        if (!q)
-                return NULL;
-        *o++ = '\'';
-        for (const char *p = s; *p; p++) {
-                if (*p == '\'') {
-                        memcpy(o, "'\\''", 4);
-                        o += 4;
-                } else
-                        *o++ = *p;
-        }
-        *o++ = '\'';
-        *o = 0;
-        return q;
-}
 
 static bool shell_name_ok(const char *k) {
         if (!k || !*k || (*k >= '0' && *k <= '9'))

@@ -3,7 +3,6 @@
 #pragma once
 
 /* 'value' with every ' written as '\'' (POSIX sh single-quote rules). */
-char *shell_quote(const char *s);
 
 /* Render "KEY='value'\n" for parallel NULL-terminated arrays. Keys must be shell names
  * ([A-Za-z_][A-Za-z0-9_]*); NULL values are written as empty. -EINVAL on a bad key. */

@@ -72,26 +72,6 @@ int vm_memsnap_detect(const char *path, enum vm_compress *ret) {
         return -EINVAL;
 }
 
-char *shell_quote(const char *s) {
-        size_t n = 2;
-        for (const char *p = s; *p; p++)
-                n += *p == '\'' ? 4 : 1;
-        char *o = malloc(n + 1);
-        if (!o)
-                return NULL;
-        char *q = o;
-        *q++ = '\'';
-        for (const char *p = s; *p; p++) {
-                if (*p == '\'') {
-                        memcpy(q, "'\\''", 4);
-                        q += 4;
-                } else
-                        *q++ = *p;
-        }
-        *q++ = '\'';
-        *q = 0;
-        return o;
-}
 
 char *vm_memsnap_save_uri(enum vm_compress c, const char *compressor, const char *tmp, const char *done) {
         _cleanup_free_ char *qc = shell_quote(compressor);

@@ -31,8 +31,6 @@ bool vm_compress_cuckoo_compatible(enum vm_compress c);
  * (none of those). */
 int vm_memsnap_detect(const char *path, enum vm_compress *ret);
 
-/* POSIX shell single-quoting ('it'"'"'s' style), for paths in exec: URIs. */
-char *shell_quote(const char *s);
 /* "exec:<compressor> ... > 'tmp' && mv -f 'tmp' 'done'" (done appears only when the
  * compressor finished). compressor is the program's path. */
 char *vm_memsnap_save_uri(enum vm_compress c, const char *compressor, const char *tmp, const char *done);
