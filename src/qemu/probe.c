@@ -336,6 +336,21 @@ int qemu_accel_resolve(enum vm_accel requested, const char *binary, const struct
         return 0;
 }
 
+int qemu_resolve_config(struct vm_config *c, struct vm_runtime *rt) {
+        struct qemu_binary b;
+        int r = qemu_binary_probe(&b);
+        if (r < 0)
+                return r;
+        c->version = b.version;
+        r = qemu_accel_resolve(c->accel, b.path, &b.version, &c->accel);
+        if (r >= 0 && rt) {
+                free(rt->binary);
+                rt->binary = TAKE_PTR(b.path);
+        }
+        qemu_binary_done(&b);
+        return r;
+}
+
 char *qemu_find_ovmf_code(bool secure_boot) {
         static const char *const secure[] = { "/usr/share/OVMF/OVMF_CODE_4M.secboot.fd",
                                               "/usr/share/OVMF/OVMF_CODE.secboot.fd",

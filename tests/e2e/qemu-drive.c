@@ -27,7 +27,8 @@ static int usage(void) {
                         "       qemu-drive run CONF\n"
                         "       qemu-drive cdrom CONF ISO\n"
                         "       qemu-drive stop CONF\n"
-                        "       qemu-drive start-args CONF\n");
+                        "       qemu-drive start-args CONF\n"
+                        "       qemu-drive resolve CONF\n");
         return 2;
 }
 
@@ -294,6 +295,21 @@ static int cmd_stop(const char *conf) {
         return r;
 }
 
+/* qemu_resolve_config on a config: prints the version and accelerator it chose. */
+static int cmd_resolve(const char *conf) {
+        struct vm_config c;
+        struct vm_runtime rt;
+        int r = load(conf, &c, &rt);
+        if (r >= 0)
+                r = qemu_resolve_config(&c, &rt);
+        if (r >= 0)
+                printf("binary=%s version=%u.%u.%u accel=%s\n", rt.binary, c.version.major, c.version.minor,
+                       c.version.micro, vm_accel_to_string(c.accel));
+        vm_config_done(&c);
+        vm_runtime_done(&rt);
+        return r;
+}
+
 static int cmd_start_args(const char *conf) {
         struct vm_config c;
         struct vm_runtime rt;
@@ -332,6 +348,8 @@ int main(int argc, char **argv) {
                 r = cmd_cdrom(argv[2], argv[3]);
         else if (streq(c, "stop") && argc == 3)
                 r = cmd_stop(argv[2]);
+        else if (streq(c, "resolve") && argc == 3)
+                r = cmd_resolve(argv[2]);
         else if (streq(c, "start-args") && argc == 3)
                 r = cmd_start_args(argv[2]);
         else

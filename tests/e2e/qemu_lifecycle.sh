@@ -120,6 +120,9 @@ else
 fi
 tap_check "probe: doctor JSON parses" python3 -c 'import json,sys; json.loads(sys.argv[1])' \
   "$(sed -n 's/^json=//p' <<<"$out")"
+out=$("$DRIVE" resolve "$tmp/auto.conf" 2>&1); rc=$?
+tap_check "resolve: auto becomes kvm or tcg, the version is QEMU's" \
+  test $rc = 0 -a -n "$(grep -E "^binary=/.*qemu-system-x86_64 version=$(qemu-system-x86_64 --version | grep -oE '[0-9]+\.[0-9]+\.[0-9]+' | head -n1) accel=(kvm|tcg)$" <<<"$out")"
 # A broken QEMU binary is reported, not crashed on.
 printf '#!/bin/sh\necho "not qemu"\n' >"$tmp/fake-qemu"; chmod +x "$tmp/fake-qemu"
 out=$(VMCLOAK_QEMU=$tmp/fake-qemu "$DRIVE" probe no-cache 2>&1)
