@@ -241,6 +241,8 @@ const char *args_get_or(const struct args *a, const char *name) {
 
 bool args_flag(const struct args *a, const char *name) { return args_get(a, name) != NULL; }
 
+bool args_has(const struct args *a, const char *name) { return find_opt(a->spec, name) >= 0; }
+
 char **args_list(const struct args *a, const char *name) {
         int i = find_opt(a->spec, name);
         if (i < 0)

@@ -46,6 +46,7 @@ void args_free(struct args *a);
 const char *args_get(const struct args *a, const char *name);      /* NULL when not given */
 const char *args_get_or(const struct args *a, const char *name);   /* the default when not given */
 bool args_flag(const struct args *a, const char *name);
+bool args_has(const struct args *a, const char *name);             /* the command defines it */
 char **args_list(const struct args *a, const char *name);          /* NULL-terminated, may be NULL */
 void args_print_help(const struct cmd_spec *spec);
 

@@ -42,3 +42,9 @@
         { "share", 0, ARG_LIST, "TAG=DIR[,rw]", NULL, "Share a host folder with the guest (9p, read-only)" },   \
         { "qemu-arg", 0, ARG_LIST, "ARG", NULL, "Extra raw QEMU argument (escape hatch)" },                      \
         { "timeout", 0, ARG_VALUE, "SECONDS", "3600 (linux: 300)", "Give up when the guest takes longer" }
+
+struct args;
+struct vm_options;
+/* Fill o from the VM_RUN_OPTS and display/VNC options the command defines (VMCloak's
+ * --vrde/--vrde-port semantics). Prints one line and returns -EINVAL on bad values. */
+int vm_options_parse(const struct args *a, struct vm_options *o);

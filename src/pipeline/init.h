@@ -1,0 +1,31 @@
+/* vmcloak init: a new image, installed unattended, recorded only once its agent answered. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "pipeline/netcfg.h"
+#include "pipeline/vmrun.h"
+
+struct repo;
+struct os_profile;
+
+struct init_request {
+        const char *name;
+        const char *adapter;
+        const struct os_profile *profile;
+        struct netcfg_opts net;
+        uint16_t port;                 /* agent port in the guest */
+        unsigned cpus, ram_mb, vram_mb;
+        uint64_t disk_bytes;
+        const char *mac;               /* NULL: a random PC-vendor MAC */
+        const char *resolution;
+        const char *tempdir;           /* NULL: ~/.vmcloak/iso */
+        const char *iso;               /* a prepared install ISO (skips building one) */
+        char **extra_cdroms;
+        const char *kernel, *modules;  /* linux */
+        const char *iso_mount, *serial_key, *product, *python_version;  /* windows */
+        struct vm_options vm;
+};
+
+int pipeline_init(struct repo *repo, const struct init_request *req);
