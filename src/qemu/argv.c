@@ -186,9 +186,14 @@ static void build_netdev(struct builder *b) {
                                 return;
                         }
                 }
-                if (c->host_fwd_port) {
-                        char *n = strdup_printf("%s,hostfwd=tcp:127.0.0.1:%u-%s:%u", s, c->host_fwd_port,
-                                                c->guest_ip, c->agent_port);
+                const struct { unsigned port; const char *ip; } fwds[] = {
+                        { c->host_fwd_port, c->guest_ip }, { c->host_fwd_port2, c->guest_ip2 },
+                };
+                for (size_t i = 0; i < ELEMENTSOF(fwds); i++) {
+                        if (!fwds[i].port)
+                                continue;
+                        char *n = strdup_printf("%s,hostfwd=tcp:127.0.0.1:%u-%s:%u", s, fwds[i].port, fwds[i].ip,
+                                                c->agent_port);
                         free(s);
                         if (!(s = n)) {
                                 b->r = -ENOMEM;
@@ -521,6 +526,12 @@ static int check_fields(const struct vm_config *c, enum vm_argv_purpose p, char 
                         FAIL("invalid port number");
                 if (c->host_fwd_port && (isempty(c->guest_ip) || !c->agent_port))
                         FAIL("forwarding a host port needs the guest IP and the agent port");
+                if (!isempty(c->guest_ip2) && parse_ipv4(c->guest_ip2, &a) < 0)
+                        FAIL("invalid second guest IP '%s'", c->guest_ip2);
+                if (c->host_fwd_port2 > 65535 || (c->host_fwd_port2 && c->host_fwd_port2 == c->host_fwd_port))
+                        FAIL("invalid second forwarded port");
+                if (c->host_fwd_port2 && (isempty(c->guest_ip2) || !c->agent_port))
+                        FAIL("the second forward needs its guest IP and the agent port");
                 break;
         }
         case VM_NET_NONE:

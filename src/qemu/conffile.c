@@ -14,7 +14,8 @@
  * Keys (repeatable ones append):
  *   name version accel(auto|kvm|tcg) cpus ram_mb disk disk_format(qcow2|raw) cdrom
  *   extra_cdrom* boot(cd|disk) nic_model mac nic_addr net(bridge|user|none) bridge
- *   bridge_helper user_net user_host user_dns guest_ip agent_port host_port user_restrict
+ *   bridge_helper user_net user_host user_dns guest_ip agent_port host_port guest_ip2 host_port2
+ *   user_restrict
  *   display(none|gtk) vnc vnc_display vnc_listen serial(none|file|pty|unix) serial_path
  *   share*(TAG=PATH[,rw]) vram_mb audio(default|none) uefi_code uefi_vars secure_boot
  *   tpm_socket rtc(localtime|utc) cpu_model cpu_flag* smbios.N*(key=value, adds a field
@@ -71,6 +72,8 @@ static const struct key keys[] = {
         { "guest_ip", K_STR, false, C(guest_ip), NULL },
         { "agent_port", K_UINT, false, C(agent_port), NULL },
         { "host_port", K_UINT, false, C(host_fwd_port), NULL },
+        { "guest_ip2", K_STR, false, C(guest_ip2), NULL },
+        { "host_port2", K_UINT, false, C(host_fwd_port2), NULL },
         { "user_restrict", K_BOOL, false, C(user_restrict), NULL },
         { "display", K_ENUM, false, C(display), display_names },
         { "vnc", K_BOOL, false, C(vnc), NULL },

@@ -52,6 +52,7 @@ void vm_config_done(struct vm_config *c) {
         free(c->user_host);
         free(c->user_dns);
         free(c->guest_ip);
+        free(c->guest_ip2);
         free(c->vnc_listen);
         free(c->serial_path);
         for (size_t i = 0; i < c->n_shares; i++) {

@@ -132,6 +132,10 @@ struct vm_config {
         char *guest_ip;                    /* static guest IP: hostfwd target, dhcpstart */
         unsigned agent_port;               /* guest agent port (hostfwd target) */
         unsigned host_fwd_port;            /* 127.0.0.1:PORT on the host -> guest_ip:agent_port */
+        /* A second forward 127.0.0.1:host_fwd_port2 -> guest_ip2:agent_port, for the moment a
+         * snapshot VM's address changes (the first one keeps reaching the old address). */
+        char *guest_ip2;
+        unsigned host_fwd_port2;
         bool user_restrict;                /* restrict=on: the guest cannot reach out */
 
         enum vm_display display;

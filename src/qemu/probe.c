@@ -191,8 +191,13 @@ int qemu_accel_test(const char *binary, const char *accel, int timeout_ms, long 
         } else {
                 _cleanup_free_ char *tail = tail_of_file(log);
                 char st[64];
-                snprintf(reason, size, "QEMU could not run a test guest under %s (%s): %s", accel,
-                         proc_status_string(status, st, sizeof st), strempty(tail));
+                if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+                        /* -no-reboot turns a guest reset (triple fault) into a clean exit. */
+                        snprintf(reason, size, "a test guest under %s crashed and reset instead of finishing",
+                                 accel);
+                else
+                        snprintf(reason, size, "QEMU could not run a test guest under %s (%s): %s", accel,
+                                 proc_status_string(status, st, sizeof st), strempty(tail));
                 r = -EIO;
         }
         rm_rf(tmpl);
