@@ -346,6 +346,12 @@ static void build_tpm(struct builder *b) {
 
 static void build_serial(struct builder *b) {
         const struct vm_config *c = b->c;
+        /* Cuckoo3 runs start_args on its own host as its own user: keep the serial device (the
+         * memory snapshot holds its state) but without a host path that may not exist there. */
+        if (b->p == VM_ARGV_START_ARGS && c->serial != VM_SERIAL_NONE) {
+                OPT(b, "-serial", "null");
+                return;
+        }
         switch (c->serial) {
         case VM_SERIAL_NONE:
                 break;

@@ -295,8 +295,7 @@ static bool has_live_child(pid_t pid) {
         return false;
 }
 
-int vm_memsnap_restore(const struct vm_config *c, const struct vm_runtime *rt, const struct vm_start_opts *so,
-                       const char *path, int timeout_ms, struct vm **ret) {
+int vm_memsnap_incoming_uri(const char *path, char **ret) {
         enum vm_compress comp;
         int r = vm_memsnap_detect(path, &comp);
         if (r == -EINVAL)
@@ -311,17 +310,33 @@ int vm_memsnap_restore(const struct vm_config *c, const struct vm_runtime *rt, c
         char abs[PATH_MAX];
         if (!realpath(path, abs))
                 return log_error_errno(-errno, "cannot resolve %s: %m", path);
+        *ret = vm_memsnap_restore_uri(comp, prog, abs);
+        return *ret ? 0 : -ENOMEM;
+}
+
+int vm_memsnap_restore(const struct vm_config *c, const struct vm_runtime *rt, const struct vm_start_opts *so,
+                       const char *path, int timeout_ms, struct vm **ret) {
         struct vm_runtime local = { 0 };
         if (rt)
                 local = *rt;
-        _cleanup_free_ char *uri = vm_memsnap_restore_uri(comp, prog, abs);
-        if (!uri)
-                return -ENOMEM;
+        _cleanup_free_ char *uri = NULL;
+        int r = vm_memsnap_incoming_uri(path, &uri);
+        if (r < 0)
+                return r;
         local.incoming = uri;
         _cleanup_vm_ struct vm *vm = NULL;
         r = vm_start(c, &local, so, &vm);
         if (r < 0)
                 return r;
+        r = vm_memsnap_incoming_wait(vm, path, timeout_ms);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(vm);
+        return 0;
+}
+
+int vm_memsnap_incoming_wait(struct vm *vm, const char *path, int timeout_ms) {
+        int r;
         int64_t deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : SAVE_TIMEOUT_MS);
         int64_t child_gone_ms = 0;
         for (;;) {
@@ -364,6 +379,5 @@ int vm_memsnap_restore(const struct vm_config *c, const struct vm_runtime *rt, c
                                                (timeout_ms > 0 ? timeout_ms : SAVE_TIMEOUT_MS) / 1000);
                 sleep_ms(20);
         }
-        *ret = TAKE_PTR(vm);
         return 0;
 }

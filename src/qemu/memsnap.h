@@ -60,5 +60,11 @@ int vm_memsnap_save(struct vm *vm, const char *path, enum vm_compress c, const s
 /* Start the VM c (must be the same devices as the one that wrote path) with
  * -incoming "exec:<decompressor> < path", wait until the migration completed and the state
  * is paused/postmigrate, then cont. Returns the running VM. */
+/* For a VM started with an -incoming URI some other way (e.g. Cuckoo3's start_args): wait
+ * until the migration from path completed, then cont. */
+int vm_memsnap_incoming_wait(struct vm *vm, const char *path, int timeout_ms);
+/* The decompressor command line for a memory file, chosen by its magic like Cuckoo3
+ * ("exec:lz4 -c -d < 'FILE'"); one line on stderr for an unknown or unreadable file. */
+int vm_memsnap_incoming_uri(const char *path, char **ret);
 int vm_memsnap_restore(const struct vm_config *c, const struct vm_runtime *rt, const struct vm_start_opts *so,
                        const char *path, int timeout_ms, struct vm **ret);

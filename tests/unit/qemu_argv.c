@@ -223,12 +223,18 @@ static void test_config_refused(void **state) {
 
         /* A START_ARGS that Cuckoo3 would refuse because a path holds "-snapshot". */
         base_config(&c);
-        c.serial = VM_SERIAL_FILE;
-        c.serial_path = strdup("/vms/my-snapshot/serial.log");
+        assert_int_equal(vm_config_add_share(&c, "samples", "/vms/my-snapshot/samples", true), 0);
         char **v = NULL;
         assert_int_equal(vm_argv_build(&c, VM_ARGV_RUN, &v), 0);
         strv_free(v);
         check_refused(&c, VM_ARGV_START_ARGS, "-snapshot");
+        vm_config_done(&c);
+
+        /* A serial log path is not rendered into START_ARGS (-serial null keeps the device). */
+        base_config(&c);
+        c.serial = VM_SERIAL_FILE;
+        c.serial_path = strdup("/vms/my-snapshot/serial.log");
+        assert_int_equal(vm_config_check(&c, VM_ARGV_START_ARGS, NULL, 0), 0);
         vm_config_done(&c);
 }
 
