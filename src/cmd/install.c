@@ -1,9 +1,16 @@
 /* vmcloak install: boot an image and install dependencies through the agent. */
 #include <stddef.h>
 
+#include <errno.h>
+
 #include "cmd/args.h"
 #include "cmd/cmd.h"
+#include "cmd/global.h"
 #include "cmd/vmopts.h"
+#include "core/log.h"
+#include "core/validate.h"
+#include "deps/steps.h"
+#include "pipeline/install.h"
 
 static const struct optdef opts[] = {
         { "vm-visible", 0, ARG_FLAG, NULL, NULL, "Show the VM's screen (-display gtk)" },
@@ -27,5 +34,34 @@ static const struct cmd_spec spec = {
 };
 
 int cmd_install(int argc, char **argv) {
-        return cmd_not_implemented(&spec, argc, argv, "the install pipeline comes with the pipeline issue");
+        struct args a;
+        int r = args_parse(&a, &spec, argc, argv);
+        if (r != 0)
+                return r > 0 ? 0 : EXIT_USAGE;
+        struct install_plan plan = { 0 };
+        struct install_request q = { .name = a.pos[0], .plan = &plan, .force_reinstall = args_flag(&a, "force-reinstall"),
+                                     .no_machine_start = args_flag(&a, "no-machine-start") };
+        int rc = EXIT_USAGE;
+        if (vcheck_name(q.name, "image name") < 0 || install_plan_parse(a.pos + 1, &plan) < 0 ||
+            vm_options_parse(&a, &q.vm) < 0)
+                goto out;
+        if (args_flag(&a, "recommended")) {
+                log_error("--recommended installs the dependency catalog's recipe, which is not implemented yet; "
+                          "nothing was changed");
+                goto out;
+        }
+        if (plan.n_steps == 0) {
+                log_error("nothing to install: name dependencies or steps (file:SRC:DEST, run:COMMAND, script:PATH)");
+                goto out;
+        }
+        struct repo *repo;
+        rc = 1;
+        if (global_repo(&repo, true) < 0)
+                goto out;
+        r = pipeline_install(repo, &q);
+        rc = r == -EOPNOTSUPP ? EXIT_USAGE : exit_code_for(r);
+out:
+        install_plan_free(&plan);
+        args_free(&a);
+        return rc;
 }

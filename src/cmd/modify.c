@@ -3,7 +3,10 @@
 
 #include "cmd/args.h"
 #include "cmd/cmd.h"
+#include "cmd/global.h"
 #include "cmd/vmopts.h"
+#include "core/validate.h"
+#include "pipeline/install.h"
 
 static const struct optdef opts[] = {
         { "vm-visible", 0, ARG_FLAG, NULL, NULL, "Show the VM's screen (-display gtk)" },
@@ -21,5 +24,20 @@ static const struct cmd_spec spec = {
 };
 
 int cmd_modify(int argc, char **argv) {
-        return cmd_not_implemented(&spec, argc, argv, "the pipeline comes with the pipeline issue");
+        struct args a;
+        int r = args_parse(&a, &spec, argc, argv);
+        if (r != 0)
+                return r > 0 ? 0 : EXIT_USAGE;
+        struct modify_request q = { .name = a.pos[0], .iso = args_get(&a, "iso-path") };
+        int rc = EXIT_USAGE;
+        if (vcheck_name(q.name, "image name") < 0 || vm_options_parse(&a, &q.vm) < 0)
+                goto out;
+        struct repo *repo;
+        rc = 1;
+        if (global_repo(&repo, true) < 0)
+                goto out;
+        rc = exit_code_for(pipeline_modify(repo, &q));
+out:
+        args_free(&a);
+        return rc;
 }

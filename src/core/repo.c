@@ -126,6 +126,7 @@ static int create_schema(struct repo *r) {
                 r2 = exec_sql(r, vmcloak_schema);
                 if (r2 == 0)
                         r2 = exec_sql(r, "ALTER TABLE image ADD COLUMN netmode VARCHAR(16);"
+                                         "ALTER TABLE image ADD COLUMN dns VARCHAR(32);"
                                          "ALTER TABLE image ADD COLUMN created_at VARCHAR(32);"
                                          "ALTER TABLE snapshot ADD COLUMN created_at VARCHAR(32);"
                                          "PRAGMA user_version = 2;");
@@ -260,6 +261,7 @@ int repo_migrate(struct repo *r, int *ret_from, int *ret_to) {
         if (e == 0 && v == 1) {
                 static const struct column_add cols[] = {
                         { "image", "netmode", "VARCHAR(16)" },
+                        { "image", "dns", "VARCHAR(32)" },
                         { "image", "created_at", "VARCHAR(32)" },
                         { "snapshot", "created_at", "VARCHAR(32)" },
                 };
@@ -311,7 +313,7 @@ static struct image *image_from_row(sqlite3_stmt *st) {
                         img->installed = col_str(st, i);
                 S(name); S(path); S(osversion); S(servicepack); S(mode); S(vm); S(ipaddr); I(port);
                 S(adapter); S(netmask); S(gateway); I(cpus); I(ramsize); I(vramsize); S(paravirtprovider);
-                S(mac); S(netmode); S(created_at);
+                S(mac); S(netmode); S(dns); S(created_at);
 #undef S
 #undef I
         }
@@ -343,7 +345,7 @@ void image_free(struct image *i) {
                 return;
         free(i->name); free(i->path); free(i->osversion); free(i->servicepack); free(i->mode); free(i->vm);
         free(i->ipaddr); free(i->adapter); free(i->netmask); free(i->gateway); free(i->paravirtprovider);
-        free(i->mac); free(i->installed); free(i->netmode); free(i->created_at);
+        free(i->mac); free(i->installed); free(i->netmode); free(i->dns); free(i->created_at);
         free(i);
 }
 
@@ -445,7 +447,7 @@ static void bind_opt_text(sqlite3_stmt *st, int i, const char *v) {
 
 static const char image_columns[] =
         "mode, vm, name, path, osversion, servicepack, ipaddr, port, adapter, netmask, gateway, cpus, ramsize, "
-        "vramsize, paravirtprovider, mac, _installed, netmode, created_at";
+        "vramsize, paravirtprovider, mac, _installed, netmode, dns, created_at";
 
 static void bind_image(sqlite3_stmt *st, const struct image *img) {
         int i = 1;
@@ -467,6 +469,7 @@ static void bind_image(sqlite3_stmt *st, const struct image *img) {
         bind_opt_text(st, i++, img->mac);
         bind_opt_text(st, i++, img->installed);
         bind_opt_text(st, i++, img->netmode);
+        bind_opt_text(st, i++, img->dns);
         bind_opt_text(st, i++, img->created_at);
 }
 
@@ -485,7 +488,7 @@ int repo_image_insert(struct repo *r, struct image *img) {
                 img->created_at = strdup(ts);
         }
         char sql[512];
-        snprintf(sql, sizeof sql, "INSERT INTO image (%s) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        snprintf(sql, sizeof sql, "INSERT INTO image (%s) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                  image_columns);
         sqlite3_stmt *st;
         int rc = sqlite3_prepare_v2(r->db, sql, -1, &st, NULL);
@@ -505,13 +508,13 @@ int repo_image_update(struct repo *r, const struct image *img) {
         snprintf(sql, sizeof sql,
                  "UPDATE image SET mode=?, vm=?, name=?, path=?, osversion=?, servicepack=?, ipaddr=?, port=?, "
                  "adapter=?, netmask=?, gateway=?, cpus=?, ramsize=?, vramsize=?, paravirtprovider=?, mac=?, "
-                 "_installed=?, netmode=?, created_at=? WHERE id=?");
+                 "_installed=?, netmode=?, dns=?, created_at=? WHERE id=?");
         sqlite3_stmt *st;
         int rc = sqlite3_prepare_v2(r->db, sql, -1, &st, NULL);
         if (rc != SQLITE_OK)
                 return sql_error(r, rc, "updating the image");
         bind_image(st, img);
-        sqlite3_bind_int64(st, 20, img->id);
+        sqlite3_bind_int64(st, 21, img->id);
         rc = sqlite3_step(st);
         sqlite3_finalize(st);
         if (rc != SQLITE_DONE)

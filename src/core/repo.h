@@ -11,7 +11,7 @@
 /* Schema versions (PRAGMA user_version, vmcloak's own numbering):
  *   0  a VMCloak database before alembic head d6c5bf858df1 (columns may be missing)
  *   1  VMCloak's head schema (alembic d6c5bf858df1)
- *   2  + image.netmode, image.created_at, snapshot.created_at (vmcloak in C) */
+ *   2  + image.netmode, image.dns, image.created_at, snapshot.created_at (vmcloak in C) */
 #define REPO_SCHEMA_VERSION 2
 #define REPO_ALEMBIC_HEAD "d6c5bf858df1"
 
@@ -37,6 +37,7 @@ struct image {
         char *mac;
         char *installed;   /* VMCloak's _installed: "dep:ver,dep:," */
         char *netmode;     /* "bridge" | "user"; NULL (VMCloak rows) means bridge */
+        char *dns;         /* the guest's DNS server; NULL for VMCloak rows */
         char *created_at;
 };
 

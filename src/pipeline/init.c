@@ -220,7 +220,7 @@ int pipeline_init(struct repo *repo, const struct init_request *req) {
                 .ipaddr = net.ip_s, .port = req->port, .adapter = (char *)req->adapter, .netmask = net.netmask_s,
                 .gateway = net.gateway_s, .cpus = (int)req->cpus, .ramsize = (int)req->ram_mb,
                 .vramsize = (int)req->vram_mb, .mac = mac,
-                .netmode = (char *)image_netmode_to_string(req->net.mode),
+                .netmode = (char *)image_netmode_to_string(req->net.mode), .dns = net.dns_s,
         };
         logroot = paths_log_dir();
         logdir = logroot ? path_join(logroot, req->name) : NULL;
