@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# End-to-end: the whole pipeline on the built-in linux guest under TCG, as the demo runs it:
+# init --linux --net user, install (script, file, run), snapshot --count 2, restore of each,
+# list; then the failure paths: QEMU killed during init, an agent that never starts with
+# --timeout, SIGINT during snapshot. After each failure: no QEMU, no new rows, no leftover
+# disk files, a non-zero exit and one clear message.
+source "$(dirname "$0")/tap.sh"
+VM=${VMCLOAK_BIN:?}
+SRC=${VMCLOAK_SOURCE_ROOT:?}
+BUILD=${VMCLOAK_BUILD_ROOT:?}
+tmp=$(mktemp -d /tmp/vmcloak-pipeline.XXXXXX)
+export VMCLOAK_HOME=$tmp/home
+cleanup() {
+  pkill -KILL -f -- "$tmp/" 2>/dev/null
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+# The Debian kernel package is cached between runs, like a user's ~/.vmcloak/cache.
+cache=${VMCLOAK_TEST_CACHE:-/var/tmp/vmcloak-test-cache}/vmcloak-cache
+mkdir -p "$cache" "$VMCLOAK_HOME"
+ln -s "$cache" "$VMCLOAK_HOME/cache"
+unset VMCLOAK_GUEST_AGENT
+if ! [ -x "$BUILD/agent/vmcloak-agent" ] || file -L "$BUILD/agent/vmcloak-agent" | grep -q 'dynamically linked'; then
+  # A sanitizer build links the agent dynamically; the guest has no C library for it.
+  tap_skip "pipeline" "no static agent in $BUILD/agent (sanitizer build?)"
+  tap_done; exit 0
+fi
+now() { date +%s%N; }
+secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", (b - a) / 1e9 }'; }
+qemus() { pgrep -f -- "$VMCLOAK_HOME" | grep -v "^$$\$" || true; }
+rows() { sqlite3 "$VMCLOAK_HOME/repository.db" "SELECT (SELECT count(*) FROM image) || '/' || (SELECT count(*) FROM snapshot)"; }
+
+# --- the demo sequence -----------------------------------------------------------------------
+t=$(now)
+out=$("$VM" init --linux --net user --accel tcg lbase lnet 2>&1); rc=$?
+echo "# init: $(secs "$t" "$(now)") s"
+tap_check "init --linux --net user succeeds" test "$rc" = 0
+[ "$rc" = 0 ] || { echo "$out" | sed 's/^/# /'; }
+tap_check "the image is listed" bash -c "'$VM' list images | grep -q '^lbase .*10.0.2.15 .*user'"
+tap_check "its disk exists" test -s "$VMCLOAK_HOME/image/lbase.qcow2"
+tap_check "no QEMU left after init" test -z "$(qemus)"
+tap_check "no work folder left after init" test -z "$(ls "$VMCLOAK_HOME/iso")"
+
+cat > "$tmp/setup.sh" <<'S'
+#!/bin/sh
+echo "written by install $(uname -r)" > /root/installed.txt
+S
+echo "a host file" > "$tmp/payload.txt"
+t=$(now)
+out=$("$VM" install --accel tcg lbase "script:$tmp/setup.sh" "file:$tmp/payload.txt:/root/payload.txt" \
+      'run:test -s /root/installed.txt' 2>&1); rc=$?
+echo "# install: $(secs "$t" "$(now)") s"
+tap_check "install runs a script, uploads a file, runs a command" test "$rc" = 0
+[ "$rc" = 0 ] || { echo "$out" | sed 's/^/# /'; }
+out=$("$VM" install --accel tcg lbase 'run:test -e /root/does-not-exist' 2>&1); rc=$?
+tap_check "a failing run step fails install with its exit code" test "$rc" = 1 -a -n "$(grep -F 'exit code 1' <<<"$out")"
+tap_check "a failed install leaves no overlay" test -z "$(ls "$VMCLOAK_HOME/image" | grep -v '^lbase.qcow2$')"
+out=$("$VM" install lbase dotnet 2>&1); rc=$?
+tap_check "a catalog dependency is refused before any VM starts" test "$rc" = 2 -a -n "$(grep -F 'dependency catalog' <<<"$out")"
+
+t=$(now)
+out=$("$VM" snapshot --accel tcg --count 2 lbase lvm 10.0.2.20 2>&1); rc=$?
+echo "# snapshot --count 2: $(secs "$t" "$(now)") s"
+tap_check "snapshot --count 2 succeeds" test "$rc" = 0
+[ "$rc" = 0 ] || { echo "$out" | sed 's/^/# /'; }
+out=$("$VM" list snapshots)
+tap_check "both snapshot VMs are listed" test -n "$(grep '^lvm1 .*lbase .*10.0.2.20' <<<"$out")" -a \
+  -n "$(grep '^lvm2 .*lbase .*10.0.2.21' <<<"$out")"
+tap_check "the image is frozen for snapshots" bash -c "'$VM' list images | grep -q 'multiattach'"
+for v in lvm1 lvm2; do
+  d=$VMCLOAK_HOME/vms/qemu/$v
+  tap_check "$v has disk.qcow2, memory.snapshot, machineinfo.json" test -s "$d/disk.qcow2" -a -s "$d/memory.snapshot" -a -s "$d/machineinfo.json"
+  tap_check "$v's memory file is lz4 (what Cuckoo3 recognises)" bash -c "file -b '$d/memory.snapshot' | grep -qi lz4"
+  tap_check "$v's machineinfo.json passes Cuckoo3's import rules" "$BUILD/tests/e2e/check-machineinfo" "$d/machineinfo.json" "$v"
+done
+tap_check "no QEMU left after snapshot" test -z "$(qemus)"
+
+for v in lvm1:10.0.2.20 lvm2:10.0.2.21; do
+  name=${v%%:*} ip=${v#*:}
+  host=$(sqlite3 "$VMCLOAK_HOME/repository.db" "SELECT hostname FROM snapshot WHERE vmname='$name'")
+  out=$("$VM" restore "$name" --exec 'hostname; ip -4 -o addr show eth0; cat /root/installed.txt /root/payload.txt' 2>&1); rc=$?
+  echo "# $(grep 'restored' <<<"$out")"
+  tap_check "restore $name: agent answers" test "$rc" = 0
+  tap_check "restore $name: the hostname given at snapshot" test -n "$host" -a -n "$(grep -x "$host" <<<"$out")"
+  tap_check "restore $name: the IP given at snapshot" grep -q "inet $ip/24" <<<"$out"
+  tap_check "restore $name: files from install are there" test -n "$(grep 'written by install' <<<"$out")" -a \
+    -n "$(grep 'a host file' <<<"$out")"
+done
+tap_check "no QEMU left after restore" test -z "$(qemus)"
+tap_check "restore leaves no disposable overlay" test -z "$(ls "$VMCLOAK_HOME"/vms/qemu/*/ | grep disposable)"
+
+# --- failures ----------------------------------------------------------------------------------
+before=$(rows)
+# 1. QEMU killed during the install of init.
+"$VM" init --linux --net user --accel tcg killed lnet >"$tmp/killed.out" 2>&1 &
+pid=$!
+for _ in $(seq 1 300); do q=$(pgrep -f -- "qemu-system.*$VMCLOAK_HOME/image/killed.qcow2" | head -1); [ -n "$q" ] && break; sleep 0.1; done
+sleep 3
+[ -n "$q" ] && kill -KILL "$q"
+wait $pid; rc=$?
+tap_check "init with QEMU killed exits non-zero" test "$rc" -ne 0 -a -n "$q"
+tap_check "init with QEMU killed says what failed" grep -q 'init of killed failed' "$tmp/killed.out"
+tap_check "init with QEMU killed: no disk left" test ! -e "$VMCLOAK_HOME/image/killed.qcow2"
+tap_check "init with QEMU killed: no row, no QEMU" test "$(rows)" = "$before" -a -z "$(qemus)"
+
+# 2. An agent that never starts: BusyBox (static) does not know the applet 'vmcloak-agent'.
+t=$(now)
+out=$(VMCLOAK_GUEST_AGENT=/bin/busybox "$VM" init --linux --net user --accel tcg --timeout 45 noagent lnet 2>&1); rc=$?
+echo "# init with no agent: $(secs "$t" "$(now)") s"
+tap_check "init whose agent never answers exits 1" test "$rc" = 1
+tap_check "it names the address and --timeout" grep -q 'did not answer at 127.0.0.1:[0-9]* within 45 s (--timeout)' <<<"$out"
+tap_check "it says where the logs are" grep -q "logs\? .*$VMCLOAK_HOME/log/noagent\|serial console are in $VMCLOAK_HOME/log/noagent" <<<"$out"
+tap_check "no agent: no disk, no row, no QEMU" test ! -e "$VMCLOAK_HOME/image/noagent.qcow2" -a "$(rows)" = "$before" -a -z "$(qemus)"
+
+# 3. SIGINT during snapshot.
+"$VM" snapshot --accel tcg lbase sigvm 10.0.2.30 >"$tmp/sig.out" 2>&1 &
+pid=$!
+for _ in $(seq 1 300); do grep -q 'booting' "$tmp/sig.out" && break; sleep 0.1; done
+sleep 2
+q=$(qemus | head -1)
+kill -INT $pid
+wait $pid; rc=$?
+tap_check "SIGINT during snapshot exits non-zero" test "$rc" -ne 0 -a -n "$q"
+tap_check "SIGINT during snapshot: QEMU is gone" bash -c "! kill -0 $q 2>/dev/null" 
+tap_check "SIGINT during snapshot: no VM folder, no row" test ! -e "$VMCLOAK_HOME/vms/qemu/sigvm" -a "$(rows)" = "$before"
+tap_check "SIGINT during snapshot says so" grep -q 'interrupted' "$tmp/sig.out"
+
+# --- deleting ------------------------------------------------------------------------------
+"$VM" delvm lvm2 >/dev/null 2>&1
+tap_check "delvm removes the VM's folder" test ! -e "$VMCLOAK_HOME/vms/qemu/lvm2"
+"$VM" delimg --force lbase >/dev/null 2>&1
+tap_check "delimg --force removes image, VMs and disk" test ! -e "$VMCLOAK_HOME/image/lbase.qcow2" -a \
+  ! -e "$VMCLOAK_HOME/vms/qemu/lvm1" -a "$(rows)" = "0/0"
+tap_done
