@@ -3,13 +3,11 @@
 #include <fcntl.h>
 #include <json-c/json.h>
 #include <libisofs.h>
-#include <linux/kvm.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -22,6 +20,7 @@
 #include "core/proc.h"
 #include "core/util.h"
 #include "net/check.h"
+#include "qemu/probe.h"
 
 static const struct optdef opts[] = {
         { "bridge", 0, ARG_VALUE, "NAME", NULL, "Also check bridge mode with this bridge (exists, up, address, helper, ACL)" },
@@ -36,8 +35,6 @@ static const struct cmd_spec spec = {
         opts, 0, 0,
 };
 
-#define QEMU_MIN_MAJOR 2
-#define QEMU_MIN_MINOR 11
 #define DISK_FAIL_BYTES (2ULL << 30)
 #define DISK_WARN_BYTES (25ULL << 30)
 
@@ -76,10 +73,7 @@ static void check_set(struct check *c, enum status st, const char *fix, const ch
         snprintf(c->fix, sizeof c->fix, "%s", strempty(fix));
 }
 
-/* ---- QEMU and KVM probes ----
- * LEAD: these two are stand-ins. When src/qemu/probe.h lands (branch qemu), make
- * doctor_probe_qemu() call its binary/version probe and doctor_probe_kvm() its real KVM probe
- * (which runs a vCPU with a deadline); the rest of this file only uses these two functions. */
+/* ---- QEMU and KVM probes (src/qemu/probe.h) ---- */
 
 struct qemu_probe {
         char *path;            /* qemu-system-x86_64, or NULL when not found */
@@ -92,72 +86,58 @@ static void qemu_probe_done(struct qemu_probe *q) {
         free(q->error);
 }
 
-/* "QEMU emulator version 7.2.22 (Debian 1:7.2+dfsg-7+deb12u18+b3)" -> 7, 2, 22. */
-static int parse_qemu_version(const char *out, int *ma, int *mi, int *mc) {
-        const char *p = strstr(out, "version ");
-        if (!p)
-                return -EINVAL;
-        *mc = 0;
-        if (sscanf(p + strlen("version "), "%d.%d.%d", ma, mi, mc) < 2)
-                return -EINVAL;
-        return 0;
-}
-
 static void doctor_probe_qemu(struct qemu_probe *q) {
         *q = (struct qemu_probe){ .major = -1, .minor = -1, .micro = -1 };
-        q->path = find_program("qemu-system-x86_64");
-        if (!q->path)
+        if (qemu_find_binary(&q->path) < 0)
                 return;
-        _cleanup_free_ char *out = NULL, *err = NULL;
-        char *argv[] = { q->path, (char *)"--version", NULL };
-        int r = proc_run(argv, NULL, &out, &err);
-        if (r != 0) {
-                errno = r < 0 ? -r : 0;
-                q->error = r < 0 ? strdup_printf("cannot run it: %m") : strdup_printf("--version exited with %d", r);
+        struct qemu_version v;
+        int r = qemu_probe_version(q->path, &v, NULL);
+        if (r < 0) {
+                errno = -r;
+                q->error = strdup_printf("cannot read its version: %m");
                 return;
         }
-        if (parse_qemu_version(out, &q->major, &q->minor, &q->micro) < 0) {
-                q->major = q->minor = q->micro = -1;
-                q->error = strdup("no version in its --version output");
-        }
+        q->major = (int)v.major;
+        q->minor = (int)v.minor;
+        q->micro = (int)v.micro;
 }
 
 struct kvm_probe {
         bool usable;
-        char detail[256];
+        char detail[512];
         char fix[256];
 };
 
-static void doctor_probe_kvm(struct kvm_probe *k) {
+/* The real probe: a test guest that needs protected mode and paging, run under KVM with a
+ * deadline (a /dev/kvm that opens is no proof: nested KVM often hangs). */
+static void doctor_probe_kvm(const struct qemu_probe *q, struct kvm_probe *k) {
         memset(k, 0, sizeof *k);
-        _cleanup_close_ int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-        if (fd < 0) {
-                int e = errno;
-                if (e == ENOENT) {
-                        snprintf(k->detail, sizeof k->detail, "no /dev/kvm: VMs will run under TCG, many times slower");
-                        snprintf(k->fix, sizeof k->fix, "enable VT-x/AMD-V in the firmware and load the module "
-                                 "(sudo modprobe kvm_intel, or kvm_amd)");
-                } else if (e == EACCES || e == EPERM) {
-                        snprintf(k->detail, sizeof k->detail, "/dev/kvm is not accessible to you: VMs will run under TCG");
-                        snprintf(k->fix, sizeof k->fix, "sudo usermod -aG kvm $USER, then log in again");
-                } else
-                        snprintf(k->detail, sizeof k->detail, "cannot open /dev/kvm: %s", strerror(e));
+        if (!q->path || q->major < 0) {
+                snprintf(k->detail, sizeof k->detail, "not checked: no usable QEMU");
                 return;
         }
-        int api = ioctl(fd, KVM_GET_API_VERSION, 0);
-        if (api != KVM_API_VERSION) {
-                snprintf(k->detail, sizeof k->detail, "/dev/kvm speaks API %d, not %d", api, KVM_API_VERSION);
+        struct qemu_version v = { (unsigned)q->major, (unsigned)q->minor, (unsigned)q->micro };
+        struct kvm_status st;
+        if (qemu_kvm_probe(q->path, &v, 0, &st) < 0 && !st.present) {
+                snprintf(k->detail, sizeof k->detail, "cannot probe KVM");
                 return;
         }
-        _cleanup_close_ int vm = ioctl(fd, KVM_CREATE_VM, 0);
-        if (vm < 0) {
-                snprintf(k->detail, sizeof k->detail, "/dev/kvm cannot create a VM (%s): VMs will run under TCG",
-                         strerror(errno));
-                snprintf(k->fix, sizeof k->fix, "check 'dmesg | grep -i kvm'; another hypervisor may hold VT-x");
-                return;
-        }
-        k->usable = true;
-        snprintf(k->detail, sizeof k->detail, "/dev/kvm opens and creates a VM");
+        k->usable = st.usable;
+        if (!st.present) {
+                snprintf(k->detail, sizeof k->detail, "no /dev/kvm: VMs will run under TCG, many times slower");
+                snprintf(k->fix, sizeof k->fix, "enable VT-x/AMD-V in the firmware and load the module "
+                         "(sudo modprobe kvm_intel, or kvm_amd)");
+        } else if (!st.openable) {
+                snprintf(k->detail, sizeof k->detail, "/dev/kvm is not accessible to you: VMs will run under TCG");
+                snprintf(k->fix, sizeof k->fix, "sudo usermod -aG kvm $USER, then log in again");
+        } else if (!st.usable) {
+                snprintf(k->detail, sizeof k->detail, "/dev/kvm opens but %s; VMs will run under TCG, many times "
+                         "slower%s", st.reason, st.cached ? " (cached answer)" : "");
+                snprintf(k->fix, sizeof k->fix, "on a nested setup, enable nested virtualization on the outer "
+                         "host, or run vmcloak on bare metal");
+        } else
+                snprintf(k->detail, sizeof k->detail, "a test guest ran under KVM in %ld ms%s", st.probe_ms,
+                         st.cached ? " (cached answer)" : "");
 }
 
 /* ---- the checks ---- */
@@ -191,9 +171,9 @@ static void check_program(const char *id, const char *title, const char *prog, c
                 check_set(c, missing, install_hint(pkg), "%s is not in PATH", prog);
 }
 
-static void check_kvm(void) {
+static void check_kvm(const struct qemu_probe *q) {
         struct kvm_probe k;
-        doctor_probe_kvm(&k);
+        doctor_probe_kvm(q, &k);
         struct check *c = check_new("kvm", "KVM usable");
         /* Not a failure: vmcloak falls back to TCG, which works, only slowly. */
         check_set(c, k.usable ? ST_OK : ST_WARN, k.fix, "%s", k.detail);
@@ -340,7 +320,7 @@ int cmd_doctor(int argc, char **argv) {
         doctor_probe_qemu(&q);
         check_qemu(&q);
         check_program("qemu-img", "qemu-img", "qemu-img", "qemu-utils", ST_FAIL);
-        check_kvm();
+        check_kvm(&q);
         check_disk();
         check_data_file("agent-linux", "agent binary (Linux)", "agent/vmcloak-agent",
                         "build it: make (or ninja -C build)");
