@@ -1,45 +1,50 @@
 #!/usr/bin/env bash
 # make demo: the whole pipeline on the built-in linux guest, as any user, in a temporary
-# VMCLOAK_HOME: init, install, snapshot --count 2, restore each, list; with timings.
+# VMCLOAK_HOME: init, install, snapshot --count 2, restore of each, list; with timings.
 set -euo pipefail
 build=${1:-build}
 VM=$(cd "$build" && pwd)/vmcloak
 home=$(mktemp -d "${TMPDIR:-/tmp}/vmcloak-demo.XXXXXX")
 export VMCLOAK_HOME=$home
-# The Debian kernel package is cached between demos (and shared with the tests).
-export VMCLOAK_KERNEL_CACHE=${VMCLOAK_KERNEL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/vmcloak}
-cleanup() { rm -rf "$home"; }
-trap cleanup EXIT
+# The Debian kernel package the linux guest installs is kept between demos.
+cache=${VMCLOAK_DEMO_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/vmcloak-demo}
+mkdir -p "$cache"
+ln -s "$cache" "$home/cache"
+trap 'rm -rf "$home"' EXIT
 
+timings=()
 step() {
   local label=$1; shift
-  echo
-  echo "==> vmcloak $*"
-  local t0=$(date +%s.%N)
+  printf '\n\033[1m==> vmcloak %s\033[0m\n' "$*"
+  local t0 t1
+  t0=$(date +%s%N)
   "$VM" "$@"
-  local t1=$(date +%s.%N)
-  timings+=("$(printf '%-10s %6.1f s' "$label" "$(echo "$t1 - $t0" | bc)")")
+  t1=$(date +%s%N)
+  timings+=("$(awk -v l="$label" -v a="$t0" -v b="$t1" 'BEGIN { printf "%-22s %6.1f s", l, (b - a) / 1e9 }')")
 }
-timings=()
 
-script=$home/demo-install.sh
-cat > "$script" <<'EOS'
+cat > "$home/demo-setup.sh" <<'EOS'
 #!/bin/sh
 # Runs inside the guest during 'vmcloak install'.
 echo "installed by vmcloak install on $(date)" > /root/demo-installed.txt
-uname -a >> /root/demo-installed.txt
 EOS
+echo "a file uploaded from the host" > "$home/demo-payload.txt"
 
-step doctor doctor || true
-step init init --linux --net user --timeout 600 demobase demonet
-step install install demobase "script:$script" 'run:test -s /root/demo-installed.txt'
-step snapshot snapshot --count 2 demobase demovm 10.0.2.20
-step restore1 restore demovm1
-step restore2 restore demovm2
-step list list images
-"$VM" list snapshots
+if "$VM" doctor --json | grep -A3 '"id":"kvm"' | grep -q '"status":"ok"'; then accel=KVM; else accel=TCG; fi
+"$VM" doctor || true
+step "init" init --linux --net user demobase demonet
+step "install" install demobase "script:$home/demo-setup.sh" "file:$home/demo-payload.txt:/root/payload.txt" \
+  'run:test -s /root/demo-installed.txt'
+step "snapshot --count 2" snapshot --count 2 demobase demovm 10.0.2.20
+step "restore demovm1" restore demovm1 --exec 'echo "guest: $(hostname) $(ip -4 -o addr show eth0 | awk "{print \$4}")"; cat /root/demo-installed.txt'
+step "restore demovm2" restore demovm2 --exec 'echo "guest: $(hostname) $(ip -4 -o addr show eth0 | awk "{print \$4}")"; cat /root/payload.txt'
+step "list images" list images
+step "list snapshots" list snapshots
 
 echo
-echo "Time per step (accelerator: $("$VM" doctor --json 2>/dev/null | grep -o '"accel": *"[a-z]*"' | grep -o '[a-z]*"$' | tr -d '"' || echo unknown)):"
+echo "Each snapshot VM's folder (what 'cuckoo machine import qemu' reads):"
+ls -l "$home/vms/qemu/demovm1"
+echo
+echo "Time per step (accelerator: $accel):"
 printf '  %s\n' "${timings[@]}"
-echo "Demo home was $home (removed)."
+echo "The demo's VMCLOAK_HOME ($home) is removed now."
