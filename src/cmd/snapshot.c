@@ -29,7 +29,8 @@ static const struct optdef opts[] = {
         { "com1", 0, ARG_FLAG, NULL, NULL, "Keep the serial console in <vm>.com1 (VMCloak name)" },
         { "nopatch", 0, ARG_FLAG, NULL, NULL, "Do not install threemonpatch (Windows; accepted, nothing to skip yet)" },
         { "compress", 0, ARG_VALUE, "ALGO", "lz4",
-          "Memory file: lz4 (level 9), gzip, none (all restorable by Cuckoo3) or zstd (vmcloak restore only)" },
+          "Memory file: lz4, gzip, none (all restorable by Cuckoo3) or zstd (vmcloak restore only)" },
+        { "compress-level", 0, ARG_VALUE, "N", "lz4 9 (VMCloak used 1), gzip 3, zstd 3", "Compression level" },
         VM_RUN_OPTS,
         { NULL },
 };
@@ -61,6 +62,16 @@ int cmd_snapshot(int argc, char **argv) {
         if (vm_compress_from_string(comp, &q.compress) < 0) {
                 log_error("invalid --compress '%s': use lz4, gzip, zstd or none", comp);
                 goto out;
+        }
+        if (args_get(&a, "compress-level")) {
+                unsigned def, max;
+                vm_compress_level_range(q.compress, &def, &max);
+                if (!max) {
+                        log_error("--compress-level does not apply to --compress %s", comp);
+                        goto out;
+                }
+                if (vcheck_uint(args_get(&a, "compress-level"), "--compress-level", 1, max, &q.level) < 0)
+                        goto out;
         }
         if (!vm_compress_cuckoo_compatible(q.compress))
                 log_warning("--compress %s: Cuckoo3 cannot restore this memory file (only lz4, gzip or none); "

@@ -243,7 +243,7 @@ static int snapshot_one(struct snapshot_ctx *x, struct vm_job *job) {
         if (r < 0)
                 goto fail;
         step = "writing its memory snapshot";
-        struct vm_memsnap_opts mo = { .after = VM_MEMSNAP_QUIT, .quiet = req->jobs > 1 };
+        struct vm_memsnap_opts mo = { .after = VM_MEMSNAP_QUIT, .level = req->level, .quiet = req->jobs > 1 };
         r = vm_memsnap_save(g.vm, memfile, req->compress, &mo);
         if (r < 0)
                 goto fail;

@@ -18,6 +18,7 @@ struct snapshot_request {
         const char *resolution;        /* NULL: unchanged */
         unsigned cpus, ram_mb;         /* 0: the image's */
         enum vm_compress compress;
+        unsigned level;                /* 0: the compressor's default */
         bool interactive;
         bool com1;
         struct vm_options vm;

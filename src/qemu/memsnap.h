@@ -33,7 +33,10 @@ int vm_memsnap_detect(const char *path, enum vm_compress *ret);
 
 /* "exec:<compressor> ... > 'tmp' && mv -f 'tmp' 'done'" (done appears only when the
  * compressor finished). compressor is the program's path. */
-char *vm_memsnap_save_uri(enum vm_compress c, const char *compressor, const char *tmp, const char *done);
+char *vm_memsnap_save_uri(enum vm_compress c, const char *compressor, unsigned level, const char *tmp,
+                          const char *done);
+/* The compressor's default and highest level (0, 0 for none). */
+int vm_compress_level_range(enum vm_compress c, unsigned *ret_default, unsigned *ret_max);
 /* "exec:<decompressor> -c -d < 'path'" ("cat < 'path'" for raw), as Cuckoo3 builds it. */
 char *vm_memsnap_restore_uri(enum vm_compress c, const char *decompressor, const char *path);
 
@@ -47,6 +50,7 @@ enum vm_memsnap_after {
 struct vm_memsnap_opts {
         int timeout_ms;               /* the migration; 0: 10 minutes */
         enum vm_memsnap_after after;
+        unsigned level;               /* compression level; 0: the default (lz4 9, gzip 3, zstd 3) */
         bool quiet;                   /* no progress line */
 };
 

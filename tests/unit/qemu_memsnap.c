@@ -66,10 +66,16 @@ static void test_names(void **state) {
 
 static void test_uris(void **state) {
         (void)state;
-        char *u = vm_memsnap_save_uri(VM_COMPRESS_LZ4, "/usr/bin/lz4", "/vms/a/m.part", "/vms/a/m.done");
+        char *u = vm_memsnap_save_uri(VM_COMPRESS_LZ4, "/usr/bin/lz4", 0, "/vms/a/m.part", "/vms/a/m.done");
         assert_string_equal(u, "exec:'/usr/bin/lz4' -9 -c -q > '/vms/a/m.part' && mv -f '/vms/a/m.part' '/vms/a/m.done'");
         free(u);
-        u = vm_memsnap_save_uri(VM_COMPRESS_NONE, "/bin/cat", "/t", "/d");
+        u = vm_memsnap_save_uri(VM_COMPRESS_LZ4, "/usr/bin/lz4", 1, "/t", "/d");
+        assert_string_equal(u, "exec:'/usr/bin/lz4' -1 -c -q > '/t' && mv -f '/t' '/d'");
+        free(u);
+        u = vm_memsnap_save_uri(VM_COMPRESS_ZSTD, "/usr/bin/zstd", 99, "/t", "/d");
+        assert_string_equal(u, "exec:'/usr/bin/zstd' -3 -c -q -T0 > '/t' && mv -f '/t' '/d'");
+        free(u);
+        u = vm_memsnap_save_uri(VM_COMPRESS_NONE, "/bin/cat", 5, "/t", "/d");
         assert_string_equal(u, "exec:'/bin/cat' > '/t' && mv -f '/t' '/d'");
         free(u);
         u = vm_memsnap_restore_uri(VM_COMPRESS_LZ4, "/usr/bin/lz4", "/vms/a/memory.snapshot");
