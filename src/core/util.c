@@ -236,7 +236,7 @@ int read_full_file(const char *path, char **ret, size_t *ret_len) {
         return 0;
 }
 
-static int write_all(int fd, const void *data, size_t len) {
+int write_all(int fd, const void *data, size_t len) {
         const char *p = data;
         while (len > 0) {
                 ssize_t k = write(fd, p, len);

@@ -54,6 +54,8 @@ int mkdir_p(const char *path, mode_t mode);
 int rm_rf(const char *path);
 int unlink_if_exists(const char *path);
 int read_full_file(const char *path, char **ret, size_t *ret_len);
+/* write() until all of data is out (EINTR retried). */
+int write_all(int fd, const void *data, size_t len);
 int write_file(const char *path, const void *data, size_t len, mode_t mode);
 int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode);
 /* Copy src to dst (dst must not exist), keeping holes where the filesystem allows. */

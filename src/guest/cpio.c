@@ -22,26 +22,17 @@ struct cpio_writer {
         char **dirs;
 };
 
-static int write_all(struct cpio_writer *w, const void *data, size_t len) {
-        const char *p = data;
-        while (len > 0) {
-                ssize_t k = write(w->fd, p, len);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                p += k;
-                len -= (size_t)k;
-                w->bytes += (uint64_t)k;
-        }
-        return 0;
+static int out(struct cpio_writer *w, const void *data, size_t len) {
+        int r = write_all(w->fd, data, len);
+        if (r == 0)
+                w->bytes += len;
+        return r;
 }
 
 static int pad4(struct cpio_writer *w) {
         static const char zeros[4];
         size_t n = (4 - (w->bytes & 3)) & 3;
-        return n ? write_all(w, zeros, n) : 0;
+        return n ? out(w, zeros, n) : 0;
 }
 
 int cpio_writer_open(const char *path, int64_t mtime, struct cpio_writer **ret) {
@@ -78,10 +69,10 @@ static int write_header(struct cpio_writer *w, const char *name, uint32_t mode, 
         uint32_t ino = name[0] && !streq(name, "TRAILER!!!") ? w->next_ino++ : 0;
         snprintf(hdr, sizeof hdr, "070701%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X", ino, mode, 0u, 0u,
                  nlink, (uint32_t)w->mtime, (uint32_t)size, 0u, 0u, rmajor, rminor, (uint32_t)namesize, 0u);
-        int r = write_all(w, hdr, 110);
+        int r = out(w, hdr, 110);
         if (r < 0)
                 return r;
-        r = write_all(w, name, namesize);
+        r = out(w, name, namesize);
         if (r < 0)
                 return r;
         return pad4(w);
@@ -156,7 +147,7 @@ int cpio_add_data(struct cpio_writer *w, const char *path, mode_t mode, const vo
         r = write_header(w, name, S_IFREG | (mode & 07777), 1, len, 0, 0);
         if (r < 0)
                 return r;
-        r = write_all(w, data, len);
+        r = out(w, data, len);
         if (r < 0)
                 return r;
         return pad4(w);
@@ -189,7 +180,7 @@ int cpio_add_file(struct cpio_writer *w, const char *path, mode_t mode, const ch
                 }
                 if (k == 0)
                         return -EIO;   /* the file shrank while we copied it */
-                r = write_all(w, buf, (size_t)k);
+                r = out(w, buf, (size_t)k);
                 if (r < 0)
                         return r;
                 left -= (uint64_t)k;
@@ -208,7 +199,7 @@ int cpio_add_symlink(struct cpio_writer *w, const char *path, const char *target
         r = write_header(w, name, S_IFLNK | 0777, 1, len, 0, 0);
         if (r < 0)
                 return r;
-        r = write_all(w, target, len);
+        r = out(w, target, len);
         if (r < 0)
                 return r;
         return pad4(w);
@@ -282,7 +273,7 @@ int cpio_writer_finish(struct cpio_writer *w) {
                 static const char zeros[512];
                 size_t n = (512 - (w->bytes % 512)) % 512;
                 if (n)
-                        r = write_all(w, zeros, n);
+                        r = out(w, zeros, n);
         }
         if (close(w->fd) < 0 && r == 0)
                 r = -errno;

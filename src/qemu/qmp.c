@@ -184,7 +184,7 @@ static int read_some(struct qmp *q, int64_t deadline) {
         }
 }
 
-static int write_all(struct qmp *q, const char *s, size_t len, int64_t deadline) {
+static int qmp_write_all(struct qmp *q, const char *s, size_t len, int64_t deadline) {
         while (len > 0) {
                 if (!q->ignore_interrupt && interrupted())
                         return -ECANCELED;
@@ -227,7 +227,7 @@ int qmp_execute(struct qmp *q, const char *command, struct json_object *args, in
         log_debug("qmp -> %.*s", (int)strlen(line) - 1, line);
         q->waiting_id = id;
         q->error[0] = 0;
-        int r = write_all(q, line, strlen(line), deadline);
+        int r = qmp_write_all(q, line, strlen(line), deadline);
         while (r >= 0 && !q->reply)
                 r = read_some(q, deadline);
         q->waiting_id = 0;
