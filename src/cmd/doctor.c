@@ -38,39 +38,19 @@ static const struct cmd_spec spec = {
 #define DISK_FAIL_BYTES (2ULL << 30)
 #define DISK_WARN_BYTES (25ULL << 30)
 
-enum status { ST_OK, ST_WARN, ST_FAIL, ST_SKIP };
-
-struct check {
-        char id[32];
-        char title[96];
-        enum status status;
-        char detail[512];
-        char fix[512];
-};
-
+/* Doctor's checklist uses the bridge checks' record (src/net/check.h) for every line. */
 #define MAX_CHECKS 32
-static struct check checks[MAX_CHECKS];
+static struct net_check checks[MAX_CHECKS];
 static size_t nchecks;
 
-static struct check *check_new(const char *id, const char *title) {
+static struct net_check *check_new(const char *id, const char *title) {
         if (nchecks >= MAX_CHECKS)
                 abort(); /* a fixed list in this file, not input */
-        struct check *c = &checks[nchecks++];
+        struct net_check *c = &checks[nchecks++];
         memset(c, 0, sizeof *c);
-        snprintf(c->id, sizeof c->id, "%s", id);
+        c->id = id;
         snprintf(c->title, sizeof c->title, "%s", title);
         return c;
-}
-
-static void check_set(struct check *c, enum status st, const char *fix, const char *fmt, ...)
-        __attribute__((format(printf, 4, 5)));
-static void check_set(struct check *c, enum status st, const char *fix, const char *fmt, ...) {
-        c->status = st;
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(c->detail, sizeof c->detail, fmt, ap);
-        va_end(ap);
-        snprintf(c->fix, sizeof c->fix, "%s", strempty(fix));
 }
 
 /* ---- QEMU and KVM probes (src/qemu/probe.h) ---- */
@@ -151,39 +131,39 @@ static const char *install_hint(const char *debian_pkg) {
 static void check_qemu(const struct qemu_probe *q) {
         char title[64];
         snprintf(title, sizeof title, "QEMU %d.%d or later", QEMU_MIN_MAJOR, QEMU_MIN_MINOR);
-        struct check *c = check_new("qemu", title);
+        struct net_check *c = check_new("qemu", title);
         if (!q->path)
-                check_set(c, ST_FAIL, install_hint("qemu-system-x86"), "qemu-system-x86_64 is not in PATH");
+                net_check_set(c, NET_CHECK_FAIL, install_hint("qemu-system-x86"), "qemu-system-x86_64 is not in PATH");
         else if (q->major < 0)
-                check_set(c, ST_FAIL, "", "%s: %s", q->path, strempty(q->error));
+                net_check_set(c, NET_CHECK_FAIL, "", "%s: %s", q->path, strempty(q->error));
         else if (q->major < QEMU_MIN_MAJOR || (q->major == QEMU_MIN_MAJOR && q->minor < QEMU_MIN_MINOR))
-                check_set(c, ST_FAIL, "upgrade QEMU", "%s is version %d.%d.%d", q->path, q->major, q->minor, q->micro);
+                net_check_set(c, NET_CHECK_FAIL, "upgrade QEMU", "%s is version %d.%d.%d", q->path, q->major, q->minor, q->micro);
         else
-                check_set(c, ST_OK, "", "%d.%d.%d (%s)", q->major, q->minor, q->micro, q->path);
+                net_check_set(c, NET_CHECK_OK, "", "%d.%d.%d (%s)", q->major, q->minor, q->micro, q->path);
 }
 
-static void check_program(const char *id, const char *title, const char *prog, const char *pkg, enum status missing) {
-        struct check *c = check_new(id, title);
+static void check_program(const char *id, const char *title, const char *prog, const char *pkg, enum net_check_status missing) {
+        struct net_check *c = check_new(id, title);
         _cleanup_free_ char *p = find_program(prog);
         if (p)
-                check_set(c, ST_OK, "", "%s", p);
+                net_check_set(c, NET_CHECK_OK, "", "%s", p);
         else
-                check_set(c, missing, install_hint(pkg), "%s is not in PATH", prog);
+                net_check_set(c, missing, install_hint(pkg), "%s is not in PATH", prog);
 }
 
 static void check_kvm(const struct qemu_probe *q) {
         struct kvm_probe k;
         doctor_probe_kvm(q, &k);
-        struct check *c = check_new("kvm", "KVM usable");
+        struct net_check *c = check_new("kvm", "KVM usable");
         /* Not a failure: vmcloak falls back to TCG, which works, only slowly. */
-        check_set(c, k.usable ? ST_OK : ST_WARN, k.fix, "%s", k.detail);
+        net_check_set(c, k.usable ? NET_CHECK_OK : NET_CHECK_WARN, k.fix, "%s", k.detail);
 }
 
 static void check_disk(void) {
-        struct check *c = check_new("disk", "free disk space in the vmcloak home");
+        struct net_check *c = check_new("disk", "free disk space in the vmcloak home");
         int r = paths_init(global.home);
         if (r < 0) {
-                check_set(c, ST_FAIL, "set VMCLOAK_HOME or HOME", "cannot tell where the vmcloak home is");
+                net_check_set(c, NET_CHECK_FAIL, "set VMCLOAK_HOME or HOME", "cannot tell where the vmcloak home is");
                 return;
         }
         const char *home = paths_home();
@@ -196,7 +176,7 @@ static void check_disk(void) {
         }
         struct statvfs v;
         if (!p || statvfs(p, &v) < 0) {
-                check_set(c, ST_FAIL, "", "cannot measure the free space for %s", home);
+                net_check_set(c, NET_CHECK_FAIL, "", "cannot measure the free space for %s", home);
                 return;
         }
         uint64_t avail = (uint64_t)v.f_bavail * v.f_frsize;
@@ -205,60 +185,54 @@ static void check_disk(void) {
         char fix[600];
         snprintf(fix, sizeof fix, "free space on that filesystem, or point VMCLOAK_HOME (or --home) at a larger one");
         if (avail < DISK_FAIL_BYTES)
-                check_set(c, ST_FAIL, fix, "only %s free for %s", b, home);
+                net_check_set(c, NET_CHECK_FAIL, fix, "only %s free for %s", b, home);
         else if (avail < DISK_WARN_BYTES)
-                check_set(c, ST_WARN, fix, "%s free for %s: enough for the linux guest, tight for Windows images", b, home);
+                net_check_set(c, NET_CHECK_WARN, fix, "%s free for %s: enough for the linux guest, tight for Windows images", b, home);
         else
-                check_set(c, ST_OK, "", "%s free for %s", b, home);
+                net_check_set(c, NET_CHECK_OK, "", "%s free for %s", b, home);
 }
 
 static void check_data_file(const char *id, const char *title, const char *rel, const char *fix) {
-        struct check *c = check_new(id, title);
+        struct net_check *c = check_new(id, title);
         _cleanup_free_ char *p = paths_data_file(rel);
         struct stat st;
         if (!p)
-                check_set(c, ST_FAIL, "", "out of memory");
+                net_check_set(c, NET_CHECK_FAIL, "", "out of memory");
         else if (stat(p, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size == 0)
-                check_set(c, ST_FAIL, fix, "%s is missing", p);
+                net_check_set(c, NET_CHECK_FAIL, fix, "%s is missing", p);
         else
-                check_set(c, ST_OK, "", "%s", p);
+                net_check_set(c, NET_CHECK_OK, "", "%s", p);
 }
 
 static void check_iso_tools(void) {
         int ma, mi, mc;
         iso_lib_version(&ma, &mi, &mc);
-        struct check *c = check_new("libisofs", "libisofs (install media)");
-        check_set(c, ST_OK, "", "libisofs %d.%d.%d linked in", ma, mi, mc);
+        struct net_check *c = check_new("libisofs", "libisofs (install media)");
+        net_check_set(c, NET_CHECK_OK, "", "libisofs %d.%d.%d linked in", ma, mi, mc);
 
         /* Only the linux guest boots through isolinux; Windows media use their own boot image. */
         static const char *const files[] = { "/usr/lib/ISOLINUX/isolinux.bin", "/usr/lib/syslinux/modules/bios/ldlinux.c32" };
-        struct check *i = check_new("isolinux", "isolinux files (linux guest)");
+        struct net_check *i = check_new("isolinux", "isolinux files (linux guest)");
         for (size_t k = 0; k < ELEMENTSOF(files); k++)
                 if (!path_exists(files[k])) {
-                        check_set(i, ST_WARN, install_hint("isolinux syslinux-common"),
+                        net_check_set(i, NET_CHECK_WARN, install_hint("isolinux syslinux-common"),
                                   "%s is missing: the linux guest cannot be built", files[k]);
                         return;
                 }
-        check_set(i, ST_OK, "", "%s, %s", files[0], files[1]);
+        net_check_set(i, NET_CHECK_OK, "", "%s, %s", files[0], files[1]);
 }
 
 static void check_bridge(const char *bridge, const char *qemu) {
         struct net_check nc[NET_CHECKS_MAX];
         size_t n = net_bridge_checks(bridge, qemu, nc);
-        for (size_t i = 0; i < n; i++) {
-                struct check *c = check_new(nc[i].id, nc[i].title);
-                static const enum status map[] = {
-                        [NET_CHECK_OK] = ST_OK, [NET_CHECK_WARN] = ST_WARN,
-                        [NET_CHECK_FAIL] = ST_FAIL, [NET_CHECK_SKIP] = ST_SKIP,
-                };
-                check_set(c, map[nc[i].status], nc[i].fix, "%s", nc[i].detail);
-        }
+        for (size_t i = 0; i < n && nchecks < MAX_CHECKS; i++)
+                checks[nchecks++] = nc[i];
 }
 
 /* ---- output ---- */
 
-static const char *status_name(enum status s) {
-        static const char *const names[] = { [ST_OK] = "ok", [ST_WARN] = "warn", [ST_FAIL] = "fail", [ST_SKIP] = "skip" };
+static const char *status_name(enum net_check_status s) {
+        static const char *const names[] = { [NET_CHECK_OK] = "ok", [NET_CHECK_WARN] = "warn", [NET_CHECK_FAIL] = "fail", [NET_CHECK_SKIP] = "skip" };
         return names[s];
 }
 
@@ -284,19 +258,19 @@ static void print_json(const char *bridge, bool ok) {
 
 static void print_text(const char *bridge, size_t fails, size_t warns) {
         bool fancy = isatty(STDOUT_FILENO) && log_use_color();
-        static const char *const plain[] = { [ST_OK] = "[ok]  ", [ST_WARN] = "[warn]", [ST_FAIL] = "[FAIL]", [ST_SKIP] = "[skip]" };
+        static const char *const plain[] = { [NET_CHECK_OK] = "[ok]  ", [NET_CHECK_WARN] = "[warn]", [NET_CHECK_FAIL] = "[FAIL]", [NET_CHECK_SKIP] = "[skip]" };
         static const char *const sym[] = {
-                [ST_OK] = "\033[32m✓\033[0m", [ST_WARN] = "\033[33m!\033[0m",
-                [ST_FAIL] = "\033[1;31m✗\033[0m", [ST_SKIP] = "\033[2m-\033[0m",
+                [NET_CHECK_OK] = "\033[32m✓\033[0m", [NET_CHECK_WARN] = "\033[33m!\033[0m",
+                [NET_CHECK_FAIL] = "\033[1;31m✗\033[0m", [NET_CHECK_SKIP] = "\033[2m-\033[0m",
         };
         if (bridge)
                 printf("vmcloak doctor: bridge mode with %s\n", bridge);
         else
                 printf("vmcloak doctor: user networking (add --bridge NAME to check bridge mode too)\n");
         for (size_t i = 0; i < nchecks; i++) {
-                const struct check *c = &checks[i];
+                const struct net_check *c = &checks[i];
                 printf("  %s %-40s %s\n", fancy ? sym[c->status] : plain[c->status], c->title, c->detail);
-                if (c->fix[0] && (c->status == ST_FAIL || c->status == ST_WARN))
+                if (c->fix[0] && (c->status == NET_CHECK_FAIL || c->status == NET_CHECK_WARN))
                         printf("  %s %-40s fix: %s\n", fancy ? " " : "      ", "", c->fix);
         }
         if (fails == 0)
@@ -319,7 +293,7 @@ int cmd_doctor(int argc, char **argv) {
         struct qemu_probe q;
         doctor_probe_qemu(&q);
         check_qemu(&q);
-        check_program("qemu-img", "qemu-img", "qemu-img", "qemu-utils", ST_FAIL);
+        check_program("qemu-img", "qemu-img", "qemu-img", "qemu-utils", NET_CHECK_FAIL);
         check_kvm(&q);
         check_disk();
         check_data_file("agent-linux", "agent binary (Linux)", "agent/vmcloak-agent",
@@ -328,17 +302,17 @@ int cmd_doctor(int argc, char **argv) {
                         "install gcc-mingw-w64-x86-64, then make (or ninja -C build)");
         check_iso_tools();
         /* Memory snapshots are lz4 streams as in VMCloak (Cuckoo3 restores them with lz4). */
-        check_program("lz4", "lz4 (memory snapshots)", "lz4", "lz4", ST_FAIL);
-        check_program("gzip", "gzip (memory snapshots, optional)", "gzip", "gzip", ST_WARN);
-        check_program("zstd", "zstd (memory snapshots, optional)", "zstd", "zstd", ST_WARN);
+        check_program("lz4", "lz4 (memory snapshots)", "lz4", "lz4", NET_CHECK_FAIL);
+        check_program("gzip", "gzip (memory snapshots, optional)", "gzip", "gzip", NET_CHECK_WARN);
+        check_program("zstd", "zstd (memory snapshots, optional)", "zstd", "zstd", NET_CHECK_WARN);
         if (bridge)
                 check_bridge(bridge, q.path);
         qemu_probe_done(&q);
 
         size_t fails = 0, warns = 0;
         for (size_t i = 0; i < nchecks; i++) {
-                fails += checks[i].status == ST_FAIL;
-                warns += checks[i].status == ST_WARN;
+                fails += checks[i].status == NET_CHECK_FAIL;
+                warns += checks[i].status == NET_CHECK_WARN;
         }
         if (global.json)
                 print_json(bridge, fails == 0);

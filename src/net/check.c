@@ -25,9 +25,7 @@ static struct net_check *add(struct net_check *out, size_t *n, const char *id, c
         return c;
 }
 
-static void set(struct net_check *c, enum net_check_status st, const char *fix, const char *fmt, ...)
-        __attribute__((format(printf, 4, 5)));
-static void set(struct net_check *c, enum net_check_status st, const char *fix, const char *fmt, ...) {
+void net_check_set(struct net_check *c, enum net_check_status st, const char *fix, const char *fmt, ...) {
         c->status = st;
         va_list ap;
         va_start(ap, fmt);
@@ -47,37 +45,37 @@ static void check_bridge(const char *bridge, struct net_check *out, size_t *n, c
         snprintf(fix, sizeof fix, "sudo vmcloak bridge %s %s", bridge, cidr);
         if (r < 0) {
                 errno = -r;
-                set(ex, NET_CHECK_FAIL, "", "cannot look it up: %m");
+                net_check_set(ex, NET_CHECK_FAIL, "", "cannot look it up: %m");
         } else if (!l.ifindex)
-                set(ex, NET_CHECK_FAIL, fix, "there is no interface named %s", bridge);
+                net_check_set(ex, NET_CHECK_FAIL, fix, "there is no interface named %s", bridge);
         else if (!l.is_bridge)
-                set(ex, NET_CHECK_FAIL, "pass the name of a bridge (create one with: sudo vmcloak bridge NAME CIDR)",
+                net_check_set(ex, NET_CHECK_FAIL, "pass the name of a bridge (create one with: sudo vmcloak bridge NAME CIDR)",
                     "%s is a %s interface, not a bridge", bridge, l.kind[0] ? l.kind : "physical or loopback");
         else
-                set(ex, NET_CHECK_OK, "", "a bridge with %u VM port%s attached", l.nports, l.nports == 1 ? "" : "s");
+                net_check_set(ex, NET_CHECK_OK, "", "a bridge with %u VM port%s attached", l.nports, l.nports == 1 ? "" : "s");
 
         bool usable = ex->status == NET_CHECK_OK;
         struct net_check *up = add(out, n, "bridge-up", "bridge %s is up", bridge);
         if (!usable)
-                set(up, NET_CHECK_SKIP, "", "not checked: no bridge");
+                net_check_set(up, NET_CHECK_SKIP, "", "not checked: no bridge");
         else if (!l.up)
-                set(up, NET_CHECK_FAIL, fix, "bridge %s is down", bridge);
+                net_check_set(up, NET_CHECK_FAIL, fix, "bridge %s is down", bridge);
         else
-                set(up, NET_CHECK_OK, "", "up");
+                net_check_set(up, NET_CHECK_OK, "", "up");
 
         struct net_check *ad = add(out, n, "bridge-address", "bridge %s has an IPv4 address", bridge);
         if (!usable)
-                set(ad, NET_CHECK_SKIP, "", "not checked: no bridge");
+                net_check_set(ad, NET_CHECK_SKIP, "", "not checked: no bridge");
         else if (l.naddrs == 0)
-                set(ad, NET_CHECK_FAIL, fix, "bridge %s has no IPv4 address (guests need it as their gateway)", bridge);
+                net_check_set(ad, NET_CHECK_FAIL, fix, "bridge %s has no IPv4 address (guests need it as their gateway)", bridge);
         else
-                set(ad, NET_CHECK_OK, "", "%s", cidr);
+                net_check_set(ad, NET_CHECK_OK, "", "%s", cidr);
 
         if (usable && l.stp_state > 0) {
                 struct net_check *stp = add(out, n, "bridge-stp", "bridge %s has STP off", bridge);
                 char f[128];
                 snprintf(f, sizeof f, "sudo ip link set %s type bridge stp_state 0", bridge);
-                set(stp, NET_CHECK_WARN, f, "STP is on: every new VM port waits ~30 s before it forwards");
+                net_check_set(stp, NET_CHECK_WARN, f, "STP is on: every new VM port waits ~30 s before it forwards");
         }
 }
 
@@ -85,17 +83,17 @@ static void check_tun(struct net_check *out, size_t *n) {
         struct net_check *c = add(out, n, "tun", "/dev/net/tun usable");
         struct stat st;
         if (stat("/dev/net/tun", &st) < 0 || !S_ISCHR(st.st_mode))
-                set(c, NET_CHECK_FAIL, "sudo modprobe tun", "/dev/net/tun is missing (the helper creates the VM's tap there)");
+                net_check_set(c, NET_CHECK_FAIL, "sudo modprobe tun", "/dev/net/tun is missing (the helper creates the VM's tap there)");
         else if (geteuid() != 0 && access("/dev/net/tun", R_OK | W_OK) < 0)
                 /* The setuid helper keeps only CAP_NET_ADMIN and opens the device as the caller. */
-                set(c, NET_CHECK_FAIL, "sudo chmod 0666 /dev/net/tun",
+                net_check_set(c, NET_CHECK_FAIL, "sudo chmod 0666 /dev/net/tun",
                     "/dev/net/tun has mode %04o: you cannot open it, and the helper opens it as you", (unsigned)(st.st_mode & 07777));
         else if ((st.st_mode & 0006) != 0006)
-                set(c, NET_CHECK_WARN, "sudo chmod 0666 /dev/net/tun",
+                net_check_set(c, NET_CHECK_WARN, "sudo chmod 0666 /dev/net/tun",
                     "mode %04o: only root can use bridge mode (the helper opens it as the user running QEMU)",
                     (unsigned)(st.st_mode & 07777));
         else
-                set(c, NET_CHECK_OK, "", "mode %04o", (unsigned)(st.st_mode & 07777));
+                net_check_set(c, NET_CHECK_OK, "", "mode %04o", (unsigned)(st.st_mode & 07777));
 }
 
 static void check_helper(const char *bridge, const char *qemu_binary, const char *cidr, struct net_check *out,
@@ -108,71 +106,71 @@ static void check_helper(const char *bridge, const char *qemu_binary, const char
         if (r < 0) {
                 const char *e = getenv(NET_HELPER_ENV);
                 if (!isempty(e))
-                        set(f, NET_CHECK_FAIL, "point " NET_HELPER_ENV " at the helper, or unset it",
+                        net_check_set(f, NET_CHECK_FAIL, "point " NET_HELPER_ENV " at the helper, or unset it",
                             "%s=%s does not exist", NET_HELPER_ENV, e);
                 else
-                        set(f, NET_CHECK_FAIL,
+                        net_check_set(f, NET_CHECK_FAIL,
                             "install QEMU's helper (Debian/Ubuntu: sudo apt-get install qemu-system-common)",
                             "qemu-bridge-helper is not in QEMU's default place, /usr/lib/qemu, /usr/libexec, /usr/local/libexec or beside QEMU");
         } else
-                set(f, NET_CHECK_OK, "", "%s", helper);
+                net_check_set(f, NET_CHECK_OK, "", "%s", helper);
 
         struct net_check *s = add(out, n, "helper-setuid", "qemu-bridge-helper is setuid root");
         struct net_helper_mode m;
         if (!helper)
-                set(s, NET_CHECK_SKIP, "", "not checked: no helper");
+                net_check_set(s, NET_CHECK_SKIP, "", "not checked: no helper");
         else if ((r = net_helper_stat(helper, &m)) < 0) {
                 errno = -r;
-                set(s, NET_CHECK_FAIL, "", "cannot stat %s: %m", helper);
+                net_check_set(s, NET_CHECK_FAIL, "", "cannot stat %s: %m", helper);
         } else if (m.setuid_root && m.nosuid_mount)
-                set(s, NET_CHECK_FAIL, "", "%s is setuid but on a filesystem mounted nosuid", helper);
+                net_check_set(s, NET_CHECK_FAIL, "", "%s is setuid but on a filesystem mounted nosuid", helper);
         else if (m.setuid_root)
-                set(s, NET_CHECK_OK, "", "mode %04o, owner root", (unsigned)m.mode);
+                net_check_set(s, NET_CHECK_OK, "", "mode %04o, owner root", (unsigned)m.mode);
         else if (geteuid() == 0)
-                set(s, NET_CHECK_WARN, setup, "mode %04o: fine for root, but users other than root cannot use bridge mode",
+                net_check_set(s, NET_CHECK_WARN, setup, "mode %04o: fine for root, but users other than root cannot use bridge mode",
                     (unsigned)m.mode);
         else
-                set(s, NET_CHECK_FAIL, setup, "%s is not setuid root (mode %04o%s): QEMU would fail with 'failed to create tun device'",
+                net_check_set(s, NET_CHECK_FAIL, setup, "%s is not setuid root (mode %04o%s): QEMU would fail with 'failed to create tun device'",
                     helper, (unsigned)m.mode, m.owner_root ? "" : ", not owned by root");
 
         struct net_check *a = add(out, n, "acl", "qemu-bridge-helper's ACL allows %s", bridge);
         _cleanup_free_ char *acl = NULL;
         if (!helper) {
-                set(a, NET_CHECK_SKIP, "", "not checked: no helper");
+                net_check_set(a, NET_CHECK_SKIP, "", "not checked: no helper");
                 return;
         }
         r = net_helper_acl_path(helper, &acl);
         if (r < 0) {
-                set(a, NET_CHECK_FAIL, "set " NET_ACL_ENV " to the helper's ACL file",
+                net_check_set(a, NET_CHECK_FAIL, "set " NET_ACL_ENV " to the helper's ACL file",
                     "no '.../bridge.conf' path found in %s", helper);
                 return;
         }
         struct net_acl v;
         if (net_acl_check(acl, bridge, &v) < 0) {
-                set(a, NET_CHECK_FAIL, "", "out of memory");
+                net_check_set(a, NET_CHECK_FAIL, "", "out of memory");
                 return;
         }
         char fix[600];
         struct stat st;
         if (v.error == -ENOENT)
-                set(a, NET_CHECK_FAIL, setup, "%s does not exist: QEMU would fail with 'failed to parse default acl file'", acl);
+                net_check_set(a, NET_CHECK_FAIL, setup, "%s does not exist: QEMU would fail with 'failed to parse default acl file'", acl);
         else if (v.error == -EACCES) {
                 snprintf(fix, sizeof fix, "sudo chmod a+r %s", acl);
-                set(a, NET_CHECK_FAIL, fix, "%s is not readable by you, and the helper reads it as you", acl);
+                net_check_set(a, NET_CHECK_FAIL, fix, "%s is not readable by you, and the helper reads it as you", acl);
         } else if (v.error) {
                 snprintf(fix, sizeof fix, "edit %s: the helper refuses every bridge while it has this line", acl);
-                set(a, NET_CHECK_FAIL, fix, "%s", v.error_msg);
+                net_check_set(a, NET_CHECK_FAIL, fix, "%s", v.error_msg);
         } else if (v.deny_at) {
                 snprintf(fix, sizeof fix, "remove the deny rule at %s", v.deny_at);
-                set(a, NET_CHECK_FAIL, fix, "%s denies %s: QEMU would fail with 'access denied by acl file'", v.deny_at, bridge);
+                net_check_set(a, NET_CHECK_FAIL, fix, "%s denies %s: QEMU would fail with 'access denied by acl file'", v.deny_at, bridge);
         } else if (!v.allowed)
-                set(a, NET_CHECK_FAIL, setup, "%s has no 'allow %s': QEMU would fail with 'access denied by acl file'",
+                net_check_set(a, NET_CHECK_FAIL, setup, "%s has no 'allow %s': QEMU would fail with 'access denied by acl file'",
                     acl, bridge);
         else if (stat(acl, &st) == 0 && (st.st_mode & 0004) == 0) {
                 snprintf(fix, sizeof fix, "sudo chmod a+r %s", acl);
-                set(a, NET_CHECK_WARN, fix, "allowed by %s, but only root can read %s", v.allow_at, acl);
+                net_check_set(a, NET_CHECK_WARN, fix, "allowed by %s, but only root can read %s", v.allow_at, acl);
         } else
-                set(a, NET_CHECK_OK, "", "allowed by %s", v.allow_at);
+                net_check_set(a, NET_CHECK_OK, "", "allowed by %s", v.allow_at);
         net_acl_done(&v);
 }
 

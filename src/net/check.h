@@ -21,6 +21,10 @@ struct net_check {
 
 #define NET_CHECKS_MAX 8
 
+/* Fill a check's status, fix ("" for none) and detail. */
+void net_check_set(struct net_check *c, enum net_check_status st, const char *fix, const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
+
 /* Run every bridge-mode check for `bridge` into out[] (at least NET_CHECKS_MAX entries) and return
  * how many were filled. `qemu_binary` may be NULL (qemu-system-x86_64 from PATH). Never prints. */
 size_t net_bridge_checks(const char *bridge, const char *qemu_binary, struct net_check *out);
