@@ -82,6 +82,28 @@ tap_check "delimg removes row and disk" test $? = 0 -a ! -e "$vh/image/win7copy.
 "$VM" --home "$vh" delimg --force win10base >/dev/null 2>&1
 tap_check "delimg --force removes snapshots too" test "$("$VM" --home "$vh" list snapshots --name-only)" = ""
 
+# cleanup: leftovers of a vmcloak killed hard.
+ch2=$tmp/cleanup; mkdir -p "$ch2/image" "$ch2/iso/vmcloak-img1-AbCdEf" "$ch2/vms/qemu/orphan"
+sqlite3 "$ch2/repository.db" < "$VMCLOAK_SOURCE_ROOT/tests/fixtures/vmcloak-head.sql"
+sqlite3 "$ch2/repository.db" "UPDATE image SET name='img1', path='$ch2/image/img1.qcow2' WHERE name='win7base'"
+qemu-img create -q -f qcow2 "$ch2/image/img1.qcow2" 64M
+: > "$ch2/image/img1.qcow2.install-999999.qcow2"      # a run that is gone
+: > "$ch2/image/img1.qcow2.install-$$.qcow2"          # a run that is alive (this shell)
+setsid qemu-system-x86_64 -S -nodefaults -display none -accel tcg -drive "file=$ch2/image/img1.qcow2,format=qcow2,if=none,id=d" </dev/null >/dev/null 2>&1 &
+qpid=$!
+sleep 1
+out=$("$VM" --home "$ch2" cleanup img1 2>&1); rc=$?
+tap_check "cleanup of an image exits 0" test "$rc" = 0
+tap_check "cleanup kills a QEMU still using the image" bash -c "sleep 0.5; ! kill -0 $qpid 2>/dev/null"
+tap_check "cleanup removes a dead run's overlay" test ! -e "$ch2/image/img1.qcow2.install-999999.qcow2"
+tap_check "cleanup keeps a live run's overlay" test -e "$ch2/image/img1.qcow2.install-$$.qcow2"
+tap_check "cleanup removes init work folders" test ! -e "$ch2/iso/vmcloak-img1-AbCdEf"
+tap_check "cleanup keeps the image" test -s "$ch2/image/img1.qcow2"
+"$VM" --home "$ch2" cleanup orphan >/dev/null 2>&1
+tap_check "cleanup removes a VM folder no row names" test ! -e "$ch2/vms/qemu/orphan"
+"$VM" --home "$ch2" cleanup nothing-here 2>/dev/null; tap_check "cleanup of an unknown name fails" test $? = 1
+kill -9 $qpid 2>/dev/null
+
 # Two processes listing for 10 s: never "database is locked".
 ch=$tmp/conc; "$VM" --home "$ch" list images >/dev/null
 end=$((SECONDS + 10)); : > "$tmp/errs"
