@@ -206,6 +206,7 @@ int pipeline_modify(struct repo *repo, const struct modify_request *req) {
                 else
                         log_info("VM %s runs in its window. Shut the guest down when done; Ctrl-C discards the "
                                  "changes.", req->name);
+                log_info("Its agent answers at %s:%u once the guest has booted.", g.agent_host, g.agent_port);
                 int status;
                 bool shutdown = false;
                 r = vm_wait_exit(g.vm, req->vm.timeout_s ? (int)req->vm.timeout_s * 1000 : -1, &status, &shutdown);

@@ -58,6 +58,24 @@ tap_check "a failed install leaves no overlay" test -z "$(ls "$VMCLOAK_HOME/imag
 out=$("$VM" install lbase dotnet 2>&1); rc=$?
 tap_check "a catalog dependency is refused before any VM starts" test "$rc" = 2 -a -n "$(grep -F 'dependency catalog' <<<"$out")"
 
+# modify: the guest changes itself and shuts down; the change is kept. The agent stands in for
+# the person at the VNC console.
+http() { # METHOD PATH [BODY] -> the response body, over bash's /dev/tcp
+  exec 3<>"/dev/tcp/127.0.0.1/$port" || return 1
+  printf '%s %s HTTP/1.0\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: %s\r\n\r\n%s' \
+    "$1" "$2" "${#3}" "$3" >&3
+  timeout 10 cat <&3 | tail -1; exec 3<&-
+}
+"$VM" modify --accel tcg --vrde-port 47 lbase >"$tmp/modify.out" 2>&1 &
+mpid=$!
+port=
+for _ in $(seq 1 100); do port=$(sed -n 's/.*agent answers at 127.0.0.1:\([0-9]*\).*/\1/p' "$tmp/modify.out"); [ -n "$port" ] && break; sleep 0.1; done
+for _ in $(seq 1 120); do http GET / "" 2>/dev/null | grep -q 'Cuckoo Agent' && break; sleep 1; done
+http POST /execute 'command=touch+%2Froot%2Fmodified%3B+sync%3B+poweroff&async=1' >/dev/null 2>&1
+wait $mpid; rc=$?
+tap_check "modify keeps what the guest changed before it shut down" test "$rc" = 0 -a -n "$(grep 'Changes to lbase saved' "$tmp/modify.out")"
+tap_check "modify offered VNC on 127.0.0.1:5947" grep -q '127.0.0.1:5947 (display 47)' "$tmp/modify.out"
+
 t=$(now)
 out=$("$VM" snapshot --accel tcg --count 2 lbase lvm 10.0.2.20 2>&1); rc=$?
 echo "# snapshot --count 2: $(secs "$t" "$(now)") s"
@@ -78,13 +96,13 @@ tap_check "no QEMU left after snapshot" test -z "$(qemus)"
 for v in lvm1:10.0.2.20 lvm2:10.0.2.21; do
   name=${v%%:*} ip=${v#*:}
   host=$(sqlite3 "$VMCLOAK_HOME/repository.db" "SELECT hostname FROM snapshot WHERE vmname='$name'")
-  out=$("$VM" restore "$name" --exec 'hostname; ip -4 -o addr show eth0; cat /root/installed.txt /root/payload.txt' 2>&1); rc=$?
+  out=$("$VM" restore "$name" --exec 'hostname; ip -4 -o addr show eth0; cat /root/installed.txt /root/payload.txt; ls /root/modified' 2>&1); rc=$?
   echo "# $(grep 'restored' <<<"$out")"
   tap_check "restore $name: agent answers" test "$rc" = 0
   tap_check "restore $name: the hostname given at snapshot" test -n "$host" -a -n "$(grep -x "$host" <<<"$out")"
   tap_check "restore $name: the IP given at snapshot" grep -q "inet $ip/24" <<<"$out"
-  tap_check "restore $name: files from install are there" test -n "$(grep 'written by install' <<<"$out")" -a \
-    -n "$(grep 'a host file' <<<"$out")"
+  tap_check "restore $name: files from install and modify are there" test -n "$(grep 'written by install' <<<"$out")" -a \
+    -n "$(grep 'a host file' <<<"$out")" -a -n "$(grep -x /root/modified <<<"$out")"
 done
 tap_check "no QEMU left after restore" test -z "$(qemus)"
 tap_check "restore leaves no disposable overlay" test -z "$(ls "$VMCLOAK_HOME"/vms/qemu/*/ | grep disposable)"
