@@ -309,16 +309,46 @@ int copy_file(const char *src, const char *dst, mode_t mode) {
                         goto fail;
                 }
                 off_t o_in = data, o_out = data;
-                while (o_in < hole) {
+                bool plain = false;
+                while (o_in < hole && !plain) {
                         ssize_t k = copy_file_range(in, &o_in, out, &o_out, (size_t)(hole - o_in), 0);
                         if (k < 0) {
                                 if (errno == EINTR)
                                         continue;
+                                /* Across filesystems (older kernels, overlayfs) or where the
+                                 * filesystem cannot: copy through a buffer instead. */
+                                if (errno == EXDEV || errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP) {
+                                        plain = true;
+                                        break;
+                                }
                                 r = -errno;
                                 goto fail;
                         }
                         if (k == 0)
                                 break;
+                }
+                while (plain && o_in < hole) {
+                        char buf[65536];
+                        size_t want = (size_t)(hole - o_in) < sizeof buf ? (size_t)(hole - o_in) : sizeof buf;
+                        ssize_t k = pread(in, buf, want, o_in);
+                        if (k < 0 && errno == EINTR)
+                                continue;
+                        if (k <= 0) {
+                                r = k < 0 ? -errno : -EIO;
+                                goto fail;
+                        }
+                        for (ssize_t done = 0; done < k;) {
+                                ssize_t w = pwrite(out, buf + done, (size_t)(k - done), o_out);
+                                if (w < 0 && errno == EINTR)
+                                        continue;
+                                if (w < 0) {
+                                        r = -errno;
+                                        goto fail;
+                                }
+                                done += w;
+                                o_out += w;
+                        }
+                        o_in += k;
                 }
                 pos = hole;
         }

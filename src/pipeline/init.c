@@ -303,6 +303,7 @@ fail:
         if (r == -ECANCELED)
                 log_error("init of %s interrupted; removed its disk and work files", req->name);
         else
-                log_error("init of %s failed; nothing was recorded and its disk was removed", req->name);
+                log_error("init of %s failed; nothing was recorded%s", req->name,
+                          st.disk_created ? " and its disk was removed" : "");
         return r;
 }

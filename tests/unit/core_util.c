@@ -111,6 +111,34 @@ static void test_copy_file_sparse(void **state) {
         free(d);
 }
 
+static void test_copy_file_across_filesystems(void **state) {
+        (void)state;
+        /* /dev/shm (tmpfs) to /tmp: copy_file_range may refuse (EXDEV); the copy must not. */
+        if (!is_dir("/dev/shm"))
+                skip();
+        char tmpl[] = "/dev/shm/vmcloak-test.XXXXXX";
+        char *shm = mkdtemp(tmpl);
+        assert_non_null(shm);
+        char *d = test_tmpdir();
+        char *src = strdup_printf("%s/src", shm), *dst = strdup_printf("%s/dst", d);
+        char data[200000];
+        for (size_t i = 0; i < sizeof data; i++)
+                data[i] = (char)(i * 7);
+        assert_int_equal(write_file(src, data, sizeof data, 0644), 0);
+        assert_int_equal(copy_file(src, dst, 0644), 0);
+        char *back;
+        size_t len;
+        assert_int_equal(read_full_file(dst, &back, &len), 0);
+        assert_int_equal(len, sizeof data);
+        assert_memory_equal(back, data, sizeof data);
+        free(back);
+        rm_rf(shm);
+        rm_rf(d);
+        free(src);
+        free(dst);
+        free(d);
+}
+
 static void test_random(void **state) {
         (void)state;
         for (int i = 0; i < 50; i++) {
@@ -142,6 +170,7 @@ int main(void) {
                 cmocka_unit_test(test_string_helpers),
                 cmocka_unit_test(test_files),
                 cmocka_unit_test(test_copy_file_sparse),
+                cmocka_unit_test(test_copy_file_across_filesystems),
                 cmocka_unit_test(test_random),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
