@@ -380,6 +380,9 @@ int pipeline_snapshot(struct repo *repo, const struct snapshot_request *req) {
                 return -EINVAL;
         }
         struct snapshot_ctx x = { .repo = repo, .req = req, .img = img, .prof = os_profile_find(img->osversion) };
+        if (req->resolution && !x.prof->cmd.set_resolution)
+                log_warning("--resolution %s: the %s guest has no way to change its screen resolution; ignored",
+                            req->resolution, x.prof->name);
         pthread_mutex_init(&x.lock, NULL);
         uint32_t ip, gw = 0;
         if (!img->ipaddr || parse_ipv4(img->ipaddr, &ip) < 0 || !img->netmask ||
