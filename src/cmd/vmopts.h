@@ -41,7 +41,8 @@
           "Serial port: file, file:PATH, pty, unix:PATH or none" },                                             \
         { "share", 0, ARG_LIST, "TAG=DIR[,rw]", NULL, "Share a host folder with the guest (9p, read-only)" },   \
         { "qemu-arg", 0, ARG_LIST, "ARG", NULL, "Extra raw QEMU argument (escape hatch)" },                      \
-        { "timeout", 0, ARG_VALUE, "SECONDS", "3600 (linux: 300)", "Give up when the guest takes longer" }
+        { "timeout", 0, ARG_VALUE, "SECONDS", "init, install: the OS's (linux 300); snapshot: 600",         \
+          "Give up when a step of the guest takes longer" }
 
 struct args;
 struct vm_options;
