@@ -1,7 +1,6 @@
 # Front door to the Meson build: make deps | make | make check | make demo | make install | make fuzz | make bench
 BUILD ?= build
 ASAN_BUILD ?= build-asan
-FUZZ_BUILD ?= build-fuzz
 PREFIX ?= /usr/local
 DESTDIR ?=
 MESON_TEST_ARGS ?=
@@ -46,8 +45,12 @@ fuzz: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
 	agent/fuzz/run.sh $(BUILD)/agent/fuzz $(FUZZ_SECONDS)
 
+# The linux guest pipeline's figures (docs/benchmarks.md): init, snapshot/restore per compressor.
+bench: deps build
+	bench/bench.sh $(BUILD)
+
 install: build
 	DESTDIR=$(DESTDIR) meson install -C $(BUILD) --no-rebuild
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD)
