@@ -7,6 +7,7 @@
 
 #include "core/util.h"
 #include "core/validate.h"
+#include "qemu/argv.h"
 
 static json_object *jstr(const char *s) { return s ? json_object_new_string(s) : NULL; }
 
@@ -60,10 +61,6 @@ static const char *const required_keys[] = {
         "memory_snapshot", "tags", "start_args",
 };
 
-static const char *const forbidden_args[] = {
-        "-incoming", "-monitor", "-qmp", "-loadvm", "-no-shutdown", "-qmp-pretty", "-snapshot",
-};
-
 int machineinfo_validate(json_object *root, const char **ret_reason) {
         json_object *m, *v;
 #define FAIL(why) do { *ret_reason = (why); return -EINVAL; } while (0)
@@ -98,15 +95,9 @@ int machineinfo_validate(json_object *root, const char **ret_reason) {
                 if (strv_extend(&args, json_object_get_string(e)) < 0)
                         FAIL("out of memory");
         }
-        if (strstr(args[0], "qemu-system"))
-                FAIL("start_args begins with the QEMU binary");
-        _cleanup_free_ char *joined = strv_join(args, " ");
-        if (!joined || !strstr(joined, "%DISPOSABLE_DISK_PATH%"))
-                FAIL("start_args does not contain %DISPOSABLE_DISK_PATH%");
-        for (size_t i = 0; i < ELEMENTSOF(forbidden_args); i++)
-                if (strstr(joined, forbidden_args[i]))
-                        FAIL("start_args contains an argument Cuckoo3 forbids (-incoming, -monitor, -qmp, "
-                             "-loadvm, -no-shutdown, -snapshot)");
+        /* The rules on the arguments themselves are the QEMU layer's (it renders them). */
+        if (vm_start_args_check(args, ret_reason) < 0)
+                return -EINVAL;
         return 0;
 #undef FAIL
 }

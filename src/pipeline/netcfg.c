@@ -10,6 +10,11 @@
 
 const char *image_netmode_to_string(enum image_netmode m) { return m == IMAGE_NET_USER ? "user" : "bridge"; }
 
+void netcfg_reserve_usernet(struct ipnet *n) {
+        for (unsigned off = 1; off <= USERNET_DNS_OFFSET; off++)
+                ipnet_mark_used(n, ipv4_network(&n->net) + off);
+}
+
 int image_netmode_from_string(const char *s, enum image_netmode *ret) {
         if (streq(s, "bridge"))
                 *ret = IMAGE_NET_BRIDGE;
@@ -103,9 +108,8 @@ int netcfg_resolve(const struct netcfg_opts *o, uint32_t bridge_addr, unsigned b
 
         struct ipnet n;
         ipnet_init(&n, &c.net, c.gateway, used);
-        if (user) /* QEMU's host and resolver addresses are not for guests */
-                for (unsigned off = 1; off <= USERNET_DNS_OFFSET; off++)
-                        ipnet_mark_used(&n, base + off);
+        if (user)
+                netcfg_reserve_usernet(&n);
         int r;
         if (o->ip) {
                 if (vcheck_ipv4(o->ip, "--ip", &c.ip) < 0) {

@@ -34,6 +34,10 @@ struct netcfg {
 int netcfg_resolve(const struct netcfg_opts *o, uint32_t bridge_addr, unsigned bridge_prefix, char *const *used,
                    struct netcfg *ret);
 
+/* In user mode QEMU's host, resolver (and .1) are no guest addresses: mark them used. */
+struct ipnet;
+void netcfg_reserve_usernet(struct ipnet *n);
+
 const char *image_netmode_to_string(enum image_netmode m);
 int image_netmode_from_string(const char *s, enum image_netmode *ret);
 

@@ -23,6 +23,7 @@
 #include "guest/profile.h"
 #include "pipeline/install.h"
 #include "pipeline/machineinfo.h"
+#include "pipeline/netcfg.h"
 #include "qemu/argv.h"
 #include "qemu/img.h"
 #include "qemu/vm.h"
@@ -400,8 +401,7 @@ int pipeline_snapshot(struct repo *repo, const struct snapshot_request *req) {
         struct ipv4_net n = { ip, x.prefix };
         ipnet_init(&net, &n, gw, used);
         if (img->netmode && streq(img->netmode, "user"))
-                for (unsigned off = 1; off <= 3; off++)
-                        ipnet_mark_used(&net, ipv4_network(&n) + off);
+                netcfg_reserve_usernet(&net);
         r = plan_vms(&x, &net);
         ipnet_done(&net);
         /* Probe QEMU before any thread needs it (one warning line, not one per VM). */

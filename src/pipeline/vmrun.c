@@ -19,6 +19,7 @@
 #include "core/validate.h"
 #include "guest/profile.h"
 #include "net/helper.h"
+#include "pipeline/netcfg.h"
 #include "qemu/vm.h"
 
 static struct host_env the_env;
@@ -177,7 +178,7 @@ int guest_prepare(struct guest *g, const char *name, const struct image *img, co
                 struct ipv4_net n = { ip, prefix };
                 char net_s[16], dns_s[16];
                 format_ipv4(ipv4_network(&n), net_s);
-                format_ipv4(ipv4_network(&n) + 3, dns_s);
+                format_ipv4(ipv4_network(&n) + USERNET_DNS_OFFSET, dns_s);
                 uint16_t port;
                 if ((r = free_local_port(&port)) < 0)
                         return log_error_errno(r, "cannot find a free TCP port on 127.0.0.1: %m");

@@ -628,7 +628,7 @@ int vm_start_args_check(char *const *args, const char **ret_reason) {
                         }
         if (why && why[0] == '-') {
                 static _Thread_local char buf[96];
-                snprintf(buf, sizeof buf, "'%s' appears in the arguments (Cuckoo3 refuses it anywhere, even in a path)",
+                snprintf(buf, sizeof buf, "'%s' appears in the arguments (Cuckoo3 forbids it anywhere, even in a path)",
                          why);
                 why = buf;
         }
