@@ -32,8 +32,8 @@ int cmd_cleanup(int argc, char **argv) {
         if (strcasecmp(vm, "qemu") != 0)
                 log_error("--vm %s is not supported: only qemu", vm);
         else if (vcheck_name(name, "name") == 0) {
-                struct repo *repo;
-                rc = global_repo(&repo, false) < 0 ? 1 : exit_code_for(pipeline_cleanup(repo, name));
+                struct pipeline *pl;
+                rc = global_pipeline(&pl, false) < 0 ? 1 : exit_code_for(pipeline_cleanup(pl, name));
         }
         args_free(&a);
         return rc;

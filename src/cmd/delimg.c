@@ -1,16 +1,11 @@
 /* vmcloak delimg: delete an image row and its disk (and, with --force, its snapshots). */
-#include <errno.h>
-#include <stdio.h>
-#include <unistd.h>
+#include <stddef.h>
 
 #include "cmd/args.h"
 #include "cmd/cmd.h"
 #include "cmd/global.h"
-#include "core/log.h"
-#include "core/paths.h"
-#include "core/repo.h"
-#include "core/util.h"
 #include "core/validate.h"
+#include "pipeline/image.h"
 
 static const struct optdef opts[] = {
         { "force", 'f', ARG_FLAG, NULL, NULL, "Also delete the snapshot VMs made from it" },
@@ -32,57 +27,8 @@ int cmd_delimg(int argc, char **argv) {
         args_free(&a);
         if (vcheck_name(name, "image name") < 0)
                 return EXIT_USAGE;
-
-        struct repo *repo;
-        if (global_repo(&repo, true) < 0)
+        struct pipeline *pl;
+        if (global_pipeline(&pl, true) < 0)
                 return 1;
-        _cleanup_image_ struct image *img = NULL;
-        r = repo_image_get(repo, name, &img);
-        if (r == -ENOENT) {
-                log_error("no image named '%s' (see 'vmcloak list images')", name);
-                return 1;
-        }
-        if (r < 0)
-                return 1;
-        struct snapshot **snaps;
-        size_t n;
-        if (repo_snapshot_list(repo, img->id, &snaps, &n) < 0)
-                return 1;
-        if (n > 0 && !force) {
-                log_error("image '%s' still has %zu snapshot VM%s (first: %s); delete them with 'vmcloak delvm' "
-                          "or pass --force to delete them too", name, n, n == 1 ? "" : "s", snaps[0]->vmname);
-                snapshot_list_free(snaps, n);
-                return 1;
-        }
-        /* Rows first, in one transaction; files after, so a failure never leaves a row
-         * that points at a deleted disk. */
-        r = repo_begin(repo);
-        for (size_t i = 0; r == 0 && i < n; i++)
-                r = repo_snapshot_delete(repo, snaps[i]->id);
-        if (r == 0)
-                r = repo_image_delete(repo, img->id);
-        if (r == 0)
-                r = repo_commit(repo);
-        else
-                repo_rollback(repo);
-        if (r < 0) {
-                snapshot_list_free(snaps, n);
-                return 1;
-        }
-        int rc = 0;
-        for (size_t i = 0; i < n; i++) {
-                _cleanup_free_ char *dir = paths_vm_dir(snaps[i]->vmname);
-                if (dir && rm_rf(dir) < 0) {
-                        log_warning_errno(-errno, "could not remove %s: %m; remove it by hand", dir);
-                        rc = 1;
-                }
-                log_info("Deleted snapshot VM %s", snaps[i]->vmname);
-        }
-        snapshot_list_free(snaps, n);
-        if (img->path && unlink_if_exists(img->path) < 0) {
-                log_warning_errno(-errno, "image row deleted, but its disk %s could not be removed: %m", img->path);
-                rc = 1;
-        }
-        log_info("Deleted image %s", name);
-        return rc;
+        return exit_code_for(pipeline_delete_image(pl, name, force));
 }

@@ -9,9 +9,11 @@
 #include "core/progress.h"
 #include "core/repo.h"
 #include "core/util.h"
+#include "qemu/driver.h"
 
 struct global global = { .argv0_name = "vmcloak" };
 static struct repo *the_repo;
+static struct pipeline the_pipeline;
 
 int global_apply_option(const char *name, const char *value) {
         if (streq(name, "help"))
@@ -44,7 +46,7 @@ int global_repo(struct repo **ret, bool write) {
                         return r;
                 _cleanup_free_ char *db = paths_repository();
                 if (!db)
-                        return log_error_errno(-ENOMEM, "out of memory");
+                        return log_oom();
                 r = repo_open(db, &the_repo);
                 if (r < 0)
                         return r;
@@ -58,7 +60,19 @@ int global_repo(struct repo **ret, bool write) {
         return 0;
 }
 
+int global_pipeline(struct pipeline **ret, bool write) {
+        int r = global_repo(&the_pipeline.repo, write);
+        if (r < 0)
+                return r;
+        if (!the_pipeline.driver)
+                the_pipeline.driver = &qemu_driver;
+        *ret = &the_pipeline;
+        return 0;
+}
+
 void global_close(void) {
+        pipeline_done(&the_pipeline);
+        the_pipeline = (struct pipeline){ 0 };
         repo_close(the_repo);
         the_repo = NULL;
 }

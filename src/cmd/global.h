@@ -3,6 +3,8 @@
 
 #include <stdbool.h>
 
+#include "pipeline/pipeline.h"
+
 struct repo;
 
 struct global {
@@ -22,4 +24,6 @@ int global_apply_option(const char *name, const char *value);
  * when they need it, so "--help" never touches ~/.vmcloak. Exits with a clear line on
  * failure by returning a negative errno. `write` asks for a schema that is current. */
 int global_repo(struct repo **ret, bool write);
+/* The repository (as global_repo) and the machine driver (QEMU), for pipeline steps. */
+int global_pipeline(struct pipeline **ret, bool write);
 void global_close(void);

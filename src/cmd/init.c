@@ -129,10 +129,10 @@ int cmd_init(int argc, char **argv) {
                 args_free(&a);
                 return EXIT_USAGE;
         }
-        struct repo *repo;
-        r = global_repo(&repo, true);
+        struct pipeline *pl;
+        r = global_pipeline(&pl, true);
         if (r == 0)
-                r = pipeline_init(repo, &q);
+                r = pipeline_init(pl, &q);
         args_free(&a);
         return exit_code_for(r);
 }

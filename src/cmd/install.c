@@ -54,11 +54,11 @@ int cmd_install(int argc, char **argv) {
                 log_error("nothing to install: name dependencies or steps (file:SRC:DEST, run:COMMAND, script:PATH)");
                 goto out;
         }
-        struct repo *repo;
+        struct pipeline *pl;
         rc = 1;
-        if (global_repo(&repo, true) < 0)
+        if (global_pipeline(&pl, true) < 0)
                 goto out;
-        r = pipeline_install(repo, &q);
+        r = pipeline_install(pl, &q);
         rc = r == -EOPNOTSUPP ? EXIT_USAGE : exit_code_for(r);
 out:
         install_plan_free(&plan);

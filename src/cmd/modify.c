@@ -32,11 +32,11 @@ int cmd_modify(int argc, char **argv) {
         int rc = EXIT_USAGE;
         if (vcheck_name(q.name, "image name") < 0 || vm_options_parse(&a, &q.vm) < 0)
                 goto out;
-        struct repo *repo;
+        struct pipeline *pl;
         rc = 1;
-        if (global_repo(&repo, true) < 0)
+        if (global_pipeline(&pl, true) < 0)
                 goto out;
-        rc = exit_code_for(pipeline_modify(repo, &q));
+        rc = exit_code_for(pipeline_modify(pl, &q));
 out:
         args_free(&a);
         return rc;

@@ -6,7 +6,7 @@
 #include "cmd/global.h"
 #include "core/log.h"
 #include "core/validate.h"
-#include "pipeline/snapshot.h"
+#include "pipeline/restore.h"
 
 static const struct optdef opts[] = {
         { "keep", 0, ARG_FLAG, NULL, NULL, "Leave the restored VM running (stop it with Ctrl-C)" },
@@ -42,11 +42,11 @@ int cmd_restore(int argc, char **argv) {
                 goto out;
         if (args_get(&a, "timeout") && vcheck_uint(args_get(&a, "timeout"), "--timeout", 1, 86400, &q.timeout_s) < 0)
                 goto out;
-        struct repo *repo;
+        struct pipeline *pl;
         rc = 1;
-        if (global_repo(&repo, false) < 0)
+        if (global_pipeline(&pl, false) < 0)
                 goto out;
-        rc = exit_code_for(pipeline_restore(repo, &q));
+        rc = exit_code_for(pipeline_restore(pl, &q));
 out:
         args_free(&a);
         return rc;

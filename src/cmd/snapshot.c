@@ -106,11 +106,11 @@ int cmd_snapshot(int argc, char **argv) {
         }
         if (vm_options_parse(&a, &q.vm) < 0)
                 goto out;
-        struct repo *repo;
+        struct pipeline *pl;
         rc = 1;
-        if (global_repo(&repo, true) < 0)
+        if (global_pipeline(&pl, true) < 0)
                 goto out;
-        rc = exit_code_for(pipeline_snapshot(repo, &q));
+        rc = exit_code_for(pipeline_snapshot(pl, &q));
 out:
         args_free(&a);
         return rc;

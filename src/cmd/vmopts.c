@@ -7,7 +7,7 @@
 #include "cmd/args.h"
 #include "core/log.h"
 #include "core/validate.h"
-#include "pipeline/vmrun.h"
+#include "pipeline/session.h"
 
 int vm_options_parse(const struct args *a, struct vm_options *o) {
         memset(o, 0, sizeof *o);

@@ -1,6 +1,7 @@
 /* Leveled, optionally colored log lines on stderr; errno-returning error helpers. */
 #pragma once
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
 
@@ -40,3 +41,6 @@ int log_errno(enum log_level level, int r, const char *fmt, ...) __attribute__((
 #define log_error_errno(r, ...) log_errno(LOG_LEVEL_ERROR, (r), __VA_ARGS__)
 #define log_warning_errno(r, ...) log_errno(LOG_LEVEL_WARNING, (r), __VA_ARGS__)
 #define log_debug_errno(r, ...) log_errno(LOG_LEVEL_DEBUG, (r), __VA_ARGS__)
+
+/* The one line for a failed allocation; returns -ENOMEM (systemd's log_oom()). */
+#define log_oom() log_errno(LOG_LEVEL_ERROR, -ENOMEM, "out of memory")

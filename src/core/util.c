@@ -413,3 +413,21 @@ const char *format_bytes(char *buf, size_t size, uint64_t bytes) {
                 snprintf(buf, size, "%.1f %s", v, units[u]);
         return buf;
 }
+
+void unlink_and_free(char *p) {
+        if (!p)
+                return;
+        int saved = errno;
+        unlink_if_exists(p);
+        free(p);
+        errno = saved;
+}
+
+void rm_rf_and_free(char *p) {
+        if (!p)
+                return;
+        int saved = errno;
+        rm_rf(p);
+        free(p);
+        errno = saved;
+}

@@ -61,6 +61,17 @@ int write_file_atomic(const char *path, const void *data, size_t len, mode_t mod
 /* Copy src to dst (dst must not exist), keeping holes where the filesystem allows. */
 int copy_file(const char *src, const char *dst, mode_t mode);
 char *path_join(const char *a, const char *b);
+
+/* A path that is removed when its scope ends (a file: unlink; a folder: rm -rf), then freed.
+ * DISARM(p) keeps the file and frees the string: the step that made it succeeded. errno is
+ * kept, so these can run on error paths. */
+void unlink_and_free(char *p);
+void rm_rf_and_free(char *p);
+DEFINE_TRIVIAL_CLEANUP_FUNC(char *, unlink_and_free)
+DEFINE_TRIVIAL_CLEANUP_FUNC(char *, rm_rf_and_free)
+#define _cleanup_unlink_ _cleanup_(unlink_and_freep)
+#define _cleanup_rm_rf_ _cleanup_(rm_rf_and_freep)
+#define DISARM(p) free(TAKE_PTR(p))
 /* Directory part of a path, as a new string ("." when there is none). */
 char *path_dirname(const char *path);
 uint64_t file_size_or_zero(const char *path);

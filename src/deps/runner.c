@@ -6,7 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "agent/client.h"
+#include "agentclient/client.h"
 #include "core/log.h"
 #include "core/util.h"
 #include "guest/profile.h"
@@ -30,6 +30,7 @@ int install_plan_check(const struct install_plan *plan) {
                         }
                         break;
                 case STEP_RUN:
+                case STEP_REBOOT:
                         break;
                 }
         }
@@ -87,13 +88,15 @@ static const char *basename_of(const char *p) {
         return s ? s + 1 : p;
 }
 
-int install_plan_run(const struct install_plan *plan, struct agent_client *agent, const struct os_profile *profile,
-                     int cmd_timeout_ms) {
+int install_plan_run(const struct install_plan *plan, const struct install_target *t) {
+        struct agent_client *agent = t->agent;
+        const struct os_profile *profile = t->profile;
+        int cmd_timeout_ms = t->cmd_timeout_ms;
         for (size_t i = 0; i < plan->n_steps; i++) {
                 const struct install_step *s = &plan->steps[i];
                 _cleanup_free_ char *desc = install_step_describe(s);
                 if (!desc)
-                        return log_error_errno(-ENOMEM, "out of memory");
+                        return log_oom();
                 log_info("[%zu/%zu] %s", i + 1, plan->n_steps, desc);
                 int r = 0;
                 switch (s->kind) {
@@ -107,13 +110,11 @@ int install_plan_run(const struct install_plan *plan, struct agent_client *agent
                         break;
                 case STEP_SCRIPT: {
                         _cleanup_free_ char *name = strdup_printf("vmcloak-%s", basename_of(s->src));
-                        _cleanup_free_ char *dest = name ? strdup_printf("%s%s%s", profile->cmd.temp_dir,
-                                                                         strchr(profile->cmd.temp_dir, '\\') ? "\\"
-                                                                                                             : "/",
-                                                                         name)
+                        _cleanup_free_ char *dest = name ? strdup_printf("%s%c%s", profile->cmd.temp_dir,
+                                                                         profile->path_sep, name)
                                                          : NULL;
                         if (!dest)
-                                return log_error_errno(-ENOMEM, "out of memory");
+                                return log_oom();
                         r = agent_upload(agent, s->src, dest);
                         if (r < 0)
                                 break;
@@ -127,6 +128,13 @@ int install_plan_run(const struct install_plan *plan, struct agent_client *agent
                                 agent_remove(agent, dest);
                         break;
                 }
+                case STEP_REBOOT:
+                        if (!t->reboot) {
+                                log_error("step %zu reboots the guest, which this run cannot watch", i + 1);
+                                return -EOPNOTSUPP;
+                        }
+                        r = t->reboot(t->userdata);
+                        break;
                 }
                 if (r < 0) {
                         if (r != -EPROTO && r != -ETIMEDOUT && r != -ECANCELED)

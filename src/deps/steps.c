@@ -141,6 +141,13 @@ char *install_step_describe(const struct install_step *s) {
                 return strdup_printf("run '%s'", s->command);
         case STEP_SCRIPT:
                 return strdup_printf("script %s", s->src);
+        case STEP_REBOOT:
+                return strdup("reboot");
         }
         return NULL;
+}
+
+int install_plan_add_reboot(struct install_plan *p) {
+        struct install_step s = { .kind = STEP_REBOOT, .name = strdup("reboot") };
+        return s.name ? push(p, &s) : -ENOMEM;
 }

@@ -10,6 +10,7 @@ enum step_kind {
         STEP_FILE,         /* upload host SRC to guest DEST */
         STEP_RUN,          /* run a command line in the guest */
         STEP_SCRIPT,       /* upload a host script and run it */
+        STEP_REBOOT,       /* reboot the guest and wait for its agent (the catalog's steps; no token) */
 };
 
 struct install_step {
@@ -32,3 +33,5 @@ int install_plan_parse(char *const *tokens, struct install_plan *ret);
 void install_plan_free(struct install_plan *p);
 /* "file:SRC:DEST" etc. for messages (static buffer per call site is not used: new string). */
 char *install_step_describe(const struct install_step *s);
+/* Append a step of kind STEP_REBOOT. 0 or -ENOMEM. */
+int install_plan_add_reboot(struct install_plan *p);

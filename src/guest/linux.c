@@ -598,6 +598,15 @@ static int build_linux_media(const struct os_profile *self, const struct install
         return 0;
 }
 
+/* The installer runs from the built ISO under -no-reboot and powers off, reporting each step
+ * on the serial console; the installed system then boots from its disk until the agent
+ * answers. */
+static const struct install_phase linux_install[] = {
+        { .title = "Installing the OS", .boot = true, .media = INSTALL_MEDIA_BOOT | INSTALL_MEDIA_USER,
+          .reboot_ends = true, .until = INSTALL_UNTIL_POWEROFF, .serial_verdict = true },
+        { .title = "Booting the installed system", .boot = true, .media = 0, .until = INSTALL_UNTIL_AGENT },
+};
+
 const struct os_profile os_profile_linux = {
         .name = "linux",
         .os_name = "linux",
@@ -610,6 +619,8 @@ const struct os_profile os_profile_linux = {
         .uefi = false,
         .tpm = false,
         .rtc_localtime = false,
+        .path_sep = '/',
+        .install = { linux_install, ELEMENTSOF(linux_install) },
         .cmd = {
                 /* Run set_network asynchronously: the agent's own connection uses the old address. */
                 .set_network = "/sbin/vmcloak-setnet {ip} {prefix} {gateway} {dns}",
@@ -620,6 +631,7 @@ const struct os_profile os_profile_linux = {
                 .set_resolution = NULL,
                 .run_script = "/bin/sh {path}",
                 .temp_dir = "/tmp",
+                .os_version = "uname -r",
                 .hostname_needs_reboot = false,
         },
         .serial_progress = "VMCLOAK: ",

@@ -31,7 +31,7 @@ void install_media_free(struct install_media *m) {
         if (!m)
                 return;
         free(m->boot_iso);
-        free(m->extra_iso);
+        free(m->config_iso);
         free(m->kernel_version);
         *m = (struct install_media) { 0 };
 }

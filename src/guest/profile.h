@@ -4,6 +4,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* Everything init knows about the image it is about to install. */
@@ -32,11 +33,46 @@ struct install_params {
         const char *python_version;
 };
 
-/* What the VM boots to install: the first ISO is the boot CD-ROM. */
+/* What the VM boots to install. */
 struct install_media {
-        char *boot_iso;            /* built by the profile (or the user's --iso) */
-        char *extra_iso;           /* a second CD-ROM (e.g. the untouched Windows ISO), or NULL */
-        char *kernel_version;      /* what was installed, for machineinfo os_version (linux), or NULL */
+        char *boot_iso;            /* the installer's boot disc: built by the profile, or --iso */
+        char *config_iso;          /* a second disc with the answer file, scripts and agent, or NULL */
+        char *kernel_version;      /* what was installed (linux), or NULL */
+};
+
+/*
+ * The install as data: phases run in order by pipeline_init through any driver. A phase
+ * either boots the machine (with the media it names in its CD-ROM drives, in the order
+ * boot, config, user) or lets it run on from the previous phase, then waits for its signal:
+ * the guest powering off, or its agent answering. Guest reboots are counted; more than
+ * max_reboots fails the install (Setup restarting in a loop). Media named in eject_at_end
+ * leave their drives when the phase ends (the machine still runs).
+ */
+enum install_media_kind {
+        INSTALL_MEDIA_BOOT = 1 << 0,    /* install_media.boot_iso */
+        INSTALL_MEDIA_CONFIG = 1 << 1,  /* install_media.config_iso */
+        INSTALL_MEDIA_USER = 1 << 2,    /* init --cdrom ISOs */
+};
+
+enum install_until {
+        INSTALL_UNTIL_POWEROFF,         /* the guest powers the machine off */
+        INSTALL_UNTIL_AGENT,            /* the guest's agent answers (first logon) */
+};
+
+struct install_phase {
+        const char *title;              /* progress line: "Installing the OS" */
+        bool boot;                      /* start the machine (it must be off) */
+        unsigned media;                 /* with boot: install_media_kind bits */
+        bool reboot_ends;               /* with boot: a guest reboot powers the machine off */
+        enum install_until until;
+        unsigned max_reboots;
+        unsigned eject_at_end;          /* install_media_kind bits */
+        bool serial_verdict;            /* the profile's serial markers decide success (UNTIL_POWEROFF) */
+};
+
+struct install_flow {
+        const struct install_phase *phases;
+        size_t n_phases;
 };
 
 void install_media_free(struct install_media *m);
@@ -52,14 +88,16 @@ struct guest_commands {
         const char *set_resolution;/* NULL: not supported */
         const char *run_script;    /* how to run an uploaded script at {path} */
         const char *temp_dir;      /* where uploaded scripts go */
+        const char *os_version;    /* prints the OS version on its first line (when the profile
+                                    * has no fixed os_version), e.g. "uname -r" */
         bool hostname_needs_reboot;
 };
 
 struct os_profile {
         const char *name;          /* CLI flag / osversion column: "linux", "win10x64" */
         const char *os_name;       /* machineinfo os_name: "linux" | "windows" */
-        const char *os_version;    /* machineinfo os_version: "10", "7", "8.1"; NULL for linux,
-                                    * whose version is the kernel release (install_media) */
+        const char *os_version;    /* machineinfo os_version: "10", "7", "8.1"; NULL: ask the
+                                    * guest (cmd.os_version; linux: its kernel release) */
         const char *arch;          /* "amd64" | "x86" */
         const char *servicepack;   /* image.servicepack column ("2" for Windows, VMCloak) */
         unsigned default_ram_mb;
@@ -68,6 +106,8 @@ struct os_profile {
         bool uefi;                 /* needs UEFI firmware */
         bool tpm;                  /* needs a TPM 2.0 */
         bool rtc_localtime;        /* Windows keeps the RTC in local time */
+        char path_sep;             /* the guest's path separator: '/' or '\\' */
+        struct install_flow install;
         struct guest_commands cmd;
         /* Serial console markers (NULL: the guest prints none). Lines starting with
          * serial_progress are progress worth showing; serial_install_done ends a good install,

@@ -3,8 +3,8 @@
 #include "pipeline/cleanup.h"
 
 #include <dirent.h>
-#include <errno.h>
 #include <signal.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,7 +12,6 @@
 
 #include "core/log.h"
 #include "core/paths.h"
-#include "core/proc.h"
 #include "core/repo.h"
 #include "core/util.h"
 
@@ -49,56 +48,19 @@ static unsigned remove_matching(const char *dir, const char *prefix, const char 
         return n;
 }
 
-/* QEMU processes whose command line names path (a disk of ours), not started by a live vmcloak. */
-static unsigned kill_qemus_using(const char *path) {
-        DIR *d = opendir("/proc");
-        if (!d)
+/* Machines of the driver's host that still use path and belong to no running vmcloak. */
+static unsigned kill_users(struct pipeline *pl, const char *path) {
+        if (!pl->conn && pipeline_connect(pl, VM_ACCEL_TCG) < 0) {
+                log_warning("cannot look for machines still using %s; removing files only", path);
                 return 0;
-        unsigned n = 0;
-        struct dirent *de;
-        while ((de = readdir(d))) {
-                char *end;
-                long pid = strtol(de->d_name, &end, 10);
-                if (*end || pid <= 1 || pid == getpid())
-                        continue;
-                char f[64];
-                snprintf(f, sizeof f, "/proc/%ld/cmdline", pid);
-                _cleanup_free_ char *cmd = NULL;
-                size_t len;
-                if (read_full_file(f, &cmd, &len) < 0 || len == 0)
-                        continue;
-                if (!strstr(cmd, "qemu-system"))
-                        continue;
-                bool uses = false;
-                for (size_t i = 0; i < len && !uses; i += strlen(cmd + i) + 1)
-                        uses = strstr(cmd + i, path) != NULL;
-                if (!uses)
-                        continue;
-                /* A QEMU whose parent is a running vmcloak belongs to that run: leave it. */
-                snprintf(f, sizeof f, "/proc/%ld/stat", pid);
-                _cleanup_free_ char *stat = NULL;
-                long ppid = 0;
-                if (read_full_file(f, &stat, NULL) == 0) {
-                        const char *rp = strrchr(stat, ')');
-                        if (rp)
-                                sscanf(rp + 2, "%*c %ld", &ppid);
-                }
-                snprintf(f, sizeof f, "/proc/%ld/comm", ppid);
-                _cleanup_free_ char *comm = NULL;
-                if (ppid > 1 && read_full_file(f, &comm, NULL) == 0 && startswith(comm, "vmcloak")) {
-                        log_warning("QEMU %ld uses %s for a running vmcloak (pid %ld); left alone", pid, path, ppid);
-                        continue;
-                }
-                if (kill((pid_t)pid, SIGKILL) == 0) {
-                        log_info("killed QEMU %ld, which still used %s", pid, path);
-                        n++;
-                }
         }
-        closedir(d);
+        unsigned n = 0;
+        vm_kill_users(pl->conn, path, &n);
         return n;
 }
 
-int pipeline_cleanup(struct repo *repo, const char *name) {
+int pipeline_cleanup(struct pipeline *pl, const char *name) {
+        struct repo *repo = pl->repo;
         _cleanup_image_ struct image *img = NULL;
         _cleanup_snapshot_ struct snapshot *snap = NULL;
         bool is_img = repo_image_get(repo, name, &img) == 0;
@@ -113,7 +75,7 @@ int pipeline_cleanup(struct repo *repo, const char *name) {
                 _cleanup_free_ char *work = strdup_printf("vmcloak-%s-", name);
                 if (!dir || !inst || !mod || !isodir || !work)
                         return -ENOMEM;
-                n += kill_qemus_using(img->path);
+                n += kill_users(pl, img->path);
                 n += remove_matching(dir, inst, ".qcow2", true);
                 n += remove_matching(dir, mod, ".qcow2", true);
                 n += remove_matching(isodir, work, "", false);
@@ -121,7 +83,7 @@ int pipeline_cleanup(struct repo *repo, const char *name) {
                 _cleanup_free_ char *dir = paths_vm_dir(name);
                 if (!dir)
                         return -ENOMEM;
-                n += kill_qemus_using(dir);
+                n += kill_users(pl, dir);
                 n += remove_matching(dir, "disposable-", ".qcow2", true);
         } else {
                 /* A VM folder without a row: what an interrupted snapshot could leave if killed hard. */
@@ -132,7 +94,7 @@ int pipeline_cleanup(struct repo *repo, const char *name) {
                         log_error("no image or snapshot VM named '%s', and no folder %s", name, dir);
                         return -ENOENT;
                 }
-                n += kill_qemus_using(dir);
+                n += kill_users(pl, dir);
                 if (rm_rf(dir) == 0) {
                         log_info("removed %s (no snapshot VM is recorded for it)", dir);
                         n++;

@@ -1,8 +1,9 @@
 /* vmcloak cleanup: remove what an interrupted or killed vmcloak left behind for one image or VM. */
 #pragma once
 
-struct repo;
+#include "pipeline/pipeline.h"
 
-/* Stale install/modify/restore overlays whose vmcloak is gone, work folders of init, and QEMU
- * processes still using the image's or VM's disks. Prints what it removed. */
-int pipeline_cleanup(struct repo *repo, const char *name);
+/* Stale install/modify/restore overlays whose vmcloak is gone, work folders of init, and
+ * machines still using the image's or VM's disks (vm_kill_users). Prints what it removed.
+ * -ENOENT (one line) when name is neither an image, a VM nor a VM folder. */
+int pipeline_cleanup(struct pipeline *pl, const char *name);

@@ -5,9 +5,9 @@
 #include <stdint.h>
 
 #include "pipeline/netcfg.h"
-#include "pipeline/vmrun.h"
+#include "pipeline/pipeline.h"
+#include "pipeline/session.h"
 
-struct repo;
 struct os_profile;
 
 struct init_request {
@@ -21,11 +21,14 @@ struct init_request {
         const char *mac;               /* NULL: a random PC-vendor MAC */
         const char *resolution;
         const char *tempdir;           /* NULL: ~/.vmcloak/iso */
-        const char *iso;               /* a prepared install ISO (skips building one) */
+        const char *iso;               /* a prepared install ISO (skips building one; the same flow runs) */
         char **extra_cdroms;
         const char *kernel, *modules;  /* linux */
         const char *iso_mount, *serial_key, *product, *python_version;  /* windows */
         struct vm_options vm;
 };
 
-int pipeline_init(struct repo *repo, const struct init_request *req);
+/* Create image req->name: network checks, install media, a new disk, the profile's install
+ * flow, power-off, then the row. Every failure (and Ctrl-C) removes the disk and the work
+ * folder and records nothing; the logs stay in ~/.vmcloak/log/NAME. */
+int pipeline_init(struct pipeline *pl, const struct init_request *req);

@@ -4,7 +4,8 @@
 #include <stdbool.h>
 
 #include "deps/steps.h"
-#include "pipeline/vmrun.h"
+#include "pipeline/pipeline.h"
+#include "pipeline/session.h"
 
 struct repo;
 
@@ -16,7 +17,9 @@ struct install_request {
         struct vm_options vm;
 };
 
-int pipeline_install(struct repo *repo, const struct install_request *req);
+/* Boot image req->name on a throw-away overlay, run the plan through the agent, power off,
+ * then commit the overlay into the image: a failure leaves the image exactly as it was. */
+int pipeline_install(struct pipeline *pl, const struct install_request *req);
 
 struct modify_request {
         const char *name;
@@ -24,7 +27,9 @@ struct modify_request {
         struct vm_options vm;
 };
 
-int pipeline_modify(struct repo *repo, const struct modify_request *req);
+/* Boot image req->name (VNC unless visible) for manual changes; they are kept only when the guest
+ * shuts itself down. */
+int pipeline_modify(struct pipeline *pl, const struct modify_request *req);
 
 /* Shared by install, modify and snapshot: the image must exist, be a QEMU image in mode
  * normal (unless allow_frozen), and its network usable (bridge checks in bridge mode). */

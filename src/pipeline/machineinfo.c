@@ -7,7 +7,7 @@
 
 #include "core/util.h"
 #include "core/validate.h"
-#include "qemu/argv.h"
+#include "machine/cuckoo.h"
 
 static json_object *jstr(const char *s) { return s ? json_object_new_string(s) : NULL; }
 
@@ -96,7 +96,7 @@ int machineinfo_validate(json_object *root, const char **ret_reason) {
                         FAIL("out of memory");
         }
         /* The rules on the arguments themselves are the QEMU layer's (it renders them). */
-        if (vm_start_args_check(args, ret_reason) < 0)
+        if (cuckoo_start_args_check(args, ret_reason) < 0)
                 return -EINVAL;
         return 0;
 #undef FAIL

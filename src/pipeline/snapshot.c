@@ -1,5 +1,5 @@
 /* snapshot: per VM an overlay on the image, a boot, hostname and address through the agent,
- * a compressed memory snapshot and machineinfo.json; restore: Cuckoo3's way back. */
+ * a compressed memory snapshot and machineinfo.json. */
 #include "pipeline/snapshot.h"
 
 #include <errno.h>
@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "agent/client.h"
+#include "agentclient/client.h"
 #include "core/interrupt.h"
 #include "core/ipnet.h"
 #include "core/log.h"
@@ -24,9 +24,7 @@
 #include "pipeline/install.h"
 #include "pipeline/machineinfo.h"
 #include "pipeline/netcfg.h"
-#include "qemu/argv.h"
-#include "qemu/img.h"
-#include "qemu/vm.h"
+#include "pipeline/session.h"
 
 #define AGENT_BOOT_TIMEOUT_S 600
 #define AGENT_READDRESS_TIMEOUT_S 180
@@ -39,7 +37,7 @@ struct vm_job {
 };
 
 struct snapshot_ctx {
-        struct repo *repo;
+        struct pipeline *pl;
         const struct snapshot_request *req;
         const struct image *img;
         const struct os_profile *prof;
@@ -83,25 +81,6 @@ static char *save_failed_logs(const char *vmdir, const char *vmname) {
 
 static const char *const net_keys[] = { "ip", "prefix", "netmask", "gateway", "dns", NULL };
 
-/* Render the START_ARGS of the VM as it will be restored: one forward, to its new address. */
-static int restore_start_args(struct guest *g, char ***ret) {
-        struct vm_config *c = &g->cfg;
-        char *ip1 = c->guest_ip, *ip2 = c->guest_ip2;
-        unsigned p1 = c->host_fwd_port, p2 = c->host_fwd_port2;
-        if (g->user_net) {
-                c->guest_ip = ip2;
-                c->host_fwd_port = p2;
-                c->guest_ip2 = NULL;
-                c->host_fwd_port2 = 0;
-        }
-        int r = vm_argv_build(c, VM_ARGV_START_ARGS, ret);
-        c->guest_ip = ip1;
-        c->guest_ip2 = ip2;
-        c->host_fwd_port = p1;
-        c->host_fwd_port2 = p2;
-        return r;
-}
-
 static int wait_for_enter(const char *vm) {
         say(vm, "paused for manual changes (VNC or the VM's window); press Enter here to take the snapshot");
         char line[64];
@@ -110,192 +89,216 @@ static int wait_for_enter(const char *vm) {
         return interrupted() ? -ECANCELED : 0;
 }
 
-static int snapshot_one(struct snapshot_ctx *x, struct vm_job *job) {
-        const struct snapshot_request *req = x->req;
-        const struct image *img = x->img;
-        const struct os_profile *prof = x->prof;
-        _cleanup_free_ char *vmdir = paths_vm_dir(job->name);
-        _cleanup_free_ char *disk = vmdir ? path_join(vmdir, "disk.qcow2") : NULL;
-        _cleanup_free_ char *memfile = vmdir ? path_join(vmdir, "memory.snapshot") : NULL;
-        _cleanup_free_ char *os_version = NULL;
-        _cleanup_strv_free_ char **start_args = NULL;
-        _cleanup_free_ char *com1 = NULL;
-        if (!memfile)
-                return -ENOMEM;
-        struct guest g = { 0 };
-        const char *step = "preparing";
-        int r = mkdir_p(vmdir, 0775);
-        if (r < 0) {
-                log_error_errno(r, "cannot create %s: %m", vmdir);
-                return r;
-        }
-        step = "creating its overlay disk";
-        r = qemu_img_create_overlay(disk, img->path);
-        if (r < 0)
-                goto fail;
+/* One snapshot VM being made: what its steps share, and what its failure removes. */
+struct vm_build {
+        struct snapshot_ctx *x;
+        struct vm_job *job;
+        char *vmdir;
+        char *disk;
+        char *memfile;
+        char mac[18];
+        char *os_version;
+        char **start_args;
+        char *com1;
+        struct vm_session s;
+        const char *step;              /* for the failure message: "while <step>" */
+};
 
-        struct image vimg = *img;
+static void vm_build_done(struct vm_build *b) {
+        session_done(&b->s);
+        free(b->vmdir);
+        free(b->disk);
+        free(b->memfile);
+        free(b->os_version);
+        strv_free(b->start_args);
+        free(b->com1);
+}
+
+/* The overlay, the definition (the image's, with this VM's MAC, CPUs, RAM, display, serial, and
+ * the address it will move to), the boot and the agent. */
+static int build_boot(struct vm_build *b) {
+        struct snapshot_ctx *x = b->x;
+        const struct snapshot_request *req = x->req;
+        b->step = "creating its overlay disk";
+        int r = vm_disk_create_overlay(x->pl->conn, b->disk, x->img->path);
+        if (r < 0)
+                return r;
+        struct image vimg = *x->img;
         if (req->cpus)
                 vimg.cpus = (int)req->cpus;
         if (req->ram_mb)
                 vimg.ramsize = (int)req->ram_mb;
         uint8_t macb[6];
-        char mac[18];
         random_vendor_mac(macb);
-        format_mac(macb, mac);
-        vimg.mac = mac;
+        format_mac(macb, b->mac);
+        vimg.mac = b->mac;
         struct vm_options o = req->vm;
         if (o.vnc)
-                o.vnc_display += (unsigned)(job - x->jobs);
-        com1 = req->com1 ? strdup_printf("file:%s/%s.com1", vmdir, job->name) : NULL;
-        if (com1)
-                o.serial = com1;
-        step = "configuring it";
-        r = guest_prepare(&g, job->name, &vimg, prof, &o, disk, vmdir);
-        if (r < 0)
-                goto fail;
-        if (g.user_net) {
-                uint16_t port2;
-                r = free_local_port(&port2);
-                if (r < 0)
-                        goto fail;
-                g.cfg.guest_ip2 = strdup(job->ip);
-                g.cfg.host_fwd_port2 = port2;
-                if (!g.cfg.guest_ip2) {
-                        r = -ENOMEM;
-                        goto fail;
-                }
+                o.vnc_display += (unsigned)(b->job - x->jobs);
+        if (req->com1) {
+                if (!(b->com1 = strdup_printf("file:%s/%s.com1", b->vmdir, b->job->name)))
+                        return log_oom();
+                o.serial = b->com1;
         }
-        step = "booting it";
-        say(job->name, "booting (overlay on %s, MAC %s)", img->name, mac);
-        r = guest_start(&g);
+        b->step = "configuring it";
+        r = session_prepare(&b->s, x->pl, b->job->name, &vimg, x->prof, &o, b->disk, b->vmdir);
+        if (r < 0)
+                return r;
+        if (!(b->s.def.net.guest_ip2 = strdup(b->job->ip)))
+                return log_oom();
+        b->step = "booting it";
+        say(b->job->name, "booting (overlay on %s, MAC %s)", x->img->name, b->mac);
+        r = session_start(&b->s, NULL);
         if (r == 0)
-                r = guest_wait_agent(&g, o.timeout_s ? o.timeout_s : AGENT_BOOT_TIMEOUT_S, "Waiting for the agent");
-        if (r < 0)
-                goto fail;
+                r = session_wait_agent(&b->s, o.timeout_s ? o.timeout_s : AGENT_BOOT_TIMEOUT_S, "Waiting for the agent");
+        return r;
+}
 
-        step = "setting its hostname";
-        const char *hk[] = { "hostname", NULL }, *hv[] = { job->hostname, NULL };
-        r = guest_run(&g, prof->cmd.set_hostname, hk, hv, 60000, NULL);
+/* Hostname, resolution, OS version: what the guest is told or asked before its snapshot. */
+static int build_guest_settings(struct vm_build *b) {
+        const struct snapshot_request *req = b->x->req;
+        const struct os_profile *prof = b->x->prof;
+        b->step = "setting its hostname";
+        const char *hk[] = { "hostname", NULL }, *hv[] = { b->job->hostname, NULL };
+        int r = session_run(&b->s, prof->cmd.set_hostname, hk, hv, 60000, NULL);
         if (r < 0)
-                goto fail;
+                return r;
         if (prof->cmd.hostname_needs_reboot) {
-                step = "rebooting after the hostname change";
-                agent_execute_nowait(g.agent, prof->cmd.reboot, true, 10000);
-                sleep_ms(5000);
-                r = guest_wait_agent(&g, AGENT_BOOT_TIMEOUT_S, "Waiting for the agent after the reboot");
-                if (r < 0)
-                        goto fail;
+                b->step = "rebooting after the hostname change";
+                if ((r = session_reboot(&b->s, AGENT_BOOT_TIMEOUT_S)) < 0)
+                        return r;
         }
         if (req->resolution && prof->cmd.set_resolution) {
-                step = "setting the screen resolution";
+                b->step = "setting the screen resolution";
                 unsigned w, h;
                 parse_resolution(req->resolution, &w, &h);
                 char ws[16], hs[16];
                 snprintf(ws, sizeof ws, "%u", w);
                 snprintf(hs, sizeof hs, "%u", h);
                 const char *rk[] = { "width", "height", NULL }, *rv[] = { ws, hs, NULL };
-                r = guest_run(&g, prof->cmd.set_resolution, rk, rv, 60000, NULL);
-                if (r < 0)
-                        goto fail;
+                if ((r = session_run(&b->s, prof->cmd.set_resolution, rk, rv, 60000, NULL)) < 0)
+                        return r;
         }
         if (!prof->os_version) {
-                /* The guest's own kernel release (linux). */
-                step = "reading its OS version";
-                r = guest_run(&g, "uname -r", NULL, NULL, 30000, &os_version);
-                if (r < 0)
-                        goto fail;
-                os_version[strcspn(os_version, "\r\n")] = 0;
+                b->step = "reading its OS version";
+                if ((r = session_run(&b->s, prof->cmd.os_version, NULL, NULL, 30000, &b->os_version)) < 0)
+                        return r;
+                b->os_version[strcspn(b->os_version, "\r\n")] = 0;
         }
-        if (req->interactive && (r = wait_for_enter(job->name)) < 0)
-                goto fail;
+        if (req->interactive && (r = wait_for_enter(b->job->name)) < 0)
+                return r;
+        return 0;
+}
 
-        step = "changing its address";
-        say(job->name, "hostname %s, address %s", job->hostname, job->ip);
+/* The new address: the agent's answer may never come (its address changes under it), so the
+ * client moves to the machine's second endpoint and waits there. */
+static int build_readdress(struct vm_build *b) {
+        const struct image *img = b->x->img;
+        b->step = "changing its address";
+        say(b->job->name, "hostname %s, address %s", b->job->hostname, b->job->ip);
         char prefix[8];
-        snprintf(prefix, sizeof prefix, "%u", x->prefix);
+        snprintf(prefix, sizeof prefix, "%u", b->x->prefix);
         const char *dns = img->dns ? img->dns : "8.8.8.8"; /* VMCloak's default; its rows keep no DNS */
-        const char *nv[] = { job->ip, prefix, img->netmask, img->gateway, dns, NULL };
+        const char *nv[] = { b->job->ip, prefix, img->netmask, img->gateway, dns, NULL };
         _cleanup_free_ char *setnet = NULL;
-        r = guest_template_expand(prof->cmd.set_network, net_keys, nv, &setnet);
+        int r = guest_template_expand(b->x->prof->cmd.set_network, net_keys, nv, &setnet);
         if (r < 0)
-                goto fail;
-        /* The agent's answer may never come: its address changes under it. */
-        r = agent_execute_nowait(g.agent, setnet, true, 10000);
+                return r;
+        r = agent_execute_nowait(b->s.agent, setnet, true, 10000);
         if (r < 0)
-                goto fail;
-        if (g.user_net)
-                r = agent_client_set_address(g.agent, "127.0.0.1", (int)g.cfg.host_fwd_port2);
-        else
-                r = agent_client_set_address(g.agent, job->ip, img->port);
-        if (r < 0)
-                goto fail;
-        r = guest_wait_agent(&g, AGENT_READDRESS_TIMEOUT_S, "Waiting for the agent at the new address");
-        if (r < 0)
-                goto fail;
+                return r;
+        if ((r = session_use_slot(&b->s, 1)) < 0)
+                return r;
+        return session_wait_agent(&b->s, AGENT_READDRESS_TIMEOUT_S, "Waiting for the agent at the new address");
+}
 
-        step = "shrinking its memory";
-        r = guest_run(&g, prof->cmd.shrink_memory, NULL, NULL, 120000, NULL);
+/* Memory, start_args, machineinfo.json and the row: the VM exists from here on. */
+static int build_save(struct vm_build *b) {
+        struct snapshot_ctx *x = b->x;
+        const struct snapshot_request *req = x->req;
+        const struct image *img = x->img;
+        const struct os_profile *prof = x->prof;
+        b->step = "shrinking its memory";
+        int r = session_run(&b->s, prof->cmd.shrink_memory, NULL, NULL, 120000, NULL);
         if (r < 0)
-                goto fail;
-
-        step = "rendering its start arguments";
-        r = restore_start_args(&g, &start_args);
+                return r;
+        b->step = "rendering its start arguments";
+        struct vm_def restored; /* as it will be restored: at its new address, nothing to move to */
+        if (vm_def_copy(&b->s.def, &restored) < 0)
+                return log_oom();
+        free(restored.net.guest_ip);
+        restored.net.guest_ip = TAKE_PTR(restored.net.guest_ip2);
+        r = vm_domain_cuckoo_start_args(b->s.dom, &restored, &b->start_args);
+        vm_def_done(&restored);
         if (r < 0)
-                goto fail;
-        step = "writing its memory snapshot";
-        struct vm_memsnap_opts mo = { .after = VM_MEMSNAP_QUIT, .level = req->level, .quiet = req->jobs > 1 };
-        r = vm_memsnap_save(g.vm, memfile, req->compress, &mo);
-        if (r < 0)
-                goto fail;
+                return r;
+        b->step = "writing its memory snapshot";
+        struct vm_save_opts so = { .compress = req->compress, .level = req->level, .quiet = req->jobs > 1 };
+        if ((r = vm_domain_save_memory(b->s.dom, b->memfile, &so)) < 0)
+                return r;
         char sz[32];
-        say(job->name, "memory snapshot %s (%s)", format_bytes(sz, sizeof sz, file_size_or_zero(memfile)),
+        say(b->job->name, "memory snapshot %s (%s)", format_bytes(sz, sizeof sz, file_size_or_zero(b->memfile)),
             vm_compress_to_string(req->compress));
 
-        step = "writing machineinfo.json";
+        b->step = "writing machineinfo.json";
+        struct vm_host_info hi;
+        if ((r = vm_host_info(x->pl->conn, &hi)) < 0)
+                return r;
         char *tags[] = { NULL };
         struct machineinfo mi = {
-                .name = job->name, .ip = job->ip,
+                .machinery_version = hi.version, .name = b->job->name, .ip = b->job->ip,
                 .agent_port = (uint16_t)img->port, .os_name = prof->os_name,
-                .os_version = prof->os_version ? prof->os_version : os_version, .architecture = prof->arch,
-                .tags = tags, .bridge = img->adapter, .mac = mac, .gateway = img->gateway, .netmask = img->netmask,
-                .disk = "disk.qcow2", .start_args = start_args, .memory_snapshot = "memory.snapshot",
-                .compression = vm_compress_to_string(req->compress), .net = g.user_net ? "user" : "bridge",
-                .hostname = job->hostname,
+                .os_version = prof->os_version ? prof->os_version : b->os_version, .architecture = prof->arch,
+                .tags = tags, .bridge = img->adapter, .mac = b->mac, .gateway = img->gateway, .netmask = img->netmask,
+                .disk = "disk.qcow2", .start_args = b->start_args, .memory_snapshot = "memory.snapshot",
+                .compression = vm_compress_to_string(req->compress),
+                .net = b->s.def.net.type == VM_NET_USER ? "user" : "bridge", .hostname = b->job->hostname,
         };
-        const struct host_env *env;
-        host_env_get(VM_ACCEL_AUTO, &env);
-        char ver[32];
-        snprintf(ver, sizeof ver, "%u.%u.%u", env->qemu.version.major, env->qemu.version.minor,
-                 env->qemu.version.micro);
-        mi.machinery_version = ver;
-        r = machineinfo_write(vmdir, &mi);
-        if (r < 0) {
-                log_error_errno(r, "cannot write %s/machineinfo.json: %m", vmdir);
-                goto fail;
-        }
-        step = "recording it";
-        struct snapshot row = { .image_id = img->id, .vmname = job->name, .ipaddr = job->ip, .port = img->port,
-                                .hostname = job->hostname, .mac = mac };
+        if ((r = machineinfo_write(b->vmdir, &mi)) < 0)
+                return log_error_errno(r, "cannot write %s/machineinfo.json: %m", b->vmdir);
+        b->step = "recording it";
+        struct snapshot row = { .image_id = img->id, .vmname = b->job->name, .ipaddr = b->job->ip, .port = img->port,
+                                .hostname = b->job->hostname, .mac = b->mac };
         pthread_mutex_lock(&x->lock);
-        r = repo_snapshot_insert(x->repo, &row);
+        r = repo_snapshot_insert(x->pl->repo, &row);
         pthread_mutex_unlock(&x->lock);
         free(row.created_at);
-        if (r < 0)
-                goto fail;
-        guest_done(&g);
-        say(job->name, "ready in %s", vmdir);
-        return 0;
+        return r;
+}
 
-fail:
-        guest_done(&g);
-        _cleanup_free_ char *kept = save_failed_logs(vmdir, job->name);
-        rm_rf(vmdir);
+static int snapshot_one(struct snapshot_ctx *x, struct vm_job *job) {
+        struct vm_build b = { .x = x, .job = job, .step = "preparing" };
+        b.vmdir = paths_vm_dir(job->name);
+        b.disk = b.vmdir ? path_join(b.vmdir, "disk.qcow2") : NULL;
+        b.memfile = b.vmdir ? path_join(b.vmdir, "memory.snapshot") : NULL;
+        int r = b.memfile ? 0 : log_oom();
+        if (r == 0 && (r = mkdir_p(b.vmdir, 0775)) < 0)
+                log_error_errno(r, "cannot create %s: %m", b.vmdir);
+        bool made_dir = r == 0;
+        if (r == 0)
+                r = build_boot(&b);
+        if (r == 0)
+                r = build_guest_settings(&b);
+        if (r == 0)
+                r = build_readdress(&b);
+        if (r == 0)
+                r = build_save(&b);
+        /* The machine goes before its files do. */
+        session_done(&b.s);
+        if (r == 0) {
+                say(job->name, "ready in %s", b.vmdir);
+                vm_build_done(&b);
+                return 0;
+        }
+        _cleanup_free_ char *kept = made_dir ? save_failed_logs(b.vmdir, job->name) : NULL;
+        if (made_dir)
+                rm_rf(b.vmdir);
         if (r == -ECANCELED)
-                log_error("%s: interrupted while %s; removed its files", job->name, step);
+                log_error("%s: interrupted while %s; removed its files", job->name, b.step);
         else
-                log_error("%s: failed while %s; removed its files%s%s", job->name, step,
+                log_error("%s: failed while %s; removed its files%s%s", job->name, b.step,
                           kept ? ", its logs are in " : "", strempty(kept));
+        vm_build_done(&b);
         return r;
 }
 
@@ -354,7 +357,7 @@ static int plan_vms(struct snapshot_ctx *x, struct ipnet *net) {
                         snprintf(j->hostname, sizeof j->hostname, "%s", h);
                 }
                 _cleanup_snapshot_ struct snapshot *s = NULL;
-                if (repo_snapshot_get(x->repo, j->name, &s) == 0) {
+                if (repo_snapshot_get(x->pl->repo, j->name, &s) == 0) {
                         log_error("a snapshot VM named %s already exists; delete it first ('vmcloak delvm %s') or "
                                   "pick another VMNAME", j->name, j->name);
                         return -EEXIST;
@@ -370,7 +373,8 @@ static int plan_vms(struct snapshot_ctx *x, struct ipnet *net) {
         return 0;
 }
 
-int pipeline_snapshot(struct repo *repo, const struct snapshot_request *req) {
+int pipeline_snapshot(struct pipeline *pl, const struct snapshot_request *req) {
+        struct repo *repo = pl->repo;
         _cleanup_image_ struct image *img = NULL;
         int r = image_open_checked(repo, req->image, true, &img);
         if (r < 0)
@@ -380,7 +384,7 @@ int pipeline_snapshot(struct repo *repo, const struct snapshot_request *req) {
                           req->count);
                 return -EINVAL;
         }
-        struct snapshot_ctx x = { .repo = repo, .req = req, .img = img, .prof = os_profile_find(img->osversion) };
+        struct snapshot_ctx x = { .pl = pl, .req = req, .img = img, .prof = os_profile_find(img->osversion) };
         if (req->resolution && !x.prof->cmd.set_resolution)
                 log_warning("--resolution %s: the %s guest has no way to change its screen resolution; ignored",
                             req->resolution, x.prof->name);
@@ -404,10 +408,9 @@ int pipeline_snapshot(struct repo *repo, const struct snapshot_request *req) {
                 netcfg_reserve_usernet(&net);
         r = plan_vms(&x, &net);
         ipnet_done(&net);
-        /* Probe QEMU before any thread needs it (one warning line, not one per VM). */
-        const struct host_env *env;
+        /* Connect (probe QEMU and KVM) before any thread needs it: one warning line, not one per VM. */
         if (r == 0)
-                r = host_env_get(req->vm.accel, &env);
+                r = pipeline_connect(pl, req->vm.accel);
         if (r < 0)
                 goto done;
 
@@ -452,190 +455,3 @@ done:
         return r;
 }
 
-/* ---- restore ---- */
-
-static int read_machineinfo(const char *vmdir, json_object **ret) {
-        _cleanup_free_ char *path = path_join(vmdir, "machineinfo.json");
-        if (!path)
-                return -ENOMEM;
-        json_object *root = json_object_from_file(path);
-        if (!root) {
-                log_error("cannot read %s: %s (recreate the VM with 'vmcloak delvm' and 'vmcloak snapshot')", path,
-                          json_util_get_last_err());
-                return -EINVAL;
-        }
-        const char *why;
-        if (machineinfo_validate(root, &why) < 0) {
-                log_error("%s is not usable: %s", path, why);
-                json_object_put(root);
-                return -EINVAL;
-        }
-        *ret = root;
-        return 0;
-}
-
-static const char *mi_str(json_object *m, const char *k) {
-        json_object *v;
-        return json_object_object_get_ex(m, k, &v) && json_object_is_type(v, json_type_string)
-                       ? json_object_get_string(v)
-                       : NULL;
-}
-
-/* In a user-mode VM's -netdev, point the agent forward at a port free on this host now. */
-static int retarget_hostfwd(char **arg, uint16_t port) {
-        char *h = strstr(*arg, "hostfwd=tcp:127.0.0.1:");
-        if (!h)
-                return -ENOENT;
-        char *num = h + strlen("hostfwd=tcp:127.0.0.1:");
-        char *dash = strchr(num, '-');
-        if (!dash)
-                return -EINVAL;
-        char *n = strdup_printf("%.*s%u%s", (int)(num - *arg), *arg, port, dash);
-        if (!n)
-                return -ENOMEM;
-        free(*arg);
-        *arg = n;
-        return 0;
-}
-
-int pipeline_restore(struct repo *repo, const struct restore_request *req) {
-        _cleanup_snapshot_ struct snapshot *s = NULL;
-        int r = repo_snapshot_get(repo, req->vmname, &s);
-        if (r == -ENOENT) {
-                log_error("no snapshot VM named '%s' (see 'vmcloak list snapshots')", req->vmname);
-                return r;
-        }
-        if (r < 0)
-                return r;
-        _cleanup_free_ char *vmdir = paths_vm_dir(req->vmname);
-        if (!vmdir)
-                return -ENOMEM;
-        json_object *root = NULL, *m, *sa;
-        r = read_machineinfo(vmdir, &root);
-        if (r < 0)
-                return r;
-        json_object_object_get_ex(root, "machine", &m);
-        json_object_object_get_ex(m, "start_args", &sa);
-        const char *memrel = mi_str(m, "memory_snapshot"), *diskrel = mi_str(m, "disk"), *ip = mi_str(m, "ip");
-        const char *net = mi_str(m, "net");
-        bool user = net && streq(net, "user");
-        int agent_port = json_object_get_int(json_object_object_get(m, "agent_port"));
-        _cleanup_free_ char *memfile = memrel ? path_join(vmdir, memrel) : NULL;
-        _cleanup_free_ char *disk = diskrel ? path_join(vmdir, diskrel) : NULL;
-        _cleanup_free_ char *overlay = strdup_printf("%s/disposable-%d.qcow2", vmdir, (int)getpid());
-        _cleanup_free_ char *rundir = strdup_printf("%s/vmcloak-restore-XXXXXX", getenv("TMPDIR") ?: "/tmp");
-        _cleanup_free_ char *sock = NULL, *uri = NULL, *log = path_join(vmdir, "restore.log");
-        _cleanup_strv_free_ char **argv = NULL;
-        _cleanup_vm_ struct vm *vm = NULL;
-        _cleanup_agent_client_ struct agent_client *agent = NULL;
-        bool overlay_made = false, rundir_made = false;
-        uint16_t fwd = 0;
-        const struct host_env *env;
-        if (!memfile || !disk || !overlay || !rundir || !log || !ip) {
-                r = -ENOMEM;
-                goto out;
-        }
-        r = host_env_get(VM_ACCEL_TCG, &env); /* only the binary and version: the accelerator is in start_args */
-        if (r < 0)
-                goto out;
-        r = vm_memsnap_incoming_uri(memfile, &uri);
-        if (r < 0)
-                goto out;
-        if (!mkdtemp(rundir)) {
-                r = log_error_errno(-errno, "cannot create a run folder: %m");
-                goto out;
-        }
-        rundir_made = true;
-        sock = path_join(rundir, "qmp.sock");
-        /* Cuckoo3: a disposable overlay on the VM's disk, start_args with the placeholder replaced,
-         * then -qmp, -monitor none and -incoming "exec:<decompressor> < memory file". */
-        r = qemu_img_create_overlay(overlay, disk);
-        if (r < 0)
-                goto out;
-        overlay_made = true;
-        if ((r = strv_extend(&argv, env->qemu.path)) < 0)
-                goto out;
-        for (size_t i = 0; i < json_object_array_length(sa); i++) {
-                const char *a = json_object_get_string(json_object_array_get_idx(sa, i));
-                const char *ph = strstr(a, "%DISPOSABLE_DISK_PATH%");
-                char *v = ph ? strdup_printf("%.*s%s%s", (int)(ph - a), a, overlay, ph + strlen("%DISPOSABLE_DISK_PATH%"))
-                             : strdup(a);
-                if ((r = strv_push(&argv, v)) < 0)
-                        goto out;
-                if (user && i > 0 && streq(json_object_get_string(json_object_array_get_idx(sa, i - 1)), "-netdev") &&
-                    strstr(v, "hostfwd=")) {
-                        if ((r = free_local_port(&fwd)) < 0 || (r = retarget_hostfwd(&argv[strv_length(argv) - 1], fwd)) < 0)
-                                goto out;
-                }
-        }
-        if (user && !fwd) {
-                log_error("%s is a user-network VM but its start_args forward no port to the agent", req->vmname);
-                r = -EINVAL;
-                goto out;
-        }
-        if ((r = strv_extend(&argv, "-qmp")) < 0 || (r = strv_extendf(&argv, "unix:%s,server=on,wait=off", sock)) < 0 ||
-            (r = strv_extend(&argv, "-monitor")) < 0 || (r = strv_extend(&argv, "none")) < 0 ||
-            (r = strv_extend(&argv, "-incoming")) < 0 || (r = strv_extend(&argv, uri)) < 0)
-                goto out;
-        if (req->vnc && ((r = strv_extend(&argv, "-vnc")) < 0 ||
-                         (r = strv_extendf(&argv, "%s:%u", req->vnc_listen ? req->vnc_listen : "127.0.0.1",
-                                           req->vnc_display)) < 0))
-                goto out;
-        unlink_if_exists(log);
-        int64_t t0 = now_ms();
-        struct vm_start_opts so = { .log_path = log };
-        r = vm_start_argv(argv, sock, &so, &vm);
-        if (r < 0)
-                goto out;
-        r = vm_memsnap_incoming_wait(vm, memfile, req->timeout_s ? (int)req->timeout_s * 1000 : 120000);
-        if (r < 0)
-                goto out;
-        int64_t t_running = now_ms();
-        r = agent_client_new(user ? "127.0.0.1" : ip, user ? fwd : agent_port, &agent);
-        if (r < 0)
-                goto out;
-        r = agent_wait_ready(agent, req->timeout_s ? (int)req->timeout_s * 1000 : 60000);
-        if (r < 0) {
-                log_error("the restored VM's agent did not answer; QEMU's log is %s", log);
-                goto out;
-        }
-        int64_t t_agent = now_ms();
-        printf("%s restored: running after %.2f s, agent answering after %.2f s (%s:%d)\n", req->vmname,
-               (double)(t_running - t0) / 1000.0, (double)(t_agent - t0) / 1000.0, ip, agent_port);
-        fflush(stdout);
-        if (req->exec) {
-                struct agent_exec_opts eo = { .timeout_ms = 60000 };
-                struct agent_exec_result res = { 0 };
-                r = agent_execute(agent, req->exec, &eo, &res);
-                if (r == 0) {
-                        fputs(strempty(res.out), stdout);
-                        fputs(strempty(res.err), stderr);
-                        fflush(stdout);
-                        if (res.exit_code != 0) {
-                                log_error("'%s' exited with code %d in the restored VM", req->exec, res.exit_code);
-                                r = -EPROTO;
-                        }
-                }
-                agent_exec_result_done(&res);
-                if (r < 0)
-                        goto out;
-        }
-        if (req->keep) {
-                log_info("%s keeps running (agent at %s); Ctrl-C stops it and discards its changes", req->vmname,
-                         agent_client_address(agent));
-                int status;
-                r = vm_wait_exit(vm, -1, &status, NULL);
-                if (r == -ECANCELED)
-                        r = 0;
-        }
-        vm_quit(vm, 5000);
-out:
-        if (vm)
-                vm_kill(vm);
-        if (overlay_made)
-                unlink_if_exists(overlay);
-        if (rundir_made)
-                rm_rf(rundir);
-        json_object_put(root);
-        return r;
-}

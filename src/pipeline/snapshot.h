@@ -1,12 +1,11 @@
-/* vmcloak snapshot / restore: analysis VMs from an image, and restoring them like Cuckoo3. */
+/* vmcloak snapshot: analysis VMs (overlay, memory snapshot, machineinfo.json) from an image. */
 #pragma once
 
 #include <stdbool.h>
 
-#include "pipeline/vmrun.h"
-#include "qemu/memsnap.h"
-
-struct repo;
+#include "machine/memfile.h"
+#include "pipeline/pipeline.h"
+#include "pipeline/session.h"
 
 struct snapshot_request {
         const char *image;
@@ -24,16 +23,6 @@ struct snapshot_request {
         struct vm_options vm;
 };
 
-int pipeline_snapshot(struct repo *repo, const struct snapshot_request *req);
-
-struct restore_request {
-        const char *vmname;
-        bool keep;
-        unsigned timeout_s;
-        bool vnc;
-        unsigned vnc_display;
-        const char *vnc_listen;
-        const char *exec;              /* run this in the restored guest and print its output */
-};
-
-int pipeline_restore(struct repo *repo, const struct restore_request *req);
+/* Make req->count VMs (req->jobs at a time); each one that fails or is interrupted leaves no
+ * row and no folder (its logs move to ~/.vmcloak/log/VM). 0 when every VM was made. */
+int pipeline_snapshot(struct pipeline *pl, const struct snapshot_request *req);

@@ -1,4 +1,5 @@
-/* QEMU command line from a VM config: one helper per device class (libvirt's shape). */
+/* QEMU command line from a machine's definition and a QEMU run: one helper per device class
+ * (libvirt's qemu_command.c shape). */
 #include "qemu/argv.h"
 
 #include <errno.h>
@@ -11,8 +12,9 @@
 #include "core/validate.h"
 
 struct builder {
-        const struct vm_config *c;
-        enum vm_argv_purpose p;
+        const struct vm_def *d;
+        const struct qemu_run *run;
+        enum qemu_argv_purpose p;
         bool old;        /* QEMU < 4.1 argument family */
         char **v;
         int r;
@@ -77,35 +79,58 @@ char *qemu_opt_escape(const char *s) {
                 return;                                           \
         }
 
-static unsigned vram_mb(const struct vm_config *c) { return c->vram_mb ? c->vram_mb : VM_DEFAULT_VRAM_MB; }
+/* Append ",fmt..." (or fmt for an empty *s) to a growing option string; -ENOMEM frees it. */
+static int opt_append(char **s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int opt_append(char **s, const char *fmt, ...) {
+        if (!*s)
+                return -ENOMEM;
+        va_list ap;
+        va_start(ap, fmt);
+        char *part = NULL;
+        if (vasprintf(&part, fmt, ap) < 0)
+                part = NULL;
+        va_end(ap);
+        char *n = part ? strdup_printf("%s%s%s", *s, **s ? "," : "", part) : NULL;
+        free(part);
+        free(*s);
+        *s = n;
+        return n ? 0 : -ENOMEM;
+}
+
+/* Add "key=escaped value" when value is set. */
+static int opt_append_str(char **s, const char *key, const char *value) {
+        if (!value)
+                return *s ? 0 : -ENOMEM;
+        _cleanup_free_ char *e = qemu_opt_escape(value);
+        if (!e) {
+                free(*s);
+                *s = NULL;
+                return -ENOMEM;
+        }
+        return opt_append(s, "%s=%s", key, e);
+}
+
+static unsigned vram_mb(const struct vm_def *d) { return d->vram_mb ? d->vram_mb : VM_DEFAULT_VRAM_MB; }
+
+static const struct vm_cdrom *cdrom(const struct vm_def *d, size_t i) {
+        static const struct vm_cdrom empty = { 0 };
+        return i < d->n_cdroms ? &d->cdroms[i] : &empty;
+}
 
 /* -M q35 plus the options that must live on the machine. */
-static char *machine_string(const struct vm_config *c) {
+static char *machine_string(const struct vm_def *d) {
         char *m = strdup("q35");
-        if (!m)
+        if (d->secure_boot && opt_append(&m, "smm=on") < 0)
                 return NULL;
-        if (c->secure_boot) {
-                char *n = strdup_printf("%s,smm=on", m);
-                free(m);
-                if (!(m = n))
-                        return NULL;
-        }
-        const char *ids[2][2] = { { "x-oem-id", c->cloak.acpi_oem_id },
-                                  { "x-oem-table-id", c->cloak.acpi_oem_table_id } };
-        for (int i = 0; i < 2; i++) {
-                if (isempty(ids[i][1]))
-                        continue;
-                _cleanup_free_ char *e = qemu_opt_escape(ids[i][1]);
-                char *n = e ? strdup_printf("%s,%s=%s", m, ids[i][0], e) : NULL;
-                free(m);
-                if (!(m = n))
-                        return NULL;
-        }
+        if (!isempty(d->id.acpi.oem_id) && opt_append_str(&m, "x-oem-id", d->id.acpi.oem_id) < 0)
+                return NULL;
+        if (!isempty(d->id.acpi.oem_table_id) && opt_append_str(&m, "x-oem-table-id", d->id.acpi.oem_table_id) < 0)
+                return NULL;
         return m;
 }
 
 static void build_vga(struct builder *b) {
-        unsigned v = vram_mb(b->c);
+        unsigned v = vram_mb(b->d);
         if (v == VM_DEFAULT_VRAM_MB) {
                 OPT(b, "-vga", "std");
                 return;
@@ -115,19 +140,19 @@ static void build_vga(struct builder *b) {
 }
 
 static void build_rtc(struct builder *b) {
-        OPT(b, "-rtc", "base=%s,driftfix=slew", b->c->rtc == VM_RTC_UTC ? "utc" : "localtime");
+        OPT(b, "-rtc", "base=%s,driftfix=slew", b->d->clock == VM_CLOCK_UTC ? "utc" : "localtime");
 }
 
 /* Machine, memory, CPUs, VGA and RTC in the order of VMCloak's two version blocks. */
 static void build_machine(struct builder *b) {
-        const struct vm_config *c = b->c;
-        _cleanup_free_ char *m = machine_string(c);
+        const struct vm_def *d = b->d;
+        _cleanup_free_ char *m = machine_string(d);
         if (!m) {
                 b->r = -ENOMEM;
                 return;
         }
-        unsigned cpus = c->cpus ? c->cpus : VM_DEFAULT_CPUS;
-        unsigned ram = c->ram_mb ? c->ram_mb : VM_DEFAULT_RAM_MB;
+        unsigned cpus = d->cpus ? d->cpus : VM_DEFAULT_CPUS;
+        unsigned ram = d->ram_mb ? d->ram_mb : VM_DEFAULT_RAM_MB;
         if (b->old) {
                 OPT(b, "-M", "%s", m);
                 add(b, "-nodefaults");
@@ -148,94 +173,78 @@ static void build_machine(struct builder *b) {
 }
 
 static void build_netdev(struct builder *b) {
-        const struct vm_config *c = b->c;
-        switch (c->net_mode) {
-        case VM_NET_BRIDGE: {
-                ESC(br, c->bridge ? c->bridge : VM_DEFAULT_BRIDGE);
-                if (isempty(c->bridge_helper)) {
-                        OPT(b, "-netdev", "type=bridge,br=%s,id=net0", br);
-                } else {
-                        ESC(helper, c->bridge_helper);
-                        OPT(b, "-netdev", "type=bridge,br=%s,helper=%s,id=net0", br, helper);
-                }
+        const struct vm_net *n = &b->d->net;
+        const struct qemu_run *run = b->run;
+        _cleanup_free_ char *s = NULL;
+        switch (n->type) {
+        case VM_NET_BRIDGE:
+                s = strdup("type=bridge");
+                opt_append_str(&s, "br", n->bridge ? n->bridge : VM_DEFAULT_BRIDGE);
+                if (!isempty(run->bridge_helper))
+                        opt_append_str(&s, "helper", run->bridge_helper);
                 break;
-        }
         case VM_NET_USER: {
-                _cleanup_free_ char *s = strdup("type=user");
-                if (!s) {
-                        b->r = -ENOMEM;
-                        return;
-                }
-                const char *kv[][2] = { { "net", c->user_net }, { "host", c->user_host }, { "dns", c->user_dns },
-                                        { "dhcpstart", c->guest_ip } };
-                for (size_t i = 0; i < ELEMENTSOF(kv); i++) {
-                        if (isempty(kv[i][1]))
-                                continue;
-                        char *n = strdup_printf("%s,%s=%s", s, kv[i][0], kv[i][1]);
-                        free(s);
-                        if (!(s = n)) {
-                                b->r = -ENOMEM;
-                                return;
-                        }
-                }
-                if (c->user_restrict) {
-                        char *n = strdup_printf("%s,restrict=on", s);
-                        free(s);
-                        if (!(s = n)) {
-                                b->r = -ENOMEM;
-                                return;
-                        }
-                }
+                s = strdup("type=user");
+                const char *kv[][2] = { { "net", n->network }, { "host", n->host }, { "dns", n->dns },
+                                        { "dhcpstart", n->guest_ip } };
+                for (size_t i = 0; i < ELEMENTSOF(kv); i++)
+                        if (!isempty(kv[i][1]))
+                                opt_append(&s, "%s=%s", kv[i][0], kv[i][1]);
+                if (n->isolated)
+                        opt_append(&s, "restrict=on");
                 const struct { unsigned port; const char *ip; } fwds[] = {
-                        { c->host_fwd_port, c->guest_ip }, { c->host_fwd_port2, c->guest_ip2 },
+                        { run->fwd_port, n->guest_ip }, { run->fwd_port2, n->guest_ip2 },
                 };
-                for (size_t i = 0; i < ELEMENTSOF(fwds); i++) {
-                        if (!fwds[i].port)
-                                continue;
-                        char *n = strdup_printf("%s,hostfwd=tcp:127.0.0.1:%u-%s:%u", s, fwds[i].port, fwds[i].ip,
-                                                c->agent_port);
-                        free(s);
-                        if (!(s = n)) {
-                                b->r = -ENOMEM;
-                                return;
-                        }
-                }
-                OPT(b, "-netdev", "%s,id=net0", s);
+                for (size_t i = 0; i < ELEMENTSOF(fwds); i++)
+                        if (fwds[i].port)
+                                opt_append(&s, "hostfwd=tcp:127.0.0.1:%u-%s:%u", fwds[i].port, fwds[i].ip,
+                                           n->agent_port);
                 break;
         }
         case VM_NET_NONE:
-                break;
+                return;
         }
-}
-
-static void build_nic(struct builder *b) {
-        const struct vm_config *c = b->c;
-        const char *model = c->nic_model ? c->nic_model : VM_DEFAULT_NIC;
-        unsigned addr = c->nic_pci_addr ? c->nic_pci_addr : VM_DEFAULT_NIC_ADDR;
-        _cleanup_free_ char *netdev = c->net_mode == VM_NET_NONE ? strdup("") : strdup(",netdev=net0");
-        _cleanup_free_ char *mac = isempty(c->mac) ? strdup("") : strdup_printf(",mac=%s", c->mac);
-        if (!netdev || !mac) {
+        if (opt_append(&s, "id=net0") < 0) {
                 b->r = -ENOMEM;
                 return;
         }
-        /* addr is "slot[.function]" in hex for QEMU. */
-        OPT(b, "-device", "%s%s%s,bus=pcie.0,addr=%x", model, netdev, mac, addr);
+        OPT(b, "-netdev", "%s", s);
 }
 
-/* ",model=...,serial=..." for an IDE device, "" when not cloaked. */
+static void build_nic(struct builder *b) {
+        const struct vm_def *d = b->d;
+        const char *model = d->nic.model ? d->nic.model : VM_DEFAULT_NIC;
+        unsigned slot = d->nic.pci_slot ? d->nic.pci_slot : VM_DEFAULT_NIC_SLOT;
+        _cleanup_free_ char *s = strdup(model);
+        if (d->net.type != VM_NET_NONE)
+                opt_append(&s, "netdev=net0");
+        if (!isempty(d->nic.mac))
+                opt_append(&s, "mac=%s", d->nic.mac);
+        /* addr is "slot[.function]" in hex for QEMU. */
+        if (opt_append(&s, "bus=pcie.0,addr=%x", slot) < 0) {
+                b->r = -ENOMEM;
+                return;
+        }
+        OPT(b, "-device", "%s", s);
+}
+
+/* ",model=...,serial=..." for an IDE device, "" when neither is set. */
 static char *ide_props(const char *model, const char *serial) {
-        _cleanup_free_ char *m = model ? qemu_opt_escape(model) : NULL;
-        _cleanup_free_ char *s = serial ? qemu_opt_escape(serial) : NULL;
-        if ((model && !m) || (serial && !s))
-                return NULL;
-        return strdup_printf("%s%s%s%s", m ? ",model=" : "", strempty(m), s ? ",serial=" : "", strempty(s));
+        char *s = strdup("");
+        opt_append_str(&s, "model", model);
+        opt_append_str(&s, "serial", serial);
+        if (!s || !*s)
+                return s;
+        char *n = strdup_printf(",%s", s);
+        free(s);
+        return n;
 }
 
 static void build_storage(struct builder *b) {
-        const struct vm_config *c = b->c;
-        bool disk_first = c->boot_order == VM_BOOT_DISK_FIRST;
-        _cleanup_free_ char *hd = ide_props(c->cloak.disk_model, c->cloak.disk_serial);
-        _cleanup_free_ char *cd = ide_props(c->cloak.cdrom_model, c->cloak.cdrom_serial);
+        const struct vm_def *d = b->d;
+        bool disk_first = d->boot == VM_BOOT_DISK_FIRST;
+        _cleanup_free_ char *hd = ide_props(d->disk.model, d->disk.serial);
+        _cleanup_free_ char *cd = ide_props(cdrom(d, 0)->model, cdrom(d, 0)->serial);
         if (!hd || !cd) {
                 b->r = -ENOMEM;
                 return;
@@ -252,7 +261,7 @@ static void build_usb(struct builder *b) {
 }
 
 static void build_audio(struct builder *b) {
-        if (b->c->audio == VM_AUDIO_NONE) {
+        if (b->run->audio_none) {
                 OPT(b, "-audiodev", "none,id=snd0");
                 OPT(b, "-device", "intel-hda");
                 OPT(b, "-device", "hda-duplex,audiodev=snd0");
@@ -263,7 +272,7 @@ static void build_audio(struct builder *b) {
 }
 
 static void build_accel(struct builder *b) {
-        if (b->c->accel == VM_ACCEL_TCG)
+        if (b->run->accel == VM_ACCEL_TCG)
                 OPT(b, "-accel", "tcg");
         else
                 add(b, b->old ? "--enable-kvm" : "-enable-kvm");
@@ -271,7 +280,7 @@ static void build_accel(struct builder *b) {
 
 /* A CD-ROM drive; START_ARGS always shows an empty tray (VMCloak: no ISO in start args). */
 static void build_cdrom_drive(struct builder *b, const char *id, const char *path) {
-        if (isempty(path) || b->p == VM_ARGV_START_ARGS) {
+        if (isempty(path) || b->p == QEMU_ARGV_START_ARGS) {
                 OPT(b, "-drive", "if=none,id=%s,readonly=on", id);
                 return;
         }
@@ -280,90 +289,86 @@ static void build_cdrom_drive(struct builder *b, const char *id, const char *pat
 }
 
 static void build_disk_drive(struct builder *b) {
-        const struct vm_config *c = b->c;
-        const char *fmt = c->disk_format == VM_DISK_RAW ? "raw" : "qcow2";
-        if (b->p == VM_ARGV_START_ARGS) {
+        const struct vm_disk *k = &b->d->disk;
+        const char *fmt = k->format == VM_DISK_RAW ? "raw" : "qcow2";
+        if (b->p == QEMU_ARGV_START_ARGS) {
                 OPT(b, "-drive", "file=%s,format=%s,if=none,id=disk", VM_DISK_PLACEHOLDER, fmt);
                 return;
         }
-        ESC(f, c->disk_path);
+        ESC(f, k->path);
         OPT(b, "-drive", "file=%s,format=%s,if=none,id=disk", f, fmt);
 }
 
 static void build_display(struct builder *b) {
-        OPT(b, "-display", "%s", b->c->display == VM_DISPLAY_GTK ? "gtk" : "none");
+        OPT(b, "-display", "%s", b->d->display == VM_DISPLAY_WINDOW ? "gtk" : "none");
 }
 
-static void build_vnc(struct builder *b) {
-        const struct vm_config *c = b->c;
-        if (!c->vnc || b->p != VM_ARGV_RUN)
+static void build_vnc(struct builder *b, const struct vm_vnc *v) {
+        if (!v || !v->enabled || b->p != QEMU_ARGV_RUN)
                 return;
-        const char *l = isempty(c->vnc_listen) ? VM_DEFAULT_VNC_LISTEN : c->vnc_listen;
+        const char *l = isempty(v->listen) ? VM_DEFAULT_VNC_LISTEN : v->listen;
         if (strchr(l, ':') && l[0] != '[')
-                OPT(b, "-vnc", "[%s]:%u", l, c->vnc_display);
+                OPT(b, "-vnc", "[%s]:%u", l, v->display);
         else
-                OPT(b, "-vnc", "%s:%u", l, c->vnc_display);
+                OPT(b, "-vnc", "%s:%u", l, v->display);
 }
 
 static void build_extra_cdroms(struct builder *b) {
-        const struct vm_config *c = b->c;
-        _cleanup_free_ char *cd = ide_props(c->cloak.cdrom_model, NULL);
-        if (!cd) {
-                b->r = -ENOMEM;
-                return;
-        }
-        unsigned i = 0;
-        STRV_FOREACH(p, c->extra_cdroms) {
-                char id[16];
-                snprintf(id, sizeof id, "cdrom%u", i + 1);
-                OPT(b, "-device", "ide-cd,bus=ahci.%u,unit=0,drive=%s%s", i + 2, id, cd);
-                build_cdrom_drive(b, id, *p);
-                i++;
+        const struct vm_def *d = b->d;
+        for (size_t i = 1; i < d->n_cdroms; i++) {
+                _cleanup_free_ char *cd = ide_props(d->cdroms[i].model, d->cdroms[i].serial);
+                if (!cd) {
+                        b->r = -ENOMEM;
+                        return;
+                }
+                char id[32];
+                snprintf(id, sizeof id, "cdrom%zu", i);
+                OPT(b, "-device", "ide-cd,bus=ahci.%zu,unit=0,drive=%s%s", i + 1, id, cd);
+                build_cdrom_drive(b, id, d->cdroms[i].media);
         }
 }
 
 static void build_uefi(struct builder *b) {
-        const struct vm_config *c = b->c;
-        if (isempty(c->uefi_code))
+        const struct vm_def *d = b->d;
+        if (d->firmware != VM_FIRMWARE_UEFI)
                 return;
-        ESC(code, c->uefi_code);
-        ESC(vars, c->uefi_vars);
+        ESC(code, b->run->uefi_code);
+        ESC(vars, d->nvram);
         OPT(b, "-drive", "if=pflash,format=raw,unit=0,file=%s,readonly=on", code);
         OPT(b, "-drive", "if=pflash,format=raw,unit=1,file=%s", vars);
-        if (c->secure_boot)
+        if (d->secure_boot)
                 OPT(b, "-global", "driver=cfi.pflash01,property=secure,value=on");
 }
 
 static void build_tpm(struct builder *b) {
-        const struct vm_config *c = b->c;
-        if (isempty(c->tpm_socket))
+        if (!b->d->tpm)
                 return;
-        ESC(sock, c->tpm_socket);
+        ESC(sock, b->run->tpm_socket);
         OPT(b, "-chardev", "socket,id=chrtpm,path=%s", sock);
         OPT(b, "-tpmdev", "emulator,id=tpm0,chardev=chrtpm");
         OPT(b, "-device", "tpm-tis,tpmdev=tpm0");
 }
 
 static void build_serial(struct builder *b) {
-        const struct vm_config *c = b->c;
+        const struct vm_serial *s = &b->d->serial;
         /* Cuckoo3 runs start_args on its own host as its own user: keep the serial device (the
          * memory snapshot holds its state) but without a host path that may not exist there. */
-        if (b->p == VM_ARGV_START_ARGS && c->serial != VM_SERIAL_NONE) {
+        if (b->p == QEMU_ARGV_START_ARGS && s->type != VM_SERIAL_NONE) {
                 OPT(b, "-serial", "null");
                 return;
         }
-        switch (c->serial) {
+        switch (s->type) {
         case VM_SERIAL_NONE:
                 break;
         case VM_SERIAL_FILE:
-                /* "file:" takes the rest verbatim: no escaping. */
-                OPT(b, "-serial", "file:%s", c->serial_path);
+                /* "file:" takes the rest verbatim (QEMU's legacy chardev syntax): no escaping. */
+                OPT(b, "-serial", "file:%s", s->path);
                 break;
         case VM_SERIAL_PTY:
                 OPT(b, "-serial", "pty");
                 break;
         case VM_SERIAL_UNIX: {
-                ESC(p, c->serial_path);
+                ESC(p, s->path);
                 OPT(b, "-serial", "unix:%s,server=on,wait=off", p);
                 break;
         }
@@ -371,79 +376,139 @@ static void build_serial(struct builder *b) {
 }
 
 static void build_shares(struct builder *b) {
-        const struct vm_config *c = b->c;
-        for (size_t i = 0; i < c->n_shares; i++) {
-                ESC(path, c->shares[i].path);
-                ESC(tag, c->shares[i].tag);
+        const struct vm_def *d = b->d;
+        for (size_t i = 0; i < d->n_shares; i++) {
+                ESC(path, d->shares[i].path);
+                ESC(tag, d->shares[i].tag);
                 OPT(b, "-virtfs", "local,path=%s,mount_tag=%s,security_model=none%s", path, tag,
-                    c->shares[i].readonly ? ",readonly=on" : "");
+                    d->shares[i].readonly ? ",readonly=on" : "");
         }
 }
 
-static void build_cloak(struct builder *b) {
-        const struct vm_cloak *k = &b->c->cloak;
-        if (!isempty(k->cpu_model) || (k->cpu_flags && k->cpu_flags[0])) {
-                _cleanup_free_ char *s = strdup(isempty(k->cpu_model) ? "qemu64" : k->cpu_model);
-                if (!s) {
-                        b->r = -ENOMEM;
-                        return;
-                }
-                STRV_FOREACH(f, k->cpu_flags) {
-                        /* -cpu splits features on every ',' (no ",," escape): check_fields refuses commas. */
-                        char *n = strdup_printf("%s,%s", s, *f);
-                        free(s);
-                        if (!(s = n)) {
-                                b->r = -ENOMEM;
-                                return;
-                        }
-                }
-                OPT(b, "-cpu", "%s", s);
+static void build_cpu(struct builder *b) {
+        const struct vm_cpu *c = &b->d->id.cpu;
+        if (isempty(c->model) && c->n_features == 0 && !c->hide_kvm && isempty(c->model_id))
+                return;
+        /* -cpu splits on every ',' (no ",," escape): qemu_argv_check refuses commas in values. */
+        _cleanup_free_ char *s = strdup(isempty(c->model) ? "qemu64" : c->model);
+        for (size_t i = 0; i < c->n_features; i++)
+                opt_append(&s, "%c%s", c->features[i].enabled ? '+' : '-', c->features[i].name);
+        if (c->hide_kvm)
+                opt_append(&s, "kvm=off");
+        if (!isempty(c->model_id))
+                opt_append(&s, "model-id=%s", c->model_id);
+        if (!s) {
+                b->r = -ENOMEM;
+                return;
         }
-        for (size_t i = 0; i < k->n_smbios; i++) {
-                _cleanup_free_ char *s = strdup_printf("type=%u", k->smbios[i].type);
-                if (!s) {
-                        b->r = -ENOMEM;
-                        return;
+        OPT(b, "-cpu", "%s", s);
+}
+
+/* One -smbios type=N with the fields that are set (QEMU's key names, values escaped). */
+struct smbios_field {
+        const char *key;
+        const char *value;
+        unsigned number;    /* numeric fields: 0 = not set */
+};
+
+static void build_smbios_table(struct builder *b, unsigned type, const struct smbios_field *f, size_t n) {
+        _cleanup_free_ char *s = strdup_printf("type=%u", type);
+        bool any = false;
+        for (size_t i = 0; i < n; i++) {
+                if (f[i].value) {
+                        opt_append_str(&s, f[i].key, f[i].value);
+                        any = true;
+                } else if (f[i].number) {
+                        opt_append(&s, "%s=%u", f[i].key, f[i].number);
+                        any = true;
                 }
-                STRV_FOREACH(f, k->smbios[i].fields) {
-                        _cleanup_free_ char *e = qemu_opt_escape(*f);
-                        char *n = e ? strdup_printf("%s,%s", s, e) : NULL;
-                        free(s);
-                        if (!(s = n)) {
-                                b->r = -ENOMEM;
-                                return;
-                        }
-                }
+        }
+        if (!s) {
+                b->r = -ENOMEM;
+                return;
+        }
+        if (any)
                 OPT(b, "-smbios", "%s", s);
+}
+
+static void build_smbios(struct builder *b) {
+        const struct vm_smbios *m = &b->d->id.smbios;
+        const struct smbios_field t0[] = { { "vendor", m->bios.vendor, 0 }, { "version", m->bios.version, 0 },
+                                           { "date", m->bios.date, 0 }, { "release", m->bios.release, 0 } };
+        const struct smbios_field t1[] = {
+                { "manufacturer", m->system.manufacturer, 0 }, { "product", m->system.product, 0 },
+                { "version", m->system.version, 0 }, { "serial", m->system.serial, 0 },
+                { "uuid", m->system.uuid, 0 }, { "sku", m->system.sku, 0 }, { "family", m->system.family, 0 } };
+        const struct smbios_field t2[] = {
+                { "manufacturer", m->baseboard.manufacturer, 0 }, { "product", m->baseboard.product, 0 },
+                { "version", m->baseboard.version, 0 }, { "serial", m->baseboard.serial, 0 },
+                { "asset", m->baseboard.asset, 0 }, { "location", m->baseboard.location, 0 } };
+        const struct smbios_field t3[] = {
+                { "manufacturer", m->chassis.manufacturer, 0 }, { "version", m->chassis.version, 0 },
+                { "serial", m->chassis.serial, 0 }, { "asset", m->chassis.asset, 0 }, { "sku", m->chassis.sku, 0 } };
+        const struct smbios_field t4[] = {
+                { "sock_pfx", m->processor.socket, 0 }, { "manufacturer", m->processor.manufacturer, 0 },
+                { "version", m->processor.version, 0 }, { "serial", m->processor.serial, 0 },
+                { "asset", m->processor.asset, 0 }, { "part", m->processor.part, 0 },
+                { "max-speed", NULL, m->processor.max_speed_mhz },
+                { "current-speed", NULL, m->processor.current_speed_mhz } };
+        const struct smbios_field t17[] = {
+                { "loc_pfx", m->memory.locator, 0 }, { "bank", m->memory.bank, 0 },
+                { "manufacturer", m->memory.manufacturer, 0 }, { "serial", m->memory.serial, 0 },
+                { "asset", m->memory.asset, 0 }, { "part", m->memory.part, 0 },
+                { "speed", NULL, m->memory.speed_mts } };
+        build_smbios_table(b, 0, t0, ELEMENTSOF(t0));
+        build_smbios_table(b, 1, t1, ELEMENTSOF(t1));
+        build_smbios_table(b, 2, t2, ELEMENTSOF(t2));
+        build_smbios_table(b, 3, t3, ELEMENTSOF(t3));
+        build_smbios_table(b, 4, t4, ELEMENTSOF(t4));
+        size_t n = strv_length(m->oem_strings);
+        if (n > 0) {
+                _cleanup_free_ struct smbios_field *t11 = calloc(n, sizeof *t11);
+                if (!t11) {
+                        b->r = -ENOMEM;
+                        return;
+                }
+                for (size_t i = 0; i < n; i++)
+                        t11[i] = (struct smbios_field){ "value", m->oem_strings[i], 0 };
+                build_smbios_table(b, 11, t11, n);
         }
+        build_smbios_table(b, 17, t17, ELEMENTSOF(t17));
 }
 
 static void build_extra_args(struct builder *b) {
-        STRV_FOREACH(a, b->c->extra_args)
+        STRV_FOREACH(a, b->run->extra_args)
                 add(b, *a);
 }
 
-static void build_runtime(struct builder *b, const struct vm_runtime *rt) {
-        if (!rt || b->p != VM_ARGV_RUN)
+static void build_process(struct builder *b) {
+        const struct qemu_run *run = b->run;
+        if (b->p != QEMU_ARGV_RUN)
                 return;
-        if (!isempty(rt->qmp_socket)) {
-                ESC(q, rt->qmp_socket);
+        if (!isempty(run->qmp_socket)) {
+                ESC(q, run->qmp_socket);
                 OPT(b, "-qmp", "unix:%s,server=on,wait=off", q);
         }
-        if (!isempty(rt->pidfile))
-                OPT(b, "-pidfile", "%s", rt->pidfile);
-        if (rt->no_reboot)
+        if (run->monitor_none)
+                OPT(b, "-monitor", "none");
+        if (!isempty(run->pidfile))
+                OPT(b, "-pidfile", "%s", run->pidfile);
+        if (run->no_reboot)
                 add(b, "-no-reboot");
-        if (rt->paused)
+        if (run->paused)
                 add(b, "-S");
-        if (!isempty(rt->incoming))
-                OPT(b, "-incoming", "%s", rt->incoming);
+        if (!isempty(run->incoming))
+                OPT(b, "-incoming", "%s", run->incoming);
 }
 
-static int build(const struct vm_config *c, const struct vm_runtime *rt, enum vm_argv_purpose p, char ***ret) {
-        struct builder b = { .c = c, .p = p, .old = qemu_version_pre_4_1(&c->version) };
-        if (p == VM_ARGV_RUN)
-                add(&b, rt && !isempty(rt->binary) ? rt->binary : VM_DEFAULT_BINARY);
+static void build_binary(struct builder *b) {
+        if (b->p == QEMU_ARGV_RUN)
+                add(b, !isempty(b->run->binary) ? b->run->binary : QEMU_DEFAULT_BINARY);
+}
+
+static int build(const struct vm_def *d, const struct qemu_run *run, enum qemu_argv_purpose p, char ***ret) {
+        struct builder b = { .d = d, .run = run, .p = p, .old = qemu_version_pre_4_1(&run->version) };
+        build_binary(&b);
         build_machine(&b);
         build_netdev(&b);
         build_nic(&b);
@@ -451,18 +516,19 @@ static int build(const struct vm_config *c, const struct vm_runtime *rt, enum vm
         build_usb(&b);
         build_audio(&b);
         build_accel(&b);
-        build_cdrom_drive(&b, "cdrom", c->cdrom_path);
+        build_cdrom_drive(&b, "cdrom", cdrom(d, 0)->media);
         build_disk_drive(&b);
         build_display(&b);
-        build_vnc(&b);
+        build_vnc(&b, &d->vnc);
         build_extra_cdroms(&b);
         build_uefi(&b);
         build_tpm(&b);
         build_serial(&b);
         build_shares(&b);
-        build_cloak(&b);
+        build_cpu(&b);
+        build_smbios(&b);
         build_extra_args(&b);
-        build_runtime(&b, rt);
+        build_process(&b);
         if (b.r < 0) {
                 strv_free(b.v);
                 return b.r;
@@ -471,168 +537,150 @@ static int build(const struct vm_config *c, const struct vm_runtime *rt, enum vm
         return 0;
 }
 
-static bool is_power_of_two(unsigned v) { return v && !(v & (v - 1)); }
-
-static bool plain_name(const char *s) {
-        for (const char *p = s; *p; p++)
-                if (*p == ',' || *p == '=' || *p == ' ' || *p == '/' || (unsigned char)*p < 0x20)
-                        return false;
-        return true;
-}
-
-#define FAIL(...)                                        \
-        do {                                             \
-                if (reason)                              \
+#define FAIL(...)                                            \
+        do {                                                 \
+                if (reason)                                  \
                         snprintf(reason, size, __VA_ARGS__); \
-                return -EINVAL;                          \
+                return -EINVAL;                              \
         } while (0)
 
-static int check_fields(const struct vm_config *c, enum vm_argv_purpose p, char *reason, size_t size) {
-        const struct qemu_version *v = &c->version;
-        if (c->accel != VM_ACCEL_KVM && c->accel != VM_ACCEL_TCG)
-                FAIL("the accelerator must be resolved to kvm or tcg before building QEMU arguments");
-        if (c->cpus < 1 || c->cpus > 255)
-                FAIL("invalid CPU count %u: use 1 to 255", c->cpus);
-        if (c->ram_mb < 32 || c->ram_mb > 4u * 1024 * 1024)
-                FAIL("invalid RAM size %u MiB: use 32 MiB to 4 TiB", c->ram_mb);
-        if (p == VM_ARGV_RUN && isempty(c->disk_path))
-                FAIL("the VM has no disk path");
-        if (strv_length(c->extra_cdroms) > VM_MAX_EXTRA_CDROMS)
-                FAIL("too many extra CD-ROMs (%zu): at most %d fit on the AHCI controller",
-                     strv_length(c->extra_cdroms), VM_MAX_EXTRA_CDROMS);
-        STRV_FOREACH(cd, c->extra_cdroms)
-                if (isempty(*cd))
-                        FAIL("an extra CD-ROM has an empty path");
-        if (c->nic_model && (isempty(c->nic_model) || !plain_name(c->nic_model)))
-                FAIL("invalid NIC model '%s'", c->nic_model);
-        if (c->nic_pci_addr > 31)
-                FAIL("invalid NIC PCI slot %u: use 1 to 31", c->nic_pci_addr);
-        if (c->mac) {
-                uint8_t m[6];
-                if (parse_mac(c->mac, m) < 0 || strchr(c->mac, '-'))
-                        FAIL("invalid MAC address '%s': use colon notation like 00:19:3c:1f:a2:07", c->mac);
-        }
-        switch (c->net_mode) {
-        case VM_NET_BRIDGE:
-                if (c->bridge && (isempty(c->bridge) || strlen(c->bridge) > 15 || !plain_name(c->bridge)))
-                        FAIL("invalid bridge name '%s'", c->bridge);
-                break;
-        case VM_NET_USER: {
-                struct ipv4_net n;
-                uint32_t a;
-                if (!isempty(c->user_net) && parse_cidr(c->user_net, &n) < 0)
-                        FAIL("invalid user-mode network '%s': use a CIDR like 10.0.2.0/24", c->user_net);
-                if (!isempty(c->user_host) && parse_ipv4(c->user_host, &a) < 0)
-                        FAIL("invalid user-mode host address '%s'", c->user_host);
-                if (!isempty(c->user_dns) && parse_ipv4(c->user_dns, &a) < 0)
-                        FAIL("invalid user-mode DNS address '%s'", c->user_dns);
-                if (!isempty(c->guest_ip) && parse_ipv4(c->guest_ip, &a) < 0)
-                        FAIL("invalid guest IP '%s'", c->guest_ip);
-                if (c->host_fwd_port > 65535 || c->agent_port > 65535)
-                        FAIL("invalid port number");
-                if (c->host_fwd_port && (isempty(c->guest_ip) || !c->agent_port))
-                        FAIL("forwarding a host port needs the guest IP and the agent port");
-                if (!isempty(c->guest_ip2) && parse_ipv4(c->guest_ip2, &a) < 0)
-                        FAIL("invalid second guest IP '%s'", c->guest_ip2);
-                if (c->host_fwd_port2 > 65535 || (c->host_fwd_port2 && c->host_fwd_port2 == c->host_fwd_port))
-                        FAIL("invalid second forwarded port");
-                if (c->host_fwd_port2 && (isempty(c->guest_ip2) || !c->agent_port))
-                        FAIL("the second forward needs its guest IP and the agent port");
-                break;
-        }
-        case VM_NET_NONE:
-                break;
-        default:
-                FAIL("invalid network mode");
-        }
-        if (c->vnc && c->vnc_display > 65535 - 5900)
-                FAIL("invalid VNC display %u: QEMU listens on 5900+N, so N must be at most %d", c->vnc_display,
-                     65535 - 5900);
-        if ((c->serial == VM_SERIAL_FILE || c->serial == VM_SERIAL_UNIX) && isempty(c->serial_path))
-                FAIL("the serial port needs a path");
-        for (size_t i = 0; i < c->n_shares; i++)
-                if (isempty(c->shares[i].tag) || isempty(c->shares[i].path))
-                        FAIL("a shared folder needs a tag and a path");
-        unsigned vram = vram_mb(c);
-        if (!is_power_of_two(vram) || vram > 256)
-                FAIL("invalid VRAM size %u MiB: use a power of two from 1 to 256", vram);
-        if (c->audio == VM_AUDIO_NONE && qemu_version_cmp(v, 4, 0, 0) < 0)
-                FAIL("audio=none needs QEMU 4.0 or newer");
-        if (isempty(c->uefi_code) != isempty(c->uefi_vars))
-                FAIL("UEFI needs both the firmware code and this VM's variable store");
-        if (c->secure_boot && isempty(c->uefi_code))
-                FAIL("Secure Boot needs UEFI firmware");
-        const struct vm_cloak *k = &c->cloak;
-        if ((k->acpi_oem_id || k->acpi_oem_table_id) && qemu_version_cmp(v, 6, 0, 0) < 0)
-                FAIL("changing the ACPI OEM ids needs QEMU 6.0 or newer");
-        if (k->acpi_oem_id && strlen(k->acpi_oem_id) > 6)
-                FAIL("the ACPI OEM id '%s' is longer than 6 bytes", k->acpi_oem_id);
-        if (k->acpi_oem_table_id && strlen(k->acpi_oem_table_id) > 8)
-                FAIL("the ACPI OEM table id '%s' is longer than 8 bytes", k->acpi_oem_table_id);
-        if (k->cpu_model && !plain_name(k->cpu_model))
-                FAIL("invalid CPU model '%s'", k->cpu_model);
-        STRV_FOREACH(f, k->cpu_flags)
-                if (isempty(*f) || strchr(*f, ','))
-                        FAIL("invalid CPU flag '%s': QEMU cannot take a comma inside a -cpu feature", *f);
-        for (size_t i = 0; i < k->n_smbios; i++)
-                STRV_FOREACH(f, k->smbios[i].fields)
-                        if (!strchr(*f, '='))
-                                FAIL("SMBIOS field '%s' is not key=value", *f);
+#define MAX_CDROMS 5   /* ahci.1 .. ahci.5 of the six ports; ahci.0 holds the disk */
+
+static int check_user_net(const struct vm_net *n, const struct qemu_run *run, char *reason, size_t size) {
+        if (run->fwd_port > 65535 || run->fwd_port2 > 65535)
+                FAIL("invalid forwarded port: use 1 to 65535");
+        if (run->fwd_port && (isempty(n->guest_ip) || !n->agent_port))
+                FAIL("forwarding a host port needs the guest IP and the agent port");
+        if (run->fwd_port2 && run->fwd_port2 == run->fwd_port)
+                FAIL("invalid second forwarded port: it is the first one");
+        if (run->fwd_port2 && (isempty(n->guest_ip2) || !n->agent_port))
+                FAIL("the second forward needs its guest IP and the agent port");
         return 0;
 }
 
-int vm_config_check(const struct vm_config *c, enum vm_argv_purpose p, char *reason, size_t size) {
-        int r = check_fields(c, p, reason, size);
-        if (r < 0 || p != VM_ARGV_START_ARGS)
+static int check_qemu(const struct vm_def *d, const struct qemu_run *run, enum qemu_argv_purpose p, char *reason,
+                      size_t size) {
+        const struct qemu_version *v = &run->version;
+        if (run->accel != VM_ACCEL_KVM && run->accel != VM_ACCEL_TCG)
+                FAIL("the accelerator must be resolved to kvm or tcg before building QEMU arguments");
+        if (p == QEMU_ARGV_RUN && isempty(d->disk.path))
+                FAIL("the VM has no disk path");
+        if (d->n_cdroms > MAX_CDROMS)
+                FAIL("too many extra CD-ROMs (%zu): at most %d fit on the AHCI controller", d->n_cdroms - 1,
+                     MAX_CDROMS - 1);
+        if (d->net.type == VM_NET_USER) {
+                int r = check_user_net(&d->net, run, reason, size);
+                if (r < 0)
+                        return r;
+        } else if (run->fwd_port || run->fwd_port2)
+                FAIL("forwarded ports need user networking");
+        if (run->audio_none && qemu_version_cmp(v, 4, 0, 0) < 0)
+                FAIL("audio=none needs QEMU 4.0 or newer");
+        if (d->firmware == VM_FIRMWARE_UEFI && (isempty(run->uefi_code) || isempty(d->nvram)))
+                FAIL("UEFI needs both the firmware code and this VM's variable store");
+        if (d->firmware != VM_FIRMWARE_UEFI && !isempty(run->uefi_code))
+                FAIL("UEFI firmware code is given for a BIOS machine");
+        if (d->tpm && isempty(run->tpm_socket))
+                FAIL("a TPM needs swtpm's socket");
+        if (!d->tpm && !isempty(run->tpm_socket))
+                FAIL("swtpm's socket is given for a machine without a TPM");
+        const struct vm_identity *id = &d->id;
+        if ((id->acpi.oem_id || id->acpi.oem_table_id) && qemu_version_cmp(v, 6, 0, 0) < 0)
+                FAIL("changing the ACPI OEM ids needs QEMU 6.0 or newer");
+        if (id->cpu.model_id && strchr(id->cpu.model_id, ','))
+                FAIL("invalid CPU model-id '%s': QEMU cannot take a comma inside a -cpu value", id->cpu.model_id);
+        return 0;
+}
+
+int qemu_argv_check(const struct vm_def *def, const struct qemu_run *run, enum qemu_argv_purpose p, char *reason,
+                    size_t size) {
+        int r = vm_def_check(def, reason, size);
+        if (r < 0)
+                return r;
+        r = check_qemu(def, run, p, reason, size);
+        if (r < 0 || p != QEMU_ARGV_START_ARGS)
                 return r;
         _cleanup_strv_free_ char **a = NULL;
-        r = build(c, NULL, p, &a);
+        r = build(def, run, p, &a);
         if (r < 0)
                 return r;
         const char *why;
-        if (vm_start_args_check(a, &why) < 0)
+        if (cuckoo_start_args_check(a, &why) < 0)
                 FAIL("the start arguments would be refused by Cuckoo3: %s", why);
         return 0;
 }
 
-int vm_argv_build_runtime(const struct vm_config *c, const struct vm_runtime *rt, enum vm_argv_purpose p,
-                          char ***ret) {
-        int r = vm_config_check(c, p, NULL, 0);
+int qemu_argv_build(const struct vm_def *def, const struct qemu_run *run, enum qemu_argv_purpose p, char ***ret) {
+        int r = qemu_argv_check(def, run, p, NULL, 0);
         if (r < 0)
                 return r;
-        return build(c, rt, p, ret);
+        return build(def, run, p, ret);
 }
 
-int vm_argv_build(const struct vm_config *c, enum vm_argv_purpose p, char ***ret) {
-        return vm_argv_build_runtime(c, NULL, p, ret);
-}
-
-int vm_start_args_check(char *const *args, const char **ret_reason) {
-        static const char *const forbidden[] = { "-incoming", "-monitor", "-qmp-pretty", "-qmp",
-                                                 "-loadvm", "-no-shutdown", "-snapshot" };
-        const char *why = NULL;
-        _cleanup_free_ char *joined = NULL;
-        if (!args || !args[0])
-                why = "the list is empty";
-        else if (strstr(args[0], "qemu-system"))
-                why = "the first element names the QEMU binary (start_args hold arguments only)";
-        else if (!(joined = strv_join(args, " ")))
+/* Point "hostfwd=tcp:127.0.0.1:N-..." in a -netdev value at port. */
+static int retarget_hostfwd(char **arg, unsigned port) {
+        static const char key[] = "hostfwd=tcp:127.0.0.1:";
+        char *h = strstr(*arg, key);
+        if (!h)
+                return -ENOENT;
+        char *num = h + strlen(key);
+        char *dash = strchr(num, '-');
+        if (!dash)
+                return -EINVAL;
+        char *n = strdup_printf("%.*s%u%s", (int)(num - *arg), *arg, port, dash);
+        if (!n)
                 return -ENOMEM;
-        else if (!strstr(joined, VM_DISK_PLACEHOLDER))
-                why = "no argument holds " VM_DISK_PLACEHOLDER;
-        else
-                for (size_t i = 0; i < ELEMENTSOF(forbidden); i++)
-                        if (strstr(joined, forbidden[i])) {
-                                why = forbidden[i];
-                                break;
-                        }
-        if (why && why[0] == '-') {
-                static _Thread_local char buf[96];
-                snprintf(buf, sizeof buf, "'%s' appears in the arguments (Cuckoo3 forbids it anywhere, even in a path)",
-                         why);
-                why = buf;
+        free(*arg);
+        *arg = n;
+        return 0;
+}
+
+/* s with every VM_DISK_PLACEHOLDER replaced by the escaped disk path. */
+static char *replace_placeholder(const char *s, const char *escaped_disk) {
+        char *out = strdup("");
+        const char *p = s, *ph;
+        while (out && (ph = strstr(p, VM_DISK_PLACEHOLDER))) {
+                char *n = strdup_printf("%s%.*s%s", out, (int)(ph - p), p, escaped_disk);
+                free(out);
+                out = n;
+                p = ph + strlen(VM_DISK_PLACEHOLDER);
         }
-        if (ret_reason)
-                *ret_reason = why;
-        return why ? -EINVAL : 0;
+        if (!out)
+                return NULL;
+        char *n = strdup_printf("%s%s", out, p);
+        free(out);
+        return n;
+}
+
+int qemu_argv_from_start_args(char *const *start_args, const char *disk, const struct vm_vnc *vnc,
+                              const struct qemu_run *run, char ***ret) {
+        if (cuckoo_start_args_check(start_args, NULL) < 0 || isempty(disk))
+                return -EINVAL;
+        _cleanup_free_ char *edisk = qemu_opt_escape(disk);
+        if (!edisk)
+                return -ENOMEM;
+        struct builder b = { .run = run, .p = QEMU_ARGV_RUN };
+        build_binary(&b);
+        bool forwarded = false;
+        for (size_t i = 0; b.r == 0 && start_args[i]; i++) {
+                char *v = replace_placeholder(start_args[i], edisk);
+                if (!v || (b.r = strv_push(&b.v, v)) < 0) {
+                        b.r = -ENOMEM;
+                        break;
+                }
+                if (run->fwd_port && i > 0 && streq(start_args[i - 1], "-netdev") && strstr(v, "hostfwd=")) {
+                        b.r = retarget_hostfwd(&b.v[strv_length(b.v) - 1], run->fwd_port);
+                        forwarded = b.r == 0;
+                }
+        }
+        if (b.r == 0 && run->fwd_port && !forwarded)
+                b.r = -EINVAL;
+        build_vnc(&b, vnc);
+        build_process(&b);
+        if (b.r < 0) {
+                strv_free(b.v);
+                return b.r;
+        }
+        *ret = b.v;
+        return 0;
 }

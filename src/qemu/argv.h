@@ -1,8 +1,10 @@
-/* The argv builder: a pure function from a VM config (+ runtime) to QEMU's arguments. */
+/* The argv builder: a pure function from a machine's definition and a QEMU run to QEMU's arguments. */
 #pragma once
 
 #include <stddef.h>
 
+#include "machine/cuckoo.h"
+#include "machine/def.h"
 #include "qemu/config.h"
 
 /*
@@ -14,30 +16,35 @@
  *     -device ich9-ahci,id=ahci -device ide-hd,... -device ide-cd,...
  *     -device usb-ehci,id=ehci -device usb-tablet,bus=ehci.0 -device intel-hda -device hda-duplex
  *     -enable-kvm -drive <cdrom> -drive <disk> -display none
- *   then (RUN only) -vnc; then only what is set, in this order: extra CD-ROMs, UEFI
+ *   then (RUN only) -vnc; then only what is set, in this order: further CD-ROMs, UEFI
  *   pflash, TPM, serial, 9p shares, -cpu, -smbios, extra raw args; then (RUN only) the
- *   runtime: -qmp, -pidfile, -no-reboot, -S, -incoming.
+ *   process knobs: -qmp, -monitor none, -pidfile, -no-reboot, -S, -incoming.
  * Knobs that modify VMCloak's own arguments do so in place: vram (-device VGA,vgamem_mb=N
  * replaces -vga std), smm/ACPI OEM ids (-M q35,...), disk/CD-ROM model and serial,
- * audio=none, user/none networking, the accelerator (-accel tcg replaces -enable-kvm).
+ * audio_none, user/none networking, the accelerator (-accel tcg replaces -enable-kvm).
+ * Every host path that enters a QEMU option goes through qemu_opt_escape().
  */
 
-/* 0 if c can be rendered for p; else -EINVAL and one line in reason (may be NULL). */
-int vm_config_check(const struct vm_config *c, enum vm_argv_purpose p, char *reason, size_t size);
+/* 0 if def + run can be rendered for p; else -EINVAL and one line in reason (may be NULL):
+ * vm_def_check()'s rules, then the QEMU driver's own (accelerator resolved, a disk path to
+ * run, at most 4 further CD-ROMs on the AHCI controller, firmware code for UEFI, swtpm's
+ * socket for a TPM, audio_none from QEMU 4.0, ACPI OEM ids from QEMU 6.0, no comma in a -cpu
+ * value, user-mode forwards with their addresses), and for START_ARGS Cuckoo3's rules. */
+int qemu_argv_check(const struct vm_def *def, const struct qemu_run *run, enum qemu_argv_purpose p, char *reason,
+                    size_t size);
 
-/* argv for c, NULL-terminated, free with strv_free. RUN starts with the binary
- * ("qemu-system-x86_64") and has no runtime arguments; START_ARGS is Cuckoo3's list.
- * Returns -EINVAL when vm_config_check() refuses c, -ENOMEM. */
-int vm_argv_build(const struct vm_config *c, enum vm_argv_purpose p, char ***ret);
-/* The same with a runtime (binary, -qmp, -incoming, ...; ignored for START_ARGS). */
-int vm_argv_build_runtime(const struct vm_config *c, const struct vm_runtime *rt, enum vm_argv_purpose p,
-                          char ***ret);
+/* argv for def + run, NULL-terminated, free with strv_free. RUN starts with the binary;
+ * START_ARGS is Cuckoo3's list (no binary, no -qmp/-monitor/-vnc/-incoming/-S..., the disk
+ * as VM_DISK_PLACEHOLDER, every CD-ROM as an empty tray, the serial port as -serial null).
+ * -EINVAL when qemu_argv_check() refuses, -ENOMEM. */
+int qemu_argv_build(const struct vm_def *def, const struct qemu_run *run, enum qemu_argv_purpose p, char ***ret);
 
-/* Cuckoo3's import rules for machineinfo start_args (cuckoo3-qemu.md): a non-empty list,
- * the first element not containing "qemu-system", the joined string containing
- * %DISPOSABLE_DISK_PATH% and none of -incoming -monitor -qmp -loadvm -no-shutdown
- * -qmp-pretty -snapshot (a plain substring test, as Cuckoo3 does). 0 or -EINVAL + reason. */
-int vm_start_args_check(char *const *args, const char **ret_reason);
+/* Cuckoo3's restore command (cuckoo3-qemu.md): the binary, start_args with the placeholder
+ * replaced by disk (escaped), the user-mode agent forward moved to run->fwd_port when that is
+ * set, then vnc (may be NULL) and run's process knobs. -EINVAL when start_args break
+ * Cuckoo3's rules or a forward is asked of start_args that have none. */
+int qemu_argv_from_start_args(char *const *start_args, const char *disk, const struct vm_vnc *vnc,
+                              const struct qemu_run *run, char ***ret);
 
 /* QEMU option value escaping: every ',' doubled. New string or NULL. */
 char *qemu_opt_escape(const char *s);

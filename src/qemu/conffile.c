@@ -1,4 +1,4 @@
-/* A key=value text form of struct vm_config + vm_runtime (golden argv tests, test driver). */
+/* A key=value text form of a machine definition plus a QEMU run (golden argv tests, test driver). */
 #include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -11,17 +11,20 @@
 #include "qemu/config.h"
 
 /*
- * Keys (repeatable ones append):
- *   name version accel(auto|kvm|tcg) cpus ram_mb disk disk_format(qcow2|raw) cdrom
- *   extra_cdrom* boot(cd|disk) nic_model mac nic_addr net(bridge|user|none) bridge
- *   bridge_helper user_net user_host user_dns guest_ip agent_port host_port guest_ip2 host_port2
- *   user_restrict
- *   display(none|gtk) vnc vnc_display vnc_listen serial(none|file|pty|unix) serial_path
- *   share*(TAG=PATH[,rw]) vram_mb audio(default|none) uefi_code uefi_vars secure_boot
- *   tpm_socket rtc(localtime|utc) cpu_model cpu_flag* smbios.N*(key=value, adds a field
- *   to SMBIOS table type N) acpi_oem_id acpi_oem_table_id disk_model disk_serial
- *   cdrom_model cdrom_serial extra_arg*
- *   runtime: binary qmp incoming pidfile no_reboot paused; purpose(run|start_args).
+ * Keys (repeatable ones append), each filling one field of the definition (D) or of the
+ * run (R):
+ *   D: name cpus ram_mb disk disk_format(qcow2|raw) cdrom extra_cdrom* boot(cd|disk)
+ *      nic_model mac nic_addr net(bridge|user|none) bridge user_net user_host user_dns
+ *      guest_ip agent_port guest_ip2 user_restrict display(none|gtk) vnc vnc_display
+ *      vnc_listen serial(none|file|pty|unix) serial_path share*(TAG=PATH[,rw]) vram_mb
+ *      uefi_vars (UEFI firmware) secure_boot rtc(localtime|utc) cpu_model
+ *      cpu_flag*(+FEATURE, -FEATURE, kvm=off, model-id=TEXT) smbios.N*(key=value: a field of
+ *      SMBIOS table N in QEMU's -smbios key names) acpi_oem_id acpi_oem_table_id disk_model
+ *      disk_serial cdrom_model (every CD-ROM drive) cdrom_serial (the boot drive)
+ *   R: version accel(auto|kvm|tcg) bridge_helper host_port host_port2 audio(default|none)
+ *      uefi_code (UEFI firmware) tpm_socket (a TPM) extra_arg* binary qmp monitor_none
+ *      incoming pidfile no_reboot paused
+ *   purpose(run|start_args).
  * Booleans: on/off, yes/no, true/false, 1/0.
  */
 
@@ -30,7 +33,7 @@ enum key_type { K_STR, K_STRV, K_UINT, K_BOOL, K_ENUM, K_SPECIAL };
 struct key {
         const char *name;
         enum key_type type;
-        bool runtime;          /* offset into struct vm_runtime instead of vm_config */
+        bool run;              /* offset into struct qemu_run instead of vm_def */
         size_t off;
         const char *const *values;   /* K_ENUM: names in enum order */
 };
@@ -41,69 +44,70 @@ static const char *const boot_names[] = { "cd", "disk", NULL };
 static const char *const net_names[] = { "bridge", "user", "none", NULL };
 static const char *const display_names[] = { "none", "gtk", NULL };
 static const char *const serial_names[] = { "none", "file", "pty", "unix", NULL };
-static const char *const audio_names[] = { "default", "none", NULL };
 static const char *const rtc_names[] = { "localtime", "utc", NULL };
 
 _Static_assert(sizeof(enum vm_accel) == sizeof(int), "enums are int-sized");
+_Static_assert(sizeof(enum vm_net_type) == sizeof(int), "enums are int-sized");
 
-#define C(f) offsetof(struct vm_config, f)
-#define R(f) offsetof(struct vm_runtime, f)
+#define D(f) offsetof(struct vm_def, f)
+#define R(f) offsetof(struct qemu_run, f)
 
 static const struct key keys[] = {
-        { "name", K_STR, false, C(name), NULL },
-        { "version", K_SPECIAL, false, 0, NULL },
-        { "accel", K_ENUM, false, C(accel), accel_names },
-        { "cpus", K_UINT, false, C(cpus), NULL },
-        { "ram_mb", K_UINT, false, C(ram_mb), NULL },
-        { "disk", K_STR, false, C(disk_path), NULL },
-        { "disk_format", K_ENUM, false, C(disk_format), format_names },
-        { "cdrom", K_STR, false, C(cdrom_path), NULL },
-        { "extra_cdrom", K_STRV, false, C(extra_cdroms), NULL },
-        { "boot", K_ENUM, false, C(boot_order), boot_names },
-        { "nic_model", K_STR, false, C(nic_model), NULL },
-        { "mac", K_STR, false, C(mac), NULL },
-        { "nic_addr", K_UINT, false, C(nic_pci_addr), NULL },
-        { "net", K_ENUM, false, C(net_mode), net_names },
-        { "bridge", K_STR, false, C(bridge), NULL },
-        { "bridge_helper", K_STR, false, C(bridge_helper), NULL },
-        { "user_net", K_STR, false, C(user_net), NULL },
-        { "user_host", K_STR, false, C(user_host), NULL },
-        { "user_dns", K_STR, false, C(user_dns), NULL },
-        { "guest_ip", K_STR, false, C(guest_ip), NULL },
-        { "agent_port", K_UINT, false, C(agent_port), NULL },
-        { "host_port", K_UINT, false, C(host_fwd_port), NULL },
-        { "guest_ip2", K_STR, false, C(guest_ip2), NULL },
-        { "host_port2", K_UINT, false, C(host_fwd_port2), NULL },
-        { "user_restrict", K_BOOL, false, C(user_restrict), NULL },
-        { "display", K_ENUM, false, C(display), display_names },
-        { "vnc", K_BOOL, false, C(vnc), NULL },
-        { "vnc_display", K_UINT, false, C(vnc_display), NULL },
-        { "vnc_listen", K_STR, false, C(vnc_listen), NULL },
-        { "serial", K_ENUM, false, C(serial), serial_names },
-        { "serial_path", K_STR, false, C(serial_path), NULL },
-        { "share", K_SPECIAL, false, 0, NULL },
-        { "vram_mb", K_UINT, false, C(vram_mb), NULL },
-        { "audio", K_ENUM, false, C(audio), audio_names },
-        { "uefi_code", K_STR, false, C(uefi_code), NULL },
-        { "uefi_vars", K_STR, false, C(uefi_vars), NULL },
-        { "secure_boot", K_BOOL, false, C(secure_boot), NULL },
-        { "tpm_socket", K_STR, false, C(tpm_socket), NULL },
-        { "rtc", K_ENUM, false, C(rtc), rtc_names },
-        { "cpu_model", K_STR, false, C(cloak.cpu_model), NULL },
-        { "cpu_flag", K_STRV, false, C(cloak.cpu_flags), NULL },
-        { "acpi_oem_id", K_STR, false, C(cloak.acpi_oem_id), NULL },
-        { "acpi_oem_table_id", K_STR, false, C(cloak.acpi_oem_table_id), NULL },
-        { "disk_model", K_STR, false, C(cloak.disk_model), NULL },
-        { "disk_serial", K_STR, false, C(cloak.disk_serial), NULL },
-        { "cdrom_model", K_STR, false, C(cloak.cdrom_model), NULL },
-        { "cdrom_serial", K_STR, false, C(cloak.cdrom_serial), NULL },
-        { "extra_arg", K_STRV, false, C(extra_args), NULL },
+        { "name", K_STR, false, D(name), NULL },
+        { "cpus", K_UINT, false, D(cpus), NULL },
+        { "ram_mb", K_UINT, false, D(ram_mb), NULL },
+        { "disk", K_STR, false, D(disk.path), NULL },
+        { "disk_format", K_ENUM, false, D(disk.format), format_names },
+        { "boot", K_ENUM, false, D(boot), boot_names },
+        { "nic_model", K_STR, false, D(nic.model), NULL },
+        { "mac", K_STR, false, D(nic.mac), NULL },
+        { "nic_addr", K_UINT, false, D(nic.pci_slot), NULL },
+        { "net", K_ENUM, false, D(net.type), net_names },
+        { "bridge", K_STR, false, D(net.bridge), NULL },
+        { "user_net", K_STR, false, D(net.network), NULL },
+        { "user_host", K_STR, false, D(net.host), NULL },
+        { "user_dns", K_STR, false, D(net.dns), NULL },
+        { "guest_ip", K_STR, false, D(net.guest_ip), NULL },
+        { "agent_port", K_UINT, false, D(net.agent_port), NULL },
+        { "guest_ip2", K_STR, false, D(net.guest_ip2), NULL },
+        { "user_restrict", K_BOOL, false, D(net.isolated), NULL },
+        { "display", K_ENUM, false, D(display), display_names },
+        { "vnc", K_BOOL, false, D(vnc.enabled), NULL },
+        { "vnc_display", K_UINT, false, D(vnc.display), NULL },
+        { "vnc_listen", K_STR, false, D(vnc.listen), NULL },
+        { "serial", K_ENUM, false, D(serial.type), serial_names },
+        { "serial_path", K_STR, false, D(serial.path), NULL },
+        { "vram_mb", K_UINT, false, D(vram_mb), NULL },
+        { "secure_boot", K_BOOL, false, D(secure_boot), NULL },
+        { "rtc", K_ENUM, false, D(clock), rtc_names },
+        { "cpu_model", K_STR, false, D(id.cpu.model), NULL },
+        { "acpi_oem_id", K_STR, false, D(id.acpi.oem_id), NULL },
+        { "acpi_oem_table_id", K_STR, false, D(id.acpi.oem_table_id), NULL },
+        { "disk_model", K_STR, false, D(disk.model), NULL },
+        { "disk_serial", K_STR, false, D(disk.serial), NULL },
+        { "accel", K_ENUM, true, R(accel), accel_names },
+        { "bridge_helper", K_STR, true, R(bridge_helper), NULL },
+        { "host_port", K_UINT, true, R(fwd_port), NULL },
+        { "host_port2", K_UINT, true, R(fwd_port2), NULL },
+        { "extra_arg", K_STRV, true, R(extra_args), NULL },
         { "binary", K_STR, true, R(binary), NULL },
         { "qmp", K_STR, true, R(qmp_socket), NULL },
+        { "monitor_none", K_BOOL, true, R(monitor_none), NULL },
         { "incoming", K_STR, true, R(incoming), NULL },
         { "pidfile", K_STR, true, R(pidfile), NULL },
         { "no_reboot", K_BOOL, true, R(no_reboot), NULL },
         { "paused", K_BOOL, true, R(paused), NULL },
+        { "version", K_SPECIAL, true, 0, NULL },
+        { "cdrom", K_SPECIAL, false, 0, NULL },
+        { "extra_cdrom", K_SPECIAL, false, 0, NULL },
+        { "cdrom_model", K_SPECIAL, false, 0, NULL },
+        { "cdrom_serial", K_SPECIAL, false, 0, NULL },
+        { "share", K_SPECIAL, false, 0, NULL },
+        { "uefi_vars", K_SPECIAL, false, 0, NULL },
+        { "uefi_code", K_SPECIAL, true, 0, NULL },
+        { "tpm_socket", K_SPECIAL, true, 0, NULL },
+        { "audio", K_SPECIAL, true, 0, NULL },
+        { "cpu_flag", K_SPECIAL, false, 0, NULL },
         { "purpose", K_SPECIAL, false, 0, NULL },
 };
 
@@ -117,40 +121,168 @@ static int parse_bool(const char *v, bool *ret) {
         return 0;
 }
 
-static struct vm_smbios *smbios_table(struct vm_config *c, unsigned type) {
-        for (size_t i = 0; i < c->cloak.n_smbios; i++)
-                if (c->cloak.smbios[i].type == type)
-                        return &c->cloak.smbios[i];
-        if (vm_config_add_smbios(c, type, NULL) < 0)
+/* SMBIOS fields by table type and QEMU key (-smbios type=N,key=value). */
+struct smbios_key {
+        unsigned type;
+        const char *key;
+        size_t off;            /* char * in struct vm_smbios, or unsigned for numeric */
+        bool number;
+};
+
+#define S(f) offsetof(struct vm_smbios, f)
+static const struct smbios_key smbios_keys[] = {
+        { 0, "vendor", S(bios.vendor), false }, { 0, "version", S(bios.version), false },
+        { 0, "date", S(bios.date), false }, { 0, "release", S(bios.release), false },
+        { 1, "manufacturer", S(system.manufacturer), false }, { 1, "product", S(system.product), false },
+        { 1, "version", S(system.version), false }, { 1, "serial", S(system.serial), false },
+        { 1, "uuid", S(system.uuid), false }, { 1, "sku", S(system.sku), false },
+        { 1, "family", S(system.family), false },
+        { 2, "manufacturer", S(baseboard.manufacturer), false }, { 2, "product", S(baseboard.product), false },
+        { 2, "version", S(baseboard.version), false }, { 2, "serial", S(baseboard.serial), false },
+        { 2, "asset", S(baseboard.asset), false }, { 2, "location", S(baseboard.location), false },
+        { 3, "manufacturer", S(chassis.manufacturer), false }, { 3, "version", S(chassis.version), false },
+        { 3, "serial", S(chassis.serial), false }, { 3, "asset", S(chassis.asset), false },
+        { 3, "sku", S(chassis.sku), false },
+        { 4, "sock_pfx", S(processor.socket), false }, { 4, "manufacturer", S(processor.manufacturer), false },
+        { 4, "version", S(processor.version), false }, { 4, "serial", S(processor.serial), false },
+        { 4, "asset", S(processor.asset), false }, { 4, "part", S(processor.part), false },
+        { 4, "max-speed", S(processor.max_speed_mhz), true },
+        { 4, "current-speed", S(processor.current_speed_mhz), true },
+        { 17, "loc_pfx", S(memory.locator), false }, { 17, "bank", S(memory.bank), false },
+        { 17, "manufacturer", S(memory.manufacturer), false }, { 17, "serial", S(memory.serial), false },
+        { 17, "asset", S(memory.asset), false }, { 17, "part", S(memory.part), false },
+        { 17, "speed", S(memory.speed_mts), true },
+};
+
+static int set_smbios(struct vm_def *d, const char *type_s, const char *v, const char **why) {
+        unsigned type;
+        if (parse_uint(type_s, 0, 127, &type) < 0)
+                return *why = "invalid SMBIOS type", -EINVAL;
+        const char *eq = strchr(v, '=');
+        if (!eq)
+                return *why = "an SMBIOS field is key=value", -EINVAL;
+        size_t kl = (size_t)(eq - v);
+        if (type == 11) {
+                if (kl != 5 || strncmp(v, "value", 5) != 0)
+                        return *why = "SMBIOS type 11 takes value=TEXT", -EINVAL;
+                return strv_extend(&d->id.smbios.oem_strings, eq + 1);
+        }
+        for (size_t i = 0; i < ELEMENTSOF(smbios_keys); i++) {
+                const struct smbios_key *k = &smbios_keys[i];
+                if (k->type != type || strlen(k->key) != kl || strncmp(k->key, v, kl) != 0)
+                        continue;
+                void *field = (char *)&d->id.smbios + k->off;
+                if (!k->number)
+                        return free_and_strdup((char **)field, eq + 1);
+                if (parse_uint(eq + 1, 1, 1000000, (unsigned *)field) < 0)
+                        return *why = "not a number", -EINVAL;
+                return 0;
+        }
+        return *why = "no such field in this SMBIOS table (see QEMU's -smbios)", -EINVAL;
+}
+
+/* The boot CD-ROM drive, created when missing. */
+static struct vm_cdrom *boot_drive(struct vm_def *d) {
+        if (d->n_cdroms == 0 && vm_def_add_cdrom(d, NULL) < 0)
                 return NULL;
-        return &c->cloak.smbios[c->cloak.n_smbios - 1];
+        return &d->cdroms[0];
+}
+
+struct load_state {
+        char *cdrom_model;     /* applies to every drive, also those added later */
+};
+
+static int set_special(struct vm_def *d, struct qemu_run *run, enum qemu_argv_purpose *purpose,
+                       struct load_state *ls, const char *k, const char *v, const char **why) {
+        struct vm_cdrom *cd;
+        if (streq(k, "version")) {
+                if (qemu_version_parse(v, &run->version) < 0)
+                        return *why = "invalid version (use MAJOR.MINOR.MICRO)", -EINVAL;
+                return 0;
+        }
+        if (streq(k, "purpose")) {
+                if (streq(v, "run"))
+                        *purpose = QEMU_ARGV_RUN;
+                else if (streq(v, "start_args"))
+                        *purpose = QEMU_ARGV_START_ARGS;
+                else
+                        return *why = "purpose is run or start_args", -EINVAL;
+                return 0;
+        }
+        if (streq(k, "cdrom"))
+                return (cd = boot_drive(d)) ? free_and_strdup(&cd->media, v) : -ENOMEM;
+        if (streq(k, "extra_cdrom"))
+                return boot_drive(d) ? vm_def_add_cdrom(d, v) : -ENOMEM;
+        if (streq(k, "cdrom_model"))
+                return free_and_strdup(&ls->cdrom_model, v);
+        if (streq(k, "cdrom_serial"))
+                return (cd = boot_drive(d)) ? free_and_strdup(&cd->serial, v) : -ENOMEM;
+        if (streq(k, "uefi_vars")) {
+                d->firmware = VM_FIRMWARE_UEFI;
+                return free_and_strdup(&d->nvram, v);
+        }
+        if (streq(k, "uefi_code")) {
+                d->firmware = VM_FIRMWARE_UEFI;
+                return free_and_strdup(&run->uefi_code, v);
+        }
+        if (streq(k, "tpm_socket")) {
+                d->tpm = true;
+                return free_and_strdup(&run->tpm_socket, v);
+        }
+        if (streq(k, "audio")) {
+                if (!streq(v, "default") && !streq(v, "none"))
+                        return *why = "audio is default or none", -EINVAL;
+                run->audio_none = streq(v, "none");
+                return 0;
+        }
+        if (streq(k, "cpu_flag")) {
+                const char *rest;
+                if ((rest = startswith(v, "model-id=")))
+                        return free_and_strdup(&d->id.cpu.model_id, rest);
+                if (streq(v, "kvm=off")) {
+                        d->id.cpu.hide_kvm = true;
+                        return 0;
+                }
+                if (strchr(v, '='))
+                        return *why = "a CPU flag is +FEATURE, -FEATURE, kvm=off or model-id=TEXT", -EINVAL;
+                bool on = v[0] != '-';
+                const char *name = v[0] == '-' || v[0] == '+' ? v + 1 : v;
+                if (!*name)
+                        return *why = "a CPU flag names a feature", -EINVAL;
+                return vm_def_add_cpu_feature(d, name, on);
+        }
+        /* share=TAG=PATH[,rw] */
+        const char *eq = strchr(v, '=');
+        if (!eq || eq == v || !eq[1])
+                return *why = "a share is TAG=PATH[,rw]", -EINVAL;
+        _cleanup_free_ char *tag = strndup(v, (size_t)(eq - v));
+        _cleanup_free_ char *path = strdup(eq + 1);
+        if (!tag || !path)
+                return -ENOMEM;
+        bool ro = true;
+        if (endswith(path, ",rw")) {
+                path[strlen(path) - 3] = 0;
+                ro = false;
+        } else if (endswith(path, ",ro"))
+                path[strlen(path) - 3] = 0;
+        return vm_def_add_share(d, tag, path, ro);
 }
 
 /* Returns 0, -ENOMEM, or -EINVAL with *why set. */
-static int set_key(struct vm_config *c, struct vm_runtime *rt, enum vm_argv_purpose *purpose, const char *k,
-                   const char *v, const char **why) {
+static int set_key(struct vm_def *d, struct qemu_run *run, enum qemu_argv_purpose *purpose, struct load_state *ls,
+                   const char *k, const char *v, const char **why) {
         const char *st;
-        if ((st = startswith(k, "smbios."))) {
-                unsigned type;
-                if (parse_uint(st, 0, 127, &type) < 0)
-                        return *why = "invalid SMBIOS type", -EINVAL;
-                if (!strchr(v, '='))
-                        return *why = "an SMBIOS field is key=value", -EINVAL;
-                struct vm_smbios *t = smbios_table(c, type);
-                if (!t)
-                        return -ENOMEM;
-                return strv_extend(&t->fields, v);
-        }
+        if ((st = startswith(k, "smbios.")))
+                return set_smbios(d, st, v, why);
         const struct key *key = NULL;
         for (size_t i = 0; i < ELEMENTSOF(keys); i++)
                 if (streq(keys[i].name, k))
                         key = &keys[i];
         if (!key)
                 return *why = "unknown key", -EINVAL;
-        if (key->runtime && !rt)
-                return 0;
-        char *base = key->runtime ? (char *)rt : (char *)c;
-        void *field = base + key->off;
+        if (key->type == K_SPECIAL)
+                return set_special(d, run, purpose, ls, k, v, why);
+        void *field = (key->run ? (char *)run : (char *)d) + key->off;
         switch (key->type) {
         case K_STR:
                 return free_and_strdup((char **)field, v);
@@ -177,42 +309,13 @@ static int set_key(struct vm_config *c, struct vm_runtime *rt, enum vm_argv_purp
         case K_SPECIAL:
                 break;
         }
-        if (streq(k, "version")) {
-                if (qemu_version_parse(v, &c->version) < 0)
-                        return *why = "invalid version (use MAJOR.MINOR.MICRO)", -EINVAL;
-                return 0;
-        }
-        if (streq(k, "purpose")) {
-                enum vm_argv_purpose p;
-                if (streq(v, "run"))
-                        p = VM_ARGV_RUN;
-                else if (streq(v, "start_args"))
-                        p = VM_ARGV_START_ARGS;
-                else
-                        return *why = "purpose is run or start_args", -EINVAL;
-                if (purpose)
-                        *purpose = p;
-                return 0;
-        }
-        /* share=TAG=PATH[,rw] */
-        const char *eq = strchr(v, '=');
-        if (!eq || eq == v || !eq[1])
-                return *why = "a share is TAG=PATH[,rw]", -EINVAL;
-        _cleanup_free_ char *tag = strndup(v, (size_t)(eq - v));
-        _cleanup_free_ char *path = strdup(eq + 1);
-        if (!tag || !path)
-                return -ENOMEM;
-        bool ro = true;
-        if (endswith(path, ",rw")) {
-                path[strlen(path) - 3] = 0;
-                ro = false;
-        } else if (endswith(path, ",ro"))
-                path[strlen(path) - 3] = 0;
-        return vm_config_add_share(c, tag, path, ro);
+        return -EINVAL;
 }
 
-int vm_config_load_string(const char *text, const char *origin, struct vm_config *c, struct vm_runtime *rt,
-                          enum vm_argv_purpose *ret_purpose) {
+int qemu_conf_load_string(const char *text, const char *origin, struct vm_def *def, struct qemu_run *run,
+                          enum qemu_argv_purpose *ret_purpose) {
+        enum qemu_argv_purpose purpose = QEMU_ARGV_RUN;
+        struct load_state ls = { 0 };
         _cleanup_free_ char *copy = strdup(text);
         if (!copy)
                 return -ENOMEM;
@@ -245,21 +348,34 @@ int vm_config_load_string(const char *text, const char *origin, struct vm_config
                 while (*val == ' ' || *val == '\t')
                         val++;
                 const char *why = NULL;
-                int r = set_key(c, rt, ret_purpose, p, val, &why);
+                int r = set_key(def, run, &purpose, &ls, p, val, &why);
                 if (r == -EINVAL) {
                         log_error("%s:%u: %s: %s", origin, lineno, p, why);
+                        free(ls.cdrom_model);
                         return r;
                 }
-                if (r < 0)
+                if (r < 0) {
+                        free(ls.cdrom_model);
                         return r;
+                }
         }
-        return 0;
+        int r = 0;
+        if (ls.cdrom_model) {
+                if (!boot_drive(def))
+                        r = -ENOMEM;
+                for (size_t i = 0; r == 0 && i < def->n_cdroms; i++)
+                        r = free_and_strdup(&def->cdroms[i].model, ls.cdrom_model);
+                free(ls.cdrom_model);
+        }
+        if (r == 0 && ret_purpose)
+                *ret_purpose = purpose;
+        return r;
 }
 
-int vm_config_load(const char *path, struct vm_config *c, struct vm_runtime *rt, enum vm_argv_purpose *ret_purpose) {
+int qemu_conf_load(const char *path, struct vm_def *def, struct qemu_run *run, enum qemu_argv_purpose *ret_purpose) {
         _cleanup_free_ char *text = NULL;
         int r = read_full_file(path, &text, NULL);
         if (r < 0)
                 return log_error_errno(r, "cannot read VM config %s: %m", path);
-        return vm_config_load_string(text, path, c, rt, ret_purpose);
+        return qemu_conf_load_string(text, path, def, run, ret_purpose);
 }

@@ -78,6 +78,15 @@ int qemu_img_create_overlay(const char *path, const char *backing) {
         return r;
 }
 
+int qemu_img_commit(const char *overlay) {
+        _cleanup_free_ char *bin = qemu_img_binary();
+        if (!bin)
+                return -ENOMEM;
+        /* -d: the overlay is removed by the caller, no need to empty it. */
+        char *argv[] = { bin, "commit", "-q", "-d", (char *)overlay, NULL };
+        return run_img(argv, "committing", overlay, NULL);
+}
+
 static char *get_str(struct json_object *o, const char *key) {
         struct json_object *x;
         if (!json_object_object_get_ex(o, key, &x) || !json_object_is_type(x, json_type_string))

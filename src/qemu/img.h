@@ -14,6 +14,9 @@ int qemu_img_create_base(const char *path, uint64_t size_bytes);
  * absolute path, so the base must not move afterwards. */
 int qemu_img_create_overlay(const char *path, const char *backing);
 
+/* Write an overlay's changes into its backing file (qemu-img commit -d). */
+int qemu_img_commit(const char *overlay);
+
 struct qemu_img_info {
         char *format;             /* "qcow2", "raw" */
         uint64_t virtual_size;    /* bytes the guest sees */

@@ -22,69 +22,21 @@
 /* Migration speed cap while the guest is stopped: "as fast as possible". */
 #define MAX_BANDWIDTH (10LL << 30)
 
+/* How each format's program is run (the formats themselves: machine/memfile.h). */
 struct codec {
-        const char *name;
         const char *program;
         const char *compress;     /* flags besides the level, output on stdout */
         const char *decompress;   /* flags, input on stdin */
-        unsigned default_level;   /* 0: the program takes no level */
-        unsigned max_level;
-        unsigned char magic[4];
-        size_t magic_len;
 };
 
-/* lz4 at 9 (VMCloak ran lz4's default, 1): a smaller file that decompresses as fast. */
 static const struct codec codecs[] = {
-        [VM_COMPRESS_LZ4] = { "lz4", "lz4", "-c -q", "-c -d", 9, 12, { 0x04, 0x22, 0x4d, 0x18 }, 4 },
-        [VM_COMPRESS_GZIP] = { "gzip", "gzip", "-c", "-c -d", 3, 9, { 0x1f, 0x8b }, 2 },
-        [VM_COMPRESS_ZSTD] = { "zstd", "zstd", "-c -q -T0", "-c -d -q", 3, 19, { 0x28, 0xb5, 0x2f, 0xfd }, 4 },
-        [VM_COMPRESS_NONE] = { "none", "cat", "", "", 0, 0, { 'Q', 'E', 'V', 'M' }, 4 },
+        [VM_COMPRESS_LZ4] = { "lz4", "-c -q", "-c -d" },
+        [VM_COMPRESS_GZIP] = { "gzip", "-c", "-c -d" },
+        [VM_COMPRESS_ZSTD] = { "zstd", "-c -q -T0", "-c -d -q" },
+        [VM_COMPRESS_NONE] = { "cat", "", "" },
 };
 
-int vm_compress_level_range(enum vm_compress c, unsigned *ret_default, unsigned *ret_max) {
-        if ((unsigned)c >= ELEMENTSOF(codecs))
-                return -EINVAL;
-        *ret_default = codecs[c].default_level;
-        *ret_max = codecs[c].max_level;
-        return 0;
-}
-
-const char *vm_compress_to_string(enum vm_compress c) {
-        return (unsigned)c < ELEMENTSOF(codecs) ? codecs[c].name : "?";
-}
-
-int vm_compress_from_string(const char *s, enum vm_compress *ret) {
-        for (size_t i = 0; i < ELEMENTSOF(codecs); i++)
-                if (streq(s, codecs[i].name)) {
-                        *ret = (enum vm_compress)i;
-                        return 0;
-                }
-        return -EINVAL;
-}
-
-bool vm_compress_cuckoo_compatible(enum vm_compress c) { return c != VM_COMPRESS_ZSTD; }
-
-int vm_memsnap_detect(const char *path, enum vm_compress *ret) {
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        unsigned char b[4];
-        ssize_t k = read(fd, b, sizeof b);
-        close(fd);
-        if (k < 0)
-                return -EIO;
-        if (k == 0)
-                return -ENODATA;
-        for (size_t i = 0; i < ELEMENTSOF(codecs); i++)
-                if ((size_t)k >= codecs[i].magic_len && memcmp(b, codecs[i].magic, codecs[i].magic_len) == 0) {
-                        *ret = (enum vm_compress)i;
-                        return 0;
-                }
-        return -EINVAL;
-}
-
-
-char *vm_memsnap_save_uri(enum vm_compress c, const char *compressor, unsigned level, const char *tmp,
+char *qemu_memsnap_save_uri(enum vm_compress c, const char *compressor, unsigned level, const char *tmp,
                           const char *done) {
         _cleanup_free_ char *qc = shell_quote(compressor);
         _cleanup_free_ char *qt = shell_quote(tmp);
@@ -92,14 +44,16 @@ char *vm_memsnap_save_uri(enum vm_compress c, const char *compressor, unsigned l
         if (!qc || !qt || !qd)
                 return NULL;
         const struct codec *k = &codecs[c];
-        if (!k->default_level)
+        unsigned def = 0, max = 0;
+        vm_compress_level_range(c, &def, &max);
+        if (!def)
                 return strdup_printf("exec:%s > %s && mv -f %s %s", qc, qt, qt, qd);
-        if (level == 0 || level > k->max_level)
-                level = k->default_level;
+        if (level == 0 || level > max)
+                level = def;
         return strdup_printf("exec:%s -%u %s > %s && mv -f %s %s", qc, level, k->compress, qt, qt, qd);
 }
 
-char *vm_memsnap_restore_uri(enum vm_compress c, const char *decompressor, const char *path) {
+char *qemu_memsnap_restore_uri(enum vm_compress c, const char *decompressor, const char *path) {
         _cleanup_free_ char *qc = shell_quote(decompressor);
         _cleanup_free_ char *qp = shell_quote(path);
         if (!qc || !qp)
@@ -120,8 +74,8 @@ static char *find_codec_program(enum vm_compress c) {
         return p;
 }
 
-static int qmp_cmd(struct vm *vm, const char *cmd, struct json_object *args, struct json_object **ret) {
-        struct qmp *q = vm_qmp(vm);
+static int qmp_cmd(struct qemu_proc *vm, const char *cmd, struct json_object *args, struct json_object **ret) {
+        struct qmp *q = qemu_proc_qmp(vm);
         if (!q)
                 return -ENOTCONN;
         int r = qmp_execute(q, cmd, args, 30000, ret);
@@ -146,9 +100,9 @@ static uint64_t ram_field(struct json_object *o, const char *k) {
 }
 
 /* Stop the guest so the file holds one consistent state. */
-static int stop_guest(struct vm *vm) {
+static int stop_guest(struct qemu_proc *vm) {
         _cleanup_free_ char *st = NULL;
-        int r = vm_query_status(vm, &st);
+        int r = qemu_proc_query_status(vm, &st);
         if (r < 0)
                 return log_error_errno(r, "cannot read the VM's state: %m");
         if (streq(st, "running"))
@@ -164,7 +118,7 @@ static int stop_guest(struct vm *vm) {
         return log_error_errno(-EBUSY, "cannot take a memory snapshot of a VM in state '%s'", st);
 }
 
-static int wait_migration(struct vm *vm, int timeout_ms, const char *label, bool quiet) {
+static int wait_migration(struct qemu_proc *vm, int timeout_ms, const char *label, bool quiet) {
         struct progress p;
         if (!quiet)
                 progress_begin(&p, label);
@@ -207,7 +161,7 @@ static int wait_migration(struct vm *vm, int timeout_ms, const char *label, bool
         }
         if (!quiet)
                 progress_end(&p, "failed");
-        struct qmp *q = vm_qmp(vm);
+        struct qmp *q = qemu_proc_qmp(vm);
         if (q && r != -EIO) {
                 qmp_set_ignore_interrupt(q, true);
                 qmp_execute(q, "migrate_cancel", NULL, 5000, NULL);
@@ -229,8 +183,8 @@ static int wait_compressor(const char *tmp, const char *done) {
         return 0;
 }
 
-int vm_memsnap_save(struct vm *vm, const char *path, enum vm_compress c, const struct vm_memsnap_opts *o) {
-        static const struct vm_memsnap_opts defaults = { 0 };
+int qemu_memsnap_save(struct qemu_proc *vm, const char *path, enum vm_compress c, const struct qemu_memsnap_opts *o) {
+        static const struct qemu_memsnap_opts defaults = { 0 };
         if (!o)
                 o = &defaults;
         if ((unsigned)c >= ELEMENTSOF(codecs))
@@ -244,7 +198,7 @@ int vm_memsnap_save(struct vm *vm, const char *path, enum vm_compress c, const s
                 return -ENOMEM;
         unlink_if_exists(tmp);
         unlink_if_exists(done);
-        _cleanup_free_ char *uri = vm_memsnap_save_uri(c, prog, o->level, tmp, done);
+        _cleanup_free_ char *uri = qemu_memsnap_save_uri(c, prog, o->level, tmp, done);
         if (!uri)
                 return -ENOMEM;
 
@@ -253,25 +207,25 @@ int vm_memsnap_save(struct vm *vm, const char *path, enum vm_compress c, const s
                 return r;
         struct json_object *params = json_object_new_object();
         json_object_object_add(params, "max-bandwidth", json_object_new_int64(MAX_BANDWIDTH));
-        if (qmp_execute(vm_qmp(vm), "migrate-set-parameters", params, 30000, NULL) < 0)
-                log_debug("migrate-set-parameters: %s (going on at the default speed)", qmp_last_error(vm_qmp(vm)));
+        if (qmp_execute(qemu_proc_qmp(vm), "migrate-set-parameters", params, 30000, NULL) < 0)
+                log_debug("migrate-set-parameters: %s (going on at the default speed)", qmp_last_error(qemu_proc_qmp(vm)));
         log_debug("migrate to %s", uri);
         struct json_object *args = json_object_new_object();
         json_object_object_add(args, "uri", json_object_new_string(uri));
         r = qmp_cmd(vm, "migrate", args, NULL);
         if (r >= 0) {
                 char label[64];
-                snprintf(label, sizeof label, "Saving memory (%s)", codecs[c].name);
+                snprintf(label, sizeof label, "Saving memory (%s)", vm_compress_to_string(c));
                 r = wait_migration(vm, o->timeout_ms > 0 ? o->timeout_ms : SAVE_TIMEOUT_MS, label, o->quiet);
         }
         if (r >= 0)
                 r = wait_compressor(tmp, done);
         if (r >= 0) {
                 enum vm_compress got;
-                int d = vm_memsnap_detect(done, &got);
+                int d = vm_memfile_detect(done, &got);
                 if (d < 0 || got != c) {
-                        log_error("the memory file %s is not a %s stream (%s): the snapshot failed", tmp, codecs[c].name,
-                                  d == -ENODATA ? "it is empty" : d < 0 ? strerror(-d) : codecs[got].name);
+                        log_error("the memory file %s is not a %s stream (%s): the snapshot failed", tmp, vm_compress_to_string(c),
+                                  d == -ENODATA ? "it is empty" : d < 0 ? strerror(-d) : vm_compress_to_string(got));
                         r = -EIO;
                 }
         }
@@ -283,12 +237,12 @@ int vm_memsnap_save(struct vm *vm, const char *path, enum vm_compress c, const s
                 return r;
         }
         switch (o->after) {
-        case VM_MEMSNAP_CONT:
+        case QEMU_MEMSNAP_CONT:
                 return qmp_cmd(vm, "cont", NULL, NULL);
-        case VM_MEMSNAP_STAY_PAUSED:
+        case QEMU_MEMSNAP_STAY_PAUSED:
                 return 0;
         default:
-                return vm_quit(vm, 10000);
+                return qemu_proc_quit(vm, 10000);
         }
 }
 
@@ -311,9 +265,9 @@ static bool has_live_child(pid_t pid) {
         return false;
 }
 
-int vm_memsnap_incoming_uri(const char *path, char **ret) {
+int qemu_memsnap_incoming_uri(const char *path, char **ret) {
         enum vm_compress comp;
-        int r = vm_memsnap_detect(path, &comp);
+        int r = vm_memfile_detect(path, &comp);
         if (r == -EINVAL)
                 return log_error_errno(r, "%s is not a memory snapshot (not lz4, gzip, zstd or a raw QEMU stream)", path);
         if (r == -ENODATA)
@@ -326,44 +280,42 @@ int vm_memsnap_incoming_uri(const char *path, char **ret) {
         char abs[PATH_MAX];
         if (!realpath(path, abs))
                 return log_error_errno(-errno, "cannot resolve %s: %m", path);
-        *ret = vm_memsnap_restore_uri(comp, prog, abs);
+        *ret = qemu_memsnap_restore_uri(comp, prog, abs);
         return *ret ? 0 : -ENOMEM;
 }
 
-int vm_memsnap_restore(const struct vm_config *c, const struct vm_runtime *rt, const struct vm_start_opts *so,
-                       const char *path, int timeout_ms, struct vm **ret) {
-        struct vm_runtime local = { 0 };
-        if (rt)
-                local = *rt;
+int qemu_memsnap_restore(const struct vm_def *d, const struct qemu_run *run, const struct qemu_proc_opts *so,
+                         const char *path, int timeout_ms, struct qemu_proc **ret) {
+        struct qemu_run local = *run;
         _cleanup_free_ char *uri = NULL;
-        int r = vm_memsnap_incoming_uri(path, &uri);
+        int r = qemu_memsnap_incoming_uri(path, &uri);
         if (r < 0)
                 return r;
         local.incoming = uri;
-        _cleanup_vm_ struct vm *vm = NULL;
-        r = vm_start(c, &local, so, &vm);
+        _cleanup_qemu_proc_ struct qemu_proc *vm = NULL;
+        r = qemu_proc_start(d, &local, so, &vm);
         if (r < 0)
                 return r;
-        r = vm_memsnap_incoming_wait(vm, path, timeout_ms);
+        r = qemu_memsnap_incoming_wait(vm, path, timeout_ms, true);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(vm);
         return 0;
 }
 
-int vm_memsnap_incoming_wait(struct vm *vm, const char *path, int timeout_ms) {
+int qemu_memsnap_incoming_wait(struct qemu_proc *vm, const char *path, int timeout_ms, bool cont) {
         int r;
         int64_t deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : SAVE_TIMEOUT_MS);
         int64_t child_gone_ms = 0;
         for (;;) {
                 _cleanup_free_ char *st = NULL;
-                r = vm_query_status(vm, &st);
+                r = qemu_proc_query_status(vm, &st);
                 if (r < 0) {
                         /* QEMU closes QMP a moment before it exits. */
                         if (r != -ECANCELED)
-                                vm_wait_exit(vm, 3000, NULL, NULL);
-                        if (vm_exited(vm)) {
-                                _cleanup_free_ char *tail = vm_log_tail(vm, 3);
+                                qemu_proc_wait_exit(vm, 3000, NULL, NULL);
+                        if (qemu_proc_exited(vm)) {
+                                _cleanup_free_ char *tail = qemu_proc_log_tail(vm, 3);
                                 return log_error_errno(-EIO, "QEMU exited while restoring %s: %s", path,
                                                        isempty(tail) ? "(nothing in its log)" : tail);
                         }
@@ -372,6 +324,8 @@ int vm_memsnap_incoming_wait(struct vm *vm, const char *path, int timeout_ms) {
                 if (streq(st, "running"))
                         break;
                 if (streq(st, "paused") || streq(st, "postmigrate") || streq(st, "prelaunch")) {
+                        if (!cont)
+                                break;
                         r = qmp_cmd(vm, "cont", NULL, NULL);
                         if (r < 0)
                                 return r;
@@ -381,7 +335,7 @@ int vm_memsnap_incoming_wait(struct vm *vm, const char *path, int timeout_ms) {
                         return log_error_errno(-EIO, "restoring %s left the VM in state '%s'", path, st);
                 /* QEMU waits forever when the decompressor ends without writing anything (a
                  * file cut short inside the first block): notice that the pipe's writer is gone. */
-                if (has_live_child(vm_pid(vm)))
+                if (has_live_child(qemu_proc_pid(vm)))
                         child_gone_ms = 0;
                 else if (!child_gone_ms)
                         child_gone_ms = now_ms();

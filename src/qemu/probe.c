@@ -20,7 +20,7 @@
 
 int qemu_find_binary(char **ret) {
         const char *e = getenv("VMCLOAK_QEMU");
-        char *p = find_program(isempty(e) ? VM_DEFAULT_BINARY : e);
+        char *p = find_program(isempty(e) ? QEMU_DEFAULT_BINARY : e);
         if (!p)
                 return -ENOENT;
         *ret = p;
@@ -341,16 +341,16 @@ int qemu_accel_resolve(enum vm_accel requested, const char *binary, const struct
         return 0;
 }
 
-int qemu_resolve_config(struct vm_config *c, struct vm_runtime *rt) {
+int qemu_resolve_run(struct qemu_run *run) {
         struct qemu_binary b;
         int r = qemu_binary_probe(&b);
         if (r < 0)
                 return r;
-        c->version = b.version;
-        r = qemu_accel_resolve(c->accel, b.path, &b.version, &c->accel);
-        if (r >= 0 && rt) {
-                free(rt->binary);
-                rt->binary = TAKE_PTR(b.path);
+        run->version = b.version;
+        r = qemu_accel_resolve(run->accel, b.path, &b.version, &run->accel);
+        if (r >= 0) {
+                free(run->binary);
+                run->binary = TAKE_PTR(b.path);
         }
         qemu_binary_done(&b);
         return r;

@@ -67,10 +67,10 @@ int qemu_accel_test(const char *binary, const char *accel, int timeout_ms, long 
 int qemu_accel_resolve(enum vm_accel requested, const char *binary, const struct qemu_version *v,
                        enum vm_accel *ret);
 
-/* The usual preparation before vm_start(): find and version-check QEMU (one clear line
- * on failure), set c->version and rt->binary, and resolve c->accel (the user's choice,
+/* The usual preparation before qemu_proc_start(): find and version-check QEMU (one clear line
+ * on failure), set run->version and run->binary, and resolve run->accel (the user's choice,
  * AUTO included) with qemu_accel_resolve(). */
-int qemu_resolve_config(struct vm_config *c, struct vm_runtime *rt);
+int qemu_resolve_run(struct qemu_run *run);
 
 /* Everything `vmcloak doctor` shows about QEMU. */
 struct qemu_doctor {

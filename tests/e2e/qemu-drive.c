@@ -16,7 +16,7 @@
 #include "qemu/img.h"
 #include "qemu/memsnap.h"
 #include "qemu/probe.h"
-#include "qemu/vm.h"
+#include "qemu/proc.h"
 
 static int usage(void) {
         fprintf(stderr, "usage: qemu-drive accept ARGSFILE\n"
@@ -32,21 +32,21 @@ static int usage(void) {
         return 2;
 }
 
-static int load(const char *path, struct vm_config *c, struct vm_runtime *rt) {
-        vm_config_init(c);
+static int load(const char *path, struct vm_def *c, struct qemu_run *rt) {
+        vm_def_init(c);
         memset(rt, 0, sizeof *rt);
-        return vm_config_load(path, c, rt, NULL);
+        return qemu_conf_load(path, c, rt, NULL);
 }
 
 /* Wait until the file holds needle (the guest printed it on its serial port). */
-static int wait_for_text(struct vm *vm, const char *path, const char *needle, int timeout_ms) {
+static int wait_for_text(struct qemu_proc *vm, const char *path, const char *needle, int timeout_ms) {
         int64_t deadline = now_ms() + timeout_ms;
         for (;;) {
                 _cleanup_free_ char *s = NULL;
                 if (read_full_file(path, &s, NULL) == 0 && strstr(s, needle))
                         return 0;
-                if (vm && vm_exited(vm)) {
-                        _cleanup_free_ char *t = vm_log_tail(vm, 3);
+                if (vm && qemu_proc_exited(vm)) {
+                        _cleanup_free_ char *t = qemu_proc_log_tail(vm, 3);
                         log_error("QEMU exited before '%s' appeared in %s: %s", needle, path, t);
                         return -ECHILD;
                 }
@@ -85,19 +85,19 @@ static int cmd_accept(const char *file) {
         if (!strv_contains(argv, "-S"))
                 strv_extend(&argv, "-S");
         _cleanup_free_ char *log = path_join(dir, "accept.log");
-        struct vm_start_opts o = { .log_path = log, .qmp_timeout_ms = 20000 };
-        _cleanup_vm_ struct vm *vm = NULL;
-        int r = vm_start_argv(argv, qmp, &o, &vm);
+        struct qemu_proc_opts o = { .log_path = log, .qmp_timeout_ms = 20000 };
+        _cleanup_qemu_proc_ struct qemu_proc *vm = NULL;
+        int r = qemu_proc_start_argv(argv, qmp, &o, &vm);
         if (r < 0)
                 return r;
         _cleanup_free_ char *st = NULL;
-        r = vm_query_status(vm, &st);
+        r = qemu_proc_query_status(vm, &st);
         if (r < 0)
                 return log_error_errno(r, "query-status failed: %m");
         printf("status=%s\n", st);
-        r = qmp_execute(vm_qmp(vm), "quit", NULL, 10000, NULL);
+        r = qmp_execute(qemu_proc_qmp(vm), "quit", NULL, 10000, NULL);
         int status = -1;
-        if (vm_wait_exit(vm, 10000, &status, NULL) < 0)
+        if (qemu_proc_wait_exit(vm, 10000, &status, NULL) < 0)
                 return log_error_errno(-ETIMEDOUT, "QEMU did not quit");
         char b[64];
         printf("exit=%s\n", proc_status_string(status, b, sizeof b));
@@ -125,29 +125,29 @@ static int cmd_probe(bool no_cache) {
 }
 
 static int cmd_snapshot(const char *conf, const char *mem, const char *comp, const char *pattern) {
-        struct vm_config c;
-        struct vm_runtime rt;
+        struct vm_def c;
+        struct qemu_run rt;
         int r = load(conf, &c, &rt);
         enum vm_compress k;
         if (r >= 0 && vm_compress_from_string(comp, &k) < 0)
                 r = log_error_errno(-EINVAL, "unknown compressor %s", comp);
-        _cleanup_vm_ struct vm *vm = NULL;
+        _cleanup_qemu_proc_ struct qemu_proc *vm = NULL;
         if (r >= 0)
-                r = vm_start(&c, &rt, NULL, &vm);
+                r = qemu_proc_start(&c, &rt, NULL, &vm);
         if (r >= 0)
-                r = wait_for_text(vm, c.serial_path, pattern, 90000);
+                r = wait_for_text(vm, c.serial.path, pattern, 90000);
         if (r >= 0) {
-                printf("qemu_pid=%d\n", (int)vm_pid(vm));
+                printf("qemu_pid=%d\n", (int)qemu_proc_pid(vm));
                 fflush(stdout);
-                r = vm_memsnap_save(vm, mem, k, NULL);
+                r = qemu_memsnap_save(vm, mem, k, NULL);
         }
         if (r >= 0) {
                 int status = -1;
-                r = vm_wait_exit(vm, 10000, &status, NULL);
+                r = qemu_proc_wait_exit(vm, 10000, &status, NULL);
                 printf("saved=%s exited=%d\n", mem, r == 0);
         }
-        vm_config_done(&c);
-        vm_runtime_done(&rt);
+        vm_def_done(&c);
+        qemu_run_done(&rt);
         return r;
 }
 
@@ -155,82 +155,82 @@ static int cmd_snapshot(const char *conf, const char *mem, const char *comp, con
  * second migrate; the second must still work (cont, stop, migrate). */
 static int cmd_snapshot_twice(const char *conf, const char *mem1, const char *mem2, const char *comp2,
                               const char *pattern) {
-        struct vm_config c;
-        struct vm_runtime rt;
+        struct vm_def c;
+        struct qemu_run rt;
         int r = load(conf, &c, &rt);
         enum vm_compress k2;
         if (r >= 0 && vm_compress_from_string(comp2, &k2) < 0)
                 r = log_error_errno(-EINVAL, "unknown compressor %s", comp2);
-        _cleanup_vm_ struct vm *vm = NULL;
+        _cleanup_qemu_proc_ struct qemu_proc *vm = NULL;
         if (r >= 0)
-                r = vm_start(&c, &rt, NULL, &vm);
+                r = qemu_proc_start(&c, &rt, NULL, &vm);
         if (r >= 0)
-                r = wait_for_text(vm, c.serial_path, pattern, 90000);
-        struct vm_memsnap_opts o = { .after = VM_MEMSNAP_STAY_PAUSED, .quiet = true };
+                r = wait_for_text(vm, c.serial.path, pattern, 90000);
+        struct qemu_memsnap_opts o = { .after = QEMU_MEMSNAP_STAY_PAUSED, .quiet = true };
         if (r >= 0)
-                r = vm_memsnap_save(vm, mem1, VM_COMPRESS_LZ4, &o);
+                r = qemu_memsnap_save(vm, mem1, VM_COMPRESS_LZ4, &o);
         if (r >= 0) {
                 _cleanup_free_ char *st = NULL;
-                r = vm_query_status(vm, &st);
+                r = qemu_proc_query_status(vm, &st);
                 printf("between=%s\n", strempty(st));
         }
         if (r >= 0)
-                r = vm_memsnap_save(vm, mem2, k2, NULL);
+                r = qemu_memsnap_save(vm, mem2, k2, NULL);
         if (r >= 0)
                 printf("saved_twice=1\n");
-        vm_config_done(&c);
-        vm_runtime_done(&rt);
+        vm_def_done(&c);
+        qemu_run_done(&rt);
         return r;
 }
 
 static int cmd_restore(const char *conf, const char *mem, const char *pattern) {
-        struct vm_config c;
-        struct vm_runtime rt;
+        struct vm_def c;
+        struct qemu_run rt;
         int r = load(conf, &c, &rt);
-        _cleanup_vm_ struct vm *vm = NULL;
+        _cleanup_qemu_proc_ struct qemu_proc *vm = NULL;
         int64_t t0 = now_ms();
         if (r >= 0)
-                r = vm_memsnap_restore(&c, &rt, NULL, mem, 60000, &vm);
+                r = qemu_memsnap_restore(&c, &rt, NULL, mem, 60000, &vm);
         if (r >= 0) {
                 printf("restore_ms=%lld\n", (long long)(now_ms() - t0));
                 _cleanup_free_ char *st = NULL;
-                r = vm_query_status(vm, &st);
+                r = qemu_proc_query_status(vm, &st);
                 printf("status=%s\n", strempty(st));
         }
         if (r >= 0)
-                r = wait_for_text(vm, c.serial_path, pattern, 60000);
+                r = wait_for_text(vm, c.serial.path, pattern, 60000);
         if (r >= 0) {
                 printf("seen=%s\n", pattern);
-                r = vm_quit(vm, 10000);
+                r = qemu_proc_quit(vm, 10000);
         }
-        vm_config_done(&c);
-        vm_runtime_done(&rt);
+        vm_def_done(&c);
+        qemu_run_done(&rt);
         return r;
 }
 
 /* Start a VM and wait until interrupted: the script signals us and checks QEMU is gone. */
 static int cmd_run(const char *conf) {
-        struct vm_config c;
-        struct vm_runtime rt;
+        struct vm_def c;
+        struct qemu_run rt;
         int r = load(conf, &c, &rt);
-        _cleanup_vm_ struct vm *vm = NULL;
+        _cleanup_qemu_proc_ struct qemu_proc *vm = NULL;
         if (r >= 0)
-                r = vm_start(&c, &rt, NULL, &vm);
+                r = qemu_proc_start(&c, &rt, NULL, &vm);
         if (r >= 0) {
-                printf("qemu_pid=%d\n", (int)vm_pid(vm));
+                printf("qemu_pid=%d\n", (int)qemu_proc_pid(vm));
                 fflush(stdout);
-                r = vm_wait_exit(vm, -1, NULL, NULL);
+                r = qemu_proc_wait_exit(vm, -1, NULL, NULL);
                 if (r == -ECANCELED)
                         printf("interrupted=%d\n", interrupt_signal());
         }
-        vm_config_done(&c);
-        vm_runtime_done(&rt);
+        vm_def_done(&c);
+        qemu_run_done(&rt);
         return r;
 }
 
-static int medium_of(struct vm *vm, const char *drive, char **ret) {
+static int medium_of(struct qemu_proc *vm, const char *drive, char **ret) {
         struct json_object *blocks = NULL;
-        int r = qmp_execute(vm_qmp(vm), "query-block", NULL, 10000, &blocks);
+        int r = qmp_execute(qemu_proc_qmp(vm), "query-block", NULL, 10000, &blocks);
         if (r < 0)
                 return r;
         *ret = NULL;
@@ -248,79 +248,79 @@ static int medium_of(struct vm *vm, const char *drive, char **ret) {
 }
 
 static int cmd_cdrom(const char *conf, const char *iso) {
-        struct vm_config c;
-        struct vm_runtime rt;
+        struct vm_def c;
+        struct qemu_run rt;
         int r = load(conf, &c, &rt);
-        _cleanup_vm_ struct vm *vm = NULL;
+        _cleanup_qemu_proc_ struct qemu_proc *vm = NULL;
         if (r >= 0)
-                r = vm_start(&c, &rt, NULL, &vm);
+                r = qemu_proc_start(&c, &rt, NULL, &vm);
         _cleanup_free_ char *m1 = NULL, *m2 = NULL, *m3 = NULL;
         if (r >= 0)
                 r = medium_of(vm, "cdrom", &m1);
         if (r >= 0)
-                r = vm_cdrom_change(vm, "cdrom", iso);
+                r = qemu_proc_cdrom_change(vm, "cdrom", iso);
         if (r >= 0)
                 r = medium_of(vm, "cdrom", &m2);
         if (r >= 0)
-                r = vm_cdrom_eject(vm, "cdrom");
+                r = qemu_proc_cdrom_eject(vm, "cdrom");
         if (r >= 0)
                 r = medium_of(vm, "cdrom", &m3);
         if (r >= 0) {
                 printf("before=%s\ninserted=%s\nafter=%s\n", m1, m2, m3);
-                printf("missing_iso=%d\n", vm_cdrom_change(vm, "cdrom", "/nonexistent.iso"));
-                printf("bad_drive=%d\n", vm_cdrom_eject(vm, "nosuchdrive"));
-                r = vm_quit(vm, 10000);
+                printf("missing_iso=%d\n", qemu_proc_cdrom_change(vm, "cdrom", "/nonexistent.iso"));
+                printf("bad_drive=%d\n", qemu_proc_cdrom_eject(vm, "nosuchdrive"));
+                r = qemu_proc_quit(vm, 10000);
         }
-        vm_config_done(&c);
-        vm_runtime_done(&rt);
+        vm_def_done(&c);
+        qemu_run_done(&rt);
         return r;
 }
 
-/* vm_stop on a guest that ignores the ACPI power button: escalates to quit. */
+/* qemu_proc_stop on a guest that ignores the ACPI power button: escalates to quit. */
 static int cmd_stop(const char *conf) {
-        struct vm_config c;
-        struct vm_runtime rt;
+        struct vm_def c;
+        struct qemu_run rt;
         int r = load(conf, &c, &rt);
-        _cleanup_vm_ struct vm *vm = NULL;
+        _cleanup_qemu_proc_ struct qemu_proc *vm = NULL;
         if (r >= 0)
-                r = vm_start(&c, &rt, NULL, &vm);
+                r = qemu_proc_start(&c, &rt, NULL, &vm);
         if (r >= 0) {
-                pid_t pid = vm_pid(vm);
+                pid_t pid = qemu_proc_pid(vm);
                 int64_t t0 = now_ms();
-                r = vm_stop(vm, 1000);
+                r = qemu_proc_stop(vm, 1000);
                 printf("stopped=%d gone=%d ms=%lld\n", r == 0, kill(pid, 0) < 0, (long long)(now_ms() - t0));
         }
-        vm_config_done(&c);
-        vm_runtime_done(&rt);
+        vm_def_done(&c);
+        qemu_run_done(&rt);
         return r;
 }
 
 /* qemu_resolve_config on a config: prints the version and accelerator it chose. */
 static int cmd_resolve(const char *conf) {
-        struct vm_config c;
-        struct vm_runtime rt;
+        struct vm_def c;
+        struct qemu_run rt;
         int r = load(conf, &c, &rt);
         if (r >= 0)
-                r = qemu_resolve_config(&c, &rt);
+                r = qemu_resolve_run(&rt);
         if (r >= 0)
-                printf("binary=%s version=%u.%u.%u accel=%s\n", rt.binary, c.version.major, c.version.minor,
-                       c.version.micro, vm_accel_to_string(c.accel));
-        vm_config_done(&c);
-        vm_runtime_done(&rt);
+                printf("binary=%s version=%u.%u.%u accel=%s\n", rt.binary, rt.version.major, rt.version.minor,
+                       rt.version.micro, vm_accel_to_string(rt.accel));
+        vm_def_done(&c);
+        qemu_run_done(&rt);
         return r;
 }
 
 static int cmd_start_args(const char *conf) {
-        struct vm_config c;
-        struct vm_runtime rt;
+        struct vm_def c;
+        struct qemu_run rt;
         int r = load(conf, &c, &rt);
         _cleanup_strv_free_ char **v = NULL;
         if (r >= 0)
-                r = vm_argv_build(&c, VM_ARGV_START_ARGS, &v);
+                r = qemu_argv_build(&c, &rt, QEMU_ARGV_START_ARGS, &v);
         STRV_FOREACH(a, v)
                 printf("%s\n", *a);
-        vm_config_done(&c);
-        vm_runtime_done(&rt);
+        vm_def_done(&c);
+        qemu_run_done(&rt);
         return r;
 }
 

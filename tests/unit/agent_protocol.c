@@ -15,7 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "agent/client.h"
+#include "agentclient/client.h"
 #include "core/interrupt.h"
 #include "core/log.h"
 #include "core/proc.h"

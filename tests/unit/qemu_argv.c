@@ -1,4 +1,5 @@
-/* Unit tests: golden argv cases (tests/argv), config checks, Cuckoo3 start_args rules, loader. */
+/* Unit tests: golden argv cases (tests/argv: .args to render, .err to refuse), definition checks,
+ * Cuckoo3 start_args rules and restore, the loader. */
 #include "test.h"
 
 #include <dirent.h>
@@ -8,34 +9,71 @@
 #include "core/util.h"
 #include "qemu/argv.h"
 #include "qemu/config.h"
+#include "machine/cuckoo.h"
 
 static char *argv_dir(void) {
         const char *root = getenv("VMCLOAK_SOURCE_ROOT");
         return strdup_printf("%s/tests/argv", root ? root : ".");
 }
 
+static void load_case(const char *name, struct vm_def *d, struct qemu_run *run, enum qemu_argv_purpose *p,
+                      char **ret_conf) {
+        _cleanup_free_ char *dir = argv_dir();
+        char *conf = strdup_printf("%s/%s.conf", dir, name);
+        vm_def_init(d);
+        *run = (struct qemu_run){ 0 };
+        *p = QEMU_ARGV_RUN;
+        assert_int_equal(qemu_conf_load(conf, d, run, p), 0);
+        *ret_conf = conf;
+}
+
+/* A definition that must be refused (libvirt's DO_TEST_FAILURE): <case>.err holds its one
+ * line, which is what the user sees after "cannot start VM NAME: ". */
+static void test_golden_failure(const char *name, const struct vm_def *d, const struct qemu_run *run,
+                                enum qemu_argv_purpose p, const char *err_path) {
+        char reason[256] = "";
+        assert_int_equal(qemu_argv_check(d, run, p, reason, sizeof reason), -EINVAL);
+        _cleanup_free_ char *got = strdup_printf("%s\n", reason);
+        if (getenv("VMCLOAK_ARGV_REGEN"))
+                assert_int_equal(write_file(err_path, got, strlen(got), 0644), 0);
+        _cleanup_free_ char *want = NULL;
+        assert_int_equal(read_full_file(err_path, &want, NULL), 0);
+        if (!streq(want, got))
+                fail_msg("%s: expected error '%s', got '%s'", name, want, got);
+        assert_null(strchr(reason, '\n'));
+        char **v = NULL;
+        assert_int_equal(qemu_argv_build(d, run, p, &v), -EINVAL);
+        assert_null(v);
+}
+
 /* One golden case: state is the case name. */
 static void test_golden(void **state) {
         const char *name = *state;
         _cleanup_free_ char *dir = argv_dir();
-        _cleanup_free_ char *conf = strdup_printf("%s/%s.conf", dir, name);
         _cleanup_free_ char *args = strdup_printf("%s/%s.args", dir, name);
-        struct vm_config c;
-        struct vm_runtime rt = { 0 };
-        enum vm_argv_purpose p = VM_ARGV_RUN;
-        vm_config_init(&c);
-        assert_int_equal(vm_config_load(conf, &c, &rt, &p), 0);
+        _cleanup_free_ char *err = strdup_printf("%s/%s.err", dir, name);
+        _cleanup_free_ char *conf = NULL;
+        struct vm_def d;
+        struct qemu_run run;
+        enum qemu_argv_purpose p;
+        load_case(name, &d, &run, &p, &conf);
+        if (path_exists(err)) {
+                test_golden_failure(name, &d, &run, p, err);
+                vm_def_done(&d);
+                qemu_run_done(&run);
+                return;
+        }
         char reason[256] = "";
-        int r = vm_config_check(&c, p, reason, sizeof reason);
+        int r = qemu_argv_check(&d, &run, p, reason, sizeof reason);
         if (r < 0)
                 fail_msg("%s: %s", name, reason);
         char **v = NULL;
-        assert_int_equal(vm_argv_build_runtime(&c, &rt, p, &v), 0);
+        assert_int_equal(qemu_argv_build(&d, &run, p, &v), 0);
         _cleanup_free_ char *got = strv_join(v, "\n");
         _cleanup_free_ char *got_nl = strdup_printf("%s\n", got);
-        if (p == VM_ARGV_START_ARGS) {
+        if (p == QEMU_ARGV_START_ARGS) {
                 const char *why = NULL;
-                if (vm_start_args_check(v, &why) < 0)
+                if (cuckoo_start_args_check(v, &why) < 0)
                         fail_msg("%s: start_args refused: %s", name, why);
         }
         if (getenv("VMCLOAK_ARGV_REGEN"))
@@ -56,21 +94,20 @@ static void test_golden(void **state) {
                          v[i] ? v[i] : "(end)");
         }
         strv_free(v);
-        vm_config_done(&c);
-        vm_runtime_done(&rt);
+        vm_def_done(&d);
+        qemu_run_done(&run);
 }
 
 /* VMCloak §6.5, >= 4.1, literally: the whole default list, word for word. */
 static void test_vmcloak_default_literal(void **state) {
         (void)state;
-        struct vm_config c;
-        vm_config_init(&c);
-        c.version = (struct qemu_version){ 4, 2, 1 };
-        c.accel = VM_ACCEL_KVM;
-        c.bridge = strdup("qemubr0");
-        c.mac = strdup("00:19:3c:1f:a2:07");
+        struct vm_def d;
+        vm_def_init(&d);
+        struct qemu_run run = { .version = { 4, 2, 1 }, .accel = VM_ACCEL_KVM };
+        d.net.bridge = strdup("qemubr0");
+        d.nic.mac = strdup("00:19:3c:1f:a2:07");
         char **v = NULL;
-        assert_int_equal(vm_argv_build(&c, VM_ARGV_START_ARGS, &v), 0);
+        assert_int_equal(qemu_argv_build(&d, &run, QEMU_ARGV_START_ARGS, &v), 0);
         _cleanup_free_ char *j = strv_join(v, " ");
         assert_string_equal(j,
                 "-nodefaults -M q35 -vga std -smp 1 -overcommit mem-lock=off "
@@ -87,8 +124,8 @@ static void test_vmcloak_default_literal(void **state) {
                 "-drive file=%DISPOSABLE_DISK_PATH%,format=qcow2,if=none,id=disk "
                 "-display none");
         strv_free(v);
-        c.version = (struct qemu_version){ 2, 11, 0 };
-        assert_int_equal(vm_argv_build(&c, VM_ARGV_START_ARGS, &v), 0);
+        run.version = (struct qemu_version){ 2, 11, 0 };
+        assert_int_equal(qemu_argv_build(&d, &run, QEMU_ARGV_START_ARGS, &v), 0);
         free(j);
         j = strv_join(v, " ");
         assert_string_equal(j,
@@ -106,171 +143,166 @@ static void test_vmcloak_default_literal(void **state) {
                 "-drive file=%DISPOSABLE_DISK_PATH%,format=qcow2,if=none,id=disk "
                 "-display none");
         strv_free(v);
-        vm_config_done(&c);
+        vm_def_done(&d);
 }
 
-static void check_refused(struct vm_config *c, enum vm_argv_purpose p, const char *needle) {
+static void check_refused(const struct vm_def *d, const struct qemu_run *run, enum qemu_argv_purpose p,
+                          const char *needle) {
         char reason[256] = "";
-        assert_int_equal(vm_config_check(c, p, reason, sizeof reason), -EINVAL);
+        assert_int_equal(qemu_argv_check(d, run, p, reason, sizeof reason), -EINVAL);
         if (!strstr(reason, needle))
                 fail_msg("reason '%s' does not mention '%s'", reason, needle);
         char **v = NULL;
-        assert_int_equal(vm_argv_build(c, p, &v), -EINVAL);
+        assert_int_equal(qemu_argv_build(d, run, p, &v), -EINVAL);
         assert_null(v);
 }
 
-static void base_config(struct vm_config *c) {
-        vm_config_init(c);
-        c->version = (struct qemu_version){ 7, 2, 0 };
-        c->accel = VM_ACCEL_TCG;
-        c->disk_path = strdup("/tmp/d.qcow2");
+static void base_def(struct vm_def *d, struct qemu_run *run) {
+        vm_def_init(d);
+        *run = (struct qemu_run){ .version = { 7, 2, 0 }, .accel = VM_ACCEL_TCG };
+        d->disk.path = strdup("/tmp/d.qcow2");
 }
 
-static void test_config_refused(void **state) {
+/* What the golden .err cases cannot express through the loader. */
+static void test_def_refused(void **state) {
         (void)state;
-        struct vm_config c;
+        struct vm_def d;
+        struct qemu_run run;
 
-        base_config(&c);
-        c.accel = VM_ACCEL_AUTO;
-        check_refused(&c, VM_ARGV_RUN, "accelerator");
-        vm_config_done(&c);
+        base_def(&d, &run);
+        d.tpm = true;
+        check_refused(&d, &run, QEMU_ARGV_RUN, "swtpm");
+        vm_def_done(&d);
 
-        base_config(&c);
-        c.cpus = 0;
-        check_refused(&c, VM_ARGV_RUN, "CPU");
-        vm_config_done(&c);
+        base_def(&d, &run);
+        d.nvram = strdup("/tmp/vars.fd");
+        check_refused(&d, &run, QEMU_ARGV_RUN, "UEFI");
+        vm_def_done(&d);
 
-        base_config(&c);
-        c.ram_mb = 8;
-        check_refused(&c, VM_ARGV_RUN, "RAM");
-        vm_config_done(&c);
+        base_def(&d, &run);
+        d.firmware = VM_FIRMWARE_UEFI;
+        run.uefi_code = strdup("/usr/share/OVMF/OVMF_CODE_4M.fd");
+        check_refused(&d, &run, QEMU_ARGV_RUN, "variable store");
+        vm_def_done(&d);
+        qemu_run_done(&run);
 
-        base_config(&c);
-        free(c.disk_path);
-        c.disk_path = NULL;
-        check_refused(&c, VM_ARGV_RUN, "disk");
-        vm_config_done(&c);
+        base_def(&d, &run);
+        assert_int_equal(vm_def_add_cpu_feature(&d, "bad,name", false), 0);
+        check_refused(&d, &run, QEMU_ARGV_RUN, "CPU feature");
+        vm_def_done(&d);
 
-        base_config(&c);
-        c.vram_mb = 48;
-        check_refused(&c, VM_ARGV_RUN, "VRAM");
-        vm_config_done(&c);
+        base_def(&d, &run);
+        assert_int_equal(vm_def_add_cdrom(&d, ""), 0);
+        check_refused(&d, &run, QEMU_ARGV_RUN, "empty media path");
+        vm_def_done(&d);
 
-        base_config(&c);
-        c.mac = strdup("00-19-3c-1f-a2-07");
-        check_refused(&c, VM_ARGV_RUN, "MAC");
-        vm_config_done(&c);
+        base_def(&d, &run);
+        run.fwd_port = 18000;
+        check_refused(&d, &run, QEMU_ARGV_RUN, "user networking");
+        vm_def_done(&d);
 
-        base_config(&c);
-        c.bridge = strdup("br,0");
-        check_refused(&c, VM_ARGV_RUN, "bridge");
-        vm_config_done(&c);
-
-        base_config(&c);
-        c.net_mode = VM_NET_USER;
-        c.host_fwd_port = 18000;
-        check_refused(&c, VM_ARGV_RUN, "guest IP");
-        vm_config_done(&c);
-
-        base_config(&c);
-        c.serial = VM_SERIAL_FILE;
-        check_refused(&c, VM_ARGV_RUN, "serial");
-        vm_config_done(&c);
-
-        base_config(&c);
-        c.uefi_code = strdup("/usr/share/OVMF/OVMF_CODE_4M.fd");
-        check_refused(&c, VM_ARGV_RUN, "UEFI");
-        vm_config_done(&c);
-
-        base_config(&c);
-        c.secure_boot = true;
-        check_refused(&c, VM_ARGV_RUN, "Secure Boot");
-        vm_config_done(&c);
-
-        base_config(&c);
-        c.version = (struct qemu_version){ 4, 2, 1 };
-        c.cloak.acpi_oem_id = strdup("DELL");
-        check_refused(&c, VM_ARGV_RUN, "6.0");
-        vm_config_done(&c);
-
-        base_config(&c);
-        strv_extend(&c.cloak.cpu_flags, "model-id=a,b");
-        check_refused(&c, VM_ARGV_RUN, "comma");
-        vm_config_done(&c);
-
-        base_config(&c);
-        c.cloak.acpi_oem_table_id = strdup("123456789");
-        check_refused(&c, VM_ARGV_RUN, "8 bytes");
-        vm_config_done(&c);
-
-        base_config(&c);
-        c.version = (struct qemu_version){ 3, 1, 0 };
-        c.audio = VM_AUDIO_NONE;
-        check_refused(&c, VM_ARGV_RUN, "4.0");
-        vm_config_done(&c);
-
-        base_config(&c);
-        for (int i = 0; i < 5; i++)
-                strv_extend(&c.extra_cdroms, "/x.iso");
-        check_refused(&c, VM_ARGV_RUN, "CD-ROM");
-        vm_config_done(&c);
-
-        base_config(&c);
-        c.vnc = true;
-        c.vnc_display = 60000;
-        check_refused(&c, VM_ARGV_RUN, "VNC");
-        vm_config_done(&c);
-
-        /* A START_ARGS that Cuckoo3 would refuse because a path holds "-snapshot". */
-        base_config(&c);
-        assert_int_equal(vm_config_add_share(&c, "samples", "/vms/my-snapshot/samples", true), 0);
+        /* A START_ARGS that Cuckoo3 would refuse because a path holds "-snapshot" renders for RUN. */
+        base_def(&d, &run);
+        assert_int_equal(vm_def_add_share(&d, "samples", "/vms/my-snapshot/samples", true), 0);
         char **v = NULL;
-        assert_int_equal(vm_argv_build(&c, VM_ARGV_RUN, &v), 0);
+        assert_int_equal(qemu_argv_build(&d, &run, QEMU_ARGV_RUN, &v), 0);
         strv_free(v);
-        check_refused(&c, VM_ARGV_START_ARGS, "-snapshot");
-        vm_config_done(&c);
+        check_refused(&d, &run, QEMU_ARGV_START_ARGS, "-snapshot");
+        vm_def_done(&d);
 
         /* A serial log path is not rendered into START_ARGS (-serial null keeps the device). */
-        base_config(&c);
-        c.serial = VM_SERIAL_FILE;
-        c.serial_path = strdup("/vms/my-snapshot/serial.log");
-        assert_int_equal(vm_config_check(&c, VM_ARGV_START_ARGS, NULL, 0), 0);
-        vm_config_done(&c);
+        base_def(&d, &run);
+        d.serial.type = VM_SERIAL_FILE;
+        d.serial.path = strdup("/vms/my-snapshot/serial.log");
+        assert_int_equal(qemu_argv_check(&d, &run, QEMU_ARGV_START_ARGS, NULL, 0), 0);
+        vm_def_done(&d);
+}
+
+/* A deep copy renders the same arguments and shares no memory with the original. */
+static void test_def_copy(void **state) {
+        (void)state;
+        struct vm_def d, c;
+        struct qemu_run run;
+        _cleanup_free_ char *conf = NULL;
+        enum qemu_argv_purpose p;
+        load_case("cloak", &d, &run, &p, &conf);
+        assert_int_equal(vm_def_add_share(&d, "s", "/srv", false), 0);
+        assert_int_equal(strv_extend(&d.id.smbios.oem_strings, "a,b"), 0);
+        assert_int_equal(vm_def_copy(&d, &c), 0);
+        char **a = NULL, **b = NULL;
+        assert_int_equal(qemu_argv_build(&d, &run, p, &a), 0);
+        vm_def_done(&d);
+        assert_int_equal(qemu_argv_build(&c, &run, p, &b), 0);
+        _cleanup_free_ char *ja = strv_join(a, " ");
+        _cleanup_free_ char *jb = strv_join(b, " ");
+        assert_string_equal(ja, jb);
+        assert_non_null(strstr(jb, "-smbios type=11,value=a,,b"));
+        strv_free(a);
+        strv_free(b);
+        vm_def_done(&c);
+        qemu_run_done(&run);
+}
+
+/* Cuckoo3's restore through the builder: placeholder escaped, forward moved, VNC and the
+ * process knobs rendered by the same helpers as every other run. */
+static void test_from_start_args(void **state) {
+        (void)state;
+        char *sa[] = { "-m", "512", "-netdev",
+                       "type=user,net=10.0.2.0/24,restrict=on,hostfwd=tcp:127.0.0.1:18001-10.0.2.20:8000,id=net0",
+                       "-drive", "file=%DISPOSABLE_DISK_PATH%,format=qcow2,if=none,id=disk", NULL };
+        struct vm_vnc vnc = { .enabled = true, .display = 5, .listen = (char *)"::1" };
+        struct qemu_run run = { .fwd_port = 23456, .qmp_socket = (char *)"/run/q,s.sock", .monitor_none = true,
+                                .incoming = (char *)"exec:lz4 -c -d < '/vm/memory.snapshot'" };
+        char **v = NULL;
+        assert_int_equal(qemu_argv_from_start_args(sa, "/vms/a,b/disposable-1.qcow2", &vnc, &run, &v), 0);
+        _cleanup_free_ char *j = strv_join(v, " ");
+        assert_string_equal(j, "qemu-system-x86_64 -m 512 -netdev "
+                               "type=user,net=10.0.2.0/24,restrict=on,hostfwd=tcp:127.0.0.1:23456-10.0.2.20:8000,id=net0 "
+                               "-drive file=/vms/a,,b/disposable-1.qcow2,format=qcow2,if=none,id=disk "
+                               "-vnc [::1]:5 -qmp unix:/run/q,,s.sock,server=on,wait=off -monitor none "
+                               "-incoming exec:lz4 -c -d < '/vm/memory.snapshot'");
+        strv_free(v);
+        /* A forward asked of start_args that have none, and start_args Cuckoo3 refuses. */
+        char *bridge[] = { "-netdev", "type=bridge,br=br0,id=net0", "-drive", "file=%DISPOSABLE_DISK_PATH%", NULL };
+        assert_int_equal(qemu_argv_from_start_args(bridge, "/d.qcow2", NULL, &run, &v), -EINVAL);
+        char *bad[] = { "-drive", "file=/x.qcow2", NULL };
+        struct qemu_run plain = { 0 };
+        assert_int_equal(qemu_argv_from_start_args(bad, "/d.qcow2", NULL, &plain, &v), -EINVAL);
 }
 
 static void test_start_args_rules(void **state) {
         (void)state;
         const char *why;
         char *ok[] = { "-m", "512", "-drive", "file=%DISPOSABLE_DISK_PATH%,format=qcow2", NULL };
-        assert_int_equal(vm_start_args_check(ok, &why), 0);
+        assert_int_equal(cuckoo_start_args_check(ok, &why), 0);
         assert_null(why);
 
         char *empty[] = { NULL };
-        assert_int_equal(vm_start_args_check(empty, &why), -EINVAL);
+        assert_int_equal(cuckoo_start_args_check(empty, &why), -EINVAL);
         assert_non_null(strstr(why, "empty"));
-        assert_int_equal(vm_start_args_check(NULL, &why), -EINVAL);
+        assert_int_equal(cuckoo_start_args_check(NULL, &why), -EINVAL);
 
         char *binary[] = { "/usr/bin/qemu-system-x86_64", "-drive", "file=%DISPOSABLE_DISK_PATH%", NULL };
-        assert_int_equal(vm_start_args_check(binary, &why), -EINVAL);
+        assert_int_equal(cuckoo_start_args_check(binary, &why), -EINVAL);
         assert_non_null(strstr(why, "binary"));
 
         char *nodisk[] = { "-m", "512", "-drive", "file=/x.qcow2", NULL };
-        assert_int_equal(vm_start_args_check(nodisk, &why), -EINVAL);
+        assert_int_equal(cuckoo_start_args_check(nodisk, &why), -EINVAL);
         assert_non_null(strstr(why, "DISPOSABLE"));
 
         static const char *const bad[] = { "-incoming", "-monitor", "-qmp", "-loadvm", "-no-shutdown",
                                            "-qmp-pretty", "-snapshot" };
         for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
                 char *a[] = { "-drive", "file=%DISPOSABLE_DISK_PATH%", (char *)bad[i], "x", NULL };
-                assert_int_equal(vm_start_args_check(a, &why), -EINVAL);
+                assert_int_equal(cuckoo_start_args_check(a, &why), -EINVAL);
                 assert_non_null(strstr(why, bad[i]));
         }
         /* A plain substring test, as Cuckoo3 does: a file name is enough to be refused. */
         char *sub[] = { "-drive", "file=%DISPOSABLE_DISK_PATH%", "-serial", "file:/vm/x-snapshot.log", NULL };
-        assert_int_equal(vm_start_args_check(sub, &why), -EINVAL);
+        assert_int_equal(cuckoo_start_args_check(sub, &why), -EINVAL);
         /* The placeholder may be split across arguments only by the join's space. */
         char *split[] = { "%DISPOSABLE_DISK_PATH%", NULL };
-        assert_int_equal(vm_start_args_check(split, NULL), 0);
+        assert_int_equal(cuckoo_start_args_check(split, NULL), 0);
 }
 
 static void test_escape(void **state) {
@@ -285,18 +317,22 @@ static void test_escape(void **state) {
 
 static void test_runtime_not_in_start_args(void **state) {
         (void)state;
-        struct vm_config c;
-        base_config(&c);
-        c.vnc = true;
-        c.cdrom_path = strdup("/isos/win10.iso");
-        strv_extend(&c.extra_cdroms, "/isos/extra.iso");
-        struct vm_runtime rt = { .qmp_socket = strdup("/run/q.sock"), .incoming = strdup("defer"),
-                                 .pidfile = strdup("/run/q.pid"), .no_reboot = true, .paused = true };
+        struct vm_def d;
+        struct qemu_run run;
+        base_def(&d, &run);
+        d.vnc.enabled = true;
+        assert_int_equal(vm_def_add_cdrom(&d, "/isos/win10.iso"), 0);
+        assert_int_equal(vm_def_add_cdrom(&d, "/isos/extra.iso"), 0);
+        run.qmp_socket = strdup("/run/q.sock");
+        run.incoming = strdup("defer");
+        run.pidfile = strdup("/run/q.pid");
+        run.no_reboot = run.paused = run.monitor_none = true;
         char **v = NULL;
-        assert_int_equal(vm_argv_build_runtime(&c, &rt, VM_ARGV_START_ARGS, &v), 0);
+        assert_int_equal(qemu_argv_build(&d, &run, QEMU_ARGV_START_ARGS, &v), 0);
         _cleanup_free_ char *j = strv_join(v, " ");
         assert_null(strstr(j, "-vnc"));
         assert_null(strstr(j, "-qmp"));
+        assert_null(strstr(j, "-monitor"));
         assert_null(strstr(j, "-incoming"));
         assert_null(strstr(j, "-pidfile"));
         assert_null(strstr(j, "-no-reboot"));
@@ -305,50 +341,62 @@ static void test_runtime_not_in_start_args(void **state) {
         assert_null(strstr(j, "d.qcow2"));
         assert_non_null(strstr(j, "if=none,id=cdrom1,readonly=on"));
         strv_free(v);
-        assert_int_equal(vm_argv_build_runtime(&c, &rt, VM_ARGV_RUN, &v), 0);
+        assert_int_equal(qemu_argv_build(&d, &run, QEMU_ARGV_RUN, &v), 0);
         free(j);
         j = strv_join(v, " ");
         assert_string_equal(v[0], "qemu-system-x86_64");
         assert_non_null(strstr(j, "-vnc 127.0.0.1:0"));
-        assert_non_null(strstr(j, "-qmp unix:/run/q.sock,server=on,wait=off -pidfile /run/q.pid -no-reboot -S "
-                                  "-incoming defer"));
+        assert_non_null(strstr(j, "-qmp unix:/run/q.sock,server=on,wait=off -monitor none -pidfile /run/q.pid "
+                                  "-no-reboot -S -incoming defer"));
         assert_non_null(strstr(j, "file=/isos/win10.iso,format=raw,if=none,id=cdrom,readonly=on"));
         strv_free(v);
-        vm_config_done(&c);
-        vm_runtime_done(&rt);
+        vm_def_done(&d);
+        qemu_run_done(&run);
 }
 
 static void test_loader_errors(void **state) {
         (void)state;
         static const char *const bad[] = {
                 "bogus=1\n", "cpus=many\n", "net=wifi\n", "version=seven\n", "vnc=maybe\n",
-                "share=nopath\n", "smbios.x=a=b\n", "smbios.1=novalue\n", "purpose=later\n", "just a line\n",
+                "share=nopath\n", "smbios.x=a=b\n", "smbios.1=novalue\n", "smbios.1=colour=red\n",
+                "smbios.11=text=a\n", "cpu_flag=x=y\n", "cpu_flag=-\n", "audio=loud\n", "purpose=later\n",
+                "just a line\n",
         };
         for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
-                struct vm_config c;
-                vm_config_init(&c);
-                assert_int_equal(vm_config_load_string(bad[i], "t", &c, NULL, NULL), -EINVAL);
-                vm_config_done(&c);
+                struct vm_def d;
+                struct qemu_run run = { 0 };
+                vm_def_init(&d);
+                assert_int_equal(qemu_conf_load_string(bad[i], "t", &d, &run, NULL), -EINVAL);
+                vm_def_done(&d);
+                qemu_run_done(&run);
         }
-        struct vm_config c;
-        struct vm_runtime rt = { 0 };
-        enum vm_argv_purpose p = VM_ARGV_RUN;
-        vm_config_init(&c);
-        assert_int_equal(vm_config_load_string("# c\n\n  cpus = 3\r\nshare=a=/x,rw\nshare=b=/y\npurpose=start_args\n"
-                                               "qmp=/q\nsmbios.1=product=A,B\nsmbios.1=sku=1\n",
-                                               "t", &c, &rt, &p),
+        struct vm_def d;
+        struct qemu_run run = { 0 };
+        enum qemu_argv_purpose p = QEMU_ARGV_RUN;
+        vm_def_init(&d);
+        assert_int_equal(qemu_conf_load_string("# c\n\n  cpus = 3\r\nshare=a=/x,rw\nshare=b=/y\npurpose=start_args\n"
+                                               "qmp=/q\nsmbios.1=product=A,B\nsmbios.1=sku=1\nsmbios.4=max-speed=3400\n"
+                                               "cdrom_model=M\nextra_cdrom=/e.iso\ncpu_flag=+vmx\n",
+                                               "t", &d, &run, &p),
                          0);
-        assert_int_equal(c.cpus, 3);
-        assert_int_equal(c.n_shares, 2);
-        assert_false(c.shares[0].readonly);
-        assert_true(c.shares[1].readonly);
-        assert_string_equal(c.shares[0].path, "/x");
-        assert_int_equal(p, VM_ARGV_START_ARGS);
-        assert_string_equal(rt.qmp_socket, "/q");
-        assert_int_equal(c.cloak.n_smbios, 1);
-        assert_int_equal(strv_length(c.cloak.smbios[0].fields), 2);
-        vm_config_done(&c);
-        vm_runtime_done(&rt);
+        assert_int_equal(d.cpus, 3);
+        assert_int_equal(d.n_shares, 2);
+        assert_false(d.shares[0].readonly);
+        assert_true(d.shares[1].readonly);
+        assert_string_equal(d.shares[0].path, "/x");
+        assert_int_equal(p, QEMU_ARGV_START_ARGS);
+        assert_string_equal(run.qmp_socket, "/q");
+        assert_string_equal(d.id.smbios.system.product, "A,B");
+        assert_string_equal(d.id.smbios.system.sku, "1");
+        assert_int_equal(d.id.smbios.processor.max_speed_mhz, 3400);
+        assert_int_equal(d.n_cdroms, 2);
+        assert_string_equal(d.cdroms[0].model, "M");
+        assert_string_equal(d.cdroms[1].model, "M");
+        assert_null(d.cdroms[0].media);
+        assert_int_equal(d.id.cpu.n_features, 1);
+        assert_true(d.id.cpu.features[0].enabled);
+        vm_def_done(&d);
+        qemu_run_done(&run);
 }
 
 static void test_version_parse(void **state) {
@@ -389,7 +437,9 @@ int main(void) {
         qsort(names, n, sizeof *names, cmp_str);
         static const struct CMUnitTest fixed[] = {
                 cmocka_unit_test(test_vmcloak_default_literal),
-                cmocka_unit_test(test_config_refused),
+                cmocka_unit_test(test_def_refused),
+                cmocka_unit_test(test_def_copy),
+                cmocka_unit_test(test_from_start_args),
                 cmocka_unit_test(test_start_args_rules),
                 cmocka_unit_test(test_escape),
                 cmocka_unit_test(test_runtime_not_in_start_args),

@@ -37,13 +37,13 @@ static void test_detect(void **state) {
         };
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
                 write_bytes(p, cases[i].b, cases[i].n);
-                int r = vm_memsnap_detect(p, &c);
+                int r = vm_memfile_detect(p, &c);
                 if (r != cases[i].r)
                         fail_msg("case %zu: got %d, expected %d", i, r, cases[i].r);
                 if (r == 0)
                         assert_int_equal(c, cases[i].c);
         }
-        assert_int_equal(vm_memsnap_detect("/nonexistent/m", &c), -ENOENT);
+        assert_int_equal(vm_memfile_detect("/nonexistent/m", &c), -ENOENT);
         rm_rf(d);
         free(d);
         free(p);
@@ -66,28 +66,28 @@ static void test_names(void **state) {
 
 static void test_uris(void **state) {
         (void)state;
-        char *u = vm_memsnap_save_uri(VM_COMPRESS_LZ4, "/usr/bin/lz4", 0, "/vms/a/m.part", "/vms/a/m.done");
+        char *u = qemu_memsnap_save_uri(VM_COMPRESS_LZ4, "/usr/bin/lz4", 0, "/vms/a/m.part", "/vms/a/m.done");
         assert_string_equal(u, "exec:'/usr/bin/lz4' -9 -c -q > '/vms/a/m.part' && mv -f '/vms/a/m.part' '/vms/a/m.done'");
         free(u);
-        u = vm_memsnap_save_uri(VM_COMPRESS_LZ4, "/usr/bin/lz4", 1, "/t", "/d");
+        u = qemu_memsnap_save_uri(VM_COMPRESS_LZ4, "/usr/bin/lz4", 1, "/t", "/d");
         assert_string_equal(u, "exec:'/usr/bin/lz4' -1 -c -q > '/t' && mv -f '/t' '/d'");
         free(u);
-        u = vm_memsnap_save_uri(VM_COMPRESS_ZSTD, "/usr/bin/zstd", 99, "/t", "/d");
+        u = qemu_memsnap_save_uri(VM_COMPRESS_ZSTD, "/usr/bin/zstd", 99, "/t", "/d");
         assert_string_equal(u, "exec:'/usr/bin/zstd' -3 -c -q -T0 > '/t' && mv -f '/t' '/d'");
         free(u);
-        u = vm_memsnap_save_uri(VM_COMPRESS_NONE, "/bin/cat", 5, "/t", "/d");
+        u = qemu_memsnap_save_uri(VM_COMPRESS_NONE, "/bin/cat", 5, "/t", "/d");
         assert_string_equal(u, "exec:'/bin/cat' > '/t' && mv -f '/t' '/d'");
         free(u);
-        u = vm_memsnap_restore_uri(VM_COMPRESS_LZ4, "/usr/bin/lz4", "/vms/a/memory.snapshot");
+        u = qemu_memsnap_restore_uri(VM_COMPRESS_LZ4, "/usr/bin/lz4", "/vms/a/memory.snapshot");
         assert_string_equal(u, "exec:'/usr/bin/lz4' -c -d < '/vms/a/memory.snapshot'");
         free(u);
-        u = vm_memsnap_restore_uri(VM_COMPRESS_GZIP, "/bin/gzip", "/m");
+        u = qemu_memsnap_restore_uri(VM_COMPRESS_GZIP, "/bin/gzip", "/m");
         assert_string_equal(u, "exec:'/bin/gzip' -c -d < '/m'");
         free(u);
-        u = vm_memsnap_restore_uri(VM_COMPRESS_ZSTD, "/usr/bin/zstd", "/m");
+        u = qemu_memsnap_restore_uri(VM_COMPRESS_ZSTD, "/usr/bin/zstd", "/m");
         assert_string_equal(u, "exec:'/usr/bin/zstd' -c -d -q < '/m'");
         free(u);
-        u = vm_memsnap_restore_uri(VM_COMPRESS_NONE, "/bin/cat", "/m");
+        u = qemu_memsnap_restore_uri(VM_COMPRESS_NONE, "/bin/cat", "/m");
         assert_string_equal(u, "exec:'/bin/cat' < '/m'");
         free(u);
 }

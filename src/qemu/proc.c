@@ -1,5 +1,5 @@
 /* Running QEMU: spawn, QMP handshake, waits with deadlines, stop/kill, CD-ROM media. */
-#include "qemu/vm.h"
+#include "qemu/proc.h"
 
 #include <errno.h>
 #include <json-c/json.h>
@@ -21,25 +21,25 @@
 #define QMP_CMD_TIMEOUT_MS 30000
 #define SWTPM_TIMEOUT_MS 5000
 
-struct vm {
+struct qemu_proc {
         pid_t pid;
         pid_t swtpm_pid;
         bool exited;
         int status;
         bool shutdown_event;
         struct qmp *qmp;
-        char *rundir;          /* private, removed by vm_free */
+        char *rundir;          /* private, removed by qemu_proc_free */
         char *qmp_path;
         char *log_path;
         off_t log_offset;      /* where this run's lines start in the log */
 };
 
-pid_t vm_pid(const struct vm *vm) { return vm->pid; }
-struct qmp *vm_qmp(struct vm *vm) { return vm->qmp; }
-const char *vm_log_path(const struct vm *vm) { return vm->log_path; }
+pid_t qemu_proc_pid(const struct qemu_proc *vm) { return vm->pid; }
+struct qmp *qemu_proc_qmp(struct qemu_proc *vm) { return vm->qmp; }
+const char *qemu_proc_log_path(const struct qemu_proc *vm) { return vm->log_path; }
 
-static struct vm *vm_new(void) {
-        struct vm *vm = calloc(1, sizeof *vm);
+static struct qemu_proc *qemu_proc_new(void) {
+        struct qemu_proc *vm = calloc(1, sizeof *vm);
         if (!vm)
                 return NULL;
         /* Short: the QMP socket path must fit in sun_path (108 bytes). */
@@ -53,7 +53,7 @@ static struct vm *vm_new(void) {
         return vm;
 }
 
-char *vm_log_tail(const struct vm *vm, unsigned lines) {
+char *qemu_proc_log_tail(const struct qemu_proc *vm, unsigned lines) {
         _cleanup_free_ char *text = NULL;
         size_t len = 0;
         if (!vm->log_path || read_full_file(vm->log_path, &text, &len) < 0)
@@ -73,7 +73,7 @@ char *vm_log_tail(const struct vm *vm, unsigned lines) {
 }
 
 /* Reap if it exited; true once it is gone. */
-static bool reap(struct vm *vm) {
+static bool reap(struct qemu_proc *vm) {
         if (vm->exited || vm->pid <= 0)
                 return true;
         int st;
@@ -85,17 +85,17 @@ static bool reap(struct vm *vm) {
         return true;
 }
 
-bool vm_exited(struct vm *vm) { return reap(vm); }
+bool qemu_proc_exited(struct qemu_proc *vm) { return reap(vm); }
 
-static int died_error(struct vm *vm, const char *when) {
-        _cleanup_free_ char *tail = vm_log_tail(vm, 3);
+static int died_error(struct qemu_proc *vm, const char *when) {
+        _cleanup_free_ char *tail = qemu_proc_log_tail(vm, 3);
         char st[80];
         log_error("QEMU exited %s (%s): %s", when, proc_status_string(vm->status, st, sizeof st),
                   isempty(tail) ? "(nothing in its log)" : tail);
         return -ECHILD;
 }
 
-static void kill_swtpm(struct vm *vm) {
+static void kill_swtpm(struct qemu_proc *vm) {
         if (vm->swtpm_pid > 0) {
                 kill(-vm->swtpm_pid, SIGKILL);
                 proc_terminate(vm->swtpm_pid, 0);
@@ -103,7 +103,7 @@ static void kill_swtpm(struct vm *vm) {
         }
 }
 
-void vm_kill(struct vm *vm) {
+void qemu_proc_kill(struct qemu_proc *vm) {
         if (!vm)
                 return;
         if (vm->pid > 0 && !reap(vm)) {
@@ -119,10 +119,10 @@ void vm_kill(struct vm *vm) {
         kill_swtpm(vm);
 }
 
-void vm_free(struct vm *vm) {
+void qemu_proc_free(struct qemu_proc *vm) {
         if (!vm)
                 return;
-        vm_kill(vm);
+        qemu_proc_kill(vm);
         qmp_free(vm->qmp);
         if (vm->rundir)
                 rm_rf(vm->rundir);
@@ -132,7 +132,7 @@ void vm_free(struct vm *vm) {
         free(vm);
 }
 
-static int start_swtpm(struct vm *vm, const char *sock, const char *state_dir) {
+static int start_swtpm(struct qemu_proc *vm, const char *sock, const char *state_dir) {
         _cleanup_free_ char *bin = find_program("swtpm");
         if (!bin)
                 return log_error_errno(-ENOENT, "swtpm not found: install swtpm and swtpm-tools (needed for a TPM)");
@@ -156,7 +156,7 @@ static int start_swtpm(struct vm *vm, const char *sock, const char *state_dir) {
                 int status;
                 if (proc_try_wait(vm->swtpm_pid, &status) != 0) {
                         vm->swtpm_pid = 0;
-                        _cleanup_free_ char *tail = vm_log_tail(vm, 2);
+                        _cleanup_free_ char *tail = qemu_proc_log_tail(vm, 2);
                         log_error("swtpm exited at once: %s", isempty(tail) ? "(nothing in the log)" : tail);
                         return -ECHILD;
                 }
@@ -169,7 +169,7 @@ static int start_swtpm(struct vm *vm, const char *sock, const char *state_dir) {
         return 0;
 }
 
-static int wait_qmp(struct vm *vm, int timeout_ms) {
+static int wait_qmp(struct qemu_proc *vm, int timeout_ms) {
         int64_t deadline = now_ms() + timeout_ms;
         for (;;) {
                 if (reap(vm))
@@ -188,7 +188,7 @@ static int wait_qmp(struct vm *vm, int timeout_ms) {
                 if (interrupted())
                         return -ECANCELED;
                 if (now_ms() >= deadline) {
-                        _cleanup_free_ char *tail = vm_log_tail(vm, 3);
+                        _cleanup_free_ char *tail = qemu_proc_log_tail(vm, 3);
                         return log_error_errno(-ETIMEDOUT, "QEMU did not answer on its QMP socket within %d s%s%s",
                                                timeout_ms / 1000, isempty(tail) ? "" : ": ", strempty(tail));
                 }
@@ -196,7 +196,7 @@ static int wait_qmp(struct vm *vm, int timeout_ms) {
         }
 }
 
-static int set_log(struct vm *vm, const struct vm_start_opts *o) {
+static int set_log(struct qemu_proc *vm, const struct qemu_proc_opts *o) {
         if (vm->log_path)
                 return 0;
         vm->log_path = o && o->log_path ? strdup(o->log_path) : path_join(vm->rundir, "qemu.log");
@@ -206,7 +206,7 @@ static int set_log(struct vm *vm, const struct vm_start_opts *o) {
         return 0;
 }
 
-static int spawn(struct vm *vm, char *const *argv, const struct vm_start_opts *o) {
+static int spawn(struct qemu_proc *vm, char *const *argv, const struct qemu_proc_opts *o) {
         int r = set_log(vm, o);
         if (r < 0)
                 return r;
@@ -225,8 +225,8 @@ static int spawn(struct vm *vm, char *const *argv, const struct vm_start_opts *o
         return wait_qmp(vm, o && o->qmp_timeout_ms > 0 ? o->qmp_timeout_ms : QMP_DEFAULT_TIMEOUT_MS);
 }
 
-int vm_start_argv(char *const *argv, const char *qmp_socket, const struct vm_start_opts *o, struct vm **ret) {
-        _cleanup_vm_ struct vm *vm = vm_new();
+int qemu_proc_start_argv(char *const *argv, const char *qmp_socket, const struct qemu_proc_opts *o, struct qemu_proc **ret) {
+        _cleanup_qemu_proc_ struct qemu_proc *vm = qemu_proc_new();
         if (!vm)
                 return -ENOMEM;
         vm->qmp_path = strdup(qmp_socket);
@@ -239,31 +239,30 @@ int vm_start_argv(char *const *argv, const char *qmp_socket, const struct vm_sta
         return 0;
 }
 
-int vm_start(const struct vm_config *c, const struct vm_runtime *rt, const struct vm_start_opts *o, struct vm **ret) {
+int qemu_proc_start(const struct vm_def *d, const struct qemu_run *run, const struct qemu_proc_opts *o,
+                    struct qemu_proc **ret) {
         char reason[256];
-        int r = vm_config_check(c, VM_ARGV_RUN, reason, sizeof reason);
+        int r = qemu_argv_check(d, run, QEMU_ARGV_RUN, reason, sizeof reason);
         if (r < 0)
-                return log_error_errno(r, "cannot start VM %s: %s", strempty(c->name), reason);
-        _cleanup_vm_ struct vm *vm = vm_new();
+                return log_error_errno(r, "cannot start VM %s: %s", strempty(d->name), reason);
+        _cleanup_qemu_proc_ struct qemu_proc *vm = qemu_proc_new();
         if (!vm)
                 return -ENOMEM;
-        struct vm_runtime local = { 0 };
-        if (rt)
-                local = *rt;
-        vm->qmp_path = rt && !isempty(rt->qmp_socket) ? strdup(rt->qmp_socket) : path_join(vm->rundir, "qmp.sock");
+        struct qemu_run local = *run;
+        vm->qmp_path = !isempty(run->qmp_socket) ? strdup(run->qmp_socket) : path_join(vm->rundir, "qmp.sock");
         if (!vm->qmp_path)
                 return -ENOMEM;
         local.qmp_socket = vm->qmp_path;
         unlink_if_exists(vm->qmp_path);
         _cleanup_strv_free_ char **argv = NULL;
-        r = vm_argv_build_runtime(c, &local, VM_ARGV_RUN, &argv);
+        r = qemu_argv_build(d, &local, QEMU_ARGV_RUN, &argv);
         if (r < 0)
-                return log_error_errno(r, "cannot build QEMU arguments for %s: %m", strempty(c->name));
+                return log_error_errno(r, "cannot build QEMU arguments for %s: %m", strempty(d->name));
         r = set_log(vm, o);
         if (r < 0)
                 return r;
-        if (!isempty(c->tpm_socket) && o && o->tpm_state_dir) {
-                r = start_swtpm(vm, c->tpm_socket, o->tpm_state_dir);
+        if (d->tpm && o && o->tpm_state_dir) {
+                r = start_swtpm(vm, run->tpm_socket, o->tpm_state_dir);
                 if (r < 0)
                         return r;
         }
@@ -274,7 +273,41 @@ int vm_start(const struct vm_config *c, const struct vm_runtime *rt, const struc
         return 0;
 }
 
-int vm_wait_exit(struct vm *vm, int timeout_ms, int *ret_status, bool *ret_shutdown_event) {
+int qemu_proc_poll_events(struct qemu_proc *vm, int timeout_ms, struct qemu_proc_events *acc) {
+        if (!vm->qmp) {
+                if (timeout_ms > 0)
+                        sleep_ms(timeout_ms);
+                return interrupted() ? -ECANCELED : 0;
+        }
+        int r = qmp_poll(vm->qmp, timeout_ms);
+        if (r == -ECANCELED)
+                return r;
+        struct json_object *e, *data, *v;
+        while ((e = qmp_pop_event(vm->qmp, NULL))) {
+                const char *name = json_object_get_string(json_object_object_get(e, "event"));
+                data = json_object_object_get(e, "data");
+                bool guest = json_object_object_get_ex(data, "guest", &v) && json_object_get_boolean(v);
+                const char *reason = json_object_object_get_ex(data, "reason", &v) ? json_object_get_string(v) : "";
+                if (name && streq(name, "SHUTDOWN")) {
+                        vm->shutdown_event = true;
+                        acc->shutdown = true;
+                        acc->shutdown_guest = guest;
+                        snprintf(acc->shutdown_reason, sizeof acc->shutdown_reason, "%s", strempty(reason));
+                } else if (name && streq(name, "RESET") && guest)
+                        acc->resets++;
+                json_object_put(e);
+        }
+        if (r < 0) {
+                /* A closed socket just means QEMU is going. */
+                qmp_free(vm->qmp);
+                vm->qmp = NULL;
+        }
+        return 0;
+}
+
+int qemu_proc_exit_status(const struct qemu_proc *vm) { return vm->status; }
+
+int qemu_proc_wait_exit(struct qemu_proc *vm, int timeout_ms, int *ret_status, bool *ret_shutdown_event) {
         int64_t deadline = timeout_ms < 0 ? INT64_MAX : now_ms() + timeout_ms;
         for (;;) {
                 if (vm->qmp) {
@@ -308,7 +341,7 @@ int vm_wait_exit(struct vm *vm, int timeout_ms, int *ret_status, bool *ret_shutd
 }
 
 /* Best-effort QMP command on the way down: Ctrl-C must not stop the shutdown itself. */
-static int qmp_best_effort(struct vm *vm, const char *cmd) {
+static int qmp_best_effort(struct qemu_proc *vm, const char *cmd) {
         if (!vm->qmp)
                 return -ENOTCONN;
         qmp_set_ignore_interrupt(vm->qmp, true);
@@ -317,8 +350,8 @@ static int qmp_best_effort(struct vm *vm, const char *cmd) {
         return r;
 }
 
-/* Like vm_wait_exit but ignores Ctrl-C: used while already stopping. */
-static bool wait_gone(struct vm *vm, int timeout_ms) {
+/* Like qemu_proc_wait_exit but ignores Ctrl-C: used while already stopping. */
+static bool wait_gone(struct qemu_proc *vm, int timeout_ms) {
         int64_t deadline = now_ms() + timeout_ms;
         while (!reap(vm)) {
                 if (now_ms() >= deadline)
@@ -328,7 +361,7 @@ static bool wait_gone(struct vm *vm, int timeout_ms) {
         return true;
 }
 
-int vm_quit(struct vm *vm, int timeout_ms) {
+int qemu_proc_quit(struct qemu_proc *vm, int timeout_ms) {
         if (reap(vm))
                 return 0;
         int r = qmp_best_effort(vm, "quit");
@@ -336,27 +369,27 @@ int vm_quit(struct vm *vm, int timeout_ms) {
                 log_debug("QMP quit failed (%s); killing QEMU", vm->qmp ? qmp_last_error(vm->qmp) : "no QMP");
         if (!wait_gone(vm, timeout_ms)) {
                 log_debug("QEMU did not quit within %d ms; killing it", timeout_ms);
-                vm_kill(vm);
+                qemu_proc_kill(vm);
         }
         kill_swtpm(vm);
         return 0;
 }
 
-int vm_stop(struct vm *vm, int powerdown_ms) {
+int qemu_proc_stop(struct qemu_proc *vm, int powerdown_ms) {
         if (reap(vm))
                 return 0;
         if (!interrupted() && powerdown_ms > 0 && qmp_best_effort(vm, "system_powerdown") == 0) {
-                int r = vm_wait_exit(vm, powerdown_ms, NULL, NULL);
+                int r = qemu_proc_wait_exit(vm, powerdown_ms, NULL, NULL);
                 if (r == 0) {
                         kill_swtpm(vm);
                         return 0;
                 }
                 log_debug("the guest did not power off within %d ms", powerdown_ms);
         }
-        return vm_quit(vm, 5000);
+        return qemu_proc_quit(vm, 5000);
 }
 
-int vm_query_status(struct vm *vm, char **ret_status) {
+int qemu_proc_query_status(struct qemu_proc *vm, char **ret_status) {
         if (!vm->qmp)
                 return -ENOTCONN;
         struct json_object *ret = NULL, *st;
@@ -372,7 +405,7 @@ int vm_query_status(struct vm *vm, char **ret_status) {
         return *ret_status ? 0 : -ENOMEM;
 }
 
-static int simple(struct vm *vm, const char *cmd) {
+static int simple(struct qemu_proc *vm, const char *cmd) {
         if (!vm->qmp)
                 return -ENOTCONN;
         int r = qmp_execute(vm->qmp, cmd, NULL, QMP_CMD_TIMEOUT_MS, NULL);
@@ -381,10 +414,10 @@ static int simple(struct vm *vm, const char *cmd) {
         return r;
 }
 
-int vm_cont(struct vm *vm) { return simple(vm, "cont"); }
-int vm_pause(struct vm *vm) { return simple(vm, "stop"); }
+int qemu_proc_cont(struct qemu_proc *vm) { return simple(vm, "cont"); }
+int qemu_proc_pause(struct qemu_proc *vm) { return simple(vm, "stop"); }
 
-int vm_cdrom_eject(struct vm *vm, const char *drive) {
+int qemu_proc_cdrom_eject(struct qemu_proc *vm, const char *drive) {
         if (!vm->qmp)
                 return -ENOTCONN;
         struct json_object *a = json_object_new_object();
@@ -396,7 +429,7 @@ int vm_cdrom_eject(struct vm *vm, const char *drive) {
         return r;
 }
 
-static int change_medium(struct vm *vm, const char *drive, const char *path) {
+static int change_medium(struct qemu_proc *vm, const char *drive, const char *path) {
         struct json_object *a = json_object_new_object();
         json_object_object_add(a, "device", json_object_new_string(drive));
         json_object_object_add(a, "filename", json_object_new_string(path));
@@ -404,7 +437,7 @@ static int change_medium(struct vm *vm, const char *drive, const char *path) {
         return qmp_execute(vm->qmp, "blockdev-change-medium", a, QMP_CMD_TIMEOUT_MS, NULL);
 }
 
-int vm_cdrom_change(struct vm *vm, const char *drive, const char *path) {
+int qemu_proc_cdrom_change(struct qemu_proc *vm, const char *drive, const char *path) {
         if (!vm->qmp)
                 return -ENOTCONN;
         if (!path_exists(path))

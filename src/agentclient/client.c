@@ -1,6 +1,6 @@
 /* libcurl client of the guest agent: a fresh easy handle per request (as VMCloak opens a new
  * session each time), proxies off, streaming uploads/downloads, and one error line per failure. */
-#include "agent/client.h"
+#include "agentclient/client.h"
 
 #include <curl/curl.h>
 #include <errno.h>

@@ -1,0 +1,202 @@
+/* The driver table: how the pipeline runs a machine, whatever runs it (QEMU, libvirt, a fake). */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/cleanup.h"
+#include "machine/def.h"
+#include "machine/memfile.h"
+
+/*
+ * Modelled on libvirt's hypervisor driver table (src/driver-hypervisor.h): a connection to a
+ * host (libvirt's virConnect) owns storage and host facts; a domain is one defined machine
+ * that can be started, watched, saved and stopped many times. The pipeline calls only the
+ * vm_* functions below; each dispatches to the driver's op, and an op a driver lacks answers
+ * -EOPNOTSUPP with one line naming the driver.
+ *
+ * Errors: 0 or a negative errno, after one log line. Every wait honours Ctrl-C/SIGTERM
+ * (core/interrupt.h) by returning -ECANCELED; the caller then frees the domain, which stops
+ * whatever the driver started. A domain never outlives vmcloak.
+ *
+ * Drivers: src/qemu/driver.c (QEMU run directly, qemu_driver) and src/fake/ (a scripted guest
+ * for tests, fake_driver).
+ */
+
+enum vm_accel {
+        VM_ACCEL_AUTO = 0,   /* KVM when it really works (probed), else TCG with one warning */
+        VM_ACCEL_KVM,
+        VM_ACCEL_TCG,
+};
+const char *vm_accel_to_string(enum vm_accel a);
+int vm_accel_from_string(const char *s, enum vm_accel *ret);   /* auto, kvm, tcg; -EINVAL */
+
+struct vm_conn_opts {
+        enum vm_accel accel;           /* what the user asked for */
+        const char *uri;               /* driver-specific host address; NULL: this machine */
+};
+
+/* Facts about the host a connection runs machines on. */
+struct vm_host_info {
+        const char *driver;            /* "qemu" */
+        char version[32];              /* hypervisor version, machineinfo's machinery_version: "7.2.22" */
+        enum vm_accel accel;           /* resolved: KVM or TCG */
+};
+
+/* Host-side settings of one domain. */
+struct vm_domain_opts {
+        const char *log_path;          /* the hypervisor's own log (appended); required */
+        char *const *passthrough;      /* raw hypervisor arguments (--qemu-arg); drivers that
+                                        * cannot take them refuse a non-empty list */
+};
+
+struct vm_start_opts {
+        bool paused;                   /* CPUs stopped until vm_domain_resume() */
+        bool reboot_powers_off;        /* a guest reboot ends the run as a power-off would */
+        const char *memory_image;      /* start from this memory file (vm_domain_save_memory);
+                                        * returns once it is loaded and the guest runs (or
+                                        * stays paused when paused is set) */
+        int timeout_ms;                /* loading the memory image; 0: 120 s */
+};
+
+enum vm_event_type {
+        VM_EVENT_NONE = 0,
+        VM_EVENT_REBOOT,               /* the guest reset the machine; it runs on (unless the
+                                        * run has reboot_powers_off: a POWEROFF follows) */
+        VM_EVENT_POWEROFF,             /* the guest shut the machine down: it is off, cleanly */
+        VM_EVENT_DIED,                 /* the machine ended without the guest shutting down */
+};
+
+struct vm_event {
+        enum vm_event_type type;
+        char detail[512];              /* DIED: how it ended and the hypervisor's last log lines */
+};
+
+enum vm_state {
+        VM_STATE_OFF = 0,
+        VM_STATE_RUNNING,
+        VM_STATE_PAUSED,
+};
+
+struct vm_save_opts {
+        enum vm_compress compress;
+        unsigned level;                /* 0: the compressor's default (memfile.h) */
+        int timeout_ms;                /* 0: 10 minutes */
+        bool quiet;                    /* no progress line */
+};
+
+struct vm_conn;
+struct vm_domain;
+
+struct vm_driver {
+        const char *name;
+        /* Connection: probe the host once (binary, version, accelerator). */
+        int (*conn_open)(const struct vm_conn_opts *o, struct vm_conn **ret);
+        void (*conn_close)(struct vm_conn *c);
+        int (*host_info)(struct vm_conn *c, struct vm_host_info *ret);
+        /* Storage, by path. */
+        int (*disk_create)(struct vm_conn *c, const char *path, uint64_t bytes);
+        int (*disk_create_overlay)(struct vm_conn *c, const char *path, const char *backing);
+        int (*disk_commit)(struct vm_conn *c, const char *overlay);
+        int (*kill_users)(struct vm_conn *c, const char *path, unsigned *ret_killed);
+        /* Domains. */
+        int (*domain_define)(struct vm_conn *c, const struct vm_def *def, const struct vm_domain_opts *o,
+                             struct vm_domain **ret);
+        int (*domain_define_cuckoo)(struct vm_conn *c, char *const *start_args, const struct vm_def *host,
+                                    const struct vm_domain_opts *o, struct vm_domain **ret);
+        void (*domain_free)(struct vm_domain *d);
+        int (*start)(struct vm_domain *d, const struct vm_start_opts *o);
+        int (*wait_event)(struct vm_domain *d, int timeout_ms, struct vm_event *ret);
+        int (*shutdown)(struct vm_domain *d, int grace_ms);
+        void (*destroy)(struct vm_domain *d);
+        int (*get_state)(struct vm_domain *d, enum vm_state *ret);
+        int (*resume)(struct vm_domain *d);
+        int (*save_memory)(struct vm_domain *d, const char *path, const struct vm_save_opts *o);
+        int (*media_change)(struct vm_domain *d, size_t cdrom, const char *path);
+        int (*send_keys)(struct vm_domain *d, char *const *keys, int hold_ms);
+        int (*screenshot)(struct vm_domain *d, const char *png_path);
+        int (*agent_endpoint)(struct vm_domain *d, unsigned slot, char *host, size_t size, uint16_t *port);
+        int (*cuckoo_start_args)(struct vm_domain *d, const struct vm_def *as_restored, char ***ret);
+        char *(*log_tail)(struct vm_domain *d, unsigned lines);
+        const char *(*describe)(struct vm_domain *d);
+};
+
+/* What every driver's connection and domain start with (drivers embed these first). */
+struct vm_conn {
+        const struct vm_driver *driver;
+};
+struct vm_domain {
+        const struct vm_driver *driver;
+        struct vm_conn *conn;
+};
+
+/* ---- connection ---- */
+
+/* Open a connection: the driver probes its host here (QEMU: binary, version >= 2.11, KVM). */
+int vm_conn_open(const struct vm_driver *drv, const struct vm_conn_opts *o, struct vm_conn **ret);
+void vm_conn_close(struct vm_conn *c);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct vm_conn *, vm_conn_close)
+int vm_host_info(struct vm_conn *c, struct vm_host_info *ret);
+
+/* A new empty qcow2 disk of bytes (refuses an existing path: -EEXIST); a qcow2 overlay on
+ * backing (which must not move afterwards); an overlay's changes written into its backing
+ * file. A failed call leaves no file behind. */
+int vm_disk_create(struct vm_conn *c, const char *path, uint64_t bytes);
+int vm_disk_create_overlay(struct vm_conn *c, const char *path, const char *backing);
+int vm_disk_commit(struct vm_conn *c, const char *overlay);
+/* Stop machines of this host that still use path (a disk, or any file under a folder) and
+ * were not started by a vmcloak that still runs; *ret_killed (may be NULL) counts them. */
+int vm_kill_users(struct vm_conn *c, const char *path, unsigned *ret_killed);
+
+/* ---- domains ---- */
+
+/* Define a machine from def (checked here: -EINVAL and one line naming the field). Nothing
+ * runs yet. The driver copies what it needs: def may be freed afterwards. */
+int vm_domain_define(struct vm_conn *c, const struct vm_def *def, const struct vm_domain_opts *o,
+                     struct vm_domain **ret);
+/* Define a machine from Cuckoo3 machineinfo.json start_args (cuckoo3-qemu.md): the machine
+ * Cuckoo3 restores. The devices come from start_args; host gives what start_args cannot say:
+ * name, disk.path (in place of %DISPOSABLE_DISK_PATH%), net.type, net.guest_ip and agent_port
+ * (where the agent is), and vnc. Drivers that cannot run start_args answer -EOPNOTSUPP. */
+int vm_domain_define_cuckoo(struct vm_conn *c, char *const *start_args, const struct vm_def *host,
+                            const struct vm_domain_opts *o, struct vm_domain **ret);
+/* Stop the machine if it runs (hard), release everything the driver made for it. NULL is fine. */
+void vm_domain_free(struct vm_domain *d);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct vm_domain *, vm_domain_free)
+#define _cleanup_vm_domain_ _cleanup_(vm_domain_freep)
+
+/* Power on (the machine must be off). */
+int vm_domain_start(struct vm_domain *d, const struct vm_start_opts *o);
+/* Wait up to timeout_ms (< 0: forever) for the next event. 0 and the event; -ETIMEDOUT (no
+ * event); -ECANCELED on Ctrl-C. Once the machine is off, every call answers the event that
+ * ended it. */
+int vm_domain_wait_event(struct vm_domain *d, int timeout_ms, struct vm_event *ret);
+/* Press the power button and wait up to grace_ms for the guest to shut down, then switch the
+ * machine off hard. 0 when the guest shut down by itself, 1 when it had to be switched off. */
+int vm_domain_shutdown(struct vm_domain *d, int grace_ms);
+/* Switch off at once (libvirt's destroy). Safe on a machine that is off. */
+void vm_domain_destroy(struct vm_domain *d);
+int vm_domain_get_state(struct vm_domain *d, enum vm_state *ret);
+int vm_domain_resume(struct vm_domain *d);
+/* Pause the guest, write its memory and device state to path through the compressor (the
+ * format Cuckoo3 restores: memfile.h), then switch the machine off. path appears atomically;
+ * on failure nothing is left and the machine stays paused. */
+int vm_domain_save_memory(struct vm_domain *d, const char *path, const struct vm_save_opts *o);
+/* Put path into CD-ROM drive cdrom (its index in vm_def.cdroms) or, with path NULL, take the
+ * medium out. A tray the guest locked is forced open. */
+int vm_domain_media_change(struct vm_domain *d, size_t cdrom, const char *path);
+/* Press keys together (QEMU qcodes: "ctrl", "alt", "delete", "ret", "a"), held hold_ms. */
+int vm_domain_send_keys(struct vm_domain *d, char *const *keys, int hold_ms);
+/* The screen as a PNG file. */
+int vm_domain_screenshot(struct vm_domain *d, const char *png_path);
+/* Where the host reaches the guest's agent: slot 0 at vm_net.guest_ip, slot 1 at guest_ip2.
+ * host is a numeric address. -ENOENT when the slot has no address. */
+int vm_domain_agent_endpoint(struct vm_domain *d, unsigned slot, char *host, size_t size, uint16_t *port);
+/* Cuckoo3's start_args for this machine as it will be restored (as_restored: its definition
+ * after the address change), with the host facts of this run (cuckoo3-qemu.md). */
+int vm_domain_cuckoo_start_args(struct vm_domain *d, const struct vm_def *as_restored, char ***ret);
+/* The hypervisor log's last lines of this run joined with " / " (new string, maybe ""). */
+char *vm_domain_log_tail(struct vm_domain *d, unsigned lines);
+/* "QEMU pid 1234" or the like, for debug lines. */
+const char *vm_domain_describe(struct vm_domain *d);

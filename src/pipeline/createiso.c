@@ -1,0 +1,86 @@
+/* createiso: the profile's install media built into a work folder and moved into place. */
+#include "pipeline/createiso.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "core/interrupt.h"
+#include "core/log.h"
+#include "core/paths.h"
+#include "core/repo.h"
+#include "core/util.h"
+#include "core/validate.h"
+#include "guest/profile.h"
+
+/* Move the built ISO to where the user wants it (another filesystem: copy, then rename). */
+static int move_into_place(const char *src, const char *dst) {
+        if (rename(src, dst) == 0)
+                return 0;
+        if (errno != EXDEV)
+                return -errno;
+        _cleanup_unlink_ char *tmp = strdup_printf("%s.tmp%d", dst, (int)getpid());
+        if (!tmp)
+                return -ENOMEM;
+        unlink(tmp);
+        int r = copy_file(src, tmp, 0644);
+        if (r < 0)
+                return r;
+        if (rename(tmp, dst) < 0)
+                return -errno;
+        DISARM(tmp);
+        return 0;
+}
+
+int pipeline_createiso(struct pipeline *pl, const struct createiso_request *req) {
+        _cleanup_strv_free_ char **used = NULL;
+        int r = repo_used_ips(pl->repo, &used);
+        if (r < 0)
+                return r;
+        if (strv_contains(used, req->ip)) {
+                log_error("IP address %s is already used by an image or snapshot (see 'vmcloak list images' and "
+                          "'vmcloak list snapshots'); pick another --ip", req->ip);
+                return -EADDRINUSE;
+        }
+        _cleanup_free_ char *tempdir = req->tempdir ? strdup(req->tempdir) : paths_iso_dir();
+        _cleanup_free_ char *cache = paths_cache_dir();
+        if (!tempdir || !cache)
+                return log_oom();
+        r = mkdir_p(tempdir, 0755);
+        if (r < 0)
+                return log_error_errno(r, "cannot create the work folder %s: %m (pick another with --tempdir)", tempdir);
+        _cleanup_rm_rf_ char *workdir = strdup_printf("%s/vmcloak-createiso.XXXXXX", tempdir);
+        if (!workdir)
+                return log_oom();
+        if (!mkdtemp(workdir)) {
+                r = log_error_errno(-errno, "cannot create a work folder in %s: %m (pick another with --tempdir)",
+                                    tempdir);
+                free(TAKE_PTR(workdir));
+                return r;
+        }
+        char netmask[16];
+        format_ipv4(ipv4_netmask(req->prefix), netmask);
+        struct install_params p = {
+                .ip = req->ip, .prefix = req->prefix, .netmask = netmask, .gateway = req->gateway, .dns = req->dns,
+                .dns2 = req->dns2, .agent_port = req->agent_port, .resolution = req->resolution, .workdir = workdir,
+                .cache_dir = cache, .kernel = req->kernel, .modules = req->modules,
+        };
+        struct install_media m = { 0 };
+        r = req->profile->build_media(req->profile, &p, &m);
+        if (r >= 0 && interrupted())
+                r = -ECANCELED;
+        if (r >= 0) {
+                r = move_into_place(m.boot_iso, req->out);
+                if (r < 0)
+                        log_error_errno(r, "cannot write %s: %m", req->out);
+        }
+        if (r >= 0) {
+                char sz[32];
+                log_info("Wrote %s (%s%s%s)", req->out, format_bytes(sz, sizeof sz, file_size_or_zero(req->out)),
+                         m.kernel_version ? ", kernel " : "", strempty(m.kernel_version));
+        } else if (r == -ECANCELED)
+                log_error("interrupted; nothing was written");
+        install_media_free(&m);
+        return r;
+}

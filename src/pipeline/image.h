@@ -1,0 +1,19 @@
+/* Images and snapshot VMs as repository rows plus files: deleting and copying them. */
+#pragma once
+
+#include <stdbool.h>
+
+#include "pipeline/pipeline.h"
+
+/* Delete image name: its row and disk. Refused while snapshot VMs depend on it, unless
+ * with_snapshots (then their rows and folders go too). Rows go first, in one transaction, so a
+ * failure never leaves a row pointing at a deleted file. -ENOENT, -EBUSY (one line each);
+ * -EIO when a row was deleted but a file could not be removed (a warning names it). */
+int pipeline_delete_image(struct pipeline *pl, const char *name, bool with_snapshots);
+
+/* Delete snapshot VM vmname: its row and its folder. -ENOENT (one line). */
+int pipeline_delete_vm(struct pipeline *pl, const char *vmname);
+
+/* Copy image name to a new image newname (disk and row) with its own MAC; the copy is recorded
+ * only once the disk is complete, and a failure or Ctrl-C leaves no file. -ENOENT, -EEXIST. */
+int pipeline_clone_image(struct pipeline *pl, const char *name, const char *newname);

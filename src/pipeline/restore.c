@@ -1,0 +1,181 @@
+/* restore: Cuckoo3's way back into a snapshot VM, through the driver, timed. */
+#include "pipeline/restore.h"
+
+#include <errno.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agentclient/client.h"
+#include "core/log.h"
+#include "core/paths.h"
+#include "core/repo.h"
+#include "core/util.h"
+#include "pipeline/machineinfo.h"
+
+static int read_machineinfo(const char *vmdir, json_object **ret) {
+        _cleanup_free_ char *path = path_join(vmdir, "machineinfo.json");
+        if (!path)
+                return log_oom();
+        json_object *root = json_object_from_file(path);
+        if (!root) {
+                log_error("cannot read %s: %s (recreate the VM with 'vmcloak delvm' and 'vmcloak snapshot')", path,
+                          json_util_get_last_err());
+                return -EINVAL;
+        }
+        const char *why;
+        if (machineinfo_validate(root, &why) < 0) {
+                log_error("%s is not usable: %s", path, why);
+                json_object_put(root);
+                return -EINVAL;
+        }
+        *ret = root;
+        return 0;
+}
+
+static const char *mi_str(json_object *m, const char *k) {
+        json_object *v;
+        return json_object_object_get_ex(m, k, &v) && json_object_is_type(v, json_type_string)
+                       ? json_object_get_string(v)
+                       : NULL;
+}
+
+/* What start_args cannot say: where the disk and the agent are, and the VNC display. */
+static int host_def(const struct restore_request *req, json_object *m, const char *overlay, struct vm_def *d) {
+        vm_def_init(d);
+        const char *net = mi_str(m, "net");
+        d->net.type = net && streq(net, "user") ? VM_NET_USER : VM_NET_BRIDGE;
+        d->net.agent_port = (unsigned)json_object_get_int(json_object_object_get(m, "agent_port"));
+        d->vnc.enabled = req->vnc;
+        d->vnc.display = req->vnc_display;
+        if (!(d->name = strdup(req->vmname)) || !(d->disk.path = strdup(overlay)) ||
+            !(d->net.guest_ip = strdup(mi_str(m, "ip"))) || (req->vnc_listen && !(d->vnc.listen = strdup(req->vnc_listen))))
+                return log_oom();
+        return 0;
+}
+
+/* Run the user's command in the restored guest and print its output. */
+static int exec_in_guest(struct agent_client *agent, const char *command) {
+        struct agent_exec_opts eo = { .timeout_ms = 60000 };
+        struct agent_exec_result res = { 0 };
+        int r = agent_execute(agent, command, &eo, &res);
+        if (r == 0) {
+                fputs(strempty(res.out), stdout);
+                fputs(strempty(res.err), stderr);
+                fflush(stdout);
+                if (res.exit_code != 0) {
+                        log_error("'%s' exited with code %d in the restored VM", command, res.exit_code);
+                        r = -EPROTO;
+                }
+        }
+        agent_exec_result_done(&res);
+        return r;
+}
+
+/* --keep: run until the guest shuts down (fine), the machine dies (an error) or Ctrl-C (fine). */
+static int keep_running(struct vm_domain *dom, const char *vmname, const char *log) {
+        for (;;) {
+                struct vm_event ev;
+                int r = vm_domain_wait_event(dom, -1, &ev);
+                if (r == -ECANCELED)
+                        return 0;
+                if (r < 0)
+                        return r;
+                if (ev.type == VM_EVENT_POWEROFF)
+                        return 0;
+                if (ev.type == VM_EVENT_DIED) {
+                        log_error("%s stopped: %s (log %s)", vmname, ev.detail, log);
+                        return -EIO;
+                }
+        }
+}
+
+static int restore_run(struct pipeline *pl, const struct restore_request *req, json_object *m, const char *vmdir,
+                       const char *overlay) {
+        const char *memrel = mi_str(m, "memory_snapshot"), *diskrel = mi_str(m, "disk"), *ip = mi_str(m, "ip");
+        json_object *sa = json_object_object_get(m, "start_args");
+        int agent_port = json_object_get_int(json_object_object_get(m, "agent_port"));
+        _cleanup_free_ char *memfile = memrel ? path_join(vmdir, memrel) : NULL;
+        _cleanup_free_ char *disk = diskrel ? path_join(vmdir, diskrel) : NULL;
+        _cleanup_free_ char *log = path_join(vmdir, "restore.log");
+        _cleanup_strv_free_ char **start_args = NULL;
+        if (!memfile || !disk || !log || !ip)
+                return log_oom();
+        for (size_t i = 0; i < json_object_array_length(sa); i++)
+                if (strv_extend(&start_args, json_object_get_string(json_object_array_get_idx(sa, i))) < 0)
+                        return log_oom();
+        /* Only the binary and version: the accelerator is in start_args. */
+        int r = pipeline_connect(pl, VM_ACCEL_TCG);
+        if (r < 0)
+                return r;
+        r = vm_disk_create_overlay(pl->conn, overlay, disk);
+        if (r < 0)
+                return r;
+        struct vm_def host;
+        r = host_def(req, m, overlay, &host);
+        _cleanup_vm_domain_ struct vm_domain *dom = NULL;
+        struct vm_domain_opts o = { .log_path = log };
+        unlink_if_exists(log);
+        if (r == 0)
+                r = vm_domain_define_cuckoo(pl->conn, start_args, &host, &o, &dom);
+        vm_def_done(&host);
+        if (r < 0)
+                return r;
+        int64_t t0 = now_ms();
+        struct vm_start_opts so = { .memory_image = memfile, .timeout_ms = req->timeout_s ? (int)req->timeout_s * 1000 : 0 };
+        r = vm_domain_start(dom, &so);
+        if (r < 0)
+                return r;
+        int64_t t_running = now_ms();
+        char host_s[64];
+        uint16_t port;
+        _cleanup_agent_client_ struct agent_client *agent = NULL;
+        r = vm_domain_agent_endpoint(dom, 0, host_s, sizeof host_s, &port);
+        if (r == 0)
+                r = agent_client_new(host_s, port, &agent);
+        if (r < 0)
+                return log_error_errno(r, "cannot reach the agent of %s: %m", req->vmname);
+        r = agent_wait_ready(agent, req->timeout_s ? (int)req->timeout_s * 1000 : 60000);
+        if (r < 0) {
+                if (r != -ECANCELED)
+                        log_error("the restored VM's agent did not answer; QEMU's log is %s", log);
+                return r;
+        }
+        int64_t t_agent = now_ms();
+        printf("%s restored: running after %.2f s, agent answering after %.2f s (%s:%d)\n", req->vmname,
+               (double)(t_running - t0) / 1000.0, (double)(t_agent - t0) / 1000.0, ip, agent_port);
+        fflush(stdout);
+        if (req->exec && (r = exec_in_guest(agent, req->exec)) < 0)
+                return r;
+        if (req->keep) {
+                log_info("%s keeps running (agent at %s); Ctrl-C stops it and discards its changes", req->vmname,
+                         agent_client_address(agent));
+                r = keep_running(dom, req->vmname, log);
+        }
+        vm_domain_shutdown(dom, 0);
+        return r;
+}
+
+int pipeline_restore(struct pipeline *pl, const struct restore_request *req) {
+        _cleanup_snapshot_ struct snapshot *s = NULL;
+        int r = repo_snapshot_get(pl->repo, req->vmname, &s);
+        if (r == -ENOENT) {
+                log_error("no snapshot VM named '%s' (see 'vmcloak list snapshots')", req->vmname);
+                return r;
+        }
+        if (r < 0)
+                return r;
+        _cleanup_free_ char *vmdir = paths_vm_dir(req->vmname);
+        if (!vmdir)
+                return log_oom();
+        json_object *root = NULL;
+        r = read_machineinfo(vmdir, &root);
+        if (r < 0)
+                return r;
+        _cleanup_unlink_ char *overlay = strdup_printf("%s/disposable-%d.qcow2", vmdir, (int)getpid());
+        r = overlay ? restore_run(pl, req, json_object_object_get(root, "machine"), vmdir, overlay) : log_oom();
+        json_object_put(root);
+        return r;
+}

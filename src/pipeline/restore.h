@@ -1,0 +1,22 @@
+/* vmcloak restore: a snapshot VM restored the way Cuckoo3 restores it, timed. */
+#pragma once
+
+#include <stdbool.h>
+
+#include "pipeline/pipeline.h"
+
+struct restore_request {
+        const char *vmname;
+        bool keep;
+        unsigned timeout_s;
+        bool vnc;
+        unsigned vnc_display;
+        const char *vnc_listen;
+        const char *exec;              /* run this in the restored guest and print its output */
+};
+
+/* Cuckoo3's restore (cuckoo3-qemu.md): a disposable overlay on the VM's disk, machineinfo.json's
+ * start_args with the overlay in place of %DISPOSABLE_DISK_PATH%, the memory file as the
+ * incoming migration, then cont; then the agent. Prints the times; with keep, runs until the
+ * guest shuts down or Ctrl-C. The overlay is removed whatever happens. */
+int pipeline_restore(struct pipeline *pl, const struct restore_request *req);
