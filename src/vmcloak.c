@@ -154,8 +154,9 @@ int main(int argc, char **argv) {
         int rc = c->fn(argc - i, argv + i);
         global_close();
         if (rc != 0 && interrupted()) {
+                /* The shell's convention: 128 + the signal (130 for Ctrl-C, 143 for SIGTERM). */
                 log_error("interrupted; cleaned up");
-                rc = 130;
+                rc = 128 + interrupt_signal();
         }
         return rc;
 }

@@ -27,7 +27,7 @@ static void on_signal(int sig) {
                 static const char msg[] = "vmcloak: interrupted twice, killed child processes\n";
                 ssize_t k = write(STDERR_FILENO, msg, sizeof msg - 1);
                 (void)k;
-                _exit(130);
+                _exit(128 + sig);
         }
         interrupt_flag = sig;
 }

@@ -7,7 +7,7 @@
 
 /* Install SIGINT/SIGTERM/SIGHUP handlers. The first signal sets the flag (waits then
  * return -ECANCELED and the caller unwinds and cleans up); a second one kills every
- * tracked child group at once and exits 130. */
+ * tracked child group at once and exits 128 + the signal. */
 void interrupt_install(void);
 bool interrupted(void);
 int interrupt_signal(void);   /* the signal that interrupted us, or 0 */
