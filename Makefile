@@ -1,6 +1,7 @@
 # Front door to the Meson build: make deps | make | make check | make demo | make install | make fuzz | make bench
 BUILD ?= build
 ASAN_BUILD ?= build-asan
+CLANG_BUILD ?= build-clang
 PREFIX ?= /usr/local
 DESTDIR ?=
 MESON_TEST_ARGS ?=
@@ -13,8 +14,12 @@ all: build
 deps:
 	@scripts/install-deps.sh
 
+# -Wall -Wextra (warning_level=2) with every warning an error, with gcc here and clang below.
 $(BUILD)/build.ninja:
-	meson setup $(BUILD) --prefix=$(PREFIX)
+	meson setup $(BUILD) --prefix=$(PREFIX) --werror
+
+$(CLANG_BUILD)/build.ninja:
+	CC=clang meson setup $(CLANG_BUILD) --prefix=$(PREFIX) --werror
 
 $(ASAN_BUILD)/build.ninja:
 	meson setup $(ASAN_BUILD) --prefix=$(PREFIX) -Db_sanitize=address,undefined -Db_lundef=false
@@ -22,9 +27,11 @@ $(ASAN_BUILD)/build.ninja:
 build: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
 
-# Unit tests plain and under ASan+UBSan, then the end-to-end tests; one closing line.
-check: deps $(BUILD)/build.ninja $(ASAN_BUILD)/build.ninja
+# Builds with gcc and clang (warnings are errors), unit tests plain and under ASan+UBSan, then
+# the end-to-end tests; one closing line.
+check: deps $(BUILD)/build.ninja $(CLANG_BUILD)/build.ninja $(ASAN_BUILD)/build.ninja
 	ninja -C $(BUILD)
+	ninja -C $(CLANG_BUILD)
 	ninja -C $(ASAN_BUILD)
 	rm -f $(BUILD)/meson-logs/testlog.json $(ASAN_BUILD)/meson-logs/testlog.json
 	-meson test -C $(BUILD) --print-errorlogs $(MESON_TEST_ARGS)
@@ -53,4 +60,4 @@ install: build
 	DESTDIR=$(DESTDIR) meson install -C $(BUILD) --no-rebuild
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(CLANG_BUILD)

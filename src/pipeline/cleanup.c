@@ -74,7 +74,7 @@ int pipeline_cleanup(struct pipeline *pl, const char *name) {
                 _cleanup_free_ char *isodir = paths_iso_dir();
                 _cleanup_free_ char *work = strdup_printf("vmcloak-%s-", name);
                 if (!dir || !inst || !mod || !isodir || !work)
-                        return -ENOMEM;
+                        return log_oom();
                 n += kill_users(pl, img->path);
                 n += remove_matching(dir, inst, ".qcow2", true);
                 n += remove_matching(dir, mod, ".qcow2", true);
@@ -82,14 +82,14 @@ int pipeline_cleanup(struct pipeline *pl, const char *name) {
         } else if (is_vm) {
                 _cleanup_free_ char *dir = paths_vm_dir(name);
                 if (!dir)
-                        return -ENOMEM;
+                        return log_oom();
                 n += kill_users(pl, dir);
                 n += remove_matching(dir, "disposable-", ".qcow2", true);
         } else {
                 /* A VM folder without a row: what an interrupted snapshot could leave if killed hard. */
                 _cleanup_free_ char *dir = paths_vm_dir(name);
                 if (!dir)
-                        return -ENOMEM;
+                        return log_oom();
                 if (!is_dir(dir)) {
                         log_error("no image or snapshot VM named '%s', and no folder %s", name, dir);
                         return -ENOENT;

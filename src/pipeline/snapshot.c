@@ -319,7 +319,7 @@ static int plan_vms(struct snapshot_ctx *x, struct ipnet *net) {
         const struct snapshot_request *req = x->req;
         x->jobs = calloc(req->count, sizeof *x->jobs);
         if (!x->jobs)
-                return -ENOMEM;
+                return log_oom();
         x->n = req->count;
         uint32_t start = 0;
         if (req->first_ip) {
@@ -333,7 +333,7 @@ static int plan_vms(struct snapshot_ctx *x, struct ipnet *net) {
         }
         _cleanup_free_ uint32_t *ips = calloc(req->count, sizeof *ips);
         if (!ips)
-                return -ENOMEM;
+                return log_oom();
         int r = ipnet_alloc(net, req->count, start, 10, ips);
         if (r < 0) {
                 log_error("not enough free addresses in %s/%u for %u VMs; pass a lower starting IP or fewer VMs",
@@ -344,7 +344,7 @@ static int plan_vms(struct snapshot_ctx *x, struct ipnet *net) {
                 struct vm_job *j = &x->jobs[i];
                 j->name = req->count == 1 ? strdup(req->vmname) : strdup_printf("%s%u", req->vmname, i + 1);
                 if (!j->name)
-                        return -ENOMEM;
+                        return log_oom();
                 if (vcheck_name(j->name, "VM name") < 0)
                         return -EINVAL;
                 format_ipv4(ips[i], j->ip);
@@ -353,7 +353,7 @@ static int plan_vms(struct snapshot_ctx *x, struct ipnet *net) {
                 else {
                         _cleanup_free_ char *h = random_string(8, 16);
                         if (!h)
-                                return -ENOMEM;
+                                return log_oom();
                         snprintf(j->hostname, sizeof j->hostname, "%s", h);
                 }
                 _cleanup_snapshot_ struct snapshot *s = NULL;
@@ -364,7 +364,7 @@ static int plan_vms(struct snapshot_ctx *x, struct ipnet *net) {
                 }
                 _cleanup_free_ char *dir = paths_vm_dir(j->name);
                 if (!dir)
-                        return -ENOMEM;
+                        return log_oom();
                 if (path_exists(dir)) {
                         log_error("%s already exists but no snapshot VM is recorded for it; remove it first", dir);
                         return -EEXIST;
