@@ -178,6 +178,7 @@ void fake_set_hook(fake_hook_fn fn, void *userdata);
  *   "execute win: <command>", "execpy win: <path>", "upload win <guest path>",
  *   "extract win <guest dir>", "remove win <path>", "mkdir win <path>", "address win 1",
  *   "disk-create d.qcow2", "disk-overlay o.qcow2 on d.qcow2", "disk-commit o.qcow2 into d.qcow2",
+ *   "kill-agent win" (/kill: the agent stops answering until the next boot),
  *   "kill win" / "spare win" (vm_kill_users), "free win".
  * A pattern matches a line it equals, or, when it ends with '*', a line that starts with the
  * rest.
