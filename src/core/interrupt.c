@@ -2,18 +2,21 @@
 #include "core/interrupt.h"
 
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #define MAX_CHILDREN 256
 
-static volatile sig_atomic_t interrupt_flag;
-static volatile pid_t children[MAX_CHILDREN];
+/* Atomics: the handler runs on whichever thread takes the signal, and lock-free atomics are
+ * async-signal-safe. */
+static _Atomic int interrupt_flag;
+static _Atomic pid_t children[MAX_CHILDREN];
 
 void interrupt_kill_children(void) {
         for (size_t i = 0; i < MAX_CHILDREN; i++) {
-                pid_t p = children[i];
+                pid_t p = atomic_load(&children[i]);
                 if (p > 0) {
                         kill(-p, SIGKILL);
                         kill(p, SIGKILL);
@@ -22,14 +25,14 @@ void interrupt_kill_children(void) {
 }
 
 static void on_signal(int sig) {
-        if (interrupt_flag) {
+        if (atomic_load(&interrupt_flag)) {
                 interrupt_kill_children();
                 static const char msg[] = "vmcloak: interrupted twice, killed child processes\n";
                 ssize_t k = write(STDERR_FILENO, msg, sizeof msg - 1);
                 (void)k;
                 _exit(128 + sig);
         }
-        interrupt_flag = sig;
+        atomic_store(&interrupt_flag, sig);
 }
 
 static void at_exit_kill(void) { interrupt_kill_children(); }
@@ -50,20 +53,21 @@ void interrupt_install(void) {
         }
 }
 
-bool interrupted(void) { return interrupt_flag != 0; }
-int interrupt_signal(void) { return interrupt_flag; }
-void interrupt_reset(void) { interrupt_flag = 0; }
+bool interrupted(void) { return atomic_load(&interrupt_flag) != 0; }
+int interrupt_signal(void) { return atomic_load(&interrupt_flag); }
+void interrupt_reset(void) { atomic_store(&interrupt_flag, 0); }
 
 void interrupt_track_child(pid_t pgid) {
-        for (size_t i = 0; i < MAX_CHILDREN; i++)
-                if (children[i] == 0) {
-                        children[i] = pgid;
+        for (size_t i = 0; i < MAX_CHILDREN; i++) {
+                pid_t free_slot = 0;
+                if (atomic_compare_exchange_strong(&children[i], &free_slot, pgid))
                         return;
-                }
+        }
 }
 
 void interrupt_untrack_child(pid_t pgid) {
-        for (size_t i = 0; i < MAX_CHILDREN; i++)
-                if (children[i] == pgid)
-                        children[i] = 0;
+        for (size_t i = 0; i < MAX_CHILDREN; i++) {
+                pid_t mine = pgid;
+                atomic_compare_exchange_strong(&children[i], &mine, 0);
+        }
 }

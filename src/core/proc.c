@@ -189,7 +189,7 @@ static int capture_read(struct capture *c) {
         return 1;
 }
 
-int proc_run(char *const argv[], const char *cwd, char **ret_stdout, char **ret_stderr) {
+static int run_capture(char *const argv[], const char *cwd, bool to_the_end, char **ret_stdout, char **ret_stderr) {
         int out[2], err[2];
         if (pipe2(out, O_CLOEXEC) < 0)
                 return -errno;
@@ -217,7 +217,10 @@ int proc_run(char *const argv[], const char *cwd, char **ret_stdout, char **ret_
                 signal(SIGINT, SIG_DFL);
                 signal(SIGTERM, SIG_DFL);
                 signal(SIGPIPE, SIG_DFL);
-                prctl(PR_SET_PDEATHSIG, SIGKILL);
+                if (to_the_end)
+                        setpgid(0, 0); /* out of the terminal's reach: Ctrl-C goes to vmcloak only */
+                else
+                        prctl(PR_SET_PDEATHSIG, SIGKILL);
                 if (getppid() != parent)
                         _exit(127);
                 int nul = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -250,7 +253,7 @@ int proc_run(char *const argv[], const char *cwd, char **ret_stdout, char **ret_
                         r = -errno;
                         break;
                 }
-                if (interrupted()) {
+                if (interrupted() && !to_the_end) {
                         kill(pid, SIGKILL);
                         r = -ECANCELED;
                         break;
@@ -314,4 +317,12 @@ char *find_program(const char *name) {
                 free(p);
         }
         return NULL;
+}
+
+int proc_run(char *const argv[], const char *cwd, char **ret_stdout, char **ret_stderr) {
+        return run_capture(argv, cwd, false, ret_stdout, ret_stderr);
+}
+
+int proc_run_to_end(char *const argv[], const char *cwd, char **ret_stdout, char **ret_stderr) {
+        return run_capture(argv, cwd, true, ret_stdout, ret_stderr);
 }

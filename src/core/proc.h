@@ -31,6 +31,11 @@ int proc_terminate(pid_t pid, int grace_ms);
  * code (>= 0) or a negative errno; 128+N when killed by signal N. Output pointers may be NULL. */
 int proc_run(char *const argv[], const char *cwd, char **ret_stdout, char **ret_stderr);
 
+/* The same for a tool that must not stop half-way (qemu-img commit writes into the image): it
+ * runs in its own process group, so the terminal's Ctrl-C does not reach it, and vmcloak waits
+ * for it even when interrupted. */
+int proc_run_to_end(char *const argv[], const char *cwd, char **ret_stdout, char **ret_stderr);
+
 /* Describe a wait status for messages ("exit code 1", "killed by signal 9"). */
 const char *proc_status_string(int status, char *buf, unsigned size);
 

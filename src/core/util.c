@@ -135,7 +135,7 @@ char *strv_join(char *const *l, const char *sep) {
                 return NULL;
         *p = 0;
         STRV_FOREACH(s, l) {
-                if (p != r)
+                if (s != l)
                         p = stpcpy(p, sep);
                 p = stpcpy(p, *s);
         }

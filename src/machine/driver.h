@@ -141,7 +141,8 @@ int vm_host_info(struct vm_conn *c, struct vm_host_info *ret);
 
 /* A new empty qcow2 disk of bytes (refuses an existing path: -EEXIST); a qcow2 overlay on
  * backing (which must not move afterwards); an overlay's changes written into its backing
- * file. A failed call leaves no file behind. */
+ * file, which is never stopped half-way (a Ctrl-C meanwhile waits for it). A failed call leaves
+ * no file behind. */
 int vm_disk_create(struct vm_conn *c, const char *path, uint64_t bytes);
 int vm_disk_create_overlay(struct vm_conn *c, const char *path, const char *backing);
 int vm_disk_commit(struct vm_conn *c, const char *overlay);

@@ -146,6 +146,9 @@ int pipeline_install(struct pipeline *pl, const struct install_request *req) {
                 progress_begin(&p, "Committing the changes into the image");
                 r = vm_disk_commit(pl->conn, overlay);
                 progress_end(&p, r < 0 ? "failed" : "done");
+                if (r == 0 && interrupted())
+                        log_warning("interrupted while committing: the commit was finished, so %s holds the "
+                                    "install", req->name);
         }
         if (r < 0) {
                 log_error("install into %s %s; the image is unchanged", req->name,
@@ -228,7 +231,8 @@ int pipeline_modify(struct pipeline *pl, const struct modify_request *req) {
         if (r == 0) {
                 r = vm_disk_commit(pl->conn, overlay);
                 if (r == 0)
-                        log_info("Changes to %s saved", req->name);
+                        log_info("Changes to %s saved%s", req->name,
+                                 interrupted() ? " (the interrupt came during the commit, which was finished)" : "");
         }
         if (r < 0)
                 log_error("modify of %s %s; the image is unchanged", req->name,

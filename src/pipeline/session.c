@@ -322,6 +322,8 @@ int session_poweroff(struct vm_session *s, unsigned timeout_s) {
         if (!s->dom || vm_domain_get_state(s->dom, &st) < 0 || st == VM_STATE_OFF)
                 return 0;
         int r = agent_execute_nowait(s->agent, s->profile->cmd.poweroff, true, 10000);
+        if (r == -ECANCELED)
+                return r;
         if (r >= 0) {
                 r = session_wait_poweroff(s, timeout_s);
                 if (r == 0 || r == -ECANCELED || r == -EIO)

@@ -30,9 +30,9 @@ static const char *last_line(char *s) {
         return nl ? nl + 1 : s;
 }
 
-static int run_img(char **argv, const char *what, const char *path, char **ret_out) {
+static int run_img(char **argv, const char *what, const char *path, bool to_the_end, char **ret_out) {
         _cleanup_free_ char *out = NULL, *err = NULL;
-        int r = proc_run(argv, NULL, &out, &err);
+        int r = to_the_end ? proc_run_to_end(argv, NULL, &out, &err) : proc_run(argv, NULL, &out, &err);
         if (r == -ENOENT)
                 return log_error_errno(r, "%s not found: install qemu-utils (apt-get install qemu-utils) or set "
                                           "VMCLOAK_QEMU_IMG", argv[0]);
@@ -57,7 +57,7 @@ int qemu_img_create_base(const char *path, uint64_t size_bytes) {
         char size[32];
         snprintf(size, sizeof size, "%llu", (unsigned long long)size_bytes);
         char *argv[] = { bin, "create", "-q", "-f", "qcow2", "-o", QCOW2_OPTS, (char *)path, size, NULL };
-        int r = run_img(argv, "creating disk", path, NULL);
+        int r = run_img(argv, "creating disk", path, false, NULL);
         if (r < 0)
                 unlink_if_exists(path);
         return r;
@@ -72,7 +72,7 @@ int qemu_img_create_overlay(const char *path, const char *backing) {
         _cleanup_free_ char *bin = qemu_img_binary();
         char *argv[] = { bin, "create", "-q", "-f", "qcow2", "-F", "qcow2", "-o", QCOW2_OPTS, "-b", abs,
                          (char *)path, NULL };
-        int r = run_img(argv, "creating overlay", path, NULL);
+        int r = run_img(argv, "creating overlay", path, false, NULL);
         if (r < 0)
                 unlink_if_exists(path);
         return r;
@@ -82,9 +82,10 @@ int qemu_img_commit(const char *overlay) {
         _cleanup_free_ char *bin = qemu_img_binary();
         if (!bin)
                 return -ENOMEM;
-        /* -d: the overlay is removed by the caller, no need to empty it. */
+        /* -d: the overlay is removed by the caller, no need to empty it. A commit stopped half-way
+         * leaves the image a mix of old and new clusters: it runs to its end, Ctrl-C or not. */
         char *argv[] = { bin, "commit", "-q", "-d", (char *)overlay, NULL };
-        return run_img(argv, "committing", overlay, NULL);
+        return run_img(argv, "committing", overlay, true, NULL);
 }
 
 static char *get_str(struct json_object *o, const char *key) {
@@ -134,7 +135,7 @@ int qemu_img_info(const char *path, struct qemu_img_info *ret) {
         _cleanup_free_ char *bin = qemu_img_binary();
         _cleanup_free_ char *out = NULL;
         char *argv[] = { bin, "info", "-U", "--output=json", (char *)path, NULL };
-        int r = run_img(argv, "reading disk", path, &out);
+        int r = run_img(argv, "reading disk", path, false, &out);
         if (r < 0)
                 return r;
         r = qemu_img_info_parse(out, ret);

@@ -14,7 +14,8 @@ int qemu_img_create_base(const char *path, uint64_t size_bytes);
  * absolute path, so the base must not move afterwards. */
 int qemu_img_create_overlay(const char *path, const char *backing);
 
-/* Write an overlay's changes into its backing file (qemu-img commit -d). */
+/* Write an overlay's changes into its backing file (qemu-img commit -d). It runs to its end even
+ * when vmcloak is interrupted meanwhile: a half-done commit would corrupt the image. */
 int qemu_img_commit(const char *overlay);
 
 struct qemu_img_info {

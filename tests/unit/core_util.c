@@ -31,6 +31,11 @@ static void test_strv(void **state) {
         j = strv_join(empty, ",");
         assert_string_equal(j, "");
         free(j);
+        /* Empty elements keep their separators. */
+        char *blanks[] = { "", "", "x", NULL };
+        j = strv_join(blanks, ",");
+        assert_string_equal(j, ",,x");
+        free(j);
 }
 
 static void test_string_helpers(void **state) {

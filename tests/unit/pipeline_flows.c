@@ -1,0 +1,628 @@
+/* Unit tests: every pipeline flow (init, install, snapshot, restore) and its failure paths, run
+ * through the fake driver's scripted guest in milliseconds. After each one: no row, file or
+ * machine is left but what a success made. */
+#include "test.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include "core/interrupt.h"
+#include "core/log.h"
+#include "core/paths.h"
+#include "core/progress.h"
+#include "core/repo.h"
+#include "core/util.h"
+#include "deps/steps.h"
+#include "fake/fake.h"
+#include "guest/profile.h"
+#include "pipeline/init.h"
+#include "pipeline/install.h"
+#include "pipeline/machineinfo.h"
+#include "pipeline/restore.h"
+#include "pipeline/snapshot.h"
+
+#include <json-c/json.h>
+
+extern const struct os_profile os_profile_linux;
+
+/* ---- fixtures ---- */
+
+struct env {
+        char *home;
+        struct repo *repo;
+        struct pipeline pl;
+};
+
+/* The install media a profile builds: two small files in the work folder. */
+static int fake_media(const struct os_profile *self, const struct install_params *p, struct install_media *ret) {
+        (void)self;
+        ret->boot_iso = path_join(p->workdir, "boot.iso");
+        ret->config_iso = path_join(p->workdir, "config.iso");
+        if (!ret->boot_iso || !ret->config_iso)
+                return -ENOMEM;
+        int r = write_file(ret->boot_iso, "boot", 4, 0644);
+        return r < 0 ? r : write_file(ret->config_iso, "config", 6, 0644);
+}
+
+/* The linux profile with media that need no kernel package. */
+static struct os_profile linux_profile;
+
+/* A Windows-like install: Setup boots from its ISO with the answer CD beside it, reboots three
+ * times and the agent answers at first logon; only then do the media leave. */
+static const struct install_phase winlike_install[] = {
+        { .title = "Windows Setup", .boot = true,
+          .media = INSTALL_MEDIA_BOOT | INSTALL_MEDIA_CONFIG | INSTALL_MEDIA_USER, .until = INSTALL_UNTIL_AGENT,
+          .max_reboots = 3, .eject_at_end = INSTALL_MEDIA_BOOT | INSTALL_MEDIA_CONFIG | INSTALL_MEDIA_USER },
+};
+static struct os_profile winlike_profile;
+
+static void profiles_init(void) {
+        linux_profile = os_profile_linux;
+        linux_profile.build_media = fake_media;
+        winlike_profile = os_profile_linux;
+        winlike_profile.name = "winlike";
+        winlike_profile.os_name = "windows";
+        winlike_profile.os_version = "10";
+        winlike_profile.path_sep = '\\';
+        winlike_profile.rtc_localtime = true;
+        winlike_profile.install = (struct install_flow){ winlike_install, ELEMENTSOF(winlike_install) };
+        winlike_profile.serial_install_done = NULL;
+        winlike_profile.build_media = fake_media;
+}
+
+/* The linux guest's commands, answered as the real guest would. */
+static void linux_answers(void) {
+        struct fake_answer a[] = {
+                { .match = "poweroff", .effect = FAKE_EFFECT_POWEROFF },
+                { .match = "reboot", .effect = FAKE_EFFECT_REBOOT },
+                { .match = "/sbin/vmcloak-setnet", .effect = FAKE_EFFECT_SET_ADDRESS },
+                { .match = "uname -r", .out = "6.1.0-fake-amd64\n" },
+                { .match = "false", .exit_code = 1, .err = "it failed" },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(a); i++)
+                assert_int_equal(fake_add_answer(&a[i]), 0);
+}
+
+static char *const install_serial[] = { "VMCLOAK: install: partitioning", "VMCLOAK: install: done", NULL };
+
+static void default_script(struct fake_script *s) {
+        fake_script_init(s);
+        s->boot[FAKE_BOOT_INSTALL].serial_end = install_serial;
+}
+
+static int setup(void **state) {
+        struct env *e = calloc(1, sizeof *e);
+        e->home = test_tmpdir();
+        assert_non_null(e->home);
+        assert_int_equal(paths_init(e->home), 0);
+        assert_int_equal(paths_ensure(), 0);
+        _cleanup_free_ char *db = paths_repository();
+        assert_int_equal(repo_open(db, &e->repo), 0);
+        e->pl = (struct pipeline){ .repo = e->repo, .driver = &fake_driver };
+        fake_reset();
+        struct fake_script s;
+        default_script(&s);
+        assert_int_equal(fake_set_script(&s), 0);
+        linux_answers();
+        interrupt_reset();
+        *state = e;
+        return 0;
+}
+
+static int teardown(void **state) {
+        struct env *e = *state;
+        pipeline_done(&e->pl);
+        repo_close(e->repo);
+        rm_rf(e->home);
+        free(e->home);
+        free(e);
+        fake_reset();
+        interrupt_reset();
+        return 0;
+}
+
+/* ---- what is left ---- */
+
+static size_t n_images(struct env *e) {
+        struct image **l;
+        size_t n;
+        assert_int_equal(repo_image_list(e->repo, &l, &n), 0);
+        image_list_free(l, n);
+        return n;
+}
+
+static size_t n_snapshots(struct env *e) {
+        struct snapshot **l;
+        size_t n;
+        assert_int_equal(repo_snapshot_list(e->repo, -1, &l, &n), 0);
+        snapshot_list_free(l, n);
+        return n;
+}
+
+/* The names in a folder of the home, sorted, joined with ' ' ("" when empty or missing). */
+static char *listing(const char *sub) {
+        _cleanup_free_ char *dir = path_join(paths_home(), sub);
+        _cleanup_strv_free_ char **names = NULL;
+        DIR *d = opendir(dir);
+        if (d) {
+                struct dirent *de;
+                while ((de = readdir(d)))
+                        if (de->d_name[0] != '.')
+                                strv_extend(&names, de->d_name);
+                closedir(d);
+        }
+        size_t n = strv_length(names);
+        for (size_t i = 0; i + 1 < n; i++)
+                for (size_t j = i + 1; j < n; j++)
+                        if (strcmp(names[i], names[j]) > 0) {
+                                char *t = names[i];
+                                names[i] = names[j];
+                                names[j] = t;
+                        }
+        return n ? strv_join(names, " ") : strdup("");
+}
+
+static void assert_listing(const char *sub, const char *want) {
+        _cleanup_free_ char *got = listing(sub);
+        if (!streq(got, want))
+                fail_msg("%s holds '%s', expected '%s'", sub, got, want);
+}
+
+/* Nothing of a failed step: no machine, no work folder, no disk beyond those named. */
+static void assert_nothing_left(struct env *e, size_t images, size_t snapshots, const char *image_dir) {
+        assert_int_equal(fake_live_domains(), 0);
+        assert_int_equal(n_images(e), images);
+        assert_int_equal(n_snapshots(e), snapshots);
+        assert_listing("iso", "");
+        assert_listing("image", image_dir);
+}
+
+static void assert_journal_has(const char *pattern) {
+        if (fake_journal_find(pattern, 0) < 0) {
+                _cleanup_free_ char *j = fake_journal_text();
+                fail_msg("the journal has no '%s':\n%s", pattern, strempty(j));
+        }
+}
+
+static ssize_t journal_at(const char *pattern) {
+        ssize_t i = fake_journal_find(pattern, 0);
+        if (i < 0) {
+                _cleanup_free_ char *j = fake_journal_text();
+                fail_msg("the journal has no '%s':\n%s", pattern, strempty(j));
+        }
+        return i;
+}
+
+/* ---- hooks ---- */
+
+struct trap {
+        const char *name;       /* the moment */
+        const char *arg;        /* its argument starts with this (NULL: any) */
+        const char *domain;     /* NULL: any */
+        unsigned skip;          /* let this many matching moments pass first */
+        enum fake_action action;
+        int err;
+        unsigned hits;
+};
+
+static enum fake_action trap_hook(const struct fake_moment *m, int *ret_errno, void *userdata) {
+        struct trap *t = userdata;
+        if (!streq(m->name, t->name) || (t->arg && (!m->arg || !startswith(m->arg, t->arg))) ||
+            (t->domain && !streq_ptr(m->domain, t->domain)))
+                return FAKE_CONTINUE;
+        if (__atomic_fetch_add(&t->hits, 1, __ATOMIC_SEQ_CST) < t->skip)
+                return FAKE_CONTINUE;
+        *ret_errno = t->err;
+        return t->action;
+}
+
+/* ---- init ---- */
+
+static struct init_request init_req(const char *name, const struct os_profile *p) {
+        return (struct init_request){
+                .name = name, .adapter = "lnet", .profile = p,
+                .net = { .mode = IMAGE_NET_USER, .adapter = "lnet" },
+                .port = 8000, .cpus = 1, .ram_mb = 512, .vram_mb = 16, .disk_bytes = 2ull << 30,
+                .resolution = "1024x768", .vm = { .accel = VM_ACCEL_TCG },
+        };
+}
+
+static int init_image(struct env *e, const char *name) {
+        struct init_request q = init_req(name, &linux_profile);
+        return pipeline_init(&e->pl, &q);
+}
+
+static void test_init_linux_flow(void **state) {
+        struct env *e = *state;
+        assert_int_equal(init_image(e, "lbase"), 0);
+        assert_nothing_left(e, 1, 0, "lbase.qcow2");
+        /* The installer boots the built ISO and ends with a power-off under -no-reboot; the
+         * installed system boots with no media until its agent answers; then it powers off. */
+        ssize_t inst = journal_at("start lbase media=[boot.iso]*");
+        ssize_t off1 = fake_journal_find("poweroff lbase", (size_t)inst);
+        ssize_t disk = fake_journal_find("start lbase media=[]*", (size_t)off1);
+        ssize_t up = fake_journal_find("agent-up lbase", (size_t)disk);
+        ssize_t cmd = fake_journal_find("execute lbase: poweroff", (size_t)up);
+        assert_true(off1 > inst && disk > off1 && up > disk && cmd > up);
+        assert_true(fake_journal_find("poweroff lbase", (size_t)cmd) > cmd);
+        assert_journal_has("disk-create lbase.qcow2");
+        _cleanup_image_ struct image *img = NULL;
+        assert_int_equal(repo_image_get(e->repo, "lbase", &img), 0);
+        assert_string_equal(img->osversion, "linux");
+        assert_string_equal(img->netmode, "user");
+        assert_string_equal(img->ipaddr, "10.0.2.15");
+}
+
+/* A prepared ISO goes through the same flow, without building media. */
+static void test_init_iso(void **state) {
+        struct env *e = *state;
+        _cleanup_free_ char *iso = path_join(e->home, "mine.iso");
+        assert_int_equal(write_file(iso, "x", 1, 0644), 0);
+        struct init_request q = init_req("fromiso", &linux_profile);
+        q.iso = iso;
+        assert_int_equal(pipeline_init(&e->pl, &q), 0);
+        assert_journal_has("start fromiso media=[mine.iso]*");
+        assert_journal_has("start fromiso media=[]*");
+        assert_nothing_left(e, 1, 0, "fromiso.qcow2");
+}
+
+static void test_init_windows_like(void **state) {
+        struct env *e = *state;
+        struct fake_script s;
+        default_script(&s);
+        s.boot[FAKE_BOOT_INSTALL].reboots = 3;
+        s.boot[FAKE_BOOT_INSTALL].end = FAKE_END_AGENT;
+        s.boot[FAKE_BOOT_INSTALL].serial_end = NULL;
+        assert_int_equal(fake_set_script(&s), 0);
+        _cleanup_free_ char *extra = path_join(e->home, "drivers.iso");
+        assert_int_equal(write_file(extra, "d", 1, 0644), 0);
+        char *cdroms[] = { extra, NULL };
+        struct init_request q = init_req("win", &winlike_profile);
+        q.extra_cdroms = cdroms;
+        assert_int_equal(pipeline_init(&e->pl, &q), 0);
+        assert_nothing_left(e, 1, 0, "win.qcow2");
+        /* One boot with Setup's ISO, the answer CD and the user's disc, three reboots, and the
+         * answer CD still in its drive when the agent first answers. */
+        ssize_t start = journal_at("start win media=[boot.iso,config.iso,drivers.iso]*");
+        assert_int_equal(fake_journal_count("start win*"), 1);
+        assert_int_equal(fake_journal_count("reboot win"), 3);
+        ssize_t up = journal_at("agent-up win");
+        ssize_t eject = journal_at("eject win 1");
+        assert_true(start < up && up < eject);
+        assert_int_equal(fake_journal_count("eject win *"), 3);
+        assert_true(journal_at("execute win: poweroff") > eject);
+}
+
+static void test_init_windows_like_loops(void **state) {
+        struct env *e = *state;
+        struct fake_script s;
+        default_script(&s);
+        s.boot[FAKE_BOOT_INSTALL].reboots = 4;
+        s.boot[FAKE_BOOT_INSTALL].end = FAKE_END_AGENT;
+        assert_int_equal(fake_set_script(&s), 0);
+        struct init_request q = init_req("loop", &winlike_profile);
+        assert_int_equal(pipeline_init(&e->pl, &q), -EIO);
+        assert_nothing_left(e, 0, 0, "");
+}
+
+static void test_init_installer_reports_failure(void **state) {
+        struct env *e = *state;
+        struct fake_script s;
+        default_script(&s);
+        char *const failed[] = { "VMCLOAK: install: FAILED partitioning", NULL };
+        s.boot[FAKE_BOOT_INSTALL].serial_end = failed;
+        assert_int_equal(fake_set_script(&s), 0);
+        assert_int_equal(init_image(e, "bad"), -EIO);
+        assert_nothing_left(e, 0, 0, "");
+        /* The logs stay where the error said. */
+        assert_listing("log", "bad");
+}
+
+/* The machine dies in each phase: the installer, the first boot, the power-off. */
+static void test_init_machine_dies(void **state) {
+        struct env *e = *state;
+        struct trap traps[] = {
+                { .name = "boot", .arg = "install", .action = FAKE_DIE },
+                { .name = "boot", .arg = "disk", .action = FAKE_DIE },
+                { .name = "agent-up", .action = FAKE_DIE },
+                { .name = "execute", .arg = "poweroff", .action = FAKE_DIE },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(traps); i++) {
+                fake_set_hook(trap_hook, &traps[i]);
+                char name[16];
+                snprintf(name, sizeof name, "dies%zu", i);
+                int r = init_image(e, name);
+                if (r >= 0)
+                        fail_msg("init survived the machine dying at %s %s", traps[i].name, strempty(traps[i].arg));
+                assert_true(traps[i].hits > 0);
+                assert_nothing_left(e, 0, 0, "");
+        }
+        fake_set_hook(NULL, NULL);
+}
+
+static void test_init_agent_never_answers(void **state) {
+        struct env *e = *state;
+        struct fake_script s;
+        default_script(&s);
+        s.boot[FAKE_BOOT_DISK].end = FAKE_END_HANG;
+        s.shutdown_ms = -1;
+        assert_int_equal(fake_set_script(&s), 0);
+        struct init_request q = init_req("deaf", &linux_profile);
+        q.vm.timeout_s = 1;
+        assert_int_equal(pipeline_init(&e->pl, &q), -ETIMEDOUT);
+        assert_nothing_left(e, 0, 0, "");
+}
+
+/* Ctrl-C (and SIGTERM) in each phase of init. */
+static void test_init_interrupted(void **state) {
+        struct env *e = *state;
+        struct trap traps[] = {
+                { .name = "disk-create", .action = FAKE_SIGINT },
+                { .name = "start", .arg = "install", .action = FAKE_SIGINT },
+                { .name = "boot", .arg = "disk", .action = FAKE_SIGTERM },
+                { .name = "agent-up", .action = FAKE_SIGINT },
+                { .name = "execute", .arg = "poweroff", .action = FAKE_SIGTERM },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(traps); i++) {
+                interrupt_reset();
+                fake_set_hook(trap_hook, &traps[i]);
+                char name[16];
+                snprintf(name, sizeof name, "int%zu", i);
+                int r = init_image(e, name);
+                if (r != -ECANCELED)
+                        fail_msg("init interrupted at %s %s returned %d", traps[i].name, strempty(traps[i].arg), r);
+                assert_nothing_left(e, 0, 0, "");
+        }
+        fake_set_hook(NULL, NULL);
+}
+
+/* ---- install ---- */
+
+static char *disk_text(const char *name) {
+        _cleanup_free_ char *p = paths_image_disk(name);
+        char *t = NULL;
+        assert_int_equal(read_full_file(p, &t, NULL), 0);
+        return t;
+}
+
+static void test_install_reboot_step(void **state) {
+        struct env *e = *state;
+        assert_int_equal(init_image(e, "base"), 0);
+        char *tokens[] = { "run:echo one", "run:echo two", NULL };
+        struct install_plan plan;
+        assert_int_equal(install_plan_parse(tokens, &plan), 0);
+        /* run, reboot, run: the catalog's shape (a reboot between two commands). */
+        assert_int_equal(install_plan_add_reboot(&plan), 0);
+        struct install_step two = plan.steps[1];
+        plan.steps[1] = plan.steps[2];
+        plan.steps[2] = two;
+        struct install_request q = { .name = "base", .plan = &plan, .vm = { .accel = VM_ACCEL_TCG } };
+        size_t mark = fake_journal_count("*");
+        assert_int_equal(pipeline_install(&e->pl, &q), 0);
+        ssize_t one = fake_journal_find("execute base: echo one", mark);
+        ssize_t boot = fake_journal_find("execute base: reboot", (size_t)one);
+        ssize_t rb = fake_journal_find("reboot base", (size_t)boot);
+        ssize_t up = fake_journal_find("agent-up base", (size_t)rb);
+        ssize_t second = fake_journal_find("execute base: echo two", (size_t)up);
+        ssize_t commit = fake_journal_find("disk-commit base.qcow2.install-*", (size_t)second);
+        assert_true(one >= 0 && boot > one && rb > boot && up > rb && second > up && commit > second);
+        install_plan_free(&plan);
+        assert_nothing_left(e, 1, 0, "base.qcow2");
+}
+
+/* A failing step, the machine dying during a step, Ctrl-C during a step and at the commit:
+ * the image stays exactly as it was and no overlay is left. */
+static void test_install_failures(void **state) {
+        struct env *e = *state;
+        assert_int_equal(init_image(e, "img"), 0);
+        char *before = disk_text("img");
+        struct {
+                struct trap t;
+                int want;
+        } cases[] = {
+                { { .name = "none" }, -EPROTO },
+                { { .name = "execute", .arg = "sleep", .action = FAKE_DIE }, 0 },
+                { { .name = "execute", .arg = "sleep", .action = FAKE_SIGINT }, -ECANCELED },
+                /* Too late to stop: the commit runs to its end and the install counts. */
+                { { .name = "disk-commit", .action = FAKE_SIGTERM }, 1 },
+                { { .name = "disk-overlay", .action = FAKE_FAIL, .err = ENOSPC }, -ENOSPC },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                interrupt_reset();
+                fake_set_hook(trap_hook, &cases[i].t);
+                char *tokens[] = { i == 0 ? "run:false" : "run:sleep 1", NULL };
+                struct install_plan plan;
+                assert_int_equal(install_plan_parse(tokens, &plan), 0);
+                struct install_request q = { .name = "img", .plan = &plan, .vm = { .accel = VM_ACCEL_TCG } };
+                int r = pipeline_install(&e->pl, &q);
+                install_plan_free(&plan);
+                if (cases[i].want == 1 ? r != 0 : cases[i].want ? r != cases[i].want : r >= 0)
+                        fail_msg("install case %zu returned %d", i, r);
+                char *after = disk_text("img");
+                if (cases[i].want != 1)
+                        assert_string_equal(before, after);
+                free(before);
+                before = after;
+                assert_nothing_left(e, 1, 0, "img.qcow2");
+        }
+        free(before);
+        fake_set_hook(NULL, NULL);
+}
+
+/* ---- snapshot and restore ---- */
+
+static struct snapshot_request snap_req(const char *image, const char *vmname, unsigned count, unsigned jobs) {
+        return (struct snapshot_request){ .image = image, .vmname = vmname, .count = count, .jobs = jobs,
+                                          .compress = VM_COMPRESS_LZ4, .vm = { .accel = VM_ACCEL_TCG } };
+}
+
+static void assert_vm_complete(const char *vm) {
+        _cleanup_free_ char *dir = paths_vm_dir(vm);
+        static const char *const files[] = { "disk.qcow2", "memory.snapshot", "machineinfo.json" };
+        for (size_t i = 0; i < ELEMENTSOF(files); i++) {
+                _cleanup_free_ char *p = path_join(dir, files[i]);
+                if (!path_exists(p))
+                        fail_msg("%s has no %s", vm, files[i]);
+        }
+        _cleanup_free_ char *mi = path_join(dir, "machineinfo.json");
+        json_object *root = json_object_from_file(mi);
+        assert_non_null(root);
+        const char *why = NULL;
+        if (machineinfo_validate(root, &why) < 0)
+                fail_msg("%s: %s", mi, why);
+        json_object *m = json_object_object_get(root, "machine");
+        assert_string_equal(json_object_get_string(json_object_object_get(m, "os_version")), "6.1.0-fake-amd64");
+        assert_string_equal(json_object_get_string(json_object_object_get(root, "machinery_version")), "8.2.0");
+        json_object_put(root);
+}
+
+static void test_snapshot_count3_jobs2(void **state) {
+        struct env *e = *state;
+        assert_int_equal(init_image(e, "base"), 0);
+        struct snapshot_request q = snap_req("base", "vm", 3, 2);
+        assert_int_equal(pipeline_snapshot(&e->pl, &q), 0);
+        assert_nothing_left(e, 1, 3, "base.qcow2");
+        assert_listing("vms/qemu", "vm1 vm2 vm3");
+        const char *ips[] = { "10.0.2.10", "10.0.2.11", "10.0.2.12" };
+        for (int i = 0; i < 3; i++) {
+                char name[8];
+                snprintf(name, sizeof name, "vm%d", i + 1);
+                assert_vm_complete(name);
+                _cleanup_snapshot_ struct snapshot *s = NULL;
+                assert_int_equal(repo_snapshot_get(e->repo, name, &s), 0);
+                assert_string_equal(s->ipaddr, ips[i]);
+                /* It took its new address and was saved there. */
+                char pat[64];
+                snprintf(pat, sizeof pat, "address %s 1", name);
+                assert_journal_has(pat);
+                snprintf(pat, sizeof pat, "save %s lz4", name);
+                assert_journal_has(pat);
+        }
+        _cleanup_image_ struct image *img = NULL;
+        assert_int_equal(repo_image_get(e->repo, "base", &img), 0);
+        assert_string_equal(img->mode, "multiattach");
+}
+
+/* One VM of three dies while it boots: the other two are complete, it leaves nothing. */
+static void test_snapshot_one_fails(void **state) {
+        struct env *e = *state;
+        assert_int_equal(init_image(e, "base"), 0);
+        struct trap t = { .name = "boot", .domain = "vm2", .action = FAKE_DIE };
+        fake_set_hook(trap_hook, &t);
+        struct snapshot_request q = snap_req("base", "vm", 3, 2);
+        assert_int_equal(pipeline_snapshot(&e->pl, &q), -EIO);
+        fake_set_hook(NULL, NULL);
+        assert_listing("vms/qemu", "vm1 vm3");
+        assert_vm_complete("vm1");
+        assert_vm_complete("vm3");
+        assert_nothing_left(e, 1, 2, "base.qcow2");
+        assert_listing("log", "base vm2");
+}
+
+/* Ctrl-C at each moment of a VM's build: it leaves nothing; the VMs done before stay. */
+static void test_snapshot_interrupted(void **state) {
+        struct env *e = *state;
+        assert_int_equal(init_image(e, "base"), 0);
+        struct trap traps[] = {
+                { .name = "disk-overlay", .action = FAKE_SIGINT },
+                { .name = "boot", .arg = "disk", .action = FAKE_SIGINT },
+                { .name = "execute", .arg = "/sbin/vmcloak-setnet", .action = FAKE_SIGTERM },
+                { .name = "save", .action = FAKE_SIGINT },
+        };
+        size_t done = 0;
+        for (size_t i = 0; i < ELEMENTSOF(traps); i++) {
+                interrupt_reset();
+                /* The first VM of each run completes; the second is interrupted. */
+                traps[i].skip = 1;
+                fake_set_hook(trap_hook, &traps[i]);
+                char prefix[16];
+                snprintf(prefix, sizeof prefix, "s%zu_", i);
+                struct snapshot_request q = snap_req("base", prefix, 2, 1);
+                int r = pipeline_snapshot(&e->pl, &q);
+                if (r != -ECANCELED)
+                        fail_msg("snapshot interrupted at %s returned %d", traps[i].name, r);
+                done++;
+                char first[32], second[32];
+                snprintf(first, sizeof first, "%s1", prefix);
+                snprintf(second, sizeof second, "%s2", prefix);
+                assert_vm_complete(first);
+                _cleanup_free_ char *dir2 = paths_vm_dir(second);
+                assert_false(path_exists(dir2));
+                assert_nothing_left(e, 1, done, "base.qcow2");
+        }
+        fake_set_hook(NULL, NULL);
+}
+
+static void test_restore(void **state) {
+        struct env *e = *state;
+        assert_int_equal(init_image(e, "base"), 0);
+        struct snapshot_request q = snap_req("base", "r", 1, 1);
+        assert_int_equal(pipeline_snapshot(&e->pl, &q), 0);
+        _cleanup_free_ char *vmdir = paths_vm_dir("r");
+        _cleanup_free_ char *mem = path_join(vmdir, "memory.snapshot");
+        _cleanup_free_ char *mem_before = NULL;
+        assert_int_equal(read_full_file(mem, &mem_before, NULL), 0);
+        struct fake_answer a = { .match = "hostname", .out = "restored-host\n" };
+        assert_int_equal(fake_add_answer(&a), 0);
+        struct restore_request rq = { .vmname = "r", .exec = "hostname" };
+        size_t mark = fake_journal_count("*");
+        assert_int_equal(pipeline_restore(&e->pl, &rq), 0);
+        ssize_t start = fake_journal_find("start r media=[] memory=memory.snapshot*", mark);
+        assert_true(start >= 0);
+        assert_true(fake_journal_find("execute r: hostname", (size_t)start) > start);
+        assert_listing("vms/qemu/r", "disk.qcow2 machineinfo.json memory.snapshot qemu.log restore.log");
+        _cleanup_free_ char *mem_after = NULL;
+        assert_int_equal(read_full_file(mem, &mem_after, NULL), 0);
+        assert_string_equal(mem_before, mem_after);
+        assert_int_equal(fake_live_domains(), 0);
+
+        /* The machine dies while it restores; Ctrl-C while it restores; an agent that never
+         * answers: an error each time, and no disposable overlay left. */
+        struct trap traps[] = {
+                { .name = "start", .arg = "restore", .action = FAKE_FAIL, .err = EIO },
+                { .name = "start", .arg = "restore", .action = FAKE_SIGINT },
+                { .name = "start", .arg = "restore", .action = FAKE_HANG },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(traps); i++) {
+                interrupt_reset();
+                fake_set_hook(trap_hook, &traps[i]);
+                rq = (struct restore_request){ .vmname = "r", .timeout_s = 1 };
+                int r = pipeline_restore(&e->pl, &rq);
+                if (r >= 0)
+                        fail_msg("restore case %zu succeeded", i);
+                _cleanup_free_ char *l = listing("vms/qemu/r");
+                if (strstr(l, "disposable"))
+                        fail_msg("restore case %zu left %s", i, l);
+                _cleanup_free_ char *mem_now = NULL;
+                assert_int_equal(read_full_file(mem, &mem_now, NULL), 0);
+                assert_string_equal(mem_before, mem_now);
+                assert_int_equal(fake_live_domains(), 0);
+        }
+        fake_set_hook(NULL, NULL);
+}
+
+int main(void) {
+        interrupt_install();
+        progress_set_enabled(false);
+        log_set_level(LOG_LEVEL_ERROR);
+        profiles_init();
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test_setup_teardown(test_init_linux_flow, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_init_iso, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_init_windows_like, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_init_windows_like_loops, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_init_installer_reports_failure, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_init_machine_dies, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_init_agent_never_answers, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_init_interrupted, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_install_reboot_step, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_install_failures, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_snapshot_count3_jobs2, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_snapshot_one_fails, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_snapshot_interrupted, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_restore, setup, teardown),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
