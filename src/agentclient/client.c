@@ -39,7 +39,7 @@ int agent_client_set_address(struct agent_client *c, const char *host, int port)
                 return log_error_errno(-EINVAL, "Invalid agent address %s:%d", strempty(host), port);
         char *h = strdup(host);
         if (!h)
-                return -ENOMEM;
+                return log_oom();
         free(c->host);
         c->host = h;
         c->port = port;
@@ -53,7 +53,7 @@ int agent_client_new(const char *host, int port, struct agent_client **ret) {
         pthread_once(&curl_once, curl_init_once);
         struct agent_client *c = calloc(1, sizeof *c);
         if (!c)
-                return -ENOMEM;
+                return log_oom();
         c->timeout_ms = DEFAULT_TIMEOUT_MS;
         int r = agent_client_set_address(c, host, port);
         if (r < 0) {
@@ -369,7 +369,7 @@ static int get_string(struct agent_client *c, const char *path, json_object *j, 
         *ret = NULL;
         if (json_object_object_get_ex(j, key, &v) && json_object_is_type(v, json_type_string)) {
                 *ret = strdup(json_object_get_string(v));
-                return *ret ? 0 : -ENOMEM;
+                return *ret ? 0 : log_oom();
         }
         if (required)
                 return log_error_errno(-EBADMSG, "Agent %s: the answer of %s has no \"%s\"", c->address, path, key);
@@ -473,8 +473,10 @@ int agent_info(struct agent_client *c, struct agent_info *ret) {
                 for (size_t i = 0; i < json_object_array_length(f); i++) {
                         json_object *e = json_object_array_get_idx(f, i);
                         if (json_object_is_type(e, json_type_string) &&
-                            (r = strv_extend(&ret->features, json_object_get_string(e))) < 0)
+                            strv_extend(&ret->features, json_object_get_string(e)) < 0) {
+                                r = log_oom();
                                 goto out;
+                        }
                 }
         r = 0;
 out:
@@ -543,7 +545,10 @@ static int exec_common(struct agent_client *c, const char *path, const char *key
                 if ((r = get_string(c, path, j, "stdout", false, &result->out)) < 0 ||
                     (r = get_string(c, path, j, "stderr", false, &result->err)) < 0)
                         goto out;
-                result->error = error ? strdup(error) : NULL;
+                if (error && !(result->error = strdup(error))) {
+                        r = log_oom();
+                        goto out;
+                }
         }
         if (error && exit_code < 0 && !opts->async) {
                 r = log_error_errno(-ETIMEDOUT, "Agent %s: command failed: %s (command: %.200s)", c->address, error, value);
@@ -633,7 +638,7 @@ int agent_extract(struct agent_client *c, const char *local_zip, const char *gue
 int agent_retrieve(struct agent_client *c, const char *guest_path, const char *local_path) {
         _cleanup_free_ char *tmp = strdup_printf("%s.part", local_path);
         if (!tmp)
-                return -ENOMEM;
+                return log_oom();
         int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
         if (fd < 0)
                 return log_error_errno(-errno, "Cannot create %s: %m", tmp);
@@ -703,10 +708,10 @@ int agent_environ(struct agent_client *c, char ***ret) {
         json_object_put(j);
         if (r < 0) {
                 strv_free(l);
-                return r;
+                return log_oom();
         }
         if (!l && !(l = calloc(1, sizeof *l)))
-                return -ENOMEM;
+                return log_oom();
         *ret = l;
         return 0;
 }
@@ -732,7 +737,7 @@ int agent_getenv(struct agent_client *c, const char *name, char **ret) {
         if (!found)
                 return -ENOENT;
         *ret = strdup(found);
-        return *ret ? 0 : -ENOMEM;
+        return *ret ? 0 : log_oom();
 }
 
 int agent_system(struct agent_client *c, char **ret) { return simple_string(c, "GET", "/system", NULL, "system", ret); }

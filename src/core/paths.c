@@ -55,7 +55,7 @@ int paths_init(const char *explicit_home) {
                 n = path_join(uh, ".vmcloak");
         }
         if (!n)
-                return -ENOMEM;
+                return log_oom();
         /* Make it absolute: paths are stored in the repository. */
         if (n[0] != '/') {
                 char cwd[PATH_MAX];
@@ -66,7 +66,7 @@ int paths_init(const char *explicit_home) {
                 char *a = path_join(cwd, n);
                 free(n);
                 if (!a)
-                        return -ENOMEM;
+                        return log_oom();
                 n = a;
         }
         size_t l = strlen(n);
@@ -88,7 +88,7 @@ int paths_ensure(void) {
         for (size_t i = 0; i < ELEMENTSOF(subdirs); i++) {
                 _cleanup_free_ char *p = path_join(home, subdirs[i]);
                 if (!p)
-                        return -ENOMEM;
+                        return log_oom();
                 r = mkdir_p(p, 0755);
                 if (r < 0)
                         return log_error_errno(r, "cannot create %s: %m", p);
@@ -137,5 +137,6 @@ char *paths_data_file(const char *relative) {
                         free(p);
                 }
         }
-        return path_join(paths_datadir(), relative);
+        const char *d = paths_datadir();
+        return d ? path_join(d, relative) : NULL;
 }

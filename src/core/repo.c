@@ -142,7 +142,7 @@ int repo_open(const char *path, struct repo **ret) {
         struct repo *r = calloc(1, sizeof *r);
         if (!r || !(r->path = strdup(path))) {
                 free(r);
-                return log_error_errno(-ENOMEM, "out of memory");
+                return log_oom();
         }
         int rc = sqlite3_open_v2(path, &r->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
                                  NULL);
@@ -391,7 +391,7 @@ static int query_rows(struct repo *r, const char *sql, const char *bind_text, in
                 if (!nr || !row) {
                         if (nr)
                                 rows = nr;
-                        e = -ENOMEM;
+                        e = log_oom();
                         break;
                 }
                 rows = nr;
@@ -616,7 +616,9 @@ int repo_used_ips(struct repo *r, char ***ret) {
         while (e == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW)
                 if (sqlite3_column_text(st, 0))
                         e = strv_extend(&l, (const char *)sqlite3_column_text(st, 0));
-        if (e == 0 && rc != SQLITE_DONE)
+        if (e == -ENOMEM)
+                e = log_oom();
+        else if (e == 0 && rc != SQLITE_DONE)
                 e = sql_error(r, rc, "listing used addresses");
         sqlite3_finalize(st);
         if (e < 0) {

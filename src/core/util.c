@@ -262,24 +262,21 @@ int write_file(const char *path, const void *data, size_t len, mode_t mode) {
 }
 
 int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode) {
-        _cleanup_free_ char *tmp = strdup_printf("%s.tmpXXXXXX", path);
-        if (!tmp)
+        _cleanup_free_ char *tmpl = strdup_printf("%s.tmpXXXXXX", path);
+        if (!tmpl)
                 return -ENOMEM;
-        int fd = mkostemp(tmp, O_CLOEXEC);
+        _cleanup_close_ int fd = mkostemp(tmpl, O_CLOEXEC);
         if (fd < 0)
                 return -errno;
+        /* Armed only now: a failed mkostemp() may leave someone else's name in the template. */
+        _cleanup_unlink_ char *tmp = TAKE_PTR(tmpl);
         int r = write_all(fd, data, len);
-        if (r == 0 && fchmod(fd, mode) < 0)
-                r = -errno;
-        if (r == 0 && fsync(fd) < 0)
-                r = -errno;
-        if (close(fd) < 0 && r == 0)
-                r = -errno;
-        if (r == 0 && rename(tmp, path) < 0)
-                r = -errno;
         if (r < 0)
-                unlink(tmp);
-        return r;
+                return r;
+        if (fchmod(fd, mode) < 0 || fsync(fd) < 0 || close(TAKE_FD(fd)) < 0 || rename(tmp, path) < 0)
+                return -errno;
+        DISARM(tmp);
+        return 0;
 }
 
 int copy_file(const char *src, const char *dst, mode_t mode) {
@@ -289,10 +286,14 @@ int copy_file(const char *src, const char *dst, mode_t mode) {
         struct stat st;
         if (fstat(in, &st) < 0)
                 return -errno;
+        _cleanup_free_ char *d = strdup(dst);
+        if (!d)
+                return -ENOMEM;
         _cleanup_close_ int out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
         if (out < 0)
                 return -errno;
-        int r = 0;
+        /* Ours from here (O_EXCL): removed on every failure below. */
+        _cleanup_unlink_ char *made = TAKE_PTR(d);
         off_t pos = 0;
         /* Walk the data extents so sparse qcow2 files stay sparse. */
         while (pos < st.st_size) {
@@ -300,14 +301,11 @@ int copy_file(const char *src, const char *dst, mode_t mode) {
                 if (data < 0) {
                         if (errno == ENXIO)
                                 break;
-                        r = -errno;
-                        goto fail;
+                        return -errno;
                 }
                 off_t hole = lseek(in, data, SEEK_HOLE);
-                if (hole < 0) {
-                        r = -errno;
-                        goto fail;
-                }
+                if (hole < 0)
+                        return -errno;
                 off_t o_in = data, o_out = data;
                 bool plain = false;
                 while (o_in < hole && !plain) {
@@ -321,8 +319,7 @@ int copy_file(const char *src, const char *dst, mode_t mode) {
                                         plain = true;
                                         break;
                                 }
-                                r = -errno;
-                                goto fail;
+                                return -errno;
                         }
                         if (k == 0)
                                 break;
@@ -333,18 +330,14 @@ int copy_file(const char *src, const char *dst, mode_t mode) {
                         ssize_t k = pread(in, buf, want, o_in);
                         if (k < 0 && errno == EINTR)
                                 continue;
-                        if (k <= 0) {
-                                r = k < 0 ? -errno : -EIO;
-                                goto fail;
-                        }
+                        if (k <= 0)
+                                return k < 0 ? -errno : -EIO;
                         for (ssize_t done = 0; done < k;) {
                                 ssize_t w = pwrite(out, buf + done, (size_t)(k - done), o_out);
                                 if (w < 0 && errno == EINTR)
                                         continue;
-                                if (w < 0) {
-                                        r = -errno;
-                                        goto fail;
-                                }
+                                if (w < 0)
+                                        return -errno;
                                 done += w;
                                 o_out += w;
                         }
@@ -352,18 +345,10 @@ int copy_file(const char *src, const char *dst, mode_t mode) {
                 }
                 pos = hole;
         }
-        if (ftruncate(out, st.st_size) < 0) {
-                r = -errno;
-                goto fail;
-        }
-        if (close(TAKE_FD(out)) < 0) {
-                r = -errno;
-                goto fail;
-        }
+        if (ftruncate(out, st.st_size) < 0 || close(TAKE_FD(out)) < 0)
+                return -errno;
+        DISARM(made);
         return 0;
-fail:
-        unlink(dst);
-        return r;
 }
 
 char *path_join(const char *a, const char *b) {

@@ -121,6 +121,8 @@ int install_plan_run(const struct install_plan *plan, const struct install_targe
                         const char *keys[] = { "path", NULL }, *vals[] = { dest, NULL };
                         _cleanup_free_ char *cmd = NULL;
                         r = guest_template_expand(profile->cmd.run_script, keys, vals, &cmd);
+                        if (r == -ENOMEM)
+                                return r;   /* guest_template_expand() said so */
                         if (r < 0)
                                 return log_error_errno(r, "bad run_script template in profile %s", profile->name);
                         r = run_command(agent, desc, cmd, cmd_timeout_ms);

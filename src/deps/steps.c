@@ -124,7 +124,7 @@ int install_plan_parse(char *const *tokens, struct install_plan *ret) {
                 int r = parse_token(&p, *t);
                 if (r < 0) {
                         install_plan_free(&p);
-                        return r == -ENOMEM ? log_error_errno(r, "out of memory") : r;
+                        return r == -ENOMEM ? log_oom() : r;
                 }
         }
         *ret = p;

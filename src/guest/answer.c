@@ -25,7 +25,7 @@ int answer_file_render(const char *const *keys, const char *const *values, char 
         size_t len = 0;
         _cleanup_fclose_ FILE *f = open_memstream(&buf, &len);
         if (!f)
-                return -ENOMEM;
+                return log_oom();
         fputs("# vmcloak answer file: sourced by the guest installer's shell.\n", f);
         for (size_t i = 0; keys[i]; i++) {
                 if (!shell_name_ok(keys[i])) {
@@ -34,11 +34,11 @@ int answer_file_render(const char *const *keys, const char *const *values, char 
                 }
                 _cleanup_free_ char *q = shell_quote(strempty(values[i]));
                 if (!q)
-                        return -ENOMEM;
+                        return log_oom();
                 fprintf(f, "%s=%s\n", keys[i], q);
         }
         if (fflush(f) != 0 || ferror(f))
-                return -ENOMEM;
+                return log_oom();
         fclose(TAKE_PTR(f));
         *ret = TAKE_PTR(buf);
         return 0;

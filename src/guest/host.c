@@ -71,7 +71,7 @@ int host_shared_libs(const char *program, char ***ret) {
                 if (sp)
                         *sp = 0;
                 if (!strv_contains(libs, p) && strv_extend(&libs, p) < 0)
-                        return -ENOMEM;
+                        return log_oom();
         }
         *ret = TAKE_PTR(libs);
         return 0;

@@ -108,7 +108,7 @@ static int write_image(IsoImage *img, const struct guest_iso_opts *o, int fd) {
         char why[512];
         int r = iso_write_opts_new(&wo, 1);   /* level 3, Rock Ridge */
         if (r < 0)
-                return -ENOMEM;
+                return log_oom();
         iso_write_opts_set_rockridge(wo, 1);
         iso_write_opts_set_joliet(wo, o->joliet);
         /* 300 KiB of padding like xorriso's default: ISOLINUX (and Linux read-ahead) read past
@@ -156,6 +156,28 @@ static int write_image(IsoImage *img, const struct guest_iso_opts *o, int fd) {
         return ret;
 }
 
+/* The image into a temporary file beside out, renamed into place once complete. */
+static int write_image_file(IsoImage *img, const struct guest_iso_opts *o, const char *out) {
+        _cleanup_free_ char *tmpl = strdup_printf("%s.tmpXXXXXX", out);
+        if (!tmpl)
+                return log_oom();
+        _cleanup_close_ int fd = mkostemp(tmpl, O_CLOEXEC);
+        if (fd < 0)
+                return log_error_errno(-errno, "cannot create %s: %m", out);
+        _cleanup_unlink_ char *tmp = TAKE_PTR(tmpl);
+        int r = write_image(img, o, fd);
+        if (r < 0)
+                return r;
+        if (fchmod(fd, 0644) < 0)
+                return log_error_errno(-errno, "cannot set the mode of %s: %m", out);
+        if (close(TAKE_FD(fd)) < 0)
+                return log_error_errno(-errno, "cannot write %s: %m", out);
+        if (rename(tmp, out) < 0)
+                return log_error_errno(-errno, "cannot create %s: %m", out);
+        DISARM(tmp);
+        return 0;
+}
+
 int guest_iso_build(const char *out, const struct guest_iso_opts *o, const struct guest_iso_entry *entries,
                     size_t n_entries) {
         if (iso_init() < 0) {
@@ -168,7 +190,7 @@ int guest_iso_build(const char *out, const struct guest_iso_opts *o, const struc
         int r = iso_image_new(o->volume_id ? o->volume_id : "VMCLOAK", &img);
         if (r < 0) {
                 iso_finish();
-                return -ENOMEM;
+                return log_oom();
         }
         iso_image_set_data_preparer_id(img, "vmcloak");
         iso_image_set_application_id(img, "vmcloak");
@@ -183,7 +205,7 @@ int guest_iso_build(const char *out, const struct guest_iso_opts *o, const struc
                 _cleanup_free_ char *bi = strdup_printf("/%s", o->boot->image + (o->boot->image[0] == '/'));
                 _cleanup_free_ char *bc = strdup_printf("/%s", o->boot->catalog + (o->boot->catalog[0] == '/'));
                 if (!bi || !bc)
-                        ret = -ENOMEM;
+                        ret = log_oom();
                 else if ((r = iso_image_set_boot_image(img, bi, ELTORITO_NO_EMUL, bc, &boot)) < 0) {
                         log_error("cannot make the ISO bootable from %s: %s", bi, libisofs_reason(r, why, sizeof why));
                         ret = -EINVAL;
@@ -193,24 +215,8 @@ int guest_iso_build(const char *out, const struct guest_iso_opts *o, const struc
                                 el_torito_set_isolinux_options(boot, 1, 0);
                 }
         }
-        _cleanup_free_ char *tmp = NULL;
-        if (ret == 0) {
-                tmp = strdup_printf("%s.tmpXXXXXX", out);
-                int fd = tmp ? mkostemp(tmp, O_CLOEXEC) : -1;
-                if (fd < 0)
-                        ret = tmp ? log_error_errno(-errno, "cannot create %s: %m", out) : -ENOMEM;
-                else {
-                        ret = write_image(img, o, fd);
-                        if (ret == 0 && fchmod(fd, 0644) < 0)
-                                ret = log_error_errno(-errno, "cannot set the mode of %s: %m", out);
-                        if (close(fd) < 0 && ret == 0)
-                                ret = log_error_errno(-errno, "cannot write %s: %m", out);
-                        if (ret == 0 && rename(tmp, out) < 0)
-                                ret = log_error_errno(-errno, "cannot create %s: %m", out);
-                        if (ret < 0)
-                                unlink(tmp);
-                }
-        }
+        if (ret == 0)
+                ret = write_image_file(img, o, out);
         iso_image_unref(img);
         iso_finish();
         return ret;

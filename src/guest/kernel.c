@@ -125,8 +125,10 @@ static int kernel_from_user(const char *kernel, const char *modules, struct gues
                 const char *b = strrchr(kernel, '/');
                 const char *rel = startswith(b ? b + 1 : kernel, "vmlinuz-");
                 _cleanup_free_ char *dir = path_dirname(kernel);
-                if (rel && dir)
-                        mods = strdup_printf("%s/../lib/modules/%s", dir, rel);
+                if (!dir)
+                        return log_oom();
+                if (rel && !(mods = strdup_printf("%s/../lib/modules/%s", dir, rel)))
+                        return log_oom();
                 if (!mods || !is_dir(mods)) {
                         log_error("cannot tell where the modules of %s are: pass --modules DIR (its lib/modules/<release> "
                                   "directory)", kernel);
@@ -134,14 +136,14 @@ static int kernel_from_user(const char *kernel, const char *modules, struct gues
                 }
         }
         if (!mods)
-                return -ENOMEM;
+                return log_oom();
         if (!is_dir(mods)) {
                 log_error("--modules %s is not a directory: pass the kernel's lib/modules/<release> directory", mods);
                 return -ENOTDIR;
         }
         _cleanup_free_ char *probe = path_join(mods, "kernel");
         if (!probe)
-                return -ENOMEM;
+                return log_oom();
         _cleanup_free_ char *release = NULL, *dir = NULL;
         if (is_dir(probe)) {
                 /* The release directory itself; its name is the release. */
@@ -153,6 +155,8 @@ static int kernel_from_user(const char *kernel, const char *modules, struct gues
                 dir = strdup(real);
         } else {
                 int r = pick_release(mods, NULL, &release);
+                if (r == -ENOMEM)
+                        return log_oom();
                 if (r == -ENOTUNIQ) {
                         log_error("--modules %s holds several kernel releases: pass the one matching --kernel "
                                   "(%s/<release>)", mods, mods);
@@ -166,11 +170,11 @@ static int kernel_from_user(const char *kernel, const char *modules, struct gues
                 dir = path_join(mods, release);
         }
         if (!release || !dir)
-                return -ENOMEM;
+                return log_oom();
         *ret = (struct guest_kernel) { .image = strdup(kernel), .modules_dir = TAKE_PTR(dir), .release = TAKE_PTR(release) };
         if (!ret->image) {
                 guest_kernel_done(ret);
-                return -ENOMEM;
+                return log_oom();
         }
         return 0;
 }
@@ -224,11 +228,12 @@ static int download_and_unpack(const char *base, const char *pkg, const char *de
         r = host_find_tool("dpkg", "dpkg", &dpkg);
         if (r < 0)
                 return r;
-        _cleanup_free_ char *tmp = strdup_printf("%s/.download.XXXXXX", base);
-        if (!tmp)
-                return -ENOMEM;
-        if (!mkdtemp(tmp))
+        _cleanup_free_ char *tmpl = strdup_printf("%s/.download.XXXXXX", base);
+        if (!tmpl)
+                return log_oom();
+        if (!mkdtemp(tmpl))
                 return log_error_errno(-errno, "cannot create a download folder in %s: %m", base);
+        _cleanup_rm_rf_ char *tmp = TAKE_PTR(tmpl);   /* removed however this returns */
         struct progress pr;
         progress_begin(&pr, "Downloading the guest kernel");
         progress_update(&pr, 0, 0, pkg);
@@ -237,7 +242,6 @@ static int download_and_unpack(const char *base, const char *pkg, const char *de
         r = proc_run(dl, tmp, NULL, &err);
         if (r != 0) {
                 progress_end(&pr, r == -ECANCELED ? "interrupted" : "failed");
-                rm_rf(tmp);
                 if (r == -ECANCELED)
                         return r;
                 if (r < 0)
@@ -260,19 +264,21 @@ static int download_and_unpack(const char *base, const char *pkg, const char *de
         }
         if (!deb) {
                 progress_end(&pr, "failed");
-                rm_rf(tmp);
                 log_error("apt-get download %s left no .deb file in %s", pkg, tmp);
                 return -EIO;
         }
         progress_update(&pr, 0, 0, "unpacking");
         _cleanup_free_ char *root = path_join(tmp, "root");
+        if (!root) {
+                progress_end(&pr, "failed");
+                return log_oom();
+        }
         char *x[] = { dpkg, (char *)"-x", deb, root, NULL };
         free(err);
         err = NULL;
         r = proc_run(x, NULL, NULL, &err);
         if (r != 0) {
                 progress_end(&pr, r == -ECANCELED ? "interrupted" : "failed");
-                rm_rf(tmp);
                 if (r == -ECANCELED)
                         return r;
                 if (r < 0)
@@ -286,10 +292,8 @@ static int download_and_unpack(const char *base, const char *pkg, const char *de
                 r = -errno;
         if (r < 0) {
                 progress_end(&pr, "failed");
-                rm_rf(tmp);
                 return log_error_errno(r, "cannot store the unpacked kernel in %s: %m", dest);
         }
-        rm_rf(tmp);
         progress_end(&pr, "done");
         return 0;
 }
@@ -314,14 +318,14 @@ static int kernel_from_debian(const char *cache_dir, struct guest_kernel *ret) {
                 return -EINVAL;
         _cleanup_free_ char *base = path_join(cache_dir, "linux-kernel");
         if (!base)
-                return -ENOMEM;
+                return log_oom();
         int r = mkdir_p(base, 0755);
         if (r < 0)
                 return log_error_errno(r, "cannot create the kernel cache %s: %m", base);
         /* Two inits at once must not unpack into the same place. */
         _cleanup_free_ char *lockp = path_join(base, ".lock");
         if (!lockp)
-                return -ENOMEM;
+                return log_oom();
         _cleanup_close_ int lock = open(lockp, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
         if (lock < 0)
                 return log_error_errno(-errno, "cannot open %s: %m", lockp);
@@ -334,7 +338,7 @@ static int kernel_from_debian(const char *cache_dir, struct guest_kernel *ret) {
         _cleanup_free_ char *pkg = NULL;
         r = resolve_package(&pkg);
         if (r == -ENOMEM)
-                return r;
+                return log_oom();
         if (r < 0) {
                 r = newest_cached(base, &pkg);
                 if (r < 0) {
@@ -347,7 +351,7 @@ static int kernel_from_debian(const char *cache_dir, struct guest_kernel *ret) {
         _cleanup_free_ char *dest = path_join(base, pkg);
         _cleanup_free_ char *mark = dest ? path_join(dest, ".complete") : NULL;
         if (!mark)
-                return -ENOMEM;
+                return log_oom();
         if (!path_exists(mark)) {
                 rm_rf(dest);   /* an unpack that was cut short */
                 r = download_and_unpack(base, pkg, dest);
@@ -356,6 +360,8 @@ static int kernel_from_debian(const char *cache_dir, struct guest_kernel *ret) {
         } else
                 log_debug("using the cached kernel package %s", dest);
         r = guest_kernel_from_root(dest, ret);
+        if (r == -ENOMEM)
+                return log_oom();
         if (r < 0) {
                 log_error("the package %s in %s has no boot/vmlinuz-<release> with lib/modules/<release>: remove that "
                           "folder and try again, or pass --kernel PATH --modules DIR", pkg, dest);

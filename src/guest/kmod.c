@@ -135,7 +135,7 @@ int kmod_stage(const char *src_dir, const char *release, char *const *wanted, co
         _cleanup_(index_done) struct index ix = { 0 };
         _cleanup_free_ char *kdir = path_join(src_dir, "kernel");
         if (!kdir)
-                return -ENOMEM;
+                return log_oom();
         int r = index_walk(&ix, src_dir, is_dir(kdir) ? "kernel" : "");
         if (r < 0)
                 return log_error_errno(r, "cannot read the kernel modules in %s: %m", src_dir);
@@ -148,10 +148,10 @@ int kmod_stage(const char *src_dir, const char *release, char *const *wanted, co
         STRV_FOREACH(w, wanted) {
                 _cleanup_free_ char *n = kmod_name(*w);
                 if (!n)
-                        return -ENOMEM;
+                        return log_oom();
                 if (index_find(&ix, n)) {
                         if (strv_extend(&load, n) < 0 || strv_extend(&queue, n) < 0)
-                                return -ENOMEM;
+                                return log_oom();
                 } else if (!strv_contains(builtin, n)) {
                         log_error("kernel module %s is missing from %s (neither a module file nor built in): the guest "
                                   "needs it; use a Debian linux-image-amd64 kernel or pass --modules with it", n, src_dir);
@@ -161,7 +161,7 @@ int kmod_stage(const char *src_dir, const char *release, char *const *wanted, co
 
         _cleanup_free_ char *dst_dir = strdup_printf("%s/lib/modules/%s", dest_root, release);
         if (!dst_dir)
-                return -ENOMEM;
+                return log_oom();
         /* Breadth-first over dependencies; the queue grows while we walk it. */
         for (size_t i = 0; queue && queue[i]; i++) {
                 const char *rel = index_find(&ix, queue[i]);
@@ -172,7 +172,7 @@ int kmod_stage(const char *src_dir, const char *release, char *const *wanted, co
                 }
                 _cleanup_free_ char *full = path_join(src_dir, rel);
                 if (!full)
-                        return -ENOMEM;
+                        return log_oom();
                 _cleanup_(strv_freep) char **deps = NULL;
                 r = elf_modinfo_get(full, "depends", &deps);
                 if (r < 0)
@@ -182,7 +182,7 @@ int kmod_stage(const char *src_dir, const char *release, char *const *wanted, co
                         for (char *tok = strtok_r(*d, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
                                 _cleanup_free_ char *dn = kmod_name(tok);
                                 if (!dn)
-                                        return -ENOMEM;
+                                        return log_oom();
                                 if (strv_contains(queue, dn) || strv_contains(builtin, dn))
                                         continue;
                                 if (!index_find(&ix, dn)) {
@@ -191,7 +191,7 @@ int kmod_stage(const char *src_dir, const char *release, char *const *wanted, co
                                         return -ENOENT;
                                 }
                                 if (strv_extend(&queue, dn) < 0)
-                                        return -ENOMEM;
+                                        return log_oom();
                         }
                 }
                 r = copy_into(src_dir, dst_dir, rel);
@@ -206,7 +206,9 @@ int kmod_stage(const char *src_dir, const char *release, char *const *wanted, co
         static const char *const meta[] = { "modules.builtin", "modules.builtin.modinfo" };
         for (size_t i = 0; i < ELEMENTSOF(meta); i++) {
                 _cleanup_free_ char *s = path_join(src_dir, meta[i]);
-                if (s && path_exists(s) && (r = copy_into(src_dir, dst_dir, meta[i])) < 0)
+                if (!s)
+                        return log_oom();
+                if (path_exists(s) && (r = copy_into(src_dir, dst_dir, meta[i])) < 0)
                         return log_error_errno(r, "cannot copy %s: %m", s);
         }
         if (depmod) {

@@ -106,7 +106,7 @@ int linux_answers_render(const struct install_params *p, const char *release, ch
         if (isempty(hostname)) {
                 random_host = random_string(6, 10);
                 if (!random_host)
-                        return -ENOMEM;
+                        return log_oom();
                 for (char *c = random_host; *c; c++)
                         if (*c >= 'A' && *c <= 'Z')
                                 *c = (char)(*c - 'A' + 'a');
@@ -137,7 +137,7 @@ int linux_agent_path(char **ret) {
         const char *env = getenv(LINUX_AGENT_ENV);
         _cleanup_free_ char *path = !isempty(env) ? strdup(env) : paths_data_file("agent/vmcloak-agent");
         if (!path)
-                return -ENOMEM;
+                return log_oom();
         struct stat st;
         if (stat(path, &st) < 0 || !S_ISREG(st.st_mode)) {
                 log_error("the guest agent %s is missing: build vmcloak with its agent (ninja -C build), or set %s="
@@ -189,7 +189,7 @@ static int data_path(const char *name, char **ret) {
         _cleanup_free_ char *rel = path_join("linux", name);
         char *p = rel ? paths_data_file(rel) : NULL;
         if (!p)
-                return -ENOMEM;
+                return log_oom();
         if (access(p, R_OK) < 0) {
                 int e = -errno;
                 log_error("vmcloak's data file %s is missing (set VMCLOAK_DATADIR or reinstall vmcloak)", p);
@@ -227,7 +227,7 @@ static int busybox_applets(const char *busybox, char ***ret) {
                 if (!*line || streq(line, "bin/busybox") || strstr(line, ".."))
                         continue;
                 if (strv_extend(&l, line) < 0)
-                        return -ENOMEM;
+                        return log_oom();
         }
         if (!strv_contains(l, "bin/sh") || !strv_contains(l, "sbin/modprobe")) {
                 log_error("%s lacks sh or modprobe: install the Debian package busybox-static", busybox);
@@ -252,7 +252,7 @@ static int gather_sources(const struct install_params *p, struct sources *s) {
         /* Everything local first, so a missing tool is reported before a kernel download. */
         s->busybox = strdup("/bin/busybox");   /* busybox-static's; a dynamic one will not do */
         if (!s->busybox)
-                return -ENOMEM;
+                return log_oom();
         int r = host_require_file(s->busybox, "busybox-static");
         if (r < 0)
                 return r;
@@ -517,14 +517,14 @@ static int build_linux_media(const struct os_profile *self, const struct install
                             *isolinux_cfg = path_join(w, "isolinux.cfg"), *iso = path_join(w, "install.iso");
         if (!mods_full || !mods_boot || !install_img || !boot_img || !rootfs || !answers_path || !isolinux_cfg || !iso) {
                 progress_end(&pr, "failed");
-                return -ENOMEM;
+                return log_oom();
         }
         /* One staged tree for the installer and the installed system (their lists merged, so one
          * modules.dep serves both), a smaller one for the boot initramfs. */
         _cleanup_(strv_freep) char **all = NULL, **load_full = NULL, **load_boot = NULL;
         if (strv_extend_strv(&all, s.mods_install) < 0 || strv_extend_strv(&all, s.mods_boot) < 0 ||
             strv_extend_strv(&all, s.mods_system) < 0)
-                r = -ENOMEM;
+                r = log_oom();
         if (r >= 0)
                 r = stage_modules(&s, mods_full, all, &load_full);
         if (r >= 0)
@@ -535,7 +535,7 @@ static int build_linux_media(const struct os_profile *self, const struct install
                 mtext_boot = modules_file(s.mods_boot, load_boot);
                 mtext_system = modules_file(s.mods_system, load_full);
                 if (!mtext_install || !mtext_boot || !mtext_system)
-                        r = -ENOMEM;
+                        r = log_oom();
         }
         _cleanup_free_ char *extlinux_conf = NULL, *isolinux_text = NULL, *os_release = NULL;
         if (r >= 0)
@@ -547,7 +547,7 @@ static int build_linux_media(const struct os_profile *self, const struct install
                                            "PRETTY_NAME=\"vmcloak linux guest (kernel %s)\"\n",
                                            s.kernel.release, s.kernel.release);
                 if (!os_release)
-                        r = -ENOMEM;
+                        r = log_oom();
         }
         if (r >= 0) {
                 struct initrd_ctx ic = { "installer-init", mods_full, mtext_install, true };
@@ -592,7 +592,7 @@ static int build_linux_media(const struct os_profile *self, const struct install
         struct install_media m = { .boot_iso = TAKE_PTR(iso), .kernel_version = strdup(s.kernel.release) };
         if (!m.kernel_version) {
                 install_media_free(&m);
-                return -ENOMEM;
+                return log_oom();
         }
         *ret = m;
         return 0;

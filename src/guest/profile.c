@@ -47,7 +47,7 @@ int guest_template_expand(const char *tmpl, const char *const *keys, const char 
         size_t len = 0;
         _cleanup_fclose_ FILE *f = open_memstream(&buf, &len);
         if (!f)
-                return -ENOMEM;
+                return log_oom();
         for (const char *p = tmpl; *p;) {
                 if (p[0] == '{' && p[1] == '{') {
                         fputc('{', f);
@@ -91,7 +91,7 @@ int guest_template_expand(const char *tmpl, const char *const *keys, const char 
                         fputc(*p++, f);
         }
         if (fflush(f) != 0 || ferror(f))
-                return -ENOMEM;
+                return log_oom();
         fclose(TAKE_PTR(f));
         *ret = TAKE_PTR(buf);
         return 0;

@@ -8,5 +8,5 @@
  * first element not containing "qemu-system", the joined string containing
  * %DISPOSABLE_DISK_PATH% and none of -incoming -monitor -qmp -loadvm -no-shutdown -qmp-pretty
  * -snapshot (a plain substring test, as Cuckoo3 does). 0, or -EINVAL and a static reason in
- * *ret_reason (may be NULL); -ENOMEM. */
+ * *ret_reason (may be NULL). Allocates nothing, so it cannot fail otherwise. */
 int cuckoo_start_args_check(char *const *args, const char **ret_reason);

@@ -345,7 +345,7 @@ int net_bridge_delete(const char *name) {
                 return netlink_error(r, "open a netlink socket for", name);
         _cleanup_(rtnl_link_putp) struct rtnl_link *link = rtnl_link_alloc();
         if (!link)
-                return log_error_errno(-ENOMEM, "out of memory");
+                return log_oom();
         rtnl_link_set_ifindex(link, l.ifindex);
         rtnl_link_set_name(link, name);
         r = nle_to_errno(rtnl_link_delete(sk, link));

@@ -285,11 +285,11 @@ static int setup_acl(const char *acl, const char *bridge, unsigned *changes) {
         struct net_acl a;
         int r = net_acl_check(acl, bridge, &a);
         if (r < 0)
-                return log_error_errno(r, "out of memory");
+                return log_oom();
         if (a.error == -ENOENT) {
                 _cleanup_free_ char *dir = path_dirname(acl);
                 if (!dir)
-                        return log_error_errno(-ENOMEM, "out of memory");
+                        return log_oom();
                 if (!is_dir(dir)) {
                         r = mkdir_p(dir, 0755);
                         if (r < 0)
@@ -299,7 +299,7 @@ static int setup_acl(const char *acl, const char *bridge, unsigned *changes) {
                 }
                 _cleanup_free_ char *text = strdup_printf("allow %s\n", bridge);
                 if (!text)
-                        return log_error_errno(-ENOMEM, "out of memory");
+                        return log_oom();
                 r = write_file(acl, text, strlen(text), 0644);
                 if (r < 0)
                         return log_error_errno(r, "cannot create %s: %m", acl);

@@ -29,7 +29,8 @@
  * vm_def_check()'s rules, then the QEMU driver's own (accelerator resolved, a disk path to
  * run, at most 4 further CD-ROMs on the AHCI controller, firmware code for UEFI, swtpm's
  * socket for a TPM, audio_none from QEMU 4.0, ACPI OEM ids from QEMU 6.0, no comma in a -cpu
- * value, user-mode forwards with their addresses), and for START_ARGS Cuckoo3's rules. */
+ * value, user-mode forwards with their addresses), and for START_ARGS Cuckoo3's rules (which
+ * renders the arguments, so START_ARGS may also fail with -ENOMEM, reason untouched). */
 int qemu_argv_check(const struct vm_def *def, const struct qemu_run *run, enum qemu_argv_purpose p, char *reason,
                     size_t size);
 

@@ -318,7 +318,7 @@ int qemu_conf_load_string(const char *text, const char *origin, struct vm_def *d
         struct load_state ls = { 0 };
         _cleanup_free_ char *copy = strdup(text);
         if (!copy)
-                return -ENOMEM;
+                return log_oom();
         unsigned lineno = 0;
         char *save = NULL;
         for (char *line = copy; line; line = save) {
@@ -349,13 +349,11 @@ int qemu_conf_load_string(const char *text, const char *origin, struct vm_def *d
                         val++;
                 const char *why = NULL;
                 int r = set_key(def, run, &purpose, &ls, p, val, &why);
-                if (r == -EINVAL) {
-                        log_error("%s:%u: %s: %s", origin, lineno, p, why);
-                        free(ls.cdrom_model);
-                        return r;
-                }
                 if (r < 0) {
                         free(ls.cdrom_model);
+                        if (r != -EINVAL)
+                                return log_oom();
+                        log_error("%s:%u: %s: %s", origin, lineno, p, why);
                         return r;
                 }
         }
@@ -366,6 +364,8 @@ int qemu_conf_load_string(const char *text, const char *origin, struct vm_def *d
                 for (size_t i = 0; r == 0 && i < def->n_cdroms; i++)
                         r = free_and_strdup(&def->cdroms[i].model, ls.cdrom_model);
                 free(ls.cdrom_model);
+                if (r < 0)
+                        return log_oom();
         }
         if (r == 0 && ret_purpose)
                 *ret_purpose = purpose;

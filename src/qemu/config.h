@@ -71,7 +71,7 @@ enum qemu_argv_purpose {
  * One "key=value" per line, '#' comments, blank lines ignored, repeatable keys append. Every
  * key fills one field of the definition or of the run (conffile.c lists them). def and run
  * must be initialised; ret_purpose may be NULL. On error -EINVAL and one line
- * "FILE:LINE: key: reason".
+ * "FILE:LINE: key: reason" (or -ENOMEM and "out of memory").
  */
 int qemu_conf_load(const char *path, struct vm_def *def, struct qemu_run *run, enum qemu_argv_purpose *ret_purpose);
 int qemu_conf_load_string(const char *text, const char *origin, struct vm_def *def, struct qemu_run *run,

@@ -63,7 +63,7 @@ static int conn_open(const struct vm_conn_opts *o, struct vm_conn **ret) {
         }
         struct qemu_conn *c = calloc(1, sizeof *c);
         if (!c)
-                return -ENOMEM;
+                return log_oom();
         int r = qemu_binary_probe(&c->qemu);
         if (r == 0)
                 r = qemu_accel_resolve(o ? o->accel : VM_ACCEL_AUTO, c->qemu.path, &c->qemu.version, &c->accel);
@@ -197,32 +197,31 @@ static int domain_new(struct qemu_conn *c, const struct vm_def *def, const struc
         }
         struct qemu_domain *d = calloc(1, sizeof *d);
         if (!d)
-                return -ENOMEM;
+                return log_oom();
         d->base.driver = &qemu_driver;
-        int r = vm_def_copy(def, &d->def);
-        if (r < 0) {
+        if (vm_def_copy(def, &d->def) < 0) {
                 free(d);
-                return r;
+                return log_oom();
         }
         /* Short: socket paths must fit in sun_path (108 bytes). */
         const char *t = getenv("TMPDIR");
-        d->rundir = strdup_printf("%s/vmcloak-vm.XXXXXX", isempty(t) || strlen(t) > 60 ? "/tmp" : t);
+        _cleanup_free_ char *rundir = strdup_printf("%s/vmcloak-vm.XXXXXX", isempty(t) || strlen(t) > 60 ? "/tmp" : t);
         d->log_path = strdup(o->log_path);
         d->run.binary = strdup(c->qemu.path);
         d->run.version = c->qemu.version;
         d->run.accel = c->accel;
         d->run.audio_none = qemu_version_cmp(&c->qemu.version, 4, 0, 0) >= 0;
-        if (!d->rundir || !d->log_path || !d->run.binary || (o->passthrough && !(d->run.extra_args = strv_copy(o->passthrough)))) {
+        if (!rundir || !d->log_path || !d->run.binary || (o->passthrough && !(d->run.extra_args = strv_copy(o->passthrough)))) {
                 domain_free(&d->base);
-                return -ENOMEM;
+                return log_oom();
         }
-        if (!mkdtemp(d->rundir)) {
+        int r;
+        if (!mkdtemp(rundir)) {
                 r = log_error_errno(-errno, "cannot create a run folder for machine %s: %m", strempty(def->name));
-                free(d->rundir);
-                d->rundir = NULL;
                 domain_free(&d->base);
                 return r;
         }
+        d->rundir = TAKE_PTR(rundir);   /* domain_free() removes it from here on */
         const struct vm_net *n = &def->net;
         if (n->type == VM_NET_USER && n->agent_port) {
                 if ((!isempty(n->guest_ip) && (r = free_local_port(&d->run.fwd_port)) < 0) ||
@@ -281,7 +280,7 @@ static int domain_define(struct vm_conn *vc, const struct vm_def *def, const str
                         goto fail;
                 }
                 if (!(d->run.tpm_socket = path_join(d->rundir, "tpm.sock"))) {
-                        r = -ENOMEM;
+                        r = log_oom();
                         goto fail;
                 }
         }
@@ -314,21 +313,20 @@ static int domain_define_cuckoo(struct vm_conn *vc, char *const *start_args, con
                 return -EINVAL;
         }
         struct vm_def h;
-        int r = vm_def_copy(host, &h);
-        if (r < 0)
-                return r;
+        if (vm_def_copy(host, &h) < 0)
+                return log_oom();
         free(h.net.guest_ip2);
         h.net.guest_ip2 = NULL;
         if (!forwards)
                 h.net.type = VM_NET_BRIDGE; /* no forward to make: the agent is reached at its address */
         struct qemu_domain *d = NULL;
-        r = domain_new(CONN(vc), &h, o, &d);
+        int r = domain_new(CONN(vc), &h, o, &d);
         vm_def_done(&h);
         if (r < 0)
                 return r;
         if (!(d->start_args = strv_copy(start_args))) {
                 domain_free(&d->base);
-                return -ENOMEM;
+                return log_oom();
         }
         *ret = &d->base;
         return 0;
@@ -353,7 +351,7 @@ static int start(struct vm_domain *vd, const struct vm_start_opts *o) {
         struct qemu_run run = d->run;   /* shallow: the process knobs of this start only */
         _cleanup_free_ char *uri = NULL, *qmp = path_join(d->rundir, "qmp.sock");
         if (!qmp)
-                return -ENOMEM;
+                return log_oom();
         run.qmp_socket = qmp;
         run.no_reboot = o->reboot_powers_off;
         run.paused = o->paused && !o->memory_image;
@@ -619,11 +617,14 @@ static int cuckoo_start_args(struct vm_domain *vd, const struct vm_def *as_resto
         }
         char reason[256];
         int r = qemu_argv_check(as_restored, &run, QEMU_ARGV_START_ARGS, reason, sizeof reason);
+        if (r == -ENOMEM)
+                return log_oom();
         if (r < 0) {
                 log_error("cannot write the start_args of %s: %s", strempty(as_restored->name), reason);
                 return r;
         }
-        return qemu_argv_build(as_restored, &run, QEMU_ARGV_START_ARGS, ret);
+        r = qemu_argv_build(as_restored, &run, QEMU_ARGV_START_ARGS, ret);
+        return r == -ENOMEM ? log_oom() : r;
 }
 
 static char *log_tail(struct vm_domain *vd, unsigned lines) {

@@ -54,6 +54,8 @@ int qemu_img_create_base(const char *path, uint64_t size_bytes) {
                 return log_error_errno(-EINVAL, "invalid disk size %llu bytes: use a positive multiple of 512",
                                        (unsigned long long)size_bytes);
         _cleanup_free_ char *bin = qemu_img_binary();
+        if (!bin)
+                return log_oom();
         char size[32];
         snprintf(size, sizeof size, "%llu", (unsigned long long)size_bytes);
         char *argv[] = { bin, "create", "-q", "-f", "qcow2", "-o", QCOW2_OPTS, (char *)path, size, NULL };
@@ -70,6 +72,8 @@ int qemu_img_create_overlay(const char *path, const char *backing) {
         if (!realpath(backing, abs))
                 return log_error_errno(-errno, "cannot use %s as a backing disk: %m", backing);
         _cleanup_free_ char *bin = qemu_img_binary();
+        if (!bin)
+                return log_oom();
         char *argv[] = { bin, "create", "-q", "-f", "qcow2", "-F", "qcow2", "-o", QCOW2_OPTS, "-b", abs,
                          (char *)path, NULL };
         int r = run_img(argv, "creating overlay", path, false, NULL);
@@ -81,7 +85,7 @@ int qemu_img_create_overlay(const char *path, const char *backing) {
 int qemu_img_commit(const char *overlay) {
         _cleanup_free_ char *bin = qemu_img_binary();
         if (!bin)
-                return -ENOMEM;
+                return log_oom();
         /* -d: the overlay is removed by the caller, no need to empty it. A commit stopped half-way
          * leaves the image a mix of old and new clusters: it runs to its end, Ctrl-C or not. */
         char *argv[] = { bin, "commit", "-q", "-d", (char *)overlay, NULL };
@@ -133,6 +137,8 @@ int qemu_img_info_parse(const char *json, struct qemu_img_info *ret) {
 
 int qemu_img_info(const char *path, struct qemu_img_info *ret) {
         _cleanup_free_ char *bin = qemu_img_binary();
+        if (!bin)
+                return log_oom();
         _cleanup_free_ char *out = NULL;
         char *argv[] = { bin, "info", "-U", "--output=json", (char *)path, NULL };
         int r = run_img(argv, "reading disk", path, false, &out);

@@ -192,15 +192,17 @@ int qemu_memsnap_save(struct qemu_proc *vm, const char *path, enum vm_compress c
         _cleanup_free_ char *prog = find_codec_program(c);
         if (!prog)
                 return -ENOENT;
-        _cleanup_free_ char *tmp = strdup_printf("%s.part", path);
-        _cleanup_free_ char *done = strdup_printf("%s.done", path);
+        /* The compressor writes tmp and renames it to done; whatever of them is there when
+         * this returns without the snapshot in place is removed. */
+        _cleanup_unlink_ char *tmp = strdup_printf("%s.part", path);
+        _cleanup_unlink_ char *done = strdup_printf("%s.done", path);
         if (!tmp || !done)
-                return -ENOMEM;
+                return log_oom();
         unlink_if_exists(tmp);
         unlink_if_exists(done);
         _cleanup_free_ char *uri = qemu_memsnap_save_uri(c, prog, o->level, tmp, done);
         if (!uri)
-                return -ENOMEM;
+                return log_oom();
 
         int r = stop_guest(vm);
         if (r < 0)
@@ -231,11 +233,10 @@ int qemu_memsnap_save(struct qemu_proc *vm, const char *path, enum vm_compress c
         }
         if (r >= 0 && rename(done, path) < 0)
                 r = log_error_errno(-errno, "cannot rename %s to %s: %m", done, path);
-        if (r < 0) {
-                unlink_if_exists(tmp);
-                unlink_if_exists(done);
+        if (r < 0)
                 return r;
-        }
+        DISARM(tmp);
+        DISARM(done);
         switch (o->after) {
         case QEMU_MEMSNAP_CONT:
                 return qmp_cmd(vm, "cont", NULL, NULL);
@@ -281,7 +282,7 @@ int qemu_memsnap_incoming_uri(const char *path, char **ret) {
         if (!realpath(path, abs))
                 return log_error_errno(-errno, "cannot resolve %s: %m", path);
         *ret = qemu_memsnap_restore_uri(comp, prog, abs);
-        return *ret ? 0 : -ENOMEM;
+        return *ret ? 0 : log_oom();
 }
 
 int qemu_memsnap_restore(const struct vm_def *d, const struct qemu_run *run, const struct qemu_proc_opts *so,

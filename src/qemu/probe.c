@@ -142,23 +142,28 @@ int qemu_accel_test(const char *binary, const char *accel, int timeout_ms, long 
                     size_t size) {
         const char *t = getenv("TMPDIR");
         _cleanup_free_ char *tmpl = strdup_printf("%s/vmcloak-probe.XXXXXX", isempty(t) ? "/tmp" : t);
-        if (!tmpl)
+        if (!tmpl) {
+                snprintf(reason, size, "out of memory");
                 return -ENOMEM;
+        }
         if (!mkdtemp(tmpl))
                 return -errno;
-        _cleanup_free_ char *img = path_join(tmpl, "boot.img");
-        _cleanup_free_ char *log = path_join(tmpl, "qemu.log");
+        _cleanup_rm_rf_ char *dir = TAKE_PTR(tmpl);   /* removed however this returns */
+        _cleanup_free_ char *img = path_join(dir, "boot.img");
+        _cleanup_free_ char *log = path_join(dir, "qemu.log");
+        _cleanup_free_ char *machine = strdup_printf("pc,accel=%s", accel);
+        _cleanup_free_ char *drive = img ? strdup_printf("file=%s,format=raw,if=ide", img) : NULL;
+        if (!log || !machine || !drive) {
+                snprintf(reason, size, "out of memory");
+                return -ENOMEM;
+        }
         unsigned char sector[512] = { 0 };
         memcpy(sector, boot_sector_code, sizeof boot_sector_code);
         sector[510] = 0x55;
         sector[511] = 0xaa;
         int r = write_file(img, sector, sizeof sector, 0600);
-        if (r < 0) {
-                rm_rf(tmpl);
+        if (r < 0)
                 return r;
-        }
-        _cleanup_free_ char *machine = strdup_printf("pc,accel=%s", accel);
-        _cleanup_free_ char *drive = strdup_printf("file=%s,format=raw,if=ide", img);
         char *argv[] = { (char *)binary, "-nodefaults", "-machine", machine, "-m", "32", "-display", "none",
                          "-no-reboot", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-drive", drive, NULL };
         struct proc_opts o = { .stdout_path = log, .stderr_path = log, .new_pgroup = true, .pdeathsig = true };
@@ -167,7 +172,6 @@ int qemu_accel_test(const char *binary, const char *accel, int timeout_ms, long 
         r = proc_spawn(argv, &o, &pid);
         if (r < 0) {
                 snprintf(reason, size, "cannot start %s: %s", binary, strerror(-r));
-                rm_rf(tmpl);
                 return -EIO;
         }
         int status = 0;
@@ -200,7 +204,6 @@ int qemu_accel_test(const char *binary, const char *accel, int timeout_ms, long 
                                  proc_status_string(status, st, sizeof st), strempty(tail));
                 r = -EIO;
         }
-        rm_rf(tmpl);
         return r;
 }
 

@@ -57,7 +57,8 @@ enum {
 int qemu_kvm_probe(const char *binary, const struct qemu_version *v, unsigned flags, struct kvm_status *ret);
 
 /* Run the test guest under accel ("kvm" or "tcg") with a deadline. 0 when it finished;
- * -ETIMEDOUT, -EIO (QEMU failed: reason names it), -ECANCELED. elapsed_ms may be NULL. */
+ * -ETIMEDOUT, -EIO (QEMU failed: reason names it), -ECANCELED, -ENOMEM (reason says so).
+ * Its scratch folder in $TMPDIR is gone when it returns. elapsed_ms may be NULL. */
 int qemu_accel_test(const char *binary, const char *accel, int timeout_ms, long *elapsed_ms, char *reason,
                     size_t size);
 

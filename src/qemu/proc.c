@@ -38,19 +38,22 @@ pid_t qemu_proc_pid(const struct qemu_proc *vm) { return vm->pid; }
 struct qmp *qemu_proc_qmp(struct qemu_proc *vm) { return vm->qmp; }
 const char *qemu_proc_log_path(const struct qemu_proc *vm) { return vm->log_path; }
 
-static struct qemu_proc *qemu_proc_new(void) {
-        struct qemu_proc *vm = calloc(1, sizeof *vm);
-        if (!vm)
-                return NULL;
+static int qemu_proc_new(struct qemu_proc **ret) {
         /* Short: the QMP socket path must fit in sun_path (108 bytes). */
         const char *t = getenv("TMPDIR");
         _cleanup_free_ char *tmpl = strdup_printf("%s/vmcloak-vm.XXXXXX", isempty(t) || strlen(t) > 60 ? "/tmp" : t);
-        if (!tmpl || !mkdtemp(tmpl)) {
+        struct qemu_proc *vm = calloc(1, sizeof *vm);
+        if (!tmpl || !vm) {
                 free(vm);
-                return NULL;
+                return log_oom();
+        }
+        if (!mkdtemp(tmpl)) {
+                free(vm);
+                return log_error_errno(-errno, "cannot create a run folder for QEMU: %m");
         }
         vm->rundir = TAKE_PTR(tmpl);
-        return vm;
+        *ret = vm;
+        return 0;
 }
 
 char *qemu_proc_log_tail(const struct qemu_proc *vm, unsigned lines) {
@@ -143,7 +146,7 @@ static int start_swtpm(struct qemu_proc *vm, const char *sock, const char *state
         _cleanup_free_ char *state = strdup_printf("dir=%s", state_dir);
         _cleanup_free_ char *ctrl = strdup_printf("type=unixio,path=%s", sock);
         if (!state || !ctrl)
-                return -ENOMEM;
+                return log_oom();
         char *argv[] = { bin, "socket", "--tpm2", "--tpmstate", state, "--ctrl", ctrl, "--terminate", NULL };
         struct proc_opts o = { .stdout_path = vm->log_path, .stderr_path = vm->log_path, .new_pgroup = true,
                                .pdeathsig = true };
@@ -201,7 +204,7 @@ static int set_log(struct qemu_proc *vm, const struct qemu_proc_opts *o) {
                 return 0;
         vm->log_path = o && o->log_path ? strdup(o->log_path) : path_join(vm->rundir, "qemu.log");
         if (!vm->log_path)
-                return -ENOMEM;
+                return log_oom();
         vm->log_offset = (off_t)file_size_or_zero(vm->log_path);
         return 0;
 }
@@ -226,13 +229,14 @@ static int spawn(struct qemu_proc *vm, char *const *argv, const struct qemu_proc
 }
 
 int qemu_proc_start_argv(char *const *argv, const char *qmp_socket, const struct qemu_proc_opts *o, struct qemu_proc **ret) {
-        _cleanup_qemu_proc_ struct qemu_proc *vm = qemu_proc_new();
-        if (!vm)
-                return -ENOMEM;
+        _cleanup_qemu_proc_ struct qemu_proc *vm = NULL;
+        int r = qemu_proc_new(&vm);
+        if (r < 0)
+                return r;
         vm->qmp_path = strdup(qmp_socket);
         if (!vm->qmp_path)
-                return -ENOMEM;
-        int r = spawn(vm, argv, o);
+                return log_oom();
+        r = spawn(vm, argv, o);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(vm);
@@ -245,13 +249,14 @@ int qemu_proc_start(const struct vm_def *d, const struct qemu_run *run, const st
         int r = qemu_argv_check(d, run, QEMU_ARGV_RUN, reason, sizeof reason);
         if (r < 0)
                 return log_error_errno(r, "cannot start VM %s: %s", strempty(d->name), reason);
-        _cleanup_qemu_proc_ struct qemu_proc *vm = qemu_proc_new();
-        if (!vm)
-                return -ENOMEM;
+        _cleanup_qemu_proc_ struct qemu_proc *vm = NULL;
+        r = qemu_proc_new(&vm);
+        if (r < 0)
+                return r;
         struct qemu_run local = *run;
         vm->qmp_path = !isempty(run->qmp_socket) ? strdup(run->qmp_socket) : path_join(vm->rundir, "qmp.sock");
         if (!vm->qmp_path)
-                return -ENOMEM;
+                return log_oom();
         local.qmp_socket = vm->qmp_path;
         unlink_if_exists(vm->qmp_path);
         _cleanup_strv_free_ char **argv = NULL;

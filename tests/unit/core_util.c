@@ -1,8 +1,11 @@
 /* Unit tests: string vectors, file helpers, random names and MACs. */
 #include "test.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -144,6 +147,91 @@ static void test_copy_file_across_filesystems(void **state) {
         free(d);
 }
 
+/* Entries of a directory besides "." and "..". */
+static unsigned dir_entries(const char *dir) {
+        DIR *d = opendir(dir);
+        assert_non_null(d);
+        unsigned n = 0;
+        struct dirent *de;
+        while ((de = readdir(d)))
+                if (!streq(de->d_name, ".") && !streq(de->d_name, ".."))
+                        n++;
+        closedir(d);
+        return n;
+}
+
+static void test_cleanup_helpers(void **state) {
+        (void)state;
+        char *d = test_tmpdir();
+        char *f = strdup_printf("%s/f", d), *kept = strdup_printf("%s/kept", d), *sub = strdup_printf("%s/sub", d);
+        assert_int_equal(write_file(f, "x", 1, 0644), 0);
+        assert_int_equal(write_file(kept, "x", 1, 0644), 0);
+        assert_int_equal(mkdir_p(sub, 0755), 0);
+        char *deep = strdup_printf("%s/a/b", sub);
+        assert_int_equal(mkdir_p(deep, 0755), 0);
+        {
+                _cleanup_unlink_ char *a = strdup(f);
+                _cleanup_unlink_ char *b = strdup(kept);
+                _cleanup_rm_rf_ char *c = strdup(sub);
+                _cleanup_unlink_ char *none = NULL;
+                assert_true(a && b && c && !none);
+                DISARM(b);
+                assert_null(b);
+                errno = EXDEV;
+        }
+        /* errno survives the cleanups (they run on error paths, after the error was taken). */
+        assert_int_equal(errno, EXDEV);
+        assert_false(path_exists(f));
+        assert_true(path_exists(kept));
+        assert_false(path_exists(sub));
+        {
+                /* Nothing there any more: not an error, and nothing else is touched. */
+                _cleanup_unlink_ char *gone = strdup(f);
+                _cleanup_rm_rf_ char *gone_dir = strdup(sub);
+                assert_true(gone && gone_dir);
+        }
+        assert_int_equal(dir_entries(d), 1);
+        rm_rf(d);
+        free(deep);
+        free(sub);
+        free(kept);
+        free(f);
+        free(d);
+}
+
+static void test_failed_writes_leave_nothing(void **state) {
+        (void)state;
+        /* A file size limit makes the writes fail half-way (EFBIG), after the files exist. */
+        char *d = test_tmpdir();
+        char *src = strdup_printf("%s/src", d), *dst = strdup_printf("%s/dst", d), *atomic = strdup_printf("%s/atomic", d);
+        static char data[256 << 10];
+        memset(data, 'v', sizeof data);
+        assert_int_equal(write_file(src, data, sizeof data, 0644), 0);
+
+        /* Only the soft limit changes, so it can be put back as it was. */
+        struct rlimit old;
+        assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+        struct rlimit small = { 16 << 10, old.rlim_max };
+        void (*old_handler)(int) = signal(SIGXFSZ, SIG_IGN);
+        assert_int_equal(setrlimit(RLIMIT_FSIZE, &small), 0);
+        int r_copy = copy_file(src, dst, 0644);
+        int r_atomic = write_file_atomic(atomic, data, sizeof data, 0644);
+        assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+        signal(SIGXFSZ, old_handler);
+
+        assert_int_equal(r_copy, -EFBIG);
+        assert_int_equal(r_atomic, -EFBIG);
+        /* Only the source is left: no half copy, no temporary file. */
+        assert_false(path_exists(dst));
+        assert_false(path_exists(atomic));
+        assert_int_equal(dir_entries(d), 1);
+        rm_rf(d);
+        free(atomic);
+        free(dst);
+        free(src);
+        free(d);
+}
+
 static void test_random(void **state) {
         (void)state;
         for (int i = 0; i < 50; i++) {
@@ -176,6 +264,8 @@ int main(void) {
                 cmocka_unit_test(test_files),
                 cmocka_unit_test(test_copy_file_sparse),
                 cmocka_unit_test(test_copy_file_across_filesystems),
+                cmocka_unit_test(test_cleanup_helpers),
+                cmocka_unit_test(test_failed_writes_leave_nothing),
                 cmocka_unit_test(test_random),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

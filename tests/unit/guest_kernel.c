@@ -2,6 +2,7 @@
  * --modules), reading .modinfo from ELF modules, and staging modules with their dependencies. */
 #include "test.h"
 
+#include <dirent.h>
 #include <elf.h>
 #include <errno.h>
 #include <sys/stat.h>
@@ -111,6 +112,94 @@ static void test_user_paths(void **state) {
         free(nokernel);
         free(lone);
         free(empty);
+}
+
+/* Entries of the kernel cache besides its lock file. */
+static void cache_entries(const char *cache, unsigned *ret_downloads, unsigned *ret_other) {
+        char *base = path_join(cache, "linux-kernel");
+        DIR *d = opendir(base);
+        assert_non_null(d);
+        *ret_downloads = *ret_other = 0;
+        struct dirent *de;
+        while ((de = readdir(d))) {
+                if (streq(de->d_name, ".") || streq(de->d_name, "..") || streq(de->d_name, ".lock"))
+                        continue;
+                if (startswith(de->d_name, ".download."))
+                        (*ret_downloads)++;
+                else
+                        (*ret_other)++;
+        }
+        closedir(d);
+        free(base);
+}
+
+static void test_debian_download(void **state) {
+        (void)state;
+        log_set_level(LOG_LEVEL_ERROR);
+        /* apt-cache, apt-get and dpkg stand-ins; FAKE_APT picks how apt-get download goes. */
+        char *d = test_tmpdir();
+        touch(d, "bin/apt-cache", "#!/bin/sh\necho linux-image-amd64\necho '  Depends: linux-image-9.9.9-1-amd64'\n");
+        touch(d, "bin/apt-get",
+              "#!/bin/sh\n"
+              "case \"$FAKE_APT\" in\n"
+              "fail) echo 'E: the mirror is down' >&2; exit 100;;\n"
+              "nodeb) exit 0;;\n"
+              "*) : > \"$3_9.9.9-1_amd64.deb\";;\n"
+              "esac\n");
+        touch(d, "bin/dpkg",
+              "#!/bin/sh\n"
+              "mkdir -p \"$3/boot\" \"$3/lib/modules/9.9.9-1-amd64/kernel\" && : > \"$3/boot/vmlinuz-9.9.9-1-amd64\"\n");
+        static const char *const tools[] = { "bin/apt-cache", "bin/apt-get", "bin/dpkg" };
+        for (size_t i = 0; i < ELEMENTSOF(tools); i++) {
+                char *t = path_join(d, tools[i]);
+                assert_int_equal(chmod(t, 0755), 0);
+                free(t);
+        }
+        char *cache = path_join(d, "cache");
+        char *path = strdup_printf("%s/bin:/usr/bin:/bin", d);
+        const char *p = getenv("PATH");
+        char *saved = p ? strdup(p) : NULL;
+        setenv("PATH", path, 1);
+        struct guest_kernel k = { 0 };
+        unsigned downloads, other;
+
+        /* A failed download and one that brought no package leave no download folder behind. */
+        setenv("FAKE_APT", "fail", 1);
+        assert_int_equal(guest_kernel_get(NULL, NULL, cache, &k), -EIO);
+        cache_entries(cache, &downloads, &other);
+        assert_int_equal(downloads, 0);
+        assert_int_equal(other, 0);
+        setenv("FAKE_APT", "nodeb", 1);
+        assert_int_equal(guest_kernel_get(NULL, NULL, cache, &k), -EIO);
+        cache_entries(cache, &downloads, &other);
+        assert_int_equal(downloads, 0);
+        assert_int_equal(other, 0);
+        assert_null(k.image);
+
+        /* A good one: the unpacked package stays in the cache, its download folder does not. */
+        setenv("FAKE_APT", "ok", 1);
+        assert_int_equal(guest_kernel_get(NULL, NULL, cache, &k), 0);
+        assert_string_equal(k.release, "9.9.9-1-amd64");
+        assert_true(endswith(k.image, "/linux-image-9.9.9-1-amd64/boot/vmlinuz-9.9.9-1-amd64"));
+        guest_kernel_done(&k);
+        cache_entries(cache, &downloads, &other);
+        assert_int_equal(downloads, 0);
+        assert_int_equal(other, 1);
+        /* Cached now: no download at all, even with the mirror down. */
+        setenv("FAKE_APT", "fail", 1);
+        assert_int_equal(guest_kernel_get(NULL, NULL, cache, &k), 0);
+        guest_kernel_done(&k);
+
+        if (saved)
+                setenv("PATH", saved, 1);
+        else
+                unsetenv("PATH");
+        unsetenv("FAKE_APT");
+        rm_rf(d);
+        free(saved);
+        free(path);
+        free(cache);
+        free(d);
 }
 
 /* A relocatable ELF64 with a .modinfo section holding the given NUL-separated strings. */
@@ -291,6 +380,7 @@ int main(void) {
                 cmocka_unit_test(test_package_parse),
                 cmocka_unit_test(test_from_root),
                 cmocka_unit_test(test_user_paths),
+                cmocka_unit_test(test_debian_download),
                 cmocka_unit_test(test_modinfo),
                 cmocka_unit_test(test_module_names),
                 cmocka_unit_test(test_stage),

@@ -303,6 +303,17 @@ static void test_start_args_rules(void **state) {
         /* The placeholder may be split across arguments only by the join's space. */
         char *split[] = { "%DISPOSABLE_DISK_PATH%", NULL };
         assert_int_equal(cuckoo_start_args_check(split, NULL), 0);
+        /* Cuckoo3 joins with spaces, so neither a forbidden flag nor the placeholder can span
+         * two arguments (the check looks at each argument alone, allocating nothing). */
+        char *apart[] = { "-drive", "file=%DISPOSABLE_DISK_PATH%", "-no", "-shutdown", "x-snap", "shot", NULL };
+        assert_int_equal(cuckoo_start_args_check(apart, &why), 0);
+        char *halves[] = { "-drive", "file=%DISPOSABLE_", "DISK_PATH%", NULL };
+        assert_int_equal(cuckoo_start_args_check(halves, &why), -EINVAL);
+        assert_non_null(strstr(why, "DISPOSABLE"));
+        /* The first forbidden flag in Cuckoo3's order is named, wherever it appears. */
+        char *two[] = { "-drive", "file=%DISPOSABLE_DISK_PATH%", "-snapshot", "-monitor", "none", NULL };
+        assert_int_equal(cuckoo_start_args_check(two, &why), -EINVAL);
+        assert_non_null(strstr(why, "'-monitor'"));
 }
 
 static void test_escape(void **state) {

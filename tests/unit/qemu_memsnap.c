@@ -1,6 +1,7 @@
 /* Unit tests: memory snapshot formats (magic), exec: URIs and shell quoting, version probing. */
 #include "test.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -187,6 +188,44 @@ static void test_kvm_probe_without_device(void **state) {
         free(cache);
 }
 
+static bool dir_is_empty(const char *path) {
+        DIR *d = opendir(path);
+        assert_non_null(d);
+        struct dirent *de;
+        bool empty = true;
+        while ((de = readdir(d)))
+                if (!streq(de->d_name, ".") && !streq(de->d_name, ".."))
+                        empty = false;
+        closedir(d);
+        return empty;
+}
+
+static void test_accel_test_cleans_up(void **state) {
+        (void)state;
+        /* The test guest's scratch folder goes away whichever way the run fails. */
+        char *d = test_tmpdir();
+        const char *t = getenv("TMPDIR");
+        char *saved = t ? strdup(t) : NULL;
+        setenv("TMPDIR", d, 1);
+        char reason[256];
+        assert_int_equal(qemu_accel_test("/nonexistent/qemu-system-x86_64", "tcg", 5000, NULL, reason, sizeof reason),
+                         -EIO);
+        assert_non_null(strstr(reason, "cannot start"));
+        assert_true(dir_is_empty(d));
+        long ms = -1;
+        assert_int_equal(qemu_accel_test("/bin/false", "tcg", 5000, &ms, reason, sizeof reason), -EIO);
+        assert_non_null(strstr(reason, "could not run a test guest"));
+        assert_true(ms >= 0);
+        assert_true(dir_is_empty(d));
+        if (saved)
+                setenv("TMPDIR", saved, 1);
+        else
+                unsetenv("TMPDIR");
+        rm_rf(d);
+        free(saved);
+        free(d);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_detect),
@@ -196,6 +235,7 @@ int main(void) {
                 cmocka_unit_test(test_version_output),
                 cmocka_unit_test(test_find_binary),
                 cmocka_unit_test(test_kvm_probe_without_device),
+                cmocka_unit_test(test_accel_test_cleans_up),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
