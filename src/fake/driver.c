@@ -628,7 +628,7 @@ static int fake_save_memory(struct vm_domain *vd, const char *path, const struct
 
         pthread_mutex_lock(&d->lock);
         _cleanup_free_ char *j = strdup_printf("save %s %s", d->name, format);
-        fake_guest_off_locked(d, VM_EVENT_POWEROFF, NULL, j ? j : "save");
+        fake_guest_off_locked(d, VM_EVENT_DIED, "stopped after its memory was saved", j ? j : "save");
         pthread_mutex_unlock(&d->lock);
         fake_guest_reap(d);
         return 0;

@@ -132,7 +132,8 @@ int vm_domain_get_state(struct vm_domain *d, enum vm_state *ret) {
 int vm_domain_resume(struct vm_domain *d) { return DISPATCH(d, resume, "resume machines", d); }
 
 int vm_domain_save_memory(struct vm_domain *d, const char *path, const struct vm_save_opts *o) {
-        return DISPATCH(d, save_memory, "save machine memory", d, path, o);
+        static const struct vm_save_opts defaults = { 0 };
+        return DISPATCH(d, save_memory, "save machine memory", d, path, o ? o : &defaults);
 }
 
 int vm_domain_media_change(struct vm_domain *d, size_t cdrom, const char *path) {

@@ -16,7 +16,9 @@
  * vm_* functions below; each dispatches to the driver's op, and an op a driver lacks answers
  * -EOPNOTSUPP with one line naming the driver.
  *
- * Errors: 0 or a negative errno, after one log line. Every wait honours Ctrl-C/SIGTERM
+ * Errors: 0 or a negative errno, after one log line (but for the answers that are not
+ * failures: -ETIMEDOUT and -ECANCELED of a wait, -ENOENT of an agent endpoint slot that has
+ * no address; the caller words those). Every wait honours Ctrl-C/SIGTERM
  * (core/interrupt.h) by returning -ECANCELED; the caller then frees the domain, which stops
  * whatever the driver started. A domain never outlives vmcloak.
  *
@@ -65,7 +67,9 @@ enum vm_event_type {
         VM_EVENT_REBOOT,               /* the guest reset the machine; it runs on (unless the
                                         * run has reboot_powers_off: a POWEROFF follows) */
         VM_EVENT_POWEROFF,             /* the guest shut the machine down: it is off, cleanly */
-        VM_EVENT_DIED,                 /* the machine ended without the guest shutting down */
+        VM_EVENT_DIED,                 /* the machine ended without the guest shutting down:
+                                        * killed, crashed, switched off by vmcloak (destroy, a
+                                        * forced shutdown) or stopped after save_memory */
 };
 
 struct vm_event {

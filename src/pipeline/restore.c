@@ -133,10 +133,11 @@ static int restore_run(struct pipeline *pl, const struct restore_request *req, j
         uint16_t port;
         _cleanup_agent_client_ struct agent_client *agent = NULL;
         r = vm_domain_agent_endpoint(dom, 0, host_s, sizeof host_s, &port);
-        if (r == 0)
-                r = agent_client_new(host_s, port, &agent);
         if (r < 0)
-                return log_error_errno(r, "cannot reach the agent of %s: %m", req->vmname);
+                return log_error_errno(r, "%s has no address its agent can be reached at: %m", req->vmname);
+        r = agent_client_new(host_s, port, &agent);
+        if (r < 0)
+                return r;
         r = agent_wait_ready(agent, req->timeout_s ? (int)req->timeout_s * 1000 : 60000);
         if (r < 0) {
                 if (r != -ECANCELED)
