@@ -11,6 +11,9 @@
 #     or gone; the restored VM unchanged and no disposable overlay), and no run folder in TMPDIR;
 #   - one line says what happened.
 # One base image is built once and used by install, snapshot and restore.
+# VMCLOAK_TEST_WRAP, e.g. 'valgrind -q --error-exitcode=99', runs each case's vmcloak under a
+# checker: a bad free on an unwinding path then fails the case every time, not only when the
+# heap happens to make it crash.
 source "$(dirname "$0")/tap.sh"
 VM=${VMCLOAK_BIN:?}
 BUILD=${VMCLOAK_BUILD_ROOT:?}
@@ -42,6 +45,7 @@ db() { sqlite3 "$H/repository.db" "$1"; }
 procs() { pgrep -af -- "$H" | grep -v "^$$ " || true; }
 # The newest QEMU whose command line matches PATTERN (a regex after the home).
 qemu_pid() { pgrep -n -f -- "qemu-system.*$H.*$1"; }
+read -ra WRAP <<<"${VMCLOAK_TEST_WRAP:-}"
 want_rc() { case $1 in kill) echo 1 ;; INT) echo 130 ;; TERM) echo 143 ;; esac; }
 
 # --- one case: start, wait for the moment, hit, wait for the exit -----------------------------
@@ -52,7 +56,7 @@ begin() {
   case_fail=$_tap_fail
   hit_at= missed= rc=
   t0=$(now)
-  "$@" >"$out" 2>&1 &
+  "${WRAP[@]}" "$@" >"$out" 2>&1 &
   pid=$!
 }
 # Running and not yet a zombie (kill -0 succeeds on a zombie).
@@ -121,7 +125,10 @@ said() {
   fi
 }
 endcase() {
-  [ "$_tap_fail" = "$case_fail" ] || tail -n 8 "$out" | cut -c1-200 | sed 's/^/#   | /'
+  [ "$_tap_fail" = "$case_fail" ] && return
+  # A checker's first report (VMCLOAK_TEST_WRAP), then the end of the output.
+  grep -m 4 '^==[0-9]*== [A-Z]' "$out" | cut -c1-200 | sed 's/^/#   | /'
+  grep -v '^==[0-9]*==' "$out" | tail -n 8 | cut -c1-200 | sed 's/^/#   | /'
 }
 no_run_dirs() { test -z "$(ls -A "$TMPDIR")"; }
 only_base() { test "$(ls -A "$H/image")" = "base.qcow2"; }
