@@ -54,7 +54,7 @@ begin() {
   c=$1; shift
   out=$tmp/out/${c//\//_}.out
   case_fail=$_tap_fail
-  hit_at= missed= rc=
+  hit_at='' missed='' rc=''
   t0=$(now)
   "${WRAP[@]}" "$@" >"$out" 2>&1 &
   pid=$!
@@ -77,7 +77,7 @@ await() {
 # hit HOW [QEMU-PATTERN]: HOW is kill (SIGKILL to the newest matching qemu-system), INT or TERM
 # (to vmcloak). 1 when there was nothing to hit.
 hit() {
-  local q= i
+  local q='' i
   hit_at=$(now)
   case $1 in
     kill)
@@ -161,7 +161,7 @@ for how in kill INT TERM; do
   fi
   begin "init/media/$how" "$VM" init --linux --net user --accel tcg "$name" snet
   await m_media 60; reached=$?
-  [ -z "$(procs)" ] || reached=1       # QEMU must not have started yet
+  qemu_pid "" >/dev/null && reached=1  # QEMU must not have started yet
   hit "$how"
   reap
   grep -q 'Installing the OS' "$out" && { reached=1; missed="QEMU started before the signal took effect"; }
@@ -251,7 +251,6 @@ for phase in vm1boot vm1mem vm2boot; do
     done
   done
 done
-# Anything partial would break the restores below; leave it to the checks above.
 
 # --- restore [--keep] --------------------------------------------------------------------------
 if [ -z "$rvm" ]; then
