@@ -41,6 +41,8 @@ int host_shared_libs(const char *program, char ***ret) {
         _cleanup_free_ char *out = NULL, *err = NULL;
         char *argv[] = { (char *)"ldd", (char *)program, NULL };
         int r = proc_run(argv, NULL, &out, &err);
+        if (r == -ECANCELED)
+                return r;
         if (r < 0)
                 return log_error_errno(r, "cannot run ldd on %s: %m", program);
         _cleanup_(strv_freep) char **libs = NULL;

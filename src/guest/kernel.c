@@ -339,6 +339,8 @@ static int kernel_from_debian(const char *cache_dir, struct guest_kernel *ret) {
         r = resolve_package(&pkg);
         if (r == -ENOMEM)
                 return log_oom();
+        if (r == -ECANCELED)
+                return r;
         if (r < 0) {
                 r = newest_cached(base, &pkg);
                 if (r < 0) {

@@ -215,6 +215,8 @@ int kmod_stage(const char *src_dir, const char *release, char *const *wanted, co
                 char *argv[] = { (char *)depmod, (char *)"-b", (char *)dest_root, (char *)release, NULL };
                 _cleanup_free_ char *err = NULL;
                 r = proc_run(argv, NULL, NULL, &err);
+                if (r == -ECANCELED)
+                        return r;
                 if (r < 0)
                         return log_error_errno(r, "cannot run %s: %m", depmod);
                 if (r != 0) {

@@ -215,6 +215,8 @@ static int busybox_applets(const char *busybox, char ***ret) {
         char *argv[] = { (char *)busybox, (char *)"--list-full", NULL };
         _cleanup_free_ char *out = NULL;
         int r = proc_run(argv, NULL, &out, NULL);
+        if (r == -ECANCELED)
+                return r;
         if (r != 0) {
                 log_error("%s --list-full failed: install the Debian package busybox-static", busybox);
                 return r < 0 ? r : -EIO;

@@ -2,6 +2,7 @@
 #include "pipeline/restore.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +10,7 @@
 #include <unistd.h>
 
 #include "agentclient/client.h"
+#include "core/interrupt.h"
 #include "core/log.h"
 #include "core/paths.h"
 #include "core/repo.h"
@@ -74,13 +76,16 @@ static int exec_in_guest(struct agent_client *agent, const char *command) {
         return r;
 }
 
-/* --keep: run until the guest shuts down (fine), the machine dies (an error) or Ctrl-C (fine). */
+/* --keep: run until the guest shuts down (fine), the machine dies (an error) or Ctrl-C (the way
+ * to end it: fine). Another signal (SIGTERM) is an interruption like anywhere else. */
 static int keep_running(struct vm_domain *dom, const char *vmname, const char *log) {
         for (;;) {
                 struct vm_event ev;
                 int r = vm_domain_wait_event(dom, -1, &ev);
-                if (r == -ECANCELED)
+                if (r == -ECANCELED && interrupt_signal() == SIGINT) {
+                        log_info("%s stopped (Ctrl-C); its changes are discarded", vmname);
                         return 0;
+                }
                 if (r < 0)
                         return r;
                 if (ev.type == VM_EVENT_POWEROFF)
@@ -178,5 +183,8 @@ int pipeline_restore(struct pipeline *pl, const struct restore_request *req) {
         _cleanup_unlink_ char *overlay = strdup_printf("%s/disposable-%d.qcow2", vmdir, (int)getpid());
         r = overlay ? restore_run(pl, req, json_object_object_get(root, "machine"), vmdir, overlay) : log_oom();
         json_object_put(root);
+        if (r < 0)
+                log_error("restore of %s %s; the VM's files are unchanged", req->vmname,
+                          r == -ECANCELED ? "interrupted" : "failed");
         return r;
 }

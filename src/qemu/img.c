@@ -36,6 +36,8 @@ static int run_img(char **argv, const char *what, const char *path, bool to_the_
         if (r == -ENOENT)
                 return log_error_errno(r, "%s not found: install qemu-utils (apt-get install qemu-utils) or set "
                                           "VMCLOAK_QEMU_IMG", argv[0]);
+        if (r == -ECANCELED)
+                return r; /* the caller says "interrupted" */
         if (r < 0)
                 return log_error_errno(r, "cannot run %s: %m", argv[0]);
         if (r != 0) {
