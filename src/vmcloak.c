@@ -16,30 +16,45 @@
 #define VMCLOAK_VERSION "0.0.0"
 #endif
 
+/* What the dispatcher sets up before a command runs (git's RUN_SETUP, systemd's verb flags), after
+ * the command's options parsed and its check() passed: a usage error never touches ~/.vmcloak. */
+enum {
+        NEED_REPO = 1 << 0,          /* the repository, opened (created on first use) as it is */
+        NEED_REPO_CURRENT = 1 << 1,  /* the repository with the current schema (commands that write it) */
+        NEED_PIPELINE = 1 << 2,      /* the repository and the machine driver (QEMU), for pipeline steps */
+};
+
 struct command {
         const char *name;
-        int (*fn)(int argc, char **argv);
+        const struct cmd_def *def;
+        unsigned flags;
         const char *summary;
 };
 
+static int help_main(int argc, char **argv);
+static const struct cmd_def cmd_help = { .run_argv = help_main };
+
 static const struct command commands[] = {
-        { "init", cmd_init, "Create a new base image and install its OS unattended" },
-        { "install", cmd_install, "Install dependencies (software, files, scripts) into an image" },
-        { "modify", cmd_modify, "Boot an image with VNC for manual changes" },
-        { "snapshot", cmd_snapshot, "Create analysis VMs (overlay + memory snapshot) from an image" },
-        { "restore", cmd_restore, "Restore a snapshot the way Cuckoo3 does and time it" },
-        { "list", cmd_list, "List images, snapshots or dependencies" },
-        { "delimg", cmd_delimg, "Delete an image and its disk" },
-        { "delvm", cmd_delvm, "Delete a snapshot VM and its files" },
-        { "clone", cmd_clone, "Copy an image under a new name" },
-        { "createiso", cmd_createiso, "Build the unattended install ISO only" },
-        { "isodownload", cmd_isodownload, "Download a known Windows ISO and check its hash" },
-        { "bridge", cmd_bridge, "Create or check the host bridge and qemu-bridge-helper (root)" },
-        { "doctor", cmd_doctor, "Check that this host can build and run vmcloak VMs" },
-        { "migrate", cmd_migrate, "Upgrade repository.db to the current schema" },
-        { "export", cmd_export, "Export an image or VM for another sandbox" },
-        { "cleanup", cmd_cleanup, "Remove leftovers of an interrupted run for a VM" },
-        { "help", cmd_help, "Show help for vmcloak or one command" },
+        { "init", &cmd_init, NEED_PIPELINE | NEED_REPO_CURRENT,
+          "Create a new base image and install its OS unattended" },
+        { "install", &cmd_install, NEED_PIPELINE | NEED_REPO_CURRENT,
+          "Install dependencies (software, files, scripts) into an image" },
+        { "modify", &cmd_modify, NEED_PIPELINE | NEED_REPO_CURRENT, "Boot an image with VNC for manual changes" },
+        { "snapshot", &cmd_snapshot, NEED_PIPELINE | NEED_REPO_CURRENT,
+          "Create analysis VMs (overlay + memory snapshot) from an image" },
+        { "restore", &cmd_restore, NEED_PIPELINE, "Restore a snapshot the way Cuckoo3 does and time it" },
+        { "list", &cmd_list, NEED_REPO, "List images, snapshots or dependencies" },
+        { "delimg", &cmd_delimg, NEED_PIPELINE | NEED_REPO_CURRENT, "Delete an image and its disk" },
+        { "delvm", &cmd_delvm, NEED_PIPELINE | NEED_REPO_CURRENT, "Delete a snapshot VM and its files" },
+        { "clone", &cmd_clone, NEED_PIPELINE | NEED_REPO_CURRENT, "Copy an image under a new name" },
+        { "createiso", &cmd_createiso, NEED_PIPELINE, "Build the unattended install ISO only" },
+        { "isodownload", &cmd_isodownload, 0, "Download a known Windows ISO and check its hash" },
+        { "bridge", &cmd_bridge, 0, "Create or check the host bridge and qemu-bridge-helper (root)" },
+        { "doctor", &cmd_doctor, 0, "Check that this host can build and run vmcloak VMs" },
+        { "migrate", &cmd_migrate, NEED_REPO, "Upgrade repository.db to the current schema" },
+        { "export", &cmd_export, 0, "Export an image or VM for another sandbox" },
+        { "cleanup", &cmd_cleanup, NEED_PIPELINE, "Remove leftovers of an interrupted run for a VM" },
+        { "help", &cmd_help, 0, "Show help for vmcloak or one command" },
 };
 
 static void print_main_help(void) {
@@ -66,13 +81,51 @@ static const struct command *find_command(const char *name) {
         return NULL;
 }
 
-int cmd_help(int argc, char **argv) {
+static int setup(unsigned flags, struct cmd_env *env) {
+        bool current = flags & NEED_REPO_CURRENT;
+        if (flags & NEED_PIPELINE) {
+                int r = global_pipeline(&env->pl, current);
+                if (r < 0)
+                        return r;
+                env->repo = env->pl->repo;
+                return 0;
+        }
+        if (flags & (NEED_REPO | NEED_REPO_CURRENT))
+                return global_repo(&env->repo, current);
+        return 0;
+}
+
+/* Parse, check, set up, run, tear down; the exit code. */
+static int run_builtin(const struct command *c, int argc, char **argv) {
+        const struct cmd_def *d = c->def;
+        if (d->run_argv)
+                return d->run_argv(argc, argv);
+        struct args a;
+        int r = args_parse(&a, d->spec, argc, argv);
+        if (r != 0)
+                return r > 0 ? 0 : EXIT_USAGE;
+        struct cmd_env env = { .args = &a };
+        int rc;
+        if (d->check && d->check(&a) < 0)
+                rc = EXIT_USAGE;
+        else if (setup(c->flags, &env) < 0)
+                rc = 1;
+        else
+                rc = d->run(&env);
+        if (d->done)
+                d->done();
+        args_free(&a);
+        global_close();
+        return rc;
+}
+
+static int help_main(int argc, char **argv) {
         if (argc < 2 || streq(argv[1], "--help") || streq(argv[1], "-h")) {
                 print_main_help();
                 return 0;
         }
         const struct command *c = find_command(argv[1]);
-        if (!c || c->fn == cmd_help) {
+        if (!c || c->def->run_argv) {
                 if (!c)
                         log_error("unknown command '%s' (see 'vmcloak help')", argv[1]);
                 else
@@ -80,7 +133,7 @@ int cmd_help(int argc, char **argv) {
                 return c ? 0 : EXIT_USAGE;
         }
         char *sub[] = { argv[1], (char *)"--help", NULL };
-        return c->fn(2, sub);
+        return run_builtin(c, 2, sub);
 }
 
 static int unknown_command(const char *name) {
@@ -102,9 +155,7 @@ int main(int argc, char **argv) {
         if (streq(base, "vmcloak-qemubridge")) {
                 global.argv0_name = "vmcloak-qemubridge";
                 argv[0] = (char *)"bridge";
-                int rc = cmd_bridge(argc, argv);
-                global_close();
-                return rc;
+                return run_builtin(find_command("bridge"), argc, argv);
         }
 
         /* Global options before the command. */
@@ -151,8 +202,7 @@ int main(int argc, char **argv) {
         const struct command *c = find_command(argv[i]);
         if (!c)
                 return unknown_command(argv[i]);
-        int rc = c->fn(argc - i, argv + i);
-        global_close();
+        int rc = run_builtin(c, argc - i, argv + i);
         if (rc != 0 && interrupted()) {
                 /* The shell's convention: 128 + the signal (130 for Ctrl-C, 143 for SIGTERM). */
                 log_error("interrupted; cleaned up");

@@ -1,4 +1,4 @@
-/* Table-driven getopt_long parsing with generated --help and "did you mean" errors. */
+/* Table-driven getopt_long parsing into typed fields, with generated --help and "did you mean" errors. */
 #include "cmd/args.h"
 
 #include <errno.h>
@@ -10,6 +10,7 @@
 #include "cmd/global.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "core/validate.h"
 
 static const struct optdef global_opts[] = {
         { "debug", 'd', ARG_FLAG, NULL, NULL, "Show debug output" },
@@ -77,8 +78,9 @@ static void print_opt(const struct optdef *o) {
         printf("  %-30s %s", left, o->help);
         if (o->kind == ARG_LIST)
                 printf(" (may be repeated)");
-        if (o->def)
-                printf(" [default: %s]", o->def);
+        const char *def = o->def ? o->def : o->def_value;
+        if (def)
+                printf(" [default: %s]", def);
         putchar('\n');
 }
 
@@ -121,6 +123,72 @@ static void unknown_option(const struct cmd_spec *spec, const char *arg) {
                           spec->name, s, spec->name);
         else
                 log_error("unknown option '%s' for '%s' (see 'vmcloak %s --help')", arg, spec->name, spec->name);
+}
+
+static bool has_field(const struct optdef *o) {
+        return o->type != OPTION_UNBOUND && o->type != OPTION_READ && o->type != OPTION_NO_EFFECT;
+}
+
+/* Parse one value into o's field by o's type; one line on stderr when the type refuses it. */
+static int bind_value(const struct optdef *o, const char *v) {
+        char opt[80];
+        snprintf(opt, sizeof opt, "--%s", o->name);
+        switch (o->type) {
+        case OPTION_STRING:
+                *(const char **)o->field = v;
+                return 0;
+        case OPTION_UINT:
+                return vcheck_uint(v, opt, o->min, o->max, o->field);
+        case OPTION_PORT:
+                return vcheck_port(v, opt, o->field);
+        case OPTION_IPV4:
+                if (vcheck_ipv4(v, opt, NULL) < 0)
+                        return -EINVAL;
+                *(const char **)o->field = v;
+                return 0;
+        case OPTION_CIDR:
+                return vcheck_cidr(v, opt, o->field);
+        case OPTION_SIZE:
+                return vcheck_size(v, opt, o->unit, o->field) < 0 ? -EINVAL : 0;
+        case OPTION_RESOLUTION: {
+                unsigned w, h;
+                if (parse_resolution(v, &w, &h) < 0) {
+                        log_error("invalid %s '%s': use WIDTHxHEIGHT, e.g. 1024x768", opt, v);
+                        return -EINVAL;
+                }
+                *(const char **)o->field = v;
+                return 0;
+        }
+        case OPTION_ENUM:
+                if (o->enumdef->parse(v, o->field) < 0) {
+                        log_error("invalid %s '%s': use %s", opt, v, o->enumdef->choices);
+                        return -EINVAL;
+                }
+                return 0;
+        default:
+                abort(); /* flags and lists carry no text to parse; unbound entries no field */
+        }
+}
+
+/* Every bound field gets the value given, else its def_value, else zero (so a second parse
+ * with the same table starts afresh). */
+static int bind_all(const struct args *a) {
+        for (int i = 0; a->spec->opts && a->spec->opts[i].name; i++) {
+                const struct optdef *o = &a->spec->opts[i];
+                if (!has_field(o) || args_is_unbound(a->spec, o->name))
+                        continue;
+                memset(o->field, 0, o->field_size);
+                if (o->type == OPTION_BOOL)
+                        *(bool *)o->field = a->value[i] != NULL;
+                else if (o->type == OPTION_LIST)
+                        *(char ***)o->field = a->list[i];
+                else {
+                        const char *v = a->value[i] ? a->value[i] : o->def_value;
+                        if (v && bind_value(o, v) < 0)
+                                return -EINVAL;
+                }
+        }
+        return 0;
 }
 
 int args_parse(struct args *a, const struct cmd_spec *spec, int argc, char **argv) {
@@ -215,6 +283,10 @@ int args_parse(struct args *a, const struct cmd_spec *spec, int argc, char **arg
                 args_free(a);
                 return -EINVAL;
         }
+        if (bind_all(a) < 0) {
+                args_free(a);
+                return -EINVAL;
+        }
         return 0;
 }
 
@@ -236,12 +308,17 @@ const char *args_get_or(const struct args *a, const char *name) {
         int i = find_opt(a->spec, name);
         if (i < 0)
                 abort();
-        return a->value[i] ? a->value[i] : a->spec->opts[i].def;
+        return a->value[i] ? a->value[i] : a->spec->opts[i].def_value;
 }
 
 bool args_flag(const struct args *a, const char *name) { return args_get(a, name) != NULL; }
 
-bool args_has(const struct args *a, const char *name) { return find_opt(a->spec, name) >= 0; }
+bool args_is_unbound(const struct cmd_spec *spec, const char *name) {
+        for (const char *const *u = spec->unbound; u && *u; u++)
+                if (streq(*u, name))
+                        return true;
+        return false;
+}
 
 char **args_list(const struct args *a, const char *name) {
         int i = find_opt(a->spec, name);

@@ -14,10 +14,13 @@
 #include "net/check.h"
 #include "net/helper.h"
 
+static bool arg_delete, arg_setup_helper;
+
 static const struct optdef opts[] = {
-        { "delete", 0, ARG_FLAG, NULL, NULL, "Remove the bridge (only bridges are ever removed)" },
-        { "setup-helper", 0, ARG_FLAG, NULL, NULL,
-          "Also add 'allow BRIDGE' to qemu-bridge-helper's ACL (creating it if needed) and make the helper setuid root" },
+        OPT_BOOL(0, "delete", &arg_delete, "Remove the bridge (only bridges are ever removed)"),
+        OPT_BOOL(0, "setup-helper", &arg_setup_helper,
+                 "Also add 'allow BRIDGE' to qemu-bridge-helper's ACL (creating it if needed) and make the helper "
+                 "setuid root"),
         { NULL },
 };
 
@@ -62,21 +65,16 @@ static int setup_helper(const char *name) {
         return 0;
 }
 
-int cmd_bridge(int argc, char **argv) {
-        struct args a;
-        int r = args_parse(&a, &spec, argc, argv);
-        if (r != 0)
-                return r > 0 ? 0 : EXIT_USAGE;
-        bool del = args_flag(&a, "delete"), setup = args_flag(&a, "setup-helper");
+static int run(const struct cmd_env *env) {
+        const struct args *a = env->args;
+        bool del = arg_delete, setup = arg_setup_helper;
         /* vmcloak-qemubridge shows its help for exactly one argument; with --delete one is the name. */
-        if (a.npos == 1 && !del) {
+        if (a->npos == 1 && !del) {
                 args_print_help(&spec);
-                args_free(&a);
                 return 0;
         }
-        const char *name = a.npos >= 1 ? a.pos[0] : NET_DEFAULT_BRIDGE;
-        const char *cidr_s = a.npos >= 2 ? a.pos[1] : NET_DEFAULT_CIDR;
-        args_free(&a);
+        const char *name = a->npos >= 1 ? a->pos[0] : NET_DEFAULT_BRIDGE;
+        const char *cidr_s = a->npos >= 2 ? a->pos[1] : NET_DEFAULT_CIDR;
 
         const char *why = net_ifname_invalid_reason(name);
         if (why) {
@@ -88,8 +86,7 @@ int cmd_bridge(int argc, char **argv) {
                         print_root_needed("deleting a bridge", name, NULL, true, false);
                         return 1;
                 }
-                r = net_bridge_delete(name);
-                if (r < 0)
+                if (net_bridge_delete(name) < 0)
                         return 1;
                 log_info("deleted bridge %s", name);
                 return 0;
@@ -115,8 +112,7 @@ int cmd_bridge(int argc, char **argv) {
         }
 
         unsigned changes = 0;
-        r = net_bridge_ensure(name, &cidr, &changes);
-        if (r < 0)
+        if (net_bridge_ensure(name, &cidr, &changes) < 0)
                 return 1;
         if (changes & NET_BRIDGE_CREATED)
                 log_info("created bridge %s (STP off)", name);
@@ -138,3 +134,5 @@ int cmd_bridge(int argc, char **argv) {
                 log_info("qemu-bridge-helper is ready for %s", name);
         return 0;
 }
+
+const struct cmd_def cmd_bridge = { .spec = &spec, .run = run };

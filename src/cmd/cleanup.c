@@ -1,17 +1,18 @@
 /* vmcloak cleanup: remove what an interrupted run of vmcloak left for a VM. */
+#include <errno.h>
 #include <stddef.h>
-
 #include <strings.h>
 
 #include "cmd/args.h"
 #include "cmd/cmd.h"
-#include "cmd/global.h"
 #include "core/log.h"
 #include "core/validate.h"
 #include "pipeline/cleanup.h"
 
+static const char *arg_vm;
+
 static const struct optdef opts[] = {
-        { "vm", 0, ARG_VALUE, "MACHINERY", "qemu", "Machinery (only qemu)" },
+        OPT_STRING(0, "vm", &arg_vm, "MACHINERY", "Machinery (only qemu)", .def_value = "qemu"),
         { NULL },
 };
 
@@ -22,19 +23,14 @@ static const struct cmd_spec spec = {
         "VM folder that no snapshot VM row names.", opts, 1, 1,
 };
 
-int cmd_cleanup(int argc, char **argv) {
-        struct args a;
-        int r = args_parse(&a, &spec, argc, argv);
-        if (r != 0)
-                return r > 0 ? 0 : EXIT_USAGE;
-        const char *name = a.pos[0], *vm = args_get_or(&a, "vm");
-        int rc = EXIT_USAGE;
-        if (strcasecmp(vm, "qemu") != 0)
-                log_error("--vm %s is not supported: only qemu", vm);
-        else if (vcheck_name(name, "name") == 0) {
-                struct pipeline *pl;
-                rc = global_pipeline(&pl, false) < 0 ? 1 : exit_code_for(pipeline_cleanup(pl, name));
+static int check(const struct args *a) {
+        if (strcasecmp(arg_vm, "qemu") != 0) {
+                log_error("--vm %s is not supported: only qemu", arg_vm);
+                return -EINVAL;
         }
-        args_free(&a);
-        return rc;
+        return vcheck_name(a->pos[0], "name");
 }
+
+static int run(const struct cmd_env *env) { return exit_code_for(pipeline_cleanup(env->pl, env->args->pos[0])); }
+
+const struct cmd_def cmd_cleanup = { .spec = &spec, .check = check, .run = run };

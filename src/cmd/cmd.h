@@ -1,31 +1,56 @@
-/* The subcommands: one cmd_<name>() per file in src/cmd/, each returning an exit code
- * (0 success, 1 failure, 2 usage error / not implemented). */
+/* The subcommands: each src/cmd/<name>.c defines one struct cmd_def; the command table in
+ * src/vmcloak.c names it with its set-up flags, and the dispatcher there parses the options into
+ * the command's fields, runs check(), does the set-up, runs run() and tears down. */
 #pragma once
+
+#include "cmd/args.h"
 
 #define EXIT_USAGE 2
 
-int cmd_init(int argc, char **argv);
-int cmd_install(int argc, char **argv);
-int cmd_modify(int argc, char **argv);
-int cmd_snapshot(int argc, char **argv);
-int cmd_restore(int argc, char **argv);
-int cmd_list(int argc, char **argv);
-int cmd_delimg(int argc, char **argv);
-int cmd_delvm(int argc, char **argv);
-int cmd_clone(int argc, char **argv);
-int cmd_createiso(int argc, char **argv);
-int cmd_isodownload(int argc, char **argv);
-int cmd_bridge(int argc, char **argv);
-int cmd_doctor(int argc, char **argv);
-int cmd_migrate(int argc, char **argv);
-int cmd_export(int argc, char **argv);
-int cmd_cleanup(int argc, char **argv);
-int cmd_help(int argc, char **argv);
+struct pipeline;
+struct repo;
 
-struct cmd_spec;
-/* For commands whose work belongs to a later issue: parse options (so --help works),
- * then say so and exit 2. Never a fake success. */
-int cmd_not_implemented(const struct cmd_spec *spec, int argc, char **argv, const char *what);
+/* What run() gets: the command line and what the command's set-up flags asked for. */
+struct cmd_env {
+        const struct args *args;   /* positional arguments; args_get() for options read by code */
+        struct repo *repo;         /* NEED_REPO, NEED_REPO_CURRENT or NEED_PIPELINE; else NULL */
+        struct pipeline *pl;       /* NEED_PIPELINE; else NULL */
+};
+
+struct cmd_def {
+        const struct cmd_spec *spec;
+        /* After the options are parsed, before any set-up (so a usage error never creates
+         * ~/.vmcloak): the rules types cannot check, and fields from positional arguments.
+         * Returns 0, or a negative errno after printing one line (exit 2). NULL: nothing to check. */
+        int (*check)(const struct args *a);
+        /* The work, after set-up. Returns the exit code (0 success, 1 failure, 2 usage). */
+        int (*run)(const struct cmd_env *env);
+        /* Frees what check() made, whether run() ran or not. NULL: nothing. */
+        void (*done)(void);
+        /* Instead of all of the above: a command that takes its argv as is (help). */
+        int (*run_argv)(int argc, char **argv);
+};
+
+extern const struct cmd_def cmd_init;
+extern const struct cmd_def cmd_install;
+extern const struct cmd_def cmd_modify;
+extern const struct cmd_def cmd_snapshot;
+extern const struct cmd_def cmd_restore;
+extern const struct cmd_def cmd_list;
+extern const struct cmd_def cmd_delimg;
+extern const struct cmd_def cmd_delvm;
+extern const struct cmd_def cmd_clone;
+extern const struct cmd_def cmd_createiso;
+extern const struct cmd_def cmd_isodownload;
+extern const struct cmd_def cmd_bridge;
+extern const struct cmd_def cmd_doctor;
+extern const struct cmd_def cmd_migrate;
+extern const struct cmd_def cmd_export;
+extern const struct cmd_def cmd_cleanup;
+
+/* For commands whose work belongs to a later issue: says so (naming env's command and what)
+ * and returns exit code 2. Never a fake success. */
+int cmd_not_implemented(const struct cmd_env *env, const char *what);
 
 /* Map a negative errno from a core call to an exit code (the message was already printed). */
 static inline int exit_code_for(int r) { return r < 0 ? 1 : 0; }

@@ -3,12 +3,13 @@
 
 #include "cmd/args.h"
 #include "cmd/cmd.h"
-#include "cmd/global.h"
 #include "core/validate.h"
 #include "pipeline/image.h"
 
+static bool arg_force;
+
 static const struct optdef opts[] = {
-        { "force", 'f', ARG_FLAG, NULL, NULL, "Also delete the snapshot VMs made from it" },
+        OPT_BOOL('f', "force", &arg_force, "Also delete the snapshot VMs made from it"),
         { NULL },
 };
 
@@ -17,18 +18,10 @@ static const struct cmd_spec spec = {
         "Refuses while snapshot VMs depend on the image, unless --force (which deletes them too).", opts, 1, 1,
 };
 
-int cmd_delimg(int argc, char **argv) {
-        struct args a;
-        int r = args_parse(&a, &spec, argc, argv);
-        if (r != 0)
-                return r > 0 ? 0 : EXIT_USAGE;
-        const char *name = a.pos[0];
-        bool force = args_flag(&a, "force");
-        args_free(&a);
-        if (vcheck_name(name, "image name") < 0)
-                return EXIT_USAGE;
-        struct pipeline *pl;
-        if (global_pipeline(&pl, true) < 0)
-                return 1;
-        return exit_code_for(pipeline_delete_image(pl, name, force));
+static int check(const struct args *a) { return vcheck_name(a->pos[0], "image name"); }
+
+static int run(const struct cmd_env *env) {
+        return exit_code_for(pipeline_delete_image(env->pl, env->args->pos[0], arg_force));
 }
+
+const struct cmd_def cmd_delimg = { .spec = &spec, .check = check, .run = run };

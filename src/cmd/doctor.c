@@ -22,8 +22,11 @@
 #include "net/check.h"
 #include "qemu/probe.h"
 
+static const char *arg_bridge;
+
 static const struct optdef opts[] = {
-        { "bridge", 0, ARG_VALUE, "NAME", NULL, "Also check bridge mode with this bridge (exists, up, address, helper, ACL)" },
+        OPT_STRING(0, "bridge", &arg_bridge, "NAME",
+                   "Also check bridge mode with this bridge (exists, up, address, helper, ACL)"),
         { NULL },
 };
 
@@ -281,13 +284,9 @@ static void print_text(const char *bridge, size_t fails, size_t warns) {
                        bridge ? "run VMs on this bridge" : "build and run VMs");
 }
 
-int cmd_doctor(int argc, char **argv) {
-        struct args a;
-        int r = args_parse(&a, &spec, argc, argv);
-        if (r != 0)
-                return r > 0 ? 0 : EXIT_USAGE;
-        const char *bridge = args_get(&a, "bridge");
-        args_free(&a);
+static int run(const struct cmd_env *env) {
+        (void)env;
+        const char *bridge = arg_bridge;
         nchecks = 0;
 
         struct qemu_probe q;
@@ -320,3 +319,5 @@ int cmd_doctor(int argc, char **argv) {
                 print_text(bridge, fails, warns);
         return fails == 0 ? 0 : 1;
 }
+
+const struct cmd_def cmd_doctor = { .spec = &spec, .run = run };

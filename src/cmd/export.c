@@ -5,7 +5,8 @@
 #include "cmd/cmd.h"
 
 static const struct optdef opts[] = {
-        { "format", 0, ARG_VALUE, "FORMAT", "libvirt", "Target format: libvirt (domain XML for CAPE)" },
+        OPT_NO_EFFECT(0, "format", ARG_VALUE, "FORMAT", "Target format: libvirt (domain XML for CAPE)",
+                      .def = "libvirt"),
         { NULL },
 };
 
@@ -15,6 +16,8 @@ static const struct cmd_spec spec = {
         opts, 2, 2,
 };
 
-int cmd_export(int argc, char **argv) {
-        return cmd_not_implemented(&spec, argc, argv, "the CAPE/libvirt export is its own issue");
+static int run(const struct cmd_env *env) {
+        return cmd_not_implemented(env, "the CAPE/libvirt export is its own issue");
 }
+
+const struct cmd_def cmd_export = { .spec = &spec, .run = run };

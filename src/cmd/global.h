@@ -20,9 +20,10 @@ extern struct global global;
 /* Apply one global option (by long name). Returns 1 for --help, 0, or -EINVAL. */
 int global_apply_option(const char *name, const char *value);
 
-/* Resolve paths and open (creating if needed) the repository. Commands call this only
- * when they need it, so "--help" never touches ~/.vmcloak. Exits with a clear line on
- * failure by returning a negative errno. `write` asks for a schema that is current. */
+/* Resolve paths and open (creating if needed) the repository. The dispatcher (src/vmcloak.c)
+ * calls this for commands flagged NEED_REPO*, after their options checked out, so "--help"
+ * and usage errors never touch ~/.vmcloak. Returns 0, or a negative errno after one line.
+ * `write` asks for a schema that is current. */
 int global_repo(struct repo **ret, bool write);
 /* The repository (as global_repo) and the machine driver (QEMU), for pipeline steps. */
 int global_pipeline(struct pipeline **ret, bool write);

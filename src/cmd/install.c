@@ -1,26 +1,25 @@
 /* vmcloak install: boot an image and install dependencies through the agent. */
-#include <stddef.h>
-
 #include <errno.h>
+#include <stddef.h>
 
 #include "cmd/args.h"
 #include "cmd/cmd.h"
-#include "cmd/global.h"
 #include "cmd/vmopts.h"
 #include "core/log.h"
 #include "core/validate.h"
 #include "deps/steps.h"
 #include "pipeline/install.h"
 
+static struct install_request req;
+static struct install_plan plan;
+static bool arg_recommended;
+
 static const struct optdef opts[] = {
-        { "vm-visible", 0, ARG_FLAG, NULL, NULL, "Show the VM's screen (-display gtk)" },
-        { "vrde", 0, ARG_FLAG, NULL, NULL, "Enable VNC" },
-        { "vrde-port", 0, ARG_VALUE, "N", "3389", "VNC display number; QEMU listens on TCP 5900+N" },
-        { "vnc-listen", 0, ARG_VALUE, "ADDR", "127.0.0.1", "Address VNC listens on" },
-        { "force-reinstall", 0, ARG_FLAG, NULL, NULL, "Install dependencies already recorded as installed" },
-        { "no-machine-start", 0, ARG_FLAG, NULL, NULL, "Use an already running VM; do not start or stop it" },
-        { "recommended", 'r', ARG_FLAG, NULL, NULL, "Install the OS's recommended set first" },
-        VM_RUN_OPTS,
+        VM_DISPLAY_OPTS(req.vm),
+        OPT_BOOL(0, "force-reinstall", &req.force_reinstall, "Install dependencies already recorded as installed"),
+        OPT_BOOL(0, "no-machine-start", &req.no_machine_start, "Use an already running VM; do not start or stop it"),
+        OPT_BOOL('r', "recommended", &arg_recommended, "Install the OS's recommended set first"),
+        VM_RUN_OPTS(req.vm),
         { NULL },
 };
 
@@ -33,35 +32,28 @@ static const struct cmd_spec spec = {
         opts, 1, -1,
 };
 
-int cmd_install(int argc, char **argv) {
-        struct args a;
-        int r = args_parse(&a, &spec, argc, argv);
-        if (r != 0)
-                return r > 0 ? 0 : EXIT_USAGE;
-        struct install_plan plan = { 0 };
-        struct install_request q = { .name = a.pos[0], .plan = &plan, .force_reinstall = args_flag(&a, "force-reinstall"),
-                                     .no_machine_start = args_flag(&a, "no-machine-start") };
-        int rc = EXIT_USAGE;
-        if (vcheck_name(q.name, "image name") < 0 || install_plan_parse(a.pos + 1, &plan) < 0 ||
-            vm_options_parse(&a, &q.vm) < 0)
-                goto out;
-        if (args_flag(&a, "recommended")) {
+static int check(const struct args *a) {
+        req.name = a->pos[0];
+        req.plan = &plan;
+        if (vcheck_name(req.name, "image name") < 0 || install_plan_parse(a->pos + 1, &plan) < 0)
+                return -EINVAL;
+        if (arg_recommended) {
                 log_error("--recommended installs the dependency catalog's recipe, which is not implemented yet; "
                           "nothing was changed");
-                goto out;
+                return -EOPNOTSUPP;
         }
         if (plan.n_steps == 0) {
                 log_error("nothing to install: name dependencies or steps (file:SRC:DEST, run:COMMAND, script:PATH)");
-                goto out;
+                return -EINVAL;
         }
-        struct pipeline *pl;
-        rc = 1;
-        if (global_pipeline(&pl, true) < 0)
-                goto out;
-        r = pipeline_install(pl, &q);
-        rc = r == -EOPNOTSUPP ? EXIT_USAGE : exit_code_for(r);
-out:
-        install_plan_free(&plan);
-        args_free(&a);
-        return rc;
+        return 0;
 }
+
+static int run(const struct cmd_env *env) {
+        int r = pipeline_install(env->pl, &req);
+        return r == -EOPNOTSUPP ? EXIT_USAGE : exit_code_for(r);
+}
+
+static void done(void) { install_plan_free(&plan); }
+
+const struct cmd_def cmd_install = { .spec = &spec, .check = check, .run = run, .done = done };

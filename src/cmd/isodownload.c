@@ -5,9 +5,10 @@
 #include "cmd/cmd.h"
 
 static const struct optdef opts[] = {
-        { "win7x64", 0, ARG_FLAG, NULL, NULL, "Windows 7 Ultimate x64 (win7ultimate.iso)" },
-        { "win10x64", 0, ARG_FLAG, NULL, NULL, "Windows 10 1703 English x64" },
-        { "download-to", 0, ARG_VALUE, "PATH", "~/.vmcloak/iso/<file name>", "Where to write the ISO" },
+        OPT_NO_EFFECT(0, "win7x64", ARG_FLAG, NULL, "Windows 7 Ultimate x64 (win7ultimate.iso)"),
+        OPT_NO_EFFECT(0, "win10x64", ARG_FLAG, NULL, "Windows 10 1703 English x64"),
+        OPT_NO_EFFECT(0, "download-to", ARG_VALUE, "PATH", "Where to write the ISO",
+                      .def = "~/.vmcloak/iso/<file name>"),
         { NULL },
 };
 
@@ -16,6 +17,8 @@ static const struct cmd_spec spec = {
         "Download a Windows ISO that Cuckoo3's monitor supports and check its SHA-1.", NULL, opts, 0, 0,
 };
 
-int cmd_isodownload(int argc, char **argv) {
-        return cmd_not_implemented(&spec, argc, argv, "downloads belong to the dependency-catalog issue");
+static int run(const struct cmd_env *env) {
+        return cmd_not_implemented(env, "downloads belong to the dependency-catalog issue");
 }
+
+const struct cmd_def cmd_isodownload = { .spec = &spec, .run = run };

@@ -11,8 +11,10 @@
 #include "core/repo.h"
 #include "core/util.h"
 
+static bool arg_name_only;
+
 static const struct optdef opts[] = {
-        { "name-only", 0, ARG_FLAG, NULL, NULL, "Print only names, one per line" },
+        OPT_BOOL(0, "name-only", &arg_name_only, "Print only names, one per line"),
         { NULL },
 };
 
@@ -135,28 +137,25 @@ static int list_snapshots(struct repo *repo, bool name_only) {
         return 0;
 }
 
-int cmd_list(int argc, char **argv) {
-        struct args a;
-        int r = args_parse(&a, &spec, argc, argv);
-        if (r != 0)
-                return r > 0 ? 0 : EXIT_USAGE;
-        const char *what = a.pos[0];
-        bool name_only = args_flag(&a, "name-only");
-        args_free(&a);
+static int check(const struct args *a) {
+        const char *what = a->pos[0];
         if (!streq(what, "images") && !streq(what, "snapshots") && !streq(what, "deps") &&
             !streq(what, "dependencies") && !streq(what, "vms")) {
                 log_error("unknown list '%s': use 'vmcloak list images', 'vmcloak list snapshots' or "
                           "'vmcloak list deps'", what);
-                return EXIT_USAGE;
+                return -EINVAL;
         }
         if (streq(what, "deps") || streq(what, "dependencies")) {
                 log_error("'list deps' is not implemented yet (the dependency catalog is its own issue)");
-                return EXIT_USAGE;
+                return -EOPNOTSUPP;
         }
-        struct repo *repo;
-        r = global_repo(&repo, false);
-        if (r < 0)
-                return 1;
-        r = streq(what, "images") ? list_images(repo, name_only) : list_snapshots(repo, name_only);
+        return 0;
+}
+
+static int run(const struct cmd_env *env) {
+        int r = streq(env->args->pos[0], "images") ? list_images(env->repo, arg_name_only)
+                                                   : list_snapshots(env->repo, arg_name_only);
         return exit_code_for(r);
 }
+
+const struct cmd_def cmd_list = { .spec = &spec, .check = check, .run = run };

@@ -1,13 +1,18 @@
 /* vmcloak migrate: upgrade repository.db (VMCloak's alembic revisions, then vmcloak's own). */
+#include <errno.h>
+#include <stddef.h>
+
 #include "cmd/args.h"
 #include "cmd/cmd.h"
-#include "cmd/global.h"
 #include "core/log.h"
 #include "core/repo.h"
 #include "core/util.h"
 
+static const char *arg_revision;
+
 static const struct optdef opts[] = {
-        { "revision", 0, ARG_VALUE, "REV", "head", "Target revision (only head is supported)" },
+        OPT_STRING(0, "revision", &arg_revision, "REV", "Target revision (only head is supported)",
+                   .def_value = "head"),
         { NULL },
 };
 
@@ -16,28 +21,24 @@ static const struct cmd_spec spec = {
         "The upgrade only adds columns, so VMCloak keeps reading the database.", opts, 0, 0,
 };
 
-int cmd_migrate(int argc, char **argv) {
-        struct args a;
-        int r = args_parse(&a, &spec, argc, argv);
-        if (r != 0)
-                return r > 0 ? 0 : EXIT_USAGE;
-        const char *rev = args_get_or(&a, "revision");
-        if (!streq(rev, "head")) {
-                log_error("unknown revision '%s' for --revision: only 'head' is supported", rev);
-                args_free(&a);
-                return EXIT_USAGE;
+static int check(const struct args *a) {
+        (void)a;
+        if (!streq(arg_revision, "head")) {
+                log_error("unknown revision '%s' for --revision: only 'head' is supported", arg_revision);
+                return -EINVAL;
         }
-        args_free(&a);
-        struct repo *repo;
-        if (global_repo(&repo, false) < 0)
-                return 1;
-        int from, to;
-        r = repo_migrate(repo, &from, &to);
-        if (r < 0)
-                return 1;
-        if (from == to)
-                log_info("repository %s is already at the latest version (schema %d)", repo_path(repo), to);
-        else
-                log_info("repository %s migrated from schema %d to %d", repo_path(repo), from, to);
         return 0;
 }
+
+static int run(const struct cmd_env *env) {
+        int from, to;
+        if (repo_migrate(env->repo, &from, &to) < 0)
+                return 1;
+        if (from == to)
+                log_info("repository %s is already at the latest version (schema %d)", repo_path(env->repo), to);
+        else
+                log_info("repository %s migrated from schema %d to %d", repo_path(env->repo), from, to);
+        return 0;
+}
+
+const struct cmd_def cmd_migrate = { .spec = &spec, .check = check, .run = run };

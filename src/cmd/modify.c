@@ -1,20 +1,23 @@
 /* vmcloak modify: boot an image (writable) for manual changes over VNC. */
+#include <errno.h>
 #include <stddef.h>
 
 #include "cmd/args.h"
 #include "cmd/cmd.h"
-#include "cmd/global.h"
 #include "cmd/vmopts.h"
 #include "core/validate.h"
 #include "pipeline/install.h"
 
+static struct modify_request req;
+
 static const struct optdef opts[] = {
-        { "vm-visible", 0, ARG_FLAG, NULL, NULL, "Show the VM's screen (-display gtk)" },
-        { "vrde", 0, ARG_FLAG, NULL, NULL, "Enable VNC (always on for modify unless --vm-visible)" },
-        { "vrde-port", 0, ARG_VALUE, "N", "3389", "VNC display number; QEMU listens on TCP 5900+N" },
-        { "vnc-listen", 0, ARG_VALUE, "ADDR", "127.0.0.1", "Address VNC listens on" },
-        { "iso-path", 0, ARG_VALUE, "ISO", NULL, "Insert this ISO into the CD-ROM drive after start" },
-        VM_RUN_OPTS,
+        OPT_BOOL(0, "vm-visible", &req.vm.visible, "Show the VM's screen (-display gtk)"),
+        OPT_BOOL(0, "vrde", &req.vm.vnc, "Enable VNC (always on for modify unless --vm-visible)"),
+        OPT_UINT(0, "vrde-port", &req.vm.vnc_display, 0, 65535 - 5900, "N",
+                 "VNC display number; QEMU listens on TCP 5900+N", .def_value = "3389"),
+        OPT_IPV4(0, "vnc-listen", &req.vm.vnc_listen, "ADDR", "Address VNC listens on", .def_value = "127.0.0.1"),
+        OPT_STRING(0, "iso-path", &req.iso, "ISO", "Insert this ISO into the CD-ROM drive after start"),
+        VM_RUN_OPTS(req.vm),
         { NULL },
 };
 
@@ -23,21 +26,11 @@ static const struct cmd_spec spec = {
         opts, 1, 1,
 };
 
-int cmd_modify(int argc, char **argv) {
-        struct args a;
-        int r = args_parse(&a, &spec, argc, argv);
-        if (r != 0)
-                return r > 0 ? 0 : EXIT_USAGE;
-        struct modify_request q = { .name = a.pos[0], .iso = args_get(&a, "iso-path") };
-        int rc = EXIT_USAGE;
-        if (vcheck_name(q.name, "image name") < 0 || vm_options_parse(&a, &q.vm) < 0)
-                goto out;
-        struct pipeline *pl;
-        rc = 1;
-        if (global_pipeline(&pl, true) < 0)
-                goto out;
-        rc = exit_code_for(pipeline_modify(pl, &q));
-out:
-        args_free(&a);
-        return rc;
+static int check(const struct args *a) {
+        req.name = a->pos[0];
+        return vcheck_name(req.name, "image name");
 }
+
+static int run(const struct cmd_env *env) { return exit_code_for(pipeline_modify(env->pl, &req)); }
+
+const struct cmd_def cmd_modify = { .spec = &spec, .check = check, .run = run };

@@ -3,18 +3,20 @@
 
 #include "cmd/args.h"
 #include "cmd/cmd.h"
-#include "cmd/global.h"
-#include "core/log.h"
 #include "core/validate.h"
 #include "pipeline/restore.h"
 
+static struct restore_request req;
+
 static const struct optdef opts[] = {
-        { "keep", 0, ARG_FLAG, NULL, NULL, "Leave the restored VM running (stop it with Ctrl-C)" },
-        { "exec", 0, ARG_VALUE, "COMMAND", NULL, "Run COMMAND in the restored guest and print its output" },
-        { "timeout", 0, ARG_VALUE, "SECONDS", "120 (restore), 60 (agent)", "Give up when a step takes longer" },
-        { "vrde", 0, ARG_FLAG, NULL, NULL, "Enable VNC" },
-        { "vrde-port", 0, ARG_VALUE, "N", "3389", "VNC display number; QEMU listens on TCP 5900+N" },
-        { "vnc-listen", 0, ARG_VALUE, "ADDR", "127.0.0.1", "Address VNC listens on" },
+        OPT_BOOL(0, "keep", &req.keep, "Leave the restored VM running (stop it with Ctrl-C)"),
+        OPT_STRING(0, "exec", &req.exec, "COMMAND", "Run COMMAND in the restored guest and print its output"),
+        OPT_UINT(0, "timeout", &req.timeout_s, 1, 86400, "SECONDS", "Give up when a step takes longer",
+                 .def = "120 (restore), 60 (agent)"),
+        OPT_BOOL(0, "vrde", &req.vnc, "Enable VNC"),
+        OPT_UINT(0, "vrde-port", &req.vnc_display, 0, 65535 - 5900, "N",
+                 "VNC display number; QEMU listens on TCP 5900+N", .def_value = "3389"),
+        OPT_IPV4(0, "vnc-listen", &req.vnc_listen, "ADDR", "Address VNC listens on", .def_value = "127.0.0.1"),
         { NULL },
 };
 
@@ -27,27 +29,11 @@ static const struct cmd_spec spec = {
         "unless --keep.", opts, 1, 1,
 };
 
-int cmd_restore(int argc, char **argv) {
-        struct args a;
-        int r = args_parse(&a, &spec, argc, argv);
-        if (r != 0)
-                return r > 0 ? 0 : EXIT_USAGE;
-        struct restore_request q = { .vmname = a.pos[0], .keep = args_flag(&a, "keep"), .exec = args_get(&a, "exec"),
-                                     .vnc = args_flag(&a, "vrde"), .vnc_listen = args_get_or(&a, "vnc-listen") };
-        int rc = EXIT_USAGE;
-        uint32_t ip;
-        if (vcheck_name(q.vmname, "VM name") < 0 ||
-            vcheck_uint(args_get_or(&a, "vrde-port"), "--vrde-port", 0, 65535 - 5900, &q.vnc_display) < 0 ||
-            vcheck_ipv4(q.vnc_listen, "--vnc-listen", &ip) < 0)
-                goto out;
-        if (args_get(&a, "timeout") && vcheck_uint(args_get(&a, "timeout"), "--timeout", 1, 86400, &q.timeout_s) < 0)
-                goto out;
-        struct pipeline *pl;
-        rc = 1;
-        if (global_pipeline(&pl, false) < 0)
-                goto out;
-        rc = exit_code_for(pipeline_restore(pl, &q));
-out:
-        args_free(&a);
-        return rc;
+static int check(const struct args *a) {
+        req.vmname = a->pos[0];
+        return vcheck_name(req.vmname, "VM name");
 }
+
+static int run(const struct cmd_env *env) { return exit_code_for(pipeline_restore(env->pl, &req)); }
+
+const struct cmd_def cmd_restore = { .spec = &spec, .check = check, .run = run };

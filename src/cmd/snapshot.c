@@ -1,37 +1,43 @@
 /* vmcloak snapshot: create analysis VMs (overlay disk + memory snapshot + machineinfo.json). */
-#include <stddef.h>
-
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cmd/args.h"
 #include "cmd/cmd.h"
-#include "cmd/global.h"
 #include "cmd/vmopts.h"
 #include "core/log.h"
-#include "core/util.h"
 #include "core/validate.h"
 #include "pipeline/snapshot.h"
 
+static struct snapshot_request req;
+
 static const struct optdef opts[] = {
-        { "resolution", 0, ARG_VALUE, "WxH", "unchanged", "Set the guest's screen resolution" },
-        { "ramsize", 0, ARG_VALUE, "MIB", "the image's", "Guest RAM in MiB" },
-        { "cpus", 0, ARG_VALUE, "N", "the image's", "Virtual CPUs" },
-        { "hostname", 0, ARG_VALUE, "NAME", "random 8-16 letters", "Guest hostname (only with --count 1)" },
-        { "vm-visible", 0, ARG_FLAG, NULL, NULL, "Show the VM's screen (-display gtk)" },
-        { "count", 0, ARG_VALUE, "N", "1", "Number of VMs: VMNAME, or VMNAME1..VMNAMEn" },
-        { "jobs", 'j', ARG_VALUE, "N", "1", "Build this many VMs at once" },
-        { "vrde", 0, ARG_FLAG, NULL, NULL, "Enable VNC" },
-        { "vrde-port", 0, ARG_VALUE, "N", "3389", "VNC display number of the first VM (+1 per VM)" },
-        { "vnc-listen", 0, ARG_VALUE, "ADDR", "127.0.0.1", "Address VNC listens on" },
-        { "interactive", 0, ARG_FLAG, NULL, NULL, "Pause for manual changes before the snapshot" },
-        { "com1", 0, ARG_FLAG, NULL, NULL, "Keep the serial console in <vm>.com1 (VMCloak name)" },
-        { "nopatch", 0, ARG_FLAG, NULL, NULL, "Do not install threemonpatch (Windows; accepted, nothing to skip yet)" },
-        { "compress", 0, ARG_VALUE, "ALGO", "lz4",
-          "Memory file: lz4, gzip, none (all restorable by Cuckoo3) or zstd (vmcloak restore only)" },
-        { "compress-level", 0, ARG_VALUE, "N", "lz4 9 (VMCloak used 1), gzip 3, zstd 3", "Compression level" },
-        VM_RUN_OPTS,
+        OPT_RESOLUTION(0, "resolution", &req.resolution, "WxH", "Set the guest's screen resolution",
+                       .def = "unchanged"),
+        OPT_UINT(0, "ramsize", &req.ram_mb, 64, 4u << 20, "MIB", "Guest RAM in MiB", .def = "the image's"),
+        OPT_UINT(0, "cpus", &req.cpus, 1, 255, "N", "Virtual CPUs", .def = "the image's"),
+        OPT_STRING(0, "hostname", &req.hostname, "NAME", "Guest hostname (only with --count 1)",
+                   .def = "random 8-16 letters"),
+        OPT_BOOL(0, "vm-visible", &req.vm.visible, "Show the VM's screen (-display gtk)"),
+        OPT_UINT(0, "count", &req.count, 1, 1000, "N", "Number of VMs: VMNAME, or VMNAME1..VMNAMEn",
+                 .def_value = "1"),
+        OPT_UINT('j', "jobs", &req.jobs, 1, 32, "N", "Build this many VMs at once", .def_value = "1"),
+        OPT_BOOL(0, "vrde", &req.vm.vnc, "Enable VNC"),
+        OPT_UINT(0, "vrde-port", &req.vm.vnc_display, 0, 65535 - 5900, "N",
+                 "VNC display number of the first VM (+1 per VM)", .def_value = "3389"),
+        OPT_IPV4(0, "vnc-listen", &req.vm.vnc_listen, "ADDR", "Address VNC listens on", .def_value = "127.0.0.1"),
+        OPT_BOOL(0, "interactive", &req.interactive, "Pause for manual changes before the snapshot"),
+        OPT_BOOL(0, "com1", &req.com1, "Keep the serial console in <vm>.com1 (VMCloak name)"),
+        OPT_NO_EFFECT(0, "nopatch", ARG_FLAG, NULL,
+                      "Do not install threemonpatch (Windows; accepted, nothing to skip yet)"),
+        OPT_ENUM(0, "compress", &req.compress, opt_compress, "ALGO",
+                 "Memory file: lz4, gzip, none (all restorable by Cuckoo3) or zstd (vmcloak restore only)",
+                 .def_value = "lz4"),
+        /* Its range depends on --compress: checked below. */
+        OPT_READ(0, "compress-level", ARG_VALUE, "N", "Compression level",
+                 .def = "lz4 9 (VMCloak used 1), gzip 3, zstd 3"),
+        VM_RUN_OPTS(req.vm),
         { NULL },
 };
 
@@ -43,75 +49,51 @@ static const struct cmd_spec spec = {
         opts, 2, 3,
 };
 
-int cmd_snapshot(int argc, char **argv) {
-        struct args a;
-        int r = args_parse(&a, &spec, argc, argv);
-        if (r != 0)
-                return r > 0 ? 0 : EXIT_USAGE;
-        struct snapshot_request q = { .image = a.pos[0], .vmname = a.pos[1], .first_ip = a.npos > 2 ? a.pos[2] : NULL };
-        int rc = EXIT_USAGE;
-        const char *comp = args_get_or(&a, "compress");
-        if (vcheck_name(q.image, "image name") < 0 || vcheck_uint(args_get_or(&a, "count"), "--count", 1, 1000, &q.count) < 0 ||
-            vcheck_uint(args_get_or(&a, "jobs"), "--jobs", 1, 32, &q.jobs) < 0)
-                goto out;
+static bool hostname_valid(const char *h) {
+        size_t l = strlen(h);
+        if (l == 0 || l > 63 || h[0] == '-')
+                return false;
+        return strspn(h, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-") == l;
+}
+
+static int check(const struct args *a) {
+        req.image = a->pos[0];
+        req.vmname = a->pos[1];
+        req.first_ip = a->npos > 2 ? a->pos[2] : NULL;
+        if (vcheck_name(req.image, "image name") < 0)
+                return -EINVAL;
         /* The VM names are VMNAME or VMNAME1..n: check the longest. */
         char longest[96];
-        snprintf(longest, sizeof longest, q.count == 1 ? "%s" : "%s%u", q.vmname, q.count);
+        snprintf(longest, sizeof longest, req.count == 1 ? "%s" : "%s%u", req.vmname, req.count);
         if (vcheck_name(longest, "VM name") < 0)
-                goto out;
-        if (vm_compress_from_string(comp, &q.compress) < 0) {
-                log_error("invalid --compress '%s': use lz4, gzip, zstd or none", comp);
-                goto out;
-        }
-        if (args_get(&a, "compress-level")) {
+                return -EINVAL;
+        const char *comp = args_get_or(a, "compress"), *level = args_get(a, "compress-level");
+        req.level = 0;
+        if (level) {
                 unsigned def, max;
-                vm_compress_level_range(q.compress, &def, &max);
+                vm_compress_level_range(req.compress, &def, &max);
                 if (!max) {
                         log_error("--compress-level does not apply to --compress %s", comp);
-                        goto out;
+                        return -EINVAL;
                 }
-                if (vcheck_uint(args_get(&a, "compress-level"), "--compress-level", 1, max, &q.level) < 0)
-                        goto out;
+                if (vcheck_uint(level, "--compress-level", 1, max, &req.level) < 0)
+                        return -EINVAL;
         }
-        if (!vm_compress_cuckoo_compatible(q.compress))
+        if (!vm_compress_cuckoo_compatible(req.compress))
                 log_warning("--compress %s: Cuckoo3 cannot restore this memory file (only lz4, gzip or none); "
                             "'vmcloak restore' can", comp);
-        if (args_get(&a, "cpus") && vcheck_uint(args_get(&a, "cpus"), "--cpus", 1, 255, &q.cpus) < 0)
-                goto out;
-        if (args_get(&a, "ramsize") && vcheck_uint(args_get(&a, "ramsize"), "--ramsize", 64, 4u << 20, &q.ram_mb) < 0)
-                goto out;
-        q.hostname = args_get(&a, "hostname");
-        if (q.hostname) {
-                size_t l = strlen(q.hostname);
-                bool ok = l > 0 && l <= 63;
-                for (const char *c = q.hostname; ok && *c; c++)
-                        ok = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') || *c == '-';
-                if (!ok || q.hostname[0] == '-') {
-                        log_error("invalid --hostname '%s': letters, digits and '-', at most 63, not starting with '-'",
-                                  q.hostname);
-                        goto out;
-                }
+        if (req.hostname && !hostname_valid(req.hostname)) {
+                log_error("invalid --hostname '%s': letters, digits and '-', at most 63, not starting with '-'",
+                          req.hostname);
+                return -EINVAL;
         }
-        q.resolution = args_get(&a, "resolution");
-        unsigned w, h;
-        if (q.resolution && parse_resolution(q.resolution, &w, &h) < 0) {
-                log_error("invalid --resolution '%s': use WIDTHxHEIGHT, e.g. 1024x768", q.resolution);
-                goto out;
-        }
-        q.interactive = args_flag(&a, "interactive");
-        q.com1 = args_flag(&a, "com1");
-        if (q.interactive && q.jobs > 1) {
+        if (req.interactive && req.jobs > 1) {
                 log_error("--interactive pauses each VM for you: use it with --jobs 1");
-                goto out;
+                return -EINVAL;
         }
-        if (vm_options_parse(&a, &q.vm) < 0)
-                goto out;
-        struct pipeline *pl;
-        rc = 1;
-        if (global_pipeline(&pl, true) < 0)
-                goto out;
-        rc = exit_code_for(pipeline_snapshot(pl, &q));
-out:
-        args_free(&a);
-        return rc;
+        return 0;
 }
+
+static int run(const struct cmd_env *env) { return exit_code_for(pipeline_snapshot(env->pl, &req)); }
+
+const struct cmd_def cmd_snapshot = { .spec = &spec, .check = check, .run = run };

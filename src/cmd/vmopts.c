@@ -1,47 +1,33 @@
-/* Parsing of the VM knobs shared by init, install, modify, snapshot and restore. */
+/* The enum option types of the shared VM knobs, and the one-OS-flag rule. */
 #include "cmd/vmopts.h"
 
 #include <errno.h>
-#include <string.h>
+#include <stddef.h>
 
 #include "cmd/args.h"
 #include "core/log.h"
-#include "core/validate.h"
-#include "pipeline/session.h"
+#include "core/util.h"
 
-int vm_options_parse(const struct args *a, struct vm_options *o) {
-        memset(o, 0, sizeof *o);
-        if (args_has(a, "accel")) {
-                const char *acc = args_get_or(a, "accel");
-                if (vm_accel_from_string(acc, &o->accel) < 0) {
-                        log_error("invalid --accel '%s': use auto, kvm or tcg", acc);
-                        return -EINVAL;
+OPT_ENUM_DEFINE(opt_accel, enum vm_accel, vm_accel_from_string, "auto, kvm or tcg");
+OPT_ENUM_DEFINE(opt_compress, enum vm_compress, vm_compress_from_string, "lz4, gzip, zstd or none");
+OPT_ENUM_DEFINE(opt_netmode, enum image_netmode, image_netmode_from_string, "bridge or user");
+
+static const char *const os_flags[] = { "win7x64", "win81x64", "win10x64", "win11x64", "linux" };
+
+int vm_os_flag(const struct args *a, const char **ret) {
+        const char *os = NULL;
+        for (size_t i = 0; i < ELEMENTSOF(os_flags); i++)
+                if (args_flag(a, os_flags[i])) {
+                        if (os) {
+                                log_error("--%s and --%s both given: pick one guest OS", os, os_flags[i]);
+                                return -EINVAL;
+                        }
+                        os = os_flags[i];
                 }
+        if (!os) {
+                log_error("please provide one of --win7x64, --win81x64, --win10x64, --win11x64 or --linux");
+                return -EINVAL;
         }
-        if (args_has(a, "vm-visible"))
-                o->visible = args_flag(a, "vm-visible");
-        if (args_has(a, "vrde")) {
-                o->vnc = args_flag(a, "vrde");
-                unsigned d;
-                if (vcheck_uint(args_get_or(a, "vrde-port"), "--vrde-port", 0, 65535 - 5900, &d) < 0)
-                        return -EINVAL;
-                o->vnc_display = d;
-                o->vnc_listen = args_get_or(a, "vnc-listen");
-                uint32_t ip;
-                if (vcheck_ipv4(o->vnc_listen, "--vnc-listen", &ip) < 0)
-                        return -EINVAL;
-        }
-        if (args_has(a, "serial"))
-                o->serial = args_get(a, "serial");
-        if (args_has(a, "share"))
-                o->shares = args_list(a, "share");
-        if (args_has(a, "qemu-arg"))
-                o->qemu_args = args_list(a, "qemu-arg");
-        if (args_has(a, "timeout") && args_get(a, "timeout")) {
-                unsigned t;
-                if (vcheck_uint(args_get(a, "timeout"), "--timeout", 1, 7 * 24 * 3600, &t) < 0)
-                        return -EINVAL;
-                o->timeout_s = t;
-        }
+        *ret = os;
         return 0;
 }

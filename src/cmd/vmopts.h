@@ -1,51 +1,83 @@
-/* Option blocks shared by init and createiso (VMCloak's "VM attributes" and "ISO
- * attributes"), plus the VM knobs every VM-starting command takes. */
+/* Option blocks shared by several commands, bound to the fields they fill: VMCloak's "VM
+ * attributes" and "ISO attributes" (init, createiso), the display knobs and the VM knobs every
+ * VM-starting command takes; the enum option types they use; the one-OS-flag rule. */
 #pragma once
 
-#define VM_ATTR_OPTS                                                                                            \
-        { "ip", 0, ARG_VALUE, "IP", "first free address after the gateway", "Guest IP address of the image" },  \
-        { "port", 0, ARG_VALUE, "PORT", "8000", "Agent TCP port in the guest" },                              \
-        { "network", 0, ARG_VALUE, "CIDR", "192.168.30.0/24 (user mode: 10.0.2.0/24)",                         \
-          "Guest network; a bare address means /24" },                                                          \
-        { "gateway", 0, ARG_VALUE, "IP", "the bridge's address (user mode: 10.0.2.2)", "Guest default gateway" }, \
-        { "dns", 0, ARG_VALUE, "IP", "8.8.8.8 (user mode: 10.0.2.3)", "Primary DNS server" },                 \
-        { "dns2", 0, ARG_VALUE, "IP", "8.8.4.4", "Secondary DNS server" },                                     \
-        { "cpus", 0, ARG_VALUE, "N", "1", "Virtual CPUs" },                                                    \
-        { "ramsize", 0, ARG_VALUE, "MIB", "2048 (linux: 512)", "Guest RAM in MiB" },                           \
-        { "vramsize", 0, ARG_VALUE, "MIB", "16", "Video RAM in MiB (-device VGA,vgamem_mb=N)" },               \
-        { "hddsize", 0, ARG_VALUE, "SIZE", "256 (GiB; linux: 2)", "Disk size: a number of GiB, or 4096M, 1T" }, \
-        { "tempdir", 0, ARG_VALUE, "DIR", "~/.vmcloak/iso", "Where install media are built" },                  \
-        { "resolution", 0, ARG_VALUE, "WxH", "1024x768", "Screen resolution of the guest" },                    \
-        { "vm-visible", 0, ARG_FLAG, NULL, NULL, "Show the VM's screen (-display gtk)" },                       \
-        { "vrde", 0, ARG_FLAG, NULL, NULL, "Enable VNC" },                                                      \
-        { "vrde-port", 0, ARG_VALUE, "N", "3389", "VNC display number; QEMU listens on TCP 5900+N" },          \
-        { "vnc-listen", 0, ARG_VALUE, "ADDR", "127.0.0.1", "Address VNC listens on" }
+#include "cmd/args.h"
+#include "machine/driver.h"
+#include "machine/memfile.h"
+#include "pipeline/netcfg.h"
 
-#define ISO_ATTR_OPTS                                                                                           \
-        { "win7x64", 0, ARG_FLAG, NULL, NULL, "Windows 7 x64 guest" },                                          \
-        { "win81x64", 0, ARG_FLAG, NULL, NULL, "Windows 8.1 x64 guest" },                                       \
-        { "win10x64", 0, ARG_FLAG, NULL, NULL, "Windows 10 x64 guest" },                                        \
-        { "win11x64", 0, ARG_FLAG, NULL, NULL, "Windows 11 x64 guest (UEFI, Secure Boot, TPM 2.0)" },          \
-        { "linux", 0, ARG_FLAG, NULL, NULL, "The built-in Linux guest (BusyBox, Debian kernel, the agent)" },  \
-        { "iso-mount", 0, ARG_VALUE, "DIR", "/mnt/<os>", "Where the Windows ISO is mounted" },                 \
-        { "serial-key", 0, ARG_VALUE, "KEY", "the OS's generic key", "Windows product key" },                  \
-        { "product", 0, ARG_VALUE, "EDITION", "from sources/product.ini", "Windows edition, e.g. pro" },      \
-        { "python-version", 0, ARG_VALUE, "VERSION", "none", "Python to bake into a Windows image (optional)" }, \
-        { "kernel", 0, ARG_VALUE, "PATH", "linux-image-amd64 from the Debian mirror", "Linux guest: kernel image" }, \
-        { "modules", 0, ARG_VALUE, "DIR", "the kernel package's lib/modules", "Linux guest: modules tree" }
+OPT_ENUM_DECLARE(opt_accel, enum vm_accel);
+OPT_ENUM_DECLARE(opt_compress, enum vm_compress);
+OPT_ENUM_DECLARE(opt_netmode, enum image_netmode);
 
-/* Knobs of the VM config that every VM-starting command accepts. */
-#define VM_RUN_OPTS                                                                                             \
-        { "accel", 0, ARG_VALUE, "ACCEL", "auto", "auto (KVM if it works, else TCG), kvm or tcg" },            \
-        { "serial", 0, ARG_VALUE, "MODE", "file (serial.log in the VM's folder)",                               \
-          "Serial port: file, file:PATH, pty, unix:PATH or none" },                                             \
-        { "share", 0, ARG_LIST, "TAG=DIR[,rw]", NULL, "Share a host folder with the guest (9p, read-only)" },   \
-        { "qemu-arg", 0, ARG_LIST, "ARG", NULL, "Extra raw QEMU argument (escape hatch)" },                      \
-        { "timeout", 0, ARG_VALUE, "SECONDS", "init, install: the OS's (linux 300); snapshot: 600",         \
-          "Give up when a step of the guest takes longer" }
+/* --vm-visible, --vrde, --vrde-port, --vnc-listen into v, a struct vm_options (VMCloak's VRDE
+ * semantics: --vrde-port is the VNC display number). */
+#define VM_DISPLAY_OPTS(v)                                                                                      \
+        OPT_BOOL(0, "vm-visible", &(v).visible, "Show the VM's screen (-display gtk)"),                         \
+        OPT_BOOL(0, "vrde", &(v).vnc, "Enable VNC"),                                                            \
+        OPT_UINT(0, "vrde-port", &(v).vnc_display, 0, 65535 - 5900, "N",                                        \
+                 "VNC display number; QEMU listens on TCP 5900+N", .def_value = "3389"),                         \
+        OPT_IPV4(0, "vnc-listen", &(v).vnc_listen, "ADDR", "Address VNC listens on", .def_value = "127.0.0.1")
+
+/* VMCloak's "VM attributes" into r, a struct init_request. The addresses stay text here: init
+ * checks them against the network it resolves (netcfg), createiso against its own rules. */
+#define VM_ATTR_OPTS(r)                                                                                         \
+        OPT_STRING(0, "ip", &(r).net.ip, "IP", "Guest IP address of the image",                                 \
+                   .def = "first free address after the gateway"),                                              \
+        OPT_PORT(0, "port", &(r).port, "PORT", "Agent TCP port in the guest", .def_value = "8000"),             \
+        OPT_STRING(0, "network", &(r).net.network, "CIDR", "Guest network; a bare address means /24",          \
+                   .def = "192.168.30.0/24 (user mode: 10.0.2.0/24)"),                                          \
+        OPT_STRING(0, "gateway", &(r).net.gateway, "IP", "Guest default gateway",                              \
+                   .def = "the bridge's address (user mode: 10.0.2.2)"),                                        \
+        OPT_STRING(0, "dns", &(r).net.dns, "IP", "Primary DNS server", .def = "8.8.8.8 (user mode: 10.0.2.3)"), \
+        OPT_STRING(0, "dns2", &(r).net.dns2, "IP", "Secondary DNS server", .def_value = "8.8.4.4"),             \
+        OPT_UINT(0, "cpus", &(r).cpus, 1, 255, "N", "Virtual CPUs", .def_value = "1"),                          \
+        OPT_UINT(0, "ramsize", &(r).ram_mb, 64, 4u << 20, "MIB", "Guest RAM in MiB", .def = "2048 (linux: 512)"), \
+        OPT_UINT(0, "vramsize", &(r).vram_mb, 1, 512, "MIB", "Video RAM in MiB (-device VGA,vgamem_mb=N)",      \
+                 .def_value = "16"),                                                                            \
+        OPT_SIZE(0, "hddsize", &(r).disk_bytes, 1ull << 30, "SIZE", "Disk size: a number of GiB, or 4096M, 1T", \
+                 .def = "256 (GiB; linux: 2)"),                                                                 \
+        OPT_STRING(0, "tempdir", &(r).tempdir, "DIR", "Where install media are built", .def = "~/.vmcloak/iso"), \
+        OPT_RESOLUTION(0, "resolution", &(r).resolution, "WxH", "Screen resolution of the guest",              \
+                       .def_value = "1024x768"),                                                                \
+        VM_DISPLAY_OPTS((r).vm)
+
+/* VMCloak's "ISO attributes" into r, a struct init_request; the OS flags are read by vm_os_flag(). */
+#define ISO_ATTR_OPTS(r)                                                                                        \
+        OPT_READ(0, "win7x64", ARG_FLAG, NULL, "Windows 7 x64 guest"),                                          \
+        OPT_READ(0, "win81x64", ARG_FLAG, NULL, "Windows 8.1 x64 guest"),                                       \
+        OPT_READ(0, "win10x64", ARG_FLAG, NULL, "Windows 10 x64 guest"),                                        \
+        OPT_READ(0, "win11x64", ARG_FLAG, NULL, "Windows 11 x64 guest (UEFI, Secure Boot, TPM 2.0)"),           \
+        OPT_READ(0, "linux", ARG_FLAG, NULL, "The built-in Linux guest (BusyBox, Debian kernel, the agent)"),   \
+        OPT_STRING(0, "iso-mount", &(r).iso_mount, "DIR", "Where the Windows ISO is mounted", .def = "/mnt/<os>"), \
+        OPT_STRING(0, "serial-key", &(r).serial_key, "KEY", "Windows product key", .def = "the OS's generic key"), \
+        OPT_STRING(0, "product", &(r).product, "EDITION", "Windows edition, e.g. pro",                          \
+                   .def = "from sources/product.ini"),                                                          \
+        OPT_STRING(0, "python-version", &(r).python_version, "VERSION",                                         \
+                   "Python to bake into a Windows image (optional)", .def = "none"),                            \
+        OPT_STRING(0, "kernel", &(r).kernel, "PATH", "Linux guest: kernel image",                               \
+                   .def = "linux-image-amd64 from the Debian mirror"),                                          \
+        OPT_STRING(0, "modules", &(r).modules, "DIR", "Linux guest: modules tree",                              \
+                   .def = "the kernel package's lib/modules")
+
+/* The knobs of the VM that every VM-starting command accepts, into v, a struct vm_options. */
+#define VM_RUN_OPTS(v)                                                                                          \
+        OPT_ENUM(0, "accel", &(v).accel, opt_accel, "ACCEL", "auto (KVM if it works, else TCG), kvm or tcg",   \
+                 .def_value = "auto"),                                                                          \
+        OPT_STRING(0, "serial", &(v).serial, "MODE", "Serial port: file, file:PATH, pty, unix:PATH or none",   \
+                   .def = "file (serial.log in the VM's folder)"),                                              \
+        OPT_LIST(0, "share", &(v).shares, "TAG=DIR[,rw]", "Share a host folder with the guest (9p, read-only)"), \
+        OPT_LIST(0, "qemu-arg", &(v).qemu_args, "ARG", "Extra raw QEMU argument (escape hatch)"),              \
+        OPT_UINT(0, "timeout", &(v).timeout_s, 1, 7 * 24 * 3600, "SECONDS",                                     \
+                 "Give up when a step of the guest takes longer",                                               \
+                 .def = "init, install: the OS's (linux 300); snapshot: 600")
 
 struct args;
-struct vm_options;
-/* Fill o from the VM_RUN_OPTS and display/VNC options the command defines (VMCloak's
- * --vrde/--vrde-port semantics). Prints one line and returns -EINVAL on bad values. */
-int vm_options_parse(const struct args *a, struct vm_options *o);
+/*
+ * The one-OS-flag rule of init and createiso: exactly one of the ISO_ATTR_OPTS OS flags.
+ * Sets *ret to its name ("linux"), or prints one line and returns -EINVAL when none or two
+ * are given.
+ */
+int vm_os_flag(const struct args *a, const char **ret);
