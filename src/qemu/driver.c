@@ -308,7 +308,7 @@ static int domain_define_cuckoo(struct vm_conn *vc, char *const *start_args, con
         for (size_t i = 1; start_args[i]; i++)
                 if (streq(start_args[i - 1], "-netdev") && strstr(start_args[i], "hostfwd="))
                         forwards = true;
-        if (host->net.type == VM_NET_USER && !forwards) {
+        if (host->net.type == VM_NET_USER && host->net.agent_port && !forwards) {
                 log_error("%s is a user-network VM but its start_args forward no port to the agent", strempty(host->name));
                 return -EINVAL;
         }

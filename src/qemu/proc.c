@@ -290,6 +290,10 @@ int qemu_proc_poll_events(struct qemu_proc *vm, int timeout_ms, struct qemu_proc
         struct json_object *e, *data, *v;
         while ((e = qmp_pop_event(vm->qmp, NULL))) {
                 const char *name = json_object_get_string(json_object_object_get(e, "event"));
+                log_debug("QMP event: %s", json_object_to_json_string_ext(e, JSON_C_TO_STRING_PLAIN));
+                json_object *ts = json_object_object_get(e, "timestamp");
+                int64_t us = json_object_get_int64(json_object_object_get(ts, "seconds")) * 1000000 +
+                             json_object_get_int64(json_object_object_get(ts, "microseconds"));
                 data = json_object_object_get(e, "data");
                 bool guest = json_object_object_get_ex(data, "guest", &v) && json_object_get_boolean(v);
                 const char *reason = json_object_object_get_ex(data, "reason", &v) ? json_object_get_string(v) : "";
@@ -298,8 +302,14 @@ int qemu_proc_poll_events(struct qemu_proc *vm, int timeout_ms, struct qemu_proc
                         acc->shutdown = true;
                         acc->shutdown_guest = guest;
                         snprintf(acc->shutdown_reason, sizeof acc->shutdown_reason, "%s", strempty(reason));
-                } else if (name && streq(name, "RESET") && guest)
-                        acc->resets++;
+                } else if (name && streq(name, "RESET") && guest) {
+                        /* SeaBIOS answers a warm reset with a hard reset of its own ("Attempting a
+                         * hard reboot"): one guest reboot, two RESET events ~50 ms apart. No OS
+                         * reboots twice within the window. */
+                        if (!acc->resets || us - acc->last_reset_us > QEMU_RESET_WINDOW_US)
+                                acc->resets++;
+                        acc->last_reset_us = us;
+                }
                 json_object_put(e);
         }
         if (r < 0) {

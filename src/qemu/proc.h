@@ -46,8 +46,11 @@ bool qemu_proc_exited(struct qemu_proc *vm);
 int qemu_proc_wait_exit(struct qemu_proc *vm, int timeout_ms, int *ret_status, bool *ret_shutdown_event);
 
 /* What QEMU reported about the guest (QMP events), accumulated over calls. */
+#define QEMU_RESET_WINDOW_US (2 * 1000 * 1000)
 struct qemu_proc_events {
-        unsigned resets;               /* RESET with guest=true: the guest rebooted */
+        unsigned resets;               /* guest reboots: RESET events with guest=true, those within
+                                        * QEMU_RESET_WINDOW_US of the one before counted once */
+        int64_t last_reset_us;         /* QMP timestamp of the last RESET */
         bool shutdown;                 /* SHUTDOWN arrived */
         bool shutdown_guest;           /* ... caused by the guest (power-off, or a reset under -no-reboot) */
         char shutdown_reason[32];      /* QEMU's reason: "guest-shutdown", "guest-reset", "host-signal", ... */

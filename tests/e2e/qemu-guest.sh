@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Helper for the QEMU e2e tests: build a tiny counting guest (Debian kernel + a BusyBox
-# initramfs whose init prints "tok=<random> n=<counter>" to the serial port every 0.5 s)
+# initramfs whose init prints "tok=<random> n=<counter>" to the serial port every 0.5 s, or
+# reboots or powers off when the kernel command line says vmcloak_test=reboot|poweroff)
 # and write a VM config for it. Usage: source this file, then
 #   guest_build DIR        -> DIR/vmlinuz, DIR/initrd.gz (return 1 if it cannot)
 #   guest_conf DIR SERIAL  -> prints a key=value VM config (src/qemu/conffile.c) for it
@@ -20,6 +21,11 @@ mount -t proc proc /proc
 mount -t devtmpfs dev /dev
 # A token only this boot has: a restored guest shows the same one, a rebooted guest a new one.
 tok=$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')
+# vmcloak_test=reboot|poweroff on the kernel command line: do that after a moment.
+case " $(cat /proc/cmdline) " in
+*" vmcloak_test=reboot "*) echo "tok=$tok rebooting" >/dev/ttyS0; sleep 1; reboot -f ;;
+*" vmcloak_test=poweroff "*) echo "tok=$tok powering off" >/dev/ttyS0; sleep 1; poweroff -f ;;
+esac
 i=0
 while true; do
   echo "tok=$tok n=$i" >/dev/ttyS0

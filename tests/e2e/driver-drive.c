@@ -1,0 +1,222 @@
+/* Test program for the QEMU driver through the driver table (machine/driver.h): events, power,
+ * media, keys, screenshots, memory files and Cuckoo3 start_args on a real QEMU, printing
+ * key=value lines for tests/e2e/qemu_driver.sh. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/interrupt.h"
+#include "core/log.h"
+#include "core/util.h"
+#include "machine/driver.h"
+#include "qemu/config.h"
+#include "qemu/driver.h"
+
+#define EVENT_MS 90000
+
+static const char *event_name(enum vm_event_type t) {
+        switch (t) {
+        case VM_EVENT_REBOOT:
+                return "reboot";
+        case VM_EVENT_POWEROFF:
+                return "poweroff";
+        case VM_EVENT_DIED:
+                return "died";
+        default:
+                return "none";
+        }
+}
+
+static const char *state_name(enum vm_state s) {
+        return s == VM_STATE_RUNNING ? "running" : s == VM_STATE_PAUSED ? "paused" : "off";
+}
+
+struct machine {
+        struct vm_conn *conn;
+        struct vm_def def;
+        struct qemu_run run;     /* only its extra_args are used: the passthrough */
+        char *log;
+        struct vm_domain *dom;
+};
+
+static void machine_done(struct machine *m) {
+        vm_domain_free(m->dom);
+        vm_conn_close(m->conn);
+        vm_def_done(&m->def);
+        qemu_run_done(&m->run);
+        free(m->log);
+}
+
+static int machine_define(struct machine *m, const char *conf, const char *log) {
+        memset(m, 0, sizeof *m);
+        vm_def_init(&m->def);
+        int r = qemu_conf_load(conf, &m->def, &m->run, NULL);
+        if (r < 0)
+                return r;
+        struct vm_conn_opts co = { .accel = VM_ACCEL_TCG };
+        if ((r = vm_conn_open(&qemu_driver, &co, &m->conn)) < 0)
+                return r;
+        if (!(m->log = strdup(log)))
+                return -ENOMEM;
+        struct vm_domain_opts o = { .log_path = m->log, .passthrough = m->run.extra_args };
+        return vm_domain_define(m->conn, &m->def, &o, &m->dom);
+}
+
+/* Wait until the serial log holds needle. */
+static int wait_serial(struct machine *m, const char *needle, int timeout_ms) {
+        int64_t deadline = now_ms() + timeout_ms;
+        for (;;) {
+                _cleanup_free_ char *s = NULL;
+                if (read_full_file(m->def.serial.path, &s, NULL) == 0 && strstr(s, needle))
+                        return 0;
+                if (interrupted())
+                        return -ECANCELED;
+                if (now_ms() > deadline)
+                        return log_error_errno(-ETIMEDOUT, "'%s' did not appear in %s", needle, m->def.serial.path);
+                sleep_ms(100);
+        }
+}
+
+/* Print every event until the one that ends the run (or max events). */
+static int cmd_events(const char *conf, const char *log, unsigned max, bool no_reboot) {
+        struct machine m;
+        int r = machine_define(&m, conf, log);
+        struct vm_start_opts so = { .reboot_powers_off = no_reboot };
+        if (r == 0)
+                r = vm_domain_start(m.dom, &so);
+        printf("describe=%s\n", r == 0 ? vm_domain_describe(m.dom) : "");
+        fflush(stdout);
+        for (unsigned i = 0; r == 0 && i < max; i++) {
+                struct vm_event ev;
+                r = vm_domain_wait_event(m.dom, EVENT_MS, &ev);
+                if (r < 0)
+                        break;
+                printf("event=%s%s%s\n", event_name(ev.type), ev.detail[0] ? " detail=" : "", ev.detail);
+                fflush(stdout);
+                if (ev.type != VM_EVENT_REBOOT) {
+                        /* The machine is off: every further call answers the same event. */
+                        struct vm_event again;
+                        if (vm_domain_wait_event(m.dom, 0, &again) == 0)
+                                printf("again=%s\n", event_name(again.type));
+                        enum vm_state st;
+                        if (vm_domain_get_state(m.dom, &st) == 0)
+                                printf("state=%s\n", state_name(st));
+                        break;
+                }
+        }
+        machine_done(&m);
+        return r;
+}
+
+/* State, media, keys, screenshot, the power button on a guest that ignores it, destroy. */
+static int cmd_ops(const char *conf, const char *log, const char *iso, const char *png) {
+        struct machine m;
+        int r = machine_define(&m, conf, log);
+        if (r == 0)
+                r = vm_domain_start(m.dom, NULL);
+        if (r == 0)
+                r = wait_serial(&m, " n=2", EVENT_MS);
+        enum vm_state st;
+        if (r == 0 && (r = vm_domain_get_state(m.dom, &st)) == 0)
+                printf("state=%s\n", state_name(st));
+        if (r == 0) {
+                r = vm_domain_media_change(m.dom, 0, iso);
+                printf("insert=%d\n", r);
+                r = vm_domain_media_change(m.dom, 0, NULL);
+                printf("eject=%d\n", r);
+                printf("bad_drive=%d\n", vm_domain_media_change(m.dom, 7, iso));
+        }
+        if (r == 0) {
+                char *keys[] = { "ctrl", "alt", "f1", NULL };
+                r = vm_domain_send_keys(m.dom, keys, 100);
+                printf("keys=%d\n", r);
+        }
+        if (r == 0) {
+                r = vm_domain_screenshot(m.dom, png);
+                printf("screenshot=%d\n", r);
+        }
+        if (r == 0) {
+                int64_t t0 = now_ms();
+                int s = vm_domain_shutdown(m.dom, 3000);
+                printf("shutdown=%d ms=%lld\n", s, (long long)(now_ms() - t0));
+                struct vm_event ev;
+                if (vm_domain_wait_event(m.dom, 0, &ev) == 0)
+                        printf("after_shutdown=%s\n", event_name(ev.type));
+                if (vm_domain_get_state(m.dom, &st) == 0)
+                        printf("state=%s\n", state_name(st));
+        }
+        machine_done(&m);
+        return r;
+}
+
+/* Save the memory, start from it, then the same as Cuckoo3 does from start_args. */
+static int cmd_save_restore(const char *conf, const char *log, const char *mem, const char *disk2) {
+        struct machine m;
+        int r = machine_define(&m, conf, log);
+        if (r == 0)
+                r = vm_domain_start(m.dom, NULL);
+        if (r == 0)
+                r = wait_serial(&m, " n=3", EVENT_MS);
+        _cleanup_strv_free_ char **sa = NULL;
+        if (r == 0)
+                r = vm_domain_cuckoo_start_args(m.dom, &m.def, &sa);
+        if (r == 0) {
+                _cleanup_free_ char *j = strv_join(sa, " ");
+                printf("start_args=%s\n", j);
+        }
+        struct vm_save_opts so = { .compress = VM_COMPRESS_LZ4, .quiet = true };
+        if (r == 0)
+                r = vm_domain_save_memory(m.dom, mem, &so);
+        enum vm_state st;
+        if (r == 0 && vm_domain_get_state(m.dom, &st) == 0)
+                printf("saved_state=%s\n", state_name(st));
+        /* The same domain from its memory file. */
+        unlink_if_exists(m.def.serial.path);
+        struct vm_start_opts from = { .memory_image = mem };
+        if (r == 0)
+                r = vm_domain_start(m.dom, &from);
+        if (r == 0 && vm_domain_get_state(m.dom, &st) == 0)
+                printf("restored_state=%s\n", state_name(st));
+        if (r == 0)
+                r = wait_serial(&m, " n=", EVENT_MS);
+        if (r == 0)
+                vm_domain_destroy(m.dom);
+        /* Cuckoo3's way: start_args, another disk in place of the placeholder. */
+        if (r == 0) {
+                struct vm_def host;
+                vm_def_init(&host);
+                host.name = strdup("cuckoo");
+                host.disk.path = strdup(disk2);
+                host.net.type = m.def.net.type;
+                struct vm_domain_opts o = { .log_path = m.log };
+                struct vm_domain *c = NULL;
+                r = vm_domain_define_cuckoo(m.conn, sa, &host, &o, &c);
+                if (r == 0)
+                        r = vm_domain_start(c, &from);
+                if (r == 0 && vm_domain_get_state(c, &st) == 0)
+                        printf("cuckoo_state=%s\n", state_name(st));
+                vm_domain_free(c);
+                vm_def_done(&host);
+        }
+        machine_done(&m);
+        return r;
+}
+
+int main(int argc, char **argv) {
+        interrupt_install();
+        if (getenv("DRIVE_DEBUG"))
+                log_set_level(LOG_LEVEL_DEBUG);
+        if (argc >= 5 && streq(argv[1], "events"))
+                return cmd_events(argv[2], argv[3], (unsigned)atoi(argv[4]), argc > 5 && streq(argv[5], "no-reboot")) < 0;
+        if (argc == 6 && streq(argv[1], "ops"))
+                return cmd_ops(argv[2], argv[3], argv[4], argv[5]) < 0;
+        if (argc == 6 && streq(argv[1], "save-restore"))
+                return cmd_save_restore(argv[2], argv[3], argv[4], argv[5]) < 0;
+        fprintf(stderr, "usage: driver-drive events CONF LOG N [no-reboot]\n"
+                        "       driver-drive ops CONF LOG ISO PNG\n"
+                        "       driver-drive save-restore CONF LOG MEMFILE DISK2\n");
+        return 2;
+}
