@@ -416,3 +416,13 @@ void rm_rf_and_free(char *p) {
         free(p);
         errno = saved;
 }
+
+int reason_fail(char *buf, size_t size, const char *fmt, ...) {
+        if (buf && size) {
+                va_list ap;
+                va_start(ap, fmt);
+                vsnprintf(buf, size, fmt, ap);
+                va_end(ap);
+        }
+        return -EINVAL;
+}

@@ -80,5 +80,9 @@ uint64_t file_size_or_zero(const char *path);
 int64_t now_ms(void);      /* CLOCK_MONOTONIC in milliseconds */
 void sleep_ms(int ms);
 
+/* The refusal of a check function: the printf-formatted one-line reason into buf (NULL: none
+ * wanted), and -EINVAL. */
+int reason_fail(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 /* Human-readable byte count, e.g. "1.5 GiB" (buf of >= 32 bytes). */
 const char *format_bytes(char *buf, size_t size, uint64_t bytes);

@@ -166,91 +166,84 @@ static bool plain_name(const char *s) {
         return true;
 }
 
-#define FAIL(...)                                            \
-        do {                                                 \
-                if (reason)                                  \
-                        snprintf(reason, size, __VA_ARGS__); \
-                return -EINVAL;                              \
-        } while (0)
-
 static int check_net(const struct vm_net *n, char *reason, size_t size) {
         struct ipv4_net cidr;
         uint32_t a;
         switch (n->type) {
         case VM_NET_BRIDGE:
                 if (n->bridge && (isempty(n->bridge) || strlen(n->bridge) > 15 || !plain_name(n->bridge)))
-                        FAIL("invalid bridge name '%s': at most 15 characters, no ',', '=', '/' or spaces", n->bridge);
+                        return reason_fail(reason, size, "invalid bridge name '%s': at most 15 characters, no ',', '=', '/' or spaces", n->bridge);
                 break;
         case VM_NET_USER:
                 if (!isempty(n->network) && parse_cidr(n->network, &cidr) < 0)
-                        FAIL("invalid user-mode network '%s': use a CIDR like 10.0.2.0/24", n->network);
+                        return reason_fail(reason, size, "invalid user-mode network '%s': use a CIDR like 10.0.2.0/24", n->network);
                 if (!isempty(n->host) && parse_ipv4(n->host, &a) < 0)
-                        FAIL("invalid user-mode host address '%s'", n->host);
+                        return reason_fail(reason, size, "invalid user-mode host address '%s'", n->host);
                 if (!isempty(n->dns) && parse_ipv4(n->dns, &a) < 0)
-                        FAIL("invalid user-mode DNS address '%s'", n->dns);
+                        return reason_fail(reason, size, "invalid user-mode DNS address '%s'", n->dns);
                 break;
         case VM_NET_NONE:
                 break;
         default:
-                FAIL("invalid network type %d", (int)n->type);
+                return reason_fail(reason, size, "invalid network type %d", (int)n->type);
         }
         if (!isempty(n->guest_ip) && parse_ipv4(n->guest_ip, &a) < 0)
-                FAIL("invalid guest IP '%s'", n->guest_ip);
+                return reason_fail(reason, size, "invalid guest IP '%s'", n->guest_ip);
         if (!isempty(n->guest_ip2) && parse_ipv4(n->guest_ip2, &a) < 0)
-                FAIL("invalid second guest IP '%s'", n->guest_ip2);
+                return reason_fail(reason, size, "invalid second guest IP '%s'", n->guest_ip2);
         if (n->agent_port > 65535)
-                FAIL("invalid agent port %u: use 1 to 65535", n->agent_port);
+                return reason_fail(reason, size, "invalid agent port %u: use 1 to 65535", n->agent_port);
         return 0;
 }
 
 int vm_def_check(const struct vm_def *d, char *reason, size_t size) {
         if (d->cpus < 1 || d->cpus > 255)
-                FAIL("invalid CPU count %u: use 1 to 255", d->cpus);
+                return reason_fail(reason, size, "invalid CPU count %u: use 1 to 255", d->cpus);
         if (d->ram_mb < 32 || d->ram_mb > 4u * 1024 * 1024)
-                FAIL("invalid RAM size %u MiB: use 32 MiB to 4 TiB", d->ram_mb);
+                return reason_fail(reason, size, "invalid RAM size %u MiB: use 32 MiB to 4 TiB", d->ram_mb);
         for (size_t i = 0; i < d->n_cdroms; i++)
                 if (d->cdroms[i].media && !*d->cdroms[i].media)
-                        FAIL("CD-ROM drive %zu has an empty media path (use NULL for an empty tray)", i);
+                        return reason_fail(reason, size, "CD-ROM drive %zu has an empty media path (use NULL for an empty tray)", i);
         if (d->nic.model && (isempty(d->nic.model) || !plain_name(d->nic.model)))
-                FAIL("invalid NIC model '%s'", d->nic.model);
+                return reason_fail(reason, size, "invalid NIC model '%s'", d->nic.model);
         if (d->nic.pci_slot > 31)
-                FAIL("invalid NIC PCI slot %u: use 1 to 31", d->nic.pci_slot);
+                return reason_fail(reason, size, "invalid NIC PCI slot %u: use 1 to 31", d->nic.pci_slot);
         if (d->nic.mac) {
                 uint8_t m[6];
                 if (parse_mac(d->nic.mac, m) < 0 || strchr(d->nic.mac, '-'))
-                        FAIL("invalid MAC address '%s': use colon notation like 00:19:3c:1f:a2:07", d->nic.mac);
+                        return reason_fail(reason, size, "invalid MAC address '%s': use colon notation like 00:19:3c:1f:a2:07", d->nic.mac);
         }
         int r = check_net(&d->net, reason, size);
         if (r < 0)
                 return r;
         if (d->vnc.enabled && d->vnc.display > 65535 - 5900)
-                FAIL("invalid VNC display %u: the port is 5900+N, so N must be at most %d", d->vnc.display,
+                return reason_fail(reason, size, "invalid VNC display %u: the port is 5900+N, so N must be at most %d", d->vnc.display,
                      65535 - 5900);
         if ((d->serial.type == VM_SERIAL_FILE || d->serial.type == VM_SERIAL_UNIX) && isempty(d->serial.path))
-                FAIL("the serial port needs a path");
+                return reason_fail(reason, size, "the serial port needs a path");
         for (size_t i = 0; i < d->n_shares; i++)
                 if (isempty(d->shares[i].tag) || isempty(d->shares[i].path))
-                        FAIL("a shared folder needs a tag and a path");
+                        return reason_fail(reason, size, "a shared folder needs a tag and a path");
         unsigned vram = d->vram_mb ? d->vram_mb : VM_DEFAULT_VRAM_MB;
         if (!is_power_of_two(vram) || vram > 256)
-                FAIL("invalid VRAM size %u MiB: use a power of two from 1 to 256", vram);
+                return reason_fail(reason, size, "invalid VRAM size %u MiB: use a power of two from 1 to 256", vram);
         if (d->secure_boot && d->firmware != VM_FIRMWARE_UEFI)
-                FAIL("Secure Boot needs UEFI firmware");
+                return reason_fail(reason, size, "Secure Boot needs UEFI firmware");
         if (d->firmware == VM_FIRMWARE_UEFI && isempty(d->nvram))
-                FAIL("UEFI needs this VM's own variable store (nvram)");
+                return reason_fail(reason, size, "UEFI needs this VM's own variable store (nvram)");
         if (d->firmware != VM_FIRMWARE_UEFI && !isempty(d->nvram))
-                FAIL("a variable store (nvram) needs UEFI firmware");
+                return reason_fail(reason, size, "a variable store (nvram) needs UEFI firmware");
         const struct vm_acpi *a = &d->id.acpi;
         if (a->oem_id && strlen(a->oem_id) > 6)
-                FAIL("the ACPI OEM id '%s' is longer than 6 bytes", a->oem_id);
+                return reason_fail(reason, size, "the ACPI OEM id '%s' is longer than 6 bytes", a->oem_id);
         if (a->oem_table_id && strlen(a->oem_table_id) > 8)
-                FAIL("the ACPI OEM table id '%s' is longer than 8 bytes", a->oem_table_id);
+                return reason_fail(reason, size, "the ACPI OEM table id '%s' is longer than 8 bytes", a->oem_table_id);
         const struct vm_cpu *c = &d->id.cpu;
         if (c->model && (isempty(c->model) || !plain_name(c->model)))
-                FAIL("invalid CPU model '%s'", c->model);
+                return reason_fail(reason, size, "invalid CPU model '%s'", c->model);
         for (size_t i = 0; i < c->n_features; i++)
                 if (isempty(c->features[i].name) || !plain_name(c->features[i].name))
-                        FAIL("invalid CPU feature name '%s'", strempty(c->features[i].name));
+                        return reason_fail(reason, size, "invalid CPU feature name '%s'", strempty(c->features[i].name));
         return 0;
 }
 

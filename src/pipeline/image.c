@@ -13,14 +13,17 @@
 #include "core/util.h"
 #include "core/validate.h"
 
+int image_get(struct repo *repo, const char *name, struct image **ret) {
+        int r = repo_image_get(repo, name, ret);
+        if (r == -ENOENT)
+                log_error("no image named '%s' (see 'vmcloak list images')", name);
+        return r;
+}
+
 int pipeline_delete_image(struct pipeline *pl, const char *name, bool with_snapshots) {
         struct repo *repo = pl->repo;
         _cleanup_image_ struct image *img = NULL;
-        int r = repo_image_get(repo, name, &img);
-        if (r == -ENOENT) {
-                log_error("no image named '%s' (see 'vmcloak list images')", name);
-                return r;
-        }
+        int r = image_get(repo, name, &img);
         if (r < 0)
                 return r;
         struct snapshot **snaps;
@@ -96,11 +99,7 @@ int pipeline_delete_vm(struct pipeline *pl, const char *vmname) {
 int pipeline_clone_image(struct pipeline *pl, const char *name, const char *newname) {
         struct repo *repo = pl->repo;
         _cleanup_image_ struct image *img = NULL;
-        int r = repo_image_get(repo, name, &img);
-        if (r == -ENOENT) {
-                log_error("no image named '%s' (see 'vmcloak list images')", name);
-                return r;
-        }
+        int r = image_get(repo, name, &img);
         if (r < 0)
                 return r;
         _cleanup_image_ struct image *exists = NULL;

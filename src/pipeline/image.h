@@ -5,6 +5,12 @@
 
 #include "pipeline/pipeline.h"
 
+struct repo;
+struct image;
+
+/* The row of image name; -ENOENT with one line pointing at 'vmcloak list images'. */
+int image_get(struct repo *repo, const char *name, struct image **ret);
+
 /* Delete image name: its row and disk. Refused while snapshot VMs depend on it, unless
  * with_snapshots (then their rows and folders go too). Rows go first, in one transaction, so a
  * failure never leaves a row pointing at a deleted file. -ENOENT, -EBUSY (one line each);

@@ -18,14 +18,11 @@
 #include "deps/runner.h"
 #include "guest/profile.h"
 #include "net/check.h"
+#include "pipeline/image.h"
 
 int image_open_checked(struct repo *repo, const char *name, bool allow_frozen, struct image **ret) {
         _cleanup_image_ struct image *img = NULL;
-        int r = repo_image_get(repo, name, &img);
-        if (r == -ENOENT) {
-                log_error("no image named '%s' (see 'vmcloak list images')", name);
-                return r;
-        }
+        int r = image_get(repo, name, &img);
         if (r < 0)
                 return r;
         if (img->vm && !streq(img->vm, "qemu")) {
@@ -87,8 +84,9 @@ static int install_running(const struct install_request *req, const struct image
 }
 
 /* Boot the overlay, run the plan, power off cleanly. */
-static int install_on(struct pipeline *pl, const struct install_request *req, const struct image *img,
+static int install_on(struct pipeline *pl, const void *request, const struct image *img,
                       const struct os_profile *prof, const char *overlay, const char *logdir) {
+        const struct install_request *req = request;
         struct vm_session s;
         unsigned timeout = req->vm.timeout_s ? req->vm.timeout_s : prof->install_timeout_s;
         int r = session_prepare(&s, pl, req->name, img, prof, &req->vm, overlay, logdir);
@@ -116,6 +114,45 @@ static int install_on(struct pipeline *pl, const struct install_request *req, co
         return r;
 }
 
+/* What runs on the overlay (install_on, modify_on). */
+typedef int (*overlay_run_fn)(struct pipeline *pl, const void *req, const struct image *img,
+                              const struct os_profile *prof, const char *overlay, const char *logdir);
+
+/* Run image img on a throw-away overlay <disk>.<kind>-PID.qcow2 and commit it into the image only
+ * when the run succeeded and no interrupt came first; the overlay goes whatever happens, so a
+ * failure leaves the image exactly as it was. */
+static int on_overlay(struct pipeline *pl, const struct image *img, const char *kind, enum vm_accel accel,
+                      overlay_run_fn run, const void *req) {
+        const struct os_profile *prof = os_profile_find(img->osversion);
+        _cleanup_free_ char *logroot = paths_log_dir();
+        _cleanup_free_ char *logdir = logroot ? path_join(logroot, img->name) : NULL;
+        _cleanup_unlink_ char *overlay = strdup_printf("%s.%s-%d.qcow2", img->path, kind, (int)getpid());
+        if (!logdir || !overlay)
+                return log_oom();
+        int r = pipeline_connect(pl, accel);
+        if (r == 0)
+                r = vm_disk_create_overlay(pl->conn, overlay, img->path);
+        if (r == 0)
+                r = run(pl, req, img, prof, overlay, logdir);
+        if (r == 0 && interrupted())
+                r = -ECANCELED;
+        if (r < 0) {
+                log_error("%s of %s %s; the image is unchanged", kind, img->name,
+                          r == -ECANCELED ? "interrupted" : "failed");
+                return r;
+        }
+        struct progress p;
+        progress_begin(&p, "Committing the changes into the image");
+        r = vm_disk_commit(pl->conn, overlay);
+        progress_end(&p, r < 0 ? "failed" : "done");
+        if (r < 0)
+                log_error("%s of %s failed while committing its changes", kind, img->name);
+        else if (interrupted())
+                log_warning("interrupted while committing: the commit was finished, so %s holds the %s",
+                            img->name, kind);
+        return r;
+}
+
 int pipeline_install(struct pipeline *pl, const struct install_request *req) {
         _cleanup_image_ struct image *img = NULL;
         int r = image_open_checked(pl->repo, req->name, false, &img);
@@ -128,34 +165,10 @@ int pipeline_install(struct pipeline *pl, const struct install_request *req) {
         int64_t t0 = now_ms();
         if (req->no_machine_start)
                 return install_running(req, img, prof);
-
-        _cleanup_free_ char *logroot = paths_log_dir();
-        _cleanup_free_ char *logdir = logroot ? path_join(logroot, req->name) : NULL;
-        _cleanup_unlink_ char *overlay = strdup_printf("%s.install-%d.qcow2", img->path, (int)getpid());
-        if (!logdir || !overlay)
-                return log_oom();
-        r = pipeline_connect(pl, req->vm.accel);
-        if (r == 0)
-                r = vm_disk_create_overlay(pl->conn, overlay, img->path);
-        if (r == 0)
-                r = install_on(pl, req, img, prof, overlay, logdir);
-        if (r == 0 && interrupted())
-                r = -ECANCELED;
-        if (r == 0) {
-                struct progress p;
-                progress_begin(&p, "Committing the changes into the image");
-                r = vm_disk_commit(pl->conn, overlay);
-                progress_end(&p, r < 0 ? "failed" : "done");
-                if (r == 0 && interrupted())
-                        log_warning("interrupted while committing: the commit was finished, so %s holds the "
-                                    "install", req->name);
-        }
-        if (r < 0) {
-                log_error("install into %s %s; the image is unchanged", req->name,
-                          r == -ECANCELED ? "interrupted" : "failed");
+        r = on_overlay(pl, img, "install", req->vm.accel, install_on, req);
+        if (r < 0)
                 return r;
-        }
-        /* Record catalog dependencies (generic steps are not dependencies). */
+/* Record catalog dependencies (generic steps are not dependencies). */
         bool changed = false;
         for (size_t i = 0; i < req->plan->n_steps; i++) {
                 const struct install_step *st = &req->plan->steps[i];
@@ -176,8 +189,9 @@ int pipeline_install(struct pipeline *pl, const struct install_request *req) {
 }
 
 /* Run the overlay until the guest shuts down; 0 only when it did. */
-static int modify_on(struct pipeline *pl, const struct modify_request *req, const struct image *img,
+static int modify_on(struct pipeline *pl, const void *request, const struct image *img,
                      const struct os_profile *prof, const char *overlay, const char *logdir) {
+        const struct modify_request *req = request;
         struct vm_session s;
         struct vm_options o = req->vm;
         if (!o.visible)
@@ -213,29 +227,10 @@ int pipeline_modify(struct pipeline *pl, const struct modify_request *req) {
         int r = image_open_checked(pl->repo, req->name, false, &img);
         if (r < 0)
                 return r;
-        const struct os_profile *prof = os_profile_find(img->osversion);
         if (req->iso && access(req->iso, R_OK) < 0)
                 return log_error_errno(-errno, "cannot read --iso-path %s: %m", req->iso);
-        _cleanup_free_ char *logroot = paths_log_dir();
-        _cleanup_free_ char *logdir = logroot ? path_join(logroot, req->name) : NULL;
-        _cleanup_unlink_ char *overlay = strdup_printf("%s.modify-%d.qcow2", img->path, (int)getpid());
-        if (!logdir || !overlay)
-                return log_oom();
-        r = pipeline_connect(pl, req->vm.accel);
+        r = on_overlay(pl, img, "modify", req->vm.accel, modify_on, req);
         if (r == 0)
-                r = vm_disk_create_overlay(pl->conn, overlay, img->path);
-        if (r == 0)
-                r = modify_on(pl, req, img, prof, overlay, logdir);
-        if (r == 0 && interrupted())
-                r = -ECANCELED;
-        if (r == 0) {
-                r = vm_disk_commit(pl->conn, overlay);
-                if (r == 0)
-                        log_info("Changes to %s saved%s", req->name,
-                                 interrupted() ? " (the interrupt came during the commit, which was finished)" : "");
-        }
-        if (r < 0)
-                log_error("modify of %s %s; the image is unchanged", req->name,
-                          r == -ECANCELED ? "interrupted" : "failed");
+                log_info("Changes to %s saved", req->name);
         return r;
 }

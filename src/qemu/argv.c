@@ -537,24 +537,17 @@ static int build(const struct vm_def *d, const struct qemu_run *run, enum qemu_a
         return 0;
 }
 
-#define FAIL(...)                                            \
-        do {                                                 \
-                if (reason)                                  \
-                        snprintf(reason, size, __VA_ARGS__); \
-                return -EINVAL;                              \
-        } while (0)
-
 #define MAX_CDROMS 5   /* ahci.1 .. ahci.5 of the six ports; ahci.0 holds the disk */
 
 static int check_user_net(const struct vm_net *n, const struct qemu_run *run, char *reason, size_t size) {
         if (run->fwd_port > 65535 || run->fwd_port2 > 65535)
-                FAIL("invalid forwarded port: use 1 to 65535");
+                return reason_fail(reason, size, "invalid forwarded port: use 1 to 65535");
         if (run->fwd_port && (isempty(n->guest_ip) || !n->agent_port))
-                FAIL("forwarding a host port needs the guest IP and the agent port");
+                return reason_fail(reason, size, "forwarding a host port needs the guest IP and the agent port");
         if (run->fwd_port2 && run->fwd_port2 == run->fwd_port)
-                FAIL("invalid second forwarded port: it is the first one");
+                return reason_fail(reason, size, "invalid second forwarded port: it is the first one");
         if (run->fwd_port2 && (isempty(n->guest_ip2) || !n->agent_port))
-                FAIL("the second forward needs its guest IP and the agent port");
+                return reason_fail(reason, size, "the second forward needs its guest IP and the agent port");
         return 0;
 }
 
@@ -562,33 +555,33 @@ static int check_qemu(const struct vm_def *d, const struct qemu_run *run, enum q
                       size_t size) {
         const struct qemu_version *v = &run->version;
         if (run->accel != VM_ACCEL_KVM && run->accel != VM_ACCEL_TCG)
-                FAIL("the accelerator must be resolved to kvm or tcg before building QEMU arguments");
+                return reason_fail(reason, size, "the accelerator must be resolved to kvm or tcg before building QEMU arguments");
         if (p == QEMU_ARGV_RUN && isempty(d->disk.path))
-                FAIL("the VM has no disk path");
+                return reason_fail(reason, size, "the VM has no disk path");
         if (d->n_cdroms > MAX_CDROMS)
-                FAIL("too many extra CD-ROMs (%zu): at most %d fit on the AHCI controller", d->n_cdroms - 1,
+                return reason_fail(reason, size, "too many extra CD-ROMs (%zu): at most %d fit on the AHCI controller", d->n_cdroms - 1,
                      MAX_CDROMS - 1);
         if (d->net.type == VM_NET_USER) {
                 int r = check_user_net(&d->net, run, reason, size);
                 if (r < 0)
                         return r;
         } else if (run->fwd_port || run->fwd_port2)
-                FAIL("forwarded ports need user networking");
+                return reason_fail(reason, size, "forwarded ports need user networking");
         if (run->audio_none && qemu_version_cmp(v, 4, 0, 0) < 0)
-                FAIL("audio=none needs QEMU 4.0 or newer");
+                return reason_fail(reason, size, "audio=none needs QEMU 4.0 or newer");
         if (d->firmware == VM_FIRMWARE_UEFI && (isempty(run->uefi_code) || isempty(d->nvram)))
-                FAIL("UEFI needs both the firmware code and this VM's variable store");
+                return reason_fail(reason, size, "UEFI needs both the firmware code and this VM's variable store");
         if (d->firmware != VM_FIRMWARE_UEFI && !isempty(run->uefi_code))
-                FAIL("UEFI firmware code is given for a BIOS machine");
+                return reason_fail(reason, size, "UEFI firmware code is given for a BIOS machine");
         if (d->tpm && isempty(run->tpm_socket))
-                FAIL("a TPM needs swtpm's socket");
+                return reason_fail(reason, size, "a TPM needs swtpm's socket");
         if (!d->tpm && !isempty(run->tpm_socket))
-                FAIL("swtpm's socket is given for a machine without a TPM");
+                return reason_fail(reason, size, "swtpm's socket is given for a machine without a TPM");
         const struct vm_identity *id = &d->id;
         if ((id->acpi.oem_id || id->acpi.oem_table_id) && qemu_version_cmp(v, 6, 0, 0) < 0)
-                FAIL("changing the ACPI OEM ids needs QEMU 6.0 or newer");
+                return reason_fail(reason, size, "changing the ACPI OEM ids needs QEMU 6.0 or newer");
         if (id->cpu.model_id && strchr(id->cpu.model_id, ','))
-                FAIL("invalid CPU model-id '%s': QEMU cannot take a comma inside a -cpu value", id->cpu.model_id);
+                return reason_fail(reason, size, "invalid CPU model-id '%s': QEMU cannot take a comma inside a -cpu value", id->cpu.model_id);
         return 0;
 }
 
@@ -606,7 +599,7 @@ int qemu_argv_check(const struct vm_def *def, const struct qemu_run *run, enum q
                 return r;
         const char *why;
         if (cuckoo_start_args_check(a, &why) < 0)
-                FAIL("the start arguments would be refused by Cuckoo3: %s", why);
+                return reason_fail(reason, size, "the start arguments would be refused by Cuckoo3: %s", why);
         return 0;
 }
 
