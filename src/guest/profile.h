@@ -66,7 +66,7 @@ struct install_phase {
         bool reboot_ends;               /* with boot: a guest reboot powers the machine off */
         enum install_until until;
         unsigned max_reboots;
-        unsigned eject_at_end;          /* install_media_kind bits */
+        unsigned eject_at_end;          /* install_media_kind bits (UNTIL_AGENT: the machine still runs) */
         bool serial_verdict;            /* the profile's serial markers decide success (UNTIL_POWEROFF) */
 };
 

@@ -199,7 +199,7 @@ int install_flow_run(struct vm_session *s, const struct install_flow *flow, cons
                 r = phase_wait(&x);
                 if (r < 0)
                         return r;
-                if (ph->eject_at_end && (r = eject_media(s, ph->eject_at_end, &dr)) < 0)
+                if (ph->eject_at_end && ph->until == INSTALL_UNTIL_AGENT && (r = eject_media(s, ph->eject_at_end, &dr)) < 0)
                         return fail(&x, "failed", r);
                 progress_end(&x.p, ph->until == INSTALL_UNTIL_AGENT ? "agent answered" : "done");
         }
