@@ -68,6 +68,8 @@ static int check(const struct args *a) {
                 req.ram_mb = req.profile->default_ram_mb;
         if (!req.disk_bytes)
                 req.disk_bytes = req.profile->default_disk_bytes;
+        if (vm_options_check(&req.vm) < 0)
+                return -EINVAL;
         if (req.disk_bytes < (64ull << 20)) {
                 log_error("--hddsize %s is too small for a guest (at least 64M)", args_get(a, "hddsize"));
                 return -EINVAL;

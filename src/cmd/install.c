@@ -46,7 +46,7 @@ static int check(const struct args *a) {
                 log_error("nothing to install: name dependencies or steps (file:SRC:DEST, run:COMMAND, script:PATH)");
                 return -EINVAL;
         }
-        return 0;
+        return vm_options_check(&req.vm) < 0 ? -EINVAL : 0;
 }
 
 static int run(const struct cmd_env *env) {

@@ -28,7 +28,9 @@ static const struct cmd_spec spec = {
 
 static int check(const struct args *a) {
         req.name = a->pos[0];
-        return vcheck_name(req.name, "image name");
+        if (vcheck_name(req.name, "image name") < 0 || vm_options_check(&req.vm) < 0)
+                return -EINVAL;
+        return 0;
 }
 
 static int run(const struct cmd_env *env) { return exit_code_for(pipeline_modify(env->pl, &req)); }

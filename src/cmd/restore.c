@@ -3,6 +3,7 @@
 
 #include "cmd/args.h"
 #include "cmd/cmd.h"
+#include "core/log.h"
 #include "core/validate.h"
 #include "pipeline/restore.h"
 
@@ -31,6 +32,10 @@ static const struct cmd_spec spec = {
 
 static int check(const struct args *a) {
         req.vmname = a->pos[0];
+        if (req.exec && !*req.exec) {
+                log_error("--exec needs a command to run in the restored guest");
+                return -EINVAL;
+        }
         return vcheck_name(req.vmname, "VM name");
 }
 

@@ -91,7 +91,7 @@ static int check(const struct args *a) {
                 log_error("--interactive pauses each VM for you: use it with --jobs 1");
                 return -EINVAL;
         }
-        return 0;
+        return vm_options_check(&req.vm) < 0 ? -EINVAL : 0;
 }
 
 static int run(const struct cmd_env *env) { return exit_code_for(pipeline_snapshot(env->pl, &req)); }

@@ -118,10 +118,12 @@ int pipeline_clone_image(struct pipeline *pl, const char *name, const char *newn
         }
         log_info("Copying %s to %s ...", img->path, dst);
         r = copy_file(img->path, dst, 0644);
+        if (r < 0)
+                log_error_errno(r, "cannot copy %s to %s: %m", img->path, dst);
         if (r == -EEXIST)
                 free(TAKE_PTR(dst)); /* another run made it meanwhile: not ours to remove */
         if (r < 0)
-                return log_error_errno(r, "cannot copy %s to %s: %m", img->path, name);
+                return r;
         if (interrupted()) {
                 log_error("clone of %s interrupted; nothing was copied", name);
                 return -ECANCELED;

@@ -147,7 +147,7 @@ static int init_steps(struct init_run *x, struct image *img) {
         struct progress p;
         progress_begin(&p, "Shutting down");
         r = session_poweroff(&x->s, 120);
-        progress_end(&p, r < 0 ? "failed" : "done");
+        progress_end(&p, r == -ECANCELED ? "interrupted" : r < 0 ? "failed" : "done");
         if (r < 0) {
                 if (r != -ECANCELED) {
                         log_error("the guest did not shut down cleanly after its first boot");

@@ -98,14 +98,16 @@ static int install_on(struct pipeline *pl, const void *request, const struct ima
                 struct install_target t = { .agent = s.agent, .profile = prof, .cmd_timeout_ms = (int)timeout * 1000,
                                             .reboot = reboot_session, .userdata = &s };
                 r = install_plan_run(req->plan, &t);
-                if (r < 0 && r != -ECANCELED)
+                if (r < 0 && r != -ECANCELED) {
+                        session_report_end(&s);
                         session_log_hint(&s);
+                }
         }
         if (r == 0) {
                 struct progress p;
                 progress_begin(&p, "Shutting down");
                 r = session_poweroff(&s, 120);
-                progress_end(&p, r < 0 ? "failed" : "done");
+                progress_end(&p, r == -ECANCELED ? "interrupted" : r < 0 ? "failed" : "done");
                 if (r < 0 && r != -ECANCELED)
                         log_error("the guest did not shut down cleanly, so its disk may be inconsistent; the image "
                                   "was left unchanged");

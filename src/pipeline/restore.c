@@ -23,8 +23,9 @@ static int read_machineinfo(const char *vmdir, json_object **ret) {
                 return log_oom();
         json_object *root = json_object_from_file(path);
         if (!root) {
-                log_error("cannot read %s: %s (recreate the VM with 'vmcloak delvm' and 'vmcloak snapshot')", path,
-                          json_util_get_last_err());
+                const char *e = json_util_get_last_err();
+                log_error("cannot read %s: %.*s (recreate the VM with 'vmcloak delvm' and 'vmcloak snapshot')", path,
+                          e ? (int)strcspn(e, "\n") : 0, strempty(e));
                 return -EINVAL;
         }
         const char *why;
@@ -178,10 +179,9 @@ int pipeline_restore(struct pipeline *pl, const struct restore_request *req) {
                 return log_oom();
         json_object *root = NULL;
         r = read_machineinfo(vmdir, &root);
-        if (r < 0)
-                return r;
         _cleanup_unlink_ char *overlay = strdup_printf("%s/disposable-%d.qcow2", vmdir, (int)getpid());
-        r = overlay ? restore_run(pl, req, json_object_object_get(root, "machine"), vmdir, overlay) : log_oom();
+        if (r == 0)
+                r = overlay ? restore_run(pl, req, json_object_object_get(root, "machine"), vmdir, overlay) : log_oom();
         json_object_put(root);
         if (r < 0)
                 log_error("restore of %s %s; the VM's files are unchanged", req->vmname,

@@ -85,6 +85,16 @@ static int apply_shares(struct vm_def *d, char *const *shares) {
         return 0;
 }
 
+int vm_options_check(const struct vm_options *o) {
+        struct vm_def d;
+        vm_def_init(&d);
+        int r = apply_serial(&d.serial, o->serial, "/");
+        if (r == 0)
+                r = apply_shares(&d, o->shares);
+        vm_def_done(&d);
+        return r;
+}
+
 /* The image's network as the machine's attachment (user mode: QEMU's slirp conventions). */
 static int apply_network(struct vm_net *n, const struct image *img) {
         n->agent_port = img->port > 0 ? (unsigned)img->port : DEFAULT_AGENT_PORT;
@@ -202,8 +212,19 @@ int session_use_slot(struct vm_session *s, unsigned slot) {
         return connect_agent(s);
 }
 
+void session_report_end(struct vm_session *s) {
+        struct vm_event ev;
+        if (!s->dom || vm_domain_wait_event(s->dom, 0, &ev) < 0 || ev.type == VM_EVENT_REBOOT)
+                return;
+        if (ev.type == VM_EVENT_POWEROFF)
+                log_error("%s: the guest powered off", s->name);
+        else
+                log_error("%s: %s", s->name, ev.detail);
+}
+
 void session_log_hint(const struct vm_session *s) {
-        log_error("the VM's QEMU log and serial console are in %s", s->logdir);
+        if (!s->logs_move)
+                log_error("the VM's QEMU log and serial console are in %s", s->logdir);
 }
 
 /* An event that ends a wait for the agent: the machine is off. */

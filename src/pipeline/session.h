@@ -44,7 +44,13 @@ struct vm_session {
         struct agent_client *agent;
         unsigned agent_slot;
         int64_t started_ms;
+        bool logs_move;               /* the step moves the logs on failure and says where:
+                                       * session_log_hint stays quiet */
 };
+
+/* Check the options' own syntax and files (--serial, --share: the folder must exist) before a
+ * step builds or starts anything: -EINVAL or -ENOTDIR after one line. */
+int vm_options_check(const struct vm_options *o);
 
 /* Fill s for image img (its disk, or disk_path: an install overlay or a snapshot VM's disk),
  * its logs in logdir (created; old qemu.log and serial.log removed). Opens the pipeline's
@@ -77,6 +83,9 @@ int session_wait_poweroff(struct vm_session *s, unsigned timeout_s);
 /* Switch the machine off if it runs, free everything. */
 void session_done(struct vm_session *s);
 
+/* After a step failed: if the machine is off by now, say how it ended (a step's own error,
+ * e.g. "Empty reply from server", does not name a QEMU that died). */
+void session_report_end(struct vm_session *s);
 /* "... logs: DIR" after an error about the machine. */
 void session_log_hint(const struct vm_session *s);
 /* Create dir and remove old qemu.log and serial.log in it. */

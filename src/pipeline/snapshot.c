@@ -142,6 +142,7 @@ static int build_boot(struct vm_build *b) {
         }
         b->step = "configuring it";
         r = session_prepare(&b->s, x->pl, b->job->name, &vimg, x->prof, &o, b->disk, b->vmdir);
+        b->s.logs_move = true; /* a failed VM's folder goes: snapshot_one says where its logs went */
         if (r < 0)
                 return r;
         if (!(b->s.def.net.guest_ip2 = strdup(b->job->ip)))

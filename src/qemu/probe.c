@@ -79,6 +79,10 @@ int qemu_binary_probe(struct qemu_binary *ret) {
                 return r;
         }
         r = qemu_probe_version(ret->path, &ret->version, &ret->version_string);
+        if (r == -ECANCELED) {
+                qemu_binary_done(ret);
+                return r;
+        }
         if (r < 0) {
                 log_error("cannot tell the version of %s (its --version output has no x.y.z): check that it runs",
                           ret->path);

@@ -39,21 +39,29 @@ struct qmp *qemu_proc_qmp(struct qemu_proc *vm) { return vm->qmp; }
 const char *qemu_proc_log_path(const struct qemu_proc *vm) { return vm->log_path; }
 
 static int qemu_proc_new(struct qemu_proc **ret) {
-        /* Short: the QMP socket path must fit in sun_path (108 bytes). */
-        const char *t = getenv("TMPDIR");
-        _cleanup_free_ char *tmpl = strdup_printf("%s/vmcloak-vm.XXXXXX", isempty(t) || strlen(t) > 60 ? "/tmp" : t);
         struct qemu_proc *vm = calloc(1, sizeof *vm);
-        if (!tmpl || !vm) {
-                free(vm);
+        if (!vm)
                 return log_oom();
-        }
-        if (!mkdtemp(tmpl)) {
-                free(vm);
-                return log_error_errno(-errno, "cannot create a run folder for QEMU: %m");
-        }
-        vm->rundir = TAKE_PTR(tmpl);
         *ret = vm;
         return 0;
+}
+
+/* The private run folder, made on first use: a caller that names its log and QMP socket
+ * (the QEMU driver) leaves no folder behind even when vmcloak is killed. */
+static int rundir_path(struct qemu_proc *vm, const char *name, char **ret) {
+        if (!vm->rundir) {
+                /* Short: the QMP socket path must fit in sun_path (108 bytes). */
+                const char *t = getenv("TMPDIR");
+                _cleanup_free_ char *tmpl = strdup_printf("%s/vmcloak-vm.XXXXXX",
+                                                          isempty(t) || strlen(t) > 60 ? "/tmp" : t);
+                if (!tmpl)
+                        return log_oom();
+                if (!mkdtemp(tmpl))
+                        return log_error_errno(-errno, "cannot create a run folder for QEMU: %m");
+                vm->rundir = TAKE_PTR(tmpl);
+        }
+        *ret = path_join(vm->rundir, name);
+        return *ret ? 0 : log_oom();
 }
 
 char *qemu_proc_log_tail(const struct qemu_proc *vm, unsigned lines) {
@@ -202,9 +210,14 @@ static int wait_qmp(struct qemu_proc *vm, int timeout_ms) {
 static int set_log(struct qemu_proc *vm, const struct qemu_proc_opts *o) {
         if (vm->log_path)
                 return 0;
-        vm->log_path = o && o->log_path ? strdup(o->log_path) : path_join(vm->rundir, "qemu.log");
-        if (!vm->log_path)
-                return log_oom();
+        if (o && o->log_path) {
+                if (!(vm->log_path = strdup(o->log_path)))
+                        return log_oom();
+        } else {
+                int r = rundir_path(vm, "qemu.log", &vm->log_path);
+                if (r < 0)
+                        return r;
+        }
         vm->log_offset = (off_t)file_size_or_zero(vm->log_path);
         return 0;
 }
@@ -254,9 +267,11 @@ int qemu_proc_start(const struct vm_def *d, const struct qemu_run *run, const st
         if (r < 0)
                 return r;
         struct qemu_run local = *run;
-        vm->qmp_path = !isempty(run->qmp_socket) ? strdup(run->qmp_socket) : path_join(vm->rundir, "qmp.sock");
-        if (!vm->qmp_path)
-                return log_oom();
+        if (!isempty(run->qmp_socket)) {
+                if (!(vm->qmp_path = strdup(run->qmp_socket)))
+                        return log_oom();
+        } else if ((r = rundir_path(vm, "qmp.sock", &vm->qmp_path)) < 0)
+                return r;
         local.qmp_socket = vm->qmp_path;
         unlink_if_exists(vm->qmp_path);
         _cleanup_strv_free_ char **argv = NULL;

@@ -603,6 +603,32 @@ static void test_restore(void **state) {
         fake_set_hook(NULL, NULL);
 }
 
+/* Bad --serial and --share values are refused before any step builds or starts anything. */
+static void test_vm_options_check(void **state) {
+        (void)state;
+        struct vm_options o = { 0 };
+        assert_int_equal(vm_options_check(&o), 0);
+        const char *serials[] = { "file", "file:/tmp/a,b/log", "pty", "unix:/tmp/s", "none" };
+        for (size_t i = 0; i < ELEMENTSOF(serials); i++) {
+                o.serial = serials[i];
+                assert_int_equal(vm_options_check(&o), 0);
+        }
+        const char *bad[] = { "bogus", "file:", "unix:" };
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                o.serial = bad[i];
+                assert_int_equal(vm_options_check(&o), -EINVAL);
+        }
+        o.serial = NULL;
+        char *good[] = { "t=/tmp", "u=/tmp,rw", NULL };
+        o.shares = good;
+        assert_int_equal(vm_options_check(&o), 0);
+        char *notag[] = { "notag", NULL }, *missing[] = { "t=/nonexistent-dir", NULL };
+        o.shares = notag;
+        assert_int_equal(vm_options_check(&o), -EINVAL);
+        o.shares = missing;
+        assert_int_equal(vm_options_check(&o), -ENOTDIR);
+}
+
 int main(void) {
         interrupt_install();
         progress_set_enabled(false);
@@ -623,6 +649,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_snapshot_one_fails, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_snapshot_interrupted, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_restore, setup, teardown),
+                cmocka_unit_test(test_vm_options_check),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
