@@ -169,9 +169,9 @@ static bool domain_uses(const struct fake_domain *d, const char *path) {
         return false;
 }
 
-static int fake_kill_users(struct vm_conn *c, const char *path, unsigned *ret_killed) {
+static int fake_kill_users(struct vm_conn *c, const char *path, unsigned *ret_killed, unsigned *ret_spared) {
         (void)c;
-        unsigned killed = 0;
+        unsigned killed = 0, spared = 0;
         pthread_mutex_lock(&list_lock);
         for (struct fake_domain *d = domains; d; d = d->next) {
                 pthread_mutex_lock(&d->lock);
@@ -184,12 +184,14 @@ static int fake_kill_users(struct vm_conn *c, const char *path, unsigned *ret_ki
                         } else {
                                 /* This vmcloak runs it: not a stale user. */
                                 fake_journal_add("spare %s", d->name);
+                                spared++;
                         }
                 }
                 pthread_mutex_unlock(&d->lock);
         }
         pthread_mutex_unlock(&list_lock);
         *ret_killed = killed;
+        *ret_spared = spared;
         return 0;
 }
 

@@ -70,11 +70,13 @@ int vm_disk_commit(struct vm_conn *c, const char *overlay) {
         return DISPATCH(c, disk_commit, "commit overlay disks", c, overlay);
 }
 
-int vm_kill_users(struct vm_conn *c, const char *path, unsigned *ret_killed) {
-        unsigned k = 0;
-        int r = DISPATCH(c, kill_users, "find machines using a file", c, path, &k);
+int vm_kill_users(struct vm_conn *c, const char *path, unsigned *ret_killed, unsigned *ret_spared) {
+        unsigned k = 0, s = 0;
+        int r = DISPATCH(c, kill_users, "find machines using a file", c, path, &k, &s);
         if (ret_killed)
                 *ret_killed = r < 0 ? 0 : k;
+        if (ret_spared)
+                *ret_spared = r < 0 ? 0 : s;
         return r;
 }
 

@@ -103,7 +103,7 @@ struct vm_driver {
         int (*disk_create)(struct vm_conn *c, const char *path, uint64_t bytes);
         int (*disk_create_overlay)(struct vm_conn *c, const char *path, const char *backing);
         int (*disk_commit)(struct vm_conn *c, const char *overlay);
-        int (*kill_users)(struct vm_conn *c, const char *path, unsigned *ret_killed);
+        int (*kill_users)(struct vm_conn *c, const char *path, unsigned *ret_killed, unsigned *ret_spared);
         /* Domains. */
         int (*domain_define)(struct vm_conn *c, const struct vm_def *def, const struct vm_domain_opts *o,
                              struct vm_domain **ret);
@@ -151,8 +151,9 @@ int vm_disk_create(struct vm_conn *c, const char *path, uint64_t bytes);
 int vm_disk_create_overlay(struct vm_conn *c, const char *path, const char *backing);
 int vm_disk_commit(struct vm_conn *c, const char *overlay);
 /* Stop machines of this host that still use path (a disk, or any file under a folder) and
- * were not started by a vmcloak that still runs; *ret_killed (may be NULL) counts them. */
-int vm_kill_users(struct vm_conn *c, const char *path, unsigned *ret_killed);
+ * were not started by a vmcloak that still runs; *ret_killed counts those, *ret_spared the
+ * machines of running vmcloaks left alone (each may be NULL). */
+int vm_kill_users(struct vm_conn *c, const char *path, unsigned *ret_killed, unsigned *ret_spared);
 
 /* ---- domains ---- */
 

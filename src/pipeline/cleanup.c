@@ -48,14 +48,15 @@ static unsigned remove_matching(const char *dir, const char *prefix, const char 
         return n;
 }
 
-/* Machines of the driver's host that still use path and belong to no running vmcloak. */
-static unsigned kill_users(struct pipeline *pl, const char *path) {
+/* Machines of the driver's host that still use path and belong to no running vmcloak;
+ * *ret_spared (may be NULL) counts those a running vmcloak owns. */
+static unsigned kill_users(struct pipeline *pl, const char *path, unsigned *ret_spared) {
         if (!pl->conn && pipeline_connect(pl, VM_ACCEL_TCG) < 0) {
                 log_warning("cannot look for machines still using %s; removing files only", path);
                 return 0;
         }
         unsigned n = 0;
-        vm_kill_users(pl->conn, path, &n);
+        vm_kill_users(pl->conn, path, &n, ret_spared);
         return n;
 }
 
@@ -75,7 +76,7 @@ int pipeline_cleanup(struct pipeline *pl, const char *name) {
                 _cleanup_free_ char *work = strdup_printf("vmcloak-%s-", name);
                 if (!dir || !inst || !mod || !isodir || !work)
                         return log_oom();
-                n += kill_users(pl, img->path);
+                n += kill_users(pl, img->path, NULL);
                 n += remove_matching(dir, inst, ".qcow2", true);
                 n += remove_matching(dir, mod, ".qcow2", true);
                 n += remove_matching(isodir, work, "", false);
@@ -83,7 +84,7 @@ int pipeline_cleanup(struct pipeline *pl, const char *name) {
                 _cleanup_free_ char *dir = paths_vm_dir(name);
                 if (!dir)
                         return log_oom();
-                n += kill_users(pl, dir);
+                n += kill_users(pl, dir, NULL);
                 n += remove_matching(dir, "disposable-", ".qcow2", true);
         } else {
                 /* A VM folder without a row: what an interrupted snapshot could leave if killed hard. */
@@ -94,8 +95,12 @@ int pipeline_cleanup(struct pipeline *pl, const char *name) {
                         log_error("no image or snapshot VM named '%s', and no folder %s", name, dir);
                         return -ENOENT;
                 }
-                n += kill_users(pl, dir);
-                if (rm_rf(dir) == 0) {
+                unsigned spared = 0;
+                n += kill_users(pl, dir, &spared);
+                if (spared) {
+                        /* A snapshot building this VM right now: its folder is not a leftover. */
+                        log_info("%s is in use by a running vmcloak; left alone", dir);
+                } else if (rm_rf(dir) == 0) {
                         log_info("removed %s (no snapshot VM is recorded for it)", dir);
                         n++;
                 }

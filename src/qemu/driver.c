@@ -120,12 +120,12 @@ static long parent_of(long pid) {
 }
 
 /* QEMU processes whose command line names path, not started by a vmcloak that still runs. */
-static int kill_users(struct vm_conn *c, const char *path, unsigned *ret_killed) {
+static int kill_users(struct vm_conn *c, const char *path, unsigned *ret_killed, unsigned *ret_spared) {
         (void)c;
         DIR *d = opendir("/proc");
         if (!d)
                 return log_error_errno(-errno, "cannot list processes in /proc: %m");
-        unsigned n = 0;
+        unsigned n = 0, spared = 0;
         struct dirent *de;
         while ((de = readdir(d))) {
                 char *end;
@@ -149,6 +149,7 @@ static int kill_users(struct vm_conn *c, const char *path, unsigned *ret_killed)
                 _cleanup_free_ char *comm = NULL;
                 if (ppid > 1 && read_full_file(f, &comm, NULL) == 0 && startswith(comm, "vmcloak")) {
                         log_warning("QEMU %ld uses %s for a running vmcloak (pid %ld); left alone", pid, path, ppid);
+                        spared++;
                         continue;
                 }
                 if (kill((pid_t)pid, SIGKILL) == 0) {
@@ -158,6 +159,7 @@ static int kill_users(struct vm_conn *c, const char *path, unsigned *ret_killed)
         }
         closedir(d);
         *ret_killed = n;
+        *ret_spared = spared;
         return 0;
 }
 

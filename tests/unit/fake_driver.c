@@ -682,20 +682,22 @@ static void test_kill_users(void **state) {
         struct vm_domain *d = define(&def);
         vm_def_done(&def);
         unsigned killed = 99;
-        assert_int_equal(vm_kill_users(conn, dir, &killed), 0);
+        assert_int_equal(vm_kill_users(conn, dir, &killed, NULL), 0);
         assert_int_equal(killed, 0);   /* off: no user */
         assert_int_equal(vm_domain_start(d, NULL), 0);
-        assert_int_equal(vm_kill_users(conn, dir, &killed), 0);
+        unsigned spared = 0;
+        assert_int_equal(vm_kill_users(conn, dir, &killed, &spared), 0);
         assert_int_equal(killed, 0);
+        assert_int_equal(spared, 1);   /* this vmcloak's own machine */
         assert_int_equal(fake_orphan("stale"), 0);
         assert_int_equal(fake_orphan("nobody"), -ENOENT);
-        assert_int_equal(vm_kill_users(conn, "/nonexistent", &killed), 0);
+        assert_int_equal(vm_kill_users(conn, "/nonexistent", &killed, NULL), 0);
         assert_int_equal(killed, 0);
         _cleanup_free_ char *prefix = strdup_printf("%s-not", dir);   /* a sibling, not a parent */
-        assert_int_equal(vm_kill_users(conn, prefix, &killed), 0);
+        assert_int_equal(vm_kill_users(conn, prefix, &killed, NULL), 0);
         assert_int_equal(killed, 0);
         _cleanup_free_ char *disk = tpath("stale.qcow2");
-        assert_int_equal(vm_kill_users(conn, disk, &killed), 0);
+        assert_int_equal(vm_kill_users(conn, disk, &killed, NULL), 0);
         assert_int_equal(killed, 1);
         struct vm_event ev;
         assert_int_equal(vm_domain_wait_event(d, WAIT_MS, &ev), 0);

@@ -17,6 +17,7 @@
 #include "deps/steps.h"
 #include "fake/fake.h"
 #include "guest/profile.h"
+#include "pipeline/cleanup.h"
 #include "pipeline/init.h"
 #include "pipeline/install.h"
 #include "pipeline/machineinfo.h"
@@ -603,6 +604,35 @@ static void test_restore(void **state) {
         fake_set_hook(NULL, NULL);
 }
 
+/* cleanup of a VM name with a folder but no row: a snapshot of this vmcloak building it keeps
+ * its folder; a folder nobody uses goes. */
+static void test_cleanup_spares_running_build(void **state) {
+        struct env *e = *state;
+        assert_int_equal(init_image(e, "base"), 0);
+        /* A domain of this process using vms/qemu/busy stands for the running build. */
+        _cleanup_free_ char *dir = paths_vm_dir("busy");
+        assert_int_equal(mkdir_p(dir, 0755), 0);
+        _cleanup_free_ char *disk = path_join(dir, "disk.qcow2");
+        assert_int_equal(pipeline_connect(&e->pl, VM_ACCEL_TCG), 0);
+        _cleanup_free_ char *base = paths_image_disk("base");
+        assert_int_equal(vm_disk_create_overlay(e->pl.conn, disk, base), 0);
+        struct vm_def d;
+        vm_def_init(&d);
+        d.name = strdup("busy");
+        d.disk.path = strdup(disk);
+        _cleanup_free_ char *log = path_join(dir, "qemu.log");
+        struct vm_domain_opts o = { .log_path = log };
+        struct vm_domain *dom = NULL;
+        assert_int_equal(vm_domain_define(e->pl.conn, &d, &o, &dom), 0);
+        vm_def_done(&d);
+        assert_int_equal(vm_domain_start(dom, NULL), 0);
+        assert_int_equal(pipeline_cleanup(&e->pl, "busy"), 0);
+        assert_true(is_dir(dir));
+        vm_domain_free(dom);
+        assert_int_equal(pipeline_cleanup(&e->pl, "busy"), 0);
+        assert_false(is_dir(dir));
+}
+
 /* Bad --serial and --share values are refused before any step builds or starts anything. */
 static void test_vm_options_check(void **state) {
         (void)state;
@@ -649,6 +679,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_snapshot_one_fails, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_snapshot_interrupted, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_restore, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_cleanup_spares_running_build, setup, teardown),
                 cmocka_unit_test(test_vm_options_check),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
