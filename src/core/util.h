@@ -1,6 +1,7 @@
 /* Small string, string-vector, file and time helpers shared by every layer. */
 #pragma once
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -29,6 +30,7 @@ char *shell_quote(const char *s);
 
 /* asprintf that returns NULL on failure. */
 char *strdup_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+char *strdup_vprintf(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 /* Replace *p with a copy of s (NULL allowed); returns -ENOMEM on failure. */
 int free_and_strdup(char **p, const char *s);
 

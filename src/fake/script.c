@@ -278,9 +278,7 @@ enum fake_action fake_hook_call(const char *domain, const char *moment, const ch
 void fake_journal_add(const char *fmt, ...) {
         va_list ap;
         va_start(ap, fmt);
-        char *line = NULL;
-        if (vasprintf(&line, fmt, ap) < 0)
-                line = NULL;
+        char *line = strdup_vprintf(fmt, ap);
         va_end(ap);
         if (!line)
                 return;   /* out of memory: the assertion that looks for it will say so */

@@ -34,9 +34,7 @@ static void addf(struct builder *b, const char *fmt, ...) {
                 return;
         va_list ap;
         va_start(ap, fmt);
-        char *s = NULL;
-        if (vasprintf(&s, fmt, ap) < 0)
-                s = NULL;
+        char *s = strdup_vprintf(fmt, ap);
         va_end(ap);
         if (!s) {
                 b->r = -ENOMEM;
@@ -86,9 +84,7 @@ static int opt_append(char **s, const char *fmt, ...) {
                 return -ENOMEM;
         va_list ap;
         va_start(ap, fmt);
-        char *part = NULL;
-        if (vasprintf(&part, fmt, ap) < 0)
-                part = NULL;
+        char *part = strdup_vprintf(fmt, ap);
         va_end(ap);
         char *n = part ? strdup_printf("%s%s%s", *s, **s ? "," : "", part) : NULL;
         free(part);
