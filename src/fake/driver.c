@@ -195,6 +195,28 @@ static int fake_kill_users(struct vm_conn *c, const char *path, unsigned *ret_ki
         return 0;
 }
 
+/* Running domains using path that this vmcloak does not own (fake_orphan): what a delete must
+ * not pull files from under. */
+static int fake_find_users(struct vm_conn *c, const char *path, char ***ret) {
+        (void)c;
+        char **l = NULL;
+        int r = 0;
+        pthread_mutex_lock(&list_lock);
+        for (struct fake_domain *d = domains; d && r == 0; d = d->next) {
+                pthread_mutex_lock(&d->lock);
+                if (d->state != VM_STATE_OFF && d->orphan && domain_uses(d, path))
+                        r = strv_extendf(&l, "fake machine %s", d->name);
+                pthread_mutex_unlock(&d->lock);
+        }
+        pthread_mutex_unlock(&list_lock);
+        if (r < 0) {
+                strv_free(l);
+                return log_oom();
+        }
+        *ret = l;
+        return 0;
+}
+
 unsigned fake_live_domains(void) {
         pthread_mutex_lock(&list_lock);
         unsigned n = n_domains;
@@ -821,6 +843,7 @@ const struct vm_driver fake_driver = {
         .disk_create_overlay = fake_disk_create_overlay,
         .disk_commit = fake_disk_commit,
         .kill_users = fake_kill_users,
+        .find_users = fake_find_users,
         .domain_define = fake_domain_define,
         .domain_define_cuckoo = fake_domain_define_cuckoo,
         .domain_free = fake_domain_free,

@@ -80,6 +80,11 @@ int vm_kill_users(struct vm_conn *c, const char *path, unsigned *ret_killed, uns
         return r;
 }
 
+int vm_find_users(struct vm_conn *c, const char *path, char ***ret) {
+        *ret = NULL;
+        return DISPATCH(c, find_users, "find machines using a file", c, path, ret);
+}
+
 static int domain_done(struct vm_conn *c, int r, struct vm_domain *d, struct vm_domain **ret) {
         if (r < 0)
                 return r;

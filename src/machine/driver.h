@@ -104,6 +104,7 @@ struct vm_driver {
         int (*disk_create_overlay)(struct vm_conn *c, const char *path, const char *backing);
         int (*disk_commit)(struct vm_conn *c, const char *overlay);
         int (*kill_users)(struct vm_conn *c, const char *path, unsigned *ret_killed, unsigned *ret_spared);
+        int (*find_users)(struct vm_conn *c, const char *path, char ***ret);
         /* Domains. */
         int (*domain_define)(struct vm_conn *c, const struct vm_def *def, const struct vm_domain_opts *o,
                              struct vm_domain **ret);
@@ -154,6 +155,10 @@ int vm_disk_commit(struct vm_conn *c, const char *overlay);
  * were not started by a vmcloak that still runs; *ret_killed counts those, *ret_spared the
  * machines of running vmcloaks left alone (each may be NULL). */
 int vm_kill_users(struct vm_conn *c, const char *path, unsigned *ret_killed, unsigned *ret_spared);
+/* The machines of this host, not of this process, that use path (a file, or any file under a
+ * folder), each described for a message ("QEMU PID 4242 (started by PID 4200: cuckoo ...)");
+ * *ret is NULL when there is none. For commands that delete files. */
+int vm_find_users(struct vm_conn *c, const char *path, char ***ret);
 
 /* ---- domains ---- */
 

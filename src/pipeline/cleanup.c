@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/lock.h"
 #include "core/log.h"
 #include "core/paths.h"
 #include "core/repo.h"
@@ -60,10 +61,50 @@ static unsigned kill_users(struct pipeline *pl, const char *path, unsigned *ret_
         return n;
 }
 
+/* A name with no row: what an init, clone or snapshot killed hard (SIGKILL, power loss) left,
+ * now that the locks show no vmcloak is making it: the VM folder, the image disk with its UEFI
+ * and TPM state, init's work folders. -ENOENT when there is none. */
+static int cleanup_unrecorded(struct pipeline *pl, const char *name, unsigned *n) {
+        _cleanup_free_ char *vmdir = paths_vm_dir(name);
+        _cleanup_free_ char *disk = paths_image_disk(name);
+        _cleanup_free_ char *isodir = paths_iso_dir();
+        _cleanup_free_ char *work = strdup_printf("vmcloak-%s-", name);
+        _cleanup_free_ char *nvram = disk ? strdup_printf("%s.nvram", disk) : NULL;
+        _cleanup_free_ char *tpm = disk ? strdup_printf("%s.tpm", disk) : NULL;
+        if (!vmdir || !disk || !isodir || !work || !nvram || !tpm)
+                return log_oom();
+        const char *const files[] = { vmdir, disk, nvram, tpm };
+        unsigned found = 0;
+        for (size_t i = 0; i < ELEMENTSOF(files); i++) {
+                if (!path_exists(files[i]))
+                        continue;
+                found++;
+                *n += kill_users(pl, files[i], NULL);
+                if (rm_rf(files[i]) == 0) {
+                        log_info("removed %s (nothing in the repository names it)", files[i]);
+                        (*n)++;
+                }
+        }
+        unsigned w = remove_matching(isodir, work, "", false);
+        *n += w;
+        if (!found && !w) {
+                log_error("no image or snapshot VM named '%s', and nothing left of one (%s, %s)", name, disk, vmdir);
+                return -ENOENT;
+        }
+        return 0;
+}
+
 int pipeline_cleanup(struct pipeline *pl, const char *name) {
         struct repo *repo = pl->repo;
         _cleanup_image_ struct image *img = NULL;
         _cleanup_snapshot_ struct snapshot *snap = NULL;
+        /* Whatever NAME is, no other vmcloak may be working on it: both kinds are locked. */
+        _cleanup_name_lock_ struct name_lock *image_lock = NULL, *vm_lock = NULL;
+        int r = name_lock_or_complain(LOCK_IMAGE, name, LOCK_EXCLUSIVE, "in use", &image_lock);
+        if (r == 0)
+                r = name_lock_or_complain(LOCK_VM, name, LOCK_EXCLUSIVE, "in use", &vm_lock);
+        if (r < 0)
+                return r;
         bool is_img = repo_image_get(repo, name, &img) == 0;
         bool is_vm = !is_img && repo_snapshot_get(repo, name, &snap) == 0;
         unsigned n = 0;
@@ -86,25 +127,8 @@ int pipeline_cleanup(struct pipeline *pl, const char *name) {
                         return log_oom();
                 n += kill_users(pl, dir, NULL);
                 n += remove_matching(dir, "disposable-", ".qcow2", true);
-        } else {
-                /* A VM folder without a row: what an interrupted snapshot could leave if killed hard. */
-                _cleanup_free_ char *dir = paths_vm_dir(name);
-                if (!dir)
-                        return log_oom();
-                if (!is_dir(dir)) {
-                        log_error("no image or snapshot VM named '%s', and no folder %s", name, dir);
-                        return -ENOENT;
-                }
-                unsigned spared = 0;
-                n += kill_users(pl, dir, &spared);
-                if (spared) {
-                        /* A snapshot building this VM right now: its folder is not a leftover. */
-                        log_info("%s is in use by a running vmcloak; left alone", dir);
-                } else if (rm_rf(dir) == 0) {
-                        log_info("removed %s (no snapshot VM is recorded for it)", dir);
-                        n++;
-                }
-        }
+        } else if ((r = cleanup_unrecorded(pl, name, &n)) < 0)
+                return r;
         if (n)
                 log_info("cleaned up %u leftover%s of %s", n, n == 1 ? "" : "s", name);
         else

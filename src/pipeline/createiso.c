@@ -2,6 +2,7 @@
 #include "pipeline/createiso.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -33,6 +34,21 @@ static int move_into_place(const char *src, const char *dst) {
         return 0;
 }
 
+/* Reserve the output name: an empty file made with O_EXCL, replaced by the ISO at the end (a
+ * second createiso to the same path stops here instead of overwriting it). */
+static int reserve_output(const char *out) {
+        int fd = open(out, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        if (fd < 0 && errno == EEXIST) {
+                log_error("%s exists already (another createiso may be writing it); remove it or pick another path",
+                          out);
+                return -EEXIST;
+        }
+        if (fd < 0)
+                return log_error_errno(-errno, "cannot create %s: %m", out);
+        close(fd);
+        return 0;
+}
+
 int pipeline_createiso(struct pipeline *pl, const struct createiso_request *req) {
         _cleanup_strv_free_ char **used = NULL;
         int r = repo_used_ips(pl->repo, &used);
@@ -43,6 +59,11 @@ int pipeline_createiso(struct pipeline *pl, const struct createiso_request *req)
                           "'vmcloak list snapshots'); pick another --ip", req->ip);
                 return -EADDRINUSE;
         }
+        if ((r = reserve_output(req->out)) < 0)
+                return r;
+        _cleanup_unlink_ char *placeholder = strdup(req->out);
+        if (!placeholder)
+                return log_oom();
         _cleanup_free_ char *tempdir = req->tempdir ? strdup(req->tempdir) : paths_iso_dir();
         _cleanup_free_ char *cache = paths_cache_dir();
         if (!tempdir || !cache)
@@ -74,6 +95,8 @@ int pipeline_createiso(struct pipeline *pl, const struct createiso_request *req)
                 r = move_into_place(m.boot_iso, req->out);
                 if (r < 0)
                         log_error_errno(r, "cannot write %s: %m", req->out);
+                else
+                        DISARM(placeholder);
         }
         if (r >= 0) {
                 char sz[32];

@@ -6,12 +6,26 @@
 #include <unistd.h>
 
 #include "core/interrupt.h"
+#include "core/lock.h"
 #include "core/log.h"
 #include "core/paths.h"
 #include "core/random.h"
 #include "core/repo.h"
 #include "core/util.h"
 #include "core/validate.h"
+
+/* Machines not started by a running vmcloak that use path (e.g. Cuckoo3 restoring a VM): a
+ * delete would pull the files from under them. The locks cover vmcloak's own runs. */
+static int files_unused(struct pipeline *pl, const char *path) {
+        if (!pl->conn && pipeline_connect(pl, VM_ACCEL_TCG) < 0)
+                return 0; /* no QEMU on this host: nothing can be using it */
+        _cleanup_strv_free_ char **users = NULL;
+        int r = vm_find_users(pl->conn, path, &users);
+        if (r < 0 || !users)
+                return 0;
+        log_error("%s is in use by %s; stop %s first", path, users[0], strv_length(users) > 1 ? "them" : "it");
+        return -EBUSY;
+}
 
 int image_get(struct repo *repo, const char *name, struct image **ret) {
         int r = repo_image_get(repo, name, ret);
@@ -20,10 +34,24 @@ int image_get(struct repo *repo, const char *name, struct image **ret) {
         return r;
 }
 
+/* Exclusive locks on the VMs about to go: none of them may be in use (a restore, a snapshot). */
+static int lock_vms(struct snapshot **snaps, size_t n, struct name_lock **locks) {
+        for (size_t i = 0; i < n; i++) {
+                int r = name_lock_or_complain(LOCK_VM, snaps[i]->vmname, LOCK_EXCLUSIVE, "in use", &locks[i]);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 int pipeline_delete_image(struct pipeline *pl, const char *name, bool with_snapshots) {
         struct repo *repo = pl->repo;
+        _cleanup_name_lock_ struct name_lock *lock = NULL;
+        int r = name_lock_or_complain(LOCK_IMAGE, name, LOCK_EXCLUSIVE, "in use", &lock);
+        if (r < 0)
+                return r;
         _cleanup_image_ struct image *img = NULL;
-        int r = image_get(repo, name, &img);
+        r = image_get(repo, name, &img);
         if (r < 0)
                 return r;
         struct snapshot **snaps;
@@ -35,6 +63,16 @@ int pipeline_delete_image(struct pipeline *pl, const char *name, bool with_snaps
                           "or pass --force to delete them too", name, n, n == 1 ? "" : "s", snaps[0]->vmname);
                 snapshot_list_free(snaps, n);
                 return -EBUSY;
+        }
+        _cleanup_free_ struct name_lock **vm_locks = calloc(n + 1, sizeof *vm_locks);
+        r = vm_locks ? lock_vms(snaps, n, vm_locks) : log_oom();
+        if (r == 0)
+                r = files_unused(pl, img->path);
+        if (r < 0) {
+                for (size_t i = 0; vm_locks && i < n; i++)
+                        name_unlock(vm_locks[i]);
+                snapshot_list_free(snaps, n);
+                return r;
         }
         /* Rows first, in one transaction; files after, so a failure never leaves a row that points
          * at a deleted disk. */
@@ -61,6 +99,8 @@ int pipeline_delete_image(struct pipeline *pl, const char *name, bool with_snaps
                 log_info("Deleted snapshot VM %s", snaps[i]->vmname);
         }
         snapshot_list_free(snaps, n);
+        for (size_t i = 0; i < n; i++)
+                name_unlock(vm_locks[i]);
         if (img->path && unlink_if_exists(img->path) < 0) {
                 log_warning_errno(-errno, "image row deleted, but its disk %s could not be removed: %m", img->path);
                 rc = -EIO;
@@ -71,8 +111,12 @@ int pipeline_delete_image(struct pipeline *pl, const char *name, bool with_snaps
 
 int pipeline_delete_vm(struct pipeline *pl, const char *vmname) {
         struct repo *repo = pl->repo;
+        _cleanup_name_lock_ struct name_lock *lock = NULL;
+        int r = name_lock_or_complain(LOCK_VM, vmname, LOCK_EXCLUSIVE, "in use", &lock);
+        if (r < 0)
+                return r;
         _cleanup_snapshot_ struct snapshot *s = NULL;
-        int r = repo_snapshot_get(repo, vmname, &s);
+        r = repo_snapshot_get(repo, vmname, &s);
         if (r == -ENOENT) {
                 _cleanup_image_ struct image *img = NULL;
                 if (repo_image_get(repo, vmname, &img) == 0)
@@ -84,11 +128,13 @@ int pipeline_delete_vm(struct pipeline *pl, const char *vmname) {
         }
         if (r < 0)
                 return r;
-        if ((r = repo_snapshot_delete(repo, s->id)) < 0)
-                return r;
         _cleanup_free_ char *dir = paths_vm_dir(vmname);
         if (!dir)
                 return log_oom();
+        if ((r = files_unused(pl, dir)) < 0)
+                return r;
+        if ((r = repo_snapshot_delete(repo, s->id)) < 0)
+                return r;
         r = rm_rf(dir);
         if (r < 0)
                 return log_warning_errno(r, "VM row deleted, but %s could not be removed: %m", dir);
@@ -98,8 +144,16 @@ int pipeline_delete_vm(struct pipeline *pl, const char *vmname) {
 
 int pipeline_clone_image(struct pipeline *pl, const char *name, const char *newname) {
         struct repo *repo = pl->repo;
+        /* The source is read (no install may change it meanwhile); the new name is reserved before
+         * its disk exists, so a second clone to it stops here instead of racing for the file. */
+        _cleanup_name_lock_ struct name_lock *src_lock = NULL, *dst_lock = NULL;
+        int r = name_lock_or_complain(LOCK_IMAGE, name, LOCK_SHARED, "in use", &src_lock);
+        if (r == 0)
+                r = name_lock_or_complain(LOCK_IMAGE, newname, LOCK_EXCLUSIVE, "in use", &dst_lock);
+        if (r < 0)
+                return r;
         _cleanup_image_ struct image *img = NULL;
-        int r = image_get(repo, name, &img);
+        r = image_get(repo, name, &img);
         if (r < 0)
                 return r;
         _cleanup_image_ struct image *exists = NULL;
@@ -112,7 +166,8 @@ int pipeline_clone_image(struct pipeline *pl, const char *name, const char *newn
         if (!dst)
                 return log_oom();
         if (path_exists(dst)) {
-                log_error("%s already exists but no image row names it; move it away first", dst);
+                log_error("%s already exists but no image row names it and no vmcloak is making it: 'vmcloak "
+                          "cleanup %s' removes it", dst, newname);
                 free(TAKE_PTR(dst)); /* not ours: keep it */
                 return -EEXIST;
         }

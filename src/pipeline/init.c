@@ -10,6 +10,7 @@
 
 #include "agentclient/client.h"
 #include "core/interrupt.h"
+#include "core/lock.h"
 #include "core/log.h"
 #include "core/paths.h"
 #include "core/proc.h"
@@ -167,6 +168,11 @@ static int init_steps(struct init_run *x, struct image *img) {
 int pipeline_init(struct pipeline *pl, const struct init_request *req) {
         const struct os_profile *prof = req->profile;
         int64_t t0 = now_ms();
+        /* The name is reserved before anything is made: a second init of it stops here. */
+        _cleanup_name_lock_ struct name_lock *lock = NULL;
+        int r = name_lock_or_complain(LOCK_IMAGE, req->name, LOCK_EXCLUSIVE, "in use", &lock);
+        if (r < 0)
+                return r;
         _cleanup_image_ struct image *existing = NULL;
         if (repo_image_get(pl->repo, req->name, &existing) == 0) {
                 log_error("an image named '%s' already exists; pick another name or remove it with 'vmcloak "
@@ -177,12 +183,12 @@ int pipeline_init(struct pipeline *pl, const struct init_request *req) {
         if (!disk)
                 return log_oom();
         if (path_exists(disk)) {
-                log_error("%s already exists but no image is recorded for it (left by another tool or an "
-                          "interrupted VMCloak run?); move it away or pick another name", disk);
+                log_error("%s already exists but no image is recorded for it and no vmcloak is making it (left by "
+                          "an interrupted run or another tool): 'vmcloak cleanup %s' removes it", disk, req->name);
                 return -EEXIST;
         }
         struct init_run x = { .pl = pl, .req = req };
-        int r = resolve_network(pl->repo, req, &x.net);
+        r = resolve_network(pl->repo, req, &x.net);
         if (r < 0)
                 return r;
         uint8_t macb[6];

@@ -10,6 +10,7 @@
 
 #include "agentclient/client.h"
 #include "core/interrupt.h"
+#include "core/lock.h"
 #include "core/log.h"
 #include "core/paths.h"
 #include "core/progress.h"
@@ -156,8 +157,13 @@ static int on_overlay(struct pipeline *pl, const struct image *img, const char *
 }
 
 int pipeline_install(struct pipeline *pl, const struct install_request *req) {
+        /* Not for --no-machine-start: that changes a VM someone else runs (often 'vmcloak modify'). */
+        _cleanup_name_lock_ struct name_lock *lock = NULL;
+        int r = req->no_machine_start ? 0 : name_lock_or_complain(LOCK_IMAGE, req->name, LOCK_EXCLUSIVE, "in use", &lock);
+        if (r < 0)
+                return r;
         _cleanup_image_ struct image *img = NULL;
-        int r = image_open_checked(pl->repo, req->name, false, &img);
+        r = image_open_checked(pl->repo, req->name, false, &img);
         if (r < 0)
                 return r;
         const struct os_profile *prof = os_profile_find(img->osversion);
@@ -225,8 +231,12 @@ static int modify_on(struct pipeline *pl, const void *request, const struct imag
 }
 
 int pipeline_modify(struct pipeline *pl, const struct modify_request *req) {
+        _cleanup_name_lock_ struct name_lock *lock = NULL;
+        int r = name_lock_or_complain(LOCK_IMAGE, req->name, LOCK_EXCLUSIVE, "in use", &lock);
+        if (r < 0)
+                return r;
         _cleanup_image_ struct image *img = NULL;
-        int r = image_open_checked(pl->repo, req->name, false, &img);
+        r = image_open_checked(pl->repo, req->name, false, &img);
         if (r < 0)
                 return r;
         if (req->iso && access(req->iso, R_OK) < 0)

@@ -11,6 +11,7 @@
 
 #include "agentclient/client.h"
 #include "core/interrupt.h"
+#include "core/lock.h"
 #include "core/log.h"
 #include "core/paths.h"
 #include "core/repo.h"
@@ -166,8 +167,13 @@ static int restore_run(struct pipeline *pl, const struct restore_request *req, j
 }
 
 int pipeline_restore(struct pipeline *pl, const struct restore_request *req) {
+        /* Shared: restores may run side by side; delvm and cleanup wait until they are done. */
+        _cleanup_name_lock_ struct name_lock *lock = NULL;
+        int r = name_lock_or_complain(LOCK_VM, req->vmname, LOCK_SHARED, "in use", &lock);
+        if (r < 0)
+                return r;
         _cleanup_snapshot_ struct snapshot *s = NULL;
-        int r = repo_snapshot_get(pl->repo, req->vmname, &s);
+        r = repo_snapshot_get(pl->repo, req->vmname, &s);
         if (r == -ENOENT) {
                 log_error("no snapshot VM named '%s' (see 'vmcloak list snapshots')", req->vmname);
                 return r;

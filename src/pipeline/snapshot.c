@@ -13,6 +13,7 @@
 #include "agentclient/client.h"
 #include "core/interrupt.h"
 #include "core/ipnet.h"
+#include "core/lock.h"
 #include "core/log.h"
 #include "core/paths.h"
 #include "core/progress.h"
@@ -33,6 +34,9 @@ struct vm_job {
         char *name;
         char ip[16];
         char hostname[64];
+        struct name_lock *lock;        /* the name, held from planning to the end */
+        bool kept;                     /* complete from an earlier run of the series */
+        bool rebuilt;                  /* an incomplete leftover, removed */
         bool ok;
 };
 
@@ -311,36 +315,161 @@ static void *worker(void *arg) {
                 pthread_mutex_unlock(&x->lock);
                 if (i >= x->n || interrupted())
                         break;
-                x->jobs[i].ok = snapshot_one(x, &x->jobs[i]) == 0;
+                x->jobs[i].ok = x->jobs[i].kept || snapshot_one(x, &x->jobs[i]) == 0;
         }
         return NULL;
 }
 
-static int plan_vms(struct snapshot_ctx *x, struct ipnet *net) {
+/* A VM of this series found from an earlier run: complete (kept), or a leftover to rebuild. */
+static bool vm_complete(const char *name) {
+        _cleanup_free_ char *dir = paths_vm_dir(name);
+        _cleanup_free_ char *disk = dir ? path_join(dir, "disk.qcow2") : NULL;
+        _cleanup_free_ char *mem = dir ? path_join(dir, "memory.snapshot") : NULL;
+        _cleanup_free_ char *mi = dir ? path_join(dir, "machineinfo.json") : NULL;
+        if (!mi || !path_exists(disk) || file_size_or_zero(mem) == 0)
+                return false;
+        json_object *root = json_object_from_file(mi);
+        const char *why;
+        bool ok = root && machineinfo_validate(root, &why) == 0;
+        json_object_put(root);
+        return ok;
+}
+
+/* Why address a cannot go to a new VM, in words; NULL when it can. */
+static const char *address_problem(struct snapshot_ctx *x, const struct ipnet *net, uint32_t a, char *buf,
+                                   size_t size) {
+        switch (ipnet_check(net, a)) {
+        case 0:
+                return NULL;
+        case -EDOM:
+                snprintf(buf, size, "outside the network of image %s (%s/%s)", x->img->name, x->img->ipaddr,
+                         x->img->netmask);
+                return buf;
+        case -EADDRNOTAVAIL:
+                return a == ipv4_network(&net->net) ? "the network's own address" : "the network's broadcast address";
+        }
+        char s[16];
+        format_ipv4(a, s);
+        struct image **imgs = NULL;
+        size_t ni = 0;
+        struct snapshot **snaps = NULL;
+        size_t ns = 0;
+        buf[0] = 0;
+        if (repo_image_list(x->pl->repo, &imgs, &ni) == 0)
+                for (size_t i = 0; i < ni && !buf[0]; i++) {
+                        if (streq_ptr(imgs[i]->ipaddr, s))
+                                snprintf(buf, size, "the address of image %s", imgs[i]->name);
+                        else if (streq_ptr(imgs[i]->gateway, s))
+                                snprintf(buf, size, "the gateway of image %s", imgs[i]->name);
+                }
+        if (!buf[0] && repo_snapshot_list(x->pl->repo, -1, &snaps, &ns) == 0)
+                for (size_t i = 0; i < ns && !buf[0]; i++)
+                        if (streq_ptr(snaps[i]->ipaddr, s))
+                                snprintf(buf, size, "the address of snapshot VM %s", snaps[i]->vmname);
+        image_list_free(imgs, ni);
+        snapshot_list_free(snaps, ns);
+        if (!buf[0])
+                snprintf(buf, size, "reserved by QEMU's user network (.2 is the host, .3 its DNS)");
+        return buf;
+}
+
+/* The first address from network + 10 with count usable addresses in a row, or 0. */
+static uint32_t free_block(struct snapshot_ctx *x, const struct ipnet *net, unsigned count) {
+        char buf[128];
+        uint32_t end = ipv4_broadcast(&net->net);
+        for (uint64_t a = (uint64_t)ipv4_network(&net->net) + 10; a + count - 1 < end; a++) {
+                unsigned k = 0;
+                while (k < count && !address_problem(x, net, (uint32_t)(a + k), buf, sizeof buf))
+                        k++;
+                if (k == count)
+                        return (uint32_t)a;
+                a += k;
+        }
+        return 0;
+}
+
+/* Each VM name: locked, then new, kept (complete from an earlier run of this series), or an
+ * incomplete leftover that is removed now and rebuilt. */
+static int claim_vm(struct snapshot_ctx *x, struct vm_job *j) {
+        int r = name_lock_or_complain(LOCK_VM, j->name, LOCK_EXCLUSIVE, "in use", &j->lock);
+        if (r < 0)
+                return r;
+        _cleanup_snapshot_ struct snapshot *s = NULL;
+        _cleanup_free_ char *dir = paths_vm_dir(j->name);
+        if (!dir)
+                return log_oom();
+        if (repo_snapshot_get(x->pl->repo, j->name, &s) == 0) {
+                if (s->image_id != x->img->id) {
+                        log_error("a snapshot VM named %s already exists, made from image %s; delete it first "
+                                  "('vmcloak delvm %s') or pick another VMNAME", j->name, strempty(s->image_name),
+                                  j->name);
+                        return -EEXIST;
+                }
+                if (vm_complete(j->name)) {
+                        j->kept = true;
+                        snprintf(j->ip, sizeof j->ip, "%s", strempty(s->ipaddr));
+                        return 0;
+                }
+                log_info("%s: incomplete (files missing): removing it to build it again", j->name);
+                if ((r = repo_snapshot_delete(x->pl->repo, s->id)) < 0)
+                        return r;
+                j->rebuilt = true;
+        } else if (path_exists(dir)) {
+                log_info("%s: the leftover of an interrupted snapshot: removing it to build it again", j->name);
+                j->rebuilt = true;
+        }
+        if (j->rebuilt && (r = rm_rf(dir)) < 0)
+                return log_error_errno(r, "cannot remove %s: %m", dir);
+        return 0;
+}
+
+/* The addresses: the user's start IP and the ones after it, exactly (refused with the reason
+ * when one cannot be used); without one, those of VMs kept from an earlier run of the series,
+ * else the first free block from .10. Said before anything starts. */
+static int plan_addresses(struct snapshot_ctx *x, struct ipnet *net) {
+        const struct snapshot_request *req = x->req;
+        uint32_t start = 0;
+        if (req->first_ip) {
+                if (vcheck_ipv4(req->first_ip, "IP", &start) < 0)
+                        return -EINVAL;
+        } else {
+                for (unsigned i = 0; i < x->n && !start; i++) {
+                        uint32_t a;
+                        if (x->jobs[i].kept && parse_ipv4(x->jobs[i].ip, &a) == 0 && a >= i)
+                                start = a - i;
+                }
+                if (!start && !(start = free_block(x, net, x->n))) {
+                        log_error("image %s's network %s/%u has no %u free addresses in a row for the VMs; pass a "
+                                  "start IP or fewer VMs", x->img->name, x->img->ipaddr, net->net.prefix, x->n);
+                        return -ENOSPC;
+                }
+        }
+        for (unsigned i = 0; i < x->n; i++) {
+                struct vm_job *j = &x->jobs[i];
+                if (j->kept)
+                        continue;
+                uint32_t a = start + i;
+                char why[160];
+                if (a < start || address_problem(x, net, a, why, sizeof why)) {
+                        char s[16];
+                        format_ipv4(a, s);
+                        log_error("%s cannot get the address %s: it is %s; pick a start IP with %u usable addresses "
+                                  "in a row", j->name, s, a < start ? "past the end of IPv4" : why, x->n);
+                        return -EADDRINUSE;
+                }
+                ipnet_mark_used(net, a);
+                format_ipv4(a, j->ip);
+        }
+        return 0;
+}
+
+static int plan_vms(struct snapshot_ctx *x) {
         const struct snapshot_request *req = x->req;
         x->jobs = calloc(req->count, sizeof *x->jobs);
         if (!x->jobs)
                 return log_oom();
         x->n = req->count;
-        uint32_t start = 0;
-        if (req->first_ip) {
-                if (vcheck_ipv4(req->first_ip, "IP", &start) < 0)
-                        return -EINVAL;
-                if (!ipv4_in_net(&net->net, start)) {
-                        log_error("IP %s is outside the network of image %s (%s/%s)", req->first_ip, x->img->name,
-                                  x->img->ipaddr, x->img->netmask);
-                        return -EINVAL;
-                }
-        }
-        _cleanup_free_ uint32_t *ips = calloc(req->count, sizeof *ips);
-        if (!ips)
-                return log_oom();
-        int r = ipnet_alloc(net, req->count, start, 10, ips);
-        if (r < 0) {
-                log_error("not enough free addresses in %s/%u for %u VMs; pass a lower starting IP or fewer VMs",
-                          x->img->ipaddr, net->net.prefix, req->count);
-                return r;
-        }
+        int r;
         for (unsigned i = 0; i < req->count; i++) {
                 struct vm_job *j = &x->jobs[i];
                 j->name = req->count == 1 ? strdup(req->vmname) : strdup_printf("%s%u", req->vmname, i + 1);
@@ -348,7 +477,8 @@ static int plan_vms(struct snapshot_ctx *x, struct ipnet *net) {
                         return log_oom();
                 if (vcheck_name(j->name, "VM name") < 0)
                         return -EINVAL;
-                format_ipv4(ips[i], j->ip);
+                if ((r = claim_vm(x, j)) < 0)
+                        return r;
                 if (req->hostname)
                         snprintf(j->hostname, sizeof j->hostname, "%s", req->hostname);
                 else {
@@ -357,27 +487,42 @@ static int plan_vms(struct snapshot_ctx *x, struct ipnet *net) {
                                 return log_oom();
                         snprintf(j->hostname, sizeof j->hostname, "%s", h);
                 }
-                _cleanup_snapshot_ struct snapshot *s = NULL;
-                if (repo_snapshot_get(x->pl->repo, j->name, &s) == 0) {
-                        log_error("a snapshot VM named %s already exists; delete it first ('vmcloak delvm %s') or "
-                                  "pick another VMNAME", j->name, j->name);
-                        return -EEXIST;
-                }
-                _cleanup_free_ char *dir = paths_vm_dir(j->name);
-                if (!dir)
-                        return log_oom();
-                if (path_exists(dir)) {
-                        log_error("%s already exists but no snapshot VM is recorded for it; remove it first", dir);
-                        return -EEXIST;
-                }
         }
+        /* The addresses in use, read after the claims (a leftover's row is gone by now). */
+        const struct image *img = x->img;
+        uint32_t ip, gw = 0;
+        parse_ipv4(img->ipaddr, &ip);
+        if (img->gateway)
+                parse_ipv4(img->gateway, &gw);
+        _cleanup_strv_free_ char **used = NULL;
+        if ((r = repo_used_ips(x->pl->repo, &used)) < 0)
+                return r;
+        struct ipnet net;
+        struct ipv4_net n = { ip, x->prefix };
+        if ((r = ipnet_init(&net, &n, gw, used)) < 0)
+                return log_oom();
+        if (img->netmode && streq(img->netmode, "user"))
+                netcfg_reserve_usernet(&net);
+        r = plan_addresses(x, &net);
+        ipnet_done(&net);
+        if (r < 0)
+                return r;
+        for (unsigned i = 0; i < x->n; i++)
+                if (x->n > 1 || x->jobs[i].kept)
+                        log_info("%s: %s%s", x->jobs[i].name, x->jobs[i].ip,
+                                 x->jobs[i].kept ? " (complete from an earlier run: kept)" : "");
         return 0;
 }
 
 int pipeline_snapshot(struct pipeline *pl, const struct snapshot_request *req) {
         struct repo *repo = pl->repo;
+        /* Snapshots read the image; install, modify, delimg must wait until they are done. */
+        _cleanup_name_lock_ struct name_lock *image_lock = NULL;
+        int r = name_lock_or_complain(LOCK_IMAGE, req->image, LOCK_SHARED, "in use", &image_lock);
+        if (r < 0)
+                return r;
         _cleanup_image_ struct image *img = NULL;
-        int r = image_open_checked(repo, req->image, true, &img);
+        r = image_open_checked(repo, req->image, true, &img);
         if (r < 0)
                 return r;
         if (req->hostname && req->count != 1) {
@@ -390,25 +535,13 @@ int pipeline_snapshot(struct pipeline *pl, const struct snapshot_request *req) {
                 log_warning("--resolution %s: the %s guest has no way to change its screen resolution; ignored",
                             req->resolution, x.prof->name);
         pthread_mutex_init(&x.lock, NULL);
-        uint32_t ip, gw = 0;
+        uint32_t ip;
         if (!img->ipaddr || parse_ipv4(img->ipaddr, &ip) < 0 || !img->netmask ||
             netmask_to_prefix(img->netmask, &x.prefix) < 0) {
                 log_error("image %s has no valid address/netmask in the repository", img->name);
                 return -EINVAL;
         }
-        if (img->gateway)
-                parse_ipv4(img->gateway, &gw);
-        _cleanup_strv_free_ char **used = NULL;
-        r = repo_used_ips(repo, &used);
-        if (r < 0)
-                return r;
-        struct ipnet net;
-        struct ipv4_net n = { ip, x.prefix };
-        ipnet_init(&net, &n, gw, used);
-        if (img->netmode && streq(img->netmode, "user"))
-                netcfg_reserve_usernet(&net);
-        r = plan_vms(&x, &net);
-        ipnet_done(&net);
+        r = plan_vms(&x);
         /* Connect (probe QEMU and KVM) before any thread needs it: one warning line, not one per VM. */
         if (r == 0)
                 r = pipeline_connect(pl, req->vm.accel);
@@ -423,11 +556,14 @@ int pipeline_snapshot(struct pipeline *pl, const struct snapshot_request *req) {
         if (r < 0)
                 goto done;
 
-        unsigned jobs = req->jobs ? req->jobs : 1;
-        if (jobs > x.n)
-                jobs = x.n;
+        unsigned jobs = req->jobs ? req->jobs : 1, kept = 0;
+        for (unsigned i = 0; i < x.n; i++)
+                kept += x.jobs[i].kept;
+        if (jobs > x.n - kept)
+                jobs = x.n - kept ? x.n - kept : 1;
         int64_t t0 = now_ms();
-        log_info("Creating %u snapshot VM%s of %s (%u at a time)", x.n, x.n == 1 ? "" : "s", img->name, jobs);
+        log_info("Creating %u snapshot VM%s of %s (%u at a time)", x.n - kept, x.n - kept == 1 ? "" : "s", img->name,
+                 jobs);
         if (jobs > 1)
                 progress_set_enabled(false);
         /* jobs - 1 threads, plus this one. */
@@ -446,11 +582,14 @@ int pipeline_snapshot(struct pipeline *pl, const struct snapshot_request *req) {
                 /* Nothing depends on the image after all. */
                 repo_image_update(repo, img);
         }
-        log_info("Created %u of %u snapshot VMs in %.1f s", ok, x.n, (double)(now_ms() - t0) / 1000.0);
+        log_info("Created %u of %u snapshot VMs in %.1f s%s", ok - kept, x.n - kept, (double)(now_ms() - t0) / 1000.0,
+                 kept ? " (the others were complete already)" : "");
         r = ok == x.n ? 0 : interrupted() ? -ECANCELED : -EIO;
 done:
-        for (unsigned i = 0; i < x.n; i++)
+        for (unsigned i = 0; i < x.n; i++) {
                 free(x.jobs[i].name);
+                name_unlock(x.jobs[i].lock);
+        }
         free(x.jobs);
         pthread_mutex_destroy(&x.lock);
         return r;

@@ -119,15 +119,35 @@ static long parent_of(long pid) {
         return ppid;
 }
 
-/* QEMU processes whose command line names path, not started by a vmcloak that still runs. */
-static int kill_users(struct vm_conn *c, const char *path, unsigned *ret_killed, unsigned *ret_spared) {
-        (void)c;
+/* A QEMU process of this host whose command line names path. */
+struct qemu_user {
+        long pid, ppid;
+        char *parent;          /* the parent's command line, spaces for NULs; NULL when unknown */
+};
+
+static char *cmdline_of(long pid) {
+        char f[64];
+        snprintf(f, sizeof f, "/proc/%ld/cmdline", pid);
+        char *cmd = NULL;
+        size_t len = 0;
+        if (read_full_file(f, &cmd, &len) < 0 || len == 0) {
+                free(cmd);
+                return NULL;
+        }
+        for (size_t i = 0; i + 1 < len; i++)
+                if (!cmd[i])
+                        cmd[i] = ' ';
+        return cmd;
+}
+
+/* Every QEMU using path, for fn; stops at fn's first error. */
+static int for_each_user(const char *path, int (*fn)(const struct qemu_user *u, void *userdata), void *userdata) {
         DIR *d = opendir("/proc");
         if (!d)
                 return log_error_errno(-errno, "cannot list processes in /proc: %m");
-        unsigned n = 0, spared = 0;
+        int r = 0;
         struct dirent *de;
-        while ((de = readdir(d))) {
+        while (r == 0 && (de = readdir(d))) {
                 char *end;
                 long pid = strtol(de->d_name, &end, 10);
                 if (*end || pid <= 1 || pid == getpid())
@@ -143,23 +163,70 @@ static int kill_users(struct vm_conn *c, const char *path, unsigned *ret_killed,
                         uses = strstr(cmd + i, path) != NULL;
                 if (!uses)
                         continue;
-                /* A QEMU whose parent is a running vmcloak belongs to that run: leave it. */
                 long ppid = parent_of(pid);
-                snprintf(f, sizeof f, "/proc/%ld/comm", ppid);
-                _cleanup_free_ char *comm = NULL;
-                if (ppid > 1 && read_full_file(f, &comm, NULL) == 0 && startswith(comm, "vmcloak")) {
-                        log_warning("QEMU %ld uses %s for a running vmcloak (pid %ld); left alone", pid, path, ppid);
-                        spared++;
-                        continue;
-                }
-                if (kill((pid_t)pid, SIGKILL) == 0) {
-                        log_info("killed QEMU %ld, which still used %s", pid, path);
-                        n++;
-                }
+                struct qemu_user u = { .pid = pid, .ppid = ppid, .parent = ppid > 1 ? cmdline_of(ppid) : NULL };
+                r = fn(&u, userdata);
+                free(u.parent);
         }
         closedir(d);
-        *ret_killed = n;
-        *ret_spared = spared;
+        return r;
+}
+
+/* A parent whose program is vmcloak: that run owns its QEMU. */
+static bool parent_is_vmcloak(const struct qemu_user *u) {
+        if (!u->parent)
+                return false;
+        const char *prog = u->parent;
+        const char *sp = strchr(prog, ' '), *slash = strrchr(prog, '/');
+        if (slash && (!sp || slash < sp))
+                prog = slash + 1;
+        return startswith(prog, "vmcloak") != NULL;
+}
+
+struct kill_ctx {
+        const char *path;
+        unsigned killed, spared;
+};
+
+static int kill_one(const struct qemu_user *u, void *userdata) {
+        struct kill_ctx *k = userdata;
+        if (parent_is_vmcloak(u)) {
+                log_warning("QEMU %ld uses %s for a running vmcloak (pid %ld); left alone", u->pid, k->path, u->ppid);
+                k->spared++;
+        } else if (kill((pid_t)u->pid, SIGKILL) == 0) {
+                log_info("killed QEMU %ld, which still used %s", u->pid, k->path);
+                k->killed++;
+        }
+        return 0;
+}
+
+/* QEMU processes whose command line names path, not started by a vmcloak that still runs. */
+static int kill_users(struct vm_conn *c, const char *path, unsigned *ret_killed, unsigned *ret_spared) {
+        (void)c;
+        struct kill_ctx k = { .path = path };
+        int r = for_each_user(path, kill_one, &k);
+        *ret_killed = k.killed;
+        *ret_spared = k.spared;
+        return r;
+}
+
+static int describe_one(const struct qemu_user *u, void *userdata) {
+        char ***l = userdata;
+        if (u->ppid == getpid())
+                return 0;
+        return strv_extendf(l, "QEMU PID %ld (started by PID %ld%s%.80s)", u->pid, u->ppid, u->parent ? ": " : "",
+                            strempty(u->parent)) < 0 ? log_oom() : 0;
+}
+
+static int find_users(struct vm_conn *c, const char *path, char ***ret) {
+        (void)c;
+        char **l = NULL;
+        int r = for_each_user(path, describe_one, &l);
+        if (r < 0) {
+                strv_free(l);
+                return r;
+        }
+        *ret = l;
         return 0;
 }
 
@@ -645,6 +712,7 @@ const struct vm_driver qemu_driver = {
         .disk_create_overlay = disk_create_overlay,
         .disk_commit = disk_commit,
         .kill_users = kill_users,
+        .find_users = find_users,
         .domain_define = domain_define,
         .domain_define_cuckoo = domain_define_cuckoo,
         .domain_free = domain_free,

@@ -6,9 +6,11 @@
 #include <dirent.h>
 #include <errno.h>
 #include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "core/interrupt.h"
+#include "core/lock.h"
 #include "core/log.h"
 #include "core/paths.h"
 #include "core/progress.h"
@@ -18,6 +20,7 @@
 #include "fake/fake.h"
 #include "guest/profile.h"
 #include "pipeline/cleanup.h"
+#include "pipeline/image.h"
 #include "pipeline/init.h"
 #include "pipeline/install.h"
 #include "pipeline/machineinfo.h"
@@ -604,33 +607,86 @@ static void test_restore(void **state) {
         fake_set_hook(NULL, NULL);
 }
 
-/* cleanup of a VM name with a folder but no row: a snapshot of this vmcloak building it keeps
- * its folder; a folder nobody uses goes. */
-static void test_cleanup_spares_running_build(void **state) {
+/* Hold a name lock in another process (as a running vmcloak does) until release_holder(). */
+static pid_t hold_lock_elsewhere(enum lock_kind kind, const char *name, enum lock_mode mode, int *ret_pipe) {
+        int p[2], ready[2];
+        assert_int_equal(pipe(p), 0);
+        assert_int_equal(pipe(ready), 0);
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                close(p[1]);
+                close(ready[0]);
+                struct name_lock *l = NULL;
+                char c = name_lock(kind, name, mode, &l, NULL) == 0 ? 'y' : 'n';
+                if (write(ready[1], &c, 1) != 1 || read(p[0], &c, 1) < 0)
+                        _exit(1);
+                _exit(0);
+        }
+        close(p[0]);
+        close(ready[1]);
+        char c = 0;
+        assert_int_equal(read(ready[0], &c, 1), 1);
+        close(ready[0]);
+        assert_int_equal(c, 'y');
+        *ret_pipe = p[1];
+        return pid;
+}
+
+static void release_holder(pid_t pid, int fd) {
+        close(fd);
+        int st;
+        assert_int_equal(waitpid(pid, &st, 0), pid);
+}
+
+/* cleanup, delvm, delimg and a second init or clone of a name another vmcloak holds: refused,
+ * naming its PID, and nothing of it touched. */
+static void test_locked_names(void **state) {
         struct env *e = *state;
         assert_int_equal(init_image(e, "base"), 0);
-        /* A domain of this process using vms/qemu/busy stands for the running build. */
-        _cleanup_free_ char *dir = paths_vm_dir("busy");
-        assert_int_equal(mkdir_p(dir, 0755), 0);
-        _cleanup_free_ char *disk = path_join(dir, "disk.qcow2");
-        assert_int_equal(pipeline_connect(&e->pl, VM_ACCEL_TCG), 0);
-        _cleanup_free_ char *base = paths_image_disk("base");
-        assert_int_equal(vm_disk_create_overlay(e->pl.conn, disk, base), 0);
-        struct vm_def d;
-        vm_def_init(&d);
-        d.name = strdup("busy");
-        d.disk.path = strdup(disk);
-        _cleanup_free_ char *log = path_join(dir, "qemu.log");
-        struct vm_domain_opts o = { .log_path = log };
-        struct vm_domain *dom = NULL;
-        assert_int_equal(vm_domain_define(e->pl.conn, &d, &o, &dom), 0);
-        vm_def_done(&d);
-        assert_int_equal(vm_domain_start(dom, NULL), 0);
+        struct snapshot_request q = snap_req("base", "busy", 1, 1);
+        assert_int_equal(pipeline_snapshot(&e->pl, &q), 0);
+        _cleanup_free_ char *vmdir = paths_vm_dir("busy");
+        int fd;
+        pid_t pid = hold_lock_elsewhere(LOCK_VM, "busy", LOCK_SHARED, &fd); /* a restore --keep */
+        assert_int_equal(pipeline_cleanup(&e->pl, "busy"), -EBUSY);
+        assert_int_equal(pipeline_delete_vm(&e->pl, "busy"), -EBUSY);
+        assert_int_equal(pipeline_delete_image(&e->pl, "base", true), -EBUSY);
+        assert_true(is_dir(vmdir));
+        assert_int_equal(n_snapshots(e), 1);
+        release_holder(pid, fd);
+
+        pid = hold_lock_elsewhere(LOCK_IMAGE, "twin", LOCK_EXCLUSIVE, &fd); /* an init or clone of twin */
+        assert_int_equal(pipeline_clone_image(&e->pl, "base", "twin"), -EBUSY);
+        assert_int_equal(init_image(e, "twin"), -EBUSY);
+        assert_listing("image", "base.qcow2");
+        release_holder(pid, fd);
+
+        pid = hold_lock_elsewhere(LOCK_IMAGE, "base", LOCK_EXCLUSIVE, &fd); /* an install of base */
+        q = snap_req("base", "later", 1, 1);
+        assert_int_equal(pipeline_snapshot(&e->pl, &q), -EBUSY);
+        release_holder(pid, fd);
+
+        /* Free again: cleanup of a live VM has nothing to do, delvm goes ahead. */
         assert_int_equal(pipeline_cleanup(&e->pl, "busy"), 0);
-        assert_true(is_dir(dir));
-        vm_domain_free(dom);
-        assert_int_equal(pipeline_cleanup(&e->pl, "busy"), 0);
-        assert_false(is_dir(dir));
+        assert_int_equal(pipeline_delete_vm(&e->pl, "busy"), 0);
+        assert_false(is_dir(vmdir));
+        assert_int_equal(fake_live_domains(), 0);
+}
+
+/* After a hard kill: cleanup of a name with no row removes what an init or a snapshot left. */
+static void test_cleanup_unrecorded(void **state) {
+        struct env *e = *state;
+        _cleanup_free_ char *disk = paths_image_disk("k9");
+        _cleanup_free_ char *iso = paths_iso_dir();
+        _cleanup_free_ char *work = strdup_printf("%s/vmcloak-k9-AbC123", iso);
+        assert_int_equal(write_file(disk, "x", 1, 0644), 0);
+        assert_int_equal(mkdir_p(work, 0755), 0);
+        assert_int_equal(pipeline_cleanup(&e->pl, "k9"), 0);
+        assert_false(path_exists(disk));
+        assert_false(path_exists(work));
+        assert_int_equal(pipeline_cleanup(&e->pl, "k9"), -ENOENT);
+        assert_int_equal(init_image(e, "k9"), 0);
 }
 
 /* Bad --serial and --share values are refused before any step builds or starts anything. */
@@ -679,7 +735,8 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_snapshot_one_fails, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_snapshot_interrupted, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_restore, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_cleanup_spares_running_build, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_locked_names, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_cleanup_unrecorded, setup, teardown),
                 cmocka_unit_test(test_vm_options_check),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
