@@ -449,12 +449,13 @@ static int plan_addresses(struct snapshot_ctx *x, struct ipnet *net) {
                 if (j->kept)
                         continue;
                 uint32_t a = start + i;
-                char why[160];
-                if (a < start || address_problem(x, net, a, why, sizeof why)) {
+                char buf[160];
+                const char *why = a < start ? "past the end of IPv4" : address_problem(x, net, a, buf, sizeof buf);
+                if (why) {
                         char s[16];
                         format_ipv4(a, s);
-                        log_error("%s cannot get the address %s: it is %s; pick a start IP with %u usable addresses "
-                                  "in a row", j->name, s, a < start ? "past the end of IPv4" : why, x->n);
+                        log_error("%s cannot get the address %s: it is %s; pick a start IP with %u usable "
+                                  "address%s in a row", j->name, s, why, x->n, x->n == 1 ? "" : "es");
                         return -EADDRINUSE;
                 }
                 ipnet_mark_used(net, a);

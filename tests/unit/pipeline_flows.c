@@ -607,6 +607,70 @@ static void test_restore(void **state) {
         fake_set_hook(NULL, NULL);
 }
 
+/* A --count run that lost a VM, run again: the complete ones are kept, the missing one is built
+ * at the address the series gives it, an incomplete leftover is rebuilt. */
+static void test_snapshot_resume(void **state) {
+        struct env *e = *state;
+        assert_int_equal(init_image(e, "base"), 0);
+        struct trap t = { .name = "boot", .domain = "vm2", .action = FAKE_DIE };
+        fake_set_hook(trap_hook, &t);
+        struct snapshot_request q = snap_req("base", "vm", 3, 1);
+        q.first_ip = "10.0.2.30";
+        assert_int_equal(pipeline_snapshot(&e->pl, &q), -EIO);
+        fake_set_hook(NULL, NULL);
+        assert_listing("vms/qemu", "vm1 vm3");
+        /* vm3's memory file lost: incomplete, rebuilt; vm1 kept; vm2 built. */
+        _cleanup_free_ char *dir3 = paths_vm_dir("vm3");
+        _cleanup_free_ char *mem3 = path_join(dir3, "memory.snapshot");
+        assert_int_equal(unlink(mem3), 0);
+        size_t mark = fake_journal_count("*");
+        q.first_ip = NULL; /* the series' own addresses, from vm1 */
+        assert_int_equal(pipeline_snapshot(&e->pl, &q), 0);
+        assert_true(fake_journal_find("define vm1", mark) < 0);
+        assert_true(fake_journal_find("define vm2", mark) >= 0);
+        assert_true(fake_journal_find("define vm3", mark) >= 0);
+        const char *want[] = { "10.0.2.30", "10.0.2.31", "10.0.2.32" };
+        for (int i = 0; i < 3; i++) {
+                char name[8];
+                snprintf(name, sizeof name, "vm%d", i + 1);
+                assert_vm_complete(name);
+                _cleanup_snapshot_ struct snapshot *sn = NULL;
+                assert_int_equal(repo_snapshot_get(e->repo, name, &sn), 0);
+                assert_string_equal(sn->ipaddr, want[i]);
+        }
+        assert_nothing_left(e, 1, 3, "base.qcow2");
+}
+
+/* An address the user asked for is used as given or refused with the reason, never moved. */
+static void test_snapshot_addresses(void **state) {
+        struct env *e = *state;
+        assert_int_equal(init_image(e, "base"), 0);
+        struct snapshot_request q = snap_req("base", "a", 1, 1);
+        q.first_ip = "10.0.2.40";
+        assert_int_equal(pipeline_snapshot(&e->pl, &q), 0);
+        const char *bad[] = { "10.0.2.2", "10.0.2.3", "10.0.2.255", "10.0.2.0", "10.0.2.40", "10.0.2.15",
+                              "10.0.3.5" };
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                q = snap_req("base", "b", 1, 1);
+                q.first_ip = bad[i];
+                int r = pipeline_snapshot(&e->pl, &q);
+                if (r >= 0)
+                        fail_msg("snapshot at %s succeeded", bad[i]);
+        }
+        /* A sequence running into a used address is refused as a whole. */
+        q = snap_req("base", "c", 3, 1);
+        q.first_ip = "10.0.2.38";
+        assert_true(pipeline_snapshot(&e->pl, &q) < 0);
+        assert_nothing_left(e, 1, 1, "base.qcow2");
+        assert_listing("vms/qemu", "a");
+        /* Without a start IP: a free block, said before it starts. */
+        q = snap_req("base", "d", 2, 1);
+        assert_int_equal(pipeline_snapshot(&e->pl, &q), 0);
+        _cleanup_snapshot_ struct snapshot *d1 = NULL;
+        assert_int_equal(repo_snapshot_get(e->repo, "d1", &d1), 0);
+        assert_string_equal(d1->ipaddr, "10.0.2.10");
+}
+
 /* Hold a name lock in another process (as a running vmcloak does) until release_holder(). */
 static pid_t hold_lock_elsewhere(enum lock_kind kind, const char *name, enum lock_mode mode, int *ret_pipe) {
         int p[2], ready[2];
@@ -735,6 +799,8 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_snapshot_one_fails, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_snapshot_interrupted, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_restore, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_snapshot_resume, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_snapshot_addresses, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_locked_names, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_cleanup_unrecorded, setup, teardown),
                 cmocka_unit_test(test_vm_options_check),
