@@ -44,7 +44,10 @@ static const struct optdef opts[] = {
 static const struct cmd_spec spec = {
         "snapshot", "[OPTIONS] NAME VMNAME [IP]",
         "Create analysis VMs from image NAME: overlay disk, memory snapshot and machineinfo.json.",
-        "IP is the first VM's address (default: the image network's .10); it increases per VM.\n"
+        "IP is the first VM's address and it increases by one per VM; an address that cannot be used\n"
+        "(gateway, DNS, broadcast, another VM's) is refused with the reason, never replaced. Without IP:\n"
+        "the first free addresses in a row from the network's .10, or those of an earlier run. Running\n"
+        "the same command again keeps the complete VMs of the series and builds the missing ones.\n"
         "Each VM lands in ~/.vmcloak/vms/qemu/VMNAME/, ready for 'cuckoo machine import qemu'.",
         opts, 2, 3,
 };
