@@ -421,6 +421,16 @@ void rm_rf_and_free(char *p) {
         errno = saved;
 }
 
+const char *runtime_tmpdir(void) {
+        const char *t = getenv("TMPDIR");
+        if (isempty(t) || strlen(t) > 60 || t[0] != '/')
+                return "/tmp";
+        for (const char *p = t; *p; p++)
+                if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-", *p))
+                        return "/tmp";
+        return t;
+}
+
 int reason_fail(char *buf, size_t size, const char *fmt, ...) {
         if (buf && size) {
                 va_list ap;

@@ -78,6 +78,11 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(char *, rm_rf_and_free)
 char *path_dirname(const char *path);
 uint64_t file_size_or_zero(const char *path);
 
+/* Where run folders for sockets go: $TMPDIR when it is short (a socket path must fit in the
+ * 108 bytes of sun_path) and holds only [A-Za-z0-9/._-] (such paths end up in tools' option
+ * syntax: QEMU's and swtpm's commas), else /tmp. */
+const char *runtime_tmpdir(void);
+
 /* Time. */
 int64_t now_ms(void);      /* CLOCK_MONOTONIC in milliseconds */
 void sleep_ms(int ms);

@@ -17,7 +17,7 @@
  *      nic_model mac nic_addr net(bridge|user|none) bridge user_net user_host user_dns
  *      guest_ip agent_port guest_ip2 user_restrict display(none|gtk) vnc vnc_display
  *      vnc_listen serial(none|file|pty|unix) serial_path share*(TAG=PATH[,rw]) vram_mb
- *      uefi_vars (UEFI firmware) secure_boot rtc(localtime|utc) cpu_model
+ *      uefi_vars (UEFI firmware) secure_boot tpm tpm_state rtc(localtime|utc) cpu_model
  *      cpu_flag*(+FEATURE, -FEATURE, kvm=off, model-id=TEXT) smbios.N*(key=value: a field of
  *      SMBIOS table N in QEMU's -smbios key names) acpi_oem_id acpi_oem_table_id disk_model
  *      disk_serial cdrom_model (every CD-ROM drive) cdrom_serial (the boot drive)
@@ -79,6 +79,8 @@ static const struct key keys[] = {
         { "serial_path", K_STR, false, D(serial.path), NULL },
         { "vram_mb", K_UINT, false, D(vram_mb), NULL },
         { "secure_boot", K_BOOL, false, D(secure_boot), NULL },
+        { "tpm", K_BOOL, false, D(tpm), NULL },
+        { "tpm_state", K_STR, false, D(tpm_state), NULL },
         { "rtc", K_ENUM, false, D(clock), rtc_names },
         { "cpu_model", K_STR, false, D(id.cpu.model), NULL },
         { "acpi_oem_id", K_STR, false, D(id.acpi.oem_id), NULL },

@@ -272,9 +272,7 @@ static int domain_new(struct qemu_conn *c, const struct vm_def *def, const struc
                 free(d);
                 return log_oom();
         }
-        /* Short: socket paths must fit in sun_path (108 bytes). */
-        const char *t = getenv("TMPDIR");
-        _cleanup_free_ char *rundir = strdup_printf("%s/vmcloak-vm.XXXXXX", isempty(t) || strlen(t) > 60 ? "/tmp" : t);
+        _cleanup_free_ char *rundir = strdup_printf("%s/vmcloak-vm.XXXXXX", runtime_tmpdir());
         d->log_path = strdup(o->log_path);
         d->run.binary = strdup(c->qemu.path);
         d->run.version = c->qemu.version;

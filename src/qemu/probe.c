@@ -144,8 +144,7 @@ static char *tail_of_file(const char *path) {
 
 int qemu_accel_test(const char *binary, const char *accel, int timeout_ms, long *elapsed_ms, char *reason,
                     size_t size) {
-        const char *t = getenv("TMPDIR");
-        _cleanup_free_ char *tmpl = strdup_printf("%s/vmcloak-probe.XXXXXX", isempty(t) ? "/tmp" : t);
+        _cleanup_free_ char *tmpl = strdup_printf("%s/vmcloak-probe.XXXXXX", runtime_tmpdir());
         if (!tmpl) {
                 snprintf(reason, size, "out of memory");
                 return -ENOMEM;

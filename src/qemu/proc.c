@@ -50,10 +50,7 @@ static int qemu_proc_new(struct qemu_proc **ret) {
  * (the QEMU driver) leaves no folder behind even when vmcloak is killed. */
 static int rundir_path(struct qemu_proc *vm, const char *name, char **ret) {
         if (!vm->rundir) {
-                /* Short: the QMP socket path must fit in sun_path (108 bytes). */
-                const char *t = getenv("TMPDIR");
-                _cleanup_free_ char *tmpl = strdup_printf("%s/vmcloak-vm.XXXXXX",
-                                                          isempty(t) || strlen(t) > 60 ? "/tmp" : t);
+                _cleanup_free_ char *tmpl = strdup_printf("%s/vmcloak-vm.XXXXXX", runtime_tmpdir());
                 if (!tmpl)
                         return log_oom();
                 if (!mkdtemp(tmpl))
@@ -151,6 +148,15 @@ static int start_swtpm(struct qemu_proc *vm, const char *sock, const char *state
         if (r < 0)
                 return log_error_errno(r, "cannot create the TPM state directory %s: %m", state_dir);
         unlink_if_exists(sock);
+        /* swtpm splits --tpmstate on commas with no escape: a link without one stands in. */
+        _cleanup_free_ char *link = NULL;
+        if (strchr(state_dir, ',')) {
+                if ((r = rundir_path(vm, "tpmstate", &link)) < 0)
+                        return r;
+                if (symlink(state_dir, link) < 0)
+                        return log_error_errno(-errno, "cannot link %s to %s: %m", link, state_dir);
+                state_dir = link;
+        }
         _cleanup_free_ char *state = strdup_printf("dir=%s", state_dir);
         _cleanup_free_ char *ctrl = strdup_printf("type=unixio,path=%s", sock);
         if (!state || !ctrl)

@@ -205,6 +205,19 @@ static int cmd_save_restore(const char *conf, const char *log, const char *mem, 
         return r;
 }
 
+/* A machine with a TPM: swtpm started on its state folder, the machine running. */
+static int cmd_tpm(const char *conf, const char *log) {
+        struct machine m;
+        int r = machine_define(&m, conf, log);
+        if (r == 0)
+                r = vm_domain_start(m.dom, NULL);
+        enum vm_state st;
+        if (r == 0 && vm_domain_get_state(m.dom, &st) == 0)
+                printf("tpm_state=%s\n", state_name(st));
+        machine_done(&m);
+        return r;
+}
+
 int main(int argc, char **argv) {
         interrupt_install();
         if (getenv("DRIVE_DEBUG"))
@@ -213,10 +226,13 @@ int main(int argc, char **argv) {
                 return cmd_events(argv[2], argv[3], (unsigned)atoi(argv[4]), argc > 5 && streq(argv[5], "no-reboot")) < 0;
         if (argc == 6 && streq(argv[1], "ops"))
                 return cmd_ops(argv[2], argv[3], argv[4], argv[5]) < 0;
+        if (argc == 4 && streq(argv[1], "tpm"))
+                return cmd_tpm(argv[2], argv[3]) < 0;
         if (argc == 6 && streq(argv[1], "save-restore"))
                 return cmd_save_restore(argv[2], argv[3], argv[4], argv[5]) < 0;
         fprintf(stderr, "usage: driver-drive events CONF LOG N [no-reboot]\n"
                         "       driver-drive ops CONF LOG ISO PNG\n"
-                        "       driver-drive save-restore CONF LOG MEMFILE DISK2\n");
+                        "       driver-drive save-restore CONF LOG MEMFILE DISK2\n"
+                        "       driver-drive tpm CONF LOG\n");
         return 2;
 }

@@ -68,5 +68,15 @@ tap_check "started from its memory file it runs" grep -qx 'restored_state=runnin
 tap_check "start_args hold the placeholder and no host path of the run" \
   test -n "$(grep -F 'file=%DISPOSABLE_DISK_PATH%' <<<"$out")" -a -z "$(grep -E '^start_args=.*(-qmp|\.serial)' <<<"$out")"
 tap_check "Cuckoo3's start_args run on another disk (a comma in its path)" grep -qx 'cuckoo_state=running' <<<"$out"
+if command -v swtpm >/dev/null; then
+  mkdir -p "$tmp/tpm, state"
+  { cat "$tmp/count.conf"; printf 'tpm=on\ntpm_state=%s\n' "$tmp/tpm, state"; } >"$tmp/tpm.conf"
+  out=$("$DRIVE" tpm "$tmp/tpm.conf" "$tmp/tpm.log" 2>&1); rc=$?
+  tap_check "a TPM whose state folder holds a comma: swtpm runs it" test "$rc" = 0 -a -n "$(grep -x 'tpm_state=running' <<<"$out")"
+  [ "$rc" = 0 ] || sed 's/^/# /' <<<"$out"
+  tap_check "... and keeps its state there" test -n "$(ls "$tmp/tpm, state")"
+else
+  tap_skip "a TPM whose state folder holds a comma" "no swtpm"
+fi
 tap_check "no QEMU left at the end" test -z "$(qemus)"
 tap_done
