@@ -27,6 +27,35 @@ static int files_unused(struct pipeline *pl, const char *path) {
         return -EBUSY;
 }
 
+/* When the last snapshot VM of an image is gone, nothing is an overlay on it any more: it may
+ * change again (install, modify). Skipped while another vmcloak uses the image (a snapshot may
+ * be making VMs of it right now). */
+static void thaw_image(struct repo *repo, int64_t image_id) {
+        struct image **imgs = NULL;
+        size_t ni = 0;
+        if (repo_image_list(repo, &imgs, &ni) < 0)
+                return;
+        struct image *img = NULL;
+        for (size_t i = 0; i < ni && !img; i++)
+                if (imgs[i]->id == image_id)
+                        img = imgs[i];
+        struct snapshot **snaps = NULL;
+        size_t ns = 0;
+        struct name_lock *lock = NULL;
+        if (img && img->mode && streq(img->mode, "multiattach") && repo_snapshot_list(repo, image_id, &snaps, &ns) == 0 &&
+            ns == 0 && name_lock(LOCK_IMAGE, img->name, LOCK_EXCLUSIVE, &lock, NULL) == 0) {
+                char *old = img->mode;
+                img->mode = (char *)"normal";
+                if (repo_image_update(repo, img) == 0)
+                        log_info("Image %s has no snapshot VMs any more: it can change again (install, modify)",
+                                 img->name);
+                img->mode = old;
+        }
+        name_unlock(lock);
+        snapshot_list_free(snaps, ns);
+        image_list_free(imgs, ni);
+}
+
 int image_get(struct repo *repo, const char *name, struct image **ret) {
         int r = repo_image_get(repo, name, ret);
         if (r == -ENOENT)
@@ -139,6 +168,7 @@ int pipeline_delete_vm(struct pipeline *pl, const char *vmname) {
         if (r < 0)
                 return log_warning_errno(r, "VM row deleted, but %s could not be removed: %m", dir);
         log_info("Deleted snapshot VM %s", vmname);
+        thaw_image(repo, s->image_id);
         return 0;
 }
 

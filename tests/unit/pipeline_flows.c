@@ -736,6 +736,10 @@ static void test_locked_names(void **state) {
         assert_int_equal(pipeline_delete_vm(&e->pl, "busy"), 0);
         assert_false(is_dir(vmdir));
         assert_int_equal(fake_live_domains(), 0);
+        /* Its last snapshot VM gone, the image may change again. */
+        _cleanup_image_ struct image *img = NULL;
+        assert_int_equal(repo_image_get(e->repo, "base", &img), 0);
+        assert_string_equal(img->mode, "normal");
 }
 
 /* After a hard kill: cleanup of a name with no row removes what an init or a snapshot left. */
