@@ -130,9 +130,7 @@ static bool has_field(const struct optdef *o) {
 }
 
 /* Parse one value into o's field by o's type; one line on stderr when the type refuses it. */
-static int bind_value(const struct optdef *o, const char *v) {
-        char opt[80];
-        snprintf(opt, sizeof opt, "--%s", o->name);
+static int bind_value(const struct optdef *o, const char *v, const char *opt) {
         switch (o->type) {
         case OPTION_STRING:
                 *(const char **)o->field = v;
@@ -170,23 +168,72 @@ static int bind_value(const struct optdef *o, const char *v) {
         }
 }
 
+/* One value of option o: its type (into its field), then its check. */
+static int take_value(const struct args *a, const struct optdef *o, const char *v) {
+        char opt[80];
+        snprintf(opt, sizeof opt, "--%s", o->name);
+        if (has_field(o) && o->type != OPTION_LIST && bind_value(o, v, opt) < 0)
+                return -EINVAL;
+        return o->check && o->check(a, v, opt) < 0 ? -EINVAL : 0;
+}
+
+static const struct posdef *posdef_of(const struct cmd_spec *spec, int n) {
+        const struct posdef *last = NULL;
+        for (int i = 0; spec->pos && spec->pos[i].metavar; i++) {
+                if (i == n)
+                        return &spec->pos[i];
+                last = &spec->pos[i];
+        }
+        return spec->max_pos < 0 ? last : NULL;
+}
+
+/* Whether event e is the last one of its option (the value that counts). */
+static bool last_of_option(const struct args *a, int e) {
+        for (int j = e + 1; j < a->nevents; j++)
+                if (a->events[j].opt == a->events[e].opt)
+                        return false;
+        return true;
+}
+
 /* Every bound field gets the value given, else its def_value, else zero (so a second parse
- * with the same table starts afresh). */
+ * with the same table starts afresh). The values given are parsed and checked in the order
+ * they were typed, positional arguments among them, so the first error named is the first
+ * one typed; the def_values of the options not given follow, in table order. */
 static int bind_all(const struct args *a) {
-        for (int i = 0; a->spec->opts && a->spec->opts[i].name; i++) {
-                const struct optdef *o = &a->spec->opts[i];
-                if (!has_field(o) || args_is_unbound(a->spec, o->name))
+        const struct cmd_spec *spec = a->spec;
+        for (int i = 0; spec->opts && spec->opts[i].name; i++) {
+                const struct optdef *o = &spec->opts[i];
+                if (!has_field(o) || args_is_unbound(spec, o->name))
                         continue;
                 memset(o->field, 0, o->field_size);
                 if (o->type == OPTION_BOOL)
                         *(bool *)o->field = a->value[i] != NULL;
                 else if (o->type == OPTION_LIST)
                         *(char ***)o->field = a->list[i];
-                else {
-                        const char *v = a->value[i] ? a->value[i] : o->def_value;
-                        if (v && bind_value(o, v) < 0)
+        }
+        for (int e = 0; e < a->nevents; e++) {
+                const struct arg_event *ev = &a->events[e];
+                if (ev->opt < 0) {
+                        const struct posdef *p = posdef_of(spec, ev->n);
+                        if (p && p->check && p->check(a, ev->value, p->metavar) < 0)
                                 return -EINVAL;
+                        continue;
                 }
+                const struct optdef *o = &spec->opts[ev->opt];
+                if (o->kind == ARG_FLAG || args_is_unbound(spec, o->name) || o->type == OPTION_NO_EFFECT)
+                        continue;
+                if (o->kind == ARG_VALUE && !last_of_option(a, e))
+                        continue;
+                if (take_value(a, o, ev->value) < 0)
+                        return -EINVAL;
+        }
+        for (int i = 0; spec->opts && spec->opts[i].name; i++) {
+                const struct optdef *o = &spec->opts[i];
+                if (a->value[i] || !o->def_value || o->kind != ARG_VALUE || args_is_unbound(spec, o->name) ||
+                    o->type == OPTION_NO_EFFECT)
+                        continue;
+                if (take_value(a, o, o->def_value) < 0)
+                        return -EINVAL;
         }
         return 0;
 }
@@ -197,10 +244,23 @@ int args_parse(struct args *a, const struct cmd_spec *spec, int argc, char **arg
         int nspec = count_opts(spec->opts), nglob = count_opts(global_opts);
         if (nspec + nglob >= ARGS_MAX_OPTS)
                 abort();
+        /* A cluster of short flags ("-ff") is one word and several events: a word has at most
+         * as many events as characters. */
+        size_t max_events = 1;
+        for (int i = 0; i < argc; i++)
+                max_events += strlen(argv[i]) + 1;
+        a->pos = calloc((size_t)argc + 1, sizeof *a->pos);
+        a->events = calloc(max_events, sizeof *a->events);
+        if (!a->pos || !a->events) {
+                args_free(a);
+                return log_oom();
+        }
         struct option lopts[ARGS_MAX_OPTS + 1];
-        /* Leading ':' reports a missing value as ':'; GNU getopt permutes, so options may
-         * follow positional arguments ("vmcloak init NAME br0 --ip X"), and "--" ends them. */
-        char shorts[3 * ARGS_MAX_OPTS + 2] = ":";
+        /* Leading '-': GNU getopt hands each positional argument over in its place (as the value
+         * of option 1), so options may follow positional arguments ("vmcloak init NAME br0 --ip
+         * X") and every argument keeps its place in the order typed; "--" ends the options.
+         * Then ':' reports a missing value as ':'. */
+        char shorts[3 * ARGS_MAX_OPTS + 3] = "-:";
         int n = 0;
         const struct optdef *all[ARGS_MAX_OPTS];
         for (int i = 0; i < nspec + nglob; i++) {
@@ -224,6 +284,11 @@ int args_parse(struct args *a, const struct cmd_spec *spec, int argc, char **arg
         int c;
         while ((c = getopt_long(argc, argv, shorts, lopts, NULL)) != -1) {
                 int idx = -1;
+                if (c == 1) {
+                        a->events[a->nevents++] = (struct arg_event){ .opt = -1, .n = a->npos, .value = optarg };
+                        a->pos[a->npos++] = optarg;
+                        continue;
+                }
                 if (c >= 1000)
                         idx = c - 1000;
                 else if (c == '?') {
@@ -268,11 +333,16 @@ int args_parse(struct args *a, const struct cmd_spec *spec, int argc, char **arg
                         a->value[idx] = optarg;
                 else if (strv_extend(&a->list[idx], optarg) < 0) {
                         args_free(a);
-                        return log_error_errno(-ENOMEM, "out of memory");
+                        return log_oom();
                 }
+                a->events[a->nevents++] =
+                        (struct arg_event){ .opt = idx, .value = o->kind == ARG_FLAG ? NULL : optarg };
         }
-        a->npos = argc - optind;
-        a->pos = argv + optind;
+        /* After "--": positional arguments, whatever they look like. */
+        for (; optind < argc; optind++) {
+                a->events[a->nevents++] = (struct arg_event){ .opt = -1, .n = a->npos, .value = argv[optind] };
+                a->pos[a->npos++] = argv[optind];
+        }
         if (a->npos < spec->min_pos || (spec->max_pos >= 0 && a->npos > spec->max_pos)) {
                 if (a->npos < spec->min_pos)
                         log_error("'%s' needs more arguments: vmcloak %s %s (see 'vmcloak %s --help')", spec->name,
@@ -295,6 +365,12 @@ void args_free(struct args *a) {
                 strv_free(a->list[i]);
                 a->list[i] = NULL;
         }
+        free(a->pos);
+        a->pos = NULL;
+        a->npos = 0;
+        free(a->events);
+        a->events = NULL;
+        a->nevents = 0;
 }
 
 const char *args_get(const struct args *a, const char *name) {

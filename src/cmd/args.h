@@ -7,7 +7,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct args;
 struct ipv4_net;
+
+/* The syntax check of one value (an option's, after its type parsed it, or a positional
+ * argument's): 0, or -EINVAL after one line naming what (the option "--ip" or the positional's
+ * metavar "NAME"). It may read other arguments of a (args_get(), args_flag()), never state:
+ * it runs before the repository or any file of the home is looked at. */
+typedef int (*arg_check_fn)(const struct args *a, const char *value, const char *what);
 
 enum arg_kind {
         ARG_FLAG,      /* no value */
@@ -53,6 +60,13 @@ struct optdef {
         uint64_t unit;         /* OPT_SIZE */
         const struct opt_enum *enumdef;
         const char *def_value; /* parsed into the field when the option is not given; --help shows it */
+        arg_check_fn check;    /* the value's syntax beyond its type (each value of a list), or NULL */
+};
+
+/* A positional argument: its name in messages and the check of its syntax (NULL: none). */
+struct posdef {
+        const char *metavar;
+        arg_check_fn check;
 };
 
 struct cmd_spec {
@@ -65,16 +79,28 @@ struct cmd_spec {
         /* Options of a shared block (cmd/vmopts.h) that this command does not take through their
          * binding: it reads them itself or they have no effect here. NULL-terminated, or NULL. */
         const char *const *unbound;
+        /* The positional arguments, {NULL}-terminated, or NULL: none checked. With max_pos -1
+         * the last entry applies to every further argument. */
+        const struct posdef *pos;
 };
 
 #define ARGS_MAX_OPTS 96
+
+/* One argument as typed: an option (its index in the spec) with its value, or a positional. */
+struct arg_event {
+        int opt;                   /* -1: a positional argument */
+        int n;                     /* positional: its index in pos */
+        const char *value;         /* NULL for a flag */
+};
 
 struct args {
         const struct cmd_spec *spec;
         const char *value[ARGS_MAX_OPTS];
         char **list[ARGS_MAX_OPTS];
-        char **pos;                /* positional arguments */
+        char **pos;                /* positional arguments, NULL-terminated */
         int npos;
+        struct arg_event *events;  /* every argument in the order typed */
+        int nevents;
 };
 
 /*
@@ -82,7 +108,10 @@ struct args {
  * its type, else the option's def_value, else zero. Handles --help (prints it, returns 1) and the
  * global options every command accepts (--debug, --quiet, --json, --no-color, --home).
  * Errors, each after one line on stderr: an unknown option, a missing value or a wrong number of
- * positional arguments, then (in table order) the first value its type refuses; -EINVAL.
+ * positional arguments, then, in the order the user typed them, the first value its type or its
+ * check refuses (options) or its posdef's check refuses (positional arguments); -EINVAL. An
+ * option given twice is checked once, where its last value was typed; options not given get
+ * their def_value afterwards.
  * On 0, call args_free() when done with a and with the bound fields (lists point into a).
  */
 int args_parse(struct args *a, const struct cmd_spec *spec, int argc, char **argv);

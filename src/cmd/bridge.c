@@ -24,6 +24,40 @@ static const struct optdef opts[] = {
         { NULL },
 };
 
+/* BRIDGE: a bridge to create (the bridge rule), or with --delete one that exists (Linux's rule,
+ * so that a bridge made by another tool or an older vmcloak can be removed). Alone, without
+ * --delete, it only shows the help (as vmcloak-qemubridge does). */
+static int check_bridge(const struct args *a, const char *value, const char *what) {
+        (void)what;
+        if (args_flag(a, "delete"))
+                return vcheck_ifname(value);
+        return a->npos == 1 ? 0 : vcheck_bridge_name(value);
+}
+
+/* CIDR: the bridge's own address in its network. */
+static int check_bridge_cidr(const struct args *a, const char *value, const char *what) {
+        (void)a;
+        struct ipv4_net cidr;
+        if (vcheck_cidr(value, what, &cidr) < 0)
+                return -EINVAL;
+        if (cidr.prefix == 0 || cidr.prefix > 30) {
+                log_error("invalid CIDR '%s': the prefix must be 1..30 so the network has room for guests", value);
+                return -EINVAL;
+        }
+        if (cidr.addr == ipv4_network(&cidr) || cidr.addr == ipv4_broadcast(&cidr)) {
+                log_error("invalid CIDR '%s': that is the %s address of the network; give the bridge a host address "
+                          "such as " NET_DEFAULT_CIDR, value, cidr.addr == ipv4_network(&cidr) ? "network" : "broadcast");
+                return -EINVAL;
+        }
+        return 0;
+}
+
+static const struct posdef pos[] = {
+        { "BRIDGE", check_bridge },
+        { "CIDR", check_bridge_cidr },
+        { NULL },
+};
+
 static const struct cmd_spec spec = {
         "bridge", "[OPTIONS] [BRIDGE CIDR]",
         "Create bridge BRIDGE with address CIDR (root). Defaults: " NET_DEFAULT_BRIDGE " " NET_DEFAULT_CIDR ".",
@@ -33,7 +67,7 @@ static const struct cmd_spec spec = {
         "QEMU attaches VMs to the bridge through qemu-bridge-helper, which must be setuid root and\n"
         "allowed the bridge in its ACL file (the path compiled into it): --setup-helper does both.\n"
         "VMCLOAK_BRIDGE_HELPER and VMCLOAK_BRIDGE_ACL override the helper and ACL paths.",
-        opts, 0, 2,
+        opts, 0, 2, .pos = pos,
 };
 
 /* The command line to repeat as root, spelled as the user spelled the program. */
@@ -76,11 +110,7 @@ static int run(const struct cmd_env *env) {
         const char *name = a->npos >= 1 ? a->pos[0] : NET_DEFAULT_BRIDGE;
         const char *cidr_s = a->npos >= 2 ? a->pos[1] : NET_DEFAULT_CIDR;
 
-        const char *why = net_ifname_invalid_reason(name);
-        if (why) {
-                log_error("invalid bridge name '%s': %s", name, why);
-                return EXIT_USAGE;
-        }
+        /* Both were checked by their posdefs (the defaults are sound). */
         if (del) {
                 if (geteuid() != 0) {
                         print_root_needed("deleting a bridge", name, NULL, true, false);
@@ -93,17 +123,8 @@ static int run(const struct cmd_env *env) {
         }
 
         struct ipv4_net cidr;
-        if (vcheck_cidr(cidr_s, "CIDR", &cidr) < 0)
+        if (parse_cidr(cidr_s, &cidr) < 0)
                 return EXIT_USAGE;
-        if (cidr.prefix == 0 || cidr.prefix > 30) {
-                log_error("invalid CIDR '%s': the prefix must be 1..30 so the network has room for guests", cidr_s);
-                return EXIT_USAGE;
-        }
-        if (cidr.addr == ipv4_network(&cidr) || cidr.addr == ipv4_broadcast(&cidr)) {
-                log_error("invalid CIDR '%s': that is the %s address of the network; give the bridge a host address "
-                          "such as " NET_DEFAULT_CIDR, cidr_s, cidr.addr == ipv4_network(&cidr) ? "network" : "broadcast");
-                return EXIT_USAGE;
-        }
         char want[24];
         net_format_cidr(&cidr, want, sizeof want);
         if (geteuid() != 0) {

@@ -4,15 +4,30 @@
 #include <strings.h>
 
 #include "cmd/args.h"
+#include "cmd/checks.h"
 #include "cmd/cmd.h"
 #include "core/log.h"
-#include "core/validate.h"
 #include "pipeline/cleanup.h"
 
 static const char *arg_vm;
 
+static int check_machinery(const struct args *a, const char *value, const char *what) {
+        (void)a;
+        if (strcasecmp(value, "qemu") != 0) {
+                log_error("%s %s is not supported: only qemu", what, value);
+                return -EINVAL;
+        }
+        return 0;
+}
+
 static const struct optdef opts[] = {
-        OPT_STRING(0, "vm", &arg_vm, "MACHINERY", "Machinery (only qemu)", .def_value = "qemu"),
+        OPT_STRING(0, "vm", &arg_vm, "MACHINERY", "Machinery (only qemu)", .def_value = "qemu",
+                   .check = check_machinery),
+        { NULL },
+};
+
+static const struct posdef pos[] = {
+        { "NAME", check_existing },
         { NULL },
 };
 
@@ -20,17 +35,9 @@ static const struct cmd_spec spec = {
         "cleanup", "[--vm qemu] NAME", "Remove what a killed vmcloak left for image or VM NAME.",
         "Kills QEMU processes still using NAME's disks (unless a running vmcloak owns them), and\n"
         "removes install/modify/restore overlays of runs that are gone, init work folders, and a\n"
-        "VM folder that no snapshot VM row names.", opts, 1, 1,
+        "VM folder that no snapshot VM row names.", opts, 1, 1, .pos = pos,
 };
-
-static int check(const struct args *a) {
-        if (strcasecmp(arg_vm, "qemu") != 0) {
-                log_error("--vm %s is not supported: only qemu", arg_vm);
-                return -EINVAL;
-        }
-        return vcheck_name(a->pos[0], "name");
-}
 
 static int run(const struct cmd_env *env) { return exit_code_for(pipeline_cleanup(env->pl, env->args->pos[0])); }
 
-const struct cmd_def cmd_cleanup = { .spec = &spec, .check = check, .run = run };
+const struct cmd_def cmd_cleanup = { .spec = &spec, .run = run };

@@ -3,6 +3,7 @@
 #include <stddef.h>
 
 #include "cmd/args.h"
+#include "cmd/checks.h"
 #include "cmd/cmd.h"
 #include "cmd/vmopts.h"
 #include "core/log.h"
@@ -29,10 +30,15 @@ static const char *const unbound[] = {
         "iso-mount", "serial-key", "product", "python-version", NULL,
 };
 
+static const struct posdef pos[] = {
+        { "ISO_PATH", check_path },
+        { NULL },
+};
+
 static const struct cmd_spec spec = {
         "createiso", "[OPTIONS] ISO_PATH", "Build the unattended install ISO only (no VM, no image row).",
         "--network, --gateway and --ip are required. Today only --linux builds media; the Windows\n"
-        "guests come with their own issue.", opts, 1, 1, unbound,
+        "guests come with their own issue.", opts, 1, 1, unbound, pos,
 };
 
 static int check(const struct args *a) {
@@ -50,13 +56,12 @@ static int check(const struct args *a) {
                         log_error("missing option --%s (createiso needs --ip, --network and --gateway)", required[i]);
                         return -EINVAL;
                 }
+        /* Their syntax was checked where they were typed; what is left is how they fit together. */
         const struct netcfg_opts *n = &attrs.net;
         struct ipv4_net net;
-        uint32_t ip, gw, dns;
+        uint32_t ip, gw;
         const char *dns1 = n->dns ? n->dns : "8.8.8.8";
-        if (vcheck_cidr(n->network, "--network", &net) < 0 || vcheck_ipv4(n->ip, "--ip", &ip) < 0 ||
-            vcheck_ipv4(n->gateway, "--gateway", &gw) < 0 || vcheck_ipv4(dns1, "--dns", &dns) < 0 ||
-            vcheck_ipv4(n->dns2, "--dns2", &dns) < 0)
+        if (parse_cidr(n->network, &net) < 0 || parse_ipv4(n->ip, &ip) < 0 || parse_ipv4(n->gateway, &gw) < 0)
                 return -EINVAL;
         if (!ipv4_in_net(&net, ip) || ip == ipv4_network(&net) || ip == ipv4_broadcast(&net)) {
                 log_error("--ip %s is not a host address of --network %s", n->ip, n->network);

@@ -2,16 +2,20 @@
 #include <stddef.h>
 
 #include "cmd/args.h"
+#include "cmd/checks.h"
 #include "cmd/cmd.h"
-#include "core/validate.h"
 #include "pipeline/image.h"
+
+static const struct posdef pos[] = {
+        { "NAME", check_vm_existing },
+        { NULL },
+};
 
 static const struct cmd_spec spec = {
         "delvm", "NAME", "Delete snapshot VM NAME: its row and ~/.vmcloak/vms/qemu/NAME/.", NULL, NULL, 1, 1,
+        .pos = pos,
 };
-
-static int check(const struct args *a) { return vcheck_name(a->pos[0], "VM name"); }
 
 static int run(const struct cmd_env *env) { return exit_code_for(pipeline_delete_vm(env->pl, env->args->pos[0])); }
 
-const struct cmd_def cmd_delvm = { .spec = &spec, .check = check, .run = run };
+const struct cmd_def cmd_delvm = { .spec = &spec, .run = run };

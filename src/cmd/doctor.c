@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cmd/args.h"
+#include "cmd/checks.h"
 #include "cmd/cmd.h"
 #include "cmd/global.h"
 #include "core/log.h"
@@ -26,7 +27,8 @@ static const char *arg_bridge;
 
 static const struct optdef opts[] = {
         OPT_STRING(0, "bridge", &arg_bridge, "NAME",
-                   "Also check bridge mode with this bridge (exists, up, address, helper, ACL)"),
+                   "Also check bridge mode with this bridge (exists, up, address, helper, ACL)",
+                   .check = check_ifname),
         { NULL },
 };
 

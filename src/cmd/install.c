@@ -1,11 +1,15 @@
 /* vmcloak install: boot an image and install dependencies through the agent. */
 #include <errno.h>
 #include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "cmd/args.h"
+#include "cmd/checks.h"
 #include "cmd/cmd.h"
 #include "cmd/vmopts.h"
 #include "core/log.h"
+#include "core/util.h"
 #include "core/validate.h"
 #include "deps/steps.h"
 #include "pipeline/install.h"
@@ -13,6 +17,41 @@
 static struct install_request req;
 static struct install_plan plan;
 static bool arg_recommended;
+
+/* One DEPENDENCY token: the names in it (NAME_DEPENDENCY, NAME_DEP_VERSION), then its grammar,
+ * which is the plan parser's own. The same split as install_plan_parse(): file:, run: and
+ * script: are steps, a token with '.' and '=' a setting, anything else name[:version]. */
+static int check_token(const struct args *a, const char *tok, const char *what) {
+        (void)a, (void)what;
+        if (!startswith(tok, "file:") && !startswith(tok, "run:") && !startswith(tok, "script:")) {
+                const char *dot = strchr(tok, '.'), *eq = strchr(tok, '=');
+                if (dot && eq) {
+                        if (dot < eq && dot > tok) {
+                                _cleanup_free_ char *pkg = strndup(tok, (size_t)(dot - tok));
+                                if (!pkg)
+                                        return log_oom();
+                                if (vcheck_dependency_name(pkg) < 0)
+                                        return -EINVAL;
+                                const char *v = startswith(dot + 1, "version=");
+                                if (v && vcheck_dependency_version(v) < 0)
+                                        return -EINVAL;
+                        }
+                } else {
+                        const char *colon = strchr(tok, ':');
+                        _cleanup_free_ char *name = strndup(tok, colon ? (size_t)(colon - tok) : strlen(tok));
+                        if (!name)
+                                return log_oom();
+                        if (vcheck_dependency_name(name) < 0 || (colon && vcheck_dependency_version(colon + 1) < 0))
+                                return -EINVAL;
+                }
+        }
+        char *one[] = { (char *)tok, NULL };
+        struct install_plan p;
+        if (install_plan_parse(one, &p) < 0)
+                return -EINVAL;
+        install_plan_free(&p);
+        return 0;
+}
 
 static const struct optdef opts[] = {
         VM_DISPLAY_OPTS(req.vm),
@@ -23,19 +62,26 @@ static const struct optdef opts[] = {
         { NULL },
 };
 
+static const struct posdef pos[] = {
+        { "NAME", check_image_existing },
+        { "DEPENDENCY", check_token }, /* and every further one */
+        { NULL },
+};
+
 static const struct cmd_spec spec = {
         "install", "[OPTIONS] NAME [DEPENDENCY...]", "Boot image NAME and install dependencies into it.",
         "A DEPENDENCY is name, name:version, pkg.key=value (a setting), or a generic step:\n"
         "  file:SRC:DEST     upload the host file SRC to DEST in the guest\n"
         "  run:COMMAND       run COMMAND in the guest (fails on a non-zero exit code)\n"
         "  script:PATH       upload the host script PATH and run it",
-        opts, 1, -1,
+        opts, 1, -1, .pos = pos,
 };
 
 static int check(const struct args *a) {
         req.name = a->pos[0];
         req.plan = &plan;
-        if (vcheck_name(req.name, "image name") < 0 || install_plan_parse(a->pos + 1, &plan) < 0)
+        /* Each token's syntax was checked where it was typed: this only builds the plan. */
+        if (install_plan_parse(a->pos + 1, &plan) < 0)
                 return -EINVAL;
         if (arg_recommended) {
                 log_error("--recommended installs the dependency catalog's recipe, which is not implemented yet; "
@@ -46,7 +92,7 @@ static int check(const struct args *a) {
                 log_error("nothing to install: name dependencies or steps (file:SRC:DEST, run:COMMAND, script:PATH)");
                 return -EINVAL;
         }
-        return vm_options_check(&req.vm) < 0 ? -EINVAL : 0;
+        return 0;
 }
 
 static int run(const struct cmd_env *env) {

@@ -10,9 +10,18 @@
 
 static const char *arg_revision;
 
+static int check_revision(const struct args *a, const char *value, const char *what) {
+        (void)a;
+        if (!streq(value, "head")) {
+                log_error("unknown revision '%s' for %s: only 'head' is supported", value, what);
+                return -EINVAL;
+        }
+        return 0;
+}
+
 static const struct optdef opts[] = {
         OPT_STRING(0, "revision", &arg_revision, "REV", "Target revision (only head is supported)",
-                   .def_value = "head"),
+                   .def_value = "head", .check = check_revision),
         { NULL },
 };
 
@@ -20,15 +29,6 @@ static const struct cmd_spec spec = {
         "migrate", "[--revision head]", "Upgrade repository.db to the schema this vmcloak uses.",
         "The upgrade only adds columns, so VMCloak keeps reading the database.", opts, 0, 0,
 };
-
-static int check(const struct args *a) {
-        (void)a;
-        if (!streq(arg_revision, "head")) {
-                log_error("unknown revision '%s' for --revision: only 'head' is supported", arg_revision);
-                return -EINVAL;
-        }
-        return 0;
-}
 
 static int run(const struct cmd_env *env) {
         int from, to;
@@ -41,4 +41,4 @@ static int run(const struct cmd_env *env) {
         return 0;
 }
 
-const struct cmd_def cmd_migrate = { .spec = &spec, .check = check, .run = run };
+const struct cmd_def cmd_migrate = { .spec = &spec, .run = run };

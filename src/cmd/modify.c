@@ -3,9 +3,9 @@
 #include <stddef.h>
 
 #include "cmd/args.h"
+#include "cmd/checks.h"
 #include "cmd/cmd.h"
 #include "cmd/vmopts.h"
-#include "core/validate.h"
 #include "pipeline/install.h"
 
 static struct modify_request req;
@@ -16,20 +16,24 @@ static const struct optdef opts[] = {
         OPT_UINT(0, "vrde-port", &req.vm.vnc_display, 0, 65535 - 5900, "N",
                  "VNC display number; QEMU listens on TCP 5900+N", .def_value = "3389"),
         OPT_IPV4(0, "vnc-listen", &req.vm.vnc_listen, "ADDR", "Address VNC listens on", .def_value = "127.0.0.1"),
-        OPT_STRING(0, "iso-path", &req.iso, "ISO", "Insert this ISO into the CD-ROM drive after start"),
+        OPT_STRING(0, "iso-path", &req.iso, "ISO", "Insert this ISO into the CD-ROM drive after start",
+                   .check = check_path),
         VM_RUN_OPTS(req.vm),
+        { NULL },
+};
+
+static const struct posdef pos[] = {
+        { "NAME", check_image_existing },
         { NULL },
 };
 
 static const struct cmd_spec spec = {
         "modify", "[OPTIONS] NAME", "Boot image NAME for manual changes; shut the guest down to finish.", NULL,
-        opts, 1, 1,
+        opts, 1, 1, .pos = pos,
 };
 
 static int check(const struct args *a) {
         req.name = a->pos[0];
-        if (vcheck_name(req.name, "image name") < 0 || vm_options_check(&req.vm) < 0)
-                return -EINVAL;
         return 0;
 }
 

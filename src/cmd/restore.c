@@ -2,16 +2,26 @@
 #include <stddef.h>
 
 #include "cmd/args.h"
+#include "cmd/checks.h"
 #include "cmd/cmd.h"
 #include "core/log.h"
-#include "core/validate.h"
 #include "pipeline/restore.h"
 
 static struct restore_request req;
 
+static int check_exec(const struct args *a, const char *value, const char *what) {
+        (void)a;
+        if (!*value) {
+                log_error("%s needs a command to run in the restored guest", what);
+                return -EINVAL;
+        }
+        return 0;
+}
+
 static const struct optdef opts[] = {
         OPT_BOOL(0, "keep", &req.keep, "Leave the restored VM running (stop it with Ctrl-C)"),
-        OPT_STRING(0, "exec", &req.exec, "COMMAND", "Run COMMAND in the restored guest and print its output"),
+        OPT_STRING(0, "exec", &req.exec, "COMMAND", "Run COMMAND in the restored guest and print its output",
+                   .check = check_exec),
         OPT_UINT(0, "timeout", &req.timeout_s, 1, 86400, "SECONDS", "Give up when a step takes longer",
                  .def = "120 (restore), 60 (agent)"),
         OPT_BOOL(0, "vrde", &req.vnc, "Enable VNC"),
@@ -21,22 +31,23 @@ static const struct optdef opts[] = {
         { NULL },
 };
 
+static const struct posdef pos[] = {
+        { "VMNAME", check_vm_existing },
+        { NULL },
+};
+
 static const struct cmd_spec spec = {
         "restore", "[OPTIONS] VMNAME",
         "Restore snapshot VMNAME (disposable overlay + memory file), wait for its agent, report the time.",
         "Restores the way Cuckoo3 does: machineinfo.json's start_args with a disposable overlay in\n"
         "place of %DISPOSABLE_DISK_PATH%, -incoming \"exec:lz4 -c -d < memory.snapshot\" (decompressor\n"
         "chosen by the file's magic), then cont. The VM is stopped again and its changes discarded\n"
-        "unless --keep.", opts, 1, 1,
+        "unless --keep.", opts, 1, 1, .pos = pos,
 };
 
 static int check(const struct args *a) {
         req.vmname = a->pos[0];
-        if (req.exec && !*req.exec) {
-                log_error("--exec needs a command to run in the restored guest");
-                return -EINVAL;
-        }
-        return vcheck_name(req.vmname, "VM name");
+        return 0;
 }
 
 static int run(const struct cmd_env *env) { return exit_code_for(pipeline_restore(env->pl, &req)); }

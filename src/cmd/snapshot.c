@@ -1,9 +1,11 @@
 /* vmcloak snapshot: create analysis VMs (overlay disk + memory snapshot + machineinfo.json). */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cmd/args.h"
+#include "cmd/checks.h"
 #include "cmd/cmd.h"
 #include "cmd/vmopts.h"
 #include "core/log.h"
@@ -12,13 +14,49 @@
 
 static struct snapshot_request req;
 
+/* VMNAME: each of the names it makes, VMNAME or VMNAME1..VMNAMEn with --count n. */
+static int check_vmname(const struct args *a, const char *value, const char *what) {
+        (void)what;
+        if (vcheck_vm_name(value) < 0)
+                return -EINVAL;
+        /* A bad --count is named where it was typed; until then the names are counted as one. */
+        const char *count_s = args_get(a, "count");
+        unsigned count = 1;
+        if (count_s && parse_uint(count_s, 1, 1000, &count) < 0)
+                count = 1;
+        if (count == 1)
+                return 0;
+        char longest[NAME_MAX_LEN + 16], problem[NAME_PROBLEM_MAX];
+        snprintf(longest, sizeof longest, "%s%u", value, count);
+        if (name_problem(NAME_VM, longest, problem)) {
+                log_error("invalid VM name '%s' (the last of --count %u): %s", longest, count, problem);
+                return -EINVAL;
+        }
+        return 0;
+}
+
+/* Its range depends on --compress; a bad --compress is named where it was typed. */
+static int check_level(const struct args *a, const char *value, const char *what) {
+        enum vm_compress c;
+        const char *comp = args_get_or(a, "compress");
+        if (vm_compress_from_string(comp, &c) < 0)
+                return 0;
+        unsigned def, max, level;
+        vm_compress_level_range(c, &def, &max);
+        if (!max) {
+                log_error("%s does not apply to --compress %s", what, comp);
+                return -EINVAL;
+        }
+        return vcheck_uint(value, what, 1, max, &level);
+}
+
 static const struct optdef opts[] = {
         OPT_RESOLUTION(0, "resolution", &req.resolution, "WxH", "Set the guest's screen resolution",
                        .def = "unchanged"),
         OPT_UINT(0, "ramsize", &req.ram_mb, 64, 4u << 20, "MIB", "Guest RAM in MiB", .def = "the image's"),
         OPT_UINT(0, "cpus", &req.cpus, 1, 255, "N", "Virtual CPUs", .def = "the image's"),
         OPT_STRING(0, "hostname", &req.hostname, "NAME", "Guest hostname (only with --count 1)",
-                   .def = "random 8-16 letters"),
+                   .def = "random 8-16 letters", .check = check_hostname),
         OPT_BOOL(0, "vm-visible", &req.vm.visible, "Show the VM's screen (-display gtk)"),
         OPT_UINT(0, "count", &req.count, 1, 1000, "N", "Number of VMs: VMNAME, or VMNAME1..VMNAMEn",
                  .def_value = "1"),
@@ -34,10 +72,16 @@ static const struct optdef opts[] = {
         OPT_ENUM(0, "compress", &req.compress, opt_compress, "ALGO",
                  "Memory file: lz4, gzip, none (all restorable by Cuckoo3) or zstd (vmcloak restore only)",
                  .def_value = "lz4"),
-        /* Its range depends on --compress: checked below. */
         OPT_READ(0, "compress-level", ARG_VALUE, "N", "Compression level",
-                 .def = "lz4 9 (VMCloak used 1), gzip 3, zstd 3"),
+                 .def = "lz4 9 (VMCloak used 1), gzip 3, zstd 3", .check = check_level),
         VM_RUN_OPTS(req.vm),
+        { NULL },
+};
+
+static const struct posdef pos[] = {
+        { "NAME", check_image_existing },
+        { "VMNAME", check_vmname },
+        { "IP", check_ipv4 },
         { NULL },
 };
 
@@ -49,52 +93,31 @@ static const struct cmd_spec spec = {
         "the first free addresses in a row from the network's .10, or those of an earlier run. Running\n"
         "the same command again keeps the complete VMs of the series and builds the missing ones.\n"
         "Each VM lands in ~/.vmcloak/vms/qemu/VMNAME/, ready for 'cuckoo machine import qemu'.",
-        opts, 2, 3,
+        opts, 2, 3, .pos = pos,
 };
 
-static bool hostname_valid(const char *h) {
-        size_t l = strlen(h);
-        if (l == 0 || l > 63 || h[0] == '-')
-                return false;
-        return strspn(h, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-") == l;
-}
-
+/* The rules between options; every value's syntax was checked by args_parse, in the order typed. */
 static int check(const struct args *a) {
         req.image = a->pos[0];
         req.vmname = a->pos[1];
         req.first_ip = a->npos > 2 ? a->pos[2] : NULL;
-        if (vcheck_name(req.image, "image name") < 0)
-                return -EINVAL;
-        /* The VM names are VMNAME or VMNAME1..n: check the longest. */
-        char longest[96];
-        snprintf(longest, sizeof longest, req.count == 1 ? "%s" : "%s%u", req.vmname, req.count);
-        if (vcheck_name(longest, "VM name") < 0)
-                return -EINVAL;
         const char *comp = args_get_or(a, "compress"), *level = args_get(a, "compress-level");
         req.level = 0;
-        if (level) {
-                unsigned def, max;
-                vm_compress_level_range(req.compress, &def, &max);
-                if (!max) {
-                        log_error("--compress-level does not apply to --compress %s", comp);
-                        return -EINVAL;
-                }
-                if (vcheck_uint(level, "--compress-level", 1, max, &req.level) < 0)
-                        return -EINVAL;
-        }
-        if (!vm_compress_cuckoo_compatible(req.compress))
-                log_warning("--compress %s: Cuckoo3 cannot restore this memory file (only lz4, gzip or none); "
-                            "'vmcloak restore' can", comp);
-        if (req.hostname && !hostname_valid(req.hostname)) {
-                log_error("invalid --hostname '%s': letters, digits and '-', at most 63, not starting with '-'",
-                          req.hostname);
+        if (level && parse_uint(level, 1, UINT_MAX, &req.level) < 0)
+                return -EINVAL; /* checked already */
+        if (req.hostname && req.count != 1) {
+                log_error("--hostname names one VM; with --count %u each VM gets its own random hostname",
+                          req.count);
                 return -EINVAL;
         }
         if (req.interactive && req.jobs > 1) {
                 log_error("--interactive pauses each VM for you: use it with --jobs 1");
                 return -EINVAL;
         }
-        return vm_options_check(&req.vm) < 0 ? -EINVAL : 0;
+        if (!vm_compress_cuckoo_compatible(req.compress))
+                log_warning("--compress %s: Cuckoo3 cannot restore this memory file (only lz4, gzip or none); "
+                            "'vmcloak restore' can", comp);
+        return 0;
 }
 
 static int run(const struct cmd_env *env) { return exit_code_for(pipeline_snapshot(env->pl, &req)); }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "cmd/args.h"
+#include "cmd/checks.h"
 #include "machine/driver.h"
 #include "machine/memfile.h"
 #include "pipeline/netcfg.h"
@@ -21,25 +22,27 @@ OPT_ENUM_DECLARE(opt_netmode, enum image_netmode);
                  "VNC display number; QEMU listens on TCP 5900+N", .def_value = "3389"),                         \
         OPT_IPV4(0, "vnc-listen", &(v).vnc_listen, "ADDR", "Address VNC listens on", .def_value = "127.0.0.1")
 
-/* VMCloak's "VM attributes" into r, a struct init_request. The addresses stay text here: init
- * checks them against the network it resolves (netcfg), createiso against its own rules. */
+/* VMCloak's "VM attributes" into r, a struct init_request. The addresses stay text once their
+ * syntax checked out: init checks them against the network it resolves (netcfg), createiso
+ * against its own rules. */
 #define VM_ATTR_OPTS(r)                                                                                         \
-        OPT_STRING(0, "ip", &(r).net.ip, "IP", "Guest IP address of the image",                                 \
-                   .def = "first free address after the gateway"),                                              \
+        OPT_IPV4(0, "ip", &(r).net.ip, "IP", "Guest IP address of the image",                                   \
+                 .def = "first free address after the gateway"),                                                \
         OPT_PORT(0, "port", &(r).port, "PORT", "Agent TCP port in the guest", .def_value = "8000"),             \
         OPT_STRING(0, "network", &(r).net.network, "CIDR", "Guest network; a bare address means /24",          \
-                   .def = "192.168.30.0/24 (user mode: 10.0.2.0/24)"),                                          \
-        OPT_STRING(0, "gateway", &(r).net.gateway, "IP", "Guest default gateway",                              \
-                   .def = "the bridge's address (user mode: 10.0.2.2)"),                                        \
-        OPT_STRING(0, "dns", &(r).net.dns, "IP", "Primary DNS server", .def = "8.8.8.8 (user mode: 10.0.2.3)"), \
-        OPT_STRING(0, "dns2", &(r).net.dns2, "IP", "Secondary DNS server", .def_value = "8.8.4.4"),             \
+                   .def = "192.168.30.0/24 (user mode: 10.0.2.0/24)", .check = check_network),                  \
+        OPT_IPV4(0, "gateway", &(r).net.gateway, "IP", "Guest default gateway",                                \
+                 .def = "the bridge's address (user mode: 10.0.2.2)"),                                          \
+        OPT_IPV4(0, "dns", &(r).net.dns, "IP", "Primary DNS server", .def = "8.8.8.8 (user mode: 10.0.2.3)"),   \
+        OPT_IPV4(0, "dns2", &(r).net.dns2, "IP", "Secondary DNS server", .def_value = "8.8.4.4"),               \
         OPT_UINT(0, "cpus", &(r).cpus, 1, 255, "N", "Virtual CPUs", .def_value = "1"),                          \
         OPT_UINT(0, "ramsize", &(r).ram_mb, 64, 4u << 20, "MIB", "Guest RAM in MiB", .def = "2048 (linux: 512)"), \
         OPT_UINT(0, "vramsize", &(r).vram_mb, 1, 512, "MIB", "Video RAM in MiB (-device VGA,vgamem_mb=N)",      \
                  .def_value = "16"),                                                                            \
         OPT_SIZE(0, "hddsize", &(r).disk_bytes, 1ull << 30, "SIZE", "Disk size: a number of GiB, or 4096M, 1T", \
-                 .def = "256 (GiB; linux: 2)"),                                                                 \
-        OPT_STRING(0, "tempdir", &(r).tempdir, "DIR", "Where install media are built", .def = "~/.vmcloak/iso"), \
+                 .def = "256 (GiB; linux: 2)", .check = check_disk_size),                                        \
+        OPT_STRING(0, "tempdir", &(r).tempdir, "DIR", "Where install media are built", .def = "~/.vmcloak/iso", \
+                   .check = check_path),                                                                        \
         OPT_RESOLUTION(0, "resolution", &(r).resolution, "WxH", "Screen resolution of the guest",              \
                        .def_value = "1024x768"),                                                                \
         VM_DISPLAY_OPTS((r).vm)
@@ -51,24 +54,26 @@ OPT_ENUM_DECLARE(opt_netmode, enum image_netmode);
         OPT_READ(0, "win10x64", ARG_FLAG, NULL, "Windows 10 x64 guest"),                                        \
         OPT_READ(0, "win11x64", ARG_FLAG, NULL, "Windows 11 x64 guest (UEFI, Secure Boot, TPM 2.0)"),           \
         OPT_READ(0, "linux", ARG_FLAG, NULL, "The built-in Linux guest (BusyBox, Debian kernel, the agent)"),   \
-        OPT_STRING(0, "iso-mount", &(r).iso_mount, "DIR", "Where the Windows ISO is mounted", .def = "/mnt/<os>"), \
+        OPT_STRING(0, "iso-mount", &(r).iso_mount, "DIR", "Where the Windows ISO is mounted", .def = "/mnt/<os>", \
+                   .check = check_path),                                                                        \
         OPT_STRING(0, "serial-key", &(r).serial_key, "KEY", "Windows product key", .def = "the OS's generic key"), \
         OPT_STRING(0, "product", &(r).product, "EDITION", "Windows edition, e.g. pro",                          \
                    .def = "from sources/product.ini"),                                                          \
         OPT_STRING(0, "python-version", &(r).python_version, "VERSION",                                         \
                    "Python to bake into a Windows image (optional)", .def = "none"),                            \
         OPT_STRING(0, "kernel", &(r).kernel, "PATH", "Linux guest: kernel image",                               \
-                   .def = "linux-image-amd64 from the Debian mirror"),                                          \
+                   .def = "linux-image-amd64 from the Debian mirror", .check = check_path),                     \
         OPT_STRING(0, "modules", &(r).modules, "DIR", "Linux guest: modules tree",                              \
-                   .def = "the kernel package's lib/modules")
+                   .def = "the kernel package's lib/modules", .check = check_path)
 
 /* The knobs of the VM that every VM-starting command accepts, into v, a struct vm_options. */
 #define VM_RUN_OPTS(v)                                                                                          \
         OPT_ENUM(0, "accel", &(v).accel, opt_accel, "ACCEL", "auto (KVM if it works, else TCG), kvm or tcg",   \
                  .def_value = "auto"),                                                                          \
         OPT_STRING(0, "serial", &(v).serial, "MODE", "Serial port: file, file:PATH, pty, unix:PATH or none",   \
-                   .def = "file (serial.log in the VM's folder)"),                                              \
-        OPT_LIST(0, "share", &(v).shares, "TAG=DIR[,rw]", "Share a host folder with the guest (9p, read-only)"), \
+                   .def = "file (serial.log in the VM's folder)", .check = check_serial),                       \
+        OPT_LIST(0, "share", &(v).shares, "TAG=DIR[,rw]", "Share a host folder with the guest (9p, read-only)", \
+                 .check = check_share),                                                                         \
         OPT_LIST(0, "qemu-arg", &(v).qemu_args, "ARG", "Extra raw QEMU argument (escape hatch)"),              \
         OPT_UINT(0, "timeout", &(v).timeout_s, 1, 7 * 24 * 3600, "SECONDS",                                     \
                  "Give up when a step of the guest takes longer",                                               \

@@ -1,8 +1,10 @@
 /* Validation of names, addresses, sizes and numbers given on the command line. */
 #include "core/validate.h"
 
+#include <assert.h>
 #include <ctype.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,27 +12,229 @@
 #include "core/log.h"
 #include "core/util.h"
 
-const char *name_invalid_reason(const char *name) {
-        if (!name || !*name)
-                return "it is empty";
-        if (strlen(name) > NAME_MAX_LEN)
-                return "it is longer than 64 bytes";
-        if (streq(name, ".") || streq(name, ".."))
-                return "'.' and '..' are not names";
-        if (name[0] == '-')
-                return "it starts with '-'";
-        if (strstr(name, ".."))
-                return "it contains '..'";
-        for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
-                if (*p == '/')
-                        return "it contains '/'";
-                if (*p < 0x20 || *p == 0x7f)
-                        return "it contains a control character";
-                if (isspace(*p))
-                        return "it contains whitespace";
-        }
-        return NULL;
+/* ---- names ---- */
+
+enum name_first {
+        FIRST_ANY,
+        FIRST_ALNUM,   /* an ASCII letter or digit */
+        FIRST_LETTER,  /* an ASCII letter */
+};
+
+/* One kind of name: what its consumers accept, and the sentence that says so. */
+struct name_rule {
+        const char *label;           /* "image name" */
+        size_t max;                  /* bytes */
+        /* Characters allowed besides ASCII letters and digits; NULL: every byte except those in
+         * banned (and whitespace and control characters when no_space). */
+        const char *extra;
+        const char *banned;
+        bool no_space;
+        enum name_first first;
+        bool no_hyphen_end;
+        bool not_all_digits;
+        const char *no_substring;
+        const char *const *reserved; /* whole names refused, NULL-terminated */
+        const char *reserved_why;
+        const char *rule;            /* the rule in words, with the consumers it protects */
+};
+
+static const char *const dot_names[] = { ".", "..", NULL };
+static const char *const acl_words[] = { "all", NULL };
+
+static const struct name_rule name_rules[NAME_KIND_COUNT] = {
+        /* The disk (~/.vmcloak/image/NAME.qcow2), its work files (NAME.qcow2.install-PID.qcow2,
+         * .nvram, .tpm, which cleanup finds by that prefix), the log folder, the init work folder,
+         * the repository row. */
+        [NAME_IMAGE] = {
+                .label = "image name", .max = NAME_MAX_LEN, .extra = "._-", .first = FIRST_ALNUM,
+                .no_substring = ".qcow2",
+                .rule = "an image name is 1 to 64 ASCII letters, digits, '.', '_' or '-', starts with a letter or "
+                        "digit and does not contain '.qcow2' (its disk is NAME.qcow2, its work files NAME.qcow2.*)",
+        },
+        /* The VM folder (~/.vmcloak/vms/qemu/NAME), the machine name Cuckoo3 imports, CAPE's
+         * kvm.conf ([NAME] section, label = NAME, machines = a,b,c: INI syntax refuses ';', '#',
+         * '[', ']', '=', ':' and ','), QEMU's -name. */
+        [NAME_VM] = {
+                .label = "VM name", .max = NAME_MAX_LEN, .extra = "._-", .first = FIRST_ALNUM,
+                .rule = "a VM name is 1 to 64 ASCII letters, digits, '.', '_' or '-' and starts with a letter or "
+                        "digit (its folder, its machine in Cuckoo3, its section in CAPE's kvm.conf)",
+        },
+        /* Looked up in the repository as it is and joined to a folder: only what keeps it one
+         * file name there. */
+        [NAME_EXISTING] = {
+                .label = "name", .max = SIZE_MAX, .banned = "/", .reserved = dot_names,
+                .reserved_why = "'.' and '..' are folders, not names",
+                .rule = "the name of an existing image or VM is not empty, has no '/' and is not '.' or '..'",
+        },
+        /* Linux (IFNAMSIZ 16 with its NUL, no '/', ':' or whitespace), qemu-bridge-helper's ACL
+         * ('allow all' allows every bridge; names of 16 bytes or more make the whole file
+         * invalid), QEMU's -netdev bridge,br=NAME (',' ends the value) and the /bin/sh -c command
+         * line QEMU builds for a helper path with a space in it. */
+        [NAME_BRIDGE] = {
+                .label = "bridge name", .max = 15, .extra = "._-", .first = FIRST_ALNUM, .reserved = acl_words,
+                .reserved_why = "'allow all' in qemu-bridge-helper's ACL means every bridge",
+                .rule = "a bridge name is 1 to 15 ASCII letters, digits, '.', '_' or '-', starts with a letter or "
+                        "digit and is not 'all' (Linux interface names, qemu-bridge-helper's ACL, QEMU's "
+                        "-netdev bridge,br=)",
+        },
+        /* The kernel's dev_valid_name(), for interfaces that exist already (vmcloak bridge
+         * --delete, doctor --bridge): whatever Linux made, vmcloak can name. */
+        [NAME_IFNAME] = {
+                .label = "interface name", .max = 15, .banned = "/:", .no_space = true, .reserved = dot_names,
+                .reserved_why = "'.' and '..' are no interface names",
+                .rule = "a Linux interface name is 1 to 15 bytes without '/', ':', whitespace or control "
+                        "characters and is not '.' or '..'",
+        },
+        /* --net user's ADAPTER is recorded where a bridge name goes: the image's adapter column,
+         * machineinfo.json's "bridge" (which Cuckoo3 reads as an interface). */
+        [NAME_NETWORK] = {
+                .label = "network name", .max = 15, .extra = "._-", .first = FIRST_ALNUM,
+                .rule = "a network name is 1 to 15 ASCII letters, digits, '.', '_' or '-' and starts with a letter "
+                        "or digit (it is recorded where a bridge name goes)",
+        },
+        /* RFC 1123 host names: what a Linux guest's hostname(1) and DHCP/DNS take. */
+        [NAME_HOSTNAME] = {
+                .label = "hostname", .max = 63, .extra = "-", .first = FIRST_ALNUM, .no_hyphen_end = true,
+                .rule = "a hostname is a DNS label: 1 to 63 ASCII letters, digits or '-', not starting or ending "
+                        "with '-'",
+        },
+        /* Windows computer names: the NetBIOS name is the first 15 bytes, and a name of digits
+         * only is refused by Windows Setup and the rename API. */
+        [NAME_WINDOWS_HOSTNAME] = {
+                .label = "Windows computer name", .max = 15, .extra = "-", .first = FIRST_ALNUM,
+                .not_all_digits = true,
+                .rule = "a Windows computer name is 1 to 15 ASCII letters, digits or '-', not all digits and not "
+                        "starting with '-' (NetBIOS)",
+        },
+        /* QEMU's -virtfs makes the tag the -fsdev id (letters, digits, '-', '.', '_', starting
+         * with a letter) and virtio-9p refuses tags over 31 bytes; the guest mounts it by name. */
+        [NAME_SHARE_TAG] = {
+                .label = "share tag", .max = 31, .extra = "._-", .first = FIRST_LETTER,
+                .rule = "a share tag is 1 to 31 ASCII letters, digits, '.', '_' or '-' and starts with a letter "
+                        "(QEMU makes it the -fsdev id; virtio-9p takes at most 31 bytes)",
+        },
+        /* install's grammar (':' starts a version, '.' a setting package.key=value) and the
+         * image's installed list, "name:version,name:version". */
+        [NAME_DEPENDENCY] = {
+                .label = "dependency name", .max = NAME_MAX_LEN, .extra = "_-", .first = FIRST_ALNUM,
+                .rule = "a dependency name is 1 to 64 ASCII letters, digits, '_' or '-' and starts with a letter "
+                        "or digit (':' starts its version, '.' a setting)",
+        },
+        [NAME_DEP_VERSION] = {
+                .label = "dependency version", .max = NAME_MAX_LEN, .extra = "._-", .first = FIRST_ANY,
+                .rule = "a dependency version is 1 to 64 ASCII letters, digits, '.', '_' or '-' (the image records "
+                        "name:version in a comma-separated list)",
+        },
+};
+
+static bool ascii_alnum(unsigned char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 }
+
+static bool ascii_letter(unsigned char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+
+static bool char_allowed(const struct name_rule *r, unsigned char c) {
+        if (r->extra)
+                return ascii_alnum(c) || (c && strchr(r->extra, c));
+        if (r->no_space && (c <= 0x20 || c == 0x7f))
+                return false;
+        return !strchr(r->banned, c);
+}
+
+/* Why c is refused, in words. */
+static const char *char_problem(unsigned char c, char buf[static 48]) {
+        if (c == ' ' || (c >= '\t' && c <= '\r'))
+                return "it contains whitespace";
+        if (c < 0x20 || c == 0x7f)
+                return "it contains a control character";
+        if (c >= 0x80)
+                return "it contains a non-ASCII character";
+        snprintf(buf, 48, "'%c' is not allowed", c);
+        return buf;
+}
+
+static const char *rule_problem(const struct name_rule *r, const char *name, char *problem, size_t size) {
+        char cb[48];
+        const char *why = NULL;
+        size_t len = name ? strlen(name) : 0;
+        const unsigned char *p = (const unsigned char *)name;
+        if (len == 0)
+                why = "it is empty";
+        for (const char *const *w = r->reserved; !why && w && *w; w++)
+                if (streq(name, *w))
+                        why = r->reserved_why;
+        for (size_t i = 0; !why && i < len; i++)
+                if (!char_allowed(r, p[i]))
+                        why = char_problem(p[i], cb);
+        if (!why && ((r->first == FIRST_ALNUM && !ascii_alnum(p[0])) ||
+                     (r->first == FIRST_LETTER && !ascii_letter(p[0])))) {
+                snprintf(cb, sizeof cb, "it starts with '%c'", p[0]);
+                why = cb;
+        }
+        if (!why && len > r->max) {
+                snprintf(cb, sizeof cb, "it is %zu bytes long", len);
+                why = cb;
+        }
+        if (!why && r->no_hyphen_end && name[len - 1] == '-')
+                why = "it ends with '-'";
+        if (!why && r->not_all_digits && strspn(name, "0123456789") == len)
+                why = "it is all digits";
+        if (!why && r->no_substring && strstr(name, r->no_substring)) {
+                snprintf(cb, sizeof cb, "it contains '%s'", r->no_substring);
+                why = cb;
+        }
+        if (!why)
+                return NULL;
+        snprintf(problem, size, "%s; %s", why, r->rule);
+        return problem;
+}
+
+const char *name_problem(enum name_kind kind, const char *name, char buf[static NAME_PROBLEM_MAX]) {
+        assert((unsigned)kind < NAME_KIND_COUNT);
+        return rule_problem(&name_rules[kind], name, buf, NAME_PROBLEM_MAX);
+}
+
+const char *name_kind_label(enum name_kind kind) {
+        assert((unsigned)kind < NAME_KIND_COUNT);
+        return name_rules[kind].label;
+}
+
+/* The value as the message quotes it: control characters as \xNN (so the message stays one
+ * line), at most 80 bytes of it. */
+static const char *quoted(const char *value, char buf[static 340]) {
+        size_t o = 0, i = 0;
+        const unsigned char *v = (const unsigned char *)strempty(value);
+        for (; v[i] && i < 80; i++) {
+                if (v[i] < 0x20 || v[i] == 0x7f)
+                        o += (size_t)snprintf(buf + o, 5, "\\x%02x", v[i]);
+                else
+                        buf[o++] = (char)v[i];
+        }
+        if (v[i])
+                o += (size_t)snprintf(buf + o, 4, "...");
+        buf[o] = 0;
+        return buf;
+}
+
+static int name_check(enum name_kind kind, const char *value, const char *label) {
+        char problem[NAME_PROBLEM_MAX], q[340];
+        if (!name_problem(kind, value, problem))
+                return 0;
+        log_error("invalid %s '%s': %s", label ? label : name_kind_label(kind), quoted(value, q), problem);
+        return -EINVAL;
+}
+
+int vcheck_image_name(const char *value) { return name_check(NAME_IMAGE, value, NULL); }
+int vcheck_vm_name(const char *value) { return name_check(NAME_VM, value, NULL); }
+int vcheck_existing_name(const char *value, const char *what) { return name_check(NAME_EXISTING, value, what); }
+int vcheck_bridge_name(const char *value) { return name_check(NAME_BRIDGE, value, NULL); }
+int vcheck_ifname(const char *value) { return name_check(NAME_IFNAME, value, NULL); }
+int vcheck_network_name(const char *value) { return name_check(NAME_NETWORK, value, NULL); }
+int vcheck_hostname(const char *value) { return name_check(NAME_HOSTNAME, value, NULL); }
+int vcheck_windows_hostname(const char *value) { return name_check(NAME_WINDOWS_HOSTNAME, value, NULL); }
+int vcheck_share_tag(const char *value) { return name_check(NAME_SHARE_TAG, value, NULL); }
+int vcheck_dependency_name(const char *value) { return name_check(NAME_DEPENDENCY, value, NULL); }
+int vcheck_dependency_version(const char *value) { return name_check(NAME_DEP_VERSION, value, NULL); }
 
 int parse_ipv4(const char *s, uint32_t *ret) {
         uint32_t a = 0;
@@ -214,14 +418,7 @@ int parse_resolution(const char *s, unsigned *w, unsigned *h) {
         return 0;
 }
 
-int vcheck_name(const char *value, const char *what) {
-        const char *why = name_invalid_reason(value);
-        if (!why)
-                return 0;
-        log_error("invalid %s '%s': %s (use letters, digits, '.', '_' or '-', at most 64 bytes)", what,
-                  strempty(value), why);
-        return -EINVAL;
-}
+int vcheck_name(const char *value, const char *what) { return vcheck_existing_name(value, what); }
 
 int vcheck_ipv4(const char *value, const char *option, uint32_t *ret) {
         uint32_t a;

@@ -6,11 +6,52 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/*
+ * Names. Every name vmcloak gives something is checked against what all of its consumers
+ * accept, one rule per kind of name (the table in validate.c says which consumers each rule
+ * protects). The message of a refused name is one line:
+ *     invalid <kind> '<name>': <what is wrong>; <the rule>
+ * New names get the rule of their kind; names that refer to an existing image or VM only the
+ * rule that keeps them one file name (NAME_EXISTING), so that names an older rule or VMCloak
+ * let in stay listable, usable and deletable.
+ */
 #define NAME_MAX_LEN 64
+#define NAME_PROBLEM_MAX 512
 
-/* Image/VM names: non-empty, at most 64 bytes, no '/', not "." or "..", no leading '-',
- * no control characters or whitespace. Returns a static reason, or NULL if valid. */
-const char *name_invalid_reason(const char *name);
+enum name_kind {
+        NAME_IMAGE,            /* a new image */
+        NAME_VM,               /* a new snapshot VM (each of VMNAME1..n) */
+        NAME_EXISTING,         /* an existing image or VM, looked up as it is */
+        NAME_BRIDGE,           /* a bridge vmcloak creates or attaches VMs to */
+        NAME_IFNAME,           /* an existing interface: Linux's own rule (inspect, delete) */
+        NAME_NETWORK,          /* ADAPTER of --net user: it stands where a bridge name goes */
+        NAME_HOSTNAME,         /* --hostname: a DNS label, which every guest accepts */
+        NAME_WINDOWS_HOSTNAME, /* a Windows guest's computer name (NetBIOS) */
+        NAME_SHARE_TAG,        /* TAG of --share TAG=DIR */
+        NAME_DEPENDENCY,       /* install's name of name[:version] and package of package.key=value */
+        NAME_DEP_VERSION,      /* install's version of name:version and package.version=VERSION */
+        NAME_KIND_COUNT,
+};
+
+/* What is wrong with name as a `kind` name, and the rule, as "<problem>; <rule>" in buf;
+ * NULL when the name is acceptable (buf untouched). Never prints. */
+const char *name_problem(enum name_kind kind, const char *name, char buf[static NAME_PROBLEM_MAX]);
+/* The words for the kind in messages ("image name"). */
+const char *name_kind_label(enum name_kind kind);
+
+/* Each prints "invalid <kind> '<value>': <problem>; <rule>" and returns -EINVAL, or returns 0. */
+int vcheck_image_name(const char *value);            /* NAME_IMAGE */
+int vcheck_vm_name(const char *value);               /* NAME_VM */
+/* NAME_EXISTING; what names it in the message: "image name", "VM name" or "name". */
+int vcheck_existing_name(const char *value, const char *what);
+int vcheck_bridge_name(const char *value);           /* NAME_BRIDGE */
+int vcheck_ifname(const char *value);                /* NAME_IFNAME */
+int vcheck_network_name(const char *value);          /* NAME_NETWORK */
+int vcheck_hostname(const char *value);              /* NAME_HOSTNAME */
+int vcheck_windows_hostname(const char *value);      /* NAME_WINDOWS_HOSTNAME */
+int vcheck_share_tag(const char *value);             /* NAME_SHARE_TAG */
+int vcheck_dependency_name(const char *value);       /* NAME_DEPENDENCY */
+int vcheck_dependency_version(const char *value);    /* NAME_DEP_VERSION */
 
 struct ipv4_net {
         uint32_t addr;      /* host byte order; the address as given (host bits may be set) */
@@ -38,6 +79,8 @@ int parse_uint(const char *s, unsigned min, unsigned max, unsigned *ret);
 int parse_resolution(const char *s, unsigned *w, unsigned *h);   /* "1024x768" */
 
 /* Wrappers for option parsing: print "vmcloak: invalid <what> 'value' for <option>: reason". */
+/* Older callers' name check: the NAME_EXISTING rule (a name that is one file name), with what
+ * naming it. New code names the kind: vcheck_image_name(), vcheck_vm_name(), ... */
 int vcheck_name(const char *value, const char *what);
 int vcheck_ipv4(const char *value, const char *option, uint32_t *ret);
 int vcheck_cidr(const char *value, const char *option, struct ipv4_net *ret);

@@ -3,7 +3,6 @@
 #include "net/bridge.h"
 
 #include <arpa/inet.h>
-#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -22,7 +21,6 @@
 #ifndef IFF_UP
 #define IFF_UP 0x1
 #endif
-#define IFNAME_MAX 15 /* IFNAMSIZ - 1 */
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct nl_sock *, nl_socket_free)
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct nl_cache *, nl_cache_free)
@@ -32,16 +30,9 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct nl_addr *, nl_addr_put)
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct nl_msg *, nlmsg_free)
 
 const char *net_ifname_invalid_reason(const char *name) {
-        if (isempty(name))
-                return "it is empty";
-        if (strlen(name) > IFNAME_MAX)
-                return "it is longer than 15 characters";
-        if (streq(name, ".") || streq(name, ".."))
-                return "'.' and '..' are not interface names";
-        for (const char *p = name; *p; p++)
-                if (*p == '/' || *p == ':' || isspace((unsigned char)*p) || !isprint((unsigned char)*p))
-                        return "it may not contain '/', ':', spaces or control characters";
-        return NULL;
+        /* One reason at a time; the callers print it before they ask again. */
+        static _Thread_local char buf[NAME_PROBLEM_MAX];
+        return name_problem(NAME_BRIDGE, name, buf);
 }
 
 const char *net_format_cidr(const struct ipv4_net *n, char *buf, unsigned size) {
@@ -136,7 +127,9 @@ static int query_stp(int ifindex, int *ret) {
 int net_link_get(const char *name, struct net_link *ret) {
         memset(ret, 0, sizeof *ret);
         ret->stp_state = -1;
-        if (net_ifname_invalid_reason(name))
+        /* Any interface Linux made can be looked at, whether vmcloak would have made it or not. */
+        char buf[NAME_PROBLEM_MAX];
+        if (name_problem(NAME_IFNAME, name, buf))
                 return -EINVAL;
 
         _cleanup_(nl_socket_freep) struct nl_sock *sk = NULL;
@@ -258,11 +251,8 @@ int net_bridge_ensure(const char *name, const struct ipv4_net *addr, unsigned *r
         unsigned changes = 0;
         if (ret_changes)
                 *ret_changes = 0;
-        const char *why = net_ifname_invalid_reason(name);
-        if (why) {
-                log_error("invalid bridge name '%s': %s", name, why);
+        if (vcheck_bridge_name(name) < 0)
                 return -EINVAL;
-        }
         char want[24];
         net_format_cidr(addr, want, sizeof want);
 
@@ -322,11 +312,9 @@ int net_bridge_ensure(const char *name, const struct ipv4_net *addr, unsigned *r
 }
 
 int net_bridge_delete(const char *name) {
-        const char *why = net_ifname_invalid_reason(name);
-        if (why) {
-                log_error("invalid bridge name '%s': %s", name, why);
+        /* Linux's own rule: a bridge an older vmcloak or another tool made can be removed too. */
+        if (vcheck_ifname(name) < 0)
                 return -EINVAL;
-        }
         struct net_link l;
         int r = net_link_get(name, &l);
         if (r < 0)

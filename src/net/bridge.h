@@ -12,8 +12,9 @@
 
 #define NET_LINK_MAX_ADDRS 8
 
-/* The kernel's rule for interface names (1..15 bytes, no '/', ':' or whitespace, not "." or
- * ".."). Returns a static reason, or NULL when the name is valid. */
+/* The rule for a bridge vmcloak creates or attaches VMs to (core's NAME_BRIDGE: what Linux,
+ * qemu-bridge-helper's ACL and QEMU's -netdev bridge all accept). Returns the reason
+ * ("<problem>; <rule>", valid until the next call in this thread), or NULL when the name is valid. */
 const char *net_ifname_invalid_reason(const char *name);
 
 struct net_link {

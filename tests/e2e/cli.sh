@@ -113,4 +113,83 @@ done
 wait
 tap_check "two processes listing for 10 s: no errors" test ! -s "$tmp/errs"
 
+
+# Issue 10, faults 6 and 10: a name every consumer can carry, and every argument's syntax checked
+# before the repository or any file is looked at. Each refusal: exit 2, the exact one line, and
+# a VMCLOAK_HOME that does not exist afterwards.
+never=$tmp/never-created
+refuse() { # NAME LINE CMD...
+  local name=$1 line=$2; shift 2
+  local err rc
+  err=$(VMCLOAK_HOME=$never "$@" 2>&1 >/dev/null); rc=$?
+  if [ "$rc" = 2 ] && [ "$err" = "vmcloak: $line" ] && [ ! -e "$never" ]; then tap_ok "$name"
+  else tap_fail "$name" "rc=$rc home=$([ -e "$never" ] && echo created || echo absent) got: $err"; fi
+}
+r_image="an image name is 1 to 64 ASCII letters, digits, '.', '_' or '-', starts with a letter or digit and does not contain '.qcow2' (its disk is NAME.qcow2, its work files NAME.qcow2.*)"
+r_vm="a VM name is 1 to 64 ASCII letters, digits, '.', '_' or '-' and starts with a letter or digit (its folder, its machine in Cuckoo3, its section in CAPE's kvm.conf)"
+r_bridge="a bridge name is 1 to 15 ASCII letters, digits, '.', '_' or '-', starts with a letter or digit and is not 'all' (Linux interface names, qemu-bridge-helper's ACL, QEMU's -netdev bridge,br=)"
+r_network="a network name is 1 to 15 ASCII letters, digits, '.', '_' or '-' and starts with a letter or digit (it is recorded where a bridge name goes)"
+r_host="a hostname is a DNS label: 1 to 63 ASCII letters, digits or '-', not starting or ending with '-'"
+r_tag="a share tag is 1 to 31 ASCII letters, digits, '.', '_' or '-' and starts with a letter (QEMU makes it the -fsdev id; virtio-9p takes at most 31 bytes)"
+r_dep="a dependency name is 1 to 64 ASCII letters, digits, '_' or '-' and starts with a letter or digit (':' starts its version, '.' a setting)"
+ip_rule="(expected four numbers 0-255, e.g. 192.168.30.2)"
+qb="$(dirname "$VM")/vmcloak-qemubridge"
+
+# Fault 6: names other tools cannot carry are refused in one line naming the rule.
+refuse "bridge 'br0;id' refused" "invalid bridge name 'br0;id': ';' is not allowed; $r_bridge" "$VM" bridge 'br0;id' 10.0.0.1/24
+refuse "qemubridge 'br,0' refused" "invalid bridge name 'br,0': ',' is not allowed; $r_bridge" "$qb" 'br,0' 10.0.0.1/24
+refuse "bridge 'all' refused (the ACL's word)" "invalid bridge name 'all': 'allow all' in qemu-bridge-helper's ACL means every bridge; $r_bridge" "$VM" bridge all 10.0.0.1/24
+refuse "init 'a;b' refused" "invalid image name 'a;b': ';' is not allowed; $r_image" "$VM" init --linux 'a;b' qemubr0
+refuse "init 'ä' refused" "invalid image name 'ä': it contains a non-ASCII character; $r_image" "$VM" init --linux 'ä' qemubr0
+refuse "init 'a\$(id)' refused" "invalid image name 'a\$(id)': '\$' is not allowed; $r_image" "$VM" init --linux 'a$(id)' qemubr0
+refuse "init '.hidden' refused" "invalid image name '.hidden': it starts with '.'; $r_image" "$VM" init --linux .hidden qemubr0
+refuse "init 'x.qcow2' refused" "invalid image name 'x.qcow2': it contains '.qcow2'; $r_image" "$VM" init --linux x.qcow2 qemubr0
+refuse "init ADAPTER 'br;0' refused" "invalid bridge name 'br;0': ';' is not allowed; $r_bridge" "$VM" init --linux img 'br;0'
+refuse "init --net user ADAPTER 'net;1' refused" "invalid network name 'net;1': ';' is not allowed; $r_network" "$VM" init --linux --net user img 'net;1'
+refuse "snapshot VMNAME 'vm,1' refused" "invalid VM name 'vm,1': ',' is not allowed; $r_vm" "$VM" snapshot img 'vm,1'
+long=$(printf 'v%.0s' $(seq 63))
+refuse "snapshot --count: the last name is checked" "invalid VM name '${long}10' (the last of --count 10): it is 65 bytes long; $r_vm" "$VM" snapshot --count 10 img "$long"
+refuse "snapshot --hostname 'a_b' refused" "invalid hostname 'a_b': '_' is not allowed; $r_host" "$VM" snapshot --hostname a_b img vm
+refuse "--share tag '1abc' refused" "invalid share tag '1abc': it starts with '1'; $r_tag" "$VM" snapshot --share 1abc=/tmp img vm
+refuse "--share tag twice refused" "--share s=/: the tag 's' is already used by --share s=/tmp; give each share its own tag" "$VM" modify --share s=/tmp --share s=/ img
+refuse "install dependency 'a;b' refused" "invalid dependency name 'a;b': ';' is not allowed; $r_dep" "$VM" install img 'a;b'
+refuse "clone OUTNAME 'new;img' refused" "invalid image name 'new;img': ';' is not allowed; $r_image" "$VM" clone img 'new;img'
+
+# Names an older rule or VMCloak let in stay listable, usable and deletable.
+oh=$tmp/oldnames; mkdir -p "$oh/image"
+sqlite3 "$oh/repository.db" < "$VMCLOAK_SOURCE_ROOT/tests/fixtures/vmcloak-head.sql"
+"$VM" --home "$oh" migrate >/dev/null 2>&1
+sqlite3 "$oh/repository.db" "UPDATE image SET name='old;img', path='$oh/image/old;img.qcow2' WHERE name='win7base'; UPDATE snapshot SET vmname='.oldvm' WHERE vmname='win10vm_1'"
+tap_check "an old image name is listed" grep -qx 'old;img' <<<"$("$VM" --home "$oh" list images --name-only)"
+tap_check "an old VM name is listed" grep -qx '.oldvm' <<<"$("$VM" --home "$oh" list snapshots --name-only)"
+out=$("$VM" --home "$oh" snapshot 'old;img' vmx 2>&1); rc=$?
+tap_check "an old image name is looked up (not refused)" test "$rc" = 1 -a -z "$(grep -F 'invalid' <<<"$out")"
+"$VM" --home "$oh" delvm .oldvm >/dev/null 2>&1; tap_check "an old VM name can be deleted" test $? = 0
+"$VM" --home "$oh" delimg 'old;img' >/dev/null 2>&1; tap_check "an old image name can be deleted" test $? = 0
+tap_check "both are gone" test -z "$("$VM" --home "$oh" list images --name-only | grep -F 'old;img')"
+
+# Fault 10: the first error a user sees is the first one typed, before any state.
+out=$("$VM" --home "$oh" snapshot win10base vmx 192.168.30.300 2>&1); rc=$?
+tap_check "snapshot's bad IP comes before the image's missing disk" test "$rc" = 2 -a "$out" = "vmcloak: invalid IP address '192.168.30.300' for IP $ip_rule"
+out=$("$VM" --home "$oh" snapshot win10base vmx 192.168.30.30 2>&1); rc=$?
+tap_check "with a good IP the missing disk is next" test "$rc" = 1 -a -n "$(grep -F 'is missing' <<<"$out")"
+refuse "snapshot IP syntax before any state" "invalid IP address '192.168.30.300' for IP $ip_rule" "$VM" snapshot img vm 192.168.30.300
+refuse "init: --ip typed first, named first" "invalid IP address '1.2.3.300' for --ip $ip_rule" "$VM" init --linux --ip 1.2.3.300 'a;b' qemubr0
+refuse "init: NAME typed first, named first" "invalid image name 'a;b': ';' is not allowed; $r_image" "$VM" init --linux 'a;b' qemubr0 --ip 1.2.3.300
+refuse "init --gateway syntax" "invalid IP address '1.2.3' for --gateway $ip_rule" "$VM" init --linux --gateway 1.2.3 img qemubr0
+refuse "init --dns syntax" "invalid IP address 'dns' for --dns $ip_rule" "$VM" init --linux --dns dns img qemubr0
+refuse "init --dns2 syntax" "invalid IP address '8.8.4' for --dns2 $ip_rule" "$VM" init --linux --dns2 8.8.4 img qemubr0
+refuse "init --network syntax" "invalid network '10.0.0.0/33' for --network (expected ADDRESS/PREFIX, e.g. 192.168.30.0/24)" "$VM" init --linux --network 10.0.0.0/33 img qemubr0
+refuse "init --network room" "invalid network '10.0.0.0/31' for --network: a /31 leaves no room for a guest and a gateway; use a prefix of /30 or shorter" "$VM" init --linux --network 10.0.0.0/31 img qemubr0
+refuse "init --mac syntax" "invalid MAC address '01:00:00:00:00:00' for --mac: it is a multicast address (first byte must be even)" "$VM" init --linux --mac 01:00:00:00:00:00 img qemubr0
+refuse "init --iso ''" "--iso needs a path, not an empty string" "$VM" init --linux --iso '' img qemubr0
+refuse "createiso --ip syntax" "invalid IP address '10.0.0.300' for --ip $ip_rule" "$VM" createiso --linux --network 10.0.0.0/24 --ip 10.0.0.300 --gateway 10.0.0.1 out.iso
+refuse "restore --timeout" "invalid value '0' for --timeout (expected a whole number from 1 to 86400)" "$VM" restore vm --timeout 0
+refuse "install --serial" "invalid --serial 'bogus': use file, file:PATH, pty, unix:PATH or none" "$VM" install --serial bogus img run:true
+refuse "install step syntax" "invalid step 'run:': expected run:COMMAND" "$VM" install img run:
+refuse "install: --timeout typed first, named first" "invalid value '0' for --timeout (expected a whole number from 1 to 604800)" "$VM" install --timeout 0 img 'a;b'
+refuse "snapshot --compress-level" "--compress-level does not apply to --compress none" "$VM" snapshot img vm --compress none --compress-level 3
+refuse "modify --iso-path ''" "--iso-path needs a path, not an empty string" "$VM" modify --iso-path '' img
+refuse "cleanup --vm" "--vm vbox is not supported: only qemu" "$VM" cleanup --vm vbox img
+
 tap_done

@@ -343,17 +343,277 @@ static void test_typed_bad_values(void **state) {
         assert_string_equal(err, "");
 }
 
-/* Option errors come first, then values in table order: only the first bad value is named. */
+/* Option errors come first, then values in the order typed: only the first bad value is named. */
 static void test_typed_error_order(void **state) {
         (void)state;
         const char *argv[] = { "typed", "--accel", "x", "--cpus", "0", NULL };
         struct args a;
-        _cleanup_free_ char *err = NULL, *e2 = NULL;
+        _cleanup_free_ char *err = NULL, *e2 = NULL, *e3 = NULL, *e4 = NULL;
         assert_int_equal(parse_capturing(&a, &typed_spec, argv, &err), -EINVAL);
-        assert_string_equal(err, "vmcloak: invalid value '0' for --cpus (expected a whole number from 1 to 255)\n");
+        assert_string_equal(err, "vmcloak: invalid --accel 'x': use auto, kvm or tcg\n");
+        const char *swapped[] = { "typed", "--cpus", "0", "--accel", "x", NULL };
+        assert_int_equal(parse_capturing(&a, &typed_spec, swapped, &e2), -EINVAL);
+        assert_string_equal(e2, "vmcloak: invalid value '0' for --cpus (expected a whole number from 1 to 255)\n");
         const char *unknown[] = { "typed", "--cpus", "0", "--bogus", NULL };
-        assert_int_equal(parse_capturing(&a, &typed_spec, unknown, &e2), -EINVAL);
-        assert_non_null(strstr(e2, "unknown option '--bogus'"));
+        assert_int_equal(parse_capturing(&a, &typed_spec, unknown, &e3), -EINVAL);
+        assert_non_null(strstr(e3, "unknown option '--bogus'"));
+        /* An option given twice counts where its last value was typed, and only that value. */
+        const char *twice[] = { "typed", "--cpus", "0", "--accel", "x", "--cpus", "2", NULL };
+        assert_int_equal(parse_capturing(&a, &typed_spec, twice, &e4), -EINVAL);
+        assert_string_equal(e4, "vmcloak: invalid --accel 'x': use auto, kvm or tcg\n");
+}
+
+/* ---- checks of values and positional arguments (optdef.check, posdef.check) ---- */
+
+static struct {
+        const char *name, *mode;
+        char **tags;
+        int calls;
+} chk;
+
+static int check_no_semicolon(const struct args *a, const char *value, const char *what) {
+        (void)a;
+        chk.calls++;
+        if (strchr(value, ';')) {
+                log_error("%s '%s' has a ';'", what, value);
+                return -EINVAL;
+        }
+        return 0;
+}
+
+/* Reads another argument: refuses "x" only with --mode strict. */
+static int check_mode_dependent(const struct args *a, const char *value, const char *what) {
+        if (streq(value, "x") && streq_ptr(args_get_or(a, "mode"), "strict")) {
+                log_error("%s 'x' is refused with --mode strict", what);
+                return -EINVAL;
+        }
+        return 0;
+}
+
+static const struct optdef checked_opts[] = {
+        OPT_STRING(0, "name", &chk.name, "S", "A checked string", .check = check_no_semicolon),
+        OPT_STRING(0, "mode", &chk.mode, "M", "A mode", .def_value = "lax", .check = check_no_semicolon),
+        OPT_LIST(0, "tag", &chk.tags, "T", "Checked list values", .check = check_no_semicolon),
+        OPT_READ(0, "raw", ARG_VALUE, "R", "Read by code, still checked", .check = check_no_semicolon),
+        { NULL },
+};
+
+static const struct posdef checked_pos[] = {
+        { "FIRST", check_mode_dependent },
+        { "REST", check_no_semicolon },
+        { NULL },
+};
+
+static const struct cmd_spec checked_spec = {
+        "checked", "[OPTIONS] FIRST [REST...]", "Checked.", NULL, checked_opts, 1, -1, .pos = checked_pos,
+};
+
+static void test_value_checks(void **state) {
+        (void)state;
+        static const struct {
+                const char *argv[8];
+                const char *err;
+        } cases[] = {
+                { { "checked", "a", "b", "c", NULL }, "" },
+                { { "checked", "--name", "a;b", "x", NULL }, "--name 'a;b' has a ';'" },
+                { { "checked", "x", "--tag", "ok", "--tag", "b;c", NULL }, "--tag 'b;c' has a ';'" },
+                { { "checked", "--raw", ";", "x", NULL }, "--raw ';' has a ';'" },
+                /* The last posdef applies to every further positional argument. */
+                { { "checked", "x", "a", "b", "c;d", NULL }, "REST 'c;d' has a ';'" },
+                /* Positional arguments take their turn among the options, as typed. */
+                { { "checked", "x", "a;b", "--name", "c;d", NULL }, "REST 'a;b' has a ';'" },
+                { { "checked", "--name", "c;d", "x", "a;b", NULL }, "--name 'c;d' has a ';'" },
+                /* A check may read other arguments, typed before or after it. */
+                { { "checked", "x", "--mode", "strict", NULL }, "FIRST 'x' is refused with --mode strict" },
+                { { "checked", "--mode", "strict", "y", NULL }, "" },
+                /* After "--" everything is positional and checked as such. */
+                { { "checked", "--", "--name", "a;b", NULL }, "REST 'a;b' has a ';'" },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                struct args a;
+                _cleanup_free_ char *err = NULL, *want = NULL;
+                int r = parse_capturing(&a, &checked_spec, (const char **)cases[i].argv, &err);
+                if (!*cases[i].err) {
+                        assert_int_equal(r, 0);
+                        assert_string_equal(err, "");
+                        args_free(&a);
+                        continue;
+                }
+                assert_int_equal(r, -EINVAL);
+                want = strdup_printf("vmcloak: %s\n", cases[i].err);
+                assert_string_equal(err, want);
+        }
+        /* A def_value is checked too, after what was given; positional arguments keep their order. */
+        chk.calls = 0;
+        const char *argv[] = { "checked", "one", "--tag", "t", "two", "--", "-three", NULL };
+        struct args a;
+        _cleanup_free_ char *err = NULL;
+        assert_int_equal(parse_capturing(&a, &checked_spec, argv, &err), 0);
+        assert_int_equal(chk.calls, 4); /* --tag t, two, -three, --mode's def_value */
+        assert_string_equal(chk.mode, "lax");
+        assert_int_equal(a.npos, 3);
+        assert_string_equal(a.pos[0], "one");
+        assert_string_equal(a.pos[1], "two");
+        assert_string_equal(a.pos[2], "-three");
+        assert_null(a.pos[3]);
+        assert_int_equal(a.nevents, 4);
+        args_free(&a);
+        /* A cluster of short flags is one word and as many arguments. */
+        const char *cluster[] = { "typed", "-ffff", "-ff", NULL };
+        _cleanup_free_ char *e2 = NULL;
+        assert_int_equal(parse_capturing(&a, &typed_spec, cluster, &e2), 0);
+        assert_int_equal(a.nevents, 6);
+        assert_true(t.flag);
+        args_free(&a);
+}
+
+/* ---- the commands' own checks: first error typed, first named; nothing needs the home ---- */
+
+struct command_call {
+        const char *const *argv;
+};
+
+/* What run_builtin() does before any set-up: parse, check(), done(). */
+static int do_command_check(void *p) {
+        const struct command_call *cc = p;
+        const struct command *cmd = find_command(cc->argv[0]);
+        assert_non_null(cmd);
+        int argc = 0;
+        while (cc->argv[argc])
+                argc++;
+        struct args a;
+        int r = args_parse(&a, cmd->def->spec, argc, (char **)cc->argv);
+        if (r != 0)
+                return r;
+        if (cmd->def->check)
+                r = cmd->def->check(&a);
+        if (cmd->def->done)
+                cmd->def->done();
+        args_free(&a);
+        return r;
+}
+
+#define LONG60 "vvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvv"
+
+static void test_command_checks(void **state) {
+        (void)state;
+        static const struct {
+                const char *argv[16];
+                const char *err;   /* "": accepted; else the start of the one line */
+        } cases[] = {
+                /* Issue 10, fault 6: names that other tools cannot carry. */
+                { { "bridge", "br0;id", "10.0.0.1/24", NULL }, "invalid bridge name 'br0;id': ';' is not allowed; " },
+                { { "bridge", "br,0", "10.0.0.1/24", NULL }, "invalid bridge name 'br,0': ',' is not allowed; " },
+                { { "bridge", "all", "10.0.0.1/24", NULL }, "invalid bridge name 'all': 'allow all' in " },
+                { { "bridge", "br0", "10.0.0.0/24", NULL }, "invalid CIDR '10.0.0.0/24': that is the network address" },
+                { { "bridge", "br0", "10.0.0.1/31", NULL }, "invalid CIDR '10.0.0.1/31': the prefix must be 1..30" },
+                { { "bridge", "--delete", "br;old", NULL }, "" },   /* Linux made it: it can go */
+                { { "bridge", "--delete", "a:b", NULL }, "invalid interface name 'a:b': ':' is not allowed; " },
+                { { "bridge", "br;0", NULL }, "" },                 /* one argument: the help */
+                { { "init", "--linux", "a;b", "br0", NULL }, "invalid image name 'a;b': ';' is not allowed; " },
+                { { "init", "--linux", "x.qcow2", "br0", NULL }, "invalid image name 'x.qcow2': it contains " },
+                { { "init", "--linux", ".hidden", "br0", NULL }, "invalid image name '.hidden': it starts with '.'" },
+                { { "init", "--linux", "img", "br;0", NULL }, "invalid bridge name 'br;0': ';' is not allowed; " },
+                { { "init", "--linux", "img", "all", NULL }, "invalid bridge name 'all': " },
+                { { "init", "--linux", "--net", "user", "img", "all", NULL }, "" },
+                { { "init", "--linux", "img", "net;1", "--net", "user", NULL },
+                  "invalid network name 'net;1': ';' is not allowed; " },
+                { { "init", "--linux", "img", "usernet0123456789", "--net", "user", NULL },
+                  "invalid network name 'usernet0123456789': it is 17 bytes long; " },
+                { { "snapshot", "img", "vm;1", NULL }, "invalid VM name 'vm;1': ';' is not allowed; " },
+                { { "snapshot", "img", "vm,1", NULL }, "invalid VM name 'vm,1': ',' is not allowed; " },
+                { { "snapshot", "img", "[vm]", NULL }, "invalid VM name '[vm]': '[' is not allowed; " },
+                { { "snapshot", "--count", "1000", "img", LONG60 "x", NULL },
+                  "invalid VM name '" LONG60 "x1000' (the last of --count 1000): it is 65 bytes long; a VM name " },
+                { { "snapshot", "img", LONG60 "123", "--count", "1000", NULL },
+                  "invalid VM name '" LONG60 "1231000' (the last of --count 1000): it is 67 bytes long; " },
+                { { "snapshot", "--count", "999", "img", LONG60 "x", NULL }, "" },
+                { { "snapshot", "--hostname", "a_b", "img", "vm", NULL }, "invalid hostname 'a_b': '_' is not allowed" },
+                { { "snapshot", "--hostname", "pc-1", "img", "vm", NULL }, "" },
+                { { "snapshot", "--hostname", "pc", "--count", "2", "img", "vm", NULL },
+                  "--hostname names one VM; with --count 2 each VM gets its own random hostname" },
+                { { "snapshot", "--share", "1abc=/tmp", "img", "vm", NULL },
+                  "invalid share tag '1abc': it starts with '1'; " },
+                { { "snapshot", "--share", "s=/tmp", "--share", "s=/", "img", "vm", NULL },
+                  "--share s=/: the tag 's' is already used by --share s=/tmp; give each share its own tag" },
+                { { "snapshot", "--share", "s=/tmp", "--share", "t=/,rw", "img", "vm", NULL }, "" },
+                { { "install", "img", "a;b", NULL }, "invalid dependency name 'a;b': ';' is not allowed; " },
+                { { "install", "img", "dotnet:4,7", NULL }, "invalid dependency version '4,7': ',' is not allowed" },
+                { { "install", "img", "dotnet:", NULL }, "invalid dependency version '': it is empty; " },
+                { { "install", "img", "a;b.key=v", NULL }, "invalid dependency name 'a;b': ';' is not allowed" },
+                { { "install", "img", "dotnet", "dotnet.version=4 7", NULL },
+                  "invalid dependency version '4 7': it contains whitespace" },
+                { { "install", "img", "run:", NULL }, "invalid step 'run:': expected run:COMMAND" },
+                { { "install", "img", "dotnet:4.7.2", "run:true", "dotnet.opt=x y", NULL }, "" },
+                { { "clone", "old;name", "new;name", NULL }, "invalid image name 'new;name': ';' is not allowed" },
+                { { "clone", "old;name", "new", NULL }, "" },
+                /* Names already in a repository stay usable: the NAME_EXISTING rule. */
+                { { "delimg", "old;name", NULL }, "" },
+                { { "delimg", ".hidden", NULL }, "" },
+                { { "delimg", "..", NULL }, "invalid image name '..': '.' and '..' are folders, not names; " },
+                { { "delvm", "x.qcow2", NULL }, "" },
+                { { "delvm", "a/b", NULL }, "invalid VM name 'a/b': '/' is not allowed; " },
+                { { "cleanup", ".", NULL }, "invalid name '.': " },
+                { { "cleanup", "old;name", NULL }, "" },
+                { { "restore", "old;vm", NULL }, "" },
+                { { "modify", "old;img", NULL }, "" },
+                { { "snapshot", "old;img", "vm", NULL }, "" },
+                { { "install", "old;img", "run:true", NULL }, "" },
+                { { "doctor", "--bridge", "a b", NULL }, "invalid interface name 'a b': it contains whitespace" },
+                /* Issue 10, fault 10: every argument's syntax before any state, first typed first named. */
+                { { "snapshot", "img", "vm", "192.168.30.300", NULL },
+                  "invalid IP address '192.168.30.300' for IP (expected four numbers 0-255, e.g. 192.168.30.2)" },
+                { { "snapshot", "img", "vm", "192.168.30.300", "--cpus", "0", NULL }, "invalid IP address " },
+                { { "snapshot", "--cpus", "0", "img", "vm", "192.168.30.300", NULL }, "invalid value '0' for --cpus" },
+                { { "snapshot", "--compress", "none", "--compress-level", "3", "img", "vm", NULL },
+                  "--compress-level does not apply to --compress none" },
+                { { "snapshot", "--compress-level", "99", "--compress", "gzip", "img", "vm", NULL },
+                  "invalid value '99' for --compress-level (expected a whole number from 1 to 9)" },
+                { { "snapshot", "--serial", "bogus", "img", "vm", NULL }, "invalid --serial 'bogus': use file," },
+                { { "snapshot", "--share", "s=/nonexistent-vmcloak", "img", "vm", NULL },
+                  "--share s=/nonexistent-vmcloak: /nonexistent-vmcloak is not a directory" },
+                { { "init", "--linux", "--ip", "1.2.3.300", "a;b", "br0", NULL }, "invalid IP address '1.2.3.300' for --ip" },
+                { { "init", "--linux", "a;b", "br0", "--ip", "1.2.3.300", NULL }, "invalid image name 'a;b'" },
+                { { "init", "--linux", "img", "br;0", "--ip", "1.2.3.300", NULL }, "invalid bridge name 'br;0'" },
+                { { "init", "--linux", "--gateway", "1.2.3", "img", "br0", NULL }, "invalid IP address '1.2.3' for --gateway" },
+                { { "init", "--linux", "--dns", "dns", "img", "br0", NULL }, "invalid IP address 'dns' for --dns" },
+                { { "init", "--linux", "--dns2", "1.1.1.1.1", "img", "br0", NULL }, "invalid IP address '1.1.1.1.1' for --dns2" },
+                { { "init", "--linux", "--network", "10.0.0.0/33", "img", "br0", NULL },
+                  "invalid network '10.0.0.0/33' for --network (expected ADDRESS/PREFIX" },
+                { { "init", "--linux", "--network", "10.0.0.0/31", "img", "br0", NULL },
+                  "invalid network '10.0.0.0/31' for --network: a /31 leaves no room for a guest and a gateway" },
+                { { "init", "--linux", "--mac", "01:00:00:00:00:00", "img", "br0", NULL }, "invalid MAC address '01:00:" },
+                { { "init", "--linux", "--mac", "xx", "img", "br0", NULL }, "invalid MAC address 'xx' for --mac" },
+                { { "init", "--linux", "--iso", "", "img", "br0", NULL }, "--iso needs a path, not an empty string" },
+                { { "init", "--linux", "--cdrom", "a.iso", "--cdrom", "", "img", "br0", NULL },
+                  "--cdrom needs a path, not an empty string" },
+                { { "init", "--linux", "--hddsize", "10M", "img", "br0", NULL }, "--hddsize 10M is too small" },
+                { { "init", "--linux", "--vm", "vbox", "img", "br0", NULL }, "--vm vbox is not supported" },
+                { { "init", "--linux", "--ip", "10.0.0.5", "--network", "10.0.0.0/24", "--gateway", "10.0.0.1",
+                    "--mac", "00:19:3c:00:00:01", "img", "br0", NULL }, "" },
+                { { "install", "--timeout", "0", "img", "a;b", NULL }, "invalid value '0' for --timeout" },
+                { { "install", "img", "a;b", "--timeout", "0", NULL }, "invalid dependency name 'a;b'" },
+                { { "restore", "vm", "--exec", "", NULL }, "--exec needs a command to run in the restored guest" },
+                { { "cleanup", "--vm", "vbox", "x", NULL }, "--vm vbox is not supported: only qemu" },
+                { { "createiso", "--linux", "", NULL }, "ISO_PATH needs a path, not an empty string" },
+                { { "createiso", "--linux", "--ip", "1.2.3.300", "out.iso", NULL }, "invalid IP address '1.2.3.300'" },
+                { { "migrate", "--revision", "5", NULL }, "unknown revision '5' for --revision: only 'head'" },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                struct command_call cc = { cases[i].argv };
+                _cleanup_free_ char *err = NULL;
+                int r = capture(STDERR_FILENO, do_command_check, &cc, &err);
+                if (!*cases[i].err) {
+                        if (r != 0 || strchr(err, '\n') != strrchr(err, '\n'))
+                                fail_msg("case %zu (%s %s): refused: %s", i, cases[i].argv[0], cases[i].argv[1], err);
+                        /* Bridge's help (one argument) goes to stdout, snapshot's zstd warning to stderr. */
+                        continue;
+                }
+                _cleanup_free_ char *want = strdup_printf("vmcloak: %s", cases[i].err);
+                if (r >= 0 || !startswith(err, want) || strchr(err, '\n') != err + strlen(err) - 1)
+                        fail_msg("case %zu (%s %s): rc %d, got '%s', want '%s...' on one line", i, cases[i].argv[0],
+                                 cases[i].argv[1], r, err, want);
+        }
 }
 
 /* ---- every command's table ---- */
@@ -428,6 +688,12 @@ static int table_problems(const struct command *c) {
                 if (shorts[i] == 'd' || shorts[i] == 'q' || shorts[i] == 'h')
                         PROBLEM("'%s -%c' shadows a global option\n", c->name, shorts[i]);
         }
+        /* Positional checks: no more entries than arguments, each with a metavar. */
+        int npos = 0;
+        for (const struct posdef *p = s->pos; p && p->metavar; p++)
+                npos++;
+        if (s->max_pos >= 0 && npos > s->max_pos)
+                PROBLEM("'%s': %d positional checks for at most %d arguments\n", c->name, npos, s->max_pos);
         /* What a spec takes back must be a bound option of its table. */
         for (const char *const *u = s->unbound; u && *u; u++) {
                 bool found = false;
@@ -498,6 +764,8 @@ int main(void) {
                 cmocka_unit_test(test_typed_good_values),
                 cmocka_unit_test(test_typed_bad_values),
                 cmocka_unit_test(test_typed_error_order),
+                cmocka_unit_test(test_value_checks),
+                cmocka_unit_test(test_command_checks),
                 cmocka_unit_test(test_command_tables),
                 cmocka_unit_test(test_table_check_catches),
         };

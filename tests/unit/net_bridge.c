@@ -54,6 +54,15 @@ static void test_ifname_rules(void **state) {
         assert_non_null(net_ifname_invalid_reason("a/b"));
         assert_non_null(net_ifname_invalid_reason("a:b"));
         assert_non_null(net_ifname_invalid_reason("a b"));
+        /* The bridge rule (core's NAME_BRIDGE): what the ACL and QEMU's -netdev carry too. */
+        assert_non_null(net_ifname_invalid_reason("br0;id"));
+        assert_non_null(net_ifname_invalid_reason("br,0"));
+        assert_non_null(net_ifname_invalid_reason("all"));
+        assert_non_null(net_ifname_invalid_reason("-br"));
+        assert_string_equal(net_ifname_invalid_reason("br=0"),
+                            "'=' is not allowed; a bridge name is 1 to 15 ASCII letters, digits, '.', '_' or '-', "
+                            "starts with a letter or digit and is not 'all' (Linux interface names, "
+                            "qemu-bridge-helper's ACL, QEMU's -netdev bridge,br=)");
         char buf[24];
         struct ipv4_net n = cidr("192.168.30.1/24");
         assert_string_equal(net_format_cidr(&n, buf, sizeof buf), "192.168.30.1/24");

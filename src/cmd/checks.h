@@ -1,0 +1,31 @@
+/* The syntax checks that option and positional-argument tables name (optdef.check,
+ * posdef.check): each is an arg_check_fn, prints one line and returns -EINVAL, or returns 0,
+ * and looks at no state (the repository, the home), so a usage error exits 2 with nothing made. */
+#pragma once
+
+#include "cmd/args.h"
+
+/* A new image's name (NAME_IMAGE). */
+int check_image_new(const struct args *a, const char *value, const char *what);
+/* The name of an existing image, VM, or either (NAME_EXISTING: old names stay usable). */
+int check_image_existing(const struct args *a, const char *value, const char *what);
+int check_vm_existing(const struct args *a, const char *value, const char *what);
+int check_existing(const struct args *a, const char *value, const char *what);
+/* An existing interface (NAME_IFNAME: Linux's own rule). */
+int check_ifname(const struct args *a, const char *value, const char *what);
+/* --hostname: a DNS label (NAME_HOSTNAME), which every guest accepts. */
+int check_hostname(const struct args *a, const char *value, const char *what);
+/* An IPv4 address (four numbers 0-255). */
+int check_ipv4(const struct args *a, const char *value, const char *what);
+/* A guest network: ADDRESS[/PREFIX] with room for a guest and a gateway (prefix at most 30). */
+int check_network(const struct args *a, const char *value, const char *what);
+/* A unicast MAC address. */
+int check_mac(const struct args *a, const char *value, const char *what);
+/* --hddsize: room for a guest (at least 64M); its type checked the syntax. */
+int check_disk_size(const struct args *a, const char *value, const char *what);
+/* A host path: not empty (whether it exists is checked where it is used). */
+int check_path(const struct args *a, const char *value, const char *what);
+/* --serial MODE: file, file:PATH, pty, unix:PATH or none. */
+int check_serial(const struct args *a, const char *value, const char *what);
+/* --share TAG=DIR[,rw|,ro]: the tag (NAME_SHARE_TAG, each tag once), the syntax, DIR a folder. */
+int check_share(const struct args *a, const char *value, const char *what);
