@@ -28,6 +28,18 @@ static bool stale_pid_name(const char *name, const char *prefix, const char *suf
         return end != p && streq(end, suffix) && !pid_alive(pid);
 }
 
+/* "<prefix>XXXXXX": what mkdtemp made from the prefix, exactly (so the prefix "vmcloak-a-"
+ * does not match image a-b's "vmcloak-a-b-XXXXXX"). */
+static bool mkdtemp_name(const char *name, const char *prefix) {
+        const char *p = startswith(name, prefix);
+        if (!p || strlen(p) != 6)
+                return false;
+        for (; *p; p++)
+                if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9')))
+                        return false;
+        return true;
+}
+
 static unsigned remove_matching(const char *dir, const char *prefix, const char *suffix, bool pid_named) {
         DIR *d = opendir(dir);
         if (!d)
@@ -35,8 +47,7 @@ static unsigned remove_matching(const char *dir, const char *prefix, const char 
         unsigned n = 0;
         struct dirent *de;
         while ((de = readdir(d))) {
-                bool match = pid_named ? stale_pid_name(de->d_name, prefix, suffix)
-                                       : startswith(de->d_name, prefix) != NULL;
+                bool match = pid_named ? stale_pid_name(de->d_name, prefix, suffix) : mkdtemp_name(de->d_name, prefix);
                 if (!match)
                         continue;
                 _cleanup_free_ char *p = path_join(dir, de->d_name);

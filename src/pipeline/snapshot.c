@@ -476,14 +476,15 @@ static int plan_vms(struct snapshot_ctx *x) {
                 j->name = req->count == 1 ? strdup(req->vmname) : strdup_printf("%s%u", req->vmname, i + 1);
                 if (!j->name)
                         return log_oom();
-                if (vcheck_name(j->name, "VM name") < 0)
+                if (vcheck_vm_name(j->name) < 0)
                         return -EINVAL;
                 if ((r = claim_vm(x, j)) < 0)
                         return r;
                 if (req->hostname)
                         snprintf(j->hostname, sizeof j->hostname, "%s", req->hostname);
                 else {
-                        _cleanup_free_ char *h = random_string(8, 16);
+                        /* At most 15: a Windows computer name (NetBIOS) holds no more. */
+                        _cleanup_free_ char *h = random_string(8, 15);
                         if (!h)
                                 return log_oom();
                         snprintf(j->hostname, sizeof j->hostname, "%s", h);
@@ -532,6 +533,8 @@ int pipeline_snapshot(struct pipeline *pl, const struct snapshot_request *req) {
                 return -EINVAL;
         }
         struct snapshot_ctx x = { .pl = pl, .req = req, .img = img, .prof = os_profile_find(img->osversion) };
+        if (req->hostname && streq(x.prof->os_name, "windows") && vcheck_windows_hostname(req->hostname) < 0)
+                return -EINVAL;
         if (req->resolution && !x.prof->cmd.set_resolution)
                 log_warning("--resolution %s: the %s guest has no way to change its screen resolution; ignored",
                             req->resolution, x.prof->name);
