@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "agentclient/client.h"
@@ -272,12 +273,24 @@ static int snapshot_one(struct snapshot_ctx *x, struct vm_job *job) {
         b.vmdir = paths_vm_dir(job->name);
         b.disk = b.vmdir ? path_join(b.vmdir, "disk.qcow2") : NULL;
         b.memfile = b.vmdir ? path_join(b.vmdir, "memory.snapshot") : NULL;
-        int r = b.memfile ? 0 : log_oom();
-        if (r == 0 && (r = mkdir_p(b.vmdir, 0775)) < 0)
-                log_error_errno(r, "cannot create %s: %m", b.vmdir);
-        bool made_dir = r == 0;
-        if (r == 0)
-                r = build_boot(&b);
+        /* The folder is this run's only when this run makes it: one that appeared since
+         * plan_vms() looked (another vmcloak making the same VM) is not touched, nor removed. */
+        _cleanup_free_ char *parent = b.vmdir ? path_dirname(b.vmdir) : NULL;
+        int r = b.memfile && parent ? 0 : log_oom();
+        if (r == 0 && (r = mkdir_p(parent, 0775)) == 0 && mkdir(b.vmdir, 0775) < 0)
+                r = -errno;
+        if (r < 0 && r != -ENOMEM) {
+                if (r == -EEXIST)
+                        log_error("%s: %s appeared meanwhile (another vmcloak making the same VM?); left as it is",
+                                  job->name, b.vmdir);
+                else
+                        log_error_errno(r, "cannot create %s: %m", b.vmdir);
+        }
+        if (r < 0) {
+                vm_build_done(&b);
+                return r;
+        }
+        r = build_boot(&b);
         if (r == 0)
                 r = build_guest_settings(&b);
         if (r == 0)
@@ -291,9 +304,8 @@ static int snapshot_one(struct snapshot_ctx *x, struct vm_job *job) {
                 vm_build_done(&b);
                 return 0;
         }
-        _cleanup_free_ char *kept = made_dir ? save_failed_logs(b.vmdir, job->name) : NULL;
-        if (made_dir)
-                rm_rf(b.vmdir);
+        _cleanup_free_ char *kept = save_failed_logs(b.vmdir, job->name);
+        rm_rf(b.vmdir);
         if (r == -ECANCELED)
                 log_error("%s: interrupted while %s; removed its files", job->name, b.step);
         else
