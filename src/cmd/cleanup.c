@@ -35,7 +35,8 @@ static const struct cmd_spec spec = {
         "cleanup", "[--vm qemu] NAME", "Remove what a killed vmcloak left for image or VM NAME.",
         "Kills QEMU processes still using NAME's disks (unless a running vmcloak owns them), and\n"
         "removes install/modify/restore overlays of runs that are gone, init work folders, and a\n"
-        "VM folder that no snapshot VM row names.", opts, 1, 1, .pos = pos,
+        "VM folder that no snapshot VM row names if it holds only what a snapshot cut short leaves.", opts, 1, 1,
+        .pos = pos,
 };
 
 static int run(const struct cmd_env *env) { return exit_code_for(pipeline_cleanup(env->pl, env->args->pos[0])); }

@@ -27,7 +27,8 @@ static const struct optdef opts[] = {
 
 static const struct cmd_spec spec = {
         "migrate", "[--revision head]", "Upgrade repository.db to the schema this vmcloak uses.",
-        "The upgrade only adds columns, so VMCloak keeps reading the database.", opts, 0, 0,
+        "The upgrade only adds columns, so VMCloak keeps reading the database. A schema this\n"
+        "vmcloak does not know (another alembic revision, a newer vmcloak's) is left as it is.", opts, 0, 0,
 };
 
 static int run(const struct cmd_env *env) {

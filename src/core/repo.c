@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <sqlite3.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,10 @@
 struct repo {
         sqlite3 *db;
         char *path;
+        enum repo_state state;
+        char *problem;     /* what is not understood, as "has ..." (NEWER, UNKNOWN) */
+        char *ignored;     /* what reads skip: "table x, column image.y" (NULL: nothing) */
+        bool warned;
 };
 
 /* VMCloak's schema exactly as SQLAlchemy's create_all makes it (see the reference spec). */
@@ -35,6 +40,44 @@ static const char vmcloak_schema[] =
         "\tPRIMARY KEY (id), \n\tUNIQUE (vmname), \n\tFOREIGN KEY(image_id) REFERENCES image (id)\n"
         ");\n"
         "INSERT INTO alembic_version VALUES ('" REPO_ALEMBIC_HEAD "');\n";
+
+/* VMCloak's alembic history (vmcloak-spec.md §4.3), oldest first. Any other revision was
+ * written by a VMCloak this vmcloak has never seen. */
+static const char *const vmcloak_revisions[] = {
+        "34c908159434", "5a5957711538", "f5b14c62e62c", REPO_ALEMBIC_HEAD,
+};
+#define VMCLOAK_REVISIONS_TEXT "34c908159434, 5a5957711538, f5b14c62e62c and " REPO_ALEMBIC_HEAD
+
+/* Every column a known schema has, and what added it: 0 VMCloak when alembic came (2018), 2-4
+ * the alembic revision vmcloak_revisions[since - 1], 5 vmcloak's schema 2. Types only for the
+ * columns a migration adds. */
+#define SINCE_VMCLOAK 5
+static const struct known_column {
+        const char *table, *column, *type;
+        int since;
+} known_columns[] = {
+        { "image", "id", NULL, 0 },           { "image", "mode", NULL, 0 },
+        { "image", "vm", NULL, 0 },           { "image", "name", NULL, 0 },
+        { "image", "path", NULL, 0 },         { "image", "osversion", NULL, 0 },
+        { "image", "servicepack", NULL, 0 },  { "image", "ipaddr", NULL, 0 },
+        { "image", "port", NULL, 0 },         { "image", "adapter", NULL, 0 },
+        { "image", "netmask", NULL, 0 },      { "image", "gateway", NULL, 0 },
+        { "image", "cpus", NULL, 0 },         { "image", "ramsize", NULL, 0 },
+        { "image", "vramsize", NULL, 0 },
+        { "snapshot", "id", NULL, 0 },        { "snapshot", "image_id", NULL, 0 },
+        { "snapshot", "vmname", NULL, 0 },    { "snapshot", "ipaddr", NULL, 0 },
+        { "snapshot", "port", NULL, 0 },      { "snapshot", "hostname", NULL, 0 },
+        { "image", "paravirtprovider", "VARCHAR(32)", 2 },
+        { "image", "mac", "VARCHAR(32)", 3 },
+        { "snapshot", "mac", "VARCHAR(32)", 3 },
+        { "image", "_installed", "TEXT", 4 },
+        { "image", "netmode", "VARCHAR(16)", SINCE_VMCLOAK },
+        { "image", "dns", "VARCHAR(32)", SINCE_VMCLOAK },
+        { "image", "created_at", "VARCHAR(32)", SINCE_VMCLOAK },
+        { "snapshot", "created_at", "VARCHAR(32)", SINCE_VMCLOAK },
+};
+
+static const char *const known_tables[] = { "alembic_version", "image", "snapshot" };
 
 static int sql_error(struct repo *r, int rc, const char *what) {
         int e = (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) ? -EBUSY : rc == SQLITE_NOMEM ? -ENOMEM : -EIO;
@@ -69,19 +112,6 @@ static bool table_exists(struct repo *r, const char *table) {
         return found;
 }
 
-static bool column_exists(struct repo *r, const char *table, const char *column) {
-        char sql[128];
-        snprintf(sql, sizeof sql, "PRAGMA table_info(%s)", table);
-        sqlite3_stmt *st;
-        bool found = false;
-        if (sqlite3_prepare_v2(r->db, sql, -1, &st, NULL) != SQLITE_OK)
-                return false;
-        while (!found && sqlite3_step(st) == SQLITE_ROW)
-                found = streq((const char *)sqlite3_column_text(st, 1), column);
-        sqlite3_finalize(st);
-        return found;
-}
-
 static int get_int(struct repo *r, const char *sql, int *ret) {
         sqlite3_stmt *st;
         int rc = sqlite3_prepare_v2(r->db, sql, -1, &st, NULL);
@@ -93,17 +123,26 @@ static int get_int(struct repo *r, const char *sql, int *ret) {
         return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : sql_error(r, rc, sql);
 }
 
-static char *alembic_version(struct repo *r) {
+/* The rows of alembic_version (none when the table is missing). */
+static int alembic_versions(struct repo *r, char ***ret) {
+        *ret = NULL;
         if (!table_exists(r, "alembic_version"))
-                return NULL;
+                return 0;
         sqlite3_stmt *st;
-        char *v = NULL;
-        if (sqlite3_prepare_v2(r->db, "SELECT version_num FROM alembic_version", -1, &st, NULL) != SQLITE_OK)
-                return NULL;
-        if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
-                v = strdup((const char *)sqlite3_column_text(st, 0));
+        int rc = sqlite3_prepare_v2(r->db, "SELECT version_num FROM alembic_version", -1, &st, NULL);
+        if (rc != SQLITE_OK)
+                return sql_error(r, rc, "reading alembic_version");
+        int e = 0;
+        while (e == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW)
+                e = strv_extend(ret, sqlite3_column_text(st, 0) ? (const char *)sqlite3_column_text(st, 0)
+                                                                : "NULL");
         sqlite3_finalize(st);
-        return v;
+        if (e < 0) {
+                strv_free(*ret);
+                *ret = NULL;
+                return log_oom();
+        }
+        return rc == SQLITE_DONE ? 0 : sql_error(r, rc, "reading alembic_version");
 }
 
 int repo_schema_version(struct repo *r) {
@@ -112,28 +151,221 @@ int repo_schema_version(struct repo *r) {
                 return -EIO;
         if (v > 0)
                 return v;
-        _cleanup_free_ char *a = alembic_version(r);
-        return a && streq(a, REPO_ALEMBIC_HEAD) ? 1 : 0;
+        _cleanup_strv_free_ char **a = NULL;
+        if (alembic_versions(r, &a) < 0)
+                return -EIO;
+        return strv_length(a) == 1 && streq(a[0], REPO_ALEMBIC_HEAD) ? 1 : 0;
+}
+
+static bool revision_known(const char *rev) {
+        for (size_t i = 0; i < ELEMENTSOF(vmcloak_revisions); i++)
+                if (streq(rev, vmcloak_revisions[i]))
+                        return true;
+        return false;
+}
+
+static const struct known_column *known_column_find(const char *table, const char *column) {
+        for (size_t i = 0; i < ELEMENTSOF(known_columns); i++)
+                if (streq(known_columns[i].table, table) && streq(known_columns[i].column, column))
+                        return &known_columns[i];
+        return NULL;
+}
+
+/* What repo_open reads of a database before it changes anything in it. */
+struct schema_scan {
+        int user_version;
+        unsigned n_objects;      /* rows of sqlite_master */
+        bool has_image, has_snapshot;
+        char **tables;           /* every table, for "not a repository" */
+        char **revisions;        /* the rows of alembic_version */
+        char **unknown;          /* "table x", "view v", "trigger t", "column image.c" */
+        char **missing_base;     /* columns every VMCloak revision has, absent here */
+        char **missing;          /* any other known column absent here */
+};
+
+static void schema_scan_done(struct schema_scan *s) {
+        strv_free(s->tables);
+        strv_free(s->revisions);
+        strv_free(s->unknown);
+        strv_free(s->missing_base);
+        strv_free(s->missing);
+        *s = (struct schema_scan){ 0 };
+}
+
+static int scan_columns(struct repo *r, const char *table, struct schema_scan *s) {
+        char sql[64];
+        snprintf(sql, sizeof sql, "PRAGMA table_info(%s)", table);
+        sqlite3_stmt *st;
+        int rc = sqlite3_prepare_v2(r->db, sql, -1, &st, NULL);
+        if (rc != SQLITE_OK)
+                return sql_error(r, rc, sql);
+        _cleanup_strv_free_ char **have = NULL;
+        int e = 0;
+        while (e == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+                const char *c = (const char *)sqlite3_column_text(st, 1);
+                e = strv_extend(&have, strempty(c));
+                if (e == 0 && !known_column_find(table, strempty(c)))
+                        e = strv_extendf(&s->unknown, "column %s.%s", table, strempty(c));
+        }
+        sqlite3_finalize(st);
+        if (e < 0)
+                return log_oom();
+        if (rc != SQLITE_DONE)
+                return sql_error(r, rc, sql);
+        for (size_t i = 0; e == 0 && i < ELEMENTSOF(known_columns); i++) {
+                const struct known_column *k = &known_columns[i];
+                if (!streq(k->table, table) || strv_contains(have, k->column))
+                        continue;
+                e = strv_extendf(k->since == 0 ? &s->missing_base : &s->missing, "%s.%s", table, k->column);
+        }
+        return e < 0 ? log_oom() : 0;
+}
+
+static int schema_scan(struct repo *r, struct schema_scan *s) {
+        *s = (struct schema_scan){ 0 };
+        int e = get_int(r, "PRAGMA user_version", &s->user_version);
+        if (e < 0)
+                return e;
+        sqlite3_stmt *st;
+        int rc = sqlite3_prepare_v2(r->db, "SELECT type, name FROM sqlite_master", -1, &st, NULL);
+        if (rc != SQLITE_OK)
+                return sql_error(r, rc, "reading the schema");
+        while (e == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+                const char *type = strempty((const char *)sqlite3_column_text(st, 0));
+                const char *name = strempty((const char *)sqlite3_column_text(st, 1));
+                s->n_objects++;
+                if (startswith(name, "sqlite_"))
+                        continue; /* SQLite's own (autoindexes, sqlite_stat1, sqlite_sequence) */
+                bool known = false;
+                if (streq(type, "table")) {
+                        e = strv_extend(&s->tables, name);
+                        for (size_t i = 0; i < ELEMENTSOF(known_tables); i++)
+                                known = known || streq(name, known_tables[i]);
+                        s->has_image = s->has_image || streq(name, "image");
+                        s->has_snapshot = s->has_snapshot || streq(name, "snapshot");
+                } else if (streq(type, "index"))
+                        known = true; /* an index changes how fast, never what a row holds */
+                if (e == 0 && !known)
+                        e = strv_extendf(&s->unknown, "%s %s", type, name);
+        }
+        sqlite3_finalize(st);
+        if (e < 0) {
+                schema_scan_done(s);
+                return log_oom();
+        }
+        if (rc != SQLITE_DONE) {
+                schema_scan_done(s);
+                return sql_error(r, rc, "reading the schema");
+        }
+        if (s->has_image)
+                e = scan_columns(r, "image", s);
+        if (e == 0 && s->has_snapshot)
+                e = scan_columns(r, "snapshot", s);
+        if (e == 0)
+                e = alembic_versions(r, &s->revisions);
+        if (e < 0)
+                schema_scan_done(s);
+        return e;
+}
+
+/* From what a scan found: the state, and the words for what is not understood. */
+static int schema_judge(const struct schema_scan *s, enum repo_state *ret_state, char **ret_problem,
+                        char **ret_ignored) {
+        _cleanup_strv_free_ char **why = NULL;
+        enum repo_state state = REPO_OLDER;
+        const char *rev = strv_length(s->revisions) == 1 ? s->revisions[0] : NULL;
+        int e = 0;
+        if (s->user_version > REPO_SCHEMA_VERSION) {
+                state = REPO_NEWER;
+                e = strv_extendf(&why, "was written by a newer vmcloak (schema %d; this one knows schemas up to %d)",
+                                 s->user_version, REPO_SCHEMA_VERSION);
+        } else {
+                if (s->user_version != 0 && s->user_version != REPO_SCHEMA_VERSION)
+                        e = strv_extendf(&why, "has PRAGMA user_version %d, which no vmcloak writes",
+                                         s->user_version);
+                if (e == 0 && strv_length(s->revisions) > 1) {
+                        _cleanup_free_ char *l = strv_join(s->revisions, ", ");
+                        e = l ? strv_extendf(&why, "holds %zu alembic revisions at once (%s), a branched history "
+                                             "this vmcloak does not know", strv_length(s->revisions), l)
+                              : -ENOMEM;
+                }
+                if (e == 0 && rev && !revision_known(rev))
+                        e = strv_extendf(&why, "has alembic revision %s, which this vmcloak does not know (it knows "
+                                         "VMCloak's " VMCLOAK_REVISIONS_TEXT ")", rev);
+                else if (e == 0 && s->user_version == REPO_SCHEMA_VERSION && !streq_ptr(rev, REPO_ALEMBIC_HEAD))
+                        e = strv_extendf(&why, "is vmcloak schema %d but has alembic revision %s instead of "
+                                         REPO_ALEMBIC_HEAD, REPO_SCHEMA_VERSION, rev ? rev : "none");
+                if (e == 0 && s->unknown) {
+                        _cleanup_free_ char *l = strv_join(s->unknown, ", ");
+                        e = l ? strv_extendf(&why, "has what no known schema has (%s)", l) : -ENOMEM;
+                }
+                if (e == 0 && s->missing_base) {
+                        _cleanup_free_ char *l = strv_join(s->missing_base, ", ");
+                        e = l ? strv_extendf(&why, "lacks columns every VMCloak revision has (%s)", l) : -ENOMEM;
+                }
+                if (e == 0 && s->missing && s->user_version == REPO_SCHEMA_VERSION) {
+                        _cleanup_free_ char *l = strv_join(s->missing, ", ");
+                        e = l ? strv_extendf(&why, "lacks columns of schema %d (%s)", REPO_SCHEMA_VERSION, l)
+                              : -ENOMEM;
+                }
+                if (e == 0 && why)
+                        state = REPO_UNKNOWN;
+                else if (e == 0 && s->user_version == REPO_SCHEMA_VERSION)
+                        state = REPO_CURRENT;
+        }
+        _cleanup_free_ char *problem = why && e == 0 ? strv_join(why, "; ") : NULL;
+        _cleanup_free_ char *ignored = s->unknown && e == 0 ? strv_join(s->unknown, ", ") : NULL;
+        if (e < 0 || (why && !problem) || (s->unknown && !ignored))
+                return log_oom();
+        *ret_state = state;
+        free(*ret_problem);
+        *ret_problem = TAKE_PTR(problem);
+        free(*ret_ignored);
+        *ret_ignored = TAKE_PTR(ignored);
+        return 0;
+}
+
+/* Scan and judge: r->state, r->problem and r->ignored as the file is now. */
+static int identify(struct repo *r, struct schema_scan *s) {
+        int e = schema_scan(r, s);
+        if (e == 0)
+                e = schema_judge(s, &r->state, &r->problem, &r->ignored);
+        return e;
+}
+
+static void set_wal(struct repo *r) {
+        /* WAL lets readers and a writer work at once; the mode is stored in the file, so only a
+         * repository of this vmcloak's schema gets it. */
+        sqlite3_stmt *st;
+        if (sqlite3_prepare_v2(r->db, "PRAGMA journal_mode", -1, &st, NULL) != SQLITE_OK)
+                return;
+        bool wal = sqlite3_step(st) == SQLITE_ROW &&
+                   strcasecmp(strempty((const char *)sqlite3_column_text(st, 0)), "wal") == 0;
+        sqlite3_finalize(st);
+        if (!wal)
+                exec_sql(r, "PRAGMA journal_mode=WAL");
 }
 
 static int create_schema(struct repo *r) {
-        int r2 = exec_sql(r, "BEGIN IMMEDIATE");
-        if (r2 < 0)
-                return r2;
+        int e = exec_sql(r, "BEGIN IMMEDIATE");
+        if (e < 0)
+                return e;
         /* Someone else may have created it while we waited for the lock. */
-        if (!table_exists(r, "image")) {
+        int n = 0;
+        e = get_int(r, "SELECT count(*) FROM sqlite_master", &n);
+        if (e == 0 && n == 0) {
                 log_debug("creating repository %s", r->path);
-                r2 = exec_sql(r, vmcloak_schema);
-                if (r2 == 0)
-                        r2 = exec_sql(r, "ALTER TABLE image ADD COLUMN netmode VARCHAR(16);"
-                                         "ALTER TABLE image ADD COLUMN dns VARCHAR(32);"
-                                         "ALTER TABLE image ADD COLUMN created_at VARCHAR(32);"
-                                         "ALTER TABLE snapshot ADD COLUMN created_at VARCHAR(32);"
-                                         "PRAGMA user_version = 2;");
+                e = exec_sql(r, vmcloak_schema);
+                if (e == 0)
+                        e = exec_sql(r, "ALTER TABLE image ADD COLUMN netmode VARCHAR(16);"
+                                        "ALTER TABLE image ADD COLUMN dns VARCHAR(32);"
+                                        "ALTER TABLE image ADD COLUMN created_at VARCHAR(32);"
+                                        "ALTER TABLE snapshot ADD COLUMN created_at VARCHAR(32);"
+                                        "PRAGMA user_version = 2;");
         }
-        if (r2 < 0) {
+        if (e < 0) {
                 exec_sql(r, "ROLLBACK");
-                return r2;
+                return e;
         }
         return exec_sql(r, "COMMIT");
 }
@@ -154,7 +386,6 @@ int repo_open(const char *path, struct repo **ret) {
         }
         sqlite3_busy_timeout(r->db, 30000);
         sqlite3_extended_result_codes(r->db, 0);
-        int e = 0;
         /* Not a database at all (or a corrupt one): say so before anything else. */
         int dummy;
         if (get_int(r, "SELECT count(*) FROM sqlite_master", &dummy) < 0) {
@@ -162,25 +393,30 @@ int repo_open(const char *path, struct repo **ret) {
                 repo_close(r);
                 return -EIO;
         }
-        /* WAL lets readers and a writer work at once; the mode is stored in the file. */
-        sqlite3_stmt *st;
-        if (sqlite3_prepare_v2(r->db, "PRAGMA journal_mode", -1, &st, NULL) == SQLITE_OK) {
-                bool wal = sqlite3_step(st) == SQLITE_ROW &&
-                           strcasecmp((const char *)sqlite3_column_text(st, 0), "wal") == 0;
-                sqlite3_finalize(st);
-                if (!wal)
-                        exec_sql(r, "PRAGMA journal_mode=WAL");
-        }
-        if (!table_exists(r, "image"))
+        /* Until the schema is known, nothing is written: not even the journal mode. */
+        struct schema_scan s;
+        int e = identify(r, &s);
+        if (e == 0 && s.n_objects == 0) {
+                schema_scan_done(&s);
                 e = create_schema(r);
-        if (e == 0 && !table_exists(r, "snapshot")) {
-                log_error("%s has an image table but no snapshot table: it is not a VMCloak repository", path);
+                if (e == 0)
+                        e = identify(r, &s);
+        }
+        if (e == 0 && (!s.has_image || !s.has_snapshot)) {
+                _cleanup_free_ char *tables = strv_join(s.tables, ", ");
+                log_error("%s is an SQLite database but not a VMCloak repository (no %s table; it has %s); vmcloak "
+                          "changes nothing in it: move it away or use another --home", path,
+                          s.has_image ? "snapshot" : s.has_snapshot ? "image" : "image or snapshot",
+                          isempty(tables) ? "no tables" : tables);
                 e = -EPROTO;
         }
+        schema_scan_done(&s);
         if (e < 0) {
                 repo_close(r);
                 return e;
         }
+        if (r->state == REPO_CURRENT)
+                set_wal(r);
         *ret = r;
         return 0;
 }
@@ -190,100 +426,123 @@ void repo_close(struct repo *r) {
                 return;
         sqlite3_close(r->db);
         free(r->path);
+        free(r->problem);
+        free(r->ignored);
         free(r);
 }
 
 const char *repo_path(const struct repo *r) { return r->path; }
 
-int repo_require_current(struct repo *r) {
-        int v = repo_schema_version(r);
-        if (v < 0)
-                return v;
-        if (v < REPO_SCHEMA_VERSION) {
-                log_error("repository %s uses an older schema (version %d, this vmcloak needs %d); run "
-                          "'vmcloak migrate' once to upgrade it (VMCloak can still read it afterwards)",
-                          r->path, v, REPO_SCHEMA_VERSION);
-                return -EPROTO;
-        }
-        if (v > REPO_SCHEMA_VERSION) {
-                log_error("repository %s was written by a newer vmcloak (schema %d, this one knows %d); "
-                          "upgrade vmcloak", r->path, v, REPO_SCHEMA_VERSION);
-                return -EPROTO;
-        }
-        return 0;
+enum repo_state repo_state(const struct repo *r) { return r->state; }
+
+const char *repo_problem(const struct repo *r) { return r->problem; }
+
+/* The one line for a repository this vmcloak must not change. */
+static int refuse(struct repo *r) {
+        const char *fix = r->state == REPO_NEWER
+                                  ? "upgrade vmcloak, or give it another --home"
+                                  : "use the VMCloak (or vmcloak) that wrote it, or give vmcloak another --home";
+        log_error("repository %s %s, so vmcloak leaves it as it is; %s", r->path, strempty(r->problem), fix);
+        return -EPROTO;
 }
 
-struct column_add {
-        const char *table, *column, *type;
-};
-
-static int add_missing_columns(struct repo *r, const struct column_add *cols, size_t n) {
-        for (size_t i = 0; i < n; i++) {
-                if (column_exists(r, cols[i].table, cols[i].column))
-                        continue;
-                char sql[256];
-                snprintf(sql, sizeof sql, "ALTER TABLE %s ADD COLUMN %s %s", cols[i].table, cols[i].column,
-                         cols[i].type);
-                int e = exec_sql(r, sql);
-                if (e < 0)
-                        return e;
-                log_info("  added column %s.%s", cols[i].table, cols[i].column);
+int repo_require_current(struct repo *r) {
+        switch (r->state) {
+        case REPO_CURRENT:
+                return 0;
+        case REPO_OLDER:
+                log_error("repository %s uses an older schema (version %d, this vmcloak needs %d); run "
+                          "'vmcloak migrate' once to upgrade it (VMCloak can still read it afterwards)",
+                          r->path, repo_schema_version(r), REPO_SCHEMA_VERSION);
+                return -EPROTO;
+        default:
+                return refuse(r);
         }
-        return 0;
+}
+
+int repo_require_known(struct repo *r) {
+        return r->state == REPO_CURRENT || r->state == REPO_OLDER ? 0 : refuse(r);
+}
+
+/* Reading a schema this vmcloak does not know: rows are read by column name and what it does
+ * not know is skipped, so reading is safe; it says so once. */
+static void warn_unknown_once(struct repo *r) {
+        if (r->warned || r->state == REPO_CURRENT || r->state == REPO_OLDER)
+                return;
+        r->warned = true;
+        log_warning("repository %s %s; reading only what this vmcloak understands%s%s%s", r->path,
+                    strempty(r->problem), r->ignored ? " (ignoring " : "", strempty(r->ignored),
+                    r->ignored ? ")" : "");
 }
 
 int repo_migrate(struct repo *r, int *ret_from, int *ret_to) {
         int e = exec_sql(r, "BEGIN IMMEDIATE");
         if (e < 0)
                 return e;
-        int from = repo_schema_version(r), v = from;
-        if (from > REPO_SCHEMA_VERSION) {
+        /* Again under the lock: another process may have changed the file since repo_open. */
+        struct schema_scan s;
+        e = identify(r, &s);
+        int from = e == 0 ? repo_schema_version(r) : e;
+        if (e == 0 && from < 0)
+                e = from;
+        if (e == 0 && r->state != REPO_CURRENT && r->state != REPO_OLDER) {
+                schema_scan_done(&s);
                 exec_sql(r, "ROLLBACK");
-                return repo_require_current(r);
+                return refuse(r);
         }
-        if (v == 0) {
-                /* VMCloak's alembic revisions 5a5957711538, f5b14c62e62c, d6c5bf858df1. */
-                static const struct column_add cols[] = {
-                        { "image", "paravirtprovider", "VARCHAR(32)" },
-                        { "image", "mac", "VARCHAR(32)" },
-                        { "snapshot", "mac", "VARCHAR(32)" },
-                        { "image", "_installed", "TEXT" },
-                };
-                e = add_missing_columns(r, cols, ELEMENTSOF(cols));
+        if (e == 0 && r->state == REPO_OLDER) {
+                /* VMCloak's alembic revisions, then vmcloak's own columns: each column that is
+                 * missing, in the order they came. */
+                for (int since = 1; e == 0 && since <= SINCE_VMCLOAK; since++)
+                        for (size_t i = 0; e == 0 && i < ELEMENTSOF(known_columns); i++) {
+                                const struct known_column *k = &known_columns[i];
+                                if (k->since != since)
+                                        continue;
+                                _cleanup_free_ char *name = strdup_printf("%s.%s", k->table, k->column);
+                                if (!name) {
+                                        e = log_oom();
+                                        break;
+                                }
+                                if (!strv_contains(s.missing, name))
+                                        continue;
+                                char sql[256];
+                                snprintf(sql, sizeof sql, "ALTER TABLE %s ADD COLUMN %s %s", k->table, k->column,
+                                         k->type);
+                                e = exec_sql(r, sql);
+                                if (e == 0)
+                                        log_info("  added column %s", name);
+                        }
+                bool at_head = strv_length(s.revisions) == 1 && streq(s.revisions[0], REPO_ALEMBIC_HEAD);
                 if (e == 0 && !table_exists(r, "alembic_version"))
                         e = exec_sql(r, "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL, "
                                         "CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num))");
-                if (e == 0)
+                if (e == 0 && !at_head)
                         e = exec_sql(r, "DELETE FROM alembic_version; INSERT INTO alembic_version VALUES ('"
                                         REPO_ALEMBIC_HEAD "')");
-                v = 1;
+                if (e == 0) {
+                        char sql[64];
+                        snprintf(sql, sizeof sql, "PRAGMA user_version = %d", REPO_SCHEMA_VERSION);
+                        e = exec_sql(r, sql);
+                }
         }
-        if (e == 0 && v == 1) {
-                static const struct column_add cols[] = {
-                        { "image", "netmode", "VARCHAR(16)" },
-                        { "image", "dns", "VARCHAR(32)" },
-                        { "image", "created_at", "VARCHAR(32)" },
-                        { "snapshot", "created_at", "VARCHAR(32)" },
-                };
-                e = add_missing_columns(r, cols, ELEMENTSOF(cols));
-                v = 2;
-        }
-        if (e == 0 && v != from) {
-                char sql[64];
-                snprintf(sql, sizeof sql, "PRAGMA user_version = %d", v);
-                e = exec_sql(r, sql);
-        }
+        schema_scan_done(&s);
         if (e < 0) {
                 exec_sql(r, "ROLLBACK");
                 return e;
         }
         e = exec_sql(r, "COMMIT");
+        if (e == 0)
+                e = identify(r, &s);
+        schema_scan_done(&s);
         if (e < 0)
                 return e;
+        if (r->state != REPO_CURRENT)
+                return refuse(r); /* cannot happen: every known column was added */
+        set_wal(r);
         if (ret_from)
                 *ret_from = from;
         if (ret_to)
-                *ret_to = v;
+                *ret_to = REPO_SCHEMA_VERSION;
         return 0;
 }
 
@@ -298,6 +557,30 @@ static char *col_str(sqlite3_stmt *st, int i) {
         return t ? strdup((const char *)t) : NULL;
 }
 
+/* The columns of struct image by name: what rows are read into and written from. */
+static const struct image_field {
+        const char *column;
+        bool is_int;
+        size_t offset;
+} image_fields[] = {
+#define T(f) { #f, false, offsetof(struct image, f) }
+#define N(f) { #f, true, offsetof(struct image, f) }
+        T(mode), T(vm), T(name), T(path), T(osversion), T(servicepack), T(ipaddr), N(port), T(adapter),
+        T(netmask), T(gateway), N(cpus), N(ramsize), N(vramsize), T(paravirtprovider), T(mac),
+        { "_installed", false, offsetof(struct image, installed) }, T(netmode), T(dns), T(created_at),
+#undef T
+#undef N
+};
+
+/* The field f of img (writable for the rows this file makes, read-only for the caller's). */
+static char **field_text(const struct image *img, const struct image_field *f) {
+        return (char **)(void *)((const char *)img + f->offset);
+}
+
+static int *field_int(const struct image *img, const struct image_field *f) {
+        return (int *)(void *)((const char *)img + f->offset);
+}
+
 static struct image *image_from_row(sqlite3_stmt *st) {
         struct image *img = calloc(1, sizeof *img);
         if (!img)
@@ -305,17 +588,24 @@ static struct image *image_from_row(sqlite3_stmt *st) {
         int n = sqlite3_column_count(st);
         for (int i = 0; i < n; i++) {
                 const char *c = sqlite3_column_name(st, i);
-#define S(f) else if (streq(c, #f)) img->f = col_str(st, i)
-#define I(f) else if (streq(c, #f)) img->f = sqlite3_column_int(st, i)
-                if (streq(c, "id"))
+                if (streq(c, "id")) {
                         img->id = sqlite3_column_int64(st, i);
-                else if (streq(c, "_installed"))
-                        img->installed = col_str(st, i);
-                S(name); S(path); S(osversion); S(servicepack); S(mode); S(vm); S(ipaddr); I(port);
-                S(adapter); S(netmask); S(gateway); I(cpus); I(ramsize); I(vramsize); S(paravirtprovider);
-                S(mac); S(netmode); S(dns); S(created_at);
-#undef S
-#undef I
+                        continue;
+                }
+                /* A column this vmcloak does not know is not read (repo_open named it). */
+                for (size_t k = 0; k < ELEMENTSOF(image_fields); k++) {
+                        const struct image_field *f = &image_fields[k];
+                        if (!streq(c, f->column))
+                                continue;
+                        if (f->is_int)
+                                *field_int(img, f) = sqlite3_column_int(st, i);
+                        else if (sqlite3_column_type(st, i) != SQLITE_NULL &&
+                                 !(*field_text(img, f) = col_str(st, i))) {
+                                image_free(img);
+                                return NULL;
+                        }
+                        break;
+                }
         }
         return img;
 }
@@ -334,7 +624,7 @@ static struct snapshot *snapshot_from_row(sqlite3_stmt *st) {
                         s->image_id = sqlite3_column_int64(st, i);
                 else if (streq(c, "port"))
                         s->port = sqlite3_column_int(st, i);
-                S(vmname); S(ipaddr); S(hostname); S(mac); S(created_at); S(image_name);
+                S(vmname); S(ipaddr); S(hostname); S(mac); S(created_at); S(image_name); S(image_vm);
 #undef S
         }
         return s;
@@ -353,7 +643,7 @@ void snapshot_free(struct snapshot *s) {
         if (!s)
                 return;
         free(s->vmname); free(s->ipaddr); free(s->hostname); free(s->mac); free(s->created_at);
-        free(s->image_name);
+        free(s->image_name); free(s->image_vm);
         free(s);
 }
 
@@ -374,6 +664,7 @@ typedef void (*free_fn)(void *);
 
 static int query_rows(struct repo *r, const char *sql, const char *bind_text, int64_t bind_int, bool use_int,
                       row_fn fn, free_fn ff, void ***ret, size_t *ret_n) {
+        warn_unknown_once(r);
         sqlite3_stmt *st;
         int rc = sqlite3_prepare_v2(r->db, sql, -1, &st, NULL);
         if (rc != SQLITE_OK)
@@ -445,32 +736,11 @@ static void bind_opt_text(sqlite3_stmt *st, int i, const char *v) {
                 sqlite3_bind_null(st, i);
 }
 
-static const char image_columns[] =
-        "mode, vm, name, path, osversion, servicepack, ipaddr, port, adapter, netmask, gateway, cpus, ramsize, "
-        "vramsize, paravirtprovider, mac, _installed, netmode, dns, created_at";
-
-static void bind_image(sqlite3_stmt *st, const struct image *img) {
-        int i = 1;
-        bind_opt_text(st, i++, img->mode);
-        bind_opt_text(st, i++, img->vm);
-        bind_opt_text(st, i++, img->name);
-        bind_opt_text(st, i++, img->path);
-        bind_opt_text(st, i++, img->osversion);
-        bind_opt_text(st, i++, img->servicepack);
-        bind_opt_text(st, i++, img->ipaddr);
-        sqlite3_bind_int(st, i++, img->port);
-        bind_opt_text(st, i++, img->adapter);
-        bind_opt_text(st, i++, img->netmask);
-        bind_opt_text(st, i++, img->gateway);
-        sqlite3_bind_int(st, i++, img->cpus);
-        sqlite3_bind_int(st, i++, img->ramsize);
-        sqlite3_bind_int(st, i++, img->vramsize);
-        bind_opt_text(st, i++, img->paravirtprovider);
-        bind_opt_text(st, i++, img->mac);
-        bind_opt_text(st, i++, img->installed);
-        bind_opt_text(st, i++, img->netmode);
-        bind_opt_text(st, i++, img->dns);
-        bind_opt_text(st, i++, img->created_at);
+static int bind_field(sqlite3_stmt *st, int i, const struct image *img, const struct image_field *f) {
+        if (f->is_int)
+                return sqlite3_bind_int(st, i, *field_int(img, f));
+        const char *v = *field_text(img, f);
+        return v ? sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(st, i);
 }
 
 int repo_image_insert(struct repo *r, struct image *img) {
@@ -485,16 +755,23 @@ int repo_image_insert(struct repo *r, struct image *img) {
         if (!img->created_at) {
                 char ts[32];
                 now_iso(ts);
-                img->created_at = strdup(ts);
+                if (!(img->created_at = strdup(ts)))
+                        return log_oom();
         }
-        char sql[512];
-        snprintf(sql, sizeof sql, "INSERT INTO image (%s) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                 image_columns);
+        _cleanup_strv_free_ char **cols = NULL, **marks = NULL;
+        for (size_t i = 0; i < ELEMENTSOF(image_fields); i++)
+                if (strv_extend(&cols, image_fields[i].column) < 0 || strv_extend(&marks, "?") < 0)
+                        return log_oom();
+        _cleanup_free_ char *c = strv_join(cols, ", "), *m = strv_join(marks, ",");
+        _cleanup_free_ char *sql = c && m ? strdup_printf("INSERT INTO image (%s) VALUES (%s)", c, m) : NULL;
+        if (!sql)
+                return log_oom();
         sqlite3_stmt *st;
         int rc = sqlite3_prepare_v2(r->db, sql, -1, &st, NULL);
         if (rc != SQLITE_OK)
                 return sql_error(r, rc, "adding the image");
-        bind_image(st, img);
+        for (size_t i = 0; i < ELEMENTSOF(image_fields); i++)
+                bind_field(st, (int)i + 1, img, &image_fields[i]);
         rc = sqlite3_step(st);
         sqlite3_finalize(st);
         if (rc != SQLITE_DONE)
@@ -504,17 +781,44 @@ int repo_image_insert(struct repo *r, struct image *img) {
 }
 
 int repo_image_update(struct repo *r, const struct image *img) {
-        char sql[640];
-        snprintf(sql, sizeof sql,
-                 "UPDATE image SET mode=?, vm=?, name=?, path=?, osversion=?, servicepack=?, ipaddr=?, port=?, "
-                 "adapter=?, netmask=?, gateway=?, cpus=?, ramsize=?, vramsize=?, paravirtprovider=?, mac=?, "
-                 "_installed=?, netmode=?, dns=?, created_at=? WHERE id=?");
+        /* Only the columns that change: a value this vmcloak reads differently from how it is
+         * stored (NULL read as 0) stays as it is. */
+        void **rows;
+        size_t n;
+        int e = query_rows(r, "SELECT * FROM image WHERE id = ?", NULL, img->id, true, (row_fn)image_from_row,
+                           (free_fn)image_free, &rows, &n);
+        if (e < 0)
+                return e;
+        _cleanup_image_ struct image *old = n > 0 ? rows[0] : NULL;
+        free(rows);
+        if (!old)
+                return -ENOENT;
+        const struct image_field *changed[ELEMENTSOF(image_fields)];
+        size_t nc = 0;
+        _cleanup_strv_free_ char **sets = NULL;
+        for (size_t i = 0; i < ELEMENTSOF(image_fields); i++) {
+                const struct image_field *f = &image_fields[i];
+                bool same = f->is_int ? *field_int(old, f) == *field_int(img, f)
+                                      : streq_ptr(*field_text(old, f), *field_text(img, f));
+                if (same)
+                        continue;
+                changed[nc++] = f;
+                if (strv_extendf(&sets, "%s=?", f->column) < 0)
+                        return log_oom();
+        }
+        if (nc == 0)
+                return 0;
+        _cleanup_free_ char *set = strv_join(sets, ", ");
+        _cleanup_free_ char *sql = set ? strdup_printf("UPDATE image SET %s WHERE id=?", set) : NULL;
+        if (!sql)
+                return log_oom();
         sqlite3_stmt *st;
         int rc = sqlite3_prepare_v2(r->db, sql, -1, &st, NULL);
         if (rc != SQLITE_OK)
                 return sql_error(r, rc, "updating the image");
-        bind_image(st, img);
-        sqlite3_bind_int64(st, 21, img->id);
+        for (size_t i = 0; i < nc; i++)
+                bind_field(st, (int)i + 1, img, changed[i]);
+        sqlite3_bind_int64(st, (int)nc + 1, img->id);
         rc = sqlite3_step(st);
         sqlite3_finalize(st);
         if (rc != SQLITE_DONE)
@@ -538,7 +842,8 @@ static int delete_by_id(struct repo *r, const char *sql, int64_t id) {
 int repo_image_delete(struct repo *r, int64_t id) { return delete_by_id(r, "DELETE FROM image WHERE id=?", id); }
 
 static const char snapshot_select[] =
-        "SELECT snapshot.*, image.name AS image_name FROM snapshot LEFT JOIN image ON image.id = snapshot.image_id ";
+        "SELECT snapshot.*, image.name AS image_name, image.vm AS image_vm FROM snapshot "
+        "LEFT JOIN image ON image.id = snapshot.image_id ";
 
 int repo_snapshot_get(struct repo *r, const char *vmname, struct snapshot **ret) {
         char sql[256];
@@ -607,6 +912,7 @@ int repo_snapshot_delete(struct repo *r, int64_t id) {
 int repo_used_ips(struct repo *r, char ***ret) {
         static const char sql[] = "SELECT ipaddr FROM image UNION SELECT gateway FROM image "
                                   "UNION SELECT ipaddr FROM snapshot";
+        warn_unknown_once(r);
         sqlite3_stmt *st;
         int rc = sqlite3_prepare_v2(r->db, sql, -1, &st, NULL);
         if (rc != SQLITE_OK)

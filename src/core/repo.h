@@ -51,15 +51,39 @@ struct snapshot {
         char *mac;
         char *created_at;
         char *image_name;  /* filled by queries that join the image */
+        char *image_vm;    /* the image's vm ("qemu"), likewise; NULL when the image is gone */
 };
 
+/* What a repository's schema is to this vmcloak. repo_open() finds out by reading only; until
+ * then, and for anything but REPO_CURRENT, it writes nothing (not even the journal mode). */
+enum repo_state {
+        REPO_CURRENT,  /* schema REPO_SCHEMA_VERSION: read and written */
+        REPO_OLDER,    /* a VMCloak schema (a known alembic revision, or none): read; migrate upgrades it */
+        REPO_NEWER,    /* PRAGMA user_version above REPO_SCHEMA_VERSION: a newer vmcloak wrote it */
+        REPO_UNKNOWN,  /* an alembic revision, user_version, table or column no known schema has */
+};
+
+/* Open (an empty or missing file: create with the current schema) and identify the repository.
+ * A file that is no SQLite database, or one without VMCloak's image and snapshot tables, is
+ * refused with one line (-EIO, -EPROTO) and left as it is. */
 int repo_open(const char *path, struct repo **ret);
 void repo_close(struct repo *r);
 const char *repo_path(const struct repo *r);
+/* user_version when set, else 1 for VMCloak's head revision and 0 for older ones. */
 int repo_schema_version(struct repo *r);
-/* Error line + -EPROTO when the schema is older than this vmcloak writes. */
+enum repo_state repo_state(const struct repo *r);
+/* For NEWER and UNKNOWN: what is not understood ("has alembic revision X, which ..."); else NULL. */
+const char *repo_problem(const struct repo *r);
+/* Writing rows: 0 for REPO_CURRENT, else one line (migrate for OLDER; NEWER and UNKNOWN are
+ * never changed) and -EPROTO. */
 int repo_require_current(struct repo *r);
-/* Bring the schema to REPO_SCHEMA_VERSION; reports the versions it went from and to. */
+/* Deciding from rows what files are leftovers (cleanup): 0 for CURRENT and OLDER, else one line
+ * and -EPROTO. Reading alone needs neither: rows are read by column name, unknown columns are
+ * skipped, and the first read of a NEWER or UNKNOWN repository warns once, naming them. */
+int repo_require_known(struct repo *r);
+/* Bring an OLDER schema to REPO_SCHEMA_VERSION (VMCloak's alembic columns, then vmcloak's own,
+ * in one transaction); reports the versions it went from and to. NEWER and UNKNOWN: one line,
+ * -EPROTO, the file unchanged. */
 int repo_migrate(struct repo *r, int *ret_from, int *ret_to);
 
 int repo_begin(struct repo *r);    /* BEGIN IMMEDIATE */
@@ -69,6 +93,7 @@ int repo_rollback(struct repo *r);
 int repo_image_get(struct repo *r, const char *name, struct image **ret);          /* -ENOENT */
 int repo_image_list(struct repo *r, struct image ***ret, size_t *ret_n);           /* sorted by name */
 int repo_image_insert(struct repo *r, struct image *img);                          /* -EEXIST; sets id */
+/* Writes only the columns whose values differ from the stored row. -ENOENT. */
 int repo_image_update(struct repo *r, const struct image *img);
 int repo_image_delete(struct repo *r, int64_t id);
 

@@ -2,12 +2,14 @@
  * pid that no longer runs, init work folders, QEMU processes still holding a disk. */
 #include "pipeline/cleanup.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <signal.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/lock.h"
@@ -28,18 +30,19 @@ static bool stale_pid_name(const char *name, const char *prefix, const char *suf
         return end != p && streq(end, suffix) && !pid_alive(pid);
 }
 
-/* "<prefix>XXXXXX": what mkdtemp made from the prefix, exactly (so the prefix "vmcloak-a-"
- * does not match image a-b's "vmcloak-a-b-XXXXXX"). */
-static bool mkdtemp_name(const char *name, const char *prefix) {
-        const char *p = startswith(name, prefix);
-        if (!p || strlen(p) != 6)
+/* mkdtemp()'s six characters. */
+static bool mkdtemp_suffix(const char *s) {
+        if (strlen(s) != 6)
                 return false;
-        for (; *p; p++)
-                if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9')))
+        for (; *s; s++)
+                if (!isalnum((unsigned char)*s))
                         return false;
         return true;
 }
 
+/* Remove what vmcloak can name as its own leftover, and nothing else: a pid-named overlay
+ * ("<prefix><dead pid><suffix>", a regular file) or an init work folder ("<prefix>" and
+ * mkdtemp()'s six characters, a folder: so image "a" never takes image "a-b"'s). */
 static unsigned remove_matching(const char *dir, const char *prefix, const char *suffix, bool pid_named) {
         DIR *d = opendir(dir);
         if (!d)
@@ -47,17 +50,73 @@ static unsigned remove_matching(const char *dir, const char *prefix, const char 
         unsigned n = 0;
         struct dirent *de;
         while ((de = readdir(d))) {
-                bool match = pid_named ? stale_pid_name(de->d_name, prefix, suffix) : mkdtemp_name(de->d_name, prefix);
+                const char *rest = startswith(de->d_name, prefix);
+                bool match = pid_named ? stale_pid_name(de->d_name, prefix, suffix) : rest && mkdtemp_suffix(rest);
                 if (!match)
                         continue;
                 _cleanup_free_ char *p = path_join(dir, de->d_name);
-                if (p && rm_rf(p) == 0) {
+                struct stat st;
+                if (!p || lstat(p, &st) < 0 || (pid_named ? !S_ISREG(st.st_mode) : !S_ISDIR(st.st_mode)))
+                        continue;
+                if (rm_rf(p) == 0) {
                         log_info("removed %s", p);
                         n++;
                 }
         }
         closedir(d);
         return n;
+}
+
+/* What a snapshot of vmcloak or VMCloak cut short leaves in a VM folder. Not machineinfo.json:
+ * with it the VM was finished, and VMCloak's delvm leaves finished VMs' folders behind, which
+ * Cuckoo3 may still use. */
+static bool vm_file_known(const char *name, const char *vmname) {
+        static const char *const exact[] = {
+                "disk.qcow2", "memory.snapshot", "qemu.log", "serial.log", "restore.log",
+        };
+        static const char *const prefixes[] = {
+                "disk.qcow2.",          /* .nvram, .tpm */
+                "memory.snapshot.",     /* .part, .done while it is written */
+                "machineinfo.json.tmp", /* an atomic write cut short */
+                "disposable-",          /* restore's overlay */
+        };
+        for (size_t i = 0; i < ELEMENTSOF(exact); i++)
+                if (streq(name, exact[i]))
+                        return true;
+        for (size_t i = 0; i < ELEMENTSOF(prefixes); i++)
+                if (startswith(name, prefixes[i]))
+                        return true;
+        const char *rest = startswith(name, vmname);
+        return rest && streq(rest, ".com1");
+}
+
+/* A VM folder no row names is removed only when all of it is what an interrupted snapshot
+ * leaves. *ret_foreign: up to three names that are not, for the message (NULL: none);
+ * *ret_finished: one of them is machineinfo.json. */
+int vm_folder_foreign(const char *dir, const char *vmname, char **ret_foreign, bool *ret_finished) {
+        *ret_foreign = NULL;
+        *ret_finished = false;
+        DIR *d = opendir(dir);
+        if (!d)
+                return -errno;
+        struct dirent *de;
+        unsigned n = 0;
+        _cleanup_strv_free_ char **foreign = NULL;
+        while ((de = readdir(d))) {
+                if (streq(de->d_name, ".") || streq(de->d_name, "..") || vm_file_known(de->d_name, vmname))
+                        continue;
+                *ret_finished = *ret_finished || streq(de->d_name, "machineinfo.json");
+                if (++n <= 3 && strv_extend(&foreign, de->d_name) < 0) {
+                        closedir(d);
+                        return -ENOMEM;
+                }
+        }
+        closedir(d);
+        if (n == 0)
+                return 0;
+        _cleanup_free_ char *l = strv_join(foreign, ", ");
+        *ret_foreign = l ? strdup_printf("%s%s", l, n > 3 ? ", ..." : "") : NULL;
+        return *ret_foreign ? 0 : -ENOMEM;
 }
 
 /* Machines of the driver's host that still use path and belong to no running vmcloak;
@@ -84,6 +143,21 @@ static int cleanup_unrecorded(struct pipeline *pl, const char *name, unsigned *n
         _cleanup_free_ char *tpm = disk ? strdup_printf("%s.tpm", disk) : NULL;
         if (!vmdir || !disk || !isodir || !work || !nvram || !tpm)
                 return log_oom();
+        if (is_dir(vmdir)) {
+                _cleanup_free_ char *foreign = NULL;
+                bool finished;
+                int r = vm_folder_foreign(vmdir, name, &foreign, &finished);
+                if (r == -ENOMEM)
+                        return log_oom();
+                if (r < 0)
+                        return log_error_errno(r, "cannot read %s: %m", vmdir);
+                if (foreign) {
+                        log_error("%s is no leftover of an interrupted snapshot: it holds %s%s; vmcloak leaves it "
+                                  "as it is (remove it by hand if nothing uses it)", vmdir, foreign,
+                                  finished ? " (machineinfo.json marks a finished VM, which Cuckoo3 may still use)" : "");
+                        return -ENOTEMPTY;
+                }
+        }
         const char *const files[] = { vmdir, disk, nvram, tpm };
         unsigned found = 0;
         for (size_t i = 0; i < ELEMENTSOF(files); i++) {
@@ -107,11 +181,15 @@ static int cleanup_unrecorded(struct pipeline *pl, const char *name, unsigned *n
 
 int pipeline_cleanup(struct pipeline *pl, const char *name) {
         struct repo *repo = pl->repo;
+        /* A leftover is what no row names: rows this vmcloak cannot read fully prove nothing. */
+        int r = repo_require_known(repo);
+        if (r < 0)
+                return r;
         _cleanup_image_ struct image *img = NULL;
         _cleanup_snapshot_ struct snapshot *snap = NULL;
         /* Whatever NAME is, no other vmcloak may be working on it: both kinds are locked. */
         _cleanup_name_lock_ struct name_lock *image_lock = NULL, *vm_lock = NULL;
-        int r = name_lock_or_complain(LOCK_IMAGE, name, LOCK_EXCLUSIVE, "in use", &image_lock);
+        r = name_lock_or_complain(LOCK_IMAGE, name, LOCK_EXCLUSIVE, "in use", &image_lock);
         if (r == 0)
                 r = name_lock_or_complain(LOCK_VM, name, LOCK_EXCLUSIVE, "in use", &vm_lock);
         if (r < 0)

@@ -1,9 +1,20 @@
 /* vmcloak cleanup: remove what an interrupted or killed vmcloak left behind for one image or VM. */
 #pragma once
 
+#include <stdbool.h>
+
 #include "pipeline/pipeline.h"
 
 /* Stale install/modify/restore overlays whose vmcloak is gone, work folders of init, and
- * machines still using the image's or VM's disks (vm_kill_users). Prints what it removed.
- * -ENOENT (one line) when name is neither an image, a VM nor a VM folder. */
+ * machines still using the image's or VM's disks (vm_kill_users); a VM folder no row names only
+ * when every file in it is one an interrupted snapshot leaves. Prints what it removed. One line and -ENOENT
+ * when name is neither an image, a VM nor a VM folder; -ENOTEMPTY for a folder holding other
+ * files (left alone, no machine stopped); -EPROTO for a repository of an unknown schema (rows
+ * it cannot fully read prove nothing is a leftover). */
 int pipeline_cleanup(struct pipeline *pl, const char *name);
+
+/* Whether VM folder dir (of VM vmname) holds anything an interrupted snapshot does not leave:
+ * *ret_foreign lists up to three such names ("a, b, ..."; NULL: none), *ret_finished says one
+ * is machineinfo.json (a finished VM, which Cuckoo3 may still use). 0, -ENOMEM, or the errno
+ * of reading the folder. A folder no row names may be removed only when there is none. */
+int vm_folder_foreign(const char *dir, const char *vmname, char **ret_foreign, bool *ret_finished);

@@ -73,6 +73,14 @@ static int lock_vms(struct snapshot **snaps, size_t n, struct name_lock **locks)
         return 0;
 }
 
+int image_refuse_foreign(const char *what, const char *name, const char *vm, const char *why) {
+        if (!vm || streq(vm, "qemu"))
+                return 0;
+        log_error("%s %s belongs to %s, not QEMU, so vmcloak leaves it as it is (%s); use VMCloak for it", what,
+                  name, vm, why);
+        return -EOPNOTSUPP;
+}
+
 int pipeline_delete_image(struct pipeline *pl, const char *name, bool with_snapshots) {
         struct repo *repo = pl->repo;
         _cleanup_name_lock_ struct name_lock *lock = NULL;
@@ -82,6 +90,9 @@ int pipeline_delete_image(struct pipeline *pl, const char *name, bool with_snaps
         _cleanup_image_ struct image *img = NULL;
         r = image_get(repo, name, &img);
         if (r < 0)
+                return r;
+        if ((r = image_refuse_foreign("image", name, img->vm,
+                                      "deleting it here would leave its machine registered there")) < 0)
                 return r;
         struct snapshot **snaps;
         size_t n;
@@ -157,6 +168,9 @@ int pipeline_delete_vm(struct pipeline *pl, const char *vmname) {
         }
         if (r < 0)
                 return r;
+        if ((r = image_refuse_foreign("snapshot VM", vmname, s->image_vm,
+                                      "deleting it here would leave its machine registered there")) < 0)
+                return r;
         _cleanup_free_ char *dir = paths_vm_dir(vmname);
         if (!dir)
                 return log_oom();
@@ -185,6 +199,8 @@ int pipeline_clone_image(struct pipeline *pl, const char *name, const char *newn
         _cleanup_image_ struct image *img = NULL;
         r = image_get(repo, name, &img);
         if (r < 0)
+                return r;
+        if ((r = image_refuse_foreign("image", name, img->vm, "its disk is no QEMU disk to copy")) < 0)
                 return r;
         _cleanup_image_ struct image *exists = NULL;
         if (repo_image_get(repo, newname, &exists) == 0) {

@@ -11,15 +11,21 @@ struct image;
 /* The row of image name; -ENOENT with one line pointing at 'vmcloak list images'. */
 int image_get(struct repo *repo, const char *name, struct image **ret);
 
+/* Images and snapshot VMs of another machinery (VMCloak's vm column: virtualbox, libvirt) are
+ * registered there too, so vmcloak changes none of them: 0 for vm NULL or "qemu", else one line
+ * naming what ("image") and why it would do harm, and -EOPNOTSUPP. */
+int image_refuse_foreign(const char *what, const char *name, const char *vm, const char *why);
+
 /* Delete image name: its row and disk. Refused while snapshot VMs depend on it, unless
  * with_snapshots (then their rows and folders go too). Rows go first, in one transaction, so a
- * failure never leaves a row pointing at a deleted file. -ENOENT, -EBUSY (one line each);
+ * failure never leaves a row pointing at a deleted file. -ENOENT, -EBUSY, -EOPNOTSUPP (one line each);
  * -EIO when a row was deleted but a file could not be removed (a warning names it). */
 int pipeline_delete_image(struct pipeline *pl, const char *name, bool with_snapshots);
 
-/* Delete snapshot VM vmname: its row and its folder. -ENOENT (one line). */
+/* Delete snapshot VM vmname: its row and its folder. -ENOENT, -EOPNOTSUPP (one line). */
 int pipeline_delete_vm(struct pipeline *pl, const char *vmname);
 
 /* Copy image name to a new image newname (disk and row) with its own MAC; the copy is recorded
- * only once the disk is complete, and a failure or Ctrl-C leaves no file. -ENOENT, -EEXIST. */
+ * only once the disk is complete, and a failure or Ctrl-C leaves no file. -ENOENT, -EEXIST,
+ * -EOPNOTSUPP (another machinery's image). */
 int pipeline_clone_image(struct pipeline *pl, const char *name, const char *newname);

@@ -30,6 +30,18 @@ int image_open_checked(struct repo *repo, const char *name, bool allow_frozen, s
                 log_error("image %s was made for %s; this vmcloak runs only QEMU images", name, img->vm);
                 return -EOPNOTSUPP;
         }
+        /* A value this vmcloak does not know may mean anything: it changes no such image. */
+        if (img->mode && !streq(img->mode, "normal") && !streq(img->mode, "multiattach")) {
+                log_error("image %s has mode '%s', which this vmcloak does not know (it knows normal and "
+                          "multiattach), so it leaves the image as it is; 'vmcloak clone %s NEWNAME' gives a copy "
+                          "in mode normal", name, img->mode, name);
+                return -EOPNOTSUPP;
+        }
+        if (img->netmode && !streq(img->netmode, "bridge") && !streq(img->netmode, "user")) {
+                log_error("image %s has network mode '%s', which this vmcloak does not know (it knows bridge and "
+                          "user), so it leaves the image as it is; a newer vmcloak may know it", name, img->netmode);
+                return -EOPNOTSUPP;
+        }
         if (!allow_frozen && img->mode && streq(img->mode, "multiattach")) {
                 log_error("image %s is already used for snapshots (its snapshot VMs are overlays on it), so it "
                           "cannot change any more; 'vmcloak clone %s NEWNAME' gives a copy you can change", name,

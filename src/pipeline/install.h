@@ -32,6 +32,7 @@ struct modify_request {
 int pipeline_modify(struct pipeline *pl, const struct modify_request *req);
 
 /* Shared by install, modify and snapshot: the image must exist, be a QEMU image in mode
- * normal (unless allow_frozen), and its network usable (bridge checks in bridge mode). */
+ * normal (unless allow_frozen), with a mode, network mode and OS this vmcloak knows, and its
+ * network usable (bridge checks in bridge mode). Else one line and a negative errno. */
 struct image;
 int image_open_checked(struct repo *repo, const char *name, bool allow_frozen, struct image **ret);

@@ -2,8 +2,10 @@
 #include "pipeline/machineinfo.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <json-c/json.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/util.h"
 #include "core/validate.h"
@@ -51,9 +53,68 @@ int machineinfo_write(const char *dir, const struct machineinfo *mi) {
                                                                 JSON_C_TO_STRING_NOSLASHESCAPE);
         _cleanup_free_ char *path = path_join(dir, "machineinfo.json");
         _cleanup_free_ char *withnl = text ? strdup_printf("%s\n", text) : NULL;
-        int r = path && withnl ? write_file_atomic(path, withnl, strlen(withnl), 0644) : -ENOMEM;
         json_object_put(root);
-        return r;
+        if (!path || !withnl)
+                return -ENOMEM;
+        /* Created, never replaced: one that exists is a VM's (Cuckoo3 may have imported it). The
+         * folder is new and its VM not yet recorded, so nobody reads the file half-written. */
+        _cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        if (fd < 0)
+                return -errno;
+        _cleanup_unlink_ char *made = TAKE_PTR(path);
+        int r = write_all(fd, withnl, strlen(withnl));
+        if (r < 0)
+                return r;
+        if (fsync(fd) < 0 || close(TAKE_FD(fd)) < 0)
+                return -errno;
+        DISARM(made);
+        return 0;
+}
+
+/* Every key machineinfo_write() writes; restore reads no other. */
+static const char *const root_keys[] = { "vmcloak_version", "machinery", "machinery_version", "machine" };
+static const char *const machine_keys[] = {
+        "name", "ip", "agent_port", "os_name", "os_version", "architecture", "tags", "bridge", "mac", "gateway",
+        "netmask", "disk", "start_args", "memory_snapshot", "memory_snapshot_compression", "net", "hostname",
+};
+
+static bool key_in(const char *key, const char *const *keys, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                if (streq(key, keys[i]))
+                        return true;
+        return false;
+}
+
+int machineinfo_unknown_keys(json_object *root, char **ret) {
+        *ret = NULL;
+        _cleanup_strv_free_ char **l = NULL;
+        json_object *m = NULL;
+        if (json_object_is_type(root, json_type_object)) {
+                json_object_object_foreach(root, k, v) {
+                        (void)v;
+                        if (!key_in(k, root_keys, ELEMENTSOF(root_keys)) && strv_extend(&l, k) < 0)
+                                return -ENOMEM;
+                }
+                json_object_object_get_ex(root, "machine", &m);
+        }
+        if (json_object_is_type(m, json_type_object)) {
+                json_object_object_foreach(m, k, v) {
+                        (void)v;
+                        if (!key_in(k, machine_keys, ELEMENTSOF(machine_keys)) &&
+                            strv_extendf(&l, "machine.%s", k) < 0)
+                                return -ENOMEM;
+                }
+        }
+        if (!l)
+                return 0;
+        *ret = strv_join(l, ", ");
+        return *ret ? 0 : -ENOMEM;
+}
+
+/* A file name in the VM's folder, as VMCloak and vmcloak write them ("disk.qcow2"). */
+static bool plain_file_name(json_object *v) {
+        const char *s = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
+        return s && *s && !strchr(s, '/') && !streq(s, ".") && !streq(s, "..");
 }
 
 static const char *const required_keys[] = {
@@ -67,9 +128,26 @@ int machineinfo_validate(json_object *root, const char **ret_reason) {
         if (!json_object_is_type(root, json_type_object) || !json_object_object_get_ex(root, "machine", &m) ||
             !json_object_is_type(m, json_type_object))
                 FAIL("no 'machine' object");
+        /* Another machinery's VM (libvirt, ...) is restored by its own tool. */
+        if (json_object_object_get_ex(root, "machinery", &v) &&
+            (!json_object_is_type(v, json_type_string) || !streq(json_object_get_string(v), "qemu")))
+                FAIL("machinery is not qemu");
         for (size_t i = 0; i < ELEMENTSOF(required_keys); i++)
                 if (!json_object_object_get_ex(m, required_keys[i], &v))
                         FAIL("a required key of 'machine' is missing");
+        json_object_object_get_ex(m, "ip", &v);
+        if (!json_object_is_type(v, json_type_string))
+                FAIL("ip is not a string");
+        json_object_object_get_ex(m, "disk", &v);
+        if (!plain_file_name(v))
+                FAIL("disk is not a file name in the VM's folder");
+        json_object_object_get_ex(m, "memory_snapshot", &v);
+        if (!plain_file_name(v))
+                FAIL("memory_snapshot is not a file name in the VM's folder");
+        if (json_object_object_get_ex(m, "net", &v) &&
+            (!json_object_is_type(v, json_type_string) ||
+             (!streq(json_object_get_string(v), "bridge") && !streq(json_object_get_string(v), "user"))))
+                FAIL("net is neither bridge nor user");
         json_object_object_get_ex(m, "agent_port", &v);
         if (!json_object_is_type(v, json_type_int) || json_object_get_int(v) < 1 || json_object_get_int(v) > 65535)
                 FAIL("agent_port is not an integer in 1-65535");

@@ -26,10 +26,16 @@ struct machineinfo {
         const char *hostname;
 };
 
-/* Write <dir>/machineinfo.json atomically, 2-space indented like VMCloak. */
+/* Create <dir>/machineinfo.json, 2-space indented like VMCloak. It never replaces one:
+ * -EEXIST when the file exists (left as it is); any other failure leaves no file. */
 int machineinfo_write(const char *dir, const struct machineinfo *mi);
 
-/* Check a parsed machineinfo.json the way Cuckoo3's import does; returns 0 or -EINVAL and
- * sets *ret_reason to a static string naming the first problem. */
+/* Check a parsed machineinfo.json the way Cuckoo3's import does, and as far as restore reads
+ * it (machinery qemu, disk and memory file names in the VM's folder, a known net); returns 0
+ * or -EINVAL and sets *ret_reason to a static string naming the first problem. */
 struct json_object;
 int machineinfo_validate(struct json_object *root, const char **ret_reason);
+
+/* The keys of root that machineinfo_write() never writes ("extra", "machine.extra"), joined
+ * by ", " into *ret; NULL when there are none. 0 or -ENOMEM. */
+int machineinfo_unknown_keys(struct json_object *root, char **ret);

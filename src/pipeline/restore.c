@@ -35,6 +35,15 @@ static int read_machineinfo(const char *vmdir, json_object **ret) {
                 json_object_put(root);
                 return -EINVAL;
         }
+        /* What a newer vmcloak or another tool added: not read, and said so. */
+        _cleanup_free_ char *unknown = NULL;
+        if (machineinfo_unknown_keys(root, &unknown) < 0) {
+                json_object_put(root);
+                return log_oom();
+        }
+        if (unknown)
+                log_warning("%s has keys this vmcloak does not know (%s); restoring from the ones it knows", path,
+                            unknown);
         *ret = root;
         return 0;
 }

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "agentclient/client.h"
@@ -22,6 +23,7 @@
 #include "core/util.h"
 #include "core/validate.h"
 #include "guest/profile.h"
+#include "pipeline/cleanup.h"
 #include "pipeline/install.h"
 #include "pipeline/machineinfo.h"
 #include "pipeline/netcfg.h"
@@ -276,12 +278,24 @@ static int snapshot_one(struct snapshot_ctx *x, struct vm_job *job) {
         b.vmdir = paths_vm_dir(job->name);
         b.disk = b.vmdir ? path_join(b.vmdir, "disk.qcow2") : NULL;
         b.memfile = b.vmdir ? path_join(b.vmdir, "memory.snapshot") : NULL;
-        int r = b.memfile ? 0 : log_oom();
-        if (r == 0 && (r = mkdir_p(b.vmdir, 0775)) < 0)
-                log_error_errno(r, "cannot create %s: %m", b.vmdir);
-        bool made_dir = r == 0;
-        if (r == 0)
-                r = build_boot(&b);
+        /* The folder is this run's only when this run makes it: one that appeared since
+         * plan_vms() looked (another vmcloak making the same VM) is not touched, nor removed. */
+        _cleanup_free_ char *parent = b.vmdir ? path_dirname(b.vmdir) : NULL;
+        int r = b.memfile && parent ? 0 : log_oom();
+        if (r == 0 && (r = mkdir_p(parent, 0775)) == 0 && mkdir(b.vmdir, 0775) < 0)
+                r = -errno;
+        if (r < 0 && r != -ENOMEM) {
+                if (r == -EEXIST)
+                        log_error("%s: %s appeared meanwhile (another vmcloak making the same VM?); left as it is",
+                                  job->name, b.vmdir);
+                else
+                        log_error_errno(r, "cannot create %s: %m", b.vmdir);
+        }
+        if (r < 0) {
+                vm_build_done(&b);
+                return r;
+        }
+        r = build_boot(&b);
         if (r == 0)
                 r = build_guest_settings(&b);
         if (r == 0)
@@ -295,9 +309,8 @@ static int snapshot_one(struct snapshot_ctx *x, struct vm_job *job) {
                 vm_build_done(&b);
                 return 0;
         }
-        _cleanup_free_ char *kept = made_dir ? save_failed_logs(b.vmdir, job->name) : NULL;
-        if (made_dir)
-                rm_rf(b.vmdir);
+        _cleanup_free_ char *kept = save_failed_logs(b.vmdir, job->name);
+        rm_rf(b.vmdir);
         if (r == -ECANCELED)
                 log_error("%s: interrupted while %s; removed its files", job->name, b.step);
         else
@@ -415,6 +428,18 @@ static int claim_vm(struct snapshot_ctx *x, struct vm_job *j) {
                         return r;
                 j->rebuilt = true;
         } else if (path_exists(dir)) {
+                /* No row names it: only what an interrupted snapshot leaves may go. */
+                _cleanup_free_ char *foreign = NULL;
+                bool finished;
+                r = vm_folder_foreign(dir, j->name, &foreign, &finished);
+                if (r < 0)
+                        return r == -ENOMEM ? log_oom() : log_error_errno(r, "cannot read %s: %m", dir);
+                if (foreign) {
+                        log_error("%s exists and is no leftover of an interrupted snapshot (it holds %s%s); vmcloak "
+                                  "leaves it as it is: remove it or pick another VMNAME", dir, foreign,
+                                  finished ? ", a finished VM's machineinfo.json" : "");
+                        return -EEXIST;
+                }
                 log_info("%s: the leftover of an interrupted snapshot: removing it to build it again", j->name);
                 j->rebuilt = true;
         }

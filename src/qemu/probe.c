@@ -266,10 +266,32 @@ static bool cache_read(const char *key, struct kvm_status *s) {
         return true;
 }
 
+/* The cache's path may name any file (VMCLOAK_KVM_PROBE_CACHE): only one that is missing or
+ * holds nothing but a cache's lines is vmcloak's to replace. */
+static bool cache_replaceable(const char *path) {
+        _cleanup_free_ char *text = NULL;
+        int r = read_full_file(path, &text, NULL);
+        if (r == -ENOENT)
+                return true;
+        if (r < 0)
+                return false;
+        char *save = NULL;
+        for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
+                if (!startswith(l, "key=") && !startswith(l, "usable=") && !startswith(l, "ms=") &&
+                    !startswith(l, "reason="))
+                        return false;
+        return true;
+}
+
 static void cache_write(const char *key, const struct kvm_status *s) {
         _cleanup_free_ char *path = cache_path();
         if (!path)
                 return;
+        if (!cache_replaceable(path)) {
+                log_warning("%s is not a KVM probe cache of vmcloak, so it is left as it is (KVM is probed again "
+                            "next time); point VMCLOAK_KVM_PROBE_CACHE at another file", path);
+                return;
+        }
         _cleanup_free_ char *dir = path_dirname(path);
         if (!dir || mkdir_p(dir, 0700) < 0)
                 return;

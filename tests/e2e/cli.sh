@@ -192,4 +192,133 @@ refuse "snapshot --compress-level" "--compress-level does not apply to --compres
 refuse "modify --iso-path ''" "--iso-path needs a path, not an empty string" "$VM" modify --iso-path '' img
 refuse "cleanup --vm" "--vm vbox is not supported: only qemu" "$VM" cleanup --vm vbox img
 
+# Issue 10: vmcloak never writes to data it does not understand. Each case: the refusal (one
+# line, exit 1) or the read (with what it ignored), and the repository byte-identical after.
+head_sql=$VMCLOAK_SOURCE_ROOT/tests/fixtures/vmcloak-head.sql
+sum() { sha256sum "$1" | cut -d' ' -f1; }
+one_line() { test "$(printf '%s\n' "$1" | grep -c .)" = 1; }
+
+# A VMCloak repository at an alembic revision vmcloak does not know (a newer or forked VMCloak).
+uh=$tmp/unknown-rev; mkdir -p "$uh"
+sed "s/VALUES ('d6c5bf858df1')/VALUES ('fe7656c21eaa')/" "$head_sql" | sqlite3 "$uh/repository.db"
+s0=$(sum "$uh/repository.db")
+out=$("$VM" --home "$uh" migrate 2>&1); rc=$?
+tap_check "unknown revision: migrate exits 1" test "$rc" = 1
+tap_check "unknown revision: migrate says so in one line" one_line "$out"
+tap_check "unknown revision: the line names it and the known ones" \
+  bash -c "grep -q 'fe7656c21eaa, which this vmcloak does not know' <<<\"\$1\" && grep -q '34c908159434, 5a5957711538, f5b14c62e62c and d6c5bf858df1' <<<\"\$1\" && grep -q 'use the VMCloak' <<<\"\$1\"" _ "$out"
+tap_check "unknown revision: migrate claims no migration" bash -c "! grep -q 'migrated' <<<\"\$1\"" _ "$out"
+for c in "init --linux newimg qemubr0" "install win7base dotnet" "modify win7base" "snapshot win7base vmx" \
+         "delimg win7base" "delvm win10vm_1" "clone win7base copy" "cleanup win10vm_1"; do
+  out=$("$VM" --home "$uh" $c 2>&1); rc=$?
+  tap_check "unknown revision: '${c%% *}' refuses in one line" \
+    bash -c "test $rc = 1 && grep -q 'fe7656c21eaa' <<<\"\$1\" && test \"\$(grep -c . <<<\"\$1\")\" = 1" _ "$out"
+done
+out=$("$VM" --home "$uh" list images 2>&1); rc=$?
+tap_check "unknown revision: list reads what it understands" test "$rc" = 0 -a -n "$(grep -F win10base <<<"$out")"
+tap_check "unknown revision: list warns" grep -q 'warning: .*fe7656c21eaa.*reading only what this vmcloak understands' <<<"$out"
+tap_check "unknown revision: repository byte-identical (sha256)" test "$(sum "$uh/repository.db")" = "$s0"
+tap_check "unknown revision: no WAL switch" test ! -e "$uh/repository.db-wal" -a "$(sqlite3 "$uh/repository.db" 'PRAGMA journal_mode')" = delete
+
+# A repository a newer vmcloak wrote (PRAGMA user_version 3, a column of its own).
+nh=$tmp/newer; "$VM" --home "$nh" list images >/dev/null 2>&1
+sqlite3 "$nh/repository.db" "PRAGMA journal_mode=DELETE; PRAGMA user_version=3; ALTER TABLE image ADD COLUMN tpm TEXT" >/dev/null
+s0=$(sum "$nh/repository.db")
+out=$("$VM" --home "$nh" migrate 2>&1); rc=$?
+tap_check "newer schema: migrate refuses" test "$rc" = 1 -a -n "$(grep -F 'newer vmcloak (schema 3; this one knows schemas up to 2)' <<<"$out")"
+out=$("$VM" --home "$nh" clone a b 2>&1); rc=$?
+tap_check "newer schema: a writer refuses with the same line" test "$rc" = 1 -a -n "$(grep -F 'upgrade vmcloak' <<<"$out")"
+out=$("$VM" --home "$nh" list images 2>&1); rc=$?
+tap_check "newer schema: list reads, ignoring its column" test "$rc" = 0 -a -n "$(grep -F 'ignoring column image.tpm' <<<"$out")"
+tap_check "newer schema: repository byte-identical" test "$(sum "$nh/repository.db")" = "$s0"
+
+# Columns and tables no known schema has; an SQLite file that is no repository at all.
+ch3=$tmp/unknown-col; mkdir -p "$ch3"; sqlite3 "$ch3/repository.db" < "$head_sql"
+sqlite3 "$ch3/repository.db" "ALTER TABLE image ADD COLUMN snapshot_count INTEGER; CREATE TABLE hwprofile (id INTEGER)"
+s0=$(sum "$ch3/repository.db")
+out=$("$VM" --home "$ch3" migrate 2>&1); rc=$?
+tap_check "unknown column and table: migrate refuses naming them" \
+  test "$rc" = 1 -a -n "$(grep -F 'has what no known schema has (table hwprofile, column image.snapshot_count)' <<<"$out")"
+out=$("$VM" --home "$ch3" list snapshots 2>&1); rc=$?
+tap_check "unknown column and table: list reads the rows" test "$rc" = 0 -a -n "$(grep -F win10vm_2 <<<"$out")"
+tap_check "unknown column and table: byte-identical" test "$(sum "$ch3/repository.db")" = "$s0"
+oh=$tmp/other-db; mkdir -p "$oh"; sqlite3 "$oh/repository.db" "CREATE TABLE notes (t TEXT); INSERT INTO notes VALUES ('mine')"
+s0=$(sum "$oh/repository.db")
+out=$("$VM" --home "$oh" list images 2>&1); rc=$?
+tap_check "another tool's SQLite file: refused, even for list" test "$rc" = 1 -a -n "$(grep -F 'not a VMCloak repository' <<<"$out")"
+tap_check "another tool's SQLite file: byte-identical, no tables added" test "$(sum "$oh/repository.db")" = "$s0"
+
+# Rows of another machinery (VMCloak 0.4.8's VirtualBox image): listed, never changed.
+vb=$tmp/vbox; mkdir -p "$vb/image"; sqlite3 "$vb/repository.db" < "$VMCLOAK_SOURCE_ROOT/tests/fixtures/vmcloak-0.4.8.sql"
+printf 'vdi' > "$vb/image/win7.vdi"
+sqlite3 "$vb/repository.db" "UPDATE image SET path='$vb/image/win7.vdi'"
+"$VM" --home "$vb" migrate >/dev/null 2>&1; tap_check "VMCloak 0.4.8 repository migrates" test $? = 0
+s0=$(sum "$vb/repository.db")
+out=$("$VM" --home "$vb" delimg win7 2>&1); rc=$?
+tap_check "virtualbox image: delimg refuses" test "$rc" = 1 -a -n "$(grep -F 'belongs to virtualbox, not QEMU' <<<"$out")"
+out=$("$VM" --home "$vb" delvm win7vm 2>&1); rc=$?
+tap_check "virtualbox snapshot: delvm refuses" test "$rc" = 1 -a -n "$(grep -F 'snapshot VM win7vm belongs to virtualbox' <<<"$out")"
+out=$("$VM" --home "$vb" clone win7 win7copy 2>&1); rc=$?
+tap_check "virtualbox image: clone refuses" test "$rc" = 1 -a ! -e "$vb/image/win7copy.qcow2"
+out=$("$VM" --home "$vb" install win7 dotnet 2>&1); rc=$?
+tap_check "virtualbox image: install refuses" test "$rc" != 0 -a -n "$(grep -F 'made for virtualbox' <<<"$out")"
+tap_check "virtualbox image: its disk and rows are untouched" test "$(cat "$vb/image/win7.vdi")" = vdi -a "$(sum "$vb/repository.db")" = "$s0"
+
+# Row values vmcloak does not know: a mode, a network mode, an OS without a profile.
+rv=$tmp/rowvals; "$VM" --home "$rv" list images >/dev/null 2>&1
+qemu-img create -q -f qcow2 "$rv/image/img.qcow2" 64M
+sqlite3 "$rv/repository.db" "INSERT INTO image (mode, vm, name, path, osversion, ipaddr, port, netmask, gateway, cpus, ramsize, netmode) VALUES ('frozen', 'qemu', 'img', '$rv/image/img.qcow2', 'linux', '10.0.2.15', 8000, '255.255.255.0', '10.0.2.2', 1, 256, 'user')"
+s0=$(sum "$rv/repository.db")
+out=$("$VM" --home "$rv" snapshot img vm1 2>&1); rc=$?
+tap_check "unknown mode: snapshot refuses, keeping it" test "$rc" = 1 -a -n "$(grep -F "mode 'frozen', which this vmcloak does not know" <<<"$out")"
+sqlite3 "$rv/repository.db" "UPDATE image SET mode='normal', netmode='vde'"; s0=$(sum "$rv/repository.db")
+out=$("$VM" --home "$rv" install img dotnet 2>&1); rc=$?
+tap_check "unknown network mode: install refuses" test "$rc" != 0 -a -n "$(grep -F "network mode 'vde'" <<<"$out")"
+sqlite3 "$rv/repository.db" "UPDATE image SET netmode='user', osversion='winxp'"; s0=$(sum "$rv/repository.db")
+out=$("$VM" --home "$rv" snapshot img vm1 2>&1); rc=$?
+tap_check "OS without a profile: snapshot refuses" test "$rc" = 1 -a -n "$(grep -F "OS 'winxp'" <<<"$out")"
+tap_check "refused rows are byte-identical" test "$(sum "$rv/repository.db")" = "$s0"
+# A VM folder that exists without a row is not snapshotted over.
+sqlite3 "$rv/repository.db" "UPDATE image SET osversion='linux'"
+mkdir -p "$rv/vms/qemu/vm1"; echo mine > "$rv/vms/qemu/vm1/machineinfo.json"
+out=$("$VM" --home "$rv" snapshot img vm1 2>&1); rc=$?
+tap_check "snapshot over an existing VM folder refuses" test "$rc" = 1 -a "$(cat "$rv/vms/qemu/vm1/machineinfo.json")" = mine
+tap_check "the image was not frozen by the refused snapshot" test "$(sqlite3 "$rv/repository.db" "SELECT mode FROM image")" = normal
+
+# cleanup removes only what it can name.
+out=$("$VM" --home "$rv" cleanup vm1 2>&1); rc=$?
+tap_check "cleanup leaves a rowless folder of a finished VM (Cuckoo3 may use it)" \
+  test "$rc" = 1 -a -n "$(grep -F 'no leftover of an interrupted snapshot: it holds machineinfo.json (machineinfo.json marks a finished VM' <<<"$out")" -a "$(cat "$rv/vms/qemu/vm1/machineinfo.json" 2>/dev/null)" = mine
+echo notes > "$rv/vms/qemu/vm1/README"; rm "$rv/vms/qemu/vm1/machineinfo.json"
+out=$("$VM" --home "$rv" cleanup vm1 2>&1); rc=$?
+tap_check "cleanup names the file it does not know" test "$rc" = 1 -a -n "$(grep -F 'it holds README;' <<<"$out")" -a -e "$rv/vms/qemu/vm1/README"
+mkdir -p "$rv/vms/qemu/vm2"; : > "$rv/vms/qemu/vm2/disk.qcow2"; : > "$rv/vms/qemu/vm2/qemu.log"; : > "$rv/vms/qemu/vm2/memory.snapshot.part"
+"$VM" --home "$rv" cleanup vm2 >/dev/null 2>&1
+tap_check "cleanup removes a rowless folder of a snapshot's own files" test $? = 0 -a ! -e "$rv/vms/qemu/vm2"
+sqlite3 "$rv/repository.db" "INSERT INTO image (mode, vm, name, path, osversion) VALUES ('normal', 'qemu', 'img-b', '$rv/image/img-b.qcow2', 'linux')"
+mkdir -p "$rv/iso/vmcloak-img-b-AbCdEf" "$rv/iso/vmcloak-img-XyZ123"; : > "$rv/iso/vmcloak-img-notes"
+"$VM" --home "$rv" cleanup img >/dev/null 2>&1
+tap_check "cleanup of image img keeps image img-b's init work folder" test -d "$rv/iso/vmcloak-img-b-AbCdEf"
+tap_check "cleanup of image img removes its own work folder only" test ! -e "$rv/iso/vmcloak-img-XyZ123" -a -e "$rv/iso/vmcloak-img-notes"
+
+# restore reads machineinfo.json only as far as it understands it.
+sqlite3 "$rv/repository.db" "INSERT INTO snapshot (image_id, vmname, ipaddr, port) VALUES (1, 'vm3', '10.0.2.15', 8000)"
+mkdir -p "$rv/vms/qemu/vm3"
+mi='{"machinery": "libvirt", "machine": {"name": "vm3", "ip": "10.0.2.15", "agent_port": 8000, "os_name": "linux",
+ "os_version": "6", "architecture": "amd64", "bridge": null, "disk": "disk.qcow2", "memory_snapshot": "memory.snapshot",
+ "tags": [], "start_args": ["-drive", "file=%DISPOSABLE_DISK_PATH%,format=qcow2,if=none,id=disk"]}}'
+printf '%s\n' "$mi" > "$rv/vms/qemu/vm3/machineinfo.json"; m0=$(sum "$rv/vms/qemu/vm3/machineinfo.json")
+out=$("$VM" --home "$rv" restore vm3 2>&1); rc=$?
+tap_check "restore refuses another machinery's VM" test "$rc" = 1 -a -n "$(grep -F 'machinery is not qemu' <<<"$out")"
+printf '%s\n' "${mi/libvirt/qemu}" | sed 's/"tags"/"tpm": "2.0", "tags"/' > "$rv/vms/qemu/vm3/machineinfo.json"
+out=$("$VM" --home "$rv" restore vm3 2>&1)
+tap_check "restore says which keys it ignores" grep -qF 'has keys this vmcloak does not know (machine.tpm)' <<<"$out"
+
+# A user-chosen KVM probe cache path holding someone else's file is not replaced.
+printf 'my notes\n' > "$tmp/notes.txt"
+out=$(VMCLOAK_KVM_DEVICE=/dev/null VMCLOAK_KVM_PROBE_CACHE=$tmp/notes.txt VMCLOAK_KVM_PROBE_TIMEOUT_MS=1000 \
+      "$VM" --home "$rv" doctor 2>&1)
+tap_check "KVM probe cache: another file is left as it is" test "$(cat "$tmp/notes.txt")" = "my notes"
+tap_check "KVM probe cache: and it says so" grep -qF 'is not a KVM probe cache of vmcloak' <<<"$out"
+
 tap_done

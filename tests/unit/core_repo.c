@@ -223,6 +223,267 @@ static void test_vmcloak_048_db(void **state) {
         sqlite3_close(h);
 }
 
+/* Run SQL on the file as another tool would (the sqlite3 library, no vmcloak). */
+static void sql(const char *db, const char *text) {
+        sqlite3 *h;
+        assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+        char *err = NULL;
+        int rc = sqlite3_exec(h, text, NULL, NULL, &err);
+        if (rc != SQLITE_OK)
+                fail_msg("%s: %s", text, err);
+        sqlite3_close(h);
+}
+
+static char *sql_text(const char *db, const char *query) {
+        sqlite3 *h;
+        sqlite3_stmt *st;
+        assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+        assert_int_equal(sqlite3_prepare_v2(h, query, -1, &st, NULL), SQLITE_OK);
+        char *v = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0)
+                          ? strdup((const char *)sqlite3_column_text(st, 0))
+                          : NULL;
+        sqlite3_finalize(st);
+        sqlite3_close(h);
+        return v;
+}
+
+static char *file_bytes(const char *path, size_t *len) {
+        char *b;
+        assert_int_equal(read_full_file(path, &b, len), 0);
+        return b;
+}
+
+/* A repository this vmcloak must not change: opened, it is readable (rows by column name),
+ * refused for writing, for cleanup and for migrate with one line, and byte-identical after. */
+static void expect_untouched(const char *db, enum repo_state state, const char *problem_part,
+                             size_t images) {
+        size_t len0, len1;
+        char *before = file_bytes(db, &len0);
+        struct repo *r;
+        assert_int_equal(repo_open(db, &r), 0);
+        assert_int_equal(repo_state(r), state);
+        assert_non_null(repo_problem(r));
+        if (!strstr(repo_problem(r), problem_part))
+                fail_msg("'%s' not in '%s'", problem_part, repo_problem(r));
+        assert_int_equal(repo_require_current(r), -EPROTO);
+        assert_int_equal(repo_require_known(r), -EPROTO);
+        int from = -1, to = -1;
+        assert_int_equal(repo_migrate(r, &from, &to), -EPROTO);
+        assert_int_equal(from, -1);
+        struct image **l;
+        size_t n;
+        assert_int_equal(repo_image_list(r, &l, &n), 0);
+        assert_int_equal(n, images);
+        image_list_free(l, n);
+        repo_close(r);
+        char *after = file_bytes(db, &len1);
+        assert_int_equal(len0, len1);
+        assert_memory_equal(before, after, len0);
+        char *wal = strdup_printf("%s-wal", db);
+        assert_false(path_exists(wal));
+        free(wal);
+        free(before);
+        free(after);
+}
+
+static void test_unknown_revision(void **state) {
+        struct fx *f = *state;
+        load_fixture(f->db, "vmcloak-head.sql");
+        sql(f->db, "UPDATE alembic_version SET version_num = 'fe7656c21eaa'");
+        expect_untouched(f->db, REPO_UNKNOWN, "alembic revision fe7656c21eaa, which this vmcloak does not know", 2);
+        struct repo *r;
+        assert_int_equal(repo_open(f->db, &r), 0);
+        /* It names the revisions it knows. */
+        assert_non_null(strstr(repo_problem(r), "34c908159434, 5a5957711538, f5b14c62e62c and d6c5bf858df1"));
+        repo_close(r);
+}
+
+static void test_unknown_revision_on_schema_2(void **state) {
+        struct fx *f = *state;
+        load_fixture(f->db, "vmcloak-head.sql");
+        struct repo *r;
+        assert_int_equal(repo_open(f->db, &r), 0);
+        assert_int_equal(repo_migrate(r, NULL, NULL), 0);
+        repo_close(r);
+        /* A newer VMCloak ran its own upgrade over a repository this vmcloak had migrated. */
+        sql(f->db, "PRAGMA journal_mode=DELETE; UPDATE alembic_version SET version_num = 'fe7656c21eaa'; "
+                   "ALTER TABLE image ADD COLUMN tpm VARCHAR(16)");
+        expect_untouched(f->db, REPO_UNKNOWN, "fe7656c21eaa", 2);
+        /* A known but older revision under schema 2 is no schema either. */
+        sql(f->db, "UPDATE alembic_version SET version_num = '5a5957711538'; ALTER TABLE image DROP COLUMN tpm");
+        expect_untouched(f->db, REPO_UNKNOWN, "alembic revision 5a5957711538 instead of d6c5bf858df1", 2);
+}
+
+static void test_newer_user_version(void **state) {
+        struct fx *f = *state;
+        struct repo *r;
+        assert_int_equal(repo_open(f->db, &r), 0);
+        struct image *a = new_image("alpha", "192.168.30.2");
+        assert_int_equal(repo_image_insert(r, a), 0);
+        image_free(a);
+        repo_close(r);
+        sql(f->db, "PRAGMA journal_mode=DELETE; PRAGMA user_version = 3; ALTER TABLE image ADD COLUMN tpm TEXT");
+        expect_untouched(f->db, REPO_NEWER, "newer vmcloak (schema 3; this one knows schemas up to 2)", 1);
+}
+
+static void test_user_version_nobody_writes(void **state) {
+        struct fx *f = *state;
+        load_fixture(f->db, "vmcloak-head.sql");
+        sql(f->db, "PRAGMA user_version = 1");
+        expect_untouched(f->db, REPO_UNKNOWN, "user_version 1", 2);
+}
+
+static void test_two_revisions(void **state) {
+        struct fx *f = *state;
+        load_fixture(f->db, "vmcloak-0.4.8.sql");
+        sql(f->db, "INSERT INTO alembic_version VALUES ('f5b14c62e62c')");
+        expect_untouched(f->db, REPO_UNKNOWN, "2 alembic revisions", 1);
+}
+
+static void test_unknown_column(void **state) {
+        struct fx *f = *state;
+        load_fixture(f->db, "vmcloak-head.sql");
+        sql(f->db, "ALTER TABLE image ADD COLUMN snapshot_count INTEGER; UPDATE image SET snapshot_count = 7");
+        expect_untouched(f->db, REPO_UNKNOWN, "column image.snapshot_count", 2);
+        /* Reading skips it; the rows are read. */
+        struct repo *r;
+        struct image *img;
+        assert_int_equal(repo_open(f->db, &r), 0);
+        assert_int_equal(repo_image_get(r, "win10base", &img), 0);
+        assert_string_equal(img->osversion, "win10x64");
+        image_free(img);
+        repo_close(r);
+}
+
+static void test_unknown_table_view_trigger(void **state) {
+        struct fx *f = *state;
+        load_fixture(f->db, "vmcloak-head.sql");
+        sql(f->db, "CREATE TABLE hwprofile (id INTEGER PRIMARY KEY, name TEXT)");
+        expect_untouched(f->db, REPO_UNKNOWN, "table hwprofile", 2);
+        sql(f->db, "DROP TABLE hwprofile; CREATE VIEW frozen AS SELECT name FROM image WHERE mode='multiattach'");
+        expect_untouched(f->db, REPO_UNKNOWN, "view frozen", 2);
+        sql(f->db, "DROP VIEW frozen; CREATE TRIGGER keep BEFORE DELETE ON image BEGIN SELECT 1; END");
+        expect_untouched(f->db, REPO_UNKNOWN, "trigger keep", 2);
+}
+
+static void test_index_is_no_schema_change(void **state) {
+        struct fx *f = *state;
+        load_fixture(f->db, "vmcloak-head.sql");
+        sql(f->db, "CREATE INDEX image_name ON image (name)");
+        struct repo *r;
+        assert_int_equal(repo_open(f->db, &r), 0);
+        assert_int_equal(repo_state(r), REPO_OLDER);
+        assert_null(repo_problem(r));
+        assert_int_equal(repo_migrate(r, NULL, NULL), 0);
+        assert_int_equal(repo_state(r), REPO_CURRENT);
+        repo_close(r);
+}
+
+static void test_missing_columns(void **state) {
+        struct fx *f = *state;
+        /* A column every VMCloak revision has. */
+        load_fixture(f->db, "vmcloak-head.sql");
+        sql(f->db, "ALTER TABLE image DROP COLUMN vramsize");
+        expect_untouched(f->db, REPO_UNKNOWN, "lacks columns every VMCloak revision has (image.vramsize)", 2);
+        /* Schema 2 without its columns. */
+        unlink(f->db);
+        load_fixture(f->db, "vmcloak-head.sql");
+        sql(f->db, "PRAGMA user_version = 2");
+        expect_untouched(f->db, REPO_UNKNOWN, "lacks columns of schema 2 (image.netmode, image.dns", 2);
+}
+
+static void test_not_a_repository(void **state) {
+        struct fx *f = *state;
+        sql(f->db, "CREATE TABLE notes (id INTEGER, text TEXT); INSERT INTO notes VALUES (1, 'mine')");
+        size_t len0, len1;
+        char *before = file_bytes(f->db, &len0);
+        struct repo *r;
+        assert_int_equal(repo_open(f->db, &r), -EPROTO);
+        char *after = file_bytes(f->db, &len1);
+        assert_int_equal(len0, len1);
+        assert_memory_equal(before, after, len0);
+        free(before);
+        free(after);
+}
+
+static void test_pre_alembic_and_dev_stamp_migrate(void **state) {
+        struct fx *f = *state;
+        /* VMCloak before alembic: no alembic_version, no paravirtprovider. */
+        load_fixture(f->db, "vmcloak-0.4.8.sql");
+        sql(f->db, "DROP TABLE alembic_version; ALTER TABLE image DROP COLUMN paravirtprovider");
+        struct repo *r;
+        assert_int_equal(repo_open(f->db, &r), 0);
+        assert_int_equal(repo_state(r), REPO_OLDER);
+        int from, to;
+        assert_int_equal(repo_migrate(r, &from, &to), 0);
+        assert_int_equal(from, 0);
+        assert_int_equal(to, REPO_SCHEMA_VERSION);
+        assert_int_equal(repo_state(r), REPO_CURRENT);
+        repo_close(r);
+        char *v = sql_text(f->db, "SELECT version_num FROM alembic_version");
+        assert_string_equal(v, REPO_ALEMBIC_HEAD);
+        free(v);
+        v = sql_text(f->db, "SELECT paravirtprovider IS NULL FROM image");
+        assert_string_equal(v, "1");
+        free(v);
+        /* VMCloak at commit 3ab6885 stamped 5a5957711538 before its model had the column. */
+        unlink(f->db);
+        load_fixture(f->db, "vmcloak-0.4.8.sql");
+        sql(f->db, "ALTER TABLE image DROP COLUMN paravirtprovider");
+        assert_int_equal(repo_open(f->db, &r), 0);
+        assert_int_equal(repo_state(r), REPO_OLDER);
+        assert_int_equal(repo_migrate(r, &from, &to), 0);
+        assert_int_equal(repo_state(r), REPO_CURRENT);
+        repo_close(r);
+}
+
+static void test_reading_older_writes_nothing(void **state) {
+        struct fx *f = *state;
+        load_fixture(f->db, "vmcloak-head.sql");
+        size_t len0, len1;
+        char *before = file_bytes(f->db, &len0);
+        struct repo *r;
+        assert_int_equal(repo_open(f->db, &r), 0);
+        assert_int_equal(repo_state(r), REPO_OLDER);
+        struct snapshot **l;
+        size_t n;
+        assert_int_equal(repo_snapshot_list(r, -1, &l, &n), 0);
+        assert_int_equal(n, 2);
+        assert_string_equal(l[0]->image_vm, "qemu");
+        snapshot_list_free(l, n);
+        repo_close(r);
+        char *after = file_bytes(f->db, &len1);
+        assert_int_equal(len0, len1);
+        assert_memory_equal(before, after, len0);
+        char *mode = sql_text(f->db, "PRAGMA journal_mode");
+        assert_string_equal(mode, "delete"); /* WAL comes with migrate, not with a read */
+        free(mode);
+        free(before);
+        free(after);
+}
+
+static void test_update_writes_only_changes(void **state) {
+        struct fx *f = *state;
+        load_fixture(f->db, "vmcloak-head.sql");
+        sql(f->db, "UPDATE image SET vramsize = NULL, port = 'default' WHERE name = 'win7base'");
+        struct repo *r;
+        assert_int_equal(repo_open(f->db, &r), 0);
+        assert_int_equal(repo_migrate(r, NULL, NULL), 0);
+        struct image *img;
+        assert_int_equal(repo_image_get(r, "win7base", &img), 0);
+        assert_int_equal(img->vramsize, 0);
+        assert_int_equal(repo_image_update(r, img), 0); /* nothing changed: nothing written */
+        free(img->mode);
+        img->mode = strdup("multiattach");
+        assert_int_equal(repo_image_update(r, img), 0);
+        image_free(img);
+        repo_close(r);
+        char *v = sql_text(f->db, "SELECT mode || ' ' || typeof(vramsize) || ' ' || typeof(port) FROM image "
+                                  "WHERE name = 'win7base'");
+        assert_string_equal(v, "multiattach null text");
+        free(v);
+}
+
 static void test_not_a_database(void **state) {
         struct fx *f = *state;
         assert_int_equal(write_file(f->db, "this is not sqlite, just text that is long enough to look like a header",
@@ -256,6 +517,19 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_vmcloak_head_db, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_vmcloak_048_db, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_not_a_database, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_unknown_revision, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_unknown_revision_on_schema_2, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_newer_user_version, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_user_version_nobody_writes, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_two_revisions, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_unknown_column, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_unknown_table_view_trigger, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_index_is_no_schema_change, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_missing_columns, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_not_a_repository, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_pre_alembic_and_dev_stamp_migrate, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_reading_older_writes_nothing, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_update_writes_only_changes, setup, teardown),
                 cmocka_unit_test(test_installed),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -3,6 +3,8 @@
 
 #include <errno.h>
 #include <json-c/json.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/util.h"
 #include "pipeline/machineinfo.h"
@@ -136,12 +138,94 @@ static void test_validator_missing_machine(void **state) {
         json_object_put(root);
 }
 
+static void test_write_never_replaces(void **state) {
+        (void)state;
+        char *dir = test_tmpdir();
+        char *path = strdup_printf("%s/machineinfo.json", dir), *text;
+        /* A VM's file, however it came to be there. */
+        assert_int_equal(write_file(path, "{\"imported\": true}\n", 19, 0644), 0);
+        assert_int_equal(machineinfo_write(dir, &sample), -EEXIST);
+        assert_int_equal(read_full_file(path, &text, NULL), 0);
+        assert_string_equal(text, "{\"imported\": true}\n");
+        free(text);
+        /* A folder that cannot take the file leaves nothing behind. */
+        unlink(path);
+        assert_int_equal(chmod(dir, 0500), 0);
+        if (access(dir, W_OK) < 0) { /* root writes anyway */
+                assert_int_equal(machineinfo_write(dir, &sample), -EACCES);
+                assert_false(path_exists(path));
+        }
+        chmod(dir, 0700);
+        free(path);
+        rm_rf(dir);
+        free(dir);
+}
+
+static json_object *sample_json(void) {
+        char *dir;
+        json_object *root = write_and_parse(&sample, &dir);
+        rm_rf(dir);
+        free(dir);
+        return root;
+}
+
+/* Restore reads no more than it checked: another machinery, paths out of the VM's folder and
+ * values it does not know are refused. */
+static void test_validator_restore_rules(void **state) {
+        (void)state;
+        static const struct {
+                const char *where, *key, *json, *reason;
+        } cases[] = {
+                { NULL, "machinery", "\"libvirt\"", "machinery is not qemu" },
+                { NULL, "machinery", "7", "machinery is not qemu" },
+                { "machine", "ip", "3232243210", "ip is not a string" },
+                { "machine", "disk", "\"/home/u/.vmcloak/image/win10base.qcow2\"", "disk is not a file name" },
+                { "machine", "disk", "\"..\"", "disk is not a file name" },
+                { "machine", "memory_snapshot", "\"../other/memory.snapshot\"", "memory_snapshot is not" },
+                { "machine", "memory_snapshot", "null", "memory_snapshot is not" },
+                { "machine", "net", "\"tap\"", "net is neither bridge nor user" },
+        };
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+                json_object *root = sample_json();
+                json_object *o = cases[i].where ? json_object_object_get(root, cases[i].where) : root;
+                json_object_object_add(o, cases[i].key, json_tokener_parse(cases[i].json));
+                const char *why = NULL;
+                assert_int_equal(machineinfo_validate(root, &why), -EINVAL);
+                if (!strstr(why, cases[i].reason))
+                        fail_msg("%s=%s: '%s' not in '%s'", cases[i].key, cases[i].json, cases[i].reason, why);
+                json_object_put(root);
+        }
+        /* No machinery key at all is read as qemu, as Cuckoo3's import does. */
+        json_object *root = sample_json();
+        json_object_object_del(root, "machinery");
+        const char *why = NULL;
+        assert_int_equal(machineinfo_validate(root, &why), 0);
+        json_object_put(root);
+}
+
+static void test_unknown_keys(void **state) {
+        (void)state;
+        json_object *root = sample_json();
+        char *unknown = (char *)"x";
+        assert_int_equal(machineinfo_unknown_keys(root, &unknown), 0);
+        assert_null(unknown);
+        json_object_object_add(root, "cuckoo_import", json_object_new_boolean(1));
+        json_object_object_add(json_object_object_get(root, "machine"), "tpm", json_object_new_string("2.0"));
+        assert_int_equal(machineinfo_unknown_keys(root, &unknown), 0);
+        assert_string_equal(unknown, "cuckoo_import, machine.tpm");
+        free(unknown);
+        json_object_put(root);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_fields),
                 cmocka_unit_test(test_pretty_two_space_indent),
                 cmocka_unit_test(test_validator_rules),
                 cmocka_unit_test(test_validator_missing_machine),
+                cmocka_unit_test(test_write_never_replaces),
+                cmocka_unit_test(test_validator_restore_rules),
+                cmocka_unit_test(test_unknown_keys),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
