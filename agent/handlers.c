@@ -497,23 +497,26 @@ static void run_command(struct request *r, const char *command, bool shell, cons
                 json_kv_string(&j, "error", msg);
                 json_key(&j, "exit_code");
                 json_null(&j);
+                json_key(&j, "timed_out");
+                json_bool(&j, false);
                 agent_log("error: %s", msg);
         } else {
-                json_kv_string(&j, "message", "Successfully executed command");
+                /* A timeout is an answer, not a transport error: 200 with the output so far,
+                 * but never the success message. */
+                char msg[160];
+                if (res.timed_out) {
+                        snprintf(msg, sizeof msg, "Timed out after %d ms; the %s was killed", e.timeout_ms, what);
+                        agent_log("%s", msg);
+                }
+                json_kv_string(&j, "message", res.timed_out ? msg : "Successfully executed command");
                 json_key(&j, "stdout");
                 json_string_len(&j, res.out.data ? res.out.data : "", res.out.len);
                 json_key(&j, "stderr");
                 json_string_len(&j, res.err.data ? res.err.data : "", res.err.len);
-                json_key(&j, "exit_code");
-                if (res.timed_out) {
-                        json_null(&j);
-                        char msg[128];
-                        snprintf(msg, sizeof msg, "Timed out after %d ms; the process was killed", e.timeout_ms);
-                        json_kv_string(&j, "error", msg);
-                } else {
-                        json_int(&j, res.exit_code);
-                        json_kv_string(&j, "error", NULL);
-                }
+                json_kv_int(&j, "exit_code", res.exit_code);
+                json_kv_string(&j, "error", res.timed_out ? msg : NULL);
+                json_key(&j, "timed_out");
+                json_bool(&j, res.timed_out);
         }
         json_end_object(&j);
         respond_json(r, status, &j);

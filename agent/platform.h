@@ -43,20 +43,25 @@ struct plat_exec {
         const char *command;   /* a command line (Linux: run by /bin/sh -c) */
         bool shell;            /* Windows: through cmd.exe /c (Linux: always a shell) */
         const char *cwd;       /* NULL: the agent's */
-        int timeout_ms;        /* sync only; 0: none. The process tree is killed at expiry */
+        int timeout_ms;        /* 0: none. The process tree is killed at expiry */
 };
 
 struct plat_exec_result {
-        int exit_code;         /* 128+N when killed by signal N (POSIX) */
-        bool timed_out;
+        int exit_code;         /* 128+N when killed by signal N (POSIX); EXEC_KILLED_EXIT_CODE after a timeout */
+        bool timed_out;        /* the agent killed it at timeout_ms */
         struct buf out, err;   /* capped at EXEC_OUTPUT_CAP each */
 };
 
 #define EXEC_OUTPUT_CAP (8 * 1024 * 1024)
+/* The exit code of a process the agent killed at its timeout, the same on both platforms:
+ * 128 + SIGKILL, what a shell reports for a killed process (Windows: the job is terminated
+ * with this code). */
+#define EXEC_KILLED_EXIT_CODE 137
 
 /* Run to completion, capturing output. -errno if it could not be started (e.g. bad cwd). */
 int plat_run(const struct plat_exec *e, struct plat_exec_result *ret);
-/* Start and return; output goes to logs_append() (agent.h) as it arrives. */
+/* Start and return; output goes to logs_append() (agent.h) as it arrives. With a timeout the
+ * process tree is killed at expiry and a line saying so goes to the stderr of /logs. */
 int plat_spawn(const struct plat_exec *e);
 /* Quote one argument for a command line run by plat_run (sh on Linux, CommandLineToArgv rules on Windows). */
 char *plat_quote_arg(const char *arg);

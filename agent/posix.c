@@ -307,7 +307,8 @@ static void collect_bytes(struct collector *c, int which, const char *data, size
 }
 
 /* Read both pipes until they close or, once the process has exited, until a grace period
- * ends (a daemon it started may hold them open forever). Kills the group at timeout. */
+ * ends (a daemon it started may hold them open forever). Kills the group with SIGKILL at
+ * timeout (128 + SIGKILL = EXEC_KILLED_EXIT_CODE). */
 static int collect(pid_t pid, int fds[2], int timeout_ms, struct collector *c, bool *timed_out) {
         int64_t deadline = timeout_ms > 0 ? plat_now_ms() + timeout_ms : -1;
         int64_t drain_until = -1;
@@ -360,6 +361,9 @@ static int collect(pid_t pid, int fds[2], int timeout_ms, struct collector *c, b
         if (!exited)
                 while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
                         ;
+        /* It may have ended on its own just before the kill: then it did not time out. */
+        if (*timed_out && !(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL))
+                *timed_out = false;
         if (WIFEXITED(status))
                 return WEXITSTATUS(status);
         if (WIFSIGNALED(status))
@@ -387,14 +391,23 @@ int plat_run(const struct plat_exec *e, struct plat_exec_result *ret) {
 struct async_proc {
         pid_t pid;
         int fds[2];
+        int timeout_ms;
 };
 
 static void async_thread(void *arg) {
         struct async_proc *a = arg;
         struct collector c = { .bufs = { NULL, NULL } };
         bool timed_out = false;
-        int code = collect(a->pid, a->fds, 0, &c, &timed_out);
-        agent_log("async process %d exited with code %d", (int)a->pid, code);
+        int code = collect(a->pid, a->fds, a->timeout_ms, &c, &timed_out);
+        if (timed_out) {
+                char note[160];
+                snprintf(note, sizeof note, "\n[vmcloak-agent: process %d timed out after %d ms and was killed]\n",
+                         (int)a->pid, a->timeout_ms);
+                logs_append(2, note, strlen(note));
+                agent_log("async process %d timed out after %d ms; killed (exit code %d)", (int)a->pid, a->timeout_ms, code);
+        } else {
+                agent_log("async process %d exited with code %d", (int)a->pid, code);
+        }
         free(a);
 }
 
@@ -402,6 +415,7 @@ int plat_spawn(const struct plat_exec *e) {
         struct async_proc *a = malloc(sizeof *a);
         if (!a)
                 return -ENOMEM;
+        a->timeout_ms = e->timeout_ms;
         int k = spawn_sh(e, &a->pid, &a->fds[0], &a->fds[1]);
         if (k < 0) {
                 free(a);
@@ -410,9 +424,17 @@ int plat_spawn(const struct plat_exec *e) {
         agent_log("async process %d started", (int)a->pid);
         k = plat_thread_start(async_thread, a);
         if (k < 0) {
-                /* Nobody would read its output: let it run with closed pipes. */
                 close(a->fds[0]);
                 close(a->fds[1]);
+                if (a->timeout_ms > 0) {
+                        /* Nobody would enforce its timeout: stop it and say it did not start. */
+                        kill(-a->pid, SIGKILL);
+                        while (waitpid(a->pid, NULL, 0) < 0 && errno == EINTR)
+                                ;
+                        free(a);
+                        return k;
+                }
+                /* Nobody would read its output: let it run with closed pipes. */
                 free(a);
         }
         return 0;

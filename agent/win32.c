@@ -532,16 +532,19 @@ int plat_run(const struct plat_exec *e, struct plat_exec_result *ret) {
                 return k;
         ret->timed_out = false;
         DWORD w = WaitForSingleObject(c.process, e->timeout_ms > 0 ? (DWORD)e->timeout_ms : INFINITE);
-        if (w == WAIT_TIMEOUT) {
-                ret->timed_out = true;
+        if (w != WAIT_OBJECT_0) {
+                /* Timed out (or the wait failed): the whole job goes, with the code a POSIX
+                 * shell reports for a killed process, so both agents answer alike. */
                 if (c.job)
-                        TerminateJobObject(c.job, 1);
-                TerminateProcess(c.process, 1);
+                        TerminateJobObject(c.job, EXEC_KILLED_EXIT_CODE);
+                TerminateProcess(c.process, EXEC_KILLED_EXIT_CODE);
                 WaitForSingleObject(c.process, 5000);
         }
         DWORD code = 0;
         GetExitCodeProcess(c.process, &code);
         ret->exit_code = (int)code;
+        /* It may have ended on its own just before the kill: then it did not time out. */
+        ret->timed_out = w != WAIT_OBJECT_0 && code == EXEC_KILLED_EXIT_CODE;
         CloseHandle(c.process);
         if (c.job)
                 CloseHandle(c.job);
@@ -576,17 +579,69 @@ int plat_run(const struct plat_exec *e, struct plat_exec_result *ret) {
         return 0;
 }
 
+/* Waits for an async process: kills its job at the timeout, logs how it ended. */
+struct async_watch {
+        HANDLE process, job;
+        unsigned long pid;
+        int timeout_ms;
+};
+
+static void async_watch_thread(void *arg) {
+        struct async_watch *a = arg;
+        DWORD w = WaitForSingleObject(a->process, a->timeout_ms > 0 ? (DWORD)a->timeout_ms : INFINITE);
+        if (w != WAIT_OBJECT_0) {
+                if (a->job)
+                        TerminateJobObject(a->job, EXEC_KILLED_EXIT_CODE);
+                TerminateProcess(a->process, EXEC_KILLED_EXIT_CODE);
+                WaitForSingleObject(a->process, 5000);
+        }
+        DWORD code = 0;
+        GetExitCodeProcess(a->process, &code);
+        if (w != WAIT_OBJECT_0 && code == EXEC_KILLED_EXIT_CODE) {
+                char note[160];
+                snprintf(note, sizeof note, "\r\n[vmcloak-agent: process %lu timed out after %d ms and was killed]\r\n",
+                         a->pid, a->timeout_ms);
+                logs_append(2, note, strlen(note));
+                agent_log("async process %lu timed out after %d ms; killed (exit code %lu)", a->pid, a->timeout_ms,
+                          (unsigned long)code);
+        } else {
+                agent_log("async process %lu exited with code %lu", a->pid, (unsigned long)code);
+        }
+        CloseHandle(a->process);
+        if (a->job)
+                CloseHandle(a->job);
+        free(a);
+}
+
 int plat_spawn(const struct plat_exec *e) {
+        struct async_watch *a = calloc(1, sizeof *a);
+        if (!a)
+                return -ENOMEM;
         struct child c;
-        int k = start_child(e, true, false, &c);
-        if (k < 0)
+        int k = start_child(e, true, e->timeout_ms > 0, &c);
+        if (k < 0) {
+                free(a);
                 return k;
-        agent_log("async process %lu started", (unsigned long)GetProcessId(c.process));
-        CloseHandle(c.process);
+        }
         for (int i = 0; i < 2; i++)
                 if (c.threads[i])
                         CloseHandle(c.threads[i]);   /* the readers free themselves */
-        return 0;
+        *a = (struct async_watch){ c.process, c.job, (unsigned long)GetProcessId(c.process), e->timeout_ms };
+        agent_log("async process %lu started", a->pid);
+        if (plat_thread_start(async_watch_thread, a) < 0) {
+                if (a->timeout_ms > 0) {
+                        /* Nobody would enforce its timeout: stop it and say it did not start. */
+                        if (a->job)
+                                TerminateJobObject(a->job, EXEC_KILLED_EXIT_CODE);
+                        TerminateProcess(a->process, EXEC_KILLED_EXIT_CODE);
+                        k = -ENOMEM;
+                }
+                CloseHandle(a->process);
+                if (a->job)
+                        CloseHandle(a->job);
+                free(a);
+        }
+        return k;
 }
 
 char *plat_quote_arg(const char *arg) {

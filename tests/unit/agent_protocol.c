@@ -200,6 +200,23 @@ static char *read_local(const char *rel) {
         return r < 0 ? NULL : s;
 }
 
+/* Count the lines of a client log file that are errors, and return the last. */
+static int error_lines(const char *file, char **ret_last) {
+        char *s = NULL;
+        int n = 0;
+        *ret_last = NULL;
+        if (read_full_file(file, &s, NULL) < 0)
+                return 0;
+        for (char *line = strtok(s, "\n"); line; line = strtok(NULL, "\n"))
+                if (strstr(line, " ERROR: ")) {
+                        n++;
+                        free(*ret_last);
+                        *ret_last = strdup(line);
+                }
+        free(s);
+        return n;
+}
+
 /* --- endpoints through the client --- */
 
 static void test_index(void **state) {
@@ -517,11 +534,6 @@ static void test_execute(void **state) {
                 agent_exec_result_done(&res);
         }
 
-        /* Timeout: killed, -ETIMEDOUT, and the agent stays responsive. */
-        struct agent_exec_opts quick = { .shell = true, .timeout_ms = 1000 };
-        assert_int_equal(agent_execute(client, windows ? "ping -n 30 127.0.0.1" : "sleep 30", &quick, &res), -ETIMEDOUT);
-        assert_int_equal(agent_ping(client), 0);
-
         /* Large output is captured whole (below the cap). */
         cmd = windows ? "for /L %i in (1,1,3000) do @echo line-%i" : "seq 1 200000";
         assert_int_equal(agent_execute(client, cmd, &shell, &res), 0);
@@ -534,6 +546,98 @@ static void test_execute(void **state) {
         assert_int_equal(agent_execute_nowait(client, windows ? "cmd.exe /c echo x" : "echo x", false, 10000), 0);
         assert_int_equal(agent_execute_nowait(client, windows ? "ping -n 4 127.0.0.1" : "sleep 3", false, 500), 1);
         assert_int_equal(agent_execute_nowait(client, windows ? "cmd.exe /c echo x" : "echo x", true, 10000), 0);
+}
+
+/* A timeout is a failure, never "Successfully executed command": the answer says so in its
+ * message and "timed_out", the exit code is 137 on both platforms, the process tree is gone,
+ * and the client returns -ETIMEDOUT with one error line naming the command. */
+static void test_execute_timeout(void **state) {
+        (void)state;
+        struct agent_exec_result res;
+        struct agent_exec_opts quick = { .shell = true, .timeout_ms = 1000 };
+        const char *slow = windows ? "echo before& ping -n 30 127.0.0.1 >NUL" : "echo before; sleep 30";
+        char *logf = lpath("client-timeout.log");
+        assert_int_equal(log_open_file(logf), 0);
+        int64_t start = now_ms();
+        assert_int_equal(agent_execute(client, slow, &quick, &res), -ETIMEDOUT);
+        log_close_file();
+        assert_true(now_ms() - start < 15000);
+        assert_true(res.timed_out);
+        assert_int_equal(res.exit_code, 137);
+        assert_non_null(startswith(res.out, "before"));   /* the output until then is kept */
+        assert_non_null(res.error);
+        agent_exec_result_done(&res);
+        char *line = NULL;
+        assert_int_equal(error_lines(logf, &line), 1);
+        printf("# %s\n", line);
+        assert_non_null(strstr(line, slow));
+        assert_non_null(strstr(line, "timed out after 1 s"));
+        free(line);
+        free(logf);
+        assert_int_equal(agent_ping(client), 0);
+
+        /* The raw answer: 200 (the output is in it) but the message and the fields say it. */
+        char *marker = lpath("late-marker"), *gmarker = gpath("late-marker");
+        char *cmd = windows ? strdup_printf("ping -n 3 127.0.0.1 >NUL & echo late > \"%s\"", gmarker)
+                            : strdup_printf("sleep 2; echo late > '%s'", gmarker);
+        struct agent_field fields[] = { { "command", cmd }, { "shell", "1" }, { "timeout", "0.5" }, { NULL, NULL } };
+        struct agent_response resp = { 0 };
+        assert_int_equal(agent_call(client, "POST", "/execute", fields, NULL, NULL, 30000, &resp), 0);
+        assert_int_equal(resp.status, 200);
+        json_object *j = parse(resp.body), *v;
+        assert_string_not_equal(jstr(j, "message"), "Successfully executed command");
+        assert_non_null(strstr(jstr(j, "message"), "Timed out after 500 ms"));
+        assert_non_null(strstr(jstr(j, "error"), "Timed out after 500 ms"));
+        assert_true(json_object_object_get_ex(j, "timed_out", &v) && json_object_get_boolean(v));
+        assert_int_equal(jint(j, "exit_code"), 137);
+        json_object_put(j);
+        agent_response_done(&resp);
+        /* The whole tree was killed: the shell never reaches its last command. */
+        sleep_ms(3500);
+        assert_false(path_exists(marker));
+        free(cmd);
+
+        /* A command that ends in time: timed_out false, error null. */
+        struct agent_field ok[] = { { "command", windows ? "cmd.exe /c exit 5" : "exit 5" }, { "timeout", "30" }, { NULL, NULL } };
+        assert_int_equal(agent_call(client, "POST", "/execute", ok, NULL, NULL, 30000, &resp), 0);
+        assert_int_equal(resp.status, 200);
+        j = parse(resp.body);
+        assert_string_equal(jstr(j, "message"), "Successfully executed command");
+        assert_true(json_object_object_get_ex(j, "timed_out", &v) && !json_object_get_boolean(v));
+        assert_true(json_object_object_get_ex(j, "error", &v) && v == NULL);
+        assert_int_equal(jint(j, "exit_code"), 5);
+        json_object_put(j);
+        agent_response_done(&resp);
+        assert_int_equal(agent_execute(client, windows ? "cmd.exe /c exit 5" : "exit 5", &quick, &res), 0);
+        assert_false(res.timed_out);
+        assert_int_equal(res.exit_code, 5);
+        agent_exec_result_done(&res);
+
+        /* Async with a timeout: started at once, killed at the timeout, noted in /logs. */
+        struct agent_exec_opts async = { .async = true, .shell = true, .timeout_ms = 1000 };
+        cmd = windows ? strdup_printf("ping -n 4 127.0.0.1 >NUL & echo late > \"%s\"", gmarker)
+                      : strdup_printf("sleep 3; echo late > '%s'", gmarker);
+        start = now_ms();
+        assert_int_equal(agent_execute(client, cmd, &async, NULL), 0);
+        assert_true(now_ms() - start < 2000);
+        bool seen = false;
+        for (int i = 0; i < 100 && !seen; i++) {
+                char *out = NULL, *err = NULL;
+                assert_int_equal(agent_logs(client, &out, &err), 0);
+                seen = strstr(err, "timed out after 1000 ms and was killed") != NULL;
+                free(out);
+                free(err);
+                if (!seen)
+                        sleep_ms(100);
+        }
+        assert_true(seen);
+        int64_t left = start + 4500 - now_ms();
+        if (left > 0)
+                sleep_ms((int)left);
+        assert_false(path_exists(marker));
+        free(cmd);
+        free(marker);
+        free(gmarker);
 }
 
 static void test_execute_async_logs(void **state) {
@@ -566,6 +670,19 @@ static void test_execpy(void **state) {
                 assert_int_equal(res.exit_code, 0);
                 assert_non_null(startswith(res.out, "from python"));
                 agent_exec_result_done(&res);
+                /* A timeout is reported as for /execute. */
+                char *slow = lpath("slow.py");
+                static const char text[] = "import time\nprint('py-before', flush=True)\ntime.sleep(30)\n";
+                assert_int_equal(write_file(slow, text, sizeof text - 1, 0644), 0);
+                char *gs = gpath("slow.py");
+                struct agent_exec_opts quick = { .timeout_ms = 1000 };
+                assert_int_equal(agent_execpy(client, gs, &quick, &res), -ETIMEDOUT);
+                assert_true(res.timed_out);
+                assert_int_equal(res.exit_code, 137);
+                assert_non_null(startswith(res.out, "py-before"));
+                agent_exec_result_done(&res);
+                free(gs);
+                free(slow);
         } else {
                 /* No Python in this guest (Wine has none): a clear 500. */
                 struct agent_field fields[] = { { "filepath", g }, { NULL, NULL } };
@@ -929,6 +1046,7 @@ int main(void) {
                 cmocka_unit_test(test_big_roundtrip),
                 cmocka_unit_test(test_extract),
                 cmocka_unit_test(test_execute),
+                cmocka_unit_test(test_execute_timeout),
                 cmocka_unit_test(test_execute_async_logs),
                 cmocka_unit_test(test_execpy),
                 cmocka_unit_test(test_bad_requests),
