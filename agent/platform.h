@@ -69,17 +69,41 @@ char *plat_quote_arg(const char *arg);
 char *plat_find_python(void);
 
 /* --- files --- */
+/* File names follow Windows rules there: case-insensitive, no device names (CON, NUL...), no
+ * trailing dots or spaces, none of <>"|?*. */
+#ifdef _WIN32
+#define PLAT_WINDOWS_NAMES true
+#else
+#define PLAT_WINDOWS_NAMES false
+#endif
+
 struct plat_stat {
         bool is_dir;
+        bool is_link;          /* plat_lstat: a symbolic link, junction or other reparse point */
         uint64_t size;
 };
-FILE *plat_fopen(const char *path, const char *mode);   /* NULL and errno set on failure */
+/* NULL and errno set on failure. Modes: "rb", "wb", and "wbx" (create a new file: EEXIST if
+ * the name is taken). */
+FILE *plat_fopen(const char *path, const char *mode);
 int plat_stat(const char *path, struct plat_stat *ret);  /* -ENOENT if absent */
-int plat_mkdir_p(const char *path, unsigned mode);       /* existing directories are fine */
+int plat_lstat(const char *path, struct plat_stat *ret); /* the link itself, not its target */
+/* Create a directory and its parents; existing directories are fine. All or nothing: on
+ * failure it removes the directories it made. On success *ret_created (may be NULL) gets the
+ * topmost directory it made, or NULL if it made none (see plat_rmdir_up). */
+int plat_mkdir_p(const char *path, unsigned mode, char **ret_created);
+/* Remove the empty directory path and its parents up to and including top (a result of
+ * plat_mkdir_p); stops quietly at the first that is not empty. */
+void plat_rmdir_up(const char *path, const char *top);
 /* Create a new file or directory; -EEXIST if the name is taken. */
 int plat_create_new(const char *path, bool directory);
 int plat_remove_tree(const char *path);                  /* file or directory tree; -ENOENT */
-int plat_rename(const char *from, const char *to);       /* replaces; -EXDEV across filesystems */
+/* 0 if everything in the tree at path can be removed as far as can be told beforehand
+ * (permissions, immutable files, mount points; Windows: files open without delete sharing),
+ * else a negative errno and, in *ret_blocker, the entry in the way. */
+int plat_check_removable(const char *path, char **ret_blocker);
+/* Rename within a filesystem, never by copying: -EXDEV across filesystems. With replace an
+ * existing file at to is replaced atomically; without, -EEXIST if to exists. */
+int plat_rename(const char *from, const char *to, bool replace);
 int plat_unlink(const char *path);
 int plat_chmod_exec(const char *path);                   /* make executable (no-op on Windows) */
 char *plat_temp_dir(void);

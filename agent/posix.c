@@ -495,36 +495,84 @@ FILE *plat_fopen(const char *path, const char *mode) {
         return fopen(path, m);
 }
 
+static void fill_stat(const struct stat *st, struct plat_stat *ret) {
+        ret->is_dir = S_ISDIR(st->st_mode);
+        ret->is_link = S_ISLNK(st->st_mode);
+        ret->size = (uint64_t)st->st_size;
+}
+
 int plat_stat(const char *path, struct plat_stat *ret) {
         struct stat st;
         if (stat(path, &st) < 0)
                 return -errno;
-        ret->is_dir = S_ISDIR(st.st_mode);
-        ret->size = (uint64_t)st.st_size;
+        fill_stat(&st, ret);
         return 0;
 }
 
-int plat_mkdir_p(const char *path, unsigned mode) {
+int plat_lstat(const char *path, struct plat_stat *ret) {
+        struct stat st;
+        if (lstat(path, &st) < 0)
+                return -errno;
+        fill_stat(&st, ret);
+        return 0;
+}
+
+void plat_rmdir_up(const char *path, const char *top) {
+        size_t tl = strlen(top);
+        char *p = strdup(path);
+        if (!p)
+                return;
+        size_t n = strlen(p);
+        while (n > 1 && p[n - 1] == '/')
+                p[--n] = 0;
+        while (n >= tl && n > 0 && rmdir(p) == 0) {
+                while (n > 0 && p[n - 1] != '/')
+                        n--;
+                while (n > 1 && p[n - 1] == '/')
+                        n--;
+                p[n] = 0;
+        }
+        free(p);
+}
+
+int plat_mkdir_p(const char *path, unsigned mode, char **ret_created) {
+        if (ret_created)
+                *ret_created = NULL;
         size_t n = strlen(path);
         if (n == 0)
                 return -EINVAL;
         char *p = strdup(path);
         if (!p)
                 return -ENOMEM;
+        size_t first = 0, last = 0;   /* the topmost and deepest directories made (lengths) */
         int k = 0;
         for (size_t i = 1; i <= n && k == 0; i++) {
-                if (p[i] != '/' && p[i] != 0)
+                if ((p[i] != '/' && p[i] != 0) || p[i - 1] == '/')
                         continue;
                 char saved = p[i];
                 p[i] = 0;
-                if (mkdir(p, (mode_t)mode) < 0) {
+                if (mkdir(p, (mode_t)mode) == 0) {
+                        if (!first)
+                                first = i;
+                        last = i;
+                } else {
                         struct stat st;
                         if (errno != EEXIST || stat(p, &st) < 0)
                                 k = -errno;
                         else if (!S_ISDIR(st.st_mode))
-                                k = -ENOTDIR;
+                                k = i == n ? -EEXIST : -ENOTDIR;
                 }
                 p[i] = saved;
+        }
+        if (k < 0 && first) {
+                /* Below the first directory made, every one was made here: remove them all. */
+                p[last] = 0;
+                char *top = str_ndup(path, first);
+                if (top)
+                        plat_rmdir_up(p, top);
+                free(top);
+        } else if (k == 0 && first && ret_created && !(*ret_created = str_ndup(path, first))) {
+                k = -ENOMEM;
         }
         free(p);
         return k;
@@ -574,7 +622,86 @@ static int remove_at(int at, const char *name, int depth) {
 
 int plat_remove_tree(const char *path) { return remove_at(AT_FDCWD, path, 0); }
 
-int plat_rename(const char *from, const char *to) { return rename(from, to) < 0 ? -errno : 0; }
+/* What would stop remove_at() part-way: immutable or append-only entries, mount points,
+ * directories whose entries we may not delete. path names the entry, for the message. */
+static int check_at(int at, const char *name, const char *path, const struct stat *parent, int depth,
+                    char **ret_blocker) {
+        struct statx sx;
+        if (statx(at, name, AT_SYMLINK_NOFOLLOW, STATX_TYPE | STATX_MODE | STATX_UID, &sx) < 0)
+                return errno == ENOENT ? 0 : -errno;
+        int k = 0;
+        if (sx.stx_attributes & (STATX_ATTR_IMMUTABLE | STATX_ATTR_APPEND))
+                k = -EPERM;
+        else if (parent && (parent->st_mode & S_ISVTX) && geteuid() != 0 && geteuid() != parent->st_uid &&
+                 geteuid() != sx.stx_uid)
+                k = -EPERM;   /* a sticky directory: only owners may delete */
+        if (k < 0 || !S_ISDIR(sx.stx_mode)) {
+                if (k < 0)
+                        *ret_blocker = strdup(path);
+                return k;
+        }
+        if (depth > 256)
+                return -ELOOP;
+        int fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0) {
+                k = -errno;
+                *ret_blocker = strdup(path);
+                return k;
+        }
+        struct stat st;
+        DIR *d = fstat(fd, &st) == 0 ? fdopendir(fd) : NULL;
+        if (!d) {
+                k = -errno;
+                close(fd);
+                *ret_blocker = strdup(path);
+                return k;
+        }
+        if (parent && st.st_dev != parent->st_dev) {
+                closedir(d);
+                *ret_blocker = strdup(path);
+                return -EBUSY;   /* a mount point */
+        }
+        bool writable = faccessat(fd, ".", W_OK | X_OK, AT_EACCESS) == 0;
+        struct dirent *de;
+        while (k == 0 && (de = readdir(d))) {
+                if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+                        continue;
+                if (!writable) {
+                        *ret_blocker = strdup(path);
+                        k = -EACCES;
+                        break;
+                }
+                char *child = plat_join(path, de->d_name);
+                if (!child) {
+                        k = -ENOMEM;
+                        break;
+                }
+                k = check_at(dirfd(d), de->d_name, child, &st, depth + 1, ret_blocker);
+                free(child);
+        }
+        closedir(d);
+        return k;
+}
+
+int plat_check_removable(const char *path, char **ret_blocker) {
+        *ret_blocker = NULL;
+        return check_at(AT_FDCWD, path, path, NULL, 0, ret_blocker);
+}
+
+int plat_rename(const char *from, const char *to, bool replace) {
+        if (replace)
+                return rename(from, to) < 0 ? -errno : 0;
+        if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0)
+                return 0;
+        if (errno != EINVAL && errno != ENOSYS)
+                return -errno;
+        /* A filesystem without RENAME_NOREPLACE: check, then rename. */
+        struct stat st;
+        if (lstat(to, &st) == 0)
+                return -EEXIST;
+        return rename(from, to) < 0 ? -errno : 0;
+}
+
 int plat_unlink(const char *path) { return unlink(path) < 0 ? -errno : 0; }
 int plat_chmod_exec(const char *path) { return chmod(path, 0755) < 0 ? -errno : 0; }
 

@@ -696,8 +696,9 @@ char *plat_find_python(void) {
 
 FILE *plat_fopen(const char *path, const char *mode) {
         /* CreateFileW gives a handle children never inherit (the C library's default
-         * handles are inheritable), then it becomes a FILE. Modes used: "rb" and "wb". */
+         * handles are inheritable), then it becomes a FILE. Modes used: "rb", "wb", "wbx". */
         bool write = strchr(mode, 'w') != NULL;
+        bool excl = strchr(mode, 'x') != NULL;
         wchar_t *wp = wide(path);
         if (!wp) {
                 errno = ENOMEM;
@@ -705,7 +706,7 @@ FILE *plat_fopen(const char *path, const char *mode) {
         }
         HANDLE h = CreateFileW(wp, write ? GENERIC_WRITE : GENERIC_READ,
                                write ? FILE_SHARE_READ : FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL,
-                               write ? CREATE_ALWAYS : OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL, NULL);
+                               write ? (excl ? CREATE_NEW : CREATE_ALWAYS) : OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL, NULL);
         DWORD err = GetLastError();
         free(wp);
         if (h == INVALID_HANDLE_VALUE) {
@@ -737,9 +738,13 @@ int plat_stat(const char *path, struct plat_stat *ret) {
         if (k < 0)
                 return k;
         ret->is_dir = (d.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY) != 0;
+        ret->is_link = (d.dwFileAttributes & FILE_ATTRIBUTE_REPARSE_POINT) != 0;
         ret->size = (uint64_t)d.nFileSizeHigh << 32 | d.nFileSizeLow;
         return 0;
 }
+
+/* GetFileAttributesExW describes a reparse point itself, not its target. */
+int plat_lstat(const char *path, struct plat_stat *ret) { return plat_stat(path, ret); }
 
 static bool is_sep(wchar_t c) { return c == L'\\' || c == L'/'; }
 
@@ -760,12 +765,33 @@ static size_t root_length(const wchar_t *p) {
         return is_sep(p[0]) ? 1 : 0;
 }
 
-int plat_mkdir_p(const char *path, unsigned mode) {
+void plat_rmdir_up(const char *path, const char *top) {
+        wchar_t *wp = wide(path), *wt = wide(top);
+        if (wp && wt) {
+                size_t n = wcslen(wp), tl = wcslen(wt), root = root_length(wp);
+                while (n > root && is_sep(wp[n - 1]))
+                        wp[--n] = 0;
+                while (n >= tl && n > root && RemoveDirectoryW(wp)) {
+                        while (n > root && !is_sep(wp[n - 1]))
+                                n--;
+                        while (n > root && is_sep(wp[n - 1]))
+                                n--;
+                        wp[n] = 0;
+                }
+        }
+        free(wp);
+        free(wt);
+}
+
+int plat_mkdir_p(const char *path, unsigned mode, char **ret_created) {
         (void)mode;
+        if (ret_created)
+                *ret_created = NULL;
         wchar_t *wp = wide(path);
         if (!wp)
                 return -ENOMEM;
         size_t n = wcslen(wp);
+        size_t first = 0, last = 0;   /* the topmost and deepest directories made (lengths) */
         int k = 0;
         for (size_t i = root_length(wp); i <= n && k == 0; i++) {
                 if (i < n && !is_sep(wp[i]))
@@ -774,15 +800,33 @@ int plat_mkdir_p(const char *path, unsigned mode) {
                         continue;
                 wchar_t saved = wp[i];
                 wp[i] = 0;
-                if (!CreateDirectoryW(wp, NULL)) {
+                if (CreateDirectoryW(wp, NULL)) {
+                        if (!first)
+                                first = i;
+                        last = i;
+                } else {
                         DWORD err = GetLastError();
                         DWORD attr = GetFileAttributesW(wp);
                         if (attr == INVALID_FILE_ATTRIBUTES)
                                 k = -win_errno(err);
                         else if (!(attr & FILE_ATTRIBUTE_DIRECTORY))
-                                k = -ENOTDIR;
+                                k = i == n ? -EEXIST : -ENOTDIR;
                 }
                 wp[i] = saved;
+        }
+        if (k < 0 && first) {
+                /* Below the first directory made, every one was made here: remove them all. */
+                for (size_t i = last; i >= first; i--) {
+                        if (i < last && !is_sep(wp[i]))
+                                continue;
+                        wp[i] = 0;
+                        if (!RemoveDirectoryW(wp))
+                                break;
+                }
+        } else if (k == 0 && first && ret_created) {
+                wp[first] = 0;
+                if (!(*ret_created = utf8(wp)))
+                        k = -ENOMEM;
         }
         free(wp);
         return k;
@@ -864,12 +908,71 @@ int plat_remove_tree(const char *path) {
         return k;
 }
 
-int plat_rename(const char *from, const char *to) {
+/* What would stop remove_w() part-way: entries open without delete sharing, or that we may
+ * not delete. Opening each with DELETE access asks exactly that. */
+static int check_w(const wchar_t *p, int depth, char **ret_blocker) {
+        DWORD attr = GetFileAttributesW(p);
+        if (attr == INVALID_FILE_ATTRIBUTES)
+                return GetLastError() == ERROR_FILE_NOT_FOUND ? 0 : last_error();
+        HANDLE h = CreateFileW(p, DELETE, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL, OPEN_EXISTING,
+                               FILE_FLAG_BACKUP_SEMANTICS | FILE_FLAG_OPEN_REPARSE_POINT, NULL);
+        if (h == INVALID_HANDLE_VALUE) {
+                int k = last_error();
+                *ret_blocker = utf8(p);
+                return k;
+        }
+        CloseHandle(h);
+        if (!(attr & FILE_ATTRIBUTE_DIRECTORY) || (attr & FILE_ATTRIBUTE_REPARSE_POINT))
+                return 0;
+        if (depth > 256)
+                return -ELOOP;
+        size_t n = wcslen(p);
+        wchar_t *pattern = malloc((n + 3) * sizeof *pattern);
+        if (!pattern)
+                return -ENOMEM;
+        swprintf(pattern, n + 3, L"%ls\\*", p);
+        WIN32_FIND_DATAW fd;
+        HANDLE fh = FindFirstFileW(pattern, &fd);
+        free(pattern);
+        int k = 0;
+        if (fh == INVALID_HANDLE_VALUE)
+                return 0;
+        do {
+                if (wcscmp(fd.cFileName, L".") == 0 || wcscmp(fd.cFileName, L"..") == 0)
+                        continue;
+                size_t m = n + wcslen(fd.cFileName) + 2;
+                wchar_t *child = malloc(m * sizeof *child);
+                if (!child) {
+                        k = -ENOMEM;
+                        break;
+                }
+                swprintf(child, m, L"%ls\\%ls", p, fd.cFileName);
+                k = check_w(child, depth + 1, ret_blocker);
+                free(child);
+        } while (k == 0 && FindNextFileW(fh, &fd));
+        FindClose(fh);
+        return k;
+}
+
+int plat_check_removable(const char *path, char **ret_blocker) {
+        *ret_blocker = NULL;
+        wchar_t *wp = wide(path);
+        if (!wp)
+                return -ENOMEM;
+        size_t n = wcslen(wp);
+        while (n > 1 && is_sep(wp[n - 1]) && n > root_length(wp))
+                wp[--n] = 0;
+        int k = check_w(wp, 0, ret_blocker);
+        free(wp);
+        return k;
+}
+
+int plat_rename(const char *from, const char *to, bool replace) {
         wchar_t *wf = wide(from), *wt = wide(to);
         int k = 0;
         if (!wf || !wt)
                 k = -ENOMEM;
-        else if (!MoveFileExW(wf, wt, MOVEFILE_REPLACE_EXISTING | MOVEFILE_COPY_ALLOWED))
+        else if (!MoveFileExW(wf, wt, replace ? MOVEFILE_REPLACE_EXISTING : 0))
                 k = last_error();
         free(wf);
         free(wt);

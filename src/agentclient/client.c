@@ -661,12 +661,14 @@ int agent_extract(struct agent_client *c, const char *local_zip, const char *gue
 }
 
 int agent_retrieve(struct agent_client *c, const char *guest_path, const char *local_path) {
-        _cleanup_free_ char *tmp = strdup_printf("%s.part", local_path);
+        /* A new name beside local_path (never someone's LOCAL.part), renamed over it at the end. */
+        _cleanup_free_ char *tmp = strdup_printf("%s.part-XXXXXX", local_path);
         if (!tmp)
                 return log_oom();
-        int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        int fd = mkostemp(tmp, O_CLOEXEC);
         if (fd < 0)
-                return log_error_errno(-errno, "Cannot create %s: %m", tmp);
+                return log_error_errno(-errno, "Cannot create a file beside %s: %m", local_path);
+        (void)fchmod(fd, 0644);   /* what open(..., 0644) gave before; mkostemp makes 0600 */
         struct agent_field fields[] = { { "filepath", guest_path }, { NULL, NULL } };
         struct request rq = { .method = "POST", .path = "/retrieve", .fields = fields, .out_fd = fd };
         struct reply rp;
