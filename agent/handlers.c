@@ -5,11 +5,8 @@
 #include <string.h>
 
 #include "agent.h"
+#include "extract.h"
 #include "server.h"
-#include "zip.h"
-
-#define ZIP_MAX_TOTAL (UINT64_C(16) << 30)   /* uncompressed bytes per /extract */
-#define ZIP_MAX_ENTRIES 100000
 
 static void h_index(struct request *r) {
         struct json j = { 0 };
@@ -123,7 +120,7 @@ static void h_mkdir(struct request *r) {
                 }
                 mode = (unsigned)v;
         }
-        int k = plat_mkdir_p(dirpath, mode);
+        int k = plat_mkdir_p(dirpath, mode, NULL);   /* on failure, nothing it made is left */
         if (k < 0) {
                 respond_error(r, 500, "Error creating directory %s: %s", dirpath, strerror(-k));
                 return;
@@ -170,47 +167,41 @@ static int make_temp(struct request *r, bool directory, char **ret) {
         return k;
 }
 
-static void h_mktemp(struct request *r) {
+/* Answer with the new name; if that answer cannot be made, the client never learns the name,
+ * so the file or directory goes again. */
+static void respond_temp(struct request *r, bool directory) {
         char *path = NULL;
-        int k = make_temp(r, false, &path);
+        int k = make_temp(r, directory, &path);
         if (k < 0) {
-                respond_error(r, 500, "Error creating temporary file: %s", strerror(-k));
+                respond_error(r, 500, "Error creating temporary %s: %s", directory ? "directory" : "file", strerror(-k));
                 return;
         }
         struct json j = { 0 };
         json_begin_object(&j);
-        json_kv_string(&j, "message", "Successfully created temporary file");
-        json_kv_string(&j, "filepath", path);
+        json_kv_string(&j, "message", directory ? "Successfully created temporary directory"
+                                                : "Successfully created temporary file");
+        json_kv_string(&j, directory ? "dirpath" : "filepath", path);
         json_end_object(&j);
+        if (j.out.oom)
+                plat_remove_tree(path);
         respond_json(r, 200, &j);
         buf_free(&j.out);
         free(path);
 }
 
-static void h_mkdtemp(struct request *r) {
-        char *path = NULL;
-        int k = make_temp(r, true, &path);
-        if (k < 0) {
-                respond_error(r, 500, "Error creating temporary directory: %s", strerror(-k));
-                return;
-        }
-        struct json j = { 0 };
-        json_begin_object(&j);
-        json_kv_string(&j, "message", "Successfully created temporary directory");
-        json_kv_string(&j, "dirpath", path);
-        json_end_object(&j);
-        respond_json(r, 200, &j);
-        buf_free(&j.out);
-        free(path);
-}
+static void h_mktemp(struct request *r) { respond_temp(r, false); }
+static void h_mkdtemp(struct request *r) { respond_temp(r, true); }
 
-static int copy_file(const char *from, const char *to) {
+/* Copy from into a new file beside to, then rename it over to: to is replaced whole or not
+ * at all. */
+static int copy_over(const char *from, const char *to) {
         FILE *in = plat_fopen(from, "rb");
         if (!in)
-                return -errno;
-        FILE *out = plat_fopen(to, "wb");
+                return -(errno ? errno : EIO);
+        char *tmp = NULL;
+        FILE *out = open_temp_beside(to, &tmp);
         if (!out) {
-                int k = -errno;
+                int k = -(errno ? errno : EIO);
                 fclose(in);
                 return k;
         }
@@ -226,29 +217,32 @@ static int copy_file(const char *from, const char *to) {
         fclose(in);
         if (fclose(out) != 0 && k == 0)
                 k = -(errno ? errno : EIO);
+        if (k == 0)
+                k = plat_rename(tmp, to, true);
         if (k < 0)
-                plat_unlink(to);
+                plat_unlink(tmp);
+        free(tmp);
         return k;
 }
 
-/* Move the upload to its destination (same directory: a rename). */
+/* Move the upload to its destination: a rename (the upload is beside it, or on the same
+ * filesystem), else a copy beside it and a rename. */
 static int upload_commit(struct request *r, const char *dest) {
-        int k = plat_rename(r->upload_path, dest);
+        int k = plat_rename(r->upload_path, dest, true);
         if (k == -EXDEV) {
-                k = copy_file(r->upload_path, dest);
+                k = copy_over(r->upload_path, dest);
                 if (k == 0)
                         plat_unlink(r->upload_path);
         }
-        if (k == 0) {
-                free(r->upload_path);
-                r->upload_path = NULL;
-        }
+        if (k == 0)
+                upload_kept(r);
         return k;
 }
 
 static void h_store(struct request *r) {
         const char *filepath = req_field(r, "filepath");
         if (!filepath) {
+                upload_discard(r);
                 respond_error(r, 400, "No filepath has been provided");
                 return;
         }
@@ -257,23 +251,31 @@ static void h_store(struct request *r) {
                 return;
         }
         if (r->upload_errno) {
+                upload_discard(r);
                 respond_error(r, 500, "Error storing file %s: %s", filepath, strerror(r->upload_errno));
                 return;
         }
         if (!r->upload_in_place) {
-                const char *sep = NULL;
-                for (const char *p = filepath; *p; p++)
-                        if (*p == '/' || *p == '\\')
-                                sep = p;
-                if (sep && sep != filepath) {
-                        char *dir = str_ndup(filepath, (size_t)(sep - filepath));
-                        if (dir)
-                                plat_mkdir_p(dir, 0777);
-                        free(dir);
+                /* Spooled (the file came before filepath): make the directories now; they go
+                 * again with the upload if it cannot be stored. */
+                char *dir = parent_dir(filepath);
+                if (dir) {
+                        int k = plat_mkdir_p(dir, 0777, &r->upload_dir_made);
+                        if (k < 0) {
+                                upload_discard(r);
+                                respond_error(r, 500, "Error storing file %s: cannot create %s: %s", filepath, dir, strerror(-k));
+                                free(dir);
+                                return;
+                        }
+                        if (r->upload_dir_made)
+                                r->upload_dir = dir;
+                        else
+                                free(dir);
                 }
         }
         int k = upload_commit(r, filepath);
         if (k < 0) {
+                upload_discard(r);
                 respond_error(r, 500, "Error storing file %s: %s", filepath, strerror(-k));
                 return;
         }
@@ -300,105 +302,10 @@ static void h_retrieve(struct request *r) {
         fclose(f);
 }
 
-struct file_source {
-        FILE *f;
-};
-
-static int file_read_at(void *userdata, uint64_t off, void *buf, size_t len) {
-        FILE *f = userdata;
-#ifdef _WIN32
-        if (_fseeki64(f, (long long)off, SEEK_SET) != 0)
-#else
-        if (fseeko(f, (off_t)off, SEEK_SET) != 0)
-#endif
-                return -EIO;
-        if (len && fread(buf, 1, len, f) != len)
-                return ferror(f) ? -EIO : -EBADMSG;
-        return 0;
-}
-
-struct extract_sink {
-        const char *dir;
-        FILE *out;
-        char *path;
-        uint32_t mode;
-        int error;
-};
-
-static char *extract_path(const char *dir, const char *name) {
-        char *p = plat_join(dir, name);
-#ifdef _WIN32
-        for (char *c = p; c && *c; c++)
-                if (*c == '/')
-                        *c = '\\';
-#endif
-        return p;
-}
-
-static int sink_dir(void *userdata, const char *name) {
-        struct extract_sink *s = userdata;
-        char *p = extract_path(s->dir, name);
-        if (!p)
-                return -ENOMEM;
-        int k = plat_mkdir_p(p, 0777);
-        free(p);
-        return k;
-}
-
-static int sink_begin(void *userdata, const char *name, uint32_t mode) {
-        struct extract_sink *s = userdata;
-        s->path = extract_path(s->dir, name);
-        if (!s->path)
-                return -ENOMEM;
-        s->mode = mode;
-        const char *sep = NULL;
-        for (const char *c = s->path; *c; c++)
-                if (*c == '/' || *c == '\\')
-                        sep = c;
-        int k = 0;
-        if (sep) {
-                char *parent = str_ndup(s->path, (size_t)(sep - s->path));
-                k = parent ? plat_mkdir_p(parent, 0777) : -ENOMEM;
-                free(parent);
-        }
-        if (k == 0) {
-                s->out = plat_fopen(s->path, "wb");
-                if (!s->out)
-                        k = -(errno ? errno : EIO);
-        }
-        if (k < 0) {
-                s->error = -k;
-                free(s->path);
-                s->path = NULL;
-        }
-        return k;
-}
-
-static int sink_data(void *userdata, const void *data, size_t len) {
-        struct extract_sink *s = userdata;
-        if (fwrite(data, 1, len, s->out) != len)
-                return -(s->error = errno ? errno : EIO);
-        return 0;
-}
-
-static int sink_end(void *userdata, bool ok) {
-        struct extract_sink *s = userdata;
-        int k = 0;
-        if (fclose(s->out) != 0)
-                k = -(errno ? errno : EIO);
-        s->out = NULL;
-        if (ok && k == 0 && (s->mode & 0111))
-                plat_chmod_exec(s->path);
-        if (!ok || k < 0)
-                plat_unlink(s->path);
-        free(s->path);
-        s->path = NULL;
-        return k;
-}
-
 static void h_extract(struct request *r) {
         const char *dirpath = req_field(r, "dirpath");
         if (!dirpath) {
+                upload_discard(r);
                 respond_error(r, 400, "No dirpath has been provided");
                 return;
         }
@@ -407,35 +314,25 @@ static void h_extract(struct request *r) {
                 return;
         }
         if (r->upload_errno || !r->upload_path) {
+                upload_discard(r);
                 respond_error(r, 500, "Error extracting zip file: cannot spool the upload: %s",
                               strerror(r->upload_errno ? r->upload_errno : EIO));
                 return;
         }
-        int k = plat_mkdir_p(dirpath, 0777);
-        if (k < 0) {
-                respond_error(r, 500, "Error extracting zip file: cannot create %s: %s", dirpath, strerror(-k));
-                return;
-        }
-        FILE *f = plat_fopen(r->upload_path, "rb");
-        if (!f) {
-                respond_error(r, 500, "Error extracting zip file: %s", strerror(errno));
-                return;
-        }
-        struct zip_source src = { file_read_at, r->upload_size, f };
-        struct extract_sink es = { .dir = dirpath };
-        struct zip_sink sink = { sink_dir, sink_begin, sink_data, sink_end, &es };
-        struct zip_limits limits = { ZIP_MAX_TOTAL, ZIP_MAX_ENTRIES };
-        char err[512];
-        k = zip_extract(&src, &sink, &limits, err, sizeof err);
-        fclose(f);
-        if (k == -EBADMSG || k == -EPERM || k == -ENOTSUP || k == -EFBIG)
-                respond_error(r, 400, "Error extracting zip file: %s", err[0] ? err : strerror(-k));
-        else if (k < 0)
-                respond_error(r, 500, "Error extracting zip file: %s", err[0] ? err : strerror(-k));
+        char err[1024];
+        bool refused;
+        int k = extract_zip(r->upload_path, r->upload_size, dirpath, err, sizeof err, &refused);
+        upload_discard(r);   /* the spooled zip, before the answer */
+        if (k < 0)
+                respond_error(r, refused ? 400 : 500, "Error extracting zip file: %s", err);
         else
                 respond_message(r, "Successfully extracted zip file");
 }
 
+/* A file goes in one step. A directory is first renamed aside (one step: its name is gone,
+ * or nothing happened), then checked, then deleted; when the check finds something in the
+ * way it gets its name back untouched, and when deleting still fails part-way, what is left
+ * gets its name back and the answer says so. */
 static void h_remove(struct request *r) {
         const char *path = req_field(r, "path");
         if (!path) {
@@ -443,20 +340,55 @@ static void h_remove(struct request *r) {
                 return;
         }
         struct plat_stat st;
-        if (plat_stat(path, &st) < 0) {
+        if (plat_lstat(path, &st) < 0) {
                 respond_error(r, 404, "Path provided does not exist");
                 return;
         }
-        int k = plat_remove_tree(path);
+        if (!st.is_dir || st.is_link) {
+                int k = plat_remove_tree(path);   /* a file, or the link itself */
+                if (k == -ENOENT)
+                        respond_error(r, 404, "Path provided does not exist");
+                else if (k < 0)
+                        respond_error(r, 500, "Error removing file %s: %s", path, strerror(-k));
+                else
+                        respond_message(r, "Successfully deleted file");
+                return;
+        }
+        size_t n = strlen(path);
+        while (n > 1 && (path[n - 1] == '/' || path[n - 1] == '\\') && !(n == 3 && path[1] == ':'))
+                n--;
+        char *base = str_ndup(path, n);
+        char *aside = base ? malloc(n + 32) : NULL;
+        if (!aside) {
+                free(base);
+                respond_error(r, 500, "Out of memory");
+                return;
+        }
+        int k = -EEXIST;
+        for (int attempt = 0; attempt < 100 && k == -EEXIST; attempt++) {
+                snprintf(aside, n + 32, "%s.removing-%08x", base, (unsigned)plat_random());
+                k = plat_rename(base, aside, false);
+        }
+        char *blocker = NULL;
         if (k == -ENOENT) {
                 respond_error(r, 404, "Path provided does not exist");
-                return;
+        } else if (k < 0) {
+                respond_error(r, 500, "Error removing directory %s: %s; nothing was removed", path, strerror(-k));
+        } else if ((k = plat_check_removable(aside, &blocker)) < 0) {
+                int back = plat_rename(aside, base, false);
+                const char *in_place = blocker && strncmp(blocker, aside, strlen(aside)) == 0 ? blocker + strlen(aside) : "";
+                respond_error(r, 500, "Error removing directory %s: cannot remove %s%s: %s; nothing was removed%s%s", path,
+                              base, in_place, strerror(-k), back < 0 ? ", but it is now named " : "", back < 0 ? aside : "");
+        } else if ((k = plat_remove_tree(aside)) < 0) {
+                int back = plat_rename(aside, base, false);
+                respond_error(r, 500, "Error removing directory %s: %s; part of its contents had been removed%s%s", path,
+                              strerror(-k), back < 0 ? ", and the rest is left in " : "", back < 0 ? aside : "");
+        } else {
+                respond_message(r, "Successfully deleted directory");
         }
-        if (k < 0) {
-                respond_error(r, 500, "Error removing file or directory %s: %s", path, strerror(-k));
-                return;
-        }
-        respond_message(r, st.is_dir ? "Successfully deleted directory" : "Successfully deleted file");
+        free(blocker);
+        free(base);
+        free(aside);
 }
 
 static void run_command(struct request *r, const char *command, bool shell, const char *what) {
@@ -497,23 +429,26 @@ static void run_command(struct request *r, const char *command, bool shell, cons
                 json_kv_string(&j, "error", msg);
                 json_key(&j, "exit_code");
                 json_null(&j);
+                json_key(&j, "timed_out");
+                json_bool(&j, false);
                 agent_log("error: %s", msg);
         } else {
-                json_kv_string(&j, "message", "Successfully executed command");
+                /* A timeout is an answer, not a transport error: 200 with the output so far,
+                 * but never the success message. */
+                char msg[160];
+                if (res.timed_out) {
+                        snprintf(msg, sizeof msg, "Timed out after %d ms; the %s was killed", e.timeout_ms, what);
+                        agent_log("%s", msg);
+                }
+                json_kv_string(&j, "message", res.timed_out ? msg : "Successfully executed command");
                 json_key(&j, "stdout");
                 json_string_len(&j, res.out.data ? res.out.data : "", res.out.len);
                 json_key(&j, "stderr");
                 json_string_len(&j, res.err.data ? res.err.data : "", res.err.len);
-                json_key(&j, "exit_code");
-                if (res.timed_out) {
-                        json_null(&j);
-                        char msg[128];
-                        snprintf(msg, sizeof msg, "Timed out after %d ms; the process was killed", e.timeout_ms);
-                        json_kv_string(&j, "error", msg);
-                } else {
-                        json_int(&j, res.exit_code);
-                        json_kv_string(&j, "error", NULL);
-                }
+                json_kv_int(&j, "exit_code", res.exit_code);
+                json_kv_string(&j, "error", res.timed_out ? msg : NULL);
+                json_key(&j, "timed_out");
+                json_bool(&j, res.timed_out);
         }
         json_end_object(&j);
         respond_json(r, status, &j);

@@ -43,20 +43,25 @@ struct plat_exec {
         const char *command;   /* a command line (Linux: run by /bin/sh -c) */
         bool shell;            /* Windows: through cmd.exe /c (Linux: always a shell) */
         const char *cwd;       /* NULL: the agent's */
-        int timeout_ms;        /* sync only; 0: none. The process tree is killed at expiry */
+        int timeout_ms;        /* 0: none. The process tree is killed at expiry */
 };
 
 struct plat_exec_result {
-        int exit_code;         /* 128+N when killed by signal N (POSIX) */
-        bool timed_out;
+        int exit_code;         /* 128+N when killed by signal N (POSIX); EXEC_KILLED_EXIT_CODE after a timeout */
+        bool timed_out;        /* the agent killed it at timeout_ms */
         struct buf out, err;   /* capped at EXEC_OUTPUT_CAP each */
 };
 
 #define EXEC_OUTPUT_CAP (8 * 1024 * 1024)
+/* The exit code of a process the agent killed at its timeout, the same on both platforms:
+ * 128 + SIGKILL, what a shell reports for a killed process (Windows: the job is terminated
+ * with this code). */
+#define EXEC_KILLED_EXIT_CODE 137
 
 /* Run to completion, capturing output. -errno if it could not be started (e.g. bad cwd). */
 int plat_run(const struct plat_exec *e, struct plat_exec_result *ret);
-/* Start and return; output goes to logs_append() (agent.h) as it arrives. */
+/* Start and return; output goes to logs_append() (agent.h) as it arrives. With a timeout the
+ * process tree is killed at expiry and a line saying so goes to the stderr of /logs. */
 int plat_spawn(const struct plat_exec *e);
 /* Quote one argument for a command line run by plat_run (sh on Linux, CommandLineToArgv rules on Windows). */
 char *plat_quote_arg(const char *arg);
@@ -64,17 +69,41 @@ char *plat_quote_arg(const char *arg);
 char *plat_find_python(void);
 
 /* --- files --- */
+/* File names follow Windows rules there: case-insensitive, no device names (CON, NUL...), no
+ * trailing dots or spaces, none of <>"|?*. */
+#ifdef _WIN32
+#define PLAT_WINDOWS_NAMES true
+#else
+#define PLAT_WINDOWS_NAMES false
+#endif
+
 struct plat_stat {
         bool is_dir;
+        bool is_link;          /* plat_lstat: a symbolic link, junction or other reparse point */
         uint64_t size;
 };
-FILE *plat_fopen(const char *path, const char *mode);   /* NULL and errno set on failure */
+/* NULL and errno set on failure. Modes: "rb", "wb", and "wbx" (create a new file: EEXIST if
+ * the name is taken). */
+FILE *plat_fopen(const char *path, const char *mode);
 int plat_stat(const char *path, struct plat_stat *ret);  /* -ENOENT if absent */
-int plat_mkdir_p(const char *path, unsigned mode);       /* existing directories are fine */
+int plat_lstat(const char *path, struct plat_stat *ret); /* the link itself, not its target */
+/* Create a directory and its parents; existing directories are fine. All or nothing: on
+ * failure it removes the directories it made. On success *ret_created (may be NULL) gets the
+ * topmost directory it made, or NULL if it made none (see plat_rmdir_up). */
+int plat_mkdir_p(const char *path, unsigned mode, char **ret_created);
+/* Remove the empty directory path and its parents up to and including top (a result of
+ * plat_mkdir_p); stops quietly at the first that is not empty. */
+void plat_rmdir_up(const char *path, const char *top);
 /* Create a new file or directory; -EEXIST if the name is taken. */
 int plat_create_new(const char *path, bool directory);
 int plat_remove_tree(const char *path);                  /* file or directory tree; -ENOENT */
-int plat_rename(const char *from, const char *to);       /* replaces; -EXDEV across filesystems */
+/* 0 if everything in the tree at path can be removed as far as can be told beforehand
+ * (permissions, immutable files, mount points; Windows: files open without delete sharing),
+ * else a negative errno and, in *ret_blocker, the entry in the way. */
+int plat_check_removable(const char *path, char **ret_blocker);
+/* Rename within a filesystem, never by copying: -EXDEV across filesystems. With replace an
+ * existing file at to is replaced atomically; without, -EEXIST if to exists. */
+int plat_rename(const char *from, const char *to, bool replace);
 int plat_unlink(const char *path);
 int plat_chmod_exec(const char *path);                   /* make executable (no-op on Windows) */
 char *plat_temp_dir(void);

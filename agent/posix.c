@@ -307,7 +307,8 @@ static void collect_bytes(struct collector *c, int which, const char *data, size
 }
 
 /* Read both pipes until they close or, once the process has exited, until a grace period
- * ends (a daemon it started may hold them open forever). Kills the group at timeout. */
+ * ends (a daemon it started may hold them open forever). Kills the group with SIGKILL at
+ * timeout (128 + SIGKILL = EXEC_KILLED_EXIT_CODE). */
 static int collect(pid_t pid, int fds[2], int timeout_ms, struct collector *c, bool *timed_out) {
         int64_t deadline = timeout_ms > 0 ? plat_now_ms() + timeout_ms : -1;
         int64_t drain_until = -1;
@@ -360,6 +361,9 @@ static int collect(pid_t pid, int fds[2], int timeout_ms, struct collector *c, b
         if (!exited)
                 while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
                         ;
+        /* It may have ended on its own just before the kill: then it did not time out. */
+        if (*timed_out && !(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL))
+                *timed_out = false;
         if (WIFEXITED(status))
                 return WEXITSTATUS(status);
         if (WIFSIGNALED(status))
@@ -387,14 +391,23 @@ int plat_run(const struct plat_exec *e, struct plat_exec_result *ret) {
 struct async_proc {
         pid_t pid;
         int fds[2];
+        int timeout_ms;
 };
 
 static void async_thread(void *arg) {
         struct async_proc *a = arg;
         struct collector c = { .bufs = { NULL, NULL } };
         bool timed_out = false;
-        int code = collect(a->pid, a->fds, 0, &c, &timed_out);
-        agent_log("async process %d exited with code %d", (int)a->pid, code);
+        int code = collect(a->pid, a->fds, a->timeout_ms, &c, &timed_out);
+        if (timed_out) {
+                char note[160];
+                snprintf(note, sizeof note, "\n[vmcloak-agent: process %d timed out after %d ms and was killed]\n",
+                         (int)a->pid, a->timeout_ms);
+                logs_append(2, note, strlen(note));
+                agent_log("async process %d timed out after %d ms; killed (exit code %d)", (int)a->pid, a->timeout_ms, code);
+        } else {
+                agent_log("async process %d exited with code %d", (int)a->pid, code);
+        }
         free(a);
 }
 
@@ -402,6 +415,7 @@ int plat_spawn(const struct plat_exec *e) {
         struct async_proc *a = malloc(sizeof *a);
         if (!a)
                 return -ENOMEM;
+        a->timeout_ms = e->timeout_ms;
         int k = spawn_sh(e, &a->pid, &a->fds[0], &a->fds[1]);
         if (k < 0) {
                 free(a);
@@ -410,9 +424,17 @@ int plat_spawn(const struct plat_exec *e) {
         agent_log("async process %d started", (int)a->pid);
         k = plat_thread_start(async_thread, a);
         if (k < 0) {
-                /* Nobody would read its output: let it run with closed pipes. */
                 close(a->fds[0]);
                 close(a->fds[1]);
+                if (a->timeout_ms > 0) {
+                        /* Nobody would enforce its timeout: stop it and say it did not start. */
+                        kill(-a->pid, SIGKILL);
+                        while (waitpid(a->pid, NULL, 0) < 0 && errno == EINTR)
+                                ;
+                        free(a);
+                        return k;
+                }
+                /* Nobody would read its output: let it run with closed pipes. */
                 free(a);
         }
         return 0;
@@ -473,36 +495,84 @@ FILE *plat_fopen(const char *path, const char *mode) {
         return fopen(path, m);
 }
 
+static void fill_stat(const struct stat *st, struct plat_stat *ret) {
+        ret->is_dir = S_ISDIR(st->st_mode);
+        ret->is_link = S_ISLNK(st->st_mode);
+        ret->size = (uint64_t)st->st_size;
+}
+
 int plat_stat(const char *path, struct plat_stat *ret) {
         struct stat st;
         if (stat(path, &st) < 0)
                 return -errno;
-        ret->is_dir = S_ISDIR(st.st_mode);
-        ret->size = (uint64_t)st.st_size;
+        fill_stat(&st, ret);
         return 0;
 }
 
-int plat_mkdir_p(const char *path, unsigned mode) {
+int plat_lstat(const char *path, struct plat_stat *ret) {
+        struct stat st;
+        if (lstat(path, &st) < 0)
+                return -errno;
+        fill_stat(&st, ret);
+        return 0;
+}
+
+void plat_rmdir_up(const char *path, const char *top) {
+        size_t tl = strlen(top);
+        char *p = strdup(path);
+        if (!p)
+                return;
+        size_t n = strlen(p);
+        while (n > 1 && p[n - 1] == '/')
+                p[--n] = 0;
+        while (n >= tl && n > 0 && rmdir(p) == 0) {
+                while (n > 0 && p[n - 1] != '/')
+                        n--;
+                while (n > 1 && p[n - 1] == '/')
+                        n--;
+                p[n] = 0;
+        }
+        free(p);
+}
+
+int plat_mkdir_p(const char *path, unsigned mode, char **ret_created) {
+        if (ret_created)
+                *ret_created = NULL;
         size_t n = strlen(path);
         if (n == 0)
                 return -EINVAL;
         char *p = strdup(path);
         if (!p)
                 return -ENOMEM;
+        size_t first = 0, last = 0;   /* the topmost and deepest directories made (lengths) */
         int k = 0;
         for (size_t i = 1; i <= n && k == 0; i++) {
-                if (p[i] != '/' && p[i] != 0)
+                if ((p[i] != '/' && p[i] != 0) || p[i - 1] == '/')
                         continue;
                 char saved = p[i];
                 p[i] = 0;
-                if (mkdir(p, (mode_t)mode) < 0) {
+                if (mkdir(p, (mode_t)mode) == 0) {
+                        if (!first)
+                                first = i;
+                        last = i;
+                } else {
                         struct stat st;
                         if (errno != EEXIST || stat(p, &st) < 0)
                                 k = -errno;
                         else if (!S_ISDIR(st.st_mode))
-                                k = -ENOTDIR;
+                                k = i == n ? -EEXIST : -ENOTDIR;
                 }
                 p[i] = saved;
+        }
+        if (k < 0 && first) {
+                /* Below the first directory made, every one was made here: remove them all. */
+                p[last] = 0;
+                char *top = str_ndup(path, first);
+                if (top)
+                        plat_rmdir_up(p, top);
+                free(top);
+        } else if (k == 0 && first && ret_created && !(*ret_created = str_ndup(path, first))) {
+                k = -ENOMEM;
         }
         free(p);
         return k;
@@ -552,7 +622,86 @@ static int remove_at(int at, const char *name, int depth) {
 
 int plat_remove_tree(const char *path) { return remove_at(AT_FDCWD, path, 0); }
 
-int plat_rename(const char *from, const char *to) { return rename(from, to) < 0 ? -errno : 0; }
+/* What would stop remove_at() part-way: immutable or append-only entries, mount points,
+ * directories whose entries we may not delete. path names the entry, for the message. */
+static int check_at(int at, const char *name, const char *path, const struct stat *parent, int depth,
+                    char **ret_blocker) {
+        struct statx sx;
+        if (statx(at, name, AT_SYMLINK_NOFOLLOW, STATX_TYPE | STATX_MODE | STATX_UID, &sx) < 0)
+                return errno == ENOENT ? 0 : -errno;
+        int k = 0;
+        if (sx.stx_attributes & (STATX_ATTR_IMMUTABLE | STATX_ATTR_APPEND))
+                k = -EPERM;
+        else if (parent && (parent->st_mode & S_ISVTX) && geteuid() != 0 && geteuid() != parent->st_uid &&
+                 geteuid() != sx.stx_uid)
+                k = -EPERM;   /* a sticky directory: only owners may delete */
+        if (k < 0 || !S_ISDIR(sx.stx_mode)) {
+                if (k < 0)
+                        *ret_blocker = strdup(path);
+                return k;
+        }
+        if (depth > 256)
+                return -ELOOP;
+        int fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0) {
+                k = -errno;
+                *ret_blocker = strdup(path);
+                return k;
+        }
+        struct stat st;
+        DIR *d = fstat(fd, &st) == 0 ? fdopendir(fd) : NULL;
+        if (!d) {
+                k = -errno;
+                close(fd);
+                *ret_blocker = strdup(path);
+                return k;
+        }
+        if (parent && st.st_dev != parent->st_dev) {
+                closedir(d);
+                *ret_blocker = strdup(path);
+                return -EBUSY;   /* a mount point */
+        }
+        bool writable = faccessat(fd, ".", W_OK | X_OK, AT_EACCESS) == 0;
+        struct dirent *de;
+        while (k == 0 && (de = readdir(d))) {
+                if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+                        continue;
+                if (!writable) {
+                        *ret_blocker = strdup(path);
+                        k = -EACCES;
+                        break;
+                }
+                char *child = plat_join(path, de->d_name);
+                if (!child) {
+                        k = -ENOMEM;
+                        break;
+                }
+                k = check_at(dirfd(d), de->d_name, child, &st, depth + 1, ret_blocker);
+                free(child);
+        }
+        closedir(d);
+        return k;
+}
+
+int plat_check_removable(const char *path, char **ret_blocker) {
+        *ret_blocker = NULL;
+        return check_at(AT_FDCWD, path, path, NULL, 0, ret_blocker);
+}
+
+int plat_rename(const char *from, const char *to, bool replace) {
+        if (replace)
+                return rename(from, to) < 0 ? -errno : 0;
+        if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0)
+                return 0;
+        if (errno != EINVAL && errno != ENOSYS)
+                return -errno;
+        /* A filesystem without RENAME_NOREPLACE: check, then rename. */
+        struct stat st;
+        if (lstat(to, &st) == 0)
+                return -EEXIST;
+        return rename(from, to) < 0 ? -errno : 0;
+}
+
 int plat_unlink(const char *path) { return unlink(path) < 0 ? -errno : 0; }
 int plat_chmod_exec(const char *path) { return chmod(path, 0755) < 0 ? -errno : 0; }
 

@@ -204,15 +204,30 @@ bool req_flag(const struct request *r, const char *name) { return req_field(r, n
 
 /* --- uploads --- */
 
-static char *temp_name_beside(const char *path) {
-        size_t n = strlen(path);
-        char *s = malloc(n + 32);
-        if (s)
-                snprintf(s, n + 32, "%s.part-%08x", path, (unsigned)plat_random());
-        return s;
+FILE *open_temp_beside(const char *path, char **ret_tmp) {
+        size_t n = strlen(path) + 32;
+        char *s = malloc(n);
+        if (!s) {
+                errno = ENOMEM;
+                return NULL;
+        }
+        for (int i = 0; i < 100; i++) {
+                snprintf(s, n, "%s.part-%08x", path, (unsigned)plat_random());
+                FILE *f = plat_fopen(s, "wbx");
+                if (f) {
+                        *ret_tmp = s;
+                        return f;
+                }
+                if (errno != EEXIST)
+                        break;
+        }
+        int e = errno;
+        free(s);
+        errno = e;
+        return NULL;
 }
 
-static char *parent_dir(const char *path) {
+char *parent_dir(const char *path) {
         const char *slash = NULL;
         for (const char *p = path; *p; p++)
                 if (*p == '/' || *p == '\\')
@@ -226,21 +241,31 @@ static char *parent_dir(const char *path) {
         return str_ndup(path, n);
 }
 
+void upload_kept(struct request *r) {
+        free(r->upload_path);
+        r->upload_path = NULL;
+        free(r->upload_dir);
+        free(r->upload_dir_made);
+        r->upload_dir = r->upload_dir_made = NULL;
+}
+
 static int upload_open(struct request *r) {
         const char *target = r->route->upload == UPLOAD_TO_FIELD ? req_field(r, r->route->target_field) : NULL;
         if (target) {
                 char *dir = parent_dir(target);
                 if (dir) {
-                        int k = plat_mkdir_p(dir, 0777);
-                        free(dir);
-                        if (k < 0)
+                        int k = plat_mkdir_p(dir, 0777, &r->upload_dir_made);
+                        if (k < 0) {
+                                free(dir);
                                 return k;
+                        }
+                        if (r->upload_dir_made)
+                                r->upload_dir = dir;
+                        else
+                                free(dir);
                 }
-                r->upload_path = temp_name_beside(target);
                 r->upload_in_place = true;
-                if (!r->upload_path)
-                        return -ENOMEM;
-                r->upload_fp = plat_fopen(r->upload_path, "wb");
+                r->upload_fp = open_temp_beside(target, &r->upload_path);
                 return r->upload_fp ? 0 : -errno;
         }
         char *tmp = plat_temp_dir();
@@ -253,14 +278,15 @@ static int upload_open(struct request *r) {
                 r->upload_path = plat_join(tmp, name);
                 if (!r->upload_path)
                         break;
-                int k = plat_create_new(r->upload_path, false);
+                int k = plat_create_new(r->upload_path, false);   /* private (0600 on Linux) */
                 if (k == -EEXIST)
                         continue;
+                free(tmp);
                 if (k < 0) {
-                        free(tmp);
+                        free(r->upload_path);
+                        r->upload_path = NULL;
                         return k;
                 }
-                free(tmp);
                 r->upload_fp = plat_fopen(r->upload_path, "wb");
                 return r->upload_fp ? 0 : -errno;
         }
@@ -268,8 +294,7 @@ static int upload_open(struct request *r) {
         return -ENOMEM;
 }
 
-/* Remove the upload's file (if the handler did not take it). */
-static void upload_discard(struct request *r) {
+void upload_discard(struct request *r) {
         if (r->upload_fp) {
                 fclose(r->upload_fp);
                 r->upload_fp = NULL;
@@ -279,6 +304,9 @@ static void upload_discard(struct request *r) {
                 free(r->upload_path);
                 r->upload_path = NULL;
         }
+        if (r->upload_dir_made)
+                plat_rmdir_up(r->upload_dir, r->upload_dir_made);
+        upload_kept(r);
 }
 
 struct part_state {
@@ -526,6 +554,7 @@ static void handle(struct request *r) {
         if (status < 0)
                 goto out;
         if (status) {
+                upload_discard(r);   /* before the answer: the client may look at once */
                 respond_error(r, status, "%s", body_error_message(status));
                 goto out;
         }

@@ -40,6 +40,8 @@ struct request {
         bool upload_present;
         char *upload_path;        /* file that holds the data */
         bool upload_in_place;     /* upload_path is a temp name beside the destination */
+        char *upload_dir;         /* the destination's directory, if directories were made for it */
+        char *upload_dir_made;    /* the topmost of them: removed again unless the upload is kept */
         FILE *upload_fp;
         int upload_errno;         /* a write failed: the rest was discarded */
         uint64_t upload_size;
@@ -58,6 +60,18 @@ void respond_message(struct request *r, const char *msg);
 void respond_empty(struct request *r, int status);
 /* Stream an open file (closed by the caller) of the given size as application/octet-stream. */
 void respond_file(struct request *r, FILE *f, uint64_t size);
+
+/* Upload helpers. A new file beside path ("path.part-XXXXXXXX"), open for writing; NULL and
+ * errno set on failure. */
+FILE *open_temp_beside(const char *path, char **ret_tmp);
+/* The directory part of path ("C:\\x" keeps "C:\\", "/x" keeps "/"), or NULL if it has none. */
+char *parent_dir(const char *path);
+/* The upload is in its place: keep the directories made for it. */
+void upload_kept(struct request *r);
+/* Remove the upload's file and the directories made for it, unless kept. Handlers call it
+ * before they answer a failure (the client may look at once); the server calls it after
+ * every request anyway. */
+void upload_discard(struct request *r);
 
 /* Field helpers: the Python agents ignore blank urlencoded values, so "" counts as absent. */
 const char *req_field(const struct request *r, const char *name);

@@ -532,16 +532,19 @@ int plat_run(const struct plat_exec *e, struct plat_exec_result *ret) {
                 return k;
         ret->timed_out = false;
         DWORD w = WaitForSingleObject(c.process, e->timeout_ms > 0 ? (DWORD)e->timeout_ms : INFINITE);
-        if (w == WAIT_TIMEOUT) {
-                ret->timed_out = true;
+        if (w != WAIT_OBJECT_0) {
+                /* Timed out (or the wait failed): the whole job goes, with the code a POSIX
+                 * shell reports for a killed process, so both agents answer alike. */
                 if (c.job)
-                        TerminateJobObject(c.job, 1);
-                TerminateProcess(c.process, 1);
+                        TerminateJobObject(c.job, EXEC_KILLED_EXIT_CODE);
+                TerminateProcess(c.process, EXEC_KILLED_EXIT_CODE);
                 WaitForSingleObject(c.process, 5000);
         }
         DWORD code = 0;
         GetExitCodeProcess(c.process, &code);
         ret->exit_code = (int)code;
+        /* It may have ended on its own just before the kill: then it did not time out. */
+        ret->timed_out = w != WAIT_OBJECT_0 && code == EXEC_KILLED_EXIT_CODE;
         CloseHandle(c.process);
         if (c.job)
                 CloseHandle(c.job);
@@ -576,17 +579,69 @@ int plat_run(const struct plat_exec *e, struct plat_exec_result *ret) {
         return 0;
 }
 
+/* Waits for an async process: kills its job at the timeout, logs how it ended. */
+struct async_watch {
+        HANDLE process, job;
+        unsigned long pid;
+        int timeout_ms;
+};
+
+static void async_watch_thread(void *arg) {
+        struct async_watch *a = arg;
+        DWORD w = WaitForSingleObject(a->process, a->timeout_ms > 0 ? (DWORD)a->timeout_ms : INFINITE);
+        if (w != WAIT_OBJECT_0) {
+                if (a->job)
+                        TerminateJobObject(a->job, EXEC_KILLED_EXIT_CODE);
+                TerminateProcess(a->process, EXEC_KILLED_EXIT_CODE);
+                WaitForSingleObject(a->process, 5000);
+        }
+        DWORD code = 0;
+        GetExitCodeProcess(a->process, &code);
+        if (w != WAIT_OBJECT_0 && code == EXEC_KILLED_EXIT_CODE) {
+                char note[160];
+                snprintf(note, sizeof note, "\r\n[vmcloak-agent: process %lu timed out after %d ms and was killed]\r\n",
+                         a->pid, a->timeout_ms);
+                logs_append(2, note, strlen(note));
+                agent_log("async process %lu timed out after %d ms; killed (exit code %lu)", a->pid, a->timeout_ms,
+                          (unsigned long)code);
+        } else {
+                agent_log("async process %lu exited with code %lu", a->pid, (unsigned long)code);
+        }
+        CloseHandle(a->process);
+        if (a->job)
+                CloseHandle(a->job);
+        free(a);
+}
+
 int plat_spawn(const struct plat_exec *e) {
+        struct async_watch *a = calloc(1, sizeof *a);
+        if (!a)
+                return -ENOMEM;
         struct child c;
-        int k = start_child(e, true, false, &c);
-        if (k < 0)
+        int k = start_child(e, true, e->timeout_ms > 0, &c);
+        if (k < 0) {
+                free(a);
                 return k;
-        agent_log("async process %lu started", (unsigned long)GetProcessId(c.process));
-        CloseHandle(c.process);
+        }
         for (int i = 0; i < 2; i++)
                 if (c.threads[i])
                         CloseHandle(c.threads[i]);   /* the readers free themselves */
-        return 0;
+        *a = (struct async_watch){ c.process, c.job, (unsigned long)GetProcessId(c.process), e->timeout_ms };
+        agent_log("async process %lu started", a->pid);
+        if (plat_thread_start(async_watch_thread, a) < 0) {
+                if (a->timeout_ms > 0) {
+                        /* Nobody would enforce its timeout: stop it and say it did not start. */
+                        if (a->job)
+                                TerminateJobObject(a->job, EXEC_KILLED_EXIT_CODE);
+                        TerminateProcess(a->process, EXEC_KILLED_EXIT_CODE);
+                        k = -ENOMEM;
+                }
+                CloseHandle(a->process);
+                if (a->job)
+                        CloseHandle(a->job);
+                free(a);
+        }
+        return k;
 }
 
 char *plat_quote_arg(const char *arg) {
@@ -641,8 +696,9 @@ char *plat_find_python(void) {
 
 FILE *plat_fopen(const char *path, const char *mode) {
         /* CreateFileW gives a handle children never inherit (the C library's default
-         * handles are inheritable), then it becomes a FILE. Modes used: "rb" and "wb". */
+         * handles are inheritable), then it becomes a FILE. Modes used: "rb", "wb", "wbx". */
         bool write = strchr(mode, 'w') != NULL;
+        bool excl = strchr(mode, 'x') != NULL;
         wchar_t *wp = wide(path);
         if (!wp) {
                 errno = ENOMEM;
@@ -650,7 +706,7 @@ FILE *plat_fopen(const char *path, const char *mode) {
         }
         HANDLE h = CreateFileW(wp, write ? GENERIC_WRITE : GENERIC_READ,
                                write ? FILE_SHARE_READ : FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL,
-                               write ? CREATE_ALWAYS : OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL, NULL);
+                               write ? (excl ? CREATE_NEW : CREATE_ALWAYS) : OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL, NULL);
         DWORD err = GetLastError();
         free(wp);
         if (h == INVALID_HANDLE_VALUE) {
@@ -682,9 +738,13 @@ int plat_stat(const char *path, struct plat_stat *ret) {
         if (k < 0)
                 return k;
         ret->is_dir = (d.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY) != 0;
+        ret->is_link = (d.dwFileAttributes & FILE_ATTRIBUTE_REPARSE_POINT) != 0;
         ret->size = (uint64_t)d.nFileSizeHigh << 32 | d.nFileSizeLow;
         return 0;
 }
+
+/* GetFileAttributesExW describes a reparse point itself, not its target. */
+int plat_lstat(const char *path, struct plat_stat *ret) { return plat_stat(path, ret); }
 
 static bool is_sep(wchar_t c) { return c == L'\\' || c == L'/'; }
 
@@ -705,12 +765,33 @@ static size_t root_length(const wchar_t *p) {
         return is_sep(p[0]) ? 1 : 0;
 }
 
-int plat_mkdir_p(const char *path, unsigned mode) {
+void plat_rmdir_up(const char *path, const char *top) {
+        wchar_t *wp = wide(path), *wt = wide(top);
+        if (wp && wt) {
+                size_t n = wcslen(wp), tl = wcslen(wt), root = root_length(wp);
+                while (n > root && is_sep(wp[n - 1]))
+                        wp[--n] = 0;
+                while (n >= tl && n > root && RemoveDirectoryW(wp)) {
+                        while (n > root && !is_sep(wp[n - 1]))
+                                n--;
+                        while (n > root && is_sep(wp[n - 1]))
+                                n--;
+                        wp[n] = 0;
+                }
+        }
+        free(wp);
+        free(wt);
+}
+
+int plat_mkdir_p(const char *path, unsigned mode, char **ret_created) {
         (void)mode;
+        if (ret_created)
+                *ret_created = NULL;
         wchar_t *wp = wide(path);
         if (!wp)
                 return -ENOMEM;
         size_t n = wcslen(wp);
+        size_t first = 0, last = 0;   /* the topmost and deepest directories made (lengths) */
         int k = 0;
         for (size_t i = root_length(wp); i <= n && k == 0; i++) {
                 if (i < n && !is_sep(wp[i]))
@@ -719,15 +800,33 @@ int plat_mkdir_p(const char *path, unsigned mode) {
                         continue;
                 wchar_t saved = wp[i];
                 wp[i] = 0;
-                if (!CreateDirectoryW(wp, NULL)) {
+                if (CreateDirectoryW(wp, NULL)) {
+                        if (!first)
+                                first = i;
+                        last = i;
+                } else {
                         DWORD err = GetLastError();
                         DWORD attr = GetFileAttributesW(wp);
                         if (attr == INVALID_FILE_ATTRIBUTES)
                                 k = -win_errno(err);
                         else if (!(attr & FILE_ATTRIBUTE_DIRECTORY))
-                                k = -ENOTDIR;
+                                k = i == n ? -EEXIST : -ENOTDIR;
                 }
                 wp[i] = saved;
+        }
+        if (k < 0 && first) {
+                /* Below the first directory made, every one was made here: remove them all. */
+                for (size_t i = last; i >= first; i--) {
+                        if (i < last && !is_sep(wp[i]))
+                                continue;
+                        wp[i] = 0;
+                        if (!RemoveDirectoryW(wp))
+                                break;
+                }
+        } else if (k == 0 && first && ret_created) {
+                wp[first] = 0;
+                if (!(*ret_created = utf8(wp)))
+                        k = -ENOMEM;
         }
         free(wp);
         return k;
@@ -809,12 +908,71 @@ int plat_remove_tree(const char *path) {
         return k;
 }
 
-int plat_rename(const char *from, const char *to) {
+/* What would stop remove_w() part-way: entries open without delete sharing, or that we may
+ * not delete. Opening each with DELETE access asks exactly that. */
+static int check_w(const wchar_t *p, int depth, char **ret_blocker) {
+        DWORD attr = GetFileAttributesW(p);
+        if (attr == INVALID_FILE_ATTRIBUTES)
+                return GetLastError() == ERROR_FILE_NOT_FOUND ? 0 : last_error();
+        HANDLE h = CreateFileW(p, DELETE, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL, OPEN_EXISTING,
+                               FILE_FLAG_BACKUP_SEMANTICS | FILE_FLAG_OPEN_REPARSE_POINT, NULL);
+        if (h == INVALID_HANDLE_VALUE) {
+                int k = last_error();
+                *ret_blocker = utf8(p);
+                return k;
+        }
+        CloseHandle(h);
+        if (!(attr & FILE_ATTRIBUTE_DIRECTORY) || (attr & FILE_ATTRIBUTE_REPARSE_POINT))
+                return 0;
+        if (depth > 256)
+                return -ELOOP;
+        size_t n = wcslen(p);
+        wchar_t *pattern = malloc((n + 3) * sizeof *pattern);
+        if (!pattern)
+                return -ENOMEM;
+        swprintf(pattern, n + 3, L"%ls\\*", p);
+        WIN32_FIND_DATAW fd;
+        HANDLE fh = FindFirstFileW(pattern, &fd);
+        free(pattern);
+        int k = 0;
+        if (fh == INVALID_HANDLE_VALUE)
+                return 0;
+        do {
+                if (wcscmp(fd.cFileName, L".") == 0 || wcscmp(fd.cFileName, L"..") == 0)
+                        continue;
+                size_t m = n + wcslen(fd.cFileName) + 2;
+                wchar_t *child = malloc(m * sizeof *child);
+                if (!child) {
+                        k = -ENOMEM;
+                        break;
+                }
+                swprintf(child, m, L"%ls\\%ls", p, fd.cFileName);
+                k = check_w(child, depth + 1, ret_blocker);
+                free(child);
+        } while (k == 0 && FindNextFileW(fh, &fd));
+        FindClose(fh);
+        return k;
+}
+
+int plat_check_removable(const char *path, char **ret_blocker) {
+        *ret_blocker = NULL;
+        wchar_t *wp = wide(path);
+        if (!wp)
+                return -ENOMEM;
+        size_t n = wcslen(wp);
+        while (n > 1 && is_sep(wp[n - 1]) && n > root_length(wp))
+                wp[--n] = 0;
+        int k = check_w(wp, 0, ret_blocker);
+        free(wp);
+        return k;
+}
+
+int plat_rename(const char *from, const char *to, bool replace) {
         wchar_t *wf = wide(from), *wt = wide(to);
         int k = 0;
         if (!wf || !wt)
                 k = -ENOMEM;
-        else if (!MoveFileExW(wf, wt, MOVEFILE_REPLACE_EXISTING | MOVEFILE_COPY_ALLOWED))
+        else if (!MoveFileExW(wf, wt, replace ? MOVEFILE_REPLACE_EXISTING : 0))
                 k = last_error();
         free(wf);
         free(wt);

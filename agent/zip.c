@@ -1,5 +1,6 @@
-/* Zip archive reader for /extract. Two passes over the central directory: the first checks
- * every name, method and size so that a bad archive writes nothing; the second extracts. */
+/* Zip archive reader for /extract. Two passes over the central directory: the first (zip_open)
+ * checks every name, clash, method, size and local header so that a bad archive writes
+ * nothing; the second (zip_unpack) extracts. */
 #include "zip.h"
 
 #include <errno.h>
@@ -92,9 +93,22 @@ int zip_check_name(const char *raw, size_t len, char *out, size_t outsz, bool *i
         return 0;
 }
 
+/* One entry in path order (the names live in zip.names). */
+struct path {
+        const char *name;
+        bool is_dir;
+};
+
 struct zip {
         const struct zip_source *src;
+        struct zip_limits limits;
         uint64_t cd_offset, cd_size, entries;
+        struct buf_names {
+                char *data;
+                size_t len, cap;
+        } names;                        /* every normalised name, NUL-terminated, in archive order */
+        struct path *paths;             /* sorted by path_cmp */
+        size_t n_paths;
         char raw[65536 + 1];            /* scratch for one entry's name and extra field */
         unsigned char extra[65536];
 };
@@ -288,17 +302,28 @@ static int sink_write(void *userdata, const unsigned char *data, size_t len) {
         return l->sink->file_data ? l->sink->file_data(l->sink->userdata, data, len) : 0;
 }
 
-static int extract_entry(struct zip *z, const struct entry *e, const struct zip_sink *sink, char *err, size_t errsz) {
+/* Find where the entry's data starts (after its local header) and check it fits. */
+static int data_offset(struct zip *z, const struct entry *e, uint64_t *ret, char *err, size_t errsz) {
         const struct zip_source *src = z->src;
         unsigned char h[LOCAL_LEN];
         int r = src->read_at(src->userdata, e->local_offset, h, sizeof h);
         if (r < 0)
-                return r;
+                return r == -EBADMSG ? seterr(err, errsz, -EBADMSG, "corrupt zip (local header of '%s' truncated)", e->name) : r;
         if (le32(h) != SIG_LOCAL)
                 return seterr(err, errsz, -EBADMSG, "corrupt zip (bad local header of '%s')", e->name);
         uint64_t data = e->local_offset + LOCAL_LEN + le16(h + 26) + le16(h + 28);
         if (data > z->cd_offset || z->cd_offset - data < e->csize)
                 return seterr(err, errsz, -EBADMSG, "corrupt zip (data of '%s' out of range)", e->name);
+        *ret = data;
+        return 0;
+}
+
+static int extract_entry(struct zip *z, const struct entry *e, const struct zip_sink *sink, char *err, size_t errsz) {
+        const struct zip_source *src = z->src;
+        uint64_t data;
+        int r = data_offset(z, e, &data, err, errsz);
+        if (r < 0)
+                return r;
 
         if (e->is_dir)
                 return sink->dir ? sink->dir(sink->userdata, e->name) : 0;
@@ -343,10 +368,104 @@ static int extract_entry(struct zip *z, const struct entry *e, const struct zip_
         return r;
 }
 
-int zip_extract(const struct zip_source *src, const struct zip_sink *sink, const struct zip_limits *limits,
-                char *err, size_t errsz) {
+/* --- names: order and clashes --- */
+
+static bool windows_device(const char *comp, size_t len) {
+        /* CON, PRN, AUX, NUL, COM0-9, LPT0-9, also with an extension ("nul.txt"). */
+        size_t base = 0;
+        while (base < len && comp[base] != '.')
+                base++;
+        while (base > 0 && comp[base - 1] == ' ')
+                base--;
+        char b[5] = "";
+        if (base < 3 || base > 4)
+                return false;
+        for (size_t i = 0; i < base; i++)
+                b[i] = (char)(comp[i] >= 'a' && comp[i] <= 'z' ? comp[i] - 32 : comp[i]);
+        if (base == 3)
+                return !strcmp(b, "CON") || !strcmp(b, "PRN") || !strcmp(b, "AUX") || !strcmp(b, "NUL");
+        return (!strncmp(b, "COM", 3) || !strncmp(b, "LPT", 3)) && b[3] >= '0' && b[3] <= '9';
+}
+
+/* A normalised name that Windows would refuse, or treat as another name or a device. */
+static const char *windows_name_problem(const char *name) {
+        for (const char *c = name; *c;) {
+                size_t n = strcspn(c, "/");
+                if (c[n - 1] == '.' || c[n - 1] == ' ')
+                        return "Windows drops trailing dots and spaces";
+                if (windows_device(c, n))
+                        return "a Windows device name";
+                for (size_t i = 0; i < n; i++)
+                        if (strchr("<>\"|?*", c[i]))
+                                return "a character Windows does not allow";
+                c += n;
+                if (*c)
+                        c++;
+        }
+        return NULL;
+}
+
+/* Byte order with '/' lowest, so that a name comes right before everything under it;
+ * optionally ASCII case-insensitive. */
+static int name_byte(unsigned char c, bool fold) {
+        if (c == '/')
+                return 1;
+        if (fold && c >= 'A' && c <= 'Z')
+                return c + 32;
+        return c;
+}
+
+static int name_ncmp(const char *a, const char *b, size_t n, bool fold) {
+        for (size_t i = 0; i < n; i++) {
+                int x = name_byte((unsigned char)a[i], fold), y = name_byte((unsigned char)b[i], fold);
+                if (x != y || !x)
+                        return x - y;
+        }
+        return 0;
+}
+
+static int path_cmp_exact(const void *a, const void *b) {
+        return name_ncmp(((const struct path *)a)->name, ((const struct path *)b)->name, SIZE_MAX, false);
+}
+
+static int path_cmp_fold(const void *a, const void *b) {
+        return name_ncmp(((const struct path *)a)->name, ((const struct path *)b)->name, SIZE_MAX, true);
+}
+
+bool zip_name_within(const struct zip *z, const char *name, const char *prefix, size_t len) {
+        return name_ncmp(name, prefix, len, z->limits.windows_names) == 0 && strlen(name) >= len &&
+               (name[len] == 0 || name[len] == '/');
+}
+
+/* After sorting, every clash sits next to its partner: a name equals its neighbour, or a file
+ * is followed by something under it. */
+static int check_clashes(struct zip *z, char *err, size_t errsz) {
+        bool fold = z->limits.windows_names;
+        for (size_t i = 0; i + 1 < z->n_paths; i++) {
+                const struct path *a = &z->paths[i], *b = &z->paths[i + 1];
+                if (name_ncmp(a->name, b->name, SIZE_MAX, fold) == 0) {
+                        if (a->is_dir && b->is_dir)
+                                continue;   /* a directory named twice is harmless */
+                        if (a->is_dir != b->is_dir)
+                                return seterr(err, errsz, -EEXIST, "zip entry '%.300s' is both a file and a directory", b->name);
+                        if (strcmp(a->name, b->name) != 0)
+                                return seterr(err, errsz, -EEXIST, "zip entries '%.300s' and '%.300s' are the same file on Windows",
+                                              a->name, b->name);
+                        return seterr(err, errsz, -EEXIST, "duplicate zip entry '%.300s'", b->name);
+                }
+                if (!a->is_dir && zip_name_within(z, b->name, a->name, strlen(a->name)))
+                        return seterr(err, errsz, -EEXIST, "zip entry '%.300s' is inside '%.300s', which the archive holds as a file",
+                                      b->name, a->name);
+        }
+        return 0;
+}
+
+/* --- the archive --- */
+
+int zip_open(const struct zip_source *src, const struct zip_limits *limits, struct zip **ret, char *err, size_t errsz) {
         if (err && errsz)
                 err[0] = 0;
+        *ret = NULL;
         struct zip *zp = calloc(1, sizeof *zp);
         struct entry *e = malloc(sizeof *e);
         if (!zp || !e) {
@@ -355,6 +474,7 @@ int zip_extract(const struct zip_source *src, const struct zip_sink *sink, const
                 return -ENOMEM;
         }
         zp->src = src;
+        zp->limits = *limits;
         int r = find_eocd(zp, err, errsz);
         if (r < 0)
                 goto out;
@@ -368,7 +488,6 @@ int zip_extract(const struct zip_source *src, const struct zip_sink *sink, const
                 goto out;
         }
 
-        /* Pass 1: check everything. */
         uint64_t total = 0, off = zp->cd_offset;
         for (uint64_t i = 0; i < zp->entries; i++) {
                 r = read_entry(zp, off, e, err, errsz);
@@ -380,22 +499,103 @@ int zip_extract(const struct zip_source *src, const struct zip_sink *sink, const
                         goto out;
                 }
                 total += e->usize;
-                off = e->next;
-        }
-        /* Pass 2: extract. */
-        off = zp->cd_offset;
-        for (uint64_t i = 0; i < zp->entries; i++) {
-                r = read_entry(zp, off, e, err, errsz);
+                uint64_t data;
+                r = data_offset(zp, e, &data, err, errsz);
                 if (r < 0)
                         goto out;
-                r = extract_entry(zp, e, sink, err, errsz);
-                if (r < 0)
+                const char *why = limits->windows_names ? windows_name_problem(e->name) : NULL;
+                if (why) {
+                        r = seterr(err, errsz, -EPERM, "unsafe zip entry name '%.300s' (%s)", e->name, why);
                         goto out;
+                }
+                size_t len = strlen(e->name) + 1;
+                struct buf_names *nb = &zp->names;
+                if (nb->len + len > ZIP_MAX_NAME_BYTES) {
+                        r = seterr(err, errsz, -EFBIG, "zip entry names take more than %u bytes", ZIP_MAX_NAME_BYTES);
+                        goto out;
+                }
+                if (nb->len + len + 1 > nb->cap) {
+                        size_t cap = nb->cap ? nb->cap * 2 : 65536;
+                        while (cap < nb->len + len + 1)
+                                cap *= 2;
+                        char *p = realloc(nb->data, cap);
+                        if (!p) {
+                                r = -ENOMEM;
+                                goto out;
+                        }
+                        nb->data = p;
+                        nb->cap = cap;
+                }
+                memcpy(nb->data + nb->len, e->name, len);
+                /* The directory flag rides in the byte after the NUL, until the paths are made. */
+                nb->data[nb->len + len] = e->is_dir ? 1 : 0;
+                nb->len += len + 1;
                 off = e->next;
         }
-        r = 0;
+
+        zp->paths = zp->entries ? calloc((size_t)zp->entries, sizeof *zp->paths) : NULL;
+        if (zp->entries && !zp->paths) {
+                r = -ENOMEM;
+                goto out;
+        }
+        for (size_t at = 0; zp->n_paths < zp->entries; zp->n_paths++) {
+                const char *name = zp->names.data + at;
+                size_t len = strlen(name);
+                zp->paths[zp->n_paths] = (struct path){ name, name[len + 1] == 1 };
+                at += len + 2;
+        }
+        if (zp->n_paths)
+                qsort(zp->paths, zp->n_paths, sizeof *zp->paths, limits->windows_names ? path_cmp_fold : path_cmp_exact);
+        r = check_clashes(zp, err, errsz);
 out:
         free(e);
-        free(zp);
+        if (r < 0)
+                zip_close(zp);
+        else
+                *ret = zp;
+        return r;
+}
+
+void zip_close(struct zip *z) {
+        if (!z)
+                return;
+        free(z->paths);
+        free(z->names.data);
+        free(z);
+}
+
+size_t zip_count(const struct zip *z) { return z->n_paths; }
+
+const char *zip_name(const struct zip *z, size_t i, bool *is_dir) {
+        *is_dir = z->paths[i].is_dir;
+        return z->paths[i].name;
+}
+
+int zip_unpack(struct zip *z, const struct zip_sink *sink, char *err, size_t errsz) {
+        if (err && errsz)
+                err[0] = 0;
+        struct entry *e = malloc(sizeof *e);
+        if (!e)
+                return -ENOMEM;
+        int r = 0;
+        uint64_t off = z->cd_offset;
+        for (uint64_t i = 0; i < z->entries && r >= 0; i++) {
+                r = read_entry(z, off, e, err, errsz);
+                if (r >= 0)
+                        r = extract_entry(z, e, sink, err, errsz);
+                off = e->next;
+        }
+        free(e);
+        return r < 0 ? r : 0;
+}
+
+int zip_extract(const struct zip_source *src, const struct zip_sink *sink, const struct zip_limits *limits,
+                char *err, size_t errsz) {
+        struct zip *z;
+        int r = zip_open(src, limits, &z, err, errsz);
+        if (r < 0)
+                return r;
+        r = zip_unpack(z, sink, err, errsz);
+        zip_close(z);
         return r;
 }

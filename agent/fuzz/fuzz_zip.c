@@ -1,5 +1,5 @@
-/* libFuzzer harness: the zip reader (central directory, ZIP64, names, limits) and the raw
- * DEFLATE decoder, over memory. */
+/* libFuzzer harness: the zip reader (central directory, ZIP64, names and their clashes, limits)
+ * and the raw DEFLATE decoder, over memory. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,9 +85,22 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size) {
         struct mem m = { data + 1, size - 1, 0, 0 };
         struct zip_source src = { read_at, m.len, &m };
         struct zip_sink sink = { s_dir, s_begin, s_data, s_end, &m };
-        struct zip_limits lim = { max, 1000 };
+        struct zip_limits lim = { max, 1000, (data[0] & 2) != 0 };
         char err[256];
-        zip_extract(&src, &sink, &lim, err, sizeof err);
+        struct zip *z;
+        if (zip_open(&src, &lim, &z, err, sizeof err) < 0)
+                return 0;
+        /* An opened archive has no clashes: in path order no name repeats as a file, and no
+         * file is followed by something under it. */
+        for (size_t i = 0; i + 1 < zip_count(z); i++) {
+                bool dir_a, dir_b;
+                const char *a = zip_name(z, i, &dir_a), *b = zip_name(z, i + 1, &dir_b);
+                s_dir(&m, a);
+                if (!dir_a && zip_name_within(z, b, a, strlen(a)))
+                        abort();
+        }
+        zip_unpack(z, &sink, err, sizeof err);
+        zip_close(z);
         if (m.out > max)
                 abort();
         return 0;

@@ -90,6 +90,7 @@ struct request {
         const char *file_name;
         int out_fd;            /* >= 0: a 200 body goes here instead of memory */
         int timeout_ms;        /* total; 0: none (a stall limit applies) */
+        const char *what;      /* names the request in error lines instead of "METHOD PATH" */
 };
 
 struct reply {
@@ -320,15 +321,18 @@ static char *answer_message(const struct reply *rp) {
 /* perform() + the one error line + status check. Returns 0 only for HTTP 200. */
 static int call(struct agent_client *c, const struct request *rq, struct reply *rp) {
         int r = perform(c, rq, rp);
+        _cleanup_free_ char *what = rq->what ? strdup(rq->what) : strdup_printf("%s %s", rq->method, rq->path);
+        if (!what)
+                return log_oom();
         if (r == -ECANCELED)
-                return log_error_errno(r, "Agent %s: %s %s interrupted", c->address, rq->method, rq->path);
+                return log_error_errno(r, "Agent %s: %s interrupted", c->address, what);
         if (r < 0)
-                return log_error_errno(r, "Agent %s: %s %s failed: %s", c->address, rq->method, rq->path,
+                return log_error_errno(r, "Agent %s: %s failed: %s", c->address, what,
                                        rp->errbuf[0] ? rp->errbuf : strerror(-r));
         if (rp->status != 200) {
                 _cleanup_free_ char *msg = answer_message(rp);
-                return log_error_errno(status_errno(rp->status), "Agent %s: %s %s failed: HTTP %ld: %s", c->address,
-                                       rq->method, rq->path, rp->status, strempty(msg));
+                return log_error_errno(status_errno(rp->status), "Agent %s: %s failed: HTTP %ld: %s", c->address, what,
+                                       rp->status, strempty(msg));
         }
         return 0;
 }
@@ -511,6 +515,9 @@ static int exec_common(struct agent_client *c, const char *path, const char *key
                 memset(result, 0, sizeof *result);
                 result->exit_code = -1;
         }
+        /* The agent enforces the timeout (the client's own is a margin above it), so a
+         * command never outlives the call that waits for it, even with the default. */
+        int timeout_ms = opts->timeout_ms > 0 ? opts->timeout_ms : opts->async ? 0 : EXECUTE_DEFAULT_TIMEOUT_MS;
         char timeout[32] = "";
         struct agent_field fields[6];
         size_t n = 0;
@@ -521,27 +528,38 @@ static int exec_common(struct agent_client *c, const char *path, const char *key
                 fields[n++] = (struct agent_field){ "shell", "true" };
         if (opts->cwd)
                 fields[n++] = (struct agent_field){ "cwd", opts->cwd };
-        if (!opts->async && opts->timeout_ms > 0) {
-                snprintf(timeout, sizeof timeout, "%.3f", opts->timeout_ms / 1000.0);
+        if (timeout_ms > 0) {
+                snprintf(timeout, sizeof timeout, "%.3f", timeout_ms / 1000.0);
                 fields[n++] = (struct agent_field){ "timeout", timeout };
         }
         fields[n] = (struct agent_field){ NULL, NULL };
-        int tmo = opts->async ? c->timeout_ms
-                              : (opts->timeout_ms > 0 ? opts->timeout_ms : EXECUTE_DEFAULT_TIMEOUT_MS) + 30000;
-        struct request rq = { .method = "POST", .path = path, .fields = fields, .out_fd = -1, .timeout_ms = tmo };
+        _cleanup_free_ char *what = strdup_printf("POST %s '%.200s'", path, value);
+        if (!what)
+                return log_oom();
+        struct request rq = { .method = "POST", .path = path, .fields = fields, .out_fd = -1, .what = what,
+                              .timeout_ms = opts->async ? c->timeout_ms : timeout_ms + 30000 };
         json_object *j = NULL;
         int r = call_json(c, &rq, &j);
         if (r < 0)
                 return r;
         json_object *v;
         int exit_code = -1;
-        if (json_object_object_get_ex(j, "exit_code", &v) && json_object_is_type(v, json_type_int))
+        bool has_exit_code = false, timed_out = false;
+        if (json_object_object_get_ex(j, "exit_code", &v) && json_object_is_type(v, json_type_int)) {
                 exit_code = json_object_get_int(v);
+                has_exit_code = true;
+        }
+        if (json_object_object_get_ex(j, "timed_out", &v) && json_object_is_type(v, json_type_boolean))
+                timed_out = json_object_get_boolean(v);
         _cleanup_free_ char *error = NULL;
         if ((r = get_string(c, path, j, "error", false, &error)) < 0)
                 goto out;
+        /* Agents before "timed_out" answered a timeout with an error and a null exit_code. */
+        if (!opts->async && error && !has_exit_code)
+                timed_out = true;
         if (result) {
                 result->exit_code = exit_code;
+                result->timed_out = timed_out;
                 if ((r = get_string(c, path, j, "stdout", false, &result->out)) < 0 ||
                     (r = get_string(c, path, j, "stderr", false, &result->err)) < 0)
                         goto out;
@@ -550,9 +568,16 @@ static int exec_common(struct agent_client *c, const char *path, const char *key
                         goto out;
                 }
         }
-        if (error && exit_code < 0 && !opts->async) {
-                r = log_error_errno(-ETIMEDOUT, "Agent %s: command failed: %s (command: %.200s)", c->address, error, value);
-                goto out;
+        if (timed_out && !opts->async) {
+                char secs[32];
+                if (timeout_ms % 1000 == 0)
+                        snprintf(secs, sizeof secs, "%d s", timeout_ms / 1000);
+                else
+                        snprintf(secs, sizeof secs, "%.1f s", timeout_ms / 1000.0);
+                r = log_error_errno(-ETIMEDOUT, "Agent %s: %s timed out after %s; the agent killed it", c->address, what,
+                                    secs);
+                json_object_put(j);
+                return r;   /* the result keeps what the command printed before */
         }
         r = 0;
 out:
@@ -636,12 +661,14 @@ int agent_extract(struct agent_client *c, const char *local_zip, const char *gue
 }
 
 int agent_retrieve(struct agent_client *c, const char *guest_path, const char *local_path) {
-        _cleanup_free_ char *tmp = strdup_printf("%s.part", local_path);
+        /* A new name beside local_path (never someone's LOCAL.part), renamed over it at the end. */
+        _cleanup_free_ char *tmp = strdup_printf("%s.part-XXXXXX", local_path);
         if (!tmp)
                 return log_oom();
-        int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        int fd = mkostemp(tmp, O_CLOEXEC);
         if (fd < 0)
-                return log_error_errno(-errno, "Cannot create %s: %m", tmp);
+                return log_error_errno(-errno, "Cannot create a file beside %s: %m", local_path);
+        (void)fchmod(fd, 0644);   /* what open(..., 0644) gave before; mkostemp makes 0600 */
         struct agent_field fields[] = { { "filepath", guest_path }, { NULL, NULL } };
         struct request rq = { .method = "POST", .path = "/retrieve", .fields = fields, .out_fd = fd };
         struct reply rp;

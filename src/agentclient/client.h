@@ -42,19 +42,25 @@ struct agent_exec_opts {
         bool async;        /* return at once; output goes to the agent's /logs */
         bool shell;        /* Windows: through cmd.exe (Linux agents always use /bin/sh) */
         const char *cwd;
-        int timeout_ms;    /* sync: the agent kills the command after this; 0: 2 hours */
+        /* The agent kills the command (its process tree) after this. Sync: 0 means 2 hours.
+         * Async: 0 means never; a kill is noted in the stderr of /logs. */
+        int timeout_ms;
 };
 
 struct agent_exec_result {
-        int exit_code;     /* -1 when the agent reported none */
+        int exit_code;     /* -1 when the agent reported none; 137 after a timeout */
+        bool timed_out;    /* the agent killed it at opts->timeout_ms */
         char *out;         /* stdout */
         char *err;         /* stderr */
         char *error;       /* the agent's "error" field, NULL when null */
 };
 void agent_exec_result_done(struct agent_exec_result *r);
 
-/* Run a command. 0 when it ran (whatever its exit code: check result->exit_code); result may
- * be NULL. -ETIMEDOUT if it outlived opts->timeout_ms. */
+/* Run a command. 0 when it ran to its end (whatever its exit code: check result->exit_code);
+ * result may be NULL. -ETIMEDOUT, with one error line naming the command, when it outlived
+ * opts->timeout_ms and the agent killed it: result then holds what it printed until then,
+ * timed_out and exit_code 137; release it with agent_exec_result_done() as after success.
+ * Other failures: a negative errno, one error line naming the command, result emptied. */
 int agent_execute(struct agent_client *c, const char *command, const struct agent_exec_opts *opts,
                   struct agent_exec_result *result);
 /* Run the Python file at guest_path with the guest's Python (/execpy). */

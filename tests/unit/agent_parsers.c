@@ -427,7 +427,7 @@ static int extract_mem(const char *path, const char *ref, uint64_t max_total, ui
         struct zip_source src = { zread, z.len, &z };
         *c = (struct zcheck){ .ref = ref };
         struct zip_sink sink = { zc_dir, zc_begin, zc_data, zc_end, c };
-        struct zip_limits lim = { max_total, max_entries };
+        struct zip_limits lim = { max_total, max_entries, false };
         int r = zip_extract(&src, &sink, &lim, err, errsz);
         free(z.data);
         return r;
@@ -469,7 +469,7 @@ static void test_zip_extract(void **state) {
                 z.len = cut;
                 struct zip_source src = { zread, z.len, &z };
                 struct zip_sink sink = { 0 };
-                struct zip_limits lim = { UINT64_C(1) << 32, 1000 };
+                struct zip_limits lim = { UINT64_C(1) << 32, 1000, false };
                 assert_true(zip_extract(&src, &sink, &lim, err, sizeof err) < 0);
         }
         free(z.data);
@@ -477,6 +477,140 @@ static void test_zip_extract(void **state) {
         free(corrupt);
         free(good);
         free(ref);
+        free(script);
+        rm_rf(d);
+        free(d);
+}
+
+/* Names that cannot all be made are refused before the sink sees any entry, naming one. */
+static void test_zip_clashes(void **state) {
+        (void)state;
+        char *d = test_tmpdir();
+        const char *root = getenv("VMCLOAK_SOURCE_ROOT");
+        char *script = strdup_printf("%s/tests/fixtures/agent-zips.py", root ? root : ".");
+        char *argv[] = { "python3", script, d, NULL };
+        assert_int_equal(proc_run(argv, NULL, NULL, NULL), 0);
+        char err[512];
+        struct zcheck c;
+        static const struct {
+                const char *zip, *names;
+        } clashes[] = {
+                { "clash-0.zip", "'lib/x.py' is inside 'lib'" },   /* issue 10 */
+                { "clash-1.zip", "'lib/x.py' is inside 'lib'" },
+                { "clash-2.zip", "'lib' is both a file and a directory" },
+                { "clash-3.zip", "duplicate zip entry 'b.txt'" },
+                { "clash-4.zip", "'x/y/z/w.txt' is inside 'x/y/z'" },
+                { "clash-5.zip", "'lib/y' is inside 'lib'" },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(clashes); i++) {
+                char *zip = strdup_printf("%s/%s", d, clashes[i].zip);
+                for (int win = 0; win < 2; win++) {
+                        struct zmem z = { 0 };
+                        assert_int_equal(read_full_file(zip, &z.data, &z.len), 0);
+                        struct zip_source src = { zread, z.len, &z };
+                        struct zip_limits lim = { UINT64_C(1) << 32, 1000, win };
+                        c = (struct zcheck){ .ref = d };
+                        struct zip_sink sink = { zc_dir, zc_begin, zc_data, zc_end, &c };
+                        assert_int_equal(zip_extract(&src, &sink, &lim, err, sizeof err), -EEXIST);
+                        if (!strstr(err, clashes[i].names))
+                                printf("# %s: %s\n", clashes[i].zip, err);
+                        assert_non_null(strstr(err, clashes[i].names));
+                        assert_int_equal(c.files + c.dirs, 0);
+                        free(z.data);
+                }
+                free(zip);
+        }
+
+        /* Path order: a name, then everything under it; "lib/y" before "lib-2/x" and "lib.txt". */
+        static const struct {
+                const char *zip;
+                bool win;
+                int r;
+                const char *order, *err;
+        } cases[] = {
+                { "order.zip", false, 0, "Lib/z|lib/y|lib-2/x|lib.txt", NULL },
+                { "order.zip", true, 0, "lib/y|Lib/z|lib-2/x|lib.txt", NULL },
+                { "dupdir.zip", false, 0, "d/|d/|d/f.txt|e/g/", NULL },
+                { "case.zip", false, 0, "README.TXT|Readme.txt", NULL },
+                { "case.zip", true, -EEXIST, NULL, "'Readme.txt' and 'README.TXT' are the same file on Windows" },
+                { "winname.zip", false, 0, "src/aux.c", NULL },
+                { "winname.zip", true, -EPERM, NULL, "'src/aux.c' (a Windows device name)" },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                char *zip = strdup_printf("%s/%s", d, cases[i].zip);
+                struct zmem z = { 0 };
+                assert_int_equal(read_full_file(zip, &z.data, &z.len), 0);
+                struct zip_source src = { zread, z.len, &z };
+                struct zip_limits lim = { UINT64_C(1) << 32, 1000, cases[i].win };
+                struct zip *zp = NULL;
+                assert_int_equal(zip_open(&src, &lim, &zp, err, sizeof err), cases[i].r);
+                if (cases[i].r < 0) {
+                        assert_null(zp);
+                        if (!strstr(err, cases[i].err))
+                                printf("# %s: %s\n", cases[i].zip, err);
+                        assert_non_null(strstr(err, cases[i].err));
+                } else {
+                        char *order = strdup("");
+                        for (size_t k = 0; k < zip_count(zp); k++) {
+                                bool is_dir;
+                                const char *name = zip_name(zp, k, &is_dir);
+                                char *t = strdup_printf("%s%s%s%s", order, k ? "|" : "", name, is_dir ? "/" : "");
+                                free(order);
+                                order = t;
+                        }
+                        assert_string_equal(order, cases[i].order);
+                        free(order);
+                        zip_close(zp);
+                }
+                free(z.data);
+                free(zip);
+        }
+
+        /* zip_name_within: the prefix itself or under it, on whole components. */
+        struct zmem z = { 0 };
+        char *zip = strdup_printf("%s/order.zip", d);
+        assert_int_equal(read_full_file(zip, &z.data, &z.len), 0);
+        struct zip_source src = { zread, z.len, &z };
+        struct zip *exact = NULL, *folded = NULL;
+        struct zip_limits lim = { UINT64_C(1) << 32, 1000, false };
+        assert_int_equal(zip_open(&src, &lim, &exact, err, sizeof err), 0);
+        lim.windows_names = true;
+        assert_int_equal(zip_open(&src, &lim, &folded, err, sizeof err), 0);
+        assert_true(zip_name_within(exact, "lib/y", "lib", 3));
+        assert_true(zip_name_within(exact, "lib", "lib", 3));
+        assert_false(zip_name_within(exact, "lib-2/x", "lib", 3));
+        assert_false(zip_name_within(exact, "li", "lib", 3));
+        assert_false(zip_name_within(exact, "Lib/z", "lib", 3));
+        assert_true(zip_name_within(folded, "Lib/z", "lib", 3));
+        assert_true(zip_name_within(exact, "a/b/c", "a/b/c/d", 3));   /* only the first len bytes count */
+        zip_close(exact);
+        zip_close(folded);
+        free(z.data);
+        free(zip);
+
+        /* An archive without entries opens (and extracts to nothing). */
+        static const char empty[22] = "PK\x05\x06";
+        z = (struct zmem){ (char *)empty, sizeof empty };
+        src = (struct zip_source){ zread, z.len, &z };
+        struct zip *none = NULL;
+        assert_int_equal(zip_open(&src, &lim, &none, err, sizeof err), 0);
+        assert_int_equal(zip_count(none), 0);
+        zip_close(none);
+
+        /* The local headers are checked before anything is written, too. */
+        char *good = strdup_printf("%s/good.zip", d);
+        assert_int_equal(read_full_file(good, &z.data, &z.len), 0);
+        z.data[0] ^= 0x55;   /* the first local header's signature */
+        src = (struct zip_source){ zread, z.len, &z };
+        c = (struct zcheck){ .ref = d };
+        struct zip_sink sink = { zc_dir, zc_begin, zc_data, zc_end, &c };
+        lim.windows_names = false;
+        assert_int_equal(zip_extract(&src, &sink, &lim, err, sizeof err), -EBADMSG);
+        assert_int_equal(c.files + c.dirs, 0);
+        assert_non_null(strstr(err, "local header"));
+        free(z.data);
+        free(good);
+
         free(script);
         rm_rf(d);
         free(d);
@@ -492,6 +626,7 @@ int main(void) {
                 cmocka_unit_test(test_inflate),
                 cmocka_unit_test(test_zip_names),
                 cmocka_unit_test(test_zip_extract),
+                cmocka_unit_test(test_zip_clashes),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
