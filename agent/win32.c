@@ -851,7 +851,49 @@ int plat_create_new(const char *path, bool directory) {
         return k;
 }
 
-static int remove_w(const wchar_t *p, int depth) {
+/* Call fn for each entry of folder p but "." and "..", with its full path. With stop, the first
+ * error of fn ends the walk; without, the walk goes on and the first error is returned. A folder
+ * that cannot be listed has no entries. */
+static int for_each_child(const wchar_t *p, int (*fn)(const wchar_t *child, int depth, void *userdata), int depth,
+                          void *userdata, bool stop) {
+        size_t n = wcslen(p);
+        wchar_t *pattern = malloc((n + 3) * sizeof *pattern);
+        if (!pattern)
+                return -ENOMEM;
+        swprintf(pattern, n + 3, L"%ls\\*", p);
+        WIN32_FIND_DATAW fd;
+        HANDLE h = FindFirstFileW(pattern, &fd);
+        free(pattern);
+        if (h == INVALID_HANDLE_VALUE)
+                return 0;
+        int k = 0;
+        do {
+                if (wcscmp(fd.cFileName, L".") == 0 || wcscmp(fd.cFileName, L"..") == 0)
+                        continue;
+                size_t m = n + wcslen(fd.cFileName) + 2;
+                wchar_t *child = malloc(m * sizeof *child);
+                if (!child) {
+                        k = -ENOMEM;
+                        break;
+                }
+                swprintf(child, m, L"%ls\\%ls", p, fd.cFileName);
+                int r = fn(child, depth + 1, userdata);
+                free(child);
+                if (r < 0 && k == 0)
+                        k = r;
+        } while ((!stop || k == 0) && FindNextFileW(h, &fd));
+        FindClose(h);
+        return k;
+}
+
+static int remove_w(const wchar_t *p, int depth, void *userdata);
+
+static int remove_child(const wchar_t *child, int depth, void *userdata) {
+        int r = remove_w(child, depth, userdata);
+        return r == -ENOENT ? 0 : r;
+}
+
+static int remove_w(const wchar_t *p, int depth, void *userdata) {
         DWORD attr = GetFileAttributesW(p);
         if (attr == INVALID_FILE_ATTRIBUTES)
                 return last_error();
@@ -863,33 +905,7 @@ static int remove_w(const wchar_t *p, int depth) {
         if (!(attr & FILE_ATTRIBUTE_REPARSE_POINT)) {
                 if (depth > 256)
                         return -ELOOP;
-                size_t n = wcslen(p);
-                wchar_t *pattern = malloc((n + 3) * sizeof *pattern);
-                if (!pattern)
-                        return -ENOMEM;
-                swprintf(pattern, n + 3, L"%ls\\*", p);
-                WIN32_FIND_DATAW fd;
-                HANDLE h = FindFirstFileW(pattern, &fd);
-                free(pattern);
-                int k = 0;
-                if (h != INVALID_HANDLE_VALUE) {
-                        do {
-                                if (wcscmp(fd.cFileName, L".") == 0 || wcscmp(fd.cFileName, L"..") == 0)
-                                        continue;
-                                size_t m = n + wcslen(fd.cFileName) + 2;
-                                wchar_t *child = malloc(m * sizeof *child);
-                                if (!child) {
-                                        k = -ENOMEM;
-                                        break;
-                                }
-                                swprintf(child, m, L"%ls\\%ls", p, fd.cFileName);
-                                int r = remove_w(child, depth + 1);
-                                free(child);
-                                if (r < 0 && r != -ENOENT && k == 0)
-                                        k = r;
-                        } while (FindNextFileW(h, &fd));
-                        FindClose(h);
-                }
+                int k = for_each_child(p, remove_child, depth, userdata, false);
                 if (k < 0)
                         return k;
         }
@@ -903,14 +919,14 @@ int plat_remove_tree(const char *path) {
         size_t n = wcslen(wp);
         while (n > 1 && is_sep(wp[n - 1]) && n > root_length(wp))
                 wp[--n] = 0;
-        int k = remove_w(wp, 0);
+        int k = remove_w(wp, 0, NULL);
         free(wp);
         return k;
 }
 
 /* What would stop remove_w() part-way: entries open without delete sharing, or that we may
  * not delete. Opening each with DELETE access asks exactly that. */
-static int check_w(const wchar_t *p, int depth, char **ret_blocker) {
+static int check_w(const wchar_t *p, int depth, void *ret_blocker) {
         DWORD attr = GetFileAttributesW(p);
         if (attr == INVALID_FILE_ATTRIBUTES)
                 return GetLastError() == ERROR_FILE_NOT_FOUND ? 0 : last_error();
@@ -918,7 +934,7 @@ static int check_w(const wchar_t *p, int depth, char **ret_blocker) {
                                FILE_FLAG_BACKUP_SEMANTICS | FILE_FLAG_OPEN_REPARSE_POINT, NULL);
         if (h == INVALID_HANDLE_VALUE) {
                 int k = last_error();
-                *ret_blocker = utf8(p);
+                *(char **)ret_blocker = utf8(p);
                 return k;
         }
         CloseHandle(h);
@@ -926,32 +942,7 @@ static int check_w(const wchar_t *p, int depth, char **ret_blocker) {
                 return 0;
         if (depth > 256)
                 return -ELOOP;
-        size_t n = wcslen(p);
-        wchar_t *pattern = malloc((n + 3) * sizeof *pattern);
-        if (!pattern)
-                return -ENOMEM;
-        swprintf(pattern, n + 3, L"%ls\\*", p);
-        WIN32_FIND_DATAW fd;
-        HANDLE fh = FindFirstFileW(pattern, &fd);
-        free(pattern);
-        int k = 0;
-        if (fh == INVALID_HANDLE_VALUE)
-                return 0;
-        do {
-                if (wcscmp(fd.cFileName, L".") == 0 || wcscmp(fd.cFileName, L"..") == 0)
-                        continue;
-                size_t m = n + wcslen(fd.cFileName) + 2;
-                wchar_t *child = malloc(m * sizeof *child);
-                if (!child) {
-                        k = -ENOMEM;
-                        break;
-                }
-                swprintf(child, m, L"%ls\\%ls", p, fd.cFileName);
-                k = check_w(child, depth + 1, ret_blocker);
-                free(child);
-        } while (k == 0 && FindNextFileW(fh, &fd));
-        FindClose(fh);
-        return k;
+        return for_each_child(p, check_w, depth, ret_blocker, true);
 }
 
 int plat_check_removable(const char *path, char **ret_blocker) {
