@@ -171,8 +171,12 @@ static int check_net(const struct vm_net *n, char *reason, size_t size) {
         uint32_t a;
         switch (n->type) {
         case VM_NET_BRIDGE:
-                if (n->bridge && (isempty(n->bridge) || strlen(n->bridge) > 15 || !plain_name(n->bridge)))
-                        return reason_fail(reason, size, "invalid bridge name '%s': at most 15 characters, no ',', '=', '/' or spaces", n->bridge);
+                if (n->bridge) {
+                        char buf[NAME_PROBLEM_MAX];
+                        const char *why = name_problem(NAME_BRIDGE, n->bridge, buf);
+                        if (why)
+                                return reason_fail(reason, size, "invalid bridge name '%s': %s", n->bridge, why);
+                }
                 break;
         case VM_NET_USER:
                 if (!isempty(n->network) && parse_cidr(n->network, &cidr) < 0)
