@@ -25,6 +25,7 @@ struct init_request {
         char **extra_cdroms;
         const char *kernel, *modules;  /* linux */
         const char *iso_mount, *serial_key, *product, *python_version;  /* windows */
+        bool no_tpm;                   /* leave out the TPM the profile has (win11x64 --no-tpm) */
         struct vm_options vm;
 };
 
