@@ -290,7 +290,7 @@ static int cmd_resume_from(const char *conf, const char *log, const char *mem, c
  * swtpm. The serial port is pointed at serial so the script sees the guest run on (start_args
  * say -serial null; the backend is no device, so the memory file's devices still match). */
 static int cmd_cuckoo(const char *sa, const char *log, const char *mem, const char *disk, const char *serial,
-                      const char *go) {
+                      const char *go, const char *tpm_state) {
         _cleanup_free_ char *text = NULL;
         int r = read_full_file(sa, &text, NULL);
         if (r < 0)
@@ -317,6 +317,9 @@ static int cmd_cuckoo(const char *sa, const char *log, const char *mem, const ch
         host.name = strdup("cuckoo");
         host.disk.path = strdup(disk);
         host.net.type = VM_NET_NONE;
+        /* vmcloak restore's way for a snapshot --tpm VM: its swtpm on a copy of the TPM state. */
+        host.tpm = tpm_state != NULL;
+        host.tpm_state = tpm_state ? strdup(tpm_state) : NULL;
         struct vm_domain_opts o = { .log_path = log };
         struct vm_domain *c = NULL;
         r = vm_domain_define_cuckoo(conn, args, &host, &o, &c);
@@ -350,8 +353,8 @@ int main(int argc, char **argv) {
                 return cmd_boot_save(argv[2], argv[3], argv[4], argv[5], argv[6]) < 0;
         if (argc == 6 && streq(argv[1], "resume-from"))
                 return cmd_resume_from(argv[2], argv[3], argv[4], argv[5]) < 0;
-        if (argc == 8 && streq(argv[1], "cuckoo"))
-                return cmd_cuckoo(argv[2], argv[3], argv[4], argv[5], argv[6], argv[7]) < 0;
+        if ((argc == 8 || argc == 9) && streq(argv[1], "cuckoo"))
+                return cmd_cuckoo(argv[2], argv[3], argv[4], argv[5], argv[6], argv[7], argc == 9 ? argv[8] : NULL) < 0;
         if (argc == 6 && streq(argv[1], "save-restore"))
                 return cmd_save_restore(argv[2], argv[3], argv[4], argv[5]) < 0;
         fprintf(stderr, "usage: driver-drive events CONF LOG N [no-reboot]\n"
@@ -360,6 +363,6 @@ int main(int argc, char **argv) {
                         "       driver-drive tpm CONF LOG\n"
                         "       driver-drive boot-save CONF LOG SERIAL-MARK MEMFILE GOFILE\n"
                         "       driver-drive resume-from CONF LOG MEMFILE GOFILE\n"
-                        "       driver-drive cuckoo START-ARGS-FILE LOG MEMFILE DISK SERIAL GOFILE\n");
+                        "       driver-drive cuckoo START-ARGS-FILE LOG MEMFILE DISK SERIAL GOFILE [TPM-STATE]\n");
         return 2;
 }

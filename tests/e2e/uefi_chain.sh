@@ -154,6 +154,28 @@ tap_check "the restored machine is stopped cleanly" test "$rc" = 0
 sleep 0.5
 tap_check "no swtpm left after the restore" test -z "$(swtpms)"
 
+# --- 2b. vmcloak restore's way for a snapshot --tpm VM: start_args whose TPM chardev the driver
+# points at a new swtpm running on a copy of the VM's TPM state --------------------------------
+tap_check "the TPM machine's start_args hold its TPM and its own vars copy" \
+  test -n "$(grep -x -e '-tpmdev' "$vm/w11.mem.start_args")" \
+       -a -n "$(grep -xF "if=pflash,format=raw,unit=1,file=${vm//,/,,}/w11.nvram" "$vm/w11.mem.start_args")"
+cp -r "$vm/w11.tpm" "$vm/disposable-1.tpm"
+qemu-img create -q -f qcow2 -F raw -b "$vm/disk.img" "$tmp/disposable0.qcow2"
+"$DRIVE" cuckoo "$vm/w11.mem.start_args" "$tmp/c0.log" "$vm/w11.mem" "$tmp/disposable0.qcow2" "$tmp/c0.serial" "$tmp/go0" \
+  "$vm/disposable-1.tpm" >"$tmp/c0.out" 2>&1 &
+pids+=($!); dpid=$!
+wait_for "$tmp/c0.out" '^cuckoo_start=' 120
+tap_check "start_args with a TPM restore with the driver's swtpm on the VM's TPM copy" \
+  test -n "$(grep -x 'cuckoo_state=running' "$tmp/c0.out")" -a -n "$(swtpms)"
+[ -n "$(grep -x 'cuckoo_state=running' "$tmp/c0.out")" ] || sed 's/^/# /' "$tmp/c0.out" "$tmp/c0.log"
+wait_for "$tmp/c0.serial" "tick tok=$tok n=$((n_before + 2))[[:space:]]" 60
+tap_check "... and the saved guest counts on from where it was saved" \
+  grep -q "tick tok=$tok n=$((n_before + 2))[[:space:]]" "$tmp/c0.serial"
+touch "$tmp/go0"
+wait $dpid
+sleep 0.5
+tap_check "... and its swtpm is gone after" test -z "$(swtpms)"
+
 # --- 3. the Cuckoo3 decision: snapshot VMs without the TPM --------------------------------------
 conf vm1 off
 "$DRIVE" boot-save "$tmp/vm1.conf" "$tmp/vm1.log" "CHAIN ready" "$vm/vm1.mem" "$tmp/go3" >"$tmp/vm1.out" 2>&1 &
