@@ -13,6 +13,7 @@
 # The packages are cached between runs; the test skips only when the mirror cannot be reached.
 # Usage: uefi_chain.sh DRIVER-DRIVE
 source "$(dirname "$0")/tap.sh"
+source "$(dirname "$0")/qemu-guest.sh"
 DRIVE=${1:?usage: uefi_chain.sh DRIVER-DRIVE}
 ROOT=${VMCLOAK_SOURCE_ROOT:?}
 tmp=$(mktemp -d /tmp/vmcloak-uefichain.XXXXXX)
@@ -46,10 +47,7 @@ fi
 vmlinuz=$(ls "$kdir"/boot/vmlinuz-* | head -n1)
 
 # --- the guest: busybox init printing TPM and Secure Boot facts, then a counter -------------
-root=$tmp/initramfs
-mkdir -p "$root/bin" "$root/proc" "$root/sys" "$root/dev"
-cp "$(command -v busybox)" "$root/bin/busybox"
-cat >"$root/init" <<'INIT'
+{ cat <<'INIT'
 #!/bin/busybox sh
 /bin/busybox --install -s /bin
 mount -t proc proc /proc
@@ -61,15 +59,11 @@ dmesg | grep -q 'Secure boot enabled' && sb=enabled || sb=disabled
 echo "CHAIN secureboot=$sb" >/dev/ttyS0
 dmesg | grep -q 'locked down from EFI Secure Boot' && echo "CHAIN lockdown=on" >/dev/ttyS0
 echo "CHAIN ready tok=$tok" >/dev/ttyS0
-i=0
-while true; do
-  echo "tick tok=$tok n=$i" >/dev/ttyS0
-  i=$((i + 1))
-  usleep 500000
-done
 INIT
-chmod +x "$root/init"
-(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1 >"$tmp/initrd.gz")
+  guest_counter "tick "; } >"$tmp/init"
+if ! guest_initrd "$tmp/init" "$tmp/initrd.gz"; then
+  tap_skip "UEFI Secure Boot + TPM chain" "cannot build the initramfs (no static busybox)"; tap_done; exit 0
+fi
 
 # --- the ESP (FAT) in a GPT disk, all without root or mount -----------------------------------
 esp_disk() { # OUT VMLINUZ
