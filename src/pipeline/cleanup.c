@@ -222,7 +222,7 @@ int pipeline_cleanup(struct pipeline *pl, const char *name) {
                         return log_oom();
                 n += kill_users(pl, dir, NULL);
                 n += remove_matching(dir, "disposable-", ".qcow2", true);
-                n += remove_matching(dir, "disposable-", ".tpm", true);   /* restore's TPM copy */
+                n += remove_matching(dir, "disposable-", ".qcow2.tpm", true);   /* restore's TPM copy */
         } else if ((r = cleanup_unrecorded(pl, name, &n)) < 0)
                 return r;
         if (n)

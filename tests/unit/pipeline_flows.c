@@ -698,6 +698,19 @@ static void test_firmware_state_through_steps(void **state) {
         assert_int_equal(quiet_stdout(pipeline_restore, &e->pl, &rq), 0);
         assert_listing("vms/qemu/vt", "disk.qcow2 disk.qcow2.nvram disk.qcow2.tpm machineinfo.json memory.snapshot "
                                       "qemu.log restore.log");
+        /* What killed runs leave (a dead PID in the name): cleanup removes the state copies too. */
+        _cleanup_free_ char *lo_nv = strdup_printf("%s.install-999999.qcow2.nvram", disk);
+        _cleanup_free_ char *lo_tpm = strdup_printf("%s.modify-999999.qcow2.tpm", disk);
+        _cleanup_free_ char *lo_rtpm = path_join(vtdir, "disposable-999999.qcow2.tpm");
+        assert_int_equal(write_file(lo_nv, "x", 1, 0644), 0);
+        assert_int_equal(mkdir_p(lo_tpm, 0700), 0);
+        assert_int_equal(mkdir_p(lo_rtpm, 0700), 0);
+        assert_int_equal(pipeline_cleanup(&e->pl, "base"), 0);
+        assert_int_equal(pipeline_cleanup(&e->pl, "vt"), 0);
+        assert_false(path_exists(lo_nv));
+        assert_false(path_exists(lo_tpm));
+        assert_false(path_exists(lo_rtpm));
+        assert_listing("image", "base.qcow2 base.qcow2.nvram base.qcow2.tpm");
         /* --tpm on an image without one is refused before anything is made. */
         assert_int_equal(init_image(e, "plain"), 0);
         sq = snap_req("plain", "vp", 1, 1);
