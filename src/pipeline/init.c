@@ -214,6 +214,8 @@ int pipeline_init(struct pipeline *pl, const struct init_request *req) {
                  * needs and stays without the TPM (--no-tpm). */
                 .firmware = (char *)(prof->uefi ? "uefi" : "bios"), .secure_boot = prof->uefi && prof->tpm,
                 .tpm = prof->tpm && !req->no_tpm,
+                .os_build = (char *)req->os_build, .os_edition = (char *)req->os_edition,
+                .os_language = (char *)req->os_language,
         };
         r = init_steps(&x, &img);
         /* Switch the machine off before its files go. */

@@ -642,9 +642,59 @@ static void expect_beside(const char *disk, const char *suffix, const char *want
                 fail_msg("%s%s holds '%s', expected '%s'", disk, suffix, got ? got : "(none)", want ? want : "(none)");
 }
 
+/* init of a profile that needs UEFI and a TPM (Windows 11's needs on the linux flow): the row
+ * says so, the first boots made the vars and TPM state beside the disk; --no-tpm leaves the TPM
+ * out; a failed init removes them with the disk. */
+static void test_init_uefi_tpm(void **state) {
+        struct env *e = *state;
+        struct os_profile w11 = linux_profile;
+        w11.uefi = true;
+        w11.tpm = true;
+        struct init_request q = init_req("w11", &w11);
+        assert_int_equal(pipeline_init(&e->pl, &q), 0);
+        _cleanup_image_ struct image *row = NULL;
+        assert_int_equal(repo_image_get(e->repo, "w11", &row), 0);
+        assert_string_equal(row->firmware, "uefi");
+        assert_int_equal(row->secure_boot, 1);
+        assert_int_equal(row->tpm, 1);
+        assert_journal_has("firmware w11 uefi+sb nvram=w11.qcow2.nvram tpm=w11.qcow2.tpm");
+        _cleanup_free_ char *disk = paths_image_disk("w11");
+        expect_beside(disk, ".nvram", "boot w11\nboot w11\n");   /* the install boot, the disk boot */
+        expect_beside(disk, ".tpm/tpm2-00.permall", "boot w11\nboot w11\n");
+        q = init_req("w11n", &w11);
+        q.no_tpm = true;
+        assert_int_equal(pipeline_init(&e->pl, &q), 0);
+        _cleanup_image_ struct image *rown = NULL;
+        assert_int_equal(repo_image_get(e->repo, "w11n", &rown), 0);
+        assert_int_equal(rown->secure_boot, 1);
+        assert_int_equal(rown->tpm, 0);
+        assert_journal_has("firmware w11n uefi+sb nvram=w11n.qcow2.nvram tpm=none");
+        assert_listing("image", "w11.qcow2 w11.qcow2.nvram w11.qcow2.tpm w11n.qcow2 w11n.qcow2.nvram");
+        /* A machine that dies during the install: nothing of it is left. */
+        struct trap t = { .name = "start", .domain = "w11x", .skip = 1, .action = FAKE_FAIL, .err = EIO };
+        fake_set_hook(trap_hook, &t);
+        q = init_req("w11x", &w11);
+        assert_true(pipeline_init(&e->pl, &q) < 0);
+        fake_set_hook(NULL, NULL);
+        assert_listing("image", "w11.qcow2 w11.qcow2.nvram w11.qcow2.tpm w11n.qcow2 w11n.qcow2.nvram");
+}
+
 static void test_firmware_state_through_steps(void **state) {
         struct env *e = *state;
-        assert_int_equal(init_image(e, "base"), 0);
+        /* init records what it read of the OS and the profile's firmware (linux: BIOS). */
+        struct init_request iq = init_req("base", &linux_profile);
+        iq.os_build = "6.1.0-57";
+        iq.os_edition = "busybox";
+        iq.os_language = "en-US";
+        assert_int_equal(pipeline_init(&e->pl, &iq), 0);
+        _cleanup_image_ struct image *row = NULL;
+        assert_int_equal(repo_image_get(e->repo, "base", &row), 0);
+        assert_string_equal(row->firmware, "bios");
+        assert_int_equal(row->secure_boot, 0);
+        assert_int_equal(row->tpm, 0);
+        assert_string_equal(row->os_build, "6.1.0-57");
+        assert_string_equal(row->os_edition, "busybox");
+        assert_string_equal(row->os_language, "en-US");
         /* Windows 11's row: UEFI, Secure Boot, a TPM (the linux profile's flow runs it). */
         _cleanup_image_ struct image *img = NULL;
         assert_int_equal(repo_image_get(e->repo, "base", &img), 0);
@@ -921,6 +971,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_snapshot_count3_jobs2, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_snapshot_one_fails, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_snapshot_interrupted, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_init_uefi_tpm, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_firmware_state_through_steps, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_restore, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_snapshot_resume, setup, teardown),
