@@ -335,6 +335,10 @@ int win_iso_combine(struct win_source *src, const char *config_dir, const char *
                 iso_write_opts_set_joliet_long_names(wo, 1);
                 iso_write_opts_set_joliet_longer_paths(wo, 1);
                 iso_write_opts_set_allow_deep_paths(wo, 1);
+                /* Joliet names as Windows writes them ("bootmgr", not "bootmgr.;1"): VMCloak's
+                 * genisoimage -N, oscdimg's default. */
+                iso_write_opts_set_omit_version_numbers(wo, 2);
+                iso_write_opts_set_no_force_dots(wo, 2);
                 r = libisofs_write_file(img, wo, out);
         }
         if (wo)
