@@ -159,7 +159,7 @@ static int write_image(IsoImage *img, IsoWriteOpts *wo, int fd) {
         return ret;
 }
 
-int libisofs_write_file(IsoImage *img, IsoWriteOpts *wo, const char *out) {
+int guest_write_atomic(const char *out, bool replace, int (*fill)(int fd, void *userdata), void *userdata) {
         _cleanup_free_ char *tmpl = strdup_printf("%s.tmpXXXXXX", out);
         if (!tmpl)
                 return log_oom();
@@ -167,17 +167,34 @@ int libisofs_write_file(IsoImage *img, IsoWriteOpts *wo, const char *out) {
         if (fd < 0)
                 return log_error_errno(-errno, "cannot create %s: %m", out);
         _cleanup_unlink_ char *tmp = TAKE_PTR(tmpl);
-        int r = write_image(img, wo, fd);
+        int r = fill(fd, userdata);
         if (r < 0)
                 return r;
         if (fchmod(fd, 0644) < 0)
                 return log_error_errno(-errno, "cannot set the mode of %s: %m", out);
         if (close(TAKE_FD(fd)) < 0)
                 return log_error_errno(-errno, "cannot write %s: %m", out);
-        if (rename(tmp, out) < 0)
+        /* link() never replaces: a file made meanwhile stays, and the temporary one goes. */
+        if (replace ? rename(tmp, out) < 0 : link(tmp, out) < 0)
                 return log_error_errno(-errno, "cannot create %s: %m", out);
-        DISARM(tmp);
+        if (replace)
+                DISARM(tmp);
         return 0;
+}
+
+struct image_job {
+        IsoImage *img;
+        IsoWriteOpts *wo;
+};
+
+static int fill_image(int fd, void *userdata) {
+        struct image_job *j = userdata;
+        return write_image(j->img, j->wo, fd);
+}
+
+int libisofs_write_file(IsoImage *img, IsoWriteOpts *wo, const char *out) {
+        struct image_job j = { .img = img, .wo = wo };
+        return guest_write_atomic(out, true, fill_image, &j);
 }
 
 int guest_iso_build(const char *out, const struct guest_iso_opts *o, const struct guest_iso_entry *entries,

@@ -3,6 +3,7 @@
 #pragma once
 
 #define LIBISOFS_WITHOUT_LIBBURN 1
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -15,3 +16,8 @@ const char *libisofs_reason(int code, char *buf, size_t size);
 /* Write img with wo into a temporary file beside out, renamed into place once complete:
  * out is whole or absent. Honours Ctrl-C (-ECANCELED); one line on failure. */
 int libisofs_write_file(IsoImage *img, IsoWriteOpts *wo, const char *out);
+
+/* Write out through fill(fd) into a temporary file beside it, then move it into place with
+ * mode 0644: replace = rename over an existing out, else link (an existing out is kept and
+ * -EEXIST returned). fill logs its own errors; out is whole or absent. */
+int guest_write_atomic(const char *out, bool replace, int (*fill)(int fd, void *userdata), void *userdata);

@@ -13,20 +13,13 @@
 
 #include "core/log.h"
 #include "core/util.h"
+#include "guest/le.h"
 #include "guest/winedition.h"
 
 #define WIM_HEADER_SIZE 208
 #define WIM_XML_MAX (64u << 20)   /* real install.esd XML is ~100 KiB */
 #define RESHDR_COMPRESSED 0x04
 
-static uint16_t le16(const unsigned char *p) { return (uint16_t)(p[0] | p[1] << 8); }
-static uint32_t le32(const unsigned char *p) { return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24; }
-static uint64_t le_n(const unsigned char *p, int n) {
-        uint64_t v = 0;
-        for (int i = n - 1; i >= 0; i--)
-                v = v << 8 | p[i];
-        return v;
-}
 
 static void image_done(struct wim_image *i) {
         free(i->name);

@@ -1,10 +1,7 @@
 /* Windows install sources: UDF through libudfread, ISO 9660 through libisofs (its tree is
  * indexed once at open, file data then read by sector), folders through the file system.
  * All three share one case-insensitive walk over a "list a folder" operation. */
-#define LIBISOFS_WITHOUT_LIBBURN 1
-#include <stdint.h>
-#include <sys/types.h>
-#include <libisofs/libisofs.h>
+#include "guest/isowrite.h"   /* libisofs */
 #include <udfread/udfread.h>
 
 #include "guest/winsrc.h"
@@ -21,6 +18,7 @@
 #include "core/interrupt.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "guest/le.h"
 
 #define SECTOR 2048u
 
@@ -102,10 +100,10 @@ void win_source_free(struct win_source *s) {
         free(s);
 }
 
-static int read_sectors(int fd, void *buf, uint32_t lba, uint32_t count) {
-        size_t want = (size_t)count * SECTOR;
-        for (size_t done = 0; done < want;) {
-                ssize_t k = pread(fd, (char *)buf + done, want - done, (off_t)lba * SECTOR + (off_t)done);
+/* Exactly len bytes at off; -EIO when the file ends first. */
+static int pread_all(int fd, void *buf, size_t len, uint64_t off) {
+        for (size_t done = 0; done < len;) {
+                ssize_t k = pread(fd, (char *)buf + done, len - done, (off_t)(off + done));
                 if (k < 0 && errno == EINTR)
                         continue;
                 if (k < 0)
@@ -115,6 +113,10 @@ static int read_sectors(int fd, void *buf, uint32_t lba, uint32_t count) {
                 done += (size_t)k;
         }
         return 0;
+}
+
+static int read_sectors(int fd, void *buf, uint32_t lba, uint32_t count) {
+        return pread_all(fd, buf, (size_t)count * SECTOR, (uint64_t)lba * SECTOR);
 }
 
 /* Which file systems the volume descriptors announce (ECMA-119 §8, ECMA-167 2/9.1): ISO 9660
@@ -573,15 +575,9 @@ static int pread_iso(struct win_file *f, char *buf, size_t len, uint64_t off) {
                 if (off < base + sec->size) {
                         uint64_t in = off - base;
                         size_t k = (size_t)(sec->size - in) < len ? (size_t)(sec->size - in) : len;
-                        for (size_t done = 0; done < k;) {
-                                ssize_t w = pread(f->src->fd, buf + done, k - done,
-                                                  (off_t)((uint64_t)sec->block * SECTOR + in + done));
-                                if (w < 0 && errno == EINTR)
-                                        continue;
-                                if (w <= 0)
-                                        return -EIO;
-                                done += (size_t)w;
-                        }
+                        int r = pread_all(f->src->fd, buf, k, (uint64_t)sec->block * SECTOR + in);
+                        if (r < 0)
+                                return r;
                         buf += k;
                         len -= k;
                         off += k;
@@ -605,17 +601,9 @@ int win_file_pread(struct win_file *f, void *buf, size_t len, uint64_t offset) {
                         else
                                 done += (size_t)k;
                 }
-        } else if (f->fd >= 0) {
-                for (size_t done = 0; r == 0 && done < len;) {
-                        ssize_t k = pread(f->fd, (char *)buf + done, len - done, (off_t)(offset + done));
-                        if (k < 0 && errno == EINTR)
-                                continue;
-                        if (k <= 0)
-                                r = k < 0 ? -errno : -EIO;
-                        else
-                                done += (size_t)k;
-                }
-        } else
+        } else if (f->fd >= 0)
+                r = pread_all(f->fd, buf, len, offset);
+        else
                 r = pread_iso(f, buf, len, offset);
         if (r < 0)
                 return log_error_errno(r, "%s: cannot read %s at byte %llu: %m", f->src->path, f->path,
@@ -643,6 +631,30 @@ int win_source_read(struct win_source *s, const char *path, void **data, size_t 
         return 0;
 }
 
+struct extract_job {
+        struct win_file *f;
+        const char *dest;
+};
+
+static int fill_extract(int fd, void *userdata) {
+        struct extract_job *j = userdata;
+        const size_t chunk = 1u << 20;
+        _cleanup_free_ char *buf = malloc(chunk);
+        if (!buf)
+                return log_oom();
+        for (uint64_t off = 0; off < j->f->size; off += chunk) {
+                if (interrupted())
+                        return -ECANCELED;
+                size_t k = j->f->size - off < chunk ? (size_t)(j->f->size - off) : chunk;
+                int r = win_file_pread(j->f, buf, k, off);
+                if (r < 0)
+                        return r;
+                if ((r = write_all(fd, buf, k)) < 0)
+                        return log_error_errno(r, "cannot write %s: %m", j->dest);
+        }
+        return 0;
+}
+
 int win_source_extract(struct win_source *s, const char *path, const char *dest) {
         _cleanup_(win_file_closep) struct win_file *f = NULL;
         int r = win_file_open(s, path, &f);
@@ -652,31 +664,8 @@ int win_source_extract(struct win_source *s, const char *path, const char *dest)
                 return r;
         if (path_exists(dest))
                 return log_error_errno(-EEXIST, "%s already exists", dest);
-        _cleanup_free_ char *tmpl = strdup_printf("%s.tmpXXXXXX", dest);
-        if (!tmpl)
-                return log_oom();
-        _cleanup_close_ int fd = mkostemp(tmpl, O_CLOEXEC);
-        if (fd < 0)
-                return log_error_errno(-errno, "cannot create %s: %m", dest);
-        _cleanup_unlink_ char *tmp = TAKE_PTR(tmpl);
-        const size_t chunk = 1u << 20;
-        _cleanup_free_ char *buf = malloc(chunk);
-        if (!buf)
-                return log_oom();
-        for (uint64_t off = 0; off < f->size; off += chunk) {
-                if (interrupted())
-                        return -ECANCELED;
-                size_t k = f->size - off < chunk ? (size_t)(f->size - off) : chunk;
-                if ((r = win_file_pread(f, buf, k, off)) < 0)
-                        return r;
-                if ((r = write_all(fd, buf, k)) < 0)
-                        return log_error_errno(r, "cannot write %s: %m", dest);
-        }
-        if (fchmod(fd, 0644) < 0 || close(TAKE_FD(fd)) < 0)
-                return log_error_errno(-errno, "cannot write %s: %m", dest);
-        if (link(tmp, dest) < 0)   /* never replaces a dest made meanwhile */
-                return log_error_errno(-errno, "cannot create %s: %m", dest);
-        return 0;
+        struct extract_job j = { .f = f, .dest = dest };
+        return guest_write_atomic(dest, false, fill_extract, &j);
 }
 
 /* --- walking ------------------------------------------------------------------------------- */
@@ -737,9 +726,6 @@ int win_source_list(struct win_source *s, const char *dir, char ***names) {
 }
 
 /* --- El Torito ----------------------------------------------------------------------------- */
-
-static uint16_t le16(const unsigned char *p) { return (uint16_t)(p[0] | p[1] << 8); }
-static uint32_t le32(const unsigned char *p) { return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24; }
 
 /* The file whose data starts at lba (its name for the boot entry); NULL when none. */
 static int file_at_lba(struct win_source *s, const char *real, uint32_t lba, char **ret, uint64_t *size) {
