@@ -4,11 +4,13 @@
  *                  read SRC PATH | exists SRC PATH | extract SRC PATH DEST | list SRC [DIR]
  *                  boot SRC | key OS EDITION KEY | default-key OS EDITION
  *                  combine SRC CONFIGDIR OUT
- * Exit 0 on success, 1 when the layer refused (its error line on stderr), 2 on bad usage. */
+ * Exit 0 on success, 1 when the layer refused (its error line on stderr), 2 on bad usage,
+ * 128 + the signal when Ctrl-C/SIGTERM stopped it. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/interrupt.h"
 #include "core/util.h"
 #include "guest/wim.h"
 #include "guest/winedition.h"
@@ -98,14 +100,18 @@ static int with_source(int argc, char **argv) {
                 win_boot_images_done(&b);
                 return 0;
         }
-        if (streq(cmd, "combine") && argc == 5)
-                return win_iso_combine(s, arg(argv[3]), argv[4], NULL) < 0;
+        if (streq(cmd, "combine") && argc == 5) {
+                if (win_iso_combine(s, arg(argv[3]), argv[4], NULL) == 0)
+                        return 0;
+                return interrupted() ? 128 + interrupt_signal() : 1;   /* as vmcloak exits */
+        }
         return 2;
 }
 
 int main(int argc, char **argv) {
         if (argc < 3)
                 return 2;
+        interrupt_install();
         if (streq(argv[1], "key") && argc == 5) {
                 int r = win_key_check(argv[2], arg(argv[3]), argv[4]);
                 if (r < 0)

@@ -17,7 +17,20 @@ err_has() { grep -qF -- "$1" "$tmp/err"; }
 t0=$(now)
 if ! bash "$SRC/tests/fixtures/windows-media.sh" "$tmp/m" >"$tmp/fixture.log" 2>&1; then
   tap_fail "fixtures built" "$(tail -5 "$tmp/fixture.log")"
-  tap_done
+  # Ctrl-C part-way: a folder source with a 3 GB (sparse) install.wim takes seconds to write.
+cp -r tree slow && cp install.wim slow/sources/install.wim && truncate -s 3000000000 slow/sources/install.wim
+"$DRIVE" combine slow cfg outdir/out.iso 2>"$tmp/err" &
+pid=$!
+writing=no
+for _ in $(seq 100); do ls outdir/out.iso.tmp* >/dev/null 2>&1 && { writing=yes; break; }; sleep 0.1; done
+sleep 0.3
+kill -INT $pid
+wait $pid; rc=$?
+tap_check "Ctrl-C came while the ISO was being written" test $writing = yes
+tap_check "Ctrl-C stops the combine (exit 130)" test $rc = 130
+tap_check "Ctrl-C leaves nothing behind" test -z "$(ls -A outdir)"
+rm -rf slow
+tap_done
   exit 1
 fi
 echo "# fixtures built in $(ms "$t0" "$(now)") ms"
@@ -198,4 +211,17 @@ tap_check "an unreadable source fails the combine" sh -c "test $rc = 1 && grep -
 tap_check "and leaves nothing behind" test -z "$(ls -A outdir)"
 drive combine udf.iso "$M/nocfg" outdir/out.iso; rc=$?
 tap_check "a missing config folder is refused" sh -c "test $rc = 1 && grep -q 'nocfg: no such folder' '$tmp/err' && test -z \"\$(ls -A outdir)\""
+# Ctrl-C part-way: a folder source with a 3 GB (sparse) install.wim takes seconds to write.
+cp -r tree slow && cp install.wim slow/sources/install.wim && truncate -s 3000000000 slow/sources/install.wim
+"$DRIVE" combine slow cfg outdir/out.iso 2>"$tmp/err" &
+pid=$!
+writing=no
+for _ in $(seq 100); do ls outdir/out.iso.tmp* >/dev/null 2>&1 && { writing=yes; break; }; sleep 0.1; done
+sleep 0.3
+kill -INT $pid
+wait $pid; rc=$?
+tap_check "Ctrl-C came while the ISO was being written" test $writing = yes
+tap_check "Ctrl-C stops the combine (exit 130)" test $rc = 130
+tap_check "Ctrl-C leaves nothing behind" test -z "$(ls -A outdir)"
+rm -rf slow
 tap_done
