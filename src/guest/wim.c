@@ -294,6 +294,18 @@ static bool match_edition(const struct wim_image *m, const void *arg) {
         return m->edition_id && strcasecmp(m->edition_id, arg) == 0;
 }
 
+/* The image, unless it is another Windows than the profile installs (a Windows 11 WIM under
+ * win10x64 would get the wrong install flow). */
+static const struct wim_image *check_version(const struct wim_image_list *l, const char *os, const struct wim_image *m) {
+        if (!os || win_os_version_fits(os, m->version, m->build))
+                return m;
+        const char *prefix = NULL;
+        win_os_info(os, &prefix, NULL, NULL);
+        refuse(l, "image %u \"%s\" is Windows version %s, not %s (%s)", m->index, strempty(m->name), m->version,
+               strempty(prefix), os);
+        return NULL;
+}
+
 const struct wim_image *wim_image_pick(const struct wim_image_list *l, const char *os, const char *product) {
         const char *prefix = NULL, *arch = NULL;
         const char *const *pref = NULL;
@@ -318,7 +330,7 @@ const struct wim_image *wim_image_pick(const struct wim_image_list *l, const cha
                         refuse(l, "no image for %s (%s)", os, arch);
                         return NULL;
                 }
-                return hit;
+                return check_version(l, os, hit);
         }
         size_t digits = strspn(product, "0123456789");
         if (digits == strlen(product)) {
@@ -360,7 +372,7 @@ const struct wim_image *wim_image_pick(const struct wim_image_list *l, const cha
                        arch);
                 return NULL;
         }
-        return hit;
+        return check_version(l, os, hit);
 }
 
 /* --- VMCloak's product.ini fallback --------------------------------------------------------- */

@@ -55,8 +55,9 @@ char *wim_image_list_format(const struct wim_image_list *l);
  * home, homepremium, homebasic, ultimate, enterprise, education). With several images of
  * one edition, those of the OS's architecture count. product NULL: VMCloak's preference
  * order for os (vmcloak-spec.md §5.5), else the first image of the architecture.
- * Returns the image, or NULL after one error (no match, ambiguous, wrong architecture)
- * followed by the list of the images found (index, name, edition, arch, build, language).
+ * Returns the image, or NULL after one error (no match, ambiguous, wrong architecture, another
+ * Windows than os installs: win_os_version_fits) followed by the list of the images found
+ * (index, name, edition, arch, build, language).
  */
 const struct wim_image *wim_image_pick(const struct wim_image_list *l, const char *os, const char *product);
 

@@ -100,6 +100,22 @@ int win_os_info(const char *os, const char **name_prefix, const char **arch, con
         return 0;
 }
 
+bool win_os_version_fits(const char *os, const char *version, uint32_t build) {
+        json_object *o = os_entry(os), *b = NULL;
+        const char *want = get_string(o, "version");
+        if (!version || !want)
+                return true;
+        size_t l = strlen(want);
+        if (strncmp(version, want, l) != 0 || (version[l] != '.' && version[l] != 0))
+                return false;
+        if (!json_object_object_get_ex(o, "builds", &b) || !json_object_is_type(b, json_type_array) ||
+            json_object_array_length(b) != 2)
+                return true;
+        int64_t lo = json_object_get_int64(json_object_array_get_idx(b, 0));
+        int64_t hi = json_object_get_int64(json_object_array_get_idx(b, 1));
+        return build >= lo && build <= hi;
+}
+
 static bool array_has(json_object *o, const char *key, const char *s) {
         json_object *a;
         if (!o || !json_object_object_get_ex(o, key, &a) || !json_object_is_type(a, json_type_array))

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stdint.h>
 
 /*
  * os is an OS profile name: "win7x64", "win81x64", "win10x64", "win11x64". The table is read
@@ -13,6 +14,11 @@
  * wins; a NULL-terminated array owned by the table). -EINVAL (one line) for an OS the table
  * does not have; -EIO/-ENOENT when the table cannot be read. */
 int win_os_info(const char *os, const char **name_prefix, const char **arch, const char *const **preference);
+
+/* Whether an image's WINDOWS/VERSION ("10.0.19045[.x]") and BUILD are the OS's: MAJOR.MINOR
+ * as the table says (6.1 Windows 7, 6.3 Windows 8.1, 10.0 Windows 10/11) and BUILD in its
+ * range (Windows 11 from 22000). True when the image has no version or the table no rule. */
+bool win_os_version_fits(const char *os, const char *version, uint32_t build);
 
 /* The EDITIONID a short name stands for on os ("pro" -> "Professional", "home" -> "Core" on
  * 8.1/10/11; VMCloak's names plus the EDITIONIDs themselves, any case), or NULL. Silent. */

@@ -95,6 +95,9 @@ tap_check "the refusal lists index, name, edition, arch, build, language of each
          grep -qF '3  \"Windows 10 Education\"  (edition Education, amd64, build 19045, de-DE)' '$tmp/err'"
 pick udf.iso 7 >/dev/null; rc=$?
 tap_check "an index the WIM lacks is refused" sh -c "test $rc = 1 && grep -q 'no image has index 7' '$tmp/err'"
+drive pick udf.iso win11x64 pro >/dev/null; rc=$?
+tap_check "a Windows 10 WIM is refused for win11x64" \
+  sh -c "test $rc = 1 && grep -q 'image 2 \"Windows 10 Pro\" is Windows version 10.0.19045, not Windows 11 (win11x64)' '$tmp/err'"
 got=$(drive pick udf.iso - "Windows 10 Pro")
 tap_check "without an OS profile the exact NAME still picks" test "$got" = 2
 drive pick udf.iso - pro >/dev/null; rc=$?

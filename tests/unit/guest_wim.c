@@ -124,6 +124,16 @@ static void test_pick_arch_and_ambiguity(void **state) {
         assert_int_equal(m->index, 3);
         assert_null(wim_image_pick(&l, "win10x64", "enterprise"));
         assert_null(wim_image_pick(&l, "nosuchos", "pro"));
+        /* Windows 10 build 19045 is no Windows 11 nor 7: refused for those profiles. */
+        assert_null(wim_image_pick(&l, "win11x64", "pro"));
+        assert_null(wim_image_pick(&l, "win7x64", "pro"));
+        assert_true(win_os_version_fits("win11x64", "10.0.22631.2861", 22631));
+        assert_false(win_os_version_fits("win10x64", "10.0.22631.2861", 22631));
+        assert_true(win_os_version_fits("win10x64", "10.0.19045", 19045));
+        assert_false(win_os_version_fits("win81x64", "6.1.7601", 7601));
+        assert_true(win_os_version_fits("win7x64", "6.1.7601.17514", 7601));
+        assert_false(win_os_version_fits("win7x64", "6.10.1", 1));
+        assert_true(win_os_version_fits("win7x64", NULL, 0));
         _cleanup_free_ char *text = wim_image_list_format(&l);
         assert_non_null(strstr(text, "   2  \"Windows 10 Pro\"  (edition Professional, amd64, build 19045, en-US)"));
         assert_non_null(strstr(text, "   1  \"Windows 10 Pro\"  (edition Professional, x86, build ?, ?)"));
