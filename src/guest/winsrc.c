@@ -765,6 +765,31 @@ static int file_at_lba(struct win_source *s, const char *real, uint32_t lba, cha
         return r;
 }
 
+/* A boot image kept apart from the file tree (an authoring tool that did not share the
+ * extent): the file Windows media boot from, when it starts with the same bytes. */
+static int same_as_known_file(struct win_source *s, struct win_boot_image *img) {
+        const char *known = img->platform_id == 0xEF ? "efi/microsoft/boot/efisys.bin" : "boot/etfsboot.com";
+        _cleanup_(win_file_closep) struct win_file *f = NULL;
+        if (win_file_open(s, known, &f) < 0)
+                return 0;
+        /* What the entry loads (UEFI entries often say 1 sector: then compare one 2048 one). */
+        size_t n = img->load_sectors > 4 ? (size_t)img->load_sectors * 512 : SECTOR;
+        if (n > f->size || n > 64 * SECTOR)
+                n = f->size < 64 * SECTOR ? (size_t)f->size : 64 * SECTOR;
+        if (n == 0)
+                return 0;
+        _cleanup_free_ char *a = malloc(n), *b = malloc(n);
+        if (!a || !b)
+                return -ENOMEM;
+        if (pread_all(s->fd, a, n, (uint64_t)img->lba * SECTOR) < 0 || win_file_pread(f, b, n, 0) < 0)
+                return 0;
+        if (memcmp(a, b, n) != 0)
+                return 0;
+        img->path = strdup(f->path);
+        img->size = f->size;
+        return img->path ? 0 : -ENOMEM;
+}
+
 static int take_entry(struct win_source *s, struct win_boot_images *b, uint8_t platform, const unsigned char *e) {
         if (e[0] != 0x88)
                 return 0;   /* not bootable */
@@ -783,8 +808,10 @@ static int take_entry(struct win_source *s, struct win_boot_images *b, uint8_t p
         if (r < 0)
                 return r;
         if (!img->path)
+                r = same_as_known_file(s, img);
+        if (r == 0 && !img->path)
                 img->size = (uint64_t)img->load_sectors * 512;
-        return 0;
+        return r;
 }
 
 /* El Torito 1.0: the Boot Record Volume Descriptor (type 0, "EL TORITO SPECIFICATION") holds

@@ -84,7 +84,9 @@ struct win_boot_image {
         uint16_t load_segment;   /* 0: the BIOS default 0x7C0 */
         uint16_t load_sectors;   /* 512-byte sectors loaded (etfsboot.com: 8; efisys.bin: often 1) */
         uint32_t lba;            /* 2048-byte sector of the image */
-        char *path;              /* the file of the source at that sector, or NULL when it is none */
+        char *path;              /* the file of the source at that sector (or, for media that keep the
+                                    image apart, boot/etfsboot.com or efisys.bin when it starts
+                                    with the same bytes), or NULL */
         uint64_t size;           /* that file's size, else load_sectors * 512 */
 };
 

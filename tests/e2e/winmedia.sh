@@ -156,7 +156,7 @@ tap_check "a sub-folder walk gives paths relative to it" test "$got" = "microsof
 # --- El Torito -----------------------------------------------------------------------------
 # image bytes at a sector of an ISO
 sectors() { dd if="$1" bs=2048 skip="$2" count=$((($3 + 2047) / 2048)) status=none | head -c "$3"; }
-for c in "udf.iso 8 1" "bridge.iso 8 2880" "plain.iso 8 2880"; do
+for c in "udf.iso 8 1" "udf-esd.iso 8 1" "bridge.iso 8 2880" "plain.iso 8 2880"; do
   set -- $c
   drive boot "$1" >"$tmp/boot"
   bios=$(grep '^bios' "$tmp/boot"); uefi=$(grep '^uefi' "$tmp/boot")
@@ -174,8 +174,9 @@ echo '<unattend xmlns="urn:schemas-microsoft-com:unattend"/>' > cfg/autounattend
 echo 'set GUEST_IP=192.168.30.2' > cfg/vmcloak/settings.bat
 echo 'replaced' > cfg/SETUP.EXE
 echo '[BuildInfo]' > cfg/SOURCES/product.ini
-for c in "udf.iso 8 1" "plain.iso 8 2880" "tree 8 2880"; do
+for c in "udf.iso 8 1" "udf-esd.iso 8 1" "plain.iso 8 2880" "tree 8 2880"; do
   set -- $c; f=$1
+  wim=install.wim; [ "$f" = udf-esd.iso ] && wim=install.esd
   out=$tmp/out-$f.iso
   t0=$(now)
   drive combine "$f" cfg "$out"; rc=$?
@@ -190,16 +191,16 @@ for c in "udf.iso 8 1" "plain.iso 8 2880" "tree 8 2880"; do
   tap_check "$f: out's UEFI image is the source's, byte for byte" \
     cmp -s <(sectors "$out" "$ulba" "$(stat -c %s efisys.bin)") efisys.bin
   rm -rf "$tmp/x" && mkdir "$tmp/x"
-  xorriso -osirrox on -indev "$out" -extract /autounattend.xml "$tmp/x/a.xml" -extract /sources/install.wim "$tmp/x/i.wim" \
+  xorriso -osirrox on -indev "$out" -extract /autounattend.xml "$tmp/x/a.xml" -extract "/sources/$wim" "$tmp/x/i.wim" \
     -extract /vmcloak/settings.bat "$tmp/x/s.bat" >/dev/null 2>&1
   tap_check "$f: autounattend.xml at the root" cmp -s "$tmp/x/a.xml" cfg/autounattend.xml
   tap_check "$f: vmcloak/ at the root" cmp -s "$tmp/x/s.bat" cfg/vmcloak/settings.bat
-  tap_check "$f: install.wim identical" cmp -s "$tmp/x/i.wim" install.wim
+  tap_check "$f: $wim identical" cmp -s "$tmp/x/i.wim" "$wim"
   isoinfo -J -f -i "$out" 2>/dev/null >"$tmp/joliet"
   tap_check "$f: Joliet: a config file replaces the source's of another case" \
     test "$(grep -ic '^/setup.exe$' "$tmp/joliet")" = 1 -a "$(drive read "$out" setup.exe)" = replaced
   tap_check "$f: Joliet: config folders merge into the source's" \
-    sh -c "grep -qx '/sources/install.wim' '$tmp/joliet' && test \"\$('$DRIVE' read '$out' sources/product.ini)\" = '[BuildInfo]'"
+    sh -c "grep -qx '/sources/$wim' '$tmp/joliet' && test \"\$('$DRIVE' read '$out' sources/product.ini)\" = '[BuildInfo]'"
   tap_check "$f: Joliet: names without version or forced dot" grep -qx /bootmgr "$tmp/joliet"
   tap_check "$f: Joliet: long names kept" grep -qx "/support/A file with a rather long name, longer than 64 characters in Joliet.txt" "$tmp/joliet"
   tap_check "$f: Joliet: the boot catalog is hidden" sh -c "! grep -qi 'boot.cat' '$tmp/joliet'"
