@@ -12,25 +12,11 @@ trap 'rm -rf "$tmp"' EXIT
 now() { date +%s%N; }
 ms() { echo $((($2 - $1) / 1000000)); }
 drive() { "$DRIVE" "$@" 2>"$tmp/err"; }
-err_has() { grep -qF -- "$1" "$tmp/err"; }
 
 t0=$(now)
 if ! bash "$SRC/tests/fixtures/windows-media.sh" "$tmp/m" >"$tmp/fixture.log" 2>&1; then
   tap_fail "fixtures built" "$(tail -5 "$tmp/fixture.log")"
-  # Ctrl-C part-way: a folder source with a 3 GB (sparse) install.wim takes seconds to write.
-cp -r tree slow && cp install.wim slow/sources/install.wim && truncate -s 3000000000 slow/sources/install.wim
-"$DRIVE" combine slow cfg outdir/out.iso 2>"$tmp/err" &
-pid=$!
-writing=no
-for _ in $(seq 100); do ls outdir/out.iso.tmp* >/dev/null 2>&1 && { writing=yes; break; }; sleep 0.1; done
-sleep 0.3
-kill -INT $pid
-wait $pid; rc=$?
-tap_check "Ctrl-C came while the ISO was being written" test $writing = yes
-tap_check "Ctrl-C stops the combine (exit 130)" test $rc = 130
-tap_check "Ctrl-C leaves nothing behind" test -z "$(ls -A outdir)"
-rm -rf slow
-tap_done
+  tap_done
   exit 1
 fi
 echo "# fixtures built in $(ms "$t0" "$(now)") ms"
