@@ -217,10 +217,8 @@ int wim_images_read(struct win_source *s, struct wim_image_list *ret) {
         int r = -ENOENT;
         for (size_t i = 0; i < ELEMENTSOF(names) && r == -ENOENT; i++)
                 r = win_file_open(s, names[i], &f);
-        if (r == -ENOENT)
-                return log_error_errno(r, "%s: no sources/install.wim, install.esd or install.swm on it", win_source_path(s));
         if (r < 0)
-                return r;
+                return r;   /* -ENOENT silently: the caller falls back or says so */
         struct wim_image_list l = { .path = strdup(win_file_path(f)) };
         if (!l.path)
                 return log_oom();

@@ -33,9 +33,10 @@ struct wim_image_list {
  * first part of a split WIM). Only the 208-byte header (magic "MSWIM\0\0\0", part 0x28,
  * total parts 0x2A, image count 0x2C, XML resource: 7-byte size 0x48, flags 0x4F, offset
  * 0x50) and the UTF-16LE XML are read, whatever the WIM's size (wimlib's format notes;
- * reference windows-verification.md §1-2). Errors after one line: -ENOENT (no WIM: the
- * caller may fall back to win_product_ini_pick), -EBADMSG (not a WIM, a later .swm part,
- * a compressed or damaged XML). Free with wim_image_list_done(). */
+ * reference windows-verification.md §1-2). -ENOENT silently when there is none of them (the
+ * caller falls back to win_product_ini_pick, or says "no sources/install.wim, install.esd or
+ * install.swm"); after one line -EBADMSG (not a WIM, a later .swm part, a compressed or
+ * damaged XML) or -EIO. Free with wim_image_list_done(). */
 int wim_images_read(struct win_source *s, struct wim_image_list *ret);
 void wim_image_list_done(struct wim_image_list *l);
 

@@ -6,6 +6,7 @@
  *                  combine SRC CONFIGDIR OUT
  * Exit 0 on success, 1 when the layer refused (its error line on stderr), 2 on bad usage,
  * 128 + the signal when Ctrl-C/SIGTERM stopped it. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,7 +41,10 @@ static int with_source(int argc, char **argv) {
         }
         if (streq(cmd, "editions") || streq(cmd, "pick")) {
                 struct wim_image_list l;
-                if (wim_images_read(s, &l) < 0)
+                int r = wim_images_read(s, &l);
+                if (r == -ENOENT)
+                        fprintf(stderr, "%s: no sources/install.wim, install.esd or install.swm on it\n", argv[2]);
+                if (r < 0)
                         return 1;
                 int ret = 0;
                 if (streq(cmd, "editions")) {

@@ -63,6 +63,8 @@ tap_check "a later .swm part is refused (only part 1 lists editions)" sh -c "tes
 mkdir -p nowim/sources && head -c 4096 /dev/urandom > nowim/sources/install.wim
 drive editions nowim; rc=$?
 tap_check "a file that is no WIM is refused" sh -c "test $rc = 1 && grep -q 'no WIM (no MSWIM magic)' '$tmp/err'"
+drive editions tree/boot; rc=$?
+tap_check "media without a WIM: -ENOENT for the caller to handle" sh -c "test $rc = 1 && grep -q 'no sources/install.wim, install.esd or install.swm' '$tmp/err'"
 
 # --- --product -----------------------------------------------------------------------------
 pick() { drive pick "$1" win10x64 "$2"; }
