@@ -1,4 +1,4 @@
-/* Test helper: the Windows media layer (guest/winsrc, wim, winedition, winiso) from the
+/* Test helper: the Windows media layer (guest/winsrc, wim, winedition, wincombine) from the
  * command line, for tests/e2e/winmedia.sh. "-" stands for a NULL argument.
  *   winmedia-drive kind SRC | editions SRC | pick SRC OS PRODUCT | productini SRC OS PRODUCT
  *                  read SRC PATH | exists SRC PATH | extract SRC PATH DEST | list SRC [DIR]
@@ -15,7 +15,7 @@
 #include "core/util.h"
 #include "guest/wim.h"
 #include "guest/winedition.h"
-#include "guest/winiso.h"
+#include "guest/wincombine.h"
 #include "guest/winsrc.h"
 
 static const char *arg(const char *s) { return streq(s, "-") ? NULL : s; }

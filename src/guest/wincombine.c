@@ -2,7 +2,7 @@
  * (struct IsoStream_Iface), vmcloak's files from the host merged on top, El Torito as the
  * source had it, written by the shared atomic ISO writer. */
 #include "guest/isowrite.h"
-#include "guest/winiso.h"
+#include "guest/wincombine.h"
 
 #include <dirent.h>
 #include <errno.h>
