@@ -15,7 +15,7 @@
 static const struct optdef opts[] = {
         OPT_READ(0, "win7x64", ARG_FLAG, NULL, "Windows 7 Ultimate x64 (win7ultimate.iso, SHA-1 checked)"),
         OPT_READ(0, "win10x64", ARG_FLAG, NULL, "Windows 10 1703 English x64 (Win10_1703_English_x64.iso, SHA-1 checked)"),
-        OPT_READ(0, "url", ARG_LIST, "URL", "Any other file; repeat it for mirrors, tried in order (needs --sha256)"),
+        OPT_READ(0, "url", ARG_LIST, "URL", "Any other file (needs --sha256); more than one: mirrors, tried in order"),
         OPT_READ(0, "sha256", ARG_VALUE, "HASH", "The SHA-256 the --url file must have"),
         OPT_READ(0, "download-to", ARG_VALUE, "PATH", "Where to save it; a folder: the file name goes inside",
                  .def = "<home>/<file name>, as VMCloak does"),
@@ -122,7 +122,7 @@ static int download_known(const char *to) {
         if (!urls || !label || !alt)
                 return log_oom();
         if (dead)
-                log_info("the known URLs of %s were reported dead; trying them anyway", iso->key);
+                log_debug("the known URLs of %s were reported dead; trying them anyway", iso->key);
         struct download_request req = {
                 .urls = (const char *const *)urls, .dest = dest, .sha256 = iso->sha256, .sha1 = iso->sha1,
                 .size = iso->size, .label = label, .alternative = alt,
