@@ -66,8 +66,9 @@ static void test_refused(void **state) {
                 "{\"isos\":[{\"key\":\"k\",\"filename\":\"f\",\"sha1\":\"a9993e364706816aba3e25717850c26c9cd0d89d\",\"urls\":[]}]}",
                 "{\"isos\":[{\"key\":\"k\",\"filename\":\"f\",\"sha1\":\"a9993e364706816aba3e25717850c26c9cd0d89d\",\"urls\":[{\"url\":\"u\",\"dead\":\"yesterday\"}]}]}",
                 "{\"isos\":[{\"key\":\"k\",\"filename\":\"f\",\"sha1\":\"a9993e364706816aba3e25717850c26c9cd0d89d\",\"size\":-1,\"urls\":[{\"url\":\"u\"}]}]}",
-                "{\"isos\":[{\"key\":\"k\",\"filename\":\"f\",\"sha1\":\"a9993e364706816aba3e25717850c26c9cd0d89d\",\"urls\":[{\"url\":\"u\"}]},"
-                "{\"key\":\"k\",\"filename\":\"g\",\"sha1\":\"a9993e364706816aba3e25717850c26c9cd0d89d\",\"urls\":[{\"url\":\"u\"}]}]}",
+                /* the same key twice */
+                ("{\"isos\":[{\"key\":\"k\",\"filename\":\"f\",\"sha1\":\"a9993e364706816aba3e25717850c26c9cd0d89d\",\"urls\":[{\"url\":\"u\"}]},"
+                 "{\"key\":\"k\",\"filename\":\"g\",\"sha1\":\"a9993e364706816aba3e25717850c26c9cd0d89d\",\"urls\":[{\"url\":\"u\"}]}]}"),
         };
         for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
                 struct winiso_catalog c = { 0 };
