@@ -542,7 +542,7 @@ static int try_once(CURL *curl, const char *url, struct transfer *t, struct try_
         t->too_big = false;
         t->moved = 0;
         t->started_ms = now_ms();
-        t->plain = !(startswith(url, "http://") || startswith(url, "https://"));
+        t->plain = strncasecmp(url, "http://", 7) != 0 && strncasecmp(url, "https://", 8) != 0;
 
         char range[32] = "";
         if (t->offset > 0)
@@ -552,7 +552,7 @@ static int try_once(CURL *curl, const char *url, struct transfer *t, struct try_
         curl_easy_reset(curl);
         curl_easy_setopt(curl, CURLOPT_URL, url);
         curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https,ftp");
-        curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https,ftp");
+        curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
         curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 1L);
         curl_easy_setopt(curl, CURLOPT_MAXREDIRS, 10L);
         curl_easy_setopt(curl, CURLOPT_FAILONERROR, 1L);
@@ -582,6 +582,8 @@ static int try_once(CURL *curl, const char *url, struct transfer *t, struct try_
         log_debug("%s: curl %d (%s), status %ld, Range %s, Content-Range %s, %" PRIu64 " bytes", url, (int)c,
                   errbuf[0] ? errbuf : curl_easy_strerror(c), res->status, range[0] ? range : "none",
                   t->content_range[0] ? t->content_range : "none", t->moved);
+        if (t->local_error == -ECANCELED)
+                return -ECANCELED;
         if (t->local_error < 0)
                 return log_error_errno(t->local_error, "cannot write %s: %m", t->part);
         if (c == CURLE_ABORTED_BY_CALLBACK && interrupted())
@@ -839,15 +841,20 @@ int download_file(const struct download_request *req, struct download_result *re
                         log_info("resuming %s at %" PRIu64 " bytes", part, res.resumed_from);
                 bool mismatch;
                 int k = fetch_url(curl, url, &t, &res, &errors[failed], &mismatch);
-                if (t.bar)
-                        progress_end(&t.progress, k == 0 ? "verified" : k == -ECANCELED ? "stopped" : "failed");
                 if (k == 0) {
                         char size[32];
-                        log_info("%s: %s, %s verified, saved as %s", req->label, format_bytes(size, sizeof size, res.size),
-                                 req->sha256 ? "SHA-256" : "SHA-1", req->dest);
+                        _cleanup_free_ char *done = strdup_printf(
+                                "%s, %s verified, saved as %s", format_bytes(size, sizeof size, res.size),
+                                req->sha256 ? "SHA-256" : "SHA-1", req->dest);
+                        if (t.bar)
+                                progress_end(&t.progress, done ? done : "verified");
+                        else
+                                log_info("%s: %s", req->label, strempty(done));
                         r = 0;
                         goto out;
                 }
+                if (t.bar)
+                        progress_end(&t.progress, k == -ECANCELED ? "stopped" : "failed");
                 if (k == -ECANCELED) {
                         uint64_t kept = file_size_or_zero(part);
                         log_info("interrupted: %s kept with %" PRIu64 " bytes; the same command resumes it", part, kept);

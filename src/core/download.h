@@ -10,7 +10,8 @@
 #define SHA1_HEX_LEN 40
 
 struct download_request {
-        /* Tried in this order (mirrors); NULL-terminated, at least one. http, https and ftp. */
+        /* Tried in this order (mirrors); NULL-terminated, at least one. http, https and ftp (a
+         * redirect may lead to http or https only). */
         const char *const *urls;
         /* The final path. The transfer goes to "<dest>.part" in the same folder, which is renamed
          * to dest only once its hash matched. */

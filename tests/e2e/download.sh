@@ -55,6 +55,8 @@ tap_check "the retry asked for the rest (Range: bytes=1048576-)" \
 "$VM" isodownload --url "$base/slow/262144/payload.bin" --sha256 "$sum" --download-to "$tmp/int.bin" 2>"$tmp/err" >/dev/null &
 pid=$!
 for _ in $(seq 100); do [ "$(stat -c %s "$tmp/int.bin.part" 2>/dev/null || echo 0)" -ge 524288 ] && break; sleep 0.1; done
+"$VM" isodownload --url "$base/f/payload.bin" --sha256 "$sum" --download-to "$tmp/int.bin" 2>"$tmp/err2" >/dev/null; rc2=$?
+tap_check "a second download of the same file meanwhile is refused" test "$rc2" = 1 && grep -q "is locked" "$tmp/err2"
 kill -INT "$pid"; wait "$pid"; rc=$?
 kept=$(stat -c %s "$tmp/int.bin.part" 2>/dev/null || echo 0)
 tap_check "Ctrl-C exits 130" test "$rc" = 130
