@@ -88,10 +88,7 @@ static int destination(const char *to, const char *name, char **ret) {
                 *ret = is_dir(to) ? path_join(to, name) : strdup(to);
                 return *ret ? 0 : log_oom();
         }
-        int r = paths_init(global.home);
-        if (r < 0)
-                return r;
-        r = paths_ensure();
+        int r = global_home();
         if (r < 0)
                 return r;
         *ret = path_join(paths_home(), name);

@@ -266,38 +266,33 @@ bool download_error_transient(int curl_code, long status, bool connected) {
         }
 }
 
+/* The words for curl's errors a user meets; others get curl's own. */
+static const struct {
+        CURLcode code;
+        const char *text;
+} error_texts[] = {
+        { CURLE_COULDNT_RESOLVE_HOST, "could not resolve host (offline?)" },
+        { CURLE_COULDNT_RESOLVE_PROXY, "could not resolve the proxy (check http_proxy/https_proxy)" },
+        { CURLE_COULDNT_CONNECT, "could not connect (refused or unreachable)" },
+        { CURLE_OPERATION_TIMEDOUT, "timed out" },
+        { CURLE_PARTIAL_FILE, "the connection was cut" },
+        { CURLE_RECV_ERROR, "the connection was cut" },
+        { CURLE_SEND_ERROR, "the connection was cut" },
+        { CURLE_GOT_NOTHING, "the connection was cut" },
+        { CURLE_PEER_FAILED_VERIFICATION, "its TLS certificate is not trusted" },
+        { CURLE_SSL_CONNECT_ERROR, "TLS handshake failed" },
+        { CURLE_UNSUPPORTED_PROTOCOL, "unsupported protocol (http, https and ftp are)" },
+        { CURLE_URL_MALFORMAT, "not a valid URL" },
+        { CURLE_TOO_MANY_REDIRECTS, "too many redirects" },
+};
+
 char *download_error_text(int curl_code, long status) {
-        switch ((CURLcode)curl_code) {
-        case CURLE_HTTP_RETURNED_ERROR:
-                if (status == 404 || status == 410)
-                        return strdup_printf("HTTP %ld (not there)", status);
-                return strdup_printf("HTTP %ld", status);
-        case CURLE_COULDNT_RESOLVE_HOST:
-                return strdup("could not resolve host (offline?)");
-        case CURLE_COULDNT_RESOLVE_PROXY:
-                return strdup("could not resolve the proxy (check http_proxy/https_proxy)");
-        case CURLE_COULDNT_CONNECT:
-                return strdup("could not connect (refused or unreachable)");
-        case CURLE_OPERATION_TIMEDOUT:
-                return strdup("timed out");
-        case CURLE_PARTIAL_FILE:
-        case CURLE_RECV_ERROR:
-        case CURLE_SEND_ERROR:
-        case CURLE_GOT_NOTHING:
-                return strdup("the connection was cut");
-        case CURLE_PEER_FAILED_VERIFICATION:
-                return strdup("its TLS certificate is not trusted");
-        case CURLE_SSL_CONNECT_ERROR:
-                return strdup("TLS handshake failed");
-        case CURLE_UNSUPPORTED_PROTOCOL:
-                return strdup("unsupported protocol (http, https and ftp are)");
-        case CURLE_URL_MALFORMAT:
-                return strdup("not a valid URL");
-        case CURLE_TOO_MANY_REDIRECTS:
-                return strdup("too many redirects");
-        default:
-                return strdup(curl_easy_strerror((CURLcode)curl_code));
-        }
+        if (curl_code == CURLE_HTTP_RETURNED_ERROR)
+                return strdup_printf("HTTP %ld%s", status, status == 404 || status == 410 ? " (not there)" : "");
+        for (size_t i = 0; i < ELEMENTSOF(error_texts); i++)
+                if ((int)error_texts[i].code == curl_code)
+                        return strdup(error_texts[i].text);
+        return strdup(curl_easy_strerror((CURLcode)curl_code));
 }
 
 char *download_url_basename(const char *url) {

@@ -56,41 +56,61 @@ static void test_content_range(void **state) {
 
 static void test_resume_decide(void **state) {
         (void)state;
-        /* 206 from where the .part ends: append. */
-        assert_int_equal(download_resume_decide(1000, 206, "bytes 1000-4095/4096"), DOWNLOAD_APPEND);
-        /* 206 from elsewhere, or without a Content-Range, or to a request without Range: drop the .part. */
-        assert_int_equal(download_resume_decide(1000, 206, "bytes 0-4095/4096"), DOWNLOAD_DISCARD);
-        assert_int_equal(download_resume_decide(1000, 206, NULL), DOWNLOAD_DISCARD);
-        assert_int_equal(download_resume_decide(0, 206, "bytes 0-4095/4096"), DOWNLOAD_DISCARD);
-        /* 200: the server ignored Range (or none was sent): start again. */
-        assert_int_equal(download_resume_decide(1000, 200, NULL), DOWNLOAD_RESTART);
-        assert_int_equal(download_resume_decide(0, 200, NULL), DOWNLOAD_RESTART);
-        /* 416 with the .part's size as the total: it is whole already; another total: drop it. */
-        assert_int_equal(download_resume_decide(4096, 416, "bytes */4096"), DOWNLOAD_COMPLETE);
-        assert_int_equal(download_resume_decide(5000, 416, "bytes */4096"), DOWNLOAD_DISCARD);
-        assert_int_equal(download_resume_decide(5000, 416, NULL), DOWNLOAD_DISCARD);
-        assert_int_equal(download_resume_decide(0, 416, "bytes */4096"), DOWNLOAD_FAILED);
-        assert_int_equal(download_resume_decide(1000, 404, NULL), DOWNLOAD_FAILED);
-        assert_int_equal(download_resume_decide(1000, 500, NULL), DOWNLOAD_FAILED);
+        static const struct {
+                uint64_t offset;
+                long status;
+                const char *content_range;
+                enum download_resume want;
+        } cases[] = {
+                /* 206 from where the .part ends: append. */
+                { 1000, 206, "bytes 1000-4095/4096", DOWNLOAD_APPEND },
+                /* 206 from elsewhere, without a Content-Range, or to a request without Range: drop the .part. */
+                { 1000, 206, "bytes 0-4095/4096", DOWNLOAD_DISCARD },
+                { 1000, 206, NULL, DOWNLOAD_DISCARD },
+                { 0, 206, "bytes 0-4095/4096", DOWNLOAD_DISCARD },
+                /* 200: the server ignored Range (or none was sent): start again. */
+                { 1000, 200, NULL, DOWNLOAD_RESTART },
+                { 0, 200, NULL, DOWNLOAD_RESTART },
+                /* 416 with the .part's size as the total: whole already; another total: drop it. */
+                { 4096, 416, "bytes */4096", DOWNLOAD_COMPLETE },
+                { 5000, 416, "bytes */4096", DOWNLOAD_DISCARD },
+                { 5000, 416, NULL, DOWNLOAD_DISCARD },
+                { 0, 416, "bytes */4096", DOWNLOAD_FAILED },
+                { 1000, 404, NULL, DOWNLOAD_FAILED },
+                { 1000, 500, NULL, DOWNLOAD_FAILED },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++)
+                if (download_resume_decide(cases[i].offset, cases[i].status, cases[i].content_range) != cases[i].want)
+                        fail_msg("case %zu: offset %llu, status %ld", i, (unsigned long long)cases[i].offset,
+                                 cases[i].status);
 }
 
 static void test_transient(void **state) {
         (void)state;
-        assert_true(download_error_transient(CURLE_HTTP_RETURNED_ERROR, 500, true));
-        assert_true(download_error_transient(CURLE_HTTP_RETURNED_ERROR, 503, true));
-        assert_true(download_error_transient(CURLE_HTTP_RETURNED_ERROR, 429, true));
-        assert_true(download_error_transient(CURLE_HTTP_RETURNED_ERROR, 408, true));
-        assert_false(download_error_transient(CURLE_HTTP_RETURNED_ERROR, 404, true));
-        assert_false(download_error_transient(CURLE_HTTP_RETURNED_ERROR, 403, true));
-        assert_false(download_error_transient(CURLE_HTTP_RETURNED_ERROR, 410, true));
-        assert_true(download_error_transient(CURLE_PARTIAL_FILE, 200, true));
-        assert_true(download_error_transient(CURLE_RECV_ERROR, 0, true));
-        assert_true(download_error_transient(CURLE_OPERATION_TIMEDOUT, 200, true));
-        /* Never connected: the next mirror rather than another wait. */
-        assert_false(download_error_transient(CURLE_OPERATION_TIMEDOUT, 0, false));
-        assert_false(download_error_transient(CURLE_COULDNT_RESOLVE_HOST, 0, false));
-        assert_false(download_error_transient(CURLE_COULDNT_CONNECT, 0, false));
-        assert_false(download_error_transient(CURLE_PEER_FAILED_VERIFICATION, 0, true));
+        static const struct {
+                int code;
+                long status;
+                bool connected, want;
+        } cases[] = {
+                { CURLE_HTTP_RETURNED_ERROR, 500, true, true },
+                { CURLE_HTTP_RETURNED_ERROR, 503, true, true },
+                { CURLE_HTTP_RETURNED_ERROR, 429, true, true },
+                { CURLE_HTTP_RETURNED_ERROR, 408, true, true },
+                { CURLE_HTTP_RETURNED_ERROR, 404, true, false },
+                { CURLE_HTTP_RETURNED_ERROR, 403, true, false },
+                { CURLE_HTTP_RETURNED_ERROR, 410, true, false },
+                { CURLE_PARTIAL_FILE, 200, true, true },
+                { CURLE_RECV_ERROR, 0, true, true },
+                { CURLE_OPERATION_TIMEDOUT, 200, true, true },
+                /* Never connected: the next mirror rather than another wait. */
+                { CURLE_OPERATION_TIMEDOUT, 0, false, false },
+                { CURLE_COULDNT_RESOLVE_HOST, 0, false, false },
+                { CURLE_COULDNT_CONNECT, 0, false, false },
+                { CURLE_PEER_FAILED_VERIFICATION, 0, true, false },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++)
+                if (download_error_transient(cases[i].code, cases[i].status, cases[i].connected) != cases[i].want)
+                        fail_msg("case %zu: curl %d, status %ld", i, cases[i].code, cases[i].status);
 }
 
 static void test_error_text(void **state) {
