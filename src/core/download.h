@@ -50,8 +50,8 @@ struct download_result {
  *   -EINVAL   a request without URL, dest or hash
  *   -EEXIST   dest exists, differs and is not a cache file (left alone)
  *   -EBUSY    another process is downloading the same dest (its .part is locked)
- *   -EBADMSG  every URL that answered delivered a file whose hash differs (the line shows the
- *             expected and the actual hash; nothing is kept)
+ *   -EBADMSG  no URL delivered the file and at least one delivered a file whose hash differs (the
+ *             line shows the expected and the actual hash; nothing of it is kept)
  *   -ENOENT, -EHOSTUNREACH, -EIO  every URL failed (the line names each URL with its error,
  *             "offline?" when a host name does not resolve, and req->alternative)
  *   -ECANCELED  Ctrl-C/SIGTERM (core/interrupt.h): the .part stays and the next run resumes it
