@@ -81,6 +81,13 @@ tap_check "a stale .part: a Range try, then a whole one" \
   test "$(tail -n +1 "$tmp/log" | grep -F "GET /f/payload.bin " | tail -2 | tr '\n' ' ')" = \
        "GET /f/payload.bin range=bytes=100000- GET /f/payload.bin range=- "
 
+# A .part that is already whole (a run stopped before its rename): 416 for the Range, verified, renamed.
+cp "$tmp/srv/payload.bin" "$tmp/whole.bin.part"
+"$VM" isodownload --url "$base/f/payload.bin" --sha256 "$sum" --download-to "$tmp/whole.bin" 2>"$tmp/err" >/dev/null; rc=$?
+tap_check "a whole .part: the server said 416 and the file is taken" \
+  test "$rc" = 0 -a ! -e "$tmp/whole.bin.part" && cmp -s "$tmp/srv/payload.bin" "$tmp/whole.bin"
+tap_check "a whole .part: asked for what follows it" grep -qF "GET /f/payload.bin range=bytes=3145728-" "$tmp/log"
+
 # A wrong file: refused with both hashes, nothing kept.
 wrong=$(python3 -c 'import hashlib,sys; d=bytearray(open(sys.argv[1],"rb").read()); d[0]^=255; print(hashlib.sha256(d).hexdigest())' "$tmp/srv/payload.bin")
 "$VM" isodownload --url "$base/wrong/payload.bin" --sha256 "$sum" --download-to "$tmp/w.bin" 2>"$tmp/err" >/dev/null; rc=$?
