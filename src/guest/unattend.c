@@ -748,7 +748,6 @@ char *win_computer_name_random(const char *os) {
                         log_oom();
                         return NULL;
                 }
-        static const char alnum[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
         char out[64];
         size_t o = 0;
         for (const char *p = (const char *)pattern; *p && o < sizeof out - 1;) {
@@ -757,9 +756,13 @@ char *win_computer_name_random(const char *os) {
                 if (startswith(p, "{word}") && words) {
                         o += (size_t)snprintf(out + o, sizeof out - o, "%s", words[random_u32_below((uint32_t)strv_length(words))]);
                         p += strlen("{word}");
-                } else if (sscanf(p, "{alnum%u%c", &n, &tail) == 2 && tail == '}' && n < sizeof out) {
-                        for (unsigned i = 0; i < n && o < sizeof out - 1; i++)
-                                out[o++] = alnum[random_u32_below(sizeof alnum - 1)];
+                } else if (sscanf(p, "{alnum%u%c", &n, &tail) == 2 && tail == '}' && n < sizeof out - o) {
+                        _cleanup_free_ char *r = random_serial(n);
+                        if (!r) {
+                                log_oom();
+                                return NULL;
+                        }
+                        o += (size_t)snprintf(out + o, sizeof out - o, "%s", r);
                         p = strchr(p, '}') + 1;
                 } else
                         out[o++] = *p++;

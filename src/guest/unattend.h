@@ -25,7 +25,8 @@ struct unattend_params {
         const char *timezone;      /* Windows time zone id, "W. Europe Standard Time" */
         unsigned width, height;    /* display (win7/win81 answer files); 0: Windows' default */
         const char *first_logon_command; /* NULL: the OS data's default, which scans drive letters
-                                          * D..Z for \vmcloak\bootstrap.cmd and runs the first one */
+                                          * D..Z for \vmcloak\bootstrap.cmd and calls it (the config
+                                          * CD's letter depends on the drives before it) */
 };
 
 /*

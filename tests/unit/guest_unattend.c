@@ -15,7 +15,7 @@
 #include "guest/unattend.h"
 
 #define CMD "cmd /d /c for %i in (D E F G H I J K L M N O P Q R S T U V W X Y Z) do @if exist " \
-            "%i:\\vmcloak\\bootstrap.cmd (%i:\\vmcloak\\bootstrap.cmd & exit)"
+            "%i:\\vmcloak\\bootstrap.cmd call %i:\\vmcloak\\bootstrap.cmd"
 
 /* The fixed parameters of the golden cases. */
 static struct unattend_params base(const char *os) {
