@@ -117,6 +117,9 @@ echo "wrong_mac=$(ex 'C:\vmcloak\netcfg.exe netcfg --mac 52:54:00:99:99:99 --ip 
 rm -f "$WINEPREFIX/drive_c/vmcloak/netsh.exe"
 echo "real_netsh=$(ex 'C:\vmcloak\netcfg.exe netcfg --mac 52:54:00:aa:bb:cc --ip 192.168.30.10/24 --gateway 192.168.30.1')"
 echo "lan2_ipv4=$(ip -4 -o addr show lan2 | wc -l)"
+# The Linux agent's netcfg reads /sys/class/net: the same choice, commands printed (--dry-run).
+echo "linux_dry_run=$("${10}" netcfg --mac 52:54:00:AA:BB:CC --ip 192.168.30.10/24 --dns 127.0.0.53 --dry-run 2>&1 | tr '\n' '|')"
+echo "linux_apply=$({ "${10}" netcfg --mac 52:54:00:aa:bb:cc --ip 192.168.30.10/24 2>&1; echo "rc=$?"; } | tr '\n' '|')"
 echo "lan2_ifindex=$(cat /sys/class/net/lan2/ifindex)"
 cp "$WINEPREFIX/drive_c/vmcloak/bootstrap.log" "$work/bootstrap.log" 2>/dev/null
 cp "$WINEPREFIX/drive_c/vmcloak/netsh-calls.txt" "$work/netsh-calls.txt" 2>/dev/null
@@ -127,7 +130,7 @@ EOF
 cp "$work/netsh.exe" "$work/tree/vmcloak/netsh.exe"
 start=$(date +%s%N)
 out=$(timeout 300 unshare -n -m bash "$work/inside.sh" "$work" "$wine" "$ROOT/agent/vmcloak-agent.exe" "$cmdline" \
-      "$MAC" "$OTHER_MAC" "$PORT" "$work/tree" "$AGENT" 2>"$work/inside.err")
+      "$MAC" "$OTHER_MAC" "$PORT" "$work/tree" "$AGENT" "$ROOT/agent/vmcloak-agent" 2>"$work/inside.err")
 echo "# namespace run (Wine prefix, agent, bootstrap, checks): $(( ($(date +%s%N) - start) / 1000000 )) ms"
 val() { sed -n "s/^$1=//p" <<<"$out"; }
 log=$(cat "$work/bootstrap.log" 2>/dev/null | tr -d '\r')
@@ -157,6 +160,10 @@ tap_check "netcfg refuses a MAC no adapter has, listing the adapters' MACs" \
 # Wine's own netsh: runs, answers 0, and applies nothing (documented, not a success claim).
 tap_check "with Wine's netsh stub netcfg runs to the end" grep -q '"exit_code":0' <<<"$(val real_netsh)"
 tap_check "Wine's netsh stub applies no address (lan2 has no IPv4)" test "$(val lan2_ipv4)" = 0
+tap_check "the Linux agent's netcfg --dry-run picks the same adapter and prints the commands" \
+  grep -qF "netcfg: chose adapter index $idx \"lan2\" ($MAC)|netcfg: run: netsh interface ipv4 set address name=$idx source=static address=192.168.30.10 mask=255.255.255.0 gateway=none|netcfg: run: netsh interface ipv4 set dnsservers name=$idx source=static address=127.0.0.53 register=none validate=no|netcfg: would set 192.168.30.10/24" <<<"$(val linux_dry_run)"
+tap_check "the Linux agent's netcfg refuses to apply (netsh is Windows')" \
+  bash -c 'grep -q "needs Windows" <<<"$1" && grep -q "rc=1" <<<"$1"' _ "$(val linux_apply)"
 if [ "$_tap_fail" != 0 ]; then
   sed 's/^/# inside: /' <<<"$out"
   sed 's/^/# bootstrap.log: /' <<<"$log"
