@@ -212,16 +212,16 @@ static int check_params(const struct unattend_params *p) {
                 log_error("invalid Windows architecture '%s' (amd64 or x86)", strempty(p->arch));
                 return -EINVAL;
         }
-        if (!p->user || win_user_name_check(p->user) < 0)
-                return p->user ? -EINVAL : (log_error("the answer file needs a user name"), -EINVAL);
+        if (win_user_name_check(p->user) < 0)
+                return -EINVAL;
         if (p->oobe_account && win_user_name_check(p->oobe_account) < 0)
                 return -EINVAL;
         if (!p->password || utf8_length(p->password) > 127) {
                 log_error("invalid Windows password: %s", p->password ? "longer than 127 characters" : "none given");
                 return -EINVAL;
         }
-        if (!p->computer_name || win_computer_name_check(p->computer_name) < 0)
-                return p->computer_name ? -EINVAL : (log_error("the answer file needs a computer name"), -EINVAL);
+        if (win_computer_name_check(p->computer_name) < 0)
+                return -EINVAL;
         if (p->image_name ? isempty(p->image_name) : p->image_index < 1) {
                 log_error("the answer file needs the edition: an image name, or an image index of 1 or more");
                 return -EINVAL;
@@ -801,7 +801,9 @@ int win_user_name_check(const char *name) {
                         why = "it is a reserved Windows account";
         if (!why)
                 return 0;
+        /* A name with control characters is not echoed: the message stays one line. */
+        bool printable = !strpbrk(strempty(name), "\t\r\n\x0b\x0c");
         log_error("invalid Windows user name '%s': %s; a Windows user name is 1 to 20 characters, none of "
-                  "\"/\\[]:;|=,+*?<>@, not ending in '.'", strempty(name), why);
+                  "\"/\\[]:;|=,+*?<>@, not ending in '.'", printable ? strempty(name) : "...", why);
         return -EINVAL;
 }
