@@ -124,10 +124,18 @@ echo "lan2_ifindex=$(cat /sys/class/net/lan2/ifindex)"
 cp "$WINEPREFIX/drive_c/vmcloak/bootstrap.log" "$work/bootstrap.log" 2>/dev/null
 cp "$WINEPREFIX/drive_c/vmcloak/netsh-calls.txt" "$work/netsh-calls.txt" 2>/dev/null
 test -f "$WINEPREFIX/drive_c/windows/system32/$9" && echo "agent_installed=yes"
+ln -s "$work/tree2" "$WINEPREFIX/dosdevices/f:"
+echo "bad_mac_bootstrap=$(ex 'cmd /d /c call F:\vmcloak\bootstrap.cmd')"
+cp "$WINEPREFIX/drive_c/vmcloak/bootstrap.log" "$work/bootstrap2.log" 2>/dev/null
+echo "second_agent=$(curl -s -m 2 http://127.0.0.1:18766/ || echo none)"
+test -f "$WINEPREFIX/drive_c/windows/system32/other.exe" && echo "second_agent_installed=yes"
 "$(dirname "$wine")/wineserver" -k 2>/dev/null
 EOF
 
 cp "$work/netsh.exe" "$work/tree/vmcloak/netsh.exe"
+# A second disc whose MAC no adapter has: the bootstrap must stop at the network step.
+mkdir "$work/tree2"
+"$DRIVE" dir "$work/tree2" win10x64 52:54:00:99:99:99 192.168.30.11 24 192.168.30.1 18766 other.exe 2>>"$work/err"
 start=$(date +%s%N)
 out=$(timeout 300 unshare -n -m bash "$work/inside.sh" "$work" "$wine" "$ROOT/agent/vmcloak-agent.exe" "$cmdline" \
       "$MAC" "$OTHER_MAC" "$PORT" "$work/tree" "$AGENT" "$ROOT/agent/vmcloak-agent" 2>"$work/inside.err")
@@ -160,6 +168,13 @@ tap_check "netcfg refuses a MAC no adapter has, listing the adapters' MACs" \
 # Wine's own netsh: runs, answers 0, and applies nothing (documented, not a success claim).
 tap_check "with Wine's netsh stub netcfg runs to the end" grep -q '"exit_code":0' <<<"$(val real_netsh)"
 tap_check "Wine's netsh stub applies no address (lan2 has no IPv4)" test "$(val lan2_ipv4)" = 0
+log2=$(tr -d '\r' <"$work/bootstrap2.log" 2>/dev/null)
+tap_check "a bootstrap whose MAC no adapter has exits 1" grep -q '"exit_code":1' <<<"$(val bad_mac_bootstrap)"
+tap_check "... and names the failed step (vmcloak-phase: failed network)" grep -qx 'vmcloak-phase: failed network' <<<"$log2"
+tap_check "... and its log lists the adapters it saw" grep -q 'no adapter has the MAC 52:54:00:99:99:99; adapters: .*52:54:00:aa:bb:cc' <<<"$log2"
+tap_check "... and stops there: no agent installed or started" \
+  bash -c '! grep -q "agent-started" <<<"$1" && ! grep -q "second_agent_installed" <<<"$2" && grep -q "second_agent=none" <<<"$2"' \
+  _ "$log2" "$out"
 tap_check "the Linux agent's netcfg --dry-run picks the same adapter and prints the commands" \
   grep -qF "netcfg: chose adapter index $idx \"lan2\" ($MAC)|netcfg: run: netsh interface ipv4 set address name=$idx source=static address=192.168.30.10 mask=255.255.255.0 gateway=none|netcfg: run: netsh interface ipv4 set dnsservers name=$idx source=static address=127.0.0.53 register=none validate=no|netcfg: would set 192.168.30.10/24" <<<"$(val linux_dry_run)"
 tap_check "the Linux agent's netcfg refuses to apply (netsh is Windows')" \
