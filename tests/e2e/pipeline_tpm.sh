@@ -11,24 +11,14 @@
 #    swtpm for it and the restored guest sees a TPM 2.0;
 #  - clone copies the TPM state, delimg removes it; no QEMU or swtpm is left.
 source "$(dirname "$0")/tap.sh"
+source "$(dirname "$0")/pipeline-home.sh"
 VM=${VMCLOAK_BIN:?}
 BUILD=${VMCLOAK_BUILD_ROOT:?}
-tmp=$(mktemp -d /tmp/vmcloak-pipetpm.XXXXXX)
-export VMCLOAK_HOME="$tmp/home, it's \"tpm\" \$HOME-ünï"
-cleanup() {
-  pkill -KILL -f -- "$tmp/" 2>/dev/null
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-cache=${VMCLOAK_TEST_CACHE:-/var/tmp/vmcloak-test-cache}/vmcloak-cache
-mkdir -p "$cache" "$VMCLOAK_HOME"
-ln -s "$cache" "$VMCLOAK_HOME/cache"
-unset VMCLOAK_GUEST_AGENT
+if ! pipeline_home vmcloak-pipetpm "home, it's \"tpm\" \$HOME-ünï"; then
+  tap_skip "pipeline with a TPM" "no static agent in $BUILD/agent (sanitizer build?)"; tap_done; exit 0
+fi
 if ! command -v swtpm >/dev/null; then
   tap_skip "pipeline with a TPM" "swtpm is not installed (packaging/debian-packages.txt)"; tap_done; exit 0
-fi
-if ! [ -x "$BUILD/agent/vmcloak-agent" ] || file -L "$BUILD/agent/vmcloak-agent" | grep -q 'dynamically linked'; then
-  tap_skip "pipeline with a TPM" "no static agent in $BUILD/agent (sanitizer build?)"; tap_done; exit 0
 fi
 left() { pgrep -f -- "$tmp/" | grep -v "^$$\$" || true; }
 img=$VMCLOAK_HOME/image
