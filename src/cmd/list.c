@@ -72,6 +72,13 @@ static int list_images(struct repo *repo, bool name_only) {
                         json_object_object_add(o, "mac", jstr(m->mac));
                         json_object_object_add(o, "installed", installed_json(m->installed));
                         json_object_object_add(o, "created_at", jstr(m->created_at));
+                        /* Schema 3 (older rows: bios, false, false, null). */
+                        json_object_object_add(o, "firmware", jstr(image_is_uefi(m) ? "uefi" : "bios"));
+                        json_object_object_add(o, "secure_boot", json_object_new_boolean(m->secure_boot != 0));
+                        json_object_object_add(o, "tpm", json_object_new_boolean(m->tpm != 0));
+                        json_object_object_add(o, "os_build", jstr(m->os_build));
+                        json_object_object_add(o, "os_edition", jstr(m->os_edition));
+                        json_object_object_add(o, "os_language", jstr(m->os_language));
                         json_object_array_add(arr, o);
                 }
                 printf("%s\n", json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY |

@@ -49,9 +49,11 @@ static const char *const vmcloak_revisions[] = {
 #define VMCLOAK_REVISIONS_TEXT "34c908159434, 5a5957711538, f5b14c62e62c and " REPO_ALEMBIC_HEAD
 
 /* Every column a known schema has, and what added it: 0 VMCloak when alembic came (2018), 2-4
- * the alembic revision vmcloak_revisions[since - 1], 5 vmcloak's schema 2. Types only for the
- * columns a migration adds. */
+ * the alembic revision vmcloak_revisions[since - 1], 5 vmcloak's schema 2, 6 its schema 3. Types
+ * only for the columns a migration adds. */
 #define SINCE_VMCLOAK 5
+#define SINCE_SCHEMA3 6
+#define SINCE_LAST SINCE_SCHEMA3
 static const struct known_column {
         const char *table, *column, *type;
         int since;
@@ -75,7 +77,18 @@ static const struct known_column {
         { "image", "dns", "VARCHAR(32)", SINCE_VMCLOAK },
         { "image", "created_at", "VARCHAR(32)", SINCE_VMCLOAK },
         { "snapshot", "created_at", "VARCHAR(32)", SINCE_VMCLOAK },
+        { "image", "firmware", "VARCHAR(16)", SINCE_SCHEMA3 },
+        { "image", "secure_boot", "INTEGER", SINCE_SCHEMA3 },
+        { "image", "tpm", "INTEGER", SINCE_SCHEMA3 },
+        { "image", "os_build", "VARCHAR(32)", SINCE_SCHEMA3 },
+        { "image", "os_edition", "VARCHAR(64)", SINCE_SCHEMA3 },
+        { "image", "os_language", "VARCHAR(32)", SINCE_SCHEMA3 },
 };
+
+/* The vmcloak schema (user_version) a column first belongs to: 1 for VMCloak's head revision. */
+static int column_schema(const struct known_column *k) {
+        return k->since < SINCE_VMCLOAK ? 1 : k->since - SINCE_VMCLOAK + 2;
+}
 
 static const char *const known_tables[] = { "alembic_version", "image", "snapshot" };
 
@@ -280,7 +293,8 @@ static int schema_judge(const struct schema_scan *s, enum repo_state *ret_state,
                 e = strv_extendf(&why, "was written by a newer vmcloak (schema %d; this one knows schemas up to %d)",
                                  s->user_version, REPO_SCHEMA_VERSION);
         } else {
-                if (s->user_version != 0 && s->user_version != REPO_SCHEMA_VERSION)
+                /* 0: VMCloak's (no user_version); 1 is VMCloak's head as read, never written. */
+                if (s->user_version == 1 || s->user_version < 0)
                         e = strv_extendf(&why, "has PRAGMA user_version %d, which no vmcloak writes",
                                          s->user_version);
                 if (e == 0 && strv_length(s->revisions) > 1) {
@@ -292,9 +306,9 @@ static int schema_judge(const struct schema_scan *s, enum repo_state *ret_state,
                 if (e == 0 && rev && !revision_known(rev))
                         e = strv_extendf(&why, "has alembic revision %s, which this vmcloak does not know (it knows "
                                          "VMCloak's " VMCLOAK_REVISIONS_TEXT ")", rev);
-                else if (e == 0 && s->user_version == REPO_SCHEMA_VERSION && !streq_ptr(rev, REPO_ALEMBIC_HEAD))
+                else if (e == 0 && s->user_version >= 2 && !streq_ptr(rev, REPO_ALEMBIC_HEAD))
                         e = strv_extendf(&why, "is vmcloak schema %d but has alembic revision %s instead of "
-                                         REPO_ALEMBIC_HEAD, REPO_SCHEMA_VERSION, rev ? rev : "none");
+                                         REPO_ALEMBIC_HEAD, s->user_version, rev ? rev : "none");
                 if (e == 0 && s->unknown) {
                         _cleanup_free_ char *l = strv_join(s->unknown, ", ");
                         e = l ? strv_extendf(&why, "has what no known schema has (%s)", l) : -ENOMEM;
@@ -303,10 +317,24 @@ static int schema_judge(const struct schema_scan *s, enum repo_state *ret_state,
                         _cleanup_free_ char *l = strv_join(s->missing_base, ", ");
                         e = l ? strv_extendf(&why, "lacks columns every VMCloak revision has (%s)", l) : -ENOMEM;
                 }
-                if (e == 0 && s->missing && s->user_version == REPO_SCHEMA_VERSION) {
-                        _cleanup_free_ char *l = strv_join(s->missing, ", ");
-                        e = l ? strv_extendf(&why, "lacks columns of schema %d (%s)", REPO_SCHEMA_VERSION, l)
-                              : -ENOMEM;
+                if (e == 0 && s->user_version >= 2) {
+                        /* A vmcloak schema has every column up to its own; later ones come with migrate. */
+                        _cleanup_strv_free_ char **lack = NULL;
+                        STRV_FOREACH(m, s->missing) {
+                                const char *dot = strchr(*m, '.');
+                                _cleanup_free_ char *table = dot ? strndup(*m, (size_t)(dot - *m)) : NULL;
+                                const struct known_column *k = table ? known_column_find(table, dot + 1) : NULL;
+                                if (dot && !table) {
+                                        e = -ENOMEM;
+                                        break;
+                                }
+                                if (k && column_schema(k) <= s->user_version && (e = strv_extend(&lack, *m)) < 0)
+                                        break;
+                        }
+                        _cleanup_free_ char *l = lack ? strv_join(lack, ", ") : NULL;
+                        if (e == 0 && lack)
+                                e = l ? strv_extendf(&why, "lacks columns of schema %d (%s)", s->user_version, l)
+                                      : -ENOMEM;
                 }
                 if (e == 0 && why)
                         state = REPO_UNKNOWN;
@@ -346,6 +374,34 @@ static void set_wal(struct repo *r) {
                 exec_sql(r, "PRAGMA journal_mode=WAL");
 }
 
+/* Add the known columns that came with since (only those in missing, when given). */
+static int add_columns(struct repo *r, int since, char *const *missing) {
+        for (size_t i = 0; i < ELEMENTSOF(known_columns); i++) {
+                const struct known_column *k = &known_columns[i];
+                if (k->since != since)
+                        continue;
+                _cleanup_free_ char *name = strdup_printf("%s.%s", k->table, k->column);
+                if (!name)
+                        return log_oom();
+                if (missing && !strv_contains(missing, name))
+                        continue;
+                char sql[256];
+                snprintf(sql, sizeof sql, "ALTER TABLE %s ADD COLUMN %s %s", k->table, k->column, k->type);
+                int e = exec_sql(r, sql);
+                if (e < 0)
+                        return e;
+                if (missing)
+                        log_info("  added column %s", name);
+        }
+        return 0;
+}
+
+static int set_user_version(struct repo *r) {
+        char sql[64];
+        snprintf(sql, sizeof sql, "PRAGMA user_version = %d", REPO_SCHEMA_VERSION);
+        return exec_sql(r, sql);
+}
+
 static int create_schema(struct repo *r) {
         int e = exec_sql(r, "BEGIN IMMEDIATE");
         if (e < 0)
@@ -356,12 +412,11 @@ static int create_schema(struct repo *r) {
         if (e == 0 && n == 0) {
                 log_debug("creating repository %s", r->path);
                 e = exec_sql(r, vmcloak_schema);
+                /* vmcloak's own columns, in the order the migrations add them. */
+                for (int since = SINCE_VMCLOAK; e == 0 && since <= SINCE_LAST; since++)
+                        e = add_columns(r, since, NULL);
                 if (e == 0)
-                        e = exec_sql(r, "ALTER TABLE image ADD COLUMN netmode VARCHAR(16);"
-                                        "ALTER TABLE image ADD COLUMN dns VARCHAR(32);"
-                                        "ALTER TABLE image ADD COLUMN created_at VARCHAR(32);"
-                                        "ALTER TABLE snapshot ADD COLUMN created_at VARCHAR(32);"
-                                        "PRAGMA user_version = 2;");
+                        e = set_user_version(r);
         }
         if (e < 0) {
                 exec_sql(r, "ROLLBACK");
@@ -493,25 +548,8 @@ int repo_migrate(struct repo *r, int *ret_from, int *ret_to) {
         if (e == 0 && r->state == REPO_OLDER) {
                 /* VMCloak's alembic revisions, then vmcloak's own columns: each column that is
                  * missing, in the order they came. */
-                for (int since = 1; e == 0 && since <= SINCE_VMCLOAK; since++)
-                        for (size_t i = 0; e == 0 && i < ELEMENTSOF(known_columns); i++) {
-                                const struct known_column *k = &known_columns[i];
-                                if (k->since != since)
-                                        continue;
-                                _cleanup_free_ char *name = strdup_printf("%s.%s", k->table, k->column);
-                                if (!name) {
-                                        e = log_oom();
-                                        break;
-                                }
-                                if (!strv_contains(s.missing, name))
-                                        continue;
-                                char sql[256];
-                                snprintf(sql, sizeof sql, "ALTER TABLE %s ADD COLUMN %s %s", k->table, k->column,
-                                         k->type);
-                                e = exec_sql(r, sql);
-                                if (e == 0)
-                                        log_info("  added column %s", name);
-                        }
+                for (int since = 1; e == 0 && since <= SINCE_LAST; since++)
+                        e = s.missing ? add_columns(r, since, s.missing) : 0;
                 bool at_head = strv_length(s.revisions) == 1 && streq(s.revisions[0], REPO_ALEMBIC_HEAD);
                 if (e == 0 && !table_exists(r, "alembic_version"))
                         e = exec_sql(r, "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL, "
@@ -519,11 +557,8 @@ int repo_migrate(struct repo *r, int *ret_from, int *ret_to) {
                 if (e == 0 && !at_head)
                         e = exec_sql(r, "DELETE FROM alembic_version; INSERT INTO alembic_version VALUES ('"
                                         REPO_ALEMBIC_HEAD "')");
-                if (e == 0) {
-                        char sql[64];
-                        snprintf(sql, sizeof sql, "PRAGMA user_version = %d", REPO_SCHEMA_VERSION);
-                        e = exec_sql(r, sql);
-                }
+                if (e == 0)
+                        e = set_user_version(r);
         }
         schema_scan_done(&s);
         if (e < 0) {
@@ -568,6 +603,7 @@ static const struct image_field {
         T(mode), T(vm), T(name), T(path), T(osversion), T(servicepack), T(ipaddr), N(port), T(adapter),
         T(netmask), T(gateway), N(cpus), N(ramsize), N(vramsize), T(paravirtprovider), T(mac),
         { "_installed", false, offsetof(struct image, installed) }, T(netmode), T(dns), T(created_at),
+        T(firmware), N(secure_boot), N(tpm), T(os_build), T(os_edition), T(os_language),
 #undef T
 #undef N
 };
@@ -636,6 +672,7 @@ void image_free(struct image *i) {
         free(i->name); free(i->path); free(i->osversion); free(i->servicepack); free(i->mode); free(i->vm);
         free(i->ipaddr); free(i->adapter); free(i->netmask); free(i->gateway); free(i->paravirtprovider);
         free(i->mac); free(i->installed); free(i->netmode); free(i->dns); free(i->created_at);
+        free(i->firmware); free(i->os_build); free(i->os_edition); free(i->os_language);
         free(i);
 }
 
@@ -964,3 +1001,5 @@ char *installed_add(const char *installed, const char *name, const char *version
                 return strdup_printf("%s:%s", name, strempty(version));
         return strdup_printf("%s,%s:%s", installed, name, strempty(version));
 }
+
+bool image_is_uefi(const struct image *img) { return img->firmware && streq(img->firmware, "uefi"); }

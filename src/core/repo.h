@@ -11,8 +11,11 @@
 /* Schema versions (PRAGMA user_version, vmcloak's own numbering):
  *   0  a VMCloak database before alembic head d6c5bf858df1 (columns may be missing)
  *   1  VMCloak's head schema (alembic d6c5bf858df1)
- *   2  + image.netmode, image.dns, image.created_at, snapshot.created_at (vmcloak in C) */
-#define REPO_SCHEMA_VERSION 2
+ *   2  + image.netmode, image.dns, image.created_at, snapshot.created_at (vmcloak in C)
+ *   3  + image.firmware, image.secure_boot, image.tpm (what the image boots with) and
+ *        image.os_build, image.os_edition, image.os_language (what init read of the OS)
+ * VMCloak reads every one of them (it names its columns); migrate takes 0 and 2 to 3. */
+#define REPO_SCHEMA_VERSION 3
 #define REPO_ALEMBIC_HEAD "d6c5bf858df1"
 
 struct repo;
@@ -39,7 +42,18 @@ struct image {
         char *netmode;     /* "bridge" | "user"; NULL (VMCloak rows) means bridge */
         char *dns;         /* the guest's DNS server; NULL for VMCloak rows */
         char *created_at;
+        /* Schema 3: the firmware the image boots with and what init read of its OS. NULL or 0
+         * (VMCloak rows, older schemas): BIOS, no Secure Boot, no TPM, nothing known. */
+        char *firmware;    /* "bios" | "uefi"; NULL means bios */
+        int secure_boot;   /* 1: UEFI Secure Boot enforced (Microsoft keys enrolled) */
+        int tpm;           /* 1: a TPM 2.0 (its state beside the disk, <path>.tpm) */
+        char *os_build;    /* e.g. "22631" */
+        char *os_edition;  /* e.g. "Professional" */
+        char *os_language; /* e.g. "en-US" */
 };
+
+/* The image's firmware facts as the pipeline uses them (NULL firmware: BIOS). */
+bool image_is_uefi(const struct image *img);
 
 struct snapshot {
         int64_t id;

@@ -253,6 +253,8 @@ static void domain_release(struct fake_domain *d) {
         free(d->ip[0]);
         free(d->ip[1]);
         free(d->log_path);
+        free(d->nvram);
+        free(d->tpm_state);
         free(d->events);
         free(d->status);
         free(d->status_description);
@@ -299,7 +301,8 @@ static int fake_domain_define(struct vm_conn *c, const struct vm_def *def, const
         d->media = calloc(d->n_media, sizeof *d->media);
         bool ok = d->media && dup_or_null(def->name, &d->name) && dup_or_null(def->disk.path, &d->disk) &&
                   dup_or_null(def->serial.path, &d->serial_path) && dup_or_null(def->net.guest_ip, &d->ip[0]) &&
-                  dup_or_null(def->net.guest_ip2, &d->ip[1]) && dup_or_null(o->log_path, &d->log_path);
+                  dup_or_null(def->net.guest_ip2, &d->ip[1]) && dup_or_null(o->log_path, &d->log_path) &&
+                  dup_or_null(def->nvram, &d->nvram) && (!def->tpm || dup_or_null(def->tpm_state, &d->tpm_state));
         for (size_t i = 0; ok && i < def->n_cdroms; i++)
                 ok = dup_or_null(def->cdroms[i].media, &d->media[i]);
         if (!ok) {
@@ -330,6 +333,10 @@ static int fake_domain_define(struct vm_conn *c, const struct vm_def *def, const
         n_domains++;
         pthread_mutex_unlock(&list_lock);
         fake_journal_add("define %s", d->name);
+        if (d->nvram || d->tpm_state)
+                fake_journal_add("firmware %s %s%s nvram=%s tpm=%s", d->name,
+                                 def->firmware == VM_FIRMWARE_UEFI ? "uefi" : "bios", def->secure_boot ? "+sb" : "",
+                                 d->nvram ? fake_base(d->nvram) : "none", d->tpm_state ? fake_base(d->tpm_state) : "none");
         *ret = &d->base;
         return 0;
 }
@@ -440,6 +447,23 @@ static int fake_start(struct vm_domain *vd, const struct vm_start_opts *o) {
                         return log_error_errno(r, "cannot restore %s from %s: %m", d->name, o->memory_image);
                 if ((r = restore_slot(d, o->memory_image, &slot)) < 0)
                         return r;
+        }
+        /* What the firmware and the TPM keep across boots: each boot leaves its mark there, as
+         * OVMF's boot variables and swtpm's state change on a real machine. */
+        if (d->nvram && !o->memory_image) {
+                _cleanup_close_ int fd = open(d->nvram, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+                _cleanup_free_ char *mark = strdup_printf("boot %s\n", d->name);
+                if (fd < 0 || !mark || write_all(fd, mark, strlen(mark)) < 0)
+                        return log_error_errno(-EIO, "fake machine %s: cannot write its vars %s", d->name, d->nvram);
+        }
+        if (d->tpm_state && !o->memory_image) {
+                _cleanup_free_ char *perm = path_join(d->tpm_state, "tpm2-00.permall");
+                _cleanup_free_ char *mark = strdup_printf("boot %s\n", d->name);
+                _cleanup_close_ int fd = perm && mkdir_p(d->tpm_state, 0700) == 0
+                                                 ? open(perm, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600) : -1;
+                if (fd < 0 || !mark || write_all(fd, mark, strlen(mark)) < 0)
+                        return log_error_errno(-EIO, "fake machine %s: cannot write its TPM state in %s", d->name,
+                                               d->tpm_state);
         }
         static const char *const kinds[] = { "install", "disk", "restore" };
         int error = 0;

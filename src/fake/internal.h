@@ -35,6 +35,8 @@ struct fake_domain {
         char *ip[2];                   /* slot 0: guest_ip, slot 1: guest_ip2 */
         unsigned agent_port;
         char *log_path;
+        char *nvram;                   /* UEFI vars file: each boot appends "boot NAME" to it */
+        char *tpm_state;               /* TPM folder: each boot appends the same to its state file */
         char description[160];
         struct fake_agent *agent[2];   /* NULL where the slot has no address */
 

@@ -169,7 +169,8 @@ int vm_domain_define(struct vm_conn *c, const struct vm_def *def, const struct v
 /* Define a machine from Cuckoo3 machineinfo.json start_args (cuckoo3-qemu.md): the machine
  * Cuckoo3 restores. The devices come from start_args; host gives what start_args cannot say:
  * name, disk.path (in place of %DISPOSABLE_DISK_PATH%), net.type, net.guest_ip and agent_port
- * (where the agent is), and vnc. Drivers that cannot run start_args answer -EOPNOTSUPP. */
+ * (where the agent is), vnc, and tpm + tpm_state when start_args hold a TPM (snapshot --tpm: the
+ * driver then runs its emulator on that state; without, the restore fails as in Cuckoo3). Drivers that cannot run start_args answer -EOPNOTSUPP. */
 int vm_domain_define_cuckoo(struct vm_conn *c, char *const *start_args, const struct vm_def *host,
                             const struct vm_domain_opts *o, struct vm_domain **ret);
 /* Stop the machine if it runs (hard), release everything the driver made for it. NULL is fine. */

@@ -56,7 +56,9 @@ static unsigned remove_matching(const char *dir, const char *prefix, const char 
                         continue;
                 _cleanup_free_ char *p = path_join(dir, de->d_name);
                 struct stat st;
-                if (!p || lstat(p, &st) < 0 || (pid_named ? !S_ISREG(st.st_mode) : !S_ISDIR(st.st_mode)))
+                /* A pid-named leftover is a file, or the TPM state folder that came with an overlay. */
+                bool want_dir = pid_named ? endswith(suffix, ".tpm") : true;
+                if (!p || lstat(p, &st) < 0 || (want_dir ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode)))
                         continue;
                 if (rm_rf(p) == 0) {
                         log_info("removed %s", p);
@@ -207,8 +209,12 @@ int pipeline_cleanup(struct pipeline *pl, const char *name) {
                 if (!dir || !inst || !mod || !isodir || !work)
                         return log_oom();
                 n += kill_users(pl, img->path, NULL);
-                n += remove_matching(dir, inst, ".qcow2", true);
-                n += remove_matching(dir, mod, ".qcow2", true);
+                /* The overlays and the UEFI vars and TPM copies beside them (fwstate.h). */
+                static const char *const kinds[] = { ".qcow2", ".qcow2.nvram", ".qcow2.tpm" };
+                for (size_t k = 0; k < ELEMENTSOF(kinds); k++) {
+                        n += remove_matching(dir, inst, kinds[k], true);
+                        n += remove_matching(dir, mod, kinds[k], true);
+                }
                 n += remove_matching(isodir, work, "", false);
         } else if (is_vm) {
                 _cleanup_free_ char *dir = paths_vm_dir(name);
@@ -216,6 +222,7 @@ int pipeline_cleanup(struct pipeline *pl, const char *name) {
                         return log_oom();
                 n += kill_users(pl, dir, NULL);
                 n += remove_matching(dir, "disposable-", ".qcow2", true);
+                n += remove_matching(dir, "disposable-", ".qcow2.tpm", true);   /* restore's TPM copy */
         } else if ((r = cleanup_unrecorded(pl, name, &n)) < 0)
                 return r;
         if (n)

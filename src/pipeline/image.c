@@ -13,6 +13,7 @@
 #include "core/repo.h"
 #include "core/util.h"
 #include "core/validate.h"
+#include "pipeline/fwstate.h"
 
 /* Machines not started by a running vmcloak that use path (e.g. Cuckoo3 restoring a VM): a
  * delete would pull the files from under them. The locks cover vmcloak's own runs. */
@@ -145,6 +146,8 @@ int pipeline_delete_image(struct pipeline *pl, const char *name, bool with_snaps
                 log_warning_errno(-errno, "image row deleted, but its disk %s could not be removed: %m", img->path);
                 rc = -EIO;
         }
+        if (img->path)
+                fwstate_remove(img->path);
         log_info("Deleted image %s", name);
         return rc;
 }
@@ -225,7 +228,11 @@ int pipeline_clone_image(struct pipeline *pl, const char *name, const char *newn
                 free(TAKE_PTR(dst)); /* another run made it meanwhile: not ours to remove */
         if (r < 0)
                 return r;
+        /* Its UEFI vars and TPM state too: the copy boots as the image does. */
+        if (r == 0 && (r = fwstate_copy(img, img->path, dst, true)) < 0)
+                return r;
         if (interrupted()) {
+                fwstate_remove(dst);
                 log_error("clone of %s interrupted; nothing was copied", name);
                 return -ECANCELED;
         }
@@ -239,6 +246,7 @@ int pipeline_clone_image(struct pipeline *pl, const char *name, const char *newn
                 return log_oom();
         r = repo_image_insert(repo, img);
         if (r < 0) {
+                fwstate_remove(dst);
                 if (r == -EEXIST)
                         log_error("an image named '%s' was created meanwhile; nothing copied", newname);
                 return r;

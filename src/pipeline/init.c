@@ -23,6 +23,7 @@
 #include "net/bridge.h"
 #include "net/check.h"
 #include "pipeline/flow.h"
+#include "pipeline/fwstate.h"
 
 static int resolve_network(struct repo *repo, const struct init_request *req, struct netcfg *ret) {
         uint32_t baddr = 0;
@@ -209,11 +210,15 @@ int pipeline_init(struct pipeline *pl, const struct init_request *req) {
                 .gateway = x.net.gateway_s, .cpus = (int)req->cpus, .ramsize = (int)req->ram_mb,
                 .vramsize = (int)req->vram_mb, .mac = x.mac,
                 .netmode = (char *)image_netmode_to_string(req->net.mode), .dns = x.net.dns_s,
+                /* What the profile boots with; Windows 11's Secure Boot comes with its UEFI + TPM
+                 * needs and stays without the TPM (--no-tpm). */
+                .firmware = (char *)(prof->uefi ? "uefi" : "bios"), .secure_boot = prof->uefi && prof->tpm,
+                .tpm = prof->tpm && !req->no_tpm,
+                .os_build = (char *)req->os_build, .os_edition = (char *)req->os_edition,
+                .os_language = (char *)req->os_language,
         };
         r = init_steps(&x, &img);
         /* Switch the machine off before its files go. */
-        _cleanup_free_ char *nvram = x.s.def.nvram ? strdup(x.s.def.nvram) : NULL;
-        _cleanup_free_ char *tpm = x.s.def.tpm_state ? strdup(x.s.def.tpm_state) : NULL;
         init_run_done(&x);
         if (x.workdir)
                 rm_rf_and_free(x.workdir);
@@ -224,10 +229,7 @@ int pipeline_init(struct pipeline *pl, const struct init_request *req) {
         }
         if (x.disk) {
                 unlink_if_exists(x.disk);
-                if (nvram)
-                        unlink_if_exists(nvram);
-                if (tpm)
-                        rm_rf(tpm);
+                fwstate_remove(x.disk);
         }
         if (r == -ECANCELED)
                 log_error("init of %s interrupted; removed its disk and work files", req->name);

@@ -25,6 +25,10 @@ struct init_request {
         char **extra_cdroms;
         const char *kernel, *modules;  /* linux */
         const char *iso_mount, *serial_key, *product, *python_version;  /* windows */
+        bool no_tpm;                   /* leave out the TPM the profile has (win11x64 --no-tpm) */
+        /* What was read of the OS from the install media (Windows: the WIM's build, edition and
+         * language), recorded in the image row (schema 3); NULL: not known. */
+        const char *os_build, *os_edition, *os_language;
         struct vm_options vm;
 };
 

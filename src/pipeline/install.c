@@ -19,6 +19,7 @@
 #include "deps/runner.h"
 #include "guest/profile.h"
 #include "net/check.h"
+#include "pipeline/fwstate.h"
 #include "pipeline/image.h"
 
 int image_open_checked(struct repo *repo, const char *name, bool allow_frozen, struct image **ret) {
@@ -135,7 +136,9 @@ typedef int (*overlay_run_fn)(struct pipeline *pl, const void *req, const struct
 
 /* Run image img on a throw-away overlay <disk>.<kind>-PID.qcow2 and commit it into the image only
  * when the run succeeded and no interrupt came first; the overlay goes whatever happens, so a
- * failure leaves the image exactly as it was. */
+ * failure leaves the image exactly as it was. The UEFI vars and TPM state follow the same rule:
+ * the run works on copies beside the overlay, which replace the image's only after the disk's
+ * commit (fwstate.h). */
 static int on_overlay(struct pipeline *pl, const struct image *img, const char *kind, enum vm_accel accel,
                       overlay_run_fn run, const void *req) {
         const struct os_profile *prof = os_profile_find(img->osversion);
@@ -148,10 +151,13 @@ static int on_overlay(struct pipeline *pl, const struct image *img, const char *
         if (r == 0)
                 r = vm_disk_create_overlay(pl->conn, overlay, img->path);
         if (r == 0)
+                r = fwstate_copy(img, img->path, overlay, true);
+        if (r == 0)
                 r = run(pl, req, img, prof, overlay, logdir);
         if (r == 0 && interrupted())
                 r = -ECANCELED;
         if (r < 0) {
+                fwstate_remove(overlay);
                 log_error("%s of %s %s; the image is unchanged", kind, img->name,
                           r == -ECANCELED ? "interrupted" : "failed");
                 return r;
@@ -159,6 +165,9 @@ static int on_overlay(struct pipeline *pl, const struct image *img, const char *
         struct progress p;
         progress_begin(&p, "Committing the changes into the image");
         r = vm_disk_commit(pl->conn, overlay);
+        if (r == 0)
+                r = fwstate_commit(overlay, img->path);
+        fwstate_remove(overlay);
         progress_end(&p, r < 0 ? "failed" : "done");
         if (r < 0)
                 log_error("%s of %s failed while committing its changes", kind, img->name);

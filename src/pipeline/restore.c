@@ -16,6 +16,7 @@
 #include "core/paths.h"
 #include "core/repo.h"
 #include "core/util.h"
+#include "pipeline/fwstate.h"
 #include "pipeline/machineinfo.h"
 
 static int read_machineinfo(const char *vmdir, json_object **ret) {
@@ -131,6 +132,20 @@ static int restore_run(struct pipeline *pl, const struct restore_request *req, j
                 return r;
         struct vm_def host;
         r = host_def(req, m, overlay, &host);
+        /* A VM with a TPM (snapshot --tpm): swtpm runs on a copy of the VM's TPM state beside
+         * the disposable overlay, so restores side by side never share it. */
+        _cleanup_rm_rf_ char *tpm_copy = NULL;
+        if (r == 0 && strv_contains(start_args, "-tpmdev")) {
+                struct image with_tpm = { .tpm = 1 };
+                r = fwstate_copy(&with_tpm, disk, overlay, true);
+                if (r == 0 && !(tpm_copy = fwstate_tpm_path(overlay)))
+                        r = log_oom();
+                if (r == 0) {
+                        host.tpm = true;
+                        if (!(host.tpm_state = strdup(tpm_copy)))
+                                r = log_oom();
+                }
+        }
         _cleanup_vm_domain_ struct vm_domain *dom = NULL;
         struct vm_domain_opts o = { .log_path = log };
         unlink_if_exists(log);

@@ -15,6 +15,7 @@
 #include "core/util.h"
 #include "core/validate.h"
 #include "guest/profile.h"
+#include "pipeline/fwstate.h"
 #include "pipeline/netcfg.h"
 
 #define DEFAULT_AGENT_PORT 8000
@@ -126,17 +127,18 @@ static int apply_network(struct vm_net *n, const struct image *img) {
         return 0;
 }
 
-/* UEFI and TPM state live beside the disk they boot, so they travel with it. */
-static int apply_firmware(struct vm_def *d, const struct os_profile *p) {
-        if (p->uefi) {
+/* The image row says what the machine boots with (schema 3; older rows: BIOS); the UEFI vars
+ * and TPM state live beside the disk this run boots, so they travel with it (fwstate.h). */
+static int apply_firmware(struct vm_def *d, const struct image *img) {
+        if (image_is_uefi(img)) {
                 d->firmware = VM_FIRMWARE_UEFI;
-                d->secure_boot = p->tpm; /* Windows 11: Secure Boot and a TPM */
-                if (!(d->nvram = strdup_printf("%s.nvram", d->disk.path)))
+                d->secure_boot = img->secure_boot != 0;
+                if (!(d->nvram = fwstate_nvram_path(d->disk.path)))
                         return log_oom();
         }
-        if (p->tpm) {
+        if (img->tpm) {
                 d->tpm = true;
-                if (!(d->tpm_state = strdup_printf("%s.tpm", d->disk.path)))
+                if (!(d->tpm_state = fwstate_tpm_path(d->disk.path)))
                         return log_oom();
         }
         return 0;
@@ -175,7 +177,7 @@ int session_prepare(struct vm_session *s, struct pipeline *pl, const char *name,
         d->vnc.enabled = o->vnc;
         d->vnc.display = o->vnc_display;
         if ((r = apply_serial(&d->serial, o->serial, logdir)) < 0 || (r = apply_shares(d, o->shares)) < 0 ||
-            (r = apply_network(&d->net, img)) < 0 || (r = apply_firmware(d, p)) < 0)
+            (r = apply_network(&d->net, img)) < 0 || (r = apply_firmware(d, img)) < 0)
                 return r;
         return 0;
 }

@@ -24,6 +24,7 @@
 #include "core/validate.h"
 #include "guest/profile.h"
 #include "pipeline/cleanup.h"
+#include "pipeline/fwstate.h"
 #include "pipeline/install.h"
 #include "pipeline/machineinfo.h"
 #include "pipeline/netcfg.h"
@@ -129,7 +130,11 @@ static int build_boot(struct vm_build *b) {
         int r = vm_disk_create_overlay(x->pl->conn, b->disk, x->img->path);
         if (r < 0)
                 return r;
+        b->step = "copying the image's firmware state";
+        if ((r = fwstate_copy(x->img, x->img->path, b->disk, req->tpm)) < 0)
+                return r;
         struct image vimg = *x->img;
+        vimg.tpm = req->tpm && x->img->tpm;
         if (req->cpus)
                 vimg.cpus = (int)req->cpus;
         if (req->ram_mb)
@@ -560,6 +565,15 @@ int pipeline_snapshot(struct pipeline *pl, const struct snapshot_request *req) {
         struct snapshot_ctx x = { .pl = pl, .req = req, .img = img, .prof = os_profile_find(img->osversion) };
         if (req->hostname && streq(x.prof->os_name, "windows") && vcheck_windows_hostname(req->hostname) < 0)
                 return -EINVAL;
+        if (req->tpm && !img->tpm) {
+                log_error("--tpm: image %s has no TPM to keep", img->name);
+                return -EINVAL;
+        }
+        if (req->tpm)
+                log_warning("--tpm: the VMs of %s keep their TPM, so Cuckoo3 cannot restore them (it starts no swtpm, "
+                            "and QEMU refuses their memory snapshots without one); 'vmcloak restore' can", img->name);
+        else if (img->tpm)
+                log_info("The VMs of %s run without its TPM, so Cuckoo3 can restore them (--tpm keeps it)", img->name);
         if (req->resolution && !x.prof->cmd.set_resolution)
                 log_warning("--resolution %s: the %s guest has no way to change its screen resolution; ignored",
                             req->resolution, x.prof->name);

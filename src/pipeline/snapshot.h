@@ -20,9 +20,14 @@ struct snapshot_request {
         unsigned level;                /* 0: the compressor's default */
         bool interactive;
         bool com1;
+        bool tpm;                      /* keep the image's TPM (default: the VMs run without it) */
         struct vm_options vm;
 };
 
-/* Make req->count VMs (req->jobs at a time); each one that fails or is interrupted leaves no
+/* Each VM gets its own copy of the image's UEFI variable store beside its disk, and runs
+ * without the image's TPM unless req->tpm: Cuckoo3 restores with -incoming and starts no
+ * swtpm, and QEMU refuses a memory snapshot holding a TPM without one (docs/architecture.md,
+ * "Firmware state and Cuckoo3"). With req->tpm each VM gets its own copy of the TPM state.
+ * Make req->count VMs (req->jobs at a time); each one that fails or is interrupted leaves no
  * row and no folder (its logs move to ~/.vmcloak/log/VM). 0 when every VM was made. */
 int pipeline_snapshot(struct pipeline *pl, const struct snapshot_request *req);

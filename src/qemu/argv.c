@@ -657,6 +657,18 @@ int qemu_argv_from_start_args(char *const *start_args, const char *disk, const s
                         b.r = -ENOMEM;
                         break;
                 }
+                /* The swtpm of this run: the socket of the run that wrote start_args is gone. */
+                if (!isempty(run->tpm_socket) && i > 0 && streq(start_args[i - 1], "-chardev") &&
+                    startswith(v, "socket,id=chrtpm,")) {
+                        _cleanup_free_ char *sock = qemu_opt_escape(run->tpm_socket);
+                        char *n = sock ? strdup_printf("socket,id=chrtpm,path=%s", sock) : NULL;
+                        if (!n) {
+                                b.r = -ENOMEM;
+                                break;
+                        }
+                        free(b.v[strv_length(b.v) - 1]);
+                        b.v[strv_length(b.v) - 1] = n;
+                }
                 if (run->fwd_port && i > 0 && streq(start_args[i - 1], "-netdev") && strstr(v, "hostfwd=")) {
                         b.r = retarget_hostfwd(&b.v[strv_length(b.v) - 1], run->fwd_port);
                         forwarded = b.r == 0;

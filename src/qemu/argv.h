@@ -42,7 +42,8 @@ int qemu_argv_build(const struct vm_def *def, const struct qemu_run *run, enum q
 
 /* Cuckoo3's restore command (cuckoo3-qemu.md): the binary, start_args with the placeholder
  * replaced by disk (escaped), the user-mode agent forward moved to run->fwd_port when that is
- * set, then vnc (may be NULL) and run's process knobs. -EINVAL when start_args break
+ * set, the TPM's chardev (id chrtpm, as build_tpm names it) pointed at run->tpm_socket when that
+ * is set, then vnc (may be NULL) and run's process knobs. -EINVAL when start_args break
  * Cuckoo3's rules or a forward is asked of start_args that have none. */
 int qemu_argv_from_start_args(char *const *start_args, const char *disk, const struct vm_vnc *vnc,
                               const struct qemu_run *run, char ***ret);

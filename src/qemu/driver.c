@@ -395,6 +395,13 @@ static int domain_define_cuckoo(struct vm_conn *vc, char *const *start_args, con
                 domain_free(&d->base);
                 return log_oom();
         }
+        /* A machine with a TPM (snapshot --tpm): its swtpm runs on host's state folder, on a
+         * socket of this run. Without one (Cuckoo3's way) QEMU refuses such a memory file. */
+        if (strv_contains(start_args, "-tpmdev") && host->tpm && !isempty(host->tpm_state) &&
+            !(d->run.tpm_socket = path_join(d->rundir, "tpm.sock"))) {
+                domain_free(&d->base);
+                return log_oom();
+        }
         *ret = &d->base;
         return 0;
 }
@@ -428,7 +435,8 @@ static int start(struct vm_domain *vd, const struct vm_start_opts *o) {
                         return r;
                 run.incoming = uri;
         }
-        struct qemu_proc_opts po = { .log_path = d->log_path, .tpm_state_dir = d->def.tpm ? d->def.tpm_state : NULL };
+        struct qemu_proc_opts po = { .log_path = d->log_path, .tpm_state_dir = d->def.tpm ? d->def.tpm_state : NULL,
+                                     .tpm_socket = d->run.tpm_socket };
         int r;
         if (d->start_args) {
                 run.monitor_none = true;   /* as Cuckoo3 does */

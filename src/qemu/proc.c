@@ -255,6 +255,13 @@ int qemu_proc_start_argv(char *const *argv, const char *qmp_socket, const struct
         vm->qmp_path = strdup(qmp_socket);
         if (!vm->qmp_path)
                 return log_oom();
+        if (o && o->tpm_state_dir && o->tpm_socket) {
+                r = set_log(vm, o);
+                if (r == 0)
+                        r = start_swtpm(vm, o->tpm_socket, o->tpm_state_dir);
+                if (r < 0)
+                        return r;
+        }
         r = spawn(vm, argv, o);
         if (r < 0)
                 return r;

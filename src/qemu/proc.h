@@ -20,6 +20,8 @@ struct qemu_proc_opts {
         const char *log_path;       /* QEMU's stdout+stderr (appended); NULL: a file in a private run dir */
         const char *tpm_state_dir;  /* with a TPM: start swtpm on run->tpm_socket with this state dir
                                      * (created if missing); NULL: someone else runs swtpm */
+        const char *tpm_socket;     /* qemu_proc_start_argv only: the socket that argv's TPM
+                                     * chardev names (qemu_proc_start takes run->tpm_socket) */
         int qmp_timeout_ms;         /* how long QEMU may take to answer QMP; 0: 30 s */
 };
 

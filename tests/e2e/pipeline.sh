@@ -5,23 +5,11 @@
 # --timeout, SIGINT during snapshot. After each failure: no QEMU, no new rows, no leftover
 # disk files, a non-zero exit and one clear message.
 source "$(dirname "$0")/tap.sh"
+source "$(dirname "$0")/pipeline-home.sh"
 VM=${VMCLOAK_BIN:?}
 SRC=${VMCLOAK_SOURCE_ROOT:?}
 BUILD=${VMCLOAK_BUILD_ROOT:?}
-tmp=$(mktemp -d /tmp/vmcloak-pipeline.XXXXXX)
-export VMCLOAK_HOME=$tmp/home
-cleanup() {
-  pkill -KILL -f -- "$tmp/" 2>/dev/null
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-# The Debian kernel package is cached between runs, like a user's ~/.vmcloak/cache.
-cache=${VMCLOAK_TEST_CACHE:-/var/tmp/vmcloak-test-cache}/vmcloak-cache
-mkdir -p "$cache" "$VMCLOAK_HOME"
-ln -s "$cache" "$VMCLOAK_HOME/cache"
-unset VMCLOAK_GUEST_AGENT
-if ! [ -x "$BUILD/agent/vmcloak-agent" ] || file -L "$BUILD/agent/vmcloak-agent" | grep -q 'dynamically linked'; then
-  # A sanitizer build links the agent dynamically; the guest has no C library for it.
+if ! pipeline_home vmcloak-pipeline; then
   tap_skip "pipeline" "no static agent in $BUILD/agent (sanitizer build?)"
   tap_done; exit 0
 fi

@@ -5,17 +5,10 @@
 # (every host path that reaches a QEMU option, also from machineinfo.json, must survive it).
 # One wins, the other gets one clear line, and the repository and files stay consistent.
 source "$(dirname "$0")/tap.sh"
+source "$(dirname "$0")/pipeline-home.sh"
 VM=${VMCLOAK_BIN:?}
 BUILD=${VMCLOAK_BUILD_ROOT:?}
-tmp=$(mktemp -d /tmp/vmcloak-races.XXXXXX)
-export VMCLOAK_HOME="$tmp/home, it's \"odd\" \$HOME-ünï"
-cleanup() { pkill -KILL -f -- "$tmp/" 2>/dev/null; rm -rf "$tmp"; }
-trap cleanup EXIT
-cache=${VMCLOAK_TEST_CACHE:-/var/tmp/vmcloak-test-cache}/vmcloak-cache
-mkdir -p "$cache" "$VMCLOAK_HOME"
-ln -s "$cache" "$VMCLOAK_HOME/cache"
-unset VMCLOAK_GUEST_AGENT
-if ! [ -x "$BUILD/agent/vmcloak-agent" ] || file -L "$BUILD/agent/vmcloak-agent" | grep -q 'dynamically linked'; then
+if ! pipeline_home vmcloak-races "home, it's \"odd\" \$HOME-ünï"; then
   tap_skip "races" "no static agent in $BUILD/agent (sanitizer build?)"
   tap_done; exit 0
 fi

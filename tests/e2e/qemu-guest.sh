@@ -5,16 +5,26 @@
 # and write a VM config for it. Usage: source this file, then
 #   guest_build DIR        -> DIR/vmlinuz, DIR/initrd.gz (return 1 if it cannot)
 #   guest_conf DIR SERIAL  -> prints a key=value VM config (src/qemu/conffile.c) for it
-guest_build() {
-  local dir=$1 kdir busybox
+#   guest_initrd INIT OUT  -> OUT: a gzip'ed BusyBox initramfs whose /init is the script INIT
+#   guest_counter PREFIX   -> prints the counting end of such an init script
+guest_initrd() {
+  local init=$1 out=$2 busybox root rc
   busybox=$(command -v busybox) || return 1
   file -L "$busybox" | grep -q 'statically linked' || return 1
+  root=$(mktemp -d "${TMPDIR:-/tmp}/initramfs.XXXXXX") || return 1
+  mkdir -p "$root/bin" "$root/proc" "$root/sys" "$root/dev"
+  cp "$busybox" "$root/bin/busybox" && cp "$init" "$root/init" && chmod +x "$root/init" &&
+    (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1 >"$out")
+  rc=$?
+  rm -rf "$root"
+  return $rc
+}
+
+guest_build() {
+  local dir=$1 kdir
   kdir=$("$VMCLOAK_SOURCE_ROOT/tests/fixtures/debian-kernel.sh") || return 1
   cp "$(ls "$kdir"/boot/vmlinuz-* | head -n1)" "$dir/vmlinuz" || return 1
-  local root=$dir/initramfs
-  mkdir -p "$root/bin" "$root/proc" "$root/sys" "$root/dev"
-  cp "$busybox" "$root/bin/busybox"
-  cat >"$root/init" <<'EOF'
+  { cat <<'EOF'
 #!/bin/busybox sh
 /bin/busybox --install -s /bin
 mount -t proc proc /proc
@@ -26,15 +36,22 @@ case " $(cat /proc/cmdline) " in
 *" vmcloak_test=reboot "*) echo "tok=$tok rebooting" >/dev/ttyS0; sleep 1; reboot -f ;;
 *" vmcloak_test=poweroff "*) echo "tok=$tok powering off" >/dev/ttyS0; sleep 1; poweroff -f ;;
 esac
+EOF
+    guest_counter ""; } >"$dir/init"
+  guest_initrd "$dir/init" "$dir/initrd.gz"
+}
+
+# The end of an init script: "<PREFIX>tok=$tok n=<counter>" on the serial port every 0.5 s, for
+# ever (a restored guest shows its token and counts on from where it was saved).
+guest_counter() {
+  cat <<EOF
 i=0
 while true; do
-  echo "tok=$tok n=$i" >/dev/ttyS0
-  i=$((i + 1))
+  echo "${1}tok=\$tok n=\$i" >/dev/ttyS0
+  i=\$((i + 1))
   usleep 500000
 done
 EOF
-  chmod +x "$root/init"
-  (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1 >"$dir/initrd.gz") || return 1
 }
 
 guest_conf() {

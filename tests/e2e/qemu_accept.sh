@@ -32,11 +32,12 @@ fi
 qemu-img create -q -f qcow2 "$tmp/disk.qcow2" 64M
 qemu-img create -q -f qcow2 "$tmp/my disk,v2.qcow2" 64M
 qemu-img create -q -f raw "$tmp/disk.img" 64M
-for iso in install.iso extra1.iso extra2.iso "win,10 x64.iso"; do
+for iso in install.iso config.iso extra1.iso extra2.iso "win,10 x64.iso"; do
   head -c 1M /dev/zero >"$tmp/$iso"
 done
 cp /usr/share/OVMF/OVMF_VARS_4M.ms.fd "$tmp/vars.fd" 2>/dev/null || head -c 540672 /dev/zero >"$tmp/vars.fd"
-mkdir -p "$tmp/share" "$tmp/data" "$tmp/tpm"
+mkdir -p "$tmp/share" "$tmp/data" "$tmp/tpm" "$tmp/vms/win11vm1"
+cp "$tmp/vars.fd" "$tmp/vms/win11vm1/disk.qcow2.nvram"   # a snapshot VM's own vars copy
 
 start_swtpm() {
   rm -f "$tmp/tpm.sock"

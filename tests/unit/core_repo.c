@@ -307,10 +307,10 @@ static void test_unknown_revision_on_schema_2(void **state) {
         repo_close(r);
         /* A newer VMCloak ran its own upgrade over a repository this vmcloak had migrated. */
         sql(f->db, "PRAGMA journal_mode=DELETE; UPDATE alembic_version SET version_num = 'fe7656c21eaa'; "
-                   "ALTER TABLE image ADD COLUMN tpm VARCHAR(16)");
+                   "ALTER TABLE image ADD COLUMN hwprofile VARCHAR(16)");
         expect_untouched(f->db, REPO_UNKNOWN, "fe7656c21eaa", 2);
-        /* A known but older revision under schema 2 is no schema either. */
-        sql(f->db, "UPDATE alembic_version SET version_num = '5a5957711538'; ALTER TABLE image DROP COLUMN tpm");
+        /* A known but older revision under a vmcloak schema is no schema either. */
+        sql(f->db, "UPDATE alembic_version SET version_num = '5a5957711538'; ALTER TABLE image DROP COLUMN hwprofile");
         expect_untouched(f->db, REPO_UNKNOWN, "alembic revision 5a5957711538 instead of d6c5bf858df1", 2);
 }
 
@@ -322,8 +322,8 @@ static void test_newer_user_version(void **state) {
         assert_int_equal(repo_image_insert(r, a), 0);
         image_free(a);
         repo_close(r);
-        sql(f->db, "PRAGMA journal_mode=DELETE; PRAGMA user_version = 3; ALTER TABLE image ADD COLUMN tpm TEXT");
-        expect_untouched(f->db, REPO_NEWER, "newer vmcloak (schema 3; this one knows schemas up to 2)", 1);
+        sql(f->db, "PRAGMA journal_mode=DELETE; PRAGMA user_version = 4; ALTER TABLE image ADD COLUMN hwprofile TEXT");
+        expect_untouched(f->db, REPO_NEWER, "newer vmcloak (schema 4; this one knows schemas up to 3)", 1);
 }
 
 static void test_user_version_nobody_writes(void **state) {
@@ -390,6 +390,107 @@ static void test_missing_columns(void **state) {
         load_fixture(f->db, "vmcloak-head.sql");
         sql(f->db, "PRAGMA user_version = 2");
         expect_untouched(f->db, REPO_UNKNOWN, "lacks columns of schema 2 (image.netmode, image.dns", 2);
+        /* Schema 3 without one of its own columns. */
+        unlink(f->db);
+        struct repo *r;
+        assert_int_equal(repo_open(f->db, &r), 0);
+        repo_close(r);
+        sql(f->db, "PRAGMA journal_mode=DELETE; ALTER TABLE image DROP COLUMN os_language");
+        expect_untouched(f->db, REPO_UNKNOWN, "lacks columns of schema 3 (image.os_language)", 0);
+}
+
+/* What vmcloak's schema 2 made (before the firmware columns), with one row of it. */
+static void make_schema2(const char *db) {
+        load_fixture(db, "vmcloak-head.sql");
+        sql(db, "ALTER TABLE image ADD COLUMN netmode VARCHAR(16); ALTER TABLE image ADD COLUMN dns VARCHAR(32); "
+                "ALTER TABLE image ADD COLUMN created_at VARCHAR(32); "
+                "ALTER TABLE snapshot ADD COLUMN created_at VARCHAR(32); PRAGMA user_version = 2; "
+                "UPDATE image SET netmode = 'user', dns = '10.0.2.3' WHERE name = 'win10base'");
+}
+
+static void test_schema2_opens_and_migrates_to_3(void **state) {
+        struct fx *f = *state;
+        make_schema2(f->db);
+        struct repo *r;
+        assert_int_equal(repo_open(f->db, &r), 0);
+        assert_int_equal(repo_state(r), REPO_OLDER);
+        assert_null(repo_problem(r));
+        assert_int_equal(repo_schema_version(r), 2);
+        assert_int_equal(repo_require_current(r), -EPROTO);   /* "run 'vmcloak migrate'" */
+        assert_int_equal(repo_require_known(r), 0);
+        /* Read as it is: no firmware facts, so BIOS. */
+        struct image *img;
+        assert_int_equal(repo_image_get(r, "win10base", &img), 0);
+        assert_null(img->firmware);
+        assert_false(image_is_uefi(img));
+        assert_int_equal(img->tpm, 0);
+        image_free(img);
+        int from, to;
+        assert_int_equal(repo_migrate(r, &from, &to), 0);
+        assert_int_equal(from, 2);
+        assert_int_equal(to, 3);
+        assert_int_equal(repo_state(r), REPO_CURRENT);
+        assert_int_equal(repo_image_get(r, "win10base", &img), 0);
+        assert_string_equal(img->netmode, "user");       /* schema 2's values kept */
+        assert_string_equal(img->dns, "10.0.2.3");
+        assert_null(img->firmware);
+        image_free(img);
+        repo_close(r);
+        char *v = sql_text(f->db, "SELECT count(*) FROM pragma_table_info('image') WHERE name IN "
+                                  "('firmware','secure_boot','tpm','os_build','os_edition','os_language')");
+        assert_string_equal(v, "6");
+        free(v);
+        v = sql_text(f->db, "PRAGMA user_version");
+        assert_string_equal(v, "3");
+        free(v);
+        /* A second migrate has nothing to do. */
+        assert_int_equal(repo_open(f->db, &r), 0);
+        assert_int_equal(repo_migrate(r, &from, &to), 0);
+        assert_int_equal(from, 3);
+        repo_close(r);
+}
+
+static void test_firmware_facts_round_trip(void **state) {
+        struct fx *f = *state;
+        struct repo *r;
+        assert_int_equal(repo_open(f->db, &r), 0);
+        struct image *a = new_image("win11", "192.168.30.5");
+        a->firmware = strdup("uefi");
+        a->secure_boot = 1;
+        a->tpm = 1;
+        a->os_build = strdup("22631");
+        a->os_edition = strdup("Professional");
+        a->os_language = strdup("en-US");
+        assert_int_equal(repo_image_insert(r, a), 0);
+        struct image *b = new_image("win10", "192.168.30.6");
+        assert_int_equal(repo_image_insert(r, b), 0);
+        struct image *got;
+        assert_int_equal(repo_image_get(r, "win11", &got), 0);
+        assert_true(image_is_uefi(got));
+        assert_int_equal(got->secure_boot, 1);
+        assert_int_equal(got->tpm, 1);
+        assert_string_equal(got->os_build, "22631");
+        assert_string_equal(got->os_edition, "Professional");
+        assert_string_equal(got->os_language, "en-US");
+        /* An update writes what changed: TPM off (a --no-tpm image). */
+        got->tpm = 0;
+        assert_int_equal(repo_image_update(r, got), 0);
+        image_free(got);
+        assert_int_equal(repo_image_get(r, "win11", &got), 0);
+        assert_int_equal(got->tpm, 0);
+        assert_int_equal(got->secure_boot, 1);
+        image_free(got);
+        assert_int_equal(repo_image_get(r, "win10", &got), 0);
+        assert_null(got->firmware);
+        assert_null(got->os_build);
+        image_free(got);
+        image_free(a);
+        image_free(b);
+        repo_close(r);
+        /* As stored: NULL firmware for a BIOS row that never said, 'uefi' for the other. */
+        char *v = sql_text(f->db, "SELECT firmware || ',' || secure_boot || ',' || tpm FROM image WHERE name='win11'");
+        assert_string_equal(v, "uefi,1,0");
+        free(v);
 }
 
 static void test_not_a_repository(void **state) {
@@ -520,6 +621,8 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_unknown_revision, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_unknown_revision_on_schema_2, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_newer_user_version, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_schema2_opens_and_migrates_to_3, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_firmware_facts_round_trip, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_user_version_nobody_writes, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_two_revisions, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_unknown_column, setup, teardown),

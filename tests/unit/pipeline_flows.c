@@ -627,6 +627,157 @@ static void test_restore(void **state) {
 
 /* A --count run that lost a VM, run again: the complete ones are kept, the missing one is built
  * at the address the series gives it, an incomplete leftover is rebuilt. */
+/* ---- firmware state (UEFI vars, TPM) through every step ---- */
+
+/* What a file beside image NAME's disk (suffix ".nvram", ".tpm/tpm2-00.permall") holds; NULL: none. */
+static char *beside(const char *disk, const char *suffix) {
+        _cleanup_free_ char *p = strdup_printf("%s%s", disk, suffix);
+        char *t = NULL;
+        return read_full_file(p, &t, NULL) == 0 ? t : NULL;
+}
+
+static void expect_beside(const char *disk, const char *suffix, const char *want) {
+        _cleanup_free_ char *got = beside(disk, suffix);
+        if (!streq_ptr(got, want))
+                fail_msg("%s%s holds '%s', expected '%s'", disk, suffix, got ? got : "(none)", want ? want : "(none)");
+}
+
+/* init of a profile that needs UEFI and a TPM (Windows 11's needs on the linux flow): the row
+ * says so, the first boots made the vars and TPM state beside the disk; --no-tpm leaves the TPM
+ * out; a failed init removes them with the disk. */
+static void test_init_uefi_tpm(void **state) {
+        struct env *e = *state;
+        struct os_profile w11 = linux_profile;
+        w11.uefi = true;
+        w11.tpm = true;
+        struct init_request q = init_req("w11", &w11);
+        assert_int_equal(pipeline_init(&e->pl, &q), 0);
+        _cleanup_image_ struct image *row = NULL;
+        assert_int_equal(repo_image_get(e->repo, "w11", &row), 0);
+        assert_string_equal(row->firmware, "uefi");
+        assert_int_equal(row->secure_boot, 1);
+        assert_int_equal(row->tpm, 1);
+        assert_journal_has("firmware w11 uefi+sb nvram=w11.qcow2.nvram tpm=w11.qcow2.tpm");
+        _cleanup_free_ char *disk = paths_image_disk("w11");
+        expect_beside(disk, ".nvram", "boot w11\nboot w11\n");   /* the install boot, the disk boot */
+        expect_beside(disk, ".tpm/tpm2-00.permall", "boot w11\nboot w11\n");
+        q = init_req("w11n", &w11);
+        q.no_tpm = true;
+        assert_int_equal(pipeline_init(&e->pl, &q), 0);
+        _cleanup_image_ struct image *rown = NULL;
+        assert_int_equal(repo_image_get(e->repo, "w11n", &rown), 0);
+        assert_int_equal(rown->secure_boot, 1);
+        assert_int_equal(rown->tpm, 0);
+        assert_journal_has("firmware w11n uefi+sb nvram=w11n.qcow2.nvram tpm=none");
+        assert_listing("image", "w11.qcow2 w11.qcow2.nvram w11.qcow2.tpm w11n.qcow2 w11n.qcow2.nvram");
+        /* A machine that dies during the install: nothing of it is left. */
+        struct trap t = { .name = "start", .domain = "w11x", .skip = 1, .action = FAKE_FAIL, .err = EIO };
+        fake_set_hook(trap_hook, &t);
+        q = init_req("w11x", &w11);
+        assert_true(pipeline_init(&e->pl, &q) < 0);
+        fake_set_hook(NULL, NULL);
+        assert_listing("image", "w11.qcow2 w11.qcow2.nvram w11.qcow2.tpm w11n.qcow2 w11n.qcow2.nvram");
+}
+
+static void test_firmware_state_through_steps(void **state) {
+        struct env *e = *state;
+        /* init records what it read of the OS and the profile's firmware (linux: BIOS). */
+        struct init_request iq = init_req("base", &linux_profile);
+        iq.os_build = "6.1.0-57";
+        iq.os_edition = "busybox";
+        iq.os_language = "en-US";
+        assert_int_equal(pipeline_init(&e->pl, &iq), 0);
+        _cleanup_image_ struct image *row = NULL;
+        assert_int_equal(repo_image_get(e->repo, "base", &row), 0);
+        assert_string_equal(row->firmware, "bios");
+        assert_int_equal(row->secure_boot, 0);
+        assert_int_equal(row->tpm, 0);
+        assert_string_equal(row->os_build, "6.1.0-57");
+        assert_string_equal(row->os_edition, "busybox");
+        assert_string_equal(row->os_language, "en-US");
+        /* Windows 11's row: UEFI, Secure Boot, a TPM (the linux profile's flow runs it). */
+        _cleanup_image_ struct image *img = NULL;
+        assert_int_equal(repo_image_get(e->repo, "base", &img), 0);
+        assert_int_equal(free_and_strdup(&img->firmware, "uefi"), 0);
+        img->secure_boot = 1;
+        img->tpm = 1;
+        assert_int_equal(repo_image_update(e->repo, img), 0);
+        _cleanup_free_ char *disk = paths_image_disk("base");
+
+        /* install: the run boots copies beside its overlay; they become the image's. */
+        char *ok[] = { "run:echo one", NULL };
+        struct install_plan plan;
+        assert_int_equal(install_plan_parse(ok, &plan), 0);
+        struct install_request q = { .name = "base", .plan = &plan, .vm = { .accel = VM_ACCEL_TCG } };
+        assert_int_equal(pipeline_install(&e->pl, &q), 0);
+        install_plan_free(&plan);
+        assert_journal_has("firmware base uefi+sb nvram=base.qcow2.install-*"); /* + tpm=base.qcow2.install-PID.qcow2.tpm */
+        expect_beside(disk, ".nvram", "boot base\n");
+        expect_beside(disk, ".tpm/tpm2-00.permall", "boot base\n");
+        assert_nothing_left(e, 1, 0, "base.qcow2 base.qcow2.nvram base.qcow2.tpm");
+
+        /* A failed install: the image's vars and TPM are as they were, no copy is left. */
+        char *bad[] = { "run:false", NULL };
+        assert_int_equal(install_plan_parse(bad, &plan), 0);
+        q.plan = &plan;
+        assert_int_equal(pipeline_install(&e->pl, &q), -EPROTO);
+        install_plan_free(&plan);
+        expect_beside(disk, ".nvram", "boot base\n");
+        expect_beside(disk, ".tpm/tpm2-00.permall", "boot base\n");
+        assert_nothing_left(e, 1, 0, "base.qcow2 base.qcow2.nvram base.qcow2.tpm");
+
+        /* snapshot: the VM's own vars copy, and no TPM (Cuckoo3 restores it without swtpm). */
+        struct snapshot_request sq = snap_req("base", "vm", 1, 1);
+        assert_int_equal(pipeline_snapshot(&e->pl, &sq), 0);
+        assert_journal_has("firmware vm uefi+sb nvram=disk.qcow2.nvram tpm=none");
+        _cleanup_free_ char *vmdir = paths_vm_dir("vm");
+        _cleanup_free_ char *vmdisk = path_join(vmdir, "disk.qcow2");
+        expect_beside(vmdisk, ".nvram", "boot base\nboot vm\n");
+        expect_beside(vmdisk, ".tpm/tpm2-00.permall", NULL);
+        expect_beside(disk, ".nvram", "boot base\n");     /* the image's own is untouched */
+
+        /* snapshot --tpm: the VM's own TPM copy too; restore runs on a copy of it, left nowhere. */
+        sq = snap_req("base", "vt", 1, 1);
+        sq.tpm = true;
+        assert_int_equal(pipeline_snapshot(&e->pl, &sq), 0);
+        assert_journal_has("firmware vt uefi+sb nvram=disk.qcow2.nvram tpm=disk.qcow2.tpm");
+        _cleanup_free_ char *vtdir = paths_vm_dir("vt");
+        _cleanup_free_ char *vtdisk = path_join(vtdir, "disk.qcow2");
+        expect_beside(vtdisk, ".tpm/tpm2-00.permall", "boot base\nboot vt\n");
+        struct restore_request rq = { .vmname = "vt" };
+        assert_int_equal(quiet_stdout(pipeline_restore, &e->pl, &rq), 0);
+        assert_listing("vms/qemu/vt", "disk.qcow2 disk.qcow2.nvram disk.qcow2.tpm machineinfo.json memory.snapshot "
+                                      "qemu.log restore.log");
+        /* What killed runs leave (a dead PID in the name): cleanup removes the state copies too. */
+        _cleanup_free_ char *lo_nv = strdup_printf("%s.install-999999.qcow2.nvram", disk);
+        _cleanup_free_ char *lo_tpm = strdup_printf("%s.modify-999999.qcow2.tpm", disk);
+        _cleanup_free_ char *lo_rtpm = path_join(vtdir, "disposable-999999.qcow2.tpm");
+        assert_int_equal(write_file(lo_nv, "x", 1, 0644), 0);
+        assert_int_equal(mkdir_p(lo_tpm, 0700), 0);
+        assert_int_equal(mkdir_p(lo_rtpm, 0700), 0);
+        assert_int_equal(pipeline_cleanup(&e->pl, "base"), 0);
+        assert_int_equal(pipeline_cleanup(&e->pl, "vt"), 0);
+        assert_false(path_exists(lo_nv));
+        assert_false(path_exists(lo_tpm));
+        assert_false(path_exists(lo_rtpm));
+        assert_listing("image", "base.qcow2 base.qcow2.nvram base.qcow2.tpm");
+        /* --tpm on an image without one is refused before anything is made. */
+        assert_int_equal(init_image(e, "plain"), 0);
+        sq = snap_req("plain", "vp", 1, 1);
+        sq.tpm = true;
+        assert_int_equal(pipeline_snapshot(&e->pl, &sq), -EINVAL);
+        assert_int_equal(pipeline_delete_image(&e->pl, "plain", false), 0);
+
+        /* clone copies both; delimg removes both. */
+        assert_int_equal(pipeline_clone_image(&e->pl, "base", "copy"), 0);
+        _cleanup_free_ char *cdisk = paths_image_disk("copy");
+        expect_beside(cdisk, ".nvram", "boot base\n");
+        expect_beside(cdisk, ".tpm/tpm2-00.permall", "boot base\n");
+        assert_int_equal(pipeline_delete_image(&e->pl, "copy", false), 0);
+        assert_int_equal(pipeline_delete_image(&e->pl, "base", true), 0);
+        assert_nothing_left(e, 0, 0, "");
+}
+
 static void test_snapshot_resume(void **state) {
         struct env *e = *state;
         assert_int_equal(init_image(e, "base"), 0);
@@ -820,6 +971,8 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_snapshot_count3_jobs2, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_snapshot_one_fails, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_snapshot_interrupted, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_init_uefi_tpm, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_firmware_state_through_steps, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_restore, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_snapshot_resume, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_snapshot_addresses, setup, teardown),

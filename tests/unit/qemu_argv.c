@@ -270,6 +270,27 @@ static void test_from_start_args(void **state) {
         assert_int_equal(qemu_argv_from_start_args(bad, "/d.qcow2", NULL, &plain, &v), -EINVAL);
 }
 
+/* snapshot --tpm: the TPM chardev of the run that wrote start_args points at this run's swtpm
+ * socket (escaped); without a socket of this run it stays as it was (Cuckoo3's way: it fails). */
+static void test_from_start_args_tpm(void **state) {
+        (void)state;
+        char *sa[] = { "-drive", "file=%DISPOSABLE_DISK_PATH%,format=qcow2,if=none,id=disk", "-chardev",
+                       "socket,id=chrtpm,path=/tmp/gone/tpm.sock", "-tpmdev", "emulator,id=tpm0,chardev=chrtpm",
+                       "-device", "tpm-tis,tpmdev=tpm0", NULL };
+        struct qemu_run run = { .tpm_socket = (char *)"/run/vm,1/tpm.sock" };
+        char **v = NULL;
+        assert_int_equal(qemu_argv_from_start_args(sa, "/d.qcow2", NULL, &run, &v), 0);
+        _cleanup_free_ char *j = strv_join(v, " ");
+        assert_non_null(strstr(j, " -chardev socket,id=chrtpm,path=/run/vm,,1/tpm.sock -tpmdev "));
+        assert_null(strstr(j, "/tmp/gone"));
+        strv_free(v);
+        struct qemu_run none = { 0 };
+        assert_int_equal(qemu_argv_from_start_args(sa, "/d.qcow2", NULL, &none, &v), 0);
+        _cleanup_free_ char *k = strv_join(v, " ");
+        assert_non_null(strstr(k, "path=/tmp/gone/tpm.sock"));
+        strv_free(v);
+}
+
 static void test_start_args_rules(void **state) {
         (void)state;
         const char *why;
@@ -450,6 +471,7 @@ int main(void) {
                 cmocka_unit_test(test_vmcloak_default_literal),
                 cmocka_unit_test(test_def_refused),
                 cmocka_unit_test(test_def_copy),
+                cmocka_unit_test(test_from_start_args_tpm),
                 cmocka_unit_test(test_from_start_args),
                 cmocka_unit_test(test_start_args_rules),
                 cmocka_unit_test(test_escape),
