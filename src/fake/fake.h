@@ -167,6 +167,14 @@ typedef enum fake_action (*fake_hook_fn)(const struct fake_moment *m, int *ret_e
 /* Set the hook (NULL: none). */
 void fake_set_hook(fake_hook_fn fn, void *userdata);
 
+/* ---- the screen ---- */
+
+/* What a screenshot shows: fn gives the grey level (0-255) of the whole screen of domain at
+ * ms_since_power_on; vm_domain_screenshot writes it as an 8x8 grey PNG. With no fn (the default)
+ * the screen is black. fn runs on the caller's thread with no lock held. */
+typedef unsigned (*fake_screen_fn)(const char *domain, int64_t ms_since_power_on, void *userdata);
+void fake_set_screen(fake_screen_fn fn, void *userdata);
+
 /* ---- what happened ---- */
 
 /*

@@ -139,7 +139,7 @@ static int init_steps(struct init_run *x, struct image *img) {
                 return r;
         x->disk = img->path;
         unsigned timeout = req->vm.timeout_s ? req->vm.timeout_s : prof->install_timeout_s;
-        r = install_flow_run(&x->s, &prof->install, &x->media, req->extra_cdroms, timeout);
+        r = install_flow_run(&x->s, &prof->install, &x->media, req->extra_cdroms, timeout, req->stuck_after_s);
         if (r < 0)
                 return r;
         _cleanup_free_ char *system = NULL;

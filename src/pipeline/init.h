@@ -26,6 +26,7 @@ struct init_request {
         const char *kernel, *modules;  /* linux */
         const char *iso_mount, *serial_key, *product, *python_version;  /* windows */
         struct vm_options vm;
+        unsigned stuck_after_s;        /* a still screen this long is reported (0: the default) */
 };
 
 /* Create image req->name: network checks, install media, a new disk, the profile's install

@@ -27,6 +27,7 @@
 #include "pipeline/machineinfo.h"
 #include "pipeline/restore.h"
 #include "pipeline/snapshot.h"
+#include "pipeline/stuck.h"
 
 #include <json-c/json.h>
 
@@ -801,6 +802,185 @@ static void test_vm_options_check(void **state) {
         assert_int_equal(vm_options_check(&o), -ENOTDIR);
 }
 
+/* ---- the stuck detector and press_key_s ---- */
+
+static const char *const winlike_causes[] = { "the product key does not fit the chosen edition", "no disk found",
+                                              NULL };
+/* The Windows-like flow with its likely causes and a boot disc that asks for a key. */
+static struct install_phase stuck_phase[1];
+static struct os_profile stuck_profile;
+
+static void stuck_profile_init(unsigned press_key_s) {
+        stuck_phase[0] = winlike_install[0];
+        stuck_phase[0].stuck_causes = winlike_causes;
+        stuck_phase[0].press_key_s = press_key_s;
+        stuck_profile = winlike_profile;
+        stuck_profile.install = (struct install_flow){ stuck_phase, 1 };
+}
+
+/* Run init of name with the log mirrored to a file; returns init's result, *ret_log the log. */
+static int init_logged(struct env *e, struct init_request *q, char **ret_log) {
+        _cleanup_free_ char *log = path_join(e->home, "test.log");
+        assert_non_null(log);
+        assert_int_equal(log_open_file(log), 0);
+        int r = pipeline_init(&e->pl, q);
+        log_close_file();
+        assert_int_equal(read_full_file(log, ret_log, NULL), 0);
+        unlink(log);
+        return r;
+}
+
+static size_t count_lines(const char *text, const char *needle) {
+        size_t n = 0;
+        for (const char *p = text; (p = strstr(p, needle)); p += strlen(needle))
+                n++;
+        return n;
+}
+
+static char *logfile_of(struct env *e, const char *image, const char *file) {
+        return strdup_printf("%s/log/%s/%s", e->home, image, file);
+}
+
+static bool is_png(const char *path) {
+        unsigned char *pix = NULL;
+        size_t n;
+        unsigned w, h;
+        int r = png_read_rgb(path, &pix, &n, &w, &h);
+        free(pix);
+        return r == 0 && n > 0;
+}
+
+/* Setup sits at a dialog: a still screen and a hung guest. One report naming the phase, the
+ * screenshot and the causes, long before the timeout, whose message names the last screen. */
+static void test_stuck_reported_once(void **state) {
+        struct env *e = *state;
+        stuck_profile_init(0);
+        struct fake_script s;
+        default_script(&s);
+        s.boot[FAKE_BOOT_INSTALL].end = FAKE_END_HANG;
+        s.boot[FAKE_BOOT_INSTALL].serial_end = NULL;
+        s.shutdown_ms = -1;
+        assert_int_equal(fake_set_script(&s), 0);
+        struct init_request q = init_req("stuck", &stuck_profile);
+        q.vm.timeout_s = 3;
+        q.stuck_after_s = 1;
+        _cleanup_free_ char *log = NULL;
+        assert_int_equal(init_logged(e, &q, &log), -ETIMEDOUT);
+        _cleanup_free_ char *png = logfile_of(e, "stuck", "stuck.png");
+        _cleanup_free_ char *last = logfile_of(e, "stuck", "last-screen.png");
+        _cleanup_free_ char *line = strdup_printf("at \"Windows Setup\": see %s\n", png);
+        _cleanup_free_ char *tmo = strdup_printf("its last screen: %s\n", last);
+        if (count_lines(log, "WARNING: Setup seems stuck since ") != 1 || !strstr(log, line) || !strstr(log, tmo))
+                fail_msg("want one stuck report (%s) and the timeout naming %s:\n%s", line, last, log);
+        assert_int_equal(count_lines(log, "WARNING:   likely: "), 2);
+        assert_non_null(strstr(log, "likely: no disk found\n"));
+        /* The report came before the timeout's line. */
+        assert_true(strstr(log, "Setup seems stuck") < strstr(log, "did not answer"));
+        assert_true(is_png(png));
+        assert_true(is_png(last));
+        _cleanup_free_ char *roll = logfile_of(e, "stuck", "screen-0.png");
+        assert_false(path_exists(roll));
+        assert_int_equal(fake_journal_count("keys *"), 0);
+        assert_nothing_left(e, 0, 0, "");
+}
+
+/* A screen that keeps changing (a progress bar) is never stuck. */
+static unsigned moving_screen(const char *domain, int64_t ms, void *userdata) {
+        (void)domain, (void)userdata;
+        return (unsigned)(ms / 100);
+}
+
+/* Still until 1.6 s, one change, still again: two stuck periods, two reports. */
+static unsigned one_change(const char *domain, int64_t ms, void *userdata) {
+        (void)domain, (void)userdata;
+        return ms < 1600 ? 10 : 200;
+}
+
+static void hung_install(void) {
+        struct fake_script s;
+        default_script(&s);
+        s.boot[FAKE_BOOT_INSTALL].end = FAKE_END_HANG;
+        s.boot[FAKE_BOOT_INSTALL].serial_end = NULL;
+        s.shutdown_ms = -1;
+        assert_int_equal(fake_set_script(&s), 0);
+}
+
+static void test_stuck_screen_moves(void **state) {
+        struct env *e = *state;
+        stuck_profile_init(0);
+        hung_install();
+        struct {
+                fake_screen_fn fn;
+                unsigned timeout_s;
+                size_t reports;
+        } cases[] = { { moving_screen, 2, 0 }, { one_change, 4, 2 } };
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                fake_set_screen(cases[i].fn, NULL);
+                char name[16];
+                snprintf(name, sizeof name, "moves%zu", i);
+                struct init_request q = init_req(name, &stuck_profile);
+                q.vm.timeout_s = cases[i].timeout_s;
+                q.stuck_after_s = 1;
+                _cleanup_free_ char *log = NULL;
+                assert_int_equal(init_logged(e, &q, &log), -ETIMEDOUT);
+                if (count_lines(log, "Setup seems stuck since ") != cases[i].reports)
+                        fail_msg("case %zu: want %zu stuck reports:\n%s", i, cases[i].reports, log);
+                assert_nothing_left(e, 0, 0, "");
+        }
+}
+
+/* Serial progress and guest reboots are signs of life too: a still screen with a reboot (and
+ * its serial marker) every 1.2 s is not stuck after 1.5 s. */
+static char *const reboot_serial[] = { "VMCLOAK: rebooting", NULL };
+static void test_stuck_serial_alive(void **state) {
+        struct env *e = *state;
+        stuck_profile_init(0);
+        struct fake_script s;
+        default_script(&s);
+        s.boot[FAKE_BOOT_INSTALL].end = FAKE_END_HANG;
+        s.boot[FAKE_BOOT_INSTALL].boot_ms = 3600;
+        s.boot[FAKE_BOOT_INSTALL].reboots = 2;
+        s.boot[FAKE_BOOT_INSTALL].serial_reboot = reboot_serial;
+        s.boot[FAKE_BOOT_INSTALL].serial_end = NULL;
+        s.shutdown_ms = -1;
+        assert_int_equal(fake_set_script(&s), 0);
+        struct init_request q = init_req("alive", &stuck_profile);
+        q.vm.timeout_s = 3;
+        q.stuck_after_s = 2;
+        _cleanup_free_ char *log = NULL;
+        assert_int_equal(init_logged(e, &q, &log), -ETIMEDOUT);
+        if (count_lines(log, "Setup seems stuck since ") != 0)
+                fail_msg("a guest that reboots was reported stuck:\n%s", log);
+        assert_int_equal(fake_journal_count("reboot alive"), 2);
+        assert_nothing_left(e, 0, 0, "");
+}
+
+/* press_key_s 2: Enter about every second for the first 2 s of the boot, then no more, though
+ * the phase runs on until the agent answers at 3.5 s. */
+static void test_press_key(void **state) {
+        struct env *e = *state;
+        stuck_profile_init(2);
+        struct fake_script s;
+        default_script(&s);
+        s.boot[FAKE_BOOT_INSTALL].end = FAKE_END_AGENT;
+        s.boot[FAKE_BOOT_INSTALL].boot_ms = 3500;
+        s.boot[FAKE_BOOT_INSTALL].serial_end = NULL;
+        assert_int_equal(fake_set_script(&s), 0);
+        struct init_request q = init_req("keys", &stuck_profile);
+        assert_int_equal(pipeline_init(&e->pl, &q), 0);
+        size_t n = fake_journal_count("keys keys ret");
+        if (n < 2 || n > 3) {
+                _cleanup_free_ char *j = fake_journal_text();
+                fail_msg("want 2 or 3 Enter presses, got %zu:\n%s", n, strempty(j));
+        }
+        /* Every key went to the install boot, before its agent answered. */
+        ssize_t start = journal_at("start keys media=[boot.iso*");
+        ssize_t up = journal_at("agent-up keys");
+        ssize_t first = journal_at("keys keys ret");
+        assert_true(first > start && fake_journal_find("keys keys ret", (size_t)up) < 0);
+        assert_nothing_left(e, 1, 0, "keys.qcow2");
+}
+
 int main(void) {
         interrupt_install();
         progress_set_enabled(false);
@@ -826,6 +1006,10 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_locked_names, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_cleanup_unrecorded, setup, teardown),
                 cmocka_unit_test(test_vm_options_check),
+                cmocka_unit_test_setup_teardown(test_stuck_reported_once, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_stuck_screen_moves, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_stuck_serial_alive, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_press_key, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
