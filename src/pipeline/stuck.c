@@ -85,16 +85,17 @@ static int shoot(struct stuck_watch *w) {
         unsigned width, height;
         if ((r = png_read_rgb(png, &pix, &n, &width, &height)) < 0)
                 return r;
-        bool same = w->pixels && n == w->n_pixels && width == w->width && height == w->height &&
-                    memcmp(pix, w->pixels, n) == 0;
-        free(w->pixels);
-        w->pixels = TAKE_PTR(pix);
-        w->n_pixels = n;
-        w->width = width;
-        w->height = height;
         free(w->last_png);
         w->last_png = TAKE_PTR(png);
-        return !same;
+        for (size_t i = 0; i < ELEMENTSOF(w->frames); i++) {
+                const struct stuck_frame *f = &w->frames[i];
+                if (f->pixels && f->n == n && f->width == width && f->height == height && memcmp(f->pixels, pix, n) == 0)
+                        return 0;
+        }
+        struct stuck_frame *f = &w->frames[w->next_frame++ % ELEMENTSOF(w->frames)];
+        free(f->pixels);
+        *f = (struct stuck_frame){ .pixels = TAKE_PTR(pix), .n = n, .width = width, .height = height };
+        return 1;
 }
 
 /* Rename the newest screenshot to name in the log folder. */
@@ -178,7 +179,8 @@ void stuck_watch_done(struct stuck_watch *w, bool success) {
         }
         free(w->logdir);
         free(w->last_png);
-        free(w->pixels);
+        for (size_t i = 0; i < ELEMENTSOF(w->frames); i++)
+                free(w->frames[i].pixels);
         free(w->stuck_png);
         *w = (struct stuck_watch){ 0 };
 }

@@ -12,8 +12,9 @@
  * Setup asking for a product key or a disk driver, a boot loader at its prompt) until the
  * timeout. While a phase runs, the watch takes a screenshot every interval into the log folder
  * (three rolling files, screen-0.png .. screen-2.png) and compares its decoded pixels with the
- * previous one's (PNG bytes are not compared: an encoder may write the same pixels
- * differently). When the screen has not changed for `after` and the serial console brought no
+ * two latest different screens it saw (PNG bytes are not compared: an encoder may write the
+ * same pixels differently): a screen that only toggles between two frames, as a blinking
+ * cursor at a prompt does, has not changed. When the screen has not changed for `after` and the serial console brought no
  * new marker meanwhile, the phase is stuck: the screenshot becomes stuck.png and the caller
  * reports it once, until the screen or the serial console moves again.
  */
@@ -35,9 +36,12 @@ struct stuck_watch {
         int64_t next_shot_ms;
         unsigned seq;              /* screenshots taken: the next rolling file is seq % 3 */
         char *last_png;            /* the newest screenshot, or NULL */
-        unsigned char *pixels;     /* its pixels (RGB), to compare the next one with */
-        size_t n_pixels;
-        unsigned width, height;
+        struct stuck_frame {
+                unsigned char *pixels; /* RGB */
+                size_t n;
+                unsigned width, height;
+        } frames[2];               /* the two latest different screens */
+        unsigned next_frame;       /* which of them the next different screen replaces */
         bool stuck;                /* reported, and not moved since */
         bool off;                  /* screenshots do not work here: the watch rests */
         char *stuck_png;           /* stuck.png once a report named it */

@@ -890,6 +890,12 @@ static unsigned moving_screen(const char *domain, int64_t ms, void *userdata) {
         return (unsigned)(ms / 100);
 }
 
+/* A prompt's blinking cursor: two frames in turn are a still screen. */
+static unsigned blinking(const char *domain, int64_t ms, void *userdata) {
+        (void)domain, (void)userdata;
+        return (ms / 300) % 2 ? 7 : 8;
+}
+
 /* Still until 1.6 s, one change, still again: two stuck periods, two reports. */
 static unsigned one_change(const char *domain, int64_t ms, void *userdata) {
         (void)domain, (void)userdata;
@@ -905,6 +911,8 @@ static void hung_install(void) {
         assert_int_equal(fake_set_script(&s), 0);
 }
 
+/* A moving screen is never stuck; one that changes once is stuck twice; a blinking cursor is
+ * still. */
 static void test_stuck_screen_moves(void **state) {
         struct env *e = *state;
         stuck_profile_init(0);
@@ -913,7 +921,7 @@ static void test_stuck_screen_moves(void **state) {
                 fake_screen_fn fn;
                 unsigned timeout_s;
                 size_t reports;
-        } cases[] = { { moving_screen, 2, 0 }, { one_change, 4, 2 } };
+        } cases[] = { { moving_screen, 2, 0 }, { one_change, 4, 2 }, { blinking, 3, 1 } };
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
                 fake_set_screen(cases[i].fn, NULL);
                 char name[16];
