@@ -96,6 +96,24 @@ static int fake_disk_create(struct vm_conn *c, const char *path, uint64_t bytes)
         return 0;
 }
 
+/* A copy of src (a fake disk, or any file) at dst. */
+static int fake_disk_import(struct vm_conn *c, const char *src, const char *dst) {
+        (void)c;
+        int r = storage_moment("disk-import", dst);
+        if (r < 0)
+                return r;
+        if (path_exists(dst))
+                return log_error_errno(-EEXIST, "disk %s already exists; remove it or pick another path", dst);
+        r = copy_file(src, dst, 0644);
+        if (r < 0) {
+                if (r != -EEXIST)
+                        unlink_if_exists(dst);
+                return log_error_errno(r, "cannot import %s as %s: %m", src, dst);
+        }
+        fake_journal_add("disk-import %s into %s", fake_base(src), fake_base(dst));
+        return 0;
+}
+
 static int fake_disk_create_overlay(struct vm_conn *c, const char *path, const char *backing) {
         (void)c;
         int r = storage_moment("disk-overlay", path);
@@ -845,6 +863,7 @@ const struct vm_driver fake_driver = {
         .conn_close = fake_conn_close,
         .host_info = fake_host_info,
         .disk_create = fake_disk_create,
+        .disk_import = fake_disk_import,
         .disk_create_overlay = fake_disk_create_overlay,
         .disk_commit = fake_disk_commit,
         .kill_users = fake_kill_users,

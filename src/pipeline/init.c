@@ -145,32 +145,40 @@ static int init_steps(struct init_run *x, struct image *img) {
         _cleanup_free_ char *system = NULL;
         if (agent_system(x->s.agent, &system) == 0)
                 log_debug("agent reports system %s", system);
+        return new_image_record(&x->s, x->pl->repo, img);
+}
+
+int new_image_record(struct vm_session *s, struct repo *repo, struct image *img) {
         struct progress p;
         progress_begin(&p, "Shutting down");
-        r = session_poweroff(&x->s, 120);
+        int r = session_poweroff(s, 120);
         progress_end(&p, r == -ECANCELED ? "interrupted" : r < 0 ? "failed" : "done");
         if (r < 0) {
                 if (r != -ECANCELED) {
-                        log_error("the guest did not shut down cleanly after its first boot");
-                        session_log_hint(&x->s);
+                        log_error("the guest did not shut down cleanly");
+                        session_log_hint(s);
                 }
                 return r;
         }
-        r = repo_image_insert(x->pl->repo, img);
+        r = repo_image_insert(repo, img);
         free(img->created_at);
         img->created_at = NULL;
         if (r == -EEXIST)
                 log_error("an image named '%s' was created by another vmcloak meanwhile; this one is discarded",
-                          req->name);
+                          img->name);
         return r;
 }
 
-int pipeline_init(struct pipeline *pl, const struct init_request *req) {
-        const struct os_profile *prof = req->profile;
-        int64_t t0 = now_ms();
+void new_image_done(struct new_image *n) {
+        name_unlock(n->lock);
+        free(n->disk);
+        *n = (struct new_image){ 0 };
+}
+
+int new_image_prepare(struct pipeline *pl, const struct init_request *req, struct new_image *ret) {
+        _cleanup_(new_image_done) struct new_image n = { 0 };
         /* The name is reserved before anything is made: a second init of it stops here. */
-        _cleanup_name_lock_ struct name_lock *lock = NULL;
-        int r = name_lock_or_complain(LOCK_IMAGE, req->name, LOCK_EXCLUSIVE, "in use", &lock);
+        int r = name_lock_or_complain(LOCK_IMAGE, req->name, LOCK_EXCLUSIVE, "in use", &n.lock);
         if (r < 0)
                 return r;
         _cleanup_image_ struct image *existing = NULL;
@@ -179,17 +187,14 @@ int pipeline_init(struct pipeline *pl, const struct init_request *req) {
                           "delimg %s'", req->name, req->name);
                 return -EEXIST;
         }
-        _cleanup_free_ char *disk = paths_image_disk(req->name);
-        if (!disk)
+        if (!(n.disk = paths_image_disk(req->name)))
                 return log_oom();
-        if (path_exists(disk)) {
+        if (path_exists(n.disk)) {
                 log_error("%s already exists but no image is recorded for it and no vmcloak is making it (left by "
-                          "an interrupted run or another tool): 'vmcloak cleanup %s' removes it", disk, req->name);
+                          "an interrupted run or another tool): 'vmcloak cleanup %s' removes it", n.disk, req->name);
                 return -EEXIST;
         }
-        struct init_run x = { .pl = pl, .req = req };
-        r = resolve_network(pl->repo, req, &x.net);
-        if (r < 0)
+        if ((r = resolve_network(pl->repo, req, &n.net)) < 0)
                 return r;
         uint8_t macb[6];
         if (req->mac) {
@@ -197,20 +202,47 @@ int pipeline_init(struct pipeline *pl, const struct init_request *req) {
                         return -EINVAL;
         } else
                 random_vendor_mac(macb);
-        format_mac(macb, x.mac);
+        format_mac(macb, n.mac);
+        const struct os_profile *prof = req->profile;
+        n.row = (struct image){
+                .name = (char *)req->name, .path = n.disk, .osversion = (char *)prof->name,
+                .servicepack = (char *)prof->servicepack, .mode = (char *)"normal", .vm = (char *)"qemu",
+                .ipaddr = n.net.ip_s, .port = req->port, .adapter = (char *)req->adapter, .netmask = n.net.netmask_s,
+                .gateway = n.net.gateway_s, .cpus = (int)req->cpus, .ramsize = (int)req->ram_mb,
+                .vramsize = (int)req->vram_mb, .mac = n.mac,
+                .netmode = (char *)image_netmode_to_string(req->net.mode), .dns = n.net.dns_s,
+        };
+        *ret = n;
+        n = (struct new_image){ 0 };
+        /* The row points into *ret, wherever the caller keeps it. */
+        ret->row.path = ret->disk;
+        ret->row.ipaddr = ret->net.ip_s;
+        ret->row.netmask = ret->net.netmask_s;
+        ret->row.gateway = ret->net.gateway_s;
+        ret->row.dns = ret->net.dns_s;
+        ret->row.mac = ret->mac;
+        return 0;
+}
+
+void new_image_remove_files(const char *disk, const char *nvram, const char *tpm) {
+        unlink_if_exists(disk);
+        if (nvram)
+                unlink_if_exists(nvram);
+        if (tpm)
+                rm_rf(tpm);
+}
+
+int pipeline_init(struct pipeline *pl, const struct init_request *req) {
+        int64_t t0 = now_ms();
+        _cleanup_(new_image_done) struct new_image n = { 0 };
+        int r = new_image_prepare(pl, req, &n);
+        if (r < 0)
+                return r;
+        struct init_run x = { .pl = pl, .req = req, .net = n.net };
+        memcpy(x.mac, n.mac, sizeof x.mac);
         if (!(x.hostname = random_string(8, 14)))
                 return log_oom();
-
-        /* The row this image will get, used to configure its VM runs. */
-        struct image img = {
-                .name = (char *)req->name, .path = disk, .osversion = (char *)prof->name,
-                .servicepack = (char *)prof->servicepack, .mode = (char *)"normal", .vm = (char *)"qemu",
-                .ipaddr = x.net.ip_s, .port = req->port, .adapter = (char *)req->adapter, .netmask = x.net.netmask_s,
-                .gateway = x.net.gateway_s, .cpus = (int)req->cpus, .ramsize = (int)req->ram_mb,
-                .vramsize = (int)req->vram_mb, .mac = x.mac,
-                .netmode = (char *)image_netmode_to_string(req->net.mode), .dns = x.net.dns_s,
-        };
-        r = init_steps(&x, &img);
+        r = init_steps(&x, &n.row);
         /* Switch the machine off before its files go. */
         _cleanup_free_ char *nvram = x.s.def.nvram ? strdup(x.s.def.nvram) : NULL;
         _cleanup_free_ char *tpm = x.s.def.tpm_state ? strdup(x.s.def.tpm_state) : NULL;
@@ -222,13 +254,8 @@ int pipeline_init(struct pipeline *pl, const struct init_request *req) {
                          "VMNAME", req->name, x.net.ip_s, (double)(now_ms() - t0) / 1000.0, req->name, req->name);
                 return 0;
         }
-        if (x.disk) {
-                unlink_if_exists(x.disk);
-                if (nvram)
-                        unlink_if_exists(nvram);
-                if (tpm)
-                        rm_rf(tpm);
-        }
+        if (x.disk)
+                new_image_remove_files(x.disk, nvram, tpm);
         if (r == -ECANCELED)
                 log_error("init of %s interrupted; removed its disk and work files", req->name);
         else
