@@ -53,7 +53,8 @@ static int check_os(struct vm_session *s, const struct os_profile *prof) {
         _cleanup_free_ char *out = NULL;
         r = session_run(s, prof->cmd.os_version, NULL, NULL, 60000, &out);
         if (r < 0) {
-                log_error("the guest could not tell its OS version ('%s' failed)", prof->cmd.os_version);
+                if (r != -ECANCELED)
+                        log_error("the guest could not tell its OS version ('%s' failed)", prof->cmd.os_version);
                 return r;
         }
         out[strcspn(out, "\r\n")] = 0;
@@ -124,11 +125,7 @@ int pipeline_import(struct pipeline *pl, const struct init_request *req, const c
         }
         if (made)
                 new_image_remove_files(n.disk, nvram, tpm);
-        if (r == -ECANCELED)
-                log_error("import of %s interrupted; removed its copy of the disk, %s is untouched", req->name,
-                          disk_path);
-        else
-                log_error("import of %s failed; nothing was recorded%s, %s is untouched", req->name,
-                          made ? " and its copy of the disk was removed" : "", disk_path);
+        log_error("import of %s %s; nothing was recorded%s", req->name, r == -ECANCELED ? "interrupted" : "failed",
+                  made ? " and its copy of the disk was removed (the source is untouched)" : "");
         return r;
 }

@@ -22,6 +22,7 @@
 #include "guest/profile.h"
 #include "pipeline/cleanup.h"
 #include "pipeline/image.h"
+#include "pipeline/import.h"
 #include "pipeline/init.h"
 #include "pipeline/install.h"
 #include "pipeline/machineinfo.h"
@@ -989,6 +990,122 @@ static void test_press_key(void **state) {
         assert_nothing_left(e, 1, 0, "keys.qcow2");
 }
 
+/* ---- import ---- */
+
+static const char hand_disk[] = "fake-disk 1\nsize=2147483648\nhand-built\n";
+
+/* A hand-built disk of the linux guest, at the address init would give it. */
+static char *make_hand_disk(struct env *e) {
+        char *p = path_join(e->home, "hand.img");
+        assert_non_null(p);
+        assert_int_equal(write_file(p, hand_disk, strlen(hand_disk), 0644), 0);
+        return p;
+}
+
+static void assert_hand_disk_intact(const char *p) {
+        _cleanup_free_ char *t = NULL;
+        assert_int_equal(read_full_file(p, &t, NULL), 0);
+        assert_string_equal(t, hand_disk);
+}
+
+static struct init_request import_req(const char *name) {
+        struct init_request q = init_req(name, &linux_profile);
+        q.net.ip = "10.0.2.15";
+        return q;
+}
+
+/* Copied, booted with no media, the OS asked, shut down through the agent, then recorded; the
+ * source untouched; the image then takes snapshots like any other. */
+static void test_import(void **state) {
+        struct env *e = *state;
+        _cleanup_free_ char *src = make_hand_disk(e);
+        struct init_request q = import_req("imp");
+        assert_int_equal(pipeline_import(&e->pl, &q, src, false), 0);
+        ssize_t cp = journal_at("disk-import hand.img into imp.qcow2");
+        ssize_t boot = fake_journal_find("start imp media=[]*", (size_t)cp);
+        ssize_t up = fake_journal_find("agent-up imp", (size_t)boot);
+        ssize_t ver = fake_journal_find("execute imp: uname -r", (size_t)up);
+        ssize_t off = fake_journal_find("execute imp: poweroff", (size_t)ver);
+        assert_true(cp >= 0 && boot > cp && up > boot && ver > up && off > ver);
+        assert_int_equal(fake_journal_count("start imp *"), 1);
+        assert_hand_disk_intact(src);
+        _cleanup_image_ struct image *img = NULL;
+        assert_int_equal(repo_image_get(e->repo, "imp", &img), 0);
+        assert_string_equal(img->osversion, "linux");
+        assert_string_equal(img->ipaddr, "10.0.2.15");
+        assert_string_equal(img->netmode, "user");
+        assert_nothing_left(e, 1, 0, "imp.qcow2");
+        struct snapshot_request sq = snap_req("imp", "impvm", 1, 1);
+        assert_int_equal(pipeline_snapshot(&e->pl, &sq), 0);
+        assert_vm_complete("impvm");
+        /* --move: the source goes once the row is in. */
+        struct init_request q2 = import_req("imp2");
+        q2.net.ip = "10.0.2.16";
+        assert_int_equal(pipeline_import(&e->pl, &q2, src, true), 0);
+        assert_false(path_exists(src));
+}
+
+/* Every failure leaves no row, no disk and the source as it was. */
+static void test_import_failures(void **state) {
+        struct env *e = *state;
+        _cleanup_free_ char *src = make_hand_disk(e);
+        struct fake_script s;
+        /* Another OS on the disk. */
+        default_script(&s);
+        s.system = "Windows";
+        assert_int_equal(fake_set_script(&s), 0);
+        struct init_request q = import_req("bad");
+        assert_int_equal(pipeline_import(&e->pl, &q, src, true), -EMEDIUMTYPE);
+        assert_nothing_left(e, 0, 0, "");
+        assert_hand_disk_intact(src);
+        /* No agent. */
+        default_script(&s);
+        s.boot[FAKE_BOOT_DISK].end = FAKE_END_HANG;
+        s.shutdown_ms = -1;
+        assert_int_equal(fake_set_script(&s), 0);
+        q.vm.timeout_s = 1;
+        assert_int_equal(pipeline_import(&e->pl, &q, src, true), -ETIMEDOUT);
+        assert_nothing_left(e, 0, 0, "");
+        assert_hand_disk_intact(src);
+        /* The machine dies, the copy fails, Ctrl-C at each moment. */
+        default_script(&s);
+        assert_int_equal(fake_set_script(&s), 0);
+        q.vm.timeout_s = 0;
+        struct {
+                struct trap t;
+                int want;
+        } traps[] = {
+                { { .name = "disk-import", .action = FAKE_FAIL, .err = ENOSPC }, -ENOSPC },
+                { { .name = "disk-import", .action = FAKE_SIGINT }, -ECANCELED },
+                { { .name = "boot", .arg = "disk", .action = FAKE_DIE }, -ECHILD },
+                { { .name = "agent-up", .action = FAKE_SIGTERM }, -ECANCELED },
+                { { .name = "execute", .arg = "uname", .action = FAKE_SIGINT }, -ECANCELED },
+                { { .name = "execute", .arg = "poweroff", .action = FAKE_SIGINT }, -ECANCELED },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(traps); i++) {
+                interrupt_reset();
+                fake_set_hook(trap_hook, &traps[i].t);
+                int r = pipeline_import(&e->pl, &q, src, true);
+                if (r != traps[i].want)
+                        fail_msg("import trapped at %s %s returned %d, not %d", traps[i].t.name,
+                                 strempty(traps[i].t.arg), r, traps[i].want);
+                assert_nothing_left(e, 0, 0, "");
+                assert_hand_disk_intact(src);
+        }
+        fake_set_hook(NULL, NULL);
+        interrupt_reset();
+        /* No source; a name that exists. */
+        _cleanup_free_ char *none = path_join(e->home, "none.img");
+        assert_int_equal(pipeline_import(&e->pl, &q, none, false), -ENOENT);
+        assert_nothing_left(e, 0, 0, "");
+        assert_int_equal(init_image(e, "taken"), 0);
+        struct init_request q2 = import_req("taken");
+        q2.net.ip = "10.0.2.20";
+        assert_int_equal(pipeline_import(&e->pl, &q2, src, false), -EEXIST);
+        assert_nothing_left(e, 1, 0, "taken.qcow2");
+        assert_hand_disk_intact(src);
+}
+
 int main(void) {
         interrupt_install();
         progress_set_enabled(false);
@@ -1018,6 +1135,8 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_stuck_screen_moves, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_stuck_serial_alive, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_press_key, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_import, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_import_failures, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
