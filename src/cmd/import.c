@@ -59,15 +59,9 @@ static const struct cmd_spec spec = {
 static int check(const struct args *a) {
         req.name = a->pos[0];
         req.adapter = req.net.adapter = a->pos[2];
-        const char *os;
-        if (vm_os_flag(a, &os) < 0)
-                return -EINVAL;
-        req.profile = os_profile_find(os);
-        if (!req.profile) {
-                log_error("import --%s is not implemented yet (Windows guests come with their own issue); nothing "
-                          "was changed. --linux works today.", os);
-                return -EOPNOTSUPP;
-        }
+        int r = vm_os_profile(a, "import", &req.profile);
+        if (r < 0)
+                return r;
         if (!req.net.ip) {
                 log_error("missing option --ip: the static address the guest on the disk has");
                 return -EINVAL;

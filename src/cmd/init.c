@@ -70,15 +70,9 @@ static const struct cmd_spec spec = {
 static int check(const struct args *a) {
         req.name = a->pos[0];
         req.adapter = req.net.adapter = a->pos[1];
-        const char *os;
-        if (vm_os_flag(a, &os) < 0)
-                return -EINVAL;
-        req.profile = os_profile_find(os);
-        if (!req.profile) {
-                log_error("init --%s is not implemented yet (Windows guests come with their own issue); nothing "
-                          "was changed. The built-in --linux guest works today.", os);
-                return -EOPNOTSUPP;
-        }
+        int r = vm_os_profile(a, "init", &req.profile);
+        if (r < 0)
+                return r;
         /* RAM and disk default to the OS's; 0 is no value either option accepts. */
         if (!req.ram_mb)
                 req.ram_mb = req.profile->default_ram_mb;

@@ -90,3 +90,7 @@ struct args;
  * are given.
  */
 int vm_os_flag(const struct args *a, const char **ret);
+struct os_profile;
+/* vm_os_flag, then that OS's profile: -EOPNOTSUPP after one line naming cmd ("init") when its
+ * guest is not implemented yet. */
+int vm_os_profile(const struct args *a, const char *cmd, const struct os_profile **ret);

@@ -84,8 +84,7 @@ static int import_steps(struct pipeline *pl, const struct init_request *req, str
         *ret_made = true;
         if (interrupted())
                 return -ECANCELED;
-        _cleanup_free_ char *logroot = paths_log_dir();
-        _cleanup_free_ char *logdir = logroot ? path_join(logroot, req->name) : NULL;
+        _cleanup_free_ char *logdir = paths_image_log_dir(req->name);
         if (!logdir)
                 return log_oom();
         if ((r = session_prepare(s, pl, req->name, &n->row, prof, &req->vm, NULL, logdir)) < 0 ||

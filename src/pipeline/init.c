@@ -127,8 +127,7 @@ static int init_steps(struct init_run *x, struct image *img) {
                 return r;
         if (interrupted())
                 return -ECANCELED;
-        _cleanup_free_ char *logroot = paths_log_dir();
-        _cleanup_free_ char *logdir = logroot ? path_join(logroot, req->name) : NULL;
+        _cleanup_free_ char *logdir = paths_image_log_dir(req->name);
         if (!logdir)
                 return log_oom();
         r = session_prepare(&x->s, x->pl, req->name, img, prof, &req->vm, NULL, logdir);

@@ -805,6 +805,20 @@ static void test_vm_options_check(void **state) {
 
 /* ---- the stuck detector and press_key_s ---- */
 
+/* An install boot that hangs without a word (no agent, deaf to ACPI); *s for more changes. */
+static void hung_script(struct fake_script *s) {
+        default_script(s);
+        s->boot[FAKE_BOOT_INSTALL].end = FAKE_END_HANG;
+        s->boot[FAKE_BOOT_INSTALL].serial_end = NULL;
+        s->shutdown_ms = -1;
+}
+
+static void hung_install(void) {
+        struct fake_script s;
+        hung_script(&s);
+        assert_int_equal(fake_set_script(&s), 0);
+}
+
 static const char *const winlike_causes[] = { "the product key does not fit the chosen edition", "no disk found",
                                               NULL };
 /* The Windows-like flow with its likely causes and a boot disc that asks for a key. */
@@ -829,6 +843,14 @@ static int init_logged(struct env *e, struct init_request *q, char **ret_log) {
         assert_int_equal(read_full_file(log, ret_log, NULL), 0);
         unlink(log);
         return r;
+}
+
+/* Init of name with the stuck profile under the given limits; *ret_log gets the log. */
+static int init_stuck(struct env *e, const char *name, unsigned timeout_s, unsigned stuck_after_s, char **ret_log) {
+        struct init_request q = init_req(name, &stuck_profile);
+        q.vm.timeout_s = timeout_s;
+        q.stuck_after_s = stuck_after_s;
+        return init_logged(e, &q, ret_log);
 }
 
 static size_t count_lines(const char *text, const char *needle) {
@@ -856,17 +878,9 @@ static bool is_png(const char *path) {
 static void test_stuck_reported_once(void **state) {
         struct env *e = *state;
         stuck_profile_init(0);
-        struct fake_script s;
-        default_script(&s);
-        s.boot[FAKE_BOOT_INSTALL].end = FAKE_END_HANG;
-        s.boot[FAKE_BOOT_INSTALL].serial_end = NULL;
-        s.shutdown_ms = -1;
-        assert_int_equal(fake_set_script(&s), 0);
-        struct init_request q = init_req("stuck", &stuck_profile);
-        q.vm.timeout_s = 3;
-        q.stuck_after_s = 1;
+        hung_install();
         _cleanup_free_ char *log = NULL;
-        assert_int_equal(init_logged(e, &q, &log), -ETIMEDOUT);
+        assert_int_equal(init_stuck(e, "stuck", 3, 1, &log), -ETIMEDOUT);
         _cleanup_free_ char *png = logfile_of(e, "stuck", "stuck.png");
         _cleanup_free_ char *last = logfile_of(e, "stuck", "last-screen.png");
         _cleanup_free_ char *line = strdup_printf("at \"Windows Setup\": see %s\n", png);
@@ -903,14 +917,6 @@ static unsigned one_change(const char *domain, int64_t ms, void *userdata) {
         return ms < 1600 ? 10 : 200;
 }
 
-static void hung_install(void) {
-        struct fake_script s;
-        default_script(&s);
-        s.boot[FAKE_BOOT_INSTALL].end = FAKE_END_HANG;
-        s.boot[FAKE_BOOT_INSTALL].serial_end = NULL;
-        s.shutdown_ms = -1;
-        assert_int_equal(fake_set_script(&s), 0);
-}
 
 /* A moving screen is never stuck; one that changes once is stuck twice; a blinking cursor is
  * still. */
@@ -927,11 +933,8 @@ static void test_stuck_screen_moves(void **state) {
                 fake_set_screen(cases[i].fn, NULL);
                 char name[16];
                 snprintf(name, sizeof name, "moves%zu", i);
-                struct init_request q = init_req(name, &stuck_profile);
-                q.vm.timeout_s = cases[i].timeout_s;
-                q.stuck_after_s = 1;
                 _cleanup_free_ char *log = NULL;
-                assert_int_equal(init_logged(e, &q, &log), -ETIMEDOUT);
+                assert_int_equal(init_stuck(e, name, cases[i].timeout_s, 1, &log), -ETIMEDOUT);
                 if (count_lines(log, "Setup seems stuck since ") != cases[i].reports)
                         fail_msg("case %zu: want %zu stuck reports:\n%s", i, cases[i].reports, log);
                 assert_nothing_left(e, 0, 0, "");
@@ -945,19 +948,13 @@ static void test_stuck_serial_alive(void **state) {
         struct env *e = *state;
         stuck_profile_init(0);
         struct fake_script s;
-        default_script(&s);
-        s.boot[FAKE_BOOT_INSTALL].end = FAKE_END_HANG;
+        hung_script(&s);
         s.boot[FAKE_BOOT_INSTALL].boot_ms = 3600;
         s.boot[FAKE_BOOT_INSTALL].reboots = 2;
         s.boot[FAKE_BOOT_INSTALL].serial_reboot = reboot_serial;
-        s.boot[FAKE_BOOT_INSTALL].serial_end = NULL;
-        s.shutdown_ms = -1;
         assert_int_equal(fake_set_script(&s), 0);
-        struct init_request q = init_req("alive", &stuck_profile);
-        q.vm.timeout_s = 3;
-        q.stuck_after_s = 2;
         _cleanup_free_ char *log = NULL;
-        assert_int_equal(init_logged(e, &q, &log), -ETIMEDOUT);
+        assert_int_equal(init_stuck(e, "alive", 3, 2, &log), -ETIMEDOUT);
         if (count_lines(log, "Setup seems stuck since ") != 0)
                 fail_msg("a guest that reboots was reported stuck:\n%s", log);
         assert_int_equal(fake_journal_count("reboot alive"), 2);
