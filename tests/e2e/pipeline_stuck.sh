@@ -4,11 +4,14 @@
 # short --stuck-after must print one stuck line naming the phase and a screenshot long before
 # its --timeout, the screenshot must show the prompt (OCR by tesseract finds "boot:"), the
 # timeout message must name the kept last screen, and nothing else may be left: no row, no
-# disk, no QEMU, no rolling screenshots.
+# disk, no QEMU, no rolling screenshots. Then press_key_s on the same ISO: Enter pressed through
+# QMP send-key gets isolinux past its prompt and the install finishes (flow-drive, the first
+# argument, runs init with that flow).
 source "$(dirname "$0")/tap.sh"
 VM=${VMCLOAK_BIN:?}
 SRC=${VMCLOAK_SOURCE_ROOT:?}
 BUILD=${VMCLOAK_BUILD_ROOT:?}
+FLOW_DRIVE=${1:?flow-drive program}
 tmp=$(mktemp -d /tmp/vmcloak-stuck.XXXXXX)
 export VMCLOAK_HOME=$tmp/home
 init_pid=
@@ -91,6 +94,18 @@ tap_check "no image row" test "$(sqlite3 "$VMCLOAK_HOME/repository.db" 'SELECT c
 tap_check "no disk" test -z "$(ls -A "$VMCLOAK_HOME/image")"
 tap_check "no work folder" test -z "$(ls -A "$VMCLOAK_HOME/iso" 2>/dev/null)"
 tap_check "no QEMU of this home" test -z "$(pgrep -f -- "$VMCLOAK_HOME/" || true)"
+
+# --- press_key_s: Enter gets the same ISO past its prompt ------------------------------------
+t0=$(now)
+"$FLOW_DRIVE" "$VMCLOAK_HOME" "$tmp/hang.iso" keyed 20 120 >"$tmp/keyed.out" 2>&1; rc=$?
+echo "# init of the prompting ISO with press_key_s 20: $(secs "$t0" "$(now)") s"
+[ "$rc" = 0 ] || sed 's/^/# /' "$tmp/keyed.out"
+tap_check "press_key_s: Enter gets past the boot: prompt and the install finishes" test "$rc" = 0
+tap_check "... and the image is recorded" \
+  test "$(sqlite3 "$VMCLOAK_HOME/repository.db" "SELECT count(*) FROM image WHERE name = 'keyed'")" = 1
+tap_check "... with no stuck line" test -z "$(grep 'seems stuck' "$tmp/keyed.out")"
+# Its address is the one the ISO's guest has: free it for the next init.
+"$VM" delimg keyed >/dev/null 2>&1
 
 # --- a guest that installs is never reported ------------------------------------------------
 out=$("$VM" init --linux --iso "$tmp/linux.iso" --net user --accel tcg --stuck-after 60 okimg lnet 2>&1); rc=$?
