@@ -188,8 +188,10 @@ static int phase_wait(struct phase_run *x) {
                         return 0;
                 if ((r = check_deadline(x)) < 0)
                         return r;
-                if (stuck_watch_tick(&x->stuck) > 0)
+                if (stuck_watch_tick(&x->stuck) > 0) {
+                        progress_clear(&x->p);
                         stuck_watch_report(&x->stuck, x->ph->title, x->ph->stuck_causes);
+                }
                 const char *what = x->ph->until == INSTALL_UNTIL_AGENT ? "waiting for the agent" : "booting the installer";
                 progress_update(&x->p, 0, 0, x->w->last[0] ? x->w->last : what);
         }
