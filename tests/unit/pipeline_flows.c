@@ -987,6 +987,21 @@ static void test_press_key(void **state) {
         assert_nothing_left(e, 1, 0, "keys.qcow2");
 }
 
+/* Defaults for KVM, five times those under TCG; --stuck-after sets the threshold and shortens the
+ * interval to a sixth of it, never below 250 ms. */
+static void test_stuck_thresholds(void **state) {
+        (void)state;
+        int64_t after, every;
+        stuck_thresholds(VM_ACCEL_KVM, 0, &after, &every);
+        assert_true(after == 180000 && every == 10000);
+        stuck_thresholds(VM_ACCEL_TCG, 0, &after, &every);
+        assert_true(after == 900000 && every == 50000);
+        stuck_thresholds(VM_ACCEL_TCG, 30, &after, &every);
+        assert_true(after == 30000 && every == 5000);
+        stuck_thresholds(VM_ACCEL_KVM, 1, &after, &every);
+        assert_true(after == 1000 && every == 250);
+}
+
 /* ---- import ---- */
 
 static const char hand_disk[] = "fake-disk 1\nsize=2147483648\nhand-built\n";
@@ -1132,6 +1147,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_stuck_screen_moves, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_stuck_serial_alive, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_press_key, setup, teardown),
+                cmocka_unit_test(test_stuck_thresholds),
                 cmocka_unit_test_setup_teardown(test_import, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_import_failures, setup, teardown),
         };
