@@ -4,12 +4,14 @@
 #include <string.h>
 
 #include "agent.h"
+#include "netcfg.h"
 #include "platform.h"
 #include "server.h"
 
 static void usage(FILE *f) {
         fputs("Usage: vmcloak-agent [--host ADDR] [--port N] [options]\n"
               "       vmcloak-agent [ADDR [PORT]]\n"
+              "       vmcloak-agent netcfg --mac MAC --ip ADDR/PREFIX [...]  (see netcfg --help)\n"
               "\n"
               "The guest agent for vmcloak, Cuckoo and CAPE (Cuckoo agent HTTP protocol).\n"
               "\n"
@@ -36,6 +38,8 @@ static int parse_int(const char *s, int min, int max, int *ret) {
 int main(int argc, char **argv) {
         struct server_config cfg = { .host = "0.0.0.0", .port = 8000, .read_timeout_ms = 60000, .max_connections = 64 };
         int positional = 0;
+        if (argc > 1 && strcmp(argv[1], "netcfg") == 0)
+                return netcfg_main(argc - 1, argv + 1);
         for (int i = 1; i < argc; i++) {
                 const char *a = argv[i];
                 const char *value = NULL;

@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 #include "json.h"
+#include "netcfg.h"
 
 /* --- process-wide --- */
 int plat_init(void);                 /* sockets, signals, locks */
@@ -112,3 +113,9 @@ bool plat_is_abs(const char *path);
 
 /* --- environment --- */
 void plat_environ(void (*fn)(void *userdata, const char *name, const char *value), void *userdata);
+
+/* --- network adapters (netcfg) --- */
+/* Every adapter that has a hardware address, as a malloc'ed array (free with
+ * plat_adapters_free), or a negative errno. */
+int plat_adapters(struct netcfg_adapter **ret, size_t *n);
+void plat_adapters_free(struct netcfg_adapter *list, size_t n);

@@ -738,3 +738,68 @@ void plat_environ(void (*fn)(void *userdata, const char *name, const char *value
                 fn(userdata, name, eq + 1);
         }
 }
+
+/* --- network adapters: /sys/class/net/<name>/{address,ifindex} --- */
+
+static int read_line(const char *dir, const char *name, const char *file, char *buf, size_t size) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/%s/%s", dir, name, file);
+        FILE *f = fopen(path, "re");
+        if (!f)
+                return -errno;
+        bool ok = fgets(buf, (int)size, f) != NULL;
+        fclose(f);
+        if (!ok)
+                return -EIO;
+        buf[strcspn(buf, "\n")] = 0;
+        return 0;
+}
+
+int plat_adapters(struct netcfg_adapter **ret, size_t *n) {
+        const char *dir = "/sys/class/net";
+        DIR *d = opendir(dir);
+        if (!d)
+                return -errno;
+        struct netcfg_adapter *list = NULL;
+        size_t count = 0;
+        int r = 0;
+        struct dirent *de;
+        while ((de = readdir(d))) {
+                char mac[64], idx[32];
+                unsigned char m[6];
+                if (de->d_name[0] == '.' || read_line(dir, de->d_name, "address", mac, sizeof mac) < 0 ||
+                    read_line(dir, de->d_name, "ifindex", idx, sizeof idx) < 0)
+                        continue;
+                struct netcfg_adapter *nl = realloc(list, (count + 1) * sizeof *list);
+                if (!nl) {
+                        r = -ENOMEM;
+                        break;
+                }
+                list = nl;
+                struct netcfg_adapter *a = &list[count];
+                *a = (struct netcfg_adapter){ .name = strdup(de->d_name), .index = (unsigned)strtoul(idx, NULL, 10) };
+                if (!a->name) {
+                        r = -ENOMEM;
+                        break;
+                }
+                count++;
+                if (netcfg_parse_mac(mac, m) == 0) {
+                        memcpy(a->mac, m, 6);
+                        a->mac_len = 6;
+                }
+        }
+        closedir(d);
+        if (r < 0) {
+                plat_adapters_free(list, count);
+                return r;
+        }
+        *ret = list;
+        *n = count;
+        return 0;
+}
+
+void plat_adapters_free(struct netcfg_adapter *list, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                free(list[i].name);
+        free(list);
+}

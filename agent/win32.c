@@ -1,10 +1,12 @@
 /* Windows side of the platform interface: Winsock, Win32 threads, CreateProcessW (cmd.exe /c
- * for `shell`), wide-character file APIs. Built with mingw-w64, static, no extra DLLs. */
+ * for `shell`), wide-character file APIs, adapters through iphlpapi (netcfg). Built with
+ * mingw-w64, static, importing only DLLs every Windows has. */
 #define _CRT_RAND_S
 #define WIN32_LEAN_AND_MEAN
 #include <winsock2.h>
 #include <ws2tcpip.h>
 #include <windows.h>
+#include <iphlpapi.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -1032,4 +1034,66 @@ void plat_environ(void (*fn)(void *userdata, const char *name, const char *value
                 free(value);
         }
         FreeEnvironmentStringsW(block);
+}
+
+/* --- network adapters: GetAdaptersAddresses (iphlpapi) --- */
+
+int plat_adapters(struct netcfg_adapter **ret, size_t *n) {
+        ULONG flags = GAA_FLAG_SKIP_ANYCAST | GAA_FLAG_SKIP_MULTICAST | GAA_FLAG_SKIP_DNS_SERVER;
+        ULONG size = 16 * 1024;
+        IP_ADAPTER_ADDRESSES *aa = NULL;
+        ULONG k = ERROR_BUFFER_OVERFLOW;
+        /* The list can grow between the size query and the call: retry a few times. */
+        for (int tries = 0; tries < 4 && k == ERROR_BUFFER_OVERFLOW; tries++) {
+                free(aa);
+                aa = malloc(size);
+                if (!aa)
+                        return -ENOMEM;
+                k = GetAdaptersAddresses(AF_UNSPEC, flags, NULL, aa, &size);
+        }
+        if (k == ERROR_NO_DATA) {
+                free(aa);
+                *ret = NULL;
+                *n = 0;
+                return 0;
+        }
+        if (k != NO_ERROR) {
+                free(aa);
+                return -win_errno(k);
+        }
+        struct netcfg_adapter *list = NULL;
+        size_t count = 0;
+        for (IP_ADAPTER_ADDRESSES *a = aa; a; a = a->Next) {
+                if (a->IfType == IF_TYPE_SOFTWARE_LOOPBACK)
+                        continue;
+                struct netcfg_adapter *nl = realloc(list, (count + 1) * sizeof *list);
+                if (!nl) {
+                        plat_adapters_free(list, count);
+                        free(aa);
+                        return -ENOMEM;
+                }
+                list = nl;
+                struct netcfg_adapter *e = &list[count];
+                *e = (struct netcfg_adapter){ .name = utf8(a->FriendlyName ? a->FriendlyName : L""), .index = a->IfIndex };
+                if (!e->name) {
+                        plat_adapters_free(list, count);
+                        free(aa);
+                        return -ENOMEM;
+                }
+                count++;
+                if (a->PhysicalAddressLength == 6) {
+                        memcpy(e->mac, a->PhysicalAddress, 6);
+                        e->mac_len = 6;
+                }
+        }
+        free(aa);
+        *ret = list;
+        *n = count;
+        return 0;
+}
+
+void plat_adapters_free(struct netcfg_adapter *list, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                free(list[i].name);
+        free(list);
 }

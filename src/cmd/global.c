@@ -36,12 +36,16 @@ int global_apply_option(const char *name, const char *value) {
         return 0;
 }
 
+int global_home(void) {
+        int r = paths_init(global.home);
+        if (r < 0)
+                return r;
+        return paths_ensure();
+}
+
 int global_repo(struct repo **ret, bool write) {
         if (!the_repo) {
-                int r = paths_init(global.home);
-                if (r < 0)
-                        return r;
-                r = paths_ensure();
+                int r = global_home();
                 if (r < 0)
                         return r;
                 _cleanup_free_ char *db = paths_repository();

@@ -20,6 +20,10 @@ extern struct global global;
 /* Apply one global option (by long name). Returns 1 for --help, 0, or -EINVAL. */
 int global_apply_option(const char *name, const char *value);
 
+/* Resolve the home (--home, $VMCLOAK_HOME, ~/.vmcloak) and create it with its folders, for
+ * commands that write there without the repository. 0, or a negative errno after one line. */
+int global_home(void);
+
 /* Resolve paths and open (creating if needed) the repository. The dispatcher (src/vmcloak.c)
  * calls this for commands flagged NEED_REPO*, after their options checked out, so "--help"
  * and usage errors never touch ~/.vmcloak. Returns 0, or a negative errno after one line.

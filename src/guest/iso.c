@@ -6,6 +6,7 @@
 #include <libisofs/libisofs.h>
 
 #include "guest/iso.h"
+#include "guest/isowrite.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -17,8 +18,7 @@
 #include "core/log.h"
 #include "core/util.h"
 
-/* The oldest queued libisofs message, for our one error line. */
-static const char *libisofs_reason(int code, char *buf, size_t size) {
+const char *libisofs_reason(int code, char *buf, size_t size) {
         int err = 0, imgid = 0;
         char msg[4096] = "", sev[80] = "";
         if (iso_obtain_msgs((char *)"SORRY", &err, &imgid, msg, sev) > 0 && *msg) {
@@ -103,34 +103,35 @@ static int add_entry(IsoImage *img, const struct guest_iso_entry *e) {
         return 0;
 }
 
-static int write_image(IsoImage *img, const struct guest_iso_opts *o, int fd) {
-        IsoWriteOpts *wo = NULL;
+static int write_image(IsoImage *img, IsoWriteOpts *wo, int fd) {
         char why[512];
-        int r = iso_write_opts_new(&wo, 1);   /* level 3, Rock Ridge */
-        if (r < 0)
-                return log_oom();
-        iso_write_opts_set_rockridge(wo, 1);
-        iso_write_opts_set_joliet(wo, o->joliet);
-        /* 300 KiB of padding like xorriso's default: ISOLINUX (and Linux read-ahead) read past
-         * the end of the last file, and a read beyond the medium fails the boot. */
-        iso_write_opts_set_tail_blocks(wo, 150);
+        int r;
         struct burn_source *src = NULL;
+        /* A file that cannot be read is a MISHAP to libisofs, which would write zeros in its
+         * place and go on: stop the image instead. */
+        iso_set_abort_severity((char *)"MISHAP");
         r = iso_image_create_burn_source(img, wo, &src);
-        iso_write_opts_free(wo);
         if (r < 0) {
+                iso_set_abort_severity((char *)"FAILURE");
                 log_error("cannot lay out the ISO: %s", libisofs_reason(r, why, sizeof why));
                 return -EINVAL;
         }
         unsigned char buf[2048 * 32];
         int ret = 0;
-        for (;;) {
+        /* libisofs's burn_source answers a read that runs past the end of the image with EOF
+         * and no data, so the last read must ask for exactly what is left. */
+        off_t left = src->get_size(src);
+        while (left > 0) {
                 if (interrupted()) {
                         ret = -ECANCELED;
                         break;
                 }
-                int k = src->read_xt(src, buf, sizeof buf);
-                if (k == 0)
+                int k = src->read_xt(src, buf, left < (off_t)sizeof buf ? (int)left : (int)sizeof buf);
+                if (k == 0) {
+                        log_error("writing the ISO failed: %s", libisofs_reason(ISO_IMAGE_WRITE_CANCELED, why, sizeof why));
+                        ret = -EIO;
                         break;
+                }
                 if (k < 0) {
                         log_error("writing the ISO failed: %s", libisofs_reason(k, why, sizeof why));
                         ret = -EIO;
@@ -148,16 +149,17 @@ static int write_image(IsoImage *img, const struct guest_iso_opts *o, int fd) {
                 }
                 if (ret < 0)
                         break;
+                left -= k;
         }
         if (ret < 0)
                 src->cancel(src);
         src->free_data(src);
         free(src);
+        iso_set_abort_severity((char *)"FAILURE");   /* libisofs's default */
         return ret;
 }
 
-/* The image into a temporary file beside out, renamed into place once complete. */
-static int write_image_file(IsoImage *img, const struct guest_iso_opts *o, const char *out) {
+int guest_write_atomic(const char *out, bool replace, int (*fill)(int fd, void *userdata), void *userdata) {
         _cleanup_free_ char *tmpl = strdup_printf("%s.tmpXXXXXX", out);
         if (!tmpl)
                 return log_oom();
@@ -165,17 +167,34 @@ static int write_image_file(IsoImage *img, const struct guest_iso_opts *o, const
         if (fd < 0)
                 return log_error_errno(-errno, "cannot create %s: %m", out);
         _cleanup_unlink_ char *tmp = TAKE_PTR(tmpl);
-        int r = write_image(img, o, fd);
+        int r = fill(fd, userdata);
         if (r < 0)
                 return r;
         if (fchmod(fd, 0644) < 0)
                 return log_error_errno(-errno, "cannot set the mode of %s: %m", out);
         if (close(TAKE_FD(fd)) < 0)
                 return log_error_errno(-errno, "cannot write %s: %m", out);
-        if (rename(tmp, out) < 0)
+        /* link() never replaces: a file made meanwhile stays, and the temporary one goes. */
+        if (replace ? rename(tmp, out) < 0 : link(tmp, out) < 0)
                 return log_error_errno(-errno, "cannot create %s: %m", out);
-        DISARM(tmp);
+        if (replace)
+                DISARM(tmp);
         return 0;
+}
+
+struct image_job {
+        IsoImage *img;
+        IsoWriteOpts *wo;
+};
+
+static int fill_image(int fd, void *userdata) {
+        struct image_job *j = userdata;
+        return write_image(j->img, j->wo, fd);
+}
+
+int libisofs_write_file(IsoImage *img, IsoWriteOpts *wo, const char *out) {
+        struct image_job j = { .img = img, .wo = wo };
+        return guest_write_atomic(out, true, fill_image, &j);
 }
 
 int guest_iso_build(const char *out, const struct guest_iso_opts *o, const struct guest_iso_entry *entries,
@@ -215,8 +234,19 @@ int guest_iso_build(const char *out, const struct guest_iso_opts *o, const struc
                                 el_torito_set_isolinux_options(boot, 1, 0);
                 }
         }
-        if (ret == 0)
-                ret = write_image_file(img, o, out);
+        IsoWriteOpts *wo = NULL;
+        if (ret == 0 && iso_write_opts_new(&wo, 1) < 0)   /* level 3, Rock Ridge */
+                ret = log_oom();
+        if (ret == 0) {
+                iso_write_opts_set_rockridge(wo, 1);
+                iso_write_opts_set_joliet(wo, o->joliet);
+                /* 300 KiB of padding like xorriso's default: ISOLINUX (and Linux read-ahead) read
+                 * past the end of the last file, and a read beyond the medium fails the boot. */
+                iso_write_opts_set_tail_blocks(wo, 150);
+                ret = libisofs_write_file(img, wo, out);
+        }
+        if (wo)
+                iso_write_opts_free(wo);
         iso_image_unref(img);
         iso_finish();
         return ret;
