@@ -47,6 +47,8 @@ static const struct command commands[] = {
         { "delimg", &cmd_delimg, NEED_PIPELINE | NEED_REPO_CURRENT, "Delete an image and its disk" },
         { "delvm", &cmd_delvm, NEED_PIPELINE | NEED_REPO_CURRENT, "Delete a snapshot VM and its files" },
         { "clone", &cmd_clone, NEED_PIPELINE | NEED_REPO_CURRENT, "Copy an image under a new name" },
+        { "import", &cmd_import, NEED_PIPELINE | NEED_REPO_CURRENT,
+          "Adopt a hand-built disk whose OS and agent are installed as an image" },
         { "createiso", &cmd_createiso, NEED_PIPELINE, "Build the unattended install ISO only" },
         { "isodownload", &cmd_isodownload, 0, "Download a known Windows ISO and check its hash" },
         { "bridge", &cmd_bridge, 0, "Create or check the host bridge and qemu-bridge-helper (root)" },

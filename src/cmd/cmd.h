@@ -32,6 +32,7 @@ struct cmd_def {
 };
 
 extern const struct cmd_def cmd_init;
+extern const struct cmd_def cmd_import;
 extern const struct cmd_def cmd_install;
 extern const struct cmd_def cmd_modify;
 extern const struct cmd_def cmd_snapshot;

@@ -43,6 +43,10 @@ static const struct optdef opts[] = {
                  "bridge (ADAPTER is a host bridge) or user (no root needed)", .def_value = "bridge"),
         OPT_STRING(0, "mac", &req.mac, "MAC", "NIC MAC address", .def = "random PC-vendor MAC", .check = check_mac),
         OPT_LIST(0, "cdrom", &req.extra_cdroms, "ISO", "Attach another CD-ROM during the install", .check = check_path),
+        OPT_UINT(0, "stuck-after", &req.stuck_after_s, 1, 7 * 24 * 3600, "SECONDS",
+                 "Report the install as stuck (once, with a screenshot and the likely causes) when the "
+                 "screen and the serial console stay still this long; it still waits for --timeout",
+                 .def = "180 with KVM, 900 under TCG"),
         { NULL },
 };
 
@@ -66,15 +70,9 @@ static const struct cmd_spec spec = {
 static int check(const struct args *a) {
         req.name = a->pos[0];
         req.adapter = req.net.adapter = a->pos[1];
-        const char *os;
-        if (vm_os_flag(a, &os) < 0)
-                return -EINVAL;
-        req.profile = os_profile_find(os);
-        if (!req.profile) {
-                log_error("init --%s is not implemented yet (Windows guests come with their own issue); nothing "
-                          "was changed. The built-in --linux guest works today.", os);
-                return -EOPNOTSUPP;
-        }
+        int r = vm_os_profile(a, "init", &req.profile);
+        if (r < 0)
+                return r;
         /* RAM and disk default to the OS's; 0 is no value either option accepts. */
         if (!req.ram_mb)
                 req.ram_mb = req.profile->default_ram_mb;

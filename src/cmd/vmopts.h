@@ -47,13 +47,17 @@ OPT_ENUM_DECLARE(opt_netmode, enum image_netmode);
                        .def_value = "1024x768"),                                                                \
         VM_DISPLAY_OPTS((r).vm)
 
-/* VMCloak's "ISO attributes" into r, a struct init_request; the OS flags are read by vm_os_flag(). */
-#define ISO_ATTR_OPTS(r)                                                                                        \
+/* The OS flags, read by vm_os_flag(). */
+#define OS_FLAG_OPTS                                                                                            \
         OPT_READ(0, "win7x64", ARG_FLAG, NULL, "Windows 7 x64 guest"),                                          \
         OPT_READ(0, "win81x64", ARG_FLAG, NULL, "Windows 8.1 x64 guest"),                                       \
         OPT_READ(0, "win10x64", ARG_FLAG, NULL, "Windows 10 x64 guest"),                                        \
         OPT_READ(0, "win11x64", ARG_FLAG, NULL, "Windows 11 x64 guest (UEFI, Secure Boot, TPM 2.0)"),           \
-        OPT_READ(0, "linux", ARG_FLAG, NULL, "The built-in Linux guest (BusyBox, Debian kernel, the agent)"),   \
+        OPT_READ(0, "linux", ARG_FLAG, NULL, "The built-in Linux guest (BusyBox, Debian kernel, the agent)")
+
+/* VMCloak's "ISO attributes" into r, a struct init_request: the OS flags and the install media's. */
+#define ISO_ATTR_OPTS(r)                                                                                        \
+        OS_FLAG_OPTS,                                                                                           \
         OPT_STRING(0, "iso-mount", &(r).iso_mount, "DIR", "Where the Windows ISO is mounted", .def = "/mnt/<os>", \
                    .check = check_path),                                                                        \
         OPT_STRING(0, "serial-key", &(r).serial_key, "KEY", "Windows product key", .def = "the OS's generic key"), \
@@ -86,3 +90,7 @@ struct args;
  * are given.
  */
 int vm_os_flag(const struct args *a, const char **ret);
+struct os_profile;
+/* vm_os_flag, then that OS's profile: -EOPNOTSUPP after one line naming cmd ("init") when its
+ * guest is not implemented yet. */
+int vm_os_profile(const struct args *a, const char *cmd, const struct os_profile **ret);

@@ -106,6 +106,8 @@ char *paths_vms_dir(void) { return path_join(home, "vms/qemu"); }
 char *paths_vm_dir(const char *vmname) { return strdup_printf("%s/vms/qemu/%s", home, vmname); }
 char *paths_log_dir(void) { return path_join(home, "log"); }
 
+char *paths_image_log_dir(const char *image) { return strdup_printf("%s/log/%s", home, image); }
+
 static bool running_from_build_tree(void) {
         if (!*VMCLOAK_BUILD_ROOT)
                 return false;

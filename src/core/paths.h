@@ -17,6 +17,7 @@ char *paths_cache_dir(void);              /* <home>/cache (kernel packages etc.;
 char *paths_vms_dir(void);                /* <home>/vms/qemu */
 char *paths_vm_dir(const char *vmname);   /* <home>/vms/qemu/<vmname> */
 char *paths_log_dir(void);                /* <home>/log */
+char *paths_image_log_dir(const char *image); /* <home>/log/<image>: its runs' logs */
 
 /* Where data lives (agent binaries, templates): $VMCLOAK_DATADIR if set; when running from
  * the build tree, the build tree and the source data/; else the installed datadir. */

@@ -62,6 +62,13 @@ void progress_update(struct progress *p, uint64_t done, uint64_t total, const ch
         p->last_percent = percent;
 }
 
+void progress_clear(struct progress *p) {
+        if (p->active && enabled && p->tty) {
+                fprintf(stderr, "\r\033[K");
+                p->last_print_ms = 0; /* redrawn at the next update */
+        }
+}
+
 int64_t progress_end(struct progress *p, const char *result) {
         int64_t elapsed = now_ms() - p->started_ms;
         if (!p->active)

@@ -16,6 +16,8 @@ struct progress {
 void progress_begin(struct progress *p, const char *label);
 /* done/total in any unit; total 0 means unknown (shows a spinner and elapsed time). */
 void progress_update(struct progress *p, uint64_t done, uint64_t total, const char *detail);
+/* Clear the bar from a terminal so a log line can be printed; the next update draws it again. */
+void progress_clear(struct progress *p);
 /* Finish the line; prints "label: <result> (12.3 s)". Returns elapsed ms. */
 int64_t progress_end(struct progress *p, const char *result);
 /* Disable all progress output (--quiet, --json). */

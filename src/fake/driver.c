@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <png.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,6 +93,24 @@ static int fake_disk_create(struct vm_conn *c, const char *path, uint64_t bytes)
         if (r < 0)
                 return log_error_errno(r, "cannot create disk %s: %m", path);
         fake_journal_add("disk-create %s", fake_base(path));
+        return 0;
+}
+
+/* A copy of src (a fake disk, or any file) at dst. */
+static int fake_disk_import(struct vm_conn *c, const char *src, const char *dst) {
+        (void)c;
+        int r = storage_moment("disk-import", dst);
+        if (r < 0)
+                return r;
+        if (path_exists(dst))
+                return log_error_errno(-EEXIST, "disk %s already exists; remove it or pick another path", dst);
+        r = copy_file(src, dst, 0644);
+        if (r < 0) {
+                if (r != -EEXIST)
+                        unlink_if_exists(dst);
+                return log_error_errno(r, "cannot import %s as %s: %m", src, dst);
+        }
+        fake_journal_add("disk-import %s into %s", fake_base(src), fake_base(dst));
         return 0;
 }
 
@@ -481,7 +500,14 @@ static int fake_start(struct vm_domain *vd, const struct vm_start_opts *o) {
                 fake_run_done(&run);
                 return log_error_errno(-ENOMEM, "fake driver: out of memory");
         }
-        return fake_guest_start(d, &run, o->paused, a, slot, line);
+        int64_t t = now_ms();
+        int r = fake_guest_start(d, &run, o->paused, a, slot, line);
+        if (r == 0) {
+                pthread_mutex_lock(&d->lock);
+                d->power_on_ms = t;
+                pthread_mutex_unlock(&d->lock);
+        }
+        return r;
 }
 
 static int fake_wait_event(struct vm_domain *vd, int timeout_ms, struct vm_event *ret) {
@@ -734,23 +760,20 @@ static int fake_send_keys(struct vm_domain *vd, char *const *keys, int hold_ms) 
         return 0;
 }
 
-/* A 1x1 black grayscale PNG: signature, IHDR, IDAT, IEND with their CRCs. */
-static const unsigned char tiny_png[] = {
-        0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52,
-        0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x00, 0x00, 0x00, 0x00, 0x3a, 0x7e, 0x9b,
-        0x55, 0x00, 0x00, 0x00, 0x0a, 0x49, 0x44, 0x41, 0x54, 0x78, 0xda, 0x63, 0x60, 0x00, 0x00, 0x00,
-        0x02, 0x00, 0x01, 0xe5, 0x27, 0xde, 0xfc, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae,
-        0x42, 0x60, 0x82,
-};
-
+/* The screen (fake_set_screen) as an 8x8 grey PNG, written by libpng. */
 static int fake_screenshot(struct vm_domain *vd, const char *png_path) {
         struct fake_domain *d = DOMAIN(vd);
         int r = need_power(d, "take a screenshot of");
         if (r < 0)
                 return r;
-        r = write_file_atomic(png_path, tiny_png, sizeof tiny_png, 0644);
-        if (r < 0)
-                return log_error_errno(r, "cannot write screenshot %s: %m", png_path);
+        pthread_mutex_lock(&d->lock);
+        int64_t on = d->power_on_ms;
+        pthread_mutex_unlock(&d->lock);
+        unsigned char pixels[8 * 8];
+        memset(pixels, (int)fake_screen_level(d->name, now_ms() - on), sizeof pixels);
+        png_image img = { .version = PNG_IMAGE_VERSION, .width = 8, .height = 8, .format = PNG_FORMAT_GRAY };
+        if (!png_image_write_to_file(&img, png_path, 0, pixels, 0, NULL))
+                return log_error_errno(-EIO, "cannot write screenshot %s: %s", png_path, img.message);
         fake_journal_add("screenshot %s %s", d->name, fake_base(png_path));
         return 0;
 }
@@ -864,6 +887,7 @@ const struct vm_driver fake_driver = {
         .conn_close = fake_conn_close,
         .host_info = fake_host_info,
         .disk_create = fake_disk_create,
+        .disk_import = fake_disk_import,
         .disk_create_overlay = fake_disk_create_overlay,
         .disk_commit = fake_disk_commit,
         .kill_users = fake_kill_users,

@@ -154,7 +154,7 @@ enum fake_action {
  *   "start" (boot kind: "install", "disk", "restore"), "boot" (kind), "reboot" (its number in the
  *   run, "1"...), "agent-up", "execute" (the command), "upload" (the guest path), "save" (the
  *   format: "lz4"...), "media-change" ("<drive>" or "<drive> <path>"), "shutdown",
- *   "disk-create", "disk-overlay", "disk-commit" (the host path; domain is NULL).
+ *   "disk-create", "disk-import", "disk-overlay", "disk-commit" (the host path; domain is NULL).
  * The hook runs on the thread that reached the moment (the caller's, the guest's, or an agent
  * connection's) with no lock held; it must not call the vm_* functions of that domain.
  */
@@ -167,6 +167,14 @@ typedef enum fake_action (*fake_hook_fn)(const struct fake_moment *m, int *ret_e
 /* Set the hook (NULL: none). */
 void fake_set_hook(fake_hook_fn fn, void *userdata);
 
+/* ---- the screen ---- */
+
+/* What a screenshot shows: fn gives the grey level (0-255) of the whole screen of domain at
+ * ms_since_power_on; vm_domain_screenshot writes it as an 8x8 grey PNG. With no fn (the default)
+ * the screen is black. fn runs on the caller's thread with no lock held. */
+typedef unsigned (*fake_screen_fn)(const char *domain, int64_t ms_since_power_on, void *userdata);
+void fake_set_screen(fake_screen_fn fn, void *userdata);
+
 /* ---- what happened ---- */
 
 /*
@@ -177,7 +185,7 @@ void fake_set_hook(fake_hook_fn fn, void *userdata);
  *   "insert win 1 config.iso", "eject win 1", "keys win ctrl+alt+delete", "screenshot win s.png",
  *   "execute win: <command>", "execpy win: <path>", "upload win <guest path>",
  *   "extract win <guest dir>", "remove win <path>", "mkdir win <path>", "address win 1",
- *   "disk-create d.qcow2", "disk-overlay o.qcow2 on d.qcow2", "disk-commit o.qcow2 into d.qcow2",
+ *   "disk-create d.qcow2", "disk-import src.img into d.qcow2", "disk-overlay o.qcow2 on d.qcow2", "disk-commit o.qcow2 into d.qcow2",
  *   "kill-agent win" (/kill: the agent stops answering until the next boot),
  *   "kill win" / "spare win" (vm_kill_users), "free win".
  * A pattern matches a line it equals, or, when it ends with '*', a line that starts with the

@@ -57,6 +57,7 @@ struct fake_domain {
         struct vm_event final;         /* what ended the last run */
         bool ended;
         bool ever_started;
+        int64_t power_on_ms;           /* now_ms() of the last start (the screen's clock) */
         bool thread_joinable;
         pthread_t thread;
         struct fake_run run;
@@ -79,6 +80,8 @@ int fake_answer_lookup(const char *domain, const char *command, struct fake_answ
 int fake_facts(char **ret_system, char ***ret_environ, char **ret_version);
 int fake_upload_record(const char *domain, const char *guest_path, uint64_t size, uint64_t hash);
 void fake_upload_forget(const char *domain, const char *guest_path);
+/* The grey level of domain's screen (fake_set_screen; 0 without a screen function). */
+unsigned fake_screen_level(const char *domain, int64_t ms_since_power_on);
 uint64_t fake_hash_update(uint64_t h, const void *data, size_t len);
 #define FAKE_HASH_INIT UINT64_C(0xcbf29ce484222325)
 /* The last part of a path, for journal lines ("" for NULL). */

@@ -235,6 +235,26 @@ int fake_answer_lookup(const char *domain, const char *command, struct fake_answ
         return r;
 }
 
+/* ---- the screen ---- */
+
+static fake_screen_fn screen_fn;
+static void *screen_userdata;
+
+void fake_set_screen(fake_screen_fn fn, void *userdata) {
+        pthread_mutex_lock(&lock);
+        screen_fn = fn;
+        screen_userdata = userdata;
+        pthread_mutex_unlock(&lock);
+}
+
+unsigned fake_screen_level(const char *domain, int64_t ms_since_power_on) {
+        pthread_mutex_lock(&lock);
+        fake_screen_fn fn = screen_fn;
+        void *userdata = screen_userdata;
+        pthread_mutex_unlock(&lock);
+        return fn ? fn(domain, ms_since_power_on, userdata) & 0xff : 0;
+}
+
 /* ---- the hook ---- */
 
 void fake_set_hook(fake_hook_fn fn, void *userdata) {
@@ -463,6 +483,8 @@ void fake_reset(void) {
         n_answers = 0;
         hook = NULL;
         hook_userdata = NULL;
+        screen_fn = NULL;
+        screen_userdata = NULL;
         for (size_t i = 0; i < n_journal; i++)
                 free(journal[i]);
         free(journal);

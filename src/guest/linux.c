@@ -603,10 +603,22 @@ static int build_linux_media(const struct os_profile *self, const struct install
 /* The installer runs from the built ISO under -no-reboot and powers off, reporting each step
  * on the serial console; the installed system then boots from its disk until the agent
  * answers. */
+static const char *const install_causes[] = {
+        "the install disc does not start its kernel by itself (its boot loader waits at a prompt or a menu)",
+        "the kernel stopped before the installer started (a panic or a missing driver: see serial.log)",
+        NULL,
+};
+static const char *const first_boot_causes[] = {
+        "the disk does not boot (no boot loader was installed on it)",
+        "the kernel cannot mount its root file system (a missing disk driver: see serial.log)",
+        NULL,
+};
 static const struct install_phase linux_install[] = {
         { .title = "Installing the OS", .boot = true, .media = INSTALL_MEDIA_BOOT | INSTALL_MEDIA_USER,
-          .reboot_ends = true, .until = INSTALL_UNTIL_POWEROFF, .serial_verdict = true },
-        { .title = "Booting the installed system", .boot = true, .media = 0, .until = INSTALL_UNTIL_AGENT },
+          .reboot_ends = true, .until = INSTALL_UNTIL_POWEROFF, .serial_verdict = true,
+          .stuck_causes = install_causes },
+        { .title = "Booting the installed system", .boot = true, .media = 0, .until = INSTALL_UNTIL_AGENT,
+          .stuck_causes = first_boot_causes },
 };
 
 const struct os_profile os_profile_linux = {

@@ -27,6 +27,14 @@ const struct os_profile *os_profile_find(const char *name) {
         return NULL;
 }
 
+/* Windows Setup sits at a dialog, saying nothing on the serial port, when: */
+const char *const install_causes_windows_setup[] = {
+        "the product key does not fit the chosen edition (--serial-key, --product)",
+        "no disk found (the disk controller needs a driver)",
+        "the answer file was not found or was rejected (Setup then asks what it should have read)",
+        NULL,
+};
+
 void install_media_free(struct install_media *m) {
         if (!m)
                 return;

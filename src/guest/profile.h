@@ -68,7 +68,18 @@ struct install_phase {
         unsigned max_reboots;
         unsigned eject_at_end;          /* install_media_kind bits (UNTIL_AGENT: the machine still runs) */
         bool serial_verdict;            /* the profile's serial markers decide success (UNTIL_POWEROFF) */
+        /* with boot: for the first press_key_s seconds after power-on, press Enter about once a
+         * second (a boot disc that asks "Press any key to boot from CD or DVD", as Windows'
+         * efisys.bin does under UEFI: windows-verification.md §4); 0: no keys */
+        unsigned press_key_s;
+        /* What usually holds this phase when its screen sits still and the serial console says
+         * nothing (the stuck report, pipeline/flow.c), NULL-terminated; NULL: none known */
+        const char *const *stuck_causes;
 };
+
+/* The likely causes of a Windows Setup phase that sits at a dialog (for the Windows profiles'
+ * first phase): a key that does not fit the edition, no disk, an answer file not found. */
+extern const char *const install_causes_windows_setup[];
 
 struct install_flow {
         const struct install_phase *phases;

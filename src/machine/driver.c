@@ -70,6 +70,10 @@ int vm_disk_commit(struct vm_conn *c, const char *overlay) {
         return DISPATCH(c, disk_commit, "commit overlay disks", c, overlay);
 }
 
+int vm_disk_import(struct vm_conn *c, const char *src, const char *dst) {
+        return DISPATCH(c, disk_import, "import disks", c, src, dst);
+}
+
 int vm_kill_users(struct vm_conn *c, const char *path, unsigned *ret_killed, unsigned *ret_spared) {
         unsigned k = 0, s = 0;
         int r = DISPATCH(c, kill_users, "find machines using a file", c, path, &k, &s);

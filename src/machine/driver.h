@@ -103,6 +103,7 @@ struct vm_driver {
         int (*disk_create)(struct vm_conn *c, const char *path, uint64_t bytes);
         int (*disk_create_overlay)(struct vm_conn *c, const char *path, const char *backing);
         int (*disk_commit)(struct vm_conn *c, const char *overlay);
+        int (*disk_import)(struct vm_conn *c, const char *src, const char *dst);
         int (*kill_users)(struct vm_conn *c, const char *path, unsigned *ret_killed, unsigned *ret_spared);
         int (*find_users)(struct vm_conn *c, const char *path, char ***ret);
         /* Domains. */
@@ -151,6 +152,10 @@ int vm_host_info(struct vm_conn *c, struct vm_host_info *ret);
 int vm_disk_create(struct vm_conn *c, const char *path, uint64_t bytes);
 int vm_disk_create_overlay(struct vm_conn *c, const char *path, const char *backing);
 int vm_disk_commit(struct vm_conn *c, const char *overlay);
+/* A new qcow2 disk at dst (refused when it exists: -EEXIST) with the content of the disk src,
+ * in any format the driver reads (QEMU: qemu-img convert: qcow2, raw, vmdk, vdi, vhdx); src is
+ * only read. A failed or interrupted copy (-ECANCELED) leaves no dst. For `vmcloak import`. */
+int vm_disk_import(struct vm_conn *c, const char *src, const char *dst);
 /* Stop machines of this host that still use path (a disk, or any file under a folder) and
  * were not started by a vmcloak that still runs; *ret_killed counts those, *ret_spared the
  * machines of running vmcloaks left alone (each may be NULL). */

@@ -10,8 +10,11 @@
 #include "core/progress.h"
 #include "core/util.h"
 #include "pipeline/serialwatch.h"
+#include "pipeline/stuck.h"
 
 #define POLL_MS 250
+/* press_key_s: one key about every second */
+#define PRESS_KEY_EVERY_MS 1000
 
 /* Which drive holds which kind of media in this boot. */
 struct drives {
@@ -68,6 +71,8 @@ struct phase_run {
         unsigned reboots;
         int64_t deadline;
         unsigned timeout_s;
+        struct stuck_watch stuck;
+        int64_t keys_until, next_key;  /* press_key_s: now_ms() bounds; keys_until 0: none */
 };
 
 static int fail(struct phase_run *x, const char *end, int r) {
@@ -81,6 +86,7 @@ static int fail(struct phase_run *x, const char *end, int r) {
 static int count_reboot(struct phase_run *x) {
         if (x->ph->reboot_ends)
                 return 0;
+        stuck_watch_activity(&x->stuck);
         x->reboots++;
         log_debug("%s: the guest rebooted (%u of at most %u)", x->s->name, x->reboots, x->ph->max_reboots);
         if (x->reboots > x->ph->max_reboots) {
@@ -98,13 +104,16 @@ static int check_deadline(struct phase_run *x) {
         if (now_ms() < x->deadline)
                 return 0;
         progress_end(&x->p, "timed out");
+        _cleanup_free_ char *screen = stuck_watch_keep_last(&x->stuck);
         if (x->ph->until == INSTALL_UNTIL_AGENT)
                 log_error("the guest's agent did not answer at %s within %u s (--timeout); the guest may have "
-                          "failed to boot or to start its agent",
-                          agent_client_address(x->s->agent), x->timeout_s);
+                          "failed to boot or to start its agent%s%s",
+                          agent_client_address(x->s->agent), x->timeout_s, screen ? "; its last screen: " : "",
+                          strempty(screen));
         else
-                log_error("the OS install did not finish within %u s (--timeout)%s%s", x->timeout_s,
-                          x->w->last[0] ? "; last step: " : "", x->w->last);
+                log_error("the OS install did not finish within %u s (--timeout)%s%s%s%s", x->timeout_s,
+                          x->w->last[0] ? "; last step: " : "", x->w->last, screen ? "; its last screen: " : "",
+                          strempty(screen));
         session_log_hint(x->s);
         return -ETIMEDOUT;
 }
@@ -129,12 +138,28 @@ static int serial_verdict(struct phase_run *x) {
         return 0;
 }
 
+/* press_key_s: Enter about once a second while the boot disc may be asking for a key. */
+static void press_key(struct phase_run *x) {
+        int64_t now = now_ms();
+        if (now >= x->keys_until || now < x->next_key)
+                return;
+        x->next_key = now + PRESS_KEY_EVERY_MS;
+        enum vm_state st;
+        if (vm_domain_get_state(x->s->dom, &st) < 0 || st != VM_STATE_RUNNING)
+                return;
+        char *const keys[] = { (char *)"ret", NULL };
+        if (vm_domain_send_keys(x->s->dom, keys, 0) < 0)
+                x->keys_until = 0; /* said why; the phase goes on without keys */
+}
+
 /* The phase's wait: until the guest powers off, or its agent answers. */
 static int phase_wait(struct phase_run *x) {
         for (;;) {
                 struct vm_event ev;
+                press_key(x);
                 int r = vm_domain_wait_event(x->s->dom, POLL_MS, &ev);
-                serial_watch_poll(x->w, x->s->profile);
+                if (serial_watch_poll(x->w, x->s->profile) > 0)
+                        stuck_watch_activity(&x->stuck);
                 if (r == -ECANCELED)
                         return fail(x, "interrupted", r);
                 if (r < 0 && r != -ETIMEDOUT)
@@ -163,14 +188,22 @@ static int phase_wait(struct phase_run *x) {
                         return 0;
                 if ((r = check_deadline(x)) < 0)
                         return r;
+                if (stuck_watch_tick(&x->stuck) > 0) {
+                        progress_clear(&x->p);
+                        stuck_watch_report(&x->stuck, x->ph->title, x->ph->stuck_causes);
+                }
                 const char *what = x->ph->until == INSTALL_UNTIL_AGENT ? "waiting for the agent" : "booting the installer";
                 progress_update(&x->p, 0, 0, x->w->last[0] ? x->w->last : what);
         }
 }
 
 int install_flow_run(struct vm_session *s, const struct install_flow *flow, const struct install_media *media,
-                     char *const *user_cdroms, unsigned timeout_s) {
+                     char *const *user_cdroms, unsigned timeout_s, unsigned stuck_after_s) {
         struct drives dr = { 0 };
+        struct vm_host_info hi = { .accel = VM_ACCEL_KVM };
+        (void)vm_host_info(s->pl->conn, &hi);
+        int64_t stuck_after_ms, shot_every_ms;
+        stuck_thresholds(hi.accel, stuck_after_s, &stuck_after_ms, &shot_every_ms);
         /* One watch over the serial log: QEMU truncates it at every boot. */
         struct serial_watch w = { .path = s->def.serial.type == VM_SERIAL_FILE ? s->def.serial.path : NULL };
         for (size_t i = 0; i < flow->n_phases; i++) {
@@ -196,7 +229,12 @@ int install_flow_run(struct vm_session *s, const struct install_flow *flow, cons
                 }
                 progress_begin(&x.p, ph->title);
                 x.deadline = now_ms() + (int64_t)timeout_s * 1000;
+                if (ph->boot && ph->press_key_s)
+                        x.keys_until = now_ms() + (int64_t)ph->press_key_s * 1000;
+                if ((r = stuck_watch_init(&x.stuck, s->dom, s->logdir, stuck_after_ms, shot_every_ms)) < 0)
+                        return r;
                 r = phase_wait(&x);
+                stuck_watch_done(&x.stuck, r == 0);
                 if (r < 0)
                         return r;
                 if (ph->eject_at_end && ph->until == INSTALL_UNTIL_AGENT && (r = eject_media(s, ph->eject_at_end, &dr)) < 0)

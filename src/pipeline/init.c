@@ -128,8 +128,7 @@ static int init_steps(struct init_run *x, struct image *img) {
                 return r;
         if (interrupted())
                 return -ECANCELED;
-        _cleanup_free_ char *logroot = paths_log_dir();
-        _cleanup_free_ char *logdir = logroot ? path_join(logroot, req->name) : NULL;
+        _cleanup_free_ char *logdir = paths_image_log_dir(req->name);
         if (!logdir)
                 return log_oom();
         r = session_prepare(&x->s, x->pl, req->name, img, prof, &req->vm, NULL, logdir);
@@ -140,38 +139,46 @@ static int init_steps(struct init_run *x, struct image *img) {
                 return r;
         x->disk = img->path;
         unsigned timeout = req->vm.timeout_s ? req->vm.timeout_s : prof->install_timeout_s;
-        r = install_flow_run(&x->s, &prof->install, &x->media, req->extra_cdroms, timeout);
+        r = install_flow_run(&x->s, &prof->install, &x->media, req->extra_cdroms, timeout, req->stuck_after_s);
         if (r < 0)
                 return r;
         _cleanup_free_ char *system = NULL;
         if (agent_system(x->s.agent, &system) == 0)
                 log_debug("agent reports system %s", system);
+        return new_image_record(&x->s, x->pl->repo, img);
+}
+
+int new_image_record(struct vm_session *s, struct repo *repo, struct image *img) {
         struct progress p;
         progress_begin(&p, "Shutting down");
-        r = session_poweroff(&x->s, 120);
+        int r = session_poweroff(s, 120);
         progress_end(&p, r == -ECANCELED ? "interrupted" : r < 0 ? "failed" : "done");
         if (r < 0) {
                 if (r != -ECANCELED) {
-                        log_error("the guest did not shut down cleanly after its first boot");
-                        session_log_hint(&x->s);
+                        log_error("the guest did not shut down cleanly");
+                        session_log_hint(s);
                 }
                 return r;
         }
-        r = repo_image_insert(x->pl->repo, img);
+        r = repo_image_insert(repo, img);
         free(img->created_at);
         img->created_at = NULL;
         if (r == -EEXIST)
                 log_error("an image named '%s' was created by another vmcloak meanwhile; this one is discarded",
-                          req->name);
+                          img->name);
         return r;
 }
 
-int pipeline_init(struct pipeline *pl, const struct init_request *req) {
-        const struct os_profile *prof = req->profile;
-        int64_t t0 = now_ms();
+void new_image_done(struct new_image *n) {
+        name_unlock(n->lock);
+        free(n->disk);
+        *n = (struct new_image){ 0 };
+}
+
+int new_image_prepare(struct pipeline *pl, const struct init_request *req, struct new_image *ret) {
+        _cleanup_(new_image_done) struct new_image n = { 0 };
         /* The name is reserved before anything is made: a second init of it stops here. */
-        _cleanup_name_lock_ struct name_lock *lock = NULL;
-        int r = name_lock_or_complain(LOCK_IMAGE, req->name, LOCK_EXCLUSIVE, "in use", &lock);
+        int r = name_lock_or_complain(LOCK_IMAGE, req->name, LOCK_EXCLUSIVE, "in use", &n.lock);
         if (r < 0)
                 return r;
         _cleanup_image_ struct image *existing = NULL;
@@ -180,17 +187,14 @@ int pipeline_init(struct pipeline *pl, const struct init_request *req) {
                           "delimg %s'", req->name, req->name);
                 return -EEXIST;
         }
-        _cleanup_free_ char *disk = paths_image_disk(req->name);
-        if (!disk)
+        if (!(n.disk = paths_image_disk(req->name)))
                 return log_oom();
-        if (path_exists(disk)) {
+        if (path_exists(n.disk)) {
                 log_error("%s already exists but no image is recorded for it and no vmcloak is making it (left by "
-                          "an interrupted run or another tool): 'vmcloak cleanup %s' removes it", disk, req->name);
+                          "an interrupted run or another tool): 'vmcloak cleanup %s' removes it", n.disk, req->name);
                 return -EEXIST;
         }
-        struct init_run x = { .pl = pl, .req = req };
-        r = resolve_network(pl->repo, req, &x.net);
-        if (r < 0)
+        if ((r = resolve_network(pl->repo, req, &n.net)) < 0)
                 return r;
         uint8_t macb[6];
         if (req->mac) {
@@ -198,26 +202,48 @@ int pipeline_init(struct pipeline *pl, const struct init_request *req) {
                         return -EINVAL;
         } else
                 random_vendor_mac(macb);
-        format_mac(macb, x.mac);
-        if (!(x.hostname = random_string(8, 14)))
-                return log_oom();
-
-        /* The row this image will get, used to configure its VM runs. */
-        struct image img = {
-                .name = (char *)req->name, .path = disk, .osversion = (char *)prof->name,
+        format_mac(macb, n.mac);
+        const struct os_profile *prof = req->profile;
+        n.row = (struct image){
+                .name = (char *)req->name, .path = n.disk, .osversion = (char *)prof->name,
                 .servicepack = (char *)prof->servicepack, .mode = (char *)"normal", .vm = (char *)"qemu",
-                .ipaddr = x.net.ip_s, .port = req->port, .adapter = (char *)req->adapter, .netmask = x.net.netmask_s,
-                .gateway = x.net.gateway_s, .cpus = (int)req->cpus, .ramsize = (int)req->ram_mb,
-                .vramsize = (int)req->vram_mb, .mac = x.mac,
-                .netmode = (char *)image_netmode_to_string(req->net.mode), .dns = x.net.dns_s,
+                .ipaddr = n.net.ip_s, .port = req->port, .adapter = (char *)req->adapter, .netmask = n.net.netmask_s,
+                .gateway = n.net.gateway_s, .cpus = (int)req->cpus, .ramsize = (int)req->ram_mb,
+                .vramsize = (int)req->vram_mb, .mac = n.mac,
+                .netmode = (char *)image_netmode_to_string(req->net.mode), .dns = n.net.dns_s,
                 /* What the profile boots with; Windows 11's Secure Boot comes with its UEFI + TPM
                  * needs and stays without the TPM (--no-tpm). */
                 .firmware = (char *)(prof->uefi ? "uefi" : "bios"), .secure_boot = prof->uefi && prof->tpm,
                 .tpm = prof->tpm && !req->no_tpm,
-                .os_build = (char *)req->os_build, .os_edition = (char *)req->os_edition,
-                .os_language = (char *)req->os_language,
         };
-        r = init_steps(&x, &img);
+        *ret = n;
+        n = (struct new_image){ 0 };
+        /* The row points into *ret, wherever the caller keeps it. */
+        ret->row.path = ret->disk;
+        ret->row.ipaddr = ret->net.ip_s;
+        ret->row.netmask = ret->net.netmask_s;
+        ret->row.gateway = ret->net.gateway_s;
+        ret->row.dns = ret->net.dns_s;
+        ret->row.mac = ret->mac;
+        return 0;
+}
+
+void new_image_remove_files(const char *disk) {
+        unlink_if_exists(disk);
+        fwstate_remove(disk);
+}
+
+int pipeline_init(struct pipeline *pl, const struct init_request *req) {
+        int64_t t0 = now_ms();
+        _cleanup_(new_image_done) struct new_image n = { 0 };
+        int r = new_image_prepare(pl, req, &n);
+        if (r < 0)
+                return r;
+        struct init_run x = { .pl = pl, .req = req, .net = n.net };
+        memcpy(x.mac, n.mac, sizeof x.mac);
+        if (!(x.hostname = random_string(8, 14)))
+                return log_oom();
+        r = init_steps(&x, &n.row);
         /* Switch the machine off before its files go. */
         init_run_done(&x);
         if (x.workdir)
@@ -227,10 +253,8 @@ int pipeline_init(struct pipeline *pl, const struct init_request *req) {
                          "VMNAME", req->name, x.net.ip_s, (double)(now_ms() - t0) / 1000.0, req->name, req->name);
                 return 0;
         }
-        if (x.disk) {
-                unlink_if_exists(x.disk);
-                fwstate_remove(x.disk);
-        }
+        if (x.disk)
+                new_image_remove_files(x.disk);
         if (r == -ECANCELED)
                 log_error("init of %s interrupted; removed its disk and work files", req->name);
         else

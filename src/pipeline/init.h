@@ -6,6 +6,7 @@
 
 #include "pipeline/netcfg.h"
 #include "pipeline/pipeline.h"
+#include "core/repo.h"
 #include "pipeline/session.h"
 
 struct os_profile;
@@ -30,7 +31,30 @@ struct init_request {
          * language), recorded in the image row (schema 3); NULL: not known. */
         const char *os_build, *os_edition, *os_language;
         struct vm_options vm;
+        unsigned stuck_after_s;        /* a still screen this long is reported (0: the default) */
 };
+
+/*
+ * What init and import share before a new image's disk exists (new_image_prepare): the name
+ * reserved (a name lock, core/lock.h: a second init or import of it stops), no row and no disk
+ * of it yet (-EEXIST with a line naming the way out), the network resolved (bridge checks,
+ * addresses in use refused), the MAC (--mac or a random PC vendor's), and the row the image will
+ * get, pointing into this struct. new_image_done releases the lock.
+ */
+struct new_image {
+        struct name_lock *lock;
+        char *disk;                    /* ~/.vmcloak/image/NAME.qcow2 */
+        struct netcfg net;
+        char mac[18];
+        struct image row;
+};
+int new_image_prepare(struct pipeline *pl, const struct init_request *req, struct new_image *ret);
+void new_image_done(struct new_image *n);
+/* Power the guest off through its agent (it must shut down cleanly) and insert img; -EEXIST when
+ * another vmcloak recorded the name meanwhile. One line on each failure. */
+int new_image_record(struct vm_session *s, struct repo *repo, struct image *img);
+/* A failed new image's files: its disk, and its UEFI variables and TPM state when it had them. */
+void new_image_remove_files(const char *disk);
 
 /* Create image req->name: network checks, install media, a new disk, the profile's install
  * flow, power-off, then the row. Every failure (and Ctrl-C) removes the disk and the work

@@ -142,8 +142,7 @@ typedef int (*overlay_run_fn)(struct pipeline *pl, const void *req, const struct
 static int on_overlay(struct pipeline *pl, const struct image *img, const char *kind, enum vm_accel accel,
                       overlay_run_fn run, const void *req) {
         const struct os_profile *prof = os_profile_find(img->osversion);
-        _cleanup_free_ char *logroot = paths_log_dir();
-        _cleanup_free_ char *logdir = logroot ? path_join(logroot, img->name) : NULL;
+        _cleanup_free_ char *logdir = paths_image_log_dir(img->name);
         _cleanup_unlink_ char *overlay = strdup_printf("%s.%s-%d.qcow2", img->path, kind, (int)getpid());
         if (!logdir || !overlay)
                 return log_oom();

@@ -25,7 +25,9 @@ int logdir_prepare(const char *dir) {
         int r = mkdir_p(dir, 0755);
         if (r < 0)
                 return log_error_errno(r, "cannot create the log folder %s: %m", dir);
-        static const char *const logs[] = { "qemu.log", "serial.log" };
+        /* stuck.png and the others: the stuck detector's screenshots (pipeline/stuck.h) */
+        static const char *const logs[] = { "qemu.log",     "serial.log",   "stuck.png",   "last-screen.png",
+                                            "screen-0.png", "screen-1.png", "screen-2.png" };
         for (size_t i = 0; i < ELEMENTSOF(logs); i++) {
                 _cleanup_free_ char *p = path_join(dir, logs[i]);
                 if (!p)

@@ -88,5 +88,5 @@ void session_done(struct vm_session *s);
 void session_report_end(struct vm_session *s);
 /* "... logs: DIR" after an error about the machine. */
 void session_log_hint(const struct vm_session *s);
-/* Create dir and remove old qemu.log and serial.log in it. */
+/* Create dir and remove old qemu.log, serial.log and the stuck detector's screenshots in it. */
 int logdir_prepare(const char *dir);

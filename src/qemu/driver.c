@@ -105,6 +105,11 @@ static int disk_commit(struct vm_conn *c, const char *overlay) {
         return qemu_img_commit(overlay);
 }
 
+static int disk_import(struct vm_conn *c, const char *src, const char *dst) {
+        (void)c;
+        return qemu_img_convert(src, dst);
+}
+
 /* The parent of pid, or 0. */
 static long parent_of(long pid) {
         char f[64];
@@ -715,6 +720,7 @@ const struct vm_driver qemu_driver = {
         .conn_close = conn_close,
         .host_info = host_info,
         .disk_create = disk_create,
+        .disk_import = disk_import,
         .disk_create_overlay = disk_create_overlay,
         .disk_commit = disk_commit,
         .kill_users = kill_users,

@@ -84,6 +84,21 @@ int qemu_img_create_overlay(const char *path, const char *backing) {
         return r;
 }
 
+int qemu_img_convert(const char *src, const char *dst) {
+        if (path_exists(dst))
+                return log_error_errno(-EEXIST, "cannot create disk %s: it exists already (remove it first)", dst);
+        _cleanup_free_ char *bin = qemu_img_binary();
+        if (!bin)
+                return log_oom();
+        /* -U: a shared read lock, so a source another tool has open is still read (its user was
+         * checked by the caller); the source is never opened for writing. */
+        char *argv[] = { bin, "convert", "-q", "-U", "-O", "qcow2", "-o", QCOW2_OPTS, (char *)src, (char *)dst, NULL };
+        int r = run_img(argv, "converting disk", src, false, NULL);
+        if (r < 0)
+                unlink_if_exists(dst);
+        return r;
+}
+
 int qemu_img_commit(const char *overlay) {
         _cleanup_free_ char *bin = qemu_img_binary();
         if (!bin)

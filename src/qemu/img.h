@@ -14,6 +14,11 @@ int qemu_img_create_base(const char *path, uint64_t size_bytes);
  * absolute path, so the base must not move afterwards. */
 int qemu_img_create_overlay(const char *path, const char *backing);
 
+/* A new qcow2 disk at dst (VMCloak's options, as create_base) converted from src, whatever its
+ * format (qemu-img convert -O qcow2; src is only read). Refuses (-EEXIST) an existing dst;
+ * removes a half-written dst on failure and on Ctrl-C (-ECANCELED, no line). */
+int qemu_img_convert(const char *src, const char *dst);
+
 /* Write an overlay's changes into its backing file (qemu-img commit -d). It runs to its end even
  * when vmcloak is interrupted meanwhile: a half-done commit would corrupt the image. */
 int qemu_img_commit(const char *overlay);

@@ -22,11 +22,13 @@
 #include "guest/profile.h"
 #include "pipeline/cleanup.h"
 #include "pipeline/image.h"
+#include "pipeline/import.h"
 #include "pipeline/init.h"
 #include "pipeline/install.h"
 #include "pipeline/machineinfo.h"
 #include "pipeline/restore.h"
 #include "pipeline/snapshot.h"
+#include "pipeline/stuck.h"
 
 #include <json-c/json.h>
 
@@ -952,6 +954,321 @@ static void test_vm_options_check(void **state) {
         assert_int_equal(vm_options_check(&o), -ENOTDIR);
 }
 
+/* ---- the stuck detector and press_key_s ---- */
+
+/* An install boot that hangs without a word (no agent, deaf to ACPI); *s for more changes. */
+static void hung_script(struct fake_script *s) {
+        default_script(s);
+        s->boot[FAKE_BOOT_INSTALL].end = FAKE_END_HANG;
+        s->boot[FAKE_BOOT_INSTALL].serial_end = NULL;
+        s->shutdown_ms = -1;
+}
+
+static void hung_install(void) {
+        struct fake_script s;
+        hung_script(&s);
+        assert_int_equal(fake_set_script(&s), 0);
+}
+
+static const char *const winlike_causes[] = { "the product key does not fit the chosen edition", "no disk found",
+                                              NULL };
+/* The Windows-like flow with its likely causes and a boot disc that asks for a key. */
+static struct install_phase stuck_phase[1];
+static struct os_profile stuck_profile;
+
+static void stuck_profile_init(unsigned press_key_s) {
+        stuck_phase[0] = winlike_install[0];
+        stuck_phase[0].stuck_causes = winlike_causes;
+        stuck_phase[0].press_key_s = press_key_s;
+        stuck_profile = winlike_profile;
+        stuck_profile.install = (struct install_flow){ stuck_phase, 1 };
+}
+
+/* Run init of name with the log mirrored to a file; returns init's result, *ret_log the log. */
+static int init_logged(struct env *e, struct init_request *q, char **ret_log) {
+        _cleanup_free_ char *log = path_join(e->home, "test.log");
+        assert_non_null(log);
+        assert_int_equal(log_open_file(log), 0);
+        int r = pipeline_init(&e->pl, q);
+        log_close_file();
+        assert_int_equal(read_full_file(log, ret_log, NULL), 0);
+        unlink(log);
+        return r;
+}
+
+/* Init of name with the stuck profile under the given limits; *ret_log gets the log. */
+static int init_stuck(struct env *e, const char *name, unsigned timeout_s, unsigned stuck_after_s, char **ret_log) {
+        struct init_request q = init_req(name, &stuck_profile);
+        q.vm.timeout_s = timeout_s;
+        q.stuck_after_s = stuck_after_s;
+        return init_logged(e, &q, ret_log);
+}
+
+static size_t count_lines(const char *text, const char *needle) {
+        size_t n = 0;
+        for (const char *p = text; (p = strstr(p, needle)); p += strlen(needle))
+                n++;
+        return n;
+}
+
+static char *logfile_of(struct env *e, const char *image, const char *file) {
+        return strdup_printf("%s/log/%s/%s", e->home, image, file);
+}
+
+static bool is_png(const char *path) {
+        unsigned char *pix = NULL;
+        size_t n;
+        unsigned w, h;
+        int r = png_read_rgb(path, &pix, &n, &w, &h);
+        free(pix);
+        return r == 0 && n > 0;
+}
+
+/* Setup sits at a dialog: a still screen and a hung guest. One report naming the phase, the
+ * screenshot and the causes, long before the timeout, whose message names the last screen. */
+static void test_stuck_reported_once(void **state) {
+        struct env *e = *state;
+        stuck_profile_init(0);
+        hung_install();
+        _cleanup_free_ char *log = NULL;
+        assert_int_equal(init_stuck(e, "stuck", 3, 1, &log), -ETIMEDOUT);
+        _cleanup_free_ char *png = logfile_of(e, "stuck", "stuck.png");
+        _cleanup_free_ char *last = logfile_of(e, "stuck", "last-screen.png");
+        _cleanup_free_ char *line = strdup_printf("at \"Windows Setup\": see %s\n", png);
+        _cleanup_free_ char *tmo = strdup_printf("its last screen: %s\n", last);
+        if (count_lines(log, "WARNING: Setup seems stuck since ") != 1 || !strstr(log, line) || !strstr(log, tmo))
+                fail_msg("want one stuck report (%s) and the timeout naming %s:\n%s", line, last, log);
+        assert_int_equal(count_lines(log, "WARNING:   likely: "), 2);
+        assert_non_null(strstr(log, "likely: no disk found\n"));
+        /* The report came before the timeout's line. */
+        assert_true(strstr(log, "Setup seems stuck") < strstr(log, "did not answer"));
+        assert_true(is_png(png));
+        assert_true(is_png(last));
+        _cleanup_free_ char *roll = logfile_of(e, "stuck", "screen-0.png");
+        assert_false(path_exists(roll));
+        assert_int_equal(fake_journal_count("keys *"), 0);
+        assert_nothing_left(e, 0, 0, "");
+}
+
+/* A screen that keeps changing (a progress bar) is never stuck. */
+static unsigned moving_screen(const char *domain, int64_t ms, void *userdata) {
+        (void)domain, (void)userdata;
+        return (unsigned)(ms / 100);
+}
+
+/* A prompt's blinking cursor: two frames in turn are a still screen. */
+static unsigned blinking(const char *domain, int64_t ms, void *userdata) {
+        (void)domain, (void)userdata;
+        return (ms / 300) % 2 ? 7 : 8;
+}
+
+/* Still until 1.6 s, one change, still again: two stuck periods, two reports. */
+static unsigned one_change(const char *domain, int64_t ms, void *userdata) {
+        (void)domain, (void)userdata;
+        return ms < 1600 ? 10 : 200;
+}
+
+
+/* A moving screen is never stuck; one that changes once is stuck twice; a blinking cursor is
+ * still. */
+static void test_stuck_screen_moves(void **state) {
+        struct env *e = *state;
+        stuck_profile_init(0);
+        hung_install();
+        struct {
+                fake_screen_fn fn;
+                unsigned timeout_s;
+                size_t reports;
+        } cases[] = { { moving_screen, 2, 0 }, { one_change, 4, 2 }, { blinking, 3, 1 } };
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                fake_set_screen(cases[i].fn, NULL);
+                char name[16];
+                snprintf(name, sizeof name, "moves%zu", i);
+                _cleanup_free_ char *log = NULL;
+                assert_int_equal(init_stuck(e, name, cases[i].timeout_s, 1, &log), -ETIMEDOUT);
+                if (count_lines(log, "Setup seems stuck since ") != cases[i].reports)
+                        fail_msg("case %zu: want %zu stuck reports:\n%s", i, cases[i].reports, log);
+                assert_nothing_left(e, 0, 0, "");
+        }
+}
+
+/* Serial progress and guest reboots are signs of life too: a still screen with a reboot (and
+ * its serial marker) every 1.2 s is not stuck after 1.5 s. */
+static char *const reboot_serial[] = { "VMCLOAK: rebooting", NULL };
+static void test_stuck_serial_alive(void **state) {
+        struct env *e = *state;
+        stuck_profile_init(0);
+        struct fake_script s;
+        hung_script(&s);
+        s.boot[FAKE_BOOT_INSTALL].boot_ms = 3600;
+        s.boot[FAKE_BOOT_INSTALL].reboots = 2;
+        s.boot[FAKE_BOOT_INSTALL].serial_reboot = reboot_serial;
+        assert_int_equal(fake_set_script(&s), 0);
+        _cleanup_free_ char *log = NULL;
+        assert_int_equal(init_stuck(e, "alive", 3, 2, &log), -ETIMEDOUT);
+        if (count_lines(log, "Setup seems stuck since ") != 0)
+                fail_msg("a guest that reboots was reported stuck:\n%s", log);
+        assert_int_equal(fake_journal_count("reboot alive"), 2);
+        assert_nothing_left(e, 0, 0, "");
+}
+
+/* press_key_s 2: Enter about every second for the first 2 s of the boot, then no more, though
+ * the phase runs on until the agent answers at 3.5 s. */
+static void test_press_key(void **state) {
+        struct env *e = *state;
+        stuck_profile_init(2);
+        struct fake_script s;
+        default_script(&s);
+        s.boot[FAKE_BOOT_INSTALL].end = FAKE_END_AGENT;
+        s.boot[FAKE_BOOT_INSTALL].boot_ms = 3500;
+        s.boot[FAKE_BOOT_INSTALL].serial_end = NULL;
+        assert_int_equal(fake_set_script(&s), 0);
+        struct init_request q = init_req("keys", &stuck_profile);
+        assert_int_equal(pipeline_init(&e->pl, &q), 0);
+        size_t n = fake_journal_count("keys keys ret");
+        if (n < 2 || n > 3) {
+                _cleanup_free_ char *j = fake_journal_text();
+                fail_msg("want 2 or 3 Enter presses, got %zu:\n%s", n, strempty(j));
+        }
+        /* Every key went to the install boot, before its agent answered. */
+        ssize_t start = journal_at("start keys media=[boot.iso*");
+        ssize_t up = journal_at("agent-up keys");
+        ssize_t first = journal_at("keys keys ret");
+        assert_true(first > start && fake_journal_find("keys keys ret", (size_t)up) < 0);
+        assert_nothing_left(e, 1, 0, "keys.qcow2");
+}
+
+/* Defaults for KVM, five times those under TCG; --stuck-after sets the threshold and shortens the
+ * interval to a sixth of it, never below 250 ms. */
+static void test_stuck_thresholds(void **state) {
+        (void)state;
+        int64_t after, every;
+        stuck_thresholds(VM_ACCEL_KVM, 0, &after, &every);
+        assert_true(after == 180000 && every == 10000);
+        stuck_thresholds(VM_ACCEL_TCG, 0, &after, &every);
+        assert_true(after == 900000 && every == 50000);
+        stuck_thresholds(VM_ACCEL_TCG, 30, &after, &every);
+        assert_true(after == 30000 && every == 5000);
+        stuck_thresholds(VM_ACCEL_KVM, 1, &after, &every);
+        assert_true(after == 1000 && every == 250);
+}
+
+/* ---- import ---- */
+
+static const char hand_disk[] = "fake-disk 1\nsize=2147483648\nhand-built\n";
+
+/* A hand-built disk of the linux guest, at the address init would give it. */
+static char *make_hand_disk(struct env *e) {
+        char *p = path_join(e->home, "hand.img");
+        assert_non_null(p);
+        assert_int_equal(write_file(p, hand_disk, strlen(hand_disk), 0644), 0);
+        return p;
+}
+
+static void assert_hand_disk_intact(const char *p) {
+        _cleanup_free_ char *t = NULL;
+        assert_int_equal(read_full_file(p, &t, NULL), 0);
+        assert_string_equal(t, hand_disk);
+}
+
+static struct init_request import_req(const char *name) {
+        struct init_request q = init_req(name, &linux_profile);
+        q.net.ip = "10.0.2.15";
+        return q;
+}
+
+/* Copied, booted with no media, the OS asked, shut down through the agent, then recorded; the
+ * source untouched; the image then takes snapshots like any other. */
+static void test_import(void **state) {
+        struct env *e = *state;
+        _cleanup_free_ char *src = make_hand_disk(e);
+        struct init_request q = import_req("imp");
+        assert_int_equal(pipeline_import(&e->pl, &q, src, false), 0);
+        ssize_t cp = journal_at("disk-import hand.img into imp.qcow2");
+        ssize_t boot = fake_journal_find("start imp media=[]*", (size_t)cp);
+        ssize_t up = fake_journal_find("agent-up imp", (size_t)boot);
+        ssize_t ver = fake_journal_find("execute imp: uname -r", (size_t)up);
+        ssize_t off = fake_journal_find("execute imp: poweroff", (size_t)ver);
+        assert_true(cp >= 0 && boot > cp && up > boot && ver > up && off > ver);
+        assert_int_equal(fake_journal_count("start imp *"), 1);
+        assert_hand_disk_intact(src);
+        _cleanup_image_ struct image *img = NULL;
+        assert_int_equal(repo_image_get(e->repo, "imp", &img), 0);
+        assert_string_equal(img->osversion, "linux");
+        assert_string_equal(img->ipaddr, "10.0.2.15");
+        assert_string_equal(img->netmode, "user");
+        assert_nothing_left(e, 1, 0, "imp.qcow2");
+        struct snapshot_request sq = snap_req("imp", "impvm", 1, 1);
+        assert_int_equal(pipeline_snapshot(&e->pl, &sq), 0);
+        assert_vm_complete("impvm");
+        /* --move: the source goes once the row is in. */
+        struct init_request q2 = import_req("imp2");
+        q2.net.ip = "10.0.2.16";
+        assert_int_equal(pipeline_import(&e->pl, &q2, src, true), 0);
+        assert_false(path_exists(src));
+}
+
+/* Every failure leaves no row, no disk and the source as it was. */
+static void test_import_failures(void **state) {
+        struct env *e = *state;
+        _cleanup_free_ char *src = make_hand_disk(e);
+        struct fake_script s;
+        /* Another OS on the disk. */
+        default_script(&s);
+        s.system = "Windows";
+        assert_int_equal(fake_set_script(&s), 0);
+        struct init_request q = import_req("bad");
+        assert_int_equal(pipeline_import(&e->pl, &q, src, true), -EMEDIUMTYPE);
+        assert_nothing_left(e, 0, 0, "");
+        assert_hand_disk_intact(src);
+        /* No agent. */
+        default_script(&s);
+        s.boot[FAKE_BOOT_DISK].end = FAKE_END_HANG;
+        s.shutdown_ms = -1;
+        assert_int_equal(fake_set_script(&s), 0);
+        q.vm.timeout_s = 1;
+        assert_int_equal(pipeline_import(&e->pl, &q, src, true), -ETIMEDOUT);
+        assert_nothing_left(e, 0, 0, "");
+        assert_hand_disk_intact(src);
+        /* The machine dies, the copy fails, Ctrl-C at each moment. */
+        default_script(&s);
+        assert_int_equal(fake_set_script(&s), 0);
+        q.vm.timeout_s = 0;
+        struct {
+                struct trap t;
+                int want;
+        } traps[] = {
+                { { .name = "disk-import", .action = FAKE_FAIL, .err = ENOSPC }, -ENOSPC },
+                { { .name = "disk-import", .action = FAKE_SIGINT }, -ECANCELED },
+                { { .name = "boot", .arg = "disk", .action = FAKE_DIE }, -ECHILD },
+                { { .name = "agent-up", .action = FAKE_SIGTERM }, -ECANCELED },
+                { { .name = "execute", .arg = "uname", .action = FAKE_SIGINT }, -ECANCELED },
+                { { .name = "execute", .arg = "poweroff", .action = FAKE_SIGINT }, -ECANCELED },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(traps); i++) {
+                interrupt_reset();
+                fake_set_hook(trap_hook, &traps[i].t);
+                int r = pipeline_import(&e->pl, &q, src, true);
+                if (r != traps[i].want)
+                        fail_msg("import trapped at %s %s returned %d, not %d", traps[i].t.name,
+                                 strempty(traps[i].t.arg), r, traps[i].want);
+                assert_nothing_left(e, 0, 0, "");
+                assert_hand_disk_intact(src);
+        }
+        fake_set_hook(NULL, NULL);
+        interrupt_reset();
+        /* No source; a name that exists. */
+        _cleanup_free_ char *none = path_join(e->home, "none.img");
+        assert_int_equal(pipeline_import(&e->pl, &q, none, false), -ENOENT);
+        assert_nothing_left(e, 0, 0, "");
+        assert_int_equal(init_image(e, "taken"), 0);
+        struct init_request q2 = import_req("taken");
+        q2.net.ip = "10.0.2.20";
+        assert_int_equal(pipeline_import(&e->pl, &q2, src, false), -EEXIST);
+        assert_nothing_left(e, 1, 0, "taken.qcow2");
+        assert_hand_disk_intact(src);
+}
+
 int main(void) {
         interrupt_install();
         progress_set_enabled(false);
@@ -979,6 +1296,13 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_locked_names, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_cleanup_unrecorded, setup, teardown),
                 cmocka_unit_test(test_vm_options_check),
+                cmocka_unit_test_setup_teardown(test_stuck_reported_once, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_stuck_screen_moves, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_stuck_serial_alive, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_press_key, setup, teardown),
+                cmocka_unit_test(test_stuck_thresholds),
+                cmocka_unit_test_setup_teardown(test_import, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_import_failures, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
