@@ -40,6 +40,11 @@ int check_hostname(const struct args *a, const char *value, const char *what) {
         return vcheck_hostname(value);
 }
 
+int check_windows_hostname(const struct args *a, const char *value, const char *what) {
+        (void)a, (void)what;
+        return vcheck_windows_hostname(value);
+}
+
 int check_ipv4(const struct args *a, const char *value, const char *what) {
         (void)a;
         return vcheck_ipv4(value, what, NULL);

@@ -15,6 +15,8 @@ int check_existing(const struct args *a, const char *value, const char *what);
 int check_ifname(const struct args *a, const char *value, const char *what);
 /* --hostname: a DNS label (NAME_HOSTNAME), which every guest accepts. */
 int check_hostname(const struct args *a, const char *value, const char *what);
+/* A Windows computer name (NetBIOS rules, core/validate.h NAME_WINDOWS_HOSTNAME). */
+int check_windows_hostname(const struct args *a, const char *value, const char *what);
 /* An IPv4 address (four numbers 0-255). */
 int check_ipv4(const struct args *a, const char *value, const char *what);
 /* A guest network: ADDRESS[/PREFIX] with room for a guest and a gateway (prefix at most 30). */

@@ -20,6 +20,8 @@ static struct createiso_request req;
 static const struct optdef opts[] = {
         VM_ATTR_OPTS(attrs),
         ISO_ATTR_OPTS(attrs),
+        OPT_STRING(0, "iso", &attrs.iso, "PATH", "Windows: the untouched install ISO to build from",
+                   .def = "--iso-mount", .check = check_path),
         { NULL },
 };
 
@@ -27,7 +29,7 @@ static const struct optdef opts[] = {
  * resolution, which goes into the media unchecked. */
 static const char *const unbound[] = {
         "cpus", "ramsize", "vramsize", "hddsize", "resolution", "vm-visible", "vrde", "vrde-port", "vnc-listen",
-        "iso-mount", "serial-key", "product", "python-version", NULL,
+        "python-version", NULL,
 };
 
 static const struct posdef pos[] = {
@@ -37,18 +39,22 @@ static const struct posdef pos[] = {
 
 static const struct cmd_spec spec = {
         "createiso", "[OPTIONS] ISO_PATH", "Build the unattended install ISO only (no VM, no image row).",
-        "--network, --gateway and --ip are required. Today only --linux builds media; the Windows\n"
-        "guests come with their own issue.", opts, 1, 1, unbound, pos,
+        "--network, --gateway and --ip are required. For Windows the ISO holds the source's files, the\n"
+        "answer file, the bootstrap and the agent, and boots with BIOS and UEFI; 'init --iso' takes it.", opts, 1, 1, unbound, pos,
 };
 
 static int check(const struct args *a) {
         const char *os;
         if (vm_os_flag(a, &os) < 0)
                 return -EINVAL;
-        if (!streq(os, "linux")) {
-                log_error("createiso --%s is not implemented yet (Windows install media come with their own issue); "
-                          "nothing was changed", os);
-                return -EOPNOTSUPP;
+        const struct os_profile *prof = os_profile_find(os);
+        if (!prof)
+                return -ENOENT;
+        if (vm_os_options_check(a, prof, attrs.no_tpm) < 0)
+                return -EINVAL;
+        if (attrs.iso && !prof->iso_is_source) {
+                log_error("--iso is the Windows install ISO; --%s builds its media from its own sources", os);
+                return -EINVAL;
         }
         static const char *const required[] = { "ip", "network", "gateway" };
         for (size_t i = 0; i < ELEMENTSOF(required); i++)
@@ -76,10 +82,13 @@ static int check(const struct args *a) {
                 return -EINVAL;
         }
         req = (struct createiso_request){
-                .profile = os_profile_find(os), .out = a->pos[0], .ip = n->ip, .prefix = net.prefix,
+                .profile = prof, .out = a->pos[0], .ip = n->ip, .prefix = net.prefix,
                 .gateway = n->gateway, .dns = dns1, .dns2 = n->dns2, .agent_port = attrs.port,
                 .resolution = args_get_or(a, "resolution"), .tempdir = attrs.tempdir,
-                .kernel = attrs.kernel, .modules = attrs.modules,
+                .kernel = attrs.kernel, .modules = attrs.modules, .iso = attrs.iso, .iso_mount = attrs.iso_mount,
+                .serial_key = attrs.serial_key, .product = attrs.product, .hostname = attrs.hostname,
+                .user = attrs.user, .password = attrs.password, .locale = attrs.locale, .kblayout = attrs.kblayout,
+                .timezone = attrs.timezone, .no_tpm = attrs.no_tpm,
         };
         return req.profile ? 0 : -ENOENT;
 }

@@ -35,7 +35,8 @@ static const struct optdef opts[] = {
         VM_ATTR_OPTS(req),
         ISO_ATTR_OPTS(req),
         VM_RUN_OPTS(req.vm),
-        OPT_STRING(0, "iso", &req.iso, "PATH", "Use this prepared install ISO instead of building one",
+        OPT_STRING(0, "iso", &req.iso, "PATH",
+                   "Windows: the install ISO, used as it is (or a createiso output); linux: a prepared ISO",
                    .check = check_path),
         OPT_STRING(0, "vm", &arg_vm, "MACHINERY", "Machinery (only qemu)", .def_value = "qemu",
                    .check = check_machinery),
@@ -73,6 +74,8 @@ static int check(const struct args *a) {
         int r = vm_os_profile(a, "init", &req.profile);
         if (r < 0)
                 return r;
+        if (vm_os_options_check(a, req.profile, req.no_tpm) < 0)
+                return -EINVAL;
         /* RAM and disk default to the OS's; 0 is no value either option accepts. */
         if (!req.ram_mb)
                 req.ram_mb = req.profile->default_ram_mb;

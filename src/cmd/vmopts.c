@@ -39,9 +39,25 @@ int vm_os_profile(const struct args *a, const char *cmd, const struct os_profile
                 return -EINVAL;
         *ret = os_profile_find(os);
         if (!*ret) {
-                log_error("%s --%s is not implemented yet (Windows guests come with their own issue); nothing was "
-                          "changed. The built-in --linux guest works today.", cmd, os);
-                return -EOPNOTSUPP;
+                log_error("internal error: %s --%s has no OS profile", cmd, os);
+                return -ENOENT;
         }
+        return 0;
+}
+
+int vm_os_options_check(const struct args *a, const struct os_profile *prof, bool no_tpm) {
+        if (no_tpm && !prof->tpm) {
+                log_error("--no-tpm is for --win11x64; --%s installs without a TPM anyway", prof->name);
+                return -EINVAL;
+        }
+        if (streq(prof->os_name, "windows"))
+                return 0;
+        static const char *const winonly[] = { "iso-mount", "serial-key", "product", "username", "password",
+                                               "locale", "kblayout", "timezone" };
+        for (size_t i = 0; i < ELEMENTSOF(winonly); i++)
+                if (args_get(a, winonly[i])) {
+                        log_error("--%s is for the Windows guests; --%s does not use it", winonly[i], prof->name);
+                        return -EINVAL;
+                }
         return 0;
 }

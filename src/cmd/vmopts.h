@@ -19,7 +19,7 @@ OPT_ENUM_DECLARE(opt_netmode, enum image_netmode);
         OPT_BOOL(0, "vm-visible", &(v).visible, "Show the VM's screen (-display gtk)"),                         \
         OPT_BOOL(0, "vrde", &(v).vnc, "Enable VNC"),                                                            \
         OPT_UINT(0, "vrde-port", &(v).vnc_display, 0, 65535 - 5900, "N",                                        \
-                 "VNC display number; QEMU listens on TCP 5900+N", .def_value = "3389"),                         \
+                 "VNC display number; QEMU listens on TCP 5900+N", .def_value = "3389"),                        \
         OPT_IPV4(0, "vnc-listen", &(v).vnc_listen, "ADDR", "Address VNC listens on", .def_value = "127.0.0.1")
 
 /* VMCloak's "VM attributes" into r, a struct init_request. The addresses stay text once their
@@ -29,9 +29,9 @@ OPT_ENUM_DECLARE(opt_netmode, enum image_netmode);
         OPT_IPV4(0, "ip", &(r).net.ip, "IP", "Guest IP address of the image",                                   \
                  .def = "first free address after the gateway"),                                                \
         OPT_PORT(0, "port", &(r).port, "PORT", "Agent TCP port in the guest", .def_value = "8000"),             \
-        OPT_STRING(0, "network", &(r).net.network, "CIDR", "Guest network; a bare address means /24",          \
+        OPT_STRING(0, "network", &(r).net.network, "CIDR", "Guest network; a bare address means /24",           \
                    .def = "192.168.30.0/24 (user mode: 10.0.2.0/24)", .check = check_network),                  \
-        OPT_IPV4(0, "gateway", &(r).net.gateway, "IP", "Guest default gateway",                                \
+        OPT_IPV4(0, "gateway", &(r).net.gateway, "IP", "Guest default gateway",                                 \
                  .def = "the bridge's address (user mode: 10.0.2.2)"),                                          \
         OPT_IPV4(0, "dns", &(r).net.dns, "IP", "Primary DNS server", .def = "8.8.8.8 (user mode: 10.0.2.3)"),   \
         OPT_IPV4(0, "dns2", &(r).net.dns2, "IP", "Secondary DNS server", .def_value = "8.8.4.4"),               \
@@ -40,10 +40,10 @@ OPT_ENUM_DECLARE(opt_netmode, enum image_netmode);
         OPT_UINT(0, "vramsize", &(r).vram_mb, 1, 512, "MIB", "Video RAM in MiB (-device VGA,vgamem_mb=N)",      \
                  .def_value = "16"),                                                                            \
         OPT_SIZE(0, "hddsize", &(r).disk_bytes, 1ull << 30, "SIZE", "Disk size: a number of GiB, or 4096M, 1T", \
-                 .def = "256 (GiB; linux: 2)", .check = check_disk_size),                                        \
+                 .def = "256 (GiB; linux: 2)", .check = check_disk_size),                                       \
         OPT_STRING(0, "tempdir", &(r).tempdir, "DIR", "Where install media are built", .def = "~/.vmcloak/iso", \
                    .check = check_path),                                                                        \
-        OPT_RESOLUTION(0, "resolution", &(r).resolution, "WxH", "Screen resolution of the guest",              \
+        OPT_RESOLUTION(0, "resolution", &(r).resolution, "WxH", "Screen resolution of the guest",               \
                        .def_value = "1024x768"),                                                                \
         VM_DISPLAY_OPTS((r).vm)
 
@@ -58,13 +58,29 @@ OPT_ENUM_DECLARE(opt_netmode, enum image_netmode);
 /* VMCloak's "ISO attributes" into r, a struct init_request: the OS flags and the install media's. */
 #define ISO_ATTR_OPTS(r)                                                                                        \
         OS_FLAG_OPTS,                                                                                           \
-        OPT_STRING(0, "iso-mount", &(r).iso_mount, "DIR", "Where the Windows ISO is mounted", .def = "/mnt/<os>", \
+        OPT_STRING(0, "iso-mount", &(r).iso_mount, "DIR", "Windows: a mounted install tree", .def = "/mnt/<os>", \
                    .check = check_path),                                                                        \
         OPT_STRING(0, "serial-key", &(r).serial_key, "KEY", "Windows product key", .def = "the OS's generic key"), \
-        OPT_STRING(0, "product", &(r).product, "EDITION", "Windows edition, e.g. pro",                          \
-                   .def = "from sources/product.ini"),                                                          \
+        OPT_STRING(0, "product", &(r).product, "EDITION",                                                       \
+                   "Windows edition: pro, home, enterprise..., its name or image index on the media",           \
+                   .def = "VMCloak's preference among the media's editions"),                                   \
         OPT_STRING(0, "python-version", &(r).python_version, "VERSION",                                         \
                    "Python to bake into a Windows image (optional)", .def = "none"),                            \
+        OPT_BOOL(0, "no-tpm", &(r).no_tpm,                                                                      \
+                 "Windows 11: no TPM 2.0 (Setup's LabConfig bypass keys instead)"),                             \
+        OPT_STRING(0, "hostname", &(r).hostname, "NAME", "Windows: the computer name",                          \
+                   .def = "a realistic random one", .check = check_windows_hostname),                           \
+        OPT_STRING(0, "username", &(r).user, "NAME", "Windows: the account that logs on by itself",             \
+                   .def = "Administrator"),                                                                     \
+        OPT_STRING(0, "password", &(r).password, "PASSWORD", "Windows: that account's password",                \
+                   .def = "cuckoo"),                                                                            \
+        OPT_STRING(0, "locale", &(r).locale, "LOCALE", "Windows: display and user locale",                      \
+                   .def = "en-US"),                                                                             \
+        OPT_STRING(0, "kblayout", &(r).kblayout, "LAYOUT",                                                      \
+                   "Windows: keyboard, as a locale (de-DE) or input locale (0407:00000407)",                    \
+                   .def = "the locale's"),                                                                      \
+        OPT_STRING(0, "timezone", &(r).timezone, "ZONE", "Windows: time zone id",                               \
+                   .def = "W. Europe Standard Time"),                                                           \
         OPT_STRING(0, "kernel", &(r).kernel, "PATH", "Linux guest: kernel image",                               \
                    .def = "linux-image-amd64 from the Debian mirror", .check = check_path),                     \
         OPT_STRING(0, "modules", &(r).modules, "DIR", "Linux guest: modules tree",                              \
@@ -72,13 +88,13 @@ OPT_ENUM_DECLARE(opt_netmode, enum image_netmode);
 
 /* The knobs of the VM that every VM-starting command accepts, into v, a struct vm_options. */
 #define VM_RUN_OPTS(v)                                                                                          \
-        OPT_ENUM(0, "accel", &(v).accel, opt_accel, "ACCEL", "auto (KVM if it works, else TCG), kvm or tcg",   \
+        OPT_ENUM(0, "accel", &(v).accel, opt_accel, "ACCEL", "auto (KVM if it works, else TCG), kvm or tcg",    \
                  .def_value = "auto"),                                                                          \
-        OPT_STRING(0, "serial", &(v).serial, "MODE", "Serial port: file, file:PATH, pty, unix:PATH or none",   \
+        OPT_STRING(0, "serial", &(v).serial, "MODE", "Serial port: file, file:PATH, pty, unix:PATH or none",    \
                    .def = "file (serial.log in the VM's folder)", .check = check_serial),                       \
         OPT_LIST(0, "share", &(v).shares, "TAG=DIR[,rw]", "Share a host folder with the guest (9p, read-only)", \
                  .check = check_share),                                                                         \
-        OPT_LIST(0, "qemu-arg", &(v).qemu_args, "ARG", "Extra raw QEMU argument (escape hatch)"),              \
+        OPT_LIST(0, "qemu-arg", &(v).qemu_args, "ARG", "Extra raw QEMU argument (escape hatch)"),               \
         OPT_UINT(0, "timeout", &(v).timeout_s, 1, 7 * 24 * 3600, "SECONDS",                                     \
                  "Give up when a step of the guest takes longer",                                               \
                  .def = "init, install: the OS's (linux 300); snapshot: 600")
@@ -91,6 +107,13 @@ struct args;
  */
 int vm_os_flag(const struct args *a, const char **ret);
 struct os_profile;
-/* vm_os_flag, then that OS's profile: -EOPNOTSUPP after one line naming cmd ("init") when its
- * guest is not implemented yet. */
+/* vm_os_flag, then that OS's profile (every OS flag has one; cmd, "init", names the command
+ * in the internal error line otherwise). -EINVAL after vm_os_flag's line. */
 int vm_os_profile(const struct args *a, const char *cmd, const struct os_profile **ret);
+/*
+ * The options of ISO_ATTR_OPTS that only some OSes use: the Windows ones (--iso-mount,
+ * --serial-key, --product, --username, --password, --locale, --kblayout, --timezone) with
+ * another OS, --no-tpm with an OS that has no TPM anyway. Prints one line and returns -EINVAL
+ * for the first such option given; 0 otherwise.
+ */
+int vm_os_options_check(const struct args *a, const struct os_profile *prof, bool no_tpm);

@@ -9,10 +9,12 @@
 #include "core/log.h"
 #include "core/util.h"
 
+#include "guest/windows.h"
+
 extern const struct os_profile os_profile_linux;
 
 static const struct os_profile *const profiles[] = {
-        &os_profile_linux,
+        &os_profile_linux, &os_profile_win7x64, &os_profile_win81x64, &os_profile_win10x64, &os_profile_win11x64,
         NULL,
 };
 
@@ -41,6 +43,9 @@ void install_media_free(struct install_media *m) {
         free(m->boot_iso);
         free(m->config_iso);
         free(m->kernel_version);
+        free(m->os_build);
+        free(m->os_edition);
+        free(m->os_language);
         *m = (struct install_media) { 0 };
 }
 

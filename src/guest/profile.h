@@ -18,7 +18,6 @@ struct install_params {
         const char *dns;
         const char *dns2;
         uint16_t agent_port;
-        const char *user;          /* an account besides the administrator, or NULL */
         const char *resolution;    /* "1024x768" */
         uint64_t disk_bytes;       /* virtual disk size */
         const char *workdir;       /* a fresh directory the profile may fill (removed by the caller) */
@@ -26,11 +25,22 @@ struct install_params {
         /* linux profile */
         const char *kernel;        /* --kernel, or NULL: Debian linux-image-amd64 */
         const char *modules;       /* --modules, or NULL */
+        const char *mac;           /* the NIC's MAC address, "52:54:00:12:34:56": Windows finds its adapter by it */
         /* windows profiles */
-        const char *iso_mount;
-        const char *serial_key;
-        const char *product;
+        const char *iso;           /* init --iso: the untouched install ISO (or a createiso output) */
+        const char *iso_mount;     /* VMCloak's --iso-mount: a mounted install tree */
+        const char *serial_key;    /* --serial-key, or NULL: the edition's public generic key */
+        const char *product;       /* --product: edition name, EDITIONID, short name or index */
         const char *python_version;
+        const char *user;          /* linux: an account besides root, or NULL; windows: the account
+                                    * that logs on by itself (NULL: VMCloak's Administrator) */
+        const char *password;
+        const char *locale;        /* UI/user locale, "en-US" */
+        const char *kblayout;      /* keyboard: input locale "0409:00000409" or a locale name */
+        const char *timezone;      /* Windows time zone id, "W. Europe Standard Time" */
+        bool uefi, secure_boot;    /* the machine boots UEFI (Secure Boot on) */
+        bool tpm;                  /* the machine has a TPM 2.0; false on win11: Setup's LabConfig bypass */
+        bool one_iso;              /* createiso: one bootable ISO holding everything (no config ISO) */
 };
 
 /* What the VM boots to install. */
@@ -38,6 +48,10 @@ struct install_media {
         char *boot_iso;            /* the installer's boot disc: built by the profile, or --iso */
         char *config_iso;          /* a second disc with the answer file, scripts and agent, or NULL */
         char *kernel_version;      /* what was installed (linux), or NULL */
+        /* What the media say is installed (windows), or NULL: recorded with the image. */
+        char *os_build;            /* "19045" */
+        char *os_edition;          /* EDITIONID, "Professional" */
+        char *os_language;         /* "en-US" */
 };
 
 /*
@@ -117,6 +131,8 @@ struct os_profile {
         bool uefi;                 /* needs UEFI firmware */
         bool tpm;                  /* needs a TPM 2.0 */
         bool rtc_localtime;        /* Windows keeps the RTC in local time */
+        bool iso_is_source;        /* init --iso is the OS's own install media, which build_media
+                                    * reads (windows); else a finished install ISO booted as it is */
         char path_sep;             /* the guest's path separator: '/' or '\\' */
         struct install_flow install;
         struct guest_commands cmd;

@@ -85,7 +85,11 @@ int pipeline_createiso(struct pipeline *pl, const struct createiso_request *req)
         struct install_params p = {
                 .ip = req->ip, .prefix = req->prefix, .netmask = netmask, .gateway = req->gateway, .dns = req->dns,
                 .dns2 = req->dns2, .agent_port = req->agent_port, .resolution = req->resolution, .workdir = workdir,
-                .cache_dir = cache, .kernel = req->kernel, .modules = req->modules,
+                .cache_dir = cache, .kernel = req->kernel, .modules = req->modules, .hostname = req->hostname,
+                .iso = req->iso, .iso_mount = req->iso_mount, .serial_key = req->serial_key, .product = req->product,
+                .user = req->user, .password = req->password, .locale = req->locale, .kblayout = req->kblayout,
+                .timezone = req->timezone, .uefi = req->profile->uefi, .secure_boot = req->profile->uefi,
+                .tpm = req->profile->tpm && !req->no_tpm, .one_iso = true,
         };
         struct install_media m = { 0 };
         r = req->profile->build_media(req->profile, &p, &m);

@@ -1,6 +1,7 @@
 /* vmcloak createiso: an OS profile's unattended install media, written to a file; no VM, no row. */
 #pragma once
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "pipeline/pipeline.h"
@@ -18,6 +19,11 @@ struct createiso_request {
         const char *resolution;
         const char *tempdir;           /* NULL: ~/.vmcloak/iso */
         const char *kernel, *modules;  /* linux */
+        /* windows: the install source (an ISO or VMCloak's mounted tree), edition, key, account,
+         * locale; the network step finds the only adapter (no MAC is known yet) */
+        const char *iso, *iso_mount, *serial_key, *product;
+        const char *hostname, *user, *password, *locale, *kblayout, *timezone;
+        bool no_tpm;
 };
 
 /* Refuses an address an image or snapshot uses (as VMCloak does), builds the media in a work

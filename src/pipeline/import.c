@@ -37,35 +37,6 @@ static int check_source(struct pipeline *pl, const char *src) {
         return 0;
 }
 
-/* The guest must be the profile's OS: the agent's system, then the profile's version command. */
-static int check_os(struct vm_session *s, const struct os_profile *prof) {
-        _cleanup_free_ char *system = NULL;
-        int r = agent_system(s->agent, &system);
-        if (r < 0)
-                return log_error_errno(r, "the agent did not say which OS it runs on: %m");
-        if (strcasecmp(system, prof->os_name) != 0) {
-                log_error("the guest on this disk runs %s, not %s: pick the OS flag that fits it", system,
-                          prof->name);
-                return -EMEDIUMTYPE;
-        }
-        if (!prof->cmd.os_version)
-                return 0;
-        _cleanup_free_ char *out = NULL;
-        r = session_run(s, prof->cmd.os_version, NULL, NULL, 60000, &out);
-        if (r < 0) {
-                if (r != -ECANCELED)
-                        log_error("the guest could not tell its OS version ('%s' failed)", prof->cmd.os_version);
-                return r;
-        }
-        out[strcspn(out, "\r\n")] = 0;
-        if (!*out) {
-                log_error("the guest's OS version command '%s' printed nothing", prof->cmd.os_version);
-                return -EMEDIUMTYPE;
-        }
-        log_info("The guest runs %s %s", system, out);
-        return 0;
-}
-
 static int import_steps(struct pipeline *pl, const struct init_request *req, struct new_image *n, const char *src,
                         struct vm_session *s, bool *ret_made) {
         const struct os_profile *prof = req->profile;
@@ -93,9 +64,15 @@ static int import_steps(struct pipeline *pl, const struct init_request *req, str
         unsigned timeout = req->vm.timeout_s ? req->vm.timeout_s : IMPORT_TIMEOUT_S;
         if ((r = session_wait_agent(s, timeout, "Booting the imported disk")) < 0)
                 return r;
-        if ((r = check_os(s, prof)) < 0)
+        _cleanup_free_ char *version = NULL;
+        if ((r = new_image_check_os(s, prof, &version)) < 0)
                 return r;
-        return new_image_record(s, pl->repo, &n->row);
+        log_info("The guest runs %s %s", prof->os_name, version);
+        _cleanup_free_ char *build = windows_build_of(version);
+        n->row.os_build = build;
+        r = new_image_record(s, pl->repo, &n->row);
+        n->row.os_build = NULL;
+        return r;
 }
 
 int pipeline_import(struct pipeline *pl, const struct init_request *req, const char *disk_path, bool move) {

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -72,18 +73,20 @@ static void init_run_done(struct init_run *x) {
 static int make_media(struct init_run *x) {
         const struct init_request *req = x->req;
         const struct os_profile *prof = req->profile;
-        if (req->iso) {
-                if (access(req->iso, R_OK) < 0)
-                        return log_error_errno(-errno, "cannot read --iso %s: %m", req->iso);
+        if (req->iso && access(req->iso, R_OK) < 0)
+                return log_error_errno(-errno, "cannot read --iso %s: %m", req->iso);
+        if (req->iso && !prof->iso_is_source)
                 return (x->media.boot_iso = strdup(req->iso)) ? 0 : log_oom();
-        }
         struct install_params ip = {
                 .name = req->name, .hostname = x->hostname, .ip = x->net.ip_s, .prefix = x->net.net.prefix,
                 .netmask = x->net.netmask_s, .gateway = x->net.gateway_s, .dns = x->net.dns_s, .dns2 = x->net.dns2_s,
                 .agent_port = req->port, .resolution = req->resolution, .disk_bytes = req->disk_bytes,
                 .workdir = x->workdir, .cache_dir = x->cache, .kernel = req->kernel, .modules = req->modules,
-                .iso_mount = req->iso_mount, .serial_key = req->serial_key, .product = req->product,
-                .python_version = req->python_version,
+                .mac = x->mac, .iso = req->iso, .iso_mount = req->iso_mount, .serial_key = req->serial_key,
+                .product = req->product, .python_version = req->python_version, .user = req->user,
+                .password = req->password, .locale = req->locale, .kblayout = req->kblayout,
+                .timezone = req->timezone, .uefi = prof->uefi, .secure_boot = prof->uefi && prof->tpm,
+                .tpm = prof->tpm && !req->no_tpm,
         };
         struct progress p;
         progress_begin(&p, "Building the install media");
@@ -113,6 +116,78 @@ static int make_workdir(struct init_run *x) {
         return 0;
 }
 
+/* The profile's default --timeout fits a KVM host; under TCG an OS that takes an hour there
+ * takes many, and the user should know before waiting. */
+static void warn_slow_install(struct init_run *x, unsigned timeout) {
+        struct vm_host_info hi;
+        if (x->req->vm.timeout_s || x->req->profile->install_timeout_s < 3600 || vm_host_info(x->pl->conn, &hi) < 0 ||
+            hi.accel != VM_ACCEL_TCG)
+                return;
+        log_warning("no usable KVM here: a %s install under TCG takes many hours, more than the default --timeout "
+                    "%u s, which fits a KVM host; raise it, e.g. --timeout %u", x->req->profile->name, timeout,
+                    timeout * 8);
+}
+
+char *windows_build_of(const char *ver) {
+        const char *v = ver ? strstr(ver, "[Version ") : NULL;
+        unsigned major, minor, build;
+        if (!v || sscanf(v + 9, "%u.%u.%u", &major, &minor, &build) != 3)
+                return NULL;
+        return strdup_printf("%u", build);
+}
+
+int new_image_check_os(struct vm_session *s, const struct os_profile *prof, char **ret_version) {
+        _cleanup_free_ char *system = NULL;
+        int r = agent_system(s->agent, &system);
+        if (r < 0)
+                return log_error_errno(r, "the agent did not say which OS it runs on: %m");
+        if (strcasecmp(system, prof->os_name) != 0) {
+                log_error("the guest runs %s, not %s: check that the disk or install media are for --%s", system,
+                          prof->os_name, prof->name);
+                return -EMEDIUMTYPE;
+        }
+        _cleanup_free_ char *out = NULL;
+        r = session_run(s, prof->cmd.os_version, NULL, NULL, 60000, &out);
+        if (r < 0) {
+                if (r != -ECANCELED)
+                        log_error("the guest could not tell its OS version ('%s' failed)", prof->cmd.os_version);
+                return r;
+        }
+        /* cmd's "ver" starts with an empty line. */
+        char *line = out + strspn(out, "\r\n");
+        line[strcspn(line, "\r\n")] = 0;
+        if (!*line) {
+                log_error("the guest's OS version command '%s' printed nothing", prof->cmd.os_version);
+                return -EMEDIUMTYPE;
+        }
+        return (*ret_version = strdup(line)) ? 0 : log_oom();
+}
+
+/* The agent answered: the guest must be the OS the profile installs (a wrong --iso boots
+ * something else); a Windows guest's build is recorded as it reports it. */
+static int check_installed_os(struct init_run *x, struct image *img) {
+        const struct os_profile *prof = x->req->profile;
+        _cleanup_free_ char *version = NULL;
+        int r = new_image_check_os(&x->s, prof, &version);
+        if (r < 0)
+                return r;
+        _cleanup_free_ char *build = windows_build_of(version);
+        if (build && x->media.os_build && !streq(x->media.os_build, build))
+                log_warning("the media said build %s, the guest reports %s (recording the guest's)", x->media.os_build,
+                            build);
+        if (build) {
+                free(x->media.os_build);
+                x->media.os_build = TAKE_PTR(build);
+        }
+        img->os_build = x->media.os_build;
+        img->os_edition = x->media.os_edition;
+        img->os_language = x->media.os_language;
+        if (img->os_build || img->os_edition)
+                log_info("Installed %s build %s, %s, %s", prof->name, strempty(img->os_build),
+                         strempty(img->os_edition), strempty(img->os_language));
+        return 0;
+}
+
 /* Everything after the checks: returns with the image recorded, or fails leaving its files to
  * the caller's cleanup. */
 static int init_steps(struct init_run *x, struct image *img) {
@@ -139,13 +214,15 @@ static int init_steps(struct init_run *x, struct image *img) {
                 return r;
         x->disk = img->path;
         unsigned timeout = req->vm.timeout_s ? req->vm.timeout_s : prof->install_timeout_s;
+        warn_slow_install(x, timeout);
         r = install_flow_run(&x->s, &prof->install, &x->media, req->extra_cdroms, timeout, req->stuck_after_s);
         if (r < 0)
                 return r;
-        _cleanup_free_ char *system = NULL;
-        if (agent_system(x->s.agent, &system) == 0)
-                log_debug("agent reports system %s", system);
-        return new_image_record(&x->s, x->pl->repo, img);
+        if ((r = check_installed_os(x, img)) < 0)
+                return r;
+        r = new_image_record(&x->s, x->pl->repo, img);
+        img->os_build = img->os_edition = img->os_language = NULL; /* owned by x->media */
+        return r;
 }
 
 int new_image_record(struct vm_session *s, struct repo *repo, struct image *img) {
@@ -241,7 +318,7 @@ int pipeline_init(struct pipeline *pl, const struct init_request *req) {
                 return r;
         struct init_run x = { .pl = pl, .req = req, .net = n.net };
         memcpy(x.mac, n.mac, sizeof x.mac);
-        if (!(x.hostname = random_string(8, 14)))
+        if (req->hostname && !(x.hostname = strdup(req->hostname)))
                 return log_oom();
         r = init_steps(&x, &n.row);
         /* Switch the machine off before its files go. */

@@ -22,14 +22,15 @@ struct init_request {
         const char *mac;               /* NULL: a random PC-vendor MAC */
         const char *resolution;
         const char *tempdir;           /* NULL: ~/.vmcloak/iso */
-        const char *iso;               /* a prepared install ISO (skips building one; the same flow runs) */
+        const char *iso;               /* linux: a prepared install ISO (booted as it is, the same flow
+                                        * runs); windows: the untouched install ISO, or a createiso output */
         char **extra_cdroms;
         const char *kernel, *modules;  /* linux */
-        const char *iso_mount, *serial_key, *product, *python_version;  /* windows */
-        bool no_tpm;                   /* leave out the TPM the profile has (win11x64 --no-tpm) */
-        /* What was read of the OS from the install media (Windows: the WIM's build, edition and
-         * language), recorded in the image row (schema 3); NULL: not known. */
-        const char *os_build, *os_edition, *os_language;
+        /* windows */
+        const char *iso_mount, *serial_key, *product, *python_version;
+        const char *hostname;          /* computer name; NULL: a realistic random one */
+        const char *user, *password, *locale, *kblayout, *timezone;
+        bool no_tpm;                   /* win11: install without a TPM (LabConfig bypass) */
         struct vm_options vm;
         unsigned stuck_after_s;        /* a still screen this long is reported (0: the default) */
 };
@@ -53,6 +54,13 @@ void new_image_done(struct new_image *n);
 /* Power the guest off through its agent (it must shut down cleanly) and insert img; -EEXIST when
  * another vmcloak recorded the name meanwhile. One line on each failure. */
 int new_image_record(struct vm_session *s, struct repo *repo, struct image *img);
+/* The guest behind s's agent must run prof's OS: the agent's /system names it (-EMEDIUMTYPE
+ * otherwise), and the profile's version command prints a non-empty first line, returned in
+ * *ret_version ("6.1.0-57-amd64"; Windows' "Microsoft Windows [Version 10.0.19045.2965]").
+ * One line on each failure. */
+int new_image_check_os(struct vm_session *s, const struct os_profile *prof, char **ret_version);
+/* The build of a Windows "ver" line: "...[Version 10.0.19045.2965]" -> "19045"; NULL otherwise. */
+char *windows_build_of(const char *ver);
 /* A failed new image's files: its disk, and its UEFI variables and TPM state when it had them. */
 void new_image_remove_files(const char *disk);
 

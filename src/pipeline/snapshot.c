@@ -86,7 +86,7 @@ static char *save_failed_logs(const char *vmdir, const char *vmname) {
         return dst;
 }
 
-static const char *const net_keys[] = { "ip", "prefix", "netmask", "gateway", "dns", NULL };
+static const char *const net_keys[] = { "ip", "prefix", "netmask", "gateway", "dns", "mac", "agent", NULL };
 
 static int wait_for_enter(const char *vm) {
         say(vm, "paused for manual changes (VNC or the VM's window); press Enter here to take the snapshot");
@@ -211,9 +211,14 @@ static int build_readdress(struct vm_build *b) {
         char prefix[8];
         snprintf(prefix, sizeof prefix, "%u", b->x->prefix);
         const char *dns = img->dns ? img->dns : "8.8.8.8"; /* VMCloak's default; its rows keep no DNS */
-        const char *nv[] = { b->job->ip, prefix, img->netmask, img->gateway, dns, NULL };
+        /* The agent's own path, for guests whose network step is one of its subcommands. */
+        _cleanup_free_ char *agent = NULL;
+        int r = strstr(b->x->prof->cmd.set_network, "{agent}") ? agent_path(b->s.agent, &agent) : 0;
+        if (r < 0)
+                return log_error_errno(r, "%s: the agent cannot say where it runs from: %m", b->job->name);
+        const char *nv[] = { b->job->ip, prefix, img->netmask, img->gateway, dns, b->mac, strempty(agent), NULL };
         _cleanup_free_ char *setnet = NULL;
-        int r = guest_template_expand(b->x->prof->cmd.set_network, net_keys, nv, &setnet);
+        r = guest_template_expand(b->x->prof->cmd.set_network, net_keys, nv, &setnet);
         if (r < 0)
                 return r;
         r = agent_execute_nowait(b->s.agent, setnet, true, 10000);
@@ -231,7 +236,7 @@ static int build_save(struct vm_build *b) {
         const struct image *img = x->img;
         const struct os_profile *prof = x->prof;
         b->step = "shrinking its memory";
-        int r = session_run(&b->s, prof->cmd.shrink_memory, NULL, NULL, 120000, NULL);
+        int r = prof->cmd.shrink_memory ? session_run(&b->s, prof->cmd.shrink_memory, NULL, NULL, 120000, NULL) : 0;
         if (r < 0)
                 return r;
         b->step = "rendering its start arguments";

@@ -55,9 +55,10 @@ static void test_linux_defaults(void **state) {
  * profile fails here, not inside a guest. */
 static void test_commands_expand(void **state) {
         (void)state;
-        const char *keys[] = { "ip", "prefix", "netmask", "gateway", "dns", "hostname", "width", "height", "path", NULL };
-        const char *values[] = { "10.0.2.20", "24", "255.255.255.0", "10.0.2.2", "10.0.2.3", "vm-1", "1024", "768",
-                                 "/tmp/s.sh", NULL };
+        const char *keys[] = { "ip", "prefix", "netmask", "gateway", "dns", "mac", "agent", "hostname", "width",
+                               "height", "path", NULL };
+        const char *values[] = { "10.0.2.20", "24", "255.255.255.0", "10.0.2.2", "10.0.2.3", "52:54:00:12:34:56",
+                                 "C:\\Windows\\System32\\abc.exe", "vm-1", "1024", "768", "/tmp/s.sh", NULL };
         for (const struct os_profile *const *l = os_profiles(); *l; l++) {
                 const struct guest_commands *c = &(*l)->cmd;
                 const char *cmds[] = { c->set_network, c->set_hostname, c->reboot, c->poweroff, c->shrink_memory,
@@ -73,9 +74,10 @@ static void test_commands_expand(void **state) {
                 assert_non_null(c->set_network);
                 assert_non_null(c->set_hostname);
                 assert_non_null(c->poweroff);
-                assert_non_null(c->shrink_memory);
                 assert_non_null(c->run_script);
+                assert_non_null(c->os_version);
         }
+        assert_non_null(os_profile_find("linux")->cmd.shrink_memory);
         const struct os_profile *p = os_profile_find("linux");
         char *out = NULL;
         assert_int_equal(guest_template_expand(p->cmd.set_network, keys, values, &out), 0);

@@ -53,6 +53,17 @@ static int fake_media(const struct os_profile *self, const struct install_params
         return r < 0 ? r : write_file(ret->config_iso, "config", 6, 0644);
 }
 
+/* Media that say what they install, as Windows media do (the WIM's build, edition, language). */
+static int fake_media_facts(const struct os_profile *self, const struct install_params *p, struct install_media *ret) {
+        int r = fake_media(self, p, ret);
+        if (r < 0)
+                return r;
+        ret->os_build = strdup("6.1.0-57");
+        ret->os_edition = strdup("busybox");
+        ret->os_language = strdup("en-US");
+        return ret->os_build && ret->os_edition && ret->os_language ? 0 : -ENOMEM;
+}
+
 /* The linux profile with media that need no kernel package. */
 static struct os_profile linux_profile;
 
@@ -299,6 +310,7 @@ static void test_init_windows_like(void **state) {
         s.boot[FAKE_BOOT_INSTALL].reboots = 3;
         s.boot[FAKE_BOOT_INSTALL].end = FAKE_END_AGENT;
         s.boot[FAKE_BOOT_INSTALL].serial_end = NULL;
+        s.system = "Windows";
         assert_int_equal(fake_set_script(&s), 0);
         _cleanup_free_ char *extra = path_join(e->home, "drivers.iso");
         assert_int_equal(write_file(extra, "d", 1, 0644), 0);
@@ -684,10 +696,9 @@ static void test_init_uefi_tpm(void **state) {
 static void test_firmware_state_through_steps(void **state) {
         struct env *e = *state;
         /* init records what it read of the OS and the profile's firmware (linux: BIOS). */
-        struct init_request iq = init_req("base", &linux_profile);
-        iq.os_build = "6.1.0-57";
-        iq.os_edition = "busybox";
-        iq.os_language = "en-US";
+        struct os_profile facts = linux_profile;
+        facts.build_media = fake_media_facts;
+        struct init_request iq = init_req("base", &facts);
         assert_int_equal(pipeline_init(&e->pl, &iq), 0);
         _cleanup_image_ struct image *row = NULL;
         assert_int_equal(repo_image_get(e->repo, "base", &row), 0);
@@ -1122,6 +1133,7 @@ static void test_press_key(void **state) {
         s.boot[FAKE_BOOT_INSTALL].end = FAKE_END_AGENT;
         s.boot[FAKE_BOOT_INSTALL].boot_ms = 3500;
         s.boot[FAKE_BOOT_INSTALL].serial_end = NULL;
+        s.system = "Windows";
         assert_int_equal(fake_set_script(&s), 0);
         struct init_request q = init_req("keys", &stuck_profile);
         assert_int_equal(pipeline_init(&e->pl, &q), 0);

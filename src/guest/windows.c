@@ -1,0 +1,298 @@
+/* The Windows OS profiles: win7x64, win81x64, win10x64 and win11x64.
+ *
+ * What differs between them is data (VMCloak's handler constants, vmcloak-spec.md §5.1, and
+ * data/windows/); the media are built the same way for all four: the user's install source
+ * (an untouched ISO, UDF or ISO 9660, or VMCloak's --iso-mount tree) is read without mounting
+ * it, its editions are listed from install.wim/.esd/.swm, the edition and product key are
+ * checked against each other before anything boots, and a small config ISO carries
+ * autounattend.xml (Setup searches the root of every removable drive for it), the bootstrap
+ * and the agent. The source ISO is attached read-only and never changed. */
+#include "guest/windows.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <dirent.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/interrupt.h"
+#include "core/log.h"
+#include "core/paths.h"
+#include "core/progress.h"
+#include "core/random.h"
+#include "core/util.h"
+#include "core/validate.h"
+#include "guest/profile.h"
+#include "guest/unattend.h"
+#include "guest/wim.h"
+#include "guest/wincombine.h"
+#include "guest/winconfig.h"
+#include "guest/winedition.h"
+#include "guest/winsrc.h"
+
+/* One boot: Setup copies the image from the source, reboots into the installed system
+ * (specialize, OOBE: two or three reboots), logs on by itself and runs the bootstrap, which
+ * starts the agent. The media leave their drives once the agent answered. */
+#define WINDOWS_PHASE(press_s)                                                                                    \
+        {                                                                                                         \
+                .title = "Installing Windows", .boot = true,                                                      \
+                .media = INSTALL_MEDIA_BOOT | INSTALL_MEDIA_CONFIG | INSTALL_MEDIA_USER,                          \
+                .until = INSTALL_UNTIL_AGENT, .max_reboots = 8,                                                   \
+                .eject_at_end = INSTALL_MEDIA_BOOT | INSTALL_MEDIA_CONFIG | INSTALL_MEDIA_USER,                   \
+                .press_key_s = (press_s), .stuck_causes = install_causes_windows_setup,                                     \
+        }
+
+/* BIOS: etfsboot.com boots the CD without asking while the disk holds no system. */
+static const struct install_phase windows_bios_install[] = { WINDOWS_PHASE(0) };
+/* UEFI: efisys.bin asks "Press any key to boot from CD or DVD" for about 5 s; unanswered, the
+ * firmware tries the (empty) disk. Keys are sent through the first boot only, never after a
+ * reboot (a key then would start Setup again). */
+static const struct install_phase windows_uefi_install[] = { WINDOWS_PHASE(WINDOWS_PRESS_KEY_S) };
+
+/* Guest commands run through the agent (cmd.exe command lines). The network moves to the
+ * adapter found by MAC address, never by its localised name ("Ethernet", "LAN-Verbindung"):
+ * the agent's own netcfg subcommand does that ({agent} is the agent's path, from /path). */
+#define WINDOWS_COMMANDS                                                                                          \
+        {                                                                                                         \
+                .set_network = "\"{agent}\" netcfg --mac {mac} --ip {ip}/{prefix} --gateway {gateway} --dns {dns}", \
+                .set_hostname = "powershell -NoProfile -NonInteractive -Command "                                 \
+                                "\"(Get-WmiObject Win32_ComputerSystem).Rename('{hostname}')\"",                  \
+                .reboot = "shutdown /r /t 1", .poweroff = "shutdown /s /t 0", .shrink_memory = NULL,              \
+                .set_resolution = NULL, .run_script = "cmd /c \"{path}\"", .temp_dir = "C:\\Windows\\Temp",       \
+                .os_version = "cmd /c ver", .hostname_needs_reboot = true,                                       \
+        }
+
+#define WINDOWS_PROFILE(n, ver, ram, firmware_uefi, with_tpm, flow)                                               \
+        {                                                                                                         \
+                .name = n, .os_name = "windows", .os_version = ver, .arch = "amd64", .servicepack = "2",          \
+                .default_ram_mb = ram, .default_disk_bytes = UINT64_C(256) << 30,                                 \
+                .install_timeout_s = WINDOWS_INSTALL_TIMEOUT_S, .uefi = firmware_uefi, .tpm = with_tpm,           \
+                .rtc_localtime = true, .iso_is_source = true, .path_sep = '\\', .install = { flow, ELEMENTSOF(flow) },                   \
+                .cmd = WINDOWS_COMMANDS, .serial_progress = WIN_SERIAL_PROGRESS,                                 \
+                .serial_install_done = NULL, .serial_install_failed = WIN_SERIAL_FAILED,                     \
+                .build_media = build_windows_media,                                                               \
+        }
+
+static int build_windows_media(const struct os_profile *self, const struct install_params *p,
+                               struct install_media *ret);
+
+/* Cuckoo3 knows Windows 7 and 10 (os_version "7", "10"); 8.1 and 11 follow the same rule. */
+const struct os_profile os_profile_win7x64 = WINDOWS_PROFILE("win7x64", "7", 2048, false, false, windows_bios_install);
+const struct os_profile os_profile_win81x64 =
+        WINDOWS_PROFILE("win81x64", "8.1", 2048, false, false, windows_bios_install);
+const struct os_profile os_profile_win10x64 =
+        WINDOWS_PROFILE("win10x64", "10", 2048, false, false, windows_bios_install);
+const struct os_profile os_profile_win11x64 = WINDOWS_PROFILE("win11x64", "11", 4096, true, true, windows_uefi_install);
+
+/* A folder with at least one entry (VMCloak's pickmount: "an existing directory and non-empty"). */
+static bool dir_has_entries(const char *path) {
+        DIR *d = opendir(path);
+        if (!d)
+                return false;
+        bool found = false;
+        for (struct dirent *e; !found && (e = readdir(d));)
+                found = !streq(e->d_name, ".") && !streq(e->d_name, "..");
+        closedir(d);
+        return found;
+}
+
+/* VMCloak's mount points, tried in order after --iso-mount (vmcloak-spec.md §5.1). */
+static int default_source(const struct os_profile *self, char **ret) {
+        char a[64], b[64];
+        snprintf(a, sizeof a, "/mnt/%s", self->name);
+        snprintf(b, sizeof b, "/mnt/%.*s", (int)strcspn(self->name, "x"), self->name); /* win10x64 -> win10 */
+        const char *cands[] = { a, b };
+        for (size_t i = 0; i < ELEMENTSOF(cands); i++)
+                if (is_dir(cands[i]) && dir_has_entries(cands[i]))
+                        return (*ret = strdup(cands[i])) ? 0 : log_oom();
+        log_error("no Windows install media: pass the ISO with --iso PATH (it is read as it is, no mount needed), "
+                  "or a mounted tree with --iso-mount DIR (%s and %s are empty or missing)", a, b);
+        return -ENOENT;
+}
+
+/* The edition. From the WIM's XML when the media have one: --product picks it (without it
+ * VMCloak's preference), and the list is shown so the choice is visible. Without a readable
+ * WIM, VMCloak's sources/product.ini rule gives a NAME and nothing else is known. */
+static int pick_edition(const struct os_profile *self, const struct install_params *p, struct win_source *src,
+                        struct wim_image_list *images, const struct wim_image **ret_img, char **ret_name) {
+        int r = wim_images_read(src, images);
+        if (r == -ENOENT) {
+                r = win_product_ini_pick(src, self->name, p->product, ret_name);
+                if (r < 0)
+                        return r;
+                log_warning("%s has no sources/install.wim, .esd or .swm to read editions from: asking Setup for "
+                            "\"%s\" (VMCloak's product.ini rule), unchecked", win_source_path(src), *ret_name);
+                return 0;
+        }
+        if (r < 0)
+                return r;
+        const struct wim_image *img = wim_image_pick(images, self->name, p->product);
+        if (!img)
+                return -EINVAL;
+        if (!p->product && images->n > 1) {
+                _cleanup_free_ char *list = wim_image_list_format(images);
+                log_info("Editions on %s:\n%s", win_source_path(src), strempty(list));
+                log_info("Installing image %u \"%s\" (--product picks another)", img->index, img->name);
+        }
+        *ret_img = img;
+        return 0;
+}
+
+/* The product key: --serial-key checked against the edition, else the edition's public generic
+ * key; evaluation media take none. A key for another edition is refused here: Setup would wait
+ * at its key page forever. */
+static int pick_key(const struct os_profile *self, const struct install_params *p, const struct wim_image *img,
+                    const char **ret) {
+        const char *edition = img ? img->edition_id : NULL;
+        if (p->serial_key) {
+                if (!img) {
+                        if (!win_key_syntax_ok(p->serial_key)) {
+                                log_error("--serial-key %s is not a product key (five groups of five letters and "
+                                          "digits, XXXXX-XXXXX-XXXXX-XXXXX-XXXXX)", p->serial_key);
+                                return -EINVAL;
+                        }
+                } else {
+                        int r = win_key_check(self->name, edition, p->serial_key);
+                        if (r < 0)
+                                return r;
+                        if (r == WIN_KEY_UNCHECKED)
+                                log_info("--serial-key is not one of the public keys vmcloak knows: it cannot be "
+                                         "checked against the edition \"%s\" before Setup runs", img->name);
+                }
+                *ret = p->serial_key;
+                return 0;
+        }
+        if (img && img->evaluation) {
+                *ret = NULL;
+                return 0;
+        }
+        const char *key = edition ? win_key_default(self->name, edition) : NULL;
+        if (!key && !img) {
+                const char *const *pref;
+                const char *prefix, *arch;
+                if (win_os_info(self->name, &prefix, &arch, &pref) == 0 && pref && pref[0])
+                        key = win_key_default(self->name, win_edition_from_short(self->name, pref[0]));
+        }
+        if (!key) {
+                log_error("no public generic key is known for the edition \"%s\" (%s): pass its key with "
+                          "--serial-key, or pick another edition with --product",
+                          img ? img->name : "?", strempty(edition));
+                return -EINVAL;
+        }
+        *ret = key;
+        return 0;
+}
+
+/* What the media say will be installed, recorded with the image. */
+static int media_facts(const struct wim_image *img, struct install_media *m) {
+        if (!img)
+                return 0;
+        if (img->build && asprintf(&m->os_build, "%u", (unsigned)img->build) < 0)
+                return log_oom();
+        if ((img->edition_id && !(m->os_edition = strdup(img->edition_id))) ||
+            (img->language && !(m->os_language = strdup(img->language))))
+                return log_oom();
+        return 0;
+}
+
+static int write_media(const struct os_profile *self, const struct install_params *p, struct win_source *src,
+                       const struct win_config *cfg, struct install_media *m) {
+        struct progress pr;
+        int r;
+        if (p->one_iso || !p->iso) {
+                /* One bootable ISO: the source's files and the config folder (createiso, --iso-mount). */
+                _cleanup_free_ char *cdir = path_join(p->workdir, "config"), *out = path_join(p->workdir, "install.iso");
+                if (!cdir || !out)
+                        return log_oom();
+                if (mkdir(cdir, 0700) < 0)
+                        return log_error_errno(-errno, "cannot create %s: %m", cdir);
+                progress_begin(&pr, "Building the Windows install ISO");
+                r = win_config_write_dir(cdir, cfg);
+                if (r >= 0)
+                        r = win_iso_combine(src, cdir, out, NULL);
+                progress_end(&pr, r == -ECANCELED ? "interrupted" : r < 0 ? "failed" : "done");
+                if (r >= 0)
+                        m->boot_iso = TAKE_PTR(out);
+                return r;
+        }
+        _cleanup_free_ char *out = path_join(p->workdir, "config.iso");
+        if (!out)
+                return log_oom();
+        progress_begin(&pr, "Building the config ISO (answer file, bootstrap, agent)");
+        r = win_config_iso_build(out, cfg);
+        progress_end(&pr, r == -ECANCELED ? "interrupted" : r < 0 ? "failed" : "done");
+        if (r < 0)
+                return r;
+        m->config_iso = TAKE_PTR(out);
+        /* The user's ISO, attached read-only as it is. */
+        (void)self;
+        return (m->boot_iso = strdup(p->iso)) ? 0 : log_oom();
+}
+
+static int build_windows_media(const struct os_profile *self, const struct install_params *p,
+                               struct install_media *ret) {
+        if (isempty(p->workdir) || !is_dir(p->workdir)) {
+                log_error("internal error: the Windows profiles need a work folder");
+                return -EINVAL;
+        }
+        _cleanup_free_ char *srcpath = NULL;
+        int r;
+        if (p->iso)
+                srcpath = strdup(p->iso);
+        else if (p->iso_mount)
+                srcpath = strdup(p->iso_mount);
+        else if ((r = default_source(self, &srcpath)) < 0)
+                return r;
+        if (!srcpath)
+                return log_oom();
+        _cleanup_win_source_ struct win_source *src = NULL;
+        if ((r = win_source_open(srcpath, &src)) < 0)
+                return r;
+        _cleanup_(wim_image_list_done) struct wim_image_list images = { 0 };
+        const struct wim_image *img = NULL;
+        _cleanup_free_ char *ini_name = NULL;
+        if ((r = pick_edition(self, p, src, &images, &img, &ini_name)) < 0)
+                return r;
+        const char *key = NULL;
+        if ((r = pick_key(self, p, img, &key)) < 0)
+                return r;
+        _cleanup_(install_media_free) struct install_media m = { 0 };
+        if ((r = media_facts(img, &m)) < 0)
+                return r;
+        /* A createiso output carries its own answer file: it boots alone. */
+        if (p->iso && !p->one_iso && win_source_exists(src, "autounattend.xml")) {
+                log_info("%s holds an answer file (made by createiso?): booting it as it is", p->iso);
+                if (!(m.boot_iso = strdup(p->iso)))
+                        return log_oom();
+                *ret = m;
+                m = (struct install_media){ 0 };
+                return 0;
+        }
+        _cleanup_free_ char *cname = p->hostname ? strdup(p->hostname) : win_computer_name_random(self->name);
+        if (!cname)
+                return log_oom();
+        unsigned w = 0, h = 0;
+        if (p->resolution)
+                parse_resolution(p->resolution, &w, &h);
+        const struct win_config cfg = {
+                .unattend = {
+                        .os = self->name, .arch = self->arch, .uefi = p->uefi, .bypass_checks = self->tpm && !p->tpm,
+                        .image_name = img ? img->name : ini_name, .image_index = img ? img->index : 0,
+                        .product_key = key, .user = p->user ? p->user : "Administrator",
+                        .password = p->password ? p->password : "cuckoo", .computer_name = cname,
+                        .ui_language = p->locale ? p->locale : "en-US",
+                        .input_locale = p->kblayout ? p->kblayout : p->locale,
+                        .timezone = p->timezone ? p->timezone : "W. Europe Standard Time", .width = w, .height = h,
+                },
+                .mac = p->mac, .ip = p->ip, .prefix = p->prefix, .gateway = p->gateway, .dns = p->dns,
+                .dns2 = p->dns2, .agent_port = p->agent_port,
+        };
+        if ((r = write_media(self, p, src, &cfg, &m)) < 0)
+                return r;
+        *ret = m;
+        m = (struct install_media){ 0 };
+        return 0;
+}
