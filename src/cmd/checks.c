@@ -8,6 +8,7 @@
 #include "core/log.h"
 #include "core/util.h"
 #include "core/validate.h"
+#include "guest/winedition.h"
 #include "pipeline/session.h"
 
 int check_image_new(const struct args *a, const char *value, const char *what) {
@@ -43,6 +44,15 @@ int check_hostname(const struct args *a, const char *value, const char *what) {
 int check_windows_hostname(const struct args *a, const char *value, const char *what) {
         (void)a, (void)what;
         return vcheck_windows_hostname(value);
+}
+
+int check_product_key(const struct args *a, const char *value, const char *what) {
+        (void)a;
+        if (win_key_syntax_ok(value))
+                return 0;
+        log_error("%s %s is not a product key: five groups of five letters or digits, "
+                  "XXXXX-XXXXX-XXXXX-XXXXX-XXXXX", what, value);
+        return -EINVAL;
 }
 
 int check_ipv4(const struct args *a, const char *value, const char *what) {

@@ -17,6 +17,8 @@ int check_ifname(const struct args *a, const char *value, const char *what);
 int check_hostname(const struct args *a, const char *value, const char *what);
 /* A Windows computer name (NetBIOS rules, core/validate.h NAME_WINDOWS_HOSTNAME). */
 int check_windows_hostname(const struct args *a, const char *value, const char *what);
+/* A Windows product key's syntax (guest/winedition.h): five groups of five letters or digits. */
+int check_product_key(const struct args *a, const char *value, const char *what);
 /* An IPv4 address (four numbers 0-255). */
 int check_ipv4(const struct args *a, const char *value, const char *what);
 /* A guest network: ADDRESS[/PREFIX] with room for a guest and a gateway (prefix at most 30). */

@@ -60,7 +60,8 @@ OPT_ENUM_DECLARE(opt_netmode, enum image_netmode);
         OS_FLAG_OPTS,                                                                                           \
         OPT_STRING(0, "iso-mount", &(r).iso_mount, "DIR", "Windows: a mounted install tree", .def = "/mnt/<os>", \
                    .check = check_path),                                                                        \
-        OPT_STRING(0, "serial-key", &(r).serial_key, "KEY", "Windows product key", .def = "the OS's generic key"), \
+        OPT_STRING(0, "serial-key", &(r).serial_key, "KEY", "Windows product key",                              \
+                   .def = "the edition's public generic key", .check = check_product_key),                      \
         OPT_STRING(0, "product", &(r).product, "EDITION",                                                       \
                    "Windows edition: pro, home, enterprise..., its name or image index on the media",           \
                    .def = "VMCloak's preference among the media's editions"),                                   \

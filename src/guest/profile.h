@@ -131,6 +131,8 @@ struct os_profile {
         bool uefi;                 /* needs UEFI firmware */
         bool tpm;                  /* needs a TPM 2.0 */
         bool rtc_localtime;        /* Windows keeps the RTC in local time */
+        const char *nic_model;     /* a NIC the OS has an inbox driver for (QEMU device name); NULL:
+                                    * VMCloak's rtl8139 */
         bool iso_is_source;        /* init --iso is the OS's own install media, which build_media
                                     * reads (windows); else a finished install ISO booted as it is */
         char path_sep;             /* the guest's path separator: '/' or '\\' */

@@ -65,12 +65,12 @@ static const struct install_phase windows_uefi_install[] = { WINDOWS_PHASE(WINDO
                 .os_version = "cmd /c ver", .hostname_needs_reboot = true,                                       \
         }
 
-#define WINDOWS_PROFILE(n, ver, ram, firmware_uefi, with_tpm, flow)                                               \
+#define WINDOWS_PROFILE(n, ver, ram, firmware_uefi, with_tpm, nic, flow)                                               \
         {                                                                                                         \
                 .name = n, .os_name = "windows", .os_version = ver, .arch = "amd64", .servicepack = "2",          \
                 .default_ram_mb = ram, .default_disk_bytes = UINT64_C(256) << 30,                                 \
                 .install_timeout_s = WINDOWS_INSTALL_TIMEOUT_S, .uefi = firmware_uefi, .tpm = with_tpm,           \
-                .rtc_localtime = true, .iso_is_source = true, .path_sep = '\\', .install = { flow, ELEMENTSOF(flow) },                   \
+                .rtc_localtime = true, .nic_model = nic, .iso_is_source = true, .path_sep = '\\', .install = { flow, ELEMENTSOF(flow) },                   \
                 .cmd = WINDOWS_COMMANDS, .serial_progress = WIN_SERIAL_PROGRESS,                                 \
                 .serial_install_done = NULL, .serial_install_failed = WIN_SERIAL_FAILED,                     \
                 .build_media = build_windows_media,                                                               \
@@ -79,13 +79,17 @@ static const struct install_phase windows_uefi_install[] = { WINDOWS_PHASE(WINDO
 static int build_windows_media(const struct os_profile *self, const struct install_params *p,
                                struct install_media *ret);
 
-/* Cuckoo3 knows Windows 7 and 10 (os_version "7", "10"); 8.1 and 11 follow the same rule. */
-const struct os_profile os_profile_win7x64 = WINDOWS_PROFILE("win7x64", "7", 2048, false, false, windows_bios_install);
+/* Cuckoo3 knows Windows 7 and 10 (os_version "7", "10"); 8.1 and 11 follow the same rule. The
+ * NIC: Intel's 82540EM (e1000) for Windows 7, the 82574L (e1000e) from Windows 8 on: Intel
+ * NICs with inbox drivers, what virt-manager picks for these versions (VMCloak used rtl8139). */
+const struct os_profile os_profile_win7x64 =
+        WINDOWS_PROFILE("win7x64", "7", 2048, false, false, "e1000", windows_bios_install);
 const struct os_profile os_profile_win81x64 =
-        WINDOWS_PROFILE("win81x64", "8.1", 2048, false, false, windows_bios_install);
+        WINDOWS_PROFILE("win81x64", "8.1", 2048, false, false, "e1000e", windows_bios_install);
 const struct os_profile os_profile_win10x64 =
-        WINDOWS_PROFILE("win10x64", "10", 2048, false, false, windows_bios_install);
-const struct os_profile os_profile_win11x64 = WINDOWS_PROFILE("win11x64", "11", 4096, true, true, windows_uefi_install);
+        WINDOWS_PROFILE("win10x64", "10", 2048, false, false, "e1000e", windows_bios_install);
+const struct os_profile os_profile_win11x64 =
+        WINDOWS_PROFILE("win11x64", "11", 4096, true, true, "e1000e", windows_uefi_install);
 
 /* A folder with at least one entry (VMCloak's pickmount: "an existing directory and non-empty"). */
 static bool dir_has_entries(const char *path) {

@@ -184,6 +184,15 @@ static int phase_wait(struct phase_run *x) {
                         session_log_hint(x->s);
                         return -EIO;
                 }
+                /* A guest that reports its own failure (the Windows bootstrap's "failed <step>")
+                 * will never start its agent: no reason to wait out the timeout. */
+                if (x->ph->until == INSTALL_UNTIL_AGENT && x->w->failed) {
+                        progress_end(&x->p, "failed");
+                        log_error("the guest reported a failure during \"%s\" at: %s", x->ph->title,
+                                  x->w->failed_step);
+                        session_log_hint(x->s);
+                        return -EIO;
+                }
                 if (x->ph->until == INSTALL_UNTIL_AGENT && agent_ping(x->s->agent) == 0)
                         return 0;
                 if ((r = check_deadline(x)) < 0)

@@ -175,6 +175,8 @@ int session_prepare(struct vm_session *s, struct pipeline *pl, const char *name,
         d->ram_mb = img->ramsize > 0 ? (unsigned)img->ramsize : p->default_ram_mb;
         d->vram_mb = img->vramsize > 0 ? (unsigned)img->vramsize : VM_DEFAULT_VRAM_MB;
         d->clock = p->rtc_localtime ? VM_CLOCK_LOCALTIME : VM_CLOCK_UTC;
+        if (p->nic_model && !(d->nic.model = strdup(p->nic_model)))
+                return log_oom();
         d->display = o->visible ? VM_DISPLAY_WINDOW : VM_DISPLAY_NONE;
         d->vnc.enabled = o->vnc;
         d->vnc.display = o->vnc_display;

@@ -331,6 +331,22 @@ static void test_init_windows_like(void **state) {
         assert_true(journal_at("execute win: poweroff") > eject);
 }
 
+/* The installed guest is not the OS the profile installs (a Linux ISO given to --win10x64): its
+ * agent says so, and init fails with nothing recorded or left, before shutting it down. */
+static void test_init_wrong_os(void **state) {
+        struct env *e = *state;
+        struct fake_script s;
+        default_script(&s);
+        s.boot[FAKE_BOOT_INSTALL].end = FAKE_END_AGENT;
+        s.boot[FAKE_BOOT_INSTALL].serial_end = NULL;
+        s.system = "Linux";
+        assert_int_equal(fake_set_script(&s), 0);
+        struct init_request q = init_req("notwin", &winlike_profile);
+        assert_int_equal(pipeline_init(&e->pl, &q), -EMEDIUMTYPE);
+        assert_nothing_left(e, 0, 0, "");
+        assert_int_equal(fake_journal_count("execute notwin: poweroff"), 0);
+}
+
 static void test_init_windows_like_loops(void **state) {
         struct env *e = *state;
         struct fake_script s;
@@ -354,6 +370,25 @@ static void test_init_installer_reports_failure(void **state) {
         assert_nothing_left(e, 0, 0, "");
         /* The logs stay where the error said. */
         assert_listing("log", "bad");
+}
+
+/* A first-logon bootstrap that reports a failed step (Windows: "vmcloak-phase: failed
+ * network") ends the wait for the agent at once, naming the step, not at the timeout. */
+static void test_init_bootstrap_reports_failure(void **state) {
+        struct env *e = *state;
+        struct fake_script s;
+        default_script(&s);
+        char *const failed[] = { "VMCLOAK: install: FAILED network", NULL };
+        s.boot[FAKE_BOOT_INSTALL].end = FAKE_END_HANG;
+        s.boot[FAKE_BOOT_INSTALL].serial_boot = failed;
+        s.system = "Windows";
+        assert_int_equal(fake_set_script(&s), 0);
+        struct init_request q = init_req("bootfail", &winlike_profile);
+        q.vm.timeout_s = 60;
+        int64_t t0 = now_ms();
+        assert_int_equal(pipeline_init(&e->pl, &q), -EIO);
+        assert_true(now_ms() - t0 < 10000);
+        assert_nothing_left(e, 0, 0, "");
 }
 
 /* The machine dies in each phase: the installer, the first boot, the power-off. */
@@ -1290,6 +1325,8 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_init_linux_flow, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_init_iso, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_init_windows_like, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_init_wrong_os, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_init_bootstrap_reports_failure, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_init_windows_like_loops, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_init_installer_reports_failure, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_init_machine_dies, setup, teardown),
