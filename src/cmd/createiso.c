@@ -22,6 +22,8 @@ static const struct optdef opts[] = {
         ISO_ATTR_OPTS(attrs),
         OPT_STRING(0, "iso", &attrs.iso, "PATH", "Windows: the untouched install ISO to build from",
                    .def = "--iso-mount", .check = check_path),
+        OPT_STRING(0, "mac", &attrs.mac, "MAC", "Windows: the NIC the guest's network is set on (give init the same)",
+                   .def = "a random PC-vendor MAC, printed", .check = check_mac),
         { NULL },
 };
 
@@ -88,7 +90,7 @@ static int check(const struct args *a) {
                 .kernel = attrs.kernel, .modules = attrs.modules, .iso = attrs.iso, .iso_mount = attrs.iso_mount,
                 .serial_key = attrs.serial_key, .product = attrs.product, .hostname = attrs.hostname,
                 .user = attrs.user, .password = attrs.password, .locale = attrs.locale, .kblayout = attrs.kblayout,
-                .timezone = attrs.timezone, .no_tpm = attrs.no_tpm,
+                .timezone = attrs.timezone, .no_tpm = attrs.no_tpm, .mac = attrs.mac,
         };
         return req.profile ? 0 : -ENOENT;
 }

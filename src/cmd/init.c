@@ -81,7 +81,7 @@ static int check(const struct args *a) {
                 req.ram_mb = req.profile->default_ram_mb;
         if (!req.disk_bytes)
                 req.disk_bytes = req.profile->default_disk_bytes;
-        return 0;
+        return vm_os_minimums(a, req.profile, req.no_tpm, &req.cpus, req.ram_mb, req.disk_bytes);
 }
 
 static int run(const struct cmd_env *env) { return exit_code_for(pipeline_init(env->pl, &req)); }

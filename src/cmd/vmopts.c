@@ -53,11 +53,36 @@ int vm_os_options_check(const struct args *a, const struct os_profile *prof, boo
         if (streq(prof->os_name, "windows"))
                 return 0;
         static const char *const winonly[] = { "iso-mount", "serial-key", "product", "username", "password",
-                                               "locale", "kblayout", "timezone" };
+                                               "locale", "kblayout", "timezone", "python-version" };
         for (size_t i = 0; i < ELEMENTSOF(winonly); i++)
                 if (args_get(a, winonly[i])) {
                         log_error("--%s is for the Windows guests; --%s does not use it", winonly[i], prof->name);
                         return -EINVAL;
                 }
+        return 0;
+}
+
+int vm_os_minimums(const struct args *a, const struct os_profile *prof, bool no_tpm, unsigned *cpus, unsigned ram_mb,
+                   uint64_t disk_bytes) {
+        if (prof->min_disk_gib && disk_bytes < ((uint64_t)prof->min_disk_gib << 30)) {
+                log_error("--hddsize: %s needs a disk of at least %u GiB (its Setup refuses a smaller one)", prof->name,
+                          prof->min_disk_gib);
+                return -EINVAL;
+        }
+        if (no_tpm)
+                return 0;
+        if (prof->min_ram_mb && ram_mb < prof->min_ram_mb) {
+                log_error("--ramsize: %s needs at least %u MiB of RAM (its Setup refuses less)%s", prof->name,
+                          prof->min_ram_mb, prof->tpm ? "; --no-tpm bypasses Setup's RAM and CPU checks" : "");
+                return -EINVAL;
+        }
+        if (prof->min_cpus && *cpus < prof->min_cpus) {
+                if (args_get(a, "cpus")) {
+                        log_error("--cpus: %s needs at least %u CPUs (its Setup refuses fewer)%s", prof->name,
+                                  prof->min_cpus, prof->tpm ? "; --no-tpm bypasses Setup's RAM and CPU checks" : "");
+                        return -EINVAL;
+                }
+                *cpus = prof->min_cpus;
+        }
         return 0;
 }

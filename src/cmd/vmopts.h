@@ -69,7 +69,7 @@ OPT_ENUM_DECLARE(opt_netmode, enum image_netmode);
                    "Python to bake into a Windows image (optional)", .def = "none"),                            \
         OPT_BOOL(0, "no-tpm", &(r).no_tpm,                                                                      \
                  "Windows 11: no TPM 2.0 (Setup's LabConfig bypass keys instead)"),                             \
-        OPT_STRING(0, "hostname", &(r).hostname, "NAME", "Windows: the computer name",                          \
+        OPT_STRING(0, "hostname", &(r).hostname, "NAME", "The guest's computer name (NetBIOS rules)",           \
                    .def = "a realistic random one", .check = check_windows_hostname),                           \
         OPT_STRING(0, "username", &(r).user, "NAME", "Windows: the account that logs on by itself",             \
                    .def = "Administrator"),                                                                     \
@@ -118,3 +118,12 @@ int vm_os_profile(const struct args *a, const char *cmd, const struct os_profile
  * for the first such option given; 0 otherwise.
  */
 int vm_os_options_check(const struct args *a, const struct os_profile *prof, bool no_tpm);
+/*
+ * The OS's own minimums (os_profile min_ram_mb, min_disk_gib, min_cpus: Microsoft's
+ * requirements), checked before anything is built: Setup would stop at a dialog hours into a
+ * TCG install. RAM and CPUs are not checked with no_tpm (--no-tpm's LabConfig keys bypass
+ * Windows 11's checks). *cpus below the minimum is raised to it when --cpus was not given.
+ * -EINVAL after one line naming the option and the minimum.
+ */
+int vm_os_minimums(const struct args *a, const struct os_profile *prof, bool no_tpm, unsigned *cpus, unsigned ram_mb,
+                   uint64_t disk_bytes);

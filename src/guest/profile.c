@@ -31,9 +31,12 @@ const struct os_profile *os_profile_find(const char *name) {
 
 /* Windows Setup sits at a dialog, saying nothing on the serial port, when: */
 const char *const install_causes_windows_setup[] = {
-        "the product key does not fit the chosen edition (--serial-key, --product)",
+        "the install media did not boot (the screen shows the firmware: no bootable CD, or a UEFI \"Press any key\" "
+        "that went unanswered)",
+        "Setup waits at a page the answer file should have filled: a key it does not take (retail keys are not "
+        "checked before booting), an edition it does not find, or the answer file not found",
         "no disk found (the disk controller needs a driver)",
-        "the answer file was not found or was rejected (Setup then asks what it should have read)",
+        "a first-logon bootstrap that hangs (its lines go to the serial log)",
         NULL,
 };
 

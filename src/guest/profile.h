@@ -128,6 +128,9 @@ struct os_profile {
         unsigned default_ram_mb;
         uint64_t default_disk_bytes;
         unsigned install_timeout_s;/* default --timeout for init */
+        /* The OS's own minimums, refused by init before anything boots (0: none). Windows 11's
+         * RAM and CPU checks are what --no-tpm's LabConfig keys bypass. */
+        unsigned min_ram_mb, min_disk_gib, min_cpus;
         bool uefi;                 /* needs UEFI firmware */
         bool tpm;                  /* needs a TPM 2.0 */
         bool rtc_localtime;        /* Windows keeps the RTC in local time */

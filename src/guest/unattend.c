@@ -235,6 +235,10 @@ static int check_params(const struct unattend_params *p) {
                 log_error("invalid Windows language '%s': a language tag such as en-US", strempty(p->ui_language));
                 return -EINVAL;
         }
+        if (p->user_locale && !is_language_tag(p->user_locale)) {
+                log_error("invalid Windows locale '%s': a language tag such as de-DE", p->user_locale);
+                return -EINVAL;
+        }
         if (!p->timezone || !*p->timezone || strlen(p->timezone) > 64 ||
             strspn(p->timezone, " ().+-:_0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") !=
                     strlen(p->timezone)) {
@@ -253,11 +257,11 @@ static int check_params(const struct unattend_params *p) {
 /* --- rendering --- */
 
 enum { K_ARCH, K_IMAGE_NAME, K_IMAGE_INDEX, K_PRODUCT_KEY, K_USER, K_ACCOUNT, K_COMPUTER_NAME, K_UI_LANGUAGE,
-       K_INPUT_LOCALE, K_TIMEZONE, K_WIDTH, K_HEIGHT, K_FIRST_LOGON, K_LOGON_PASSWORD, K_ADMIN_PASSWORD, K_ORDER,
+       K_USER_LOCALE, K_INPUT_LOCALE, K_TIMEZONE, K_WIDTH, K_HEIGHT, K_FIRST_LOGON, K_LOGON_PASSWORD, K_ADMIN_PASSWORD, K_ORDER,
        K_COUNT };
 static const char *const keys[K_COUNT + 1] = {
         "arch", "image_name", "image_index", "product_key", "user", "account", "computer_name", "ui_language",
-        "input_locale", "timezone", "width", "height", "first_logon_command", "logon_password", "admin_password",
+        "user_locale", "input_locale", "timezone", "width", "height", "first_logon_command", "logon_password", "admin_password",
         "order", NULL,
 };
 
@@ -426,6 +430,7 @@ static int render_values(struct render *r) {
         r->values[K_USER] = p->user;
         r->values[K_COMPUTER_NAME] = p->computer_name;
         r->values[K_UI_LANGUAGE] = p->ui_language;
+        r->values[K_USER_LOCALE] = p->user_locale ? p->user_locale : p->ui_language;
         r->values[K_TIMEZONE] = p->timezone;
         r->values[K_FIRST_LOGON] = p->first_logon_command;
         int k;

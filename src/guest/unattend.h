@@ -20,7 +20,8 @@ struct unattend_params {
         const char *oobe_account;  /* with user "Administrator": the extra local account OOBE wants
                                     * (VMCloak: random letters); NULL: random 8-12 letters */
         const char *computer_name; /* NetBIOS rules (win_computer_name_check) */
-        const char *ui_language;   /* "en-US": UI, system and user locale */
+        const char *ui_language;   /* "en-US": Setup's and Windows' display language (one the image has) */
+        const char *user_locale;   /* system and user locale (formats); NULL: ui_language */
         const char *input_locale;  /* keyboard: "0409:00000409", or a name of data/windows/locales.xml ("de-DE") */
         const char *timezone;      /* Windows time zone id, "W. Europe Standard Time" */
         unsigned width, height;    /* display (win7/win81 answer files); 0: Windows' default */

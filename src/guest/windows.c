@@ -18,6 +18,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <libxml/parser.h>
+#include <libxml/xpath.h>
+
 #include "core/interrupt.h"
 #include "core/log.h"
 #include "core/paths.h"
@@ -42,7 +45,7 @@
                 .media = INSTALL_MEDIA_BOOT | INSTALL_MEDIA_CONFIG | INSTALL_MEDIA_USER,                          \
                 .until = INSTALL_UNTIL_AGENT, .max_reboots = 8,                                                   \
                 .eject_at_end = INSTALL_MEDIA_BOOT | INSTALL_MEDIA_CONFIG | INSTALL_MEDIA_USER,                   \
-                .press_key_s = (press_s), .stuck_causes = install_causes_windows_setup,                                     \
+                .press_key_s = (press_s), .stuck_causes = install_causes_windows_setup,                           \
         }
 
 /* BIOS: etfsboot.com boots the CD without asking while the disk holds no system. */
@@ -57,39 +60,44 @@ static const struct install_phase windows_uefi_install[] = { WINDOWS_PHASE(WINDO
  * the agent's own netcfg subcommand does that ({agent} is the agent's path, from /path). */
 #define WINDOWS_COMMANDS                                                                                          \
         {                                                                                                         \
-                .set_network = "\"{agent}\" netcfg --mac {mac} --ip {ip}/{prefix} --gateway {gateway} --dns {dns}", \
+                .set_network = "\"{agent}\" netcfg --mac {mac} --ip {ip}/{prefix} --gateway {gateway} "           \
+                               "--dns {dns}",                                                                     \
                 .set_hostname = "powershell -NoProfile -NonInteractive -Command "                                 \
                                 "\"(Get-WmiObject Win32_ComputerSystem).Rename('{hostname}')\"",                  \
                 .reboot = "shutdown /r /t 1", .poweroff = "shutdown /s /t 0", .shrink_memory = NULL,              \
                 .set_resolution = NULL, .run_script = "cmd /c \"{path}\"", .temp_dir = "C:\\Windows\\Temp",       \
-                .os_version = "cmd /c ver", .hostname_needs_reboot = true,                                       \
+                .os_version = "cmd /c ver", .hostname_needs_reboot = true,                                        \
         }
 
-#define WINDOWS_PROFILE(n, ver, ram, firmware_uefi, with_tpm, nic, flow)                                               \
+#define WINDOWS_PROFILE(n, ver, ram, disk_gib, cpus, firmware_uefi, with_tpm, nic, flow)                          \
         {                                                                                                         \
                 .name = n, .os_name = "windows", .os_version = ver, .arch = "amd64", .servicepack = "2",          \
-                .default_ram_mb = ram, .default_disk_bytes = UINT64_C(256) << 30,                                 \
+                .default_ram_mb = ram, .default_disk_bytes = UINT64_C(256) << 30, .min_ram_mb = ram,              \
+                .min_disk_gib = disk_gib, .min_cpus = cpus,                                                       \
                 .install_timeout_s = WINDOWS_INSTALL_TIMEOUT_S, .uefi = firmware_uefi, .tpm = with_tpm,           \
-                .rtc_localtime = true, .nic_model = nic, .iso_is_source = true, .path_sep = '\\', .install = { flow, ELEMENTSOF(flow) },                   \
-                .cmd = WINDOWS_COMMANDS, .serial_progress = WIN_SERIAL_PROGRESS,                                 \
-                .serial_install_done = NULL, .serial_install_failed = WIN_SERIAL_FAILED,                     \
+                .rtc_localtime = true, .nic_model = nic, .iso_is_source = true, .path_sep = '\\',                 \
+                .install = { flow, ELEMENTSOF(flow) },                                                            \
+                .cmd = WINDOWS_COMMANDS, .serial_progress = WIN_SERIAL_PROGRESS,                                  \
+                .serial_install_done = NULL, .serial_install_failed = WIN_SERIAL_FAILED,                          \
                 .build_media = build_windows_media,                                                               \
         }
 
 static int build_windows_media(const struct os_profile *self, const struct install_params *p,
                                struct install_media *ret);
 
-/* Cuckoo3 knows Windows 7 and 10 (os_version "7", "10"); 8.1 and 11 follow the same rule. The
+/* Minimums: Microsoft's system requirements for the x64 editions (RAM 2 GB, disk 20 GB; Windows 10
+ * since 1903 32 GB; Windows 11 4 GB, 64 GB, 2 cores). Cuckoo3 knows Windows 7 and 10 (os_version
+ * "7", "10"); 8.1 and 11 follow the same rule. The
  * NIC: Intel's 82540EM (e1000) for Windows 7, the 82574L (e1000e) from Windows 8 on: Intel
  * NICs with inbox drivers, what virt-manager picks for these versions (VMCloak used rtl8139). */
 const struct os_profile os_profile_win7x64 =
-        WINDOWS_PROFILE("win7x64", "7", 2048, false, false, "e1000", windows_bios_install);
+        WINDOWS_PROFILE("win7x64", "7", 2048, 20, 1, false, false, "e1000", windows_bios_install);
 const struct os_profile os_profile_win81x64 =
-        WINDOWS_PROFILE("win81x64", "8.1", 2048, false, false, "e1000e", windows_bios_install);
+        WINDOWS_PROFILE("win81x64", "8.1", 2048, 20, 1, false, false, "e1000e", windows_bios_install);
 const struct os_profile os_profile_win10x64 =
-        WINDOWS_PROFILE("win10x64", "10", 2048, false, false, "e1000e", windows_bios_install);
+        WINDOWS_PROFILE("win10x64", "10", 2048, 32, 1, false, false, "e1000e", windows_bios_install);
 const struct os_profile os_profile_win11x64 =
-        WINDOWS_PROFILE("win11x64", "11", 4096, true, true, "e1000e", windows_uefi_install);
+        WINDOWS_PROFILE("win11x64", "11", 4096, 64, 2, true, true, "e1000e", windows_uefi_install);
 
 /* A folder with at least one entry (VMCloak's pickmount: "an existing directory and non-empty"). */
 static bool dir_has_entries(const char *path) {
@@ -139,8 +147,9 @@ static int pick_edition(const struct os_profile *self, const struct install_para
         if (!p->product && images->n > 1) {
                 _cleanup_free_ char *list = wim_image_list_format(images);
                 log_info("Editions on %s:\n%s", win_source_path(src), strempty(list));
-                log_info("Installing image %u \"%s\" (--product picks another)", img->index, img->name);
         }
+        log_info("Installing image %u \"%s\" (%s, build %u, %s)%s", img->index, img->name, strempty(img->edition_id),
+                 (unsigned)img->build, strempty(img->language), p->product ? "" : "; --product picks another");
         *ret_img = img;
         return 0;
 }
@@ -163,8 +172,8 @@ static int pick_key(const struct os_profile *self, const struct install_params *
                         if (r < 0)
                                 return r;
                         if (r == WIN_KEY_UNCHECKED)
-                                log_info("--serial-key is not one of the public keys vmcloak knows: it cannot be "
-                                         "checked against the edition \"%s\" before Setup runs", img->name);
+                                log_warning("--serial-key is not one of the public keys vmcloak knows: it cannot be "
+                                            "checked against the edition \"%s\" before Setup runs", img->name);
                 }
                 *ret = p->serial_key;
                 return 0;
@@ -180,6 +189,14 @@ static int pick_key(const struct os_profile *self, const struct install_params *
                 if (win_os_info(self->name, &prefix, &arch, &pref) == 0 && pref && pref[0])
                         key = win_key_default(self->name, win_edition_from_short(self->name, pref[0]));
         }
+        if (!key && streq(self->name, "win7x64")) {
+                /* Windows 7 Setup installs without a key (30 days unactivated); VMCloak's one
+                 * generic key is Enterprise's, which other editions refuse. */
+                log_warning("no public key is known for \"%s\": installing it without a product key (Windows 7 "
+                            "then runs unactivated for 30 days; --serial-key gives yours)", img ? img->name : "?");
+                *ret = NULL;
+                return 0;
+        }
         if (!key) {
                 log_error("no public generic key is known for the edition \"%s\" (%s): pass its key with "
                           "--serial-key, or pick another edition with --product",
@@ -190,7 +207,112 @@ static int pick_key(const struct os_profile *self, const struct install_params *
         return 0;
 }
 
+/* Media Setup can boot with the profile's firmware: an El Torito image for BIOS or for UEFI. */
+static int check_bootable(const struct os_profile *self, struct win_source *src) {
+        _cleanup_(win_boot_images_done) struct win_boot_images b = { 0 };
+        int r = win_source_boot_images(src, &b);
+        if (r < 0)
+                return r;
+        bool ok = self->uefi ? b.uefi.present : b.bios.present;
+        if (!ok) {
+                log_error("%s has no %s boot image (El Torito): it is not bootable Windows install media for --%s",
+                          win_source_path(src), self->uefi ? "UEFI" : "BIOS", self->name);
+                return -EMEDIUMTYPE;
+        }
+        return 0;
+}
+
+/* settings.ini of a createiso output: "KEY=value" lines (CRLF). NULL when absent. */
+static char *settings_value(const char *text, const char *key) {
+        size_t kl = strlen(key);
+        for (const char *l = text; l && *l;) {
+                if (strncmp(l, key, kl) == 0 && l[kl] == '=')
+                        return strndup(l + kl + 1, strcspn(l + kl + 1, "\r\n"));
+                const char *nl = strchr(l, '\n');
+                l = nl ? nl + 1 : NULL;
+        }
+        return NULL;
+}
+
+/* A prepared ISO (answer file at its root) must be vmcloak's and made for this machine: its
+ * bootstrap configures the NIC with the MAC it was made for, at its address and agent port.
+ * Anything else would boot and leave init waiting for an agent that never answers. */
+static int check_prepared(const struct install_params *p, struct win_source *src) {
+        _cleanup_free_ void *data = NULL;
+        size_t len = 0;
+        int r = win_source_read(src, "vmcloak/settings.ini", &data, &len, 64 * 1024);
+        if (r == -ENOENT || !win_source_exists(src, "vmcloak/bootstrap.cmd")) {
+                log_error("%s holds an answer file but no vmcloak bootstrap: its Setup would never start vmcloak's "
+                          "agent. Give init the untouched Microsoft ISO, or an ISO made by 'vmcloak createiso'",
+                          p->iso);
+                return -EMEDIUMTYPE;
+        }
+        if (r < 0)
+                return r;
+        _cleanup_free_ char *text = strndup(data, len);
+        if (!text)
+                return log_oom();
+        _cleanup_free_ char *mac = settings_value(text, "MAC"), *ip = settings_value(text, "IP"),
+                            *port = settings_value(text, "AGENT_PORT");
+        char want_ip[64], want_port[8];
+        snprintf(want_ip, sizeof want_ip, "%s/%u", strempty(p->ip), p->prefix);
+        snprintf(want_port, sizeof want_port, "%u", p->agent_port);
+        bool mac_ok = mac && p->mac && strcasecmp(mac, p->mac) == 0;
+        if (!mac_ok || !streq_ptr(ip, want_ip) || !streq_ptr(port, want_port)) {
+                _cleanup_free_ char *ip_only = ip ? strndup(ip, strcspn(ip, "/")) : NULL;
+                log_error("%s was made by createiso for MAC %s, address %s, agent port %s: run init with --mac %s "
+                          "--ip %s --port %s (and the network it was made for)", p->iso, strempty(mac), strempty(ip),
+                          strempty(port), strempty(mac), strempty(ip_only), strempty(port));
+                return -EINVAL;
+        }
+        if (p->product || p->serial_key || p->user || p->password || p->hostname || p->locale || p->kblayout ||
+            p->timezone)
+                log_warning("%s carries its own answer file: --product, --serial-key, --username, --password, "
+                            "--hostname, --locale, --kblayout and --timezone were fixed when it was made and are "
+                            "ignored now", p->iso);
+        return 0;
+}
+
+/* A combined ISO is ISO 9660 + Joliet (libisofs writes no UDF): a file over 4 GiB becomes a
+ * multi-extent file, which Windows' own reader may not follow. */
+static void warn_big_wim(struct win_source *src, const struct wim_image_list *images) {
+        const char *wim = images->path;
+        _cleanup_win_file_ struct win_file *f = NULL;
+        if (!wim || win_file_open(src, wim, &f) < 0)
+                return;
+        if (win_file_size(f) >= (UINT64_C(4) << 30))
+                log_warning("%s is over 4 GiB: the ISO vmcloak writes holds it as a multi-extent ISO 9660 file, which "
+                            "Windows Setup may not read; prefer 'init --iso' with the untouched Microsoft ISO",
+                            wim);
+}
+
+/* The /IMAGE/NAME an answer file installs (its InstallFrom MetaData value), or NULL. */
+static char *answer_image_name(struct win_source *src) {
+        _cleanup_free_ void *data = NULL;
+        size_t len = 0;
+        if (win_source_read(src, "autounattend.xml", &data, &len, 1024 * 1024) < 0)
+                return NULL;
+        xmlDocPtr doc = xmlReadMemory(data, (int)len, "autounattend.xml", NULL, XML_PARSE_NONET | XML_PARSE_NOERROR |
+                                                                              XML_PARSE_NOWARNING);
+        if (!doc)
+                return NULL;
+        char *name = NULL;
+        xmlXPathContextPtr ctx = xmlXPathNewContext(doc);
+        xmlXPathObjectPtr o = ctx ? xmlXPathEvalExpression(
+                                            (const xmlChar *)"string(//*[local-name()='MetaData'][*[local-name()='Key' "
+                                                             "and text()='/IMAGE/NAME']]/*[local-name()='Value'])",
+                                            ctx)
+                                  : NULL;
+        if (o && o->type == XPATH_STRING && o->stringval && *o->stringval)
+                name = strdup((const char *)o->stringval);
+        xmlXPathFreeObject(o);
+        xmlXPathFreeContext(ctx);
+        xmlFreeDoc(doc);
+        return name;
+}
+
 /* What the media say will be installed, recorded with the image. */
+
 static int media_facts(const struct wim_image *img, struct install_media *m) {
         if (!img)
                 return 0;
@@ -203,11 +325,12 @@ static int media_facts(const struct wim_image *img, struct install_media *m) {
 }
 
 static int write_media(const struct os_profile *self, const struct install_params *p, struct win_source *src,
-                       const struct win_config *cfg, struct install_media *m) {
+                       const struct wim_image_list *images, const struct win_config *cfg, struct install_media *m) {
         struct progress pr;
         int r;
         if (p->one_iso || !p->iso) {
                 /* One bootable ISO: the source's files and the config folder (createiso, --iso-mount). */
+                warn_big_wim(src, images);
                 _cleanup_free_ char *cdir = path_join(p->workdir, "config"), *out = path_join(p->workdir, "install.iso");
                 if (!cdir || !out)
                         return log_oom();
@@ -242,6 +365,9 @@ static int build_windows_media(const struct os_profile *self, const struct insta
                 log_error("internal error: the Windows profiles need a work folder");
                 return -EINVAL;
         }
+        if (p->python_version)
+                log_warning("--python-version has no effect: vmcloak bakes no Python into Windows images (the "
+                            "agent needs none); install one as a dependency once the image exists");
         _cleanup_free_ char *srcpath = NULL;
         int r;
         if (p->iso)
@@ -252,10 +378,35 @@ static int build_windows_media(const struct os_profile *self, const struct insta
                 return r;
         if (!srcpath)
                 return log_oom();
+        if (p->iso && is_dir(p->iso)) {
+                log_error("--iso %s is a folder: --iso takes the ISO file, --iso-mount a mounted or unpacked tree",
+                          p->iso);
+                return -EISDIR;
+        }
         _cleanup_win_source_ struct win_source *src = NULL;
         if ((r = win_source_open(srcpath, &src)) < 0)
                 return r;
+        if ((r = check_bootable(self, src)) < 0)
+                return r;
+        _cleanup_(install_media_free) struct install_media m = { 0 };
         _cleanup_(wim_image_list_done) struct wim_image_list images = { 0 };
+        /* A createiso output carries its own answer file: it boots alone, with what it was made for. */
+        if (p->iso && !p->one_iso && win_source_exists(src, "autounattend.xml")) {
+                if ((r = check_prepared(p, src)) < 0)
+                        return r;
+                log_info("%s was made by createiso: booting it as it is", p->iso);
+                _cleanup_free_ char *name = answer_image_name(src);
+                const struct wim_image *img = NULL;
+                if (name && wim_images_read(src, &images) == 0)
+                        img = wim_image_pick(&images, self->name, name);
+                if ((r = media_facts(img, &m)) < 0)
+                        return r;
+                if (!(m.boot_iso = strdup(p->iso)))
+                        return log_oom();
+                *ret = m;
+                m = (struct install_media){ 0 };
+                return 0;
+        }
         const struct wim_image *img = NULL;
         _cleanup_free_ char *ini_name = NULL;
         if ((r = pick_edition(self, p, src, &images, &img, &ini_name)) < 0)
@@ -263,18 +414,8 @@ static int build_windows_media(const struct os_profile *self, const struct insta
         const char *key = NULL;
         if ((r = pick_key(self, p, img, &key)) < 0)
                 return r;
-        _cleanup_(install_media_free) struct install_media m = { 0 };
         if ((r = media_facts(img, &m)) < 0)
                 return r;
-        /* A createiso output carries its own answer file: it boots alone. */
-        if (p->iso && !p->one_iso && win_source_exists(src, "autounattend.xml")) {
-                log_info("%s holds an answer file (made by createiso?): booting it as it is", p->iso);
-                if (!(m.boot_iso = strdup(p->iso)))
-                        return log_oom();
-                *ret = m;
-                m = (struct install_media){ 0 };
-                return 0;
-        }
         _cleanup_free_ char *cname = p->hostname ? strdup(p->hostname) : win_computer_name_random(self->name);
         if (!cname)
                 return log_oom();
@@ -287,14 +428,15 @@ static int build_windows_media(const struct os_profile *self, const struct insta
                         .image_name = img ? img->name : ini_name, .image_index = img ? img->index : 0,
                         .product_key = key, .user = p->user ? p->user : "Administrator",
                         .password = p->password ? p->password : "cuckoo", .computer_name = cname,
-                        .ui_language = p->locale ? p->locale : "en-US",
-                        .input_locale = p->kblayout ? p->kblayout : p->locale,
+                        /* Setup shows the image's own language; --locale sets formats only. */
+                        .ui_language = img && img->language ? img->language : p->locale ? p->locale : "en-US",
+                        .user_locale = p->locale, .input_locale = p->kblayout ? p->kblayout : p->locale,
                         .timezone = p->timezone ? p->timezone : "W. Europe Standard Time", .width = w, .height = h,
                 },
                 .mac = p->mac, .ip = p->ip, .prefix = p->prefix, .gateway = p->gateway, .dns = p->dns,
                 .dns2 = p->dns2, .agent_port = p->agent_port,
         };
-        if ((r = write_media(self, p, src, &cfg, &m)) < 0)
+        if ((r = write_media(self, p, src, &images, &cfg, &m)) < 0)
                 return r;
         *ret = m;
         m = (struct install_media){ 0 };

@@ -10,6 +10,7 @@
 #include "core/interrupt.h"
 #include "core/log.h"
 #include "core/paths.h"
+#include "core/random.h"
 #include "core/repo.h"
 #include "core/util.h"
 #include "core/validate.h"
@@ -80,8 +81,17 @@ int pipeline_createiso(struct pipeline *pl, const struct createiso_request *req)
                 free(TAKE_PTR(workdir));
                 return r;
         }
-        char netmask[16];
+        char netmask[16], mac[18] = "";
         format_ipv4(ipv4_netmask(req->prefix), netmask);
+        if (req->profile->iso_is_source) {
+                uint8_t macb[6];
+                if (req->mac) {
+                        if (vcheck_mac(req->mac, "--mac", macb) < 0)
+                                return -EINVAL;
+                } else
+                        random_vendor_mac(macb);
+                format_mac(macb, mac);
+        }
         struct install_params p = {
                 .ip = req->ip, .prefix = req->prefix, .netmask = netmask, .gateway = req->gateway, .dns = req->dns,
                 .dns2 = req->dns2, .agent_port = req->agent_port, .resolution = req->resolution, .workdir = workdir,
@@ -89,7 +99,7 @@ int pipeline_createiso(struct pipeline *pl, const struct createiso_request *req)
                 .iso = req->iso, .iso_mount = req->iso_mount, .serial_key = req->serial_key, .product = req->product,
                 .user = req->user, .password = req->password, .locale = req->locale, .kblayout = req->kblayout,
                 .timezone = req->timezone, .uefi = req->profile->uefi, .secure_boot = req->profile->uefi,
-                .tpm = req->profile->tpm && !req->no_tpm, .one_iso = true,
+                .tpm = req->profile->tpm && !req->no_tpm, .one_iso = true, .mac = *mac ? mac : NULL,
         };
         struct install_media m = { 0 };
         r = req->profile->build_media(req->profile, &p, &m);
@@ -106,6 +116,10 @@ int pipeline_createiso(struct pipeline *pl, const struct createiso_request *req)
                 char sz[32];
                 log_info("Wrote %s (%s%s%s)", req->out, format_bytes(sz, sizeof sz, file_size_or_zero(req->out)),
                          m.kernel_version ? ", kernel " : "", strempty(m.kernel_version));
+                if (*mac)
+                        log_info("Its guest sets %s/%u on the NIC with MAC %s, agent port %u: install it with "
+                                 "'vmcloak init --%s --iso %s --mac %s --ip %s --port %u ...'", req->ip, req->prefix,
+                                 mac, req->agent_port, req->profile->name, req->out, mac, req->ip, req->agent_port);
         } else if (r == -ECANCELED)
                 log_error("interrupted; nothing was written");
         install_media_free(&m);

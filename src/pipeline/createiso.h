@@ -20,8 +20,9 @@ struct createiso_request {
         const char *tempdir;           /* NULL: ~/.vmcloak/iso */
         const char *kernel, *modules;  /* linux */
         /* windows: the install source (an ISO or VMCloak's mounted tree), edition, key, account,
-         * locale; the network step finds the only adapter (no MAC is known yet) */
-        const char *iso, *iso_mount, *serial_key, *product;
+         * locale, and the NIC's MAC the bootstrap sets the address on (NULL: a random one, printed:
+         * init --iso of the ISO must be given the same --mac, --ip and --port) */
+        const char *iso, *iso_mount, *serial_key, *product, *mac;
         const char *hostname, *user, *password, *locale, *kblayout, *timezone;
         bool no_tpm;
 };

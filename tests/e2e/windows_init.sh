@@ -77,8 +77,28 @@ tap_check "... the password is not written in clear" sh -c "! grep -q 'p<&' '$tm
 tap_check "... BIOS disk layout (no EFI partition) for win10x64" sh -c "! grep -q '<Format>FAT32</Format>' '$tmp/x/a.xml'"
 tap_check "... the bootstrap is on it" test -s "$tmp/x/b.cmd"
 tap_check "... install.wim is the source's, byte for byte" cmp -s "$tmp/x/install.wim" "$tmp/m/tree/sources/install.wim"
+tap_check "... it says which MAC, address and port init must be given" \
+  grep -q "install it with 'vmcloak init --win10x64 --iso $out --mac .* --ip 192.168.30.5 --port 8000" "$tmp/out" "$tmp/err"
+mac=$(sed -n 's/.* --mac \([0-9a-f:]*\) .*/\1/p' "$tmp/out" "$tmp/err" | head -1)
+xorriso -osirrox on -indev "$out" -extract /vmcloak/settings.ini "$tmp/x/settings.ini" >/dev/null 2>&1
+tap_check "... and the ISO's settings carry that MAC and address" \
+  sh -c "grep -q '^MAC=$mac' '$tmp/x/settings.ini' && grep -q '^IP=192.168.30.5/24' '$tmp/x/settings.ini'"
 run createiso --win10x64 --iso "$ISO" --ip 192.168.30.6 --network 192.168.30.0/24 --gateway 192.168.30.1 "$out"; rc=$?
 tap_check "createiso never overwrites its output" test $rc = 1
+run init --win10x64 --iso "$out" --net user w10c wnet; rc=$?
+tap_check "init of a createiso output made for another MAC and address is refused, naming them" \
+  sh -c "test $rc = 1 && grep -q -- '--mac $mac --ip 192.168.30.5 --port 8000' '$tmp/err'"
+printf '<unattend/>' >"$tmp/m/tree/autounattend.xml"
+xorriso -as mkisofs -quiet -J -o "$tmp/foreign.iso" -b boot/etfsboot.com -no-emul-boot -boot-load-size 8 \
+  "$tmp/m/tree" >/dev/null 2>&1
+rm -f "$tmp/m/tree/autounattend.xml"
+run init --win10x64 --iso "$tmp/foreign.iso" --net user w10f wnet; rc=$?
+tap_check "an ISO with someone else's answer file is refused (it would never start the agent)" \
+  sh -c "test $rc = 1 && grep -q 'no vmcloak bootstrap' '$tmp/err'"
+run init --win11x64 --ramsize 2048 --iso "$ISO" --net user w11 wnet; rc=$?
+tap_check "--win11x64 with 2 GiB of RAM is refused before anything (usage error)" test $rc = 2
+run init --win10x64 --hddsize 16 --iso "$ISO" --net user w10s wnet; rc=$?
+tap_check "--win10x64 on a 16 GiB disk is refused" test $rc = 2
 
 # --- init boots the untouched ISO with the config ISO beside it; nothing installs ----------
 t0=$(date +%s)
@@ -93,7 +113,7 @@ tap_check "... it listed nothing (--product given) and built the config ISO" \
   sh -c "grep -q 'config ISO' '$tmp/init.out' '$tmp/init.err'"
 grep -h 'Setup seems stuck since' "$tmp/init.out" "$tmp/init.err" >"$tmp/stuck" 2>/dev/null
 tap_check "... the stuck report came before the timeout, naming the phase" grep -q 'at "Installing Windows"' "$tmp/stuck"
-tap_check "... with Windows Setup's likely causes" grep -qi 'likely: the product key' "$tmp/init.err"
+tap_check "... with Windows Setup's likely causes" grep -qi 'likely: the install media did not boot' "$tmp/init.err"
 grep -h 'starting: .*qemu-system' "$tmp/init.err" | head -1 | tr ' ' '\n' >"$tmp/argv"
 tap_check "... QEMU had the user's ISO read-only" grep -qx "file=$ISO,format=raw,if=none,id=cdrom,readonly=on" "$tmp/argv"
 tap_check "... and a config ISO beside it" grep -q 'config.iso,format=raw,if=none,id=cdrom1,readonly=on' "$tmp/argv"
