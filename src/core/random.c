@@ -97,3 +97,14 @@ void random_vendor_mac(uint8_t mac[6]) {
                 abort();
         mac[0] &= 0xfe; /* unicast */
 }
+
+int mac_given_or_random(const char *given, const char *option, char ret[static 18]) {
+        uint8_t mac[6];
+        if (given) {
+                if (vcheck_mac(given, option, mac) < 0)
+                        return -EINVAL;
+        } else
+                random_vendor_mac(mac);
+        format_mac(mac, ret);
+        return 0;
+}

@@ -83,15 +83,8 @@ int pipeline_createiso(struct pipeline *pl, const struct createiso_request *req)
         }
         char netmask[16], mac[18] = "";
         format_ipv4(ipv4_netmask(req->prefix), netmask);
-        if (req->profile->iso_is_source) {
-                uint8_t macb[6];
-                if (req->mac) {
-                        if (vcheck_mac(req->mac, "--mac", macb) < 0)
-                                return -EINVAL;
-                } else
-                        random_vendor_mac(macb);
-                format_mac(macb, mac);
-        }
+        if (req->profile->iso_is_source && mac_given_or_random(req->mac, "--mac", mac) < 0)
+                return -EINVAL;
         struct install_params p = {
                 .ip = req->ip, .prefix = req->prefix, .netmask = netmask, .gateway = req->gateway, .dns = req->dns,
                 .dns2 = req->dns2, .agent_port = req->agent_port, .resolution = req->resolution, .workdir = workdir,

@@ -273,13 +273,8 @@ int new_image_prepare(struct pipeline *pl, const struct init_request *req, struc
         }
         if ((r = resolve_network(pl->repo, req, &n.net)) < 0)
                 return r;
-        uint8_t macb[6];
-        if (req->mac) {
-                if (vcheck_mac(req->mac, "--mac", macb) < 0)
-                        return -EINVAL;
-        } else
-                random_vendor_mac(macb);
-        format_mac(macb, n.mac);
+        if (mac_given_or_random(req->mac, "--mac", n.mac) < 0)
+                return -EINVAL;
         const struct os_profile *prof = req->profile;
         n.row = (struct image){
                 .name = (char *)req->name, .path = n.disk, .osversion = (char *)prof->name,
