@@ -8,6 +8,7 @@
 #include "core/log.h"
 #include "core/util.h"
 #include "core/validate.h"
+#include "guest/unattend.h"
 #include "guest/winedition.h"
 #include "pipeline/session.h"
 
@@ -44,6 +45,26 @@ int check_hostname(const struct args *a, const char *value, const char *what) {
 int check_windows_hostname(const struct args *a, const char *value, const char *what) {
         (void)a, (void)what;
         return vcheck_windows_hostname(value);
+}
+
+int check_windows_user(const struct args *a, const char *value, const char *what) {
+        (void)a, (void)what;
+        return win_user_name_check(value);
+}
+
+int check_windows_locale(const struct args *a, const char *value, const char *what) {
+        (void)a, (void)what;
+        return win_locale_check(value);
+}
+
+int check_windows_keyboard(const struct args *a, const char *value, const char *what) {
+        (void)a, (void)what;
+        return win_keyboard_check(value) < 0 ? -EINVAL : 0;
+}
+
+int check_windows_timezone(const struct args *a, const char *value, const char *what) {
+        (void)a, (void)what;
+        return win_timezone_check(value);
 }
 
 int check_product_key(const struct args *a, const char *value, const char *what) {

@@ -17,6 +17,11 @@ int check_ifname(const struct args *a, const char *value, const char *what);
 int check_hostname(const struct args *a, const char *value, const char *what);
 /* A Windows computer name (NetBIOS rules, core/validate.h NAME_WINDOWS_HOSTNAME). */
 int check_windows_hostname(const struct args *a, const char *value, const char *what);
+/* Windows: an account name, a locale, a keyboard, a time zone id (guest/unattend.h's rules). */
+int check_windows_user(const struct args *a, const char *value, const char *what);
+int check_windows_locale(const struct args *a, const char *value, const char *what);
+int check_windows_keyboard(const struct args *a, const char *value, const char *what);
+int check_windows_timezone(const struct args *a, const char *value, const char *what);
 /* A Windows product key's syntax (guest/winedition.h): five groups of five letters or digits. */
 int check_product_key(const struct args *a, const char *value, const char *what);
 /* An IPv4 address (four numbers 0-255). */

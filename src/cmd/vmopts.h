@@ -72,16 +72,16 @@ OPT_ENUM_DECLARE(opt_netmode, enum image_netmode);
         OPT_STRING(0, "hostname", &(r).hostname, "NAME", "The guest's computer name (NetBIOS rules)",           \
                    .def = "a realistic random one", .check = check_windows_hostname),                           \
         OPT_STRING(0, "username", &(r).user, "NAME", "Windows: the account that logs on by itself",             \
-                   .def = "Administrator"),                                                                     \
+                   .def = "Administrator", .check = check_windows_user),                                        \
         OPT_STRING(0, "password", &(r).password, "PASSWORD", "Windows: that account's password",                \
                    .def = "cuckoo"),                                                                            \
         OPT_STRING(0, "locale", &(r).locale, "LOCALE", "Windows: display and user locale",                      \
-                   .def = "en-US"),                                                                             \
+                   .def = "en-US", .check = check_windows_locale),                                              \
         OPT_STRING(0, "kblayout", &(r).kblayout, "LAYOUT",                                                      \
                    "Windows: keyboard, as a locale (de-DE) or input locale (0407:00000407)",                    \
-                   .def = "the locale's"),                                                                      \
+                   .def = "the locale's", .check = check_windows_keyboard),                                     \
         OPT_STRING(0, "timezone", &(r).timezone, "ZONE", "Windows: time zone id",                               \
-                   .def = "W. Europe Standard Time"),                                                           \
+                   .def = "W. Europe Standard Time", .check = check_windows_timezone),                          \
         OPT_STRING(0, "kernel", &(r).kernel, "PATH", "Linux guest: kernel image",                               \
                    .def = "linux-image-amd64 from the Debian mirror", .check = check_path),                     \
         OPT_STRING(0, "modules", &(r).modules, "DIR", "Linux guest: modules tree",                              \

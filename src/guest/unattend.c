@@ -207,6 +207,31 @@ static int input_locale_id(const char *v, char **ret) {
         return -EINVAL;
 }
 
+int win_locale_check(const char *tag) {
+        if (tag && is_language_tag(tag))
+                return 0;
+        log_error("invalid Windows locale '%s': a language tag such as en-US or de-DE", strempty(tag));
+        return -EINVAL;
+}
+
+int win_keyboard_check(const char *v) {
+        _cleanup_free_ char *id = NULL;
+        return input_locale_id(strempty(v), &id);
+}
+
+static bool timezone_ok(const char *tz) {
+        return tz && *tz && strlen(tz) <= 64 &&
+               strspn(tz, " ().+-:_0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") == strlen(tz);
+}
+
+int win_timezone_check(const char *tz) {
+        if (timezone_ok(tz))
+                return 0;
+        log_error("invalid Windows time zone%s%.64s%s: a Windows time zone id such as \"W. Europe Standard Time\" "
+                  "(tzutil /l lists them)", tz ? " '" : "", tz && !strpbrk(tz, "\t\r\n") ? tz : "", tz ? "'" : "");
+        return -EINVAL;
+}
+
 static int check_params(const struct unattend_params *p) {
         if (!streq_ptr(p->arch, "amd64") && !streq_ptr(p->arch, "x86")) {
                 log_error("invalid Windows architecture '%s' (amd64 or x86)", strempty(p->arch));
@@ -239,14 +264,8 @@ static int check_params(const struct unattend_params *p) {
                 log_error("invalid Windows locale '%s': a language tag such as de-DE", p->user_locale);
                 return -EINVAL;
         }
-        if (!p->timezone || !*p->timezone || strlen(p->timezone) > 64 ||
-            strspn(p->timezone, " ().+-:_0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") !=
-                    strlen(p->timezone)) {
-                log_error("invalid Windows time zone%s%.64s%s: a Windows time zone id such as \"W. Europe Standard "
-                          "Time\" (tzutil /l lists them)", p->timezone ? " '" : "",
-                          p->timezone && !strpbrk(p->timezone, "\t\r\n") ? p->timezone : "", p->timezone ? "'" : "");
+        if (win_timezone_check(p->timezone) < 0)
                 return -EINVAL;
-        }
         if ((p->width == 0) != (p->height == 0) || p->width > 16384 || p->height > 16384) {
                 log_error("invalid display resolution %ux%u", p->width, p->height);
                 return -EINVAL;

@@ -67,3 +67,12 @@ int win_computer_name_check(const char *name);
  * not only dots and spaces, not ending in '.', not a reserved account (Guest, DefaultAccount,
  * WDAGUtilityAccount, SYSTEM...). "Administrator" is allowed: it selects the built-in account. */
 int win_user_name_check(const char *name);
+
+/* 0 or -EINVAL after one line: a language tag as Windows names its locales ("en-US", "sr-Latn-RS"). */
+int win_locale_check(const char *tag);
+/* 0, or a negative errno after one line: a keyboard as LCID:KLID ("0407:00000407") or a name of
+ * data/windows/locales.xml ("de-DE"); -EINVAL lists the names it knows. */
+int win_keyboard_check(const char *v);
+/* 0 or -EINVAL after one line: the syntax of a Windows time zone id (letters, digits, spaces,
+ * ().+-:_; at most 64). Whether Windows knows the zone is only known to Windows (tzutil /l). */
+int win_timezone_check(const char *tz);
