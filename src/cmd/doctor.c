@@ -227,6 +227,20 @@ static void check_iso_tools(void) {
         net_check_set(i, NET_CHECK_OK, "", "%s, %s", files[0], files[1]);
 }
 
+/* Windows 11 (UEFI + Secure Boot + TPM 2.0): OVMF's Secure Boot code and Microsoft-keys vars
+ * (uefi-tpm.md), and swtpm. Warnings: the other guests need none of them (--no-tpm needs no swtpm). */
+static void check_windows11(void) {
+        struct net_check *c = check_new("ovmf", "OVMF Secure Boot firmware (Windows 11)");
+        _cleanup_free_ char *code = qemu_find_ovmf_code(true), *vars = qemu_find_ovmf_vars(true);
+        if (!code || !vars)
+                net_check_set(c, NET_CHECK_WARN, install_hint("ovmf"), "%s is missing: --win11x64 cannot boot",
+                              !code ? "the Secure Boot code (OVMF_CODE_4M.secboot.fd)"
+                                    : "the Microsoft-keys variables (OVMF_VARS_4M.ms.fd)");
+        else
+                net_check_set(c, NET_CHECK_OK, "", "%s, %s", code, vars);
+        check_program("swtpm", "swtpm (Windows 11's TPM 2.0)", "swtpm", "swtpm swtpm-tools", NET_CHECK_WARN);
+}
+
 static void check_bridge(const char *bridge, const char *qemu) {
         struct net_check nc[NET_CHECKS_MAX];
         size_t n = net_bridge_checks(bridge, qemu, nc);
@@ -302,6 +316,7 @@ static int run(const struct cmd_env *env) {
         check_data_file("agent-windows", "agent binary (Windows)", "agent/vmcloak-agent.exe",
                         "install gcc-mingw-w64-x86-64, then make (or ninja -C build)");
         check_iso_tools();
+        check_windows11();
         /* Memory snapshots are lz4 streams as in VMCloak (Cuckoo3 restores them with lz4). */
         check_program("lz4", "lz4 (memory snapshots)", "lz4", "lz4", NET_CHECK_FAIL);
         check_program("gzip", "gzip (memory snapshots, optional)", "gzip", "gzip", NET_CHECK_WARN);
