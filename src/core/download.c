@@ -788,8 +788,10 @@ int download_file(const struct download_request *req, struct download_result *re
         }
         r = check_existing(req, &res);
         if (r != 0) {
-                /* dest is the file (or an error): a .part beside it is of no use. */
-                if (r > 0)
+                /* dest is the file (or an error): a .part beside it is of no use, and an empty
+                 * one is only what this run made. */
+                struct stat st;
+                if (r > 0 || (fstat(t.fd, &st) == 0 && st.st_size == 0))
                         unlink_if_exists(part);
                 close_transfer(&t);
                 if (r < 0)

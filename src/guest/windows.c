@@ -378,6 +378,11 @@ static int build_windows_media(const struct os_profile *self, const struct insta
                 return r;
         if (!srcpath)
                 return log_oom();
+        if (!p->iso && p->iso_mount && !is_dir(p->iso_mount)) {
+                log_error("--iso-mount %s is not a folder: give the mounted or unpacked install tree, or the ISO file "
+                          "with --iso", p->iso_mount);
+                return -ENOTDIR;
+        }
         if (p->iso && is_dir(p->iso)) {
                 log_error("--iso %s is a folder: --iso takes the ISO file, --iso-mount a mounted or unpacked tree",
                           p->iso);

@@ -67,7 +67,6 @@ static int import_steps(struct pipeline *pl, const struct init_request *req, str
         _cleanup_free_ char *version = NULL;
         if ((r = new_image_check_os(s, prof, &version)) < 0)
                 return r;
-        log_info("The guest runs %s %s", prof->os_name, version);
         _cleanup_free_ char *build = windows_build_of(version);
         n->row.os_build = build;
         r = new_image_record(s, pl->repo, &n->row);

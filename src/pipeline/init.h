@@ -56,8 +56,8 @@ void new_image_done(struct new_image *n);
 int new_image_record(struct vm_session *s, struct repo *repo, struct image *img);
 /* The guest behind s's agent must run prof's OS: the agent's /system names it (-EMEDIUMTYPE
  * otherwise), and the profile's version command prints a non-empty first line, returned in
- * *ret_version ("6.1.0-57-amd64"; Windows' "Microsoft Windows [Version 10.0.19045.2965]").
- * One line on each failure. */
+ * *ret_version ("6.1.0-57-amd64"; Windows' "Microsoft Windows [Version 10.0.19045.2965]"),
+ * also shown as "The guest runs SYSTEM VERSION". One line on each failure. */
 int new_image_check_os(struct vm_session *s, const struct os_profile *prof, char **ret_version);
 /* The build of a Windows "ver" line: "...[Version 10.0.19045.2965]" -> "19045"; NULL otherwise. */
 char *windows_build_of(const char *ver);

@@ -23,6 +23,7 @@
 #include "core/util.h"
 #include "core/validate.h"
 #include "guest/profile.h"
+#include "guest/unattend.h"
 #include "pipeline/cleanup.h"
 #include "pipeline/fwstate.h"
 #include "pipeline/install.h"
@@ -518,8 +519,11 @@ static int plan_vms(struct snapshot_ctx *x) {
                 if (req->hostname)
                         snprintf(j->hostname, sizeof j->hostname, "%s", req->hostname);
                 else {
-                        /* At most 15: a Windows computer name (NetBIOS) holds no more. */
-                        _cleanup_free_ char *h = random_string(8, 15);
+                        /* Windows: a name as its Setup makes them (DESKTOP-XXXXXXX), not random
+                         * letters, a tell; else at most 15 letters (NetBIOS's limit). */
+                        _cleanup_free_ char *h = streq(x->prof->os_name, "windows")
+                                                         ? win_computer_name_random(x->prof->name)
+                                                         : random_string(8, 15);
                         if (!h)
                                 return log_oom();
                         snprintf(j->hostname, sizeof j->hostname, "%s", h);

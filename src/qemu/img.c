@@ -2,6 +2,8 @@
 #include "qemu/img.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <json-c/json.h>
 #include <limits.h>
 #include <stdio.h>
@@ -84,7 +86,46 @@ int qemu_img_create_overlay(const char *path, const char *backing) {
         return r;
 }
 
+/* Whether the file starts as a disk does: an image format qemu-img knows by its magic (qcow2,
+ * VMDK, VDI, VHDX, VHD/vpc, QED), or raw with a partition table (MBR boot signature 55 AA at
+ * byte 510, or GPT's "EFI PART" at 512). Anything else (an ISO, a zip, garbage) would be booted as
+ * a raw disk and sit at the firmware until the timeout. */
+static bool looks_like_disk(const unsigned char *b, size_t n) {
+        static const struct {
+                size_t off;
+                const char *magic;
+                size_t len;
+        } formats[] = {
+                { 0, "QFI\xfb", 4 }, { 0, "KDMV", 4 }, { 0, "# Disk DescriptorFile", 21 }, { 0x40, "\x7f\x10\xda\xbe", 4 },
+                { 0, "vhdxfile", 8 }, { 0, "conectix", 8 }, { 0, "QED\0", 4 },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(formats); i++)
+                if (n >= formats[i].off + formats[i].len && memcmp(b + formats[i].off, formats[i].magic, formats[i].len) == 0)
+                        return true;
+        return (n >= 512 && b[510] == 0x55 && b[511] == 0xaa) || (n >= 520 && memcmp(b + 512, "EFI PART", 8) == 0);
+}
+
+/* The first KiB of path, or -errno. */
+static ssize_t read_head(const char *path, unsigned char *buf, size_t size) {
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        ssize_t n = read(fd, buf, size);
+        int e = errno;
+        close(fd);
+        return n < 0 ? -e : n;
+}
+
 int qemu_img_convert(const char *src, const char *dst) {
+        unsigned char head[1024] = { 0 };
+        ssize_t got = read_head(src, head, sizeof head);
+        if (got < 0)
+                return log_error_errno((int)got, "cannot read the disk %s: %m", src);
+        if (!looks_like_disk(head, (size_t)got)) {
+                log_error("%s is not a disk: no image format qemu-img knows (qcow2, vmdk, vdi, vhdx, vhd) and no "
+                          "partition table (MBR or GPT) of a raw disk", src);
+                return -EMEDIUMTYPE;
+        }
         if (path_exists(dst))
                 return log_error_errno(-EEXIST, "cannot create disk %s: it exists already (remove it first)", dst);
         _cleanup_free_ char *bin = qemu_img_binary();

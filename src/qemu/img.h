@@ -15,7 +15,9 @@ int qemu_img_create_base(const char *path, uint64_t size_bytes);
 int qemu_img_create_overlay(const char *path, const char *backing);
 
 /* A new qcow2 disk at dst (VMCloak's options, as create_base) converted from src, whatever its
- * format (qemu-img convert -O qcow2; src is only read). Refuses (-EEXIST) an existing dst;
+ * format (qemu-img convert -O qcow2; src is only read). Refuses (-EMEDIUMTYPE, one line) a src
+ * that starts as no disk does (no known image magic, no MBR/GPT of a raw disk: an ISO, garbage,
+ * which would boot nothing until a timeout), and (-EEXIST) an existing dst;
  * removes a half-written dst on failure and on Ctrl-C (-ECANCELED, no line). */
 int qemu_img_convert(const char *src, const char *dst);
 

@@ -131,6 +131,7 @@ tap_check "the proxy saw the absolute URI" grep -qF "GET http://vmcloak-proxy.in
 echo mine >"$tmp/mine.bin"
 "$VM" isodownload --url "$base/f/payload.bin" --sha256 "$sum" --download-to "$tmp/mine.bin" 2>"$tmp/err" >/dev/null; rc=$?
 tap_check "another file at the destination is refused and kept" test "$rc" = 1 -a "$(cat "$tmp/mine.bin")" = mine
+tap_check "... and no empty .part is left beside it" test ! -e "$tmp/mine.bin.part"
 
 # The known-ISO path with the catalog from a data folder ($VMCLOAK_DATADIR): a dead URL listed
 # first is tried last, the SHA-1 is what is checked.

@@ -37,6 +37,14 @@ tap_check "import with a bad NAME exits 2" test "$rc" = 2
 tap_check "usage errors create no home" test ! -e "$B"
 out=$("$VM" --home "$B" import --linux --ip 10.0.2.15 --net user adopted "$tmp/none.img" lnet 2>&1); rc=$?
 tap_check "import of a missing disk exits 1 and names it" test "$rc" = 1 -a -n "$(grep -F "$tmp/none.img" <<<"$out")"
+head -c 1048576 /dev/urandom >"$tmp/junk.img"
+out=$("$VM" --home "$B" import --linux --ip 10.0.2.15 --net user adopted "$tmp/junk.img" lnet 2>&1); rc=$?
+ok=1
+[ "$rc" = 1 ] || ok=0
+grep -q 'is not a disk' <<<"$out" || ok=0
+! ls "$B/image/" 2>/dev/null | grep -q . || ok=0
+! find "$B" -name qemu.log 2>/dev/null | grep -q . || ok=0
+tap_check "import of a file that is no disk exits 1 before booting anything, leaving nothing" test "$ok" = 1
 
 # --- a disk to adopt -------------------------------------------------------------------------------
 t=$(now)

@@ -20,6 +20,7 @@
 #include "deps/steps.h"
 #include "fake/fake.h"
 #include "guest/profile.h"
+#include "guest/windows.h"
 #include "pipeline/cleanup.h"
 #include "pipeline/image.h"
 #include "pipeline/import.h"
@@ -529,7 +530,7 @@ static struct snapshot_request snap_req(const char *image, const char *vmname, u
                                           .compress = VM_COMPRESS_LZ4, .vm = { .accel = VM_ACCEL_TCG } };
 }
 
-static void assert_vm_complete(const char *vm) {
+static void assert_vm_complete_os(const char *vm, const char *os_version) {
         _cleanup_free_ char *dir = paths_vm_dir(vm);
         static const char *const files[] = { "disk.qcow2", "memory.snapshot", "machineinfo.json" };
         for (size_t i = 0; i < ELEMENTSOF(files); i++) {
@@ -544,10 +545,12 @@ static void assert_vm_complete(const char *vm) {
         if (machineinfo_validate(root, &why) < 0)
                 fail_msg("%s: %s", mi, why);
         json_object *m = json_object_object_get(root, "machine");
-        assert_string_equal(json_object_get_string(json_object_object_get(m, "os_version")), "6.1.0-fake-amd64");
+        assert_string_equal(json_object_get_string(json_object_object_get(m, "os_version")), os_version);
         assert_string_equal(json_object_get_string(json_object_object_get(root, "machinery_version")), "8.2.0");
         json_object_put(root);
 }
+
+static void assert_vm_complete(const char *vm) { assert_vm_complete_os(vm, "6.1.0-fake-amd64"); }
 
 static void test_snapshot_count3_jobs2(void **state) {
         struct env *e = *state;
@@ -574,6 +577,57 @@ static void test_snapshot_count3_jobs2(void **state) {
         _cleanup_image_ struct image *img = NULL;
         assert_int_equal(repo_image_get(e->repo, "base", &img), 0);
         assert_string_equal(img->mode, "multiattach");
+}
+
+/* A Windows 10 image (the real profile's flow and commands, media from the fake) through init
+ * and a snapshot: init reads the build from "ver" and shuts down with shutdown /s; each VM gets
+ * a Setup-style computer name through WMI, reboots, and moves to its address through the agent's
+ * netcfg subcommand by its own MAC; no memory shrink command runs. */
+static void test_windows_image_snapshot(void **state) {
+        struct env *e = *state;
+        struct os_profile w10 = os_profile_win10x64;
+        w10.build_media = fake_media_facts;
+        struct fake_script s;
+        default_script(&s);
+        s.boot[FAKE_BOOT_INSTALL].end = FAKE_END_AGENT;
+        s.boot[FAKE_BOOT_INSTALL].serial_end = NULL;
+        s.system = "Windows";
+        assert_int_equal(fake_set_script(&s), 0);
+        struct fake_answer a[] = {
+                { .match = "cmd /c ver", .out = "\r\nMicrosoft Windows [Version 10.0.19045.2965]\r\n" },
+                { .match = "shutdown /s", .effect = FAKE_EFFECT_POWEROFF },
+                { .match = "shutdown /r", .effect = FAKE_EFFECT_REBOOT },
+                { .match = "*\" netcfg --mac *", .how = FAKE_MATCH_GLOB, .effect = FAKE_EFFECT_SET_ADDRESS },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(a); i++)
+                assert_int_equal(fake_add_answer(&a[i]), 0);
+        struct init_request iq = init_req("w10", &w10);
+        assert_int_equal(pipeline_init(&e->pl, &iq), 0);
+        _cleanup_image_ struct image *row = NULL;
+        assert_int_equal(repo_image_get(e->repo, "w10", &row), 0);
+        assert_string_equal(row->osversion, "win10x64");
+        assert_string_equal(row->os_build, "19045"); /* the guest's "ver", over the media's */
+        assert_journal_has("execute w10: shutdown /s /t 0");
+        struct snapshot_request q = snap_req("w10", "wvm", 1, 1);
+        assert_int_equal(pipeline_snapshot(&e->pl, &q), 0);
+        assert_vm_complete_os("wvm", "10");
+        _cleanup_snapshot_ struct snapshot *sn = NULL;
+        assert_int_equal(repo_snapshot_get(e->repo, "wvm", &sn), 0);
+        /* DESKTOP- and 7 letters or digits, as Windows Setup names computers. */
+        assert_true(strncmp(sn->hostname, "DESKTOP-", 8) == 0 && strlen(sn->hostname) == 15);
+        char pat[256];
+        snprintf(pat, sizeof pat,
+                 "execute wvm: powershell -NoProfile -NonInteractive -Command \"(Get-WmiObject "
+                 "Win32_ComputerSystem).Rename('%s')\"", sn->hostname);
+        assert_journal_has(pat);
+        assert_journal_has("execute wvm: shutdown /r /t 1");
+        /* {agent} is the agent's own path (its /path answer). */
+        snprintf(pat, sizeof pat,
+                 "execute wvm: \"/opt/fake/agent\" netcfg --mac %s --ip %s/24 --gateway 10.0.2.2 --dns 10.0.2.3",
+                 sn->mac, sn->ipaddr);
+        assert_journal_has(pat);
+        assert_journal_has("address wvm 1");
+        assert_int_equal(fake_journal_count("execute wvm: sync*"), 0);
 }
 
 /* One VM of three dies while it boots: the other two are complete, it leaves nothing. */
@@ -1326,6 +1380,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_init_iso, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_init_windows_like, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_init_wrong_os, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_windows_image_snapshot, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_init_bootstrap_reports_failure, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_init_windows_like_loops, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_init_installer_reports_failure, setup, teardown),

@@ -101,6 +101,24 @@ static void test_create_base_and_overlay(void **state) {
         assert_int_equal(qemu_img_create_base(ovl2, 1ULL << 30), -ENOENT);
         assert_false(path_exists(ovl2));
         unsetenv("VMCLOAK_QEMU_IMG");
+        /* convert: a qcow2 and a raw disk with an MBR are disks; garbage and an ISO-like file
+         * (no partition table) are refused before qemu-img runs, and nothing is made. */
+        char *conv = strdup_printf("%s/conv.qcow2", d), *raw = strdup_printf("%s/raw.img", d),
+             *junk = strdup_printf("%s/junk.bin", d), *conv2 = strdup_printf("%s/conv2.qcow2", d);
+        assert_int_equal(qemu_img_convert(base, conv), 0);
+        unsigned char mbr[1024] = { 0 };
+        mbr[510] = 0x55;
+        mbr[511] = 0xaa;
+        assert_int_equal(write_file(raw, mbr, sizeof mbr, 0644), 0);
+        assert_int_equal(qemu_img_convert(raw, conv2), 0);
+        assert_int_equal(qemu_img_info(conv2, &i), 0);
+        assert_string_equal(i.format, "qcow2");
+        qemu_img_info_done(&i);
+        unlink(conv2);
+        assert_int_equal(write_file(junk, "this is no disk\n", 16, 0644), 0);
+        assert_int_equal(qemu_img_convert(junk, conv2), -EMEDIUMTYPE);
+        assert_false(path_exists(conv2));
+        free(conv), free(raw), free(junk), free(conv2);
         /* qemu-img itself failing (a directory is no image): its message, the file removed. */
         char *bad = strdup_printf("%s/nodir/x.qcow2", d);
         assert_int_equal(qemu_img_create_base(bad, 1ULL << 30), -EIO);
