@@ -160,7 +160,7 @@ int new_image_check_os(struct vm_session *s, const struct os_profile *prof, char
                 log_error("the guest's OS version command '%s' printed nothing", prof->cmd.os_version);
                 return -EMEDIUMTYPE;
         }
-        log_info("The guest runs %s %s", system, line);
+        log_info("The guest runs %s %s", strempty(system), line);
         return (*ret_version = strdup(line)) ? 0 : log_oom();
 }
 
