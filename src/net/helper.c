@@ -353,7 +353,7 @@ static int setup_setuid(const char *helper, unsigned *changes) {
                 if (chmod(helper, m.mode | S_ISUID) < 0)
                         return log_error_errno(-errno, "cannot set the setuid bit on %s: %m", helper);
                 *changes |= NET_SETUP_SETUID;
-                log_info("set the setuid bit on %s (mode %04o)", helper, (unsigned)(m.mode | S_ISUID));
+                log_info("set the setuid bit on %s (mode %04o)", strempty(helper), (unsigned)(m.mode | S_ISUID));
                 if (startswith(helper, "/usr/") && !startswith(helper, "/usr/local/") &&
                     path_exists("/usr/bin/dpkg-statoverride"))
                         log_info("a QEMU package upgrade may reset it; to keep it: sudo dpkg-statoverride --update "
