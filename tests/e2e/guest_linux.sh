@@ -61,7 +61,8 @@ out=$("$VM" createiso "${NETOPTS[@]}" "$tmp/x.iso" 2>&1); rc=$?
 tap_check "createiso without an OS flag exits 2" test "$rc" = 2
 tap_check "createiso without an OS flag names the flags" grep -q -- "--linux" <<<"$out"
 out=$("$VM" createiso --win10x64 "${NETOPTS[@]}" "$tmp/x.iso" 2>&1); rc=$?
-tap_check "createiso --win10x64 exits 2 (not implemented yet)" test "$rc" = 2 -a -n "$(grep 'not implemented yet' <<<"$out")"
+tap_check "createiso --win10x64 without Windows media exits 1 and says how to give them" \
+  test "$rc" = 1 -a -n "$(grep -- '--iso PATH' <<<"$out")" -a ! -e "$tmp/x.iso"
 out=$("$VM" createiso --linux --win7x64 "${NETOPTS[@]}" "$tmp/x.iso" 2>&1); rc=$?
 tap_check "createiso with two OS flags exits 2" test "$rc" = 2
 out=$("$VM" createiso --linux --network 10.0.2.0/24 --gateway 10.0.2.2 "$tmp/x.iso" 2>&1); rc=$?
