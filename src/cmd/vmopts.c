@@ -7,6 +7,7 @@
 #include "cmd/args.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "core/validate.h"
 #include "guest/profile.h"
 
 OPT_ENUM_DEFINE(opt_accel, enum vm_accel, vm_accel_from_string, "auto, kvm or tcg");
@@ -50,8 +51,10 @@ int vm_os_options_check(const struct args *a, const struct os_profile *prof, boo
                 log_error("--no-tpm is for --win11x64; --%s installs without a TPM anyway", prof->name);
                 return -EINVAL;
         }
-        if (streq(prof->os_name, "windows"))
-                return 0;
+        if (streq(prof->os_name, "windows")) {
+                const char *h = args_get(a, "hostname");
+                return h && vcheck_windows_hostname(h) < 0 ? -EINVAL : 0;
+        }
         static const char *const winonly[] = { "iso-mount", "serial-key", "product", "username", "password",
                                                "locale", "kblayout", "timezone", "python-version" };
         for (size_t i = 0; i < ELEMENTSOF(winonly); i++)

@@ -69,8 +69,8 @@ OPT_ENUM_DECLARE(opt_netmode, enum image_netmode);
                    "Python to bake into a Windows image (optional)", .def = "none"),                            \
         OPT_BOOL(0, "no-tpm", &(r).no_tpm,                                                                      \
                  "Windows 11: no TPM 2.0 (Setup's LabConfig bypass keys instead)"),                             \
-        OPT_STRING(0, "hostname", &(r).hostname, "NAME", "The guest's computer name (NetBIOS rules)",           \
-                   .def = "a realistic random one", .check = check_windows_hostname),                           \
+        OPT_STRING(0, "hostname", &(r).hostname, "NAME", "The guest's computer name (Windows: NetBIOS rules)",  \
+                   .def = "a realistic random one", .check = check_hostname),                                   \
         OPT_STRING(0, "username", &(r).user, "NAME", "Windows: the account that logs on by itself",             \
                    .def = "Administrator", .check = check_windows_user),                                        \
         OPT_STRING(0, "password", &(r).password, "PASSWORD", "Windows: that account's password",                \

@@ -234,10 +234,19 @@ static char *settings_value(const char *text, const char *key) {
         return NULL;
 }
 
+/* Whether the ISO's autounattend.xml mentions text (a setting's name). */
+static bool answer_has(struct win_source *src, const char *text) {
+        _cleanup_free_ void *data = NULL;
+        size_t len = 0;
+        if (win_source_read(src, "autounattend.xml", &data, &len, 1024 * 1024) < 0)
+                return false;
+        return memmem(data, len, text, strlen(text)) != NULL;
+}
+
 /* A prepared ISO (answer file at its root) must be vmcloak's and made for this machine: its
  * bootstrap configures the NIC with the MAC it was made for, at its address and agent port.
  * Anything else would boot and leave init waiting for an agent that never answers. */
-static int check_prepared(const struct install_params *p, struct win_source *src) {
+static int check_prepared(const struct os_profile *self, const struct install_params *p, struct win_source *src) {
         _cleanup_free_ void *data = NULL;
         size_t len = 0;
         int r = win_source_read(src, "vmcloak/settings.ini", &data, &len, 64 * 1024);
@@ -253,23 +262,36 @@ static int check_prepared(const struct install_params *p, struct win_source *src
         if (!text)
                 return log_oom();
         _cleanup_free_ char *mac = settings_value(text, "MAC"), *ip = settings_value(text, "IP"),
-                            *port = settings_value(text, "AGENT_PORT");
+                            *port = settings_value(text, "AGENT_PORT"), *gw = settings_value(text, "GATEWAY"),
+                            *dns = settings_value(text, "DNS");
         char want_ip[64], want_port[8];
         snprintf(want_ip, sizeof want_ip, "%s/%u", strempty(p->ip), p->prefix);
         snprintf(want_port, sizeof want_port, "%u", p->agent_port);
         bool mac_ok = mac && p->mac && strcasecmp(mac, p->mac) == 0;
-        if (!mac_ok || !streq_ptr(ip, want_ip) || !streq_ptr(port, want_port)) {
+        if (!mac_ok || !streq_ptr(ip, want_ip) || !streq_ptr(port, want_port) || !streq_ptr(gw, p->gateway) ||
+            !streq_ptr(dns, p->dns)) {
                 _cleanup_free_ char *ip_only = ip ? strndup(ip, strcspn(ip, "/")) : NULL;
-                log_error("%s was made by createiso for MAC %s, address %s, agent port %s: run init with --mac %s "
-                          "--ip %s --port %s (and the network it was made for)", p->iso, strempty(mac), strempty(ip),
-                          strempty(port), strempty(mac), strempty(ip_only), strempty(port));
+                struct ipv4_net n = { 0 };
+                char net[16] = "?";
+                if (ip && parse_cidr(ip, &n) == 0)
+                        format_ipv4(ipv4_network(&n), net);
+                log_error("%s was made by createiso for MAC %s, address %s, gateway %s, DNS %s, agent port %s: run "
+                          "init with --mac %s --ip %s --network %s/%u --gateway %s --dns %s --port %s", p->iso,
+                          strempty(mac), strempty(ip), strempty(gw), strempty(dns), strempty(port), strempty(mac),
+                          strempty(ip_only), net, n.prefix, strempty(gw), strempty(dns), strempty(port));
+                return -EINVAL;
+        }
+        /* Windows 11: a disc made for a TPM has no LabConfig keys; without a TPM its Setup stops. */
+        if (self->tpm && !p->tpm && !answer_has(src, "BypassTPMCheck")) {
+                log_error("%s was made for a machine with a TPM (no LabConfig bypass keys in its answer file): run "
+                          "init without --no-tpm, or make the ISO with 'createiso --no-tpm'", p->iso);
                 return -EINVAL;
         }
         if (p->product || p->serial_key || p->user || p->password || p->hostname || p->locale || p->kblayout ||
             p->timezone)
                 log_warning("%s carries its own answer file: --product, --serial-key, --username, --password, "
-                            "--hostname, --locale, --kblayout and --timezone were fixed when it was made and are "
-                            "ignored now", p->iso);
+                            "--hostname, --locale, --kblayout and --timezone were fixed when it was made (createiso) "
+                            "and are ignored now", p->iso);
         return 0;
 }
 
@@ -397,13 +419,17 @@ static int build_windows_media(const struct os_profile *self, const struct insta
         _cleanup_(wim_image_list_done) struct wim_image_list images = { 0 };
         /* A createiso output carries its own answer file: it boots alone, with what it was made for. */
         if (p->iso && !p->one_iso && win_source_exists(src, "autounattend.xml")) {
-                if ((r = check_prepared(p, src)) < 0)
+                if ((r = check_prepared(self, p, src)) < 0)
                         return r;
-                log_info("%s was made by createiso: booting it as it is", p->iso);
+                /* The edition it installs must be the profile's Windows (a win10 disc under
+                 * --win11x64 would boot with the wrong firmware and answers). */
                 _cleanup_free_ char *name = answer_image_name(src);
                 const struct wim_image *img = NULL;
-                if (name && wim_images_read(src, &images) == 0)
-                        img = wim_image_pick(&images, self->name, name);
+                if (name && (r = wim_images_read(src, &images)) < 0 && r != -ENOENT)
+                        return r;
+                if (name && images.n && !(img = wim_image_pick(&images, self->name, name)))
+                        return -EMEDIUMTYPE;
+                log_info("%s was made by createiso: booting it as it is", p->iso);
                 if ((r = media_facts(img, &m)) < 0)
                         return r;
                 if (!(m.boot_iso = strdup(p->iso)))
@@ -416,8 +442,17 @@ static int build_windows_media(const struct os_profile *self, const struct insta
         _cleanup_free_ char *ini_name = NULL;
         if ((r = pick_edition(self, p, src, &images, &img, &ini_name)) < 0)
                 return r;
+        /* Keys are case-insensitive; the answer file takes them upper-case. */
+        _cleanup_free_ char *given_key = p->serial_key ? strdup(p->serial_key) : NULL;
+        if (p->serial_key && !given_key)
+                return log_oom();
+        for (char *c = given_key; c && *c; c++)
+                if (*c >= 'a' && *c <= 'z')
+                        *c = (char)(*c - 'a' + 'A');
+        struct install_params pk = *p;
+        pk.serial_key = given_key;
         const char *key = NULL;
-        if ((r = pick_key(self, p, img, &key)) < 0)
+        if ((r = pick_key(self, &pk, img, &key)) < 0)
                 return r;
         if ((r = media_facts(img, &m)) < 0)
                 return r;

@@ -109,10 +109,17 @@ int pipeline_createiso(struct pipeline *pl, const struct createiso_request *req)
                 char sz[32];
                 log_info("Wrote %s (%s%s%s)", req->out, format_bytes(sz, sizeof sz, file_size_or_zero(req->out)),
                          m.kernel_version ? ", kernel " : "", strempty(m.kernel_version));
-                if (*mac)
+                if (*mac) {
+                        uint32_t a = 0;
+                        (void)parse_ipv4(req->ip, &a);
+                        char net[16];
+                        format_ipv4(a & ipv4_netmask(req->prefix), net);
                         log_info("Its guest sets %s/%u on the NIC with MAC %s, agent port %u: install it with "
-                                 "'vmcloak init --%s --iso %s --mac %s --ip %s --port %u ...'", req->ip, req->prefix,
-                                 mac, req->agent_port, req->profile->name, req->out, mac, req->ip, req->agent_port);
+                                 "'vmcloak init --%s --iso %s --mac %s --ip %s --network %s/%u --gateway %s --dns %s "
+                                 "--port %u%s NAME ADAPTER'", req->ip, req->prefix, mac, req->agent_port,
+                                 req->profile->name, req->out, mac, req->ip, net, req->prefix, req->gateway, req->dns,
+                                 req->agent_port, req->no_tpm ? " --no-tpm" : "");
+                }
         } else if (r == -ECANCELED)
                 log_error("interrupted; nothing was written");
         install_media_free(&m);

@@ -78,7 +78,7 @@ tap_check "... BIOS disk layout (no EFI partition) for win10x64" sh -c "! grep -
 tap_check "... the bootstrap is on it" test -s "$tmp/x/b.cmd"
 tap_check "... install.wim is the source's, byte for byte" cmp -s "$tmp/x/install.wim" "$tmp/m/tree/sources/install.wim"
 tap_check "... it says which MAC, address and port init must be given" \
-  grep -q "install it with 'vmcloak init --win10x64 --iso $out --mac .* --ip 192.168.30.5 --port 8000" "$tmp/out" "$tmp/err"
+  grep -q "install it with 'vmcloak init --win10x64 --iso $out --mac .* --ip 192.168.30.5 --network 192.168.30.0/24 --gateway 192.168.30.1 --dns 8.8.8.8 --port 8000 NAME ADAPTER'" "$tmp/out" "$tmp/err"
 mac=$(sed -n 's/.* --mac \([0-9a-f:]*\) .*/\1/p' "$tmp/out" "$tmp/err" | head -1)
 xorriso -osirrox on -indev "$out" -extract /vmcloak/settings.ini "$tmp/x/settings.ini" >/dev/null 2>&1
 tap_check "... and the ISO's settings carry that MAC and address" \
@@ -87,7 +87,12 @@ run createiso --win10x64 --iso "$ISO" --ip 192.168.30.6 --network 192.168.30.0/2
 tap_check "createiso never overwrites its output" test $rc = 1
 run init --win10x64 --iso "$out" --net user w10c wnet; rc=$?
 tap_check "init of a createiso output made for another MAC and address is refused, naming them" \
-  sh -c "test $rc = 1 && grep -q -- '--mac $mac --ip 192.168.30.5 --port 8000' '$tmp/err'"
+  sh -c "test $rc = 1 && grep -q -- '--mac $mac --ip 192.168.30.5 --network 192.168.30.0/24 --gateway 192.168.30.1 --dns 8.8.8.8 --port 8000' '$tmp/err'"
+run init --win11x64 --iso "$out" --mac "$mac" --ip 192.168.30.5 --network 192.168.30.0/24 --gateway 192.168.30.1 \
+  --dns 8.8.8.8 --net user w11c wnet; rc=$?
+tap_check "a Windows 10 createiso output under --win11x64 is refused before booting" \
+  sh -c "test $rc = 1 && grep -q 'not Windows 11' '$tmp/err' && ! find '$VMCLOAK_HOME' -name qemu.log | grep -q ."
+
 printf '<unattend/>' >"$tmp/m/tree/autounattend.xml"
 xorriso -as mkisofs -quiet -J -o "$tmp/foreign.iso" -b boot/etfsboot.com -no-emul-boot -boot-load-size 8 \
   "$tmp/m/tree" >/dev/null 2>&1
