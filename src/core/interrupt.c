@@ -27,7 +27,8 @@ void interrupt_kill_children(void) {
 static void on_signal(int sig) {
         if (atomic_load(&interrupt_flag)) {
                 interrupt_kill_children();
-                static const char msg[] = "vmcloak: interrupted twice, killed child processes\n";
+                static const char msg[] = "vmcloak: interrupted twice, killed child processes; files of this run "
+                                          "may be left: 'vmcloak cleanup NAME' removes them\n";
                 ssize_t k = write(STDERR_FILENO, msg, sizeof msg - 1);
                 (void)k;
                 _exit(128 + sig);
