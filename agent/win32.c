@@ -914,13 +914,21 @@ static int remove_w(const wchar_t *p, int depth, void *userdata) {
         return RemoveDirectoryW(p) ? 0 : last_error();
 }
 
-int plat_remove_tree(const char *path) {
+/* path as a wide string without trailing separators (a root keeps its own), or NULL. */
+static wchar_t *wide_trimmed(const char *path) {
         wchar_t *wp = wide(path);
         if (!wp)
-                return -ENOMEM;
+                return NULL;
         size_t n = wcslen(wp);
         while (n > 1 && is_sep(wp[n - 1]) && n > root_length(wp))
                 wp[--n] = 0;
+        return wp;
+}
+
+int plat_remove_tree(const char *path) {
+        wchar_t *wp = wide_trimmed(path);
+        if (!wp)
+                return -ENOMEM;
         int k = remove_w(wp, 0, NULL);
         free(wp);
         return k;
@@ -949,12 +957,9 @@ static int check_w(const wchar_t *p, int depth, void *ret_blocker) {
 
 int plat_check_removable(const char *path, char **ret_blocker) {
         *ret_blocker = NULL;
-        wchar_t *wp = wide(path);
+        wchar_t *wp = wide_trimmed(path);
         if (!wp)
                 return -ENOMEM;
-        size_t n = wcslen(wp);
-        while (n > 1 && is_sep(wp[n - 1]) && n > root_length(wp))
-                wp[--n] = 0;
         int k = check_w(wp, 0, ret_blocker);
         free(wp);
         return k;
