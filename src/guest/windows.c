@@ -234,19 +234,11 @@ static char *settings_value(const char *text, const char *key) {
         return NULL;
 }
 
-/* Whether the ISO's autounattend.xml mentions text (a setting's name). */
-static bool answer_has(struct win_source *src, const char *text) {
-        _cleanup_free_ void *data = NULL;
-        size_t len = 0;
-        if (win_source_read(src, "autounattend.xml", &data, &len, 1024 * 1024) < 0)
-                return false;
-        return memmem(data, len, text, strlen(text)) != NULL;
-}
-
 /* A prepared ISO (answer file at its root) must be vmcloak's and made for this machine: its
  * bootstrap configures the NIC with the MAC it was made for, at its address and agent port.
  * Anything else would boot and leave init waiting for an agent that never answers. */
-static int check_prepared(const struct os_profile *self, const struct install_params *p, struct win_source *src) {
+static int check_prepared(const struct os_profile *self, const struct install_params *p, struct win_source *src,
+                          const void *answer, size_t answer_len) {
         _cleanup_free_ void *data = NULL;
         size_t len = 0;
         int r = win_source_read(src, "vmcloak/settings.ini", &data, &len, 64 * 1024);
@@ -282,7 +274,7 @@ static int check_prepared(const struct os_profile *self, const struct install_pa
                 return -EINVAL;
         }
         /* Windows 11: a disc made for a TPM has no LabConfig keys; without a TPM its Setup stops. */
-        if (self->tpm && !p->tpm && !answer_has(src, "BypassTPMCheck")) {
+        if (self->tpm && !p->tpm && !memmem(answer, answer_len, "BypassTPMCheck", strlen("BypassTPMCheck"))) {
                 log_error("%s was made for a machine with a TPM (no LabConfig bypass keys in its answer file): run "
                           "init without --no-tpm, or make the ISO with 'createiso --no-tpm'", p->iso);
                 return -EINVAL;
@@ -308,12 +300,8 @@ static void warn_big_wim(struct win_source *src, const struct wim_image_list *im
                             wim);
 }
 
-/* The /IMAGE/NAME an answer file installs (its InstallFrom MetaData value), or NULL. */
-static char *answer_image_name(struct win_source *src) {
-        _cleanup_free_ void *data = NULL;
-        size_t len = 0;
-        if (win_source_read(src, "autounattend.xml", &data, &len, 1024 * 1024) < 0)
-                return NULL;
+/* The /IMAGE/NAME an answer file (data, len) installs (its InstallFrom MetaData value), or NULL. */
+static char *answer_image_name(const void *data, size_t len) {
         xmlDocPtr doc = xmlReadMemory(data, (int)len, "autounattend.xml", NULL, XML_PARSE_NONET | XML_PARSE_NOERROR |
                                                                               XML_PARSE_NOWARNING);
         if (!doc)
@@ -418,12 +406,17 @@ static int build_windows_media(const struct os_profile *self, const struct insta
         _cleanup_(install_media_free) struct install_media m = { 0 };
         _cleanup_(wim_image_list_done) struct wim_image_list images = { 0 };
         /* A createiso output carries its own answer file: it boots alone, with what it was made for. */
-        if (p->iso && !p->one_iso && win_source_exists(src, "autounattend.xml")) {
-                if ((r = check_prepared(self, p, src)) < 0)
+        _cleanup_free_ void *answer = NULL;
+        size_t answer_len = 0;
+        if (p->iso && !p->one_iso &&
+            (r = win_source_read(src, "autounattend.xml", &answer, &answer_len, 1024 * 1024)) != -ENOENT) {
+                if (r < 0)
+                        return r;
+                if ((r = check_prepared(self, p, src, answer, answer_len)) < 0)
                         return r;
                 /* The edition it installs must be the profile's Windows (a win10 disc under
                  * --win11x64 would boot with the wrong firmware and answers). */
-                _cleanup_free_ char *name = answer_image_name(src);
+                _cleanup_free_ char *name = answer_image_name(answer, answer_len);
                 const struct wim_image *img = NULL;
                 if (name && (r = wim_images_read(src, &images)) < 0 && r != -ENOENT)
                         return r;
