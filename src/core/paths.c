@@ -101,6 +101,8 @@ char *paths_image_dir(void) { return path_join(home, "image"); }
 char *paths_image_disk(const char *name) { return strdup_printf("%s/image/%s.qcow2", home, name); }
 char *paths_deps_dir(void) { return path_join(home, "deps"); }
 char *paths_iso_dir(void) { return path_join(home, "iso"); }
+char *paths_files_dir(void) { return path_join(home, "files"); }
+char *paths_deps_d(void) { return path_join(home, "deps.d"); }
 char *paths_cache_dir(void) { return path_join(home, "cache"); }
 char *paths_vms_dir(void) { return path_join(home, "vms/qemu"); }
 char *paths_vm_dir(const char *vmname) { return strdup_printf("%s/vms/qemu/%s", home, vmname); }
