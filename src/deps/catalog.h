@@ -54,20 +54,25 @@
  *         - {key: 'HKLM\SOFTWARE\Policies\Google\Update', value: UpdateDefault, type: REG_DWORD, data: 0}
  *         - {key: 'HKLM\...', value: tBuiltInPermList, delete: true}
  *     - extract: setting:zip          # a host zip, extracted by the agent into `to`
- *       to: '{USERPROFILE}\{dir}'
+ *       to: '{{env:USERPROFILE}}\{{dir}}'
  *     - attach_iso: setting:isopath   # into the VM's CD-ROM drive (driver media change)
  *     - detach_iso: true
  *     - remove: 'C:\setup.exe'        # a guest file
  *     - sleep: 120                    # seconds
- *     - resolution: '{version}'       # WxH through the OS profile's set_resolution
+ *     - resolution: '{{version}}'       # WxH through the OS profile's set_resolution
  *     - reboot: true                  # reboot and wait for the agent
  *       when: {os: [win7x64, win7x86], arch: amd64, version: ["7*"], setting: "debug=1"}
  *
- * Templates in step strings: {version} (the chosen version), {os}, {arch}, {installer} (the
- * installer's file name), {file:NAME} (likewise for files), {KEY} for each setting (its value or
- * default), {ENV} for a guest environment variable in capitals read through the agent
- * (USERPROFILE, TEMP, ...). An unknown {name} is refused when the catalog loads. `when` values are
- * fnmatch(3) patterns; a step runs only when every given condition matches.
+ * Templates in step strings (run, to, remove, resolution, powershell, registry key/value/data,
+ * and the text of an upload with `template: true`): {{version}} (the chosen version), {{os}},
+ * {{arch}}, {{installer}} (the installer's file name), {{file:NAME}} (likewise for files),
+ * {{KEY}} for each setting (its value or default), {{env:NAME}} for a guest environment variable
+ * read through the agent (USERPROFILE, TEMP, ...), {{agent}} (the guest path of the running
+ * agent's executable). Single braces are plain text ({current} for bcdedit, PowerShell blocks).
+ * An unknown {{name}} is refused when the catalog loads. `when` values are fnmatch(3) patterns;
+ * a step runs only when every given condition matches. An `upload` may add `template: true`:
+ * the file is read as UTF-8 text and its templates expanded before it is sent (Office's
+ * config.xml with {{serialkey}}).
  *
  * Every problem in a file is refused when the catalog loads, with one line naming the file, the
  * line and the problem ("deps.d/foo.yaml:12: step 3: 'ok' must be a list of exit codes"). */
@@ -141,6 +146,7 @@ struct dep_step {
         int line;
         struct dep_src src;        /* UPLOAD, SCRIPT, EXTRACT, ATTACH_ISO */
         char *to;                  /* UPLOAD, EXTRACT: guest path (template) */
+        bool template;             /* UPLOAD: expand {{...}} in the file's text before sending */
         char *text;                /* RUN, POWERSHELL, REMOVE, RESOLUTION (template) */
         unsigned seconds;          /* SLEEP */
         int *ok;                   /* RUN, SCRIPT, POWERSHELL: exit codes of success; default {0} */
@@ -239,3 +245,17 @@ int dep_pick_installer(const struct dependency *d, const char *version, const ch
 char **dep_versions(const struct dependency *d);
 /* Whether a dependency installs on an OS (its os list). */
 bool dep_supports_os(const struct dependency *d, const char *os);
+
+/* Values for templates: parallel NULL-terminated keys/values ("version", "os", "arch",
+ * "installer", "file:NAME", setting keys, "agent"), plus a callback for {{env:NAME}} (may be
+ * NULL: then env templates fail with -ENOENT). */
+struct dep_vars {
+        const char *const *keys;
+        const char *const *values;
+        int (*getenv)(void *userdata, const char *name, char **ret);  /* 0 and *ret malloc'd */
+        void *userdata;
+};
+
+/* Expand {{name}} in tmpl. Out: 0 and *ret (malloc'd); -ENOENT after one line naming the
+ * template word that has no value; -ENOMEM. */
+int dep_template_expand(const char *tmpl, const struct dep_vars *vars, char **ret);
