@@ -241,7 +241,7 @@ static int install_prepare(const struct install_request *req, const struct image
                 r = dep_plan_check(plan, img->osversion, prof->arch, !req->no_machine_start);
         struct dep_fetch_opts fo = { .files_dir = req->files_dir };
         if (r == 0)
-                r = dep_plan_fetch(plan, &fo, req->skip_unavailable);
+                r = dep_plan_fetch(plan, &fo, req->skip_unavailable, NULL);
         return r;
 }
 

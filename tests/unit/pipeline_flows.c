@@ -747,6 +747,46 @@ static void test_snapshot_count3_jobs2(void **state) {
  * and a snapshot: init reads the build from "ver" and shuts down with shutdown /s; each VM gets
  * a Setup-style computer name through WMI, reboots, and moves to its address through the agent's
  * netcfg subcommand by its own MAC; no memory shrink command runs. */
+/* threemonpatch and finalize as the shipped catalog has them (data/deps), the patch's file
+ * in a folder for --files-dir. */
+static char *wf_os[] = { "win10x64", NULL };
+static struct dep_url wf_dead[] = { { .url = "https://hatching.dev/hatchvm/patchandgo_amd64_vmcloak.exe",
+                                      .dead = "hatching.dev is offline" } };
+static struct dep_file wf_patch[] = { { .arch = "amd64", .filename = "patchandgo_amd64_vmcloak.exe", .urls = wf_dead,
+                                        .n_urls = 1 } };
+static struct dep_step wf_patch_steps[] = {
+        { .kind = DEP_STEP_UPLOAD, .src = { DEP_SRC_INSTALLER }, .to = "C:\\patchandgo.exe" },
+        { .kind = DEP_STEP_RUN, .text = "C:\\patchandgo.exe", .timeout_s = 600 },
+        { .kind = DEP_STEP_REMOVE, .text = "C:\\patchandgo.exe" },
+};
+static struct dep_step wf_fin_steps[] = { { .kind = DEP_STEP_POWERSHELL, .text = "Stop-Service wuauserv\n" } };
+
+struct win_final {
+        char *dir;
+        struct dependency patch, fin;
+        struct dependency *deps[2];
+        struct dep_catalog cat;
+};
+
+static void win_final_init(struct win_final *w) {
+        w->dir = test_tmpdir();
+        _cleanup_free_ char *f = path_join(w->dir, "patchandgo_amd64_vmcloak.exe");
+        assert_int_equal(write_file(f, "MZ patch", 8, 0644), 0);
+        static char sha256[SHA256_HEX_LEN + 1], sha1[SHA1_HEX_LEN + 1];
+        assert_int_equal(download_hash_file(f, sha256, sha1), 0);
+        wf_patch[0].sha1 = sha1;
+        w->patch = (struct dependency){ .name = "threemonpatch", .os = wf_os, .installers = wf_patch,
+                                        .n_installers = 1, .steps = wf_patch_steps, .n_steps = 3 };
+        w->fin = (struct dependency){ .name = "finalize", .os = wf_os, .steps = wf_fin_steps, .n_steps = 1 };
+        w->deps[0] = &w->fin, w->deps[1] = &w->patch;
+        w->cat = (struct dep_catalog){ .deps = w->deps, .n = 2 };
+}
+
+static void win_final_done(struct win_final *w) {
+        rm_rf(w->dir);
+        free(w->dir);
+}
+
 static void test_windows_image_snapshot(void **state) {
         struct env *e = *state;
         struct os_profile w10 = os_profile_win10x64;
@@ -772,9 +812,36 @@ static void test_windows_image_snapshot(void **state) {
         assert_string_equal(row->osversion, "win10x64");
         assert_string_equal(row->os_build, "19045"); /* the guest's "ver", over the media's */
         assert_journal_has("execute w10: shutdown /s /t 0");
+        /* The catalog's threemonpatch and finalize, their shape as shipped: the patch's only URL is
+         * dark, so without its file the snapshot is refused before any VM starts. */
+        struct win_final wf;
+        win_final_init(&wf);
         struct snapshot_request q = snap_req("w10", "wvm", 1, 1);
+        q.catalog = &wf.cat;
+        size_t mark = fake_journal_count("*");
+        assert_int_equal(pipeline_snapshot(&e->pl, &q), -ENOENT);
+        assert_true(fake_journal_find("start wvm*", mark) < 0);
+        q.files_dir = wf.dir;
+        mark = fake_journal_count("*");
         assert_int_equal(pipeline_snapshot(&e->pl, &q), 0);
         assert_vm_complete_os("wvm", "10");
+        ssize_t up = fake_journal_find("upload wvm C:\\patchandgo.exe", mark);
+        ssize_t run = fake_journal_find("execute wvm: C:\\patchandgo.exe", (size_t)up);
+        ssize_t fin = fake_journal_find("execute wvm: powershell -NoProfile -ExecutionPolicy Bypass -File "
+                                        "\"C:\\Windows\\Temp\\vmcloak-finalize-1.ps1\"", (size_t)run);
+        ssize_t net = fake_journal_find("address wvm 1", (size_t)fin);
+        if (!(up >= 0 && run > up && fin > run && net > fin))
+                fail_msg("patch %zd %zd finalize %zd readdressed %zd\n%s", up, run, fin, net, fake_journal_text());
+        /* --nopatch: finalize only. */
+        q.vmname = "wvm2";
+        q.nopatch = true;
+        q.files_dir = NULL;
+        mark = fake_journal_count("*");
+        assert_int_equal(pipeline_snapshot(&e->pl, &q), 0);
+        assert_true(fake_journal_find("execute wvm2: C:\\patchandgo.exe", mark) < 0);
+        assert_true(fake_journal_find("execute wvm2: powershell -NoProfile -ExecutionPolicy Bypass*", mark) >= 0);
+        win_final_done(&wf);
+        q.vmname = "wvm";
         _cleanup_snapshot_ struct snapshot *sn = NULL;
         assert_int_equal(repo_snapshot_get(e->repo, "wvm", &sn), 0);
         /* DESKTOP- and 7 letters or digits, as Windows Setup names computers. */
