@@ -77,6 +77,17 @@ LEFT_OUT = {
     ],
 }
 
+# Extra files not in VMCloak's files table: adobepdf's .msp versions (11.0.11 and later) are
+# patches applied to the MSI inside the 11.0.0 installer, which VMCloak downloads in its code.
+# The catalog has no per-version files, so it is a file of every adobepdf version.
+EXTRA_FILES = {
+    "adobepdf": ("11.0.0", [
+        "The 11.0.0 installer, whose AcroRead.msi the .msp versions (11.0.11 and later) patch",
+        "(VMCloak fetches it in its code). Fetched for every version: the format has no",
+        "per-version files.",
+    ]),
+}
+
 FUSED = re.compile(r"(?<=.)(?=https?://)")
 PLAIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
 
@@ -154,10 +165,17 @@ def block(dep):
         for e in exes:
             lines += entry_lines(name, e, True)
     files = [f for f in dep["files"] if f.get("sha1")]
-    if files:
+    extra = EXTRA_FILES.get(name)
+    if files or extra:
         lines.append("files:")
         for f in files:
             lines += entry_lines(name, f, False)
+    if extra:
+        base = [e for e in exes if e.get("version") == extra[0]]
+        if len(base) != 1:
+            raise SystemExit(f"{name}: no single installer of version {extra[0]} for its extra file")
+        lines += ["  # " + c for c in extra[1]]
+        lines += entry_lines(name, base[0], False)
     lines.append(END)
     return "\n".join(lines) + "\n"
 
