@@ -125,7 +125,7 @@ echo "# install --force-reinstall appa appfail: $(secs "$t" "$(now)") s"
 tap_check "--force-reinstall runs appa again (not appb, its sub-dependency)" \
   test -n "$(grep -F '[1/2] appa 1.0' <<<"$out")" -a -z "$(grep -F 'appb' <<<"$out")"
 tap_check "a failing step names the dependency, step, command and exit code" \
-  test "$rc" = 1 -a -n "$(grep -F "appfail: step 2 (run) failed: 'echo some output; echo last words >&2; exit 3' exited with code 3" <<<"$out")"
+  test "$rc" = 1 -a -n "$(grep -F "appfail: step 2 (run) failed: 'echo some output; echo last words >&2; exit 3' returned exit code 3" <<<"$out")"
 tap_check "... then its output's last lines" test -n "$(grep -F 'some output' <<<"$out")" -a -n "$(grep -F 'last words' <<<"$out")"
 tap_check "... and the image is unchanged" test -n "$(grep -F 'install of lbase failed; the image is unchanged' <<<"$out")" -a \
   "$(sqlite3 "$VMCLOAK_HOME/repository.db" "SELECT _installed FROM image WHERE name='lbase'")" = "$installed"
