@@ -116,6 +116,12 @@ tap_check "the summary counts the reboots" grep -q '2 reboots' <<<"$out"
 out=$("$VM" install --accel tcg lbase appa 2>&1); rc=$?
 tap_check "a second install skips what is recorded, without a boot" \
   test "$rc" = 0 -a -n "$(grep -F 'Nothing to install into lbase: appa is already installed' <<<"$out")" -a -z "$(grep -F 'Booting' <<<"$out")"
+out=$("$VM" install --accel tcg -r lbase 2>&1); rc=$?
+tap_check "-r on linux names the OSes that have a recommended set, before any VM starts" \
+  test "$rc" = 1 -a -n "$(grep -F 'no recommended set for OS linux; the catalog has one for: ' <<<"$out")" -a -z "$(grep -F 'Booting' <<<"$out")"
+out=$("$VM" install --accel tcg lbase appa nosuch1 nosuch2 2>&1); rc=$?
+tap_check "unknown names are all listed, before any VM starts" \
+  test "$rc" = 1 -a -n "$(grep -F 'unknown dependencies: nosuch1, nosuch2; see vmcloak list deps' <<<"$out")"
 out=$("$VM" install --accel tcg lbase appset 2>&1); rc=$?
 tap_check "a required setting missing is refused before any VM starts" \
   test "$rc" = 1 -a -n "$(grep -F 'appset needs the setting appset.need=... (a value)' <<<"$out")" -a -z "$(grep -F 'Booting' <<<"$out")"

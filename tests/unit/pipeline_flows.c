@@ -509,11 +509,15 @@ static struct dep_step cat_iso_steps[] = {
 };
 static struct dep_setting cat_iso_settings[] = { { .key = "isopath", .required = true }, { .key = "skip", .default_value = "0" } };
 static struct dep_file cat_a_inst[] = { { .version = "1.0", .filename = "a-setup.bin" } };
+static struct dep_url cat_dead[] = { { .url = "http://127.0.0.1:9/gone.bin", .dead = "its host went dark" } };
+static struct dep_file cat_gone_inst[] = { { .filename = "gone.bin", .sha1 = "0000000000000000000000000000000000000000",
+                                             .urls = cat_dead, .n_urls = 1 } };
+static struct dep_step cat_gone_steps[] = { { .kind = DEP_STEP_UPLOAD, .src = { DEP_SRC_INSTALLER }, .to = "/tmp/gone" } };
 
 struct cat_env {
         char *dir;               /* the entries' data folder and --files-dir */
-        struct dependency a, b, bad, iso;
-        struct dependency *deps[4];
+        struct dependency a, b, bad, gone, iso;
+        struct dependency *deps[5];
         struct dep_catalog cat;
 };
 
@@ -532,8 +536,10 @@ static void cat_init(struct cat_env *c) {
         c->bad = (struct dependency){ .name = "bad", .steps = cat_bad_steps, .n_steps = 2, .dir = c->dir };
         c->iso = (struct dependency){ .name = "iso", .steps = cat_iso_steps, .n_steps = 3, .settings = cat_iso_settings,
                                       .n_settings = 2, .dir = c->dir };
-        c->deps[0] = &c->a, c->deps[1] = &c->b, c->deps[2] = &c->bad, c->deps[3] = &c->iso;
-        c->cat = (struct dep_catalog){ .deps = c->deps, .n = 4 };
+        c->gone = (struct dependency){ .name = "gone", .installers = cat_gone_inst, .n_installers = 1,
+                                       .steps = cat_gone_steps, .n_steps = 1, .dir = c->dir };
+        c->deps[0] = &c->a, c->deps[1] = &c->b, c->deps[2] = &c->bad, c->deps[3] = &c->gone, c->deps[4] = &c->iso;
+        c->cat = (struct dep_catalog){ .deps = c->deps, .n = 5 };
         struct fake_answer ans[] = { { .match = "wants-reboot", .exit_code = 7 } };
         assert_int_equal(fake_add_answer(&ans[0]), 0);
 }
@@ -543,14 +549,20 @@ static void cat_done(struct cat_env *c) {
         free(c->dir);
 }
 
-static int install_tokens(struct env *e, struct cat_env *c, const char *image, char **tokens, bool force) {
+static int install_tokens_skip(struct env *e, struct cat_env *c, const char *image, char **tokens, bool force,
+                               bool skip_unavailable) {
         struct install_plan plan;
         assert_int_equal(install_plan_parse(tokens, &plan), 0);
         struct install_request q = { .name = image, .plan = &plan, .vm = { .accel = VM_ACCEL_TCG },
-                                     .catalog = &c->cat, .files_dir = c->dir, .force_reinstall = force };
+                                     .catalog = &c->cat, .files_dir = c->dir, .force_reinstall = force,
+                                     .skip_unavailable = skip_unavailable };
         int r = pipeline_install(&e->pl, &q);
         install_plan_free(&plan);
         return r;
+}
+
+static int install_tokens(struct env *e, struct cat_env *c, const char *image, char **tokens, bool force) {
+        return install_tokens_skip(e, c, image, tokens, force, false);
 }
 
 static char *installed_of(struct env *e, const char *name) {
@@ -642,6 +654,19 @@ static void test_install_catalog_refusals(void **state) {
         ssize_t out = fake_journal_find("eject cat2 0", (size_t)run);
         if (!(in >= 0 && run > in && out > run))
                 fail_msg("insert %zd run %zd eject %zd\n%s", in, run, out, fake_journal_text());
+
+        /* A file that cannot be had: nothing boots; with --skip-unavailable the entry is left
+         * out (and not recorded) and the others install. */
+        char *gone[] = { "gone", "b", NULL };
+        mark = fake_journal_count("*");
+        assert_int_equal(install_tokens(e, &c, "cat2", gone, false), -ENOENT);
+        assert_true(fake_journal_find("start cat2*", mark) < 0);
+        assert_int_equal(install_tokens_skip(e, &c, "cat2", gone, false, true), 0);
+        assert_true(fake_journal_find("execute cat2: echo b-ran", mark) >= 0);
+        assert_true(fake_journal_find("upload cat2 /tmp/gone", mark) < 0);
+        char *inst = installed_of(e, "cat2");
+        assert_true(installed_has(inst, "b", NULL) && !installed_has(inst, "gone", NULL));
+        free(inst);
         free(before);
         free(inst_before);
         cat_done(&c);
