@@ -532,7 +532,8 @@ static int parse_file(const struct ctx *c, const yaml_node_t *n, bool installer,
                 return r;
         if (!f->filename) {
                 if (f->n_urls == 0)
-                        return bad(c, n, "%s needs 'filename' when it has no URLs", installer ? "an installer" : "a file");
+                        return bad(c, n, "%s needs 'filename' when it has no URLs",
+                                   installer ? "an installer" : "a file");
                 f->filename = url_basename(f->urls[0].url);
                 if (!f->filename)
                         return log_oom();
