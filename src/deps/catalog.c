@@ -784,9 +784,11 @@ static int parse_step(const struct ctx *c, const yaml_node_t *n, const struct de
                                 val = node(c, p->value);
                         }
         }
-        if (kind < 0 && (val = map_get(c, n, "reboot"))) {
+        const yaml_node_t *reboot = map_get(c, n, "reboot");
+        if (kind < 0 && reboot && reboot->type == YAML_SCALAR_NODE) {
                 kind = DEP_STEP_REBOOT;
                 kind_key = n;
+                val = reboot;
         }
         if (kind < 0) {
                 _cleanup_free_ char *list = strv_join((char **)step_kinds, ", ");
@@ -794,6 +796,9 @@ static int parse_step(const struct ctx *c, const yaml_node_t *n, const struct de
                         if (!strv_contains((char *const *)step_fields, scalar(node(c, p->key))))
                                 return bad(c, node(c, p->key), "unknown step kind '%s' (known: %s)",
                                            scalar(node(c, p->key)), strempty(list));
+                if (reboot)
+                        return bad(c, reboot, "'reboot' lists exit codes of a run, script or powershell step, and "
+                                   "this step has none; a reboot of its own is {reboot: true}");
                 return bad(c, n, "the step says what to do with none of %s", strempty(list));
         }
         s->kind = kind;

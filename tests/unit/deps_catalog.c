@@ -628,6 +628,13 @@ static void test_bad_entries(void **state) {
                 { "foo.yaml", "name: foo\nsteps:\n  - remove: x\n    reboot: true\n", 4,
                   "step 1: 'reboot' (exit codes) belongs to run, script and powershell steps; to reboot, write a step "
                   "{reboot: true}" },
+                { "foo.yaml", "name: foo\nsteps:\n  - instal: x\n    reboot: [3010]\n", 3,
+                  "step 1: unknown step kind 'instal' (known: upload, run, script, powershell, registry, extract, "
+                  "attach_iso, detach_iso, remove, sleep, resolution, reboot)" },
+                { "foo.yaml", "name: foo\nsteps:\n  - reboot: [3010]\n", 3,
+                  "step 1: 'reboot' lists exit codes of a run, script or powershell step, and this step has none; a "
+                  "reboot of its own is {reboot: true}" },
+                { "foo.yaml", "name: foo\nsteps:\n  - reboot: false\n", 3, "step 1: 'reboot' takes the value true" },
                 { "foo.yaml", "name: foo\nsteps:\n  - remove: x\n    to: y\n", 4,
                   "step 1: 'to' does not belong to a remove step" },
                 { "foo.yaml", "name: foo\nsteps:\n  - upload: data:a.ps1\n", 3,
