@@ -16,7 +16,7 @@ static const char *arg_files_dir;
 
 static const struct optdef opts[] = {
         OPT_BOOL(0, "name-only", &arg_name_only, "Print only names, one per line"),
-        OPT_STRING(0, "files-dir", &arg_files_dir, "DIR", "deps: also look for files in DIR (as install --files-dir)"),
+        OPT_STRING(0, "files-dir", &arg_files_dir, "DIR", "deps: a folder of files you brought (shown as user-supplied when the name matches)"),
         { NULL },
 };
 

@@ -312,8 +312,9 @@ int dep_file_fetch(const struct dep_file *f, const char *label, const struct dep
                 if (look.no_download)
                         log_error("%s is not on this host; %s", what, way_out);
                 else
-                        log_error("cannot download %s: %s; %s", what,
-                                  dead ? dead : "the catalog lists no URL for it", way_out);
+                        log_error("cannot download %s: %s%s; %s", what,
+                                  dead ? "every URL is marked dead: " : "the catalog lists no URL for it",
+                                  strempty(dead), way_out);
                 return -ENOENT;
         }
 
