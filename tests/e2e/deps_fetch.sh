@@ -237,6 +237,12 @@ assert d["user"]["user"] is True
 assert d["helper"]["files"][0]["kind"] == "file"
 EOF
 
+# --all: every file of every entry, once each (11 in this catalog).
+out=$("$VM" deps fetch --all 2>"$tmp/err"); rc=$?
+total=$(tail -1 <<<"$out" | awk '{print $1 + $3 + $6 + $8}')
+tap_check "--all looks at each of the 11 files once (got $total)" test "$total" = 11
+tap_check "--all: one line per file" test "$(grep -cE '^(fetched|cached|user-supplied|missing) ' <<<"$out")" = 11
+
 # Usage errors: exit 2, nothing made.
 "$VM" deps fetch >/dev/null 2>"$tmp/err"; rc=$?
 tap_check "deps fetch without names is a usage error" test "$rc" = 2
