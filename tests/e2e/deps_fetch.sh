@@ -16,7 +16,7 @@ unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY no_proxy
 cache=$VMCLOAK_HOME/files
 
 mkdir -p "$tmp/srv" "$tmp/data/deps" "$VMCLOAK_HOME/deps.d"
-for f in hello-1.0.exe hello-2.0.exe helper.cer cut.exe wrong.exe offline.exe dead.exe mixed.exe mine.exe old.exe user.exe; do
+for f in hello-1.0.exe hello-2.0.exe helper.cer cut.exe wrong.exe offline.exe dead.exe mixed.exe mine.exe old.exe user.exe slow.exe; do
   head -c $((300000 + RANDOM)) /dev/urandom >"$tmp/srv/$f"
 done
 sha256() { sha256sum "$tmp/srv/$1" | cut -d' ' -f1; }
@@ -76,6 +76,7 @@ entry offline offline.exe "http://127.0.0.1:$closed/offline.exe" "http://127.0.0
 entry dead dead.exe "{url: \"$base/f/dead.exe\", dead: \"the host went dark\"}"
 entry mixed mixed.exe "{url: \"$base/f/mixed.exe?dead\", dead: \"gone since 2023\"}" "$base/f/mixed.exe"
 entry mine mine.exe "$base/f/mine.exe"
+entry slow slow.exe "$base/slow/100000/slow.exe"
 entry old old.exe "$base/f/old.exe"
 cat >"$tmp/data/deps/recipes.yaml" <<EOF
 win10x64: [hello, mixed]
@@ -113,6 +114,18 @@ tap_check "hello:2.0 fetches version 2.0" test "$rc" = 0 && cmp -s "$tmp/srv/hel
 "$VM" deps fetch cut >/dev/null 2>"$tmp/err"; rc=$?
 tap_check "a cut download completes" test "$rc" = 0 && cmp -s "$tmp/srv/cut.exe" "$cache/cut.exe"
 tap_check "the retry asked for the rest" grep -qF "GET /cut/65536/cut.exe range=bytes=65536-" "$tmp/log"
+
+# Ctrl-C half-way: exit 130, the .part kept; the next run resumes it.
+"$VM" deps fetch slow >/dev/null 2>"$tmp/err" &
+pid=$!
+for _ in $(seq 100); do [ "$(stat -c %s "$cache/slow.exe.part" 2>/dev/null || echo 0)" -ge 50000 ] && break; sleep 0.1; done
+kill -INT "$pid"; wait "$pid"; rc=$?
+kept=$(stat -c %s "$cache/slow.exe.part" 2>/dev/null || echo 0)
+tap_check "Ctrl-C exits 130" test "$rc" = 130
+tap_check "Ctrl-C keeps the .part ($kept bytes) and no final file" test "$kept" -ge 50000 -a ! -e "$cache/slow.exe"
+"$VM" deps fetch slow >/dev/null 2>"$tmp/err"; rc=$?
+tap_check "the next run resumes from the kept size" \
+  test "$rc" = 0 && grep -qF "GET /slow/100000/slow.exe range=bytes=$kept-" "$tmp/log" && cmp -s "$tmp/srv/slow.exe" "$cache/slow.exe"
 
 # A wrong file: refused with both hashes, nothing cached.
 wrong=$(python3 -c 'import hashlib,sys; d=bytearray(open(sys.argv[1],"rb").read()); d[0]^=255; print(hashlib.sha256(d).hexdigest())' "$tmp/srv/wrong.exe")
@@ -214,7 +227,7 @@ tap_check "list deps: the user's entry says where it comes from" grep -qF "from 
 "$VM" list deps >"$tmp/list2" 2>&1
 tap_check "list deps: dead without --files-dir" grep -qx "  dead.exe: dead (bring it by hand)" "$tmp/list2"
 "$VM" list deps --name-only >"$tmp/names" 2>&1
-tap_check "list deps --name-only" test "$(tr '\n' ' ' <"$tmp/names")" = "cut dead hello helper mine mixed offline old user wrong "
+tap_check "list deps --name-only" test "$(tr '\n' ' ' <"$tmp/names")" = "cut dead hello helper mine mixed offline old slow user wrong "
 "$VM" list deps --json >"$tmp/json" 2>"$tmp/err"; rc=$?
 tap_check "list deps --json exits 0" test "$rc" = 0
 tap_check "list deps --json: the fields" python3 - "$tmp/json" "$cache" <<'EOF'
@@ -237,11 +250,11 @@ assert d["user"]["user"] is True
 assert d["helper"]["files"][0]["kind"] == "file"
 EOF
 
-# --all: every file of every entry, once each (11 in this catalog).
+# --all: every file of every entry, once each (12 in this catalog).
 out=$("$VM" deps fetch --all 2>"$tmp/err"); rc=$?
 total=$(tail -1 <<<"$out" | awk '{print $1 + $3 + $6 + $8}')
-tap_check "--all looks at each of the 11 files once (got $total)" test "$total" = 11
-tap_check "--all: one line per file" test "$(grep -cE '^(fetched|cached|user-supplied|missing) ' <<<"$out")" = 11
+tap_check "--all looks at each of the 12 files once (got $total)" test "$total" = 12
+tap_check "--all: one line per file" test "$(grep -cE '^(fetched|cached|user-supplied|missing) ' <<<"$out")" = 12
 
 # Usage errors: exit 2, nothing made.
 "$VM" deps fetch >/dev/null 2>"$tmp/err"; rc=$?
