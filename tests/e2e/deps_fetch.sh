@@ -78,6 +78,20 @@ entry mixed mixed.exe "{url: \"$base/f/mixed.exe?dead\", dead: \"gone since 2023
 entry mine mine.exe "$base/f/mine.exe"
 entry slow slow.exe "$base/slow/100000/slow.exe"
 entry old old.exe "$base/f/old.exe"
+cat >"$tmp/data/deps/hola.yaml" <<EOF
+name: hola
+description: hello's old name
+alias_of: hello
+EOF
+# A shipped entry the user's deps.d replaces.
+cat >"$tmp/data/deps/over.yaml" <<EOF
+name: over
+description: shipped
+EOF
+cat >"$VMCLOAK_HOME/deps.d/over.yaml" <<EOF
+name: over
+description: the user's own
+EOF
 cat >"$tmp/data/deps/recipes.yaml" <<EOF
 win10x64: [hello, mixed]
 EOF
@@ -224,10 +238,13 @@ tap_check "list deps: where the default installer is" grep -qF "  hello-1.0.exe 
 tap_check "list deps: dead" grep -qF "  dead.exe: user-supplied $tmp/usb/dead.exe" "$tmp/list"
 tap_check "list deps: must download" grep -qF "  user.exe: must download" "$tmp/list"
 tap_check "list deps: the user's entry says where it comes from" grep -qF "from $VMCLOAK_HOME/deps.d/user.yaml" "$tmp/list"
+tap_check "list deps: an alias has its target's installers" grep -qx "hola \* 1.0 None $(sha1 hello-1.0.exe) " "$tmp/list"
+tap_check "list deps: an alias says so" grep -q "^  versions: 1.0\* 2.0; .*alias of hello$" "$tmp/list"
+tap_check "list deps: a replaced entry says so" grep -qF "from $VMCLOAK_HOME/deps.d/over.yaml (replaces the shipped entry)" "$tmp/list"
 "$VM" list deps >"$tmp/list2" 2>&1
 tap_check "list deps: dead without --files-dir" grep -qx "  dead.exe: dead (bring it by hand)" "$tmp/list2"
 "$VM" list deps --name-only >"$tmp/names" 2>&1
-tap_check "list deps --name-only" test "$(tr '\n' ' ' <"$tmp/names")" = "cut dead hello helper mine mixed offline old slow user wrong "
+tap_check "list deps --name-only" test "$(tr '\n' ' ' <"$tmp/names")" = "cut dead hello helper hola mine mixed offline old over slow user wrong "
 "$VM" list deps --json >"$tmp/json" 2>"$tmp/err"; rc=$?
 tap_check "list deps --json exits 0" test "$rc" = 0
 tap_check "list deps --json: the fields" python3 - "$tmp/json" "$cache" <<'EOF'
@@ -248,6 +265,8 @@ assert d["dead"]["files"][0]["urls"][0]["dead"] == "the host went dark"
 assert d["mixed"]["files"][0]["urls"][1] == {"url": d["mixed"]["files"][0]["urls"][1]["url"], "dead": None}
 assert d["user"]["user"] is True
 assert d["helper"]["files"][0]["kind"] == "file"
+assert d["hola"]["alias_of"] == "hello" and d["hola"]["default"] == "1.0" and len(d["hola"]["files"]) == 2
+assert d["over"]["user"] is True and d["over"]["overrides"] is True and d["over"]["description"] == "the user's own"
 EOF
 
 # --all: every file of every entry, once each (12 in this catalog).
