@@ -249,6 +249,8 @@ static int deps_fetch(char **names) {
         if (r < 0)
                 return r;
 
+        if (w.n == 0)
+                printf("Nothing to fetch: these dependencies need no files (they run commands only).\n");
         struct dep_fetch_opts o = { .files_dir = arg_files_dir, .verify = true };
         unsigned fetched = 0, cached = 0, user = 0;
         _cleanup_strv_free_ char **missing = NULL;

@@ -275,6 +275,10 @@ total=$(tail -1 <<<"$out" | awk '{print $1 + $3 + $6 + $8}')
 tap_check "--all looks at each of the 12 files once (got $total)" test "$total" = 12
 tap_check "--all: one line per file" test "$(grep -cE '^(fetched|cached|user-supplied|missing) ' <<<"$out")" = 12
 
+# An entry without files: nothing to do, said so.
+out=$("$VM" deps fetch over 2>"$tmp/err"); rc=$?
+tap_check "an entry without files exits 0 and says so" test "$rc" = 0 && grep -q "^Nothing to fetch" <<<"$out"
+
 # Usage errors: exit 2, nothing made.
 "$VM" deps fetch >/dev/null 2>"$tmp/err"; rc=$?
 tap_check "deps fetch without names is a usage error" test "$rc" = 2
