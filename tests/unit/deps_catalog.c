@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "core/paths.h"
 #include "core/util.h"
 #include "deps/catalog.h"
 
@@ -416,6 +417,25 @@ static void test_missing_datadir(void **state) {
         tree_done(&t);
 }
 
+/* vmcloak's own folders: $VMCLOAK_DATADIR/deps and <home>/deps.d. */
+static void test_load_default(void **state) {
+        (void)state;
+        struct tree t;
+        tree_make(&t);
+        put_small(t.deps, "edge");
+        put_small(t.user, "mine");
+        setenv("VMCLOAK_DATADIR", t.root, 1);
+        assert_int_equal(paths_init(t.root), 0);   /* home: root, so deps.d is t.user */
+        struct dep_catalog *c = NULL;
+        assert_int_equal(dep_catalog_load_default(&c), 0);
+        assert_int_equal(c->n, 2);
+        assert_false(dep_catalog_find(c, "edge")->user);
+        assert_true(dep_catalog_find(c, "mine")->user);
+        dep_catalog_free(c);
+        unsetenv("VMCLOAK_DATADIR");
+        tree_done(&t);
+}
+
 /* ---- installer choice (VMCloak spec §11.1 step 3) ---- */
 
 static void test_pick_installer(void **state) {
@@ -635,6 +655,11 @@ static void test_bad_entries(void **state) {
                 { "foo.yaml", "name: foo\nsteps:\n  - run: x\n    async: true\n    ok: [0]\n", 3,
                   "step 1: an async run has no exit code: 'ok', 'reboot' and 'timeout' do not belong to it" },
                 { "foo.yaml", "", 1, "the file is empty" },
+                { "foo.yaml", "name: foo\nsteps:\n  - upload: data:t.xml\n    to: x\n    template: true\n", 3,
+                  "step 1: data:t.xml: unknown template {{nope}} (known: version, os, arch, installer, agent, "
+                  "file:NAME, env:NAME)" },
+                { "foo.yaml", "name: foo\nsteps:\n  - run: 'echo {{version'\n", 3,
+                  "step 1: '{{' without its '}}' (a template is {{name}}; single braces are plain text)" },
                 { "foo.yaml", "name: foo\n---\nname: foo\n", 2, "a second YAML document; a file holds one" },
                 { "d/foo.yaml", "name: foo\nsteps:\n  - registry:\n      - {key: 'HKEY\\x', type: REG_SZ, data: 1}\n", 4,
                   "step 1: registry item 1: key 'HKEY\\x' must start with HKLM\\, HKCU\\, HKCR\\, HKU\\ or HKCC\\" },
@@ -647,6 +672,7 @@ static void test_bad_entries(void **state) {
                     "name: bar\ninstallers:\n  - {version: '1', sha1: " SHA1_B ", filename: bar.exe}\n");
                 put(t.deps, "bar2.yaml", "name: bar2\nalias_of: bar\n");
                 put(t.deps, "a.ps1", "x\n");
+                put(t.deps, "t.xml", "<a>\n{{nope}}</a>\n");
                 _cleanup_free_ char *outside = path_join(t.root, "outside.ps1");
                 assert_int_equal(write_file(outside, "x", 1, 0644), 0);
                 _cleanup_free_ char *link = path_join(t.deps, "link.ps1");
@@ -696,6 +722,7 @@ int main(void) {
                 cmocka_unit_test(test_full_entry),
                 cmocka_unit_test(test_alias_user_recipes),
                 cmocka_unit_test(test_missing_datadir),
+                cmocka_unit_test(test_load_default),
                 cmocka_unit_test(test_pick_installer),
                 cmocka_unit_test(test_template_expand),
                 cmocka_unit_test(test_bad_entries),
