@@ -157,7 +157,7 @@ static int reboot_running(void *userdata) {
                                           "%u s (--timeout)", g->name, agent_client_address(g->agent), g->timeout_s);
                         else
                                 log_error("%s did not reboot: its agent at %s kept answering as before for %u s after "
-                                          "'%s'; reboot the guest yourself, then run install again",
+                                          "'%s'; reboot the guest yourself before going on",
                                           g->name, agent_client_address(g->agent), begin_s, g->prof->cmd.reboot);
                         return -ETIMEDOUT;
                 }
@@ -185,7 +185,7 @@ static int install_running(struct install_job *job, const struct image *img, con
                                    .timeout_s = req->vm.timeout_s ? req->vm.timeout_s : prof->install_timeout_s };
         struct install_target t = { .agent = agent, .profile = prof, .os = img->osversion, .arch = prof->arch,
                                     .cmd_timeout_ms = (int)(req->vm.timeout_s ? req->vm.timeout_s : 3600) * 1000,
-                                    .reboot = reboot_running, .userdata = &g };
+                                    .reboot = reboot_running, .userdata = &g, .reboot_at_end = true };
         return dep_plan_run(job->plan, &t, &job->stats);
 }
 
@@ -293,13 +293,16 @@ static int install_prepare(const struct install_request *req, const struct image
         return r;
 }
 
-/* Record what ran as name:version (VMCloak §7.3: sub-dependencies too). */
-static int install_record(struct repo *repo, struct image *img, const struct dep_plan *plan) {
+/* Record what ran as name:version (VMCloak §7.3: sub-dependencies too), the first max_deps
+ * dependencies of the plan at most. */
+static int install_record(struct repo *repo, struct image *img, const struct dep_plan *plan, size_t max_deps) {
         bool changed = false;
-        for (size_t i = 0; i < plan->n; i++) {
+        for (size_t i = 0, done = 0; i < plan->n; i++) {
                 const struct dep_plan_item *it = &plan->items[i];
                 if (it->kind != DEP_PLAN_DEP || it->left_out)
                         continue;
+                if (done++ >= max_deps)
+                        break;
                 char *n = installed_add(img->installed, it->name, it->version);
                 if (!n)
                         return log_oom();
@@ -364,7 +367,11 @@ int pipeline_install(struct pipeline *pl, const struct install_request *req) {
         else if (r == 0)
                 r = on_overlay(pl, img, "install", req->vm.accel, install_on, &job);
         if (r == 0)
-                r = install_record(pl->repo, img, &plan);
+                r = install_record(pl->repo, img, &plan, SIZE_MAX);
+        else if (req->no_machine_start && job.stats.installed > 0)
+                /* No overlay to throw away: what ran to its end stays in the running guest. The
+                 * run stops at the first failure, so those are the plan's first ones. */
+                (void)install_record(pl->repo, img, &plan, job.stats.installed);
         if (r == 0 && runnable > 0)
                 install_summary(req->name, &plan, &job.stats, t0);
         dep_plan_free(&plan);
