@@ -23,6 +23,11 @@ Rules (issue 12, vmcloak-spec.md §10.5 and §11.5):
 - Known anomalies keep their data and get a comment: kb 3109118 and 2819745 x86 share one
   sha1 (one of them can never verify); java 7u65 amd64 reuses 7u60's URL and file name;
   winrar 5.31 x86 has two URLs fused into one string (a missing comma in VMCloak), split here.
+- vmcloak caches files by name, so one name is one file (the catalog refuses two files of one
+  name with different hashes). VMCloak gives one name to several files (vcredist_x64.exe for
+  every vcredist year, Silverlight.exe for every Silverlight, jre-7u60-windows-x64.exe for 7u60
+  and 7u65) and downloads again whenever the cached one has the wrong hash; here each of those
+  gets its version before the extension (vcredist_x64-2013.exe), with a comment.
 - Python-only fields (window_name, install_path) and per-file descriptions are dropped (the
   descriptions become comments).
 """
@@ -53,7 +58,7 @@ ANOMALIES = {
     ],
     ("java", "7u65", None, "amd64"): [
         "VMCloak reuses 7u60's download (BundleId 90225) and file name for 7u65 amd64, with 7u65's",
-        "sha1: the cached 7u60 file fails this hash. Kept as VMCloak has it.",
+        "sha1: that URL gives 7u60's file, which fails this hash. Kept as VMCloak has it.",
     ],
     ("java", "7u65", None, "x86"): [
         "7u60 and 7u65 x86 share BundleId 90223 in VMCloak's data (one of them cannot verify).",
@@ -118,11 +123,36 @@ def split_urls(urls):
     return out
 
 
+def shared_names(deps):
+    """File names VMCloak gives to more than one file (different hashes)."""
+    hashes = {}
+    for dep in deps:
+        if dep["alias_of"]:
+            continue
+        for e in dep["exes"] + dep["files"]:
+            if e.get("sha1"):
+                hashes.setdefault(e["filename"], set()).add(e["sha1"].lower())
+    return {n for n, h in hashes.items() if len(h) > 1}
+
+
+SHARED = set()
+
+
+def cache_name(e):
+    name = e["filename"]
+    if name not in SHARED:
+        return name
+    stem, dot, ext = name.rpartition(".")
+    return f"{stem}-{e['version']}.{ext}" if dot else f"{name}-{e['version']}"
+
+
 def entry_lines(dep, e, with_version):
     lines = []
     ver, os_, arch = e.get("version"), e.get("target"), e.get("arch")
     for c in ANOMALIES.get((dep, ver, os_, arch), []):
         lines.append("  # " + c)
+    if cache_name(e) != e["filename"]:
+        lines.append(f"  # VMCloak's name {e['filename']} is used by other files too; the version added.")
     if e.get("description"):
         lines.append("  # " + e["description"])
     first = True
@@ -138,7 +168,7 @@ def entry_lines(dep, e, with_version):
         field("os", os_)
     if arch is not None:
         field("arch", arch)
-    field("filename", scalar(e["filename"]))
+    field("filename", scalar(cache_name(e)))
     field("sha1", e["sha1"].lower())
     field("urls", "")
     lines[-1] = lines[-1].rstrip()
@@ -184,7 +214,9 @@ def draft(dep):
     """A first file for a name that has none (flags as VMCloak has them, steps to write)."""
     out = [f"name: {dep['name']}", f"description: {q(dep['description'] or dep['name'])}"]
     if dep["alias_of"]:
+        # An alias has only these; the rest is its target's.
         out.append(f"alias_of: {dep['alias_of']}")
+        return "\n".join(out) + "\n"
     if dep["default"] is not None:
         out.append(f"default: {q(dep['default'])}")
     for k in ("recommended", "multiversion", "must_reboot"):
@@ -226,6 +258,7 @@ def main():
     a = ap.parse_args()
     with open(a.json, encoding="utf-8") as f:
         deps = json.load(f)["dependencies"]
+    SHARED.update(shared_names(deps))
     stale = []
     for dep in deps:
         path = os.path.join(a.data, dep["name"] + ".yaml")

@@ -1157,6 +1157,8 @@ static int list_yaml(const char *dir, char ***ret) {
         struct dirent *de;
         int r = 0;
         while ((de = readdir(dp))) {
+                if (de->d_name[0] != '.' && endswith(de->d_name, ".yml"))
+                        log_warning("%s/%s is not read: catalog entries are NAME.yaml", dir, de->d_name);
                 if (de->d_name[0] == '.' || !endswith(de->d_name, ".yaml") || streq(de->d_name, "recipes.yaml"))
                         continue;
                 _cleanup_free_ char *p = path_join(dir, de->d_name);

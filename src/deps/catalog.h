@@ -231,8 +231,9 @@ struct dep_catalog {
  * files starting with '.' are skipped.
  */
 int dep_catalog_load(const char *datadir, const char *userdir, struct dep_catalog **ret);
-/* The same with vmcloak's data folder ($VMCLOAK_DATADIR or the installed one) and
- * ~/.vmcloak/deps.d (paths.h). */
+/* The same with vmcloak's data folder ($VMCLOAK_DATADIR, the source's data/ when run from the
+ * build tree, or the installed one: paths_data_file()) and ~/.vmcloak/deps.d (paths.h; none
+ * when paths_init() was not called). */
 int dep_catalog_load_default(struct dep_catalog **ret);
 void dep_catalog_free(struct dep_catalog *c);
 
@@ -267,6 +268,8 @@ struct dep_vars {
         void *userdata;
 };
 
-/* Expand {{name}} in tmpl. Out: 0 and *ret (malloc'd); -ENOENT after one line naming the
- * template word that has no value; -ENOMEM. */
+/* Expand {{name}} in tmpl (the word between the braces exactly, no spaces trimmed; "{{{x}}}" is
+ * "{" + x's value + "}"; a "{{" without "}}" stays text). Out: 0 and *ret (malloc'd); -ENOENT
+ * after one line naming the template word that has no value; the getenv callback's error as it
+ * returned it; -ENOMEM. */
 int dep_template_expand(const char *tmpl, const struct dep_vars *vars, char **ret);

@@ -347,6 +347,17 @@ static void test_alias_user_recipes(void **state) {
         put(t.user, ".#mytool.yaml", "an editor's lock file\n");
 
         struct dep_catalog *c = load_ok(&t);
+        dep_catalog_free(c);
+        /* A .yml file is not read, and said so. */
+        put(t.user, "other.yml", "name: other\n");
+        struct load_call lw = { &t, true, NULL };
+        _cleanup_free_ char *warn = NULL;
+        assert_int_equal(capture_stderr(do_load, &lw, &warn), 0);
+        _cleanup_free_ char *want = strdup_printf("vmcloak: warning: %s/other.yml is not read: catalog entries are "
+                                                  "NAME.yaml\n", t.user);
+        assert_string_equal(warn, want);
+        assert_null(dep_catalog_find(lw.c, "other"));
+        c = lw.c;
         assert_int_equal(c->n, 4);
         const struct dependency *a = dep_catalog_find(c, "dotnet40");
         assert_string_equal(a->alias_of, "dotnet");
