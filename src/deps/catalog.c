@@ -532,7 +532,8 @@ static int parse_file(const struct ctx *c, const yaml_node_t *n, bool installer,
                 return r;
         if (!f->filename) {
                 if (f->n_urls == 0)
-                        return bad(c, n, "%s needs 'filename' when it has no URLs", installer ? "an installer" : "a file");
+                        return bad(c, n, "%s needs 'filename' when it has no URLs",
+                                   installer ? "an installer" : "a file");
                 f->filename = url_basename(f->urls[0].url);
                 if (!f->filename)
                         return log_oom();
@@ -783,9 +784,11 @@ static int parse_step(const struct ctx *c, const yaml_node_t *n, const struct de
                                 val = node(c, p->value);
                         }
         }
-        if (kind < 0 && (val = map_get(c, n, "reboot"))) {
+        const yaml_node_t *reboot = map_get(c, n, "reboot");
+        if (kind < 0 && reboot && reboot->type == YAML_SCALAR_NODE) {
                 kind = DEP_STEP_REBOOT;
                 kind_key = n;
+                val = reboot;
         }
         if (kind < 0) {
                 _cleanup_free_ char *list = strv_join((char **)step_kinds, ", ");
@@ -793,6 +796,9 @@ static int parse_step(const struct ctx *c, const yaml_node_t *n, const struct de
                         if (!strv_contains((char *const *)step_fields, scalar(node(c, p->key))))
                                 return bad(c, node(c, p->key), "unknown step kind '%s' (known: %s)",
                                            scalar(node(c, p->key)), strempty(list));
+                if (reboot)
+                        return bad(c, reboot, "'reboot' lists exit codes of a run, script or powershell step, and "
+                                   "this step has none; a reboot of its own is {reboot: true}");
                 return bad(c, n, "the step says what to do with none of %s", strempty(list));
         }
         s->kind = kind;
