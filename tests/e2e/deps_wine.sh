@@ -88,11 +88,13 @@ for _ in $(seq 1 100); do [ -s "$tmp/srv.port" ] && break; sleep 0.1; done
 t=$(now)
 "$SRC/tests/fixtures/deps-installers.sh" "$tmp/srv" "http://127.0.0.1:$(cat "$tmp/srv.port")/f"
 echo "# installers built (wixl, makensis, gcab): $(secs "$t" "$(now)") s"
-mkdir -p "$home" "$tmp/data/deps"
+mkdir -p "$home"
 mv "$tmp/srv/deps.d" "$home/deps.d"
-# The entries under test alone: the shipped catalog has tests of its own, and nothing here
-# needs another data file.
-export VMCLOAK_DATADIR=$tmp/data
+# Beside the shipped catalog, as a user's entries are.
+unset VMCLOAK_DATADIR
+out=$("$VM" --home "$home" list deps --name-only 2>&1)
+tap_check "the five fixture entries load from deps.d beside the shipped catalog" \
+  has_all "$out" '^testmsi$' '^testmsi-fail$' '^testmsi-reboot$' '^testnsis$' '^testmsu$' '^dotnet$'
 
 # --- an image row behind that agent: win10x64, bridge mode on a bridge that does not exist ----
 "$VM" --home "$home" list images >/dev/null   # creates the repository
