@@ -200,4 +200,16 @@ n=$(grep -c 'GET /f/testnsis.exe ' "$tmp/srv.log")
 out=$(install testnsis --force-reinstall 2>&1); rc=$?
 tap_check "an installer already in the cache is not downloaded again" \
   test "$rc" = 0 -a "$(grep -c 'GET /f/testnsis.exe ' "$tmp/srv.log")" = "$n"
+
+# --- a guest that goes down and does not come back: --timeout, and the line says so ------------
+touch "$tmp/stop"   # the loop starts no new agent
+t=$(now)
+out=$(install testmsi-reboot --force-reinstall --timeout 10 2>&1); rc=$?
+echo "# install testmsi-reboot, the guest does not come back: $(secs "$t" "$(now)") s"
+sed 's/^/# /' <<<"$out"
+said=0
+grep -q 'wine10 went down to reboot but its agent at 127.0.0.1:[0-9]* did not answer again within 10 s (--timeout)' \
+  <<<"$out" && said=1
+tap_check "a guest that went down to reboot and does not come back fails the install within --timeout" \
+  test "$rc/$said" = 1/1
 tap_done
