@@ -310,7 +310,7 @@ static int exec_judged(struct agent_client *agent, const char *command, const st
         if (res.error)
                 log_error("%s failed: '%s': %s (exit code %d)", j->what, command, res.error, res.exit_code);
         else
-                log_error("%s failed: '%s' exited with code %d", j->what, command, res.exit_code);
+                log_error("%s failed: '%s' returned exit code %d", j->what, command, res.exit_code);
         log_output_tail("stdout", res.out);
         log_output_tail("stderr", res.err);
         agent_exec_result_done(&res);
