@@ -295,6 +295,9 @@ static int exec_judged(struct agent_client *agent, const char *command, const st
         bool reboot = code_in(res.exit_code, j->reboot, j->n_reboot);
         if (ok || reboot) {
                 log_debug("%s: '%s' exited with %d; stdout: %s", j->what, command, res.exit_code, strempty(res.out));
+                if (reboot)
+                        log_info("%s: '%s' exited with %d: it worked, and the guest must reboot", j->what, command,
+                                 res.exit_code);
                 agent_exec_result_done(&res);
                 return reboot ? 1 : 0;
         }
@@ -680,7 +683,7 @@ int dep_plan_run(const struct dep_plan *plan, const struct install_target *t, st
                         r = run_dep(it, t, &st);
                         if (r >= 0)
                                 st.installed++;
-                        if (r > 0 && next_is(plan, i, false) && !next_is(plan, i, true))
+                        if (r > 0 && (t->reboot_at_end || next_is(plan, i, false)) && !next_is(plan, i, true))
                                 r = do_reboot(t, &st, it->name);
                         break;
                 }

@@ -26,6 +26,9 @@ struct install_target {
          * machine is not vmcloak's (--no-machine-start): attach_iso/detach_iso are refused. */
         int (*media_change)(void *userdata, const char *iso);
         void *userdata;
+        /* The guest keeps running after the plan (--no-machine-start): a reboot the last
+         * dependency's exit code asks for is done too. Otherwise the final shutdown stands for it. */
+        bool reboot_at_end;
 };
 
 /* What a run did, for the summary. */
@@ -56,7 +59,8 @@ int dep_plan_fetch(struct dep_plan *plan, const struct dep_fetch_opts *o, bool s
 
 /*
  * Run every item in order. A step fails when its exit code is not in `ok` (default 0); an
- * exit code in `reboot` succeeds and reboots the guest after the dependency. A failure stops
+ * exit code in `reboot` succeeds (said on one line: MSI's 3010) and reboots the guest after the
+ * dependency, unless nothing runs after it and !t->reboot_at_end. A failure stops
  * the run with one line naming the dependency, the step number and kind, the command and its
  * exit code, then the last lines of its output; a step with ignore_failure logs a warning and
  * the run goes on. stats may be NULL. Returns 0, -EPROTO (a step failed), -ETIMEDOUT,

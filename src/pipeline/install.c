@@ -24,7 +24,10 @@
 #include "pipeline/fwstate.h"
 #include "pipeline/image.h"
 
-int image_open_checked(struct repo *repo, const char *name, bool allow_frozen, struct image **ret) {
+/* check_network false: install --no-machine-start, which talks only to an agent that answers
+ * already, so the host's bridge plays no part. */
+static int image_open(struct repo *repo, const char *name, bool allow_frozen, bool check_network,
+                      struct image **ret) {
         _cleanup_image_ struct image *img = NULL;
         int r = image_get(repo, name, &img);
         if (r < 0)
@@ -60,7 +63,7 @@ int image_open_checked(struct repo *repo, const char *name, bool allow_frozen, s
                           strempty(img->osversion));
                 return -EOPNOTSUPP;
         }
-        if (!img->netmode || streq(img->netmode, "bridge")) {
+        if (check_network && (!img->netmode || streq(img->netmode, "bridge"))) {
                 struct net_report rep;
                 if (net_bridge_check(strempty(img->adapter), &rep) < 0) {
                         log_error("%s", rep.message);
@@ -71,6 +74,10 @@ int image_open_checked(struct repo *repo, const char *name, bool allow_frozen, s
         }
         *ret = TAKE_PTR(img);
         return 0;
+}
+
+int image_open_checked(struct repo *repo, const char *name, bool allow_frozen, struct image **ret) {
+        return image_open(repo, name, allow_frozen, true, ret);
 }
 
 /* One install: the request and its resolved plan. */
@@ -92,31 +99,71 @@ static int media_session(void *userdata, const char *iso) {
         return vm_domain_media_change(s->dom, 0, iso);
 }
 
-struct running_vm {
+/* --no-machine-start: the guest runs somewhere else; its agent is all there is to talk to. */
+struct running_guest {
         struct agent_client *agent;
         const struct os_profile *prof;
+        const char *name;
         unsigned timeout_s;
 };
 
-/* --no-machine-start has no machine to watch: the profile's reboot command through the agent,
- * then the agent going away and coming back stand for the reboot. */
-static int reboot_running(void *userdata) {
-        struct running_vm *v = userdata;
-        int r = agent_execute_nowait(v->agent, v->prof->cmd.reboot, true, 10000);
+/* 1: the agent answers and still holds mark in its /status; 0: it answers without it (a
+ * fresh agent); <0: no answer. Quiet: the guest is expected to be gone for a while. */
+static int agent_holds_mark(struct agent_client *agent, const char *mark) {
+        struct agent_response resp = { 0 };
+        int r = agent_call(agent, "GET", "/status", NULL, NULL, NULL, 3000, &resp);
         if (r < 0)
                 return r;
-        int64_t deadline = now_ms() + 120000;
-        while (agent_ping(v->agent) == 0) {
+        r = resp.status != 200 ? -EPROTO : strstr(resp.body, mark) ? 1 : 0;
+        agent_response_done(&resp);
+        return r;
+}
+
+/* The reboot of a guest seen only through its agent. There is no machine to watch, and an
+ * agent that answers after the request proves nothing (the guest may not have gone down yet,
+ * or may never), so the agent's /status is set to a mark of this run first: a guest that
+ * rebooted runs a fresh agent, which has forgotten it. VMCloak asked, slept 10 s and waited for
+ * an answer (vmcloak-spec.md §7.4), so a guest that ignored the request got the next
+ * dependency with its reboot still pending; here a guest whose agent keeps the mark for
+ * min(120 s, --timeout) has not rebooted, and that is an error. Coming back gets --timeout. */
+static int reboot_running(void *userdata) {
+        const struct running_guest *g = userdata;
+        char mark[64];
+        snprintf(mark, sizeof mark, "vmcloak-reboot-%d-%lld", (int)getpid(), (long long)now_ms());
+        int r = agent_status_set(g->agent, mark, "vmcloak install asked this guest to reboot");
+        if (r < 0)
+                return r;
+        r = agent_execute_nowait(g->agent, g->prof->cmd.reboot, true, 10000);
+        if (r < 0)
+                return r;
+        log_info("Asked %s to reboot ('%s'); waiting for its agent at %s to come back", g->name, g->prof->cmd.reboot,
+                 agent_client_address(g->agent));
+        unsigned begin_s = g->timeout_s < 120 ? g->timeout_s : 120;
+        int64_t deadline = now_ms() + (int64_t)begin_s * 1000;
+        bool went_down = false;
+        for (;;) {
                 if (interrupted())
-                        return -ECANCELED;
-                if (now_ms() > deadline) {
-                        log_error("the guest at %s still answers 120 s after being asked to reboot",
-                                  agent_client_address(v->agent));
+                        return log_error_errno(-ECANCELED, "interrupted while waiting for %s to reboot", g->name);
+                int k = agent_holds_mark(g->agent, mark);
+                if (k == 0)
+                        break;
+                if (k < 0 && !went_down) {
+                        went_down = true;
+                        deadline = now_ms() + (int64_t)g->timeout_s * 1000;
+                }
+                if (now_ms() >= deadline) {
+                        if (went_down)
+                                log_error("%s went down to reboot but its agent at %s did not answer again within "
+                                          "%u s (--timeout)", g->name, agent_client_address(g->agent), g->timeout_s);
+                        else
+                                log_error("%s did not reboot: its agent at %s kept answering as before for %u s after "
+                                          "'%s'; reboot the guest yourself before going on",
+                                          g->name, agent_client_address(g->agent), begin_s, g->prof->cmd.reboot);
                         return -ETIMEDOUT;
                 }
-                sleep_ms(500);
+                sleep_ms(1000);
         }
-        return agent_wait_ready(v->agent, (int)v->timeout_s * 1000);
+        return agent_wait_ready(g->agent, (int)g->timeout_s * 1000);
 }
 
 /* --no-machine-start: the VM runs already (bridge mode); only its agent is used. */
@@ -134,10 +181,11 @@ static int install_running(struct install_job *job, const struct image *img, con
         r = agent_wait_ready(agent, (int)(req->vm.timeout_s ? req->vm.timeout_s : 60) * 1000);
         if (r < 0)
                 return r;
-        struct running_vm v = { agent, prof, req->vm.timeout_s ? req->vm.timeout_s : prof->install_timeout_s };
+        struct running_guest g = { .agent = agent, .prof = prof, .name = img->name,
+                                   .timeout_s = req->vm.timeout_s ? req->vm.timeout_s : prof->install_timeout_s };
         struct install_target t = { .agent = agent, .profile = prof, .os = img->osversion, .arch = prof->arch,
                                     .cmd_timeout_ms = (int)(req->vm.timeout_s ? req->vm.timeout_s : 3600) * 1000,
-                                    .reboot = reboot_running, .userdata = &v };
+                                    .reboot = reboot_running, .userdata = &g, .reboot_at_end = true };
         return dep_plan_run(job->plan, &t, &job->stats);
 }
 
@@ -245,13 +293,16 @@ static int install_prepare(const struct install_request *req, const struct image
         return r;
 }
 
-/* Record what ran as name:version (VMCloak §7.3: sub-dependencies too). */
-static int install_record(struct repo *repo, struct image *img, const struct dep_plan *plan) {
+/* Record what ran as name:version (VMCloak §7.3: sub-dependencies too), the first max_deps
+ * dependencies of the plan at most. */
+static int install_record(struct repo *repo, struct image *img, const struct dep_plan *plan, size_t max_deps) {
         bool changed = false;
-        for (size_t i = 0; i < plan->n; i++) {
+        for (size_t i = 0, done = 0; i < plan->n; i++) {
                 const struct dep_plan_item *it = &plan->items[i];
                 if (it->kind != DEP_PLAN_DEP || it->left_out)
                         continue;
+                if (done++ >= max_deps)
+                        break;
                 char *n = installed_add(img->installed, it->name, it->version);
                 if (!n)
                         return log_oom();
@@ -291,7 +342,7 @@ int pipeline_install(struct pipeline *pl, const struct install_request *req) {
         if (r < 0)
                 return r;
         _cleanup_image_ struct image *img = NULL;
-        r = image_open_checked(pl->repo, req->name, false, &img);
+        r = image_open(pl->repo, req->name, false, !req->no_machine_start, &img);
         if (r < 0)
                 return r;
         const struct os_profile *prof = os_profile_find(img->osversion);
@@ -316,7 +367,11 @@ int pipeline_install(struct pipeline *pl, const struct install_request *req) {
         else if (r == 0)
                 r = on_overlay(pl, img, "install", req->vm.accel, install_on, &job);
         if (r == 0)
-                r = install_record(pl->repo, img, &plan);
+                r = install_record(pl->repo, img, &plan, SIZE_MAX);
+        else if (req->no_machine_start && job.stats.installed > 0)
+                /* No overlay to throw away: what ran to its end stays in the running guest. The
+                 * run stops at the first failure, so those are the plan's first ones. */
+                (void)install_record(pl->repo, img, &plan, job.stats.installed);
         if (r == 0 && runnable > 0)
                 install_summary(req->name, &plan, &job.stats, t0);
         dep_plan_free(&plan);

@@ -26,7 +26,13 @@ struct install_request {
 /* Resolve the plan against the catalog and the image (deps/resolve.h) and fetch its files,
  * all before anything boots; then boot image req->name on a throw-away overlay, run the plan
  * through the agent, power off, commit the overlay into the image (a failure leaves the image
- * exactly as it was) and record each dependency installed as name:version (VMCloak §7.3). */
+ * exactly as it was) and record each dependency installed as name:version (VMCloak §7.3).
+ * With req->no_machine_start only the running guest's agent is used (no host bridge is
+ * checked): reboots go through the OS profile's reboot command and are seen as a fresh agent
+ * (-ETIMEDOUT after one line when the guest keeps answering as before, or does not come back,
+ * within --timeout), a reboot asked for by the last dependency is done too, and the
+ * dependencies that ran to their end are recorded even when a later one fails (nothing can be
+ * undone there). Errors: one line and a negative errno. */
 int pipeline_install(struct pipeline *pl, const struct install_request *req);
 
 struct modify_request {
