@@ -137,7 +137,7 @@ struct dep_when {
         char **os;         /* NULL-terminated or NULL */
         char **arch;
         char **version;
-        char *setting_key; /* "debug=1": the setting's value (or default) must equal it */
+        char *setting_key; /* "debug=1": the setting's value (or default) must match the pattern */
         char *setting_value;
 };
 

@@ -200,8 +200,9 @@ enum place { PLACE_USER, PLACE_CACHE, PLACE_VMCLOAK };
 
 /* Whether dir/<filename> is the file: 1 (path in *ret), 0 (not there, or not taken), or a negative
  * errno after one line (a user's file that is another file: -EBADMSG). */
-static int look_at(const struct dep_file *f, const char *dir, enum place place, bool verify, char **ret) {
-        _cleanup_free_ char *path = path_join(dir, f->filename);
+static int look_at(const struct dep_file *f, const char *dir, const char *name, enum place place, bool verify,
+                   char **ret) {
+        _cleanup_free_ char *path = path_join(dir, name);
         if (!path)
                 return log_oom();
         struct stat st;
@@ -238,6 +239,24 @@ static int look_at(const struct dep_file *f, const char *dir, enum place place, 
         return 1;
 }
 
+/* The basename of the first URL's path (what VMCloak names a file without an explicit name), or
+ * NULL when there is none or it is no plain file name. */
+static char *url_basename(const struct dep_file *f) {
+        if (f->n_urls == 0)
+                return NULL;
+        const char *u = f->urls[0].url, *end = u + strcspn(u, "?#"), *slash = end;
+        while (slash > u && slash[-1] != '/')
+                slash--;
+        if (slash == end || slash == u)
+                return NULL;
+        char *name = strndup(slash, (size_t)(end - slash));
+        if (name && (streq(name, ".") || streq(name, ".."))) {
+                free(name);
+                return NULL;
+        }
+        return name;
+}
+
 static bool has_live_url(const struct dep_file *f) {
         for (size_t i = 0; i < f->n_urls; i++)
                 if (!f->urls[i].dead)
@@ -267,7 +286,15 @@ int dep_file_locate(const struct dep_file *f, const struct dep_fetch_opts *o, en
                 if (!places[i].dir)
                         continue;
                 char *path = NULL;
-                int r = look_at(f, places[i].dir, places[i].place, o && o->verify, &path);
+                int r = look_at(f, places[i].dir, f->filename, places[i].place, o && o->verify, &path);
+                if (r < 0)
+                        return r;
+                /* VMCloak cached a file under its first URL's basename (spec §10.5), which the catalog
+                 * renamed where VMCloak gave several files one name (vcredist_x64.exe): such a file is
+                 * taken only once its hash says which one it is. */
+                _cleanup_free_ char *vmcloak_name = r == 0 && places[i].place == PLACE_VMCLOAK ? url_basename(f) : NULL;
+                if (vmcloak_name && !streq(vmcloak_name, f->filename))
+                        r = look_at(f, places[i].dir, vmcloak_name, places[i].place, true, &path);
                 if (r < 0)
                         return r;
                 if (r > 0) {

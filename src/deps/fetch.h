@@ -8,7 +8,8 @@
 /* Where a file was found, in the order they are looked at. */
 enum dep_file_where {
         DEP_FILE_USER,      /* --files-dir DIR/<filename>, matched by name and hash */
-        DEP_FILE_CACHED,    /* ~/.vmcloak/files/<filename> (or VMCloak's ~/.vmcloak/deps/<filename>) */
+        DEP_FILE_CACHED,    /* ~/.vmcloak/files/<filename>, or VMCloak's ~/.vmcloak/deps/ under <filename> or, once
+                             * its hash matched, under the first URL's basename (VMCloak's name, spec §10.5) */
         DEP_FILE_DOWNLOAD,  /* not here; a live URL can deliver it */
         DEP_FILE_DEAD,      /* not here, and every URL is marked dead: the user must bring it */
 };

@@ -80,7 +80,8 @@ bool dep_when_matches(const struct dep_when *w, const char *os, const char *arch
                 for (size_t i = 0; keys && keys[i]; i++)
                         if (streq(keys[i], w->setting_key))
                                 v = strempty(values[i]);
-                if (!streq(v, strempty(w->setting_value)))
+                /* A pattern like the others (catalog.h): "filepath=?*" means "given". */
+                if (fnmatch(strempty(w->setting_value), v, 0) != 0)
                         return false;
         }
         return true;

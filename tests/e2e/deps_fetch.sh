@@ -78,6 +78,9 @@ entry mixed mixed.exe "{url: \"$base/f/mixed.exe?dead\", dead: \"gone since 2023
 entry mine mine.exe "$base/f/mine.exe"
 entry slow slow.exe "$base/slow/100000/slow.exe"
 entry old old.exe "$base/f/old.exe"
+# The catalog renamed a file VMCloak cached under its URL's basename (vcredist_x64.exe -> ...-2013.exe).
+head -c 200000 /dev/urandom >"$tmp/srv/vc-2013.exe"
+entry vcold vc-2013.exe "$base/f/vcold.exe"
 cat >"$tmp/data/deps/hola.yaml" <<EOF
 name: hola
 description: hello's old name
@@ -193,6 +196,14 @@ out=$("$VM" deps fetch old 2>"$tmp/err"); rc=$?
 tap_check "VMCloak's cached file is used" test "$rc" = 0 && grep -qx "0 fetched, 1 already cached, 0 user-supplied, 0 missing" <<<"$out"
 tap_check "... without a request" test "$(requests /f/old.exe)" = 0
 tap_check "... where it is" grep -qF "$VMCLOAK_HOME/deps/old.exe" <<<"$out"
+echo "another version" >"$VMCLOAK_HOME/deps/vcold.exe"
+"$VM" deps fetch vcold --files-dir "$tmp/nothing" >/dev/null 2>"$tmp/err"; rc=$?
+tap_check "VMCloak's file under its URL name is not taken when its hash differs" \
+  test "$rc" != 0 -a "$(cat "$VMCLOAK_HOME/deps/vcold.exe")" = "another version"
+cp "$tmp/srv/vc-2013.exe" "$VMCLOAK_HOME/deps/vcold.exe"
+out=$("$VM" deps fetch vcold 2>"$tmp/err"); rc=$?
+tap_check "VMCloak's file under its URL name is used once its hash matches" \
+  test "$rc" = 0 && grep -qF "$VMCLOAK_HOME/deps/vcold.exe" <<<"$out"
 
 # --recommended: the OS's recipe and the sub-dependencies.
 rm -rf "$cache"
@@ -244,7 +255,7 @@ tap_check "list deps: a replaced entry says so" grep -qF "from $VMCLOAK_HOME/dep
 "$VM" list deps >"$tmp/list2" 2>&1
 tap_check "list deps: dead without --files-dir" grep -qx "  dead.exe: dead (bring it by hand)" "$tmp/list2"
 "$VM" list deps --name-only >"$tmp/names" 2>&1
-tap_check "list deps --name-only" test "$(tr '\n' ' ' <"$tmp/names")" = "cut dead hello helper hola mine mixed offline old over slow user wrong "
+tap_check "list deps --name-only" test "$(tr '\n' ' ' <"$tmp/names")" = "cut dead hello helper hola mine mixed offline old over slow user vcold wrong "
 "$VM" list deps --json >"$tmp/json" 2>"$tmp/err"; rc=$?
 tap_check "list deps --json exits 0" test "$rc" = 0
 tap_check "list deps --json: the fields" python3 - "$tmp/json" "$cache" <<'EOF'
@@ -272,8 +283,8 @@ EOF
 # --all: every file of every entry, once each (12 in this catalog).
 out=$("$VM" deps fetch --all 2>"$tmp/err"); rc=$?
 total=$(tail -1 <<<"$out" | awk '{print $1 + $3 + $6 + $8}')
-tap_check "--all looks at each of the 12 files once (got $total)" test "$total" = 12
-tap_check "--all: one line per file" test "$(grep -cE '^(fetched|cached|user-supplied|missing) ' <<<"$out")" = 12
+tap_check "--all looks at each of the 13 files once (got $total)" test "$total" = 13
+tap_check "--all: one line per file" test "$(grep -cE '^(fetched|cached|user-supplied|missing) ' <<<"$out")" = 13
 
 # An entry without files: nothing to do, said so.
 out=$("$VM" deps fetch over 2>"$tmp/err"); rc=$?

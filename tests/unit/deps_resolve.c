@@ -281,6 +281,15 @@ static void test_when(void **state) {
         assert_false(dep_when_matches(&w, "win7x64", "amd64", NULL, keys, on));
         struct dep_when always = { 0 };
         assert_true(dep_when_matches(&always, "linux", "amd64", NULL, NULL, NULL));
+        /* A setting's value is a pattern too (wallpaper.yaml: "filepath=?*" = given, "filepath=" = not). */
+        struct dep_when given = { .setting_key = "filepath", .setting_value = "?*" },
+                        absent = { .setting_key = "filepath", .setting_value = "" };
+        char *fk[] = { "filepath", NULL }, *fset[] = { "/tmp/a.jpg", NULL }, *fempty[] = { "", NULL };
+        assert_true(dep_when_matches(&given, "win10x64", "amd64", NULL, fk, fset));
+        assert_false(dep_when_matches(&given, "win10x64", "amd64", NULL, fk, fempty));
+        assert_true(dep_when_matches(&absent, "win10x64", "amd64", NULL, fk, fempty));
+        assert_false(dep_when_matches(&absent, "win10x64", "amd64", NULL, fk, fset));
+        assert_false(dep_when_matches(&given, "win10x64", "amd64", NULL, NULL, NULL));
 }
 
 static void expect_reg(struct dep_reg reg, const char *want) {
