@@ -13,6 +13,7 @@
 #include "core/validate.h"
 #include "deps/steps.h"
 #include "pipeline/install.h"
+#include "pipeline/tags.h"
 
 static struct install_request req;
 static struct install_plan plan;
@@ -58,6 +59,8 @@ static const struct optdef opts[] = {
         OPT_BOOL(0, "force-reinstall", &req.force_reinstall, "Install dependencies already recorded as installed"),
         OPT_BOOL(0, "no-machine-start", &req.no_machine_start, "Use an already running VM; do not start or stop it"),
         OPT_BOOL('r', "recommended", &arg_recommended, "Install the OS's recommended set first"),
+        OPT_MACHINE_TAGS(&req.tags, "Cuckoo machine tag for the image's VMs (may be repeated; alone: only the tag, "
+                                    "nothing boots)"),
         VM_RUN_OPTS(req.vm),
         { NULL },
 };
@@ -88,15 +91,21 @@ static int check(const struct args *a) {
                           "nothing was changed");
                 return -EOPNOTSUPP;
         }
-        if (plan.n_steps == 0) {
-                log_error("nothing to install: name dependencies or steps (file:SRC:DEST, run:COMMAND, script:PATH)");
+        if (plan.n_steps == 0 && !req.tags) {
+                log_error("nothing to install: name dependencies or steps (file:SRC:DEST, run:COMMAND, script:PATH), "
+                          "or --tag");
+                return -EINVAL;
+        }
+        if (plan.n_steps == 0 && req.no_machine_start) {
+                log_error("--no-machine-start with only --tag: the tags are stored without any machine; leave it out");
                 return -EINVAL;
         }
         return 0;
 }
 
 static int run(const struct cmd_env *env) {
-        int r = pipeline_install(env->pl, &req);
+        /* Only tags: nothing to boot for. */
+        int r = plan.n_steps == 0 ? pipeline_image_add_tags(env->pl, req.name, req.tags) : pipeline_install(env->pl, &req);
         return r == -EOPNOTSUPP ? EXIT_USAGE : exit_code_for(r);
 }
 

@@ -21,6 +21,7 @@
 #include "net/check.h"
 #include "pipeline/fwstate.h"
 #include "pipeline/image.h"
+#include "pipeline/tags.h"
 
 int image_open_checked(struct repo *repo, const char *name, bool allow_frozen, struct image **ret) {
         _cleanup_image_ struct image *img = NULL;
@@ -210,6 +211,8 @@ int pipeline_install(struct pipeline *pl, const struct install_request *req) {
                 changed = true;
         }
         if (changed && (r = repo_image_update(pl->repo, img)) < 0)
+                return r;
+        if ((r = image_tags_after_install(img, req->tags, NULL)) < 0 || (r = repo_image_update(pl->repo, img)) < 0)
                 return r;
         log_info("Installed %zu step%s into %s (%.1f s)", req->plan->n_steps, req->plan->n_steps == 1 ? "" : "s",
                  req->name, (double)(now_ms() - t0) / 1000.0);

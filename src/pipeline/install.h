@@ -14,11 +14,13 @@ struct install_request {
         const struct install_plan *plan;
         bool force_reinstall;
         bool no_machine_start;       /* the VM already runs: only talk to its agent */
+        char **tags;                 /* --tag: machine tags stored on the image after a successful install */
         struct vm_options vm;
 };
 
 /* Boot image req->name on a throw-away overlay, run the plan through the agent, power off,
- * then commit the overlay into the image: a failure leaves the image exactly as it was. */
+ * then commit the overlay into the image: a failure leaves the image exactly as it was. After
+ * success the image's tags get req->tags and its dependencies' (pipeline/tags.h). */
 int pipeline_install(struct pipeline *pl, const struct install_request *req);
 
 struct modify_request {

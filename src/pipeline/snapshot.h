@@ -21,6 +21,7 @@ struct snapshot_request {
         bool interactive;
         bool com1;
         bool tpm;                      /* keep the image's TPM (default: the VMs run without it) */
+        char **tags;                   /* --tag: machine tags of these VMs besides the image's (NULL: none) */
         struct vm_options vm;
 };
 
@@ -28,6 +29,8 @@ struct snapshot_request {
  * without the image's TPM unless req->tpm: Cuckoo3 restores with -incoming and starts no
  * swtpm, and QEMU refuses a memory snapshot holding a TPM without one (docs/architecture.md,
  * "Firmware state and Cuckoo3"). With req->tpm each VM gets its own copy of the TPM state.
+ * Each VM's machine tags (machineinfo.json, its row) are the image's, its installed
+ * dependencies' and req->tags (pipeline/tags.h vm_tags_compute).
  * Make req->count VMs (req->jobs at a time); each one that fails or is interrupted leaves no
  * row and no folder (its logs move to ~/.vmcloak/log/VM). 0 when every VM was made. */
 int pipeline_snapshot(struct pipeline *pl, const struct snapshot_request *req);
