@@ -9,25 +9,9 @@
 #include "core/repo.h"
 #include "core/tags.h"
 #include "core/util.h"
-#include "core/validate.h"
 #include "deps/catalog.h"
 #include "pipeline/image.h"
 #include "pipeline/pipeline.h"
-
-/* One entry's tags into *set; those Cuckoo3 would not keep as they are are left out. */
-static int add_entry_tags(const struct dependency *d, char ***set) {
-        STRV_FOREACH(t, d->tags) {
-                char problem[NAME_PROBLEM_MAX];
-                if (name_problem(NAME_MACHINE_TAG, *t, problem)) {
-                        log_warning("dependency %s (%s) has the tag '%s', which is left out: %s", d->name,
-                                    strempty(d->source), *t, problem);
-                        continue;
-                }
-                if (tags_add(set, *t) < 0)
-                        return log_oom();
-        }
-        return 0;
-}
 
 int dep_tags_of_installed(const struct dep_catalog *cat, const char *installed, char ***set) {
         _cleanup_strv_free_ char **names = NULL;
@@ -39,13 +23,11 @@ int dep_tags_of_installed(const struct dep_catalog *cat, const char *installed, 
                         log_debug("installed dependency %s is not in the catalog: it gives no machine tags", *n);
                         continue;
                 }
-                /* VMCloak's aliases are subclasses: they carry the tags of the class they alias. */
+                /* VMCloak's aliases are subclasses: they carry the tags of the class they alias (the
+                 * loader copies them; the target's are read too, for an entry made by hand). */
                 const struct dependency *base = dep_catalog_resolve_alias(cat, d);
-                int r = add_entry_tags(d, set);
-                if (r == 0 && base && base != d)
-                        r = add_entry_tags(base, set);
-                if (r < 0)
-                        return r;
+                if (tags_add_all(set, d->tags) < 0 || (base && tags_add_all(set, base->tags) < 0))
+                        return log_oom();
         }
         return 0;
 }

@@ -15,9 +15,8 @@ struct pipeline;
  * it stands for), added to the sorted set *set (core/tags.h). VMCloak's rule (vmcloak-spec.md
  * §8.2 step 11, §8.3 machine.tags): the union of the tags of every dependency recorded as
  * installed. A name the catalog does not know adds nothing (a debug line says so: an entry
- * removed from deps.d, or one of another VMCloak); a catalog tag that breaks Cuckoo3's rule
- * (core/validate.h NAME_MACHINE_TAG) is left out with a warning, since Cuckoo3's import would
- * change it. 0 or -ENOMEM (one line).
+ * removed from deps.d, or one of another VMCloak). The loader refused every tag that breaks
+ * Cuckoo3's rule (core/validate.h NAME_MACHINE_TAG). 0 or -ENOMEM (one line).
  */
 int dep_tags_of_installed(const struct dep_catalog *cat, const char *installed, char ***set);
 
