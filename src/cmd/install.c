@@ -17,7 +17,6 @@
 
 static struct install_request req;
 static struct install_plan plan;
-static bool arg_recommended;
 
 /* One DEPENDENCY token: the names in it (NAME_DEPENDENCY, NAME_DEP_VERSION), then its grammar,
  * which is the plan parser's own. The same split as install_plan_parse(): file:, run: and
@@ -58,7 +57,13 @@ static const struct optdef opts[] = {
         VM_DISPLAY_OPTS(req.vm),
         OPT_BOOL(0, "force-reinstall", &req.force_reinstall, "Install dependencies already recorded as installed"),
         OPT_BOOL(0, "no-machine-start", &req.no_machine_start, "Use an already running VM; do not start or stop it"),
-        OPT_BOOL('r', "recommended", &arg_recommended, "Install the OS's recommended set first"),
+        OPT_BOOL('r', "recommended", &req.recommended,
+                 "Install the catalog's recommended set for the image's OS first (vmcloak list deps)"),
+        OPT_STRING(0, "files-dir", &req.files_dir, "DIR",
+                   "Take dependency files from DIR (matched by name and hash) before the cache and downloads",
+                   .check = check_path),
+        OPT_BOOL(0, "skip-unavailable", &req.skip_unavailable,
+                 "Leave out (and name) a dependency whose file cannot be had, instead of stopping"),
         OPT_MACHINE_TAGS(&req.tags, "Cuckoo machine tag for the image's VMs (may be repeated; alone: only the tag, "
                                     "nothing boots)"),
         VM_RUN_OPTS(req.vm),
@@ -76,9 +81,16 @@ static const struct cmd_spec spec = {
         "A DEPENDENCY is name, name:version, pkg.key=value (a setting), or a generic step:\n"
         "  file:SRC:DEST     upload the host file SRC to DEST in the guest\n"
         "  run:COMMAND       run COMMAND in the guest (fails on a non-zero exit code)\n"
-        "  script:PATH       upload the host script PATH and run it",
+        "  script:PATH       upload the host script PATH and run it\n"
+        "Names come from the catalog (vmcloak list deps; your own entries in ~/.vmcloak/deps.d). Their\n"
+        "sub-dependencies install first; what the image records as installed is skipped unless\n"
+        "--force-reinstall. Every file is found or downloaded before the VM starts, so a missing one\n"
+        "costs no boot. Each dependency installed is recorded with the image as name:version.",
         opts, 1, -1, .pos = pos,
 };
+
+/* install NAME --tag T: nothing to install, only tags to store. */
+static bool only_tags(void) { return plan.n_steps == 0 && !req.recommended && req.tags; }
 
 static int check(const struct args *a) {
         req.name = a->pos[0];
@@ -86,18 +98,17 @@ static int check(const struct args *a) {
         /* Each token's syntax was checked where it was typed: this only builds the plan. */
         if (install_plan_parse(a->pos + 1, &plan) < 0)
                 return -EINVAL;
-        if (arg_recommended) {
-                log_error("--recommended installs the dependency catalog's recipe, which is not implemented yet; "
-                          "nothing was changed");
-                return -EOPNOTSUPP;
-        }
-        if (plan.n_steps == 0 && !req.tags) {
-                log_error("nothing to install: name dependencies or steps (file:SRC:DEST, run:COMMAND, script:PATH), "
-                          "or --tag");
+        if (plan.n_steps == 0 && !req.recommended && !req.tags) {
+                log_error("nothing to install: name dependencies, -r (the recommended set), steps (file:SRC:DEST, "
+                          "run:COMMAND, script:PATH) or --tag");
                 return -EINVAL;
         }
-        if (plan.n_steps == 0 && req.no_machine_start) {
+        if (only_tags() && req.no_machine_start) {
                 log_error("--no-machine-start with only --tag: the tags are stored without any machine; leave it out");
+                return -EINVAL;
+        }
+        if (req.files_dir && !is_dir(req.files_dir)) {
+                log_error("--files-dir %s is no folder", req.files_dir);
                 return -EINVAL;
         }
         return 0;
@@ -105,7 +116,7 @@ static int check(const struct args *a) {
 
 static int run(const struct cmd_env *env) {
         /* Only tags: nothing to boot for. */
-        int r = plan.n_steps == 0 ? pipeline_image_add_tags(env->pl, req.name, req.tags) : pipeline_install(env->pl, &req);
+        int r = only_tags() ? pipeline_image_add_tags(env->pl, req.name, req.tags) : pipeline_install(env->pl, &req);
         return r == -EOPNOTSUPP ? EXIT_USAGE : exit_code_for(r);
 }
 

@@ -39,3 +39,24 @@ int dep_file_locate(const struct dep_file *f, const struct dep_fetch_opts *o, en
  * download_file(); -ECANCELED on Ctrl-C.
  */
 int dep_file_fetch(const struct dep_file *f, const char *label, const struct dep_fetch_opts *o, char **ret_path);
+
+/* --- the parts `deps verify`, `deps fetch` and `list deps` share --- */
+
+/* The SHA-256 and SHA-1 of the file at path (lowercase hex). With remembered, hashes recorded
+ * for it in ~/.vmcloak/files/.verified are taken while its device, inode, size and modification
+ * time are unchanged (a second run does not read gigabytes again); either way the result is
+ * recorded there. `deps verify` passes false: a file rewritten in place with the same size and
+ * time is caught only by reading it. 0, or a negative errno after one line. */
+int dep_file_hash(const char *path, bool remembered, char sha256[65], char sha1[41]);
+/* Whether hashes are f's: every hash the catalog gives must match (VMCloak checked only SHA-1,
+ * spec §10.5). */
+bool dep_file_matches(const struct dep_file *f, const char *sha256, const char *sha1);
+/* "its SHA-1 is <actual>, expected <f's>" (the SHA-256 when the catalog has one). New string. */
+char *dep_file_mismatch_text(const struct dep_file *f, const char *sha256, const char *sha1);
+/* The way out of a missing file: "put <filename> (SHA-1 <hash>) in <home>/files or --files-dir DIR".
+ * New string. */
+char *dep_file_way_out(const struct dep_file *f);
+/* For people ("cached", "user-supplied", "must download", "dead (bring it by hand)") and for
+ * JSON ("cached", "user", "download", "dead"). */
+const char *dep_file_where_text(enum dep_file_where w);
+const char *dep_file_where_name(enum dep_file_where w);

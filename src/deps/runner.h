@@ -1,27 +1,74 @@
-/* Running an install plan in a live guest through the agent: uploads, commands, scripts. */
+/* Running an install plan (deps/resolve.h) in a live guest through the agent: the catalog's
+ * steps (upload, run, script, powershell, registry, extract, ISO media, remove, sleep,
+ * resolution, reboot) and the generic file:/run:/script: steps. */
 #pragma once
 
+#include <stdbool.h>
+
+#include "deps/fetch.h"
+#include "deps/resolve.h"
 #include "deps/steps.h"
 
 struct agent_client;
 struct os_profile;
 
 /* Where a plan runs: the guest's agent, its OS profile (paths, commands), and the machine's
- * side of a reboot. */
+ * side of a reboot and of the CD-ROM drive. */
 struct install_target {
         struct agent_client *agent;
         const struct os_profile *profile;
-        int cmd_timeout_ms;            /* bounds each command */
-        /* STEP_REBOOT: reboot the guest and wait until its agent answers again (the pipeline's
-         * session does it, watching the machine); 0 or a negative errno after one line. */
+        const char *os, *arch;         /* the image's osversion and the profile's arch (`when`, templates) */
+        int cmd_timeout_ms;            /* bounds each command without its own timeout */
+        /* Reboot the guest and wait until its agent answers again; 0 or a negative errno after
+         * one line. */
         int (*reboot)(void *userdata);
+        /* Put a host ISO into the machine's CD-ROM drive (NULL path: eject); NULL when the
+         * machine is not vmcloak's (--no-machine-start): attach_iso/detach_iso are refused. */
+        int (*media_change)(void *userdata, const char *iso);
         void *userdata;
 };
 
-/* Refuse, before any VM starts, what cannot run: host files that are missing and dependencies
- * of the catalog (its own issue). Prints one line; -ENOENT / -EOPNOTSUPP. */
-int install_plan_check(const struct install_plan *plan);
+/* What a run did, for the summary. */
+struct dep_run_stats {
+        size_t installed;              /* DEP items that ran to their end */
+        unsigned reboots;
+};
 
-/* Run every step in order; stops at the first failure (a non-zero exit code counts), printing
- * which step failed and the command's last output lines. */
-int install_plan_run(const struct install_plan *plan, const struct install_target *t);
+/*
+ * Before any VM starts: every host file the plan will use must be readable — the generic
+ * steps' files, and of the catalog steps whose `when` holds, data: files in the entry's folder
+ * and setting: paths (office.isopath). With media_change false (--no-machine-start), an
+ * attach_iso/detach_iso step is refused. Prints one line naming the dependency, the step and
+ * the file; -ENOENT, -EISDIR, -EOPNOTSUPP.
+ */
+int dep_plan_check(const struct dep_plan *plan, const char *os, const char *arch, bool media_change);
+
+/*
+ * Before any VM starts (issue 12: a missing file costs no boot): every installer and file of
+ * the plan's dependencies made a verified local file with dep_file_fetch() (user folder,
+ * cache or download), into the items' installer_path/file_paths. A file that cannot be had
+ * stops everything (dep_file_fetch's line, then one naming --skip-unavailable), unless
+ * skip_unavailable: then the dependency is reported as left out and marked so (never
+ * silently). -ECANCELED on Ctrl-C; the errors of dep_file_fetch().
+ */
+int dep_plan_fetch(struct dep_plan *plan, const struct dep_fetch_opts *o, bool skip_unavailable);
+
+/*
+ * Run every item in order. A step fails when its exit code is not in `ok` (default 0); an
+ * exit code in `reboot` succeeds and reboots the guest after the dependency. A failure stops
+ * the run with one line naming the dependency, the step number and kind, the command and its
+ * exit code, then the last lines of its output; a step with ignore_failure logs a warning and
+ * the run goes on. stats may be NULL. Returns 0, -EPROTO (a step failed), -ETIMEDOUT,
+ * -ECANCELED, -EOPNOTSUPP, or the agent's errors.
+ */
+int dep_plan_run(const struct dep_plan *plan, const struct install_target *t, struct dep_run_stats *stats);
+
+/*
+ * One registry value as a reg.exe command line (its strings already expanded): `reg add
+ * "KEY" /v NAME /t TYPE /d DATA /f` (`/ve` for the key's default value, no /t or /d when
+ * absent), `reg delete "KEY" /v NAME /f` (the whole key when value is NULL). Arguments are
+ * quoted by the rules of the MS C runtime, which reg.exe parses its command line with: '"'
+ * becomes \" and backslashes before a quote are doubled (data ending in '\'). Out: 0 and
+ * *ret; -ENOMEM.
+ */
+int dep_reg_render(const struct dep_reg *reg, char **ret);

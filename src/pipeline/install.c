@@ -16,6 +16,8 @@
 #include "core/progress.h"
 #include "core/repo.h"
 #include "core/util.h"
+#include "deps/catalog.h"
+#include "deps/resolve.h"
 #include "deps/runner.h"
 #include "guest/profile.h"
 #include "net/check.h"
@@ -72,15 +74,55 @@ int image_open_checked(struct repo *repo, const char *name, bool allow_frozen, s
         return 0;
 }
 
-/* The session's side of a STEP_REBOOT. */
+/* One install: the request and its resolved plan. */
+struct install_job {
+        const struct install_request *req;
+        struct dep_plan *plan;
+        struct dep_run_stats stats;
+};
+
+/* The session's side of a reboot step. */
 static int reboot_session(void *userdata) {
         struct vm_session *s = userdata;
         return session_reboot(s, s->profile->install_timeout_s);
 }
 
+/* attach_iso/detach_iso: the boot drive, which every install VM has (machine/def.h). */
+static int media_session(void *userdata, const char *iso) {
+        struct vm_session *s = userdata;
+        return vm_domain_media_change(s->dom, 0, iso);
+}
+
+struct running_vm {
+        struct agent_client *agent;
+        const struct os_profile *prof;
+        unsigned timeout_s;
+};
+
+/* --no-machine-start has no machine to watch: the profile's reboot command through the agent,
+ * then the agent going away and coming back stand for the reboot. */
+static int reboot_running(void *userdata) {
+        struct running_vm *v = userdata;
+        int r = agent_execute_nowait(v->agent, v->prof->cmd.reboot, true, 10000);
+        if (r < 0)
+                return r;
+        int64_t deadline = now_ms() + 120000;
+        while (agent_ping(v->agent) == 0) {
+                if (interrupted())
+                        return -ECANCELED;
+                if (now_ms() > deadline) {
+                        log_error("the guest at %s still answers 120 s after being asked to reboot",
+                                  agent_client_address(v->agent));
+                        return -ETIMEDOUT;
+                }
+                sleep_ms(500);
+        }
+        return agent_wait_ready(v->agent, (int)v->timeout_s * 1000);
+}
+
 /* --no-machine-start: the VM runs already (bridge mode); only its agent is used. */
-static int install_running(const struct install_request *req, const struct image *img,
-                           const struct os_profile *prof) {
+static int install_running(struct install_job *job, const struct image *img, const struct os_profile *prof) {
+        const struct install_request *req = job->req;
         if (img->netmode && streq(img->netmode, "user")) {
                 log_error("--no-machine-start needs a bridge-mode image: a user-mode VM's agent is only reachable "
                           "through the QEMU that vmcloak starts");
@@ -93,15 +135,18 @@ static int install_running(const struct install_request *req, const struct image
         r = agent_wait_ready(agent, (int)(req->vm.timeout_s ? req->vm.timeout_s : 60) * 1000);
         if (r < 0)
                 return r;
-        struct install_target t = { .agent = agent, .profile = prof,
-                                    .cmd_timeout_ms = (int)(req->vm.timeout_s ? req->vm.timeout_s : 3600) * 1000 };
-        return install_plan_run(req->plan, &t);
+        struct running_vm v = { agent, prof, req->vm.timeout_s ? req->vm.timeout_s : prof->install_timeout_s };
+        struct install_target t = { .agent = agent, .profile = prof, .os = img->osversion, .arch = prof->arch,
+                                    .cmd_timeout_ms = (int)(req->vm.timeout_s ? req->vm.timeout_s : 3600) * 1000,
+                                    .reboot = reboot_running, .userdata = &v };
+        return dep_plan_run(job->plan, &t, &job->stats);
 }
 
 /* Boot the overlay, run the plan, power off cleanly. */
 static int install_on(struct pipeline *pl, const void *request, const struct image *img,
                       const struct os_profile *prof, const char *overlay, const char *logdir) {
-        const struct install_request *req = request;
+        struct install_job *job = (struct install_job *)request;
+        const struct install_request *req = job->req;
         struct vm_session s;
         unsigned timeout = req->vm.timeout_s ? req->vm.timeout_s : prof->install_timeout_s;
         int r = session_prepare(&s, pl, req->name, img, prof, &req->vm, overlay, logdir);
@@ -110,9 +155,11 @@ static int install_on(struct pipeline *pl, const void *request, const struct ima
         if (r == 0)
                 r = session_wait_agent(&s, timeout, "Booting the image");
         if (r == 0) {
-                struct install_target t = { .agent = s.agent, .profile = prof, .cmd_timeout_ms = (int)timeout * 1000,
-                                            .reboot = reboot_session, .userdata = &s };
-                r = install_plan_run(req->plan, &t);
+                struct install_target t = { .agent = s.agent, .profile = prof, .os = img->osversion,
+                                            .arch = prof->arch, .cmd_timeout_ms = (int)timeout * 1000,
+                                            .reboot = reboot_session, .media_change = media_session,
+                                            .userdata = &s };
+                r = dep_plan_run(job->plan, &t, &job->stats);
                 if (r < 0 && r != -ECANCELED) {
                         session_report_end(&s);
                         session_log_hint(&s);
@@ -177,6 +224,67 @@ static int on_overlay(struct pipeline *pl, const struct image *img, const char *
         return r;
 }
 
+/* Everything before boot: the catalog (only when a dependency is named), the plan, its host
+ * files and downloads. */
+static int install_prepare(const struct install_request *req, const struct image *img,
+                           const struct os_profile *prof, struct dep_catalog **cat, struct dep_plan *plan) {
+        bool names_deps = req->recommended;
+        for (size_t i = 0; i < req->plan->n_steps; i++)
+                names_deps |= req->plan->steps[i].kind == STEP_DEPENDENCY;
+        int r = names_deps ? dep_catalog_load_default(cat) : 0;
+        if (r < 0)
+                return r;
+        struct dep_resolve_input in = { .tokens = req->plan, .catalog = *cat, .os = img->osversion,
+                                        .arch = prof->arch, .installed = img->installed,
+                                        .force_reinstall = req->force_reinstall, .recommended = req->recommended };
+        r = dep_resolve(&in, plan);
+        if (r == 0)
+                r = dep_plan_check(plan, img->osversion, prof->arch, !req->no_machine_start);
+        struct dep_fetch_opts fo = { .files_dir = req->files_dir };
+        if (r == 0)
+                r = dep_plan_fetch(plan, &fo, req->skip_unavailable);
+        return r;
+}
+
+/* Record what ran as name:version (VMCloak §7.3: sub-dependencies too). */
+static int install_record(struct repo *repo, struct image *img, const struct dep_plan *plan) {
+        bool changed = false;
+        for (size_t i = 0; i < plan->n; i++) {
+                const struct dep_plan_item *it = &plan->items[i];
+                if (it->kind != DEP_PLAN_DEP || it->left_out)
+                        continue;
+                char *n = installed_add(img->installed, it->name, it->version);
+                if (!n)
+                        return log_oom();
+                free(img->installed);
+                img->installed = n;
+                changed = true;
+        }
+        return changed ? repo_image_update(repo, img) : 0;
+}
+
+static void install_summary(const char *name, const struct dep_plan *plan, const struct dep_run_stats *st,
+                            int64_t t0) {
+        _cleanup_strv_free_ char **done = NULL, **out = NULL;
+        size_t steps = 0;
+        for (size_t i = 0; i < plan->n; i++) {
+                const struct dep_plan_item *it = &plan->items[i];
+                steps += it->kind == DEP_PLAN_STEP;
+                if (it->kind != DEP_PLAN_DEP)
+                        continue;
+                char ***l = it->left_out ? &out : &done;
+                if ((it->version ? strv_extendf(l, "%s:%s", it->name, it->version) : strv_extend(l, it->name)) < 0) {
+                        log_oom();
+                        return;
+                }
+        }
+        _cleanup_free_ char *d = done ? strv_join(done, ", ") : NULL, *o = out ? strv_join(out, ", ") : NULL;
+        _cleanup_free_ char *sk = plan->skipped ? strv_join(plan->skipped, ", ") : NULL;
+        log_info("Installed into %s: %s%s%zu step%s; skipped as installed: %s; left out: %s; %u reboot%s; %.1f s",
+                 name, d ? d : "no dependencies", d ? "; " : "; ", steps, steps == 1 ? "" : "s", sk ? sk : "none",
+                 o ? o : "none", st->reboots, st->reboots == 1 ? "" : "s", (double)(now_ms() - t0) / 1000.0);
+}
+
 int pipeline_install(struct pipeline *pl, const struct install_request *req) {
         /* Not for --no-machine-start: that changes a VM someone else runs (often 'vmcloak modify'). */
         _cleanup_name_lock_ struct name_lock *lock = NULL;
@@ -188,35 +296,36 @@ int pipeline_install(struct pipeline *pl, const struct install_request *req) {
         if (r < 0)
                 return r;
         const struct os_profile *prof = os_profile_find(img->osversion);
-        r = install_plan_check(req->plan);
-        if (r < 0)
-                return r;
+        struct dep_catalog *cat = NULL;
+        struct dep_plan plan = { 0 };
+        struct install_job job = { .req = req, .plan = &plan };
         int64_t t0 = now_ms();
-        if (req->no_machine_start)
-                return install_running(req, img, prof);
-        r = on_overlay(pl, img, "install", req->vm.accel, install_on, req);
-        if (r < 0)
-                return r;
-/* Record catalog dependencies (generic steps are not dependencies). */
-        bool changed = false;
-        for (size_t i = 0; i < req->plan->n_steps; i++) {
-                const struct install_step *st = &req->plan->steps[i];
-                if (st->kind != STEP_DEPENDENCY)
-                        continue;
-                char *n = installed_add(img->installed, st->name, st->version);
-                if (!n)
-                        return log_oom();
-                free(img->installed);
-                img->installed = n;
-                changed = true;
-        }
-        if (changed && (r = repo_image_update(pl->repo, img)) < 0)
-                return r;
-        if ((r = image_tags_after_install(img, req->tags, NULL)) < 0 || (r = repo_image_update(pl->repo, img)) < 0)
-                return r;
-        log_info("Installed %zu step%s into %s (%.1f s)", req->plan->n_steps, req->plan->n_steps == 1 ? "" : "s",
-                 req->name, (double)(now_ms() - t0) / 1000.0);
-        return 0;
+        r = install_prepare(req, img, prof, &cat, &plan);
+        size_t runnable = 0;
+        for (size_t i = 0; i < plan.n; i++)
+                runnable += plan.items[i].kind != DEP_PLAN_REBOOT && !plan.items[i].left_out;
+        if (r == 0 && runnable == 0) {
+                /* No boot for nothing. */
+                _cleanup_free_ char *sk = plan.skipped ? strv_join(plan.skipped, ", ") : NULL;
+                if (sk)
+                        log_info("Nothing to install into %s: %s %s already installed (--force-reinstall installs "
+                                 "again)", req->name, sk, strv_length(plan.skipped) == 1 ? "is" : "are");
+                else
+                        log_info("Nothing to install into %s: every dependency was left out", req->name);
+        } else if (r == 0 && req->no_machine_start)
+                r = install_running(&job, img, prof);
+        else if (r == 0)
+                r = on_overlay(pl, img, "install", req->vm.accel, install_on, &job);
+        if (r == 0)
+                r = install_record(pl->repo, img, &plan);
+        if (r == 0 && (r = image_tags_after_install(img, req->tags, cat)) == 0)
+                r = repo_image_update(pl->repo, img);
+        if (r == 0 && runnable > 0)
+                install_summary(req->name, &plan, &job.stats, t0);
+        dep_plan_free(&plan);
+        if (cat)
+                dep_catalog_free(cat);
+        return r;
 }
 
 /* Run the overlay until the guest shuts down; 0 only when it did. */

@@ -14,13 +14,18 @@ struct install_request {
         const struct install_plan *plan;
         bool force_reinstall;
         bool no_machine_start;       /* the VM already runs: only talk to its agent */
+        bool recommended;            /* -r: the OS's recipe first (deps/resolve.h) */
+        bool skip_unavailable;       /* a dependency whose file cannot be had is left out (and said so) */
+        const char *files_dir;       /* --files-dir: files the user brought (deps/fetch.h) */
         char **tags;                 /* --tag: machine tags stored on the image after a successful install */
         struct vm_options vm;
 };
 
-/* Boot image req->name on a throw-away overlay, run the plan through the agent, power off,
- * then commit the overlay into the image: a failure leaves the image exactly as it was. After
- * success the image's tags get req->tags and its dependencies' (pipeline/tags.h). */
+/* Resolve the plan against the catalog and the image (deps/resolve.h) and fetch its files,
+ * all before anything boots; then boot image req->name on a throw-away overlay, run the plan
+ * through the agent, power off, commit the overlay into the image (a failure leaves the image
+ * exactly as it was) and record each dependency installed as name:version (VMCloak §7.3).
+ * After that the image's tags get req->tags and its dependencies' (pipeline/tags.h). */
 int pipeline_install(struct pipeline *pl, const struct install_request *req);
 
 struct modify_request {
