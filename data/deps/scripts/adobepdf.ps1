@@ -1,0 +1,89 @@
+# Adobe Reader after its install: VMCloak's settings (vmcloak-spec.md §11.2, adobepdf), Reader
+# as the handler of .pdf files, and one first run. Uploaded as a template: {{version}} is the
+# installed version; its major number (11 for 11.0.8) names the registry keys ("11.0").
+# PowerShell 2.0 compatible (Windows 7). Exit 0, or 1 when something failed.
+$major = ('{{version}}'.Split('.'))[0] + '.0'
+$failed = 0
+function Set-Value([string]$key, [string]$name, [string]$type, [string]$data) {
+    & reg.exe add $key /v $name /t $type /d $data /f | Out-Null
+    if ($LASTEXITCODE -ne 0) {
+        Write-Output "reg add $key /v $name failed ($LASTEXITCODE)"
+        $script:failed++
+    }
+}
+
+$user = "HKCU\Software\Adobe\Acrobat Reader\$major"
+$policy = "HKLM\SOFTWARE\Policies\Adobe\Acrobat Reader\$major\FeatureLockDown"
+
+# EULA accepted, first launch done: no dialogs when a sample opens.
+Set-Value "HKLM\Software\WOW6432Node\Adobe\Acrobat Reader\$major\AdobeViewer" 'EULA' REG_DWORD 1
+Set-Value "HKLM\Software\WOW6432Node\Adobe\Acrobat Reader\$major\AdobeViewer" 'Launched' REG_DWORD 1
+Set-Value "$user\AdobeViewer" 'EULA' REG_DWORD 1
+Set-Value "$user\AdobeViewer" 'Launched' REG_DWORD 1
+Set-Value "$user\AVGeneral" 'bCheckForUpdatesAtStartup' REG_DWORD 0
+
+# No updater, no sandbox (protected mode), no protected view, no enhanced security; Flash in
+# PDFs allowed.
+foreach ($n in 'bUpdater', 'bProtectedMode', 'iProtectedView', 'bEnhancedSecurityStandalone', 'bEnhancedSecurityInBrowser') {
+    Set-Value $policy $n REG_DWORD 0
+}
+Set-Value $policy 'bEnableFlash' REG_DWORD 1
+Set-Value "$user\Privileged" 'bProtectedMode' REG_DWORD 0
+# VMCloak writes this one under a key literally named "%s.0" (its bug, spec §11.2); it belongs
+# under the version's key like the others.
+Set-Value "$user\TrustManager" 'iProtectedView' REG_DWORD 0
+Set-Value "$user\TrustManager" 'bEnhancedSecurityStandalone' REG_DWORD 0
+Set-Value "$user\TrustManager" 'bEnhancedSecurityInBrowser' REG_DWORD 0
+
+# URLs and attachments open without asking (2 = allow).
+Set-Value "$user\TrustManager\cDefaultLaunchURLPerms" 'iURLPerms' REG_DWORD 2
+Set-Value "$user\TrustManager\cDefaultLaunchURLPerms" 'iUnknownURLPerms' REG_DWORD 2
+Set-Value "$policy\cDefaultLaunchURLPerms" 'iUnknownURLPerms' REG_DWORD 2
+& reg.exe delete "$policy\cDefaultLaunchAttachmentPerms" /v tBuiltInPermList /f 2>&1 | Out-Null
+Set-Value "$policy\cDefaultLaunchAttachmentPerms" 'iUnlistedAttachmentTypePerm' REG_DWORD 2
+Set-Value "$user\Attachments\cDefaultLaunchURLPerms" 'iUnlistedAttachmentTypePerm' REG_DWORD 2
+Set-Value "$user\Security\cDigSig\cAdobeDownload" 'bLoadSettingsFromURL' REG_DWORD 0
+
+# Reader as the .pdf handler. VMCloak types {TAB} {Enter} into Control Panel's Default Programs
+# page; here the user's own choice (which would win over the machine's) is removed, so .pdf
+# falls back to the class Reader registered for it at install. Windows 8 and later keep the
+# choice for new users in the default associations, set through DISM.
+$progid = (Get-ItemProperty -Path 'Registry::HKEY_LOCAL_MACHINE\SOFTWARE\Classes\.pdf' -ErrorAction SilentlyContinue).'(default)'
+if (-not $progid) {
+    Write-Output 'Adobe Reader registered no handler for .pdf'
+    $failed++
+} else {
+    & reg.exe delete 'HKCU\Software\Microsoft\Windows\CurrentVersion\Explorer\FileExts\.pdf\UserChoice' /f 2>&1 | Out-Null
+    if ([Environment]::OSVersion.Version -ge (New-Object Version 6, 2)) {
+        $xml = Join-Path $env:TEMP 'vmcloak-pdf-assoc.xml'
+        "<?xml version=`"1.0`" encoding=`"UTF-8`"?>`r`n<DefaultAssociations>`r`n  <Association Identifier=`".pdf`" ProgId=`"$progid`" ApplicationName=`"Adobe Reader`" />`r`n</DefaultAssociations>`r`n" |
+            Set-Content -Path $xml -Encoding UTF8
+        & dism.exe /Online /Import-DefaultAppAssociations:$xml | Out-Null
+        if ($LASTEXITCODE -ne 0) {
+            Write-Output "dism /Import-DefaultAppAssociations failed ($LASTEXITCODE)"
+            $failed++
+        }
+        Remove-Item -Path $xml -Force -ErrorAction SilentlyContinue
+    }
+}
+
+# First run: Reader finishes its per-user setup; given 120 s, asked to close, forced after 30 s.
+$exe = Join-Path ${env:ProgramFiles(x86)} "Adobe\Reader $major\Reader\AcroRd32.exe"
+if (-not (Test-Path $exe)) {
+    Write-Output "$exe is missing: Adobe Reader did not install"
+    exit 1
+}
+Start-Process -FilePath $exe | Out-Null
+Start-Sleep -Seconds 120
+Get-Process -Name AcroRd32 -ErrorAction SilentlyContinue | ForEach-Object { [void]$_.CloseMainWindow() }
+$deadline = (Get-Date).AddSeconds(30)
+while ((Get-Process -Name AcroRd32 -ErrorAction SilentlyContinue) -and (Get-Date) -lt $deadline) {
+    Start-Sleep -Seconds 1
+}
+Get-Process -Name AcroRd32 -ErrorAction SilentlyContinue | Stop-Process -Force -ErrorAction SilentlyContinue
+
+if ($failed -gt 0) {
+    Write-Output "$failed setting(s) failed"
+    exit 1
+}
+exit 0
