@@ -1006,19 +1006,4 @@ char *installed_add(const char *installed, const char *name, const char *version
         return strdup_printf("%s,%s:%s", installed, name, strempty(version));
 }
 
-int installed_names(const char *installed, char ***ret) {
-        _cleanup_strv_free_ char **names = calloc(1, sizeof(char *));
-        _cleanup_free_ char *copy = strdup(strempty(installed));
-        if (!names || !copy)
-                return -ENOMEM;
-        char *save = NULL;
-        for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-                tok[strcspn(tok, ":")] = 0;
-                if (*tok && !strv_contains(names, tok) && strv_extend(&names, tok) < 0)
-                        return -ENOMEM;
-        }
-        *ret = TAKE_PTR(names);
-        return 0;
-}
-
 bool image_is_uefi(const struct image *img) { return img->firmware && streq(img->firmware, "uefi"); }

@@ -139,6 +139,3 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct snapshot *, snapshot_free)
 bool installed_has(const char *installed, const char *name, const char *version /* NULL: any */);
 /* Returns a new string with name:version added (replacing nothing; duplicates skipped). */
 char *installed_add(const char *installed, const char *name, const char *version);
-/* The names it records, in order, each once (a name installed in two versions is one name).
- * Out: 0 and *ret (never NULL; strv_free); -ENOMEM (no message). */
-int installed_names(const char *installed, char ***ret);

@@ -2,7 +2,9 @@
 #include "pipeline/tags.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/lock.h"
 #include "core/log.h"
@@ -14,13 +16,16 @@
 #include "pipeline/pipeline.h"
 
 int dep_tags_of_installed(const struct dep_catalog *cat, const char *installed, char ***set) {
-        _cleanup_strv_free_ char **names = NULL;
-        if (installed_names(installed, &names) < 0)
+        /* Its "name:version" items; a name installed in two versions is looked up twice, and the
+         * set keeps its tags once. */
+        _cleanup_strv_free_ char **items = NULL;
+        if (tags_parse(installed, &items) < 0)
                 return log_oom();
-        STRV_FOREACH(n, names) {
-                const struct dependency *d = dep_catalog_find(cat, *n);
+        STRV_FOREACH(i, items) {
+                (*i)[strcspn(*i, ":")] = 0;
+                const struct dependency *d = dep_catalog_find(cat, *i);
                 if (!d) {
-                        log_debug("installed dependency %s is not in the catalog: it gives no machine tags", *n);
+                        log_debug("installed dependency %s is not in the catalog: it gives no machine tags", *i);
                         continue;
                 }
                 /* VMCloak's aliases are subclasses: they carry the tags of the class they alias (the
@@ -38,18 +43,16 @@ static int tags_union(const char *stored, const char *installed, const struct de
         _cleanup_strv_free_ char **set = NULL;
         if (tags_parse(stored, &set) < 0 || tags_add_all(&set, given) < 0)
                 return log_oom();
-        _cleanup_strv_free_ char **names = NULL;
-        if (installed_names(installed, &names) < 0)
-                return log_oom();
         /* The catalog is read only when something is installed: an image without dependencies
          * (the linux guest's) does not depend on the catalog loading. */
+        bool any = installed && installed[strspn(installed, ",")];
         struct dep_catalog *loaded = NULL;
         int r = 0;
-        if (names[0] && !cat) {
+        if (any && !cat) {
                 r = dep_catalog_load_default(&loaded);
                 cat = loaded;
         }
-        if (r == 0 && names[0])
+        if (r == 0 && any)
                 r = dep_tags_of_installed(cat, installed, &set);
         if (loaded)
                 dep_catalog_free(loaded);

@@ -153,8 +153,7 @@ static void test_snapshot_crud_and_used_ips(void **state) {
         repo_close(r);
 }
 
-static char *sql_text(const char *db, const char *query);
-static void sql(const char *db, const char *text);
+static void expect_sql(const char *db, const char *query, const char *want);
 
 static void test_vmcloak_head_db(void **state) {
         struct fx *f = *state;
@@ -203,9 +202,7 @@ static void test_vmcloak_head_db(void **state) {
         assert_null(snap->tags);
         snapshot_free(snap);
         repo_close(r);
-        char *v = sql_text(f->db, "SELECT count(*) FROM pragma_table_info('snapshot') WHERE name = 'tags'");
-        assert_string_equal(v, "1");
-        free(v);
+        expect_sql(f->db, "SELECT count(*) FROM pragma_table_info('snapshot') WHERE name = 'tags'", "1");
 }
 
 static void test_vmcloak_048_db(void **state) {
@@ -261,6 +258,14 @@ static char *sql_text(const char *db, const char *query) {
         sqlite3_finalize(st);
         sqlite3_close(h);
         return v;
+}
+
+/* The first column of query's first row must be want. */
+static void expect_sql(const char *db, const char *query, const char *want) {
+        char *v = sql_text(db, query);
+        if (!v || strcmp(v, want) != 0)
+                fail_msg("%s: got '%s', want '%s'", query, v ? v : "NULL", want);
+        free(v);
 }
 
 static char *file_bytes(const char *path, size_t *len) {
@@ -479,18 +484,10 @@ static void test_schema3_migrates_to_4(void **state) {
         assert_null(l[0]->tags);
         snapshot_list_free(l, n);
         repo_close(r);
-        char *v = sql_text(f->db, "PRAGMA user_version");
-        assert_string_equal(v, "4");
-        free(v);
-        v = sql_text(f->db, "SELECT tags FROM image WHERE name = 'win10base'");
-        assert_string_equal(v, "dotnet,office");
-        free(v);
-        v = sql_text(f->db, "SELECT count(*) FROM snapshot WHERE tags IS NULL");
-        assert_string_equal(v, "2");
-        free(v);
-        v = sql_text(f->db, "SELECT type FROM pragma_table_info('snapshot') WHERE name = 'tags'");
-        assert_string_equal(v, "TEXT");
-        free(v);
+        expect_sql(f->db, "PRAGMA user_version", "4");
+        expect_sql(f->db, "SELECT tags FROM image WHERE name = 'win10base'", "dotnet,office");
+        expect_sql(f->db, "SELECT count(*) FROM snapshot WHERE tags IS NULL", "2");
+        expect_sql(f->db, "SELECT type FROM pragma_table_info('snapshot') WHERE name = 'tags'", "TEXT");
 }
 
 /* Schema 4's tags, written and read back by vmcloak and by what VMCloak runs (its own SELECT
@@ -535,16 +532,12 @@ static void test_tags_round_trip(void **state) {
         image_free(a);
         image_free(b);
         repo_close(r);
-        char *v = sql_text(f->db, "SELECT image.name || ' ' || image.tags || ' ' || snapshot.tags FROM snapshot "
-                                  "JOIN image ON image.id = snapshot.image_id WHERE snapshot.vmname = 'vm1'");
-        assert_string_equal(v, "office dotnet,office,pdfreader lab,office,pdfreader");
-        free(v);
+        expect_sql(f->db, "SELECT image.name || ' ' || image.tags || ' ' || snapshot.tags FROM snapshot "
+                                  "JOIN image ON image.id = snapshot.image_id WHERE snapshot.vmname = 'vm1'", "office dotnet,office,pdfreader lab,office,pdfreader");
         /* VMCloak names every column of its model when it reads and writes, so it reads these rows
          * and adds its own, which have no tags. */
-        v = sql_text(f->db, "SELECT vmname || ' ' || hostname FROM (SELECT id, image_id, vmname, ipaddr, port, "
-                            "hostname, mac FROM snapshot) WHERE vmname = 'vm1'");
-        assert_string_equal(v, "vm1 abcdefgh");
-        free(v);
+        expect_sql(f->db, "SELECT vmname || ' ' || hostname FROM (SELECT id, image_id, vmname, ipaddr, port, "
+                            "hostname, mac FROM snapshot) WHERE vmname = 'vm1'", "vm1 abcdefgh");
         sql(f->db, "INSERT INTO snapshot (image_id, vmname, ipaddr, port, hostname, mac) "
                    "VALUES (1, 'byvmcloak', '192.168.30.12', 8000, 'qwertyui', NULL)");
         assert_int_equal(repo_open(f->db, &r), 0);
@@ -582,16 +575,9 @@ static void test_schema2_opens_and_migrates_to_current(void **state) {
         assert_null(img->firmware);
         image_free(img);
         repo_close(r);
-        char *v = sql_text(f->db, "SELECT count(*) FROM pragma_table_info('image') WHERE name IN "
-                                  "('firmware','secure_boot','tpm','os_build','os_edition','os_language')");
-        assert_string_equal(v, "6");
-        free(v);
-        v = sql_text(f->db, "SELECT count(*) FROM pragma_table_info('image') WHERE name = 'tags'");
-        assert_string_equal(v, "1");
-        free(v);
-        v = sql_text(f->db, "PRAGMA user_version");
-        assert_string_equal(v, "4");
-        free(v);
+        expect_sql(f->db, "SELECT count(*) FROM pragma_table_info('image') WHERE name IN "
+                          "('firmware','secure_boot','tpm','os_build','os_edition','os_language','tags')", "7");
+        expect_sql(f->db, "PRAGMA user_version", "4");
         /* A second migrate has nothing to do. */
         assert_int_equal(repo_open(f->db, &r), 0);
         assert_int_equal(repo_migrate(r, &from, &to), 0);
