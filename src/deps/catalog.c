@@ -539,7 +539,8 @@ static int parse_file(const struct ctx *c, const yaml_node_t *n, bool installer,
                 return r;
         if (!f->filename) {
                 if (f->n_urls == 0)
-                        return bad(c, n, "%s needs 'filename' when it has no URLs", installer ? "an installer" : "a file");
+                        return bad(c, n, "%s needs 'filename' when it has no URLs",
+                                   installer ? "an installer" : "a file");
                 f->filename = url_basename(f->urls[0].url);
                 if (!f->filename)
                         return log_oom();
@@ -790,9 +791,11 @@ static int parse_step(const struct ctx *c, const yaml_node_t *n, const struct de
                                 val = node(c, p->value);
                         }
         }
-        if (kind < 0 && (val = map_get(c, n, "reboot"))) {
+        const yaml_node_t *reboot = map_get(c, n, "reboot");
+        if (kind < 0 && reboot && reboot->type == YAML_SCALAR_NODE) {
                 kind = DEP_STEP_REBOOT;
                 kind_key = n;
+                val = reboot;
         }
         if (kind < 0) {
                 _cleanup_free_ char *list = strv_join((char **)step_kinds, ", ");
@@ -800,6 +803,9 @@ static int parse_step(const struct ctx *c, const yaml_node_t *n, const struct de
                         if (!strv_contains((char *const *)step_fields, scalar(node(c, p->key))))
                                 return bad(c, node(c, p->key), "unknown step kind '%s' (known: %s)",
                                            scalar(node(c, p->key)), strempty(list));
+                if (reboot)
+                        return bad(c, reboot, "'reboot' lists exit codes of a run, script or powershell step, and "
+                                   "this step has none; a reboot of its own is {reboot: true}");
                 return bad(c, n, "the step says what to do with none of %s", strempty(list));
         }
         s->kind = kind;
@@ -1164,6 +1170,8 @@ static int list_yaml(const char *dir, char ***ret) {
         struct dirent *de;
         int r = 0;
         while ((de = readdir(dp))) {
+                if (de->d_name[0] != '.' && endswith(de->d_name, ".yml"))
+                        log_warning("%s/%s is not read: catalog entries are NAME.yaml", dir, de->d_name);
                 if (de->d_name[0] == '.' || !endswith(de->d_name, ".yaml") || streq(de->d_name, "recipes.yaml"))
                         continue;
                 _cleanup_free_ char *p = path_join(dir, de->d_name);

@@ -42,7 +42,7 @@
  *     - upload: installer             # installer | file:NAME | data:PATH | setting:KEY
  *       to: 'C:\setup.exe'
  *     - run: 'C:\setup.exe /passive /norestart'
- *       ok: [0, 3010, 40008]          # exit codes that mean success (default [0])
+ *       ok: [0, 3010, 40008]          # exit codes that mean success (default [0]); 0x... allowed
  *       reboot: [3010]                # exit codes that mean "reboot before going on"
  *       timeout: 1800                 # seconds (default: the install's --timeout)
  *       ignore_failure: true          # log a failure, go on (disableservices)
@@ -149,7 +149,10 @@ struct dep_step {
         bool template;             /* UPLOAD: expand {{...}} in the file's text before sending */
         char *text;                /* RUN, POWERSHELL, REMOVE, RESOLUTION (template) */
         unsigned seconds;          /* SLEEP */
-        int *ok;                   /* RUN, SCRIPT, POWERSHELL: exit codes of success; default {0} */
+        int *ok;                   /* RUN, SCRIPT, POWERSHELL: exit codes of success; default {0} (none
+                                    * for an async run). Windows' DWORD codes above INT_MAX
+                                    * (2149842967 = 0x80240017) are kept as the same 32 bits: the
+                                    * agent reports GetExitCodeProcess() as a signed int. */
         size_t n_ok;
         int *reboot;               /* exit codes after which the guest is rebooted */
         size_t n_reboot;
@@ -183,7 +186,11 @@ struct dependency {
         char **depends;            /* NULL-terminated name[:version] or NULL */
         struct dep_os_depends *os_depends;
         size_t n_os_depends;
-        char *alias_of;            /* NULL, or the entry whose data this one shares */
+        char *alias_of;            /* NULL, or the entry whose data this one shares: an alias has its own
+                                    * name, description, recommended; os, default_version, multiversion,
+                                    * must_reboot and tags are copies of its target's; the rest (depends,
+                                    * settings, installers, files, steps, dir) is read through
+                                    * dep_catalog_resolve_alias() */
         char **no_installer_os;
         struct dep_setting *settings;
         size_t n_settings;
@@ -217,12 +224,16 @@ struct dep_catalog {
  * missing: none).
  * Out: 0 and *ret (free with dep_catalog_free). -EINVAL after one line "FILE:LINE: problem" for
  * the first bad entry (syntax, unknown key, wrong type, a name unlike its file, an unknown
- * template name, a file without hash, a depends naming no entry, an alias of no entry); -ENOENT
- * when `<datadir>/deps` is missing (a broken install: the line says which folder); -ENOMEM.
+ * template name, a file without hash, a depends naming no entry, an alias of no entry, one file
+ * name with two hashes in the catalog: the cache keeps files by name); -ENOENT when
+ * `<datadir>/deps` is missing (a broken install: the line says which folder); -ENOTDIR when
+ * userdir is no folder; -ENOMEM. `recipes.yaml` in either folder is the recipes, not an entry;
+ * files starting with '.' are skipped.
  */
 int dep_catalog_load(const char *datadir, const char *userdir, struct dep_catalog **ret);
-/* The same with vmcloak's data folder ($VMCLOAK_DATADIR or the installed one) and
- * ~/.vmcloak/deps.d (paths.h). */
+/* The same with vmcloak's data folder ($VMCLOAK_DATADIR, the source's data/ when run from the
+ * build tree, or the installed one: paths_data_file()) and ~/.vmcloak/deps.d (paths.h; none
+ * when paths_init() was not called). */
 int dep_catalog_load_default(struct dep_catalog **ret);
 void dep_catalog_free(struct dep_catalog *c);
 
@@ -234,7 +245,8 @@ const struct dependency *dep_catalog_resolve_alias(const struct dep_catalog *c, 
 const struct dep_recipe *dep_catalog_recipe(const struct dep_catalog *c, const char *os);
 
 /* VMCloak's installer choice (spec §11.1 step 3): the first installer whose version (when both
- * it and the wanted version are set), os and arch match. arch x86 entries match an amd64 guest
+ * it and the wanted version are set; version NULL: d's default), os and arch match. d must not
+ * be an alias (resolve it first). arch x86 entries match an amd64 guest
  * too only when the entry has no arch. Out: 0 and *ret, or *ret NULL and 0 when the entry has no
  * installers or os is in no_installer_os; -ENOENT when none matches (no message: callers say
  * which versions exist with dep_versions()). */
@@ -256,6 +268,8 @@ struct dep_vars {
         void *userdata;
 };
 
-/* Expand {{name}} in tmpl. Out: 0 and *ret (malloc'd); -ENOENT after one line naming the
- * template word that has no value; -ENOMEM. */
+/* Expand {{name}} in tmpl (the word between the braces exactly, no spaces trimmed; "{{{x}}}" is
+ * "{" + x's value + "}"; a "{{" without "}}" stays text). Out: 0 and *ret (malloc'd); -ENOENT
+ * after one line naming the template word that has no value; the getenv callback's error as it
+ * returned it; -ENOMEM. */
 int dep_template_expand(const char *tmpl, const struct dep_vars *vars, char **ret);

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "core/paths.h"
 #include "core/util.h"
 #include "deps/catalog.h"
 
@@ -265,7 +266,8 @@ static void test_full_entry(void **state) {
         assert_int_equal(s[3].n_ok, 1);   /* the default: 0 */
         assert_int_equal(s[3].ok[0], 0);
         assert_int_equal(s[4].kind, DEP_STEP_POWERSHELL);
-        assert_string_equal(s[4].text, "Set-Service DPS -StartupType Disabled\nif ($x) { Write-Host '{{os}} {{arch}}' }\n");
+        assert_string_equal(s[4].text,
+                            "Set-Service DPS -StartupType Disabled\nif ($x) { Write-Host '{{os}} {{arch}}' }\n");
         assert_int_equal(s[5].kind, DEP_STEP_REGISTRY);
         assert_int_equal(s[5].n_regs, 3);
         assert_string_equal(s[5].regs[0].key, "HKLM\\SOFTWARE\\Policies\\Google\\Update");
@@ -346,6 +348,17 @@ static void test_alias_user_recipes(void **state) {
         put(t.user, ".#mytool.yaml", "an editor's lock file\n");
 
         struct dep_catalog *c = load_ok(&t);
+        dep_catalog_free(c);
+        /* A .yml file is not read, and said so. */
+        put(t.user, "other.yml", "name: other\n");
+        struct load_call lw = { &t, true, NULL };
+        _cleanup_free_ char *warn = NULL;
+        assert_int_equal(capture_stderr(do_load, &lw, &warn), 0);
+        _cleanup_free_ char *want = strdup_printf("vmcloak: warning: %s/other.yml is not read: catalog entries are "
+                                                  "NAME.yaml\n", t.user);
+        assert_string_equal(warn, want);
+        assert_null(dep_catalog_find(lw.c, "other"));
+        c = lw.c;
         assert_int_equal(c->n, 4);
         const struct dependency *a = dep_catalog_find(c, "dotnet40");
         assert_string_equal(a->alias_of, "dotnet");
@@ -413,6 +426,25 @@ static void test_missing_datadir(void **state) {
         struct dep_catalog *c = load_ok(&t);
         assert_int_equal(c->n, 0);
         dep_catalog_free(c);
+        tree_done(&t);
+}
+
+/* vmcloak's own folders: $VMCLOAK_DATADIR/deps and <home>/deps.d. */
+static void test_load_default(void **state) {
+        (void)state;
+        struct tree t;
+        tree_make(&t);
+        put_small(t.deps, "edge");
+        put_small(t.user, "mine");
+        setenv("VMCLOAK_DATADIR", t.root, 1);
+        assert_int_equal(paths_init(t.root), 0);   /* home: root, so deps.d is t.user */
+        struct dep_catalog *c = NULL;
+        assert_int_equal(dep_catalog_load_default(&c), 0);
+        assert_int_equal(c->n, 2);
+        assert_false(dep_catalog_find(c, "edge")->user);
+        assert_true(dep_catalog_find(c, "mine")->user);
+        dep_catalog_free(c);
+        unsetenv("VMCLOAK_DATADIR");
         tree_done(&t);
 }
 
@@ -577,7 +609,8 @@ static void test_bad_entries(void **state) {
                 { "Foo.yaml", "name: Foo\n", 1, "name 'Foo' may hold only a-z, 0-9, '_' and '-'" },
                 { "foo.yaml", "name: foo\ninstallers:\n  - version: 1\n    urls: [http://h/a.exe]\n", 3,
                   "installer 1: an installer needs 'sha256' or 'sha1' (a file is used only once its hash matched)" },
-                { "foo.yaml", "name: foo\nfiles:\n  - filename: a.der\n    sha1: 0123456789abcdef0123456789abcdef0123456z\n",
+                { "foo.yaml",
+                  "name: foo\nfiles:\n  - filename: a.der\n    sha1: 0123456789abcdef0123456789abcdef0123456z\n",
                   4, "file 1: 'sha1' must be 40 hexadecimal digits" },
                 { "foo.yaml", "name: foo\ninstallers:\n  - {sha256: " SHA1_A ", filename: a.exe}\n", 3,
                   "installer 1: 'sha256' must be 64 hexadecimal digits" },
@@ -605,6 +638,13 @@ static void test_bad_entries(void **state) {
                 { "foo.yaml", "name: foo\nsteps:\n  - remove: x\n    reboot: true\n", 4,
                   "step 1: 'reboot' (exit codes) belongs to run, script and powershell steps; to reboot, write a step "
                   "{reboot: true}" },
+                { "foo.yaml", "name: foo\nsteps:\n  - instal: x\n    reboot: [3010]\n", 3,
+                  "step 1: unknown step kind 'instal' (known: upload, run, script, powershell, registry, extract, "
+                  "attach_iso, detach_iso, remove, sleep, resolution, reboot)" },
+                { "foo.yaml", "name: foo\nsteps:\n  - reboot: [3010]\n", 3,
+                  "step 1: 'reboot' lists exit codes of a run, script or powershell step, and this step has none; a "
+                  "reboot of its own is {reboot: true}" },
+                { "foo.yaml", "name: foo\nsteps:\n  - reboot: false\n", 3, "step 1: 'reboot' takes the value true" },
                 { "foo.yaml", "name: foo\nsteps:\n  - remove: x\n    to: y\n", 4,
                   "step 1: 'to' does not belong to a remove step" },
                 { "foo.yaml", "name: foo\nsteps:\n  - upload: data:a.ps1\n", 3,
@@ -623,13 +663,16 @@ static void test_bad_entries(void **state) {
                 { "foo.yaml", "name: foo\nalias_of: bar\nsteps: []\n", 3,
                   "'steps' does not belong to an alias: it shares bar's (an alias has only name, description, "
                   "recommended and alias_of)" },
-                { "recipes.yaml", "win10x64:\n  - bar\n  - ie12\n", 3, "win10x64: 'ie12' names no entry of the catalog" },
-                { "d/recipes.yaml", "win10x64: [bar:1, bar:3]\n", 1, "win10x64: 'bar:3': bar has no version 3 (it has 1)" },
+                { "recipes.yaml", "win10x64:\n  - bar\n  - ie12\n", 3,
+                  "win10x64: 'ie12' names no entry of the catalog" },
+                { "d/recipes.yaml", "win10x64: [bar:1, bar:3]\n", 1,
+                  "win10x64: 'bar:3': bar has no version 3 (it has 1)" },
                 { "foo.yaml", "name: foo\nsettings:\n  version: {default: x}\n", 3,
                   "a setting cannot be called 'version' ({{version}} is a template word of its own)" },
                 { "foo.yaml", "name: foo\nsteps:\n  - extract: setting:zip\n    to: x\n", 3,
                   "step 1: 'extract: setting:zip': the entry declares no setting 'zip' under 'settings'" },
-                { "foo.yaml", "name: foo\nfiles: [{filename: a, sha1: " SHA1_A "}]\nsteps:\n  - upload: file:b\n    to: x\n",
+                { "foo.yaml",
+                  "name: foo\nfiles: [{filename: a, sha1: " SHA1_A "}]\nsteps:\n  - upload: file:b\n    to: x\n",
                   4, "step 1: 'upload: file:b': the entry has no file named 'b' under 'files'" },
                 { "foo.yaml", "name: foo\nsteps:\n  - reboot: true\n    when: {os: win7x64, setting: debug}\n", 4,
                   "step 1: 'when: setting' must be KEY=VALUE, not 'debug'" },
@@ -640,13 +683,20 @@ static void test_bad_entries(void **state) {
                   "none: add 'filename'" },
                 { "foo.yaml", "name: foo\ninstallers:\n  - {sha1: " SHA1_A ", filename: bar.exe}\n", 3, NULL },
                 { "foo.yaml", "name: foo\ndescription: a\ndescription: b\n", 3, "'description' is given twice" },
-                { "foo.yaml", "name: foo\ndefault: 2\ninstallers:\n  - {version: 1, sha1: " SHA1_A ", filename: f.exe}\n",
+                { "foo.yaml",
+                  "name: foo\ndefault: 2\ninstallers:\n  - {version: 1, sha1: " SHA1_A ", filename: f.exe}\n",
                   2, "default '2' is none of the installers' versions (1)" },
                 { "foo.yaml", "name: foo\nsteps:\n  - run: x\n    async: true\n    ok: [0]\n", 3,
                   "step 1: an async run has no exit code: 'ok', 'reboot' and 'timeout' do not belong to it" },
                 { "foo.yaml", "", 1, "the file is empty" },
+                { "foo.yaml", "name: foo\nsteps:\n  - upload: data:t.xml\n    to: x\n    template: true\n", 3,
+                  "step 1: data:t.xml: unknown template {{nope}} (known: version, os, arch, installer, agent, "
+                  "file:NAME, env:NAME)" },
+                { "foo.yaml", "name: foo\nsteps:\n  - run: 'echo {{version'\n", 3,
+                  "step 1: '{{' without its '}}' (a template is {{name}}; single braces are plain text)" },
                 { "foo.yaml", "name: foo\n---\nname: foo\n", 2, "a second YAML document; a file holds one" },
-                { "d/foo.yaml", "name: foo\nsteps:\n  - registry:\n      - {key: 'HKEY\\x', type: REG_SZ, data: 1}\n", 4,
+                { "d/foo.yaml",
+                  "name: foo\nsteps:\n  - registry:\n      - {key: 'HKEY\\x', type: REG_SZ, data: 1}\n", 4,
                   "step 1: registry item 1: key 'HKEY\\x' must start with HKLM\\, HKCU\\, HKCR\\, HKU\\ or HKCC\\" },
         };
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
@@ -657,6 +707,7 @@ static void test_bad_entries(void **state) {
                     "name: bar\ninstallers:\n  - {version: '1', sha1: " SHA1_B ", filename: bar.exe}\n");
                 put(t.deps, "bar2.yaml", "name: bar2\nalias_of: bar\n");
                 put(t.deps, "a.ps1", "x\n");
+                put(t.deps, "t.xml", "<a>\n{{nope}}</a>\n");
                 _cleanup_free_ char *outside = path_join(t.root, "outside.ps1");
                 assert_int_equal(write_file(outside, "x", 1, 0644), 0);
                 _cleanup_free_ char *link = path_join(t.deps, "link.ps1");
@@ -706,6 +757,7 @@ int main(void) {
                 cmocka_unit_test(test_full_entry),
                 cmocka_unit_test(test_alias_user_recipes),
                 cmocka_unit_test(test_missing_datadir),
+                cmocka_unit_test(test_load_default),
                 cmocka_unit_test(test_pick_installer),
                 cmocka_unit_test(test_template_expand),
                 cmocka_unit_test(test_bad_entries),
