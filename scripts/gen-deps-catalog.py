@@ -28,6 +28,8 @@ Rules (issue 12, vmcloak-spec.md §10.5 and §11.5):
   every vcredist year, Silverlight.exe for every Silverlight, jre-7u60-windows-x64.exe for 7u60
   and 7u65) and downloads again whenever the cached one has the wrong hash; here each of those
   gets its version before the extension (vcredist_x64-2013.exe), with a comment.
+- adobepdf also gets VMCloak's 11.0.0 installer as a file: its .msp versions patch the MSI inside
+  it (VMCloak fetches it in its code, not in its tables).
 - Python-only fields (window_name, install_path) and per-file descriptions are dropped (the
   descriptions become comments).
 """

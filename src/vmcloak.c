@@ -51,6 +51,7 @@ static const struct command commands[] = {
           "Adopt a hand-built disk whose OS and agent are installed as an image" },
         { "createiso", &cmd_createiso, NEED_PIPELINE, "Build the unattended install ISO only" },
         { "isodownload", &cmd_isodownload, 0, "Download a known Windows ISO and check its hash" },
+        { "deps", &cmd_deps, 0, "Fetch dependency files ahead of time, or verify the cache" },
         { "bridge", &cmd_bridge, 0, "Create or check the host bridge and qemu-bridge-helper (root)" },
         { "doctor", &cmd_doctor, 0, "Check that this host can build and run vmcloak VMs" },
         { "migrate", &cmd_migrate, NEED_REPO, "Upgrade repository.db to the current schema" },

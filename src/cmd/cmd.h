@@ -48,6 +48,11 @@ extern const struct cmd_def cmd_doctor;
 extern const struct cmd_def cmd_migrate;
 extern const struct cmd_def cmd_export;
 extern const struct cmd_def cmd_cleanup;
+extern const struct cmd_def cmd_deps;
+
+/* vmcloak list deps (cmd/deps.c): VMCloak's table (spec §2.14) plus versions, OSes, tags and
+ * where each file is; --json for scripts. 0 or a negative errno after one line. */
+int cmd_list_deps(bool name_only, const char *files_dir);
 
 /* For commands whose work belongs to a later issue: says so (naming env's command and what)
  * and returns exit code 2. Never a fake success. */

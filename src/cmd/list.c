@@ -13,9 +13,11 @@
 #include "core/util.h"
 
 static bool arg_name_only;
+static const char *arg_files_dir;
 
 static const struct optdef opts[] = {
         OPT_BOOL(0, "name-only", &arg_name_only, "Print only names, one per line"),
+        OPT_STRING(0, "files-dir", &arg_files_dir, "DIR", "deps: a folder of files you brought (shown as user-supplied when the name matches)"),
         { NULL },
 };
 
@@ -180,16 +182,18 @@ static int check(const struct args *a) {
                           "'vmcloak list deps'", what);
                 return -EINVAL;
         }
-        if (streq(what, "deps") || streq(what, "dependencies")) {
-                log_error("'list deps' is not implemented yet (the dependency catalog is its own issue)");
-                return -EOPNOTSUPP;
+        if (arg_files_dir && !streq(what, "deps") && !streq(what, "dependencies")) {
+                log_error("--files-dir goes with 'list deps'");
+                return -EINVAL;
         }
         return 0;
 }
 
 static int run(const struct cmd_env *env) {
-        int r = streq(env->args->pos[0], "images") ? list_images(env->repo, arg_name_only)
-                                                   : list_snapshots(env->repo, arg_name_only);
+        const char *what = env->args->pos[0];
+        int r = streq(what, "images")                               ? list_images(env->repo, arg_name_only)
+                : streq(what, "deps") || streq(what, "dependencies") ? cmd_list_deps(arg_name_only, arg_files_dir)
+                                                                     : list_snapshots(env->repo, arg_name_only);
         return exit_code_for(r);
 }
 

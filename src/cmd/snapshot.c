@@ -9,6 +9,7 @@
 #include "cmd/cmd.h"
 #include "cmd/vmopts.h"
 #include "core/log.h"
+#include "core/util.h"
 #include "core/validate.h"
 #include "pipeline/snapshot.h"
 
@@ -69,8 +70,10 @@ static const struct optdef opts[] = {
         OPT_BOOL(0, "com1", &req.com1, "Keep the serial console in <vm>.com1 (VMCloak name)"),
         OPT_MACHINE_TAGS(&req.tags, "Cuckoo machine tag for these VMs besides the image's (may be repeated)"),
         OPT_BOOL(0, "tpm", &req.tpm, "Keep the image's TPM in the VMs (Cuckoo3 cannot restore them; vmcloak restore can)"),
-        OPT_NO_EFFECT(0, "nopatch", ARG_FLAG, NULL,
-                      "Do not install threemonpatch (Windows; accepted, nothing to skip yet)"),
+        OPT_BOOL(0, "nopatch", &req.nopatch,
+                 "Windows: do not run threemonpatch in the VMs"),
+        OPT_STRING(0, "files-dir", &req.files_dir, "DIR",
+                   "Windows: threemonpatch's file (its host is gone) is in DIR", .check = check_path),
         OPT_ENUM(0, "compress", &req.compress, opt_compress, "ALGO",
                  "Memory file: lz4, gzip, none (all restorable by Cuckoo3) or zstd (vmcloak restore only)",
                  .def_value = "lz4"),
@@ -94,7 +97,10 @@ static const struct cmd_spec spec = {
         "(gateway, DNS, broadcast, another VM's) is refused with the reason, never replaced. Without IP:\n"
         "the first free addresses in a row from the network's .10, or those of an earlier run. Running\n"
         "the same command again keeps the complete VMs of the series and builds the missing ones.\n"
-        "Each VM lands in ~/.vmcloak/vms/qemu/VMNAME/, ready for 'cuckoo machine import qemu'.",
+        "Each VM lands in ~/.vmcloak/vms/qemu/VMNAME/, ready for 'cuckoo machine import qemu'.\n"
+        "Windows images: each VM runs the catalog's threemonpatch (unless --nopatch) and finalize through\n"
+        "its agent before its memory snapshot, as VMCloak does, unless the image records them installed;\n"
+        "threemonpatch's file must be in the cache or --files-dir. Linux images run neither.",
         opts, 2, 3, .pos = pos,
 };
 
@@ -114,6 +120,10 @@ static int check(const struct args *a) {
         }
         if (req.interactive && req.jobs > 1) {
                 log_error("--interactive pauses each VM for you: use it with --jobs 1");
+                return -EINVAL;
+        }
+        if (req.files_dir && !is_dir(req.files_dir)) {
+                log_error("--files-dir %s is no folder", req.files_dir);
                 return -EINVAL;
         }
         if (!vm_compress_cuckoo_compatible(req.compress))

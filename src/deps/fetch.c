@@ -135,7 +135,8 @@ static void memory_store(const char *abs, const struct stat *st, const char *sha
         json_object_object_add(e, "sha256", json_object_new_string(sha256));
         json_object_object_add(e, "sha1", json_object_new_string(sha1));
         json_object_object_add(m, abs, e);
-        const char *text = json_object_to_json_string_ext(m, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED);
+        const char *text = json_object_to_json_string_ext(m, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+                                                                  JSON_C_TO_STRING_NOSLASHESCAPE);
         int r = mkdir_p(dir, 0755);
         if (r >= 0)
                 r = write_file_atomic(path, text, strlen(text), 0644);
@@ -312,8 +313,9 @@ int dep_file_fetch(const struct dep_file *f, const char *label, const struct dep
                 if (look.no_download)
                         log_error("%s is not on this host; %s", what, way_out);
                 else
-                        log_error("cannot download %s: %s; %s", what,
-                                  dead ? dead : "the catalog lists no URL for it", way_out);
+                        log_error("cannot download %s: %s%s; %s", what,
+                                  dead ? "every URL is marked dead: " : "the catalog lists no URL for it",
+                                  strempty(dead), way_out);
                 return -ENOENT;
         }
 

@@ -30,13 +30,18 @@ int dep_file_locate(const struct dep_file *f, const struct dep_fetch_opts *o, en
                     char **ret_path);
 
 /*
- * Make f available as a verified local file: the user's (files_dir), the cache, or downloaded
- * from its live URLs into ~/.vmcloak/files with core/download.h (mirrors in order, resume,
- * retries, hash check before use). label names it in messages ("dotnet 4.7.2").
- * Out: 0 and *ret_path (malloc'd). Errors after one line that names the file, its hash, the
- * URLs tried (and the dead ones with their reason) and the way out ("put <filename> with
- * SHA-1 <hash> in --files-dir DIR or ~/.vmcloak/files"): -ENOENT (no live URL), the errors of
- * download_file(); -ECANCELED on Ctrl-C.
+ * Make f available as a verified local file: the user's (files_dir), the cache, VMCloak's
+ * ~/.vmcloak/deps (read only), or downloaded from its live URLs into ~/.vmcloak/files with
+ * core/download.h (mirrors in order, resume, retries, hash check before use); dead URLs are never
+ * tried. label names it in messages ("dotnet 4.7.2").
+ * Out: 0 and *ret_path (malloc'd). Errors after one line that names label, the file, the URLs
+ * tried with their errors (and the dead ones with their reason) and the way out ("put <filename>
+ * (SHA-1 <hash>) in <home>/files or --files-dir DIR"; the SHA-256 when the catalog has one):
+ * -ENOENT (no live URL, or o->no_download), -EBADMSG (the user's file of that name is another
+ * file: left alone, nothing downloaded instead), the errors of download_file(); -ECANCELED on
+ * Ctrl-C (a .part stays and the next call resumes it).
+ * Where it comes from: VMCloak's Dependency.download (spec §10.5: ~/.vmcloak/deps, mirrors in
+ * order, a mismatch tries the next), without its acceptance of a partial file.
  */
 int dep_file_fetch(const struct dep_file *f, const char *label, const struct dep_fetch_opts *o, char **ret_path);
 

@@ -197,7 +197,8 @@ static int fetch_one(const struct dep_file *f, const char *label, const struct d
         return r;
 }
 
-int dep_plan_fetch(struct dep_plan *plan, const struct dep_fetch_opts *o, bool skip_unavailable) {
+int dep_plan_fetch(struct dep_plan *plan, const struct dep_fetch_opts *o, bool skip_unavailable,
+                   const char *way_out) {
         for (size_t i = 0; i < plan->n; i++) {
                 struct dep_plan_item *it = &plan->items[i];
                 if (it->kind != DEP_PLAN_DEP || it->left_out)
@@ -221,8 +222,8 @@ int dep_plan_fetch(struct dep_plan *plan, const struct dep_fetch_opts *o, bool s
                 if (r == 0)
                         continue;
                 if (!skip_unavailable) {
-                        log_error("%s cannot be installed without it; nothing was started (--skip-unavailable leaves "
-                                  "such dependencies out)", label);
+                        log_error("%s cannot be installed without it; nothing was started (%s)", label,
+                                  way_out ? way_out : "--skip-unavailable leaves such dependencies out");
                         return -ENOENT;
                 }
                 log_warning("%s is left out of this install: a file it needs cannot be had (--skip-unavailable)",
@@ -306,7 +307,7 @@ static int exec_judged(struct agent_client *agent, const char *command, const st
         if (res.error)
                 log_error("%s failed: '%s': %s (exit code %d)", j->what, command, res.error, res.exit_code);
         else
-                log_error("%s failed: '%s' exited with code %d", j->what, command, res.exit_code);
+                log_error("%s failed: '%s' returned exit code %d", j->what, command, res.exit_code);
         log_output_tail("stdout", res.out);
         log_output_tail("stderr", res.err);
         agent_exec_result_done(&res);

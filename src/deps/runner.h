@@ -47,11 +47,12 @@ int dep_plan_check(const struct dep_plan *plan, const char *os, const char *arch
  * Before any VM starts (issue 12: a missing file costs no boot): every installer and file of
  * the plan's dependencies made a verified local file with dep_file_fetch() (user folder,
  * cache or download), into the items' installer_path/file_paths. A file that cannot be had
- * stops everything (dep_file_fetch's line, then one naming --skip-unavailable), unless
- * skip_unavailable: then the dependency is reported as left out and marked so (never
- * silently). -ECANCELED on Ctrl-C; the errors of dep_file_fetch().
+ * stops everything (dep_file_fetch's line, then one naming way_out, default the option
+ * --skip-unavailable) with -ENOENT, unless skip_unavailable: then the dependency is reported as
+ * left out and marked so (never silently). -ECANCELED on Ctrl-C; -ENOMEM.
  */
-int dep_plan_fetch(struct dep_plan *plan, const struct dep_fetch_opts *o, bool skip_unavailable);
+int dep_plan_fetch(struct dep_plan *plan, const struct dep_fetch_opts *o, bool skip_unavailable,
+                   const char *way_out);
 
 /*
  * Run every item in order. A step fails when its exit code is not in `ok` (default 0); an

@@ -231,10 +231,10 @@ static int install_prepare(const struct install_request *req, const struct image
         bool names_deps = req->recommended;
         for (size_t i = 0; i < req->plan->n_steps; i++)
                 names_deps |= req->plan->steps[i].kind == STEP_DEPENDENCY;
-        int r = names_deps ? dep_catalog_load_default(cat) : 0;
+        int r = names_deps && !req->catalog ? dep_catalog_load_default(cat) : 0;
         if (r < 0)
                 return r;
-        struct dep_resolve_input in = { .tokens = req->plan, .catalog = *cat, .os = img->osversion,
+        struct dep_resolve_input in = { .tokens = req->plan, .catalog = req->catalog ? req->catalog : *cat, .os = img->osversion,
                                         .arch = prof->arch, .installed = img->installed,
                                         .force_reinstall = req->force_reinstall, .recommended = req->recommended };
         r = dep_resolve(&in, plan);
@@ -242,7 +242,7 @@ static int install_prepare(const struct install_request *req, const struct image
                 r = dep_plan_check(plan, img->osversion, prof->arch, !req->no_machine_start);
         struct dep_fetch_opts fo = { .files_dir = req->files_dir };
         if (r == 0)
-                r = dep_plan_fetch(plan, &fo, req->skip_unavailable);
+                r = dep_plan_fetch(plan, &fo, req->skip_unavailable, NULL);
         return r;
 }
 
@@ -318,7 +318,7 @@ int pipeline_install(struct pipeline *pl, const struct install_request *req) {
                 r = on_overlay(pl, img, "install", req->vm.accel, install_on, &job);
         if (r == 0)
                 r = install_record(pl->repo, img, &plan);
-        if (r == 0 && (r = image_tags_after_install(img, req->tags, cat)) == 0)
+        if (r == 0 && (r = image_tags_after_install(img, req->tags, req->catalog ? req->catalog : cat)) == 0)
                 r = repo_image_update(pl->repo, img);
         if (r == 0 && runnable > 0)
                 install_summary(req->name, &plan, &job.stats, t0);

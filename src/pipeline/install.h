@@ -8,6 +8,7 @@
 #include "pipeline/session.h"
 
 struct repo;
+struct dep_catalog;
 
 struct install_request {
         const char *name;
@@ -17,6 +18,8 @@ struct install_request {
         bool recommended;            /* -r: the OS's recipe first (deps/resolve.h) */
         bool skip_unavailable;       /* a dependency whose file cannot be had is left out (and said so) */
         const char *files_dir;       /* --files-dir: files the user brought (deps/fetch.h) */
+        const struct dep_catalog *catalog;  /* NULL: the shipped one and deps.d, loaded when a
+                                             * dependency is named (tests and snapshot give theirs) */
         char **tags;                 /* --tag: machine tags stored on the image after a successful install */
         struct vm_options vm;
 };

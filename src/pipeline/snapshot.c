@@ -25,6 +25,9 @@
 #include "core/validate.h"
 #include "guest/profile.h"
 #include "guest/unattend.h"
+#include "deps/catalog.h"
+#include "deps/resolve.h"
+#include "deps/runner.h"
 #include "pipeline/cleanup.h"
 #include "pipeline/fwstate.h"
 #include "pipeline/install.h"
@@ -49,6 +52,8 @@ struct vm_job {
 struct snapshot_ctx {
         struct pipeline *pl;
         const struct snapshot_request *req;
+        struct dep_plan final;         /* Windows: threemonpatch, finalize (empty: nothing to run) */
+        struct dep_catalog *catalog;   /* loaded for it (NULL: none, or the request's) */
         const struct image *img;
         const struct os_profile *prof;
         struct vm_job *jobs;
@@ -206,6 +211,57 @@ static int build_guest_settings(struct vm_build *b) {
         return 0;
 }
 
+static int reboot_build(void *userdata) {
+        struct vm_build *b = userdata;
+        return session_reboot(&b->s, AGENT_BOOT_TIMEOUT_S);
+}
+
+/* VMCloak's final changes (threemonpatch, finalize), in the VM before its memory snapshot. */
+static int build_finalize(struct vm_build *b) {
+        const struct snapshot_ctx *x = b->x;
+        if (x->final.n == 0)
+                return 0;
+        b->step = "running threemonpatch and finalize";
+        say(b->job->name, "running %s", x->final.n > 1 ? "threemonpatch and finalize" : x->final.items[0].name);
+        struct install_target t = { .agent = b->s.agent, .profile = x->prof, .os = x->img->osversion,
+                                    .arch = x->prof->arch, .cmd_timeout_ms = AGENT_BOOT_TIMEOUT_S * 1000,
+                                    .reboot = reboot_build, .userdata = b };
+        return dep_plan_run(&x->final, &t, NULL);
+}
+
+/* Windows: resolve and fetch threemonpatch and finalize before any VM starts (the patch's only
+ * host is dark, so a missing file must not cost a boot). */
+static int plan_final(struct snapshot_ctx *x) {
+        const struct snapshot_request *req = x->req;
+        unsigned kept = 0;
+        for (unsigned i = 0; i < x->n; i++)
+                kept += x->jobs[i].kept;
+        if (!startswith(x->prof->name, "win") || kept == x->n)
+                return 0;
+        struct dep_catalog *own = NULL;
+        int r = req->catalog ? 0 : dep_catalog_load_default(&own);
+        if (r < 0)
+                return r;
+        char *tokens[] = { req->nopatch ? "finalize" : "threemonpatch", req->nopatch ? NULL : "finalize", NULL };
+        struct install_plan tp;
+        r = install_plan_parse(tokens, &tp);
+        if (r == 0) {
+                struct dep_resolve_input in = { .tokens = &tp, .catalog = req->catalog ? req->catalog : own,
+                                                .os = x->img->osversion, .arch = x->prof->arch,
+                                                .installed = x->img->installed };
+                r = dep_resolve(&in, &x->final);
+                install_plan_free(&tp);
+        }
+        if (r == 0)
+                r = dep_plan_check(&x->final, x->img->osversion, x->prof->arch, false);
+        struct dep_fetch_opts fo = { .files_dir = req->files_dir };
+        if (r == 0)
+                r = dep_plan_fetch(&x->final, &fo, false,
+                                   "give the file with --files-dir DIR, or snapshot without the patch: --nopatch");
+        x->catalog = own;
+        return r;
+}
+
 /* The new address: the agent's answer may never come (its address changes under it), so the
  * client moves to the machine's second endpoint and waits there. */
 static int build_readdress(struct vm_build *b) {
@@ -314,6 +370,8 @@ static int snapshot_one(struct snapshot_ctx *x, struct vm_job *job) {
         r = build_boot(&b);
         if (r == 0)
                 r = build_guest_settings(&b);
+        if (r == 0)
+                r = build_finalize(&b);
         if (r == 0)
                 r = build_readdress(&b);
         if (r == 0)
@@ -588,15 +646,7 @@ int pipeline_snapshot(struct pipeline *pl, const struct snapshot_request *req) {
                             "and QEMU refuses their memory snapshots without one); 'vmcloak restore' can", img->name);
         else if (img->tpm)
                 log_info("The VMs of %s run without its TPM, so Cuckoo3 can restore them (--tpm keeps it)", img->name);
-        /* Before anything is made: a catalog that does not load stops here, not after the VMs. */
         _cleanup_strv_free_ char **tags = NULL;
-        if ((r = vm_tags_compute(img, NULL, req->tags, &tags)) < 0)
-                return r;
-        x.tags = tags;
-        if (tags[0]) {
-                _cleanup_free_ char *l = strv_join(tags, ", ");
-                log_info("Machine tags of the VMs: %s", l ? l : "");
-        }
         if (req->resolution && !x.prof->cmd.set_resolution)
                 log_warning("--resolution %s: the %s guest has no way to change its screen resolution; ignored",
                             req->resolution, x.prof->name);
@@ -608,6 +658,19 @@ int pipeline_snapshot(struct pipeline *pl, const struct snapshot_request *req) {
                 return -EINVAL;
         }
         r = plan_vms(&x);
+        if (r == 0)
+                r = plan_final(&x);
+        /* The VMs' tags, before anything is made: the image's, its dependencies', --tag, and
+         * those of what runs in each VM before its memory snapshot (threemonpatch). */
+        if (r == 0)
+                r = vm_tags_compute(img, req->catalog ? req->catalog : x.catalog, req->tags, &tags);
+        if (r == 0 && dep_plan_tags(&x.final, &tags) < 0)
+                r = log_oom();
+        if (r == 0 && tags[0]) {
+                _cleanup_free_ char *l = strv_join(tags, ", ");
+                log_info("Machine tags of the VMs: %s", l ? l : "");
+        }
+        x.tags = tags;
         /* Connect (probe QEMU and KVM) before any thread needs it: one warning line, not one per VM. */
         if (r == 0)
                 r = pipeline_connect(pl, req->vm.accel);
@@ -657,6 +720,9 @@ done:
                 name_unlock(x.jobs[i].lock);
         }
         free(x.jobs);
+        dep_plan_free(&x.final);
+        if (x.catalog)
+                dep_catalog_free(x.catalog);
         pthread_mutex_destroy(&x.lock);
         return r;
 }

@@ -7,6 +7,8 @@
 #include "pipeline/pipeline.h"
 #include "pipeline/session.h"
 
+struct dep_catalog;
+
 struct snapshot_request {
         const char *image;
         const char *vmname;
@@ -21,6 +23,9 @@ struct snapshot_request {
         bool interactive;
         bool com1;
         bool tpm;                      /* keep the image's TPM (default: the VMs run without it) */
+        bool nopatch;                  /* Windows: no threemonpatch before the memory snapshot */
+        const char *files_dir;         /* --files-dir for threemonpatch's and finalize's files */
+        const struct dep_catalog *catalog;  /* NULL: the shipped one and deps.d (Windows images only) */
         char **tags;                   /* --tag: machine tags of these VMs besides the image's (NULL: none) */
         struct vm_options vm;
 };
@@ -32,5 +37,10 @@ struct snapshot_request {
  * Each VM's machine tags (machineinfo.json, its row) are the image's, its installed
  * dependencies' and req->tags (pipeline/tags.h vm_tags_compute).
  * Make req->count VMs (req->jobs at a time); each one that fails or is interrupted leaves no
- * row and no folder (its logs move to ~/.vmcloak/log/VM). 0 when every VM was made. */
+ * row and no folder (its logs move to ~/.vmcloak/log/VM). 0 when every VM was made.
+ * Windows images (OS profile names "win..."): each VM runs the catalog's threemonpatch (unless
+ * req->nopatch) and finalize through its agent before its memory snapshot, as VMCloak's
+ * snapshot does (spec §8.1 step 6, §11.2), skipping those the image records as installed;
+ * their files are fetched before any VM starts, and one that cannot be had refuses the
+ * snapshot with one line naming --files-dir and --nopatch. Linux images run neither. */
 int pipeline_snapshot(struct pipeline *pl, const struct snapshot_request *req);

@@ -12,6 +12,7 @@
 #include "core/tags.h"
 #include "core/util.h"
 #include "deps/catalog.h"
+#include "deps/resolve.h"
 #include "pipeline/image.h"
 #include "pipeline/pipeline.h"
 
@@ -33,6 +34,18 @@ int dep_tags_of_installed(const struct dep_catalog *cat, const char *installed, 
                 const struct dependency *base = dep_catalog_resolve_alias(cat, d);
                 if (tags_add_all(set, d->tags) < 0 || (base && tags_add_all(set, base->tags) < 0))
                         return log_oom();
+        }
+        return 0;
+}
+
+int dep_plan_tags(const struct dep_plan *plan, char ***set) {
+        for (size_t i = 0; i < plan->n; i++) {
+                const struct dep_plan_item *it = &plan->items[i];
+                if (it->kind == DEP_PLAN_DEP && !it->left_out && it->dep) {
+                        int r = tags_add_all(set, it->dep->tags);
+                        if (r < 0)
+                                return r;
+                }
         }
         return 0;
 }

@@ -6,6 +6,7 @@
 #pragma once
 
 struct dep_catalog;
+struct dep_plan;
 struct image;
 struct pipeline;
 
@@ -19,6 +20,11 @@ struct pipeline;
  * Cuckoo3's rule (core/validate.h NAME_MACHINE_TAG). 0 or -ENOMEM (one line).
  */
 int dep_tags_of_installed(const struct dep_catalog *cat, const char *installed, char ***set);
+
+/* The tags of the dependencies a resolved plan runs (deps/resolve.h; those --skip-unavailable
+ * left out give none), added to the sorted set *set: snapshot's threemonpatch, run in each VM
+ * rather than recorded on the image. 0 or -ENOMEM (no message). */
+int dep_plan_tags(const struct dep_plan *plan, char ***set);
 
 /*
  * install, after every step worked and the image was committed: img->tags becomes its stored

@@ -69,11 +69,100 @@ out=$("$VM" list images --json)
 tap_check "list images --json has them as a list" python3 -c 'import json,sys; \
   assert json.load(sys.stdin)[0]["tags"] == ["lab", "labtools", "linux.6-1", "office", "pdfreader", "sysinternals"]' <<<"$out"
 out=$("$VM" install --accel tcg lbase 'run:test -e /root/does-not-exist' 2>&1); rc=$?
-tap_check "a failing run step fails install with its exit code" test "$rc" = 1 -a -n "$(grep -F 'exited with code 1' <<<"$out")"
+tap_check "a failing run step fails install with its exit code" test "$rc" = 1 -a -n "$(grep -F 'exit code 1' <<<"$out")"
 tap_check "a failed install leaves no overlay" test -z "$(ls "$VMCLOAK_HOME/image" | grep -v '^lbase.qcow2$')"
 out=$("$VM" install lbase dotnet 2>&1); rc=$?
-tap_check "a catalog dependency of another OS is refused before any VM starts" \
-  test "$rc" -ne 0 -a -z "$(qemus)" -a -n "$(grep -F 'dotnet does not install on linux' <<<"$out")"
+tap_check "a Windows dependency is refused on linux before any VM starts" \
+  test "$rc" = 1 -a -n "$(grep -F 'dotnet does not install on linux' <<<"$out")" -a -z "$(qemus)"
+
+# --- catalog dependencies from deps.d (the runner) -----------------------------------------------
+# appa depends on appb (b runs first), gets its installer from a server on 127.0.0.1 (fetched
+# before the boot), runs a script from its entry's folder and reboots in its middle; each step
+# appends to /root/order.txt, which generic steps read back in the same install.
+mkdir -p "$tmp/srv" "$VMCLOAK_HOME/deps.d"
+printf '#!/bin/sh\necho "tool $1" > /root/tool-ran\n' > "$tmp/srv/appa-tool.sh"
+toolsum=$(sha256sum "$tmp/srv/appa-tool.sh" | cut -d' ' -f1)
+python3 "$SRC/tests/e2e/download-server.py" "$tmp/srv" "$tmp/srvport" "$tmp/srvlog" &
+for _ in $(seq 50); do [ -s "$tmp/srvport" ] && break; sleep 0.1; done
+srvport=$(cat "$tmp/srvport")
+cat > "$VMCLOAK_HOME/deps.d/appb.yaml" <<'Y'
+name: appb
+description: e2e, installed first as appa's sub-dependency
+os: [linux]
+steps:
+  - run: echo b >> /root/order.txt
+Y
+cat > "$VMCLOAK_HOME/deps.d/appa.yaml" <<Y
+name: appa
+description: e2e, a served installer, a data script, a reboot in the middle
+os: [linux]
+default: "1.0"
+depends: [appb]
+installers:
+  - version: "1.0"
+    filename: appa-tool.sh
+    sha256: $toolsum
+    urls: ["http://127.0.0.1:$srvport/f/appa-tool.sh"]
+steps:
+  - upload: installer
+    to: /root/appa-tool.sh
+  - run: /bin/sh /root/appa-tool.sh {{version}}
+  - script: data:appa-data.sh
+  - run: cat /proc/sys/kernel/random/boot_id > /root/boot-before
+  - reboot: true
+  - run: 'test "\$(cat /proc/sys/kernel/random/boot_id)" != "\$(cat /root/boot-before)" && echo rebooted >> /root/order.txt'
+Y
+printf '#!/bin/sh\necho a >> /root/order.txt\n' > "$VMCLOAK_HOME/deps.d/appa-data.sh"
+cat > "$VMCLOAK_HOME/deps.d/appfail.yaml" <<'Y'
+name: appfail
+description: e2e, a step that fails
+os: [linux]
+steps:
+  - run: echo fine
+  - run: 'echo some output; echo last words >&2; exit 3'
+Y
+cat > "$VMCLOAK_HOME/deps.d/appset.yaml" <<'Y'
+name: appset
+description: e2e, a required setting
+os: [linux]
+settings:
+  need: {required: true, description: a value}
+steps:
+  - run: echo {{need}}
+Y
+t=$(now)
+out=$("$VM" install --accel tcg lbase appa 'run:test "$(tr "\n" " " < /root/order.txt)" = "b a rebooted "' \
+      'run:grep -qx "tool 1.0" /root/tool-ran' 2>&1); rc=$?
+echo "# install appa (2 reboots): $(secs "$t" "$(now)") s"
+tap_check "install appa: appb first, the served installer, the data script, reboot and wait" test "$rc" = 0
+[ "$rc" = 0 ] || { echo "$out" | sed 's/^/# /'; }
+tap_check "the installer came from the server on 127.0.0.1 into the cache" \
+  test "$(grep -c 'GET /f/appa-tool.sh' "$tmp/srvlog")" -ge 1 -a -s "$VMCLOAK_HOME/files/appa-tool.sh"
+installed=$(sqlite3 "$VMCLOAK_HOME/repository.db" "SELECT _installed FROM image WHERE name='lbase'")
+tap_check "appa:1.0 and its sub-dependency appb are recorded" test -n "$(grep 'appb:' <<<"$installed")" -a -n "$(grep 'appa:1.0' <<<"$installed")"
+tap_check "the summary counts the reboots" grep -q '2 reboots' <<<"$out"
+out=$("$VM" install --accel tcg lbase appa 2>&1); rc=$?
+tap_check "a second install skips what is recorded, without a boot" \
+  test "$rc" = 0 -a -n "$(grep -F 'Nothing to install into lbase: appa is already installed' <<<"$out")" -a -z "$(grep -F 'Booting' <<<"$out")"
+out=$("$VM" install --accel tcg -r lbase 2>&1); rc=$?
+tap_check "-r on linux names the OSes that have a recommended set, before any VM starts" \
+  test "$rc" = 1 -a -n "$(grep -F 'no recommended set for OS linux; the catalog has one for: ' <<<"$out")" -a -z "$(grep -F 'Booting' <<<"$out")"
+out=$("$VM" install --accel tcg lbase appa nosuch1 nosuch2 2>&1); rc=$?
+tap_check "unknown names are all listed, before any VM starts" \
+  test "$rc" = 1 -a -n "$(grep -F 'unknown dependencies: nosuch1, nosuch2; see vmcloak list deps' <<<"$out")"
+out=$("$VM" install --accel tcg lbase appset 2>&1); rc=$?
+tap_check "a required setting missing is refused before any VM starts" \
+  test "$rc" = 1 -a -n "$(grep -F 'appset needs the setting appset.need=... (a value)' <<<"$out")" -a -z "$(grep -F 'Booting' <<<"$out")"
+t=$(now)
+out=$("$VM" install --accel tcg --force-reinstall lbase appa appfail 2>&1); rc=$?
+echo "# install --force-reinstall appa appfail: $(secs "$t" "$(now)") s"
+tap_check "--force-reinstall runs appa again (not appb, its sub-dependency)" \
+  test -n "$(grep -F '[1/2] appa 1.0' <<<"$out")" -a -z "$(grep -F 'appb' <<<"$out")"
+tap_check "a failing step names the dependency, step, command and exit code" \
+  test "$rc" = 1 -a -n "$(grep -F "appfail: step 2 (run) failed: 'echo some output; echo last words >&2; exit 3' returned exit code 3" <<<"$out")"
+tap_check "... then its output's last lines" test -n "$(grep -F 'some output' <<<"$out")" -a -n "$(grep -F 'last words' <<<"$out")"
+tap_check "... and the image is unchanged" test -n "$(grep -F 'install of lbase failed; the image is unchanged' <<<"$out")" -a \
+  "$(sqlite3 "$VMCLOAK_HOME/repository.db" "SELECT _installed FROM image WHERE name='lbase'")" = "$installed"
 
 # modify: the guest changes itself and shuts down; the change is kept. The agent stands in for
 # the person at the VNC console.
@@ -124,13 +213,14 @@ tap_check "no QEMU left after snapshot" test -z "$(qemus)"
 for v in lvm1:10.0.2.20 lvm2:10.0.2.21; do
   name=${v%%:*} ip=${v#*:}
   host=$(sqlite3 "$VMCLOAK_HOME/repository.db" "SELECT hostname FROM snapshot WHERE vmname='$name'")
-  out=$("$VM" restore "$name" --exec 'hostname; ip -4 -o addr show eth0; cat /root/installed.txt /root/payload.txt; ls /root/modified /root/labtools' 2>&1); rc=$?
+  out=$("$VM" restore "$name" --exec 'hostname; ip -4 -o addr show eth0; cat /root/installed.txt /root/payload.txt; ls /root/modified /root/labtools; tr "\n" " " < /root/order.txt; echo' 2>&1); rc=$?
   echo "# $(grep 'restored' <<<"$out")"
   tap_check "restore $name: agent answers" test "$rc" = 0
   tap_check "restore $name: the hostname given at snapshot" test -n "$host" -a -n "$(grep -x "$host" <<<"$out")"
   tap_check "restore $name: the IP given at snapshot" grep -q "inet $ip/24" <<<"$out"
   tap_check "restore $name: files from install and modify are there" test -n "$(grep 'written by install' <<<"$out")" -a \
     -n "$(grep 'a host file' <<<"$out")" -a -n "$(grep -x /root/modified <<<"$out")" -a -n "$(grep -x /root/labtools <<<"$out")"
+  tap_check "restore $name: the failed install left the catalog's writes as they were" grep -qx 'b a rebooted ' <<<"$out"
 done
 tap_check "no QEMU left after restore" test -z "$(qemus)"
 tap_check "restore leaves no disposable overlay" test -z "$(ls "$VMCLOAK_HOME"/vms/qemu/*/ | grep disposable)"

@@ -33,7 +33,7 @@ static int setup(void **state) {
         if (access(ref, R_OK) == 0)
                 reference = json_object_from_file(ref);
         else
-                fprintf(stderr, "# %s is missing: the comparisons with VMCloak's data are skipped\n", ref);
+                fprintf(stderr, "# %s is missing: the comparisons with VMCloak's data fail\n", ref);
         return 0;
 }
 
@@ -47,8 +47,10 @@ static int teardown(void **state) {
 /* ---- reading the reference ---- */
 
 static json_object *ref_deps(void) {
+        /* Not a skip: meson counts cmocka's "not ok # SKIP" as a failure anyway, and the line says
+         * what is missing. */
         if (!reference)
-                skip();
+                fail_msg("VMCloak's data is missing: ../shared/reference/vmcloak-deps.json beside the source tree");
         json_object *a = NULL;
         assert_true(json_object_object_get_ex(reference, "dependencies", &a));
         assert_true(json_object_is_type(a, json_type_array));

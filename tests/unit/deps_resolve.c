@@ -232,6 +232,44 @@ static void test_errors(void **state) {
         expect_error(cycle, "win10x64", false, "form a cycle");
 }
 
+/* The shipped catalog (data/deps) gives §11.3's effective order on win10x64 too, with
+ * VMCloak's default versions; win7x64 puts its KBs (ie11's sub-dependencies) first. */
+static void test_shipped_catalog(void **state) {
+        (void)state;
+        const char *root = getenv("VMCLOAK_SOURCE_ROOT");
+        if (!root)
+                skip();
+        _cleanup_free_ char *data = path_join(root, "data");
+        struct dep_catalog *shipped = NULL;
+        assert_int_equal(dep_catalog_load(data, NULL, &shipped), 0);
+        char *none[] = { NULL };
+        struct install_plan tp;
+        assert_int_equal(install_plan_parse(none, &tp), 0);
+        struct dep_resolve_input in = { .tokens = &tp, .catalog = shipped, .os = "win10x64", .arch = "amd64",
+                                        .recommended = true };
+        struct dep_plan p;
+        assert_int_equal(dep_resolve(&in, &p), 0);
+        char *text = plan_text(&p);
+        assert_string_equal(text, "optimizeos, [reboot], ie11 11, wic, carootcert, [reboot], dotnet 4.7.2, java 7u80, "
+                                  "vcredist 2013, [reboot], vcredist 2019, [reboot], edge, adobepdf 11.0.8, "
+                                  "wallpaper, disableservices");
+        /* Every installer picked is the one for amd64 where the entry has both. */
+        for (size_t i = 0; i < p.n; i++)
+                if (p.items[i].installer && p.items[i].installer->arch)
+                        assert_string_equal(p.items[i].installer->arch, "amd64");
+        free(text);
+        dep_plan_free(&p);
+        in.os = "win7x64";
+        assert_int_equal(dep_resolve(&in, &p), 0);
+        text = plan_text(&p);
+        assert_non_null(strstr(text, "kb "));
+        assert_true(strstr(text, "kb ") < strstr(text, "ie11"));
+        free(text);
+        dep_plan_free(&p);
+        install_plan_free(&tp);
+        dep_catalog_free(shipped);
+}
+
 static void test_when(void **state) {
         (void)state;
         char *oses[] = { "win7*", NULL }, *vers[] = { "4.*", NULL };
@@ -290,6 +328,7 @@ int main(void) {
                 cmocka_unit_test(test_subdeps_and_aliases),
                 cmocka_unit_test(test_settings),
                 cmocka_unit_test(test_errors),
+                cmocka_unit_test(test_shipped_catalog),
                 cmocka_unit_test(test_when),
                 cmocka_unit_test(test_registry_rendering),
         };

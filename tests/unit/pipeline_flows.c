@@ -17,6 +17,8 @@
 #include "core/progress.h"
 #include "core/repo.h"
 #include "core/util.h"
+#include "core/download.h"
+#include "deps/catalog.h"
 #include "deps/steps.h"
 #include "fake/fake.h"
 #include "guest/profile.h"
@@ -484,6 +486,193 @@ static void test_install_reboot_step(void **state) {
         assert_nothing_left(e, 1, 0, "base.qcow2");
 }
 
+/* ---- install from a catalog (deps/resolve.h, deps/runner.h) ---- */
+
+static char *cat_linux[] = { "linux", NULL };
+static char *cat_a_deps[] = { "b", NULL };
+static int cat_reboot_codes[] = { 7 };
+static struct dep_step cat_b_steps[] = { { .kind = DEP_STEP_RUN, .text = "echo b-ran" } };
+static struct dep_step cat_a_steps[] = {
+        { .kind = DEP_STEP_UPLOAD, .src = { DEP_SRC_INSTALLER }, .to = "/tmp/{{installer}}" },
+        { .kind = DEP_STEP_UPLOAD, .src = { DEP_SRC_DATA, "hello.txt" }, .to = "/tmp/hello-{{version}}.txt" },
+        { .kind = DEP_STEP_RUN, .text = "wants-reboot {{version}}", .reboot = cat_reboot_codes, .n_reboot = 1 },
+        { .kind = DEP_STEP_RUN, .text = "echo a-ran" },
+};
+static struct dep_step cat_bad_steps[] = {
+        { .kind = DEP_STEP_RUN, .text = "echo fine" },
+        { .kind = DEP_STEP_RUN, .text = "false --really" },
+};
+static struct dep_step cat_iso_steps[] = {
+        { .kind = DEP_STEP_ATTACH_ISO, .src = { DEP_SRC_SETTING, "isopath" } },
+        { .kind = DEP_STEP_RUN, .text = "echo on-cd", .when = { .setting_key = "skip", .setting_value = "0" } },
+        { .kind = DEP_STEP_DETACH_ISO },
+};
+static struct dep_setting cat_iso_settings[] = { { .key = "isopath", .required = true }, { .key = "skip", .default_value = "0" } };
+static struct dep_file cat_a_inst[] = { { .version = "1.0", .filename = "a-setup.bin" } };
+static struct dep_url cat_dead[] = { { .url = "http://127.0.0.1:9/gone.bin", .dead = "its host went dark" } };
+static struct dep_file cat_gone_inst[] = { { .filename = "gone.bin", .sha1 = "0000000000000000000000000000000000000000",
+                                             .urls = cat_dead, .n_urls = 1 } };
+static struct dep_step cat_gone_steps[] = { { .kind = DEP_STEP_UPLOAD, .src = { DEP_SRC_INSTALLER }, .to = "/tmp/gone" } };
+
+struct cat_env {
+        char *dir;               /* the entries' data folder and --files-dir */
+        struct dependency a, b, bad, gone, iso;
+        struct dependency *deps[5];
+        struct dep_catalog cat;
+};
+
+static void cat_init(struct cat_env *c) {
+        c->dir = test_tmpdir();
+        _cleanup_free_ char *hello = path_join(c->dir, "hello.txt"), *inst = path_join(c->dir, "a-setup.bin");
+        assert_int_equal(write_file(hello, "hello\n", 6, 0644), 0);
+        assert_int_equal(write_file(inst, "installer\n", 10, 0644), 0);
+        static char sha256[SHA256_HEX_LEN + 1], sha1[SHA1_HEX_LEN + 1];
+        assert_int_equal(download_hash_file(inst, sha256, sha1), 0);
+        cat_a_inst[0].sha256 = sha256;
+        c->a = (struct dependency){ .name = "a", .os = cat_linux, .default_version = "1.0", .depends = cat_a_deps,
+                                    .installers = cat_a_inst, .n_installers = 1, .steps = cat_a_steps,
+                                    .n_steps = ELEMENTSOF(cat_a_steps), .dir = c->dir };
+        c->b = (struct dependency){ .name = "b", .os = cat_linux, .steps = cat_b_steps, .n_steps = 1, .dir = c->dir };
+        c->bad = (struct dependency){ .name = "bad", .steps = cat_bad_steps, .n_steps = 2, .dir = c->dir };
+        c->iso = (struct dependency){ .name = "iso", .steps = cat_iso_steps, .n_steps = 3, .settings = cat_iso_settings,
+                                      .n_settings = 2, .dir = c->dir };
+        c->gone = (struct dependency){ .name = "gone", .installers = cat_gone_inst, .n_installers = 1,
+                                       .steps = cat_gone_steps, .n_steps = 1, .dir = c->dir };
+        c->deps[0] = &c->a, c->deps[1] = &c->b, c->deps[2] = &c->bad, c->deps[3] = &c->gone, c->deps[4] = &c->iso;
+        c->cat = (struct dep_catalog){ .deps = c->deps, .n = 5 };
+        struct fake_answer ans[] = { { .match = "wants-reboot", .exit_code = 7 } };
+        assert_int_equal(fake_add_answer(&ans[0]), 0);
+}
+
+static void cat_done(struct cat_env *c) {
+        rm_rf(c->dir);
+        free(c->dir);
+}
+
+static int install_tokens_skip(struct env *e, struct cat_env *c, const char *image, char **tokens, bool force,
+                               bool skip_unavailable) {
+        struct install_plan plan;
+        assert_int_equal(install_plan_parse(tokens, &plan), 0);
+        struct install_request q = { .name = image, .plan = &plan, .vm = { .accel = VM_ACCEL_TCG },
+                                     .catalog = &c->cat, .files_dir = c->dir, .force_reinstall = force,
+                                     .skip_unavailable = skip_unavailable };
+        int r = pipeline_install(&e->pl, &q);
+        install_plan_free(&plan);
+        return r;
+}
+
+static int install_tokens(struct env *e, struct cat_env *c, const char *image, char **tokens, bool force) {
+        return install_tokens_skip(e, c, image, tokens, force, false);
+}
+
+static char *installed_of(struct env *e, const char *name) {
+        struct image *img = NULL;
+        assert_int_equal(image_get(e->repo, name, &img), 0);
+        char *s = strdup(strempty(img->installed));
+        image_free(img);
+        return s;
+}
+
+/* a depends on b: b first, a reboot after it, a's installer (from --files-dir) and data file
+ * uploaded with templates expanded, an exit code in `reboot` reboots after a; both recorded;
+ * a second install skips them without booting; --force-reinstall runs a again (not b). */
+static void test_install_catalog(void **state) {
+        struct env *e = *state;
+        struct cat_env c;
+        cat_init(&c);
+        assert_int_equal(init_image(e, "cat"), 0);
+        char *tokens[] = { "a", NULL };
+        size_t mark = fake_journal_count("*");
+        assert_int_equal(install_tokens(e, &c, "cat", tokens, false), 0);
+        ssize_t b = fake_journal_find("execute cat: echo b-ran", mark);
+        ssize_t rb1 = fake_journal_find("reboot cat", (size_t)b);
+        ssize_t up1 = fake_journal_find("upload cat /tmp/a-setup.bin", (size_t)rb1);
+        ssize_t up2 = fake_journal_find("upload cat /tmp/hello-1.0.txt", (size_t)up1);
+        ssize_t wr = fake_journal_find("execute cat: wants-reboot 1.0", (size_t)up2);
+        ssize_t a = fake_journal_find("execute cat: echo a-ran", (size_t)wr);
+        ssize_t rb2 = fake_journal_find("reboot cat", (size_t)a);
+        ssize_t commit = fake_journal_find("disk-commit cat.qcow2.install-*", (size_t)a);
+        if (!(b >= 0 && rb1 > b && up1 > rb1 && up2 > up1 && wr > up2 && a > wr && commit > a))
+                fail_msg("order: b %zd reboot %zd uploads %zd %zd run %zd a %zd commit %zd\n%s", b, rb1, up1, up2, wr,
+                         a, commit, fake_journal_text());
+        /* a was the last: its reboot request is left to the shutdown. */
+        assert_true(rb2 < 0 || rb2 > commit);
+        struct fake_upload u;
+        assert_int_equal(fake_upload_find("cat", "/tmp/hello-1.0.txt", &u), 0);
+        assert_int_equal(u.size, 6);
+        char *inst = installed_of(e, "cat");
+        assert_true(installed_has(inst, "a", "1.0") && installed_has(inst, "b", NULL));
+        free(inst);
+
+        /* Recorded: nothing boots. */
+        mark = fake_journal_count("*");
+        assert_int_equal(install_tokens(e, &c, "cat", tokens, false), 0);
+        assert_true(fake_journal_find("start cat*", mark) < 0);
+
+        /* --force-reinstall: a again; b, its sub-dependency, stays skipped (VMCloak §7.2). */
+        mark = fake_journal_count("*");
+        assert_int_equal(install_tokens(e, &c, "cat", tokens, true), 0);
+        assert_true(fake_journal_find("execute cat: echo a-ran", mark) >= 0);
+        assert_true(fake_journal_find("execute cat: echo b-ran", mark) < 0);
+        cat_done(&c);
+        assert_nothing_left(e, 1, 0, "cat.qcow2");
+}
+
+/* A failing step stops the install: the image and its record are unchanged; a required
+ * setting missing and a missing ISO are refused before anything boots; attach_iso puts the
+ * ISO into the install VM's drive. */
+static void test_install_catalog_refusals(void **state) {
+        struct env *e = *state;
+        struct cat_env c;
+        cat_init(&c);
+        assert_int_equal(init_image(e, "cat2"), 0);
+        char *before = disk_text("cat2"), *inst_before = installed_of(e, "cat2");
+        char *bad[] = { "b", "bad", NULL };
+        assert_int_equal(install_tokens(e, &c, "cat2", bad, false), -EPROTO);
+        assert_true(fake_journal_find("execute cat2: false --really", 0) >= 0);
+        char *after = disk_text("cat2"), *inst_after = installed_of(e, "cat2");
+        assert_string_equal(before, after);
+        assert_string_equal(inst_before, inst_after);
+        free(after);
+        free(inst_after);
+
+        size_t mark = fake_journal_count("*");
+        char *nosetting[] = { "iso", NULL };
+        assert_int_equal(install_tokens(e, &c, "cat2", nosetting, false), -EINVAL);
+        char *noiso[] = { "iso", "iso.isopath=/nonexistent/x.iso", NULL };
+        assert_int_equal(install_tokens(e, &c, "cat2", noiso, false), -ENOENT);
+        assert_true(fake_journal_find("start cat2*", mark) < 0);
+
+        _cleanup_free_ char *iso = path_join(c.dir, "x.iso");
+        assert_int_equal(write_file(iso, "iso", 3, 0644), 0);
+        _cleanup_free_ char *setting = strdup_printf("iso.isopath=%s", iso);
+        char *withiso[] = { "iso", setting, NULL };
+        mark = fake_journal_count("*");
+        assert_int_equal(install_tokens(e, &c, "cat2", withiso, false), 0);
+        ssize_t in = fake_journal_find("insert cat2 0 x.iso", mark);
+        ssize_t run = fake_journal_find("execute cat2: echo on-cd", (size_t)in);
+        ssize_t out = fake_journal_find("eject cat2 0", (size_t)run);
+        if (!(in >= 0 && run > in && out > run))
+                fail_msg("insert %zd run %zd eject %zd\n%s", in, run, out, fake_journal_text());
+
+        /* A file that cannot be had: nothing boots; with --skip-unavailable the entry is left
+         * out (and not recorded) and the others install. */
+        char *gone[] = { "gone", "b", NULL };
+        mark = fake_journal_count("*");
+        assert_int_equal(install_tokens(e, &c, "cat2", gone, false), -ENOENT);
+        assert_true(fake_journal_find("start cat2*", mark) < 0);
+        assert_int_equal(install_tokens_skip(e, &c, "cat2", gone, false, true), 0);
+        assert_true(fake_journal_find("execute cat2: echo b-ran", mark) >= 0);
+        assert_true(fake_journal_find("upload cat2 /tmp/gone", mark) < 0);
+        char *inst = installed_of(e, "cat2");
+        assert_true(installed_has(inst, "b", NULL) && !installed_has(inst, "gone", NULL));
+        free(inst);
+        free(before);
+        free(inst_before);
+        cat_done(&c);
+        assert_nothing_left(e, 1, 0, "cat2.qcow2");
+}
+
 /* A failing step, the machine dying during a step, Ctrl-C during a step and at the commit:
  * the image stays exactly as it was and no overlay is left. */
 static void test_install_failures(void **state) {
@@ -583,6 +772,46 @@ static void test_snapshot_count3_jobs2(void **state) {
  * and a snapshot: init reads the build from "ver" and shuts down with shutdown /s; each VM gets
  * a Setup-style computer name through WMI, reboots, and moves to its address through the agent's
  * netcfg subcommand by its own MAC; no memory shrink command runs. */
+/* threemonpatch and finalize as the shipped catalog has them (data/deps), the patch's file
+ * in a folder for --files-dir. */
+static char *wf_os[] = { "win10x64", NULL };
+static struct dep_url wf_dead[] = { { .url = "https://hatching.dev/hatchvm/patchandgo_amd64_vmcloak.exe",
+                                      .dead = "hatching.dev is offline" } };
+static struct dep_file wf_patch[] = { { .arch = "amd64", .filename = "patchandgo_amd64_vmcloak.exe", .urls = wf_dead,
+                                        .n_urls = 1 } };
+static struct dep_step wf_patch_steps[] = {
+        { .kind = DEP_STEP_UPLOAD, .src = { DEP_SRC_INSTALLER }, .to = "C:\\patchandgo.exe" },
+        { .kind = DEP_STEP_RUN, .text = "C:\\patchandgo.exe", .timeout_s = 600 },
+        { .kind = DEP_STEP_REMOVE, .text = "C:\\patchandgo.exe" },
+};
+static struct dep_step wf_fin_steps[] = { { .kind = DEP_STEP_POWERSHELL, .text = "Stop-Service wuauserv\n" } };
+
+struct win_final {
+        char *dir;
+        struct dependency patch, fin;
+        struct dependency *deps[2];
+        struct dep_catalog cat;
+};
+
+static void win_final_init(struct win_final *w) {
+        w->dir = test_tmpdir();
+        _cleanup_free_ char *f = path_join(w->dir, "patchandgo_amd64_vmcloak.exe");
+        assert_int_equal(write_file(f, "MZ patch", 8, 0644), 0);
+        static char sha256[SHA256_HEX_LEN + 1], sha1[SHA1_HEX_LEN + 1];
+        assert_int_equal(download_hash_file(f, sha256, sha1), 0);
+        wf_patch[0].sha1 = sha1;
+        w->patch = (struct dependency){ .name = "threemonpatch", .os = wf_os, .installers = wf_patch,
+                                        .n_installers = 1, .steps = wf_patch_steps, .n_steps = 3 };
+        w->fin = (struct dependency){ .name = "finalize", .os = wf_os, .steps = wf_fin_steps, .n_steps = 1 };
+        w->deps[0] = &w->fin, w->deps[1] = &w->patch;
+        w->cat = (struct dep_catalog){ .deps = w->deps, .n = 2 };
+}
+
+static void win_final_done(struct win_final *w) {
+        rm_rf(w->dir);
+        free(w->dir);
+}
+
 static void test_windows_image_snapshot(void **state) {
         struct env *e = *state;
         struct os_profile w10 = os_profile_win10x64;
@@ -608,9 +837,36 @@ static void test_windows_image_snapshot(void **state) {
         assert_string_equal(row->osversion, "win10x64");
         assert_string_equal(row->os_build, "19045"); /* the guest's "ver", over the media's */
         assert_journal_has("execute w10: shutdown /s /t 0");
+        /* The catalog's threemonpatch and finalize, their shape as shipped: the patch's only URL is
+         * dark, so without its file the snapshot is refused before any VM starts. */
+        struct win_final wf;
+        win_final_init(&wf);
         struct snapshot_request q = snap_req("w10", "wvm", 1, 1);
+        q.catalog = &wf.cat;
+        size_t mark = fake_journal_count("*");
+        assert_int_equal(pipeline_snapshot(&e->pl, &q), -ENOENT);
+        assert_true(fake_journal_find("start wvm*", mark) < 0);
+        q.files_dir = wf.dir;
+        mark = fake_journal_count("*");
         assert_int_equal(pipeline_snapshot(&e->pl, &q), 0);
         assert_vm_complete_os("wvm", "10");
+        ssize_t up = fake_journal_find("upload wvm C:\\patchandgo.exe", mark);
+        ssize_t run = fake_journal_find("execute wvm: C:\\patchandgo.exe", (size_t)up);
+        ssize_t fin = fake_journal_find("execute wvm: powershell -NoProfile -ExecutionPolicy Bypass -File "
+                                        "\"C:\\Windows\\Temp\\vmcloak-finalize-1.ps1\"", (size_t)run);
+        ssize_t net = fake_journal_find("address wvm 1", (size_t)fin);
+        if (!(up >= 0 && run > up && fin > run && net > fin))
+                fail_msg("patch %zd %zd finalize %zd readdressed %zd\n%s", up, run, fin, net, fake_journal_text());
+        /* --nopatch: finalize only. */
+        q.vmname = "wvm2";
+        q.nopatch = true;
+        q.files_dir = NULL;
+        mark = fake_journal_count("*");
+        assert_int_equal(pipeline_snapshot(&e->pl, &q), 0);
+        assert_true(fake_journal_find("execute wvm2: C:\\patchandgo.exe", mark) < 0);
+        assert_true(fake_journal_find("execute wvm2: powershell -NoProfile -ExecutionPolicy Bypass*", mark) >= 0);
+        win_final_done(&wf);
+        q.vmname = "wvm";
         _cleanup_snapshot_ struct snapshot *sn = NULL;
         assert_int_equal(repo_snapshot_get(e->repo, "wvm", &sn), 0);
         /* DESKTOP- and 7 letters or digits, as Windows Setup names computers. */
@@ -1389,6 +1645,8 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_init_interrupted, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_install_reboot_step, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_install_failures, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_install_catalog, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_install_catalog_refusals, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_snapshot_count3_jobs2, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_snapshot_one_fails, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_snapshot_interrupted, setup, teardown),

@@ -9,6 +9,7 @@
 #include "core/repo.h"
 #include "core/util.h"
 #include "deps/catalog.h"
+#include "deps/resolve.h"
 #include "pipeline/tags.h"
 
 static char *dotnet_tags[] = { "dotnet", NULL };
@@ -82,6 +83,36 @@ static void test_image_after_install(void **state) {
         assert_null(bare.tags);
 }
 
+/* What snapshot runs in each VM (threemonpatch, finalize) gives the VM its tags; a dependency
+ * --skip-unavailable left out gives none, nor do generic steps and reboots. */
+static void test_plan_tags(void **state) {
+        (void)state;
+        static char *patch_tags[] = { "threemonpatch", NULL };
+        static char *office_tags[] = { "office", NULL };
+        struct dependency patch = { .name = "threemonpatch", .tags = patch_tags };
+        struct dependency finalize = { .name = "finalize", .tags = none };
+        struct dependency office = { .name = "office", .tags = office_tags };
+        struct dep_plan_item items[] = {
+                { .kind = DEP_PLAN_DEP, .name = "threemonpatch", .dep = &patch },
+                { .kind = DEP_PLAN_REBOOT, .name = "after threemonpatch" },
+                { .kind = DEP_PLAN_DEP, .name = "finalize", .dep = &finalize },
+                { .kind = DEP_PLAN_DEP, .name = "office", .dep = &office, .left_out = true },
+                { .kind = DEP_PLAN_STEP },
+        };
+        struct dep_plan plan = { .items = items, .n = ELEMENTSOF(items) };
+        char *start[] = { "lab", "zeta", NULL };
+        char **set = strv_copy(start);
+        assert_int_equal(dep_plan_tags(&plan, &set), 0);
+        char *got = joined(set);
+        assert_string_equal(got, "lab,threemonpatch,zeta");
+        free(got);
+        strv_free(set);
+        struct dep_plan empty = { 0 };
+        set = NULL;
+        assert_int_equal(dep_plan_tags(&empty, &set), 0);
+        assert_null(set);
+}
+
 static void put(const char *dir, const char *name, const char *text) {
         char *p = path_join(dir, name);
         assert_int_equal(mkdir_p(dir, 0755), 0);
@@ -139,6 +170,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_union),
                 cmocka_unit_test(test_image_after_install),
+                cmocka_unit_test(test_plan_tags),
                 cmocka_unit_test(test_default_catalog),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

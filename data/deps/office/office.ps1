@@ -42,57 +42,52 @@ if ($p.ExitCode -ne 0 -and $p.ExitCode -ne 3010) {
 }
 
 $failed = 0
-function Set-Dword([string]$key, [string]$name, [int]$data) {
-    & reg.exe add $key /v $name /t REG_DWORD /d $data /f | Out-Null
-    if ($LASTEXITCODE -ne 0) {
-        Write-Output "reg add $key /v $name failed ($LASTEXITCODE)"
-        $script:failed++
-    }
-}
+# Set-Value: common.ps1, uploaded beside this script.
+. (Join-Path (Split-Path -Parent $MyInvocation.MyCommand.Path) 'vmcloak-common.ps1')
 
 $o = "HKCU\Software\Microsoft\Office\$v"
 # No first-run opt-in, no online content, research or translation lookups, no telemetry.
-Set-Dword "$o\Common\General" 'ShownFirstRunOptin' 1
-Set-Dword "$o\Common\Security\FileValidation" 'DisableReporting' 1
-Set-Dword "$o\Common\Internet" 'UseOnlineContent' 0
-Set-Dword "$o\Common\Internet" 'UseOnlineAppDetect' 0
-Set-Dword "$o\Common\Internet" 'IDN_AlertOff' 1
-Set-Dword "$o\Common\Research\Options" 'NoDiscovery' 1
-Set-Dword "$o\Common\Research\Options" 'DiscoveryNeedOptIn' 1
-Set-Dword "$o\Common\Research\Translation" 'UseOnline' 0
-Set-Dword "$o\Common" 'UpdateReliabilityData' 0
-Set-Dword 'HKCU\Software\Microsoft\Office\Common\Security' 'DisableAllActiveX' 0
-Set-Dword 'HKCU\Software\Microsoft\Office\Common\Security' 'UFIControls' 1
+Set-Value "$o\Common\General" 'ShownFirstRunOptin' REG_DWORD 1
+Set-Value "$o\Common\Security\FileValidation" 'DisableReporting' REG_DWORD 1
+Set-Value "$o\Common\Internet" 'UseOnlineContent' REG_DWORD 0
+Set-Value "$o\Common\Internet" 'UseOnlineAppDetect' REG_DWORD 0
+Set-Value "$o\Common\Internet" 'IDN_AlertOff' REG_DWORD 1
+Set-Value "$o\Common\Research\Options" 'NoDiscovery' REG_DWORD 1
+Set-Value "$o\Common\Research\Options" 'DiscoveryNeedOptIn' REG_DWORD 1
+Set-Value "$o\Common\Research\Translation" 'UseOnline' REG_DWORD 0
+Set-Value "$o\Common" 'UpdateReliabilityData' REG_DWORD 0
+Set-Value 'HKCU\Software\Microsoft\Office\Common\Security' 'DisableAllActiveX' REG_DWORD 0
+Set-Value 'HKCU\Software\Microsoft\Office\Common\Security' 'UFIControls' REG_DWORD 1
 
 # Documents from the internet, attachments and unsafe places open editable, not in Protected View.
 foreach ($app in 'Access', 'Excel', 'Outlook', 'PowerPoint', 'Publisher', 'Word') {
-    Set-Dword "$o\$app\Security\ProtectedView" 'DisableAttachmentsInPV' 1
-    Set-Dword "$o\$app\Security\ProtectedView" 'DisableInternetFilesInPV' 1
-    Set-Dword "$o\$app\Security\ProtectedView" 'DisableUnsafeLocationsInPV' 1
+    Set-Value "$o\$app\Security\ProtectedView" 'DisableAttachmentsInPV' REG_DWORD 1
+    Set-Value "$o\$app\Security\ProtectedView" 'DisableInternetFilesInPV' REG_DWORD 1
+    Set-Value "$o\$app\Security\ProtectedView" 'DisableUnsafeLocationsInPV' REG_DWORD 1
 }
 # Macros run without a prompt, the VBA object model is reachable, no DEP for the host process.
 foreach ($app in 'Excel', 'PowerPoint', 'Word') {
-    Set-Dword "$o\$app\Security" 'EnableDEP' 0
-    Set-Dword "$o\$app\Security" 'VBAWarnings' 1
-    Set-Dword "$o\$app\Security" 'AccessVBOM' 1
-    Set-Dword "$o\$app\Security\Trusted Locations" 'AllowNetworkLocations' 1
+    Set-Value "$o\$app\Security" 'EnableDEP' REG_DWORD 0
+    Set-Value "$o\$app\Security" 'VBAWarnings' REG_DWORD 1
+    Set-Value "$o\$app\Security" 'AccessVBOM' REG_DWORD 1
+    Set-Value "$o\$app\Security\Trusted Locations" 'AllowNetworkLocations' REG_DWORD 1
 }
 # Old binary formats open (File Block off).
-Set-Dword "$o\Word\Security\FileBlock" 'OpenInProtectedView' 2
+Set-Value "$o\Word\Security\FileBlock" 'OpenInProtectedView' REG_DWORD 2
 foreach ($n in 'Word2Files', 'Word60Files', 'Word95Files') {
-    Set-Dword "$o\Word\Security\FileBlock" $n 0
+    Set-Value "$o\Word\Security\FileBlock" $n REG_DWORD 0
 }
-Set-Dword "$o\Excel\Security\FileBlock" 'OpenInProtectedView' 2
+Set-Value "$o\Excel\Security\FileBlock" 'OpenInProtectedView' REG_DWORD 2
 # VMCloak writes these Excel values under Word\Security\FileBlock (its bug, spec §11.4), where
 # Excel never reads them; they belong to Excel's FileBlock key.
 foreach ($n in 'XL2Macros', 'XL2Worksheets', 'XL3Macros', 'XL3Worksheets', 'XL4Macros', 'XL4Workbooks', 'XL4Worksheets') {
-    Set-Dword "$o\Excel\Security\FileBlock" $n 0
+    Set-Value "$o\Excel\Security\FileBlock" $n REG_DWORD 0
 }
-Set-Dword "$o\Excel\Security" 'DataConnectionWarnings' 0
-Set-Dword "$o\Excel\Security" 'WorkbookLinkWarnings' 0
-Set-Dword "$o\Outlook\Security" 'Level' 1
+Set-Value "$o\Excel\Security" 'DataConnectionWarnings' REG_DWORD 0
+Set-Value "$o\Excel\Security" 'WorkbookLinkWarnings' REG_DWORD 0
+Set-Value "$o\Outlook\Security" 'Level' REG_DWORD 1
 # 32-bit Office on 64-bit Windows: Outlook's object model guard lives in the 32-bit view.
-Set-Dword "HKLM\SOFTWARE\Wow6432Node\Microsoft\Office\$v\Outlook\Security" 'ObjectModelGuard' 2
+Set-Value "HKLM\SOFTWARE\Wow6432Node\Microsoft\Office\$v\Outlook\Security" 'ObjectModelGuard' REG_DWORD 2
 
 if ($failed -gt 0) {
     Write-Output "$failed value(s) could not be written"

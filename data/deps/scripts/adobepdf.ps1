@@ -4,13 +4,8 @@
 # PowerShell 2.0 compatible (Windows 7). Exit 0, or 1 when something failed.
 $major = ('{{version}}'.Split('.'))[0] + '.0'
 $failed = 0
-function Set-Value([string]$key, [string]$name, [string]$type, [string]$data) {
-    & reg.exe add $key /v $name /t $type /d $data /f | Out-Null
-    if ($LASTEXITCODE -ne 0) {
-        Write-Output "reg add $key /v $name failed ($LASTEXITCODE)"
-        $script:failed++
-    }
-}
+# Set-Value, Invoke-FirstRun: common.ps1, uploaded beside this script.
+. (Join-Path (Split-Path -Parent $MyInvocation.MyCommand.Path) 'vmcloak-common.ps1')
 
 $user = "HKCU\Software\Adobe\Acrobat Reader\$major"
 $policy = "HKLM\SOFTWARE\Policies\Adobe\Acrobat Reader\$major\FeatureLockDown"
@@ -73,14 +68,7 @@ if (-not (Test-Path $exe)) {
     Write-Output "$exe is missing: Adobe Reader did not install"
     exit 1
 }
-Start-Process -FilePath $exe | Out-Null
-Start-Sleep -Seconds 120
-Get-Process -Name AcroRd32 -ErrorAction SilentlyContinue | ForEach-Object { [void]$_.CloseMainWindow() }
-$deadline = (Get-Date).AddSeconds(30)
-while ((Get-Process -Name AcroRd32 -ErrorAction SilentlyContinue) -and (Get-Date) -lt $deadline) {
-    Start-Sleep -Seconds 1
-}
-Get-Process -Name AcroRd32 -ErrorAction SilentlyContinue | Stop-Process -Force -ErrorAction SilentlyContinue
+Invoke-FirstRun $exe AcroRd32 120 30
 
 if ($failed -gt 0) {
     Write-Output "$failed setting(s) failed"

@@ -4,14 +4,8 @@
 # could not be written.
 $failed = 0
 
-function Set-Value([string]$key, [string]$name, [string]$type, [string]$data) {
-    # reg.exe writes every type from text, the same way on PowerShell 2.0 and 5.
-    & reg.exe add $key /v $name /t $type /d $data /f | Out-Null
-    if ($LASTEXITCODE -ne 0) {
-        Write-Output "reg add $key /v $name failed ($LASTEXITCODE)"
-        $script:failed++
-    }
-}
+# Set-Value, Invoke-FirstRun: common.ps1, uploaded beside this script.
+. (Join-Path (Split-Path -Parent $MyInvocation.MyCommand.Path) 'vmcloak-common.ps1')
 
 $ie = 'HKLM\SOFTWARE\Microsoft\Internet Explorer'
 $iePol = 'HKLM\Software\Policies\Microsoft\Internet Explorer'
@@ -68,19 +62,11 @@ if ($failed -gt 0) {
     exit 1
 }
 
-# First run: IE finishes its per-user setup on its first start. Started, given 5 s, asked to
-# close, and ended by force when it has not closed after 60 s.
+# First run: IE finishes its per-user setup on its first start (5 s, then 60 s to close).
 $exe = Join-Path $env:ProgramFiles 'Internet Explorer\iexplore.exe'
 if (-not (Test-Path $exe)) {
     Write-Output "$exe is missing: Internet Explorer is not installed"
     exit 1
 }
-Start-Process -FilePath $exe | Out-Null
-Start-Sleep -Seconds 5
-Get-Process -Name iexplore -ErrorAction SilentlyContinue | ForEach-Object { [void]$_.CloseMainWindow() }
-$deadline = (Get-Date).AddSeconds(60)
-while ((Get-Process -Name iexplore -ErrorAction SilentlyContinue) -and (Get-Date) -lt $deadline) {
-    Start-Sleep -Seconds 1
-}
-Get-Process -Name iexplore -ErrorAction SilentlyContinue | Stop-Process -Force -ErrorAction SilentlyContinue
+Invoke-FirstRun $exe iexplore 5 60
 exit 0

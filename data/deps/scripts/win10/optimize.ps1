@@ -4,13 +4,9 @@
 # Each change that does not apply to a build (a missing file or command) is skipped with a line.
 # Exit 0, or 1 when a registry value could not be written.
 $failed = 0
-function Set-Value([string]$key, [string]$name, [string]$type, [string]$data) {
-    & reg.exe add $key /v $name /t $type /d $data /f | Out-Null
-    if ($LASTEXITCODE -ne 0) {
-        Write-Output "reg add $key /v $name failed ($LASTEXITCODE)"
-        $script:failed++
-    }
-}
+# Set-Value: common.ps1, uploaded beside this script.
+. (Join-Path (Split-Path -Parent $MyInvocation.MyCommand.Path) 'vmcloak-common.ps1')
+
 function Remove-Value([string]$key, [string]$name) {
     & reg.exe delete $key /v $name /f 2>&1 | Out-Null
 }
