@@ -498,8 +498,10 @@ static void print_where(const struct dep_file *f, const struct dep_fetch_opts *o
         _cleanup_free_ char *path = NULL;
         if (dep_file_locate(f, o, &where, &path) < 0)
                 return;
-        _cleanup_free_ char *what = strdup_printf("%s%s%s%s%s", strempty(f->version), f->os ? " " : "",
-                                                  strempty(f->os), f->arch ? " " : "", strempty(f->arch));
+        /* Only the parts that are set, one space apart: "(amd64)", not "( amd64)". */
+        const char *v = strempty(f->version), *os = strempty(f->os), *arch = strempty(f->arch);
+        _cleanup_free_ char *what = strdup_printf("%s%s%s%s%s", v, !isempty(v) && !isempty(os) ? " " : "", os,
+                                                  (!isempty(v) || !isempty(os)) && !isempty(arch) ? " " : "", arch);
         printf("  %s%s%s%s: %s%s%s\n", f->filename, isempty(what) ? "" : " (", strempty(what),
                isempty(what) ? "" : ")", dep_file_where_text(where), path ? " " : "", strempty(path));
 }

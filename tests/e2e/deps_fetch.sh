@@ -103,6 +103,7 @@ name: user
 description: An entry of the user's
 installers:
   - filename: user.exe
+    arch: amd64
     sha1: $(sha1 user.exe)
     urls: ["$base/f/user.exe"]
 EOF
@@ -247,7 +248,8 @@ tap_check "list deps: versions, OS, recommended, tags" \
   grep -qx "  versions: 1.0\* 2.0; os: win10x64 win7x64; recommended; tags: hello greeting; depends: helper" "$tmp/list"
 tap_check "list deps: where the default installer is" grep -qF "  hello-1.0.exe (1.0): cached $cache/hello-1.0.exe" "$tmp/list"
 tap_check "list deps: dead" grep -qF "  dead.exe: user-supplied $tmp/usb/dead.exe" "$tmp/list"
-tap_check "list deps: must download" grep -qF "  user.exe: must download" "$tmp/list"
+# An installer with an arch but no version: "(amd64)", not "( amd64)".
+tap_check "list deps: must download" grep -qx "  user.exe (amd64): must download" "$tmp/list"
 tap_check "list deps: the user's entry says where it comes from" grep -qF "from $VMCLOAK_HOME/deps.d/user.yaml" "$tmp/list"
 tap_check "list deps: an alias has its target's installers" grep -qx "hola \* 1.0 None $(sha1 hello-1.0.exe) " "$tmp/list"
 tap_check "list deps: an alias says so" grep -q "^  versions: 1.0\* 2.0; .*alias of hello$" "$tmp/list"
