@@ -1314,6 +1314,91 @@ static int check_filenames(const struct dep_catalog *c) {
         return 0;
 }
 
+/* The sub-dependencies install needs on os (VMCloak: `depends`, else `os_depends[os]`); os NULL: depends only. */
+static char *const *subs_on(const struct dependency *d, const char *os) {
+        if ((d->depends && d->depends[0]) || !os)
+                return d->depends;
+        for (size_t i = 0; i < d->n_os_depends; i++)
+                if (streq(d->os_depends[i].os, os))
+                        return d->os_depends[i].depends;
+        return NULL;
+}
+
+/* Depth-first from d: 1 when root is reached again (*path then holds the names from root to root). */
+static int find_cycle(const struct dep_catalog *c, const struct dependency *root, const struct dependency *d,
+                      const char *os, char ***path, char ***visited) {
+        STRV_FOREACH(s, subs_on(d, os)) {
+                _cleanup_free_ char *name = strndup(*s, strcspn(*s, ":"));
+                if (!name)
+                        return log_oom();
+                const struct dependency *t = dep_catalog_find(c, name);
+                if (!t)
+                        continue; /* check_item() names it */
+                t = dep_catalog_resolve_alias(c, t);
+                if (!t)
+                        continue;
+                if (strv_extend(path, name) < 0)
+                        return log_oom();
+                if (t == root)
+                        return 1;
+                if (!strv_contains(*visited, t->name)) {
+                        if (strv_extend(visited, t->name) < 0)
+                                return log_oom();
+                        int r = find_cycle(c, root, t, os, path, visited);
+                        if (r != 0)
+                                return r;
+                }
+                size_t n = strv_length(*path);
+                free((*path)[n - 1]);
+                (*path)[n - 1] = NULL;
+        }
+        return 0;
+}
+
+/* An entry that needs itself (directly or through others) would never install: refuse it when the
+ * catalog is read, with the line of its first depends on the way round. */
+static int check_cycles(const struct dep_catalog *c) {
+        _cleanup_strv_free_ char **oses = NULL;
+        for (size_t i = 0; i < c->n; i++)
+                for (size_t k = 0; k < c->deps[i]->n_os_depends; k++)
+                        if (!strv_contains(oses, c->deps[i]->os_depends[k].os) &&
+                            strv_extend(&oses, c->deps[i]->os_depends[k].os) < 0)
+                                return log_oom();
+        size_t n_oses = strv_length(oses);
+        for (size_t i = 0; i < c->n; i++) {
+                const struct dependency *root = c->deps[i];
+                if (root->alias_of)
+                        continue;
+                for (size_t o = 0; o <= n_oses; o++) {
+                        const char *os = o == 0 ? NULL : oses[o - 1];
+                        _cleanup_strv_free_ char **path = NULL, **visited = NULL;
+                        if (strv_extend(&path, root->name) < 0)
+                                return log_oom();
+                        int r = find_cycle(c, root, root, os, &path, &visited);
+                        if (r < 0)
+                                return r;
+                        if (r == 0)
+                                continue;
+                        const struct dep_entry *e = ENTRY(root);
+                        const struct dep_ref *ref = NULL;
+                        for (size_t k = 0; k < e->n_refs && !ref; k++)
+                                if (!streq(e->refs[k].what, "alias_of") &&
+                                    strncmp(e->refs[k].item, path[1], strlen(path[1])) == 0 &&
+                                    strchr(":", e->refs[k].item[strlen(path[1])]))
+                                        ref = &e->refs[k];
+                        _cleanup_free_ char *chain = strv_join(path, " -> ");
+                        if (!chain)
+                                return log_oom();
+                        log_error("%s:%d: %s: '%s' makes a cycle%s%s: %s (an entry cannot need itself; drop one "
+                                  "of these depends)",
+                                  root->source, ref ? ref->line : 1, ref ? ref->what : "depends",
+                                  ref ? ref->item : path[1], os ? " on " : "", strempty(os), chain);
+                        return -EINVAL;
+                }
+        }
+        return 0;
+}
+
 static int check_catalog(struct dep_catalog *c) {
         int r;
         for (size_t i = 0; i < c->n; i++)
@@ -1331,6 +1416,9 @@ static int check_catalog(struct dep_catalog *c) {
                                 return r;
                 }
         }
+        r = check_cycles(c);
+        if (r < 0)
+                return r;
         return check_filenames(c);
 }
 

@@ -650,6 +650,13 @@ static void test_bad_entries(void **state) {
                 { "foo.yaml", "name: foo\nalias_of: bar2\n", 2,
                   "alias_of 'bar2' is itself an alias (of bar); name bar instead" },
                 { "foo.yaml", "name: foo\nalias_of: nothing\n", 2, "alias_of 'nothing' names no entry of the catalog" },
+                /* an entry that needs itself never installs: refused when the catalog is read */
+                { "foo.yaml", "name: foo\ndepends: [bar, 'foo:1']\n", 2,
+                  "depends: 'foo:1' makes a cycle: foo -> foo (an entry cannot need itself; drop one of these "
+                  "depends)" },
+                { "d/foo.yaml", "name: foo\nos_depends:\n  win7x64: [bar2]\n  linux:\n    - bar\n    - foo\n", 6,
+                  "os_depends: 'foo' makes a cycle on linux: foo -> foo (an entry cannot need itself; drop one of "
+                  "these depends)" },
                 { "foo.yaml", "name: foo\nalias_of: bar\nsteps: []\n", 3,
                   "'steps' does not belong to an alias: it shares bar's (an alias has only name, description, "
                   "recommended and alias_of)" },
