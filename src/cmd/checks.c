@@ -42,6 +42,11 @@ int check_hostname(const struct args *a, const char *value, const char *what) {
         return vcheck_hostname(value);
 }
 
+int check_machine_tag(const struct args *a, const char *value, const char *what) {
+        (void)a, (void)what;
+        return vcheck_machine_tag(value);
+}
+
 int check_windows_hostname(const struct args *a, const char *value, const char *what) {
         (void)a, (void)what;
         return vcheck_windows_hostname(value);

@@ -36,5 +36,7 @@ int check_disk_size(const struct args *a, const char *value, const char *what);
 int check_path(const struct args *a, const char *value, const char *what);
 /* --serial MODE: file, file:PATH, pty, unix:PATH or none. */
 int check_serial(const struct args *a, const char *value, const char *what);
+/* --tag: a Cuckoo machine tag (NAME_MACHINE_TAG: what Cuckoo3's import keeps as it is). */
+int check_machine_tag(const struct args *a, const char *value, const char *what);
 /* --share TAG=DIR[,rw|,ro]: the tag (NAME_SHARE_TAG, each tag once), the syntax, DIR a folder. */
 int check_share(const struct args *a, const char *value, const char *what);

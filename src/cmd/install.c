@@ -13,6 +13,7 @@
 #include "core/validate.h"
 #include "deps/steps.h"
 #include "pipeline/install.h"
+#include "pipeline/tags.h"
 
 static struct install_request req;
 static struct install_plan plan;
@@ -63,6 +64,8 @@ static const struct optdef opts[] = {
                    .check = check_path),
         OPT_BOOL(0, "skip-unavailable", &req.skip_unavailable,
                  "Leave out (and name) a dependency whose file cannot be had"),
+        OPT_MACHINE_TAGS(&req.tags, "Cuckoo machine tag for the image's VMs (may be repeated; alone: only the tag, "
+                                    "nothing boots)"),
         VM_RUN_OPTS(req.vm),
         { NULL },
 };
@@ -86,15 +89,22 @@ static const struct cmd_spec spec = {
         opts, 1, -1, .pos = pos,
 };
 
+/* install NAME --tag T: nothing to install, only tags to store. */
+static bool only_tags(void) { return plan.n_steps == 0 && !req.recommended && req.tags; }
+
 static int check(const struct args *a) {
         req.name = a->pos[0];
         req.plan = &plan;
         /* Each token's syntax was checked where it was typed: this only builds the plan. */
         if (install_plan_parse(a->pos + 1, &plan) < 0)
                 return -EINVAL;
-        if (plan.n_steps == 0 && !req.recommended) {
-                log_error("nothing to install: name dependencies, -r (the recommended set) or steps (file:SRC:DEST, "
-                          "run:COMMAND, script:PATH)");
+        if (plan.n_steps == 0 && !req.recommended && !req.tags) {
+                log_error("nothing to install: name dependencies, -r (the recommended set), steps (file:SRC:DEST, "
+                          "run:COMMAND, script:PATH) or --tag");
+                return -EINVAL;
+        }
+        if (only_tags() && req.no_machine_start) {
+                log_error("--no-machine-start with only --tag: the tags are stored without any machine; leave it out");
                 return -EINVAL;
         }
         if (req.files_dir && !is_dir(req.files_dir)) {
@@ -105,7 +115,8 @@ static int check(const struct args *a) {
 }
 
 static int run(const struct cmd_env *env) {
-        int r = pipeline_install(env->pl, &req);
+        /* Only tags: nothing to boot for. */
+        int r = only_tags() ? pipeline_image_add_tags(env->pl, req.name, req.tags) : pipeline_install(env->pl, &req);
         return r == -EOPNOTSUPP ? EXIT_USAGE : exit_code_for(r);
 }
 

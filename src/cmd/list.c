@@ -9,6 +9,7 @@
 #include "cmd/global.h"
 #include "core/log.h"
 #include "core/repo.h"
+#include "core/tags.h"
 #include "core/util.h"
 
 static bool arg_name_only;
@@ -46,6 +47,28 @@ static json_object *installed_json(const char *installed) {
         return arr;
 }
 
+/* Schema 4's tags as a JSON list (older rows: empty). */
+static json_object *tags_json(const char *stored) {
+        json_object *arr = json_object_new_array();
+        _cleanup_strv_free_ char **set = NULL;
+        if (tags_parse(stored, &set) == 0)
+                STRV_FOREACH(t, set)
+                        json_object_array_add(arr, json_object_new_string(*t));
+        return arr;
+}
+
+/* The tags column: as stored ("dotnet,office"), "-" for none. */
+static const char *tags_cell(const char *stored) { return isempty(stored) ? "-" : stored; }
+
+/* Wide enough for the longest cell, so the column after it stays aligned. */
+static int tags_width(struct image *const *l, size_t n) {
+        size_t w = strlen("TAGS");
+        for (size_t i = 0; i < n; i++)
+                if (strlen(tags_cell(l[i]->tags)) > w)
+                        w = strlen(tags_cell(l[i]->tags));
+        return (int)w;
+}
+
 static int list_images(struct repo *repo, bool name_only) {
         struct image **l;
         size_t n;
@@ -73,6 +96,7 @@ static int list_images(struct repo *repo, bool name_only) {
                         json_object_object_add(o, "vramsize", json_object_new_int(m->vramsize));
                         json_object_object_add(o, "mac", jstr(m->mac));
                         json_object_object_add(o, "installed", installed_json(m->installed));
+                        json_object_object_add(o, "tags", tags_json(m->tags));
                         json_object_object_add(o, "created_at", jstr(m->created_at));
                         /* Schema 3 (older rows: bios, false, false, null). */
                         json_object_object_add(o, "firmware", jstr(image_is_uefi(m) ? "uefi" : "bios"));
@@ -92,13 +116,15 @@ static int list_images(struct repo *repo, bool name_only) {
         } else if (n == 0) {
                 printf("No images. Create one with 'vmcloak init'.\n");
         } else {
-                printf("%-20s %-9s %-15s %-12s %-6s %4s %6s %-11s %s\n", "NAME", "OS", "IP", "ADAPTER", "NET",
-                       "CPUS", "RAM", "MODE", "INSTALLED");
+                int tw = tags_width(l, n);
+                printf("%-20s %-9s %-15s %-12s %-6s %4s %6s %-11s %-*s %s\n", "NAME", "OS", "IP", "ADAPTER", "NET",
+                       "CPUS", "RAM", "MODE", tw, "TAGS", "INSTALLED");
                 for (size_t i = 0; i < n; i++) {
                         struct image *m = l[i];
-                        printf("%-20s %-9s %-15s %-12s %-6s %4d %5dM %-11s %s\n", strempty(m->name),
+                        printf("%-20s %-9s %-15s %-12s %-6s %4d %5dM %-11s %-*s %s\n", strempty(m->name),
                                strempty(m->osversion), strempty(m->ipaddr), strempty(m->adapter), netmode_of(m),
-                               m->cpus, m->ramsize, strempty(m->mode), isempty(m->installed) ? "-" : m->installed);
+                               m->cpus, m->ramsize, strempty(m->mode), tw, tags_cell(m->tags),
+                               isempty(m->installed) ? "-" : m->installed);
                 }
         }
         image_list_free(l, n);
@@ -123,6 +149,7 @@ static int list_snapshots(struct repo *repo, bool name_only) {
                         json_object_object_add(o, "hostname", jstr(s->hostname));
                         json_object_object_add(o, "mac", jstr(s->mac));
                         json_object_object_add(o, "created_at", jstr(s->created_at));
+                        json_object_object_add(o, "tags", tags_json(s->tags));
                         json_object_array_add(arr, o);
                 }
                 printf("%s\n", json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY |
@@ -134,12 +161,13 @@ static int list_snapshots(struct repo *repo, bool name_only) {
         } else if (n == 0) {
                 printf("No snapshots. Create some with 'vmcloak snapshot'.\n");
         } else {
-                printf("%-20s %-20s %-15s %5s %-17s %-17s\n", "VMNAME", "IMAGE", "IP", "PORT", "HOSTNAME", "MAC");
+                printf("%-20s %-20s %-15s %5s %-17s %-17s %s\n", "VMNAME", "IMAGE", "IP", "PORT", "HOSTNAME", "MAC",
+                       "TAGS");
                 for (size_t i = 0; i < n; i++) {
                         struct snapshot *s = l[i];
-                        printf("%-20s %-20s %-15s %5d %-17s %-17s\n", strempty(s->vmname),
+                        printf("%-20s %-20s %-15s %5d %-17s %-17s %s\n", strempty(s->vmname),
                                s->image_name ? s->image_name : "(deleted)", strempty(s->ipaddr), s->port,
-                               strempty(s->hostname), s->mac ? s->mac : "-");
+                               strempty(s->hostname), s->mac ? s->mac : "-", tags_cell(s->tags));
                 }
         }
         snapshot_list_free(l, n);

@@ -87,6 +87,10 @@ OPT_ENUM_DECLARE(opt_netmode, enum image_netmode);
         OPT_STRING(0, "modules", &(r).modules, "DIR", "Linux guest: modules tree",                              \
                    .def = "the kernel package's lib/modules", .check = check_path)
 
+/* --tag T (repeatable): Cuckoo machine tags, kept on the image (init, import, install) or on
+ * each VM (snapshot) and written into machineinfo.json (pipeline/tags.h). */
+#define OPT_MACHINE_TAGS(p_, h_) OPT_LIST(0, "tag", p_, "TAG", h_, .check = check_machine_tag)
+
 /* The knobs of the VM that every VM-starting command accepts, into v, a struct vm_options. */
 #define VM_RUN_OPTS(v)                                                                                          \
         OPT_ENUM(0, "accel", &(v).accel, opt_accel, "ACCEL", "auto (KVM if it works, else TCG), kvm or tcg",    \

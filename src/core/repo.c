@@ -49,11 +49,12 @@ static const char *const vmcloak_revisions[] = {
 #define VMCLOAK_REVISIONS_TEXT "34c908159434, 5a5957711538, f5b14c62e62c and " REPO_ALEMBIC_HEAD
 
 /* Every column a known schema has, and what added it: 0 VMCloak when alembic came (2018), 2-4
- * the alembic revision vmcloak_revisions[since - 1], 5 vmcloak's schema 2, 6 its schema 3. Types
- * only for the columns a migration adds. */
+ * the alembic revision vmcloak_revisions[since - 1], 5 vmcloak's schema 2, 6 its schema 3, 7 its
+ * schema 4. Types only for the columns a migration adds. */
 #define SINCE_VMCLOAK 5
 #define SINCE_SCHEMA3 6
-#define SINCE_LAST SINCE_SCHEMA3
+#define SINCE_SCHEMA4 7
+#define SINCE_LAST SINCE_SCHEMA4
 static const struct known_column {
         const char *table, *column, *type;
         int since;
@@ -83,6 +84,8 @@ static const struct known_column {
         { "image", "os_build", "VARCHAR(32)", SINCE_SCHEMA3 },
         { "image", "os_edition", "VARCHAR(64)", SINCE_SCHEMA3 },
         { "image", "os_language", "VARCHAR(32)", SINCE_SCHEMA3 },
+        { "image", "tags", "TEXT", SINCE_SCHEMA4 },
+        { "snapshot", "tags", "TEXT", SINCE_SCHEMA4 },
 };
 
 /* The vmcloak schema (user_version) a column first belongs to: 1 for VMCloak's head revision. */
@@ -603,7 +606,7 @@ static const struct image_field {
         T(mode), T(vm), T(name), T(path), T(osversion), T(servicepack), T(ipaddr), N(port), T(adapter),
         T(netmask), T(gateway), N(cpus), N(ramsize), N(vramsize), T(paravirtprovider), T(mac),
         { "_installed", false, offsetof(struct image, installed) }, T(netmode), T(dns), T(created_at),
-        T(firmware), N(secure_boot), N(tpm), T(os_build), T(os_edition), T(os_language),
+        T(firmware), N(secure_boot), N(tpm), T(os_build), T(os_edition), T(os_language), T(tags),
 #undef T
 #undef N
 };
@@ -660,7 +663,7 @@ static struct snapshot *snapshot_from_row(sqlite3_stmt *st) {
                         s->image_id = sqlite3_column_int64(st, i);
                 else if (streq(c, "port"))
                         s->port = sqlite3_column_int(st, i);
-                S(vmname); S(ipaddr); S(hostname); S(mac); S(created_at); S(image_name); S(image_vm);
+                S(vmname); S(ipaddr); S(hostname); S(mac); S(created_at); S(tags); S(image_name); S(image_vm);
 #undef S
         }
         return s;
@@ -672,14 +675,14 @@ void image_free(struct image *i) {
         free(i->name); free(i->path); free(i->osversion); free(i->servicepack); free(i->mode); free(i->vm);
         free(i->ipaddr); free(i->adapter); free(i->netmask); free(i->gateway); free(i->paravirtprovider);
         free(i->mac); free(i->installed); free(i->netmode); free(i->dns); free(i->created_at);
-        free(i->firmware); free(i->os_build); free(i->os_edition); free(i->os_language);
+        free(i->firmware); free(i->os_build); free(i->os_edition); free(i->os_language); free(i->tags);
         free(i);
 }
 
 void snapshot_free(struct snapshot *s) {
         if (!s)
                 return;
-        free(s->vmname); free(s->ipaddr); free(s->hostname); free(s->mac); free(s->created_at);
+        free(s->vmname); free(s->ipaddr); free(s->hostname); free(s->mac); free(s->created_at); free(s->tags);
         free(s->image_name); free(s->image_vm);
         free(s);
 }
@@ -923,8 +926,8 @@ int repo_snapshot_insert(struct repo *r, struct snapshot *s) {
         }
         sqlite3_stmt *st;
         int rc = sqlite3_prepare_v2(r->db,
-                                    "INSERT INTO snapshot (image_id, vmname, ipaddr, port, hostname, mac, created_at) "
-                                    "VALUES (?,?,?,?,?,?,?)", -1, &st, NULL);
+                                    "INSERT INTO snapshot (image_id, vmname, ipaddr, port, hostname, mac, created_at, "
+                                    "tags) VALUES (?,?,?,?,?,?,?,?)", -1, &st, NULL);
         if (rc != SQLITE_OK)
                 return sql_error(r, rc, "adding the snapshot");
         sqlite3_bind_int64(st, 1, s->image_id);
@@ -934,6 +937,7 @@ int repo_snapshot_insert(struct repo *r, struct snapshot *s) {
         bind_opt_text(st, 5, s->hostname);
         bind_opt_text(st, 6, s->mac);
         bind_opt_text(st, 7, s->created_at);
+        bind_opt_text(st, 8, s->tags);
         rc = sqlite3_step(st);
         sqlite3_finalize(st);
         if (rc != SQLITE_DONE)

@@ -14,8 +14,10 @@
  *   2  + image.netmode, image.dns, image.created_at, snapshot.created_at (vmcloak in C)
  *   3  + image.firmware, image.secure_boot, image.tpm (what the image boots with) and
  *        image.os_build, image.os_edition, image.os_language (what init read of the OS)
- * VMCloak reads every one of them (it names its columns); migrate takes 0 and 2 to 3. */
-#define REPO_SCHEMA_VERSION 3
+ *   4  + image.tags, snapshot.tags: Cuckoo machine tags (core/tags.h: sorted, comma-separated,
+ *        no duplicates; NULL for VMCloak rows and rows without tags)
+ * VMCloak reads every one of them (it names its columns); migrate takes 0, 2 and 3 to 4. */
+#define REPO_SCHEMA_VERSION 4
 #define REPO_ALEMBIC_HEAD "d6c5bf858df1"
 
 struct repo;
@@ -50,6 +52,9 @@ struct image {
         char *os_build;    /* e.g. "22631" */
         char *os_edition;  /* e.g. "Professional" */
         char *os_language; /* e.g. "en-US" */
+        /* Schema 4: the Cuckoo machine tags given to the image (init/install --tag) and those of
+         * the dependencies install put into it; "dotnet,office" (core/tags.h), NULL: none. */
+        char *tags;
 };
 
 /* The image's firmware facts as the pipeline uses them (NULL firmware: BIOS). */
@@ -64,6 +69,7 @@ struct snapshot {
         char *hostname;
         char *mac;
         char *created_at;
+        char *tags;        /* schema 4: the VM's machine tags as its machineinfo.json has them; NULL: none */
         char *image_name;  /* filled by queries that join the image */
         char *image_vm;    /* the image's vm ("qemu"), likewise; NULL when the image is gone */
 };

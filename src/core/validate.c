@@ -32,6 +32,7 @@ struct name_rule {
         enum name_first first;
         bool no_hyphen_end;
         bool not_all_digits;
+        bool lower_only;             /* ASCII letters only in lower case */
         const char *no_substring;
         const char *const *reserved; /* whole names refused, NULL-terminated */
         const char *reserved_why;
@@ -40,6 +41,8 @@ struct name_rule {
 
 static const char *const dot_names[] = { ".", "..", NULL };
 static const char *const acl_words[] = { "all", NULL };
+/* What PyYAML (YAML 1.1) reads as a boolean or null rather than text, in lower case. */
+static const char *const yaml_words[] = { "yes", "no", "true", "false", "on", "off", "null", NULL };
 
 static const struct name_rule name_rules[NAME_KIND_COUNT] = {
         /* The disk (~/.vmcloak/image/NAME.qcow2), its work files (NAME.qcow2.install-PID.qcow2,
@@ -125,6 +128,15 @@ static const struct name_rule name_rules[NAME_KIND_COUNT] = {
                 .rule = "a dependency version is 1 to 64 ASCII letters, digits, '.', '_' or '-' (the image records "
                         "name:version in a comma-separated list)",
         },
+        /* Cuckoo3's handling of machine tags, file by file: core/validate.h, vcheck_machine_tag(). */
+        [NAME_MACHINE_TAG] = {
+                .label = "machine tag", .max = NAME_MAX_LEN, .extra = "._-", .first = FIRST_LETTER,
+                .lower_only = true, .reserved = yaml_words,
+                .reserved_why = "YAML reads it as a boolean or null, so Cuckoo3's machine config would not keep it",
+                .rule = "a machine tag is 1 to 64 lower-case ASCII letters, digits, '_', '-' or '.' and starts with "
+                        "a letter (Cuckoo3 writes tags unquoted into its YAML machine config, splits them on ',' "
+                        "and matches them exactly; its own tags are lower case, e.g. office, browser_edge)",
+        },
 };
 
 static bool ascii_alnum(unsigned char c) {
@@ -134,6 +146,8 @@ static bool ascii_alnum(unsigned char c) {
 static bool ascii_letter(unsigned char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 
 static bool char_allowed(const struct name_rule *r, unsigned char c) {
+        if (r->lower_only && c >= 'A' && c <= 'Z')
+                return false;
         if (r->extra)
                 return ascii_alnum(c) || (c && strchr(r->extra, c));
         if (r->no_space && (c <= 0x20 || c == 0x7f))
@@ -143,6 +157,10 @@ static bool char_allowed(const struct name_rule *r, unsigned char c) {
 
 /* Why c is refused, in words. */
 static const char *char_problem(unsigned char c, char buf[static 48]) {
+        if (c >= 'A' && c <= 'Z') {
+                snprintf(buf, 48, "it contains the upper-case '%c'", c);
+                return buf;
+        }
         if (c == ' ' || (c >= '\t' && c <= '\r'))
                 return "it contains whitespace";
         if (c < 0x20 || c == 0x7f)
@@ -235,6 +253,7 @@ int vcheck_windows_hostname(const char *value) { return name_check(NAME_WINDOWS_
 int vcheck_share_tag(const char *value) { return name_check(NAME_SHARE_TAG, value, NULL); }
 int vcheck_dependency_name(const char *value) { return name_check(NAME_DEPENDENCY, value, NULL); }
 int vcheck_dependency_version(const char *value) { return name_check(NAME_DEP_VERSION, value, NULL); }
+int vcheck_machine_tag(const char *value) { return name_check(NAME_MACHINE_TAG, value, NULL); }
 
 int parse_ipv4(const char *s, uint32_t *ret) {
         uint32_t a = 0;

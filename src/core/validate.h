@@ -30,6 +30,7 @@ enum name_kind {
         NAME_SHARE_TAG,        /* TAG of --share TAG=DIR */
         NAME_DEPENDENCY,       /* install's name of name[:version] and package of package.key=value */
         NAME_DEP_VERSION,      /* install's version of name:version and package.version=VERSION */
+        NAME_MACHINE_TAG,      /* a Cuckoo machine tag (--tag, a catalog entry's tags) */
         NAME_KIND_COUNT,
 };
 
@@ -52,6 +53,18 @@ int vcheck_windows_hostname(const char *value);      /* NAME_WINDOWS_HOSTNAME */
 int vcheck_share_tag(const char *value);             /* NAME_SHARE_TAG */
 int vcheck_dependency_name(const char *value);       /* NAME_DEPENDENCY */
 int vcheck_dependency_version(const char *value);    /* NAME_DEP_VERSION */
+/* NAME_MACHINE_TAG. What Cuckoo3 (github.com/cert-ee/cuckoo3) does with a machine tag bounds it:
+ * `cuckoo machine import qemu` writes each tag unquoted into conf/machineries/qemu.yaml
+ * (machineries/cuckoo/machineries/data/conftemplates/qemu.yaml.jinja2: `- {{ tag }}`) and reads
+ * it back as YAML with config.String, which strips it (common/cuckoo/common/config.py), so a
+ * tag YAML reads as something else (yes, off, null, 1.0, a ':' or '#') changes or vanishes;
+ * `cuckoo machine add --tags` and `cuckoo submit --platform windows,10,TAG,TAG` split tags on ','
+ * and Task.machine_tags stores them joined by ',' (core/cuckoo/main.py,
+ * common/cuckoo/common/db.py); tasks find machines by exact, case-sensitive tags, and every tag
+ * Cuckoo3 asks for itself is lower case (browser_to_tag() in common/cuckoo/common/utils.py,
+ * processing's identification.yaml: office, dotnet, pdfreader, ...). Hence: 1 to 64 lower-case
+ * ASCII letters, digits, '_', '-' or '.', starting with a letter, and no YAML 1.1 word. */
+int vcheck_machine_tag(const char *value);
 
 struct ipv4_net {
         uint32_t addr;      /* host byte order; the address as given (host bits may be set) */

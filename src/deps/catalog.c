@@ -18,6 +18,7 @@
 #include "core/log.h"
 #include "core/paths.h"
 #include "core/util.h"
+#include "core/validate.h"
 
 /* A reference to another entry (depends, os_depends, alias_of), kept with its line until the
  * whole catalog is known: a user entry may name one that only deps.d adds. */
@@ -344,8 +345,14 @@ static const char *valid_arch(const char *s) {
         return streq(s, "x86") || streq(s, "amd64") ? NULL : "is not an architecture (x86 or amd64)";
 }
 
+/* A tag goes into machineinfo.json as it is: Cuckoo3's rule (core/validate.h vcheck_machine_tag). */
 static const char *valid_tag(const char *s) {
-        return !isempty(s) && !strpbrk(s, " \t\n,") ? NULL : "is not a tag (one word, no spaces or commas)";
+        static char why[NAME_PROBLEM_MAX + 32];
+        char problem[NAME_PROBLEM_MAX];
+        if (!name_problem(NAME_MACHINE_TAG, s, problem))
+                return NULL;
+        snprintf(why, sizeof why, "is no machine tag: %s", problem);
+        return why;
 }
 
 static bool valid_setting_key(const char *s) {

@@ -18,6 +18,7 @@
 #include "core/progress.h"
 #include "core/random.h"
 #include "core/repo.h"
+#include "core/tags.h"
 #include "core/util.h"
 #include "core/validate.h"
 #include "guest/profile.h"
@@ -250,6 +251,7 @@ int new_image_record(struct vm_session *s, struct repo *repo, struct image *img)
 void new_image_done(struct new_image *n) {
         name_unlock(n->lock);
         free(n->disk);
+        free(n->tags);
         *n = (struct new_image){ 0 };
 }
 
@@ -276,6 +278,9 @@ int new_image_prepare(struct pipeline *pl, const struct init_request *req, struc
                 return r;
         if (mac_given_or_random(req->mac, "--mac", n.mac) < 0)
                 return -EINVAL;
+        _cleanup_strv_free_ char **tags = NULL;
+        if (tags_add_all(&tags, req->tags) < 0 || tags_format(tags, &n.tags) < 0)
+                return log_oom();
         const struct os_profile *prof = req->profile;
         n.row = (struct image){
                 .name = (char *)req->name, .path = n.disk, .osversion = (char *)prof->name,
@@ -298,6 +303,7 @@ int new_image_prepare(struct pipeline *pl, const struct init_request *req, struc
         ret->row.gateway = ret->net.gateway_s;
         ret->row.dns = ret->net.dns_s;
         ret->row.mac = ret->mac;
+        ret->row.tags = ret->tags;
         return 0;
 }
 

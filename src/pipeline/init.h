@@ -33,6 +33,7 @@ struct init_request {
         bool no_tpm;                   /* win11: install without a TPM (LabConfig bypass) */
         struct vm_options vm;
         unsigned stuck_after_s;        /* a still screen this long is reported (0: the default) */
+        char **tags;                   /* --tag: Cuckoo machine tags stored on the image (NULL: none) */
 };
 
 /*
@@ -47,6 +48,7 @@ struct new_image {
         char *disk;                    /* ~/.vmcloak/image/NAME.qcow2 */
         struct netcfg net;
         char mac[18];
+        char *tags;                    /* req->tags as stored (core/tags.h), NULL: none */
         struct image row;
 };
 int new_image_prepare(struct pipeline *pl, const struct init_request *req, struct new_image *ret);

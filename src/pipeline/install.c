@@ -23,6 +23,7 @@
 #include "net/check.h"
 #include "pipeline/fwstate.h"
 #include "pipeline/image.h"
+#include "pipeline/tags.h"
 
 /* check_network false: install --no-machine-start, which talks only to an agent that answers
  * already, so the host's bridge plays no part. */
@@ -372,6 +373,8 @@ int pipeline_install(struct pipeline *pl, const struct install_request *req) {
                 /* No overlay to throw away: what ran to its end stays in the running guest. The
                  * run stops at the first failure, so those are the plan's first ones. */
                 (void)install_record(pl->repo, img, &plan, job.stats.installed);
+        if (r == 0 && (r = image_tags_after_install(img, req->tags, req->catalog ? req->catalog : cat)) == 0)
+                r = repo_image_update(pl->repo, img);
         if (r == 0 && runnable > 0)
                 install_summary(req->name, &plan, &job.stats, t0);
         dep_plan_free(&plan);

@@ -20,6 +20,7 @@ struct install_request {
         const char *files_dir;       /* --files-dir: files the user brought (deps/fetch.h) */
         const struct dep_catalog *catalog;  /* NULL: the shipped one and deps.d, loaded when a
                                              * dependency is named (tests and snapshot give theirs) */
+        char **tags;                 /* --tag: machine tags stored on the image after a successful install */
         struct vm_options vm;
 };
 
@@ -27,6 +28,7 @@ struct install_request {
  * all before anything boots; then boot image req->name on a throw-away overlay, run the plan
  * through the agent, power off, commit the overlay into the image (a failure leaves the image
  * exactly as it was) and record each dependency installed as name:version (VMCloak §7.3).
+ * After that the image's tags get req->tags and its dependencies' (pipeline/tags.h).
  * With req->no_machine_start only the running guest's agent is used (no host bridge is
  * checked): reboots go through the OS profile's reboot command and are seen as a fresh agent
  * (-ETIMEDOUT after one line when the guest keeps answering as before, or does not come back,

@@ -138,6 +138,11 @@ int machineinfo_validate(json_object *root, const char **ret_reason) {
         json_object_object_get_ex(m, "ip", &v);
         if (!json_object_is_type(v, json_type_string))
                 FAIL("ip is not a string");
+        /* Cuckoo3's machine config reads tags with config.List (common/cuckoo/common/config.py):
+         * null, one string or a list; anything else stops its import. */
+        json_object_object_get_ex(m, "tags", &v);
+        if (v && !json_object_is_type(v, json_type_array) && !json_object_is_type(v, json_type_string))
+                FAIL("tags is not a list");
         json_object_object_get_ex(m, "disk", &v);
         if (!plain_file_name(v))
                 FAIL("disk is not a file name in the VM's folder");

@@ -20,6 +20,7 @@
 #include "core/progress.h"
 #include "core/random.h"
 #include "core/repo.h"
+#include "core/tags.h"
 #include "core/util.h"
 #include "core/validate.h"
 #include "guest/profile.h"
@@ -33,6 +34,7 @@
 #include "pipeline/machineinfo.h"
 #include "pipeline/netcfg.h"
 #include "pipeline/session.h"
+#include "pipeline/tags.h"
 
 #define AGENT_BOOT_TIMEOUT_S 600
 #define AGENT_READDRESS_TIMEOUT_S 180
@@ -59,6 +61,7 @@ struct snapshot_ctx {
         unsigned next;
         pthread_mutex_t lock;
         unsigned prefix;
+        char **tags;                   /* every VM's machine tags (vm_tags_compute) */
 };
 
 static void say(const char *vm, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -318,12 +321,11 @@ static int build_save(struct vm_build *b) {
         struct vm_host_info hi;
         if ((r = vm_host_info(x->pl->conn, &hi)) < 0)
                 return r;
-        char *tags[] = { NULL };
         struct machineinfo mi = {
                 .machinery_version = hi.version, .name = b->job->name, .ip = b->job->ip,
                 .agent_port = (uint16_t)img->port, .os_name = prof->os_name,
                 .os_version = prof->os_version ? prof->os_version : b->os_version, .architecture = prof->arch,
-                .tags = tags, .bridge = img->adapter, .mac = b->mac, .gateway = img->gateway, .netmask = img->netmask,
+                .tags = x->tags, .bridge = img->adapter, .mac = b->mac, .gateway = img->gateway, .netmask = img->netmask,
                 .disk = "disk.qcow2", .start_args = b->start_args, .memory_snapshot = "memory.snapshot",
                 .compression = vm_compress_to_string(req->compress),
                 .net = b->s.def.net.type == VM_NET_USER ? "user" : "bridge", .hostname = b->job->hostname,
@@ -331,8 +333,11 @@ static int build_save(struct vm_build *b) {
         if ((r = machineinfo_write(b->vmdir, &mi)) < 0)
                 return log_error_errno(r, "cannot write %s/machineinfo.json: %m", b->vmdir);
         b->step = "recording it";
+        _cleanup_free_ char *tags = NULL;
+        if (tags_format(x->tags, &tags) < 0)
+                return log_oom();
         struct snapshot row = { .image_id = img->id, .vmname = b->job->name, .ipaddr = b->job->ip, .port = img->port,
-                                .hostname = b->job->hostname, .mac = b->mac };
+                                .hostname = b->job->hostname, .mac = b->mac, .tags = tags };
         pthread_mutex_lock(&x->lock);
         r = repo_snapshot_insert(x->pl->repo, &row);
         pthread_mutex_unlock(&x->lock);
@@ -641,6 +646,7 @@ int pipeline_snapshot(struct pipeline *pl, const struct snapshot_request *req) {
                             "and QEMU refuses their memory snapshots without one); 'vmcloak restore' can", img->name);
         else if (img->tpm)
                 log_info("The VMs of %s run without its TPM, so Cuckoo3 can restore them (--tpm keeps it)", img->name);
+        _cleanup_strv_free_ char **tags = NULL;
         if (req->resolution && !x.prof->cmd.set_resolution)
                 log_warning("--resolution %s: the %s guest has no way to change its screen resolution; ignored",
                             req->resolution, x.prof->name);
@@ -654,6 +660,17 @@ int pipeline_snapshot(struct pipeline *pl, const struct snapshot_request *req) {
         r = plan_vms(&x);
         if (r == 0)
                 r = plan_final(&x);
+        /* The VMs' tags, before anything is made: the image's, its dependencies', --tag, and
+         * those of what runs in each VM before its memory snapshot (threemonpatch). */
+        if (r == 0)
+                r = vm_tags_compute(img, req->catalog ? req->catalog : x.catalog, req->tags, &tags);
+        if (r == 0 && dep_plan_tags(&x.final, &tags) < 0)
+                r = log_oom();
+        if (r == 0 && tags[0]) {
+                _cleanup_free_ char *l = strv_join(tags, ", ");
+                log_info("Machine tags of the VMs: %s", l ? l : "");
+        }
+        x.tags = tags;
         /* Connect (probe QEMU and KVM) before any thread needs it: one warning line, not one per VM. */
         if (r == 0)
                 r = pipeline_connect(pl, req->vm.accel);

@@ -26,6 +26,7 @@ struct snapshot_request {
         bool nopatch;                  /* Windows: no threemonpatch before the memory snapshot */
         const char *files_dir;         /* --files-dir for threemonpatch's and finalize's files */
         const struct dep_catalog *catalog;  /* NULL: the shipped one and deps.d (Windows images only) */
+        char **tags;                   /* --tag: machine tags of these VMs besides the image's (NULL: none) */
         struct vm_options vm;
 };
 
@@ -33,6 +34,8 @@ struct snapshot_request {
  * without the image's TPM unless req->tpm: Cuckoo3 restores with -incoming and starts no
  * swtpm, and QEMU refuses a memory snapshot holding a TPM without one (docs/architecture.md,
  * "Firmware state and Cuckoo3"). With req->tpm each VM gets its own copy of the TPM state.
+ * Each VM's machine tags (machineinfo.json, its row) are the image's, its installed
+ * dependencies' and req->tags (pipeline/tags.h vm_tags_compute).
  * Make req->count VMs (req->jobs at a time); each one that fails or is interrupted leaves no
  * row and no folder (its logs move to ~/.vmcloak/log/VM). 0 when every VM was made.
  * Windows images (OS profile names "win..."): each VM runs the catalog's threemonpatch (unless

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # End-to-end: the whole pipeline on the built-in linux guest under TCG, as the demo runs it:
-# init --linux --net user, install (script, file, run), snapshot --count 2, restore of each,
-# list; then the failure paths: QEMU killed during init, an agent that never starts with
+# init --linux --net user, install (script, file, run, a deps.d entry), snapshot --count 2,
+# restore of each, list; machine tags from --tag on init, install and snapshot and from the
+# installed entry's catalog tags, checked in machineinfo.json as Cuckoo3 reads it; then the
+# failure paths: QEMU killed during init, an agent that never starts with
 # --timeout, SIGINT during snapshot. After each failure: no QEMU, no new rows, no leftover
 # disk files, a non-zero exit and one clear message.
 source "$(dirname "$0")/tap.sh"
@@ -20,11 +22,13 @@ rows() { sqlite3 "$VMCLOAK_HOME/repository.db" "SELECT (SELECT count(*) FROM ima
 
 # --- the demo sequence -----------------------------------------------------------------------
 t=$(now)
-out=$("$VM" init --linux --net user --accel tcg lbase lnet 2>&1); rc=$?
+out=$("$VM" init --linux --net user --accel tcg --tag lab --tag linux.6-1 --tag lab lbase lnet 2>&1); rc=$?
 echo "# init: $(secs "$t" "$(now)") s"
 tap_check "init --linux --net user succeeds" test "$rc" = 0
 [ "$rc" = 0 ] || { echo "$out" | sed 's/^/# /'; }
 tap_check "the image is listed" bash -c "'$VM' list images | grep -q '^lbase .*10.0.2.15 .*user'"
+tap_check "init --tag: the image's tags, sorted, each once" \
+  test "$(sqlite3 "$VMCLOAK_HOME/repository.db" "SELECT tags FROM image WHERE name='lbase'")" = "lab,linux.6-1"
 tap_check "its disk exists" test -s "$VMCLOAK_HOME/image/lbase.qcow2"
 tap_check "no QEMU left after init" test -z "$(qemus)"
 tap_check "no work folder left after init" test -z "$(ls "$VMCLOAK_HOME/iso")"
@@ -34,12 +38,36 @@ cat > "$tmp/setup.sh" <<'S'
 echo "written by install $(uname -r)" > /root/installed.txt
 S
 echo "a host file" > "$tmp/payload.txt"
+# A user's catalog entry (deps.d) with machine tags, installed with the generic steps.
+mkdir -p "$VMCLOAK_HOME/deps.d"
+cat > "$VMCLOAK_HOME/deps.d/labtools.yaml" <<'Y'
+name: labtools
+description: the e2e test's own tools
+os: [linux]
+tags: [labtools, pdfreader]
+steps:
+  - run: 'touch /root/labtools'
+Y
 t=$(now)
-out=$("$VM" install --accel tcg lbase "script:$tmp/setup.sh" "file:$tmp/payload.txt:/root/payload.txt" \
-      'run:test -s /root/installed.txt' 2>&1); rc=$?
+out=$("$VM" install --accel tcg --tag office lbase "script:$tmp/setup.sh" "file:$tmp/payload.txt:/root/payload.txt" \
+      'run:test -s /root/installed.txt' labtools 2>&1); rc=$?
 echo "# install: $(secs "$t" "$(now)") s"
-tap_check "install runs a script, uploads a file, runs a command" test "$rc" = 0
+tap_check "install runs a script, uploads a file, runs a command, a deps.d entry" test "$rc" = 0
 [ "$rc" = 0 ] || { echo "$out" | sed 's/^/# /'; }
+tap_check "install records the entry and puts its tags and --tag on the image" \
+  test "$(sqlite3 "$VMCLOAK_HOME/repository.db" "SELECT _installed || ' ' || tags FROM image WHERE name='lbase'")" = \
+  "labtools: lab,labtools,linux.6-1,office,pdfreader"
+out=$("$VM" install --tag sysinternals lbase 2>&1); rc=$?
+tap_check "install --tag alone stores the tag without booting" test "$rc" = 0 -a -z "$(qemus)" -a \
+  -n "$(grep -F 'has the machine tags lab,labtools,linux.6-1,office,pdfreader,sysinternals' <<<"$out")"
+out=$("$VM" install --tag Office lbase 2>&1); rc=$?
+tap_check "a tag Cuckoo3 would not keep is a usage error naming the rule" test "$rc" = 2 -a \
+  -n "$(grep -F "invalid machine tag 'Office': it contains the upper-case 'O'; a machine tag is" <<<"$out")"
+out=$("$VM" list images)
+tap_check "list images shows the tags" grep -q '^lbase .* lab,labtools,linux.6-1,office,pdfreader,sysinternals ' <<<"$out"
+out=$("$VM" list images --json)
+tap_check "list images --json has them as a list" python3 -c 'import json,sys; \
+  assert json.load(sys.stdin)[0]["tags"] == ["lab", "labtools", "linux.6-1", "office", "pdfreader", "sysinternals"]' <<<"$out"
 out=$("$VM" install --accel tcg lbase 'run:test -e /root/does-not-exist' 2>&1); rc=$?
 tap_check "a failing run step fails install with its exit code" test "$rc" = 1 -a -n "$(grep -F 'exit code 1' <<<"$out")"
 tap_check "a failed install leaves no overlay" test -z "$(ls "$VMCLOAK_HOME/image" | grep -v '^lbase.qcow2$')"
@@ -155,7 +183,7 @@ tap_check "modify keeps what the guest changed before it shut down" test "$rc" =
 tap_check "modify offered VNC on 127.0.0.1:5947" grep -q '127.0.0.1:5947 (display 47)' "$tmp/modify.out"
 
 t=$(now)
-out=$("$VM" snapshot --accel tcg --count 2 lbase lvm 10.0.2.20 2>&1); rc=$?
+out=$("$VM" snapshot --accel tcg --count 2 --tag snaptag lbase lvm 10.0.2.20 2>&1); rc=$?
 echo "# snapshot --count 2: $(secs "$t" "$(now)") s"
 tap_check "snapshot --count 2 succeeds" test "$rc" = 0
 [ "$rc" = 0 ] || { echo "$out" | sed 's/^/# /'; }
@@ -167,20 +195,31 @@ for v in lvm1 lvm2; do
   d=$VMCLOAK_HOME/vms/qemu/$v
   tap_check "$v has disk.qcow2, memory.snapshot, machineinfo.json" test -s "$d/disk.qcow2" -a -s "$d/memory.snapshot" -a -s "$d/machineinfo.json"
   tap_check "$v's memory file is lz4 (what Cuckoo3 recognises)" bash -c "file -b '$d/memory.snapshot' | grep -qi lz4"
-  tap_check "$v's machineinfo.json passes Cuckoo3's import rules" "$BUILD/tests/e2e/check-machineinfo" "$d/machineinfo.json" "$v"
+  tap_check "$v's machineinfo.json passes Cuckoo3's import rules, with the image's, the entry's and --tag's tags" \
+    "$BUILD/tests/e2e/check-machineinfo" "$d/machineinfo.json" "$v" \
+    --tags lab,labtools,linux.6-1,office,pdfreader,sysinternals,snaptag
 done
+tap_check "the checker refuses other tags" bash -c '! "$1" "$2" lvm1 --tags lab,office 2>/dev/null' _ \
+  "$BUILD/tests/e2e/check-machineinfo" "$VMCLOAK_HOME/vms/qemu/lvm1/machineinfo.json"
+tap_check "snapshot rows hold the VMs' tags" test "$(sqlite3 "$VMCLOAK_HOME/repository.db" \
+  "SELECT DISTINCT tags FROM snapshot WHERE vmname LIKE 'lvm_'")" = "lab,labtools,linux.6-1,office,pdfreader,snaptag,sysinternals"
+out=$("$VM" list snapshots)
+tap_check "list snapshots shows them" grep -q '^lvm1 .* lab,labtools,linux.6-1,office,pdfreader,snaptag,sysinternals$' <<<"$out"
+out=$("$VM" list snapshots --json)
+tap_check "list snapshots --json has them as a list" python3 -c 'import json,sys; \
+  assert json.load(sys.stdin)[0]["tags"][-2:] == ["snaptag", "sysinternals"]' <<<"$out"
 tap_check "no QEMU left after snapshot" test -z "$(qemus)"
 
 for v in lvm1:10.0.2.20 lvm2:10.0.2.21; do
   name=${v%%:*} ip=${v#*:}
   host=$(sqlite3 "$VMCLOAK_HOME/repository.db" "SELECT hostname FROM snapshot WHERE vmname='$name'")
-  out=$("$VM" restore "$name" --exec 'hostname; ip -4 -o addr show eth0; cat /root/installed.txt /root/payload.txt; ls /root/modified; tr "\n" " " < /root/order.txt; echo' 2>&1); rc=$?
+  out=$("$VM" restore "$name" --exec 'hostname; ip -4 -o addr show eth0; cat /root/installed.txt /root/payload.txt; ls /root/modified /root/labtools; tr "\n" " " < /root/order.txt; echo' 2>&1); rc=$?
   echo "# $(grep 'restored' <<<"$out")"
   tap_check "restore $name: agent answers" test "$rc" = 0
   tap_check "restore $name: the hostname given at snapshot" test -n "$host" -a -n "$(grep -x "$host" <<<"$out")"
   tap_check "restore $name: the IP given at snapshot" grep -q "inet $ip/24" <<<"$out"
   tap_check "restore $name: files from install and modify are there" test -n "$(grep 'written by install' <<<"$out")" -a \
-    -n "$(grep 'a host file' <<<"$out")" -a -n "$(grep -x /root/modified <<<"$out")"
+    -n "$(grep 'a host file' <<<"$out")" -a -n "$(grep -x /root/modified <<<"$out")" -a -n "$(grep -x /root/labtools <<<"$out")"
   tap_check "restore $name: the failed install left the catalog's writes as they were" grep -qx 'b a rebooted ' <<<"$out"
 done
 tap_check "no QEMU left after restore" test -z "$(qemus)"

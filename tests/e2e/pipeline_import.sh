@@ -34,6 +34,8 @@ out=$("$VM" --home "$B" import --linux --ip 10.0.2.300 --net user adopted "$tmp/
 tap_check "import with a bad --ip exits 2" test "$rc" = 2
 out=$("$VM" --home "$B" import --linux --ip 10.0.2.15 --net user 'bad name' "$tmp/none.img" lnet 2>&1); rc=$?
 tap_check "import with a bad NAME exits 2" test "$rc" = 2
+out=$("$VM" --home "$B" import --linux --ip 10.0.2.15 --net user --tag 'a,b' adopted "$tmp/none.img" lnet 2>&1); rc=$?
+tap_check "import with a tag Cuckoo3 would split exits 2" test "$rc" = 2 -a -n "$(grep -F "invalid machine tag 'a,b'" <<<"$out")"
 tap_check "usage errors create no home" test ! -e "$B"
 out=$("$VM" --home "$B" import --linux --ip 10.0.2.15 --net user adopted "$tmp/none.img" lnet 2>&1); rc=$?
 tap_check "import of a missing disk exits 1 and names it" test "$rc" = 1 -a -n "$(grep -F "$tmp/none.img" <<<"$out")"
@@ -68,10 +70,13 @@ tap_check "... and no QEMU" test -z "$(qemus "$B")"
 
 # --- the import --------------------------------------------------------------------------------------
 t=$(now)
-out=$("$VM" --home "$B" import --linux --ip 10.0.2.15 --net user --accel tcg adopted "$tmp/hand.raw" lnet 2>&1); rc=$?
+out=$("$VM" --home "$B" import --linux --ip 10.0.2.15 --net user --accel tcg --tag handmade adopted "$tmp/hand.raw" \
+      lnet 2>&1); rc=$?
 echo "# import: $(secs "$t" "$(now)") s"
 echo "$out" | sed 's/^/# /'
 tap_check "import --linux of a raw disk succeeds" test "$rc" = 0
+tap_check "import --tag stores the machine tag on the image" \
+  test "$(sqlite3 "$B/repository.db" "SELECT tags FROM image WHERE name='adopted'")" = handmade
 tap_check "it names the guest's kernel" grep -q 'The guest runs Linux [0-9]' <<<"$out"
 tap_check "the image is listed" bash -c "'$VM' --home '$B' list images | grep -q '^adopted .*10.0.2.15 .*user'"
 tap_check "its disk is qcow2" test "$(qemu-img info --output=json "$B/image/adopted.qcow2" | grep -o '"format": "[a-z0-9]*"' | head -1)" = '"format": "qcow2"'

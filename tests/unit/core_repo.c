@@ -153,6 +153,8 @@ static void test_snapshot_crud_and_used_ips(void **state) {
         repo_close(r);
 }
 
+static void expect_sql(const char *db, const char *query, const char *want);
+
 static void test_vmcloak_head_db(void **state) {
         struct fx *f = *state;
         load_fixture(f->db, "vmcloak-head.sql");
@@ -189,7 +191,18 @@ static void test_vmcloak_head_db(void **state) {
         assert_int_equal(repo_image_get(r, "win7base", &img), 0);
         assert_string_equal(img->gateway, "192.168.30.1");
         image_free(img);
+        /* Schema 4's tags: none for VMCloak's rows (snapshot's machineinfo.json gets those of the
+         * installed dependencies, pipeline/tags.h). */
+        assert_int_equal(repo_image_get(r, "win10base", &img), 0);
+        assert_null(img->tags);
+        assert_true(installed_has(img->installed, "dotnet", "4.7.2"));
+        image_free(img);
+        struct snapshot *snap;
+        assert_int_equal(repo_snapshot_get(r, "win10vm_1", &snap), 0);
+        assert_null(snap->tags);
+        snapshot_free(snap);
         repo_close(r);
+        expect_sql(f->db, "SELECT count(*) FROM pragma_table_info('snapshot') WHERE name = 'tags'", "1");
 }
 
 static void test_vmcloak_048_db(void **state) {
@@ -245,6 +258,14 @@ static char *sql_text(const char *db, const char *query) {
         sqlite3_finalize(st);
         sqlite3_close(h);
         return v;
+}
+
+/* The first column of query's first row must be want. */
+static void expect_sql(const char *db, const char *query, const char *want) {
+        char *v = sql_text(db, query);
+        if (!v || strcmp(v, want) != 0)
+                fail_msg("%s: got '%s', want '%s'", query, v ? v : "NULL", want);
+        free(v);
 }
 
 static char *file_bytes(const char *path, size_t *len) {
@@ -322,8 +343,8 @@ static void test_newer_user_version(void **state) {
         assert_int_equal(repo_image_insert(r, a), 0);
         image_free(a);
         repo_close(r);
-        sql(f->db, "PRAGMA journal_mode=DELETE; PRAGMA user_version = 4; ALTER TABLE image ADD COLUMN hwprofile TEXT");
-        expect_untouched(f->db, REPO_NEWER, "newer vmcloak (schema 4; this one knows schemas up to 3)", 1);
+        sql(f->db, "PRAGMA journal_mode=DELETE; PRAGMA user_version = 5; ALTER TABLE image ADD COLUMN hwprofile TEXT");
+        expect_untouched(f->db, REPO_NEWER, "newer vmcloak (schema 5; this one knows schemas up to 4)", 1);
 }
 
 static void test_user_version_nobody_writes(void **state) {
@@ -379,6 +400,8 @@ static void test_index_is_no_schema_change(void **state) {
         repo_close(r);
 }
 
+static void make_schema3(const char *db);
+
 static void test_missing_columns(void **state) {
         struct fx *f = *state;
         /* A column every VMCloak revision has. */
@@ -392,11 +415,18 @@ static void test_missing_columns(void **state) {
         expect_untouched(f->db, REPO_UNKNOWN, "lacks columns of schema 2 (image.netmode, image.dns", 2);
         /* Schema 3 without one of its own columns. */
         unlink(f->db);
+        make_schema3(f->db);
+        sql(f->db, "ALTER TABLE image DROP COLUMN os_language");
+        expect_untouched(f->db, REPO_UNKNOWN, "lacks columns of schema 3 (image.os_language)", 2);
+        /* The current schema without one of its own columns, and without an older one. */
+        unlink(f->db);
         struct repo *r;
         assert_int_equal(repo_open(f->db, &r), 0);
         repo_close(r);
-        sql(f->db, "PRAGMA journal_mode=DELETE; ALTER TABLE image DROP COLUMN os_language");
-        expect_untouched(f->db, REPO_UNKNOWN, "lacks columns of schema 3 (image.os_language)", 0);
+        sql(f->db, "PRAGMA journal_mode=DELETE; ALTER TABLE snapshot DROP COLUMN tags");
+        expect_untouched(f->db, REPO_UNKNOWN, "lacks columns of schema 4 (snapshot.tags)", 0);
+        sql(f->db, "ALTER TABLE image DROP COLUMN os_language");
+        expect_untouched(f->db, REPO_UNKNOWN, "lacks columns of schema 4 (image.os_language, snapshot.tags)", 0);
 }
 
 /* What vmcloak's schema 2 made (before the firmware columns), with one row of it. */
@@ -408,7 +438,116 @@ static void make_schema2(const char *db) {
                 "UPDATE image SET netmode = 'user', dns = '10.0.2.3' WHERE name = 'win10base'");
 }
 
-static void test_schema2_opens_and_migrates_to_3(void **state) {
+/* What vmcloak's schema 3 made (before the tags), with a UEFI row of it. */
+static void make_schema3(const char *db) {
+        make_schema2(db);
+        sql(db, "ALTER TABLE image ADD COLUMN firmware VARCHAR(16); ALTER TABLE image ADD COLUMN secure_boot INTEGER; "
+                "ALTER TABLE image ADD COLUMN tpm INTEGER; ALTER TABLE image ADD COLUMN os_build VARCHAR(32); "
+                "ALTER TABLE image ADD COLUMN os_edition VARCHAR(64); ALTER TABLE image ADD COLUMN os_language "
+                "VARCHAR(32); PRAGMA user_version = 3; "
+                "UPDATE image SET firmware = 'uefi', tpm = 1, os_build = '19045' WHERE name = 'win10base'");
+}
+
+static void test_schema3_migrates_to_4(void **state) {
+        struct fx *f = *state;
+        make_schema3(f->db);
+        struct repo *r;
+        assert_int_equal(repo_open(f->db, &r), 0);
+        assert_int_equal(repo_state(r), REPO_OLDER);
+        assert_null(repo_problem(r));
+        assert_int_equal(repo_schema_version(r), 3);
+        assert_int_equal(repo_require_current(r), -EPROTO);
+        assert_int_equal(repo_require_known(r), 0);
+        /* Read as it is: no tags. */
+        struct image *img;
+        assert_int_equal(repo_image_get(r, "win10base", &img), 0);
+        assert_null(img->tags);
+        image_free(img);
+        int from, to;
+        assert_int_equal(repo_migrate(r, &from, &to), 0);
+        assert_int_equal(from, 3);
+        assert_int_equal(to, 4);
+        assert_int_equal(repo_state(r), REPO_CURRENT);
+        assert_int_equal(repo_image_get(r, "win10base", &img), 0);
+        assert_true(image_is_uefi(img));                 /* schema 3's values kept */
+        assert_string_equal(img->os_build, "19045");
+        assert_string_equal(img->netmode, "user");       /* and schema 2's */
+        assert_null(img->tags);                          /* VMCloak's rows have none */
+        /* The new column is written like any other. */
+        img->tags = strdup("dotnet,office");
+        assert_int_equal(repo_image_update(r, img), 0);
+        image_free(img);
+        struct snapshot **l;
+        size_t n;
+        assert_int_equal(repo_snapshot_list(r, -1, &l, &n), 0);
+        assert_int_equal(n, 2);
+        assert_null(l[0]->tags);
+        snapshot_list_free(l, n);
+        repo_close(r);
+        expect_sql(f->db, "PRAGMA user_version", "4");
+        expect_sql(f->db, "SELECT tags FROM image WHERE name = 'win10base'", "dotnet,office");
+        expect_sql(f->db, "SELECT count(*) FROM snapshot WHERE tags IS NULL", "2");
+        expect_sql(f->db, "SELECT type FROM pragma_table_info('snapshot') WHERE name = 'tags'", "TEXT");
+}
+
+/* Schema 4's tags, written and read back by vmcloak and by what VMCloak runs (its own SELECT
+ * names its columns, so the new ones are no obstacle). */
+static void test_tags_round_trip(void **state) {
+        struct fx *f = *state;
+        struct repo *r;
+        assert_int_equal(repo_open(f->db, &r), 0);
+        struct image *a = new_image("office", "192.168.30.2");
+        a->tags = strdup("office,pdfreader");
+        assert_int_equal(repo_image_insert(r, a), 0);
+        struct image *b = new_image("plain", "192.168.30.3");
+        assert_int_equal(repo_image_insert(r, b), 0);
+        struct snapshot s = { .image_id = a->id, .vmname = "vm1", .ipaddr = "192.168.30.10", .port = 8000,
+                              .hostname = "abcdefgh", .mac = "00:19:3c:00:00:02", .tags = "lab,office,pdfreader" };
+        assert_int_equal(repo_snapshot_insert(r, &s), 0);
+        free(s.created_at);
+        struct snapshot t = { .image_id = b->id, .vmname = "vm2", .ipaddr = "192.168.30.11", .port = 8000 };
+        assert_int_equal(repo_snapshot_insert(r, &t), 0);
+        free(t.created_at);
+        struct image *got;
+        assert_int_equal(repo_image_get(r, "office", &got), 0);
+        assert_string_equal(got->tags, "office,pdfreader");
+        free(got->tags);
+        got->tags = strdup("dotnet,office,pdfreader");
+        assert_int_equal(repo_image_update(r, got), 0);
+        image_free(got);
+        assert_int_equal(repo_image_get(r, "office", &got), 0);
+        assert_string_equal(got->tags, "dotnet,office,pdfreader");
+        image_free(got);
+        assert_int_equal(repo_image_get(r, "plain", &got), 0);
+        assert_null(got->tags);
+        image_free(got);
+        struct snapshot *sg;
+        assert_int_equal(repo_snapshot_get(r, "vm1", &sg), 0);
+        assert_string_equal(sg->tags, "lab,office,pdfreader");
+        assert_string_equal(sg->image_name, "office");
+        snapshot_free(sg);
+        assert_int_equal(repo_snapshot_get(r, "vm2", &sg), 0);
+        assert_null(sg->tags);
+        snapshot_free(sg);
+        image_free(a);
+        image_free(b);
+        repo_close(r);
+        expect_sql(f->db, "SELECT image.name || ' ' || image.tags || ' ' || snapshot.tags FROM snapshot "
+                                  "JOIN image ON image.id = snapshot.image_id WHERE snapshot.vmname = 'vm1'", "office dotnet,office,pdfreader lab,office,pdfreader");
+        /* VMCloak names every column of its model when it reads and writes, so it reads these rows
+         * and adds its own, which have no tags. */
+        expect_sql(f->db, "SELECT vmname || ' ' || hostname FROM (SELECT id, image_id, vmname, ipaddr, port, "
+                            "hostname, mac FROM snapshot) WHERE vmname = 'vm1'", "vm1 abcdefgh");
+        sql(f->db, "INSERT INTO snapshot (image_id, vmname, ipaddr, port, hostname, mac) "
+                   "VALUES (1, 'byvmcloak', '192.168.30.12', 8000, 'qwertyui', NULL)");
+        assert_int_equal(repo_open(f->db, &r), 0);
+        assert_int_equal(repo_snapshot_get(r, "byvmcloak", &sg), 0);
+        assert_null(sg->tags);
+        snapshot_free(sg);
+        repo_close(r);
+}
+
+static void test_schema2_opens_and_migrates_to_current(void **state) {
         struct fx *f = *state;
         make_schema2(f->db);
         struct repo *r;
@@ -428,7 +567,7 @@ static void test_schema2_opens_and_migrates_to_3(void **state) {
         int from, to;
         assert_int_equal(repo_migrate(r, &from, &to), 0);
         assert_int_equal(from, 2);
-        assert_int_equal(to, 3);
+        assert_int_equal(to, REPO_SCHEMA_VERSION);
         assert_int_equal(repo_state(r), REPO_CURRENT);
         assert_int_equal(repo_image_get(r, "win10base", &img), 0);
         assert_string_equal(img->netmode, "user");       /* schema 2's values kept */
@@ -436,17 +575,13 @@ static void test_schema2_opens_and_migrates_to_3(void **state) {
         assert_null(img->firmware);
         image_free(img);
         repo_close(r);
-        char *v = sql_text(f->db, "SELECT count(*) FROM pragma_table_info('image') WHERE name IN "
-                                  "('firmware','secure_boot','tpm','os_build','os_edition','os_language')");
-        assert_string_equal(v, "6");
-        free(v);
-        v = sql_text(f->db, "PRAGMA user_version");
-        assert_string_equal(v, "3");
-        free(v);
+        expect_sql(f->db, "SELECT count(*) FROM pragma_table_info('image') WHERE name IN "
+                          "('firmware','secure_boot','tpm','os_build','os_edition','os_language','tags')", "7");
+        expect_sql(f->db, "PRAGMA user_version", "4");
         /* A second migrate has nothing to do. */
         assert_int_equal(repo_open(f->db, &r), 0);
         assert_int_equal(repo_migrate(r, &from, &to), 0);
-        assert_int_equal(from, 3);
+        assert_int_equal(from, REPO_SCHEMA_VERSION);
         repo_close(r);
 }
 
@@ -621,7 +756,9 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_unknown_revision, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_unknown_revision_on_schema_2, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_newer_user_version, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_schema2_opens_and_migrates_to_3, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_schema2_opens_and_migrates_to_current, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_schema3_migrates_to_4, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_tags_round_trip, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_firmware_facts_round_trip, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_user_version_nobody_writes, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_two_revisions, setup, teardown),

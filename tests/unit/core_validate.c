@@ -156,6 +156,28 @@ static const struct name_case name_cases[] = {
         { NAME_DEP_VERSION, "4,7", "',' is not allowed" },
         { NAME_DEP_VERSION, "1 2", "it contains whitespace" },
         { NAME_DEP_VERSION, "a:b", "':' is not allowed" },
+        /* Cuckoo3's machine tags: VMCloak's and Cuckoo3's own are accepted as they are. */
+        { NAME_MACHINE_TAG, "dotnet", NULL },
+        { NAME_MACHINE_TAG, "browser_internet_explorer", NULL },
+        { NAME_MACHINE_TAG, "win10.22h2-lab", NULL },
+        { NAME_MACHINE_TAG, "vcredist", NULL },
+        { NAME_MACHINE_TAG, S64, NULL },
+        { NAME_MACHINE_TAG, "", "it is empty" },
+        { NAME_MACHINE_TAG, "office,java", "',' is not allowed" },      /* Cuckoo3 splits tags on ',' */
+        { NAME_MACHINE_TAG, "Office", "it contains the upper-case 'O'" },
+        { NAME_MACHINE_TAG, "java 8", "it contains whitespace" },
+        { NAME_MACHINE_TAG, " java", "it contains whitespace" },       /* config.String strips it */
+        { NAME_MACHINE_TAG, "a:b", "':' is not allowed" },               /* a YAML mapping */
+        { NAME_MACHINE_TAG, "a#b", "'#' is not allowed" },
+        { NAME_MACHINE_TAG, "1.0", "it starts with '1'" },               /* a YAML float */
+        { NAME_MACHINE_TAG, "_x", "it starts with '_'" },
+        { NAME_MACHINE_TAG, "-x", "it starts with '-'" },                /* a YAML list item */
+        { NAME_MACHINE_TAG, "yes", "YAML reads it as a boolean or null, so Cuckoo3's machine config would not keep it" },
+        { NAME_MACHINE_TAG, "off", "YAML reads it as a boolean or null, so Cuckoo3's machine config would not keep it" },
+        { NAME_MACHINE_TAG, "null", "YAML reads it as a boolean or null, so Cuckoo3's machine config would not keep it" },
+        { NAME_MACHINE_TAG, "offline", NULL },
+        { NAME_MACHINE_TAG, "caf\xc3\xa9", "it contains a non-ASCII character" },
+        { NAME_MACHINE_TAG, S64 "a", "it is 65 bytes long" },
 };
 
 static void test_name_rules(void **state) {
@@ -257,6 +279,12 @@ static void test_name_messages(void **state) {
                 { vcheck_dependency_version, "4,7",
                   "invalid dependency version '4,7': ',' is not allowed; a dependency version is 1 to 64 ASCII "
                   "letters, digits, '.', '_' or '-' (the image records name:version in a comma-separated list)" },
+                { vcheck_machine_tag, "Office",
+                  "invalid machine tag 'Office': it contains the upper-case 'O'; a machine tag is 1 to 64 "
+                  "lower-case ASCII letters, digits, '_', '-' or '.' and starts with a letter (Cuckoo3 writes tags "
+                  "unquoted into its YAML machine config, splits them on ',' and matches them exactly; its own "
+                  "tags are lower case, e.g. office, browser_edge)" },
+                { vcheck_machine_tag, "pdfreader", NULL },
                 /* A control character is shown escaped: the message stays one line. */
                 { vcheck_image_name, "a\nb",
                   "invalid image name 'a\\x0ab': it contains whitespace; an image name is 1 to 64 ASCII letters, "

@@ -576,6 +576,11 @@ static void test_template_expand(void **state) {
 
 /* ---- bad entries: one line each, FILE:LINE: problem ---- */
 
+#define TAG_RULE                                                                                            \
+        "a machine tag is 1 to 64 lower-case ASCII letters, digits, '_', '-' or '.' and starts with a letter " \
+        "(Cuckoo3 writes tags unquoted into its YAML machine config, splits them on ',' and matches them "   \
+        "exactly; its own tags are lower case, e.g. office, browser_edge)"
+
 static void test_bad_entries(void **state) {
         (void)state;
         static const struct {
@@ -594,6 +599,11 @@ static void test_bad_entries(void **state) {
                   "steps)" },
                 { "foo.yaml", "name: foo\nrecommended: maybe\n", 2, "'recommended' must be true or false" },
                 { "foo.yaml", "name: foo\ntags: {a: b}\n", 2, "'tags' must be a list of strings" },
+                /* A tag Cuckoo3's machine config would change (core/validate.h NAME_MACHINE_TAG). */
+                { "foo.yaml", "name: foo\ntags: [office, Word]\n", 2,
+                  "'tags': 'Word' is no machine tag: it contains the upper-case 'W'; " TAG_RULE },
+                { "foo.yaml", "name: foo\ntags: ['pdf,reader']\n", 2,
+                  "'tags': 'pdf,reader' is no machine tag: ',' is not allowed; " TAG_RULE },
                 { "foo.yaml", "name: bar\n", 1,
                   "name 'bar' does not match the file's name foo.yaml (an entry is in <name>.yaml)" },
                 { "Foo.yaml", "name: Foo\n", 1, "name 'Foo' may hold only a-z, 0-9, '_' and '-'" },

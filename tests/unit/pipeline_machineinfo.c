@@ -184,6 +184,8 @@ static void test_validator_restore_rules(void **state) {
                 { "machine", "memory_snapshot", "\"../other/memory.snapshot\"", "memory_snapshot is not" },
                 { "machine", "memory_snapshot", "null", "memory_snapshot is not" },
                 { "machine", "net", "\"tap\"", "net is neither bridge nor user" },
+                { "machine", "tags", "{\"office\": true}", "tags is not a list" },
+                { "machine", "tags", "7", "tags is not a list" },
         };
         for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
                 json_object *root = sample_json();
@@ -201,6 +203,16 @@ static void test_validator_restore_rules(void **state) {
         const char *why = NULL;
         assert_int_equal(machineinfo_validate(root, &why), 0);
         json_object_put(root);
+        /* Tags as Cuckoo3's config.List takes them: null, one string, a list. */
+        static const char *const tag_values[] = { "null", "\"office\"", "[]", "[\"office\", \"dotnet\"]" };
+        for (size_t i = 0; i < sizeof tag_values / sizeof *tag_values; i++) {
+                root = sample_json();
+                json_object_object_add(json_object_object_get(root, "machine"), "tags",
+                                       json_tokener_parse(tag_values[i]));
+                if (machineinfo_validate(root, &why) < 0)
+                        fail_msg("tags %s refused: %s", tag_values[i], why);
+                json_object_put(root);
+        }
 }
 
 static void test_unknown_keys(void **state) {
