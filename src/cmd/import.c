@@ -29,7 +29,7 @@ static const struct optdef opts[] = {
         OPT_ENUM(0, "net", &req.net.mode, opt_netmode, "MODE",
                  "bridge (ADAPTER is a host bridge) or user (no root needed)", .def_value = "bridge"),
         OPT_STRING(0, "mac", &req.mac, "MAC", "NIC MAC address", .def = "random PC-vendor MAC", .check = check_mac),
-        OPT_MACHINE_TAGS(&req.tags, "Cuckoo machine tag for the image's VMs (may be repeated)"),
+        OPT_MACHINE_TAGS(&req.tags, "Cuckoo machine tag for the image's VMs"),
         OPT_BOOL(0, "move", &arg_move, "Remove DISK once the image is recorded (it is copied first either way)"),
         { NULL },
 };

@@ -44,7 +44,7 @@ static const struct optdef opts[] = {
                  "bridge (ADAPTER is a host bridge) or user (no root needed)", .def_value = "bridge"),
         OPT_STRING(0, "mac", &req.mac, "MAC", "NIC MAC address", .def = "random PC-vendor MAC", .check = check_mac),
         OPT_LIST(0, "cdrom", &req.extra_cdroms, "ISO", "Attach another CD-ROM during the install", .check = check_path),
-        OPT_MACHINE_TAGS(&req.tags, "Cuckoo machine tag for the image's VMs (may be repeated)"),
+        OPT_MACHINE_TAGS(&req.tags, "Cuckoo machine tag for the image's VMs"),
         OPT_UINT(0, "stuck-after", &req.stuck_after_s, 1, 7 * 24 * 3600, "SECONDS",
                  "Report the install as stuck (once, with a screenshot and the likely causes) when the "
                  "screen and the serial console stay still this long; it still waits for --timeout",

@@ -64,7 +64,7 @@ static const struct optdef opts[] = {
                    .check = check_path),
         OPT_BOOL(0, "skip-unavailable", &req.skip_unavailable,
                  "Leave out (and name) a dependency whose file cannot be had"),
-        OPT_MACHINE_TAGS(&req.tags, "Cuckoo machine tag for the image's VMs (may be repeated; alone: only the tag, "
+        OPT_MACHINE_TAGS(&req.tags, "Cuckoo machine tag for the image's VMs (alone: only the tag, "
                                     "nothing boots)"),
         VM_RUN_OPTS(req.vm),
         { NULL },

@@ -68,7 +68,7 @@ static const struct optdef opts[] = {
         OPT_IPV4(0, "vnc-listen", &req.vm.vnc_listen, "ADDR", "Address VNC listens on", .def_value = "127.0.0.1"),
         OPT_BOOL(0, "interactive", &req.interactive, "Pause for manual changes before the snapshot"),
         OPT_BOOL(0, "com1", &req.com1, "Keep the serial console in <vm>.com1 (VMCloak name)"),
-        OPT_MACHINE_TAGS(&req.tags, "Cuckoo machine tag for these VMs besides the image's (may be repeated)"),
+        OPT_MACHINE_TAGS(&req.tags, "Cuckoo machine tag for these VMs besides the image's"),
         OPT_BOOL(0, "tpm", &req.tpm, "Keep the image's TPM in the VMs (Cuckoo3 cannot restore them; vmcloak restore can)"),
         OPT_BOOL(0, "nopatch", &req.nopatch,
                  "Windows: do not run threemonpatch in the VMs"),
