@@ -224,7 +224,16 @@ static int deps_fetch(char **names) {
         if (r < 0)
                 return r;
         if (!os_known(cat, arg_os)) {
-                log_error("--os %s is no OS the catalog knows (win7x64, win81x64, win10x64, win11x64, ...)", arg_os);
+                /* Every OS profile by name (linux too: it was hidden behind "..."). */
+                _cleanup_strv_free_ char **names = NULL;
+                for (const struct os_profile *const *p = os_profiles(); *p; p++)
+                        if (strv_extend(&names, (*p)->name) < 0)
+                                return log_oom();
+                _cleanup_free_ char *list = strv_join(names, ", ");
+                if (!list)
+                        return log_oom();
+                log_error("--os %s is no OS the catalog knows (the OS profiles: %s; or an OS a recipe or an installer "
+                          "names, such as win7x86)", arg_os, list);
                 return -EINVAL;
         }
         _cleanup_(wants_done) struct wants w = { 0 };

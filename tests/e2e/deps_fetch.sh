@@ -301,4 +301,7 @@ tap_check "deps verify --all is a usage error" test "$rc" = 2
 tap_check "an unknown verb is a usage error" test "$rc" = 2
 "$VM" deps fetch nosuchdep >/dev/null 2>"$tmp/err"; rc=$?
 tap_check "an unknown name is refused with one line" test "$rc" = 1 -a "$(wc -l <"$tmp/err")" = 1
+# An unknown --os names every OS profile (linux was hidden behind "...").
+out=$("$VM" deps fetch hello --os lnux 2>&1); rc=$?
+tap_check "deps fetch --os lnux: exit 1, every OS profile named" test "$rc" = 1 && grep -qF "(the OS profiles: linux, win7x64, win81x64, win10x64, win11x64;" <<<"$out"
 tap_done
