@@ -492,6 +492,18 @@ static json_object *dep_json(const struct dep_catalog *cat, const struct depende
         json_object_object_add(j, "user", json_object_new_boolean(d->user));
         json_object_object_add(j, "overrides", json_object_new_boolean(d->overrides));
         json_object_object_add(j, "source", jstr_or_null(d->source));
+        /* The settings the user may give as NAME.KEY=VALUE (office.isopath=...). */
+        json_object *settings = json_object_new_array();
+        for (size_t i = 0; i < data->n_settings; i++) {
+                const struct dep_setting *st = &data->settings[i];
+                json_object *sj = json_object_new_object();
+                json_object_object_add(sj, "key", json_object_new_string(st->key));
+                json_object_object_add(sj, "required", json_object_new_boolean(st->required));
+                json_object_object_add(sj, "default", jstr_or_null(st->default_value));
+                json_object_object_add(sj, "description", jstr_or_null(st->description));
+                json_object_array_add(settings, sj);
+        }
+        json_object_object_add(j, "settings", settings);
         json_object *files = json_object_new_array();
         for (size_t i = 0; i < data->n_installers; i++)
                 json_object_array_add(files, file_json(&data->installers[i], "installer", o));
@@ -554,6 +566,10 @@ static void print_dep(const struct dep_catalog *cat, const struct dependency *d,
                 _cleanup_free_ char *t = strv_join(data->depends, " ");
                 strv_extendf(&facts, "depends: %s", strempty(t));
         }
+        for (size_t i = 0; i < data->n_os_depends; i++) {
+                _cleanup_free_ char *t = strv_join(data->os_depends[i].depends, " ");
+                strv_extendf(&facts, "on %s depends: %s", data->os_depends[i].os, strempty(t));
+        }
         if (d->alias_of)
                 strv_extendf(&facts, "alias of %s", d->alias_of);
         if (d->user)
@@ -561,6 +577,14 @@ static void print_dep(const struct dep_catalog *cat, const struct dependency *d,
         _cleanup_free_ char *line = facts ? strv_join(facts, "; ") : NULL;
         if (line)
                 printf("  %s\n", line);
+        /* Settings, as typed on the command line: without them nobody knows office.isopath=... */
+        for (size_t i = 0; i < data->n_settings; i++) {
+                const struct dep_setting *st = &data->settings[i];
+                _cleanup_free_ char *how = st->required ? strdup("required")
+                                           : strdup_printf("default '%s'", strempty(st->default_value));
+                printf("  setting %s.%s=... (%s)%s%s\n", d->name, st->key, strempty(how), st->description ? ": " : "",
+                       strempty(st->description));
+        }
         for (size_t i = 0; i < data->n_installers; i++)
                 if (!data->default_version || streq_ptr(data->installers[i].version, data->default_version))
                         print_where(&data->installers[i], o);
@@ -581,9 +605,11 @@ int cmd_list_deps(bool name_only, const char *files_dir) {
         /* Existence only: listing never reads gigabytes (deps verify does). */
         struct dep_fetch_opts o = { .files_dir = files_dir, .no_download = true };
         if (global.json) {
+                /* --name-only --json: an array of the names, not every entry whole. */
                 json_object *arr = json_object_new_array();
                 for (size_t i = 0; i < cat->n; i++)
-                        json_object_array_add(arr, dep_json(cat, cat->deps[i], &o));
+                        json_object_array_add(arr, name_only ? json_object_new_string(cat->deps[i]->name)
+                                                             : dep_json(cat, cat->deps[i], &o));
                 printf("%s\n", json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED));
                 json_object_put(arr);
                 return 0;

@@ -101,6 +101,10 @@ EOF
 cat >"$VMCLOAK_HOME/deps.d/user.yaml" <<EOF
 name: user
 description: An entry of the user's
+os_depends: {win7x64: [helper]}
+settings:
+  level: {default: "3", description: how hard}
+  key: {required: true}
 installers:
   - filename: user.exe
     arch: amd64
@@ -250,6 +254,9 @@ tap_check "list deps: where the default installer is" grep -qF "  hello-1.0.exe 
 tap_check "list deps: dead" grep -qF "  dead.exe: user-supplied $tmp/usb/dead.exe" "$tmp/list"
 # An installer with an arch but no version: "(amd64)", not "( amd64)".
 tap_check "list deps: must download" grep -qx "  user.exe (amd64): must download" "$tmp/list"
+tap_check "list deps: os_depends" grep -q "^  os: any; on win7x64 depends: helper; from " "$tmp/list"
+tap_check "list deps: a setting with its default" grep -qx "  setting user.level=... (default '3'): how hard" "$tmp/list"
+tap_check "list deps: a required setting" grep -qx "  setting user.key=... (required)" "$tmp/list"
 tap_check "list deps: the user's entry says where it comes from" grep -qF "from $VMCLOAK_HOME/deps.d/user.yaml" "$tmp/list"
 tap_check "list deps: an alias has its target's installers" grep -qx "hola \* 1.0 None $(sha1 hello-1.0.exe) " "$tmp/list"
 tap_check "list deps: an alias says so" grep -q "^  versions: 1.0\* 2.0; .*alias of hello$" "$tmp/list"
@@ -258,6 +265,8 @@ tap_check "list deps: a replaced entry says so" grep -qF "from $VMCLOAK_HOME/dep
 tap_check "list deps: dead without --files-dir" grep -qx "  dead.exe: dead (bring it by hand)" "$tmp/list2"
 "$VM" list deps --name-only >"$tmp/names" 2>&1
 tap_check "list deps --name-only" test "$(tr '\n' ' ' <"$tmp/names")" = "cut dead hello helper hola mine mixed offline old over slow user vcold wrong "
+tap_check "list deps --name-only --json: the names as a JSON array" python3 -c 'import json,sys; \
+  assert json.load(sys.stdin)[:3] == ["cut", "dead", "hello"]' < <("$VM" list deps --name-only --json)
 "$VM" list deps --json >"$tmp/json" 2>"$tmp/err"; rc=$?
 tap_check "list deps --json exits 0" test "$rc" = 0
 tap_check "list deps --json: the fields" python3 - "$tmp/json" "$cache" <<'EOF'
@@ -277,6 +286,9 @@ assert d["dead"]["files"][0]["where"] == "dead"
 assert d["dead"]["files"][0]["urls"][0]["dead"] == "the host went dark"
 assert d["mixed"]["files"][0]["urls"][1] == {"url": d["mixed"]["files"][0]["urls"][1]["url"], "dead": None}
 assert d["user"]["user"] is True
+assert d["user"]["settings"] == [{"key": "level", "required": False, "default": "3", "description": "how hard"},
+                                 {"key": "key", "required": True, "default": None, "description": None}], d["user"]["settings"]
+assert d["hello"]["settings"] == []
 assert d["helper"]["files"][0]["kind"] == "file"
 assert d["hola"]["alias_of"] == "hello" and d["hola"]["default"] == "1.0" and len(d["hola"]["files"]) == 2
 assert d["over"]["user"] is True and d["over"]["overrides"] is True and d["over"]["description"] == "the user's own"
