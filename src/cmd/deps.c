@@ -357,9 +357,23 @@ static int verify_dir(const struct dep_catalog *cat, const char *dir, bool is_ca
                 }
                 if (stat(path, &st) < 0 || !S_ISREG(st.st_mode))
                         continue;
-                if (endswith(name, ".part")) {
-                        printf("%-10s %s (an unfinished download; the next fetch resumes it)\n", "partial", path);
-                        continue;
+                if (is_cache && endswith(name, ".part")) {
+                        /* Only the .part of a catalog file is resumed; another one is unknown, as in --files-dir. */
+                        _cleanup_free_ char *base = strndup(name, strlen(name) - strlen(".part"));
+                        _cleanup_free_ const struct dep_file **parts = NULL;
+                        size_t np = 0;
+                        if (!base) {
+                                r = log_oom();
+                                continue;
+                        }
+                        r = files_named(cat, base, &parts, &np);
+                        if (r < 0)
+                                continue;
+                        if (np > 0) {
+                                printf("%-10s %s (an unfinished download; the next fetch resumes it)\n", "partial",
+                                       path);
+                                continue;
+                        }
                 }
                 r = files_named(cat, name, &cands, &m);
                 if (r < 0)

@@ -223,6 +223,8 @@ tap_check "an OS without a recipe is refused" test "$rc" = 1 && grep -q "no reco
 # deps verify: a corrupted cache file is found and deleted, an unknown one listed and kept.
 printf 'x' | dd of="$cache/mixed.exe" bs=1 seek=100 conv=notrunc status=none
 echo stray >"$cache/stray.txt"
+echo half >"$cache/hello-2.0.exe.part"
+echo orphan >"$cache/stray.bin.part"
 out=$("$VM" deps verify 2>"$tmp/err"); rc=$?
 tap_check "verify with a corrupted file exits 1" test "$rc" = 1
 tap_check "verify names the mismatch with both hashes" \
@@ -230,7 +232,10 @@ tap_check "verify names the mismatch with both hashes" \
 tap_check "the corrupted file is deleted" test ! -e "$cache/mixed.exe"
 tap_check "the unknown file is listed and kept" grep -qE "^unknown +$cache/stray.txt" <<<"$out" && test -e "$cache/stray.txt"
 tap_check "the good files are ok" grep -qE "^ok +$cache/hello-1.0.exe$" <<<"$out"
-tap_check "verify's summary" grep -qx "2 matched, 1 mismatched, 1 unknown" <<<"$out"
+tap_check "a catalog file's .part is partial" grep -qE "^partial +$cache/hello-2.0.exe.part \(an unfinished download" <<<"$out"
+tap_check "a .part of no catalog file is unknown, not partial" grep -qE "^unknown +$cache/stray.bin.part \(not in the catalog" <<<"$out"
+rm -f "$cache/hello-2.0.exe.part" "$cache/stray.bin.part"
+tap_check "verify's summary" grep -qx "2 matched, 1 mismatched, 2 unknown" <<<"$out"
 "$VM" deps verify >/dev/null 2>&1; rc=$?
 tap_check "verify again exits 0" test "$rc" = 0
 # A rewrite that keeps size and time: fetch trusts its memory, verify reads the file.
