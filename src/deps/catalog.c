@@ -1,6 +1,7 @@
 /* The dependency catalog: YAML entries (libyaml's document API) read and checked whole, the
  * user's deps.d merged over the shipped ones, installer choice and {{template}} expansion. */
 #include "deps/catalog.h"
+#include "guest/profile.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -339,6 +340,21 @@ static const char *valid_item(const char *s) {
 
 static const char *valid_os(const char *s) {
         return word_chars(s, "_-") ? NULL : "is not an OS profile name (a-z, 0-9, '_', '-')";
+}
+
+/* An entry's own 'os' list: what it installs on, so an OS profile (a typo such as 'lnux' would make
+ * the entry install nowhere). Installers, os_depends and recipes keep VMCloak's other names (win7x86). */
+static const char *valid_profile_os(const char *s) {
+        static char why[256];
+        if (os_profile_find(s))
+                return NULL;
+        size_t n = 0;
+        n += snprintf(why + n, sizeof why - n, "is not an OS profile (");
+        for (const struct os_profile *const *p = os_profiles(); *p && n < sizeof why; p++)
+                n += snprintf(why + n, sizeof why - n, "%s%s", p == os_profiles() ? "" : ", ", (*p)->name);
+        if (n < sizeof why)
+                snprintf(why + n, sizeof why - n, ")");
+        return why;
 }
 
 static const char *valid_arch(const char *s) {
@@ -1028,7 +1044,7 @@ static int parse_entry(const struct ctx *c, const yaml_node_t *root, const char 
                 return d->tags ? 0 : log_oom();
         }
 
-        if ((r = get_strv(c, map_get(c, root, "os"), "os", valid_os, &d->os)) < 0 ||
+        if ((r = get_strv(c, map_get(c, root, "os"), "os", valid_profile_os, &d->os)) < 0 ||
             (r = get_str(c, map_get(c, root, "default"), "default", &d->default_version)) < 0 ||
             (r = get_bool(c, map_get(c, root, "multiversion"), "multiversion", &d->multiversion)) < 0 ||
             (r = get_bool(c, map_get(c, root, "must_reboot"), "must_reboot", &d->must_reboot)) < 0 ||
