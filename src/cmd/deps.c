@@ -224,7 +224,16 @@ static int deps_fetch(char **names) {
         if (r < 0)
                 return r;
         if (!os_known(cat, arg_os)) {
-                log_error("--os %s is no OS the catalog knows (win7x64, win81x64, win10x64, win11x64, ...)", arg_os);
+                /* Every OS profile by name (linux too: it was hidden behind "..."). */
+                _cleanup_strv_free_ char **names = NULL;
+                for (const struct os_profile *const *p = os_profiles(); *p; p++)
+                        if (strv_extend(&names, (*p)->name) < 0)
+                                return log_oom();
+                _cleanup_free_ char *list = strv_join(names, ", ");
+                if (!list)
+                        return log_oom();
+                log_error("--os %s is no OS the catalog knows (the OS profiles: %s; or an OS a recipe or an installer "
+                          "names, such as win7x86)", arg_os, list);
                 return -EINVAL;
         }
         _cleanup_(wants_done) struct wants w = { 0 };
@@ -348,9 +357,23 @@ static int verify_dir(const struct dep_catalog *cat, const char *dir, bool is_ca
                 }
                 if (stat(path, &st) < 0 || !S_ISREG(st.st_mode))
                         continue;
-                if (endswith(name, ".part")) {
-                        printf("%-10s %s (an unfinished download; the next fetch resumes it)\n", "partial", path);
-                        continue;
+                if (is_cache && endswith(name, ".part")) {
+                        /* Only the .part of a catalog file is resumed; another one is unknown, as in --files-dir. */
+                        _cleanup_free_ char *base = strndup(name, strlen(name) - strlen(".part"));
+                        _cleanup_free_ const struct dep_file **parts = NULL;
+                        size_t np = 0;
+                        if (!base) {
+                                r = log_oom();
+                                continue;
+                        }
+                        r = files_named(cat, base, &parts, &np);
+                        if (r < 0)
+                                continue;
+                        if (np > 0) {
+                                printf("%-10s %s (an unfinished download; the next fetch resumes it)\n", "partial",
+                                       path);
+                                continue;
+                        }
                 }
                 r = files_named(cat, name, &cands, &m);
                 if (r < 0)
@@ -483,6 +506,18 @@ static json_object *dep_json(const struct dep_catalog *cat, const struct depende
         json_object_object_add(j, "user", json_object_new_boolean(d->user));
         json_object_object_add(j, "overrides", json_object_new_boolean(d->overrides));
         json_object_object_add(j, "source", jstr_or_null(d->source));
+        /* The settings the user may give as NAME.KEY=VALUE (office.isopath=...). */
+        json_object *settings = json_object_new_array();
+        for (size_t i = 0; i < data->n_settings; i++) {
+                const struct dep_setting *st = &data->settings[i];
+                json_object *sj = json_object_new_object();
+                json_object_object_add(sj, "key", json_object_new_string(st->key));
+                json_object_object_add(sj, "required", json_object_new_boolean(st->required));
+                json_object_object_add(sj, "default", jstr_or_null(st->default_value));
+                json_object_object_add(sj, "description", jstr_or_null(st->description));
+                json_object_array_add(settings, sj);
+        }
+        json_object_object_add(j, "settings", settings);
         json_object *files = json_object_new_array();
         for (size_t i = 0; i < data->n_installers; i++)
                 json_object_array_add(files, file_json(&data->installers[i], "installer", o));
@@ -498,8 +533,10 @@ static void print_where(const struct dep_file *f, const struct dep_fetch_opts *o
         _cleanup_free_ char *path = NULL;
         if (dep_file_locate(f, o, &where, &path) < 0)
                 return;
-        _cleanup_free_ char *what = strdup_printf("%s%s%s%s%s", strempty(f->version), f->os ? " " : "",
-                                                  strempty(f->os), f->arch ? " " : "", strempty(f->arch));
+        /* Only the parts that are set, one space apart: "(amd64)", not "( amd64)". */
+        const char *v = strempty(f->version), *os = strempty(f->os), *arch = strempty(f->arch);
+        _cleanup_free_ char *what = strdup_printf("%s%s%s%s%s", v, !isempty(v) && !isempty(os) ? " " : "", os,
+                                                  (!isempty(v) || !isempty(os)) && !isempty(arch) ? " " : "", arch);
         printf("  %s%s%s%s: %s%s%s\n", f->filename, isempty(what) ? "" : " (", strempty(what),
                isempty(what) ? "" : ")", dep_file_where_text(where), path ? " " : "", strempty(path));
 }
@@ -543,6 +580,10 @@ static void print_dep(const struct dep_catalog *cat, const struct dependency *d,
                 _cleanup_free_ char *t = strv_join(data->depends, " ");
                 strv_extendf(&facts, "depends: %s", strempty(t));
         }
+        for (size_t i = 0; i < data->n_os_depends; i++) {
+                _cleanup_free_ char *t = strv_join(data->os_depends[i].depends, " ");
+                strv_extendf(&facts, "on %s depends: %s", data->os_depends[i].os, strempty(t));
+        }
         if (d->alias_of)
                 strv_extendf(&facts, "alias of %s", d->alias_of);
         if (d->user)
@@ -550,6 +591,14 @@ static void print_dep(const struct dep_catalog *cat, const struct dependency *d,
         _cleanup_free_ char *line = facts ? strv_join(facts, "; ") : NULL;
         if (line)
                 printf("  %s\n", line);
+        /* Settings, as typed on the command line: without them nobody knows office.isopath=... */
+        for (size_t i = 0; i < data->n_settings; i++) {
+                const struct dep_setting *st = &data->settings[i];
+                _cleanup_free_ char *how = st->required ? strdup("required")
+                                           : strdup_printf("default '%s'", strempty(st->default_value));
+                printf("  setting %s.%s=... (%s)%s%s\n", d->name, st->key, strempty(how), st->description ? ": " : "",
+                       strempty(st->description));
+        }
         for (size_t i = 0; i < data->n_installers; i++)
                 if (!data->default_version || streq_ptr(data->installers[i].version, data->default_version))
                         print_where(&data->installers[i], o);
@@ -570,9 +619,11 @@ int cmd_list_deps(bool name_only, const char *files_dir) {
         /* Existence only: listing never reads gigabytes (deps verify does). */
         struct dep_fetch_opts o = { .files_dir = files_dir, .no_download = true };
         if (global.json) {
+                /* --name-only --json: an array of the names, not every entry whole. */
                 json_object *arr = json_object_new_array();
                 for (size_t i = 0; i < cat->n; i++)
-                        json_object_array_add(arr, dep_json(cat, cat->deps[i], &o));
+                        json_object_array_add(arr, name_only ? json_object_new_string(cat->deps[i]->name)
+                                                             : dep_json(cat, cat->deps[i], &o));
                 printf("%s\n", json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED));
                 json_object_put(arr);
                 return 0;

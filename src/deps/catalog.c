@@ -1,6 +1,7 @@
 /* The dependency catalog: YAML entries (libyaml's document API) read and checked whole, the
  * user's deps.d merged over the shipped ones, installer choice and {{template}} expansion. */
 #include "deps/catalog.h"
+#include "guest/profile.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -339,6 +340,21 @@ static const char *valid_item(const char *s) {
 
 static const char *valid_os(const char *s) {
         return word_chars(s, "_-") ? NULL : "is not an OS profile name (a-z, 0-9, '_', '-')";
+}
+
+/* An entry's own 'os' list: what it installs on, so an OS profile (a typo such as 'lnux' would make
+ * the entry install nowhere). Installers, os_depends and recipes keep VMCloak's other names (win7x86). */
+static const char *valid_profile_os(const char *s) {
+        static char why[256];
+        if (os_profile_find(s))
+                return NULL;
+        size_t n = 0;
+        n += snprintf(why + n, sizeof why - n, "is not an OS profile (");
+        for (const struct os_profile *const *p = os_profiles(); *p && n < sizeof why; p++)
+                n += snprintf(why + n, sizeof why - n, "%s%s", p == os_profiles() ? "" : ", ", (*p)->name);
+        if (n < sizeof why)
+                snprintf(why + n, sizeof why - n, ")");
+        return why;
 }
 
 static const char *valid_arch(const char *s) {
@@ -1028,7 +1044,7 @@ static int parse_entry(const struct ctx *c, const yaml_node_t *root, const char 
                 return d->tags ? 0 : log_oom();
         }
 
-        if ((r = get_strv(c, map_get(c, root, "os"), "os", valid_os, &d->os)) < 0 ||
+        if ((r = get_strv(c, map_get(c, root, "os"), "os", valid_profile_os, &d->os)) < 0 ||
             (r = get_str(c, map_get(c, root, "default"), "default", &d->default_version)) < 0 ||
             (r = get_bool(c, map_get(c, root, "multiversion"), "multiversion", &d->multiversion)) < 0 ||
             (r = get_bool(c, map_get(c, root, "must_reboot"), "must_reboot", &d->must_reboot)) < 0 ||
@@ -1321,6 +1337,91 @@ static int check_filenames(const struct dep_catalog *c) {
         return 0;
 }
 
+/* The sub-dependencies install needs on os (VMCloak: `depends`, else `os_depends[os]`); os NULL: depends only. */
+static char *const *subs_on(const struct dependency *d, const char *os) {
+        if ((d->depends && d->depends[0]) || !os)
+                return d->depends;
+        for (size_t i = 0; i < d->n_os_depends; i++)
+                if (streq(d->os_depends[i].os, os))
+                        return d->os_depends[i].depends;
+        return NULL;
+}
+
+/* Depth-first from d: 1 when root is reached again (*path then holds the names from root to root). */
+static int find_cycle(const struct dep_catalog *c, const struct dependency *root, const struct dependency *d,
+                      const char *os, char ***path, char ***visited) {
+        STRV_FOREACH(s, subs_on(d, os)) {
+                _cleanup_free_ char *name = strndup(*s, strcspn(*s, ":"));
+                if (!name)
+                        return log_oom();
+                const struct dependency *t = dep_catalog_find(c, name);
+                if (!t)
+                        continue; /* check_item() names it */
+                t = dep_catalog_resolve_alias(c, t);
+                if (!t)
+                        continue;
+                if (strv_extend(path, name) < 0)
+                        return log_oom();
+                if (t == root)
+                        return 1;
+                if (!strv_contains(*visited, t->name)) {
+                        if (strv_extend(visited, t->name) < 0)
+                                return log_oom();
+                        int r = find_cycle(c, root, t, os, path, visited);
+                        if (r != 0)
+                                return r;
+                }
+                size_t n = strv_length(*path);
+                free((*path)[n - 1]);
+                (*path)[n - 1] = NULL;
+        }
+        return 0;
+}
+
+/* An entry that needs itself (directly or through others) would never install: refuse it when the
+ * catalog is read, with the line of its first depends on the way round. */
+static int check_cycles(const struct dep_catalog *c) {
+        _cleanup_strv_free_ char **oses = NULL;
+        for (size_t i = 0; i < c->n; i++)
+                for (size_t k = 0; k < c->deps[i]->n_os_depends; k++)
+                        if (!strv_contains(oses, c->deps[i]->os_depends[k].os) &&
+                            strv_extend(&oses, c->deps[i]->os_depends[k].os) < 0)
+                                return log_oom();
+        size_t n_oses = strv_length(oses);
+        for (size_t i = 0; i < c->n; i++) {
+                const struct dependency *root = c->deps[i];
+                if (root->alias_of)
+                        continue;
+                for (size_t o = 0; o <= n_oses; o++) {
+                        const char *os = o == 0 ? NULL : oses[o - 1];
+                        _cleanup_strv_free_ char **path = NULL, **visited = NULL;
+                        if (strv_extend(&path, root->name) < 0)
+                                return log_oom();
+                        int r = find_cycle(c, root, root, os, &path, &visited);
+                        if (r < 0)
+                                return r;
+                        if (r == 0)
+                                continue;
+                        const struct dep_entry *e = ENTRY(root);
+                        const struct dep_ref *ref = NULL;
+                        for (size_t k = 0; k < e->n_refs && !ref; k++)
+                                if (!streq(e->refs[k].what, "alias_of") &&
+                                    strncmp(e->refs[k].item, path[1], strlen(path[1])) == 0 &&
+                                    strchr(":", e->refs[k].item[strlen(path[1])]))
+                                        ref = &e->refs[k];
+                        _cleanup_free_ char *chain = strv_join(path, " -> ");
+                        if (!chain)
+                                return log_oom();
+                        log_error("%s:%d: %s: '%s' makes a cycle%s%s: %s (an entry cannot need itself; drop one "
+                                  "of these depends)",
+                                  root->source, ref ? ref->line : 1, ref ? ref->what : "depends",
+                                  ref ? ref->item : path[1], os ? " on " : "", strempty(os), chain);
+                        return -EINVAL;
+                }
+        }
+        return 0;
+}
+
 static int check_catalog(struct dep_catalog *c) {
         int r;
         for (size_t i = 0; i < c->n; i++)
@@ -1338,6 +1439,9 @@ static int check_catalog(struct dep_catalog *c) {
                                 return r;
                 }
         }
+        r = check_cycles(c);
+        if (r < 0)
+                return r;
         return check_filenames(c);
 }
 

@@ -416,9 +416,19 @@ static int resolve(struct resolver *rs, struct queued *q, size_t n) {
                         if (j == i || q[j].step || q[j].dropped || !is_sub_dep_of(rs, q[j].name, q[i].name, 0, &subv))
                                 continue;
                         q[i].dropped = true;
-                        if (q[i].version && !streq_ptr(q[i].version, subv))
-                                log_warning("%s:%s is installed as a sub-dependency of %s, as %s%s", q[i].name,
-                                            q[i].version, q[j].name, q[i].name, subv ? ":" : "");
+                        if (q[i].version && !streq_ptr(q[i].version, subv)) {
+                                /* Say which version it gets: the sub-dependency's, else the default. */
+                                const char *dflt = data_of(rs, q[i].name)->default_version;
+                                _cleanup_free_ char *as = subv ? strdup_printf("%s:%s", q[i].name, subv)
+                                                          : dflt ? strdup_printf("%s (its default version %s)",
+                                                                                 q[i].name, dflt)
+                                                                 : strdup_printf("%s (without a version)", q[i].name);
+                                if (!as)
+                                        return log_oom();
+                                log_warning("%s:%s is installed as a sub-dependency of %s, as %s: the "
+                                            "sub-dependency's version wins (VMCloak's rule)",
+                                            q[i].name, q[i].version, q[j].name, as);
+                        }
                 }
         }
         size_t last = 0;

@@ -101,8 +101,13 @@ EOF
 cat >"$VMCLOAK_HOME/deps.d/user.yaml" <<EOF
 name: user
 description: An entry of the user's
+os_depends: {win7x64: [helper]}
+settings:
+  level: {default: "3", description: how hard}
+  key: {required: true}
 installers:
   - filename: user.exe
+    arch: amd64
     sha1: $(sha1 user.exe)
     urls: ["$base/f/user.exe"]
 EOF
@@ -218,6 +223,8 @@ tap_check "an OS without a recipe is refused" test "$rc" = 1 && grep -q "no reco
 # deps verify: a corrupted cache file is found and deleted, an unknown one listed and kept.
 printf 'x' | dd of="$cache/mixed.exe" bs=1 seek=100 conv=notrunc status=none
 echo stray >"$cache/stray.txt"
+echo half >"$cache/hello-2.0.exe.part"
+echo orphan >"$cache/stray.bin.part"
 out=$("$VM" deps verify 2>"$tmp/err"); rc=$?
 tap_check "verify with a corrupted file exits 1" test "$rc" = 1
 tap_check "verify names the mismatch with both hashes" \
@@ -225,7 +232,10 @@ tap_check "verify names the mismatch with both hashes" \
 tap_check "the corrupted file is deleted" test ! -e "$cache/mixed.exe"
 tap_check "the unknown file is listed and kept" grep -qE "^unknown +$cache/stray.txt" <<<"$out" && test -e "$cache/stray.txt"
 tap_check "the good files are ok" grep -qE "^ok +$cache/hello-1.0.exe$" <<<"$out"
-tap_check "verify's summary" grep -qx "2 matched, 1 mismatched, 1 unknown" <<<"$out"
+tap_check "a catalog file's .part is partial" grep -qE "^partial +$cache/hello-2.0.exe.part \(an unfinished download" <<<"$out"
+tap_check "a .part of no catalog file is unknown, not partial" grep -qE "^unknown +$cache/stray.bin.part \(not in the catalog" <<<"$out"
+rm -f "$cache/hello-2.0.exe.part" "$cache/stray.bin.part"
+tap_check "verify's summary" grep -qx "2 matched, 1 mismatched, 2 unknown" <<<"$out"
 "$VM" deps verify >/dev/null 2>&1; rc=$?
 tap_check "verify again exits 0" test "$rc" = 0
 # A rewrite that keeps size and time: fetch trusts its memory, verify reads the file.
@@ -247,7 +257,11 @@ tap_check "list deps: versions, OS, recommended, tags" \
   grep -qx "  versions: 1.0\* 2.0; os: win10x64 win7x64; recommended; tags: hello greeting; depends: helper" "$tmp/list"
 tap_check "list deps: where the default installer is" grep -qF "  hello-1.0.exe (1.0): cached $cache/hello-1.0.exe" "$tmp/list"
 tap_check "list deps: dead" grep -qF "  dead.exe: user-supplied $tmp/usb/dead.exe" "$tmp/list"
-tap_check "list deps: must download" grep -qF "  user.exe: must download" "$tmp/list"
+# An installer with an arch but no version: "(amd64)", not "( amd64)".
+tap_check "list deps: must download" grep -qx "  user.exe (amd64): must download" "$tmp/list"
+tap_check "list deps: os_depends" grep -q "^  os: any; on win7x64 depends: helper; from " "$tmp/list"
+tap_check "list deps: a setting with its default" grep -qx "  setting user.level=... (default '3'): how hard" "$tmp/list"
+tap_check "list deps: a required setting" grep -qx "  setting user.key=... (required)" "$tmp/list"
 tap_check "list deps: the user's entry says where it comes from" grep -qF "from $VMCLOAK_HOME/deps.d/user.yaml" "$tmp/list"
 tap_check "list deps: an alias has its target's installers" grep -qx "hola \* 1.0 None $(sha1 hello-1.0.exe) " "$tmp/list"
 tap_check "list deps: an alias says so" grep -q "^  versions: 1.0\* 2.0; .*alias of hello$" "$tmp/list"
@@ -256,6 +270,8 @@ tap_check "list deps: a replaced entry says so" grep -qF "from $VMCLOAK_HOME/dep
 tap_check "list deps: dead without --files-dir" grep -qx "  dead.exe: dead (bring it by hand)" "$tmp/list2"
 "$VM" list deps --name-only >"$tmp/names" 2>&1
 tap_check "list deps --name-only" test "$(tr '\n' ' ' <"$tmp/names")" = "cut dead hello helper hola mine mixed offline old over slow user vcold wrong "
+tap_check "list deps --name-only --json: the names as a JSON array" python3 -c 'import json,sys; \
+  assert json.load(sys.stdin)[:3] == ["cut", "dead", "hello"]' < <("$VM" list deps --name-only --json)
 "$VM" list deps --json >"$tmp/json" 2>"$tmp/err"; rc=$?
 tap_check "list deps --json exits 0" test "$rc" = 0
 tap_check "list deps --json: the fields" python3 - "$tmp/json" "$cache" <<'EOF'
@@ -275,6 +291,9 @@ assert d["dead"]["files"][0]["where"] == "dead"
 assert d["dead"]["files"][0]["urls"][0]["dead"] == "the host went dark"
 assert d["mixed"]["files"][0]["urls"][1] == {"url": d["mixed"]["files"][0]["urls"][1]["url"], "dead": None}
 assert d["user"]["user"] is True
+assert d["user"]["settings"] == [{"key": "level", "required": False, "default": "3", "description": "how hard"},
+                                 {"key": "key", "required": True, "default": None, "description": None}], d["user"]["settings"]
+assert d["hello"]["settings"] == []
 assert d["helper"]["files"][0]["kind"] == "file"
 assert d["hola"]["alias_of"] == "hello" and d["hola"]["default"] == "1.0" and len(d["hola"]["files"]) == 2
 assert d["over"]["user"] is True and d["over"]["overrides"] is True and d["over"]["description"] == "the user's own"
@@ -299,4 +318,7 @@ tap_check "deps verify --all is a usage error" test "$rc" = 2
 tap_check "an unknown verb is a usage error" test "$rc" = 2
 "$VM" deps fetch nosuchdep >/dev/null 2>"$tmp/err"; rc=$?
 tap_check "an unknown name is refused with one line" test "$rc" = 1 -a "$(wc -l <"$tmp/err")" = 1
+# An unknown --os names every OS profile (linux was hidden behind "...").
+out=$("$VM" deps fetch hello --os lnux 2>&1); rc=$?
+tap_check "deps fetch --os lnux: exit 1, every OS profile named" test "$rc" = 1 && grep -qF "(the OS profiles: linux, win7x64, win81x64, win10x64, win11x64;" <<<"$out"
 tap_done

@@ -18,5 +18,7 @@ done
 tap_check "vmcloak-qemubridge --help is bridge's" cmp -s "$dir/bridge.txt" "$tmp/out"
 "$VM" help snapshot >"$tmp/out" 2>&1
 tap_check "vmcloak help snapshot is snapshot --help" cmp -s "$dir/snapshot.txt" "$tmp/out"
+# The printer adds "(may be repeated)" to list options: an option's own text must not say it too.
+tap_check "no option says (may be repeated) twice" bash -c '! grep -rh "may be repeated" "$1"/*.txt | grep -q "may be repeated.*may be repeated"' _ "$dir"
 tap_check "--help does not create the home" test ! -e "$VMCLOAK_HOME"
 tap_done

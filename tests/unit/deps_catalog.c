@@ -660,6 +660,16 @@ static void test_bad_entries(void **state) {
                 { "foo.yaml", "name: foo\nalias_of: bar2\n", 2,
                   "alias_of 'bar2' is itself an alias (of bar); name bar instead" },
                 { "foo.yaml", "name: foo\nalias_of: nothing\n", 2, "alias_of 'nothing' names no entry of the catalog" },
+                /* an entry's os is what it installs on: a typo would make it install nowhere */
+                { "foo.yaml", "name: foo\nos:\n  - win10x64\n  - lnux\n", 4,
+                  "'os': 'lnux' is not an OS profile (linux, win7x64, win81x64, win10x64, win11x64)" },
+                /* an entry that needs itself never installs: refused when the catalog is read */
+                { "foo.yaml", "name: foo\ndepends: [bar, 'foo:1']\n", 2,
+                  "depends: 'foo:1' makes a cycle: foo -> foo (an entry cannot need itself; drop one of these "
+                  "depends)" },
+                { "d/foo.yaml", "name: foo\nos_depends:\n  win7x64: [bar2]\n  linux:\n    - bar\n    - foo\n", 6,
+                  "os_depends: 'foo' makes a cycle on linux: foo -> foo (an entry cannot need itself; drop one of "
+                  "these depends)" },
                 { "foo.yaml", "name: foo\nalias_of: bar\nsteps: []\n", 3,
                   "'steps' does not belong to an alias: it shares bar's (an alias has only name, description, "
                   "recommended and alias_of)" },

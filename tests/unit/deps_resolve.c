@@ -21,6 +21,7 @@ static char *ie11_win10[] = { "optimizeos", NULL };
 static char *ie11_win7[] = { "kb:2670838", "kb:2639308", NULL };
 static struct dep_os_depends ie11_os[] = { { "win10x64", ie11_win10 }, { "win7x64", ie11_win7 } };
 static char *chain_deps[] = { "chain", NULL };
+static char *needsadobe_deps[] = { "adobepdf", NULL };
 
 static struct dep_file dotnet_inst[] = {
         { .version = "4.7.2", .filename = "ndp472.exe", .sha1 = "1111111111111111111111111111111111111111" },
@@ -50,6 +51,7 @@ static struct dependency *all[] = {
         DEP(.name = "ie11", .default_version = "11", .os_depends = ie11_os, .n_os_depends = 2),
         DEP(.name = "java", .default_version = "7u80", .multiversion = true),
         DEP(.name = "kb", .multiversion = true),
+        DEP(.name = "needsadobe", .depends = needsadobe_deps),
         DEP(.name = "office", .default_version = "2010", .settings = office_settings, .n_settings = 3),
         DEP(.name = "only4linux", .os = linux_only),
         DEP(.name = "optimizeos", .must_reboot = true),
@@ -191,6 +193,22 @@ static void test_subdeps_and_aliases(void **state) {
         expect_plan(t3, "win10x64", NULL, false, false, "edge, optimizeos", "");
         char *t4[] = { "optimizeos", "edge", NULL };
         expect_plan(t4, "win10x64", NULL, false, false, "optimizeos, [reboot], edge", "");
+        /* A typed version that a sub-dependency overrides: the warning says which version it gets. */
+        char *t5[] = { "optimizeos:5", "ie11", NULL };
+        struct run r = resolve(t5, "win10x64", NULL, false, false);
+        assert_int_equal(r.r, 0);
+        assert_string_equal(r.text, "optimizeos, [reboot], ie11 11");
+        if (!strstr(r.log, "optimizeos:5 is installed as a sub-dependency of ie11, as optimizeos (without a version): "
+                           "the sub-dependency's version wins (VMCloak's rule)"))
+                fail_msg("warning not found in: %s", r.log);
+        run_done(&r);
+        char *t6[] = { "adobepdf:9", "needsadobe", NULL };
+        r = resolve(t6, "win10x64", NULL, false, false);
+        assert_int_equal(r.r, 0);
+        if (!strstr(r.log, "adobepdf:9 is installed as a sub-dependency of needsadobe, as adobepdf (its default "
+                           "version 11.0.8)"))
+                fail_msg("warning not found in: %s", r.log);
+        run_done(&r);
 }
 
 static void test_settings(void **state) {
