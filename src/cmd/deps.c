@@ -225,11 +225,11 @@ static int deps_fetch(char **names) {
                 return r;
         if (!os_known(cat, arg_os)) {
                 /* Every OS profile by name (linux too: it was hidden behind "..."). */
-                _cleanup_strv_free_ char **names = NULL;
+                _cleanup_strv_free_ char **oses = NULL;
                 for (const struct os_profile *const *p = os_profiles(); *p; p++)
-                        if (strv_extend(&names, (*p)->name) < 0)
+                        if (strv_extend(&oses, (*p)->name) < 0)
                                 return log_oom();
-                _cleanup_free_ char *list = strv_join(names, ", ");
+                _cleanup_free_ char *list = strv_join(oses, ", ");
                 if (!list)
                         return log_oom();
                 log_error("--os %s is no OS the catalog knows (the OS profiles: %s; or an OS a recipe or an installer "
