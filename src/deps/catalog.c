@@ -1197,6 +1197,12 @@ static int list_yaml(const char *dir, char ***ret) {
                 }
                 if (is_dir(p))
                         continue;
+                /* A FIFO or device named *.yaml would block or never end: only regular files are read. */
+                struct stat st;
+                if (stat(p, &st) < 0 || !S_ISREG(st.st_mode)) {
+                        log_warning("%s is not read: it is no regular file", p);
+                        continue;
+                }
                 if (strv_extend(&l, de->d_name) < 0) {
                         r = log_oom();
                         break;

@@ -55,8 +55,9 @@ static char *memory_path(void) {
         return dir ? path_join(dir, MEMORY_NAME) : NULL;
 }
 
-/* A file counts as unchanged while its device, inode, size and modification time (ns) are; a
- * rewrite in place that keeps all four is what `deps verify` is for. */
+/* A file counts as unchanged while its device, inode, size, modification time and status-change
+ * time (ns) are: `cp -p` or `touch -r` can put an old mtime back, but a write always moves the
+ * ctime. */
 static json_object *identity(const struct stat *st) {
         json_object *o = json_object_new_object();
         if (!o)
@@ -65,6 +66,9 @@ static json_object *identity(const struct stat *st) {
         snprintf(mtime, sizeof mtime, "%lld.%09ld", (long long)st->st_mtim.tv_sec, st->st_mtim.tv_nsec);
         json_object_object_add(o, "size", json_object_new_int64((int64_t)st->st_size));
         json_object_object_add(o, "mtime", json_object_new_string(mtime));
+        char ctime_[48];
+        snprintf(ctime_, sizeof ctime_, "%lld.%09ld", (long long)st->st_ctim.tv_sec, st->st_ctim.tv_nsec);
+        json_object_object_add(o, "ctime", json_object_new_string(ctime_));
         json_object_object_add(o, "dev", json_object_new_int64((int64_t)st->st_dev));
         json_object_object_add(o, "ino", json_object_new_int64((int64_t)st->st_ino));
         return o;

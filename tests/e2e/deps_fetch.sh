@@ -128,6 +128,22 @@ out=$("$VM" deps fetch hello 2>"$tmp/err"); rc=$?
 tap_check "a second run exits 0 without a request" test "$rc" = 0 -a "$(grep -c . "$tmp/log")" = "$n0"
 tap_check "a second run counts 2 already cached" grep -qx "0 fetched, 2 already cached, 0 user-supplied, 0 missing" <<<"$out"
 
+# A same-size rewrite that puts the old mtime back is not trusted (the ctime moved): hashed again,
+# found wrong, deleted and fetched anew.
+cp -p "$cache/hello-1.0.exe" "$tmp/keep"
+python3 -c 'import sys; f=open(sys.argv[1],"r+b"); b=f.read(1); f.seek(0); f.write(bytes([b[0]^255]))' "$cache/hello-1.0.exe"
+touch -r "$tmp/keep" "$cache/hello-1.0.exe"
+sleep 0.01
+out=$("$VM" deps fetch hello 2>"$tmp/err"); rc=$?
+tap_check "a rewrite keeping size and mtime is hashed again and replaced" \
+  test "$rc" = 0 && cmp -s "$tmp/srv/hello-1.0.exe" "$cache/hello-1.0.exe" && grep -q "not the catalog's file" "$tmp/err"
+
+# A FIFO named *.yaml in deps.d is not opened (it would block every command).
+mkfifo "$VMCLOAK_HOME/deps.d/pipe.yaml"
+out=$(timeout 20 "$VM" list deps --name-only 2>"$tmp/err"); rc=$?
+tap_check "a FIFO in deps.d is skipped with a warning" test "$rc" = 0 && grep -q "pipe.yaml is not read: it is no regular file" "$tmp/err"
+rm -f "$VMCLOAK_HOME/deps.d/pipe.yaml"
+
 # NAME:VERSION picks that version.
 "$VM" deps fetch hello:2.0 >/dev/null 2>"$tmp/err"; rc=$?
 tap_check "hello:2.0 fetches version 2.0" test "$rc" = 0 && cmp -s "$tmp/srv/hello-2.0.exe" "$cache/hello-2.0.exe"
