@@ -91,6 +91,14 @@ static int parse_token(struct install_plan *p, const char *tok) {
                                         return free_and_strdup(&d->version, eq + 1);
                         }
                 }
+                /* Given twice: the last one counts (VMCloak's dict), said aloud. */
+                size_t klen = (size_t)(eq - tok) + 1;
+                for (char **o = p->settings; o && *o; o++)
+                        if (strncmp(*o, tok, klen) == 0) {
+                                log_warning("setting %.*s given twice: '%s' replaces '%s'", (int)(klen - 1), tok,
+                                            tok, *o);
+                                return free_and_strdup(o, tok);
+                        }
                 return strv_extend(&p->settings, tok);
         } else {
                 const char *colon = strchr(tok, ':');

@@ -41,6 +41,14 @@ static void test_dependencies_and_settings(void **state) {
         assert_string_equal(p.settings[0], "office.isopath=/x.iso");
         assert_null(p.settings[1]);
         install_plan_free(&p);
+
+        /* A setting given twice: one entry, the last value (VMCloak's dict), in its first place. */
+        char *twice[] = { "office", "office.isopath=/a.iso", "office.serialkey=K", "office.isopath=/b.iso", NULL };
+        assert_int_equal(install_plan_parse(twice, &p), 0);
+        assert_string_equal(p.settings[0], "office.isopath=/b.iso");
+        assert_string_equal(p.settings[1], "office.serialkey=K");
+        assert_null(p.settings[2]);
+        install_plan_free(&p);
 }
 
 static void test_invalid_tokens(void **state) {
