@@ -537,8 +537,12 @@ static void print_where(const struct dep_file *f, const struct dep_fetch_opts *o
         const char *v = strempty(f->version), *os = strempty(f->os), *arch = strempty(f->arch);
         _cleanup_free_ char *what = strdup_printf("%s%s%s%s%s", v, !isempty(v) && !isempty(os) ? " " : "", os,
                                                   (!isempty(v) || !isempty(os)) && !isempty(arch) ? " " : "", arch);
-        printf("  %s%s%s%s: %s%s%s\n", f->filename, isempty(what) ? "" : " (", strempty(what),
-               isempty(what) ? "" : ")", dep_file_where_text(where), path ? " " : "", strempty(path));
+        /* A file the user must bring is named with its hash: what --files-dir is matched by. */
+        _cleanup_free_ char *hash = where == DEP_FILE_USER || where == DEP_FILE_CACHED ? NULL
+                                    : f->sha256 ? strdup_printf(" (SHA-256 %s)", f->sha256)
+                                                : strdup_printf(" (SHA-1 %s)", strempty(f->sha1));
+        printf("  %s%s%s%s: %s%s%s%s\n", f->filename, isempty(what) ? "" : " (", strempty(what),
+               isempty(what) ? "" : ")", dep_file_where_text(where), path ? " " : "", strempty(path), strempty(hash));
 }
 
 static void print_dep(const struct dep_catalog *cat, const struct dependency *d, const struct dep_fetch_opts *o) {

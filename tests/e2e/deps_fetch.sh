@@ -274,7 +274,7 @@ tap_check "list deps: versions, OS, recommended, tags" \
 tap_check "list deps: where the default installer is" grep -qF "  hello-1.0.exe (1.0): cached $cache/hello-1.0.exe" "$tmp/list"
 tap_check "list deps: dead" grep -qF "  dead.exe: user-supplied $tmp/usb/dead.exe" "$tmp/list"
 # An installer with an arch but no version: "(amd64)", not "( amd64)".
-tap_check "list deps: must download" grep -qx "  user.exe (amd64): must download" "$tmp/list"
+tap_check "list deps: must download" grep -qx "  user.exe (amd64): must download (SHA-1 $(sha1 user.exe))" "$tmp/list"
 tap_check "list deps: os_depends" grep -q "^  os: any; on win7x64 depends: helper; from " "$tmp/list"
 tap_check "list deps: a setting with its default" grep -qx "  setting user.level=... (default '3'): how hard" "$tmp/list"
 tap_check "list deps: a required setting" grep -qx "  setting user.key=... (required)" "$tmp/list"
@@ -283,7 +283,7 @@ tap_check "list deps: an alias has its target's installers" grep -qx "hola \* 1.
 tap_check "list deps: an alias says so" grep -q "^  versions: 1.0\* 2.0; .*alias of hello$" "$tmp/list"
 tap_check "list deps: a replaced entry says so" grep -qF "from $VMCLOAK_HOME/deps.d/over.yaml (replaces the shipped entry)" "$tmp/list"
 "$VM" list deps >"$tmp/list2" 2>&1
-tap_check "list deps: dead without --files-dir" grep -qx "  dead.exe: dead (bring it by hand)" "$tmp/list2"
+tap_check "list deps: dead without --files-dir" grep -qx "  dead.exe: dead (bring it by hand) (SHA-256 $(sha256 dead.exe))" "$tmp/list2"
 "$VM" list deps --name-only >"$tmp/names" 2>&1
 tap_check "list deps --name-only" test "$(tr '\n' ' ' <"$tmp/names")" = "cut dead hello helper hola mine mixed offline old over slow user vcold wrong "
 tap_check "list deps --name-only --json: the names as a JSON array" python3 -c 'import json,sys; \
