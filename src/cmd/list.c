@@ -11,6 +11,8 @@
 #include "core/repo.h"
 #include "core/tags.h"
 #include "core/util.h"
+#include "deps/catalog.h"
+#include "pipeline/tags.h"
 
 static bool arg_name_only;
 static const char *arg_files_dir;
@@ -69,12 +71,45 @@ static int tags_width(struct image *const *l, size_t n) {
         return (int)w;
 }
 
+/* Each image's tags as its VMs get them (pipeline/tags.h: the stored ones ∪ the catalog tags of
+ * what it has installed, which VMCloak's images never stored), so the column says what Cuckoo3
+ * will route to them. A catalog that does not load leaves the stored tags, with a warning. */
+static int image_tags_effective(struct image **l, size_t n) {
+        bool any = false;
+        for (size_t i = 0; i < n; i++)
+                any = any || !isempty(l[i]->installed);
+        if (!any)
+                return 0;
+        struct dep_catalog *cat = NULL;
+        if (dep_catalog_load_default(&cat) < 0) {
+                log_warning("the tags shown are only those stored with each image: the dependency catalog did not "
+                            "load (see above)");
+                return 0;
+        }
+        int r = 0;
+        for (size_t i = 0; i < n && r == 0; i++) {
+                _cleanup_strv_free_ char **set = NULL;
+                char *text = NULL;
+                r = vm_tags_compute(l[i], cat, NULL, &set);
+                if (r == 0 && (r = tags_format(set, &text)) == 0) {
+                        free(l[i]->tags);
+                        l[i]->tags = text;
+                }
+        }
+        dep_catalog_free(cat);
+        return r;
+}
+
 static int list_images(struct repo *repo, bool name_only) {
         struct image **l;
         size_t n;
         int r = repo_image_list(repo, &l, &n);
         if (r < 0)
                 return r;
+        if (!name_only && (r = image_tags_effective(l, n)) < 0) {
+                image_list_free(l, n);
+                return r;
+        }
         if (global.json) {
                 json_object *arr = json_object_new_array();
                 for (size_t i = 0; i < n; i++) {

@@ -49,6 +49,10 @@ vh=$tmp/vmcloak-home; mkdir -p "$vh/image"
 sqlite3 "$vh/repository.db" < "$VMCLOAK_SOURCE_ROOT/tests/fixtures/vmcloak-head.sql"
 out=$("$VM" --home "$vh" list images); rc=$?
 tap_check "VMCloak repository lists" test "$rc" = 0 -a -n "$(grep -F win10base <<<"$out")"
+# VMCloak stored no tags: the column shows those the catalog gives what the image has installed.
+tap_check "a VMCloak image's tags come from its installed dependencies" \
+  grep -qE '^win10base .* dotnet,threemonpatch,vcredist +dotnet:4.7.2' <<<"$out"
+tap_check "... in --json too" bash -c "'$VM' --home '$vh' list images --json | tr -d ' \n' | grep -qF '\"tags\":[\"dotnet\",\"threemonpatch\",\"vcredist\"]'"
 out=$("$VM" --home "$vh" list snapshots)
 tap_check "VMCloak snapshots list" grep -q 'win10vm_2 .*192.168.30.11' <<<"$out"
 tap_check "list images --json parses" bash -c "'$VM' --home '$vh' list images --json | grep -q '\"osversion\": \"win10x64\"'"
