@@ -256,6 +256,13 @@ static void log_output_tail(const char *what, const char *text) {
                 log_error("    %s", l);
 }
 
+void dep_exit_code_text(int code, char *buf, size_t size) {
+        if (code < 0)
+                snprintf(buf, size, "%u (0x%08X)", (unsigned)code, (unsigned)code);
+        else
+                snprintf(buf, size, "%d", code);
+}
+
 static bool code_in(int code, const int *list, size_t n) {
         for (size_t i = 0; i < n; i++)
                 if (list[i] == code)
@@ -291,26 +298,28 @@ static int exec_judged(struct agent_client *agent, const char *command, const st
                 agent_exec_result_done(&res);
                 return 0;
         }
+        char code[40];
+        dep_exit_code_text(res.exit_code, code, sizeof code);
         bool ok = j->ok ? code_in(res.exit_code, j->ok, j->n_ok) : code_in(res.exit_code, &zero, 1);
         bool reboot = code_in(res.exit_code, j->reboot, j->n_reboot);
         if (ok || reboot) {
-                log_debug("%s: '%s' exited with %d; stdout: %s", j->what, command, res.exit_code, strempty(res.out));
+                log_debug("%s: '%s' exited with %s; stdout: %s", j->what, command, code, strempty(res.out));
                 if (reboot)
-                        log_info("%s: '%s' exited with %d: it worked, and the guest must reboot", j->what, command,
-                                 res.exit_code);
+                        log_info("%s: '%s' exited with %s: it worked, and the guest must reboot", j->what, command,
+                                 code);
                 agent_exec_result_done(&res);
                 return reboot ? 1 : 0;
         }
         if (j->ignore_failure) {
-                log_warning("%s: '%s' failed with exit code %d; going on (ignore_failure)", j->what, command,
-                            res.exit_code);
+                log_warning("%s: '%s' failed with exit code %s; going on (ignore_failure)", j->what, command,
+                            code);
                 agent_exec_result_done(&res);
                 return 0;
         }
         if (res.error)
-                log_error("%s failed: '%s': %s (exit code %d)", j->what, command, res.error, res.exit_code);
+                log_error("%s failed: '%s': %s (exit code %s)", j->what, command, res.error, code);
         else
-                log_error("%s failed: '%s' returned exit code %d", j->what, command, res.exit_code);
+                log_error("%s failed: '%s' returned exit code %s", j->what, command, code);
         log_output_tail("stdout", res.out);
         log_output_tail("stderr", res.err);
         agent_exec_result_done(&res);

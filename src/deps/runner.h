@@ -76,4 +76,10 @@ int dep_plan_run(const struct dep_plan *plan, const struct install_target *t, st
  * becomes \" and backslashes before a quote are doubled (data ending in '\'). Out: 0 and
  * *ret; -ENOMEM.
  */
+/* An exit code as the failure lines show it. In: the agent's int; out: text in buf (40 bytes are
+ * enough). A Windows exit code is a DWORD (GetExitCodeProcess): one above INT_MAX
+ * (WU_E_NOT_APPLICABLE, 2149842967) arrives as a negative int and is shown as Windows tools
+ * show it, "2149842967 (0x80240017)"; others as they are. */
+void dep_exit_code_text(int code, char *buf, size_t size);
+
 int dep_reg_render(const struct dep_reg *reg, char **ret);

@@ -310,6 +310,17 @@ static void test_when(void **state) {
         assert_false(dep_when_matches(&given, "win10x64", "amd64", NULL, NULL, NULL));
 }
 
+static void test_exit_code_text(void **state) {
+        (void)state;
+        char b[40];
+        dep_exit_code_text(1603, b, sizeof b);
+        assert_string_equal(b, "1603");
+        dep_exit_code_text((int)2149842967u, b, sizeof b);
+        assert_string_equal(b, "2149842967 (0x80240017)");
+        dep_exit_code_text(0, b, sizeof b);
+        assert_string_equal(b, "0");
+}
+
 static void expect_reg(struct dep_reg reg, const char *want) {
         char *s = NULL;
         assert_int_equal(dep_reg_render(&reg, &s), 0);
@@ -357,6 +368,7 @@ int main(void) {
                 cmocka_unit_test(test_errors),
                 cmocka_unit_test(test_shipped_catalog),
                 cmocka_unit_test(test_when),
+                cmocka_unit_test(test_exit_code_text),
                 cmocka_unit_test(test_registry_rendering),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
