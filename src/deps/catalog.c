@@ -1469,8 +1469,9 @@ static int load_recipes(struct dep_catalog *cat, const char *dir) {
              r >= 0 && p < root->data.mapping.pairs.top; p++) {
                 const yaml_node_t *k = node(&c, p->key), *v = node(&c, p->value);
                 const char *os = scalar(k);
-                if (valid_os(os)) {
-                        r = bad(&c, k, "'%s' %s", os, valid_os(os));
+                /* A recipe is for images, so its key is an OS profile ('lnx:' would never be used). */
+                if (valid_profile_os(os)) {
+                        r = bad(&c, k, "'%s' %s", os, valid_profile_os(os));
                         break;
                 }
                 _cleanup_strv_free_ char **items = NULL;
@@ -1483,6 +1484,18 @@ static int load_recipes(struct dep_catalog *cat, const char *dir) {
                                                                   ? node(&c, v->data.sequence.items.start[i])
                                                                   : v),
                                        prefix, items[i]);
+                /* An item for an OS it does not install on would only fail at install -r. */
+                for (size_t i = 0; r >= 0 && items && items[i]; i++) {
+                        _cleanup_free_ char *name = strndup(items[i], strcspn(items[i], ":"));
+                        if (!name) {
+                                r = log_oom();
+                                break;
+                        }
+                        const struct dependency *d = dep_catalog_resolve_alias(cat, dep_catalog_find(cat, name));
+                        if (d && !dep_supports_os(d, os))
+                                r = bad(&c, v->type == YAML_SEQUENCE_NODE ? node(&c, v->data.sequence.items.start[i]) : v,
+                                        "%s'%s' does not install on %s (its os list)", prefix, items[i], os);
+                }
                 if (r < 0)
                         break;
                 if (!items && !(items = calloc(1, sizeof *items))) {

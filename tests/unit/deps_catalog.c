@@ -330,7 +330,7 @@ static void test_alias_user_recipes(void **state) {
         struct tree t;
         tree_make(&t);
         put(t.deps, "dotnet.yaml",
-            "name: dotnet\ndefault: '4.7.2'\nmultiversion: true\ntags: [dotnet]\nos: [win10x64]\n"
+            "name: dotnet\ndefault: '4.7.2'\nmultiversion: true\ntags: [dotnet]\nos: [win10x64, win7x64]\n"
             "installers:\n  - {version: 4.7.2, sha1: " SHA1_A ", urls: [https://x.example/a.exe]}\n"
             "steps:\n  - run: a\n");
         put(t.deps, "dotnet40.yaml",
@@ -368,7 +368,8 @@ static void test_alias_user_recipes(void **state) {
         assert_string_equal(a->tags[0], "dotnet");
         assert_string_equal(a->default_version, "4.7.2");
         assert_true(a->multiversion);
-        assert_false(dep_supports_os(a, "win7x64"));
+        assert_true(dep_supports_os(a, "win7x64"));
+        assert_false(dep_supports_os(a, "win81x64"));
         assert_int_equal(a->n_installers, 0);
         const struct dependency *target = dep_catalog_resolve_alias(c, a);
         assert_ptr_equal(target, dep_catalog_find(c, "dotnet"));
@@ -677,6 +678,10 @@ static void test_bad_entries(void **state) {
                   "win10x64: 'ie12' names no entry of the catalog" },
                 { "d/recipes.yaml", "win10x64: [bar:1, bar:3]\n", 1,
                   "win10x64: 'bar:3': bar has no version 3 (it has 1)" },
+                /* a recipe is for an OS profile, and each item must install on it */
+                { "recipes.yaml", "win10x64: [bar]\nlnx: [bar]\n", 2,
+                  "'lnx' is not an OS profile (linux, win7x64, win81x64, win10x64, win11x64)" },
+                { "d/recipes.yaml", "win7x64:\n  - bar2\n", 2, "win7x64: 'bar2' does not install on win7x64 (its os list)" },
                 { "foo.yaml", "name: foo\nsettings:\n  version: {default: x}\n", 3,
                   "a setting cannot be called 'version' ({{version}} is a template word of its own)" },
                 { "foo.yaml", "name: foo\nsteps:\n  - extract: setting:zip\n    to: x\n", 3,
@@ -712,9 +717,11 @@ static void test_bad_entries(void **state) {
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
                 struct tree t;
                 tree_make(&t);
-                /* bar (versions 1), bar2 (an alias of it) exist in every case; a.ps1 is a data file */
+                /* bar (versions 1, Windows 10 and 11), bar2 (an alias of it) exist in every case; a.ps1 is
+                 * a data file */
                 put(t.deps, "bar.yaml",
-                    "name: bar\ninstallers:\n  - {version: '1', sha1: " SHA1_B ", filename: bar.exe}\n");
+                    "name: bar\ninstallers:\n  - {version: '1', sha1: " SHA1_B ", filename: bar.exe}\n"
+                    "os: [win10x64, win11x64]\n");
                 put(t.deps, "bar2.yaml", "name: bar2\nalias_of: bar\n");
                 put(t.deps, "a.ps1", "x\n");
                 put(t.deps, "t.xml", "<a>\n{{nope}}</a>\n");
