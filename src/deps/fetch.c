@@ -210,8 +210,13 @@ static int look_at(const struct dep_file *f, const char *dir, const char *name, 
         if (!path)
                 return log_oom();
         struct stat st;
-        if (stat(path, &st) < 0 || !S_ISREG(st.st_mode))
+        if (stat(path, &st) < 0 || !S_ISREG(st.st_mode)) {
+                /* Something the user put there under the file's name that cannot be it: said, not skipped
+                 * in silence (the download that follows would otherwise look unexplained). */
+                if (place == PLACE_USER && lstat(path, &st) == 0)
+                        log_warning("%s is no regular file (a dangling link, a folder?); not using it", path);
                 return 0;
+        }
         if (verify) {
                 char sha256[SHA256_HEX_LEN + 1], sha1[SHA1_HEX_LEN + 1];
                 int r = dep_file_hash(path, true, sha256, sha1);

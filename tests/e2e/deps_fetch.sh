@@ -209,6 +209,10 @@ tap_check "... with both hashes" \
   grep -qF "its SHA-256 is $(sha256sum "$tmp/usb/mine.exe" | cut -d' ' -f1), expected $(sha256 mine.exe)" "$tmp/err"
 tap_check "... left alone" test "$(cat "$tmp/usb/mine.exe")" = "not the installer"
 tap_check "... and nothing downloaded instead" test "$(requests /f/mine.exe)" = "$n0"
+mkdir -p "$tmp/usb2"; ln -s "$tmp/nowhere/dead.exe" "$tmp/usb2/dead.exe"
+"$VM" deps fetch dead --files-dir "$tmp/usb2" >/dev/null 2>"$tmp/err"; rc=$?
+tap_check "a dangling link in --files-dir is named, not skipped in silence" \
+  test "$rc" != 0 && grep -qF "$tmp/usb2/dead.exe is no regular file" "$tmp/err"
 
 # VMCloak's cache (~/.vmcloak/deps) is reused in place.
 mkdir -p "$VMCLOAK_HOME/deps"
