@@ -9,6 +9,9 @@ $failed = 0
 
 $user = "HKCU\Software\Adobe\Acrobat Reader\$major"
 $policy = "HKLM\SOFTWARE\Policies\Adobe\Acrobat Reader\$major\FeatureLockDown"
+# Reader is a 32-bit program: on 64-bit Windows it reads HKLM\SOFTWARE through the Wow6432Node
+# view, and this script's reg.exe is the 64-bit one (VMCloak's agent was 32-bit: it reached the
+# 64-bit reg.exe through sysnative, spec §11.2 modified). Set-ValueBoth writes both views.
 
 # EULA accepted, first launch done: no dialogs when a sample opens.
 Set-Value "HKLM\Software\WOW6432Node\Adobe\Acrobat Reader\$major\AdobeViewer" 'EULA' REG_DWORD 1
@@ -20,9 +23,9 @@ Set-Value "$user\AVGeneral" 'bCheckForUpdatesAtStartup' REG_DWORD 0
 # No updater, no sandbox (protected mode), no protected view, no enhanced security; Flash in
 # PDFs allowed.
 foreach ($n in 'bUpdater', 'bProtectedMode', 'iProtectedView', 'bEnhancedSecurityStandalone', 'bEnhancedSecurityInBrowser') {
-    Set-Value $policy $n REG_DWORD 0
+    Set-ValueBoth $policy $n REG_DWORD 0
 }
-Set-Value $policy 'bEnableFlash' REG_DWORD 1
+Set-ValueBoth $policy 'bEnableFlash' REG_DWORD 1
 Set-Value "$user\Privileged" 'bProtectedMode' REG_DWORD 0
 # VMCloak writes this one under a key literally named "%s.0" (its bug, spec §11.2); it belongs
 # under the version's key like the others.
@@ -33,9 +36,11 @@ Set-Value "$user\TrustManager" 'bEnhancedSecurityInBrowser' REG_DWORD 0
 # URLs and attachments open without asking (2 = allow).
 Set-Value "$user\TrustManager\cDefaultLaunchURLPerms" 'iURLPerms' REG_DWORD 2
 Set-Value "$user\TrustManager\cDefaultLaunchURLPerms" 'iUnknownURLPerms' REG_DWORD 2
-Set-Value "$policy\cDefaultLaunchURLPerms" 'iUnknownURLPerms' REG_DWORD 2
-& reg.exe delete "$policy\cDefaultLaunchAttachmentPerms" /v tBuiltInPermList /f 2>&1 | Out-Null
-Set-Value "$policy\cDefaultLaunchAttachmentPerms" 'iUnlistedAttachmentTypePerm' REG_DWORD 2
+Set-ValueBoth "$policy\cDefaultLaunchURLPerms" 'iUnknownURLPerms' REG_DWORD 2
+foreach ($k in "$policy", ($policy -replace '^HKLM\\SOFTWARE\\', 'HKLM\SOFTWARE\Wow6432Node\')) {
+    & reg.exe delete "$k\cDefaultLaunchAttachmentPerms" /v tBuiltInPermList /f 2>&1 | Out-Null
+}
+Set-ValueBoth "$policy\cDefaultLaunchAttachmentPerms" 'iUnlistedAttachmentTypePerm' REG_DWORD 2
 Set-Value "$user\Attachments\cDefaultLaunchURLPerms" 'iUnlistedAttachmentTypePerm' REG_DWORD 2
 Set-Value "$user\Security\cDigSig\cAdobeDownload" 'bLoadSettingsFromURL' REG_DWORD 0
 

@@ -12,6 +12,17 @@ function Set-Value([string]$key, [string]$name, [string]$type, [string]$data) {
     }
 }
 
+# A value a 32-bit program reads under HKLM\SOFTWARE (Adobe Reader, Internet Explorer's tabs):
+# this script runs in 64-bit PowerShell, whose HKLM\SOFTWARE is the 64-bit view, and a 32-bit
+# program on 64-bit Windows reads HKLM\SOFTWARE\Wow6432Node instead. Written to both views; on
+# 32-bit Windows (no Wow6432Node) to the one.
+function Set-ValueBoth([string]$key, [string]$name, [string]$type, [string]$data) {
+    Set-Value $key $name $type $data
+    if ((Test-Path (Join-Path $env:SystemRoot 'SysWOW64')) -and $key -match '^HKLM\\SOFTWARE\\(?!Wow6432Node\\)(.*)$') {
+        Set-Value ('HKLM\SOFTWARE\Wow6432Node\' + $matches[1]) $name $type $data
+    }
+}
+
 # A program's first run, which finishes its per-user setup before any sample starts it: started,
 # given $dwell seconds, asked to close, and ended by force when still there after $grace seconds.
 function Invoke-FirstRun([string]$exe, [string]$process, [int]$dwell, [int]$grace) {

@@ -9,16 +9,19 @@ $failed = 0
 
 $ie = 'HKLM\SOFTWARE\Microsoft\Internet Explorer'
 $iePol = 'HKLM\Software\Policies\Microsoft\Internet Explorer'
+# HKLM values go to both registry views (Set-ValueBoth): IE's frame is 64-bit, its tabs are
+# 32-bit and read HKLM\SOFTWARE\Wow6432Node (VMCloak's agent was a 32-bit process, so its values
+# landed there; this script's reg.exe is the 64-bit one).
 
 # No "upgrade your browser" / first-run customisation, no protected-mode isolation prompts.
-Set-Value "$ie\Main\FeatureControl\FEATURE_EUPP_GLOBAL_FORCE_DISABLE" 'iexplore.exe' REG_DWORD 1
-Set-Value "$iePol\Main" 'DisableFirstRunCustomize' REG_DWORD 1
-Set-Value "$iePol\Main" 'Isolation' REG_SZ 'PMIL'
-Set-Value "$iePol\Main" 'Check_Associations' REG_SZ 'no'
-Set-Value "$iePol\Main" 'Start Page' REG_SZ 'about:blank'
-Set-Value "$ie\Main" 'RunOnceComplete' REG_DWORD 1
-Set-Value "$ie\Main" 'RunOnceHasShown' REG_DWORD 1
-Set-Value "$ie\Main" 'EnableAutoUpgrade' REG_DWORD 0
+Set-ValueBoth "$ie\Main\FeatureControl\FEATURE_EUPP_GLOBAL_FORCE_DISABLE" 'iexplore.exe' REG_DWORD 1
+Set-ValueBoth "$iePol\Main" 'DisableFirstRunCustomize' REG_DWORD 1
+Set-ValueBoth "$iePol\Main" 'Isolation' REG_SZ 'PMIL'
+Set-ValueBoth "$iePol\Main" 'Check_Associations' REG_SZ 'no'
+Set-ValueBoth "$iePol\Main" 'Start Page' REG_SZ 'about:blank'
+Set-ValueBoth "$ie\Main" 'RunOnceComplete' REG_DWORD 1
+Set-ValueBoth "$ie\Main" 'RunOnceHasShown' REG_DWORD 1
+Set-ValueBoth "$ie\Main" 'EnableAutoUpgrade' REG_DWORD 0
 
 # Every URL action of every zone (0 My Computer .. 4 Restricted) set to 0, "enable": ActiveX,
 # scripting, downloads, Java, cross-domain access and the rest never prompt and never block.
@@ -33,12 +36,12 @@ $actions = @(
 foreach ($zone in 0..4) {
     $key = "HKLM\Software\Policies\Microsoft\Windows\CurrentVersion\Internet Settings\Zones\$zone"
     foreach ($a in $actions) {
-        Set-Value $key $a REG_DWORD 0
+        Set-ValueBoth $key $a REG_DWORD 0
     }
 }
 
-Set-Value "$iePol\Main\FeatureControl\FEATURE_LOCALMACHINE_LOCKDOWN" 'iexplore.exe' REG_DWORD 0
-Set-Value "$iePol\Main\FeatureControl\FEATURE_RESTRICT_FILEDOWNLOAD" 'iexplore.exe' REG_DWORD 0
+Set-ValueBoth "$iePol\Main\FeatureControl\FEATURE_LOCALMACHINE_LOCKDOWN" 'iexplore.exe' REG_DWORD 0
+Set-ValueBoth "$iePol\Main\FeatureControl\FEATURE_RESTRICT_FILEDOWNLOAD" 'iexplore.exe' REG_DWORD 0
 
 $ieUser = 'HKCU\Software\Microsoft\Internet Explorer'
 Set-Value "$ieUser\Security" 'Safety Warning Level' REG_SZ 'Low'
@@ -47,15 +50,15 @@ Set-Value "$ieUser\Security" 'Viewing_Security' REG_SZ 'Low'
 Set-Value 'HKCU\Software\Microsoft\Windows\CurrentVersion\Internet Settings' 'WarnOnHTTPSToHTTPRedirect' REG_DWORD 0
 Set-Value 'HKCU\Software\Microsoft\Windows\CurrentVersion\Internet Settings' 'WarnOnZoneCrossing' REG_DWORD 0
 Set-Value "$ieUser\Download" 'CheckExeSignatures' REG_SZ 'no'
-Set-Value "$iePol\Main\Security" 'DisableFixSecuritySettings' REG_DWORD 1
-Set-Value "$iePol\Main\Security" 'DisableSecuritySettingsCheck' REG_DWORD 1
-Set-Value "$iePol\PhishingFilter" 'EnabledV8' REG_DWORD 0
-Set-Value "$iePol\PhishingFilter" 'EnabledV9' REG_DWORD 0
+Set-ValueBoth "$iePol\Main\Security" 'DisableFixSecuritySettings' REG_DWORD 1
+Set-ValueBoth "$iePol\Main\Security" 'DisableSecuritySettingsCheck' REG_DWORD 1
+Set-ValueBoth "$iePol\PhishingFilter" 'EnabledV8' REG_DWORD 0
+Set-ValueBoth "$iePol\PhishingFilter" 'EnabledV9' REG_DWORD 0
 Set-Value "$ieUser\BrowserEmulation" 'MSCompatibilityMode' REG_DWORD 0
 # The window opens maximised (a WINDOWPLACEMENT structure, showCmd 3).
 Set-Value "$ieUser\Main" 'Window_Placement' REG_BINARY '2C0000000200000003000000FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF2400000024000000AA04000089020000'
 Set-Value "$ieUser\Main" 'Enable Browser Extensions' REG_SZ 'no'
-Set-Value 'HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Policies\Ext' 'IgnoreFrameApprovalCheck' REG_DWORD 1
+Set-ValueBoth 'HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Policies\Ext' 'IgnoreFrameApprovalCheck' REG_DWORD 1
 
 if ($failed -gt 0) {
     Write-Output "$failed value(s) could not be written"
