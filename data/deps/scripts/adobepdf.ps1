@@ -9,9 +9,10 @@ $failed = 0
 
 $user = "HKCU\Software\Adobe\Acrobat Reader\$major"
 $policy = "HKLM\SOFTWARE\Policies\Adobe\Acrobat Reader\$major\FeatureLockDown"
-# Reader is a 32-bit program: on 64-bit Windows it reads HKLM\SOFTWARE through the Wow6432Node
-# view, and this script's reg.exe is the 64-bit one (VMCloak's agent was 32-bit: it reached the
-# 64-bit reg.exe through sysnative, spec §11.2 modified). Set-ValueBoth writes both views.
+# Reader is a 32-bit program, this script's reg.exe the 64-bit one (VMCloak's agent was 32-bit:
+# it reached the 64-bit reg.exe through sysnative, spec §11.2 modified). HKLM\SOFTWARE\Policies
+# is listed as shared between the two views since Windows 7, but Adobe documents the
+# Wow6432Node path for 64-bit Windows: Set-ValueBoth writes both (the spare copy is harmless).
 
 # EULA accepted, first launch done: no dialogs when a sample opens.
 Set-Value "HKLM\Software\WOW6432Node\Adobe\Acrobat Reader\$major\AdobeViewer" 'EULA' REG_DWORD 1
