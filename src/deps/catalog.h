@@ -47,7 +47,7 @@
  *       timeout: 1800                 # seconds (default: the install's --timeout)
  *       ignore_failure: true          # log a failure, go on (disableservices)
  *       async: true                   # start it and go on (a first run); no exit code
- *     - script: data:scripts/win10/optimize.ps1    # upload and run with the OS profile's run_script
+ *     - script: data:scripts/win10/tweak.cmd   # uploaded, run with the profile's run_script (Windows: cmd /c, not for .ps1)
  *     - powershell: |                 # inline PowerShell (Windows)
  *         Set-Service DPS -StartupType Disabled
  *     - registry:                     # reg add / reg delete, one command per value
