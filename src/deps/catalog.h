@@ -47,7 +47,8 @@
  *       timeout: 1800                 # seconds (default: the install's --timeout)
  *       ignore_failure: true          # log a failure, go on (disableservices)
  *       async: true                   # start it and go on (a first run); no exit code
- *     - script: data:scripts/win10/tweak.cmd   # uploaded, run with the profile's run_script (Windows: cmd /c, not for .ps1)
+ *     - script: data:scripts/win10/tweak.ps1   # uploaded, run with the profile's run_powershell (.ps1)
+ *                                     #   or run_script (Windows: cmd /c; linux: /bin/sh)
  *     - powershell: |                 # inline PowerShell (Windows)
  *         Set-Service DPS -StartupType Disabled
  *     - registry:                     # reg add / reg delete, one command per value

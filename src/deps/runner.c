@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "agentclient/client.h"
@@ -335,7 +336,17 @@ static char *guest_temp_path(const struct os_profile *p, const char *name) {
         return strdup_printf("%s%c%s", p->cmd.temp_dir, p->path_sep, name);
 }
 
-/* Upload a host script and run it with the profile's run_script; the copy goes after success. */
+/* How a profile runs an uploaded script: a .ps1 with its run_powershell (where it has one), any
+ * other with its run_script. */
+static const char *script_runner(const struct os_profile *p, const char *path) {
+        size_t n = strlen(path);
+        if (p->cmd.run_powershell && n > 4 && strcasecmp(path + n - 4, ".ps1") == 0)
+                return p->cmd.run_powershell;
+        return p->cmd.run_script;
+}
+
+/* Upload a host script and run it with the profile's run_script (run_powershell for a .ps1); the
+ * copy goes after success. */
 static int run_script(const struct install_target *t, const char *src, const struct judge *j) {
         _cleanup_free_ char *name = strdup_printf("vmcloak-%s", basename_of(src));
         _cleanup_free_ char *dest = name ? guest_temp_path(t->profile, name) : NULL;
@@ -346,7 +357,7 @@ static int run_script(const struct install_target *t, const char *src, const str
                 return r;
         const char *keys[] = { "path", NULL }, *vals[] = { dest, NULL };
         _cleanup_free_ char *cmd = NULL;
-        r = guest_template_expand(t->profile->cmd.run_script, keys, vals, &cmd);
+        r = guest_template_expand(script_runner(t->profile, dest), keys, vals, &cmd);
         if (r == -ENOMEM)
                 return r;
         if (r < 0)
@@ -471,11 +482,19 @@ static int step_powershell(struct dep_ctx *c, const struct dep_step *s, size_t n
                 return r;
         _cleanup_free_ char *name = strdup_printf("vmcloak-%s-%zu.ps1", c->it->name, no);
         _cleanup_free_ char *dest = name ? guest_temp_path(c->t->profile, name) : NULL;
-        _cleanup_free_ char *cmd = dest ? strdup_printf("powershell -NoProfile -ExecutionPolicy Bypass -File \"%s\"",
-                                                        dest)
-                                        : NULL;
-        if (!cmd)
+        if (!dest)
                 return log_oom();
+        if (!c->t->profile->cmd.run_powershell) {
+                log_error("%s: step %zu is PowerShell, which the %s guest does not have", c->it->name, no,
+                          c->t->profile->name);
+                return -EOPNOTSUPP;
+        }
+        const char *keys[] = { "path", NULL }, *vals[] = { dest, NULL };
+        _cleanup_free_ char *cmd = NULL;
+        r = guest_template_expand(c->t->profile->cmd.run_powershell, keys, vals, &cmd);
+        if (r < 0)
+                return r == -ENOMEM ? r : log_error_errno(r, "bad run_powershell template in profile %s",
+                                                          c->t->profile->name);
         r = agent_upload_buffer(c->t->agent, text, strlen(text), dest);
         if (r < 0)
                 return r;

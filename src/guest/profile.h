@@ -112,6 +112,7 @@ struct guest_commands {
         const char *shrink_memory; /* make free RAM zero pages before a memory snapshot */
         const char *set_resolution;/* NULL: not supported */
         const char *run_script;    /* how to run an uploaded script at {path} */
+        const char *run_powershell;/* how to run an uploaded .ps1 at {path}; NULL: no PowerShell */
         const char *temp_dir;      /* where uploaded scripts go */
         const char *os_version;    /* prints the OS version on its first line (when the profile
                                     * has no fixed os_version), e.g. "uname -r" */

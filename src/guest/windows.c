@@ -66,6 +66,8 @@ static const struct install_phase windows_uefi_install[] = { WINDOWS_PHASE(WINDO
                                 "\"(Get-WmiObject Win32_ComputerSystem).Rename('{hostname}')\"",                  \
                 .reboot = "shutdown /r /t 1", .poweroff = "shutdown /s /t 0", .shrink_memory = NULL,              \
                 .set_resolution = NULL, .run_script = "cmd /c \"{path}\"", .temp_dir = "C:\\Windows\\Temp",       \
+                /* cmd would hand a .ps1 to its file association (Notepad) and report 0 */                      \
+                .run_powershell = "powershell -NoProfile -NonInteractive -ExecutionPolicy Bypass -File \"{path}\"", \
                 .os_version = "cmd /c ver", .hostname_needs_reboot = true,                                        \
         }
 

@@ -784,7 +784,11 @@ static struct dep_step wf_patch_steps[] = {
         { .kind = DEP_STEP_RUN, .text = "C:\\patchandgo.exe", .timeout_s = 600 },
         { .kind = DEP_STEP_REMOVE, .text = "C:\\patchandgo.exe" },
 };
-static struct dep_step wf_fin_steps[] = { { .kind = DEP_STEP_POWERSHELL, .text = "Stop-Service wuauserv\n" } };
+static struct dep_step wf_fin_steps[] = {
+        { .kind = DEP_STEP_POWERSHELL, .text = "Stop-Service wuauserv\n" },
+        /* a .ps1 script step runs with PowerShell (cmd /c would open it in Notepad) */
+        { .kind = DEP_STEP_SCRIPT, .src = { DEP_SRC_DATA, "fin.ps1" } },
+};
 
 struct win_final {
         char *dir;
@@ -802,7 +806,10 @@ static void win_final_init(struct win_final *w) {
         wf_patch[0].sha1 = sha1;
         w->patch = (struct dependency){ .name = "threemonpatch", .os = wf_os, .installers = wf_patch,
                                         .n_installers = 1, .steps = wf_patch_steps, .n_steps = 3 };
-        w->fin = (struct dependency){ .name = "finalize", .os = wf_os, .steps = wf_fin_steps, .n_steps = 1 };
+        _cleanup_free_ char *ps1 = path_join(w->dir, "fin.ps1");
+        assert_int_equal(write_file(ps1, "exit 0\r\n", 8, 0644), 0);
+        w->fin = (struct dependency){ .name = "finalize", .os = wf_os, .steps = wf_fin_steps, .n_steps = 2,
+                                      .dir = w->dir };
         w->deps[0] = &w->fin, w->deps[1] = &w->patch;
         w->cat = (struct dep_catalog){ .deps = w->deps, .n = 2 };
 }
@@ -852,11 +859,14 @@ static void test_windows_image_snapshot(void **state) {
         assert_vm_complete_os("wvm", "10");
         ssize_t up = fake_journal_find("upload wvm C:\\patchandgo.exe", mark);
         ssize_t run = fake_journal_find("execute wvm: C:\\patchandgo.exe", (size_t)up);
-        ssize_t fin = fake_journal_find("execute wvm: powershell -NoProfile -ExecutionPolicy Bypass -File "
-                                        "\"C:\\Windows\\Temp\\vmcloak-finalize-1.ps1\"", (size_t)run);
-        ssize_t net = fake_journal_find("address wvm 1", (size_t)fin);
-        if (!(up >= 0 && run > up && fin > run && net > fin))
-                fail_msg("patch %zd %zd finalize %zd readdressed %zd\n%s", up, run, fin, net, fake_journal_text());
+        ssize_t fin = fake_journal_find("execute wvm: powershell -NoProfile -NonInteractive -ExecutionPolicy Bypass "
+                                        "-File \"C:\\Windows\\Temp\\vmcloak-finalize-1.ps1\"", (size_t)run);
+        ssize_t scr = fake_journal_find("execute wvm: powershell -NoProfile -NonInteractive -ExecutionPolicy Bypass "
+                                        "-File \"C:\\Windows\\Temp\\vmcloak-fin.ps1\"", (size_t)fin);
+        ssize_t net = fake_journal_find("address wvm 1", (size_t)scr);
+        if (!(up >= 0 && run > up && fin > run && scr > fin && net > scr))
+                fail_msg("patch %zd %zd finalize %zd script %zd readdressed %zd\n%s", up, run, fin, scr, net,
+                         fake_journal_text());
         /* --nopatch: finalize only. */
         q.vmname = "wvm2";
         q.nopatch = true;
@@ -864,7 +874,8 @@ static void test_windows_image_snapshot(void **state) {
         mark = fake_journal_count("*");
         assert_int_equal(pipeline_snapshot(&e->pl, &q), 0);
         assert_true(fake_journal_find("execute wvm2: C:\\patchandgo.exe", mark) < 0);
-        assert_true(fake_journal_find("execute wvm2: powershell -NoProfile -ExecutionPolicy Bypass*", mark) >= 0);
+        assert_true(fake_journal_find("execute wvm2: powershell -NoProfile -NonInteractive -ExecutionPolicy Bypass*",
+                                      mark) >= 0);
         win_final_done(&wf);
         q.vmname = "wvm";
         _cleanup_snapshot_ struct snapshot *sn = NULL;
