@@ -29,14 +29,32 @@ cat > "$home/demo-setup.sh" <<'EOS'
 echo "installed by vmcloak install on $(date)" > /root/demo-installed.txt
 EOS
 echo "a file uploaded from the host" > "$home/demo-payload.txt"
+# A dependency catalog entry of the demo's own (docs/dependencies.md): installed by name, with a
+# setting, and its tag reaches each VM's machineinfo.json.
+mkdir -p "$home/deps.d/demotools"
+cat > "$home/deps.d/demotools.yaml" <<'EOY'
+name: demotools
+description: The demo's own dependency (a script, a setting, a tag)
+os: [linux]
+tags: [demotools]
+settings:
+  greeting: {default: hello, description: what the guest writes}
+steps:
+  - script: data:demotools/setup.sh
+  - run: 'echo "{{greeting}} from the catalog" > /root/demotools.txt'
+EOY
+cat > "$home/deps.d/demotools/setup.sh" <<'EOS'
+#!/bin/sh
+echo "demotools: set up by its catalog entry"
+EOS
 
 if "$VM" doctor --json | grep -A3 '"id":"kvm"' | grep -q '"status":"ok"'; then accel=KVM; else accel=TCG; fi
 "$VM" doctor || true
 step "init" init --linux --net user demobase demonet
-step "install" install demobase "script:$home/demo-setup.sh" "file:$home/demo-payload.txt:/root/payload.txt" \
-  'run:test -s /root/demo-installed.txt'
-step "snapshot --count 2" snapshot --count 2 demobase demovm 10.0.2.20
-step "restore demovm1" restore demovm1 --exec 'echo "guest: $(hostname) $(ip -4 -o addr show eth0 | awk "{print \$4}")"; cat /root/demo-installed.txt'
+step "install" install demobase demotools demotools.greeting=hi "script:$home/demo-setup.sh" \
+  "file:$home/demo-payload.txt:/root/payload.txt" 'run:test -s /root/demo-installed.txt'
+step "snapshot --count 2" snapshot --count 2 --tag demo demobase demovm 10.0.2.20
+step "restore demovm1" restore demovm1 --exec 'echo "guest: $(hostname) $(ip -4 -o addr show eth0 | awk "{print \$4}")"; cat /root/demo-installed.txt /root/demotools.txt'
 step "restore demovm2" restore demovm2 --exec 'echo "guest: $(hostname) $(ip -4 -o addr show eth0 | awk "{print \$4}")"; cat /root/payload.txt'
 step "list images" list images
 step "list snapshots" list snapshots
@@ -44,6 +62,7 @@ step "list snapshots" list snapshots
 echo
 echo "Each snapshot VM's folder (what 'cuckoo machine import qemu' reads):"
 ls -l "$home/vms/qemu/demovm1"
+echo "Its machine tags (Cuckoo3 routes tasks by them): $(python3 -c 'import json,sys; print(", ".join(json.load(open(sys.argv[1]))["machine"]["tags"]))' "$home/vms/qemu/demovm1/machineinfo.json" 2>/dev/null || grep -o '"tags": \[[^]]*\]' "$home/vms/qemu/demovm1/machineinfo.json")"
 echo
 echo "Time per step (accelerator: $accel):"
 printf '  %s\n' "${timings[@]}"
