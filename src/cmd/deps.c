@@ -118,16 +118,6 @@ static int wants_add(struct wants *w, const struct dep_file *f, const char *name
         return 0;
 }
 
-/* The sub-dependencies VMCloak installs first (spec §7.1 step 2): depends, else os_depends[os]. */
-static char *const *subdeps(const struct dependency *d, const char *os) {
-        if (d->depends && d->depends[0])
-                return d->depends;
-        for (size_t i = 0; i < d->n_os_depends; i++)
-                if (streq(d->os_depends[i].os, os))
-                        return d->os_depends[i].depends;
-        return NULL;
-}
-
 /* A NAME[:VERSION] of the command line, a recipe or a depends list: its installer for os/arch, its
  * files and its sub-dependencies'. top: named by the user (an OS it does not install on is an error). */
 static int want_entry(const struct dep_catalog *cat, const char *token, const char *os, const char *arch, bool top,
@@ -175,7 +165,7 @@ static int want_entry(const struct dep_catalog *cat, const char *token, const ch
         for (size_t i = 0; i < data->n_files; i++)
                 if ((r = wants_add(w, &data->files[i], d->name, NULL)) < 0)
                         return r;
-        STRV_FOREACH(s, subdeps(data, os))
+        STRV_FOREACH(s, dep_sub_depends(data, os))
                 if ((r = want_entry(cat, *s, os, arch, false, w)) < 0)
                         return r;
         return 0;

@@ -602,6 +602,10 @@ static const char *const step_kinds[] = {
         NULL,
 };
 
+const char *dep_step_kind_name(enum dep_step_kind kind) {
+        return (size_t)kind < ELEMENTSOF(step_kinds) - 1 ? step_kinds[kind] : "?";
+}
+
 /* A step's fields beside its kind, and which kinds take them. */
 static bool field_allowed(enum dep_step_kind k, const char *field) {
         bool exec = k == DEP_STEP_RUN || k == DEP_STEP_SCRIPT || k == DEP_STEP_POWERSHELL;
@@ -1343,8 +1347,7 @@ static int check_filenames(const struct dep_catalog *c) {
         return 0;
 }
 
-/* The sub-dependencies install needs on os (VMCloak: `depends`, else `os_depends[os]`); os NULL: depends only. */
-static char *const *subs_on(const struct dependency *d, const char *os) {
+char *const *dep_sub_depends(const struct dependency *d, const char *os) {
         if ((d->depends && d->depends[0]) || !os)
                 return d->depends;
         for (size_t i = 0; i < d->n_os_depends; i++)
@@ -1356,7 +1359,7 @@ static char *const *subs_on(const struct dependency *d, const char *os) {
 /* Depth-first from d: 1 when root is reached again (*path then holds the names from root to root). */
 static int find_cycle(const struct dep_catalog *c, const struct dependency *root, const struct dependency *d,
                       const char *os, char ***path, char ***visited) {
-        STRV_FOREACH(s, subs_on(d, os)) {
+        STRV_FOREACH(s, dep_sub_depends(d, os)) {
                 _cleanup_free_ char *name = strndup(*s, strcspn(*s, ":"));
                 if (!name)
                         return log_oom();

@@ -256,6 +256,11 @@ int dep_pick_installer(const struct dependency *d, const char *version, const ch
 /* The versions an entry knows (from its installers, in file order, no duplicates), NULL-terminated;
  * NULL on -ENOMEM. */
 char **dep_versions(const struct dependency *d);
+/* The sub-dependencies installed before d on os (VMCloak's rule, spec §7.1 step 2: `depends` for
+ * every OS, else `os_depends[os]`; os NULL: `depends` only). NULL-terminated, or NULL for none. */
+char *const *dep_sub_depends(const struct dependency *d, const char *os);
+/* A step kind as the files write it ("upload", "run", ...). */
+const char *dep_step_kind_name(enum dep_step_kind kind);
 /* Whether a dependency installs on an OS (its os list). */
 bool dep_supports_os(const struct dependency *d, const char *os);
 

@@ -104,16 +104,6 @@ static const struct dependency *data_of(const struct resolver *rs, const char *n
         return d ? dep_catalog_resolve_alias(rs->in->catalog, d) : NULL;
 }
 
-/* VMCloak: `depends` for every OS, else `os_depends[os]`. */
-static char *const *sub_deps_of(const struct dependency *d, const char *os) {
-        if (d->depends && d->depends[0])
-                return d->depends;
-        for (size_t i = 0; i < d->n_os_depends; i++)
-                if (streq(d->os_depends[i].os, os))
-                        return d->os_depends[i].depends;
-        return NULL;
-}
-
 /* Every name reachable from name, into rs->seen; unknown names into *unknown. */
 static int collect(struct resolver *rs, const char *name, unsigned depth, char ***unknown) {
         if (depth > MAX_DEPTH) {
@@ -126,7 +116,7 @@ static int collect(struct resolver *rs, const char *name, unsigned depth, char *
                 return strv_contains(*unknown, name) ? 0 : strv_extend(unknown, name);
         if (!strv_contains(rs->seen, name) && strv_extend(&rs->seen, name) < 0)
                 return -ENOMEM;
-        STRV_FOREACH(s, sub_deps_of(d, rs->in->os)) {
+        STRV_FOREACH(s, dep_sub_depends(d, rs->in->os)) {
                 _cleanup_free_ char *n = NULL, *v = NULL;
                 int r = split_token(*s, &n, &v);
                 if (r == 0)
@@ -142,7 +132,7 @@ static bool is_sub_dep_of(const struct resolver *rs, const char *parent, const c
         const struct dependency *d = data_of(rs, parent);
         if (!d || depth > MAX_DEPTH)
                 return false;
-        STRV_FOREACH(s, sub_deps_of(d, rs->in->os)) {
+        STRV_FOREACH(s, dep_sub_depends(d, rs->in->os)) {
                 _cleanup_free_ char *n = NULL, *v = NULL;
                 if (split_token(*s, &n, &v) < 0)
                         continue;
@@ -245,7 +235,7 @@ static int plan_one(struct resolver *rs, const char *name, const char *asked, bo
                 return -EINVAL;
         }
         bool subs_ran = false;
-        STRV_FOREACH(s, sub_deps_of(d, in->os)) {
+        STRV_FOREACH(s, dep_sub_depends(d, in->os)) {
                 _cleanup_free_ char *n = NULL, *v = NULL;
                 int r = split_token(*s, &n, &v);
                 if (r < 0)

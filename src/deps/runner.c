@@ -14,14 +14,6 @@
 #include "core/util.h"
 #include "guest/profile.h"
 
-static const char *const step_kind_names[] = {
-        [DEP_STEP_UPLOAD] = "upload",         [DEP_STEP_RUN] = "run",
-        [DEP_STEP_SCRIPT] = "script",         [DEP_STEP_POWERSHELL] = "powershell",
-        [DEP_STEP_REGISTRY] = "registry",     [DEP_STEP_EXTRACT] = "extract",
-        [DEP_STEP_ATTACH_ISO] = "attach_iso", [DEP_STEP_DETACH_ISO] = "detach_iso",
-        [DEP_STEP_REMOVE] = "remove",         [DEP_STEP_SLEEP] = "sleep",
-        [DEP_STEP_RESOLUTION] = "resolution", [DEP_STEP_REBOOT] = "reboot",
-};
 
 /* --- registry --- */
 
@@ -172,7 +164,7 @@ int dep_plan_check(const struct dep_plan *plan, const char *os, const char *arch
                         if ((s->kind == DEP_STEP_ATTACH_ISO || s->kind == DEP_STEP_DETACH_ISO) && !media_change) {
                                 log_error("%s: step %zu (%s) changes the VM's CD-ROM, which vmcloak cannot do with "
                                           "--no-machine-start; install it on a VM vmcloak starts", it->name, j + 1,
-                                          step_kind_names[s->kind]);
+                                          dep_step_kind_name(s->kind));
                                 return -EOPNOTSUPP;
                         }
                         if (!step_uses_src(s->kind) || s->src.kind == DEP_SRC_INSTALLER || s->src.kind == DEP_SRC_FILE)
@@ -180,7 +172,7 @@ int dep_plan_check(const struct dep_plan *plan, const char *os, const char *arch
                         _cleanup_free_ char *path = NULL;
                         int r = host_source(it, &s->src, &path);
                         _cleanup_free_ char *who = r == 0 ? strdup_printf("%s, step %zu (%s)", it->name, j + 1,
-                                                                          step_kind_names[s->kind])
+                                                                          dep_step_kind_name(s->kind))
                                                           : NULL;
                         if (r == 0)
                                 r = who ? check_readable(path, who) : -ENOMEM;
@@ -644,7 +636,7 @@ static int run_dep(const struct dep_plan_item *it, const struct install_target *
                 if (!dep_when_matches(&s->when, t->os, t->arch, it->version, it->set_keys, it->set_values))
                         continue;
                 _cleanup_free_ char *what = strdup_printf("%s: step %zu (%s)", it->name, i + 1,
-                                                          step_kind_names[s->kind]);
+                                                          dep_step_kind_name(s->kind));
                 if (!what) {
                         r = log_oom();
                         break;
