@@ -23,28 +23,6 @@
 
 /* ---- capturing what a parse prints ---- */
 
-/* Run fn with stream fd (stdout or stderr) redirected to a file; returns fn's result and sets
- * *ret to what was written (caller frees). */
-static int capture(int fd, int (*fn)(void *), void *arg, char **ret) {
-        char path[] = "/tmp/vmcloak-cmd-args.XXXXXX";
-        int tmp = mkstemp(path);
-        assert_true(tmp >= 0);
-        fflush(stdout);
-        fflush(stderr);
-        int saved = dup(fd);
-        dup2(tmp, fd);
-        int r = fn(arg);
-        fflush(stdout);
-        fflush(stderr);
-        dup2(saved, fd);
-        close(saved);
-        close(tmp);
-        size_t len;
-        assert_int_equal(read_full_file(path, ret, &len), 0);
-        unlink(path);
-        return r;
-}
-
 struct parse_call {
         struct args *a;
         const struct cmd_spec *spec;
@@ -63,7 +41,7 @@ static int parse_capturing(struct args *a, const struct cmd_spec *spec, const ch
         while (argv[argc])
                 argc++;
         struct parse_call c = { a, spec, argc, (char **)argv };
-        return capture(STDERR_FILENO, do_parse, &c, err);
+        return test_capture(STDERR_FILENO, do_parse, &c, err);
 }
 
 /* ---- the generic parser (options read by code) ---- */
@@ -155,7 +133,7 @@ static void test_help_and_globals(void **state) {
         struct args a;
         struct parse_call c = { &a, &spec, 2, (char **)help };
         _cleanup_free_ char *out = NULL;
-        assert_int_equal(capture(STDOUT_FILENO, do_parse, &c, &out), 1);
+        assert_int_equal(test_capture(STDOUT_FILENO, do_parse, &c, &out), 1);
         assert_non_null(strstr(out, "Usage: vmcloak demo [OPTIONS] NAME [IP]\n"));
         /* def_value is shown as the default. */
         assert_non_null(strstr(out, "  -c, --count N                  Count [default: 1]\n"));
@@ -602,7 +580,7 @@ static void test_command_checks(void **state) {
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
                 struct command_call cc = { cases[i].argv };
                 _cleanup_free_ char *err = NULL;
-                int r = capture(STDERR_FILENO, do_command_check, &cc, &err);
+                int r = test_capture(STDERR_FILENO, do_command_check, &cc, &err);
                 if (!*cases[i].err) {
                         if (r != 0 || strchr(err, '\n') != strrchr(err, '\n'))
                                 fail_msg("case %zu (%s %s): refused: %s", i, cases[i].argv[0], cases[i].argv[1], err);
@@ -745,7 +723,7 @@ static void test_table_check_catches(void **state) {
         static const struct cmd_def bad_def = { .spec = &bad_spec, .run = noop_run };
         const struct command c = { "bad", &bad_def, 0, "" };
         _cleanup_free_ char *err = NULL;
-        assert_int_equal(capture(STDERR_FILENO, count_problems, (void *)&c, &err), 2);
+        assert_int_equal(test_capture(STDERR_FILENO, count_problems, (void *)&c, &err), 2);
         assert_non_null(strstr(err, "'bad --forgot' has no binding"));
         assert_non_null(strstr(err, "does not parse cleanly: vmcloak: invalid value '10' for --count"));
 }

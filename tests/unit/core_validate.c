@@ -212,25 +212,6 @@ static int do_vcheck(void *p) {
         return c->fn(c->value);
 }
 
-/* Run fn with stderr redirected to a file; *ret gets what was written (caller frees). */
-static int capture_stderr(int (*fn)(void *), void *arg, char **ret) {
-        char path[] = "/tmp/vmcloak-validate.XXXXXX";
-        int tmp = mkstemp(path);
-        assert_true(tmp >= 0);
-        fflush(stderr);
-        int saved = dup(STDERR_FILENO);
-        dup2(tmp, STDERR_FILENO);
-        int r = fn(arg);
-        fflush(stderr);
-        dup2(saved, STDERR_FILENO);
-        close(saved);
-        close(tmp);
-        size_t len;
-        assert_int_equal(read_full_file(path, ret, &len), 0);
-        unlink(path);
-        return r;
-}
-
 static int vcheck_existing_vm(const char *v) { return vcheck_existing_name(v, "VM name"); }
 
 static void test_name_messages(void **state) {
@@ -294,7 +275,7 @@ static void test_name_messages(void **state) {
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
                 struct vcheck_call c = { cases[i].fn, cases[i].value };
                 _cleanup_free_ char *err = NULL, *want = NULL;
-                int r = capture_stderr(do_vcheck, &c, &err);
+                int r = test_capture(STDERR_FILENO, do_vcheck, &c, &err);
                 if (!cases[i].line) {
                         assert_int_equal(r, 0);
                         assert_string_equal(err, "");
@@ -321,7 +302,7 @@ static void test_name_kinds_complete(void **state) {
         big[sizeof big - 1] = 0;
         struct vcheck_call c = { vcheck_image_name, big };
         _cleanup_free_ char *err = NULL;
-        assert_int_equal(capture_stderr(do_vcheck, &c, &err), -EINVAL);
+        assert_int_equal(test_capture(STDERR_FILENO, do_vcheck, &c, &err), -EINVAL);
         assert_non_null(strstr(err, ";;;...': ';' is not allowed"));
 }
 

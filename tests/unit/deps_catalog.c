@@ -55,29 +55,10 @@ static int do_load(void *p) {
         return dep_catalog_load(l->t->root, l->with_user ? l->t->user : NULL, &l->c);
 }
 
-/* Run fn with stderr redirected to a file; *ret gets what was written (caller frees). */
-static int capture_stderr(int (*fn)(void *), void *arg, char **ret) {
-        char path[] = "/tmp/vmcloak-catalog.XXXXXX";
-        int tmp = mkstemp(path);
-        assert_true(tmp >= 0);
-        fflush(stderr);
-        int saved = dup(STDERR_FILENO);
-        dup2(tmp, STDERR_FILENO);
-        int r = fn(arg);
-        fflush(stderr);
-        dup2(saved, STDERR_FILENO);
-        close(saved);
-        close(tmp);
-        size_t len;
-        assert_int_equal(read_full_file(path, ret, &len), 0);
-        unlink(path);
-        return r;
-}
-
 static struct dep_catalog *load_ok(const struct tree *t) {
         struct load_call l = { t, true, NULL };
         _cleanup_free_ char *err = NULL;
-        int r = capture_stderr(do_load, &l, &err);
+        int r = test_capture(STDERR_FILENO, do_load, &l, &err);
         if (r != 0)
                 fprintf(stderr, "unexpected: %s", err);
         assert_int_equal(r, 0);
@@ -353,7 +334,7 @@ static void test_alias_user_recipes(void **state) {
         put(t.user, "other.yml", "name: other\n");
         struct load_call lw = { &t, true, NULL };
         _cleanup_free_ char *warn = NULL;
-        assert_int_equal(capture_stderr(do_load, &lw, &warn), 0);
+        assert_int_equal(test_capture(STDERR_FILENO, do_load, &lw, &warn), 0);
         _cleanup_free_ char *want = strdup_printf("vmcloak: warning: %s/other.yml is not read: catalog entries are "
                                                   "NAME.yaml\n", t.user);
         assert_string_equal(warn, want);
@@ -401,7 +382,7 @@ static void test_alias_user_recipes(void **state) {
         /* Without the user's folder the shipped ones stand. */
         struct load_call l = { &t, false, NULL };
         _cleanup_free_ char *err = NULL;
-        assert_int_equal(capture_stderr(do_load, &l, &err), 0);
+        assert_int_equal(test_capture(STDERR_FILENO, do_load, &l, &err), 0);
         assert_int_equal(l.c->n, 3);
         assert_string_equal(dep_catalog_find(l.c, "wallpaper")->description, "shipped");
         assert_string_equal(dep_catalog_recipe(l.c, "win7x64")->items[0], "dotnet40");
@@ -416,7 +397,7 @@ static void test_missing_datadir(void **state) {
         assert_int_equal(rm_rf(t.deps), 0);
         struct load_call l = { &t, true, NULL };
         _cleanup_free_ char *err = NULL;
-        assert_int_equal(capture_stderr(do_load, &l, &err), -ENOENT);
+        assert_int_equal(test_capture(STDERR_FILENO, do_load, &l, &err), -ENOENT);
         _cleanup_free_ char *want = strdup_printf("vmcloak: vmcloak's dependency catalog %s is missing: reinstall "
                                                   "vmcloak or point VMCLOAK_DATADIR at its data folder\n", t.deps);
         assert_string_equal(err, want);
@@ -569,7 +550,7 @@ static void test_template_expand(void **state) {
                         v.getenv = NULL;
                 struct expand_call e = { bad[i].in, &v, NULL };
                 _cleanup_free_ char *err = NULL;
-                assert_int_equal(capture_stderr(do_expand, &e, &err), -ENOENT);
+                assert_int_equal(test_capture(STDERR_FILENO, do_expand, &e, &err), -ENOENT);
                 assert_null(e.out);
                 assert_string_equal(err, bad[i].err);
         }
@@ -758,7 +739,7 @@ static void test_bad_entries(void **state) {
                 _cleanup_free_ char *want = strdup_printf("vmcloak: %s:%d: %s\n", path, cases[i].line, msg);
                 struct load_call l = { &t, true, NULL };
                 _cleanup_free_ char *err = NULL;
-                int r = capture_stderr(do_load, &l, &err);
+                int r = test_capture(STDERR_FILENO, do_load, &l, &err);
                 if (!streq(err, want))
                         fprintf(stderr, "case %zu (%s):\n  got  %s  want %s", i, cases[i].text, err, want);
                 assert_int_equal(r, -EINVAL);
