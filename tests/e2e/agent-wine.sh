@@ -7,16 +7,7 @@ exe=$ROOT/agent/vmcloak-agent.exe
 exew=$ROOT/agent/vmcloak-agentw.exe
 suite=$ROOT/tests/test_agent_protocol
 
-wine=$(command -v wine64 || true)
-[ -z "$wine" ] && [ -x /usr/lib/wine/wine64 ] && wine=/usr/lib/wine/wine64   # Debian keeps it off PATH
-if [ -z "$wine" ]; then
-  echo "1..0 # SKIP wine64 is not installed (Debian package wine64)"
-  exit 0
-fi
-if [ ! -f "$exe" ]; then
-  echo "1..0 # SKIP vmcloak-agent.exe was not built (x86_64-w64-mingw32-gcc missing)"
-  exit 0
-fi
+need_wine_agent "$exe"
 
 tap_check "vmcloak-agent.exe is a console PE32+" grep -q 'PE32+ executable (console) x86-64' <<<"$(file "$exe")"
 tap_check "vmcloak-agentw.exe is a console-less (GUI subsystem) PE32+" grep -q 'PE32+ executable (GUI) x86-64' <<<"$(file "$exew")"

@@ -15,16 +15,7 @@ BUILD=${VMCLOAK_BUILD_ROOT:?}
 SRC=${VMCLOAK_SOURCE_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 exe=$BUILD/agent/vmcloak-agent.exe
 
-wine=$(command -v wine64 || true)
-[ -z "$wine" ] && [ -x /usr/lib/wine/wine64 ] && wine=/usr/lib/wine/wine64   # Debian keeps it off PATH
-if [ -z "$wine" ]; then
-  echo "1..0 # SKIP wine64 is not installed (Debian package wine64)"
-  exit 0
-fi
-if [ ! -f "$exe" ]; then
-  echo "1..0 # SKIP vmcloak-agent.exe was not built (x86_64-w64-mingw32-gcc missing)"
-  exit 0
-fi
+need_wine_agent "$exe"
 for t in wixl makensis gcab; do
   if ! command -v "$t" >/dev/null; then
     echo "1..0 # SKIP $t is missing (Debian packages wixl, nsis, gcab)"

@@ -10,3 +10,21 @@ tap_ok() { _tap_n=$((_tap_n + 1)); echo "ok $_tap_n - $1"; }
 tap_fail() { _tap_n=$((_tap_n + 1)); echo "not ok $_tap_n - $1"; _tap_fail=$((_tap_fail + 1)); [ -n "${2:-}" ] && echo "# $2"; }
 tap_skip() { _tap_n=$((_tap_n + 1)); echo "ok $_tap_n - $1 # SKIP ${2:-}"; }
 tap_done() { echo "1..$_tap_n"; [ "$_tap_fail" = 0 ]; }
+
+# Wine's loader into $wine (Debian keeps wine64 off PATH); empty when it is not installed.
+find_wine() {
+  wine=$(command -v wine64 || true)
+  if [ -z "$wine" ] && [ -x /usr/lib/wine/wine64 ]; then wine=/usr/lib/wine/wine64; fi
+}
+# The Windows agent EXE under Wine: sets $wine, or skips the whole script when either is missing.
+need_wine_agent() {
+  find_wine
+  if [ -z "$wine" ]; then
+    echo "1..0 # SKIP wine64 is not installed (Debian package wine64)"
+    exit 0
+  fi
+  if [ ! -f "$1" ]; then
+    echo "1..0 # SKIP vmcloak-agent.exe was not built (x86_64-w64-mingw32-gcc missing)"
+    exit 0
+  fi
+}

@@ -63,8 +63,7 @@ tap_check "the ISO has a Joliet volume descriptor" \
   bash -c 'dd if="$1" bs=2048 skip=16 count=16 2>/dev/null | grep -qaP "\x02CD001\x01"' _ "$work/config.iso"
 
 # --- the bootstrap under Wine, in a network namespace ---
-wine=$(command -v wine64 || true)
-[ -z "$wine" ] && [ -x /usr/lib/wine/wine64 ] && wine=/usr/lib/wine/wine64
+find_wine
 if [ -z "$wine" ] || ! unshare -n -m true 2>/dev/null || ! command -v x86_64-w64-mingw32-gcc >/dev/null; then
   tap_skip "bootstrap under Wine" "needs wine64, x86_64-w64-mingw32-gcc and unshare -n -m (root)"
   tap_done
