@@ -55,6 +55,13 @@ struct image {
         /* Schema 4: the Cuckoo machine tags given to the image (init/install --tag) and those of
          * the dependencies install put into it; "dotnet,office" (core/tags.h), NULL: none. */
         char *tags;
+        /* Schema 5 (issue 13, cloaking): the hardware profile the image was made with
+         * (cloak/hardware.h; NULL: QEMU's own machine, as VMCloak), the identity init gave it
+         * (JSON, hw_identity_to_json; install and modify boot with it), and the last scorecard
+         * of `cloakcheck IMAGE` (JSON, scorecard_to_json; NULL: never checked). */
+        char *hardware;
+        char *identity;
+        char *cloakcheck;
 };
 
 /* The image's firmware facts as the pipeline uses them (NULL firmware: BIOS). */
@@ -70,6 +77,8 @@ struct snapshot {
         char *mac;
         char *created_at;
         char *tags;        /* schema 4: the VM's machine tags as its machineinfo.json has them; NULL: none */
+        char *identity;    /* schema 5: the VM's own hardware identity (JSON), NULL: none (no profile) */
+        char *cloakcheck;  /* schema 5: its scorecard from snapshot --cloakcheck or cloakcheck VM (JSON) */
         char *image_name;  /* filled by queries that join the image */
         char *image_vm;    /* the image's vm ("qemu"), likewise; NULL when the image is gone */
 };

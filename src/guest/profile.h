@@ -116,6 +116,12 @@ struct guest_commands {
         const char *temp_dir;      /* where uploaded scripts go */
         const char *os_version;    /* prints the OS version on its first line (when the profile
                                     * has no fixed os_version), e.g. "uname -r" */
+        /* Give the guest its own in-guest identity before a snapshot (issue 13): keys
+         * {machine_id} (32 hex), {machine_guid} (UUID), {owner}, {install_date} (Unix seconds)
+         * of cloak/hardware.h's struct hw_identity. NULL: the OS has none. */
+        const char *set_identity;
+        /* Run the cloak detector uploaded to {path} (cloak/scorecard.h); NULL: no detector. */
+        const char *run_detector;
         bool hostname_needs_reboot;
 };
 

@@ -52,6 +52,12 @@ enum vm_serial_type {
         VM_SERIAL_UNIX,                /* <serial type='unix'><source mode='bind' path=.../> */
 };
 
+/* The pointing device besides the PS/2 mouse a PC always has. */
+enum vm_pointer {
+        VM_POINTER_TABLET = 0,         /* <input type='tablet' bus='usb'/> (VMCloak's usb-tablet) */
+        VM_POINTER_PS2,                /* only the PS/2 mouse: no USB tablet, no USB controller */
+};
+
 enum vm_clock {
         VM_CLOCK_LOCALTIME = 0,        /* <clock offset='localtime'>: Windows expects local time */
         VM_CLOCK_UTC,                  /* <clock offset='utc'>: Linux guests */
@@ -63,6 +69,9 @@ struct vm_disk {
         enum vm_disk_format format;
         char *model;                   /* ATA model string (<product>), NULL: the driver's */
         char *serial;                  /* ATA serial (<serial>) */
+        char *firmware;                /* ATA firmware revision (QEMU's ide-hd ver=; libvirt has no
+                                        * element: <qemu:override>), NULL: the driver's */
+        uint64_t wwn;                  /* World Wide Name (<wwn>), 0: none */
 };
 
 /* A CD-ROM drive: <disk type='file' device='cdrom'> with <readonly/>. */
@@ -70,6 +79,7 @@ struct vm_cdrom {
         char *media;                   /* ISO in the tray; NULL: an empty tray */
         char *model;                   /* ATAPI model string (<product>) */
         char *serial;
+        char *firmware;                /* ATAPI firmware revision (ide-cd ver=) */
 };
 
 /* The NIC: <interface> with <model type=.../>, <mac address=.../>, <address slot=.../>. */
@@ -77,6 +87,9 @@ struct vm_nic {
         char *model;                   /* NULL: rtl8139 (VMCloak) */
         char *mac;                     /* "00:19:3c:1f:a2:07"; NULL: the driver picks one */
         unsigned pci_slot;             /* 0: slot 3 (VMCloak) */
+        /* PCI subsystem ids the guest reads (no libvirt element: <qemu:override>); 0: the
+         * device's own. Of QEMU 7.2's NICs only e1000e takes them (subsys_ven=, subsys=). */
+        uint16_t subsystem_vendor, subsystem_device;
 };
 
 /*
@@ -131,6 +144,9 @@ struct vm_smbios_baseboard {           /* type 2 */
 };
 struct vm_smbios_chassis {             /* type 3 */
         char *manufacturer, *version, *serial, *asset, *sku;
+        unsigned type;                 /* SMBIOS chassis type (3 desktop, 10 notebook), 0: not set.
+                                        * Neither QEMU 7.2's -smbios type=3 nor libvirt can set it:
+                                        * kept for the scorecard and a driver that can. */
 };
 struct vm_smbios_processor {           /* type 4 */
         char *socket, *manufacturer, *version, *serial, *asset, *part;
@@ -204,6 +220,7 @@ struct vm_def {
         size_t n_shares;
         unsigned vram_mb;              /* <video><model type='vga' vram=.../>; 0: 16 */
         enum vm_clock clock;
+        enum vm_pointer pointer;
         struct vm_identity id;
 };
 

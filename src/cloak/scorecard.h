@@ -1,0 +1,71 @@
+/* The cloak scorecard: what an in-guest detector saw, check by check, hidden or detected. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+/*
+ * A detector is a script carried as data (<datadir>/cloak/): detect-linux.sh for the linux guest
+ * (BusyBox sh), detect-windows.js for Windows (JScript under cscript.exe, which every Windows
+ * from 7 on and Wine have; WMI through GetObject("winmgmts:"), the registry through
+ * WScript.Shell). The host uploads it through the agent, runs it with the OS profile's command
+ * and reads its standard output:
+ *
+ *   vmcloak-detector <os> <version>                  first line
+ *   <check>\t<verdict>\t<seen>                        one line per check, in the detector's order
+ *
+ * check: [a-z0-9_.]+, unique (e.g. "dmi.sys_vendor", "cpuid.hypervisor", "systemd-detect-virt"
+ * is written "tool.systemd_detect_virt"); verdict: "hidden" (what a real PC shows), "detected"
+ * (a VM tell: the text names it), "skipped" (could not be looked at here, e.g. a tool missing or
+ * Wine lacking a WMI class: seen says why). seen: what the guest read, one line, tabs and line
+ * ends replaced by spaces, at most 200 bytes. Anything else on the output is an error of the
+ * detector (a line named). The detector decides each verdict: the tells it knows (QEMU, Bochs,
+ * SeaBIOS, KVM, TCG, "Standard PC", 0x1af4, 52:54:00, ...) are in its own text.
+ */
+
+enum cloak_verdict {
+        CLOAK_HIDDEN,
+        CLOAK_DETECTED,
+        CLOAK_SKIPPED,
+};
+
+struct cloak_check {
+        char *name;
+        enum cloak_verdict verdict;
+        char *seen;
+};
+
+struct scorecard {
+        char *os;                      /* the detector's: "linux" | "windows" */
+        char *detector_version;
+        struct cloak_check *checks;
+        size_t n_checks;
+        unsigned hidden, detected, skipped;
+};
+
+/* Parse a detector's standard output. 0, -EBADMSG after one line naming the first bad line
+ * ("detector output line 7: ..."), -ENOMEM. */
+int scorecard_parse(const char *output, struct scorecard *ret);
+void scorecard_done(struct scorecard *s);
+const char *cloak_verdict_to_string(enum cloak_verdict v);
+
+/* As JSON (json-c): {"os":, "detector_version":, "hidden": N, "detected": N, "skipped": N,
+ * "checks": [{"name":, "verdict":, "seen":}]} — what `cloakcheck --json` prints and what the
+ * repository keeps (image.cloakcheck, snapshot.cloakcheck). from_json: 0, -EINVAL, -ENOMEM. */
+int scorecard_to_json(const struct scorecard *s, char **ret);
+int scorecard_from_json(const char *text, struct scorecard *ret);
+
+/* A table for people: one line per check ("  hidden    dmi.sys_vendor   Dell Inc."), then
+ * "N hidden, N detected, N skipped". color: verdicts in green/red (a terminal). */
+int scorecard_print(const struct scorecard *s, FILE *f, bool color);
+
+/* Worse: a check hidden in base is detected in s (snapshot --cloakcheck refuses such a VM).
+ * The first such check's name in *ret_check (borrowed from s) when worse. */
+bool scorecard_worse(const struct scorecard *s, const struct scorecard *base, const char **ret_check);
+
+/* The detector for an OS (os_profile.os_name "linux" | "windows"): its data file (malloc'ed
+ * path under <datadir>/cloak) and the file name it gets in the guest ("detect.sh",
+ * "detect.js"). 0, -EOPNOTSUPP for an OS without one (one line), -ENOENT when the data file is
+ * missing (one line), -ENOMEM. */
+int cloak_detector_for(const char *os_name, char **ret_path, const char **ret_guest_name);
