@@ -68,6 +68,9 @@
  *     model: Skylake-Client         # required: a QEMU 7.2 CPU model (qemu-system-x86_64 -cpu help)
  *                                   #   whose features TCG can emulate or KVM can pass through
  *     model_id: Intel(R) Core(TM) i7-7700 CPU @ 3.60GHz   # required, no comma: the CPUID brand string
+ *     family: 6                     # optional (all three or none): CPUID leaf 1 of the real CPU
+ *     model_number: 158             #   (i7-8700: 6/158/10), when the QEMU model's differ; Windows
+ *     stepping: 10                  #   11 Setup judges the CPU generation by them
  *   defaults:                       # what a real one had; init uses them unless told otherwise
  *     cpus: 4                       # required, 1..64
  *     ram_mb: 8192                  # required, 1024..262144
@@ -140,7 +143,7 @@ struct hw_profile {
                 unsigned max_speed_mhz, current_speed_mhz;
         } processor;
         struct { char *manufacturer, *part, *locator, *bank, *serial; unsigned speed_mts; } memory;
-        struct { char *model, *model_id; } cpu;
+        struct { char *model, *model_id; unsigned family, model_number, stepping; } cpu;
         unsigned cpus, ram_mb, disk_gb;
         struct {
                 char **ouis;          /* "F8:B1:56", NULL-terminated */

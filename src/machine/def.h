@@ -179,6 +179,10 @@ struct vm_cpu {
         struct vm_cpu_feature *features;
         size_t n_features;
         bool hide_kvm;                 /* hide the KVM CPUID signature leaf */
+        /* CPUID leaf 1 family/model/stepping over the model's (QEMU's -cpu family=,model=,
+         * stepping=; libvirt: <qemu:override>): Windows 11 Setup judges the CPU generation by
+         * them. 0 family: the model's own. */
+        unsigned family, model_number, stepping;
 };
 
 /* ACPI table header OEM fields (ACPI 6.4 §5.2.6): at most 6 and 8 bytes. libvirt has no element
