@@ -1151,6 +1151,11 @@ static int assign_all(const struct assign *a, size_t n) {
         return 0;
 }
 
+/* QEMU 7.2 fills a version the command line leaves out of types 1, 2 and 3 with the machine type
+ * ("pc-q35-7.2", hw/smbios/smbios.c smbios_set_defaults): a profile that has none gets an empty
+ * one, which QEMU writes as no string, as a real table without it has. */
+static const char *version_or_empty(const char *v) { return v ? v : ""; }
+
 int hw_apply(const struct hw_profile *p, const struct hw_identity *id, struct vm_def *d) {
         struct vm_smbios *sm = &d->id.smbios;
         if (d->n_cdroms == 0 && vm_def_add_cdrom(d, NULL) < 0)
@@ -1163,19 +1168,19 @@ int hw_apply(const struct hw_profile *p, const struct hw_identity *id, struct vm
                 { &sm->bios.release, p->bios.release },
                 { &sm->system.manufacturer, p->system.manufacturer },
                 { &sm->system.product, p->system.product },
-                { &sm->system.version, p->system.version },
+                { &sm->system.version, version_or_empty(p->system.version) },
                 { &sm->system.serial, id->system_serial },
                 { &sm->system.uuid, id->uuid },
                 { &sm->system.sku, p->system.sku },
                 { &sm->system.family, p->system.family },
                 { &sm->baseboard.manufacturer, p->baseboard.manufacturer },
                 { &sm->baseboard.product, p->baseboard.product },
-                { &sm->baseboard.version, p->baseboard.version },
+                { &sm->baseboard.version, version_or_empty(p->baseboard.version) },
                 { &sm->baseboard.serial, id->baseboard_serial },
                 { &sm->baseboard.asset, p->baseboard.asset },
                 { &sm->baseboard.location, p->baseboard.location },
                 { &sm->chassis.manufacturer, p->chassis.manufacturer },
-                { &sm->chassis.version, p->chassis.version },
+                { &sm->chassis.version, version_or_empty(p->chassis.version) },
                 { &sm->chassis.serial, id->chassis_serial },
                 { &sm->chassis.asset, p->chassis.asset },
                 { &sm->chassis.sku, p->chassis.sku },
