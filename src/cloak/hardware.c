@@ -93,18 +93,6 @@ static void bad(struct ctx *c, unsigned line, const char *field, const char *fmt
 
 static yaml_node_t *node(const struct ctx *c, yaml_node_item_t id) { return yaml_document_get_node(c->doc, id); }
 
-static const char *scalar(const yaml_node_t *n) {
-        return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
-}
-
-/* YAML 1.1's null: an empty or ~/null plain scalar. A quoted '' is an empty string. */
-static bool is_null(const yaml_node_t *n) {
-        const char *s = scalar(n);
-        if (!s || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
-                return false;
-        return !*s || streq(s, "~") || streq(s, "null") || streq(s, "Null") || streq(s, "NULL");
-}
-
 static size_t seq_len(const yaml_node_t *s) { return s->data.sequence.items.top - s->data.sequence.items.start; }
 
 /* A mapping being read: its node, the line of the key that holds it (for "missing" problems)
@@ -122,7 +110,7 @@ static void field_name(const struct section *s, const char *key, char *buf, size
 static const yaml_node_t *section_get(const struct ctx *c, const struct section *s, const char *key,
                                       const yaml_node_t **ret_key) {
         for (yaml_node_pair_t *p = s->map->data.mapping.pairs.start; p < s->map->data.mapping.pairs.top; p++)
-                if (streq_ptr(scalar(node(c, p->key)), key)) {
+                if (streq_ptr(yaml_scalar(node(c, p->key)), key)) {
                         if (ret_key)
                                 *ret_key = node(c, p->key);
                         return node(c, p->value);
@@ -134,7 +122,7 @@ static const yaml_node_t *section_get(const struct ctx *c, const struct section 
 static void check_keys(struct ctx *c, const struct section *s, const char *const *known) {
         for (yaml_node_pair_t *p = s->map->data.mapping.pairs.start; p < s->map->data.mapping.pairs.top; p++) {
                 const yaml_node_t *k = node(c, p->key);
-                const char *ks = scalar(k);
+                const char *ks = yaml_scalar(k);
                 if (!ks) {
                         bad(c, line_of(k), *s->path ? s->path : "(top)", "a key must be a plain word");
                         continue;
@@ -143,7 +131,7 @@ static void check_keys(struct ctx *c, const struct section *s, const char *const
                 field_name(s, ks, f, sizeof f);
                 bool twice = false;
                 for (yaml_node_pair_t *q = s->map->data.mapping.pairs.start; q < p && !twice; q++)
-                        twice = streq_ptr(scalar(node(c, q->key)), ks);
+                        twice = streq_ptr(yaml_scalar(node(c, q->key)), ks);
                 if (twice)
                         bad(c, line_of(k), f, "given twice");
                 else if (!strv_contains((char *const *)known, ks)) {
@@ -159,7 +147,7 @@ static bool get_section(struct ctx *c, const struct section *s, const char *key,
         const yaml_node_t *k = NULL;
         const yaml_node_t *v = section_get(c, s, key, &k);
         field_name(s, key, path_buf, size);
-        if (!v || is_null(v)) {
+        if (!v || yaml_is_null(v)) {
                 if (required)
                         bad(c, v ? line_of(v) : s->line, path_buf, "missing (a mapping is required)");
                 return false;
@@ -190,12 +178,12 @@ static void get_str(struct ctx *c, const struct section *s, const char *key, boo
         *ret = NULL;
         if (ret_line)
                 *ret_line = v ? line_of(v) : s->line;
-        if (!v || is_null(v)) {
+        if (!v || yaml_is_null(v)) {
                 if (required)
                         bad(c, v ? line_of(v) : s->line, f, "missing (required)");
                 return;
         }
-        const char *str = scalar(v);
+        const char *str = yaml_scalar(v);
         if (!str) {
                 bad(c, line_of(v), f, "must be a string");
                 return;
@@ -219,12 +207,12 @@ static bool get_uint(struct ctx *c, const struct section *s, const char *key, bo
         char f[128];
         field_name(s, key, f, sizeof f);
         const yaml_node_t *v = section_get(c, s, key, NULL);
-        if (!v || is_null(v)) {
+        if (!v || yaml_is_null(v)) {
                 if (required)
                         bad(c, v ? line_of(v) : s->line, f, "missing (required)");
                 return false;
         }
-        const char *str = scalar(v);
+        const char *str = yaml_scalar(v);
         bool hex = str && str[0] == '0' && (str[1] == 'x' || str[1] == 'X');
         const char *digits = str ? str + (hex ? 2 : 0) : NULL;
         bool ok = digits && *digits;
@@ -378,7 +366,7 @@ static void parse_drives(struct ctx *c, const struct section *top, const char *k
         static const char *const keys[] = { "model", "firmware", "serial", NULL };
         const yaml_node_t *k = NULL;
         const yaml_node_t *v = section_get(c, top, key, &k);
-        if (!v || is_null(v)) {
+        if (!v || yaml_is_null(v)) {
                 bad(c, v ? line_of(v) : top->line, key, "missing (a list of drives is required)");
                 return;
         }
@@ -439,7 +427,7 @@ static void parse_nic(struct ctx *c, const struct section *top, struct hw_profil
                 return;
         check_keys(c, &s, keys);
         const yaml_node_t *v = section_get(c, &s, "ouis", NULL);
-        if (!v || is_null(v))
+        if (!v || yaml_is_null(v))
                 bad(c, v ? line_of(v) : s.line, "nic.ouis", "missing (a list of the vendor's OUIs is required)");
         else if (v->type != YAML_SEQUENCE_NODE || seq_len(v) == 0)
                 bad(c, line_of(v), "nic.ouis", "must be a list of at least one OUI (\"F8:B1:56\")");
@@ -451,7 +439,7 @@ static void parse_nic(struct ctx *c, const struct section *top, struct hw_profil
                 }
                 for (size_t i = 0, n = 0; i < seq_len(v); i++) {
                         const yaml_node_t *it = node(c, v->data.sequence.items.start[i]);
-                        const char *o = scalar(it);
+                        const char *o = yaml_scalar(it);
                         const char *why = o ? oui_problem(o) : "is no string";
                         if (why) {
                                 bad(c, line_of(it), "nic.ouis", "'%s' %s", strempty(o), why);
@@ -975,6 +963,9 @@ static int strdup_or_null(char **ret, const char *s) {
 }
 
 int hw_identity_new(const struct hw_profile *p, const struct hw_identity *keep, struct hw_identity *ret) {
+        /* The loader guarantees both lists; a profile built by hand without them has no machine. */
+        if (p->n_disks == 0 || p->n_optical == 0)
+                return -EINVAL;
         struct hw_identity id = { 0 };
         int r = 0;
         if (!(id.profile = strdup(p->name)))
