@@ -10,6 +10,12 @@
  * holds one); a read error after one line naming the file; -ENOMEM. */
 int yaml_file_load(const char *path, yaml_document_t *doc);
 
+/* The names of the regular NAME.yaml files in dir, sorted (messages and overrides do not depend
+ * on readdir's order); hidden files (editors' leftovers) and folders are skipped, a NAME.yml or a
+ * FIFO named NAME.yaml is skipped with a warning naming what (e.g. "catalog entries"). 0 (*ret
+ * NULL for none), or a negative errno after one line. */
+int yaml_file_list(const char *dir, const char *what, char ***ret);
+
 /* A scalar node's text; NULL for any other node (or none). */
 static inline const char *yaml_scalar(const yaml_node_t *n) {
         return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;

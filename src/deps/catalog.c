@@ -1117,49 +1117,6 @@ static int cmp_dep(const void *a, const void *b) {
         return strcmp((*(struct dependency *const *)a)->name, (*(struct dependency *const *)b)->name);
 }
 
-static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
-
-/* The *.yaml files of a folder but recipes.yaml, sorted (messages and overrides do not depend on
- * readdir's order); hidden files (editors' leftovers) are skipped. */
-static int list_yaml(const char *dir, char ***ret) {
-        DIR *dp = opendir(dir);
-        if (!dp)
-                return log_error_errno(-errno, "cannot read the folder %s: %m", dir);
-        _cleanup_strv_free_ char **l = NULL;
-        struct dirent *de;
-        int r = 0;
-        while ((de = readdir(dp))) {
-                if (de->d_name[0] != '.' && endswith(de->d_name, ".yml"))
-                        log_warning("%s/%s is not read: catalog entries are NAME.yaml", dir, de->d_name);
-                if (de->d_name[0] == '.' || !endswith(de->d_name, ".yaml") || streq(de->d_name, "recipes.yaml"))
-                        continue;
-                _cleanup_free_ char *p = path_join(dir, de->d_name);
-                if (!p) {
-                        r = log_oom();
-                        break;
-                }
-                if (is_dir(p))
-                        continue;
-                /* A FIFO or device named *.yaml would block or never end: only regular files are read. */
-                struct stat st;
-                if (stat(p, &st) < 0 || !S_ISREG(st.st_mode)) {
-                        log_warning("%s is not read: it is no regular file", p);
-                        continue;
-                }
-                if (strv_extend(&l, de->d_name) < 0) {
-                        r = log_oom();
-                        break;
-                }
-        }
-        closedir(dp);
-        if (r < 0)
-                return r;
-        if (l)
-                qsort(l, strv_length(l), sizeof *l, cmp_str);
-        *ret = TAKE_PTR(l);
-        return 0;
-}
-
 static int catalog_add(struct dep_catalog *c, struct dependency *d) {
         for (size_t i = 0; i < c->n; i++)
                 if (streq(c->deps[i]->name, d->name)) {
@@ -1182,11 +1139,13 @@ static int catalog_add(struct dep_catalog *c, struct dependency *d) {
 
 static int load_folder(struct dep_catalog *c, const char *dir, bool user) {
         _cleanup_strv_free_ char **files = NULL;
-        int r = list_yaml(dir, &files);
+        int r = yaml_file_list(dir, "catalog entries", &files);
         if (r < 0)
                 return r;
         STRV_FOREACH(f, files) {
                 struct dependency *d = NULL;
+                if (streq(*f, "recipes.yaml"))
+                        continue;
                 r = load_entry(dir, *f, user, &d);
                 if (r < 0)
                         return r;
