@@ -54,8 +54,9 @@ extern const struct cmd_def cmd_deps;
  * where each file is; --json for scripts. 0 or a negative errno after one line. */
 int cmd_list_deps(bool name_only, const char *files_dir);
 /* vmcloak list hardware (cmd/hardware.c): one line per hardware profile (name, vendor, form, year,
- * description), the names, or every field with --json. 0 or a negative errno after its lines. */
-int cmd_list_hardware(bool name_only);
+ * description), the names, or every field with --json; of files (NULL: the catalog, shipped and
+ * hardware.d). 0 or a negative errno after its lines. */
+int cmd_list_hardware(bool name_only, char *const *files);
 
 /* For commands whose work belongs to a later issue: says so (naming env's command and what)
  * and returns exit code 2. Never a fake success. */

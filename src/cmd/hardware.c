@@ -104,12 +104,12 @@ static int width_of(const struct hw_catalog *c, size_t field, const char *title)
         return (int)w;
 }
 
-int cmd_list_hardware(bool name_only) {
+int cmd_list_hardware(bool name_only, char *const *files) {
         _cleanup_free_ char *user = paths_home() ? paths_hardware_d() : NULL;
         if (paths_home() && !user)
                 return log_oom();
         struct hw_catalog c;
-        int r = hw_catalog_load(user, &c);
+        int r = files ? hw_catalog_load_files(files, &c) : hw_catalog_load(user, &c);
         if (r < 0)
                 return r;
         if (global.json) {

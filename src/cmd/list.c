@@ -16,10 +16,12 @@
 
 static bool arg_name_only;
 static const char *arg_files_dir;
+static char **arg_hw_files;
 
 static const struct optdef opts[] = {
         OPT_BOOL(0, "name-only", &arg_name_only, "Print only names, one per line"),
         OPT_STRING(0, "files-dir", &arg_files_dir, "DIR", "deps: a folder of files you brought (shown as user-supplied when the name matches)"),
+        OPT_LIST(0, "file", &arg_hw_files, "PATH", "hardware: read this profile file instead of the catalog (check one you write)"),
         { NULL },
 };
 
@@ -224,6 +226,10 @@ static int check(const struct args *a) {
                 log_error("--files-dir goes with 'list deps'");
                 return -EINVAL;
         }
+        if (arg_hw_files && !streq(what, "hardware")) {
+                log_error("--file goes with 'list hardware'");
+                return -EINVAL;
+        }
         return 0;
 }
 
@@ -231,7 +237,7 @@ static int run(const struct cmd_env *env) {
         const char *what = env->args->pos[0];
         int r = streq(what, "images")                               ? list_images(env->repo, arg_name_only)
                 : streq(what, "deps") || streq(what, "dependencies") ? cmd_list_deps(arg_name_only, arg_files_dir)
-                : streq(what, "hardware")                            ? cmd_list_hardware(arg_name_only)
+                : streq(what, "hardware")                            ? cmd_list_hardware(arg_name_only, arg_hw_files)
                                                                      : list_snapshots(env->repo, arg_name_only);
         return exit_code_for(r);
 }

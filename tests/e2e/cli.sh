@@ -60,6 +60,13 @@ sed 's/^year: .*/year: 1999/' "$VMCLOAK_SOURCE_ROOT/data/hardware/dell-optiplex-
 out=$("$VM" list hardware 2>&1); rc=$?
 tap_check "a bad profile: exit 1 and FILE:LINE: PROFILE: FIELD" test "$rc" = 1 -a -n "$(grep -E "hardware.d/dell-optiplex-7050.yaml:[0-9]+: dell-optiplex-7050: year: '1999' is not" <<<"$out")"
 rm -r "$VMCLOAK_HOME/hardware.d"
+sed 's/^  date: .*/  date: 2018-03-23/' "$VMCLOAK_SOURCE_ROOT/data/hardware/dell-optiplex-7050.yaml" >"$tmp/dell-optiplex-7050.yaml"
+out=$("$VM" list hardware --file "$tmp/dell-optiplex-7050.yaml" 2>&1); rc=$?
+tap_check "list hardware --file checks a profile you write" test "$rc" = 1 -a "$(grep -c . <<<"$out")" = 1 -a \
+  -n "$(grep -F "$tmp/dell-optiplex-7050.yaml:11: dell-optiplex-7050: bios.date: '2018-03-23' is not MM/DD/YYYY" <<<"$out")"
+out=$("$VM" list hardware --name-only --file "$VMCLOAK_SOURCE_ROOT/data/hardware/dell-optiplex-7050.yaml"); rc=$?
+tap_check "... and lists only it when it is good" test "$rc" = 0 -a "$out" = dell-optiplex-7050
+"$VM" list images --file x.yaml 2>/dev/null; tap_check "--file goes with list hardware only (exit 2)" test $? = 2
 
 # A VMCloak-made repository: listed as is, writes need migrate, then work.
 vh=$tmp/vmcloak-home; mkdir -p "$vh/image"
