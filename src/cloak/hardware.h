@@ -100,8 +100,9 @@
  * literal, "{system}" the system serial of the same identity (Dell puts its service tag into the
  * chassis and baseboard serials), anything else itself. At least 4 random characters in the
  * system, baseboard and disk serials (clones must differ; "{system}" counts as 4: the system serial
- * differs between clones); no comma anywhere (the CPU brand string travels in a -cpu value, which
- * cannot hold one).
+ * differs between clones); no comma in a pattern. Other strings may hold commas (QEMU's
+ * -smbios takes them doubled, which the argv builder does), except cpu.model_id: the brand
+ * string travels in a -cpu value, which cannot hold one.
  *
  * Errors: every problem in a file is reported as one line "FILE:LINE: PROFILE: FIELD: problem"
  * (e.g. "data/hardware/dell-optiplex-7050.yaml:12: dell-optiplex-7050: bios.date: '2018-03-12'
