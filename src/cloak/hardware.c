@@ -1235,5 +1235,6 @@ int hw_apply(const struct hw_profile *p, const struct hw_identity *id, struct vm
         d->nic.subsystem_vendor = e1000e ? p->nic.subsystem_vendor : 0;
         d->nic.subsystem_device = e1000e ? p->nic.subsystem_device : 0;
         d->pointer = p->pointer == HW_POINTER_PS2 ? VM_POINTER_PS2 : VM_POINTER_TABLET;
+        d->vmport_off = true;
         return 0;
 }

@@ -231,7 +231,7 @@ int hw_identity_from_json(const char *text, struct hw_identity *ret);
  * and brand string, the hypervisor CPUID bit off, the KVM signature hidden), ACPI OEM ids, the
  * disk's and the boot CD-ROM's model/firmware/serial (and the disk's WWN), the NIC's MAC and, when
  * d->nic.model is NULL (the OS profile does not insist), p's NIC model; the PCI subsystem ids
- * when the NIC is an e1000e; the pointer (no USB tablet for ps2). d's CPUs/RAM are left alone
+ * when the NIC is an e1000e; the pointer (no USB tablet for ps2); no VMware backdoor port. d's CPUs/RAM are left alone
  * (the image's row decides them). 0 or -ENOMEM.
  */
 int hw_apply(const struct hw_profile *p, const struct hw_identity *id, struct vm_def *d);
