@@ -211,7 +211,23 @@ if [ $have_cpuid = 1 ]; then
   tap_check "... and without kvm=off (so no tcg-cpuid=off) CPUID 0x40000000 says TCGTCGTCGTCG (the check above can fail)" \
     grep -qF TCGTCGTCGTCG <<<"$(val tablet cpuid.sig)"
 fi
+# UEFI: OVMF takes QEMU's type 0 as it is (it adds its own only when there is none).
+if [ -f /usr/share/OVMF/OVMF_CODE_4M.fd ] && [ -f /usr/share/OVMF/OVMF_VARS_4M.fd ]; then
+  conf uefi "" keep
+  cp /usr/share/OVMF/OVMF_VARS_4M.fd "$tmp/vars.fd"
+  printf 'uefi_code=/usr/share/OVMF/OVMF_CODE_4M.fd\nuefi_vars=%s/vars.fd\n' "$tmp" >>"$tmp/uefi.conf"
+  boot uefi; rc=$?
+  tap_check "the same PC boots with UEFI (OVMF)" test "$rc" = 0
+  ext2=$(val uefi dmi0.ext2)
+  tap_check "... its type 0 Extension Byte 2 has the UEFI bit (3) and no virtual machine bit (4): got ${ext2:-nothing}" \
+    test -n "$ext2" -a $(( ${ext2:-16} & 24 )) = 8
+  tap_check "... the BIOS vendor and the chassis type are the profile's" \
+    eq "$(val uefi dmi.bios_vendor)/$(val uefi dmi.chassis_type)" "$(smb 0 vendor)/$(cfg chassis_type)"
+  [ $have_sdv = 1 ] && tap_check "... and systemd-detect-virt says none" eq "$(val uefi detect_virt)" none
+else
+  tap_skip "the same PC with UEFI" "OVMF is not installed"
+fi
 [ $have_sdv = 1 ] && echo "# without kvm=off systemd-detect-virt says '$(val tablet detect_virt)' (it reads CPUID leaves only with the hypervisor bit)"
 tap_check "the SMBIOS files are beside the disk" test -s "$tmp/disk.qcow2.smbios/type0.bin" -a -s "$tmp/disk.qcow2.smbios/type3.bin"
-echo "# both boots took $(( $(date +%s) - start )) s"
+echo "# the boots took $(( $(date +%s) - start )) s"
 tap_done
