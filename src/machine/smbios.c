@@ -153,8 +153,10 @@ static void put64(uint8_t *p, uint64_t v) {
 static int parse_release(const char *s, uint8_t *major, uint8_t *minor) {
         unsigned a, b;
         int end = 0;
-        if (sscanf(s, "%3u.%3u%n", &a, &b, &end) != 2 || s[end] || a > 255 || b > 255 || s[0] < '0' ||
-            s[0] > '9')
+        size_t digits = strspn(s, "0123456789");
+        /* Digits, one dot, digits: sscanf alone would take signs and blanks. */
+        if (digits == 0 || s[digits] != '.' || strspn(s + digits + 1, "0123456789") != strlen(s + digits + 1) ||
+            sscanf(s, "%3u.%3u%n", &a, &b, &end) != 2 || s[end] || a > 255 || b > 255)
                 return -EINVAL;
         *major = (uint8_t)a;
         *minor = (uint8_t)b;

@@ -139,11 +139,17 @@ static void test_refused(void **state) {
         uint8_t *b = NULL;
         size_t n;
         assert_int_equal(vm_smbios_encode(&m, VM_FIRMWARE_BIOS, 1, &b, &n), -EINVAL);
-        static const char *const bad[] = { "1", "1.256", "1.2.3", "x.1", "-1.2", "1.2 ", "" };
+        static const char *const bad[] = { "1", "1.256", "1.2.3", "x.1", "-1.2", "1.2 ", "", "1.+5", "1. 5", "1.", "0001.2" };
         for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
                 m.bios.release = (char *)bad[i];
                 assert_int_equal(vm_smbios_encode(&m, VM_FIRMWARE_BIOS, 0, &b, &n), -EINVAL);
         }
+        m.bios.release = "255.0";
+        assert_int_equal(vm_smbios_encode(&m, VM_FIRMWARE_BIOS, 0, &b, &n), 0);
+        assert_int_equal(b[0x14], 255);
+        assert_int_equal(b[0x15], 0);
+        free(b);
+        b = NULL;
         m = dell();
         m.chassis.type = 0x80;
         assert_int_equal(vm_smbios_encode(&m, VM_FIRMWARE_BIOS, 3, &b, &n), -EINVAL);
