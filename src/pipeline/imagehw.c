@@ -10,10 +10,8 @@
 #include "core/util.h"
 #include "machine/def.h"
 
-char *hardware_user_dir(void) { return path_join(paths_home(), "hardware.d"); }
-
 int hardware_catalog_load(struct hw_catalog *ret) {
-        _cleanup_free_ char *user = paths_home() ? hardware_user_dir() : NULL;
+        _cleanup_free_ char *user = paths_home() ? paths_hardware_d() : NULL;
         if (paths_home() && !user)
                 return log_oom();
         return hw_catalog_load(user, ret);
@@ -27,7 +25,7 @@ int image_hardware_find(const struct image *img, const struct hw_catalog *cat, c
         if (*ret)
                 return 0;
         _cleanup_free_ char *shipped = paths_data_file("hardware");
-        _cleanup_free_ char *user = hardware_user_dir();
+        _cleanup_free_ char *user = paths_hardware_d();
         if (!shipped || !user)
                 return log_oom();
         log_error("image %s was made with hardware profile %s, which is in neither %s nor %s: put its YAML file back",

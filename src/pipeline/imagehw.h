@@ -6,10 +6,7 @@
 struct image;
 struct vm_def;
 
-/* <home>/hardware.d: the user's profiles (cloak/hardware.h). A new string, NULL on ENOMEM. */
-char *hardware_user_dir(void);
-
-/* The catalog as every command sees it: the shipped profiles and the user's hardware.d
+/* The catalog as every command sees it: the shipped profiles and the user's <home>/hardware.d
  * (hw_catalog_load; its errors, each after one line). */
 int hardware_catalog_load(struct hw_catalog *ret);
 

@@ -1645,7 +1645,7 @@ static void test_import_failures(void **state) {
 static char *install_test_profile(void) {
         _cleanup_free_ char *src = strdup_printf("%s/tests/fixtures/hardware/test-pc.yaml",
                                                  getenv("VMCLOAK_SOURCE_ROOT"));
-        _cleanup_free_ char *dir = hardware_user_dir();
+        _cleanup_free_ char *dir = paths_hardware_d();
         char *dst = path_join(dir, "test-pc.yaml");
         assert_int_equal(mkdir_p(dir, 0755), 0);
         assert_int_equal(copy_file(src, dst, 0644), 0);
