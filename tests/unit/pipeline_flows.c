@@ -1683,7 +1683,7 @@ static char *expected_identity_line(const char *name, const struct hw_identity *
  * its definition. */
 static void test_hardware_identity_flow(void **state) {
         struct env *e = *state;
-        _cleanup_free_ char *yaml = install_test_profile();
+        free(install_test_profile());
         _cleanup_(hw_catalog_done) struct hw_catalog cat = { 0 };
         assert_int_equal(hardware_catalog_load(&cat), 0);
         const struct hw_profile *p = hw_catalog_find(&cat, "test-pc");
