@@ -32,6 +32,16 @@ tap_check "init --hardware with an unknown name is a usage error in one line" rc
 tap_check "the line lists the profiles, the user's too" grep -q "unknown hardware profile 'nosuch-pc' (known: .*test-pc" <<<"$out"
 tap_check "nothing was made for it" test ! -e "$VMCLOAK_HOME/image/cbad.qcow2" -a -z "$(qemus)"
 
+# A Windows guest takes the profile's CPUs, RAM and disk size unless told otherwise (seen in
+# init's first lines; the missing ISO then stops it before any machine starts).
+out=$("$VM" init --win10x64 --iso "$tmp/none.iso" --net user --hardware test-pc w10 wnet 2>&1)
+tap_check "Windows takes the profile's RAM, CPUs and disk (256 GB as sold)" test -n "$(grep -F '8192 MiB RAM' <<<"$out")" -a \
+  -n "$(grep -F 'Hardware test-pc: Test PC, a Dell OptiPlex 7060 Tower (2018, Core i5-8500, Q370); 6 CPUs, a 238.4 GiB disk' <<<"$out")"
+out=$("$VM" init --win10x64 --iso "$tmp/none.iso" --net user --hardware test-pc --cpus 2 --ramsize 4096 --hddsize 64 w10 wnet 2>&1)
+tap_check "--cpus, --ramsize and --hddsize win over the profile's" test -n "$(grep -F '4096 MiB RAM' <<<"$out")" -a \
+  -n "$(grep -F '2 CPUs, a 64.0 GiB disk' <<<"$out")"
+tap_check "nothing was made for them" test -z "$(ls "$VMCLOAK_HOME/image")" -a -z "$(qemus)"
+
 t=$(now)
 out=$("$VM" init --linux --net user --accel tcg --hardware test-pc cbase cnet 2>&1); rc=$?
 echo "# init --hardware test-pc: $(secs "$t" "$(now)") s"

@@ -1814,6 +1814,22 @@ static void test_hardware_refusals(void **state) {
         assert_listing("vms/qemu", "hwf1");
         assert_nothing_left(e, 1, 1, "hw.qcow2");
 
+        /* import --hardware: the adopted disk becomes a machine of the profile too. */
+        _cleanup_free_ char *src = make_hand_disk(e);
+        struct init_request iq2 = import_req("himp");
+        iq2.hardware = hw_catalog_find(&cat, "test-pc");
+        iq2.net.ip = "10.0.2.16";
+        assert_int_equal(pipeline_import(&e->pl, &iq2, src, false), 0);
+        _cleanup_image_ struct image *imp = NULL;
+        assert_int_equal(repo_image_get(e->repo, "himp", &imp), 0);
+        assert_string_equal(imp->hardware, "test-pc");
+        struct hw_identity mid = identity_of(imp->identity);
+        assert_string_equal(imp->mac, mid.mac);
+        _cleanup_free_ char *wimp = expected_identity_line("himp", &mid);
+        _cleanup_free_ char *gimp = identity_line("himp", 0);
+        assert_string_equal(gimp, wimp);
+        hw_identity_done(&mid);
+
         /* Without a profile nothing of it shows: no identity in the rows or the definitions. */
         assert_int_equal(init_image(e, "plain"), 0);
         struct snapshot_request pq = snap_req("plain", "pvm", 1, 1);
