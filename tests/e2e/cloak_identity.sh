@@ -98,6 +98,8 @@ for k, v in (("product_serial", i["system_serial"]), ("product_uuid", i["uuid"])
 P
 }
 for v in cvm1 cvm2; do
+  tap_check "$v's machineinfo.json passes Cuckoo3's import rules" \
+    "$VMCLOAK_BUILD_ROOT/tests/e2e/check-machineinfo" "$VMCLOAK_HOME/vms/qemu/$v/machineinfo.json" "$v"
   expect "$v" > "$tmp/$v.want"; rc=$?
   tap_check "$v: its row's identity is what its machineinfo.json start_args carry" test "$rc" = 0 -a -s "$tmp/$v.want"
   for n in 1 2; do

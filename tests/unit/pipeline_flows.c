@@ -1763,6 +1763,15 @@ static void test_hardware_identity_flow(void **state) {
         }
         hw_identity_done(&vid[0]);
         hw_identity_done(&vid[1]);
+
+        /* A clone is the same model with the same identity, and a MAC of its own of the same OUI. */
+        assert_int_equal(pipeline_clone_image(&e->pl, "hw", "hwcopy"), 0);
+        _cleanup_image_ struct image *copy = NULL;
+        assert_int_equal(repo_image_get(e->repo, "hwcopy", &copy), 0);
+        assert_string_equal(copy->hardware, "test-pc");
+        assert_string_equal(copy->identity, img->identity);
+        assert_string_not_equal(copy->mac, img->mac);
+        assert_memory_equal(copy->mac, img->mac, 9);
         hw_identity_done(&iid);
 }
 
