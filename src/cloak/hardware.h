@@ -99,8 +99,10 @@
  * digit, '%' an upper-case hex digit, '&' a lower-case hex digit, '\' makes the next character
  * literal, "{system}" the system serial of the same identity (Dell puts its service tag into the
  * chassis and baseboard serials), anything else itself. At least 4 random characters in the
- * system, baseboard and disk serials (clones must differ); no comma anywhere (the CPU brand string
- * travels in a -cpu value, which cannot hold one).
+ * system, baseboard and disk serials (clones must differ; "{system}" counts as 4: the system serial
+ * differs between clones); no comma in a pattern. Other strings may hold commas (QEMU's
+ * -smbios takes them doubled, which the argv builder does), except cpu.model_id: the brand
+ * string travels in a -cpu value, which cannot hold one.
  *
  * Errors: every problem in a file is reported as one line "FILE:LINE: PROFILE: FIELD: problem"
  * (e.g. "data/hardware/dell-optiplex-7050.yaml:12: dell-optiplex-7050: bios.date: '2018-03-12'
@@ -209,7 +211,8 @@ struct hw_identity {
 /*
  * A fresh identity of profile p (randomness from core/random.h). keep: NULL to pick the drive
  * models at random from the profile's lists, else the image's identity whose drive models and
- * firmware are kept (a VM's disk is the image's disk). 0 or -ENOMEM.
+ * firmware are kept (a VM's disk is the image's disk). 0, -EINVAL for a profile the loader would
+ * refuse (no drives, a bad serial pattern), -ENOMEM.
  */
 int hw_identity_new(const struct hw_profile *p, const struct hw_identity *keep, struct hw_identity *ret);
 void hw_identity_done(struct hw_identity *id);
@@ -228,7 +231,7 @@ int hw_identity_from_json(const char *text, struct hw_identity *ret);
  * and brand string, the hypervisor CPUID bit off, the KVM signature hidden), ACPI OEM ids, the
  * disk's and the boot CD-ROM's model/firmware/serial (and the disk's WWN), the NIC's MAC and, when
  * d->nic.model is NULL (the OS profile does not insist), p's NIC model; the PCI subsystem ids
- * when the NIC is an e1000e; the pointer (no USB tablet for ps2). d's CPUs/RAM are left alone
+ * when the NIC is an e1000e; the pointer (no USB tablet for ps2); no VMware backdoor port. d's CPUs/RAM are left alone
  * (the image's row decides them). 0 or -ENOMEM.
  */
 int hw_apply(const struct hw_profile *p, const struct hw_identity *id, struct vm_def *d);

@@ -225,6 +225,9 @@ struct vm_def {
         unsigned vram_mb;              /* <video><model type='vga' vram=.../>; 0: 16 */
         enum vm_clock clock;
         enum vm_pointer pointer;
+        /* No VMware backdoor I/O port (<features><vmport state='off'/>): QEMU's q35 answers
+         * VMware's 0x5658 "VMXh" probe by default, a VM tell of its own. */
+        bool vmport_off;
         struct vm_identity id;
 };
 

@@ -119,6 +119,8 @@ static char *machine_string(const struct vm_def *d) {
         char *m = strdup("q35");
         if (d->secure_boot && opt_append(&m, "smm=on") < 0)
                 return NULL;
+        if (d->vmport_off && opt_append(&m, "vmport=off") < 0)
+                return NULL;
         if (!isempty(d->id.acpi.oem_id) && opt_append_str(&m, "x-oem-id", d->id.acpi.oem_id) < 0)
                 return NULL;
         if (!isempty(d->id.acpi.oem_table_id) && opt_append_str(&m, "x-oem-table-id", d->id.acpi.oem_table_id) < 0)
