@@ -1672,6 +1672,19 @@ static char *identity_line(const char *name, size_t from) {
         return strdup(j[last]);
 }
 
+/* init NAME --linux --hardware test-pc [--mac MAC]: its row. */
+static struct image *init_test_pc(struct env *e, const struct hw_catalog *cat, const char *name, const char *mac) {
+        struct init_request q = init_req(name, &linux_profile);
+        q.hardware = hw_catalog_find(cat, "test-pc");
+        q.mac = mac;
+        assert_non_null(q.hardware);
+        assert_int_equal(pipeline_init(&e->pl, &q), 0);
+        struct image *img = NULL;
+        assert_int_equal(repo_image_get(e->repo, name, &img), 0);
+        assert_string_equal(img->hardware, "test-pc");
+        return img;
+}
+
 static char *expected_identity_line(const char *name, const struct hw_identity *id) {
         return strdup_printf("identity %s mac=%s uuid=%s serial=%s disk=%s/%s nic=e1000e", name, id->mac, id->uuid,
                              id->system_serial, id->disk_model, id->disk_serial);
@@ -1686,14 +1699,7 @@ static void test_hardware_identity_flow(void **state) {
         free(install_test_profile());
         _cleanup_(hw_catalog_done) struct hw_catalog cat = { 0 };
         assert_int_equal(hardware_catalog_load(&cat), 0);
-        const struct hw_profile *p = hw_catalog_find(&cat, "test-pc");
-        assert_non_null(p);
-        struct init_request q = init_req("hw", &linux_profile);
-        q.hardware = p;
-        assert_int_equal(pipeline_init(&e->pl, &q), 0);
-        _cleanup_image_ struct image *img = NULL;
-        assert_int_equal(repo_image_get(e->repo, "hw", &img), 0);
-        assert_string_equal(img->hardware, "test-pc");
+        _cleanup_image_ struct image *img = init_test_pc(e, &cat, "hw", NULL);
         struct hw_identity iid = identity_of(img->identity);
         assert_string_equal(iid.profile, "test-pc");
         assert_string_equal(img->mac, iid.mac);
@@ -1782,12 +1788,7 @@ static void test_hardware_refusals(void **state) {
         _cleanup_free_ char *yaml = install_test_profile();
         _cleanup_(hw_catalog_done) struct hw_catalog cat = { 0 };
         assert_int_equal(hardware_catalog_load(&cat), 0);
-        struct init_request q = init_req("hw", &linux_profile);
-        q.hardware = hw_catalog_find(&cat, "test-pc");
-        q.mac = "00:1A:2B:3C:4D:5E";
-        assert_int_equal(pipeline_init(&e->pl, &q), 0);
-        _cleanup_image_ struct image *img = NULL;
-        assert_int_equal(repo_image_get(e->repo, "hw", &img), 0);
+        _cleanup_image_ struct image *img = init_test_pc(e, &cat, "hw", "00:1A:2B:3C:4D:5E");
         /* --mac wins over the identity's, and the identity says so. */
         assert_string_equal(img->mac, "00:1a:2b:3c:4d:5e");
         struct hw_identity iid = identity_of(img->identity);
