@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/log.h"
 #include "core/paths.h"
@@ -15,6 +16,21 @@ int hardware_catalog_load(struct hw_catalog *ret) {
         if (paths_home() && !user)
                 return log_oom();
         return hw_catalog_load(user, ret);
+}
+
+int hardware_identity_new(const struct hw_profile *p, const struct hw_identity *keep, struct hw_identity *ret,
+                          char **ret_json) {
+        int r = hw_identity_new(p, keep, ret);
+        if (r == 0)
+                r = hw_identity_to_json(ret, ret_json);
+        if (r < 0)
+                hw_identity_done(ret);
+        if (r == -ENOMEM)
+                return log_oom();
+        if (r < 0)
+                log_error("hardware profile %s (%s) gives no machine identity: %s; check it with 'vmcloak list hardware "
+                          "--file %s'", p->name, p->source, strerror(-r), p->source);
+        return r;
 }
 
 int image_hardware_find(const struct image *img, const struct hw_catalog *cat, const struct hw_profile **ret) {

@@ -10,6 +10,12 @@ struct vm_def;
  * (hw_catalog_load; its errors, each after one line). */
 int hardware_catalog_load(struct hw_catalog *ret);
 
+/* A new machine of profile p (hw_identity_new with keep: NULL for an image, the image's identity
+ * for a snapshot VM) into *ret, and as the JSON the repository keeps into *ret_json. 0, or
+ * -EINVAL / -ENOMEM after one line (*ret then empty). */
+int hardware_identity_new(const struct hw_profile *p, const struct hw_identity *keep, struct hw_identity *ret,
+                          char **ret_json);
+
 /*
  * The profile of image img in cat: *ret NULL for a row without one (VMCloak's rows, images made
  * without --hardware: QEMU's own machine, as VMCloak ran it). A profile no longer in the catalog

@@ -27,6 +27,7 @@
 #include "net/check.h"
 #include "pipeline/flow.h"
 #include "pipeline/fwstate.h"
+#include "pipeline/imagehw.h"
 
 static int resolve_network(struct repo *repo, const struct init_request *req, struct netcfg *ret) {
         uint32_t baddr = 0;
@@ -269,15 +270,16 @@ static int new_image_identity(const struct init_request *req, struct new_image *
         if (!req->hardware)
                 return 0;
         struct hw_identity id = { 0 };
-        int r = hw_identity_new(req->hardware, NULL, &id);
-        if (r == 0 && req->mac)
-                r = free_and_strdup(&id.mac, n->mac);
-        if (r == 0)
-                r = hw_identity_to_json(&id, &n->identity);
-        if (r == 0 && !req->mac)
+        int r = hardware_identity_new(req->hardware, NULL, &id, &n->identity);
+        if (r == 0 && req->mac) {
+                free(n->identity);
+                n->identity = NULL;
+                if (free_and_strdup(&id.mac, n->mac) < 0 || hw_identity_to_json(&id, &n->identity) < 0)
+                        r = log_oom();
+        } else if (r == 0)
                 snprintf(n->mac, sizeof n->mac, "%s", id.mac);
         hw_identity_done(&id);
-        return r < 0 ? log_oom() : 0;
+        return r;
 }
 
 int new_image_prepare(struct pipeline *pl, const struct init_request *req, struct new_image *ret) {

@@ -151,8 +151,9 @@ static int vm_identity_new(struct vm_build *b) {
                 format_mac(macb, b->mac);
                 return 0;
         }
-        if (hw_identity_new(x->hw, &x->hw_image, &b->id) < 0 || hw_identity_to_json(&b->id, &b->identity) < 0)
-                return log_oom();
+        int r = hardware_identity_new(x->hw, &x->hw_image, &b->id, &b->identity);
+        if (r < 0)
+                return r;
         snprintf(b->mac, sizeof b->mac, "%s", b->id.mac);
         return 0;
 }
