@@ -220,7 +220,7 @@ if command -v systemd-detect-virt >/dev/null 2>&1; then
 	v=$(systemd-detect-virt 2>&1)
 	[ "$v" = none ] && emit tool.systemd_detect_virt hidden "none" || emit tool.systemd_detect_virt detected "$v"
 else
-	emit tool.systemd_detect_virt skipped "systemd-detect-virt is not installed"
+	emit tool.systemd_detect_virt skipped "systemd-detect-virt is not in this guest (vmcloak copies it in when the host has it)"
 fi
 if command -v virt-what >/dev/null 2>&1; then
 	v=$(virt-what 2>&1); rc=$?
@@ -228,6 +228,6 @@ if command -v virt-what >/dev/null 2>&1; then
 	elif [ -z "$v" ]; then emit tool.virt_what hidden "(nothing)"
 	else emit tool.virt_what detected "$v"; fi
 else
-	emit tool.virt_what skipped "virt-what is not installed"
+	emit tool.virt_what skipped "virt-what is not in this guest (vmcloak copies it in when the host has virt-what and dmidecode)"
 fi
 exit 0
