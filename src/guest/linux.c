@@ -692,6 +692,11 @@ const struct os_profile os_profile_linux = {
                 .run_detector = "/bin/sh {path}",
                 .temp_dir = "/tmp",
                 .os_version = "uname -r",
+                /* The guest has no systemd or D-Bus (BusyBox), so nothing made a machine id: each
+                 * snapshot VM gets its own where programs look for one (machine-id(5), and D-Bus's
+                 * copy when a user's software brought D-Bus). */
+                .set_identity = "echo {machine_id} > /etc/machine-id && if [ -d /var/lib/dbus ]; then "
+                                "echo {machine_id} > /var/lib/dbus/machine-id; fi",
                 .hostname_needs_reboot = false,
         },
         .serial_progress = "VMCLOAK: ",
