@@ -83,7 +83,7 @@ int cloakcheck_image(struct pipeline *pl, const struct image *img, const struct 
                 return r;
         }
         struct vm_session s;
-        r = session_prepare(&s, pl, img->name, img, prof, vm, overlay, logdir);
+        r = session_prepare(&s, pl, img->name, img, prof, vm, overlay, logdir, NULL);
         if (r == 0)
                 r = session_start(&s, NULL);
         if (r == 0)
