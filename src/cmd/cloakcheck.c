@@ -51,7 +51,7 @@ static const struct cmd_spec spec = {
         "Run the cloak detector in a VM, an image or a running guest and print its scorecard.",
         "VM: the snapshot VM is restored as 'vmcloak restore' does and stopped again. IMAGE: the image\n"
         "boots on a throw-away overlay (nothing of it is kept). The scorecard is stored with the VM\n"
-        "or image (list --json shows it). --agent checks a guest vmcloak did not start. Each check\n"
+        "or image (repository.db). --agent checks a guest vmcloak did not start. Each check\n"
         "says what the guest saw and whether it is hidden, detected (a VM tell) or skipped; a '*'\n"
         "marks a tell a QEMU 7.2 command line cannot hide. --json prints the scorecard as JSON.\n"
         "Exit code 0 when the detector ran (the scorecard is the result), 1 on failure, 3 with\n"
