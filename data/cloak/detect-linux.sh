@@ -30,7 +30,8 @@ echo "vmcloak-detector linux $VERSION"
 
 # --- DMI (SMBIOS types 0, 1, 2, 3) -------------------------------------------------------
 dmi=/sys/class/dmi/id
-for f in sys_vendor product_name product_version board_vendor board_name bios_vendor bios_version chassis_vendor; do
+for f in sys_vendor product_name product_version board_vendor board_name board_version bios_vendor bios_version \
+	chassis_vendor chassis_version; do
 	if [ ! -d $dmi ]; then emit dmi.$f skipped "no $dmi"
 	elif [ ! -r $dmi/$f ]; then emit dmi.$f detected "(missing: no SMBIOS table for it)"
 	else judge dmi.$f "$(cat $dmi/$f 2>/dev/null)"; fi
@@ -41,6 +42,19 @@ if [ -r $dmi/chassis_type ]; then
 	case $ct in 1|2|'') emit dmi.chassis_type detected "$ct (Other/Unknown)" ;; *) emit dmi.chassis_type hidden "$ct" ;; esac
 else
 	emit dmi.chassis_type detected "(missing)"
+fi
+
+# SMBIOS type 0's "this is a virtual machine" bit (BIOS characteristics extension byte 2, bit 4,
+# offset 0x13), which QEMU always sets and systemd-detect-virt reads ("vm-other").
+raw=/sys/firmware/dmi/entries/0-0/raw
+if [ -r $raw ]; then
+	len=$(od -A n -t u1 -j 1 -N 1 $raw | tr -d ' ')
+	b=$(od -A n -t u1 -j 19 -N 1 $raw | tr -d ' ')
+	if [ "${len:-0}" -lt 20 ] || [ -z "$b" ]; then emit dmi.bios_vm_bit hidden "no extension byte 2 (table length ${len:-?})"
+	elif [ $((b & 16)) != 0 ]; then emit dmi.bios_vm_bit detected "type 0 extension byte 2 = $b: the VM bit is set"
+	else emit dmi.bios_vm_bit hidden "type 0 extension byte 2 = $b"; fi
+else
+	emit dmi.bios_vm_bit skipped "no $raw"
 fi
 
 # --- BIOS ROM (the F segment, where SeaBIOS keeps its own name) ----------------------------
@@ -150,11 +164,19 @@ for kind in disk cdrom; do
 		emit $kind.firmware skipped "no $kind"
 		continue
 	fi
+	# The SCSI INQUIRY answer: for ATA disks libata builds it from IDENTIFY; an ATAPI drive answers
+	# it itself (QEMU's with "QEMU" "QEMU DVD-ROM" whatever ide-cd's model= says).
 	tell "$models" && emit $kind.model detected "${models# }" || emit $kind.model hidden "${models# }"
 	# QEMU's ATA/ATAPI firmware revision is its version: "2.5+".
 	if tell "$revs" || printf '%s' "$revs" | grep -qE '=[0-9]+\.[0-9]+\+'; then emit $kind.firmware detected "${revs# }"
 	else emit $kind.firmware hidden "${revs# }"; fi
 done
+
+# The optical drive's ATA IDENTIFY model, as the kernel logged it ("ata2.00: ATAPI: MODEL, FW, ...").
+atapi=$(dmesg 2>/dev/null | sed -n 's/.*ATAPI: \([^,]*\),.*/\1/p' | sort -u | tr '\n' ',' | sed 's/,$//')
+if [ -z "$atapi" ]; then emit cdrom.ata_model skipped "no ATAPI drive in the kernel log"
+elif tell "$atapi"; then emit cdrom.ata_model detected "$atapi"
+else emit cdrom.ata_model hidden "$atapi"; fi
 
 # --- network: MAC OUI ------------------------------------------------------------------------
 macs="" bad=""
@@ -185,12 +207,13 @@ elif echo "$codecs" | grep -qi '0x1af4'; then emit sound.hda_codec detected "$co
 else emit sound.hda_codec hidden "$codecs"; fi
 
 # --- kernel log: what the kernel said about the machine at boot -----------------------------
-# BXPC (the ACPI tables' creator id, acpi.creator_id) is left out: it is in every ACPI line.
+# Left out, each judged by its own check: BXPC (the ACPI tables' creator id, acpi.creator_id, in
+# every ACPI line) and the optical drive's INQUIRY line (cdrom.model).
 log=$(dmesg 2>/dev/null)
 if [ -z "$log" ]; then
 	emit kernel.log skipped "dmesg printed nothing (dmesg_restrict?)"
 else
-	hits=$(printf '%s\n' "$log" | grep -iE 'qemu|bochs|seabios|hypervisor detected|kvm|tcg|virtualbox|vmware|paravirtualized kernel on (kvm|xen)|due to virtualization' | sed 's/^\[[ 0-9.]*\] *//' | head -n 4 | tr '\n' '|')
+	hits=$(printf '%s\n' "$log" | grep -iE 'qemu|bochs|seabios|hypervisor detected|kvm|tcg|virtualbox|vmware|paravirtualized kernel on (kvm|xen)|due to virtualization' | grep -vE 'CD-ROM +QEMU +QEMU DVD-ROM' | sed 's/^\[[ 0-9.]*\] *//' | head -n 4 | tr '\n' '|')
 	[ -n "$hits" ] && emit kernel.log detected "$hits" || emit kernel.log hidden "no hypervisor names"
 fi
 

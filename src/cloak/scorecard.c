@@ -289,8 +289,8 @@ bool scorecard_worse(const struct scorecard *s, const struct scorecard *base, co
 
 /* Each entry was seen on the linux guest under QEMU 7.2 (q35, SeaBIOS) with every knob of a
  * hardware profile applied, and read back in QEMU's source (hw/nvram/fw_cfg.c,
- * hw/display/bochs-display.c and vga-pci.c, hw/pci/pci.c's default subsystem ids,
- * hw/audio/hda-codec.c); CAPEv2's kvm-qemu.sh patches the same places. */
+ * hw/display/vga-pci.c, hw/pci/pci.c's default subsystem ids, hw/ide/atapi.c's INQUIRY,
+ * hw/audio/hda-codec.c, hw/acpi/aml-build.c's creator id); CAPEv2's kvm-qemu.sh patches the same places. */
 static const struct {
         const char *check;
         const char *takes;
@@ -303,6 +303,8 @@ static const struct {
         { "bios.rom", "SeaBIOS/Bochs strings in the BIOS ROM: a SeaBIOS built with other strings (-bios FILE)" },
         { "acpi.creator_id", "the ACPI tables' creator id BXPC (x-oem-id/x-oem-table-id leave it): a patched QEMU" },
         { "acpi.dsdt", "BOCHS/QEMU names in the ACPI DSDT's AML (QEMU0002, BXPC devices): a patched QEMU" },
+        { "cdrom.model", "the CD/DVD drive's SCSI INQUIRY vendor and product QEMU / QEMU DVD-ROM (hw/ide/atapi.c; "
+                         "ide-cd's model= reaches only ATA IDENTIFY): a patched QEMU, or no optical drive" },
         { "sound.hda_codec", "the HDA codec's QEMU vendor id 0x1af4 (hda-duplex/hda-output): a patched QEMU, or no sound card" },
 };
 

@@ -190,7 +190,7 @@ static void test_print(void **state) {
 }
 
 static const char *const limited[] = { "fw_cfg.acpi", "fw_cfg.sysfs", "pci.vga", "pci.subsystem", "bios.rom",
-                                       "acpi.dsdt", "acpi.creator_id", "sound.hda_codec" };
+                                       "acpi.dsdt", "acpi.creator_id", "cdrom.model", "sound.hda_codec" };
 
 static void test_limits_and_names(void **state) {
         (void)state;
