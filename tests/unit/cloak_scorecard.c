@@ -121,8 +121,8 @@ static void test_json(void **state) {
                 "{\"os\":\"linux\",\"detector_version\":\"1\"}",
                 "{\"os\":\"linux\",\"detector_version\":\"1\",\"checks\":[{\"name\":\"a\",\"verdict\":\"maybe\",\"seen\":\"\"}]}",
                 "{\"os\":\"linux\",\"detector_version\":\"1\",\"checks\":[{\"name\":\"a\",\"verdict\":\"hidden\"}]}",
-                "{\"os\":\"linux\",\"detector_version\":\"1\",\"checks\":[{\"name\":\"a\",\"verdict\":\"hidden\",\"seen\":\"\"},"
-                "{\"name\":\"a\",\"verdict\":\"hidden\",\"seen\":\"\"}]}",
+                ("{\"os\":\"linux\",\"detector_version\":\"1\",\"checks\":[{\"name\":\"a\",\"verdict\":\"hidden\",\"seen\":\"\"},"
+                 "{\"name\":\"a\",\"verdict\":\"hidden\",\"seen\":\"\"}]}"),
                 "{\"os\":\"linux\",\"detector_version\":\"1\",\"checks\":[{\"name\":\"A B\",\"verdict\":\"hidden\",\"seen\":\"\"}]}",
         };
         for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
