@@ -74,6 +74,8 @@ static void print_main_help(void) {
                "      --json        Machine-readable output (list, doctor)\n"
                "      --no-color    Never color the output\n"
                "      --home DIR    Where images, VMs and repository.db live [default: $VMCLOAK_HOME or ~/.vmcloak]\n"
+               "      --qemu-binary PATH  The QEMU system emulator every run uses, e.g. a patched build\n"
+               "                    [default: $VMCLOAK_QEMU or qemu-system-x86_64 in PATH]\n"
                "      --version     Print the version\n"
                "  -h, --help        Show this help\n\n"
                "Run 'vmcloak COMMAND --help' for the options of one command.\n");
@@ -194,11 +196,22 @@ int main(int argc, char **argv) {
                                 log_error("option '--home' needs a value (a directory)");
                                 return EXIT_USAGE;
                         }
+                } else if (streq(a, "--qemu-binary") || startswith(a, "--qemu-binary=")) {
+                        name = "qemu-binary";
+                        if (startswith(a, "--qemu-binary="))
+                                value = a + strlen("--qemu-binary=");
+                        else if (i + 1 < argc)
+                                value = argv[++i];
+                        else {
+                                log_error("option '--qemu-binary' needs a value (the path of a qemu-system-x86_64)");
+                                return EXIT_USAGE;
+                        }
                 } else {
                         log_error("unknown global option '%s' (see 'vmcloak --help')", a);
                         return EXIT_USAGE;
                 }
-                global_apply_option(name, value);
+                if (global_apply_option(name, value) < 0)
+                        return EXIT_USAGE;
         }
         if (i >= argc) {
                 print_main_help();

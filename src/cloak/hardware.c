@@ -3,6 +3,7 @@
 #include "cloak/hardware.h"
 
 #include <ctype.h>
+#include <stddef.h>
 #include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -93,18 +94,6 @@ static void bad(struct ctx *c, unsigned line, const char *field, const char *fmt
 
 static yaml_node_t *node(const struct ctx *c, yaml_node_item_t id) { return yaml_document_get_node(c->doc, id); }
 
-static const char *scalar(const yaml_node_t *n) {
-        return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
-}
-
-/* YAML 1.1's null: an empty or ~/null plain scalar. A quoted '' is an empty string. */
-static bool is_null(const yaml_node_t *n) {
-        const char *s = scalar(n);
-        if (!s || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
-                return false;
-        return !*s || streq(s, "~") || streq(s, "null") || streq(s, "Null") || streq(s, "NULL");
-}
-
 static size_t seq_len(const yaml_node_t *s) { return s->data.sequence.items.top - s->data.sequence.items.start; }
 
 /* A mapping being read: its node, the line of the key that holds it (for "missing" problems)
@@ -122,7 +111,7 @@ static void field_name(const struct section *s, const char *key, char *buf, size
 static const yaml_node_t *section_get(const struct ctx *c, const struct section *s, const char *key,
                                       const yaml_node_t **ret_key) {
         for (yaml_node_pair_t *p = s->map->data.mapping.pairs.start; p < s->map->data.mapping.pairs.top; p++)
-                if (streq_ptr(scalar(node(c, p->key)), key)) {
+                if (streq_ptr(yaml_scalar(node(c, p->key)), key)) {
                         if (ret_key)
                                 *ret_key = node(c, p->key);
                         return node(c, p->value);
@@ -130,24 +119,64 @@ static const yaml_node_t *section_get(const struct ctx *c, const struct section 
         return NULL;
 }
 
+/*
+ * What a mapping holds, as a table: each key with its kind, where its value goes (an offset into
+ * the struct being filled) and its limits. Keys read by their own code (sections, lists, words
+ * that become enums) are F_OTHER, so the table is also the list of known keys.
+ */
+enum fkind {
+        F_OTHER,
+        F_STR,          /* required, non-empty; max: at most that many ASCII characters (0: any) */
+        F_STR_OPT,      /* optional: absent is NULL (QEMU's default), "" stays "" */
+        F_UINT,         /* required whole number in [min, max] */
+        F_UINT_OPT,
+        F_PATTERN,      /* required serial pattern: min random characters, max characters expanded (0: any) */
+        F_PATTERN_OPT,
+};
+
+struct fspec {
+        const char *key;
+        enum fkind kind;
+        size_t off;
+        unsigned min, max;
+        const char *what;       /* F_STR with max: what the value is, for the message */
+        size_t size;            /* F_UINT*: the field's size (unsigned or uint16_t) */
+};
+
+#define F_END { NULL, F_OTHER, 0, 0, 0, NULL, 0 }
+#define OTHER(k) { k, F_OTHER, 0, 0, 0, NULL, 0 }
+#define STR(T, k, f) { k, F_STR, offsetof(T, f), 0, 0, NULL }
+#define STR_MAX(T, k, f, n, w) { k, F_STR, offsetof(T, f), 0, n, w }
+#define STR_OPT(T, k, f) { k, F_STR_OPT, offsetof(T, f), 0, 0, NULL }
+#define UINT(T, k, f, lo, hi) { k, F_UINT, offsetof(T, f), lo, hi, NULL, sizeof(((T *)0)->f) }
+#define UINT_OPT(T, k, f, lo, hi) { k, F_UINT_OPT, offsetof(T, f), lo, hi, NULL, sizeof(((T *)0)->f) }
+#define PATTERN(T, k, f, random, len) { k, F_PATTERN, offsetof(T, f), random, len, NULL }
+#define PATTERN_OPT(T, k, f, random, len) { k, F_PATTERN_OPT, offsetof(T, f), random, len, NULL }
+
 /* Keys: each a known word, each once. */
-static void check_keys(struct ctx *c, const struct section *s, const char *const *known) {
+static void check_keys(struct ctx *c, const struct section *s, const struct fspec *known) {
         for (yaml_node_pair_t *p = s->map->data.mapping.pairs.start; p < s->map->data.mapping.pairs.top; p++) {
                 const yaml_node_t *k = node(c, p->key);
-                const char *ks = scalar(k);
+                const char *ks = yaml_scalar(k);
                 if (!ks) {
                         bad(c, line_of(k), *s->path ? s->path : "(top)", "a key must be a plain word");
                         continue;
                 }
                 char f[128];
                 field_name(s, ks, f, sizeof f);
-                bool twice = false;
+                bool twice = false, found = false;
                 for (yaml_node_pair_t *q = s->map->data.mapping.pairs.start; q < p && !twice; q++)
-                        twice = streq_ptr(scalar(node(c, q->key)), ks);
+                        twice = streq_ptr(yaml_scalar(node(c, q->key)), ks);
+                for (const struct fspec *fs = known; fs->key && !found; fs++)
+                        found = streq(fs->key, ks);
                 if (twice)
                         bad(c, line_of(k), f, "given twice");
-                else if (!strv_contains((char *const *)known, ks)) {
-                        _cleanup_free_ char *list = strv_join((char *const *)known, ", ");
+                else if (!found) {
+                        _cleanup_strv_free_ char **names = NULL;
+                        for (const struct fspec *fs = known; fs->key; fs++)
+                                if (strv_extend(&names, fs->key) < 0)
+                                        c->oom = -ENOMEM;
+                        _cleanup_free_ char *list = strv_join(names, ", ");
                         bad(c, line_of(k), f, "unknown key '%s' (known: %s)", ks, strempty(list));
                 }
         }
@@ -159,7 +188,7 @@ static bool get_section(struct ctx *c, const struct section *s, const char *key,
         const yaml_node_t *k = NULL;
         const yaml_node_t *v = section_get(c, s, key, &k);
         field_name(s, key, path_buf, size);
-        if (!v || is_null(v)) {
+        if (!v || yaml_is_null(v)) {
                 if (required)
                         bad(c, v ? line_of(v) : s->line, path_buf, "missing (a mapping is required)");
                 return false;
@@ -190,12 +219,12 @@ static void get_str(struct ctx *c, const struct section *s, const char *key, boo
         *ret = NULL;
         if (ret_line)
                 *ret_line = v ? line_of(v) : s->line;
-        if (!v || is_null(v)) {
+        if (!v || yaml_is_null(v)) {
                 if (required)
                         bad(c, v ? line_of(v) : s->line, f, "missing (required)");
                 return;
         }
-        const char *str = scalar(v);
+        const char *str = yaml_scalar(v);
         if (!str) {
                 bad(c, line_of(v), f, "must be a string");
                 return;
@@ -219,12 +248,12 @@ static bool get_uint(struct ctx *c, const struct section *s, const char *key, bo
         char f[128];
         field_name(s, key, f, sizeof f);
         const yaml_node_t *v = section_get(c, s, key, NULL);
-        if (!v || is_null(v)) {
+        if (!v || yaml_is_null(v)) {
                 if (required)
                         bad(c, v ? line_of(v) : s->line, f, "missing (required)");
                 return false;
         }
-        const char *str = scalar(v);
+        const char *str = yaml_scalar(v);
         bool hex = str && str[0] == '0' && (str[1] == 'x' || str[1] == 'X');
         const char *digits = str ? str + (hex ? 2 : 0) : NULL;
         bool ok = digits && *digits;
@@ -372,13 +401,73 @@ static size_t system_len(const struct hw_profile *p) {
         return 0;
 }
 
+/* The line of key's value, or of the section's key when it is missing. */
+static unsigned value_line(const struct ctx *c, const struct section *s, const char *key) {
+        const yaml_node_t *v = section_get(c, s, key, NULL);
+        return v ? line_of(v) : s->line;
+}
+
+/* Every field of a table into base; p: the profile, whose system serial {system} stands for
+ * (the system section itself cannot use it). */
+static void read_fields(struct ctx *c, const struct section *s, void *base, const struct fspec *specs,
+                        const struct hw_profile *p) {
+        check_keys(c, s, specs);
+        for (const struct fspec *fs = specs; fs->key; fs++) {
+                char f[128];
+                field_name(s, fs->key, f, sizeof f);
+                unsigned line = value_line(c, s, fs->key);
+                char **str = (char **)((char *)base + fs->off);
+                switch (fs->kind) {
+                case F_OTHER:
+                        break;
+                case F_STR:
+                case F_STR_OPT:
+                        get_str(c, s, fs->key, fs->kind == F_STR, str, NULL);
+                        if (*str && fs->max && (strlen(*str) > fs->max || !printable_ascii(*str)))
+                                bad(c, line, f, "'%s' is no %s (at most %u ASCII characters)", *str, fs->what,
+                                    fs->max);
+                        break;
+                case F_UINT:
+                case F_UINT_OPT: {
+                        unsigned v = 0;
+                        get_uint(c, s, fs->key, fs->kind == F_UINT, fs->min, fs->max, &v);
+                        if (fs->size == sizeof(uint16_t))
+                                *(uint16_t *)((char *)base + fs->off) = (uint16_t)v;
+                        else
+                                *(unsigned *)((char *)base + fs->off) = v;
+                        break;
+                }
+                case F_PATTERN:
+                case F_PATTERN_OPT:
+                        get_str(c, s, fs->key, fs->kind == F_PATTERN, str, NULL);
+                        if (*str && !printable_ascii(*str))
+                                bad(c, line, f, "pattern '%s' holds a character that is not ASCII", *str);
+                        else if (*str)
+                                check_pattern(c, f, line, *str, !streq(s->path, "system"), system_len(p), fs->min,
+                                              fs->max);
+                        break;
+                }
+        }
+}
+
+static const struct fspec disk_fields[] = {
+        STR_MAX(struct hw_drive, "model", model, ATA_MODEL_MAX, "ATA model string"),
+        STR_MAX(struct hw_drive, "firmware", firmware, ATA_FIRMWARE_MAX, "ATA firmware revision"),
+        PATTERN(struct hw_drive, "serial", serial, MIN_RANDOM, ATA_SERIAL_MAX),
+        F_END,
+};
+static const struct fspec optical_fields[] = {
+        STR_MAX(struct hw_drive, "model", model, ATA_MODEL_MAX, "ATA model string"),
+        STR_MAX(struct hw_drive, "firmware", firmware, ATA_FIRMWARE_MAX, "ATA firmware revision"),
+        PATTERN_OPT(struct hw_drive, "serial", serial, 0, ATA_SERIAL_MAX),
+        F_END,
+};
+
 /* A list of drives (disks or optical). */
-static void parse_drives(struct ctx *c, const struct section *top, const char *key, bool serial_required,
+static void parse_drives(struct ctx *c, const struct section *top, const char *key, const struct fspec *fields,
                          const struct hw_profile *p, struct hw_drive **ret, size_t *ret_n) {
-        static const char *const keys[] = { "model", "firmware", "serial", NULL };
-        const yaml_node_t *k = NULL;
-        const yaml_node_t *v = section_get(c, top, key, &k);
-        if (!v || is_null(v)) {
+        const yaml_node_t *v = section_get(c, top, key, NULL);
+        if (!v || yaml_is_null(v)) {
                 bad(c, v ? line_of(v) : top->line, key, "missing (a list of drives is required)");
                 return;
         }
@@ -402,264 +491,194 @@ static void parse_drives(struct ctx *c, const struct section *top, const char *k
                         continue;
                 }
                 struct section s = { .map = item, .line = line_of(item), .path = path };
-                struct hw_drive *d = &(*ret)[i];
-                unsigned lm, lf, ls;
-                char f[128];
-                check_keys(c, &s, keys);
-                get_str(c, &s, "model", true, &d->model, &lm);
-                get_str(c, &s, "firmware", true, &d->firmware, &lf);
-                get_str(c, &s, "serial", serial_required, &d->serial, &ls);
-                if (d->model && (strlen(d->model) > ATA_MODEL_MAX || !printable_ascii(d->model))) {
-                        field_name(&s, "model", f, sizeof f);
-                        bad(c, lm, f, "'%s' is no ATA model string (at most %d ASCII characters)", d->model,
-                            ATA_MODEL_MAX);
-                }
-                if (d->firmware && (strlen(d->firmware) > ATA_FIRMWARE_MAX || !printable_ascii(d->firmware))) {
-                        field_name(&s, "firmware", f, sizeof f);
-                        bad(c, lf, f, "'%s' is no ATA firmware revision (at most %d ASCII characters)", d->firmware,
-                            ATA_FIRMWARE_MAX);
-                }
-                if (d->serial) {
-                        field_name(&s, "serial", f, sizeof f);
-                        if (!printable_ascii(d->serial))
-                                bad(c, ls, f, "pattern '%s' holds a character that is not ASCII", d->serial);
-                        else
-                                check_pattern(c, f, ls, d->serial, true, system_len(p),
-                                              serial_required ? MIN_RANDOM : 0, ATA_SERIAL_MAX);
-                }
+                read_fields(c, &s, &(*ret)[i], fields, p);
         }
 }
 
-static void parse_nic(struct ctx *c, const struct section *top, struct hw_profile *p) {
-        static const char *const keys[] = { "ouis", "model", "subsystem_vendor", "subsystem_device", NULL };
+static void check_bios(struct ctx *c, const struct section *s, struct hw_profile *p) {
+        if (p->bios.date && !valid_date(p->bios.date))
+                bad(c, value_line(c, s, "date"), "bios.date", "'%s' is not MM/DD/YYYY", p->bios.date);
+        if (p->bios.release && !valid_release(p->bios.release))
+                bad(c, value_line(c, s, "release"), "bios.release", "'%s' is not \"major.minor\" (each 0 to 255)",
+                    p->bios.release);
+}
+
+static void check_cpu(struct ctx *c, const struct section *s, struct hw_profile *p) {
+        /* Both travel inside QEMU's -cpu value, where a comma starts the next option. */
+        if (p->cpu.model && strpbrk(p->cpu.model, ", ="))
+                bad(c, value_line(c, s, "model"), "cpu.model",
+                    "'%s' is no QEMU CPU model name (see qemu-system-x86_64 -cpu help)", p->cpu.model);
+        if (p->cpu.model_id && strchr(p->cpu.model_id, ','))
+                bad(c, value_line(c, s, "model_id"), "cpu.model_id",
+                    "'%s' holds a comma, which QEMU's -cpu model-id= cannot carry", p->cpu.model_id);
+        static const char *const three[] = { "family", "model_number", "stepping" };
+        size_t given = 0;
+        const char *first = NULL;
+        for (size_t i = 0; i < ELEMENTSOF(three); i++)
+                if (section_get(c, s, three[i], NULL)) {
+                        given++;
+                        first = first ? first : three[i];
+                }
+        if (given != 0 && given != ELEMENTSOF(three)) {
+                char f[32];
+                snprintf(f, sizeof f, "cpu.%s", first);
+                bad(c, value_line(c, s, first), f, "give family, model_number and stepping all three or none");
+        }
+}
+
+static void check_nic(struct ctx *c, const struct section *s, struct hw_profile *p) {
         static const char *const models[] = { "e1000e", "e1000", "rtl8139", NULL };
-        char path[16];
-        struct section s;
-        if (!get_section(c, top, "nic", true, path, sizeof path, &s))
-                return;
-        check_keys(c, &s, keys);
-        const yaml_node_t *v = section_get(c, &s, "ouis", NULL);
-        if (!v || is_null(v))
-                bad(c, v ? line_of(v) : s.line, "nic.ouis", "missing (a list of the vendor's OUIs is required)");
+        const yaml_node_t *v = section_get(c, s, "ouis", NULL);
+        if (!v || yaml_is_null(v))
+                bad(c, v ? line_of(v) : s->line, "nic.ouis", "missing (a list of the vendor's OUIs is required)");
         else if (v->type != YAML_SEQUENCE_NODE || seq_len(v) == 0)
                 bad(c, line_of(v), "nic.ouis", "must be a list of at least one OUI (\"F8:B1:56\")");
-        else {
-                p->nic.ouis = calloc(seq_len(v) + 1, sizeof *p->nic.ouis);
-                if (!p->nic.ouis) {
-                        c->oom = log_oom();
-                        return;
-                }
+        else if (!(p->nic.ouis = calloc(seq_len(v) + 1, sizeof *p->nic.ouis)))
+                c->oom = log_oom();
+        else
                 for (size_t i = 0, n = 0; i < seq_len(v); i++) {
                         const yaml_node_t *it = node(c, v->data.sequence.items.start[i]);
-                        const char *o = scalar(it);
+                        const char *o = yaml_scalar(it);
                         const char *why = o ? oui_problem(o) : "is no string";
-                        if (why) {
+                        if (why)
                                 bad(c, line_of(it), "nic.ouis", "'%s' %s", strempty(o), why);
-                                continue;
-                        }
-                        if (!(p->nic.ouis[n++] = strdup(o)))
+                        else if (!(p->nic.ouis[n++] = strdup(o)))
                                 c->oom = log_oom();
                 }
-        }
-        unsigned line;
-        get_str(c, &s, "model", true, &p->nic.model, &line);
         if (p->nic.model && !strv_contains((char *const *)models, p->nic.model))
-                bad(c, line, "nic.model", "'%s' is none of e1000e, e1000, rtl8139", p->nic.model);
-        unsigned ven = 0, dev = 0;
-        bool has_ven = get_uint(c, &s, "subsystem_vendor", false, 1, 0xffff, &ven);
-        bool has_dev = get_uint(c, &s, "subsystem_device", false, 1, 0xffff, &dev);
-        const yaml_node_t *vk = section_get(c, &s, "subsystem_vendor", NULL);
-        const yaml_node_t *dk = section_get(c, &s, "subsystem_device", NULL);
+                bad(c, value_line(c, s, "model"), "nic.model", "'%s' is none of e1000e, e1000, rtl8139", p->nic.model);
+        const yaml_node_t *vk = section_get(c, s, "subsystem_vendor", NULL);
+        const yaml_node_t *dk = section_get(c, s, "subsystem_device", NULL);
         if (!!vk != !!dk)
                 bad(c, line_of(vk ? vk : dk), vk ? "nic.subsystem_vendor" : "nic.subsystem_device",
                     "give subsystem_vendor and subsystem_device both or neither");
         else if (vk && p->nic.model && !streq(p->nic.model, "e1000e"))
                 bad(c, line_of(vk), "nic.subsystem_vendor",
                     "PCI subsystem ids need model e1000e (QEMU 7.2's %s cannot take them)", p->nic.model);
-        if (has_ven && has_dev) {
-                p->nic.subsystem_vendor = (uint16_t)ven;
-                p->nic.subsystem_device = (uint16_t)dev;
-        }
 }
 
-static void parse_cpu(struct ctx *c, const struct section *top, struct hw_profile *p) {
-        static const char *const keys[] = { "model", "model_id", "family", "model_number", "stepping", NULL };
-        char path[16];
-        struct section s;
-        if (!get_section(c, top, "cpu", true, path, sizeof path, &s))
-                return;
-        check_keys(c, &s, keys);
-        unsigned lm, li;
-        get_str(c, &s, "model", true, &p->cpu.model, &lm);
-        get_str(c, &s, "model_id", true, &p->cpu.model_id, &li);
-        /* Both travel inside QEMU's -cpu value, where a comma starts the next option. */
-        if (p->cpu.model && (strchr(p->cpu.model, ',') || strchr(p->cpu.model, ' ') || strchr(p->cpu.model, '=')))
-                bad(c, lm, "cpu.model", "'%s' is no QEMU CPU model name (see qemu-system-x86_64 -cpu help)",
-                    p->cpu.model);
-        if (p->cpu.model_id && strchr(p->cpu.model_id, ','))
-                bad(c, li, "cpu.model_id", "'%s' holds a comma, which QEMU's -cpu model-id= cannot carry",
-                    p->cpu.model_id);
-        if (p->cpu.model_id && strlen(p->cpu.model_id) > 48)
-                bad(c, li, "cpu.model_id", "'%s' is longer than the 48 characters of the CPUID brand string",
-                    p->cpu.model_id);
-        bool f = get_uint(c, &s, "family", false, 1, 0x10f, &p->cpu.family);
-        bool m = get_uint(c, &s, "model_number", false, 0, 255, &p->cpu.model_number);
-        bool st = get_uint(c, &s, "stepping", false, 0, 15, &p->cpu.stepping);
-        const yaml_node_t *fk = section_get(c, &s, "family", NULL), *mk = section_get(c, &s, "model_number", NULL),
-                          *sk = section_get(c, &s, "stepping", NULL);
-        if ((fk || mk || sk) && !(fk && mk && sk)) {
-                const yaml_node_t *first = fk ? fk : mk ? mk : sk;
-                bad(c, line_of(first), fk ? "cpu.family" : mk ? "cpu.model_number" : "cpu.stepping",
-                    "give family, model_number and stepping all three or none");
-        }
-        if (!(f && m && st))
-                p->cpu.family = p->cpu.model_number = p->cpu.stepping = 0;
+/* A section of the profile: its fields, and the checks that need more than one field. */
+struct sect {
+        const char *key;
+        const struct fspec *fields;
+        void (*check)(struct ctx *c, const struct section *s, struct hw_profile *p);
+};
+
+#define P struct hw_profile
+static const struct fspec bios_fields[] = {
+        STR(P, "vendor", bios.vendor), STR(P, "version", bios.version), STR(P, "date", bios.date),
+        STR_OPT(P, "release", bios.release), F_END,
+};
+static const struct fspec system_fields[] = {
+        STR(P, "manufacturer", system.manufacturer), STR(P, "product", system.product),
+        STR_OPT(P, "version", system.version), STR_OPT(P, "family", system.family), STR_OPT(P, "sku", system.sku),
+        PATTERN(P, "serial", system.serial, MIN_RANDOM, 0), F_END,
+};
+static const struct fspec baseboard_fields[] = {
+        STR(P, "manufacturer", baseboard.manufacturer), STR(P, "product", baseboard.product),
+        STR_OPT(P, "version", baseboard.version), PATTERN(P, "serial", baseboard.serial, MIN_RANDOM, 0),
+        STR_OPT(P, "asset", baseboard.asset), STR_OPT(P, "location", baseboard.location), F_END,
+};
+static const struct fspec chassis_fields[] = {
+        STR(P, "manufacturer", chassis.manufacturer), UINT(P, "type", chassis.type, 1, 36),
+        STR_OPT(P, "version", chassis.version), PATTERN(P, "serial", chassis.serial, 0, 0),
+        STR_OPT(P, "asset", chassis.asset), STR_OPT(P, "sku", chassis.sku), F_END,
+};
+static const struct fspec processor_fields[] = {
+        STR(P, "socket", processor.socket), STR(P, "manufacturer", processor.manufacturer),
+        STR(P, "version", processor.version), UINT(P, "max_speed", processor.max_speed_mhz, 100, 10000),
+        UINT(P, "current_speed", processor.current_speed_mhz, 100, 10000), STR_OPT(P, "part", processor.part),
+        F_END,
+};
+static const struct fspec memory_fields[] = {
+        STR(P, "manufacturer", memory.manufacturer), STR(P, "part", memory.part),
+        UINT(P, "speed", memory.speed_mts, 100, 10000), STR(P, "locator", memory.locator),
+        STR_OPT(P, "bank", memory.bank), PATTERN(P, "serial", memory.serial, 0, 0), F_END,
+};
+static const struct fspec cpu_fields[] = {
+        STR(P, "model", cpu.model), STR_MAX(P, "model_id", cpu.model_id, 48, "CPUID brand string"),
+        UINT_OPT(P, "family", cpu.family, 1, 0x10f), UINT_OPT(P, "model_number", cpu.model_number, 0, 255),
+        UINT_OPT(P, "stepping", cpu.stepping, 0, 15), F_END,
+};
+static const struct fspec defaults_fields[] = {
+        UINT(P, "cpus", cpus, 1, 64), UINT(P, "ram_mb", ram_mb, 1024, 262144), UINT(P, "disk_gb", disk_gb, 32, 8192),
+        F_END,
+};
+static const struct fspec nic_fields[] = {
+        OTHER("ouis"), STR(P, "model", nic.model), UINT_OPT(P, "subsystem_vendor", nic.subsystem_vendor, 1, 0xffff),
+        UINT_OPT(P, "subsystem_device", nic.subsystem_device, 1, 0xffff), F_END,
+};
+/* ACPI 6.4 §5.2.6: the table header has 6 and 8 bytes for them. */
+static const struct fspec acpi_fields[] = {
+        STR_MAX(P, "oem_id", acpi.oem_id, 6, "ACPI OEM ID"),
+        STR_MAX(P, "oem_table_id", acpi.oem_table_id, 8, "ACPI OEM table ID"), F_END,
+};
+static const struct fspec top_fields[] = {
+        STR(P, "name", name), STR(P, "description", description), STR(P, "vendor", vendor), OTHER("form"),
+        UINT(P, "year", year, 2005, 2030), OTHER("bios"), OTHER("system"), OTHER("baseboard"), OTHER("chassis"),
+        OTHER("processor"), OTHER("memory"), OTHER("cpu"), OTHER("defaults"), OTHER("nic"), OTHER("disks"),
+        OTHER("optical"), OTHER("acpi"), OTHER("pointer"), F_END,
+};
+#undef P
+
+/* In order: baseboard and the rest may use {system}, known once the system section is read. */
+static const struct sect sections[] = {
+        { "bios", bios_fields, check_bios },
+        { "system", system_fields, NULL },
+        { "baseboard", baseboard_fields, NULL },
+        { "chassis", chassis_fields, NULL },
+        { "processor", processor_fields, NULL },
+        { "memory", memory_fields, NULL },
+        { "cpu", cpu_fields, check_cpu },
+        { "defaults", defaults_fields, NULL },
+        { "nic", nic_fields, check_nic },
+        { "acpi", acpi_fields, NULL },
+};
+
+/* A word of a fixed set into its index; -1 after a line when it is none of them. */
+static int get_word(struct ctx *c, const struct section *top, const char *key, const char *const *words,
+                    const char *expected) {
+        _cleanup_free_ char *w = NULL;
+        unsigned line;
+        get_str(c, top, key, true, &w, &line);
+        for (size_t i = 0; w && words[i]; i++)
+                if (streq(words[i], w))
+                        return (int)i;
+        if (w)
+                bad(c, line, key, "'%s' is %s", w, expected);
+        return -1;
 }
 
 static void parse_profile(struct ctx *c, const yaml_node_t *root, struct hw_profile *p) {
-        static const char *const top_keys[] = { "name", "description", "vendor", "form", "year", "bios", "system",
-                                                "baseboard", "chassis", "processor", "memory", "cpu", "defaults",
-                                                "nic", "disks", "optical", "acpi", "pointer", NULL };
         static const char *const forms[] = { "desktop", "laptop", "mini", "all-in-one", NULL };
+        static const char *const pointers[] = { "ps2", "tablet", NULL };
         if (root->type != YAML_MAPPING_NODE) {
                 bad(c, line_of(root), "(top)", "a profile is a mapping of keys to values");
                 return;
         }
         struct section top = { .map = root, .line = line_of(root), .path = "" };
-        check_keys(c, &top, top_keys);
-        unsigned line;
-        char path[32];
-        struct section s;
-
-        get_str(c, &top, "name", true, &p->name, &line);
-        p->line = line;
+        read_fields(c, &top, p, top_fields, p);
+        p->line = value_line(c, &top, "name");
         if (p->name && !valid_profile_name(p->name))
-                bad(c, line, "name", "'%s' may hold only a-z, 0-9 and '-' (1 to 48 characters)", p->name);
+                bad(c, p->line, "name", "'%s' may hold only a-z, 0-9 and '-' (1 to 48 characters)", p->name);
         else if (p->name && !streq(p->name, c->profile))
-                bad(c, line, "name", "'%s' does not match the file's name %s.yaml (a profile is in <name>.yaml)",
+                bad(c, p->line, "name", "'%s' does not match the file's name %s.yaml (a profile is in <name>.yaml)",
                     p->name, c->profile);
-        get_str(c, &top, "description", true, &p->description, NULL);
-        get_str(c, &top, "vendor", true, &p->vendor, NULL);
-        _cleanup_free_ char *form = NULL, *pointer = NULL;
-        get_str(c, &top, "form", true, &form, &line);
-        if (form) {
-                size_t i = 0;
-                while (forms[i] && !streq(forms[i], form))
-                        i++;
-                if (!forms[i])
-                        bad(c, line, "form", "'%s' is none of desktop, laptop, mini, all-in-one", form);
-                p->form = (enum hw_form)(forms[i] ? i : 0);
+        int form = get_word(c, &top, "form", forms, "none of desktop, laptop, mini, all-in-one");
+        p->form = form < 0 ? HW_FORM_DESKTOP : (enum hw_form)form;
+        for (size_t i = 0; i < ELEMENTSOF(sections); i++) {
+                char path[32];
+                struct section s;
+                if (!get_section(c, &top, sections[i].key, true, path, sizeof path, &s))
+                        continue;
+                read_fields(c, &s, p, sections[i].fields, p);
+                if (sections[i].check)
+                        sections[i].check(c, &s, p);
         }
-        get_uint(c, &top, "year", true, 2005, 2030, &p->year);
-
-        if (get_section(c, &top, "bios", true, path, sizeof path, &s)) {
-                static const char *const keys[] = { "vendor", "version", "date", "release", NULL };
-                check_keys(c, &s, keys);
-                get_str(c, &s, "vendor", true, &p->bios.vendor, NULL);
-                get_str(c, &s, "version", true, &p->bios.version, NULL);
-                get_str(c, &s, "date", true, &p->bios.date, &line);
-                if (p->bios.date && !valid_date(p->bios.date))
-                        bad(c, line, "bios.date", "'%s' is not MM/DD/YYYY", p->bios.date);
-                get_str(c, &s, "release", false, &p->bios.release, &line);
-                if (p->bios.release && !valid_release(p->bios.release))
-                        bad(c, line, "bios.release", "'%s' is not \"major.minor\" (each 0 to 255)", p->bios.release);
-        }
-        if (get_section(c, &top, "system", true, path, sizeof path, &s)) {
-                static const char *const keys[] = { "manufacturer", "product", "version", "family", "sku", "serial",
-                                                    NULL };
-                check_keys(c, &s, keys);
-                get_str(c, &s, "manufacturer", true, &p->system.manufacturer, NULL);
-                get_str(c, &s, "product", true, &p->system.product, NULL);
-                get_str(c, &s, "version", false, &p->system.version, NULL);
-                get_str(c, &s, "family", false, &p->system.family, NULL);
-                get_str(c, &s, "sku", false, &p->system.sku, NULL);
-                get_str(c, &s, "serial", true, &p->system.serial, &line);
-                if (p->system.serial)
-                        check_pattern(c, "system.serial", line, p->system.serial, false, 0, MIN_RANDOM, 0);
-        }
-        /* The rest may use {system}: its length is known once the system serial is read. */
-        if (get_section(c, &top, "baseboard", true, path, sizeof path, &s)) {
-                static const char *const keys[] = { "manufacturer", "product", "version", "serial", "asset",
-                                                    "location", NULL };
-                check_keys(c, &s, keys);
-                get_str(c, &s, "manufacturer", true, &p->baseboard.manufacturer, NULL);
-                get_str(c, &s, "product", true, &p->baseboard.product, NULL);
-                get_str(c, &s, "version", false, &p->baseboard.version, NULL);
-                get_str(c, &s, "serial", true, &p->baseboard.serial, &line);
-                if (p->baseboard.serial)
-                        check_pattern(c, "baseboard.serial", line, p->baseboard.serial, true, system_len(p),
-                                      MIN_RANDOM, 0);
-                get_str(c, &s, "asset", false, &p->baseboard.asset, NULL);
-                get_str(c, &s, "location", false, &p->baseboard.location, NULL);
-        }
-        if (get_section(c, &top, "chassis", true, path, sizeof path, &s)) {
-                static const char *const keys[] = { "manufacturer", "type", "version", "serial", "asset", "sku",
-                                                    NULL };
-                check_keys(c, &s, keys);
-                get_str(c, &s, "manufacturer", true, &p->chassis.manufacturer, NULL);
-                get_uint(c, &s, "type", true, 1, 36, &p->chassis.type);
-                get_str(c, &s, "version", false, &p->chassis.version, NULL);
-                get_str(c, &s, "serial", true, &p->chassis.serial, &line);
-                if (p->chassis.serial)
-                        check_pattern(c, "chassis.serial", line, p->chassis.serial, true, system_len(p), 0, 0);
-                get_str(c, &s, "asset", false, &p->chassis.asset, NULL);
-                get_str(c, &s, "sku", false, &p->chassis.sku, NULL);
-        }
-        if (get_section(c, &top, "processor", true, path, sizeof path, &s)) {
-                static const char *const keys[] = { "socket", "manufacturer", "version", "max_speed",
-                                                    "current_speed", "part", NULL };
-                check_keys(c, &s, keys);
-                get_str(c, &s, "socket", true, &p->processor.socket, NULL);
-                get_str(c, &s, "manufacturer", true, &p->processor.manufacturer, NULL);
-                get_str(c, &s, "version", true, &p->processor.version, NULL);
-                get_uint(c, &s, "max_speed", true, 100, 10000, &p->processor.max_speed_mhz);
-                get_uint(c, &s, "current_speed", true, 100, 10000, &p->processor.current_speed_mhz);
-                get_str(c, &s, "part", false, &p->processor.part, NULL);
-        }
-        if (get_section(c, &top, "memory", true, path, sizeof path, &s)) {
-                static const char *const keys[] = { "manufacturer", "part", "speed", "locator", "bank", "serial",
-                                                    NULL };
-                check_keys(c, &s, keys);
-                get_str(c, &s, "manufacturer", true, &p->memory.manufacturer, NULL);
-                get_str(c, &s, "part", true, &p->memory.part, NULL);
-                get_uint(c, &s, "speed", true, 100, 10000, &p->memory.speed_mts);
-                get_str(c, &s, "locator", true, &p->memory.locator, NULL);
-                get_str(c, &s, "bank", false, &p->memory.bank, NULL);
-                get_str(c, &s, "serial", true, &p->memory.serial, &line);
-                if (p->memory.serial)
-                        check_pattern(c, "memory.serial", line, p->memory.serial, true, system_len(p), 0, 0);
-        }
-        parse_cpu(c, &top, p);
-        if (get_section(c, &top, "defaults", true, path, sizeof path, &s)) {
-                static const char *const keys[] = { "cpus", "ram_mb", "disk_gb", NULL };
-                check_keys(c, &s, keys);
-                get_uint(c, &s, "cpus", true, 1, 64, &p->cpus);
-                get_uint(c, &s, "ram_mb", true, 1024, 262144, &p->ram_mb);
-                get_uint(c, &s, "disk_gb", true, 32, 8192, &p->disk_gb);
-        }
-        parse_nic(c, &top, p);
-        parse_drives(c, &top, "disks", true, p, &p->disks, &p->n_disks);
-        parse_drives(c, &top, "optical", false, p, &p->optical, &p->n_optical);
-        if (get_section(c, &top, "acpi", true, path, sizeof path, &s)) {
-                static const char *const keys[] = { "oem_id", "oem_table_id", NULL };
-                check_keys(c, &s, keys);
-                get_str(c, &s, "oem_id", true, &p->acpi.oem_id, &line);
-                /* ACPI 6.4 §5.2.6: the table header has 6 and 8 bytes for them. */
-                if (p->acpi.oem_id && (strlen(p->acpi.oem_id) > 6 || !printable_ascii(p->acpi.oem_id)))
-                        bad(c, line, "acpi.oem_id", "'%s' is longer than the 6 ASCII characters ACPI holds",
-                            p->acpi.oem_id);
-                get_str(c, &s, "oem_table_id", true, &p->acpi.oem_table_id, &line);
-                if (p->acpi.oem_table_id && (strlen(p->acpi.oem_table_id) > 8 || !printable_ascii(p->acpi.oem_table_id)))
-                        bad(c, line, "acpi.oem_table_id", "'%s' is longer than the 8 ASCII characters ACPI holds",
-                            p->acpi.oem_table_id);
-        }
-        get_str(c, &top, "pointer", true, &pointer, &line);
-        if (pointer && streq(pointer, "ps2"))
-                p->pointer = HW_POINTER_PS2;
-        else if (pointer && streq(pointer, "tablet"))
-                p->pointer = HW_POINTER_TABLET;
-        else if (pointer)
-                bad(c, line, "pointer", "'%s' is neither ps2 nor tablet", pointer);
+        parse_drives(c, &top, "disks", disk_fields, p, &p->disks, &p->n_disks);
+        parse_drives(c, &top, "optical", optical_fields, p, &p->optical, &p->n_optical);
+        int pointer = get_word(c, &top, "pointer", pointers, "neither ps2 nor tablet");
+        p->pointer = pointer < 0 ? HW_POINTER_PS2 : (enum hw_pointer)pointer;
 }
 
 /* Read one file into p. 0, -EINVAL after its problems, -ENOMEM. */
@@ -689,8 +708,6 @@ static int cmp_profile(const void *a, const void *b) {
         return strcmp(((const struct hw_profile *)a)->name, ((const struct hw_profile *)b)->name);
 }
 
-static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
-
 /* Add p (taken); replace: a profile of the same name is replaced (the user's folder over the
  * shipped one), else it is an error. */
 static int catalog_add(struct hw_catalog *c, struct hw_profile *p, bool replace) {
@@ -717,6 +734,23 @@ static int catalog_add(struct hw_catalog *c, struct hw_profile *p, bool replace)
         return 0;
 }
 
+/* The paths of dir's profiles (core/yamlfile.h's rules). */
+static int list_profiles(const char *dir, char ***ret) {
+        _cleanup_strv_free_ char **names = NULL;
+        int r = yaml_file_list(dir, "hardware profiles", &names);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; names && names[i]; i++) {
+                char *p = path_join(dir, names[i]);
+                if (!p)
+                        return log_oom();
+                free(names[i]);
+                names[i] = p;
+        }
+        *ret = TAKE_PTR(names);
+        return 0;
+}
+
 /* Load files into c; every file is read (so every problem is shown) before failing. */
 static int load_into(struct hw_catalog *c, char *const *files, bool replace) {
         int ret = 0;
@@ -733,40 +767,6 @@ static int load_into(struct hw_catalog *c, char *const *files, bool replace) {
                         ret = r;
         }
         return ret;
-}
-
-/* The regular *.yaml files of dir, sorted (messages and overrides do not depend on readdir's
- * order); hidden files (editors' leftovers) are skipped. */
-static int list_yaml(const char *dir, char ***ret) {
-        DIR *dp = opendir(dir);
-        if (!dp)
-                return log_error_errno(-errno, "cannot read the folder %s: %m", dir);
-        _cleanup_strv_free_ char **l = NULL;
-        struct dirent *de;
-        int r = 0;
-        while ((de = readdir(dp)) && r == 0) {
-                if (de->d_name[0] == '.')
-                        continue;
-                if (endswith(de->d_name, ".yml"))
-                        log_warning("%s/%s is not read: hardware profiles are NAME.yaml", dir, de->d_name);
-                if (!endswith(de->d_name, ".yaml"))
-                        continue;
-                _cleanup_free_ char *p = path_join(dir, de->d_name);
-                struct stat st;
-                if (!p)
-                        r = log_oom();
-                else if (stat(p, &st) < 0 || !S_ISREG(st.st_mode))
-                        log_warning("%s is not read: it is no regular file", p);
-                else if (strv_push(&l, TAKE_PTR(p)) < 0)
-                        r = log_oom();
-        }
-        closedir(dp);
-        if (r < 0)
-                return r;
-        if (l)
-                qsort(l, strv_length(l), sizeof *l, cmp_str);
-        *ret = TAKE_PTR(l);
-        return 0;
 }
 
 static int catalog_finish(struct hw_catalog *c, int r, struct hw_catalog *ret) {
@@ -791,7 +791,7 @@ int hw_catalog_load(const char *user_dir, struct hw_catalog *ret) {
                 return -ENOENT;
         }
         _cleanup_strv_free_ char **files = NULL;
-        int r = list_yaml(shipped, &files);
+        int r = list_profiles(shipped, &files);
         if (r == 0)
                 r = load_into(&c, files, false);
         if (r == 0 && user_dir && path_exists(user_dir)) {
@@ -800,7 +800,7 @@ int hw_catalog_load(const char *user_dir, struct hw_catalog *ret) {
                         log_error("%s is not a folder; your hardware profiles go into it as NAME.yaml files",
                                   user_dir);
                         r = -ENOTDIR;
-                } else if ((r = list_yaml(user_dir, &user)) == 0)
+                } else if ((r = list_profiles(user_dir, &user)) == 0)
                         r = load_into(&c, user, true);
         }
         return catalog_finish(&c, r, ret);
@@ -975,6 +975,9 @@ static int strdup_or_null(char **ret, const char *s) {
 }
 
 int hw_identity_new(const struct hw_profile *p, const struct hw_identity *keep, struct hw_identity *ret) {
+        /* The loader guarantees both lists; a profile built by hand without them has no machine. */
+        if (p->n_disks == 0 || p->n_optical == 0)
+                return -EINVAL;
         struct hw_identity id = { 0 };
         int r = 0;
         if (!(id.profile = strdup(p->name)))
@@ -1151,6 +1154,11 @@ static int assign_all(const struct assign *a, size_t n) {
         return 0;
 }
 
+/* QEMU 7.2 fills a version the command line leaves out of types 1, 2 and 3 with the machine type
+ * ("pc-q35-7.2", hw/smbios/smbios.c smbios_set_defaults): a profile that has none gets an empty
+ * one, which QEMU writes as no string, as a real table without it has. */
+static const char *version_or_empty(const char *v) { return v ? v : ""; }
+
 int hw_apply(const struct hw_profile *p, const struct hw_identity *id, struct vm_def *d) {
         struct vm_smbios *sm = &d->id.smbios;
         if (d->n_cdroms == 0 && vm_def_add_cdrom(d, NULL) < 0)
@@ -1163,19 +1171,19 @@ int hw_apply(const struct hw_profile *p, const struct hw_identity *id, struct vm
                 { &sm->bios.release, p->bios.release },
                 { &sm->system.manufacturer, p->system.manufacturer },
                 { &sm->system.product, p->system.product },
-                { &sm->system.version, p->system.version },
+                { &sm->system.version, version_or_empty(p->system.version) },
                 { &sm->system.serial, id->system_serial },
                 { &sm->system.uuid, id->uuid },
                 { &sm->system.sku, p->system.sku },
                 { &sm->system.family, p->system.family },
                 { &sm->baseboard.manufacturer, p->baseboard.manufacturer },
                 { &sm->baseboard.product, p->baseboard.product },
-                { &sm->baseboard.version, p->baseboard.version },
+                { &sm->baseboard.version, version_or_empty(p->baseboard.version) },
                 { &sm->baseboard.serial, id->baseboard_serial },
                 { &sm->baseboard.asset, p->baseboard.asset },
                 { &sm->baseboard.location, p->baseboard.location },
                 { &sm->chassis.manufacturer, p->chassis.manufacturer },
-                { &sm->chassis.version, p->chassis.version },
+                { &sm->chassis.version, version_or_empty(p->chassis.version) },
                 { &sm->chassis.serial, id->chassis_serial },
                 { &sm->chassis.asset, p->chassis.asset },
                 { &sm->chassis.sku, p->chassis.sku },

@@ -99,8 +99,10 @@
  * digit, '%' an upper-case hex digit, '&' a lower-case hex digit, '\' makes the next character
  * literal, "{system}" the system serial of the same identity (Dell puts its service tag into the
  * chassis and baseboard serials), anything else itself. At least 4 random characters in the
- * system, baseboard and disk serials (clones must differ); no comma anywhere (the CPU brand string
- * travels in a -cpu value, which cannot hold one).
+ * system, baseboard and disk serials (clones must differ; "{system}" counts as 4: the system serial
+ * differs between clones); no comma in a pattern. Other strings may hold commas (QEMU's
+ * -smbios takes them doubled, which the argv builder does), except cpu.model_id: the brand
+ * string travels in a -cpu value, which cannot hold one.
  *
  * Errors: every problem in a file is reported as one line "FILE:LINE: PROFILE: FIELD: problem"
  * (e.g. "data/hardware/dell-optiplex-7050.yaml:12: dell-optiplex-7050: bios.date: '2018-03-12'
@@ -209,7 +211,8 @@ struct hw_identity {
 /*
  * A fresh identity of profile p (randomness from core/random.h). keep: NULL to pick the drive
  * models at random from the profile's lists, else the image's identity whose drive models and
- * firmware are kept (a VM's disk is the image's disk). 0 or -ENOMEM.
+ * firmware are kept (a VM's disk is the image's disk). 0, -EINVAL for a profile the loader would
+ * refuse (no drives, a bad serial pattern), -ENOMEM.
  */
 int hw_identity_new(const struct hw_profile *p, const struct hw_identity *keep, struct hw_identity *ret);
 void hw_identity_done(struct hw_identity *id);

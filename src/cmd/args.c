@@ -18,6 +18,8 @@ static const struct optdef global_opts[] = {
         { "json", 0, ARG_FLAG, NULL, NULL, "Machine-readable output (list, doctor)" },
         { "no-color", 0, ARG_FLAG, NULL, NULL, "Never color the output" },
         { "home", 0, ARG_VALUE, "DIR", "$VMCLOAK_HOME or ~/.vmcloak", "Where images, VMs and repository.db live" },
+        { "qemu-binary", 0, ARG_VALUE, "PATH", "$VMCLOAK_QEMU or qemu-system-x86_64 in PATH",
+          "The QEMU system emulator every run uses (e.g. a patched build)" },
         { "help", 'h', ARG_FLAG, NULL, NULL, "Show this help" },
         { NULL },
 };

@@ -54,6 +54,10 @@ extern const struct cmd_def cmd_cloakcheck;
 /* vmcloak list deps (cmd/deps.c): VMCloak's table (spec §2.14) plus versions, OSes, tags and
  * where each file is; --json for scripts. 0 or a negative errno after one line. */
 int cmd_list_deps(bool name_only, const char *files_dir);
+/* vmcloak list hardware (cmd/hardware.c): one line per hardware profile (name, vendor, form, year,
+ * description), the names, or every field with --json; of files (NULL: the catalog, shipped and
+ * hardware.d). 0 or a negative errno after its lines. */
+int cmd_list_hardware(bool name_only, char *const *files);
 
 /* For commands whose work belongs to a later issue: says so (naming env's command and what)
  * and returns exit code 2. Never a fake success. */

@@ -138,7 +138,8 @@ static void check_qemu(const struct qemu_probe *q) {
         snprintf(title, sizeof title, "QEMU %d.%d or later", QEMU_MIN_MAJOR, QEMU_MIN_MINOR);
         struct net_check *c = check_new("qemu", title);
         if (!q->path)
-                net_check_set(c, NET_CHECK_FAIL, install_hint("qemu-system-x86"), "qemu-system-x86_64 is not in PATH");
+                net_check_set(c, NET_CHECK_FAIL, install_hint("qemu-system-x86"),
+                              "qemu-system-x86_64 is not in PATH (or give one with --qemu-binary PATH)");
         else if (q->major < 0)
                 net_check_set(c, NET_CHECK_FAIL, "", "%s: %s", q->path, strempty(q->error));
         else if (q->major < QEMU_MIN_MAJOR || (q->major == QEMU_MIN_MAJOR && q->minor < QEMU_MIN_MINOR))
@@ -154,6 +155,55 @@ static void check_program(const char *id, const char *title, const char *prog, c
                 net_check_set(c, NET_CHECK_OK, "", "%s", p);
         else
                 net_check_set(c, missing, install_hint(pkg), "%s is not in PATH", prog);
+}
+
+/* The accelerators this QEMU was built with: a build without TCG and KVM cannot run a VM. */
+static void check_accels(const struct qemu_probe *q) {
+        struct net_check *c = check_new("qemu-accel", "QEMU accelerators (kvm, tcg)");
+        if (!q->path || q->major < 0) {
+                net_check_set(c, NET_CHECK_SKIP, "", "not checked: no usable QEMU");
+                return;
+        }
+        _cleanup_strv_free_ char **a = NULL;
+        int r = qemu_binary_accels(q->path, &a);
+        if (r < 0) {
+                net_check_set(c, NET_CHECK_FAIL, "check that it runs: QEMU -accel help", "%s -accel help failed", q->path);
+                return;
+        }
+        _cleanup_free_ char *list = strv_join(a, ", ");
+        if (!strv_contains(a, "kvm") && !strv_contains(a, "tcg"))
+                net_check_set(c, NET_CHECK_FAIL, "use a qemu-system-x86_64 built with KVM or TCG",
+                              "%s has neither kvm nor tcg (it lists: %s)", q->path, isempty(list) ? "nothing" : list);
+        else
+                net_check_set(c, NET_CHECK_OK, "", "%s", strempty(list));
+}
+
+/* Whether the QEMU file still holds the strings a guest reads back (docs/cloaking.md): a stock
+ * build is no failure, but what it leaves visible is worth knowing. */
+static void check_patched(const struct qemu_probe *q) {
+        struct net_check *c = check_new("qemu-patched", "QEMU build hides its own strings");
+        if (!q->path) {
+                net_check_set(c, NET_CHECK_SKIP, "", "not checked: no QEMU");
+                return;
+        }
+        const char *present[QEMU_TELLS_CHECKED];
+        int n = qemu_binary_tells(q->path, present);
+        if (n < 0) {
+                errno = -n;
+                net_check_set(c, NET_CHECK_WARN, "", "cannot read %s: %m", q->path);
+                return;
+        }
+        _cleanup_free_ char *all = strv_join((char *const *)qemu_tell_strings, ", ");
+        if (n == 0) {
+                net_check_set(c, NET_CHECK_OK, "", "patched: none of %s present in %s", strempty(all), q->path);
+                return;
+        }
+        char found[256] = "";
+        for (int i = 0; i < n; i++)
+                snprintf(found + strlen(found), sizeof found - strlen(found), "%s%s", i ? ", " : "", present[i]);
+        net_check_set(c, NET_CHECK_WARN, "build a patched QEMU (as CAPE's kvm-qemu.sh does) and pass --qemu-binary PATH",
+                      "stock QEMU strings present (%d): %s; a patched build as CAPE's kvm-qemu.sh makes would hide them "
+                      "from the guest", n, found);
 }
 
 static void check_kvm(const struct qemu_probe *q) {
@@ -308,6 +358,8 @@ static int run(const struct cmd_env *env) {
         struct qemu_probe q;
         doctor_probe_qemu(&q);
         check_qemu(&q);
+        check_accels(&q);
+        check_patched(&q);
         check_program("qemu-img", "qemu-img", "qemu-img", "qemu-utils", NET_CHECK_FAIL);
         check_kvm(&q);
         check_disk();

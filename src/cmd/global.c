@@ -10,6 +10,7 @@
 #include "core/repo.h"
 #include "core/util.h"
 #include "qemu/driver.h"
+#include "qemu/probe.h"
 
 struct global global = { .argv0_name = "vmcloak" };
 static struct repo *the_repo;
@@ -31,7 +32,12 @@ int global_apply_option(const char *name, const char *value) {
                 log_set_color(LOG_COLOR_NEVER);
         else if (streq(name, "home"))
                 global.home = value;
-        else
+        else if (streq(name, "qemu-binary")) {
+                /* Checked here, so a wrong path fails before any work starts. */
+                int r = qemu_set_binary(value);
+                if (r < 0)
+                        return r == -ECANCELED || r == -ENOMEM ? r : -EINVAL;
+        } else
                 return -EINVAL;
         return 0;
 }

@@ -17,7 +17,8 @@ struct global {
 
 extern struct global global;
 
-/* Apply one global option (by long name). Returns 1 for --help, 0, or -EINVAL. */
+/* Apply one global option (by long name). Returns 1 for --help, 0, or -EINVAL (after one line
+ * for a value that is wrong: --qemu-binary's path, see qemu_set_binary()). */
 int global_apply_option(const char *name, const char *value);
 
 /* Resolve the home (--home, $VMCLOAK_HOME, ~/.vmcloak) and create it with its folders, for

@@ -1,4 +1,4 @@
-/* vmcloak list images|snapshots|deps: tables for people, JSON for scripts. */
+/* vmcloak list images|snapshots|deps|hardware: tables for people, JSON for scripts. */
 #include <errno.h>
 #include <json-c/json.h>
 #include <stdio.h>
@@ -16,15 +16,20 @@
 
 static bool arg_name_only;
 static const char *arg_files_dir;
+static char **arg_hw_files;
 
 static const struct optdef opts[] = {
         OPT_BOOL(0, "name-only", &arg_name_only, "Print only names, one per line"),
         OPT_STRING(0, "files-dir", &arg_files_dir, "DIR", "deps: a folder of files you brought (shown as user-supplied when the name matches)"),
+        OPT_LIST(0, "file", &arg_hw_files, "PATH", "hardware: read this profile file instead of the catalog (check one you write)"),
         { NULL },
 };
 
 static const struct cmd_spec spec = {
-        "list", "[--name-only] images|snapshots|deps", "List images, snapshots or dependencies.", NULL, opts, 1, 1,
+        "list", "[--name-only] images|snapshots|deps|hardware", "List images, snapshots, dependencies or hardware profiles.",
+        "hardware: the profiles init --hardware takes, shipped and from ~/.vmcloak/hardware.d (one there\n"
+        "replaces a shipped one of its name); --json gives every field.",
+        opts, 1, 1,
 };
 
 static json_object *jstr(const char *s) { return s ? json_object_new_string(s) : NULL; }
@@ -223,13 +228,17 @@ static int list_snapshots(struct repo *repo, bool name_only) {
 static int check(const struct args *a) {
         const char *what = a->pos[0];
         if (!streq(what, "images") && !streq(what, "snapshots") && !streq(what, "deps") &&
-            !streq(what, "dependencies") && !streq(what, "vms")) {
-                log_error("unknown list '%s': use 'vmcloak list images', 'vmcloak list snapshots' or "
-                          "'vmcloak list deps'", what);
+            !streq(what, "dependencies") && !streq(what, "vms") && !streq(what, "hardware")) {
+                log_error("unknown list '%s': use 'vmcloak list images', 'vmcloak list snapshots', "
+                          "'vmcloak list deps' or 'vmcloak list hardware'", what);
                 return -EINVAL;
         }
         if (arg_files_dir && !streq(what, "deps") && !streq(what, "dependencies")) {
                 log_error("--files-dir goes with 'list deps'");
+                return -EINVAL;
+        }
+        if (arg_hw_files && !streq(what, "hardware")) {
+                log_error("--file goes with 'list hardware'");
                 return -EINVAL;
         }
         return 0;
@@ -239,6 +248,7 @@ static int run(const struct cmd_env *env) {
         const char *what = env->args->pos[0];
         int r = streq(what, "images")                               ? list_images(env->repo, arg_name_only)
                 : streq(what, "deps") || streq(what, "dependencies") ? cmd_list_deps(arg_name_only, arg_files_dir)
+                : streq(what, "hardware")                            ? cmd_list_hardware(arg_name_only, arg_hw_files)
                                                                      : list_snapshots(env->repo, arg_name_only);
         return exit_code_for(r);
 }

@@ -2,7 +2,10 @@
  * hardware profiles). */
 #include "core/yamlfile.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <stdlib.h>
+#include <sys/stat.h>
 
 #include "core/log.h"
 #include "core/util.h"
@@ -53,5 +56,42 @@ int yaml_file_load(const char *path, yaml_document_t *doc) {
                 log_error("%s:1: the file is empty", path);
                 return -EINVAL;
         }
+        return 0;
+}
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+int yaml_file_list(const char *dir, const char *what, char ***ret) {
+        DIR *dp = opendir(dir);
+        if (!dp)
+                return log_error_errno(-errno, "cannot read the folder %s: %m", dir);
+        _cleanup_strv_free_ char **l = NULL;
+        struct dirent *de;
+        int r = 0;
+        while (r == 0 && (de = readdir(dp))) {
+                if (de->d_name[0] == '.')
+                        continue;
+                if (endswith(de->d_name, ".yml"))
+                        log_warning("%s/%s is not read: %s are NAME.yaml", dir, de->d_name, what);
+                if (!endswith(de->d_name, ".yaml"))
+                        continue;
+                _cleanup_free_ char *p = path_join(dir, de->d_name);
+                struct stat st;
+                if (!p)
+                        r = log_oom();
+                else if (is_dir(p))
+                        continue;
+                /* A FIFO or device named *.yaml would block or never end: only regular files are read. */
+                else if (stat(p, &st) < 0 || !S_ISREG(st.st_mode))
+                        log_warning("%s is not read: it is no regular file", p);
+                else if (strv_extend(&l, de->d_name) < 0)
+                        r = log_oom();
+        }
+        closedir(dp);
+        if (r < 0)
+                return r;
+        if (l)
+                qsort(l, strv_length(l), sizeof *l, cmp_str);
+        *ret = TAKE_PTR(l);
         return 0;
 }

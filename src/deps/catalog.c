@@ -157,24 +157,12 @@ static int bad_at(const struct ctx *c, int line, const char *fmt, ...) {
 
 static yaml_node_t *node(const struct ctx *c, yaml_node_item_t id) { return yaml_document_get_node(c->doc, id); }
 
-static const char *scalar(const yaml_node_t *n) {
-        return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
-}
-
-/* YAML 1.1's null: an empty or ~/null plain scalar. A quoted '' is an empty string. */
-static bool is_null(const yaml_node_t *n) {
-        const char *s = scalar(n);
-        if (!s || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
-                return false;
-        return !*s || streq(s, "~") || streq(s, "null") || streq(s, "Null") || streq(s, "NULL");
-}
-
 static size_t map_len(const yaml_node_t *m) { return m->data.mapping.pairs.top - m->data.mapping.pairs.start; }
 static size_t seq_len(const yaml_node_t *s) { return s->data.sequence.items.top - s->data.sequence.items.start; }
 
 static yaml_node_t *map_get(const struct ctx *c, const yaml_node_t *m, const char *key) {
         for (yaml_node_pair_t *p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top; p++)
-                if (streq_ptr(scalar(node(c, p->key)), key))
+                if (streq_ptr(yaml_scalar(node(c, p->key)), key))
                         return node(c, p->value);
         return NULL;
 }
@@ -185,11 +173,11 @@ static int check_map(const struct ctx *c, const yaml_node_t *m, const char *what
                 return bad(c, m, "%s must be a mapping of keys to values", what);
         for (yaml_node_pair_t *p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top; p++) {
                 yaml_node_t *k = node(c, p->key);
-                const char *ks = scalar(k);
+                const char *ks = yaml_scalar(k);
                 if (!ks)
                         return bad(c, k, "a key of %s must be a plain word", what);
                 for (yaml_node_pair_t *q = m->data.mapping.pairs.start; q < p; q++)
-                        if (streq_ptr(scalar(node(c, q->key)), ks))
+                        if (streq_ptr(yaml_scalar(node(c, q->key)), ks))
                                 return bad(c, k, "'%s' is given twice", ks);
                 if (known && !strv_contains((char *const *)known, ks)) {
                         _cleanup_free_ char *list = strv_join((char *const *)known, ", ");
@@ -202,9 +190,9 @@ static int check_map(const struct ctx *c, const yaml_node_t *m, const char *what
 /* A string value (any scalar; YAML's null gives NULL). */
 static int get_str(const struct ctx *c, const yaml_node_t *n, const char *key, char **ret) {
         *ret = NULL;
-        if (!n || is_null(n))
+        if (!n || yaml_is_null(n))
                 return 0;
-        const char *s = scalar(n);
+        const char *s = yaml_scalar(n);
         if (!s)
                 return bad(c, n, "'%s' must be a string", key);
         if (strlen(s) != n->data.scalar.length)
@@ -218,7 +206,7 @@ static int get_bool(const struct ctx *c, const yaml_node_t *n, const char *key, 
         static const char *const no[] = { "false", "False", "FALSE", "no", "No", "NO", "off", "Off", "OFF", NULL };
         if (!n)
                 return 0;
-        const char *s = scalar(n);
+        const char *s = yaml_scalar(n);
         if (s && strv_contains((char *const *)yes, s))
                 *ret = true;
         else if (s && strv_contains((char *const *)no, s))
@@ -230,7 +218,7 @@ static int get_bool(const struct ctx *c, const yaml_node_t *n, const char *key, 
 
 /* A whole number written in decimal or 0x hex, within [min, max]. */
 static bool parse_int(const yaml_node_t *n, int64_t min, int64_t max, int64_t *ret) {
-        const char *s = scalar(n);
+        const char *s = yaml_scalar(n);
         if (!s || !*s || isspace((unsigned char)*s))
                 return false;
         errno = 0;
@@ -262,7 +250,7 @@ static int get_strv(const struct ctx *c, const yaml_node_t *n, const char *key,
                     const char *(*valid)(const char *), char ***ret) {
         _cleanup_strv_free_ char **l = NULL;
         *ret = NULL;
-        if (!n || is_null(n))
+        if (!n || yaml_is_null(n))
                 return 0;
         if (n->type == YAML_SCALAR_NODE || n->type == YAML_SEQUENCE_NODE) {
                 size_t count = n->type == YAML_SCALAR_NODE ? 1 : seq_len(n);
@@ -272,8 +260,8 @@ static int get_strv(const struct ctx *c, const yaml_node_t *n, const char *key,
                 for (size_t i = 0; i < count; i++) {
                         const yaml_node_t *it = n->type == YAML_SCALAR_NODE ? n
                                                                             : node(c, n->data.sequence.items.start[i]);
-                        const char *s = scalar(it);
-                        if (!s || is_null(it) || strlen(s) != it->data.scalar.length)
+                        const char *s = yaml_scalar(it);
+                        if (!s || yaml_is_null(it) || strlen(s) != it->data.scalar.length)
                                 return bad(c, it, "'%s' must be a list of strings", key);
                         const char *why = valid ? valid(s) : NULL;
                         if (why)
@@ -539,7 +527,7 @@ static int parse_file(const struct ctx *c, const yaml_node_t *n, bool installer,
                 return bad(c, n, "%s needs 'sha256' or 'sha1' (a file is used only once its hash matched)",
                            installer ? "an installer" : "a file");
         const yaml_node_t *urls = map_get(c, n, "urls");
-        if (urls && !is_null(urls)) {
+        if (urls && !yaml_is_null(urls)) {
                 if (urls->type != YAML_SEQUENCE_NODE)
                         return bad(c, urls, "'urls' must be a list of URLs");
                 f->urls = calloc(seq_len(urls) + 1, sizeof *f->urls);
@@ -572,7 +560,7 @@ static int parse_file(const struct ctx *c, const yaml_node_t *n, bool installer,
 static int parse_files(const struct ctx *c, const yaml_node_t *n, bool installer, struct dep_file **ret,
                        size_t *ret_n) {
         const char *key = installer ? "installers" : "files";
-        if (!n || is_null(n))
+        if (!n || yaml_is_null(n))
                 return 0;
         if (n->type != YAML_SEQUENCE_NODE)
                 return bad(c, n, "'%s' must be a list", key);
@@ -658,8 +646,8 @@ static int check_data_path(const struct ctx *c, const yaml_node_t *n, const stru
 
 static int parse_src(const struct ctx *c, const yaml_node_t *n, const struct dependency *d, const char *kind,
                      struct dep_src *src) {
-        const char *s = scalar(n);
-        if (!s || is_null(n))
+        const char *s = yaml_scalar(n);
+        if (!s || yaml_is_null(n))
                 return bad(c, n, "'%s' must be installer, file:NAME, data:PATH or setting:KEY", kind);
         const char *rest;
         if (streq(s, "installer")) {
@@ -801,7 +789,7 @@ static int parse_step(const struct ctx *c, const yaml_node_t *n, const struct de
         int kind = -1;
         const yaml_node_t *kind_key = NULL, *val = NULL;
         for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
-                const char *k = scalar(node(c, p->key));
+                const char *k = yaml_scalar(node(c, p->key));
                 for (int i = 0; step_kinds[i]; i++)
                         if (streq(k, step_kinds[i]) && i != DEP_STEP_REBOOT) {
                                 if (kind >= 0)
@@ -821,9 +809,9 @@ static int parse_step(const struct ctx *c, const yaml_node_t *n, const struct de
         if (kind < 0) {
                 _cleanup_free_ char *list = strv_join((char **)step_kinds, ", ");
                 for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++)
-                        if (!strv_contains((char *const *)step_fields, scalar(node(c, p->key))))
+                        if (!strv_contains((char *const *)step_fields, yaml_scalar(node(c, p->key))))
                                 return bad(c, node(c, p->key), "unknown step kind '%s' (known: %s)",
-                                           scalar(node(c, p->key)), strempty(list));
+                                           yaml_scalar(node(c, p->key)), strempty(list));
                 if (reboot)
                         return bad(c, reboot, "'reboot' lists exit codes of a run, script or powershell step, and "
                                    "this step has none; a reboot of its own is {reboot: true}");
@@ -833,7 +821,7 @@ static int parse_step(const struct ctx *c, const yaml_node_t *n, const struct de
         const char *kname = step_kinds[kind];
         for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
                 const yaml_node_t *k = node(c, p->key);
-                const char *ks = scalar(k);
+                const char *ks = yaml_scalar(k);
                 if (k == kind_key || (kind == DEP_STEP_REBOOT && streq(ks, "reboot")))
                         continue;
                 if (!strv_contains((char *const *)step_fields, ks))
@@ -949,7 +937,7 @@ static int add_refs(const struct ctx *c, struct dep_entry *e, const yaml_node_t 
 
 static int parse_settings(const struct ctx *c, const yaml_node_t *n, struct dependency *d) {
         static const char *const keys[] = { "required", "default", "description", NULL };
-        if (!n || is_null(n))
+        if (!n || yaml_is_null(n))
                 return 0;
         int r = check_map(c, n, "'settings'", NULL);
         if (r < 0)
@@ -959,7 +947,7 @@ static int parse_settings(const struct ctx *c, const yaml_node_t *n, struct depe
                 return log_oom();
         for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
                 const yaml_node_t *k = node(c, p->key), *v = node(c, p->value);
-                const char *ks = scalar(k);
+                const char *ks = yaml_scalar(k);
                 if (!valid_setting_key(ks))
                         return bad(c, k, "setting '%s' may hold only letters, digits and '_'", ks);
                 if (strv_contains((char *const *)fixed_words, ks))
@@ -968,7 +956,7 @@ static int parse_settings(const struct ctx *c, const yaml_node_t *n, struct depe
                 struct dep_setting *s = &d->settings[d->n_settings++];
                 if (!(s->key = strdup(ks)))
                         return log_oom();
-                if (is_null(v))
+                if (yaml_is_null(v))
                         continue;
                 char what[128];
                 snprintf(what, sizeof what, "setting '%s'", ks);
@@ -985,7 +973,7 @@ static int parse_settings(const struct ctx *c, const yaml_node_t *n, struct depe
 
 static int parse_os_depends(const struct ctx *c, const yaml_node_t *n, struct dep_entry *e) {
         struct dependency *d = &e->pub;
-        if (!n || is_null(n))
+        if (!n || yaml_is_null(n))
                 return 0;
         int r = check_map(c, n, "'os_depends'", NULL);
         if (r < 0)
@@ -995,10 +983,10 @@ static int parse_os_depends(const struct ctx *c, const yaml_node_t *n, struct de
                 return log_oom();
         for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
                 const yaml_node_t *k = node(c, p->key), *v = node(c, p->value);
-                if (valid_os(scalar(k)))
-                        return bad(c, k, "'os_depends': '%s' %s", scalar(k), valid_os(scalar(k)));
+                if (valid_os(yaml_scalar(k)))
+                        return bad(c, k, "'os_depends': '%s' %s", yaml_scalar(k), valid_os(yaml_scalar(k)));
                 struct dep_os_depends *o = &d->os_depends[d->n_os_depends++];
-                if (!(o->os = strdup(scalar(k))))
+                if (!(o->os = strdup(yaml_scalar(k))))
                         return log_oom();
                 if ((r = get_strv(c, v, "os_depends", valid_item, &o->depends)) < 0 ||
                     (r = add_refs(c, e, v, o->depends, "os_depends")) < 0)
@@ -1039,10 +1027,10 @@ static int parse_entry(const struct ctx *c, const yaml_node_t *root, const char 
                 if (!d->alias_of || valid_name(d->alias_of))
                         return bad(c, v, "'alias_of' must name an entry");
                 for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top; p++)
-                        if (!strv_contains((char *const *)alias_keys, scalar(node(c, p->key))))
+                        if (!strv_contains((char *const *)alias_keys, yaml_scalar(node(c, p->key))))
                                 return bad(c, node(c, p->key), "'%s' does not belong to an alias: it shares %s's "
                                            "(an alias has only name, description, recommended and alias_of)",
-                                           scalar(node(c, p->key)), d->alias_of);
+                                           yaml_scalar(node(c, p->key)), d->alias_of);
                 if ((r = add_ref(e, d->alias_of, "alias_of", line_of(v))) < 0)
                         return r;
                 d->tags = calloc(1, sizeof *d->tags);
@@ -1080,7 +1068,7 @@ static int parse_entry(const struct ctx *c, const yaml_node_t *root, const char 
         }
 
         v = map_get(c, root, "steps");
-        if (v && !is_null(v)) {
+        if (v && !yaml_is_null(v)) {
                 if (v->type != YAML_SEQUENCE_NODE)
                         return bad(c, v, "'steps' must be a list");
                 d->steps = calloc(seq_len(v) + 1, sizeof *d->steps);
@@ -1129,49 +1117,6 @@ static int cmp_dep(const void *a, const void *b) {
         return strcmp((*(struct dependency *const *)a)->name, (*(struct dependency *const *)b)->name);
 }
 
-static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
-
-/* The *.yaml files of a folder but recipes.yaml, sorted (messages and overrides do not depend on
- * readdir's order); hidden files (editors' leftovers) are skipped. */
-static int list_yaml(const char *dir, char ***ret) {
-        DIR *dp = opendir(dir);
-        if (!dp)
-                return log_error_errno(-errno, "cannot read the folder %s: %m", dir);
-        _cleanup_strv_free_ char **l = NULL;
-        struct dirent *de;
-        int r = 0;
-        while ((de = readdir(dp))) {
-                if (de->d_name[0] != '.' && endswith(de->d_name, ".yml"))
-                        log_warning("%s/%s is not read: catalog entries are NAME.yaml", dir, de->d_name);
-                if (de->d_name[0] == '.' || !endswith(de->d_name, ".yaml") || streq(de->d_name, "recipes.yaml"))
-                        continue;
-                _cleanup_free_ char *p = path_join(dir, de->d_name);
-                if (!p) {
-                        r = log_oom();
-                        break;
-                }
-                if (is_dir(p))
-                        continue;
-                /* A FIFO or device named *.yaml would block or never end: only regular files are read. */
-                struct stat st;
-                if (stat(p, &st) < 0 || !S_ISREG(st.st_mode)) {
-                        log_warning("%s is not read: it is no regular file", p);
-                        continue;
-                }
-                if (strv_extend(&l, de->d_name) < 0) {
-                        r = log_oom();
-                        break;
-                }
-        }
-        closedir(dp);
-        if (r < 0)
-                return r;
-        if (l)
-                qsort(l, strv_length(l), sizeof *l, cmp_str);
-        *ret = TAKE_PTR(l);
-        return 0;
-}
-
 static int catalog_add(struct dep_catalog *c, struct dependency *d) {
         for (size_t i = 0; i < c->n; i++)
                 if (streq(c->deps[i]->name, d->name)) {
@@ -1194,11 +1139,13 @@ static int catalog_add(struct dep_catalog *c, struct dependency *d) {
 
 static int load_folder(struct dep_catalog *c, const char *dir, bool user) {
         _cleanup_strv_free_ char **files = NULL;
-        int r = list_yaml(dir, &files);
+        int r = yaml_file_list(dir, "catalog entries", &files);
         if (r < 0)
                 return r;
         STRV_FOREACH(f, files) {
                 struct dependency *d = NULL;
+                if (streq(*f, "recipes.yaml"))
+                        continue;
                 r = load_entry(dir, *f, user, &d);
                 if (r < 0)
                         return r;
@@ -1422,7 +1369,7 @@ static int load_recipes(struct dep_catalog *cat, const char *dir) {
         for (yaml_node_pair_t *p = r < 0 ? NULL : root->data.mapping.pairs.start;
              r >= 0 && p < root->data.mapping.pairs.top; p++) {
                 const yaml_node_t *k = node(&c, p->key), *v = node(&c, p->value);
-                const char *os = scalar(k);
+                const char *os = yaml_scalar(k);
                 /* A recipe is for images, so its key is an OS profile ('lnx:' would never be used). */
                 if (valid_profile_os(os)) {
                         r = bad(&c, k, "'%s' %s", os, valid_profile_os(os));

@@ -7,6 +7,8 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -18,7 +20,14 @@
 #include "core/util.h"
 #include "qemu/img.h"
 
+/* --qemu-binary: one per process, set while the options are read. */
+static char *binary_override;
+
 int qemu_find_binary(char **ret) {
+        if (binary_override) {
+                *ret = strdup(binary_override);
+                return *ret ? 0 : -ENOMEM;
+        }
         const char *e = getenv("VMCLOAK_QEMU");
         char *p = find_program(isempty(e) ? QEMU_DEFAULT_BINARY : e);
         if (!p)
@@ -66,9 +75,45 @@ int qemu_probe_version(const char *binary, struct qemu_version *ret, char **ret_
         return qemu_parse_version_output(out, ret, ret_string);
 }
 
+int qemu_set_binary(const char *path) {
+        if (!path) {
+                free(binary_override);
+                binary_override = NULL;
+                return 0;
+        }
+        struct stat st;
+        if (stat(path, &st) < 0) {
+                int r = -errno;
+                return log_error_errno(r, "--qemu-binary %s: %m (give the path of a qemu-system-x86_64)", path);
+        }
+        if (S_ISDIR(st.st_mode))
+                return log_error_errno(-EISDIR, "--qemu-binary %s is a directory: give the qemu-system-x86_64 file in it", path);
+        if (!S_ISREG(st.st_mode) || access(path, X_OK) < 0)
+                return log_error_errno(-EACCES, "--qemu-binary %s is not an executable file (chmod +x it, or give another path)",
+                                       path);
+        struct qemu_version v;
+        _cleanup_free_ char *vs = NULL;
+        int r = qemu_probe_version(path, &v, &vs);
+        if (r == -ECANCELED || r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return log_error_errno(-EINVAL, "--qemu-binary %s: its --version output names no version (x.y.z): is it a qemu-system-x86_64?",
+                                       path);
+        log_debug("--qemu-binary %s is QEMU %s", path, vs);
+        /* Absolute: QEMU may be started from another working directory (proc_run's cwd). */
+        char *c = path[0] == '/' ? strdup(path) : realpath(path, NULL);
+        if (!c)
+                return log_oom();
+        free(binary_override);
+        binary_override = c;
+        return 0;
+}
+
 int qemu_binary_probe(struct qemu_binary *ret) {
         memset(ret, 0, sizeof *ret);
         int r = qemu_find_binary(&ret->path);
+        if (r == -ENOMEM)
+                return log_oom();
         if (r < 0) {
                 const char *e = getenv("VMCLOAK_QEMU");
                 if (!isempty(e))
@@ -382,6 +427,58 @@ int qemu_resolve_run(struct qemu_run *run) {
         }
         qemu_binary_done(&b);
         return r;
+}
+
+int qemu_binary_accels(const char *binary, char ***ret) {
+        char *argv[] = { (char *)binary, "-accel", "help", NULL };
+        _cleanup_free_ char *out = NULL;
+        int r = proc_run(argv, NULL, &out, NULL);
+        if (r < 0)
+                return r;
+        if (r != 0)
+                return -EIO;
+        /* "Accelerators supported in QEMU binary:" then one name a line. */
+        char **l = NULL;
+        char *save = NULL;
+        for (char *t = strtok_r(out, "\n", &save); t; t = strtok_r(NULL, "\n", &save)) {
+                if (strchr(t, ' ') || strchr(t, ':') || !*t)
+                        continue;
+                if (strv_extend(&l, t) < 0) {
+                        strv_free(l);
+                        return -ENOMEM;
+                }
+        }
+        if (!l && !(l = calloc(1, sizeof *l)))
+                return -ENOMEM;
+        *ret = l;
+        return 0;
+}
+
+const char *const qemu_tell_strings[QEMU_TELLS_CHECKED + 1] = {
+        "QEMU HARDDISK", "QEMU DVD-ROM", "QEMU USB Tablet", "QEMU Virtual CPU", "QEMU0002", "BOCHS", "Bochs", NULL,
+};
+
+int qemu_binary_tells(const char *binary, const char *present[QEMU_TELLS_CHECKED]) {
+        _cleanup_close_ int fd = open(binary, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        struct stat st;
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (!S_ISREG(st.st_mode))
+                return -EINVAL;
+        int n = 0;
+        if (st.st_size == 0)
+                return 0;
+        /* A QEMU binary is tens of MiB: map it rather than read it. */
+        void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (m == MAP_FAILED)
+                return -errno;
+        for (size_t i = 0; i < QEMU_TELLS_CHECKED; i++)
+                if (memmem(m, (size_t)st.st_size, qemu_tell_strings[i], strlen(qemu_tell_strings[i])))
+                        present[n++] = qemu_tell_strings[i];
+        munmap(m, (size_t)st.st_size);
+        return n;
 }
 
 char *qemu_find_ovmf_code(bool secure_boot) {

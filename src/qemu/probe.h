@@ -10,9 +10,19 @@
 #define QEMU_MIN_MAJOR 2
 #define QEMU_MIN_MINOR 11
 
-/* qemu-system-x86_64 to use: $VMCLOAK_QEMU if set, else the first in PATH. New absolute
- * path in *ret; -ENOENT (nothing logged) when there is none. */
+/* qemu-system-x86_64 to use: the one qemu_set_binary() chose, else $VMCLOAK_QEMU if set, else
+ * the first in PATH. New path in *ret; -ENOENT (nothing logged) when there is none. */
 int qemu_find_binary(char **ret);
+
+/*
+ * The global --qemu-binary PATH: every later qemu_find_binary() (so every run, restore, probe
+ * and doctor check of this process) uses PATH, e.g. a patched build that hides QEMU's strings
+ * as CAPE's kvm-qemu.sh makes one. PATH must be an executable file whose `--version` names a
+ * version (qemu_probe_version()); the minimum version is checked where QEMU is used. NULL goes
+ * back to $VMCLOAK_QEMU / PATH. 0, or -ENOENT, -EACCES, -EISDIR, -EINVAL (no version) after
+ * one line naming the option and the fix; -ENOMEM.
+ */
+int qemu_set_binary(const char *path);
 
 /* Find MAJOR.MINOR.PATCH[-pre][+build] in `--version` output (VMCloak's semver search).
  * ret_string (may be NULL) gets the matched text. -EINVAL when there is none. */
@@ -96,6 +106,24 @@ int qemu_doctor_collect(struct qemu_doctor *d, unsigned flags);
 int qemu_doctor_print(const struct qemu_doctor *d, FILE *f);
 struct json_object *qemu_doctor_to_json(const struct qemu_doctor *d);
 void qemu_doctor_done(struct qemu_doctor *d);
+
+/* The accelerators a QEMU binary was built with (`BINARY -accel help`: one name a line after a
+ * header), e.g. {"kvm", "tcg"}; an empty list when it names none. strv in *ret; -EIO when the
+ * binary fails, -ENOMEM. */
+int qemu_binary_accels(const char *binary, char ***ret);
+
+/*
+ * Strings a stock QEMU build carries in its own file that a guest can read back (the ATA/ATAPI
+ * model strings of hw/ide/core.c, the USB tablet's product name, the default CPU model name,
+ * the fw_cfg ACPI device id, the Bochs VGA / BOCHS ACPI OEM names). A build patched as CAPE's
+ * kvm-qemu.sh does replaces them, so their absence is how doctor tells a patched build. Fills
+ * present[] (pointers into a static list) and returns how many of QEMU_TELLS_CHECKED are in the
+ * file; -errno when it cannot be read.
+ */
+#define QEMU_TELLS_CHECKED 7
+int qemu_binary_tells(const char *binary, const char *present[QEMU_TELLS_CHECKED]);
+/* The whole list qemu_binary_tells() looks for, for messages. */
+extern const char *const qemu_tell_strings[QEMU_TELLS_CHECKED + 1];   /* NULL-terminated */
 
 /* Standard firmware paths (Debian's ovmf package), NULL if missing. New strings. */
 char *qemu_find_ovmf_code(bool secure_boot);

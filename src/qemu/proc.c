@@ -241,7 +241,7 @@ static int spawn(struct qemu_proc *vm, char *const *argv, const struct qemu_proc
                                 .pdeathsig = true, .env_extra = env };
         r = proc_spawn(argv, &po, &vm->pid);
         if (r == -ENOENT)
-                return log_error_errno(r, "%s not found: install qemu-system-x86 or set VMCLOAK_QEMU", argv[0]);
+                return log_error_errno(r, "%s not found: install qemu-system-x86, or give one with --qemu-binary PATH or VMCLOAK_QEMU", argv[0]);
         if (r < 0)
                 return log_error_errno(r, "cannot start %s: %m", argv[0]);
         return wait_qmp(vm, o && o->qmp_timeout_ms > 0 ? o->qmp_timeout_ms : QMP_DEFAULT_TIMEOUT_MS);

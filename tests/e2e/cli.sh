@@ -44,6 +44,30 @@ tap_check "layout created" test -d "$VMCLOAK_HOME/image" -a -d "$VMCLOAK_HOME/de
 tap_check "list json is an empty array" test "$("$VM" list images --json | tr -d ' \n')" = "[]"
 "$VM" list frobs 2>/dev/null; tap_check "unknown list kind exits 2" test $? = 2
 
+# list hardware: the shipped profiles; ~/.vmcloak/hardware.d replaces one whole; a bad one is
+# refused with FILE:LINE: PROFILE: FIELD.
+out=$("$VM" list hardware); rc=$?
+tap_check "list hardware: a header and one line per shipped profile" \
+  test "$rc" = 0 -a "$(wc -l <<<"$out")" = "$(( $(ls "$VMCLOAK_SOURCE_ROOT"/data/hardware/*.yaml | wc -l) + 1 ))"
+tap_check "... name, vendor, form, year, description" grep -qE '^dell-optiplex-7050 +Dell +desktop +2017 Dell OptiPlex 7050' <<<"$out"
+tap_check "list hardware --json has every field" bash -c "'$VM' list hardware --json | python3 -c 'import json,sys; p=json.load(sys.stdin)[0]; sys.exit(0 if p[\"nic\"][\"ouis\"] and p[\"bios\"][\"date\"] and p[\"disks\"][0][\"firmware\"] and p[\"acpi\"][\"oem_id\"] else 1)'"
+mkdir -p "$VMCLOAK_HOME/hardware.d"
+sed 's/^description: .*/description: My own OptiPlex/' "$VMCLOAK_SOURCE_ROOT/data/hardware/dell-optiplex-7050.yaml" \
+  >"$VMCLOAK_HOME/hardware.d/dell-optiplex-7050.yaml"
+tap_check "hardware.d replaces a shipped profile" bash -c "'$VM' list hardware | grep -q '^dell-optiplex-7050 .*My own OptiPlex'"
+sed 's/^year: .*/year: 1999/' "$VMCLOAK_SOURCE_ROOT/data/hardware/dell-optiplex-7050.yaml" \
+  >"$VMCLOAK_HOME/hardware.d/dell-optiplex-7050.yaml"
+out=$("$VM" list hardware 2>&1); rc=$?
+tap_check "a bad profile: exit 1 and FILE:LINE: PROFILE: FIELD" test "$rc" = 1 -a -n "$(grep -E "hardware.d/dell-optiplex-7050.yaml:[0-9]+: dell-optiplex-7050: year: '1999' is not" <<<"$out")"
+rm -r "$VMCLOAK_HOME/hardware.d"
+sed 's/^  date: .*/  date: 2018-03-23/' "$VMCLOAK_SOURCE_ROOT/data/hardware/dell-optiplex-7050.yaml" >"$tmp/dell-optiplex-7050.yaml"
+out=$("$VM" list hardware --file "$tmp/dell-optiplex-7050.yaml" 2>&1); rc=$?
+tap_check "list hardware --file checks a profile you write" test "$rc" = 1 -a "$(grep -c . <<<"$out")" = 1 -a \
+  -n "$(grep -F "$tmp/dell-optiplex-7050.yaml:11: dell-optiplex-7050: bios.date: '2018-03-23' is not MM/DD/YYYY" <<<"$out")"
+out=$("$VM" list hardware --name-only --file "$VMCLOAK_SOURCE_ROOT/data/hardware/dell-optiplex-7050.yaml"); rc=$?
+tap_check "... and lists only it when it is good" test "$rc" = 0 -a "$out" = dell-optiplex-7050
+"$VM" list images --file x.yaml 2>/dev/null; tap_check "--file goes with list hardware only (exit 2)" test $? = 2
+
 # A VMCloak-made repository: listed as is, writes need migrate, then work.
 vh=$tmp/vmcloak-home; mkdir -p "$vh/image"
 sqlite3 "$vh/repository.db" < "$VMCLOAK_SOURCE_ROOT/tests/fixtures/vmcloak-head.sql"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Every golden argv (tests/argv/*.args) goes through the real qemu-system-x86_64: it must
-# start paused (-S), answer QMP and quit with exit code 0. Usage: qemu_accept.sh QEMU_DRIVE
+# Every golden argv (tests/argv/*.args, and tests/hardware/*.args: one per hardware profile) goes
+# through the real qemu-system-x86_64: it must start paused (-S), answer QMP and quit with exit
+# code 0. Usage: qemu_accept.sh QEMU_DRIVE
 #
 # What cannot run verbatim on this host is swapped for its nearest equivalent, and only that:
 #  - -enable-kvm / --enable-kvm -> -accel tcg: nested KVM hangs here (probe.c checks KVM);
@@ -69,7 +70,7 @@ concrete() {  # golden .args -> runnable argv file (one per line)
 }
 
 n=0
-for args in "$ROOT"/tests/argv/*.args; do
+for args in "$ROOT"/tests/argv/*.args "$ROOT"/tests/hardware/*.args; do
   name=$(basename "$args" .args)
   n=$((n + 1))
   concrete "$args" "$tmp/$name.run"

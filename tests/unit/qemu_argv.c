@@ -249,6 +249,31 @@ static void test_def_copy(void **state) {
         qemu_run_done(&run);
 }
 
+/* Cuckoo3 restores the same machine: START_ARGS of the fully cloaked PC are RUN's arguments
+ * without the binary, the disk path being the placeholder (every cloaking knob identical). */
+static void test_start_args_same_machine(void **state) {
+        (void)state;
+        struct vm_def d;
+        struct qemu_run run;
+        _cleanup_free_ char *conf = NULL;
+        enum qemu_argv_purpose p;
+        load_case("full_cloak", &d, &run, &p, &conf);
+        _cleanup_strv_free_ char **r = NULL, **sa = NULL;
+        assert_int_equal(qemu_argv_build(&d, &run, QEMU_ARGV_RUN, &r), 0);
+        assert_int_equal(qemu_argv_build(&d, &run, QEMU_ARGV_START_ARGS, &sa), 0);
+        assert_int_equal(strv_length(r), strv_length(sa) + 1);
+        size_t differ = 0;
+        for (size_t i = 0; sa[i]; i++)
+                if (!streq(r[i + 1], sa[i])) {
+                        assert_non_null(strstr(sa[i], VM_DISK_PLACEHOLDER));
+                        differ++;
+                }
+        assert_int_equal(differ, 1);
+        assert_int_equal(cuckoo_start_args_check(sa, NULL), 0);
+        vm_def_done(&d);
+        qemu_run_done(&run);
+}
+
 /* Cuckoo3's restore through the builder: placeholder escaped, forward moved, VNC and the
  * process knobs rendered by the same helpers as every other run. */
 static void test_from_start_args(void **state) {
@@ -491,6 +516,7 @@ int main(void) {
                 cmocka_unit_test(test_vmcloak_default_literal),
                 cmocka_unit_test(test_def_refused),
                 cmocka_unit_test(test_def_copy),
+                cmocka_unit_test(test_start_args_same_machine),
                 cmocka_unit_test(test_from_start_args_tpm),
                 cmocka_unit_test(test_from_start_args),
                 cmocka_unit_test(test_start_args_rules),

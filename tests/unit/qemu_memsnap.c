@@ -156,6 +156,45 @@ static void test_find_binary(void **state) {
         unsetenv("VMCLOAK_QEMU");
 }
 
+/* --qemu-binary: wins over $VMCLOAK_QEMU for every lookup until reset; its tell strings counted. */
+static void test_set_binary(void **state) {
+        (void)state;
+        char dir[] = "/tmp/vmcloak-setbin.XXXXXX";
+        assert_non_null(mkdtemp(dir));
+        _cleanup_free_ char *fake = strdup_printf("%s/qemu", dir);
+        static const char script[] = "#!/bin/sh\necho 'QEMU emulator version 9.1.0'\n# QEMU HARDDISK Bochs\n";
+        assert_int_equal(write_file(fake, script, strlen(script), 0755), 0);
+        _cleanup_free_ char *noexec = strdup_printf("%s/noexec", dir);
+        assert_int_equal(write_file(noexec, script, strlen(script), 0644), 0);
+
+        assert_int_equal(qemu_set_binary(noexec), -EACCES);
+        assert_int_equal(qemu_set_binary(dir), -EISDIR);
+        assert_int_equal(qemu_set_binary("/nonexistent/qemu"), -ENOENT);
+        assert_int_equal(qemu_set_binary(fake), 0);
+        setenv("VMCLOAK_QEMU", "/bin/sh", 1);
+        char *p = NULL;
+        assert_int_equal(qemu_find_binary(&p), 0);
+        assert_string_equal(p, fake);
+        free(p);
+        struct qemu_binary b;
+        assert_int_equal(qemu_binary_probe(&b), 0);
+        assert_string_equal(b.path, fake);
+        assert_int_equal(b.version.major, 9);
+        qemu_binary_done(&b);
+        const char *present[QEMU_TELLS_CHECKED];
+        assert_int_equal(qemu_binary_tells(fake, present), 2);
+        assert_string_equal(present[0], "QEMU HARDDISK");
+        assert_string_equal(present[1], "Bochs");
+        assert_int_equal(qemu_set_binary(NULL), 0);
+        assert_int_equal(qemu_find_binary(&p), 0);
+        assert_string_equal(p, "/bin/sh");
+        free(p);
+        unsetenv("VMCLOAK_QEMU");
+        unlink(fake);
+        unlink(noexec);
+        rmdir(dir);
+}
+
 static void test_kvm_probe_without_device(void **state) {
         (void)state;
         struct kvm_status s;
@@ -234,6 +273,7 @@ int main(void) {
                 cmocka_unit_test(test_shell_quote_roundtrip),
                 cmocka_unit_test(test_version_output),
                 cmocka_unit_test(test_find_binary),
+                cmocka_unit_test(test_set_binary),
                 cmocka_unit_test(test_kvm_probe_without_device),
                 cmocka_unit_test(test_accel_test_cleans_up),
         };
