@@ -5,7 +5,9 @@
 #include <stddef.h>
 
 #include "cmd/args.h"
+#include "cmd/global.h"
 #include "core/log.h"
+#include "core/paths.h"
 #include "core/util.h"
 #include "core/validate.h"
 #include "cloak/hardware.h"
@@ -101,7 +103,11 @@ static unsigned max_u(unsigned a, unsigned b) { return a > b ? a : b; }
 int vm_hardware_pick(const struct args *a, const char *name, struct init_request *req) {
         if (!name)
                 return 0;
-        int r = hardware_catalog_load(&hardware_catalog);
+        /* The home's hardware.d is read before the home is set up (a usage error must not
+         * create it): resolving its path creates nothing. */
+        int r = paths_init(global.home);
+        if (r == 0)
+                r = hardware_catalog_load(&hardware_catalog);
         if (r < 0)
                 return r;
         const struct hw_profile *p = hw_catalog_pick(&hardware_catalog, name);

@@ -108,13 +108,11 @@ OPT_ENUM_DECLARE(opt_netmode, enum image_netmode);
  * turns it into the profile. */
 #define OPT_HARDWARE(p)                                                                                         \
         OPT_STRING(0, "hardware", p, "NAME",                                                                    \
-                   "Make the image a real PC model: a hardware profile ('vmcloak list hardware', or "           \
-                   "~/.vmcloak/hardware.d) or random. Its SMBIOS, CPU, disk and DVD models, NIC and vendor "    \
-                   "MAC are what install, modify and snapshot boot (each snapshot VM with its own serials, "   \
-                   "UUID, MAC and machine id); a Windows guest takes its CPUs, RAM and disk size unless "       \
-                   "--cpus, --ramsize, --hddsize say otherwise (raised to the OS's minimums); the linux guest, " \
-                   "a test guest that usually runs under TCG, keeps its own 1 CPU, 512 MiB and 2 GiB",          \
-                   .def = "none: QEMU's own machine, as VMCloak's", .check = check_path)
+                   "A real PC model: a hardware profile ('vmcloak list hardware', ~/.vmcloak/hardware.d) or "   \
+                   "random. Every run boots its SMBIOS, CPU, drives, NIC and vendor MAC, each snapshot VM "     \
+                   "with its own serials, UUID, MAC and machine id. Windows takes its CPUs, RAM and disk size " \
+                   "unless given (the OS's minimums win); the linux guest, a TCG test guest, keeps its own",    \
+                   .def = "none (QEMU's own machine, as VMCloak)", .check = check_path)
 
 struct args;
 /*

@@ -202,6 +202,10 @@ static int init_steps(struct init_run *x, struct image *img) {
         log_info("Creating image %s: %s, %s %s/%u (gateway %s), %u MiB RAM", req->name, prof->name,
                  req->net.mode == IMAGE_NET_USER ? "user network" : req->adapter, x->net.ip_s, x->net.net.prefix,
                  x->net.gateway_s, req->ram_mb);
+        char disk[32];
+        if (req->hardware)
+                log_info("Hardware %s: %s; %u CPU%s, a %s disk", req->hardware->name, req->hardware->description,
+                         req->cpus, req->cpus == 1 ? "" : "s", format_bytes(disk, sizeof disk, req->disk_bytes));
         if ((r = make_media(x)) < 0)
                 return r;
         if (interrupted())

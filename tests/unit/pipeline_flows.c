@@ -1683,7 +1683,7 @@ static char *expected_identity_line(const char *name, const struct hw_identity *
  * its definition. */
 static void test_hardware_identity_flow(void **state) {
         struct env *e = *state;
-        _cleanup_free_ char *yaml = install_test_profile();
+        free(install_test_profile());
         _cleanup_(hw_catalog_done) struct hw_catalog cat = { 0 };
         assert_int_equal(hardware_catalog_load(&cat), 0);
         const struct hw_profile *p = hw_catalog_find(&cat, "test-pc");
@@ -1813,6 +1813,22 @@ static void test_hardware_refusals(void **state) {
         fake_set_hook(NULL, NULL);
         assert_listing("vms/qemu", "hwf1");
         assert_nothing_left(e, 1, 1, "hw.qcow2");
+
+        /* import --hardware: the adopted disk becomes a machine of the profile too. */
+        _cleanup_free_ char *src = make_hand_disk(e);
+        struct init_request iq2 = import_req("himp");
+        iq2.hardware = hw_catalog_find(&cat, "test-pc");
+        iq2.net.ip = "10.0.2.16";
+        assert_int_equal(pipeline_import(&e->pl, &iq2, src, false), 0);
+        _cleanup_image_ struct image *imp = NULL;
+        assert_int_equal(repo_image_get(e->repo, "himp", &imp), 0);
+        assert_string_equal(imp->hardware, "test-pc");
+        struct hw_identity mid = identity_of(imp->identity);
+        assert_string_equal(imp->mac, mid.mac);
+        _cleanup_free_ char *wimp = expected_identity_line("himp", &mid);
+        _cleanup_free_ char *gimp = identity_line("himp", 0);
+        assert_string_equal(gimp, wimp);
+        hw_identity_done(&mid);
 
         /* Without a profile nothing of it shows: no identity in the rows or the definitions. */
         assert_int_equal(init_image(e, "plain"), 0);
