@@ -192,7 +192,8 @@ int scorecard_to_json(const struct scorecard *s, char **ret) {
                         return log_oom();
                 }
                 json_object_object_add(c, "name", json_object_new_string(s->checks[i].name));
-                json_object_object_add(c, "verdict", json_object_new_string(cloak_verdict_to_string(s->checks[i].verdict)));
+                json_object_object_add(c, "verdict",
+                                       json_object_new_string(cloak_verdict_to_string(s->checks[i].verdict)));
                 json_object_object_add(c, "seen", json_object_new_string(s->checks[i].seen));
         }
         json_object_object_add(root, "checks", checks);
@@ -215,7 +216,8 @@ static const char *json_str(json_object *o, const char *key) {
 int scorecard_from_json(const char *text, struct scorecard *ret) {
         json_object *root = json_tokener_parse(text ? text : "");
         json_object *checks = NULL;
-        const char *os = root ? json_str(root, "os") : NULL, *version = root ? json_str(root, "detector_version") : NULL;
+        const char *os = root ? json_str(root, "os") : NULL;
+        const char *version = root ? json_str(root, "detector_version") : NULL;
         struct scorecard s = { 0 };
         int r = 0;
         if (!os || !version || !json_object_object_get_ex(root, "checks", &checks) ||
@@ -256,7 +258,10 @@ int scorecard_print(const struct scorecard *s, FILE *f, bool color) {
                 const char *v = cloak_verdict_to_string(c->verdict);
                 bool limit = cloak_check_limit(c->name) != NULL;
                 any_limit = any_limit || limit;
-                const char *on = !color ? "" : c->verdict == CLOAK_HIDDEN ? "\033[32m" : c->verdict == CLOAK_DETECTED ? "\033[31m" : "\033[33m";
+                const char *on = !color                         ? ""
+                                 : c->verdict == CLOAK_HIDDEN   ? "\033[32m"
+                                 : c->verdict == CLOAK_DETECTED ? "\033[31m"
+                                                                : "\033[33m";
                 /* "detected*": a tell the command line cannot hide (the note below says what would). */
                 fprintf(f, "  %s%s%s%s%*s %-*s  %s\n", on, v, color ? "\033[0m" : "", limit ? "*" : "",
                         (int)(9 - strlen(v) - (limit ? 1 : 0)), "", (int)width, c->name, c->seen);
@@ -288,24 +293,31 @@ bool scorecard_worse(const struct scorecard *s, const struct scorecard *base, co
 }
 
 /* Each entry was seen on the linux guest under QEMU 7.2 (q35, SeaBIOS) with every knob of a
- * hardware profile applied, and read back in QEMU's source (hw/nvram/fw_cfg.c,
- * hw/display/vga-pci.c, hw/pci/pci.c's default subsystem ids, hw/ide/atapi.c's INQUIRY,
- * hw/audio/hda-codec.c, hw/acpi/aml-build.c's creator id); CAPEv2's kvm-qemu.sh patches the same places. */
+ * hardware profile applied (the scorecards in docs/cloaking.md), and read back in QEMU's source
+ * (hw/nvram/fw_cfg.c, hw/display/vga-pci.c, hw/pci/pci.c's default subsystem ids,
+ * hw/ide/atapi.c's INQUIRY, hw/acpi/aml-build.c's creator id); the HDA codec only in the
+ * source (hw/audio/hda-codec.c: the guest loads no sound driver). CAPEv2's kvm-qemu.sh patches
+ * the same places. */
 static const struct {
         const char *check;
         const char *takes;
 } limits[] = {
-        { "fw_cfg.acpi", "fw_cfg's ACPI device QEMU0002 (q35 always has fw_cfg): a patched QEMU renaming its _HID" },
-        { "fw_cfg.sysfs", "/sys/firmware/qemu_fw_cfg (the kernel's driver for fw_cfg's QEMU0002 device): a patched QEMU" },
-        { "pci.vga", "Bochs VGA PCI id 1234:1111 (-vga std): a patched QEMU, or -vga none/cirrus (no or a 1990s card)" },
+        { "fw_cfg.acpi", "fw_cfg's ACPI device QEMU0002 (q35 always has fw_cfg): a patched QEMU renaming its "
+                         "_HID" },
+        { "fw_cfg.sysfs", "/sys/firmware/qemu_fw_cfg (the kernel's driver for fw_cfg's QEMU0002 device, loaded "
+                          "by its modalias): a patched QEMU" },
+        { "pci.vga", "Bochs VGA PCI id 1234:1111 (-vga std): a patched QEMU, or -vga none/cirrus (no or a 1990s "
+                     "card)" },
         { "pci.subsystem", "PCI subsystem 1af4:1100 on Q35/ICH9 built-in devices (host bridge, LPC, SATA, SMBus, "
-                           "VGA; QEMU 7.2 has x-pci-sub-vendor-id only on e1000e): a patched QEMU" },
+                           "USB, HDA, VGA; of QEMU 7.2's devices only e1000e takes subsys_ven=/subsys=): a patched "
+                           "QEMU" },
         { "bios.rom", "SeaBIOS/Bochs strings in the BIOS ROM: a SeaBIOS built with other strings (-bios FILE)" },
         { "acpi.creator_id", "the ACPI tables' creator id BXPC (x-oem-id/x-oem-table-id leave it): a patched QEMU" },
         { "acpi.dsdt", "BOCHS/QEMU names in the ACPI DSDT's AML (QEMU0002, BXPC devices): a patched QEMU" },
         { "cdrom.model", "the CD/DVD drive's SCSI INQUIRY vendor and product QEMU / QEMU DVD-ROM (hw/ide/atapi.c; "
                          "ide-cd's model= reaches only ATA IDENTIFY): a patched QEMU, or no optical drive" },
-        { "sound.hda_codec", "the HDA codec's QEMU vendor id 0x1af4 (hda-duplex/hda-output): a patched QEMU, or no sound card" },
+        { "sound.hda_codec", "the HDA codec's QEMU vendor id 0x1af4 (hda-duplex/hda-output): a patched QEMU, or "
+                             "no sound card" },
 };
 
 const char *cloak_check_limit(const char *check_name) {
