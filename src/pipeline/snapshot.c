@@ -30,6 +30,7 @@
 #include "deps/resolve.h"
 #include "deps/runner.h"
 #include "pipeline/cleanup.h"
+#include "pipeline/cloakcheck.h"
 #include "pipeline/fwstate.h"
 #include "pipeline/imagehw.h"
 #include "pipeline/install.h"
@@ -69,6 +70,7 @@ struct snapshot_ctx {
         struct hw_catalog hw_catalog;
         const struct hw_profile *hw;
         struct hw_identity hw_image;
+        struct scorecard cloak_base;   /* --cloakcheck: what no VM may score worse than */
 };
 
 static void say(const char *vm, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -125,6 +127,7 @@ struct vm_build {
         char *os_version;
         char **start_args;
         char *com1;
+        char *cloakcheck;              /* --cloakcheck: its scorecard (JSON) for its row */
         struct vm_session s;
         const char *step;              /* for the failure message: "while <step>" */
 };
@@ -139,6 +142,7 @@ static void vm_build_done(struct vm_build *b) {
         free(b->os_version);
         strv_free(b->start_args);
         free(b->com1);
+        free(b->cloakcheck);
 }
 
 /* This VM's MAC, and with a hardware profile its whole identity: another machine of the same
@@ -383,7 +387,8 @@ static int build_save(struct vm_build *b) {
         if (tags_format(x->tags, &tags) < 0)
                 return log_oom();
         struct snapshot row = { .image_id = img->id, .vmname = b->job->name, .ipaddr = b->job->ip, .port = img->port,
-                                .hostname = b->job->hostname, .mac = b->mac, .tags = tags, .identity = b->identity };
+                                .hostname = b->job->hostname, .mac = b->mac, .tags = tags, .identity = b->identity,
+                                .cloakcheck = b->cloakcheck };
         pthread_mutex_lock(&x->lock);
         r = repo_snapshot_insert(x->pl->repo, &row);
         pthread_mutex_unlock(&x->lock);
@@ -420,6 +425,10 @@ static int snapshot_one(struct snapshot_ctx *x, struct vm_job *job) {
                 r = build_finalize(&b);
         if (r == 0)
                 r = build_readdress(&b);
+        if (r == 0 && x->req->cloakcheck) {
+                b.step = "running the cloak detector";
+                r = cloakcheck_vm_judge(b.s.agent, x->prof, &x->cloak_base, job->name, &b.cloakcheck);
+        }
         if (r == 0)
                 r = build_save(&b);
         /* The machine goes before its files do. */
@@ -720,6 +729,8 @@ int pipeline_snapshot(struct pipeline *pl, const struct snapshot_request *req) {
                 return -EINVAL;
         }
         r = snapshot_hardware(&x);
+        if (r == 0 && req->cloakcheck)
+                r = cloakcheck_image_base(pl, img, &req->vm, &x.cloak_base);
         if (r == 0)
                 r = plan_vms(&x);
         if (r == 0)
@@ -789,6 +800,7 @@ done:
                 dep_catalog_free(x.catalog);
         hw_identity_done(&x.hw_image);
         hw_catalog_done(&x.hw_catalog);
+        scorecard_done(&x.cloak_base);
         pthread_mutex_destroy(&x.lock);
         return r;
 }
