@@ -644,6 +644,7 @@ const struct os_profile os_profile_linux = {
                 .shrink_memory = "sync; echo 3 > /proc/sys/vm/drop_caches",
                 .set_resolution = NULL,
                 .run_script = "/bin/sh {path}",
+                .run_detector = "/bin/sh {path}",
                 .temp_dir = "/tmp",
                 .os_version = "uname -r",
                 .hostname_needs_reboot = false,
