@@ -5,7 +5,8 @@
 #     its raw output (run again through the agent by hand) is in the format of
 #     cloak/scorecard.h; what Wine can answer has real values, what it cannot says why.
 #  2. VM tells planted in the prefix (QEMU BIOS strings, a QEMU disk, virtio PCI ids, driver
-#     files, a guest agent service and process): those checks say detected.
+#     files, a guest agent service and process, Bochs ACPI OEM ids, a QEMU SCSI identifier):
+#     those checks say detected.
 #  3. A real PC's values in the same places: they say hidden again.
 #  4. set_identity as the profile expands it (profile-cmd), read back with reg query.
 source "$(dirname "$0")/tap.sh"
@@ -123,10 +124,20 @@ tap_check "Disk\\Enum and SystemBiosVersion: skipped as absent (Wine writes neit
 tap_check "every skipped check says why" test -z "$(python3 -c 'import json,sys
 for c in json.load(open(sys.argv[1]))["checks"]:
     if c["verdict"] == "skipped" and not any(w in c["seen"] for w in ("absent", "not found", "no ", "error")): print(c["name"])' "$tmp/clean.json")"
-# Not planted: HARDWARE\ACPI (reg.acpi_oem) and HARDWARE\DEVICEMAP\Scsi (reg.scsi_identifier), new
-# keys under Wine's volatile HKLM\HARDWARE, which reg.exe cannot create (it makes non-volatile keys).
 PLANTED="reg.system_bios_version reg.bios.system_manufacturer reg.bios.bios_vendor reg.pci_ids
   reg.disk_enum svc.qemu file.drivers file.guest_tools proc.guest_tools"
+# HARDWARE\ACPI (reg.acpi_oem) and HARDWARE\DEVICEMAP\Scsi (reg.scsi_identifier) are new keys under
+# Wine's volatile HKLM\HARDWARE, which reg.exe cannot create (it makes non-volatile keys):
+# tests/fixtures/wine-volatile-key.c does, when mingw-w64 is here to build it.
+vkey=
+if command -v x86_64-w64-mingw32-gcc >/dev/null &&
+   x86_64-w64-mingw32-gcc -O2 -o "$tmp/guest/volatile-key.exe" "$SRC/tests/fixtures/wine-volatile-key.c"; then
+  agent -F 'filepath=C:\windows\temp\volatile-key.exe' -F "file=@$tmp/guest/volatile-key.exe" \
+    "http://127.0.0.1:$port/store" >/dev/null
+  vkey='C:\windows\temp\volatile-key.exe'
+  PLANTED="$PLANTED reg.acpi_oem reg.scsi_identifier"
+fi
+n_planted=$(wc -w <<<"$PLANTED")
 tap_check "the clean prefix: no QEMU tells in the BIOS key, PCI ids, services, drivers, tools, processes" \
   all_are clean hidden reg.bios.system_manufacturer reg.bios.bios_vendor reg.pci_ids svc.qemu file.drivers \
   file.guest_tools proc.guest_tools wmi.pnp.pci wmi.pnp.tablet wmi.pnp.acpi
@@ -144,7 +155,10 @@ for c in \
   'reg add HKLM\SYSTEM\CurrentControlSet\Services\QEMU-GA /v Type /t REG_DWORD /d 16 /f' \
   'cmd /c echo not a driver> C:\windows\system32\drivers\vioscsi.sys' \
   'cmd /c mkdir "C:\Program Files\Qemu-ga"' \
-  'cmd /c copy C:\windows\temp\vmcloak-agent-copy.exe C:\windows\temp\qemu-ga.exe'; do
+  'cmd /c copy C:\windows\temp\vmcloak-agent-copy.exe C:\windows\temp\qemu-ga.exe' \
+  ${vkey:+"$vkey HARDWARE\ACPI\DSDT\BOCHS_\BXPCDSDT"} ${vkey:+"$vkey HARDWARE\ACPI\FADT\BOCHS_\BXPCFACP"} \
+  ${vkey:+"$vkey \"HARDWARE\DEVICEMAP\Scsi\Scsi Port 0\" Driver storahci"} \
+  ${vkey:+"$vkey \"HARDWARE\DEVICEMAP\Scsi\Scsi Port 0\Scsi Bus 0\Target Id 0\Logical Unit Id 0\" Identifier \"QEMU HARDDISK\""}; do
   if [[ $c == *vmcloak-agent-copy* ]]; then
     agent -F 'filepath=C:\windows\temp\vmcloak-agent-copy.exe' -F "file=@$exe" "http://127.0.0.1:$port/store" >/dev/null
   fi
@@ -155,7 +169,8 @@ agent --data-urlencode "command=C:\\windows\\temp\\qemu-ga.exe --host 127.0.0.1 
   --data-urlencode async=1 "http://127.0.0.1:$port/execute" >/dev/null
 sleep 1
 echo "# planting: $(secs "$t" "$(now)") s"
-tap_check "VM tells planted through the agent (reg add, files, a qemu-ga.exe process)" test "$ok" = 0
+tap_check "VM tells planted through the agent (reg add, files, a qemu-ga.exe process${vkey:+, volatile HARDWARE keys})" test "$ok" = 0
+[ -z "$vkey" ] && tap_skip "HARDWARE\\ACPI and DEVICEMAP\\Scsi tells" "x86_64-w64-mingw32-gcc is missing (Debian package gcc-mingw-w64-x86-64)"
 cloakcheck planted
 tap_check "cloakcheck on the planted prefix exits 0" test "$rc" = 0
 # shellcheck disable=SC2086
@@ -163,20 +178,21 @@ tap_check "every planted tell is detected" all_are planted detected $PLANTED
 tap_check "... naming what it saw" test \
   "$(seen planted reg.disk_enum | grep -c 'DiskQEMU_HARDDISK')$(seen planted reg.pci_ids | grep -c 'VEN_1AF4')$(seen planted file.drivers | grep -c 'vioscsi.sys')$(seen planted proc.guest_tools | grep -c 'qemu-ga.exe')$(seen planted reg.system_bios_version | grep -c 'SeaBIOS')" = 11111
 tap_check "the planted prefix scores worse than the clean one" test \
-  "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["detected"] - json.load(open(sys.argv[2]))["detected"])' "$tmp/planted.json" "$tmp/clean.json")" = 9
+  "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["detected"] - json.load(open(sys.argv[2]))["detected"])' "$tmp/planted.json" "$tmp/clean.json")" = "$n_planted"
 
 # --- 3. a real PC's values in the same places -----------------------------------------------
 ok=0
 for c in \
   'reg add HKLM\HARDWARE\DESCRIPTION\System /v SystemBiosVersion /t REG_MULTI_SZ /d "DELL   - 1072009\01.21.0\0Dell Inc. - 1072009" /f' \
   'reg add HKLM\HARDWARE\DESCRIPTION\System\BIOS /v SystemManufacturer /d "Dell Inc." /f' \
-  'reg add HKLM\SYSTEM\CurrentControlSet\Services\Disk\Enum /v 0 /d "SCSI\Disk&Ven_&Prod_Samsung_SSD_860\4&2b5b4d1a&0&000000" /f'; do
+  'reg add HKLM\SYSTEM\CurrentControlSet\Services\Disk\Enum /v 0 /d "SCSI\Disk&Ven_&Prod_Samsung_SSD_860\4&2b5b4d1a&0&000000" /f' \
+  ${vkey:+"$vkey \"HARDWARE\DEVICEMAP\Scsi\Scsi Port 0\Scsi Bus 0\Target Id 0\Logical Unit Id 0\" Identifier \"Samsung SSD 860 EVO 500GB\""}; do
   e=$(gexit "$c"); [ "$e" = 0 ] || { echo "# exit $e: $c"; ok=1; }
 done
 cloakcheck real
 tap_check "real PC values written" test "$ok" = 0
 tap_check "a real PC's BIOS strings and disk enumeration: hidden again" \
-  all_are real hidden reg.system_bios_version reg.bios.system_manufacturer reg.disk_enum
+  all_are real hidden reg.system_bios_version reg.bios.system_manufacturer reg.disk_enum ${vkey:+reg.scsi_identifier}
 tap_check "... with the values read" test \
   "$(seen real reg.disk_enum | grep -c Samsung_SSD_860)$(seen real reg.bios.system_manufacturer)" = "1Dell Inc."
 
