@@ -207,27 +207,29 @@ cpus=$(grep -c '^processor' /proc/cpuinfo)
 [ "$cpus" -lt 2 ] && emit hw.cpus detected "$cpus CPU" || emit hw.cpus hidden "$cpus CPUs"
 mem=$(sed -n 's/^MemTotal: *\([0-9]*\) kB/\1/p' /proc/meminfo)
 [ "$((mem / 1024))" -lt 1024 ] && emit hw.ram detected "$((mem / 1024)) MiB" || emit hw.ram hidden "$((mem / 1024)) MiB"
-big=0
+big=-1
 for b in /sys/block/*; do
 	[ -r $b/device/model ] && [ "$(cat $b/device/type 2>/dev/null)" != 5 ] || continue
 	s=$(($(cat $b/size) / 2097152))
 	[ $s -gt $big ] && big=$s
 done
-[ $big -lt 60 ] && emit hw.disk_size detected "$big GiB" || emit hw.disk_size hidden "$big GiB"
+if [ $big = -1 ]; then emit hw.disk_size skipped "no disk"
+elif [ $big -lt 60 ]; then emit hw.disk_size detected "$big GiB"
+else emit hw.disk_size hidden "$big GiB"; fi
 
 # --- the judges ------------------------------------------------------------------------------
 if command -v systemd-detect-virt >/dev/null 2>&1; then
-	v=$(systemd-detect-virt 2>&1)
+	v=$(systemd-detect-virt 2>/dev/null)
 	[ "$v" = none ] && emit tool.systemd_detect_virt hidden "none" || emit tool.systemd_detect_virt detected "$v"
 else
-	emit tool.systemd_detect_virt skipped "systemd-detect-virt is not installed"
+	emit tool.systemd_detect_virt skipped "systemd-detect-virt is not in this guest (vmcloak copies it in when the host has it)"
 fi
 if command -v virt-what >/dev/null 2>&1; then
-	v=$(virt-what 2>&1); rc=$?
+	v=$(virt-what 2>/dev/null); rc=$?
 	if [ $rc != 0 ]; then emit tool.virt_what skipped "virt-what failed ($rc): $v"
 	elif [ -z "$v" ]; then emit tool.virt_what hidden "(nothing)"
 	else emit tool.virt_what detected "$v"; fi
 else
-	emit tool.virt_what skipped "virt-what is not installed"
+	emit tool.virt_what skipped "virt-what is not in this guest (vmcloak copies it in when the host has virt-what and dmidecode)"
 fi
 exit 0

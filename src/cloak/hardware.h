@@ -11,8 +11,8 @@
  * A hardware profile describes one real PC model (a Dell OptiPlex 7050, a Lenovo ThinkPad T480,
  * ...) the way a guest can read it: SMBIOS tables (DMTF DSP0134 types 0, 1, 2, 3, 4, 17), the
  * CPU, the NIC's MAC OUIs and PCI subsystem ids, disk and optical drive models that shipped in
- * it, the ACPI OEM ids, the pointing device. vmcloak ships profiles in <datadir>/hardware/*.yaml
- * (data/hardware/ in the source tree); the user's ~/.vmcloak/hardware.d/*.yaml add profiles or
+ * it, the ACPI OEM ids, the pointing device. vmcloak ships profiles in <datadir>/hardware/NAME.yaml
+ * (data/hardware/ in the source tree); the user's ~/.vmcloak/hardware.d/NAME.yaml add profiles or
  * replace a shipped one of the same name whole. One file holds one profile; the file's name
  * without .yaml is the profile's name.
  *

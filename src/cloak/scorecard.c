@@ -301,6 +301,7 @@ static const struct {
         { "pci.subsystem", "PCI subsystem 1af4:1100 on Q35/ICH9 built-in devices (host bridge, LPC, SATA, SMBus, "
                            "VGA; QEMU 7.2 has x-pci-sub-vendor-id only on e1000e): a patched QEMU" },
         { "bios.rom", "SeaBIOS/Bochs strings in the BIOS ROM: a SeaBIOS built with other strings (-bios FILE)" },
+        { "acpi.creator_id", "the ACPI tables' creator id BXPC (x-oem-id/x-oem-table-id leave it): a patched QEMU" },
         { "acpi.dsdt", "BOCHS/QEMU names in the ACPI DSDT's AML (QEMU0002, BXPC devices): a patched QEMU" },
         { "sound.hda_codec", "the HDA codec's QEMU vendor id 0x1af4 (hda-duplex/hda-output): a patched QEMU, or no sound card" },
 };

@@ -103,6 +103,7 @@ char *paths_deps_dir(void) { return path_join(home, "deps"); }
 char *paths_iso_dir(void) { return path_join(home, "iso"); }
 char *paths_files_dir(void) { return path_join(home, "files"); }
 char *paths_deps_d(void) { return path_join(home, "deps.d"); }
+char *paths_hardware_d(void) { return path_join(home, "hardware.d"); }
 char *paths_cache_dir(void) { return path_join(home, "cache"); }
 char *paths_vms_dir(void) { return path_join(home, "vms/qemu"); }
 char *paths_vm_dir(const char *vmname) { return strdup_printf("%s/vms/qemu/%s", home, vmname); }

@@ -14,6 +14,7 @@ char *paths_image_disk(const char *name); /* <home>/image/<name>.qcow2 */
 char *paths_deps_dir(void);               /* <home>/deps: VMCloak's dependency cache (read, never written) */
 char *paths_files_dir(void);              /* <home>/files: vmcloak's download cache (dependency files) */
 char *paths_deps_d(void);                 /* <home>/deps.d: the user's catalog entries (deps/catalog.h) */
+char *paths_hardware_d(void);             /* <home>/hardware.d: the user's hardware profiles (cloak/hardware.h) */
 char *paths_iso_dir(void);                /* <home>/iso */
 char *paths_cache_dir(void);              /* <home>/cache (kernel packages etc.; vmcloak-only) */
 char *paths_vms_dir(void);                /* <home>/vms/qemu */

@@ -20,6 +20,7 @@
 #include "core/paths.h"
 #include "core/util.h"
 #include "core/validate.h"
+#include "core/yamlfile.h"
 
 /* A reference to another entry (depends, os_depends, alias_of), kept with its line until the
  * whole catalog is known: a user entry may name one that only deps.d adds. */
@@ -1098,56 +1099,6 @@ static int parse_entry(const struct ctx *c, const yaml_node_t *root, const char 
         return 0;
 }
 
-/* Read a YAML file whole into doc; a syntax error is reported with its line. */
-static int load_yaml(const char *path, yaml_document_t *doc) {
-        _cleanup_free_ char *text = NULL;
-        size_t len;
-        int r = read_full_file(path, &text, &len);
-        if (r < 0)
-                return log_error_errno(r, "cannot read %s: %m", path);
-        yaml_parser_t p;
-        if (!yaml_parser_initialize(&p))
-                return log_oom();
-        yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
-        if (!yaml_parser_load(&p, doc)) {
-                if (p.error == YAML_MEMORY_ERROR)
-                        r = log_oom();
-                else {
-                        log_error("%s:%zu: not valid YAML: %s%s%s%s", path, p.problem_mark.line + 1,
-                                  strempty(p.problem), p.context ? " (" : "", strempty(p.context),
-                                  p.context ? ")" : "");
-                        r = -EINVAL;
-                }
-                yaml_parser_delete(&p);
-                return r;
-        }
-        /* One document per file: a second one would be silently ignored. */
-        yaml_document_t next;
-        if (yaml_parser_load(&p, &next)) {
-                bool more = yaml_document_get_root_node(&next) != NULL;
-                size_t line = next.start_mark.line + 1;
-                yaml_document_delete(&next);
-                if (more) {
-                        yaml_document_delete(doc);
-                        yaml_parser_delete(&p);
-                        log_error("%s:%zu: a second YAML document; a file holds one", path, line);
-                        return -EINVAL;
-                }
-        } else {
-                log_error("%s:%zu: not valid YAML: %s", path, p.problem_mark.line + 1, strempty(p.problem));
-                yaml_document_delete(doc);
-                yaml_parser_delete(&p);
-                return -EINVAL;
-        }
-        yaml_parser_delete(&p);
-        if (!yaml_document_get_root_node(doc)) {
-                yaml_document_delete(doc);
-                log_error("%s:1: the file is empty", path);
-                return -EINVAL;
-        }
-        return 0;
-}
-
 static int load_entry(const char *dir, const char *file, bool user, struct dependency **ret) {
         _cleanup_free_ char *path = path_join(dir, file);
         _cleanup_free_ char *stem = strndup(file, strlen(file) - strlen(".yaml"));
@@ -1160,7 +1111,7 @@ static int load_entry(const char *dir, const char *file, bool user, struct depen
                 return log_oom();
         d->user = user;
         yaml_document_t doc;
-        int r = load_yaml(path, &doc);
+        int r = yaml_file_load(path, &doc);
         if (r < 0)
                 return r;
         struct ctx c = { .source = path, .doc = &doc, .where = "" };
@@ -1462,7 +1413,7 @@ static int load_recipes(struct dep_catalog *cat, const char *dir) {
         if (!path_exists(path))
                 return 0;
         yaml_document_t doc;
-        int r = load_yaml(path, &doc);
+        int r = yaml_file_load(path, &doc);
         if (r < 0)
                 return r;
         struct ctx c = { .source = path, .doc = &doc, .where = "" };

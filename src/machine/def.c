@@ -35,18 +35,36 @@ void vm_def_init(struct vm_def *d) {
 
 #define DEF_STRINGS(d)                                                                                        \
         &(d)->name, &(d)->nvram, &(d)->tpm_state, &(d)->disk.path, &(d)->disk.model, &(d)->disk.serial,      \
-        &(d)->nic.model, &(d)->nic.mac, &(d)->net.bridge, &(d)->net.network, &(d)->net.host, &(d)->net.dns,  \
+        &(d)->disk.firmware, &(d)->nic.model, &(d)->nic.mac, &(d)->net.bridge, &(d)->net.network, &(d)->net.host, &(d)->net.dns,  \
         &(d)->net.guest_ip, &(d)->net.guest_ip2, &(d)->vnc.listen, &(d)->serial.path,                         \
         &(d)->id.cpu.model, &(d)->id.cpu.model_id, &(d)->id.acpi.oem_id, &(d)->id.acpi.oem_table_id,         \
         SMBIOS_STRINGS(&(d)->id.smbios)
 
-static void cdroms_free(struct vm_cdrom *c, size_t n) {
-        for (size_t i = 0; i < n; i++) {
-                free(c[i].media);
-                free(c[i].model);
-                free(c[i].serial);
+/* Every string a CD-ROM drive owns, for the same reason. */
+#define CDROM_STRINGS(c) &(c)->media, &(c)->model, &(c)->serial, &(c)->firmware
+
+static void cdrom_done(struct vm_cdrom *c) {
+        char **strings[] = { CDROM_STRINGS(c) };
+        for (size_t i = 0; i < ELEMENTSOF(strings); i++) {
+                free(*strings[i]);
+                *strings[i] = NULL;
         }
+}
+
+static void cdroms_free(struct vm_cdrom *c, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                cdrom_done(&c[i]);
         free(c);
+}
+
+/* The drive's strings besides its media, copied into an empty drive. */
+static int cdrom_copy_strings(const struct vm_cdrom *c, struct vm_cdrom *ret) {
+        char **src[] = { CDROM_STRINGS((struct vm_cdrom *)c) };
+        char **dst[] = { CDROM_STRINGS(ret) };
+        for (size_t i = 1; i < ELEMENTSOF(dst); i++)
+                if (*src[i] && !(*dst[i] = strdup(*src[i])))
+                        return -ENOMEM;
+        return 0;
 }
 
 void vm_def_done(struct vm_def *d) {
@@ -88,9 +106,8 @@ int vm_def_copy(const struct vm_def *d, struct vm_def *ret) {
                         r = -ENOMEM;
         for (size_t i = 0; r == 0 && i < d->n_cdroms; i++) {
                 r = vm_def_add_cdrom(ret, d->cdroms[i].media);
-                if (r == 0 && ((d->cdroms[i].model && !(ret->cdroms[i].model = strdup(d->cdroms[i].model))) ||
-                               (d->cdroms[i].serial && !(ret->cdroms[i].serial = strdup(d->cdroms[i].serial)))))
-                        r = -ENOMEM;
+                if (r == 0)
+                        r = cdrom_copy_strings(&d->cdroms[i], &ret->cdroms[i]);
         }
         for (size_t i = 0; r == 0 && i < d->n_shares; i++)
                 r = vm_def_add_share(ret, d->shares[i].tag, d->shares[i].path, d->shares[i].readonly);
@@ -116,11 +133,8 @@ int vm_def_add_cdrom(struct vm_def *d, const char *media) {
 }
 
 void vm_def_clear_media(struct vm_def *d) {
-        for (size_t i = 1; i < d->n_cdroms; i++) {
-                free(d->cdroms[i].media);
-                free(d->cdroms[i].model);
-                free(d->cdroms[i].serial);
-        }
+        for (size_t i = 1; i < d->n_cdroms; i++)
+                cdrom_done(&d->cdroms[i]);
         if (d->n_cdroms > 0) {
                 free(d->cdroms[0].media);
                 d->cdroms[0].media = NULL;
@@ -200,6 +214,56 @@ static int check_net(const struct vm_net *n, char *reason, size_t size) {
         return 0;
 }
 
+/* ATA IDENTIFY DEVICE string fields (ACS-3 §7.12.7: serial words 10-19, firmware revision
+ * words 23-26, model words 27-46), the sizes QEMU's IDEState keeps them in: QEMU cuts a longer
+ * value without a word, so the guest would read another string than the profile's. */
+#define ATA_SERIAL_MAX 20
+#define ATA_FIRMWARE_MAX 8
+#define ATA_MODEL_MAX 40
+
+/* One ATA string of a drive: printable ASCII (the IDENTIFY data are ASCII), not too long. */
+static int check_ata_string(const char *drive, const char *field, const char *v, size_t max, char *reason,
+                            size_t size) {
+        if (!v)
+                return 0;
+        if (!*v)
+                return reason_fail(reason, size, "the %s %s is empty: leave it unset for the driver's", drive, field);
+        for (const char *p = v; *p; p++)
+                if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
+                        return reason_fail(reason, size, "the %s %s '%s' holds a byte that is not printable ASCII (ATA strings are ASCII)",
+                                           drive, field, v);
+        if (strlen(v) > max)
+                return reason_fail(reason, size, "the %s %s '%s' is longer than the %zu bytes ATA gives it", drive, field, v, max);
+        return 0;
+}
+
+static int check_ata_strings(const char *drive, const char *model, const char *serial, const char *firmware,
+                             char *reason, size_t size) {
+        int r = check_ata_string(drive, "model", model, ATA_MODEL_MAX, reason, size);
+        if (r == 0)
+                r = check_ata_string(drive, "serial", serial, ATA_SERIAL_MAX, reason, size);
+        if (r == 0)
+                r = check_ata_string(drive, "firmware revision", firmware, ATA_FIRMWARE_MAX, reason, size);
+        return r;
+}
+
+/* CPUID leaf 1 as QEMU's x86 CPU properties take it (target/i386/cpu.c: family up to
+ * 0xff + 0xf through the extended family, model up to 0xff, stepping up to 0xf). */
+static int check_cpuid_version(const struct vm_cpu *c, char *reason, size_t size) {
+        if (c->family == 0) {
+                if (c->model_number || c->stepping)
+                        return reason_fail(reason, size, "a CPU model number or stepping needs the CPU family as well");
+                return 0;
+        }
+        if (c->family > 0xff + 0xf)
+                return reason_fail(reason, size, "invalid CPU family %u: use 1 to %u", c->family, 0xff + 0xf);
+        if (c->model_number > 0xff)
+                return reason_fail(reason, size, "invalid CPU model number %u: use 0 to 255", c->model_number);
+        if (c->stepping > 0xf)
+                return reason_fail(reason, size, "invalid CPU stepping %u: use 0 to 15", c->stepping);
+        return 0;
+}
+
 int vm_def_check(const struct vm_def *d, char *reason, size_t size) {
         if (d->cpus < 1 || d->cpus > 255)
                 return reason_fail(reason, size, "invalid CPU count %u: use 1 to 255", d->cpus);
@@ -210,6 +274,9 @@ int vm_def_check(const struct vm_def *d, char *reason, size_t size) {
                         return reason_fail(reason, size, "CD-ROM drive %zu has an empty media path (use NULL for an empty tray)", i);
         if (d->nic.model && (isempty(d->nic.model) || !plain_name(d->nic.model)))
                 return reason_fail(reason, size, "invalid NIC model '%s'", d->nic.model);
+        if (!d->nic.subsystem_vendor != !d->nic.subsystem_device)
+                return reason_fail(reason, size, "the NIC's PCI subsystem ids come as a pair: give both the vendor and the device id (%04x:%04x)",
+                                   d->nic.subsystem_vendor, d->nic.subsystem_device);
         if (d->nic.pci_slot > 31)
                 return reason_fail(reason, size, "invalid NIC PCI slot %u: use 1 to 31", d->nic.pci_slot);
         if (d->nic.mac) {
@@ -217,7 +284,21 @@ int vm_def_check(const struct vm_def *d, char *reason, size_t size) {
                 if (parse_mac(d->nic.mac, m) < 0 || strchr(d->nic.mac, '-'))
                         return reason_fail(reason, size, "invalid MAC address '%s': use colon notation like 00:19:3c:1f:a2:07", d->nic.mac);
         }
-        int r = check_net(&d->net, reason, size);
+        int r = check_ata_strings("disk", d->disk.model, d->disk.serial, d->disk.firmware, reason, size);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < d->n_cdroms; i++) {
+                char drive[48];
+                snprintf(drive, sizeof drive, "CD-ROM drive %zu", i);
+                r = check_ata_strings(drive, d->cdroms[i].model, d->cdroms[i].serial, d->cdroms[i].firmware, reason, size);
+                if (r < 0)
+                        return r;
+        }
+        if (d->pointer != VM_POINTER_TABLET && d->pointer != VM_POINTER_PS2)
+                return reason_fail(reason, size, "invalid pointer type %d", (int)d->pointer);
+        if (d->id.smbios.chassis.type > 0x7f)
+                return reason_fail(reason, size, "invalid SMBIOS chassis type %u: use 1 to 127 (SMBIOS 3.x §7.4.1)", d->id.smbios.chassis.type);
+        r = check_net(&d->net, reason, size);
         if (r < 0)
                 return r;
         if (d->vnc.enabled && d->vnc.display > 65535 - 5900)
@@ -248,7 +329,7 @@ int vm_def_check(const struct vm_def *d, char *reason, size_t size) {
         for (size_t i = 0; i < c->n_features; i++)
                 if (isempty(c->features[i].name) || !plain_name(c->features[i].name))
                         return reason_fail(reason, size, "invalid CPU feature name '%s'", strempty(c->features[i].name));
-        return 0;
+        return check_cpuid_version(c, reason, size);
 }
 
 const char *vm_net_type_to_string(enum vm_net_type t) {

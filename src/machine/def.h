@@ -256,7 +256,11 @@ void vm_def_clear_media(struct vm_def *d);
  * a MAC in colon notation, a PCI slot 1..31, a bridge name (IFNAMSIZ), user-mode addresses,
  * a VNC display whose port fits (5900+N <= 65535), a serial or share without a path, VRAM a
  * power of two up to 256 MiB, Secure Boot or an NVRAM without UEFI, ACPI ids longer than
- * the ACPI table header holds (6, 8 bytes). 0, or -EINVAL and one line in reason (may be
+ * the ACPI table header holds (6, 8 bytes), ATA model, serial and firmware strings that are not
+ * printable ASCII or longer than ATA IDENTIFY holds (40, 20, 8 bytes), a NIC subsystem vendor
+ * without its device id or the reverse, a chassis type above 127 (its top bit is the lock
+ * flag), a CPU family above 0x10e, model number above 255, stepping above 15, or a model number
+ * or stepping without a family (QEMU's CPUID limits). 0, or -EINVAL and one line in reason (may be
  * NULL) naming the field and the fix.
  */
 int vm_def_check(const struct vm_def *d, char *reason, size_t size);

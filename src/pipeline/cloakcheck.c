@@ -83,7 +83,7 @@ int cloakcheck_image(struct pipeline *pl, const struct image *img, const struct 
                 return r;
         }
         struct vm_session s;
-        r = session_prepare(&s, pl, img->name, img, prof, vm, overlay, logdir);
+        r = session_prepare(&s, pl, img->name, img, prof, vm, overlay, logdir, NULL);
         if (r == 0)
                 r = session_start(&s, NULL);
         if (r == 0)
@@ -97,6 +97,50 @@ int cloakcheck_image(struct pipeline *pl, const struct image *img, const struct 
         session_done(&s);
         fwstate_remove(overlay);
         return r;
+}
+
+int cloakcheck_image_base(struct pipeline *pl, const struct image *img, const struct vm_options *vm,
+                          struct scorecard *ret) {
+        if (img->cloakcheck) {
+                if (scorecard_from_json(img->cloakcheck, ret) == 0)
+                        return 0;
+                log_warning("image %s: its stored scorecard cannot be read; checking the image again", img->name);
+        }
+        log_info("Image %s has no scorecard yet: checking it first (as 'vmcloak cloakcheck %s')", img->name, img->name);
+        int r = cloakcheck_image(pl, img, vm, ret);
+        if (r < 0)
+                return r;
+        _cleanup_free_ char *json = NULL;
+        r = scorecard_to_json(ret, &json);
+        if (r == 0 && (r = repo_image_set_cloakcheck(pl->repo, img->name, json)) < 0)
+                log_error_errno(r, "cannot store the scorecard of %s in the repository: %m", img->name);
+        if (r < 0)
+                scorecard_done(ret);
+        else
+                log_info("Image %s: %u hidden, %u detected, %u skipped", img->name, ret->hidden, ret->detected,
+                         ret->skipped);
+        return r;
+}
+
+int cloakcheck_vm_judge(struct agent_client *agent, const struct os_profile *os, const struct scorecard *base,
+                        const char *vmname, char **ret_json) {
+        _cleanup_(scorecard_done) struct scorecard sc = { 0 };
+        int r = cloakcheck_in_guest(agent, os, 0, &sc);
+        if (r < 0)
+                return r;
+        const char *check = NULL;
+        if (scorecard_worse(&sc, base, &check)) {
+                const struct cloak_check *c = NULL;
+                for (size_t i = 0; i < sc.n_checks && !c; i++)
+                        if (streq(sc.checks[i].name, check))
+                                c = &sc.checks[i];
+                log_error("%s scores worse than its image: %s is detected (%s) where the image hides it; not recorded",
+                          vmname, check, c ? c->seen : "");
+                return -EPERM;
+        }
+        log_info("%s: cloak scorecard %u hidden, %u detected, %u skipped (not worse than its image)", vmname, sc.hidden,
+                 sc.detected, sc.skipped);
+        return scorecard_to_json(&sc, ret_json);
 }
 
 /* The OS of --agent's guest: a profile by name, else the first profile of that OS name. */

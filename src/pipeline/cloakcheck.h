@@ -27,6 +27,18 @@ int cloakcheck_in_guest(struct agent_client *agent, const struct os_profile *os,
  * it for an image that has no scorecard yet. */
 int cloakcheck_image(struct pipeline *pl, const struct image *img, const struct vm_options *vm, struct scorecard *ret);
 
+/* snapshot --cloakcheck: the scorecard a new VM must not be worse than: the image's stored one
+ * (image.cloakcheck), or, when it has none, the image checked now as `cloakcheck IMAGE` does
+ * (and stored). 0 or a negative errno after one line. */
+int cloakcheck_image_base(struct pipeline *pl, const struct image *img, const struct vm_options *vm,
+                          struct scorecard *ret);
+
+/* snapshot --cloakcheck, in a new VM just before its memory snapshot: its scorecard as JSON in
+ * *ret_json (for its row), or -EPERM after one line naming the first check hidden in the image
+ * and detected in the VM (scorecard_worse): such a VM is not recorded. */
+int cloakcheck_vm_judge(struct agent_client *agent, const struct os_profile *os, const struct scorecard *base,
+                        const char *vmname, char **ret_json);
+
 struct cloakcheck_request {
         const char *name;              /* a snapshot VM or an image (a VM first); NULL with agent */
         const char *agent;             /* "IP[:PORT]" (port 8000): a running guest with a Cuckoo agent */

@@ -26,6 +26,8 @@ struct snapshot_request {
         bool nopatch;                  /* Windows: no threemonpatch before the memory snapshot */
         const char *files_dir;         /* --files-dir for threemonpatch's and finalize's files */
         const struct dep_catalog *catalog;  /* NULL: the shipped one and deps.d (Windows images only) */
+        bool cloakcheck;               /* run the cloak detector in each VM before its memory snapshot and
+                                        * refuse one that scores worse than the image (pipeline/cloakcheck.h) */
         char **tags;                   /* --tag: machine tags of these VMs besides the image's (NULL: none) */
         struct vm_options vm;
 };

@@ -3,6 +3,7 @@
 #include "qemu/argv.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -216,6 +217,10 @@ static void build_nic(struct builder *b) {
                 opt_append(&s, "netdev=net0");
         if (!isempty(d->nic.mac))
                 opt_append(&s, "mac=%s", d->nic.mac);
+        /* qemu_argv_check lets subsystem ids through only for e1000e (QEMU 7.2's only NIC with
+         * the properties); QEMU takes decimal or 0x hex for its uint16 properties. */
+        if (d->nic.subsystem_vendor)
+                opt_append(&s, "subsys_ven=0x%04x,subsys=0x%04x", d->nic.subsystem_vendor, d->nic.subsystem_device);
         /* addr is "slot[.function]" in hex for QEMU. */
         if (opt_append(&s, "bus=pcie.0,addr=%x", slot) < 0) {
                 b->r = -ENOMEM;
@@ -224,11 +229,16 @@ static void build_nic(struct builder *b) {
         OPT(b, "-device", "%s", s);
 }
 
-/* ",model=...,serial=..." for an IDE device, "" when neither is set. */
-static char *ide_props(const char *model, const char *serial) {
+/* ",model=...,serial=...,ver=...,wwn=0x..." for an IDE device, "" when none is set. ver= is
+ * the ATA firmware revision QEMU reports (its own version when unset); wwn is QEMU's uint64
+ * property, which takes 0x hex. */
+static char *ide_props(const char *model, const char *serial, const char *firmware, uint64_t wwn) {
         char *s = strdup("");
         opt_append_str(&s, "model", model);
         opt_append_str(&s, "serial", serial);
+        opt_append_str(&s, "ver", firmware);
+        if (wwn && s)
+                opt_append(&s, "wwn=0x%016" PRIx64, wwn);
         if (!s || !*s)
                 return s;
         char *n = strdup_printf(",%s", s);
@@ -239,8 +249,8 @@ static char *ide_props(const char *model, const char *serial) {
 static void build_storage(struct builder *b) {
         const struct vm_def *d = b->d;
         bool disk_first = d->boot == VM_BOOT_DISK_FIRST;
-        _cleanup_free_ char *hd = ide_props(d->disk.model, d->disk.serial);
-        _cleanup_free_ char *cd = ide_props(cdrom(d, 0)->model, cdrom(d, 0)->serial);
+        _cleanup_free_ char *hd = ide_props(d->disk.model, d->disk.serial, d->disk.firmware, d->disk.wwn);
+        _cleanup_free_ char *cd = ide_props(cdrom(d, 0)->model, cdrom(d, 0)->serial, cdrom(d, 0)->firmware, 0);
         if (!hd || !cd) {
                 b->r = -ENOMEM;
                 return;
@@ -251,7 +261,11 @@ static void build_storage(struct builder *b) {
         OPT(b, "-device", "ide-cd,bus=ahci.1,unit=0,drive=cdrom,bootindex=%d%s", disk_first ? 2 : 1, cd);
 }
 
+/* The tablet is the only device on the EHCI controller, and a PC whose profile says PS/2 has
+ * neither: the i8042 PS/2 mouse of q35 is always there. */
 static void build_usb(struct builder *b) {
+        if (b->d->pointer == VM_POINTER_PS2)
+                return;
         OPT(b, "-device", "usb-ehci,id=ehci");
         OPT(b, "-device", "usb-tablet,bus=ehci.0");
 }
@@ -312,7 +326,7 @@ static void build_vnc(struct builder *b, const struct vm_vnc *v) {
 static void build_extra_cdroms(struct builder *b) {
         const struct vm_def *d = b->d;
         for (size_t i = 1; i < d->n_cdroms; i++) {
-                _cleanup_free_ char *cd = ide_props(d->cdroms[i].model, d->cdroms[i].serial);
+                _cleanup_free_ char *cd = ide_props(d->cdroms[i].model, d->cdroms[i].serial, d->cdroms[i].firmware, 0);
                 if (!cd) {
                         b->r = -ENOMEM;
                         return;
@@ -383,7 +397,7 @@ static void build_shares(struct builder *b) {
 
 static void build_cpu(struct builder *b) {
         const struct vm_cpu *c = &b->d->id.cpu;
-        if (isempty(c->model) && c->n_features == 0 && !c->hide_kvm && isempty(c->model_id))
+        if (isempty(c->model) && c->n_features == 0 && !c->hide_kvm && isempty(c->model_id) && !c->family)
                 return;
         /* -cpu splits on every ',' (no ",," escape): qemu_argv_check refuses commas in values. */
         _cleanup_free_ char *s = strdup(isempty(c->model) ? "qemu64" : c->model);
@@ -393,6 +407,9 @@ static void build_cpu(struct builder *b) {
                 opt_append(&s, "kvm=off");
         if (!isempty(c->model_id))
                 opt_append(&s, "model-id=%s", c->model_id);
+        /* After the model: QEMU sets the properties in order, over the model's CPUID leaf 1. */
+        if (c->family)
+                opt_append(&s, "family=%u,model=%u,stepping=%u", c->family, c->model_number, c->stepping);
         if (!s) {
                 b->r = -ENOMEM;
                 return;
@@ -439,6 +456,9 @@ static void build_smbios(struct builder *b) {
                 { "manufacturer", m->baseboard.manufacturer, 0 }, { "product", m->baseboard.product, 0 },
                 { "version", m->baseboard.version, 0 }, { "serial", m->baseboard.serial, 0 },
                 { "asset", m->baseboard.asset, 0 }, { "location", m->baseboard.location, 0 } };
+        /* No chassis.type: QEMU 7.2's -smbios type=3 takes manufacturer, version, serial, asset
+         * and sku only (hw/smbios/smbios.c qemu_smbios_type3_opts) and always writes type 1
+         * (other); it stays in the definition for the scorecard and a driver that can set it. */
         const struct smbios_field t3[] = {
                 { "manufacturer", m->chassis.manufacturer, 0 }, { "version", m->chassis.version, 0 },
                 { "serial", m->chassis.serial, 0 }, { "asset", m->chassis.asset, 0 }, { "sku", m->chassis.sku, 0 } };
@@ -576,6 +596,9 @@ static int check_qemu(const struct vm_def *d, const struct qemu_run *run, enum q
         const struct vm_identity *id = &d->id;
         if ((id->acpi.oem_id || id->acpi.oem_table_id) && qemu_version_cmp(v, 6, 0, 0) < 0)
                 return reason_fail(reason, size, "changing the ACPI OEM ids needs QEMU 6.0 or newer");
+        if (d->nic.subsystem_vendor && !streq(d->nic.model ? d->nic.model : VM_DEFAULT_NIC, "e1000e"))
+                return reason_fail(reason, size, "the NIC model %s cannot take PCI subsystem ids: only e1000e takes them in QEMU 7.2 (subsys_ven=, subsys=)",
+                                   d->nic.model ? d->nic.model : VM_DEFAULT_NIC);
         if (id->cpu.model_id && strchr(id->cpu.model_id, ','))
                 return reason_fail(reason, size, "invalid CPU model-id '%s': QEMU cannot take a comma inside a -cpu value", id->cpu.model_id);
         return 0;

@@ -21,6 +21,9 @@
  *      cpu_flag*(+FEATURE, -FEATURE, kvm=off, model-id=TEXT) smbios.N*(key=value: a field of
  *      SMBIOS table N in QEMU's -smbios key names) acpi_oem_id acpi_oem_table_id disk_model
  *      disk_serial cdrom_model (every CD-ROM drive) cdrom_serial (the boot drive)
+ *      disk_firmware disk_wwn (decimal or 0x hex) cdrom_firmware (every CD-ROM drive)
+ *      nic_subsystem(VVVV:DDDD, hex as lspci prints them) pointer(tablet|ps2)
+ *      cpu_fms(FAMILY/MODEL/STEPPING, decimal as /proc/cpuinfo prints them) chassis_type
  *   R: version accel(auto|kvm|tcg) bridge_helper host_port host_port2 audio(default|none)
  *      uefi_code (UEFI firmware) tpm_socket (a TPM) extra_arg* binary qmp monitor_none
  *      incoming pidfile no_reboot paused
@@ -45,6 +48,7 @@ static const char *const net_names[] = { "bridge", "user", "none", NULL };
 static const char *const display_names[] = { "none", "gtk", NULL };
 static const char *const serial_names[] = { "none", "file", "pty", "unix", NULL };
 static const char *const rtc_names[] = { "localtime", "utc", NULL };
+static const char *const pointer_names[] = { "tablet", "ps2", NULL };
 
 _Static_assert(sizeof(enum vm_accel) == sizeof(int), "enums are int-sized");
 _Static_assert(sizeof(enum vm_net_type) == sizeof(int), "enums are int-sized");
@@ -87,6 +91,9 @@ static const struct key keys[] = {
         { "acpi_oem_table_id", K_STR, false, D(id.acpi.oem_table_id), NULL },
         { "disk_model", K_STR, false, D(disk.model), NULL },
         { "disk_serial", K_STR, false, D(disk.serial), NULL },
+        { "disk_firmware", K_STR, false, D(disk.firmware), NULL },
+        { "pointer", K_ENUM, false, D(pointer), pointer_names },
+        { "chassis_type", K_UINT, false, D(id.smbios.chassis.type), NULL },
         { "accel", K_ENUM, true, R(accel), accel_names },
         { "bridge_helper", K_STR, true, R(bridge_helper), NULL },
         { "host_port", K_UINT, true, R(fwd_port), NULL },
@@ -110,6 +117,10 @@ static const struct key keys[] = {
         { "tpm_socket", K_SPECIAL, true, 0, NULL },
         { "audio", K_SPECIAL, true, 0, NULL },
         { "cpu_flag", K_SPECIAL, false, 0, NULL },
+        { "cpu_fms", K_SPECIAL, false, 0, NULL },
+        { "disk_wwn", K_SPECIAL, false, 0, NULL },
+        { "cdrom_firmware", K_SPECIAL, false, 0, NULL },
+        { "nic_subsystem", K_SPECIAL, false, 0, NULL },
         { "purpose", K_SPECIAL, false, 0, NULL },
 };
 
@@ -191,8 +202,43 @@ static struct vm_cdrom *boot_drive(struct vm_def *d) {
 }
 
 struct load_state {
-        char *cdrom_model;     /* applies to every drive, also those added later */
+        char *cdrom_model;     /* apply to every drive, also those added later */
+        char *cdrom_firmware;
 };
+
+/* nic_subsystem=VVVV:DDDD */
+static int set_nic_subsystem(struct vm_def *d, const char *v, const char **why) {
+        unsigned ven, dev;
+        char tail;
+        if (strlen(v) != 9 || v[4] != ':' || strspn(v, "0123456789abcdefABCDEF") != 4 ||
+            strspn(v + 5, "0123456789abcdefABCDEF") != 4 || sscanf(v, "%4x:%4x%c", &ven, &dev, &tail) != 2)
+                return *why = "a subsystem is VVVV:DDDD in hex, like 8086:0003", -EINVAL;
+        d->nic.subsystem_vendor = (uint16_t)ven;
+        d->nic.subsystem_device = (uint16_t)dev;
+        return 0;
+}
+
+/* cpu_fms=FAMILY/MODEL/STEPPING; the ranges are vm_def_check's. */
+static int set_cpu_fms(struct vm_def *d, const char *v, const char **why) {
+        unsigned f, m, st;
+        char tail;
+        if (strspn(v, "0123456789/") != strlen(v) || sscanf(v, "%u/%u/%u%c", &f, &m, &st, &tail) != 3)
+                return *why = "cpu_fms is FAMILY/MODEL/STEPPING in decimal, like 6/158/10", -EINVAL;
+        d->id.cpu.family = f;
+        d->id.cpu.model_number = m;
+        d->id.cpu.stepping = st;
+        return 0;
+}
+
+static int set_wwn(struct vm_def *d, const char *v, const char **why) {
+        errno = 0;
+        char *end;
+        unsigned long long w = strtoull(v, &end, 0);
+        if (errno || end == v || *end || strchr(v, '-'))
+                return *why = "a WWN is a 64-bit number (0x hex or decimal)", -EINVAL;
+        d->disk.wwn = w;
+        return 0;
+}
 
 static int set_special(struct vm_def *d, struct qemu_run *run, enum qemu_argv_purpose *purpose,
                        struct load_state *ls, const char *k, const char *v, const char **why) {
@@ -217,6 +263,14 @@ static int set_special(struct vm_def *d, struct qemu_run *run, enum qemu_argv_pu
                 return boot_drive(d) ? vm_def_add_cdrom(d, v) : -ENOMEM;
         if (streq(k, "cdrom_model"))
                 return free_and_strdup(&ls->cdrom_model, v);
+        if (streq(k, "cdrom_firmware"))
+                return free_and_strdup(&ls->cdrom_firmware, v);
+        if (streq(k, "nic_subsystem"))
+                return set_nic_subsystem(d, v, why);
+        if (streq(k, "cpu_fms"))
+                return set_cpu_fms(d, v, why);
+        if (streq(k, "disk_wwn"))
+                return set_wwn(d, v, why);
         if (streq(k, "cdrom_serial"))
                 return (cd = boot_drive(d)) ? free_and_strdup(&cd->serial, v) : -ENOMEM;
         if (streq(k, "uefi_vars")) {
@@ -353,6 +407,7 @@ int qemu_conf_load_string(const char *text, const char *origin, struct vm_def *d
                 int r = set_key(def, run, &purpose, &ls, p, val, &why);
                 if (r < 0) {
                         free(ls.cdrom_model);
+                        free(ls.cdrom_firmware);
                         if (r != -EINVAL)
                                 return log_oom();
                         log_error("%s:%u: %s: %s", origin, lineno, p, why);
@@ -360,15 +415,18 @@ int qemu_conf_load_string(const char *text, const char *origin, struct vm_def *d
                 }
         }
         int r = 0;
-        if (ls.cdrom_model) {
-                if (!boot_drive(def))
-                        r = -ENOMEM;
-                for (size_t i = 0; r == 0 && i < def->n_cdroms; i++)
+        if ((ls.cdrom_model || ls.cdrom_firmware) && !boot_drive(def))
+                r = -ENOMEM;
+        for (size_t i = 0; r == 0 && i < def->n_cdroms; i++) {
+                if (ls.cdrom_model)
                         r = free_and_strdup(&def->cdroms[i].model, ls.cdrom_model);
-                free(ls.cdrom_model);
-                if (r < 0)
-                        return log_oom();
+                if (r == 0 && ls.cdrom_firmware)
+                        r = free_and_strdup(&def->cdroms[i].firmware, ls.cdrom_firmware);
         }
+        free(ls.cdrom_model);
+        free(ls.cdrom_firmware);
+        if (r < 0)
+                return log_oom();
         if (r == 0 && ret_purpose)
                 *ret_purpose = purpose;
         return r;

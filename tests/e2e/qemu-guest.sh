@@ -5,19 +5,42 @@
 # and write a VM config for it. Usage: source this file, then
 #   guest_build DIR        -> DIR/vmlinuz, DIR/initrd.gz (return 1 if it cannot)
 #   guest_conf DIR SERIAL  -> prints a key=value VM config (src/qemu/conffile.c) for it
-#   guest_initrd INIT OUT  -> OUT: a gzip'ed BusyBox initramfs whose /init is the script INIT
+#   guest_initrd INIT OUT [DIR] -> OUT: a gzip'ed BusyBox initramfs whose /init is the script
+#                          INIT (plus DIR's tree when given)
+#   guest_modules KDIR DIR NAME... -> DIR/lib/modules/NAME.ko for the kernel unpacked in KDIR
+#                          (debian-kernel.sh) with their dependencies, and DIR/modules: the
+#                          load order for `insmod` (return 1 if one is missing)
 #   guest_counter PREFIX   -> prints the counting end of such an init script
 guest_initrd() {
-  local init=$1 out=$2 busybox root rc
+  local init=$1 out=$2 extra=${3:-} busybox root rc
   busybox=$(command -v busybox) || return 1
   file -L "$busybox" | grep -q 'statically linked' || return 1
   root=$(mktemp -d "${TMPDIR:-/tmp}/initramfs.XXXXXX") || return 1
   mkdir -p "$root/bin" "$root/proc" "$root/sys" "$root/dev"
+  if [ -n "$extra" ]; then cp -a "$extra/." "$root/" || { rm -rf "$root"; return 1; }; fi
   cp "$busybox" "$root/bin/busybox" && cp "$init" "$root/init" && chmod +x "$root/init" &&
     (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1 >"$out")
   rc=$?
   rm -rf "$root"
   return $rc
+}
+
+guest_modules() {
+  local kdir=$1 dir=$2 m
+  shift 2
+  mkdir -p "$dir/lib/modules" && : >"$dir/modules" || return 1
+  for m in "$@"; do _guest_module "$kdir" "$dir" "$m" || return 1; done
+}
+# One module after its dependencies (the .modinfo "depends=" list; dpkg -x leaves no modules.dep).
+_guest_module() {
+  local kdir=$1 dir=$2 name=${3//_/-} f dep
+  grep -qx "$name" "$dir/modules" && return 0
+  f=$(find "$kdir"/lib/modules/*/kernel \( -name "$name.ko" -o -name "${name//-/_}.ko" \) | head -n1)
+  [ -n "$f" ] || return 1
+  for dep in $(strings -a "$f" | sed -n 's/^depends=//p' | tr ',' ' '); do
+    _guest_module "$kdir" "$dir" "$dep" || return 1
+  done
+  cp "$f" "$dir/lib/modules/$name.ko" && echo "$name" >>"$dir/modules"
 }
 
 guest_build() {

@@ -225,7 +225,9 @@ static void test_def_copy(void **state) {
         struct qemu_run run;
         _cleanup_free_ char *conf = NULL;
         enum qemu_argv_purpose p;
-        load_case("cloak", &d, &run, &p, &conf);
+        load_case("full_cloak", &d, &run, &p, &conf);
+        assert_int_equal(vm_def_add_cdrom(&d, "/srv/extra.iso"), 0);
+        assert_int_equal(free_and_strdup(&d.cdroms[1].firmware, "1.01"), 0);
         assert_int_equal(vm_def_add_share(&d, "s", "/srv", false), 0);
         assert_int_equal(strv_extend(&d.id.smbios.oem_strings, "a,b"), 0);
         assert_int_equal(vm_def_copy(&d, &c), 0);
@@ -237,6 +239,10 @@ static void test_def_copy(void **state) {
         _cleanup_free_ char *jb = strv_join(b, " ");
         assert_string_equal(ja, jb);
         assert_non_null(strstr(jb, "-smbios type=11,value=a,,b"));
+        /* The drive strings issue 13 added are copied too (not only shared pointers). */
+        assert_non_null(strstr(jb, ",ver=CC43,wwn=0x5000c500a1b2c3d4"));
+        assert_non_null(strstr(jb, "drive=cdrom,bootindex=1,model=PLDS DVD+-RW DU-8A5LH,serial=3524472 2N2125501154,ver=6D1M"));
+        assert_non_null(strstr(jb, "drive=cdrom1,ver=1.01"));
         strv_free(a);
         strv_free(b);
         vm_def_done(&c);
@@ -392,7 +398,9 @@ static void test_loader_errors(void **state) {
                 "bogus=1\n", "cpus=many\n", "net=wifi\n", "version=seven\n", "vnc=maybe\n",
                 "share=nopath\n", "smbios.x=a=b\n", "smbios.1=novalue\n", "smbios.1=colour=red\n",
                 "smbios.11=text=a\n", "cpu_flag=x=y\n", "cpu_flag=-\n", "audio=loud\n", "purpose=later\n",
-                "just a line\n",
+                "just a line\n", "nic_subsystem=1028-07a1\n", "nic_subsystem=+028:07a1\n", "nic_subsystem=1028:7a1\n",
+                "cpu_fms=6/158\n", "cpu_fms=6/-1/10\n", "cpu_fms=6/ 158/10\n", "disk_wwn=0xg\n", "disk_wwn=-1\n",
+                "pointer=mouse\n",
         };
         for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
                 struct vm_def d;
@@ -408,7 +416,9 @@ static void test_loader_errors(void **state) {
         vm_def_init(&d);
         assert_int_equal(qemu_conf_load_string("# c\n\n  cpus = 3\r\nshare=a=/x,rw\nshare=b=/y\npurpose=start_args\n"
                                                "qmp=/q\nsmbios.1=product=A,B\nsmbios.1=sku=1\nsmbios.4=max-speed=3400\n"
-                                               "cdrom_model=M\nextra_cdrom=/e.iso\ncpu_flag=+vmx\n",
+                                               "cdrom_model=M\nextra_cdrom=/e.iso\ncpu_flag=+vmx\ncdrom_firmware=1.0\n"
+                                               "nic_subsystem=1028:07A1\ncpu_fms=6/158/10\ndisk_wwn=0x5000c500a1b2c3d4\n"
+                                               "pointer=ps2\nchassis_type=10\n",
                                                "t", &d, &run, &p),
                          0);
         assert_int_equal(d.cpus, 3);
@@ -424,6 +434,16 @@ static void test_loader_errors(void **state) {
         assert_int_equal(d.n_cdroms, 2);
         assert_string_equal(d.cdroms[0].model, "M");
         assert_string_equal(d.cdroms[1].model, "M");
+        assert_string_equal(d.cdroms[0].firmware, "1.0");
+        assert_string_equal(d.cdroms[1].firmware, "1.0");
+        assert_int_equal(d.nic.subsystem_vendor, 0x1028);
+        assert_int_equal(d.nic.subsystem_device, 0x07a1);
+        assert_int_equal(d.id.cpu.family, 6);
+        assert_int_equal(d.id.cpu.model_number, 158);
+        assert_int_equal(d.id.cpu.stepping, 10);
+        assert_true(d.disk.wwn == 0x5000c500a1b2c3d4ull);
+        assert_int_equal(d.pointer, VM_POINTER_PS2);
+        assert_int_equal(d.id.smbios.chassis.type, 10);
         assert_null(d.cdroms[0].media);
         assert_int_equal(d.id.cpu.n_features, 1);
         assert_true(d.id.cpu.features[0].enabled);
