@@ -94,16 +94,15 @@ function regRead(path) {
         }
         return text(v);
 }
+// Arrays (REG_MULTI_SZ, WMI string[]) come as SAFEARRAYs; Wine's JScript cannot even take
+// their typeof, so VBArray is simply tried first.
 function text(v) {
+        try {
+                return new VBArray(v).toArray().join(" ");
+        } catch (e) {
+        }
         if (v === null || v === undefined)
                 return "";
-        if (typeof v == "unknown") {
-                try {
-                        return new VBArray(v).toArray().join(" ");
-                } catch (e) {
-                        return "";
-                }
-        }
         return String(v);
 }
 
