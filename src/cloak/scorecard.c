@@ -318,6 +318,20 @@ static const struct {
                          "ide-cd's model= reaches only ATA IDENTIFY): a patched QEMU, or no optical drive" },
         { "sound.hda_codec", "the HDA codec's QEMU vendor id 0x1af4 (hda-duplex/hda-output): a patched QEMU, or "
                              "no sound card" },
+        /* The same limits as the Windows detector (data/cloak/detect-windows.js) names them. */
+        { "wmi.pnp.acpi", "fw_cfg's ACPI device ACPI\\QEMU0002 (q35 always has fw_cfg): a patched QEMU renaming "
+                          "its _HID" },
+        { "wmi.video", "Bochs VGA PCI id 1234:1111 (-vga std): a patched QEMU, or -vga none/cirrus" },
+        { "reg.pci_ids", "PCI subsystem 1af4:1100 on Q35/ICH9 built-in devices and Bochs VGA 1234:1111 under "
+                         "Enum\\PCI: a patched QEMU" },
+        { "wmi.pnp.pci", "PCI subsystem 1af4:1100 on Q35/ICH9 built-in devices and Bochs VGA 1234:1111: a "
+                         "patched QEMU" },
+        { "reg.video_bios_version", "the VGA option ROM's SeaVGABIOS strings: a rebuilt VGA BIOS (-device "
+                                    "VGA,romfile=), or UEFI where the value is absent" },
+        { "wmi.fan", "SMBIOS type 27 (cooling device), which QEMU does not build: a binary table through "
+                     "-smbios file= (vmcloak makes types 0 and 3 only)" },
+        { "wmi.port_connector", "SMBIOS type 8 (port connectors), which QEMU does not build: a binary table "
+                                "through -smbios file= (vmcloak makes types 0 and 3 only)" },
 };
 
 const char *cloak_check_limit(const char *check_name) {
