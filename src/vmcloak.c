@@ -43,6 +43,8 @@ static const struct command commands[] = {
         { "snapshot", &cmd_snapshot, NEED_PIPELINE | NEED_REPO_CURRENT,
           "Create analysis VMs (overlay + memory snapshot) from an image" },
         { "restore", &cmd_restore, NEED_PIPELINE, "Restore a snapshot the way Cuckoo3 does and time it" },
+        { "cloakcheck", &cmd_cloakcheck, NEED_PIPELINE | NEED_REPO_CURRENT,
+          "Run the cloak detector in a VM, image or guest and print its scorecard" },
         { "list", &cmd_list, NEED_REPO, "List images, snapshots or dependencies" },
         { "delimg", &cmd_delimg, NEED_PIPELINE | NEED_REPO_CURRENT, "Delete an image and its disk" },
         { "delvm", &cmd_delvm, NEED_PIPELINE | NEED_REPO_CURRENT, "Delete a snapshot VM and its files" },

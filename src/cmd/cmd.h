@@ -49,6 +49,7 @@ extern const struct cmd_def cmd_migrate;
 extern const struct cmd_def cmd_export;
 extern const struct cmd_def cmd_cleanup;
 extern const struct cmd_def cmd_deps;
+extern const struct cmd_def cmd_cloakcheck;
 
 /* vmcloak list deps (cmd/deps.c): VMCloak's table (spec §2.14) plus versions, OSes, tags and
  * where each file is; --json for scripts. 0 or a negative errno after one line. */

@@ -9,8 +9,8 @@
 #include "cmd/cmd.h"
 #include "cmd/global.h"
 #include "core/log.h"
-#include "core/paths.h"
 #include "core/util.h"
+#include "pipeline/imagehw.h"
 
 static json_object *jstr(const char *s) { return s ? json_object_new_string(s) : NULL; }
 
@@ -105,11 +105,8 @@ static int width_of(const struct hw_catalog *c, size_t field, const char *title)
 }
 
 int cmd_list_hardware(bool name_only, char *const *files) {
-        _cleanup_free_ char *user = paths_home() ? paths_hardware_d() : NULL;
-        if (paths_home() && !user)
-                return log_oom();
         struct hw_catalog c;
-        int r = files ? hw_catalog_load_files(files, &c) : hw_catalog_load(user, &c);
+        int r = files ? hw_catalog_load_files(files, &c) : hardware_catalog_load(&c);
         if (r < 0)
                 return r;
         if (global.json) {

@@ -14,6 +14,7 @@
 #include "pipeline/import.h"
 
 static struct init_request req;
+static const char *arg_hardware;
 static bool arg_move;
 
 /* ADAPTER: a bridge's name, or with --net user the name recorded for the image's network. */
@@ -30,6 +31,7 @@ static const struct optdef opts[] = {
                  "bridge (ADAPTER is a host bridge) or user (no root needed)", .def_value = "bridge"),
         OPT_STRING(0, "mac", &req.mac, "MAC", "NIC MAC address", .def = "random PC-vendor MAC", .check = check_mac),
         OPT_MACHINE_TAGS(&req.tags, "Cuckoo machine tag for the image's VMs"),
+        OPT_HARDWARE(&arg_hardware),
         OPT_BOOL(0, "move", &arg_move, "Remove DISK once the image is recorded (it is copied first either way)"),
         { NULL },
 };
@@ -67,6 +69,8 @@ static int check(const struct args *a) {
                 log_error("missing option --ip: the static address the guest on the disk has");
                 return -EINVAL;
         }
+        if ((r = vm_hardware_pick(a, arg_hardware, &req)) < 0)
+                return r;
         if (!req.ram_mb)
                 req.ram_mb = req.profile->default_ram_mb;
         return 0;

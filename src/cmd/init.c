@@ -14,6 +14,7 @@
 #include "pipeline/init.h"
 
 static struct init_request req;
+static const char *arg_hardware;
 static const char *arg_vm;
 
 static int check_machinery(const struct args *a, const char *value, const char *what) {
@@ -45,6 +46,7 @@ static const struct optdef opts[] = {
         OPT_STRING(0, "mac", &req.mac, "MAC", "NIC MAC address", .def = "random PC-vendor MAC", .check = check_mac),
         OPT_LIST(0, "cdrom", &req.extra_cdroms, "ISO", "Attach another CD-ROM during the install", .check = check_path),
         OPT_MACHINE_TAGS(&req.tags, "Cuckoo machine tag for the image's VMs"),
+        OPT_HARDWARE(&arg_hardware),
         OPT_UINT(0, "stuck-after", &req.stuck_after_s, 1, 7 * 24 * 3600, "SECONDS",
                  "Report the install as stuck (once, with a screenshot and the likely causes) when the "
                  "screen and the serial console stay still this long; it still waits for --timeout",
@@ -77,6 +79,8 @@ static int check(const struct args *a) {
                 return r;
         if (vm_os_options_check(a, req.profile, req.no_tpm) < 0)
                 return -EINVAL;
+        if ((r = vm_hardware_pick(a, arg_hardware, &req)) < 0)
+                return r;
         /* RAM and disk default to the OS's; 0 is no value either option accepts. */
         if (!req.ram_mb)
                 req.ram_mb = req.profile->default_ram_mb;

@@ -67,12 +67,18 @@ static json_object *tags_json(const char *stored) {
 /* The tags column: as stored ("dotnet,office"), "-" for none. */
 static const char *tags_cell(const char *stored) { return isempty(stored) ? "-" : stored; }
 
+static const char *image_tags_cell(const struct image *m) { return tags_cell(m->tags); }
+
+/* The hardware column: the profile's name, "-" for QEMU's own machine (no profile). */
+static const char *hardware_cell(const struct image *m) { return isempty(m->hardware) ? "-" : m->hardware; }
+
 /* Wide enough for the longest cell, so the column after it stays aligned. */
-static int tags_width(struct image *const *l, size_t n) {
-        size_t w = strlen("TAGS");
+static int column_width(struct image *const *l, size_t n, const char *head,
+                        const char *(*cell)(const struct image *)) {
+        size_t w = strlen(head);
         for (size_t i = 0; i < n; i++)
-                if (strlen(tags_cell(l[i]->tags)) > w)
-                        w = strlen(tags_cell(l[i]->tags));
+                if (strlen(cell(l[i])) > w)
+                        w = strlen(cell(l[i]));
         return (int)w;
 }
 
@@ -145,6 +151,8 @@ static int list_images(struct repo *repo, bool name_only) {
                         json_object_object_add(o, "os_build", jstr(m->os_build));
                         json_object_object_add(o, "os_edition", jstr(m->os_edition));
                         json_object_object_add(o, "os_language", jstr(m->os_language));
+                        /* Schema 5: the hardware profile (null: QEMU's own machine, VMCloak's rows). */
+                        json_object_object_add(o, "hardware", jstr(m->hardware));
                         json_object_array_add(arr, o);
                 }
                 printf("%s\n", json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY |
@@ -156,14 +164,15 @@ static int list_images(struct repo *repo, bool name_only) {
         } else if (n == 0) {
                 printf("No images. Create one with 'vmcloak init'.\n");
         } else {
-                int tw = tags_width(l, n);
-                printf("%-20s %-9s %-15s %-12s %-6s %4s %6s %-11s %-*s %s\n", "NAME", "OS", "IP", "ADAPTER", "NET",
-                       "CPUS", "RAM", "MODE", tw, "TAGS", "INSTALLED");
+                int tw = column_width(l, n, "TAGS", image_tags_cell);
+                int hw = column_width(l, n, "HARDWARE", hardware_cell);
+                printf("%-20s %-9s %-15s %-12s %-6s %4s %6s %-11s %-*s %-*s %s\n", "NAME", "OS", "IP", "ADAPTER",
+                       "NET", "CPUS", "RAM", "MODE", hw, "HARDWARE", tw, "TAGS", "INSTALLED");
                 for (size_t i = 0; i < n; i++) {
                         struct image *m = l[i];
-                        printf("%-20s %-9s %-15s %-12s %-6s %4d %5dM %-11s %-*s %s\n", strempty(m->name),
+                        printf("%-20s %-9s %-15s %-12s %-6s %4d %5dM %-11s %-*s %-*s %s\n", strempty(m->name),
                                strempty(m->osversion), strempty(m->ipaddr), strempty(m->adapter), netmode_of(m),
-                               m->cpus, m->ramsize, strempty(m->mode), tw, tags_cell(m->tags),
+                               m->cpus, m->ramsize, strempty(m->mode), hw, hardware_cell(m), tw, tags_cell(m->tags),
                                isempty(m->installed) ? "-" : m->installed);
                 }
         }
@@ -190,6 +199,8 @@ static int list_snapshots(struct repo *repo, bool name_only) {
                         json_object_object_add(o, "mac", jstr(s->mac));
                         json_object_object_add(o, "created_at", jstr(s->created_at));
                         json_object_object_add(o, "tags", tags_json(s->tags));
+                        /* Schema 5: the VM's own hardware identity as stored (null: no profile). */
+                        json_object_object_add(o, "identity", s->identity ? json_tokener_parse(s->identity) : NULL);
                         json_object_array_add(arr, o);
                 }
                 printf("%s\n", json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY |

@@ -69,6 +69,9 @@ static const struct optdef opts[] = {
         OPT_BOOL(0, "interactive", &req.interactive, "Pause for manual changes before the snapshot"),
         OPT_BOOL(0, "com1", &req.com1, "Keep the serial console in <vm>.com1 (VMCloak name)"),
         OPT_MACHINE_TAGS(&req.tags, "Cuckoo machine tag for these VMs besides the image's"),
+        OPT_BOOL(0, "cloakcheck", &req.cloakcheck,
+                 "Run the cloak detector in each VM before its snapshot; refuse a VM that scores worse than its "
+                 "image (checked first when it has no scorecard)"),
         OPT_BOOL(0, "tpm", &req.tpm, "Keep the image's TPM in the VMs (Cuckoo3 cannot restore them; vmcloak restore can)"),
         OPT_BOOL(0, "nopatch", &req.nopatch,
                  "Windows: do not run threemonpatch in the VMs"),

@@ -5,10 +5,15 @@
 #include <stddef.h>
 
 #include "cmd/args.h"
+#include "cmd/global.h"
 #include "core/log.h"
+#include "core/paths.h"
 #include "core/util.h"
 #include "core/validate.h"
+#include "cloak/hardware.h"
 #include "guest/profile.h"
+#include "pipeline/imagehw.h"
+#include "pipeline/init.h"
 
 OPT_ENUM_DEFINE(opt_accel, enum vm_accel, vm_accel_from_string, "auto, kvm or tcg");
 OPT_ENUM_DEFINE(opt_compress, enum vm_compress, vm_compress_from_string, "lz4, gzip, zstd or none");
@@ -87,5 +92,37 @@ int vm_os_minimums(const struct args *a, const struct os_profile *prof, bool no_
                 }
                 *cpus = prof->min_cpus;
         }
+        return 0;
+}
+
+/* The catalog a picked profile lives in: the command's run uses it until the process ends. */
+static struct hw_catalog hardware_catalog;
+
+static unsigned max_u(unsigned a, unsigned b) { return a > b ? a : b; }
+
+int vm_hardware_pick(const struct args *a, const char *name, struct init_request *req) {
+        if (!name)
+                return 0;
+        /* The home's hardware.d is read before the home is set up (a usage error must not
+         * create it): resolving its path creates nothing. */
+        int r = paths_init(global.home);
+        if (r == 0)
+                r = hardware_catalog_load(&hardware_catalog);
+        if (r < 0)
+                return r;
+        const struct hw_profile *p = hw_catalog_pick(&hardware_catalog, name);
+        if (!p)
+                return -EINVAL;
+        req->hardware = p;
+        const struct os_profile *os = req->profile;
+        if (!streq(os->os_name, "windows"))
+                return 0;
+        if (!args_get(a, "cpus"))
+                req->cpus = max_u(p->cpus, os->min_cpus);
+        if (!args_get(a, "ramsize"))
+                req->ram_mb = max_u(p->ram_mb, os->min_ram_mb);
+        uint64_t disk = (uint64_t)p->disk_gb * 1000000000u, min = (uint64_t)os->min_disk_gib << 30;
+        if (!args_get(a, "hddsize"))
+                req->disk_bytes = disk > min ? disk : min;
         return 0;
 }

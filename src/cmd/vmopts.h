@@ -104,6 +104,16 @@ OPT_ENUM_DECLARE(opt_netmode, enum image_netmode);
                  "Give up when a step of the guest takes longer",                                               \
                  .def = "init, install: the OS's (linux 300); snapshot: 600")
 
+/* --hardware into r, a struct init_request's hardware name (init, import); vm_hardware_pick
+ * turns it into the profile. */
+#define OPT_HARDWARE(p)                                                                                         \
+        OPT_STRING(0, "hardware", p, "NAME",                                                                    \
+                   "A real PC model: a hardware profile ('vmcloak list hardware', ~/.vmcloak/hardware.d) or "   \
+                   "random. Every run boots its SMBIOS, CPU, drives, NIC and vendor MAC, each snapshot VM "     \
+                   "with its own serials, UUID, MAC and machine id. Windows takes its CPUs, RAM and disk size " \
+                   "unless given (the OS's minimums win); the linux guest, a TCG test guest, keeps its own",    \
+                   .def = "none (QEMU's own machine, as VMCloak)", .check = check_path)
+
 struct args;
 /*
  * The one-OS-flag rule of init and createiso: exactly one of the ISO_ATTR_OPTS OS flags.
@@ -131,3 +141,15 @@ int vm_os_options_check(const struct args *a, const struct os_profile *prof, boo
  */
 int vm_os_minimums(const struct args *a, const struct os_profile *prof, bool no_tpm, unsigned *cpus, unsigned ram_mb,
                    uint64_t disk_bytes);
+struct init_request;
+/*
+ * init/import --hardware NAME|random (name; NULL: nothing to do, no catalog is read): the
+ * catalog loaded (shipped + ~/.vmcloak/hardware.d, kept for the run), the profile picked
+ * (hw_catalog_pick: an unknown name is one line listing the names) into req->hardware, before
+ * anything is built. For a Windows guest the profile's cpus, ram_mb and disk_gb (decimal GB, as
+ * the vendor sold the drive) become req's values where --cpus, --ramsize, --hddsize were not
+ * given, raised to the OS's minimums (which still win); the linux guest keeps its own defaults
+ * (a 256 GB disk and 8 GiB of RAM only slow down a BusyBox guest under TCG). The same profile
+ * always gives the same defaults. -EINVAL, or the loader's errors, after one line.
+ */
+int vm_hardware_pick(const struct args *a, const char *name, struct init_request *req);

@@ -50,11 +50,12 @@ static const char *const vmcloak_revisions[] = {
 
 /* Every column a known schema has, and what added it: 0 VMCloak when alembic came (2018), 2-4
  * the alembic revision vmcloak_revisions[since - 1], 5 vmcloak's schema 2, 6 its schema 3, 7 its
- * schema 4. Types only for the columns a migration adds. */
+ * schema 4, 8 its schema 5. Types only for the columns a migration adds. */
 #define SINCE_VMCLOAK 5
 #define SINCE_SCHEMA3 6
 #define SINCE_SCHEMA4 7
-#define SINCE_LAST SINCE_SCHEMA4
+#define SINCE_SCHEMA5 8
+#define SINCE_LAST SINCE_SCHEMA5
 static const struct known_column {
         const char *table, *column, *type;
         int since;
@@ -86,6 +87,11 @@ static const struct known_column {
         { "image", "os_language", "VARCHAR(32)", SINCE_SCHEMA3 },
         { "image", "tags", "TEXT", SINCE_SCHEMA4 },
         { "snapshot", "tags", "TEXT", SINCE_SCHEMA4 },
+        { "image", "hardware", "TEXT", SINCE_SCHEMA5 },
+        { "image", "identity", "TEXT", SINCE_SCHEMA5 },
+        { "image", "cloakcheck", "TEXT", SINCE_SCHEMA5 },
+        { "snapshot", "identity", "TEXT", SINCE_SCHEMA5 },
+        { "snapshot", "cloakcheck", "TEXT", SINCE_SCHEMA5 },
 };
 
 /* The vmcloak schema (user_version) a column first belongs to: 1 for VMCloak's head revision. */
@@ -607,6 +613,7 @@ static const struct image_field {
         T(netmask), T(gateway), N(cpus), N(ramsize), N(vramsize), T(paravirtprovider), T(mac),
         { "_installed", false, offsetof(struct image, installed) }, T(netmode), T(dns), T(created_at),
         T(firmware), N(secure_boot), N(tpm), T(os_build), T(os_edition), T(os_language), T(tags),
+        T(hardware), T(identity), T(cloakcheck),
 #undef T
 #undef N
 };
@@ -663,7 +670,8 @@ static struct snapshot *snapshot_from_row(sqlite3_stmt *st) {
                         s->image_id = sqlite3_column_int64(st, i);
                 else if (streq(c, "port"))
                         s->port = sqlite3_column_int(st, i);
-                S(vmname); S(ipaddr); S(hostname); S(mac); S(created_at); S(tags); S(image_name); S(image_vm);
+                S(vmname); S(ipaddr); S(hostname); S(mac); S(created_at); S(tags); S(identity); S(cloakcheck);
+                S(image_name); S(image_vm);
 #undef S
         }
         return s;
@@ -676,6 +684,7 @@ void image_free(struct image *i) {
         free(i->ipaddr); free(i->adapter); free(i->netmask); free(i->gateway); free(i->paravirtprovider);
         free(i->mac); free(i->installed); free(i->netmode); free(i->dns); free(i->created_at);
         free(i->firmware); free(i->os_build); free(i->os_edition); free(i->os_language); free(i->tags);
+        free(i->hardware); free(i->identity); free(i->cloakcheck);
         free(i);
 }
 
@@ -683,7 +692,7 @@ void snapshot_free(struct snapshot *s) {
         if (!s)
                 return;
         free(s->vmname); free(s->ipaddr); free(s->hostname); free(s->mac); free(s->created_at); free(s->tags);
-        free(s->image_name); free(s->image_vm);
+        free(s->identity); free(s->cloakcheck); free(s->image_name); free(s->image_vm);
         free(s);
 }
 
@@ -927,7 +936,7 @@ int repo_snapshot_insert(struct repo *r, struct snapshot *s) {
         sqlite3_stmt *st;
         int rc = sqlite3_prepare_v2(r->db,
                                     "INSERT INTO snapshot (image_id, vmname, ipaddr, port, hostname, mac, created_at, "
-                                    "tags) VALUES (?,?,?,?,?,?,?,?)", -1, &st, NULL);
+                                    "tags, identity, cloakcheck) VALUES (?,?,?,?,?,?,?,?,?,?)", -1, &st, NULL);
         if (rc != SQLITE_OK)
                 return sql_error(r, rc, "adding the snapshot");
         sqlite3_bind_int64(st, 1, s->image_id);
@@ -938,12 +947,40 @@ int repo_snapshot_insert(struct repo *r, struct snapshot *s) {
         bind_opt_text(st, 6, s->mac);
         bind_opt_text(st, 7, s->created_at);
         bind_opt_text(st, 8, s->tags);
+        bind_opt_text(st, 9, s->identity);
+        bind_opt_text(st, 10, s->cloakcheck);
         rc = sqlite3_step(st);
         sqlite3_finalize(st);
         if (rc != SQLITE_DONE)
                 return sql_error(r, rc, "adding the snapshot");
         s->id = sqlite3_last_insert_rowid(r->db);
         return 0;
+}
+
+/* One text column of one row by its name column; table and column are this file's constants. */
+static int set_text_by_name(struct repo *r, const char *table, const char *column, const char *key,
+                            const char *name, const char *value) {
+        char sql[128];
+        snprintf(sql, sizeof sql, "UPDATE %s SET %s=? WHERE %s=?", table, column, key);
+        sqlite3_stmt *st;
+        int rc = sqlite3_prepare_v2(r->db, sql, -1, &st, NULL);
+        if (rc != SQLITE_OK)
+                return sql_error(r, rc, sql);
+        bind_opt_text(st, 1, value);
+        sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st);
+        sqlite3_finalize(st);
+        if (rc != SQLITE_DONE)
+                return sql_error(r, rc, sql);
+        return sqlite3_changes(r->db) > 0 ? 0 : -ENOENT;
+}
+
+int repo_image_set_cloakcheck(struct repo *r, const char *name, const char *json) {
+        return set_text_by_name(r, "image", "cloakcheck", "name", name, json);
+}
+
+int repo_snapshot_set_cloakcheck(struct repo *r, const char *vmname, const char *json) {
+        return set_text_by_name(r, "snapshot", "cloakcheck", "vmname", vmname, json);
 }
 
 int repo_snapshot_delete(struct repo *r, int64_t id) {

@@ -16,8 +16,11 @@
  *        image.os_build, image.os_edition, image.os_language (what init read of the OS)
  *   4  + image.tags, snapshot.tags: Cuckoo machine tags (core/tags.h: sorted, comma-separated,
  *        no duplicates; NULL for VMCloak rows and rows without tags)
- * VMCloak reads every one of them (it names its columns); migrate takes 0, 2 and 3 to 4. */
-#define REPO_SCHEMA_VERSION 4
+ *   5  + image.hardware, image.identity, image.cloakcheck, snapshot.identity,
+ *        snapshot.cloakcheck (TEXT; issue 13, cloaking: NULL for VMCloak rows and older ones,
+ *        which have no hardware profile and run as QEMU's own machine, as VMCloak's did)
+ * VMCloak reads every one of them (it names its columns); migrate takes 0, 2, 3 and 4 to 5. */
+#define REPO_SCHEMA_VERSION 5
 #define REPO_ALEMBIC_HEAD "d6c5bf858df1"
 
 struct repo;
@@ -131,6 +134,14 @@ int repo_snapshot_get(struct repo *r, const char *vmname, struct snapshot **ret)
 int repo_snapshot_list(struct repo *r, int64_t image_id, struct snapshot ***ret, size_t *ret_n);
 int repo_snapshot_insert(struct repo *r, struct snapshot *s);                      /* -EEXIST; sets id */
 int repo_snapshot_delete(struct repo *r, int64_t id);
+
+/* Store a scorecard (cloak/scorecard.h's JSON; NULL clears it) as image NAME's or snapshot VM
+ * VMNAME's cloakcheck column, changing nothing else of the row (schema 5; the caller holds
+ * what repo_require_current checked). For `vmcloak cloakcheck IMAGE|VM` and `snapshot
+ * --cloakcheck`, which judge a row that exists already. 0, -ENOENT (no such row), -EBUSY or
+ * -EIO after one line. */
+int repo_image_set_cloakcheck(struct repo *r, const char *name, const char *json);
+int repo_snapshot_set_cloakcheck(struct repo *r, const char *vmname, const char *json);
 
 /* Every address the repository already uses: image IPs and gateways, snapshot IPs. */
 int repo_used_ips(struct repo *r, char ***ret);

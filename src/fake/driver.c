@@ -352,6 +352,12 @@ static int fake_domain_define(struct vm_conn *c, const struct vm_def *def, const
         n_domains++;
         pthread_mutex_unlock(&list_lock);
         fake_journal_add("define %s", d->name);
+        /* A machine of a hardware profile: what tells it from another of the same model. */
+        if (def->id.smbios.system.uuid)
+                fake_journal_add("identity %s mac=%s uuid=%s serial=%s disk=%s/%s nic=%s", d->name,
+                                 strempty(def->nic.mac), def->id.smbios.system.uuid,
+                                 strempty(def->id.smbios.system.serial), strempty(def->disk.model),
+                                 strempty(def->disk.serial), strempty(def->nic.model));
         if (d->nvram || d->tpm_state)
                 fake_journal_add("firmware %s %s%s nvram=%s tpm=%s", d->name,
                                  def->firmware == VM_FIRMWARE_UEFI ? "uefi" : "bios", def->secure_boot ? "+sb" : "",

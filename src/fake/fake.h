@@ -180,6 +180,8 @@ void fake_set_screen(fake_screen_fn fn, void *userdata);
 /*
  * The journal: one line per thing that happened, in order, with host files by their base name:
  *   "define win", "start win media=[boot.iso,config.iso]" (" memory=F", " paused" as given),
+ *   "identity win mac=M uuid=U serial=S disk=MODEL/SERIAL nic=MODEL" (after define, for a
+ *   definition with an SMBIOS system UUID: a hardware profile's machine, cloak/hardware.h),
  *   "reboot win", "agent-up win", "hang win", "died win: <detail>", "poweroff win",
  *   "shutdown win" (the power button), "destroy win", "resume win", "save win lz4",
  *   "insert win 1 config.iso", "eject win 1", "keys win ctrl+alt+delete", "screenshot win s.png",

@@ -166,6 +166,7 @@ struct sources {
         char *busybox, *mke2fs, *extlinux, *depmod, *agent;
         char **busybox_applets;   /* "bin/sh", "sbin/modprobe", ... */
         char **mke2fs_libs, **extlinux_libs;
+        char **judges, **judges_libs;   /* the cloak detector's judges: host paths = guest paths */
         char **mods_install, **mods_boot, **mods_system;
         int64_t mtime;
 };
@@ -180,6 +181,8 @@ static void sources_done(struct sources *s) {
         strv_free(s->busybox_applets);
         strv_free(s->mke2fs_libs);
         strv_free(s->extlinux_libs);
+        strv_free(s->judges);
+        strv_free(s->judges_libs);
         strv_free(s->mods_install);
         strv_free(s->mods_boot);
         strv_free(s->mods_system);
@@ -250,6 +253,40 @@ static int module_list(const char *name, char ***ret) {
         return 0;
 }
 
+/* The judges the cloak detector (data/cloak/detect-linux.sh) runs when the guest has them:
+ * virt-what (a sh script that runs under BusyBox sh, its CPUID helper and dmidecode) and
+ * systemd-detect-virt, each group copied with its shared libraries where the host has all of
+ * it; else the guest goes without and the detector reports the judge skipped. */
+static const char *const judge_groups[][4] = {
+        { "/usr/sbin/virt-what", "/usr/libexec/virt-what-cpuid-helper", "/usr/sbin/dmidecode", NULL },
+        { "/usr/bin/systemd-detect-virt", NULL },
+};
+
+static int gather_judges(struct sources *s) {
+        for (size_t g = 0; g < ELEMENTSOF(judge_groups); g++) {
+                bool all = true;
+                for (const char *const *p = judge_groups[g]; *p; p++)
+                        all = all && access(*p, X_OK) == 0;
+                if (!all) {
+                        log_debug("%s is not on this host (Debian packages virt-what, dmidecode, systemd): the linux "
+                                  "guest goes without it", judge_groups[g][0]);
+                        continue;
+                }
+                for (const char *const *p = judge_groups[g]; *p; p++) {
+                        _cleanup_(strv_freep) char **libs = NULL;
+                        int r = host_shared_libs(*p, &libs);
+                        if (r < 0)
+                                return r;
+                        if (strv_extend(&s->judges, *p) < 0)
+                                return log_oom();
+                        STRV_FOREACH(l, libs)
+                                if (!strv_contains(s->judges_libs, *l) && strv_extend(&s->judges_libs, *l) < 0)
+                                        return log_oom();
+                }
+        }
+        return 0;
+}
+
 static int gather_sources(const struct install_params *p, struct sources *s) {
         /* Everything local first, so a missing tool is reported before a kernel download. */
         s->busybox = strdup("/bin/busybox");   /* busybox-static's; a dynamic one will not do */
@@ -274,6 +311,8 @@ static int gather_sources(const struct install_params *p, struct sources *s) {
             (r = host_shared_libs(s->extlinux, &s->extlinux_libs)) < 0)
                 return r;
         if ((r = busybox_applets(s->busybox, &s->busybox_applets)) < 0)
+                return r;
+        if ((r = gather_judges(s)) < 0)
                 return r;
         if ((r = linux_agent_path(&s->agent)) < 0)
                 return r;
@@ -485,6 +524,12 @@ static int fill_rootfs(struct cpio_writer *w, const struct sources *s, const voi
             (r = cpio_add_file(w, "boot/initrd.img", 0644, c->boot_initrd)) < 0 ||
             (r = cpio_add_file(w, GUEST_AGENT_PATH, 0755, s->agent)) < 0 || (r = cpio_add_tree(w, "", c->modules_root)) < 0)
                 return r;
+        STRV_FOREACH(j, s->judges)
+                if ((r = add_program(w, *j + 1, *j, NULL)) < 0)
+                        return r;
+        STRV_FOREACH(l, s->judges_libs)
+                if ((r = cpio_add_file(w, *l, 0755, *l)) < 0 && r != -EEXIST)
+                        return r;
         return 0;
 }
 
@@ -644,8 +689,14 @@ const struct os_profile os_profile_linux = {
                 .shrink_memory = "sync; echo 3 > /proc/sys/vm/drop_caches",
                 .set_resolution = NULL,
                 .run_script = "/bin/sh {path}",
+                .run_detector = "/bin/sh {path}",
                 .temp_dir = "/tmp",
                 .os_version = "uname -r",
+                /* The guest has no systemd or D-Bus (BusyBox), so nothing made a machine id: each
+                 * snapshot VM gets its own where programs look for one (machine-id(5), and D-Bus's
+                 * copy when a user's software brought D-Bus). */
+                .set_identity = "echo {machine_id} > /etc/machine-id && if [ -d /var/lib/dbus ]; then "
+                                "echo {machine_id} > /var/lib/dbus/machine-id; fi",
                 .hostname_needs_reboot = false,
         },
         .serial_progress = "VMCLOAK: ",

@@ -55,6 +55,26 @@ static const struct install_phase windows_bios_install[] = { WINDOWS_PHASE(0) };
  * reboot (a key then would start Setup again). */
 static const struct install_phase windows_uefi_install[] = { WINDOWS_PHASE(WINDOWS_PRESS_KEY_S) };
 
+/* A clone's own in-guest identity (issue 13), before its memory snapshot: what Windows keeps
+ * per install and any program reads without privileges. MachineGuid (CryptoAPI's, used by
+ * software as a machine id), RegisteredOwner and InstallDate (REG_DWORD Unix seconds, what
+ * systeminfo and Win32_OperatingSystem show), and the telemetry client's MachineId (a braced
+ * GUID; the one id the OS writes for itself that is not tied to activation). All are plain
+ * values read when used, so changing them on the running system is safe. Left alone: the
+ * machine SID (sysprep only), ProductId/DigitalProductId (activation), InstallTime (a FILETIME
+ * the template cannot compute), the C: volume serial (in the NTFS boot sector). /reg:64: the
+ * 64-bit view whatever the caller's bitness. reg.exe ships with every Windows and Wine. */
+#define WINDOWS_SET_IDENTITY                                                                                      \
+        "cmd /c reg add \"HKLM\\SOFTWARE\\Microsoft\\Cryptography\" /v MachineGuid /t REG_SZ /d {machine_guid} /f "     \
+        "/reg:64 && reg add \"HKLM\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\" /v RegisteredOwner /t REG_SZ " \
+        "/d \"{owner}\" /f /reg:64 && reg add \"HKLM\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\" "           \
+        "/v InstallDate /t REG_DWORD /d {install_date} /f /reg:64 && reg add "                                   \
+        "\"HKLM\\SOFTWARE\\Microsoft\\SQMClient\" /v MachineId /t REG_SZ /d {{{machine_guid}}} /f /reg:64"
+/* The cloak detector (data/cloak/detect-windows.js, uploaded as detect.js): JScript through
+ * cscript, present from Windows 7 to 11 and in Wine. The .js name picks the engine: Wine 8's
+ * cscript runs nothing at all when given //E:JScript. */
+#define WINDOWS_RUN_DETECTOR "cscript //nologo \"{path}\""
+
 /* Guest commands run through the agent (cmd.exe command lines). The network moves to the
  * adapter found by MAC address, never by its localised name ("Ethernet", "LAN-Verbindung"):
  * the agent's own netcfg subcommand does that ({agent} is the agent's path, from /path). */
@@ -68,7 +88,8 @@ static const struct install_phase windows_uefi_install[] = { WINDOWS_PHASE(WINDO
                 .set_resolution = NULL, .run_script = "cmd /c \"{path}\"", .temp_dir = "C:\\Windows\\Temp",       \
                 /* cmd would hand a .ps1 to its file association (Notepad) and report 0 */                      \
                 .run_powershell = "powershell -NoProfile -NonInteractive -ExecutionPolicy Bypass -File \"{path}\"", \
-                .os_version = "cmd /c ver", .hostname_needs_reboot = true,                                        \
+                .os_version = "cmd /c ver", .set_identity = WINDOWS_SET_IDENTITY,                                 \
+                .run_detector = WINDOWS_RUN_DETECTOR, .hostname_needs_reboot = true,                              \
         }
 
 #define WINDOWS_PROFILE(n, ver, ram, disk_gib, cpus, firmware_uefi, with_tpm, nic, flow)                          \

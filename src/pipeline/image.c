@@ -2,6 +2,7 @@
 #include "pipeline/image.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -239,6 +240,11 @@ int pipeline_clone_image(struct pipeline *pl, const char *name, const char *newn
         uint8_t mac[6];
         char macs[18];
         random_vendor_mac(mac);
+        /* A copy of a hardware profile's machine (its profile and identity are copied with the
+         * row) keeps its vendor: the source MAC's OUI, with its own last three bytes. */
+        if (img->hardware && img->mac &&
+            sscanf(img->mac, "%2hhx:%2hhx:%2hhx:", &mac[0], &mac[1], &mac[2]) != 3)
+                random_vendor_mac(mac);
         format_mac(mac, macs);
         if (free_and_strdup(&img->name, newname) < 0 || free_and_strdup(&img->path, dst) < 0 ||
             free_and_strdup(&img->mode, "normal") < 0 || free_and_strdup(&img->mac, macs) < 0 ||

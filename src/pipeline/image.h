@@ -25,7 +25,8 @@ int pipeline_delete_image(struct pipeline *pl, const char *name, bool with_snaps
 /* Delete snapshot VM vmname: its row and its folder. -ENOENT, -EOPNOTSUPP (one line). */
 int pipeline_delete_vm(struct pipeline *pl, const char *vmname);
 
-/* Copy image name to a new image newname (disk and row) with its own MAC; the copy is recorded
+/* Copy image name to a new image newname (disk and row: its hardware profile and identity too) with
+ * its own MAC (a profile's machine: the same vendor OUI); the copy is recorded
  * only once the disk is complete, and a failure or Ctrl-C leaves no file. -ENOENT, -EEXIST,
  * -EOPNOTSUPP (another machinery's image). */
 int pipeline_clone_image(struct pipeline *pl, const char *name, const char *newname);

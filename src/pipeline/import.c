@@ -58,7 +58,7 @@ static int import_steps(struct pipeline *pl, const struct init_request *req, str
         _cleanup_free_ char *logdir = paths_image_log_dir(req->name);
         if (!logdir)
                 return log_oom();
-        if ((r = session_prepare(s, pl, req->name, &n->row, prof, &req->vm, NULL, logdir)) < 0 ||
+        if ((r = session_prepare(s, pl, req->name, &n->row, prof, &req->vm, NULL, logdir, NULL)) < 0 ||
             (r = session_start(s, NULL)) < 0)
                 return r;
         unsigned timeout = req->vm.timeout_s ? req->vm.timeout_s : IMPORT_TIMEOUT_S;

@@ -21,11 +21,13 @@
 #include "core/tags.h"
 #include "core/util.h"
 #include "core/validate.h"
+#include "cloak/hardware.h"
 #include "guest/profile.h"
 #include "net/bridge.h"
 #include "net/check.h"
 #include "pipeline/flow.h"
 #include "pipeline/fwstate.h"
+#include "pipeline/imagehw.h"
 
 static int resolve_network(struct repo *repo, const struct init_request *req, struct netcfg *ret) {
         uint32_t baddr = 0;
@@ -201,6 +203,10 @@ static int init_steps(struct init_run *x, struct image *img) {
         log_info("Creating image %s: %s, %s %s/%u (gateway %s), %u MiB RAM", req->name, prof->name,
                  req->net.mode == IMAGE_NET_USER ? "user network" : req->adapter, x->net.ip_s, x->net.net.prefix,
                  x->net.gateway_s, req->ram_mb);
+        char disk[32];
+        if (req->hardware)
+                log_info("Hardware %s: %s; %u CPU%s, a %s disk", req->hardware->name, req->hardware->description,
+                         req->cpus, req->cpus == 1 ? "" : "s", format_bytes(disk, sizeof disk, req->disk_bytes));
         if ((r = make_media(x)) < 0)
                 return r;
         if (interrupted())
@@ -208,7 +214,7 @@ static int init_steps(struct init_run *x, struct image *img) {
         _cleanup_free_ char *logdir = paths_image_log_dir(req->name);
         if (!logdir)
                 return log_oom();
-        r = session_prepare(&x->s, x->pl, req->name, img, prof, &req->vm, NULL, logdir);
+        r = session_prepare(&x->s, x->pl, req->name, img, prof, &req->vm, NULL, logdir, NULL);
         if (r < 0)
                 return r;
         r = vm_disk_create(x->pl->conn, img->path, req->disk_bytes);
@@ -252,7 +258,28 @@ void new_image_done(struct new_image *n) {
         name_unlock(n->lock);
         free(n->disk);
         free(n->tags);
+        free(n->identity);
         *n = (struct new_image){ 0 };
+}
+
+/* The MAC, and with a hardware profile the identity of one machine of that model: its MAC is
+ * --mac when the user gave one (the identity describes the machine as it boots). */
+static int new_image_identity(const struct init_request *req, struct new_image *n) {
+        if ((!req->hardware || req->mac) && mac_given_or_random(req->mac, "--mac", n->mac) < 0)
+                return -EINVAL;
+        if (!req->hardware)
+                return 0;
+        struct hw_identity id = { 0 };
+        int r = hardware_identity_new(req->hardware, NULL, &id, &n->identity);
+        if (r == 0 && req->mac) {
+                free(n->identity);
+                n->identity = NULL;
+                if (free_and_strdup(&id.mac, n->mac) < 0 || hw_identity_to_json(&id, &n->identity) < 0)
+                        r = log_oom();
+        } else if (r == 0)
+                snprintf(n->mac, sizeof n->mac, "%s", id.mac);
+        hw_identity_done(&id);
+        return r;
 }
 
 int new_image_prepare(struct pipeline *pl, const struct init_request *req, struct new_image *ret) {
@@ -276,8 +303,8 @@ int new_image_prepare(struct pipeline *pl, const struct init_request *req, struc
         }
         if ((r = resolve_network(pl->repo, req, &n.net)) < 0)
                 return r;
-        if (mac_given_or_random(req->mac, "--mac", n.mac) < 0)
-                return -EINVAL;
+        if ((r = new_image_identity(req, &n)) < 0)
+                return r;
         _cleanup_strv_free_ char **tags = NULL;
         if (tags_add_all(&tags, req->tags) < 0 || tags_format(tags, &n.tags) < 0)
                 return log_oom();
@@ -293,6 +320,7 @@ int new_image_prepare(struct pipeline *pl, const struct init_request *req, struc
                  * needs and stays without the TPM (--no-tpm). */
                 .firmware = (char *)(prof->uefi ? "uefi" : "bios"), .secure_boot = prof->uefi && prof->tpm,
                 .tpm = prof->tpm && !req->no_tpm,
+                .hardware = req->hardware ? req->hardware->name : NULL,
         };
         *ret = n;
         n = (struct new_image){ 0 };
@@ -304,6 +332,7 @@ int new_image_prepare(struct pipeline *pl, const struct init_request *req, struc
         ret->row.dns = ret->net.dns_s;
         ret->row.mac = ret->mac;
         ret->row.tags = ret->tags;
+        ret->row.identity = ret->identity;
         return 0;
 }
 

@@ -10,6 +10,7 @@
 #include "pipeline/session.h"
 
 struct os_profile;
+struct hw_profile;
 
 struct init_request {
         const char *name;
@@ -19,7 +20,11 @@ struct init_request {
         uint16_t port;                 /* agent port in the guest */
         unsigned cpus, ram_mb, vram_mb;
         uint64_t disk_bytes;
-        const char *mac;               /* NULL: a random PC-vendor MAC */
+        const char *mac;               /* NULL: a random PC-vendor MAC (with hardware: its identity's) */
+        /* --hardware: the real PC model the image is (cloak/hardware.h), NULL: QEMU's own machine
+         * as VMCloak's. The command picked it and took its cpus/RAM/disk defaults into the fields
+         * above; new_image_prepare gives the image its identity. */
+        const struct hw_profile *hardware;
         const char *resolution;
         const char *tempdir;           /* NULL: ~/.vmcloak/iso */
         const char *iso;               /* linux: a prepared install ISO (booted as it is, the same flow
@@ -40,8 +45,9 @@ struct init_request {
  * What init and import share before a new image's disk exists (new_image_prepare): the name
  * reserved (a name lock, core/lock.h: a second init or import of it stops), no row and no disk
  * of it yet (-EEXIST with a line naming the way out), the network resolved (bridge checks,
- * addresses in use refused), the MAC (--mac or a random PC vendor's), and the row the image will
- * get, pointing into this struct. new_image_done releases the lock.
+ * addresses in use refused), with req->hardware the image's identity (hw_identity_new; its MAC
+ * is --mac when given), the MAC (--mac, the identity's, or a random PC vendor's), and the row the
+ * image will get, pointing into this struct. new_image_done releases the lock.
  */
 struct new_image {
         struct name_lock *lock;
@@ -49,6 +55,7 @@ struct new_image {
         struct netcfg net;
         char mac[18];
         char *tags;                    /* req->tags as stored (core/tags.h), NULL: none */
+        char *identity;                /* the identity as stored (hw_identity_to_json), NULL: no profile */
         struct image row;
 };
 int new_image_prepare(struct pipeline *pl, const struct init_request *req, struct new_image *ret);

@@ -22,6 +22,7 @@
 #include "guest/profile.h"
 #include "net/check.h"
 #include "pipeline/fwstate.h"
+#include "pipeline/imagehw.h"
 #include "pipeline/image.h"
 #include "pipeline/tags.h"
 
@@ -64,6 +65,10 @@ static int image_open(struct repo *repo, const char *name, bool allow_frozen, bo
                           strempty(img->osversion));
                 return -EOPNOTSUPP;
         }
+        /* Its hardware profile must still be there: install, modify and snapshot boot it as that
+         * machine (pipeline/imagehw.h). */
+        if ((r = image_hardware_check(img)) < 0)
+                return r;
         if (check_network && (!img->netmode || streq(img->netmode, "bridge"))) {
                 struct net_report rep;
                 if (net_bridge_check(strempty(img->adapter), &rep) < 0) {
@@ -197,7 +202,7 @@ static int install_on(struct pipeline *pl, const void *request, const struct ima
         const struct install_request *req = job->req;
         struct vm_session s;
         unsigned timeout = req->vm.timeout_s ? req->vm.timeout_s : prof->install_timeout_s;
-        int r = session_prepare(&s, pl, req->name, img, prof, &req->vm, overlay, logdir);
+        int r = session_prepare(&s, pl, req->name, img, prof, &req->vm, overlay, logdir, NULL);
         if (r == 0)
                 r = session_start(&s, NULL);
         if (r == 0)
@@ -391,7 +396,7 @@ static int modify_on(struct pipeline *pl, const void *request, const struct imag
         struct vm_options o = req->vm;
         if (!o.visible)
                 o.vnc = true; /* manual changes need a screen */
-        int r = session_prepare(&s, pl, req->name, img, prof, &o, overlay, logdir);
+        int r = session_prepare(&s, pl, req->name, img, prof, &o, overlay, logdir, NULL);
         if (r == 0)
                 r = session_start(&s, NULL);
         if (r == 0 && req->iso)

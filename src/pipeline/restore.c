@@ -176,10 +176,19 @@ static int restore_run(struct pipeline *pl, const struct restore_request *req, j
                 return r;
         }
         int64_t t_agent = now_ms();
-        printf("%s restored: running after %.2f s, agent answering after %.2f s (%s:%d)\n", req->vmname,
-               (double)(t_running - t0) / 1000.0, (double)(t_agent - t0) / 1000.0, ip, agent_port);
+        _cleanup_free_ char *timing = strdup_printf("%s restored: running after %.2f s, agent answering after %.2f s (%s:%d)",
+                                                    req->vmname, (double)(t_running - t0) / 1000.0,
+                                                    (double)(t_agent - t0) / 1000.0, ip, agent_port);
+        if (!timing)
+                return log_oom();
+        if (req->quiet)
+                log_info("%s", timing);
+        else
+                printf("%s\n", timing);
         fflush(stdout);
         if (req->exec && (r = exec_in_guest(agent, req->exec)) < 0)
+                return r;
+        if (req->in_guest && (r = req->in_guest(agent, req->userdata)) < 0)
                 return r;
         if (req->keep) {
                 log_info("%s keeps running (agent at %s); Ctrl-C stops it and discards its changes", req->vmname,

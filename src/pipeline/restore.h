@@ -5,6 +5,8 @@
 
 #include "pipeline/pipeline.h"
 
+struct agent_client;
+
 struct restore_request {
         const char *vmname;
         bool keep;
@@ -13,6 +15,11 @@ struct restore_request {
         unsigned vnc_display;
         const char *vnc_listen;
         const char *exec;              /* run this in the restored guest and print its output */
+        /* Run in the restored guest once its agent answers (cloakcheck VM), or NULL; its error
+         * fails the restore. quiet: the timing line goes to the log (stderr), not stdout. */
+        int (*in_guest)(struct agent_client *agent, void *userdata);
+        void *userdata;
+        bool quiet;
 };
 
 /* Cuckoo3's restore (cuckoo3-qemu.md): a disposable overlay on the VM's disk, machineinfo.json's

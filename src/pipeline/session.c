@@ -16,6 +16,7 @@
 #include "core/validate.h"
 #include "guest/profile.h"
 #include "pipeline/fwstate.h"
+#include "pipeline/imagehw.h"
 #include "pipeline/netcfg.h"
 
 #define DEFAULT_AGENT_PORT 8000
@@ -148,7 +149,7 @@ static int apply_firmware(struct vm_def *d, const struct image *img) {
 
 int session_prepare(struct vm_session *s, struct pipeline *pl, const char *name, const struct image *img,
                     const struct os_profile *p, const struct vm_options *o, const char *disk_path,
-                    const char *logdir) {
+                    const char *logdir, const char *identity) {
         memset(s, 0, sizeof *s);
         vm_def_init(&s->def);
         s->pl = pl;
@@ -183,7 +184,9 @@ int session_prepare(struct vm_session *s, struct pipeline *pl, const char *name,
         if ((r = apply_serial(&d->serial, o->serial, logdir)) < 0 || (r = apply_shares(d, o->shares)) < 0 ||
             (r = apply_network(&d->net, img)) < 0 || (r = apply_firmware(d, img)) < 0)
                 return r;
-        return 0;
+        /* After the OS profile's NIC: a model it insists on (an inbox driver) wins over the
+         * hardware profile's. */
+        return image_hardware_apply(img, identity, d);
 }
 
 static int connect_agent(struct vm_session *s) {

@@ -54,10 +54,13 @@ int vm_options_check(const struct vm_options *o);
 
 /* Fill s for image img (its disk, or disk_path: an install overlay or a snapshot VM's disk),
  * its logs in logdir (created; old qemu.log and serial.log removed). Opens the pipeline's
- * connection. Nothing runs yet. Prints one line on a bad option (--serial, --share). */
+ * connection. Nothing runs yet. Prints one line on a bad option (--serial, --share). An image
+ * with a hardware profile (image.hardware, issue 13) is that machine (pipeline/imagehw.h): with
+ * identity, a snapshot VM's own hw_identity JSON, or NULL for the image's (init, install,
+ * modify, import); a profile gone from the catalog is refused here, before anything boots. */
 int session_prepare(struct vm_session *s, struct pipeline *pl, const char *name, const struct image *img,
                     const struct os_profile *p, const struct vm_options *o, const char *disk_path,
-                    const char *logdir);
+                    const char *logdir, const char *identity);
 /* Define the machine from s->def and start it; point the agent client at agent_slot (not
  * waiting for the agent). so may be NULL. */
 int session_start(struct vm_session *s, const struct vm_start_opts *so);

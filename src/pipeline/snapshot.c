@@ -23,13 +23,16 @@
 #include "core/tags.h"
 #include "core/util.h"
 #include "core/validate.h"
+#include "cloak/hardware.h"
 #include "guest/profile.h"
 #include "guest/unattend.h"
 #include "deps/catalog.h"
 #include "deps/resolve.h"
 #include "deps/runner.h"
 #include "pipeline/cleanup.h"
+#include "pipeline/cloakcheck.h"
 #include "pipeline/fwstate.h"
+#include "pipeline/imagehw.h"
 #include "pipeline/install.h"
 #include "pipeline/machineinfo.h"
 #include "pipeline/netcfg.h"
@@ -62,6 +65,12 @@ struct snapshot_ctx {
         pthread_mutex_t lock;
         unsigned prefix;
         char **tags;                   /* every VM's machine tags (vm_tags_compute) */
+        /* The image's hardware profile (issue 13; NULL: none, VMCloak's machine) and identity,
+         * whose drive models each VM keeps while it gets its own serials, UUID and MAC. */
+        struct hw_catalog hw_catalog;
+        const struct hw_profile *hw;
+        struct hw_identity hw_image;
+        struct scorecard cloak_base;   /* --cloakcheck: what no VM may score worse than */
 };
 
 static void say(const char *vm, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -113,9 +122,12 @@ struct vm_build {
         char *disk;
         char *memfile;
         char mac[18];
+        struct hw_identity id;         /* its own identity (hw_identity_new), with a profile */
+        char *identity;                /* the same as JSON: the session's machine and the row's */
         char *os_version;
         char **start_args;
         char *com1;
+        char *cloakcheck;              /* --cloakcheck: its scorecard (JSON) for its row */
         struct vm_session s;
         const char *step;              /* for the failure message: "while <step>" */
 };
@@ -125,9 +137,29 @@ static void vm_build_done(struct vm_build *b) {
         free(b->vmdir);
         free(b->disk);
         free(b->memfile);
+        hw_identity_done(&b->id);
+        free(b->identity);
         free(b->os_version);
         strv_free(b->start_args);
         free(b->com1);
+        free(b->cloakcheck);
+}
+
+/* This VM's MAC, and with a hardware profile its whole identity: another machine of the same
+ * model (own serials, UUID, MAC of the vendor's, machine id) with the image's drive models. */
+static int vm_identity_new(struct vm_build *b) {
+        const struct snapshot_ctx *x = b->x;
+        if (!x->hw) {
+                uint8_t macb[6];
+                random_vendor_mac(macb);
+                format_mac(macb, b->mac);
+                return 0;
+        }
+        int r = hardware_identity_new(x->hw, &x->hw_image, &b->id, &b->identity);
+        if (r < 0)
+                return r;
+        snprintf(b->mac, sizeof b->mac, "%s", b->id.mac);
+        return 0;
 }
 
 /* The overlay, the definition (the image's, with this VM's MAC, CPUs, RAM, display, serial, and
@@ -148,9 +180,8 @@ static int build_boot(struct vm_build *b) {
                 vimg.cpus = (int)req->cpus;
         if (req->ram_mb)
                 vimg.ramsize = (int)req->ram_mb;
-        uint8_t macb[6];
-        random_vendor_mac(macb);
-        format_mac(macb, b->mac);
+        if ((r = vm_identity_new(b)) < 0)
+                return r;
         vimg.mac = b->mac;
         struct vm_options o = req->vm;
         if (o.vnc)
@@ -161,7 +192,7 @@ static int build_boot(struct vm_build *b) {
                 o.serial = b->com1;
         }
         b->step = "configuring it";
-        r = session_prepare(&b->s, x->pl, b->job->name, &vimg, x->prof, &o, b->disk, b->vmdir);
+        r = session_prepare(&b->s, x->pl, b->job->name, &vimg, x->prof, &o, b->disk, b->vmdir, b->identity);
         b->s.logs_move = true; /* a failed VM's folder goes: snapshot_one says where its logs went */
         if (r < 0)
                 return r;
@@ -175,13 +206,32 @@ static int build_boot(struct vm_build *b) {
         return r;
 }
 
+/* The in-guest half of the VM's identity (Linux machine-id, Windows MachineGuid, owner, install
+ * date), through the OS profile's set_identity; before the hostname, whose Windows reboot then
+ * starts the guest with both. */
+static int build_identity(struct vm_build *b) {
+        const char *tmpl = b->x->prof->cmd.set_identity;
+        if (!b->identity || !tmpl)
+                return 0;
+        b->step = "giving it its own identity";
+        char date[24];
+        snprintf(date, sizeof date, "%lld", (long long)b->id.install_date);
+        const char *k[] = { "machine_id", "machine_guid", "owner", "install_date", NULL };
+        const char *v[] = { strempty(b->id.machine_id), strempty(b->id.machine_guid), strempty(b->id.owner), date,
+                            NULL };
+        return session_run(&b->s, tmpl, k, v, 60000, NULL);
+}
+
 /* Hostname, resolution, OS version: what the guest is told or asked before its snapshot. */
 static int build_guest_settings(struct vm_build *b) {
         const struct snapshot_request *req = b->x->req;
         const struct os_profile *prof = b->x->prof;
+        int r = build_identity(b);
+        if (r < 0)
+                return r;
         b->step = "setting its hostname";
         const char *hk[] = { "hostname", NULL }, *hv[] = { b->job->hostname, NULL };
-        int r = session_run(&b->s, prof->cmd.set_hostname, hk, hv, 60000, NULL);
+        r = session_run(&b->s, prof->cmd.set_hostname, hk, hv, 60000, NULL);
         if (r < 0)
                 return r;
         if (prof->cmd.hostname_needs_reboot) {
@@ -337,7 +387,8 @@ static int build_save(struct vm_build *b) {
         if (tags_format(x->tags, &tags) < 0)
                 return log_oom();
         struct snapshot row = { .image_id = img->id, .vmname = b->job->name, .ipaddr = b->job->ip, .port = img->port,
-                                .hostname = b->job->hostname, .mac = b->mac, .tags = tags };
+                                .hostname = b->job->hostname, .mac = b->mac, .tags = tags, .identity = b->identity,
+                                .cloakcheck = b->cloakcheck };
         pthread_mutex_lock(&x->lock);
         r = repo_snapshot_insert(x->pl->repo, &row);
         pthread_mutex_unlock(&x->lock);
@@ -374,6 +425,10 @@ static int snapshot_one(struct snapshot_ctx *x, struct vm_job *job) {
                 r = build_finalize(&b);
         if (r == 0)
                 r = build_readdress(&b);
+        if (r == 0 && x->req->cloakcheck) {
+                b.step = "running the cloak detector";
+                r = cloakcheck_vm_judge(b.s.agent, x->prof, &x->cloak_base, job->name, &b.cloakcheck);
+        }
         if (r == 0)
                 r = build_save(&b);
         /* The machine goes before its files do. */
@@ -618,6 +673,22 @@ static int plan_vms(struct snapshot_ctx *x) {
         return 0;
 }
 
+/* The image's hardware profile and identity, before any VM is planned (image_open_checked
+ * found them; they are loaded once for all VMs). */
+static int snapshot_hardware(struct snapshot_ctx *x) {
+        if (!x->img->hardware)
+                return 0;
+        int r = hardware_catalog_load(&x->hw_catalog);
+        if (r == 0)
+                r = image_hardware_find(x->img, &x->hw_catalog, &x->hw);
+        if (r == 0 && (r = hw_identity_from_json(strempty(x->img->identity), &x->hw_image)) < 0)
+                log_error("image %s: its hardware identity in the repository cannot be read", x->img->name);
+        if (r == 0)
+                log_info("The VMs of %s are %s machines, each with its own serials, UUID and MAC", x->img->name,
+                         x->hw->description);
+        return r;
+}
+
 int pipeline_snapshot(struct pipeline *pl, const struct snapshot_request *req) {
         struct repo *repo = pl->repo;
         /* Snapshots read the image; install, modify, delimg must wait until they are done. */
@@ -657,7 +728,11 @@ int pipeline_snapshot(struct pipeline *pl, const struct snapshot_request *req) {
                 log_error("image %s has no valid address/netmask in the repository", img->name);
                 return -EINVAL;
         }
-        r = plan_vms(&x);
+        r = snapshot_hardware(&x);
+        if (r == 0 && req->cloakcheck)
+                r = cloakcheck_image_base(pl, img, &req->vm, &x.cloak_base);
+        if (r == 0)
+                r = plan_vms(&x);
         if (r == 0)
                 r = plan_final(&x);
         /* The VMs' tags, before anything is made: the image's, its dependencies', --tag, and
@@ -723,6 +798,9 @@ done:
         dep_plan_free(&x.final);
         if (x.catalog)
                 dep_catalog_free(x.catalog);
+        hw_identity_done(&x.hw_image);
+        hw_catalog_done(&x.hw_catalog);
+        scorecard_done(&x.cloak_base);
         pthread_mutex_destroy(&x.lock);
         return r;
 }

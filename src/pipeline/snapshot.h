@@ -26,6 +26,8 @@ struct snapshot_request {
         bool nopatch;                  /* Windows: no threemonpatch before the memory snapshot */
         const char *files_dir;         /* --files-dir for threemonpatch's and finalize's files */
         const struct dep_catalog *catalog;  /* NULL: the shipped one and deps.d (Windows images only) */
+        bool cloakcheck;               /* run the cloak detector in each VM before its memory snapshot and
+                                        * refuse one that scores worse than the image (pipeline/cloakcheck.h) */
         char **tags;                   /* --tag: machine tags of these VMs besides the image's (NULL: none) */
         struct vm_options vm;
 };
@@ -36,6 +38,13 @@ struct snapshot_request {
  * "Firmware state and Cuckoo3"). With req->tpm each VM gets its own copy of the TPM state.
  * Each VM's machine tags (machineinfo.json, its row) are the image's, its installed
  * dependencies' and req->tags (pipeline/tags.h vm_tags_compute).
+ * An image with a hardware profile (issue 13, pipeline/imagehw.h): each VM is another machine of
+ * that model, with its own identity (hw_identity_new keeping the image's drive models: system,
+ * baseboard, chassis, memory and disk serials, UUID, WWN, a MAC of the profile's OUIs, machine
+ * id, MachineGuid, owner, install date), its definition and start_args built from it, the OS
+ * profile's set_identity run in the guest before the hostname, and the identity stored in its
+ * row (snapshot.identity). A profile gone from the catalog refuses the snapshot before any VM
+ * is planned. Without a profile each VM gets a random PC vendor's MAC, as VMCloak's.
  * Make req->count VMs (req->jobs at a time); each one that fails or is interrupted leaves no
  * row and no folder (its logs move to ~/.vmcloak/log/VM). 0 when every VM was made.
  * Windows images (OS profile names "win..."): each VM runs the catalog's threemonpatch (unless

@@ -62,23 +62,27 @@ static int rundir_path(struct qemu_proc *vm, const char *name, char **ret) {
         return *ret ? 0 : log_oom();
 }
 
-char *qemu_proc_log_tail(const struct qemu_proc *vm, unsigned lines) {
-        _cleanup_free_ char *text = NULL;
-        size_t len = 0;
-        if (!vm->log_path || read_full_file(vm->log_path, &text, &len) < 0)
-                return strdup("");
-        size_t start = (size_t)vm->log_offset <= len ? (size_t)vm->log_offset : 0;
+char *qemu_log_tail(char *text, unsigned lines) {
         _cleanup_strv_free_ char **l = NULL;
         char *save = NULL;
-        for (char *t = strtok_r(text + start, "\n", &save); t; t = strtok_r(NULL, "\n", &save)) {
+        for (char *t = strtok_r(text, "\n", &save); t; t = strtok_r(NULL, "\n", &save)) {
                 t[strcspn(t, "\r")] = 0;
-                if (*t)
+                if (*t && !strstr(t, "warning: TCG doesn't support requested feature"))
                         strv_extend(&l, t);
         }
         size_t n = strv_length(l);
         if (n == 0)
                 return strdup("");
         return strv_join(l + (n > lines ? n - lines : 0), " / ");
+}
+
+char *qemu_proc_log_tail(const struct qemu_proc *vm, unsigned lines) {
+        _cleanup_free_ char *text = NULL;
+        size_t len = 0;
+        if (!vm->log_path || read_full_file(vm->log_path, &text, &len) < 0)
+                return strdup("");
+        size_t start = (size_t)vm->log_offset <= len ? (size_t)vm->log_offset : 0;
+        return qemu_log_tail(text + start, lines);
 }
 
 /* Reap if it exited; true once it is gone. */

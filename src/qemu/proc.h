@@ -45,8 +45,13 @@ int qemu_proc_start_argv(char *const *argv, const char *qmp_socket, const struct
 pid_t qemu_proc_pid(const struct qemu_proc *vm);
 struct qmp *qemu_proc_qmp(struct qemu_proc *vm);
 const char *qemu_proc_log_path(const struct qemu_proc *vm);
-/* The last lines QEMU wrote in this run, joined with " / " (new string). */
+/* The last lines QEMU wrote in this run, joined with " / " (new string), as qemu_log_tail. */
 char *qemu_proc_log_tail(const struct qemu_proc *vm, unsigned lines);
+/* The last non-empty lines of log text (changed in place), joined with " / "; NULL on ENOMEM.
+ * TCG's "warning: TCG doesn't support requested feature: ..." lines are left out: a named CPU
+ * model (a hardware profile's Skylake-Client) prints one per missing feature at every start
+ * under TCG, harmless, and they would push out the line that says why QEMU ended. */
+char *qemu_log_tail(char *text, unsigned lines);
 bool qemu_proc_exited(struct qemu_proc *vm);
 
 /* Wait for QEMU to exit (guest shutdown ends QEMU unless -no-shutdown), collecting QMP

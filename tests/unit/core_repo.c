@@ -200,7 +200,12 @@ static void test_vmcloak_head_db(void **state) {
         struct snapshot *snap;
         assert_int_equal(repo_snapshot_get(r, "win10vm_1", &snap), 0);
         assert_null(snap->tags);
+        assert_null(snap->identity);                     /* schema 5: no profile, as VMCloak made it */
         snapshot_free(snap);
+        assert_int_equal(repo_image_get(r, "win7base", &img), 0);
+        assert_null(img->hardware);
+        assert_null(img->identity);
+        image_free(img);
         repo_close(r);
         expect_sql(f->db, "SELECT count(*) FROM pragma_table_info('snapshot') WHERE name = 'tags'", "1");
 }
@@ -343,8 +348,8 @@ static void test_newer_user_version(void **state) {
         assert_int_equal(repo_image_insert(r, a), 0);
         image_free(a);
         repo_close(r);
-        sql(f->db, "PRAGMA journal_mode=DELETE; PRAGMA user_version = 5; ALTER TABLE image ADD COLUMN hwprofile TEXT");
-        expect_untouched(f->db, REPO_NEWER, "newer vmcloak (schema 5; this one knows schemas up to 4)", 1);
+        sql(f->db, "PRAGMA journal_mode=DELETE; PRAGMA user_version = 6; ALTER TABLE image ADD COLUMN hwprofile TEXT");
+        expect_untouched(f->db, REPO_NEWER, "newer vmcloak (schema 6; this one knows schemas up to 5)", 1);
 }
 
 static void test_user_version_nobody_writes(void **state) {
@@ -401,6 +406,7 @@ static void test_index_is_no_schema_change(void **state) {
 }
 
 static void make_schema3(const char *db);
+static void make_schema4(const char *db);
 
 static void test_missing_columns(void **state) {
         struct fx *f = *state;
@@ -424,9 +430,17 @@ static void test_missing_columns(void **state) {
         assert_int_equal(repo_open(f->db, &r), 0);
         repo_close(r);
         sql(f->db, "PRAGMA journal_mode=DELETE; ALTER TABLE snapshot DROP COLUMN tags");
-        expect_untouched(f->db, REPO_UNKNOWN, "lacks columns of schema 4 (snapshot.tags)", 0);
+        expect_untouched(f->db, REPO_UNKNOWN, "lacks columns of schema 5 (snapshot.tags)", 0);
         sql(f->db, "ALTER TABLE image DROP COLUMN os_language");
-        expect_untouched(f->db, REPO_UNKNOWN, "lacks columns of schema 4 (image.os_language, snapshot.tags)", 0);
+        expect_untouched(f->db, REPO_UNKNOWN, "lacks columns of schema 5 (image.os_language, snapshot.tags)", 0);
+        sql(f->db, "ALTER TABLE snapshot ADD COLUMN tags TEXT; ALTER TABLE image ADD COLUMN os_language VARCHAR(32); "
+                   "ALTER TABLE snapshot DROP COLUMN identity");
+        expect_untouched(f->db, REPO_UNKNOWN, "lacks columns of schema 5 (snapshot.identity)", 0);
+        /* Schema 4 without one of its own columns. */
+        unlink(f->db);
+        make_schema4(f->db);
+        sql(f->db, "ALTER TABLE snapshot DROP COLUMN tags");
+        expect_untouched(f->db, REPO_UNKNOWN, "lacks columns of schema 4 (snapshot.tags)", 2);
 }
 
 /* What vmcloak's schema 2 made (before the firmware columns), with one row of it. */
@@ -448,7 +462,7 @@ static void make_schema3(const char *db) {
                 "UPDATE image SET firmware = 'uefi', tpm = 1, os_build = '19045' WHERE name = 'win10base'");
 }
 
-static void test_schema3_migrates_to_4(void **state) {
+static void test_schema3_migrates_to_current(void **state) {
         struct fx *f = *state;
         make_schema3(f->db);
         struct repo *r;
@@ -466,7 +480,7 @@ static void test_schema3_migrates_to_4(void **state) {
         int from, to;
         assert_int_equal(repo_migrate(r, &from, &to), 0);
         assert_int_equal(from, 3);
-        assert_int_equal(to, 4);
+        assert_int_equal(to, 5);
         assert_int_equal(repo_state(r), REPO_CURRENT);
         assert_int_equal(repo_image_get(r, "win10base", &img), 0);
         assert_true(image_is_uefi(img));                 /* schema 3's values kept */
@@ -484,10 +498,133 @@ static void test_schema3_migrates_to_4(void **state) {
         assert_null(l[0]->tags);
         snapshot_list_free(l, n);
         repo_close(r);
-        expect_sql(f->db, "PRAGMA user_version", "4");
+        expect_sql(f->db, "PRAGMA user_version", "5");
         expect_sql(f->db, "SELECT tags FROM image WHERE name = 'win10base'", "dotnet,office");
         expect_sql(f->db, "SELECT count(*) FROM snapshot WHERE tags IS NULL", "2");
         expect_sql(f->db, "SELECT type FROM pragma_table_info('snapshot') WHERE name = 'tags'", "TEXT");
+}
+
+/* What vmcloak's schema 4 made (before the hardware columns), with its tags on one row. */
+static void make_schema4(const char *db) {
+        make_schema3(db);
+        sql(db, "ALTER TABLE image ADD COLUMN tags TEXT; ALTER TABLE snapshot ADD COLUMN tags TEXT; "
+                "PRAGMA user_version = 4; UPDATE image SET tags = 'office' WHERE name = 'win10base'");
+}
+
+/* Schema 4 -> 5: the cloaking columns come empty (no profile: QEMU's own machine, as before),
+ * everything else stays; the rows then take them like any other column. */
+static void test_schema4_migrates_to_5(void **state) {
+        struct fx *f = *state;
+        make_schema4(f->db);
+        struct repo *r;
+        assert_int_equal(repo_open(f->db, &r), 0);
+        assert_int_equal(repo_state(r), REPO_OLDER);
+        assert_null(repo_problem(r));
+        assert_int_equal(repo_schema_version(r), 4);
+        assert_int_equal(repo_require_current(r), -EPROTO);
+        struct image *img;
+        assert_int_equal(repo_image_get(r, "win10base", &img), 0);
+        assert_null(img->hardware);
+        image_free(img);
+        int from, to;
+        assert_int_equal(repo_migrate(r, &from, &to), 0);
+        assert_int_equal(from, 4);
+        assert_int_equal(to, 5);
+        assert_int_equal(repo_state(r), REPO_CURRENT);
+        assert_int_equal(repo_image_get(r, "win10base", &img), 0);
+        assert_string_equal(img->tags, "office");        /* schema 4's values kept */
+        assert_true(image_is_uefi(img));
+        assert_null(img->hardware);
+        assert_null(img->identity);
+        assert_null(img->cloakcheck);
+        img->hardware = strdup("dell-optiplex-7050");
+        img->identity = strdup("{\"profile\":\"dell-optiplex-7050\"}");
+        assert_int_equal(repo_image_update(r, img), 0);
+        image_free(img);
+        struct snapshot *sg;
+        assert_int_equal(repo_snapshot_get(r, "win10vm_1", &sg), 0);
+        assert_null(sg->identity);
+        assert_null(sg->cloakcheck);
+        snapshot_free(sg);
+        /* A second migrate has nothing to do. */
+        assert_int_equal(repo_migrate(r, &from, &to), 0);
+        assert_int_equal(from, 5);
+        repo_close(r);
+        expect_sql(f->db, "PRAGMA user_version", "5");
+        expect_sql(f->db, "SELECT hardware FROM image WHERE name = 'win10base'", "dell-optiplex-7050");
+        expect_sql(f->db, "SELECT count(*) FROM image WHERE hardware IS NULL", "1");
+        expect_sql(f->db, "SELECT count(*) FROM snapshot WHERE identity IS NULL AND cloakcheck IS NULL", "2");
+        expect_sql(f->db, "SELECT group_concat(type) FROM pragma_table_info('image') WHERE name IN "
+                          "('hardware','identity','cloakcheck')", "TEXT,TEXT,TEXT");
+        expect_sql(f->db, "SELECT group_concat(type) FROM pragma_table_info('snapshot') WHERE name IN "
+                          "('identity','cloakcheck')", "TEXT,TEXT");
+}
+
+/* Schema 5's columns through every row function: insert, get, list, update, and the
+ * cloakcheck setters; a VMCloak-written row next to them reads as "no profile". */
+static void test_cloak_columns_round_trip(void **state) {
+        struct fx *f = *state;
+        struct repo *r;
+        assert_int_equal(repo_open(f->db, &r), 0);
+        struct image *a = new_image("dell", "192.168.30.2");
+        a->hardware = strdup("dell-optiplex-7050");
+        a->identity = strdup("{\"profile\":\"dell-optiplex-7050\",\"system_serial\":\"ABC1234\"}");
+        assert_int_equal(repo_image_insert(r, a), 0);
+        struct image *b = new_image("plain", "192.168.30.3");
+        assert_int_equal(repo_image_insert(r, b), 0);
+        struct snapshot s = { .image_id = a->id, .vmname = "vm1", .ipaddr = "192.168.30.10", .port = 8000,
+                              .hostname = "abcdefgh", .mac = "f8:b1:56:00:00:02",
+                              .identity = "{\"system_serial\":\"XYZ9876\"}" };
+        assert_int_equal(repo_snapshot_insert(r, &s), 0);
+        free(s.created_at);
+        struct image **l;
+        size_t n;
+        assert_int_equal(repo_image_list(r, &l, &n), 0);
+        assert_int_equal(n, 2);
+        assert_string_equal(l[0]->name, "dell");
+        assert_string_equal(l[0]->hardware, "dell-optiplex-7050");
+        assert_non_null(strstr(l[0]->identity, "ABC1234"));
+        assert_null(l[0]->cloakcheck);
+        assert_null(l[1]->hardware);
+        assert_null(l[1]->identity);
+        image_list_free(l, n);
+        assert_int_equal(repo_image_set_cloakcheck(r, "dell", "{\"hidden\":12}"), 0);
+        assert_int_equal(repo_image_set_cloakcheck(r, "nope", "{}"), -ENOENT);
+        assert_int_equal(repo_snapshot_set_cloakcheck(r, "vm1", "{\"hidden\":11}"), 0);
+        assert_int_equal(repo_snapshot_set_cloakcheck(r, "vm9", "{}"), -ENOENT);
+        struct image *g;
+        assert_int_equal(repo_image_get(r, "dell", &g), 0);
+        assert_string_equal(g->cloakcheck, "{\"hidden\":12}");
+        assert_string_equal(g->hardware, "dell-optiplex-7050");   /* the setter touched only its column */
+        /* An update of another column keeps them. */
+        free(g->mode);
+        g->mode = strdup("multiattach");
+        assert_int_equal(repo_image_update(r, g), 0);
+        image_free(g);
+        struct snapshot *sg;
+        assert_int_equal(repo_snapshot_get(r, "vm1", &sg), 0);
+        assert_string_equal(sg->identity, "{\"system_serial\":\"XYZ9876\"}");
+        assert_string_equal(sg->cloakcheck, "{\"hidden\":11}");
+        assert_string_equal(sg->mac, "f8:b1:56:00:00:02");
+        snapshot_free(sg);
+        assert_int_equal(repo_snapshot_set_cloakcheck(r, "vm1", NULL), 0);
+        assert_int_equal(repo_snapshot_get(r, "vm1", &sg), 0);
+        assert_null(sg->cloakcheck);
+        snapshot_free(sg);
+        image_free(a);
+        image_free(b);
+        repo_close(r);
+        expect_sql(f->db, "SELECT mode || ' ' || hardware || ' ' || cloakcheck FROM image WHERE name = 'dell'",
+                   "multiattach dell-optiplex-7050 {\"hidden\":12}");
+        /* A row VMCloak adds (it names only its own columns) has no profile. */
+        sql(f->db, "INSERT INTO image (name, path, osversion, mode, vm) VALUES ('byvmcloak', '/x.qcow2', 'win10x64', "
+                   "'normal', 'qemu')");
+        assert_int_equal(repo_open(f->db, &r), 0);
+        assert_int_equal(repo_image_get(r, "byvmcloak", &g), 0);
+        assert_null(g->hardware);
+        assert_null(g->identity);
+        image_free(g);
+        repo_close(r);
 }
 
 /* Schema 4's tags, written and read back by vmcloak and by what VMCloak runs (its own SELECT
@@ -576,8 +713,9 @@ static void test_schema2_opens_and_migrates_to_current(void **state) {
         image_free(img);
         repo_close(r);
         expect_sql(f->db, "SELECT count(*) FROM pragma_table_info('image') WHERE name IN "
-                          "('firmware','secure_boot','tpm','os_build','os_edition','os_language','tags')", "7");
-        expect_sql(f->db, "PRAGMA user_version", "4");
+                          "('firmware','secure_boot','tpm','os_build','os_edition','os_language','tags',"
+                          "'hardware','identity','cloakcheck')", "10");
+        expect_sql(f->db, "PRAGMA user_version", "5");
         /* A second migrate has nothing to do. */
         assert_int_equal(repo_open(f->db, &r), 0);
         assert_int_equal(repo_migrate(r, &from, &to), 0);
@@ -757,8 +895,10 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_unknown_revision_on_schema_2, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_newer_user_version, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_schema2_opens_and_migrates_to_current, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_schema3_migrates_to_4, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_schema3_migrates_to_current, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_tags_round_trip, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_schema4_migrates_to_5, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_cloak_columns_round_trip, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_firmware_facts_round_trip, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_user_version_nobody_writes, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_two_revisions, setup, teardown),

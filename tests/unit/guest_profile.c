@@ -89,6 +89,38 @@ static void test_commands_expand(void **state) {
         assert_non_null(strstr(p->cmd.shrink_memory, "drop_caches"));
 }
 
+/* The Windows profiles' identity and detector commands, expanded with the keys the snapshot
+ * pipeline passes (cloak/hardware.h's struct hw_identity). The commands themselves were run
+ * under Wine through the agent (tests/e2e/cloak_wine.sh). */
+static void test_windows_cloak_commands(void **state) {
+        (void)state;
+        const char *keys[] = { "machine_id", "machine_guid", "owner", "install_date", NULL };
+        const char *values[] = { "0123456789abcdef0123456789abcdef", "0f8fad5b-d9cb-469f-a165-70867728950e",
+                                 "Anna", "1700000000", NULL };
+        const char *path_keys[] = { "path", NULL };
+        const char *path_values[] = { "C:\\Windows\\Temp\\detect.js", NULL };
+        const char *const names[] = { "win7x64", "win81x64", "win10x64", "win11x64" };
+        for (size_t i = 0; i < ELEMENTSOF(names); i++) {
+                const struct os_profile *p = os_profile_find(names[i]);
+                assert_non_null(p);
+                char *out = NULL;
+                assert_int_equal(guest_template_expand(p->cmd.set_identity, keys, values, &out), 0);
+                assert_string_equal(out,
+                        "cmd /c reg add \"HKLM\\SOFTWARE\\Microsoft\\Cryptography\" /v MachineGuid /t REG_SZ "
+                        "/d 0f8fad5b-d9cb-469f-a165-70867728950e /f /reg:64 && "
+                        "reg add \"HKLM\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\" /v RegisteredOwner "
+                        "/t REG_SZ /d \"Anna\" /f /reg:64 && "
+                        "reg add \"HKLM\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\" /v InstallDate "
+                        "/t REG_DWORD /d 1700000000 /f /reg:64 && "
+                        "reg add \"HKLM\\SOFTWARE\\Microsoft\\SQMClient\" /v MachineId /t REG_SZ "
+                        "/d {0f8fad5b-d9cb-469f-a165-70867728950e} /f /reg:64");
+                free(out);
+                assert_int_equal(guest_template_expand(p->cmd.run_detector, path_keys, path_values, &out), 0);
+                assert_string_equal(out, "cscript //nologo \"C:\\Windows\\Temp\\detect.js\"");
+                free(out);
+        }
+}
+
 static void test_media_free(void **state) {
         (void)state;
         struct install_media m = { .boot_iso = strdup("a"), .kernel_version = strdup("b") };
@@ -165,6 +197,7 @@ int main(void) {
                 cmocka_unit_test(test_lookup),
                 cmocka_unit_test(test_linux_defaults),
                 cmocka_unit_test(test_commands_expand),
+                cmocka_unit_test(test_windows_cloak_commands),
                 cmocka_unit_test(test_media_free),
                 cmocka_unit_test(test_agent_path),
         };

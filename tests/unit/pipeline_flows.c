@@ -20,11 +20,13 @@
 #include "core/download.h"
 #include "deps/catalog.h"
 #include "deps/steps.h"
+#include "cloak/hardware.h"
 #include "fake/fake.h"
 #include "guest/profile.h"
 #include "guest/windows.h"
 #include "pipeline/cleanup.h"
 #include "pipeline/image.h"
+#include "pipeline/imagehw.h"
 #include "pipeline/import.h"
 #include "pipeline/init.h"
 #include "pipeline/install.h"
@@ -1644,6 +1646,223 @@ static void test_import_failures(void **state) {
         assert_hand_disk_intact(src);
 }
 
+/* ---- hardware profiles (issue 13) ---- */
+
+/* The tests' own profile (tests/fixtures/hardware/test-pc.yaml) in the home's hardware.d. */
+static char *install_test_profile(void) {
+        _cleanup_free_ char *src = strdup_printf("%s/tests/fixtures/hardware/test-pc.yaml",
+                                                 getenv("VMCLOAK_SOURCE_ROOT"));
+        _cleanup_free_ char *dir = paths_hardware_d();
+        char *dst = path_join(dir, "test-pc.yaml");
+        assert_int_equal(mkdir_p(dir, 0755), 0);
+        assert_int_equal(copy_file(src, dst, 0644), 0);
+        return dst;
+}
+
+static struct hw_identity identity_of(const char *json) {
+        struct hw_identity id = { 0 };
+        assert_non_null(json);
+        assert_int_equal(hw_identity_from_json(json, &id), 0);
+        return id;
+}
+
+/* The "identity NAME ..." journal line of the machine's last definition (fake.h). */
+static char *identity_line(const char *name, size_t from) {
+        char pat[64];
+        snprintf(pat, sizeof pat, "identity %s *", name);
+        _cleanup_strv_free_ char **j = fake_journal();
+        ssize_t last = -1;
+        for (ssize_t i = (ssize_t)from; (i = fake_journal_find(pat, (size_t)i)) >= 0; i++)
+                last = i;
+        if (last < 0)
+                fail_msg("no '%s' in the journal", pat);
+        return strdup(j[last]);
+}
+
+/* init NAME --linux --hardware test-pc [--mac MAC]: its row. */
+static struct image *init_test_pc(struct env *e, const struct hw_catalog *cat, const char *name, const char *mac) {
+        struct init_request q = init_req(name, &linux_profile);
+        q.hardware = hw_catalog_find(cat, "test-pc");
+        q.mac = mac;
+        assert_non_null(q.hardware);
+        assert_int_equal(pipeline_init(&e->pl, &q), 0);
+        struct image *img = NULL;
+        assert_int_equal(repo_image_get(e->repo, name, &img), 0);
+        assert_string_equal(img->hardware, "test-pc");
+        return img;
+}
+
+static char *expected_identity_line(const char *name, const struct hw_identity *id) {
+        return strdup_printf("identity %s mac=%s uuid=%s serial=%s disk=%s/%s nic=e1000e", name, id->mac, id->uuid,
+                             id->system_serial, id->disk_model, id->disk_serial);
+}
+
+/* init --hardware gives the image an identity its runs boot with (install too); each snapshot VM
+ * gets its own (serials, UUID, MAC of the profile's vendor, machine id set in the guest before
+ * its memory snapshot) with the image's drive models, in its row, its machineinfo.json's MAC and
+ * its definition. */
+static void test_hardware_identity_flow(void **state) {
+        struct env *e = *state;
+        free(install_test_profile());
+        _cleanup_(hw_catalog_done) struct hw_catalog cat = { 0 };
+        assert_int_equal(hardware_catalog_load(&cat), 0);
+        _cleanup_image_ struct image *img = init_test_pc(e, &cat, "hw", NULL);
+        struct hw_identity iid = identity_of(img->identity);
+        assert_string_equal(iid.profile, "test-pc");
+        assert_string_equal(img->mac, iid.mac);
+        assert_true(startswith(iid.mac, "d8:9e:f3:") || startswith(iid.mac, "e4:54:e8:"));
+        _cleanup_free_ char *want = expected_identity_line("hw", &iid);
+        _cleanup_free_ char *got = identity_line("hw", 0);
+        assert_string_equal(got, want);
+
+        /* install boots the same machine. */
+        char *tokens[] = { "run:echo one", NULL };
+        struct install_plan plan;
+        assert_int_equal(install_plan_parse(tokens, &plan), 0);
+        struct install_request iq = { .name = "hw", .plan = &plan, .vm = { .accel = VM_ACCEL_TCG } };
+        size_t mark = fake_journal_count("*");
+        assert_int_equal(pipeline_install(&e->pl, &iq), 0);
+        install_plan_free(&plan);
+        free(got);
+        got = identity_line("hw", mark);
+        assert_string_equal(got, want);
+
+        struct snapshot_request sq = snap_req("hw", "hwvm", 2, 2);
+        assert_int_equal(pipeline_snapshot(&e->pl, &sq), 0);
+        assert_nothing_left(e, 1, 2, "hw.qcow2");
+        struct hw_identity vid[2];
+        for (int i = 0; i < 2; i++) {
+                char name[8];
+                snprintf(name, sizeof name, "hwvm%d", i + 1);
+                assert_vm_complete(name);
+                _cleanup_snapshot_ struct snapshot *s = NULL;
+                assert_int_equal(repo_snapshot_get(e->repo, name, &s), 0);
+                vid[i] = identity_of(s->identity);
+                assert_string_equal(s->mac, vid[i].mac);
+                assert_true(startswith(vid[i].mac, "d8:9e:f3:") || startswith(vid[i].mac, "e4:54:e8:"));
+                /* Its drives are the image's. */
+                assert_string_equal(vid[i].disk_model, iid.disk_model);
+                assert_string_equal(vid[i].disk_firmware, iid.disk_firmware);
+                assert_string_equal(vid[i].optical_model, iid.optical_model);
+                _cleanup_free_ char *w = expected_identity_line(name, &vid[i]);
+                _cleanup_free_ char *g = identity_line(name, 0);
+                assert_string_equal(g, w);
+                /* The guest got its machine id before the memory snapshot. */
+                _cleanup_free_ char *cmd = strdup_printf("execute %s: echo %s > /etc/machine-id*", name,
+                                                         vid[i].machine_id);
+                char save[32];
+                snprintf(save, sizeof save, "save %s lz4", name);
+                ssize_t set = journal_at(cmd), saved = journal_at(save);
+                assert_true(set < saved);
+                _cleanup_free_ char *dir = paths_vm_dir(name);
+                _cleanup_free_ char *mi = path_join(dir, "machineinfo.json");
+                json_object *root = json_object_from_file(mi);
+                json_object *m = json_object_object_get(root, "machine");
+                assert_string_equal(json_object_get_string(json_object_object_get(m, "mac")), vid[i].mac);
+                json_object_put(root);
+        }
+        /* Every per-VM identifier differs: between the VMs and from the image. */
+        const char *what[] = { "uuid", "system serial", "baseboard serial", "chassis serial", "disk serial", "mac",
+                               "machine id" };
+        for (int k = 0; k < 3; k++) {
+                const struct hw_identity *a = k < 2 ? &vid[0] : &vid[1], *b = k == 0 ? &vid[1] : &iid;
+                const char *av[] = { a->uuid, a->system_serial, a->baseboard_serial, a->chassis_serial,
+                                     a->disk_serial, a->mac, a->machine_id };
+                const char *bv[] = { b->uuid, b->system_serial, b->baseboard_serial, b->chassis_serial,
+                                     b->disk_serial, b->mac, b->machine_id };
+                for (size_t f = 0; f < ELEMENTSOF(av); f++)
+                        if (streq_ptr(av[f], bv[f]))
+                                fail_msg("two machines share the %s %s", what[f], strempty(av[f]));
+        }
+        hw_identity_done(&vid[0]);
+        hw_identity_done(&vid[1]);
+
+        /* A clone is the same model with the same identity, and a MAC of its own of the same OUI. */
+        assert_int_equal(pipeline_clone_image(&e->pl, "hw", "hwcopy"), 0);
+        _cleanup_image_ struct image *copy = NULL;
+        assert_int_equal(repo_image_get(e->repo, "hwcopy", &copy), 0);
+        assert_string_equal(copy->hardware, "test-pc");
+        assert_string_equal(copy->identity, img->identity);
+        assert_string_not_equal(copy->mac, img->mac);
+        assert_memory_equal(copy->mac, img->mac, 9);
+        hw_identity_done(&iid);
+}
+
+/* A profile that is gone is refused before anything boots; a VM whose identity cannot be set
+ * in its guest leaves nothing; an image without a profile runs as before (no identity). */
+static void test_hardware_refusals(void **state) {
+        struct env *e = *state;
+        _cleanup_free_ char *yaml = install_test_profile();
+        _cleanup_(hw_catalog_done) struct hw_catalog cat = { 0 };
+        assert_int_equal(hardware_catalog_load(&cat), 0);
+        _cleanup_image_ struct image *img = init_test_pc(e, &cat, "hw", "00:1A:2B:3C:4D:5E");
+        /* --mac wins over the identity's, and the identity says so. */
+        assert_string_equal(img->mac, "00:1a:2b:3c:4d:5e");
+        struct hw_identity iid = identity_of(img->identity);
+        assert_string_equal(iid.mac, "00:1a:2b:3c:4d:5e");
+        hw_identity_done(&iid);
+
+        /* The profile's file goes: install and snapshot refuse before any machine is defined,
+         * naming the profile and where it was looked for. */
+        assert_int_equal(unlink(yaml), 0);
+        size_t mark = fake_journal_count("*");
+        char *tokens[] = { "run:echo one", NULL };
+        struct install_plan plan;
+        assert_int_equal(install_plan_parse(tokens, &plan), 0);
+        struct install_request iq = { .name = "hw", .plan = &plan, .vm = { .accel = VM_ACCEL_TCG } };
+        assert_int_equal(pipeline_install(&e->pl, &iq), -ENOENT);
+        install_plan_free(&plan);
+        struct snapshot_request sq2 = snap_req("hw", "gone", 1, 1);
+        assert_int_equal(pipeline_snapshot(&e->pl, &sq2), -ENOENT);
+        assert_int_equal(fake_journal_find("define *", mark), -ENOENT);
+        assert_nothing_left(e, 1, 0, "hw.qcow2");
+        assert_listing("vms/qemu", "");
+        _cleanup_image_ struct image *after = NULL;
+        assert_int_equal(repo_image_get(e->repo, "hw", &after), 0);
+        assert_string_equal(after->mode, "normal");
+
+        /* Back again; set_identity fails in the second VM: it leaves nothing, the first is complete. */
+        free(install_test_profile());
+        struct trap t = { .name = "execute", .arg = "echo", .domain = "hwf2", .action = FAKE_FAIL };
+        fake_set_hook(trap_hook, &t);
+        struct snapshot_request sq = snap_req("hw", "hwf", 2, 1);
+        assert_int_equal(pipeline_snapshot(&e->pl, &sq), -EIO);
+        fake_set_hook(NULL, NULL);
+        assert_listing("vms/qemu", "hwf1");
+        assert_nothing_left(e, 1, 1, "hw.qcow2");
+
+        /* import --hardware: the adopted disk becomes a machine of the profile too. */
+        _cleanup_free_ char *src = make_hand_disk(e);
+        struct init_request iq2 = import_req("himp");
+        iq2.hardware = hw_catalog_find(&cat, "test-pc");
+        iq2.net.ip = "10.0.2.16";
+        assert_int_equal(pipeline_import(&e->pl, &iq2, src, false), 0);
+        _cleanup_image_ struct image *imp = NULL;
+        assert_int_equal(repo_image_get(e->repo, "himp", &imp), 0);
+        assert_string_equal(imp->hardware, "test-pc");
+        struct hw_identity mid = identity_of(imp->identity);
+        assert_string_equal(imp->mac, mid.mac);
+        _cleanup_free_ char *wimp = expected_identity_line("himp", &mid);
+        _cleanup_free_ char *gimp = identity_line("himp", 0);
+        assert_string_equal(gimp, wimp);
+        hw_identity_done(&mid);
+
+        /* Without a profile nothing of it shows: no identity in the rows or the definitions. */
+        assert_int_equal(init_image(e, "plain"), 0);
+        struct snapshot_request pq = snap_req("plain", "pvm", 1, 1);
+        assert_int_equal(pipeline_snapshot(&e->pl, &pq), 0);
+        _cleanup_snapshot_ struct snapshot *s = NULL;
+        assert_int_equal(repo_snapshot_get(e->repo, "pvm", &s), 0);
+        assert_null(s->identity);
+        _cleanup_image_ struct image *plain = NULL;
+        assert_int_equal(repo_image_get(e->repo, "plain", &plain), 0);
+        assert_null(plain->hardware);
+        assert_null(plain->identity);
+        assert_int_equal(fake_journal_count("identity plain *"), 0);
+        assert_int_equal(fake_journal_count("identity pvm *"), 0);
+        assert_int_equal(fake_journal_count("execute pvm: echo*"), 0);
+}
+
 int main(void) {
         interrupt_install();
         progress_set_enabled(false);
@@ -1651,6 +1870,8 @@ int main(void) {
         profiles_init();
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_init_linux_flow, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_hardware_identity_flow, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_hardware_refusals, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_init_iso, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_init_windows_like, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_init_wrong_os, setup, teardown),
