@@ -304,8 +304,10 @@ static const struct {
 } limits[] = {
         { "fw_cfg.acpi", "fw_cfg's ACPI device QEMU0002 (q35 always has fw_cfg): a patched QEMU renaming its "
                          "_HID" },
-        { "fw_cfg.sysfs", "/sys/firmware/qemu_fw_cfg (the kernel's driver for fw_cfg's QEMU0002 device, loaded "
-                          "by its modalias): a patched QEMU" },
+        { "acpi.waet", "the WAET table (Windows Emulated device ACPI Table), which QEMU's q35 always builds "
+                       "(hw/i386/acpi-build.c): a patched QEMU" },
+        { "os.uptime", "the uptime saved with the memory snapshot, taken seconds after boot (pafish flags "
+                       "under 12 minutes): a VM left running before its snapshot (vmcloak does not wait yet)" },
         { "pci.vga", "Bochs VGA PCI id 1234:1111 (-vga std): a patched QEMU, or -vga none/cirrus (no or a 1990s "
                      "card)" },
         { "pci.subsystem", "PCI subsystem 1af4:1100 on Q35/ICH9 built-in devices (host bridge, LPC, SATA, SMBus, "

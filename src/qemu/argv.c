@@ -264,11 +264,14 @@ static void build_storage(struct builder *b) {
         OPT(b, "-device", "ide-cd,bus=ahci.1,unit=0,drive=cdrom,bootindex=%d%s", disk_first ? 2 : 1, cd);
 }
 
-/* The tablet is the only device on the EHCI controller, and a PC whose profile says PS/2 has
- * neither: the i8042 PS/2 mouse of q35 is always there. */
+/* The tablet is the only device on the EHCI controller. A PC whose profile says PS/2 has no
+ * tablet (the i8042 PS/2 mouse of q35 is always there) but, as every PC, a USB controller: the
+ * ICH9's own EHCI (8086:293a) rather than QEMU's generic usb-ehci (an ICH4's, 8086:24cd). */
 static void build_usb(struct builder *b) {
-        if (b->d->pointer == VM_POINTER_PS2)
+        if (b->d->pointer == VM_POINTER_PS2) {
+                OPT(b, "-device", "ich9-usb-ehci1,id=ehci");
                 return;
+        }
         OPT(b, "-device", "usb-ehci,id=ehci");
         OPT(b, "-device", "usb-tablet,bus=ehci.0");
 }

@@ -54,13 +54,15 @@ mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
 for m in $(cat /modules); do insmod /lib/modules/$m.ko 2>/dev/null; done
-# The disk, the CD-ROM drive, the NIC and (when there is one) the tablet come up asynchronously.
+# The disk, the CD-ROM drive, the NIC, the PS/2 mouse and (when there is one) the tablet come up
+# asynchronously.
 want_tablet=0
 grep -q 'knobs=tablet' /proc/cmdline && want_tablet=1
 i=0
 while [ $i -lt 150 ]; do
   if [ -e /sys/block/sda ] && [ -e /sys/block/sr0 ] && [ -e /sys/class/net/eth0 ] &&
-     { [ $want_tablet = 0 ] || grep -q Tablet /proc/bus/input/devices; }; then break; fi
+     { [ $want_tablet = 0 ] || grep -q Tablet /proc/bus/input/devices; } &&
+     grep -q 'PS/2 Generic' /proc/bus/input/devices; then break; fi
   usleep 100000; i=$((i + 1))
 done
 o=/dev/ttyS0
@@ -199,7 +201,7 @@ tap_check "ACPI OEM id in the DSDT header" eq "$(val ps2 acpi.oem_id | sed 's/ *
 tap_check "ACPI OEM table id in the DSDT header" eq "$(val ps2 acpi.oem_table_id | sed 's/ *$//')" "$(cfg acpi_oem_table_id)"
 
 tap_check "pointer=ps2: no QEMU USB Tablet" test -z "$(grep -x 'input=QEMU QEMU USB Tablet' "$tmp/ps2.knobs")"
-tap_check "pointer=ps2: no USB controller (EHCI 8086:24cd) on the PCI bus" test -z "$(grep -F 'pci=0x8086:0x24cd' "$tmp/ps2.knobs")"
+tap_check "pointer=ps2: the ICH9 EHCI (8086:293a) instead of usb-ehci (8086:24cd), and no tablet" test -z "$(grep -F 'pci=0x8086:0x24cd' "$tmp/ps2.knobs")" -a -n "$(grep -F 'pci=0x8086:0x293a' "$tmp/ps2.knobs")"
 tap_check "pointer=ps2: the PS/2 mouse is there" grep -qx 'input=ImExPS/2 Generic Explorer Mouse' "$tmp/ps2.knobs"
 
 conf tablet knobs=tablet
