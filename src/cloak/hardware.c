@@ -598,7 +598,8 @@ static const struct fspec memory_fields[] = {
 static const struct fspec cpu_fields[] = {
         STR(P, "model", cpu.model), STR_MAX(P, "model_id", cpu.model_id, 48, "CPUID brand string"),
         UINT_OPT(P, "family", cpu.family, 1, 0x10f), UINT_OPT(P, "model_number", cpu.model_number, 0, 255),
-        UINT_OPT(P, "stepping", cpu.stepping, 0, 15), F_END,
+        UINT_OPT(P, "stepping", cpu.stepping, 0, 15), UINT_OPT(P, "threads_per_core", cpu.threads_per_core, 1, 2),
+        F_END,
 };
 static const struct fspec defaults_fields[] = {
         UINT(P, "cpus", cpus, 1, 64), UINT(P, "ram_mb", ram_mb, 1024, 262144), UINT(P, "disk_gb", disk_gb, 32, 8192),
@@ -1220,6 +1221,7 @@ int hw_apply(const struct hw_profile *p, const struct hw_identity *id, struct vm
         d->id.cpu.family = p->cpu.family;
         d->id.cpu.model_number = p->cpu.model_number;
         d->id.cpu.stepping = p->cpu.stepping;
+        d->id.cpu.threads_per_core = p->cpu.threads_per_core;
         d->id.cpu.hide_kvm = true;
         /* Applied twice (install, then modify), the feature stays one entry. */
         bool have = false;

@@ -71,6 +71,8 @@
  *     family: 6                     # optional (all three or none): CPUID leaf 1 of the real CPU
  *     model_number: 158             #   (i7-8700: 6/158/10), when the QEMU model's differ; Windows
  *     stepping: 10                  #   11 Setup judges the CPU generation by them
+ *     threads_per_core: 2           # optional, 1 (default) or 2: the CPU has SMT (Hyper-Threading);
+ *                                   #   the VM's CPUs are then cores x 2 threads, as the brand says
  *   defaults:                       # what a real one had; init uses them unless told otherwise
  *     cpus: 4                       # required, 1..64
  *     ram_mb: 8192                  # required, 1024..262144
@@ -145,7 +147,7 @@ struct hw_profile {
                 unsigned max_speed_mhz, current_speed_mhz;
         } processor;
         struct { char *manufacturer, *part, *locator, *bank, *serial; unsigned speed_mts; } memory;
-        struct { char *model, *model_id; unsigned family, model_number, stepping; } cpu;
+        struct { char *model, *model_id; unsigned family, model_number, stepping, threads_per_core; } cpu;
         unsigned cpus, ram_mb, disk_gb;
         struct {
                 char **ouis;          /* "F8:B1:56", NULL-terminated */

@@ -261,6 +261,8 @@ static int check_cpuid_version(const struct vm_cpu *c, char *reason, size_t size
                 return reason_fail(reason, size, "invalid CPU model number %u: use 0 to 255", c->model_number);
         if (c->stepping > 0xf)
                 return reason_fail(reason, size, "invalid CPU stepping %u: use 0 to 15", c->stepping);
+        if (c->threads_per_core > 2)
+                return reason_fail(reason, size, "invalid threads per core %u: use 1 or 2 (SMT)", c->threads_per_core);
         return 0;
 }
 

@@ -183,6 +183,9 @@ struct vm_cpu {
          * stepping=; libvirt: <qemu:override>): Windows 11 Setup judges the CPU generation by
          * them. 0 family: the model's own. */
         unsigned family, model_number, stepping;
+        /* Threads per core (<topology threads=.../>): 2 for an SMT CPU, whose CPUs are then
+         * cores x 2 threads on one socket; 0 or 1: one thread per core (QEMU's default). */
+        unsigned threads_per_core;
 };
 
 /* ACPI table header OEM fields (ACPI 6.4 §5.2.6): at most 6 and 8 bytes. libvirt has no element

@@ -129,6 +129,16 @@ static char *machine_string(const struct vm_def *d) {
         return m;
 }
 
+/* -smp N, or N,sockets=1,cores=N/2,threads=2 for an SMT CPU (a CPU count it does not divide
+ * stays plain: an odd count of threads is no real CPU either way). */
+static void build_smp(struct builder *b, unsigned cpus) {
+        unsigned t = b->d->id.cpu.threads_per_core;
+        if (t > 1 && cpus % t == 0)
+                OPT(b, "-smp", "%u,sockets=1,cores=%u,threads=%u", cpus, cpus / t, t);
+        else
+                OPT(b, "-smp", "%u", cpus);
+}
+
 static void build_vga(struct builder *b) {
         unsigned v = vram_mb(b->d);
         if (v == VM_DEFAULT_VRAM_MB) {
@@ -160,12 +170,12 @@ static void build_machine(struct builder *b) {
                 build_rtc(b);
                 OPT(b, "-realtime", "mlock=off");
                 OPT(b, "-m", "%u", ram);
-                OPT(b, "-smp", "%u", cpus);
+                build_smp(b, cpus);
         } else {
                 add(b, "-nodefaults");
                 OPT(b, "-M", "%s", m);
                 build_vga(b);
-                OPT(b, "-smp", "%u", cpus);
+                build_smp(b, cpus);
                 OPT(b, "-overcommit", "mem-lock=off");
                 build_rtc(b);
                 OPT(b, "-m", "%u", ram);
