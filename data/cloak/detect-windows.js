@@ -442,10 +442,11 @@ function wmiRows(cls, props, ns) {
         }
         var rows = [];
         for (var k = 0; k < objs.length; k++) {
-                var row = {};
+                var row = { raw: {} };
                 for (var p = 0; p < props.length; p++) {
                         try {
-                                row[props[p]] = text(objs[k].Properties_.Item(props[p]).Value);
+                                row.raw[props[p]] = objs[k].Properties_.Item(props[p]).Value;
+                                row[props[p]] = text(row.raw[props[p]]);
                         } catch (e) {
                                 row[props[p]] = null;   // the property is not in this Windows' class
                         }
@@ -492,6 +493,23 @@ function numbers(t) {
                         out.push(Number(parts[i]));
         return out;
 }
+// A WMI uint8[] as numbers: through VBArray (TEXT, wmiRows' reading) when that took it, else
+// through MSXML's bin.hex conversion, which takes a byte SAFEARRAY JScript's VBArray may refuse.
+function byteArray(t, raw) {
+        var n = numbers(t);
+        for (var i = 0; i < n.length; i++)
+                if (isNaN(n[i]))
+                        break;
+        if (n.length && i == n.length)
+                return n;
+        var el = new ActiveXObject("Microsoft.XMLDOM").createElement("b");
+        el.dataType = "bin.hex";
+        el.nodeTypedValue = raw;
+        var h = String(el.text), out = [];
+        for (var j = 0; j + 1 < h.length; j += 2)
+                out.push(parseInt(h.substring(j, j + 2), 16));
+        return out;
+}
 // WmiMonitorID's UINT16 character arrays as text, up to the first NUL.
 function chars(t) {
         var n = numbers(t), s = "";
@@ -528,7 +546,7 @@ function smbiosStructure(type) {
                 else if (!rows.length || !rows[0].SMBiosData)
                         smbios = "no MSSmBios_RawSMBiosTables SMBiosData";
                 else
-                        smbios = smbiosStructures(numbers(rows[0].SMBiosData));
+                        smbios = smbiosStructures(byteArray(rows[0].SMBiosData, rows[0].raw.SMBiosData));
         }
         if (typeof smbios == "string")
                 return smbios;

@@ -194,6 +194,10 @@ tap_check "VM tells planted through the agent (reg add, files, a qemu-ga.exe pro
 [ -z "$vkey" ] && tap_skip "HARDWARE\\ACPI and DEVICEMAP\\Scsi tells" "x86_64-w64-mingw32-gcc is missing (Debian package gcc-mingw-w64-x86-64)"
 cloakcheck planted
 tap_check "cloakcheck on the planted prefix exits 0" test "$rc" = 0
+python3 -c 'import json,sys
+old = {c["name"]: c["verdict"] for c in json.load(open(sys.argv[1]))["checks"]}
+for c in json.load(open(sys.argv[2]))["checks"]:
+    if c["verdict"] != old.get(c["name"]): print("# now %-9s %-30s %s" % (c["verdict"], c["name"], c["seen"]))' "$tmp/clean.json" "$tmp/planted.json"
 # shellcheck disable=SC2086
 tap_check "every planted tell is detected" all_are planted detected $PLANTED
 got="$(seen planted display.monitor | grep -c 'RHT1234')/$(seen planted reg.scsi_identifier | grep -c DVD)"
