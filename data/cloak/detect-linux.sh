@@ -34,7 +34,14 @@ for f in sys_vendor product_name product_version board_vendor board_name board_v
 	chassis_vendor chassis_version; do
 	if [ ! -d $dmi ]; then emit dmi.$f skipped "no $dmi"
 	elif [ ! -r $dmi/$f ]; then emit dmi.$f detected "(missing: no SMBIOS table for it)"
-	else judge dmi.$f "$(cat $dmi/$f 2>/dev/null)"; fi
+	else
+		v=$(cat $dmi/$f 2>/dev/null)
+		# Many vendors leave the type 1 and 3 versions empty (dmidecode: "Not Specified").
+		case $f:$v in
+		product_version:|chassis_version:) emit dmi.$f hidden "(empty, as many vendors leave it)" ;;
+		*) judge dmi.$f "$v" ;;
+		esac
+	fi
 done
 # 1 "Other" and 2 "Unknown" are QEMU's; PCs say desktop (3..7, 13..16), laptop (8..10, 14), ...
 if [ -r $dmi/chassis_type ]; then
@@ -115,6 +122,14 @@ if [ -r /sys/firmware/acpi/tables/DSDT ]; then
 	[ -n "$d" ] && emit acpi.dsdt detected "$d" || emit acpi.dsdt hidden "no QEMU/BOCHS/BXPC names"
 else
 	emit acpi.dsdt skipped "no DSDT readable"
+fi
+
+# WAET, the "Windows Emulated device ACPI Table", exists only on virtual machines.
+if [ -d /sys/firmware/acpi/tables ]; then
+	[ -e /sys/firmware/acpi/tables/WAET ] && emit acpi.waet detected "WAET present (an emulated-device table only VMs have)" \
+		|| emit acpi.waet hidden "no WAET table"
+else
+	emit acpi.waet skipped "no /sys/firmware/acpi/tables"
 fi
 
 # --- fw_cfg ----------------------------------------------------------------------------------
@@ -239,6 +254,12 @@ done
 if [ $big = -1 ]; then emit hw.disk_size skipped "no disk"
 elif [ $big -lt 60 ]; then emit hw.disk_size detected "$big GiB"
 else emit hw.disk_size hidden "$big GiB"; fi
+
+# --- uptime: a sandbox restores a VM saved seconds after its boot (pafish: under 12 minutes) ----
+up=$(cut -d. -f1 /proc/uptime 2>/dev/null)
+if [ -z "$up" ]; then emit os.uptime skipped "no /proc/uptime"
+elif [ "$up" -lt 720 ]; then emit os.uptime detected "up $up s"
+else emit os.uptime hidden "up $((up / 60)) min"; fi
 
 # --- the judges ------------------------------------------------------------------------------
 if command -v systemd-detect-virt >/dev/null 2>&1; then

@@ -304,8 +304,10 @@ static const struct {
 } limits[] = {
         { "fw_cfg.acpi", "fw_cfg's ACPI device QEMU0002 (q35 always has fw_cfg): a patched QEMU renaming its "
                          "_HID" },
-        { "fw_cfg.sysfs", "/sys/firmware/qemu_fw_cfg (the kernel's driver for fw_cfg's QEMU0002 device, loaded "
-                          "by its modalias): a patched QEMU" },
+        { "acpi.waet", "the WAET table (Windows Emulated device ACPI Table), which QEMU's q35 always builds "
+                       "(hw/i386/acpi-build.c): a patched QEMU" },
+        { "os.uptime", "the uptime saved with the memory snapshot, taken seconds after boot (pafish flags "
+                       "under 12 minutes): a VM left running before its snapshot (vmcloak does not wait yet)" },
         { "pci.vga", "Bochs VGA PCI id 1234:1111 (-vga std): a patched QEMU, or -vga none/cirrus (no or a 1990s "
                      "card)" },
         { "pci.subsystem", "PCI subsystem 1af4:1100 on Q35/ICH9 built-in devices (host bridge, LPC, SATA, SMBus, "
@@ -332,6 +334,7 @@ static const struct {
                      "-smbios file= (vmcloak makes types 0 and 3 only)" },
         { "wmi.port_connector", "SMBIOS type 8 (port connectors), which QEMU does not build: a binary table "
                                 "through -smbios file= (vmcloak makes types 0 and 3 only)" },
+        /* acpi.waet and os.uptime: the Windows detector's checks of those names mean the same. */
         { "reg.scsi_identifier.cdrom", "the CD/DVD drive's SCSI INQUIRY vendor and product QEMU / QEMU DVD-ROM "
                                        "(ide-cd's model= reaches only ATA IDENTIFY): a patched QEMU (hw/ide/atapi.c "
                                        "INQUIRY), or no optical drive" },
@@ -341,7 +344,6 @@ static const struct {
                        "QEMU (hw/ide/atapi.c INQUIRY), or no optical drive" },
         { "acpi.tables", "the ACPI tables' creator id BXPC (x-oem-id/x-oem-table-id leave it) and QEMU0002 in the "
                          "DSDT: a patched QEMU" },
-        { "acpi.waet", "the WAET table QEMU builds for Windows guests (hw/i386/acpi-build.c): a patched QEMU" },
         { "wmi.cache_memory", "SMBIOS type 7 (cache), which QEMU 7.2 does not build: a binary table through -smbios "
                               "file= (vmcloak makes types 0 and 3 only)" },
         { "wmi.voltage_probe", "SMBIOS type 26 (voltage probe), which QEMU 7.2 does not build: a binary table "

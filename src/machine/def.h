@@ -146,7 +146,7 @@ struct vm_smbios_chassis {             /* type 3 */
         char *manufacturer, *version, *serial, *asset, *sku;
         unsigned type;                 /* SMBIOS chassis type (3 desktop, 10 notebook), 0: not set.
                                         * Neither QEMU 7.2's -smbios type=3 nor libvirt can set it:
-                                        * kept for the scorecard and a driver that can. */
+                                        * the QEMU driver writes type 3 as a file (machine/smbios.h). */
 };
 struct vm_smbios_processor {           /* type 4 */
         char *socket, *manufacturer, *version, *serial, *asset, *part;

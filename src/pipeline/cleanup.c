@@ -17,6 +17,7 @@
 #include "core/paths.h"
 #include "core/repo.h"
 #include "core/util.h"
+#include "machine/smbios.h"
 
 static bool pid_alive(long pid) { return pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM); }
 
@@ -56,8 +57,9 @@ static unsigned remove_matching(const char *dir, const char *prefix, const char 
                         continue;
                 _cleanup_free_ char *p = path_join(dir, de->d_name);
                 struct stat st;
-                /* A pid-named leftover is a file, or the TPM state folder that came with an overlay. */
-                bool want_dir = pid_named ? endswith(suffix, ".tpm") : true;
+                /* A pid-named leftover is a file, or the TPM state or SMBIOS folder that came with an
+                 * overlay. */
+                bool want_dir = pid_named ? endswith(suffix, ".tpm") || endswith(suffix, ".smbios") : true;
                 if (!p || lstat(p, &st) < 0 || (want_dir ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode)))
                         continue;
                 if (rm_rf(p) == 0) {
@@ -77,7 +79,7 @@ static bool vm_file_known(const char *name, const char *vmname) {
                 "disk.qcow2", "memory.snapshot", "qemu.log", "serial.log", "restore.log",
         };
         static const char *const prefixes[] = {
-                "disk.qcow2.",          /* .nvram, .tpm */
+                "disk.qcow2.",          /* .nvram, .tpm, .smbios */
                 "memory.snapshot.",     /* .part, .done while it is written */
                 "machineinfo.json.tmp", /* an atomic write cut short */
                 "disposable-",          /* restore's overlay */
@@ -143,7 +145,8 @@ static int cleanup_unrecorded(struct pipeline *pl, const char *name, unsigned *n
         _cleanup_free_ char *work = strdup_printf("vmcloak-%s-", name);
         _cleanup_free_ char *nvram = disk ? strdup_printf("%s.nvram", disk) : NULL;
         _cleanup_free_ char *tpm = disk ? strdup_printf("%s.tpm", disk) : NULL;
-        if (!vmdir || !disk || !isodir || !work || !nvram || !tpm)
+        _cleanup_free_ char *smbios = disk ? vm_smbios_dir(disk) : NULL;
+        if (!vmdir || !disk || !isodir || !work || !nvram || !tpm || !smbios)
                 return log_oom();
         if (is_dir(vmdir)) {
                 _cleanup_free_ char *foreign = NULL;
@@ -160,7 +163,7 @@ static int cleanup_unrecorded(struct pipeline *pl, const char *name, unsigned *n
                         return -ENOTEMPTY;
                 }
         }
-        const char *const files[] = { vmdir, disk, nvram, tpm };
+        const char *const files[] = { vmdir, disk, nvram, tpm, smbios };
         unsigned found = 0;
         for (size_t i = 0; i < ELEMENTSOF(files); i++) {
                 if (!path_exists(files[i]))
@@ -209,8 +212,8 @@ int pipeline_cleanup(struct pipeline *pl, const char *name) {
                 if (!dir || !inst || !mod || !isodir || !work)
                         return log_oom();
                 n += kill_users(pl, img->path, NULL);
-                /* The overlays and the UEFI vars and TPM copies beside them (fwstate.h). */
-                static const char *const kinds[] = { ".qcow2", ".qcow2.nvram", ".qcow2.tpm" };
+                /* The overlays and the UEFI vars, TPM and SMBIOS copies beside them (fwstate.h). */
+                static const char *const kinds[] = { ".qcow2", ".qcow2.nvram", ".qcow2.tpm", ".qcow2.smbios" };
                 for (size_t k = 0; k < ELEMENTSOF(kinds); k++) {
                         n += remove_matching(dir, inst, kinds[k], true);
                         n += remove_matching(dir, mod, kinds[k], true);
@@ -223,6 +226,7 @@ int pipeline_cleanup(struct pipeline *pl, const char *name) {
                 n += kill_users(pl, dir, NULL);
                 n += remove_matching(dir, "disposable-", ".qcow2", true);
                 n += remove_matching(dir, "disposable-", ".qcow2.tpm", true);   /* restore's TPM copy */
+                n += remove_matching(dir, "disposable-", ".qcow2.smbios", true); /* a restore from a definition */
         } else if ((r = cleanup_unrecorded(pl, name, &n)) < 0)
                 return r;
         if (n)

@@ -9,6 +9,7 @@
 
 #include "core/log.h"
 #include "core/util.h"
+#include "machine/smbios.h"
 
 char *fwstate_nvram_path(const char *disk) { return strdup_printf("%s.nvram", disk); }
 
@@ -90,8 +91,11 @@ int fwstate_commit(const char *work, const char *disk) {
 
 void fwstate_remove(const char *disk) {
         _cleanup_free_ char *nv = fwstate_nvram_path(disk), *tpm = fwstate_tpm_path(disk);
+        _cleanup_free_ char *smbios = vm_smbios_dir(disk);
         if (nv)
                 unlink_if_exists(nv);
         if (tpm)
                 rm_rf(tpm);
+        if (smbios)
+                rm_rf(smbios);
 }

@@ -11,7 +11,9 @@
  * "<disk>.tpm/" (swtpm's state folder). An image keeps them beside its qcow2, an install or
  * modify overlay gets copies beside the overlay (committed with it), a snapshot VM its own
  * copies beside <vmdir>/disk.qcow2. Which of them a disk has comes from the image row
- * (image_is_uefi(), image.tpm; schema 3).
+ * (image_is_uefi(), image.tpm; schema 3). "<disk>.smbios/" holds the SMBIOS structures the QEMU
+ * driver writes on every start (machine/smbios.h): never copied nor committed, but removed with
+ * the rest so no overlay leaves one behind.
  */
 
 /* "<disk>.nvram" and "<disk>.tpm" (new strings; NULL on OOM). */
@@ -31,5 +33,5 @@ int fwstate_copy(const struct image *img, const char *from, const char *to, bool
  * negative errno after one line (disk's state is then its old one). */
 int fwstate_commit(const char *work, const char *disk);
 
-/* Remove the vars file and the TPM folder beside disk (absent: fine). */
+/* Remove the vars file, the TPM folder and the SMBIOS folder beside disk (absent: fine). */
 void fwstate_remove(const char *disk);

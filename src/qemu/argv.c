@@ -11,6 +11,7 @@
 
 #include "core/util.h"
 #include "core/validate.h"
+#include "machine/smbios.h"
 
 struct builder {
         const struct vm_def *d;
@@ -263,11 +264,14 @@ static void build_storage(struct builder *b) {
         OPT(b, "-device", "ide-cd,bus=ahci.1,unit=0,drive=cdrom,bootindex=%d%s", disk_first ? 2 : 1, cd);
 }
 
-/* The tablet is the only device on the EHCI controller, and a PC whose profile says PS/2 has
- * neither: the i8042 PS/2 mouse of q35 is always there. */
+/* The tablet is the only device on the EHCI controller. A PC whose profile says PS/2 has no
+ * tablet (the i8042 PS/2 mouse of q35 is always there) but, as every PC, a USB controller: the
+ * ICH9's own EHCI (8086:293a) rather than QEMU's generic usb-ehci (an ICH4's, 8086:24cd). */
 static void build_usb(struct builder *b) {
-        if (b->d->pointer == VM_POINTER_PS2)
+        if (b->d->pointer == VM_POINTER_PS2) {
+                OPT(b, "-device", "ich9-usb-ehci1,id=ehci");
                 return;
+        }
         OPT(b, "-device", "usb-ehci,id=ehci");
         OPT(b, "-device", "usb-tablet,bus=ehci.0");
 }
@@ -405,8 +409,10 @@ static void build_cpu(struct builder *b) {
         _cleanup_free_ char *s = strdup(isempty(c->model) ? "qemu64" : c->model);
         for (size_t i = 0; i < c->n_features; i++)
                 opt_append(&s, "%c%s", c->features[i].enabled ? '+' : '-', c->features[i].name);
+        /* Both hide the hypervisor vendor leaf (CPUID 0x40000000): kvm=off KVM's "KVMKVMKVM",
+         * tcg-cpuid=off TCG's "TCGTCGTCGTCG" (virt-what reads it). */
         if (c->hide_kvm)
-                opt_append(&s, "kvm=off");
+                opt_append(&s, "kvm=off,tcg-cpuid=off");
         if (!isempty(c->model_id))
                 opt_append(&s, "model-id=%s", c->model_id);
         /* After the model: QEMU sets the properties in order, over the model's CPUID leaf 1. */
@@ -446,6 +452,19 @@ static void build_smbios_table(struct builder *b, unsigned type, const struct sm
                 OPT(b, "-smbios", "%s", s);
 }
 
+/* -smbios file=<disk>.smbios/typeN.bin (machine/smbios.h: the driver writes it before QEMU
+ * starts); in START_ARGS too, as the vars file: Cuckoo3 restores on this host from the VM's
+ * folder, where the file stays beside the VM's disk. */
+static void build_smbios_file(struct builder *b, unsigned type) {
+        _cleanup_free_ char *f = vm_smbios_file(b->d->disk.path, type);
+        if (!f) {
+                b->r = -ENOMEM;
+                return;
+        }
+        ESC(e, f);
+        OPT(b, "-smbios", "file=%s", e);
+}
+
 static void build_smbios(struct builder *b) {
         const struct vm_smbios *m = &b->d->id.smbios;
         const struct smbios_field t0[] = { { "vendor", m->bios.vendor, 0 }, { "version", m->bios.version, 0 },
@@ -458,9 +477,9 @@ static void build_smbios(struct builder *b) {
                 { "manufacturer", m->baseboard.manufacturer, 0 }, { "product", m->baseboard.product, 0 },
                 { "version", m->baseboard.version, 0 }, { "serial", m->baseboard.serial, 0 },
                 { "asset", m->baseboard.asset, 0 }, { "location", m->baseboard.location, 0 } };
-        /* No chassis.type: QEMU 7.2's -smbios type=3 takes manufacturer, version, serial, asset
-         * and sku only (hw/smbios/smbios.c qemu_smbios_type3_opts) and always writes type 1
-         * (other); it stays in the definition for the scorecard and a driver that can set it. */
+        /* QEMU 7.2's -smbios type=3 takes manufacturer, version, serial, asset and sku only
+         * (hw/smbios/smbios.c qemu_smbios_type3_opts) and always writes chassis type 1 (other):
+         * a chassis type goes through the file. */
         const struct smbios_field t3[] = {
                 { "manufacturer", m->chassis.manufacturer, 0 }, { "version", m->chassis.version, 0 },
                 { "serial", m->chassis.serial, 0 }, { "asset", m->chassis.asset, 0 }, { "sku", m->chassis.sku, 0 } };
@@ -475,10 +494,16 @@ static void build_smbios(struct builder *b) {
                 { "manufacturer", m->memory.manufacturer, 0 }, { "serial", m->memory.serial, 0 },
                 { "asset", m->memory.asset, 0 }, { "part", m->memory.part, 0 },
                 { "speed", NULL, m->memory.speed_mts } };
-        build_smbios_table(b, 0, t0, ELEMENTSOF(t0));
+        if (vm_smbios_in_file(m, 0))
+                build_smbios_file(b, 0);
+        else
+                build_smbios_table(b, 0, t0, ELEMENTSOF(t0));
         build_smbios_table(b, 1, t1, ELEMENTSOF(t1));
         build_smbios_table(b, 2, t2, ELEMENTSOF(t2));
-        build_smbios_table(b, 3, t3, ELEMENTSOF(t3));
+        if (vm_smbios_in_file(m, 3))
+                build_smbios_file(b, 3);
+        else
+                build_smbios_table(b, 3, t3, ELEMENTSOF(t3));
         build_smbios_table(b, 4, t4, ELEMENTSOF(t4));
         size_t n = strv_length(m->oem_strings);
         if (n > 0) {
@@ -576,6 +601,15 @@ static int check_qemu(const struct vm_def *d, const struct qemu_run *run, enum q
                 return reason_fail(reason, size, "the accelerator must be resolved to kvm or tcg before building QEMU arguments");
         if (p == QEMU_ARGV_RUN && isempty(d->disk.path))
                 return reason_fail(reason, size, "the VM has no disk path");
+        if (vm_smbios_needs_files(&d->id.smbios) && isempty(d->disk.path))
+                return reason_fail(reason, size, "the SMBIOS BIOS and chassis tables are files beside the disk: the VM needs a disk path");
+        const char *release = d->id.smbios.bios.release;
+        if (vm_smbios_in_file(&d->id.smbios, 0) && release) {
+                _cleanup_free_ uint8_t *t0 = NULL;
+                size_t n;
+                if (vm_smbios_encode(&d->id.smbios, d->firmware, 0, &t0, &n) == -EINVAL)
+                        return reason_fail(reason, size, "invalid SMBIOS BIOS release '%s': use MAJOR.MINOR, each 0 to 255", release);
+        }
         if (d->n_cdroms > MAX_CDROMS)
                 return reason_fail(reason, size, "too many extra CD-ROMs (%zu): at most %d fit on the AHCI controller", d->n_cdroms - 1,
                      MAX_CDROMS - 1);

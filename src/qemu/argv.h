@@ -23,8 +23,11 @@
  * replaces -vga std), smm/ACPI OEM ids (-M q35,...), disk/CD-ROM model, serial, firmware
  * revision (ver=) and disk WWN, e1000e's PCI subsystem ids (subsys_ven=, subsys=), the PS/2
  * pointer (drops usb-ehci and usb-tablet), audio_none, user/none networking, the accelerator
- * (-accel tcg replaces -enable-kvm). CPUID family/model/stepping go at the end of -cpu. The
- * SMBIOS chassis type is not rendered: QEMU 7.2's -smbios type=3 has no key for it. START_ARGS
+ * (-accel tcg replaces -enable-kvm). CPUID family/model/stepping go at the end of -cpu; hiding
+ * KVM (kvm=off) also hides TCG's signature (tcg-cpuid=off). SMBIOS type 0 (when a BIOS field is
+ * set) and type 3 (when the chassis type is set) are -smbios file=<disk>.smbios/typeN.bin, the
+ * structures of machine/smbios.h the QEMU driver writes beside the disk, in place of
+ * -smbios type=0/type=3 (QEMU would set the VM bit, and cannot set the chassis type). START_ARGS
  * carry every cloaking knob exactly as RUN does, so Cuckoo3 restores the same machine.
  * Every host path that enters a QEMU option goes through qemu_opt_escape().
  */
@@ -33,7 +36,8 @@
  * vm_def_check()'s rules, then the QEMU driver's own (accelerator resolved, a disk path to
  * run, at most 4 further CD-ROMs on the AHCI controller, firmware code for UEFI, swtpm's
  * socket for a TPM, audio_none from QEMU 4.0, ACPI OEM ids from QEMU 6.0, no comma in a -cpu
- * value, user-mode forwards with their addresses, PCI subsystem ids only on e1000e), and for
+ * value, user-mode forwards with their addresses, PCI subsystem ids only on e1000e, a disk path
+ * and a valid BIOS release when SMBIOS tables go through files), and for
  * START_ARGS Cuckoo3's rules (which
  * renders the arguments, so START_ARGS may also fail with -ENOMEM, reason untouched). */
 int qemu_argv_check(const struct vm_def *def, const struct qemu_run *run, enum qemu_argv_purpose p, char *reason,

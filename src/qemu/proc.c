@@ -15,6 +15,7 @@
 #include "core/log.h"
 #include "core/proc.h"
 #include "core/util.h"
+#include "machine/smbios.h"
 #include "qemu/argv.h"
 
 #define QMP_DEFAULT_TIMEOUT_MS 30000
@@ -273,6 +274,33 @@ int qemu_proc_start_argv(char *const *argv, const char *qmp_socket, const struct
         return 0;
 }
 
+int qemu_smbios_write(const struct vm_def *d) {
+        const struct vm_smbios *m = &d->id.smbios;
+        if (!vm_smbios_needs_files(m))
+                return 0;
+        _cleanup_free_ char *dir = vm_smbios_dir(d->disk.path);
+        if (!dir)
+                return log_oom();
+        if (mkdir(dir, 0755) < 0 && (errno != EEXIST || !is_dir(dir)))
+                return log_error_errno(-errno, "cannot create the SMBIOS folder %s: %m", dir);
+        static const unsigned types[] = { 0, 3 };
+        for (size_t i = 0; i < ELEMENTSOF(types); i++) {
+                if (!vm_smbios_in_file(m, types[i]))
+                        continue;
+                _cleanup_free_ uint8_t *b = NULL;
+                size_t n;
+                int r = vm_smbios_encode(m, d->firmware, types[i], &b, &n);
+                if (r < 0)
+                        return log_error_errno(r, "cannot encode SMBIOS type %u of VM %s: %m", types[i], strempty(d->name));
+                _cleanup_free_ char *f = vm_smbios_file(d->disk.path, types[i]);
+                if (!f)
+                        return log_oom();
+                if ((r = write_file_atomic(f, b, n, 0644)) < 0)
+                        return log_error_errno(r, "cannot write %s: %m", f);
+        }
+        return 0;
+}
+
 int qemu_proc_start(const struct vm_def *d, const struct qemu_run *run, const struct qemu_proc_opts *o,
                     struct qemu_proc **ret) {
         char reason[256];
@@ -295,6 +323,8 @@ int qemu_proc_start(const struct vm_def *d, const struct qemu_run *run, const st
         r = qemu_argv_build(d, &local, QEMU_ARGV_RUN, &argv);
         if (r < 0)
                 return log_error_errno(r, "cannot build QEMU arguments for %s: %m", strempty(d->name));
+        if ((r = qemu_smbios_write(d)) < 0)
+                return r;
         r = set_log(vm, o);
         if (r < 0)
                 return r;

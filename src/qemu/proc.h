@@ -28,10 +28,17 @@ struct qemu_proc_opts {
 struct qemu_proc;
 
 /* Build argv (QEMU_ARGV_RUN) from d + run and start it; when run has no QMP socket one is
- * made in a private run dir (removed by qemu_proc_free). The accelerator must be resolved
- * (probe.h). Returns once QMP has answered. */
+ * made in a private run dir (removed by qemu_proc_free). The SMBIOS files the arguments name
+ * are written first (qemu_smbios_write). The accelerator must be resolved (probe.h). Returns
+ * once QMP has answered. */
 int qemu_proc_start(const struct vm_def *d, const struct qemu_run *run, const struct qemu_proc_opts *o,
                     struct qemu_proc **ret);
+/* Write the SMBIOS structures d's arguments take from files (machine/smbios.h: type 0 and 3 in
+ * "<disk>.smbios/typeN.bin", the folder created when missing, each file replaced atomically)
+ * from d; nothing when d needs none. Written on every start, so a changed profile is what the
+ * next boot sees. 0, or a negative errno after one line. */
+int qemu_smbios_write(const struct vm_def *d);
+
 /* Start a ready-made argv that holds "-qmp unix:QMP_SOCKET,server=on,wait=off". */
 int qemu_proc_start_argv(char *const *argv, const char *qmp_socket, const struct qemu_proc_opts *o, struct qemu_proc **ret);
 

@@ -28,6 +28,7 @@ static int usage(void) {
                         "       qemu-drive cdrom CONF ISO\n"
                         "       qemu-drive stop CONF\n"
                         "       qemu-drive start-args CONF\n"
+                        "       qemu-drive smbios CONF\n"
                         "       qemu-drive resolve CONF\n");
         return 2;
 }
@@ -310,6 +311,18 @@ static int cmd_resolve(const char *conf) {
         return r;
 }
 
+/* The SMBIOS files CONF's arguments name, written as the driver writes them before a start. */
+static int cmd_smbios(const char *conf) {
+        struct vm_def c;
+        struct qemu_run rt;
+        int r = load(conf, &c, &rt);
+        if (r >= 0)
+                r = qemu_smbios_write(&c);
+        vm_def_done(&c);
+        qemu_run_done(&rt);
+        return r;
+}
+
 static int cmd_start_args(const char *conf) {
         struct vm_def c;
         struct qemu_run rt;
@@ -352,6 +365,8 @@ int main(int argc, char **argv) {
                 r = cmd_resolve(argv[2]);
         else if (streq(c, "start-args") && argc == 3)
                 r = cmd_start_args(argv[2]);
+        else if (streq(c, "smbios") && argc == 3)
+                r = cmd_smbios(argv[2]);
         else
                 return usage();
         fflush(stdout);

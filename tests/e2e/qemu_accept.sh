@@ -13,7 +13,9 @@
 #  - -vnc HOST:N -> the same host (0.0.0.0 -> 127.0.0.1) with a random high display number;
 #  - -incoming exec:... -> -incoming defer: qemu_memsnap.sh does a real restore;
 #  - @TMP@ -> a throwaway directory with the disks, ISOs, UEFI vars, shared folders it names,
-#    and swtpm started for the TPM case.
+#    the SMBIOS structure files beside the disks (written by the driver's own code from the
+#    cases' configs: every hardware profile names @TMP@/disk.qcow2's, as full_cloak does), and
+#    swtpm started for the TPM case.
 source "$(dirname "$0")/tap.sh"
 DRIVE=${1:?usage: qemu_accept.sh QEMU_DRIVE}
 ROOT=${VMCLOAK_SOURCE_ROOT:?}
@@ -39,6 +41,11 @@ done
 cp /usr/share/OVMF/OVMF_VARS_4M.ms.fd "$tmp/vars.fd" 2>/dev/null || head -c 540672 /dev/zero >"$tmp/vars.fd"
 mkdir -p "$tmp/share" "$tmp/data" "$tmp/tpm" "$tmp/vms/win11vm1"
 cp "$tmp/vars.fd" "$tmp/vms/win11vm1/disk.qcow2.nvram"   # a snapshot VM's own vars copy
+for conf in "$ROOT"/tests/argv/*.conf; do
+  grep -q 'smbios/type' "${conf%.conf}.args" 2>/dev/null || continue
+  sed "s#@TMP@#$tmp#g" "$conf" >"$tmp/smbios.conf"
+  "$DRIVE" smbios "$tmp/smbios.conf" || echo "# cannot write the SMBIOS files of $(basename "$conf")"
+done
 
 start_swtpm() {
   rm -f "$tmp/tpm.sock"

@@ -1123,14 +1123,21 @@ static void test_firmware_state_through_steps(void **state) {
         _cleanup_free_ char *lo_nv = strdup_printf("%s.install-999999.qcow2.nvram", disk);
         _cleanup_free_ char *lo_tpm = strdup_printf("%s.modify-999999.qcow2.tpm", disk);
         _cleanup_free_ char *lo_rtpm = path_join(vtdir, "disposable-999999.qcow2.tpm");
+        /* ... and the SMBIOS folders the QEMU driver writes beside an overlay it boots. */
+        _cleanup_free_ char *lo_smbios = strdup_printf("%s.install-999999.qcow2.smbios", disk);
+        _cleanup_free_ char *lo_rsmbios = path_join(vtdir, "disposable-999999.qcow2.smbios");
         assert_int_equal(write_file(lo_nv, "x", 1, 0644), 0);
         assert_int_equal(mkdir_p(lo_tpm, 0700), 0);
         assert_int_equal(mkdir_p(lo_rtpm, 0700), 0);
+        assert_int_equal(mkdir_p(lo_smbios, 0755), 0);
+        assert_int_equal(mkdir_p(lo_rsmbios, 0755), 0);
         assert_int_equal(pipeline_cleanup(&e->pl, "base"), 0);
         assert_int_equal(pipeline_cleanup(&e->pl, "vt"), 0);
         assert_false(path_exists(lo_nv));
         assert_false(path_exists(lo_tpm));
         assert_false(path_exists(lo_rtpm));
+        assert_false(path_exists(lo_smbios));
+        assert_false(path_exists(lo_rsmbios));
         assert_listing("image", "base.qcow2 base.qcow2.nvram base.qcow2.tpm");
         /* --tpm on an image without one is refused before anything is made. */
         assert_int_equal(init_image(e, "plain"), 0);

@@ -7,6 +7,7 @@
 
 #include "core/repo.h"
 #include "core/util.h"
+#include "machine/smbios.h"
 #include "pipeline/fwstate.h"
 
 struct fx {
@@ -145,11 +146,38 @@ static void test_failed_run_leaves_image(void **state) {
         free(wnv);
 }
 
+/* The SMBIOS folder the QEMU driver writes beside the disk a run boots (machine/smbios.h) is
+ * rewritten on every start: not copied to an overlay nor committed, but removed with the rest. */
+static void test_smbios_folder(void **state) {
+        struct fx *f = *state;
+        make_image_state(f);
+        struct image img = { .firmware = (char *)"uefi", .tpm = 1 };
+        char *dir = vm_smbios_dir(f->disk), *t0 = vm_smbios_file(f->disk, 0);
+        char *wdir = vm_smbios_dir(f->work), *wt0 = vm_smbios_file(f->work, 0);
+        assert_int_equal(mkdir(dir, 0755), 0);
+        put(t0, "image");
+        assert_int_equal(fwstate_copy(&img, f->disk, f->work, true), 0);
+        assert_false(path_exists(wdir));
+        assert_int_equal(mkdir(wdir, 0755), 0);
+        put(wt0, "overlay");
+        assert_int_equal(fwstate_commit(f->work, f->disk), 0);
+        expect_file(t0, "image");
+        fwstate_remove(f->work);
+        assert_false(path_exists(wdir));
+        fwstate_remove(f->disk);
+        assert_false(path_exists(dir));
+        free(dir);
+        free(t0);
+        free(wdir);
+        free(wt0);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_copy_commit, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_copy_what_the_row_says, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_failed_run_leaves_image, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_smbios_folder, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
