@@ -37,7 +37,9 @@ var TELLS = [
 var ID_TELLS = [
         [/VEN_(1AF4|1B36|1234|80EE|15AD|5853|1414)/i, "PCI vendor"],
         [/SUBSYS_[0-9A-F]{4}(1AF4|1B36|1234|80EE|15AD|5853)/i, "PCI subsystem vendor"],
-        [/VID_(0627|80EE|0E0F)/i, "USB vendor"]
+        [/VID_(0627|80EE|0E0F)/i, "USB vendor"],
+        // QEMU's VGA EDID (hw/display/edid-generate.c): vendor RHT, product 0x1234, "QEMU Monitor".
+        [/DISPLAY\\RHT/i, "QEMU monitor EDID"]
 ];
 // MAC OUIs of virtual NICs: QEMU/KVM, VirtualBox, VMware, Xen, Hyper-V, Parallels, Virtual PC.
 var MAC_TELLS = ["52:54:00", "08:00:27", "0A:00:27", "00:05:69", "00:0C:29", "00:1C:14", "00:50:56",
@@ -108,12 +110,12 @@ function text(v) {
 
 // `reg query KEY` output for several keys at once (subkey names, values), through a temporary
 // file: WshExec's StdOut is not implemented in Wine. One cmd.exe for all keys.
-function regQuery(keys) {
+function regQuery(keys, opts) {
         var tmp = expand("%TEMP%") + "\\" + fso.GetTempName();
         // Not "(a & b) > f": Wine's cmd runs no such block.
         var cmd = "cmd /c ";
         for (var i = 0; i < keys.length; i++)
-                cmd += (i ? " & " : "") + "reg query \"" + keys[i] + "\" " + (i ? ">>" : ">") + " \"" + tmp + "\" 2>nul";
+                cmd += (i ? " & " : "") + "reg query \"" + keys[i] + "\" " + (opts ? opts + " " : "") + (i ? ">>" : ">") + " \"" + tmp + "\" 2>nul";
         shell.Run(cmd, 0, true);
         var out = "";
         if (fso.FileExists(tmp)) {
@@ -139,6 +141,10 @@ function subkeys(lines, key) {
 var HW = "HKLM\\HARDWARE\\DESCRIPTION\\System\\";
 var HW_LONG = "HKEY_LOCAL_MACHINE\\HARDWARE\\DESCRIPTION\\System";
 var SERVICES = "HKLM\\SYSTEM\\CurrentControlSet\\Services\\";
+// The monitors Windows has seen (their EDID vendor and product: DISPLAY\RHT1234 is QEMU's), read by
+// enumeratedChecks for display.monitor.
+var DISPLAY_ENUM = "HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Enum\\DISPLAY";
+var displayKeys = [], pnpMonitors = null;
 
 // A value that every Windows has (ntdetect/the kernel write it from the firmware): absent means
 // this system is not a real PC's (Wine) and the check could not look.
@@ -198,7 +204,8 @@ function registryChecks() {
 function enumeratedChecks() {
         var pci = "HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Enum\\PCI";
         var acpi = "HKEY_LOCAL_MACHINE\\HARDWARE\\ACPI";
-        var lines = regQuery([pci, acpi + "\\DSDT", acpi + "\\FADT", acpi + "\\RSDT"]);
+        var lines = regQuery([pci, acpi + "\\DSDT", acpi + "\\FADT", acpi + "\\RSDT", DISPLAY_ENUM]);
+        displayKeys = subkeys(lines, DISPLAY_ENUM);
 
         check("reg.pci_ids", function () {
                 var ids = subkeys(lines, pci);
@@ -226,23 +233,38 @@ function enumeratedChecks() {
                 judge("reg.acpi_oem", ids.join(" "));
         });
         // HARDWARE\DEVICEMAP\Scsi\Scsi Port N\Scsi Bus B\Target Id T\Logical Unit Id 0\Identifier:
-        // the disk and CD models as the port drivers saw them.
+        // the disk and CD models as the port drivers saw them. Two checks, because the disk's model is
+        // the profile's (ide-hd model=) while QEMU's ATAPI INQUIRY answers "QEMU" / "QEMU DVD-ROM"
+        // whatever ide-cd's model= says (hw/ide/atapi.c).
+        var disks = [], cds = [], ports = 0;
+        for (var p = 0; p < 8; p++) {
+                if (regRead("HKLM\\HARDWARE\\DEVICEMAP\\Scsi\\Scsi Port " + p + "\\Driver") === null)
+                        continue;
+                ports++;
+                for (var b = 0; b < 2; b++)
+                        for (var t = 0; t < 4; t++) {
+                                var lu = "HKLM\\HARDWARE\\DEVICEMAP\\Scsi\\Scsi Port " + p + "\\Scsi Bus " + b +
+                                         "\\Target Id " + t + "\\Logical Unit Id 0\\";
+                                var v = regRead(lu + "Identifier");
+                                if (v === null)
+                                        continue;
+                                if (/cdrom/i.test(regRead(lu + "Type") || "") || /dvd|cd-?rom/i.test(v))
+                                        cds.push(v);
+                                else
+                                        disks.push(v);
+                        }
+        }
         check("reg.scsi_identifier", function () {
-                var ids = [];
-                for (var p = 0; p < 8; p++) {
-                        if (regRead("HKLM\\HARDWARE\\DEVICEMAP\\Scsi\\Scsi Port " + p + "\\Driver") === null)
-                                continue;
-                        for (var b = 0; b < 2; b++)
-                                for (var t = 0; t < 4; t++) {
-                                        var v = regRead("HKLM\\HARDWARE\\DEVICEMAP\\Scsi\\Scsi Port " + p + "\\Scsi Bus " +
-                                                        b + "\\Target Id " + t + "\\Logical Unit Id 0\\Identifier");
-                                        if (v !== null)
-                                                ids.push(v);
-                                }
-                }
-                if (!ids.length)
-                        return emit("reg.scsi_identifier", "skipped", "no HARDWARE\\DEVICEMAP\\Scsi port with a target");
-                judge("reg.scsi_identifier", ids.join(" | "));
+                if (!disks.length)
+                        return emit("reg.scsi_identifier", "skipped", "no disk target under HARDWARE\\DEVICEMAP\\Scsi (" + ports + " ports)");
+                judge("reg.scsi_identifier", disks.join(" | "));
+        });
+        check("reg.scsi_identifier.cdrom", function () {
+                if (!ports)
+                        return emit("reg.scsi_identifier.cdrom", "skipped", "no HARDWARE\\DEVICEMAP\\Scsi port");
+                if (!cds.length)
+                        return emit("reg.scsi_identifier.cdrom", "hidden", "no optical drive under HARDWARE\\DEVICEMAP\\Scsi");
+                judge("reg.scsi_identifier.cdrom", cds.join(" | "));
         });
         check("reg.disk_enum", function () {
                 var key = SERVICES + "Disk\\Enum\\";
@@ -256,6 +278,65 @@ function enumeratedChecks() {
                                 ids.push(v);
                 }
                 judge("reg.disk_enum", ids.join(" | "));
+        });
+}
+
+// The ACPI tables themselves: Windows keeps a copy of each under
+// HKLM\HARDWARE\ACPI\<signature>\<OEM ID>\<table ID>\<revision> as the REG_BINARY value 00000000,
+// which `reg query /s` prints in hex. al-khaser's qemu_firmware_ACPI searches every table for
+// "BOCHS" and "BXPC": QEMU's tables carry creator id BXPC whatever x-oem-id says, and the DSDT
+// names fw_cfg's device QEMU0002.
+var ACPI_BYTES = [["42585043", "BXPC"], ["424F434853", "BOCHS"], ["51454D5530303032", "QEMU0002"]];
+
+// Whether HEX (two digits a byte) holds the bytes of NEEDLE (hex too) at a byte boundary.
+function hexHas(hex, needle) {
+        for (var i = hex.indexOf(needle); i >= 0; i = hex.indexOf(needle, i + 1))
+                if (i % 2 === 0)
+                        return true;
+        return false;
+}
+
+function acpiTableChecks() {
+        var root = "HKEY_LOCAL_MACHINE\\HARDWARE\\ACPI";
+        var lines = regQuery([root], "/s"), key = "", keys = [], tables = [], found = [];
+        for (var i = 0; i < lines.length; i++) {
+                var l = lines[i].replace(/^HKLM\\/i, "HKEY_LOCAL_MACHINE\\");
+                if (l.toUpperCase().indexOf(root.toUpperCase() + "\\") === 0) {
+                        key = l.substring(root.length + 1);
+                        keys.push(key);
+                        continue;
+                }
+                var m = /^\s+\S+\s+REG_BINARY\s+([0-9A-Fa-f]+)\s*$/.exec(l);
+                if (!m || !key)
+                        continue;
+                var sig = key.split("\\")[0], hex = m[1].toUpperCase(), tells = [];
+                tables.push(sig);
+                for (var j = 0; j < ACPI_BYTES.length; j++)
+                        if (hexHas(hex, ACPI_BYTES[j][0]))
+                                tells.push(ACPI_BYTES[j][1]);
+                if (tells.length)
+                        found.push(sig + ": " + tells.join(" "));
+        }
+        check("acpi.tables", function () {
+                if (!tables.length)
+                        return emit("acpi.tables", "skipped", "no REG_BINARY table under " + root);
+                emit("acpi.tables", found.length ? "detected" : "hidden", found.length ?
+                     found.join(" | ") + " [QEMU's ACPI tables]" : tables.length + " tables read (" + tables.join(" ") +
+                     "), no BXPC/BOCHS/QEMU0002");
+        });
+        // WAET (Windows ACPI Emulated devices Table) tells Windows its RTC and ACPI timer are
+        // emulated: only hypervisors build one.
+        check("acpi.waet", function () {
+                var sigs = [];
+                for (var k = 0; k < keys.length; k++) {
+                        if (/^WAET(\\|$)/i.test(keys[k]))
+                                return emit("acpi.waet", "detected", "HARDWARE\\ACPI\\" + keys[k] + " [a WAET table: VMs only]");
+                        if (keys[k].indexOf("\\") < 0)
+                                sigs.push(keys[k]);
+                }
+                if (!keys.length)
+                        return emit("acpi.waet", "skipped", "no ACPI table keys under " + root);
+                emit("acpi.waet", "hidden", "no WAET among " + sigs.join(" "));
         });
 }
 
@@ -325,18 +406,26 @@ function systemChecks() {
 
 // ---- WMI -----------------------------------------------------------------------------------
 
-var wmi = null, wmiError = null;
-try {
-        wmi = new ActiveXObject("WbemScripting.SWbemLocator").ConnectServer(".", "root\\cimv2");
-} catch (e) {
-        wmiError = "no WMI: " + errText(e);
+// SWbemServices by namespace (root\cimv2; root\wmi for the firmware's SMBIOS and the monitors'
+// EDID), or why not as a string.
+var wmiNamespaces = {};
+function wmiServices(ns) {
+        if (!(ns in wmiNamespaces)) {
+                try {
+                        wmiNamespaces[ns] = new ActiveXObject("WbemScripting.SWbemLocator").ConnectServer(".", ns);
+                } catch (e) {
+                        wmiNamespaces[ns] = "no WMI" + (ns == "root\\cimv2" ? "" : " namespace " + ns) + ": " + errText(e);
+                }
+        }
+        return wmiNamespaces[ns];
 }
 
 // The instances of a class as arrays of property texts, or a string saying why not: a class
 // this WMI does not know (Wine's lacks many) is not the same as a class with no instances.
-function wmiRows(cls, props) {
-        if (!wmi)
-                return wmiError;
+function wmiRows(cls, props, ns) {
+        var wmi = wmiServices(ns || "root\\cimv2");
+        if (typeof wmi == "string")
+                return wmi;
         try {
                 wmi.Get(cls);
         } catch (e) {
@@ -353,10 +442,11 @@ function wmiRows(cls, props) {
         }
         var rows = [];
         for (var k = 0; k < objs.length; k++) {
-                var row = {};
+                var row = { raw: {} };
                 for (var p = 0; p < props.length; p++) {
                         try {
-                                row[props[p]] = text(objs[k].Properties_.Item(props[p]).Value);
+                                row.raw[props[p]] = objs[k].Properties_.Item(props[p]).Value;
+                                row[props[p]] = text(row.raw[props[p]]);
                         } catch (e) {
                                 row[props[p]] = null;   // the property is not in this Windows' class
                         }
@@ -383,6 +473,95 @@ function wmiJudge(name, cls, props, none) {
                         return emit(name, none ? "hidden" : "skipped", none ? "no " + cls + " " + none : "no " + cls + " instance");
                 judge(name, joined(rows, props));
         });
+}
+// al-khaser's "no such hardware" checks: a class a real PC fills from its SMBIOS tables, empty on
+// QEMU, which builds none of that type. Detected when the class exists without instances.
+function wmiNone(name, cls, what) {
+        check(name, function () {
+                var rows = wmiRows(cls, ["Name"]);
+                if (typeof rows == "string")
+                        return emit(name, "skipped", rows);
+                emit(name, rows.length ? "hidden" : "detected",
+                     rows.length ? rows.length + " " + cls + " instances" : "no " + cls + " instance [" + what + "]");
+        });
+}
+// A WMI array of numbers (uint8[], uint16[]) as read by wmiRows.
+function numbers(t) {
+        var out = [], parts = String(t || "").split(/[\s,]+/);
+        for (var i = 0; i < parts.length; i++)
+                if (parts[i] !== "")
+                        out.push(Number(parts[i]));
+        return out;
+}
+// A WMI uint8[] as numbers: through VBArray (TEXT, wmiRows' reading) when that took it, else
+// through MSXML's bin.hex conversion, which takes a byte SAFEARRAY JScript's VBArray may refuse.
+function byteArray(t, raw) {
+        var n = numbers(t);
+        for (var i = 0; i < n.length; i++)
+                if (isNaN(n[i]))
+                        break;
+        if (n.length && i == n.length)
+                return n;
+        var el = new ActiveXObject("Microsoft.XMLDOM").createElement("b");
+        el.dataType = "bin.hex";
+        el.nodeTypedValue = raw;
+        var h = String(el.text), out = [];
+        for (var j = 0; j + 1 < h.length; j += 2)
+                out.push(parseInt(h.substring(j, j + 2), 16));
+        return out;
+}
+// WmiMonitorID's UINT16 character arrays as text, up to the first NUL.
+function chars(t) {
+        var n = numbers(t), s = "";
+        for (var i = 0; i < n.length && n[i]; i++)
+                s += String.fromCharCode(n[i]);
+        return s;
+}
+// The SMBIOS structures in SMBIOS bytes: each is a type, a length, a handle, the rest of its
+// formatted area, then its strings, ended by two NULs (DMTF DSP0134 6.1). Returns [{type, area}].
+function smbiosStructures(bytes) {
+        var out = [];
+        for (var i = 0; i + 4 <= bytes.length;) {
+                var type = bytes[i], len = bytes[i + 1];
+                if (len < 4 || i + len > bytes.length)
+                        break;
+                out.push({ type: type, area: bytes.slice(i, i + len) });
+                var j = i + len;
+                while (j + 1 < bytes.length && (bytes[j] || bytes[j + 1]))
+                        j++;
+                i = j + 2;
+                if (type == 127)
+                        break;
+        }
+        return out;
+}
+// The first SMBIOS structure of TYPE in root\wmi MSSmBios_RawSMBiosTables (GetSystemFirmwareTable
+// 'RSMB', which pafish and al-khaser read), null when there is none, or a string saying why not.
+var smbios = null;
+function smbiosStructure(type) {
+        if (smbios === null) {
+                var rows = wmiRows("MSSmBios_RawSMBiosTables", ["SMBiosData"], "root\\wmi");
+                if (typeof rows == "string")
+                        smbios = rows;
+                else if (!rows.length || !rows[0].SMBiosData)
+                        smbios = "no MSSmBios_RawSMBiosTables SMBiosData";
+                else
+                        smbios = smbiosStructures(byteArray(rows[0].SMBiosData, rows[0].raw.SMBiosData));
+        }
+        if (typeof smbios == "string")
+                return smbios;
+        for (var i = 0; i < smbios.length; i++)
+                if (smbios[i].type == type)
+                        return smbios[i];
+        return null;
+}
+// A CIM datetime (yyyymmddHHMMSS.ffffff+UUU, UUU minutes east of UTC) in milliseconds since 1970.
+function cimTime(t) {
+        var m = /^(\d{4})(\d\d)(\d\d)(\d\d)(\d\d)(\d\d)\.\d*([+-])(\d+)/.exec(t || "");
+        if (!m)
+                return NaN;
+        var off = Number(m[8]) * (m[7] == "-" ? -1 : 1);
+        return Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6])) - off * 60000;
 }
 
 function wmiChecks() {
@@ -452,18 +631,26 @@ function wmiChecks() {
         });
         wmiJudge("wmi.nic", "Win32_NetworkAdapter", ["Name", "PNPDeviceID"]);
 
-        // Every device's name and ID, in three checks because what hides each differs: PCI IDs
+        // Every device's name and ID, in several checks because what hides each differs: PCI IDs
         // (subsystem IDs and device choice; Bochs VGA's 0x1234 needs a patch), QEMU's USB tablet
-        // (a PS/2 mouse instead), fw_cfg's ACPI device QEMU0002 (a patched QEMU).
+        // (a PS/2 mouse instead), fw_cfg's ACPI device QEMU0002 (a patched QEMU), the CD drive's
+        // INQUIRY strings (a patched QEMU or no CD drive); monitors are display.monitor's.
         check("wmi.pnp", function () {
                 var rows = wmiRows("Win32_PnPEntity", ["Name", "DeviceID"]);
                 if (typeof rows == "string")
                         return emit("wmi.pnp", "skipped", rows);
-                var pci = [], names = [], tablet = [], acpi = [];
+                var pci = [], names = [], tablet = [], acpi = [], cds = [];
+                pnpMonitors = [];
                 for (var i = 0; i < rows.length; i++) {
                         var id = rows[i].DeviceID || "", nm = rows[i].Name || "";
                         if (/VID_0627|QEMU USB Tablet/i.test(id + " " + nm))
                                 tablet.push(nm + " " + id);
+                        else if (/^DISPLAY\\/i.test(id))
+                                pnpMonitors.push(nm + " " + id);   // display.monitor's
+                        else if (/CDROM/i.test(id)) {
+                                if (tell(id + " " + nm))
+                                        cds.push(nm + " " + id);
+                        }
                         else if (/^ACPI\\(QEMU|BOCHS|VBOX|VMW)/i.test(id))
                                 acpi.push(id);
                         else if (tellOf(id, ID_TELLS))
@@ -474,6 +661,8 @@ function wmiChecks() {
                 var n = rows.length + " devices";
                 emit("wmi.pnp.pci", pci.length ? "detected" : "hidden", pci.length ? pci.join(" ") : n + ", no VM PCI/USB IDs");
                 emit("wmi.pnp.names", names.length ? "detected" : "hidden", names.length ? names.join(" | ") : n + ", no VM names");
+                emit("wmi.pnp.cdrom", cds.length ? "detected" : "hidden", cds.length ? cds.join(" | ") + " [" + tell(cds[0]) + "]" :
+                     n + ", no VM-named optical drive");
                 emit("wmi.pnp.tablet", tablet.length ? "detected" : "hidden", tablet.length ? tablet.join(" ") : "no QEMU USB tablet");
                 emit("wmi.pnp.acpi", acpi.length ? "detected" : "hidden", acpi.length ? acpi.join(" ") : "no QEMU/Bochs ACPI devices");
         });
@@ -525,25 +714,82 @@ function wmiChecks() {
                 // Windows reports what the firmware leaves it: a 2048 MiB VM shows about 2047.
                 emit("hw.ram", mb < 2000 ? "detected" : "hidden", mb + " MiB" + (mb < 2000 ? " [< 2 GB]" : ""));
         });
-        // SMBIOS types 27 (cooling device) and 8 (port connector), which QEMU does not build:
-        // al-khaser's "no fans" and pafish-style "no ports" checks. Many real PCs also show no fan.
-        check("wmi.fan", function () {
-                var rows = wmiRows("Win32_Fan", ["Name"]);
-                if (typeof rows == "string")
-                        return emit("wmi.fan", "skipped", rows);
-                emit("wmi.fan", rows.length ? "hidden" : "detected", rows.length ? rows.length + " fans" : "no Win32_Fan instance [no SMBIOS type 27]");
+        // SMBIOS types 27 (cooling device), 8 (port connector), 7 (cache), 26 (voltage probe) and 9
+        // (system slots), which QEMU does not build: al-khaser's "no fans", "no cache memory", "no
+        // voltage probe", "no slots" checks. Many real PCs also show no fan or probe.
+        wmiNone("wmi.fan", "Win32_Fan", "no SMBIOS type 27");
+        wmiNone("wmi.port_connector", "Win32_PortConnector", "no SMBIOS type 8");
+        wmiNone("wmi.cache_memory", "Win32_CacheMemory", "no SMBIOS type 7");
+        wmiNone("wmi.voltage_probe", "Win32_VoltageProbe", "no SMBIOS type 26");
+        wmiNone("wmi.slot", "CIM_Slot", "no SMBIOS type 9");
+
+        // SMBIOS type 0's BIOS characteristics extension byte 2, bit 4: "this is a virtual machine"
+        // (DSP0134 7.1.2.2); QEMU's own type 0 sets it.
+        check("smbios.vm_bit", function () {
+                var t = smbiosStructure(0);
+                if (typeof t == "string" || !t)
+                        return emit("smbios.vm_bit", "skipped", t || "no SMBIOS type 0 structure");
+                if (t.area.length <= 0x13)
+                        return emit("smbios.vm_bit", "hidden", "type 0 of " + t.area.length + " bytes: no extension byte 2");
+                var x = t.area[0x13];
+                emit("smbios.vm_bit", x & 0x10 ? "detected" : "hidden",
+                     "type 0 extension byte 2 = " + hex(x) + (x & 0x10 ? " [virtual machine bit]" : ""));
         });
-        check("wmi.port_connector", function () {
-                var rows = wmiRows("Win32_PortConnector", ["Tag"]);
-                if (typeof rows == "string")
-                        return emit("wmi.port_connector", "skipped", rows);
-                emit("wmi.port_connector", rows.length ? "hidden" : "detected",
-                     rows.length ? rows.length + " port connectors" : "no Win32_PortConnector instance [no SMBIOS type 8]");
+        // SMBIOS type 3's chassis type (low 7 bits): QEMU's default is 1 (Other); PCs say desktop,
+        // notebook, tower...
+        check("smbios.chassis_type", function () {
+                var t = smbiosStructure(3);
+                if (typeof t == "string" || !t)
+                        return emit("smbios.chassis_type", "skipped", t || "no SMBIOS type 3 structure");
+                if (t.area.length <= 5)
+                        return emit("smbios.chassis_type", "skipped", "type 3 of " + t.area.length + " bytes");
+                var c = t.area[5] & 0x7f;
+                emit("smbios.chassis_type", c == 1 || c == 2 ? "detected" : "hidden",
+                     "chassis type " + c + (c == 1 ? " [Other]" : c == 2 ? " [Unknown]" : ""));
+        });
+        // pafish's gensandbox_uptime: a machine up for less than 12 minutes is a sandbox's fresh one.
+        check("os.uptime", function () {
+                var rows = wmiRows("Win32_OperatingSystem", ["LastBootUpTime"]);
+                if (typeof rows == "string" || !rows.length)
+                        return emit("os.uptime", "skipped", rows.length ? rows : "no Win32_OperatingSystem instance");
+                var boot = cimTime(rows[0].LastBootUpTime);
+                if (isNaN(boot))
+                        return emit("os.uptime", "skipped", "no LastBootUpTime: " + rows[0].LastBootUpTime);
+                var up = Math.round((new Date().getTime() - boot) / 1000);
+                emit("os.uptime", up < 720 ? "detected" : "hidden", "up " + up + " s" + (up < 720 ? " [< 12 minutes]" : ""));
+        });
+        // The monitor's EDID: QEMU's VGA gives vendor RHT and the name "QEMU Monitor". Read from
+        // root\wmi WmiMonitorID, the DISPLAY devices and the Enum\DISPLAY keys.
+        check("display.monitor", function () {
+                var seen = [], looked = [];
+                var rows = wmiRows("WmiMonitorID", ["ManufacturerName", "UserFriendlyName", "InstanceName"], "root\\wmi");
+                if (typeof rows != "string") {
+                        looked.push("WmiMonitorID");
+                        for (var i = 0; i < rows.length; i++)
+                                seen.push(chars(rows[i].ManufacturerName) + " " + chars(rows[i].UserFriendlyName) + " " +
+                                          (rows[i].InstanceName || ""));
+                }
+                if (pnpMonitors) {
+                        looked.push("Win32_PnPEntity");
+                        seen = seen.concat(pnpMonitors);
+                }
+                if (displayKeys.length) {
+                        looked.push("Enum\\DISPLAY");
+                        seen.push("DISPLAY\\" + displayKeys.join(" DISPLAY\\"));
+                }
+                if (!seen.length)
+                        return emit("display.monitor", "skipped", "no monitor in " + (looked.join(", ") || "WmiMonitorID, Enum\\DISPLAY"));
+                var all = seen.join(" | ");
+                if (/(^|[\s\\])RHT|QEMU/i.test(all))
+                        emit("display.monitor", "detected", all + " [QEMU monitor EDID]");
+                else
+                        judge("display.monitor", all);
         });
 }
 
 line("vmcloak-detector windows " + VERSION);
 registryChecks();
 enumeratedChecks();
+acpiTableChecks();
 systemChecks();
 wmiChecks();

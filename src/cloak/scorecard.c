@@ -334,6 +334,22 @@ static const struct {
                      "-smbios file= (vmcloak makes types 0 and 3 only)" },
         { "wmi.port_connector", "SMBIOS type 8 (port connectors), which QEMU does not build: a binary table "
                                 "through -smbios file= (vmcloak makes types 0 and 3 only)" },
+        /* acpi.waet and os.uptime: the Windows detector's checks of those names mean the same. */
+        { "reg.scsi_identifier.cdrom", "the CD/DVD drive's SCSI INQUIRY vendor and product QEMU / QEMU DVD-ROM "
+                                       "(ide-cd's model= reaches only ATA IDENTIFY): a patched QEMU (hw/ide/atapi.c "
+                                       "INQUIRY), or no optical drive" },
+        { "wmi.pnp.cdrom", "the CD/DVD drive's SCSI INQUIRY strings QEMU / QEMU DVD-ROM in its device id and name: a "
+                           "patched QEMU (hw/ide/atapi.c INQUIRY), or no optical drive" },
+        { "wmi.cdrom", "the CD/DVD drive's SCSI INQUIRY strings QEMU / QEMU DVD-ROM in Win32_CDROMDrive: a patched "
+                       "QEMU (hw/ide/atapi.c INQUIRY), or no optical drive" },
+        { "acpi.tables", "the ACPI tables' creator id BXPC (x-oem-id/x-oem-table-id leave it) and QEMU0002 in the "
+                         "DSDT: a patched QEMU" },
+        { "wmi.cache_memory", "SMBIOS type 7 (cache), which QEMU 7.2 does not build: a binary table through -smbios "
+                              "file= (vmcloak makes types 0 and 3 only)" },
+        { "wmi.voltage_probe", "SMBIOS type 26 (voltage probe), which QEMU 7.2 does not build: a binary table "
+                               "through -smbios file= (vmcloak makes types 0 and 3 only)" },
+        { "wmi.slot", "SMBIOS type 9 (system slots), which QEMU 7.2 does not build: a binary table through -smbios "
+                      "file= (vmcloak makes types 0 and 3 only)" },
 };
 
 const char *cloak_check_limit(const char *check_name) {

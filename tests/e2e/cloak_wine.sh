@@ -5,9 +5,10 @@
 #     its raw output (run again through the agent by hand) is in the format of
 #     cloak/scorecard.h; what Wine can answer has real values, what it cannot says why.
 #  2. VM tells planted in the prefix (QEMU BIOS strings, a QEMU disk, virtio PCI ids, driver
-#     files, a guest agent service and process, Bochs ACPI OEM ids, a QEMU SCSI identifier):
+#     files, a guest agent service and process, Bochs ACPI OEM ids, a QEMU SCSI identifier, a
+#     QEMU DVD-ROM, ACPI tables with BXPC/BOCHS in them and a WAET, QEMU's monitor RHT1234):
 #     those checks say detected.
-#  3. A real PC's values in the same places: they say hidden again.
+#  3. A real PC's values in the same places: they say hidden again (the CD and WAET stay).
 #  4. set_identity as the profile expands it (profile-cmd), read back with reg query.
 source "$(dirname "$0")/tap.sh"
 VM=${VMCLOAK_BIN:?}
@@ -37,6 +38,7 @@ mkdir -p "$tmp/guest" "$home"
 cp "$exe" "$tmp/guest/vmcloak-agent.exe"
 port=$(free_port)
 t=$(now)
+t0=$t
 "$wine" "$tmp/guest/vmcloak-agent.exe" --host 127.0.0.1 --port "$port" >"$tmp/agent.log" 2>&1 &
 agent() { curl -s --max-time 120 "$@"; }
 up=0
@@ -114,18 +116,28 @@ got=$(seen clean hw.ram | awk '{ print $1 }')
 tap_check "hw.ram saw this host's RAM (${got} MiB, /proc/meminfo ${mem} MiB, within 5%)" \
   awk -v a="$got" -v b="$mem" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(a > 0 && d <= b * 0.05) }'
 tap_check "env.wine is detected (Wine is an analysis environment too)" test "$(verdict clean env.wine)" = detected
+# Wine's boot time is its wineserver's start (this test's): a fresh machine, as pafish sees it.
+uptime_s=$(seen clean os.uptime | awk '{ print $2 }')
+tap_check "os.uptime read Wine's LastBootUpTime: up ${uptime_s} s, at most this test's $(secs "$t0" "$(now)") s, detected (< 720 s)" \
+  awk -v u="$uptime_s" -v t="$(secs "$t0" "$(now)")" -v v="$(verdict clean os.uptime)" 'BEGIN { exit !(u >= 0 && u <= t + 2 && v == "detected") }'
+tap_check "display.monitor read Wine's monitor (DISPLAY\\Default_Monitor): hidden" \
+  test "$(verdict clean display.monitor)/$(seen clean display.monitor | grep -c 'DISPLAY\\Default_Monitor')" = hidden/1
 # What Wine lacks says so.
-tap_check "Win32_Fan, Win32_PortConnector, Win32_CDROMDrive: skipped as classes Wine's WMI lacks" \
-  all_are clean skipped wmi.fan wmi.port_connector wmi.cdrom
+tap_check "Win32_Fan, Win32_PortConnector, Win32_CDROMDrive, Win32_CacheMemory, Win32_VoltageProbe, CIM_Slot: skipped as classes Wine's WMI lacks" \
+  all_are clean skipped wmi.fan wmi.port_connector wmi.cdrom wmi.cache_memory wmi.voltage_probe wmi.slot
 tap_check "... each naming the class" test \
   "$(seen clean wmi.fan | grep -c 'Win32_Fan not found')$(seen clean wmi.cdrom | grep -c 'Win32_CDROMDrive not found')" = 11
 tap_check "Disk\\Enum and SystemBiosVersion: skipped as absent (Wine writes neither)" \
   all_are clean skipped reg.disk_enum reg.system_bios_version
+tap_check "HARDWARE\\ACPI empty in Wine: acpi.tables and acpi.waet skipped" all_are clean skipped acpi.tables acpi.waet
+# Wine has the class but no SMBIOS to give without /sys/firmware/dmi/tables (root only, or absent).
+tap_check "smbios.vm_bit, smbios.chassis_type: skipped, Wine's MSSmBios_RawSMBiosTables has no data here" \
+  all_are clean skipped smbios.vm_bit smbios.chassis_type
 tap_check "every skipped check says why" test -z "$(python3 -c 'import json,sys
 for c in json.load(open(sys.argv[1]))["checks"]:
     if c["verdict"] == "skipped" and not any(w in c["seen"] for w in ("absent", "not found", "no ", "error")): print(c["name"])' "$tmp/clean.json")"
 PLANTED="reg.system_bios_version reg.bios.system_manufacturer reg.bios.bios_vendor reg.pci_ids
-  reg.disk_enum svc.qemu file.drivers file.guest_tools proc.guest_tools"
+  reg.disk_enum svc.qemu file.drivers file.guest_tools proc.guest_tools display.monitor"
 # HARDWARE\ACPI (reg.acpi_oem) and HARDWARE\DEVICEMAP\Scsi (reg.scsi_identifier) are new keys under
 # Wine's volatile HKLM\HARDWARE, which reg.exe cannot create (it makes non-volatile keys):
 # tests/fixtures/wine-volatile-key.c does, when mingw-w64 is here to build it.
@@ -135,7 +147,7 @@ if command -v x86_64-w64-mingw32-gcc >/dev/null &&
   agent -F 'filepath=C:\windows\temp\volatile-key.exe' -F "file=@$tmp/guest/volatile-key.exe" \
     "http://127.0.0.1:$port/store" >/dev/null
   vkey='C:\windows\temp\volatile-key.exe'
-  PLANTED="$PLANTED reg.acpi_oem reg.scsi_identifier"
+  PLANTED="$PLANTED reg.acpi_oem reg.scsi_identifier reg.scsi_identifier.cdrom acpi.tables acpi.waet"
 fi
 n_planted=$(wc -w <<<"$PLANTED")
 tap_check "the clean prefix: no QEMU tells in the BIOS key, PCI ids, services, drivers, tools, processes" \
@@ -143,6 +155,11 @@ tap_check "the clean prefix: no QEMU tells in the BIOS key, PCI ids, services, d
   file.guest_tools proc.guest_tools wmi.pnp.pci wmi.pnp.tablet wmi.pnp.acpi
 
 # --- 2. VM tells planted --------------------------------------------------------------------
+# acpi_header SIG OEMID TABLEID CREATOR: an ACPI table header (36 bytes, ACPI 6.5 5.2.6) in hex,
+# as Windows keeps a table under HARDWARE\ACPI.
+acpi_header() { python3 -c 'import struct,sys
+a = [s.encode() for s in sys.argv[1:]]
+print(struct.pack("<4sIBB6s8sI4sI", a[0], 36, 1, 0, a[1], a[2], 1, a[3], 1).hex().upper())' "$@"; }
 t=$(now)
 ok=0
 for c in \
@@ -156,9 +173,13 @@ for c in \
   'cmd /c echo not a driver> C:\windows\system32\drivers\vioscsi.sys' \
   'cmd /c mkdir "C:\Program Files\Qemu-ga"' \
   'cmd /c copy C:\windows\temp\vmcloak-agent-copy.exe C:\windows\temp\qemu-ga.exe' \
-  ${vkey:+"$vkey HARDWARE\ACPI\DSDT\BOCHS_\BXPCDSDT"} ${vkey:+"$vkey HARDWARE\ACPI\FADT\BOCHS_\BXPCFACP"} \
+  'reg add "HKLM\SYSTEM\CurrentControlSet\Enum\DISPLAY\RHT1234\1&8713bca&0&UID0" /f' \
+  ${vkey:+"$vkey HARDWARE\ACPI\DSDT\BOCHS_\BXPCDSDT\00000001 00000000 hex:$(acpi_header DSDT 'BOCHS ' BXPCDSDT BXPC)"} \
+  ${vkey:+"$vkey HARDWARE\ACPI\FADT\BOCHS_\BXPCFACP"} ${vkey:+"$vkey HARDWARE\ACPI\WAET\BOCHS_\BXPCWAET\00000001"} \
   ${vkey:+"$vkey \"HARDWARE\DEVICEMAP\Scsi\Scsi Port 0\" Driver storahci"} \
-  ${vkey:+"$vkey \"HARDWARE\DEVICEMAP\Scsi\Scsi Port 0\Scsi Bus 0\Target Id 0\Logical Unit Id 0\" Identifier \"QEMU HARDDISK\""}; do
+  ${vkey:+"$vkey \"HARDWARE\DEVICEMAP\Scsi\Scsi Port 0\Scsi Bus 0\Target Id 0\Logical Unit Id 0\" Identifier \"QEMU HARDDISK\""} \
+  ${vkey:+"$vkey \"HARDWARE\DEVICEMAP\Scsi\Scsi Port 0\Scsi Bus 0\Target Id 1\Logical Unit Id 0\" Identifier \"QEMU     QEMU DVD-ROM     2.5+\""} \
+  ${vkey:+"$vkey \"HARDWARE\DEVICEMAP\Scsi\Scsi Port 0\Scsi Bus 0\Target Id 1\Logical Unit Id 0\" Type CdRomPeripheral"}; do
   if [[ $c == *vmcloak-agent-copy* ]]; then
     agent -F 'filepath=C:\windows\temp\vmcloak-agent-copy.exe' -F "file=@$exe" "http://127.0.0.1:$port/store" >/dev/null
   fi
@@ -173,8 +194,20 @@ tap_check "VM tells planted through the agent (reg add, files, a qemu-ga.exe pro
 [ -z "$vkey" ] && tap_skip "HARDWARE\\ACPI and DEVICEMAP\\Scsi tells" "x86_64-w64-mingw32-gcc is missing (Debian package gcc-mingw-w64-x86-64)"
 cloakcheck planted
 tap_check "cloakcheck on the planted prefix exits 0" test "$rc" = 0
+python3 -c 'import json,sys
+old = {c["name"]: c["verdict"] for c in json.load(open(sys.argv[1]))["checks"]}
+for c in json.load(open(sys.argv[2]))["checks"]:
+    if c["verdict"] != old.get(c["name"]): print("# now %-9s %-30s %s" % (c["verdict"], c["name"], c["seen"]))' "$tmp/clean.json" "$tmp/planted.json"
 # shellcheck disable=SC2086
 tap_check "every planted tell is detected" all_are planted detected $PLANTED
+got="$(seen planted display.monitor | grep -c 'RHT1234')/$(seen planted reg.scsi_identifier | grep -c DVD)"
+want="1/0"
+if [ -n "$vkey" ]; then
+  got="$got/$(seen planted acpi.tables)/$(seen planted reg.scsi_identifier.cdrom)"
+  want="$want/DSDT: BXPC BOCHS [QEMU's ACPI tables]/QEMU QEMU DVD-ROM 2.5+ [QEMU]"
+fi
+tap_check "... the monitor RHT1234, the CD apart from the disks${vkey:+, BXPC and BOCHS in the DSDT bytes}" test "$got" = "$want"
+[ "$got" = "$want" ] || echo "# got: $got"
 tap_check "... naming what it saw" test \
   "$(seen planted reg.disk_enum | grep -c 'DiskQEMU_HARDDISK')$(seen planted reg.pci_ids | grep -c 'VEN_1AF4')$(seen planted file.drivers | grep -c 'vioscsi.sys')$(seen planted proc.guest_tools | grep -c 'qemu-ga.exe')$(seen planted reg.system_bios_version | grep -c 'SeaBIOS')" = 11111
 tap_check "the planted prefix scores worse than the clean one" test \
@@ -186,13 +219,14 @@ for c in \
   'reg add HKLM\HARDWARE\DESCRIPTION\System /v SystemBiosVersion /t REG_MULTI_SZ /d "DELL   - 1072009\01.21.0\0Dell Inc. - 1072009" /f' \
   'reg add HKLM\HARDWARE\DESCRIPTION\System\BIOS /v SystemManufacturer /d "Dell Inc." /f' \
   'reg add HKLM\SYSTEM\CurrentControlSet\Services\Disk\Enum /v 0 /d "SCSI\Disk&Ven_&Prod_Samsung_SSD_860\4&2b5b4d1a&0&000000" /f' \
-  ${vkey:+"$vkey \"HARDWARE\DEVICEMAP\Scsi\Scsi Port 0\Scsi Bus 0\Target Id 0\Logical Unit Id 0\" Identifier \"Samsung SSD 860 EVO 500GB\""}; do
+  ${vkey:+"$vkey \"HARDWARE\DEVICEMAP\Scsi\Scsi Port 0\Scsi Bus 0\Target Id 0\Logical Unit Id 0\" Identifier \"Samsung SSD 860 EVO 500GB\""} \
+  ${vkey:+"$vkey HARDWARE\ACPI\DSDT\BOCHS_\BXPCDSDT\00000001 00000000 hex:$(acpi_header DSDT ALASKA 'A M I ' INTL)"}; do
   e=$(gexit "$c"); [ "$e" = 0 ] || { echo "# exit $e: $c"; ok=1; }
 done
 cloakcheck real
 tap_check "real PC values written" test "$ok" = 0
-tap_check "a real PC's BIOS strings and disk enumeration: hidden again" \
-  all_are real hidden reg.system_bios_version reg.bios.system_manufacturer reg.disk_enum ${vkey:+reg.scsi_identifier}
+tap_check "a real PC's BIOS strings, disk enumeration${vkey:+, SCSI disk, DSDT (ALASKA/INTL)}: hidden again" \
+  all_are real hidden reg.system_bios_version reg.bios.system_manufacturer reg.disk_enum ${vkey:+reg.scsi_identifier acpi.tables}
 tap_check "... with the values read" test \
   "$(seen real reg.disk_enum | grep -c Samsung_SSD_860)$(seen real reg.bios.system_manufacturer)" = "1Dell Inc."
 

@@ -31,16 +31,41 @@ static void test_wine_capture(void **state) {
         assert_int_equal(scorecard_parse(text, &s), 0);
         assert_string_equal(s.os, "windows");
         assert_string_equal(s.detector_version, "1");
-        assert_int_equal(s.n_checks, 46);
+        assert_int_equal(s.n_checks, 57);
         assert_int_equal(s.hidden + s.detected + s.skipped, s.n_checks);
-        assert_int_equal(s.detected, 2);   /* env.wine, wmi.bios.serial ("0") */
-        assert_int_equal(s.skipped, 8);
+        /* env.wine, wmi.bios.serial ("0"), os.uptime (Wine's boot is its wineserver's start) */
+        assert_int_equal(s.detected, 3);
+        assert_int_equal(s.skipped, 16);
         const struct cloak_check *c = find(&s, "env.wine");
         assert_non_null(c);
         assert_int_equal(c->verdict, CLOAK_DETECTED);
         c = find(&s, "wmi.fan");
         assert_int_equal(c->verdict, CLOAK_SKIPPED);
         assert_string_equal(c->seen, "WMI class Win32_Fan not found (0x80041002)");
+        /* The checks a VM's false "hidden" came from, each apart: the CD from the disks, the ACPI
+         * tables' bytes, SMBIOS read raw, the monitor, the classes QEMU leaves empty. */
+        c = find(&s, "reg.scsi_identifier.cdrom");
+        assert_non_null(c);
+        assert_int_equal(c->verdict, CLOAK_SKIPPED);
+        c = find(&s, "acpi.tables");
+        assert_int_equal(c->verdict, CLOAK_SKIPPED);
+        assert_string_equal(c->seen, "no REG_BINARY table under HKEY_LOCAL_MACHINE\\HARDWARE\\ACPI");
+        c = find(&s, "smbios.vm_bit");
+        assert_int_equal(c->verdict, CLOAK_SKIPPED);
+        assert_string_equal(c->seen, "no MSSmBios_RawSMBiosTables SMBiosData");
+        c = find(&s, "wmi.slot");
+        assert_string_equal(c->seen, "WMI class CIM_Slot not found (0x80041002)");
+        c = find(&s, "os.uptime");
+        assert_int_equal(c->verdict, CLOAK_DETECTED);
+        assert_non_null(strstr(c->seen, " s [< 12 minutes]"));
+        c = find(&s, "display.monitor");
+        assert_int_equal(c->verdict, CLOAK_HIDDEN);
+        assert_non_null(strstr(c->seen, "DISPLAY\\Default_Monitor"));
+        for (const char *const *n = (const char *const[]){ "acpi.waet", "smbios.chassis_type", "wmi.pnp.cdrom",
+                                                             "wmi.cache_memory", "wmi.voltage_probe", NULL };
+             *n; n++)
+                if (!find(&s, *n))
+                        fail_msg("%s is missing", *n);
         c = find(&s, "wmi.computer_system");
         assert_int_equal(c->verdict, CLOAK_HIDDEN);
         assert_string_equal(c->seen, "The Wine Project | Wine");   /* no "\r" left on the last field */
