@@ -287,18 +287,24 @@ static bool valid_profile_name(const char *s) {
         return true;
 }
 
-/* MM/DD/YYYY, a real day: SMBIOS 2.3+ writes the BIOS date so (DSP0134 §7.1). */
-static bool valid_date(const char *s) {
+/* What is wrong with a BIOS date, NULL when it is MM/DD/YYYY and a real day: SMBIOS 2.3+ writes
+ * the BIOS date so (DSP0134 §7.1). "02/30/2018" has the shape but no such day, which the user is
+ * told apart from a wrong format. */
+static const char *date_problem(const char *s) {
         static const unsigned days[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
         if (strlen(s) != 10 || s[2] != '/' || s[5] != '/')
-                return false;
+                return "is not MM/DD/YYYY";
         for (size_t i = 0; i < 10; i++)
                 if (i != 2 && i != 5 && !isdigit((unsigned char)s[i]))
-                        return false;
+                        return "is not MM/DD/YYYY";
         unsigned m = (unsigned)atoi(s), d = (unsigned)atoi(s + 3), y = (unsigned)atoi(s + 6);
-        if (m < 1 || m > 12 || d < 1 || d > days[m - 1] || y < 1980 || y > 2099)
-                return false;
-        return !(m == 2 && d == 29 && !(y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)));
+        if (m < 1 || m > 12 || d < 1 || d > days[m - 1])
+                return "is not a real date";
+        if (m == 2 && d == 29 && !(y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)))
+                return "is not a real date";
+        if (y < 1980 || y > 2099)
+                return "is not a BIOS date (years 1980 to 2099)";
+        return NULL;
 }
 
 /* "major.minor", each 0..255: QEMU's -smbios type=0,uefi=...,release= (two SMBIOS bytes). */
@@ -496,8 +502,9 @@ static void parse_drives(struct ctx *c, const struct section *top, const char *k
 }
 
 static void check_bios(struct ctx *c, const struct section *s, struct hw_profile *p) {
-        if (p->bios.date && !valid_date(p->bios.date))
-                bad(c, value_line(c, s, "date"), "bios.date", "'%s' is not MM/DD/YYYY", p->bios.date);
+        const char *problem = p->bios.date ? date_problem(p->bios.date) : NULL;
+        if (problem)
+                bad(c, value_line(c, s, "date"), "bios.date", "'%s' %s", p->bios.date, problem);
         if (p->bios.release && !valid_release(p->bios.release))
                 bad(c, value_line(c, s, "release"), "bios.release", "'%s' is not \"major.minor\" (each 0 to 255)",
                     p->bios.release);
@@ -801,8 +808,11 @@ int hw_catalog_load(const char *user_dir, struct hw_catalog *ret) {
                         log_error("%s is not a folder; your hardware profiles go into it as NAME.yaml files",
                                   user_dir);
                         r = -ENOTDIR;
-                } else if ((r = list_profiles(user_dir, &user)) == 0)
-                        r = load_into(&c, user, true);
+                } else if ((r = list_profiles(user_dir, &user)) == 0 && (r = load_into(&c, user, true)) == -EINVAL)
+                        /* Strict as the deps catalog: a half-read folder would let an image's
+                         * profile vanish silently. The lines above name the file; this says
+                         * how to get going again. */
+                        log_error("fix that file or move it out of %s", user_dir);
         }
         return catalog_finish(&c, r, ret);
 }

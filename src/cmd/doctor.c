@@ -188,6 +188,11 @@ static void check_patched(const struct qemu_probe *q) {
         }
         const char *present[QEMU_TELLS_CHECKED];
         int n = qemu_binary_tells(q->path, present);
+        if (n == -ENOEXEC) {
+                net_check_set(c, NET_CHECK_WARN, "give the QEMU binary the script runs with --qemu-binary PATH to have it checked",
+                              "%s is a script: the strings of the QEMU it runs cannot be checked", q->path);
+                return;
+        }
         if (n < 0) {
                 errno = -n;
                 net_check_set(c, NET_CHECK_WARN, "", "cannot read %s: %m", q->path);

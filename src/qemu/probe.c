@@ -64,7 +64,8 @@ int qemu_parse_version_output(const char *out, struct qemu_version *ret, char **
         return 0;
 }
 
-int qemu_probe_version(const char *binary, struct qemu_version *ret, char **ret_string) {
+/* BINARY --version's output into *ret: 0, -EIO when it fails, a proc_run error. */
+static int version_output(const char *binary, char **ret) {
         char *argv[] = { (char *)binary, "--version", NULL };
         _cleanup_free_ char *out = NULL;
         int r = proc_run(argv, NULL, &out, NULL);
@@ -72,7 +73,14 @@ int qemu_probe_version(const char *binary, struct qemu_version *ret, char **ret_
                 return r;
         if (r != 0)
                 return -EIO;
-        return qemu_parse_version_output(out, ret, ret_string);
+        *ret = TAKE_PTR(out);
+        return 0;
+}
+
+int qemu_probe_version(const char *binary, struct qemu_version *ret, char **ret_string) {
+        _cleanup_free_ char *out = NULL;
+        int r = version_output(binary, &out);
+        return r < 0 ? r : qemu_parse_version_output(out, ret, ret_string);
 }
 
 int qemu_set_binary(const char *path) {
@@ -80,6 +88,16 @@ int qemu_set_binary(const char *path) {
                 free(binary_override);
                 binary_override = NULL;
                 return 0;
+        }
+        /* A bare name is looked up in PATH as the shell would ("qemu-system-x86_64"); a name
+         * with a '/' is a path, relative to the working directory. */
+        _cleanup_free_ char *found = NULL;
+        if (!strchr(path, '/')) {
+                found = find_program(path);
+                if (!found)
+                        return log_error_errno(-ENOENT, "--qemu-binary %s: no such program in PATH (give its path, e.g. "
+                                               "/usr/bin/qemu-system-x86_64)", path);
+                path = found;
         }
         struct stat st;
         if (stat(path, &st) < 0) {
@@ -91,14 +109,29 @@ int qemu_set_binary(const char *path) {
         if (!S_ISREG(st.st_mode) || access(path, X_OK) < 0)
                 return log_error_errno(-EACCES, "--qemu-binary %s is not an executable file (chmod +x it, or give another path)",
                                        path);
+        _cleanup_free_ char *out = NULL;
         struct qemu_version v;
         _cleanup_free_ char *vs = NULL;
-        int r = qemu_probe_version(path, &v, &vs);
+        int r = version_output(path, &out);
         if (r == -ECANCELED || r == -ENOMEM)
                 return r;
+        if (r == 0)
+                r = qemu_parse_version_output(out, &v, &vs);
+        if (r == -ENOMEM)
+                return log_oom();
         if (r < 0)
                 return log_error_errno(-EINVAL, "--qemu-binary %s: its --version output names no version (x.y.z): is it a qemu-system-x86_64?",
                                        path);
+        /* qemu-system-* (softmmu/vl.c) says "QEMU emulator version X"; the other QEMU tools say
+         * "qemu-img version X", "qemu-nbd ..." and cannot run a VM. "emulator version" rather
+         * than the whole banner, so that a build that renames QEMU still passes. */
+        if (!strstr(out, "emulator version")) {
+                _cleanup_free_ char *first = strndup(out, strcspn(out, "\n"));
+                if (!first)
+                        return log_oom();
+                return log_error_errno(-EINVAL, "--qemu-binary %s is no QEMU system emulator (its --version says \"%s\", "
+                                       "not \"QEMU emulator version\"): give a qemu-system-x86_64", path, first);
+        }
         log_debug("--qemu-binary %s is QEMU %s", path, vs);
         /* Absolute: QEMU may be started from another working directory (proc_run's cwd). */
         char *c = path[0] == '/' ? strdup(path) : realpath(path, NULL);
@@ -468,8 +501,14 @@ int qemu_binary_tells(const char *binary, const char *present[QEMU_TELLS_CHECKED
         if (!S_ISREG(st.st_mode))
                 return -EINVAL;
         int n = 0;
-        if (st.st_size == 0)
-                return 0;
+        /* A wrapper script (or anything not ELF) does not hold the strings of the QEMU it
+         * starts: its absence of them says nothing. */
+        char head[4] = { 0 };
+        ssize_t k = pread(fd, head, sizeof head, 0);
+        if (k < 0)
+                return -errno;
+        if (k < (ssize_t)sizeof head || memcmp(head, "\177ELF", 4) != 0)
+                return -ENOEXEC;
         /* A QEMU binary is tens of MiB: map it rather than read it. */
         void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
         if (m == MAP_FAILED)

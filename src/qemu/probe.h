@@ -17,10 +17,12 @@ int qemu_find_binary(char **ret);
 /*
  * The global --qemu-binary PATH: every later qemu_find_binary() (so every run, restore, probe
  * and doctor check of this process) uses PATH, e.g. a patched build that hides QEMU's strings
- * as CAPE's kvm-qemu.sh makes one. PATH must be an executable file whose `--version` names a
- * version (qemu_probe_version()); the minimum version is checked where QEMU is used. NULL goes
- * back to $VMCLOAK_QEMU / PATH. 0, or -ENOENT, -EACCES, -EISDIR, -EINVAL (no version) after
- * one line naming the option and the fix; -ENOMEM.
+ * as CAPE's kvm-qemu.sh makes one. A name without '/' is looked up in PATH. PATH must be an
+ * executable file whose `--version` names a version (qemu_probe_version()) and says it is an
+ * "emulator version" (qemu-system-*; qemu-img says "qemu-img version"); the minimum version is
+ * checked where QEMU is used. NULL goes back to $VMCLOAK_QEMU / PATH. 0, or -ENOENT, -EACCES,
+ * -EISDIR, -EINVAL (no version, not a system emulator) after one line naming the option and the
+ * fix; -ENOMEM.
  */
 int qemu_set_binary(const char *path);
 
@@ -118,7 +120,8 @@ int qemu_binary_accels(const char *binary, char ***ret);
  * the fw_cfg ACPI device id, the Bochs VGA / BOCHS ACPI OEM names). A build patched as CAPE's
  * kvm-qemu.sh does replaces them, so their absence is how doctor tells a patched build. Fills
  * present[] (pointers into a static list) and returns how many of QEMU_TELLS_CHECKED are in the
- * file; -errno when it cannot be read.
+ * file; -ENOEXEC when the file is no ELF binary (a "#!" wrapper script around QEMU: the strings
+ * of the QEMU it runs cannot be checked), -errno when it cannot be read.
  */
 #define QEMU_TELLS_CHECKED 7
 int qemu_binary_tells(const char *binary, const char *present[QEMU_TELLS_CHECKED]);

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# --qemu-binary PATH: refused unless it is an executable whose --version names a version;
+# --qemu-binary PATH (or a NAME in PATH): refused unless it is an executable whose --version names
+# a QEMU system emulator's version;
 # `vmcloak doctor --qemu-binary PATH` probes that binary (version, accelerators, the KVM test
 # guest) and says whether it looks patched (no stock QEMU strings in the file) or stock.
 source "$(dirname "$0")/tap.sh"
@@ -9,18 +10,12 @@ trap 'rm -rf "$tmp"' EXIT
 export VMCLOAK_HOME=$tmp/home
 real=$(command -v qemu-system-x86_64) || { echo "1..0 # SKIP qemu-system-x86_64 not installed"; exit 0; }
 
-# A "patched" QEMU: answers --version and -accel help like QEMU and holds none of its strings.
-# Every call is logged, so the doctor's use of it shows.
-cat >"$tmp/patched-qemu" <<EOF
-#!/bin/sh
-echo "\$*" >>"$tmp/patched.calls"
-case "\$1" in
--accel) printf 'Accelerators supported in QEMU binary:\ntcg\nkvm\n' ;;
---version) echo "QEMU emulator version 7.2.9 (cloaked build)" ;;
-*) exit 1 ;;
-esac
-EOF
-chmod +x "$tmp/patched-qemu"
+# A "patched" QEMU: an ELF program (tests/e2e/fake-qemu.c, the first argument) that answers
+# --version and -accel help like QEMU and holds none of its strings. Every call is logged, so the
+# doctor's use of it shows.
+fake=${1:?usage: qemu_binary.sh FAKE-QEMU}
+cp "$fake" "$tmp/patched-qemu"
+export FAKE_QEMU_LOG=$tmp/patched.calls
 out=$("$VM" doctor --qemu-binary "$tmp/patched-qemu" 2>&1)
 tap_check "doctor probes the given binary's version" grep -qE "QEMU 2.11 or later +7\.2\.9 \($tmp/patched-qemu\)" <<<"$out"
 tap_check "doctor lists its accelerators" grep -qE 'QEMU accelerators \(kvm, tcg\) +tcg, kvm' <<<"$out"
@@ -42,7 +37,26 @@ c = {x["id"]: x for x in json.loads(sys.argv[1])["checks"]}
 assert c["qemu-patched"]["status"] == "warn" and "(7)" in c["qemu-patched"]["detail"], c["qemu-patched"]
 assert c["qemu-accel"]["status"] == "ok"' "$json"
 
+# A wrapper script around the stock QEMU holds none of its strings: doctor cannot tell.
+printf '#!/bin/sh\nexec %s "$@"\n' "$real" >"$tmp/wrapper-qemu"; chmod +x "$tmp/wrapper-qemu"
+out=$("$VM" doctor --qemu-binary "$tmp/wrapper-qemu" 2>&1)
+tap_check "a wrapper script is not called patched" \
+  grep -qF "$tmp/wrapper-qemu is a script: the strings of the QEMU it runs cannot be checked" <<<"$out"
+tap_check "... nor stock" test -z "$(grep -E 'patched: none of|stock QEMU strings present' <<<"$out")"
+
+# A bare name is looked up in PATH, as the shell does.
+out=$(PATH="$tmp:$PATH" "$VM" doctor --qemu-binary patched-qemu 2>&1)
+tap_check "--qemu-binary NAME finds NAME in PATH" grep -qE "QEMU 2.11 or later +7\.2\.9 \($tmp/patched-qemu\)" <<<"$out"
+out=$("$VM" --qemu-binary no-such-qemu-here list 2>&1); rc=$?
+tap_check "a name not in PATH is refused with one line" \
+  test "$rc" = 2 -a "$(wc -l <<<"$out")" = 1 -a -n "$(grep -F "no-such-qemu-here: no such program in PATH" <<<"$out")"
+
 # Refusals: one line each, usage exit code, before any work.
+if img=$(command -v qemu-img); then
+  out=$("$VM" --qemu-binary "$img" list 2>&1); rc=$?
+  tap_check "qemu-img is refused as no system emulator" \
+    test "$rc" = 2 -a "$(wc -l <<<"$out")" = 1 -a -n "$(grep -F "$img is no QEMU system emulator (its --version says \"qemu-img version" <<<"$out")"
+fi
 chmod -x "$tmp/patched-qemu"
 out=$("$VM" doctor --qemu-binary "$tmp/patched-qemu" 2>&1); rc=$?
 tap_check "a file that is not executable is refused with one line" \

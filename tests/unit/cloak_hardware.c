@@ -217,7 +217,10 @@ static const struct bad_case bad_cases[] = {
         { "pointer: ps2\n", "pointer: mouse\n", "76: " DELL ": pointer: 'mouse' is neither ps2 nor tablet" },
         /* dates and releases */
         { "  date: 03/12/2018\n", "  date: 2018-03-12\n", "10: " DELL ": bios.date: '2018-03-12' is not MM/DD/YYYY" },
-        { "  date: 03/12/2018\n", "  date: 02/30/2018\n", "10: " DELL ": bios.date: '02/30/2018' is not MM/DD/YYYY" },
+        { "  date: 03/12/2018\n", "  date: 02/30/2018\n", "10: " DELL ": bios.date: '02/30/2018' is not a real date" },
+        { "  date: 03/12/2018\n", "  date: 02/29/2019\n", "10: " DELL ": bios.date: '02/29/2019' is not a real date" },
+        { "  date: 03/12/2018\n", "  date: 13/01/2018\n", "10: " DELL ": bios.date: '13/01/2018' is not a real date" },
+        { "  date: 03/12/2018\n", "  date: 03/12/1975\n", "10: " DELL ": bios.date: '03/12/1975' is not a BIOS date (years 1980 to 2099)" },
         { "  release: \"1.8\"\n", "  release: \"1.256\"\n", "11: " DELL ": bios.release: '1.256' is not \"major.minor\"" },
         /* the NIC */
         { "  ouis: [\"F8:B1:56\", \"18:66:DA\"]\n", "  ouis: [\"f8:b1:56\"]\n", "58: " DELL ": nic.ouis: 'f8:b1:56' is not an OUI written XX:XX:XX in upper-case hex" },

@@ -182,9 +182,30 @@ static void test_set_binary(void **state) {
         assert_int_equal(b.version.major, 9);
         qemu_binary_done(&b);
         const char *present[QEMU_TELLS_CHECKED];
-        assert_int_equal(qemu_binary_tells(fake, present), 2);
+        /* A wrapper script holds none of the strings of the QEMU it starts: no verdict. */
+        assert_int_equal(qemu_binary_tells(fake, present), -ENOEXEC);
+        _cleanup_free_ char *elf = strdup_printf("%s/elf", dir);
+        static const char elf_bytes[] = "\177ELF\2\1\1 ... QEMU HARDDISK ... Bochs ...";
+        assert_int_equal(write_file(elf, elf_bytes, sizeof elf_bytes - 1, 0755), 0);
+        assert_int_equal(qemu_binary_tells(elf, present), 2);
         assert_string_equal(present[0], "QEMU HARDDISK");
         assert_string_equal(present[1], "Bochs");
+        unlink(elf);
+
+        /* A bare name is looked up in PATH; another QEMU tool is no emulator. */
+        _cleanup_free_ char *old_path = strdup(getenv("PATH"));
+        setenv("PATH", dir, 1);
+        assert_int_equal(qemu_set_binary("qemu"), 0);
+        assert_int_equal(qemu_find_binary(&p), 0);
+        assert_string_equal(p, fake);
+        free(p);
+        assert_int_equal(qemu_set_binary("no-such-qemu"), -ENOENT);
+        setenv("PATH", old_path, 1);
+        _cleanup_free_ char *img = strdup_printf("%s/qemu-img", dir);
+        static const char img_script[] = "#!/bin/sh\necho 'qemu-img version 7.2.9 (Debian 1:7.2+dfsg-7)'\n";
+        assert_int_equal(write_file(img, img_script, strlen(img_script), 0755), 0);
+        assert_int_equal(qemu_set_binary(img), -EINVAL);
+        unlink(img);
         assert_int_equal(qemu_set_binary(NULL), 0);
         assert_int_equal(qemu_find_binary(&p), 0);
         assert_string_equal(p, "/bin/sh");
