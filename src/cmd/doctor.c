@@ -21,6 +21,7 @@
 #include "core/proc.h"
 #include "core/util.h"
 #include "net/check.h"
+#include "pipeline/imagehw.h"
 #include "qemu/probe.h"
 
 static const char *arg_bridge;
@@ -264,6 +265,30 @@ static void check_data_file(const char *id, const char *title, const char *rel, 
                 net_check_set(c, NET_CHECK_OK, "", "%s", p);
 }
 
+/* The hardware profiles init --hardware picks from and every profile image boots with: one bad
+ * file in hardware.d stops them all (hw_catalog_load is strict), so doctor names it early. The
+ * loader's own lines (FILE:LINE ...) go to stderr before the table. */
+static void check_hardware(void) {
+        struct net_check *c = check_new("hardware", "hardware profiles (init --hardware)");
+        _cleanup_free_ char *user = paths_home() ? paths_hardware_d() : NULL;
+        _cleanup_(hw_catalog_done) struct hw_catalog cat = { 0 };
+        int r = hardware_catalog_load(&cat);
+        if (r == -ENOENT)
+                net_check_set(c, NET_CHECK_FAIL, "reinstall vmcloak or point VMCLOAK_DATADIR at its data folder",
+                              "the shipped profiles are missing (see above)");
+        else if (r < 0) {
+                char fix[600];
+                snprintf(fix, sizeof fix, "fix that file or move it out of %s", strempty(user));
+                errno = -r;
+                if (r == -EINVAL)
+                        net_check_set(c, NET_CHECK_WARN, fix, "a profile file has errors (FILE:LINE above): no profile "
+                                      "image can run until it is fixed");
+                else
+                        net_check_set(c, NET_CHECK_WARN, fix, "cannot be loaded: %m (see above)");
+        } else
+                net_check_set(c, NET_CHECK_OK, "", "%zu loaded", cat.n_profiles);
+}
+
 static void check_iso_tools(void) {
         int ma, mi, mc;
         iso_lib_version(&ma, &mi, &mc);
@@ -368,6 +393,7 @@ static int run(const struct cmd_env *env) {
         check_program("qemu-img", "qemu-img", "qemu-img", "qemu-utils", NET_CHECK_FAIL);
         check_kvm(&q);
         check_disk();
+        check_hardware();
         check_data_file("agent-linux", "agent binary (Linux)", "agent/vmcloak-agent",
                         "build it: make (or ninja -C build)");
         check_data_file("agent-windows", "agent binary (Windows)", "agent/vmcloak-agent.exe",

@@ -59,7 +59,17 @@ sed 's/^year: .*/year: 1999/' "$VMCLOAK_SOURCE_ROOT/data/hardware/dell-optiplex-
   >"$VMCLOAK_HOME/hardware.d/dell-optiplex-7050.yaml"
 out=$("$VM" list hardware 2>&1); rc=$?
 tap_check "a bad profile: exit 1 and FILE:LINE: PROFILE: FIELD" test "$rc" = 1 -a -n "$(grep -E "hardware.d/dell-optiplex-7050.yaml:[0-9]+: dell-optiplex-7050: year: '1999' is not" <<<"$out")"
+tap_check "... and then says to fix or move it" test "$(tail -n1 <<<"$out")" = "vmcloak: fix that file or move it out of $VMCLOAK_HOME/hardware.d"
+out=$("$VM" --json doctor 2>/dev/null)
+tap_check "doctor warns about it, with the fix" python3 -c '
+import json, sys
+c = {x["id"]: x for x in json.loads(sys.argv[1])["checks"]}["hardware"]
+assert c["status"] == "warn" and "FILE:LINE above" in c["detail"], c
+assert c["fix"] == "fix that file or move it out of " + sys.argv[2], c' "$out" "$VMCLOAK_HOME/hardware.d"
 rm -r "$VMCLOAK_HOME/hardware.d"
+out=$("$VM" doctor 2>&1)
+tap_check "doctor counts the profiles when they load" \
+  grep -qE "hardware profiles \(init --hardware\) +$(ls "$VMCLOAK_SOURCE_ROOT"/data/hardware/*.yaml | wc -l) loaded" <<<"$out"
 sed 's/^  date: .*/  date: 2018-03-23/' "$VMCLOAK_SOURCE_ROOT/data/hardware/dell-optiplex-7050.yaml" >"$tmp/dell-optiplex-7050.yaml"
 out=$("$VM" list hardware --file "$tmp/dell-optiplex-7050.yaml" 2>&1); rc=$?
 tap_check "list hardware --file checks a profile you write" test "$rc" = 1 -a "$(grep -c . <<<"$out")" = 1 -a \

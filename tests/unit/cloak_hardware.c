@@ -394,6 +394,17 @@ static void test_catalog_folders(void **state) {
         assert_string_equal(l.c.profiles[1].name, LENOVO);
         assert_string_equal(l.c.profiles[2].name, "test-lenovo-tablet");
         hw_catalog_done(&l.c);
+
+        /* One bad file in the user's folder stops the whole catalog (as deps.d does), and the
+         * last line says how to go on. */
+        static const char bad[] = "name: test-broken\n";
+        _cleanup_free_ char *ub = path_join(user, "test-broken.yaml");
+        assert_int_equal(write_file(ub, bad, strlen(bad), 0644), 0);
+        _cleanup_free_ char *err4 = NULL;
+        assert_int_equal(test_capture(STDERR_FILENO, do_load, &l, &err4), -EINVAL);
+        assert_non_null(strstr(err4, "test-broken.yaml:"));
+        _cleanup_free_ char *hint = strdup_printf("\nvmcloak: fix that file or move it out of %s\n", user);
+        assert_non_null(endswith(err4, hint));
         rm_rf(shipped);
         rm_rf(user);
 }
