@@ -1063,7 +1063,8 @@ int hw_identity_new(const struct hw_profile *p, const struct hw_identity *keep, 
         { "disk_firmware", &(id)->disk_firmware }, { "disk_serial", &(id)->disk_serial },                   \
         { "optical_model", &(id)->optical_model }, { "optical_firmware", &(id)->optical_firmware },         \
         { "optical_serial", &(id)->optical_serial }, { "mac", &(id)->mac }, { "machine_id", &(id)->machine_id }, \
-        { "machine_guid", &(id)->machine_guid }, { "owner", &(id)->owner }
+        { "machine_guid", &(id)->machine_guid }, { "owner", &(id)->owner },                               \
+        { "profile_sha256", &(id)->profile_sha256 }
 
 struct id_string {
         const char *key;
@@ -1079,8 +1080,9 @@ void hw_identity_done(struct hw_identity *id) {
         *id = (struct hw_identity){ 0 };
 }
 
-/* Optional in an identity: a drive without a serial, a NIC without a MAC (a profile always has one). */
-static bool optional_key(const char *key) { return streq(key, "optical_serial"); }
+/* Optional in an identity: a drive without a serial; the profile's fingerprint, which identities
+ * made before it was kept lack. */
+static bool optional_key(const char *key) { return streq(key, "optical_serial") || streq(key, "profile_sha256"); }
 
 int hw_identity_to_json(const struct hw_identity *id, char **ret) {
         struct hw_identity *m = (struct hw_identity *)id;

@@ -208,6 +208,10 @@ struct hw_identity {
         char *machine_guid;           /* lower-case UUID: Windows HKLM\SOFTWARE\Microsoft\Cryptography MachineGuid */
         char *owner;                  /* Windows RegisteredOwner: a plausible first name */
         int64_t install_date;         /* Unix seconds, 60..900 days before now: Windows InstallDate */
+        /* SHA-256 (lower-case hex) of the profile's file when the identity was drawn, so that a
+         * profile edited later is noticed (pipeline/imagehw.h); NULL in identities made before it
+         * was kept. hw_identity_new leaves it NULL. */
+        char *profile_sha256;
 };
 
 /*

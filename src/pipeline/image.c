@@ -15,6 +15,7 @@
 #include "core/util.h"
 #include "core/validate.h"
 #include "pipeline/fwstate.h"
+#include "pipeline/imagehw.h"
 
 /* Machines not started by a running vmcloak that use path (e.g. Cuckoo3 restoring a VM): a
  * delete would pull the files from under them. The locks cover vmcloak's own runs. */
@@ -241,7 +242,8 @@ int pipeline_clone_image(struct pipeline *pl, const char *name, const char *newn
         char macs[18];
         random_vendor_mac(mac);
         /* A copy of a hardware profile's machine (its profile and identity are copied with the
-         * row) keeps its vendor: the source MAC's OUI, with its own last three bytes. */
+         * row) keeps its vendor: the source MAC's OUI, with its own last three bytes, which its
+         * identity gets too (image_identity_set_mac below). */
         if (img->hardware && img->mac &&
             sscanf(img->mac, "%2hhx:%2hhx:%2hhx:", &mac[0], &mac[1], &mac[2]) != 3)
                 random_vendor_mac(mac);
@@ -250,6 +252,10 @@ int pipeline_clone_image(struct pipeline *pl, const char *name, const char *newn
             free_and_strdup(&img->mode, "normal") < 0 || free_and_strdup(&img->mac, macs) < 0 ||
             free_and_strdup(&img->created_at, NULL) < 0)
                 return log_oom();
+        if ((r = image_identity_set_mac(img, macs)) < 0) {
+                fwstate_remove(dst);
+                return r;
+        }
         r = repo_image_insert(repo, img);
         if (r < 0) {
                 fwstate_remove(dst);

@@ -11,8 +11,9 @@ struct vm_def;
 int hardware_catalog_load(struct hw_catalog *ret);
 
 /* A new machine of profile p (hw_identity_new with keep: NULL for an image, the image's identity
- * for a snapshot VM) into *ret, and as the JSON the repository keeps into *ret_json. 0, or
- * -EINVAL / -ENOMEM after one line (*ret then empty). */
+ * for a snapshot VM) into *ret, and as the JSON the repository keeps into *ret_json; the
+ * identity records the SHA-256 of p's file (profile_sha256) for image_hardware_changed. 0, or
+ * -EINVAL / -ENOMEM / the errno of reading p's file after one line (*ret then empty). */
 int hardware_identity_new(const struct hw_profile *p, const struct hw_identity *keep, struct hw_identity *ret,
                           char **ret_json);
 
@@ -25,6 +26,16 @@ int hardware_identity_new(const struct hw_profile *p, const struct hw_identity *
  * machine than its start_args.
  */
 int image_hardware_find(const struct image *img, const struct hw_catalog *cat, const struct hw_profile **ret);
+
+/*
+ * Whether p's file differs from the one img's identity was drawn with (its profile_sha256): 1
+ * after one warning line (once per image and process: every VM of a snapshot run asks) saying
+ * that the image's VMs get the new values and Windows may see new devices; 0 when it is the
+ * same, or the identity predates the fingerprint (nothing to compare), or the file cannot be
+ * read now. image_hardware_find asks it: a profile edited after init changes the machine an
+ * installed Windows sees, which nothing else would show.
+ */
+int image_hardware_changed(const struct image *img, const struct hw_profile *p);
 
 /* Load the catalog and find img's profile (image_hardware_find), and read its identity: what
  * install, modify and snapshot check before anything starts. 0 also for an image without a
@@ -40,3 +51,9 @@ int image_hardware_check(const struct image *img);
  * errors of image_hardware_check.
  */
 int image_hardware_apply(const struct image *img, const char *identity_json, struct vm_def *d);
+
+/* Give img's identity (image.identity, when it has a profile) the MAC mac, as a clone does with
+ * its own MAC: the identity's mac is what hw_apply gives the NIC and what the row says, so the
+ * two stay one. Nothing for an image without a profile. 0, or identity_read's -EINVAL after one
+ * line, -ENOMEM. */
+int image_identity_set_mac(struct image *img, const char *mac);

@@ -1777,15 +1777,81 @@ static void test_hardware_identity_flow(void **state) {
         hw_identity_done(&vid[0]);
         hw_identity_done(&vid[1]);
 
-        /* A clone is the same model with the same identity, and a MAC of its own of the same OUI. */
+        /* A clone is the same model with the same identity, and a MAC of its own of the same OUI,
+         * which its identity says too (json_extract(identity,'$.mac') = mac, as for any image). */
         assert_int_equal(pipeline_clone_image(&e->pl, "hw", "hwcopy"), 0);
         _cleanup_image_ struct image *copy = NULL;
         assert_int_equal(repo_image_get(e->repo, "hwcopy", &copy), 0);
         assert_string_equal(copy->hardware, "test-pc");
-        assert_string_equal(copy->identity, img->identity);
         assert_string_not_equal(copy->mac, img->mac);
         assert_memory_equal(copy->mac, img->mac, 9);
+        struct hw_identity cid = identity_of(copy->identity);
+        assert_string_equal(cid.mac, copy->mac);
+        free(cid.mac);
+        cid.mac = strdup(iid.mac);
+        _cleanup_free_ char *cjson = NULL;
+        assert_int_equal(hw_identity_to_json(&cid, &cjson), 0);
+        assert_string_equal(cjson, img->identity);       /* all else is the source's */
+        hw_identity_done(&cid);
         hw_identity_done(&iid);
+}
+
+static int do_hardware_check(void *img) { return image_hardware_check(img); }
+
+/* The identity keeps the SHA-256 of the profile's file it was drawn from; a file edited after
+ * init is named in one warning line (once per image) when the image is used, an identity from
+ * before the fingerprint is left alone. */
+static void test_hardware_profile_changed(void **state) {
+        struct env *e = *state;
+        _cleanup_free_ char *yaml = install_test_profile();
+        _cleanup_(hw_catalog_done) struct hw_catalog cat = { 0 };
+        assert_int_equal(hardware_catalog_load(&cat), 0);
+        _cleanup_image_ struct image *img = init_test_pc(e, &cat, "hwedit", NULL);
+        log_set_level(LOG_LEVEL_WARNING);
+        struct hw_identity iid = identity_of(img->identity);
+        char sha[SHA256_HEX_LEN + 1], sha1[SHA1_HEX_LEN + 1];
+        assert_int_equal(download_hash_file(yaml, sha, sha1), 0);
+        assert_non_null(iid.profile_sha256);
+        assert_string_equal(iid.profile_sha256, sha);
+        _cleanup_free_ char *err = NULL;
+        assert_int_equal(test_capture(STDERR_FILENO, do_hardware_check, img, &err), 0);
+        assert_string_equal(err, "");
+
+        /* The BIOS version edited: the machine the image's VMs get is another one. */
+        _cleanup_free_ char *text = NULL, *orig = NULL;
+        assert_int_equal(read_full_file(yaml, &text, NULL), 0);
+        orig = strdup(text);
+        char *v = strstr(text, "version: 1.4.2");
+        assert_non_null(v);
+        memcpy(v + strlen("version: "), "1.5.0", 5);
+        assert_int_equal(write_file(yaml, text, strlen(text), 0644), 0);
+        _cleanup_free_ char *err2 = NULL, *want = strdup_printf(
+                "vmcloak: warning: hardware profile test-pc changed since image hwedit was made (%s): its VMs get "
+                "the new values, and Windows may see new devices; put the old file back to keep the image's machine\n",
+                yaml);
+        assert_int_equal(test_capture(STDERR_FILENO, do_hardware_check, img, &err2), 0);
+        assert_string_equal(err2, want);
+        const struct hw_profile *p = hw_catalog_find(&cat, "test-pc");
+        assert_int_equal(image_hardware_changed(img, p), 1);
+        /* A snapshot run asks for each VM: said once. */
+        _cleanup_free_ char *err3 = NULL;
+        assert_int_equal(test_capture(STDERR_FILENO, do_hardware_check, img, &err3), 0);
+        assert_string_equal(err3, "");
+
+        /* An identity without the field (made before it was kept): nothing to compare. */
+        free(iid.profile_sha256);
+        iid.profile_sha256 = NULL;
+        free(img->identity);
+        assert_int_equal(hw_identity_to_json(&iid, &img->identity), 0);
+        assert_null(strstr(img->identity, "\"profile_sha256\":\""));
+        assert_int_equal(image_hardware_changed(img, p), 0);
+        /* The file put back: the same machine again. */
+        hw_identity_done(&iid);
+        assert_int_equal(write_file(yaml, orig, strlen(orig), 0644), 0);
+        _cleanup_image_ struct image *again = NULL;
+        assert_int_equal(repo_image_get(e->repo, "hwedit", &again), 0);
+        assert_int_equal(image_hardware_changed(again, p), 0);
+        log_set_level(LOG_LEVEL_ERROR);
 }
 
 /* A profile that is gone is refused before anything boots; a VM whose identity cannot be set
@@ -1872,6 +1938,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_init_linux_flow, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_hardware_identity_flow, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_hardware_refusals, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_hardware_profile_changed, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_init_iso, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_init_windows_like, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_init_wrong_os, setup, teardown),
