@@ -128,4 +128,25 @@ tap_check "the line names the image, the profile and where to put it back" \
   grep -qF "image cbase was made with hardware profile test-pc, which is in neither $SRC/data/hardware nor $VMCLOAK_HOME/hardware.d: put its YAML file back" <<<"$out"
 tap_check "nothing was made for it" test ! -e "$VMCLOAK_HOME/vms/qemu/cgone" -a -z "$(qemus)" -a \
   "$(sqlite3 "$VMCLOAK_HOME/repository.db" 'SELECT count(*) FROM snapshot')" = 2
+
+# Put back edited (another BIOS version): the image's VMs would be another machine, which one
+# warning says before anything starts (--tpm on an image without one stops snapshot right after).
+sed 's/^  version: 1\.4\.2$/  version: 1.5.0/' "$tmp/test-pc.yaml" >"$VMCLOAK_HOME/hardware.d/test-pc.yaml"
+tap_check "(the edit took)" grep -qx '  version: 1.5.0' "$VMCLOAK_HOME/hardware.d/test-pc.yaml"
+out=$("$VM" snapshot --accel tcg --tpm cbase cedit 2>&1)
+tap_check "a profile edited since init is named in one warning" test "$(grep -c 'changed since' <<<"$out")" = 1 -a -n "$(grep -F \
+  "vmcloak: warning: hardware profile test-pc changed since image cbase was made ($VMCLOAK_HOME/hardware.d/test-pc.yaml): its VMs get the new values, and Windows may see new devices; put the old file back to keep the image's machine" <<<"$out")"
+cp "$tmp/test-pc.yaml" "$VMCLOAK_HOME/hardware.d/test-pc.yaml"
+out=$("$VM" snapshot --accel tcg --tpm cbase cedit 2>&1)
+tap_check "the file as it was: no warning" test -z "$(grep -F 'changed since' <<<"$out")"
+
+# A clone's identity has the clone's own MAC, as its row does.
+"$VM" clone cbase cclone >/dev/null 2>&1
+tap_check "clone: the row's MAC is its identity's, another than the source's, of the same OUI" python3 - "$VMCLOAK_HOME/repository.db" <<'P'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+q = "SELECT mac, json_extract(identity, '$.mac') FROM image WHERE name=?"
+(m1, i1), (m2, i2) = db.execute(q, ("cbase",)).fetchone(), db.execute(q, ("cclone",)).fetchone()
+assert m2 == i2 and m1 == i1 and m1 != m2 and m1[:9] == m2[:9], (m1, i1, m2, i2)
+P
 tap_done
