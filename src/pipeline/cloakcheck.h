@@ -29,8 +29,9 @@ int cloakcheck_image(struct pipeline *pl, const struct image *img, const struct 
 
 /* snapshot --cloakcheck: the scorecard a new VM must not be worse than: the image's stored one
  * (image.cloakcheck), or, when it has none, the image checked now as `cloakcheck IMAGE` does
- * (and stored). 0 or a negative errno after one line. */
-int cloakcheck_image_base(struct pipeline *pl, const struct image *img, const struct vm_options *vm,
+ * and stored, in the repository and in img->cloakcheck (the caller's later repo_image_update
+ * keeps it). 0 or a negative errno after one line. */
+int cloakcheck_image_base(struct pipeline *pl, struct image *img, const struct vm_options *vm,
                           struct scorecard *ret);
 
 /* snapshot --cloakcheck, in a new VM just before its memory snapshot: its scorecard as JSON in
