@@ -454,6 +454,7 @@ static const struct fspec disk_fields[] = {
         STR_MAX(struct hw_drive, "model", model, ATA_MODEL_MAX, "ATA model string"),
         STR_MAX(struct hw_drive, "firmware", firmware, ATA_FIRMWARE_MAX, "ATA firmware revision"),
         PATTERN(struct hw_drive, "serial", serial, MIN_RANDOM, ATA_SERIAL_MAX),
+        UINT_OPT(struct hw_drive, "rotation_rate", rotation_rate, 1, 20000),
         F_END,
 };
 static const struct fspec optical_fields[] = {
@@ -1212,6 +1213,11 @@ int hw_apply(const struct hw_profile *p, const struct hw_identity *id, struct vm
         int r = assign_all(a, ELEMENTSOF(a));
         if (r < 0)
                 return r;
+        /* The rotation rate belongs to the drive model the identity has (the image's). */
+        d->disk.rotation_rate = 0;
+        for (size_t i = 0; i < p->n_disks; i++)
+                if (streq(p->disks[i].model, id->disk_model))
+                        d->disk.rotation_rate = p->disks[i].rotation_rate;
         if (!d->nic.model && !(d->nic.model = strdup(p->nic.model)))
                 return log_oom();
         sm->chassis.type = p->chassis.type;

@@ -87,6 +87,8 @@
  *     - model: ST1000DM010-2EP102   # required, ATA model, at most 40 characters
  *       firmware: CC43              # required, ATA firmware revision, at most 8 characters
  *       serial: "Z9A#####"          # required: a pattern, at most 20 characters once expanded
+ *       rotation_rate: 7200         # optional: ATA nominal media rotation rate, 1 for an SSD
+ *                                   #   (non-rotating), else the rpm (5400, 7200); QEMU's rotation_rate=
  *   optical:                        # required, 1..: optical drives it shipped with (a model
  *     - model: HL-DT-ST DVD+-RW GU90N   #   sold without one: the vendor's external drive; QEMU's
  *       firmware: A1C2              #   boot CD-ROM drive is always there)
@@ -127,6 +129,7 @@ struct hw_drive {
         char *model;                  /* ATA model string */
         char *firmware;               /* ATA firmware revision (QEMU's ver=) */
         char *serial;                 /* a serial pattern; NULL: none (optical only) */
+        unsigned rotation_rate;       /* disks: 1 SSD, else rpm; 0: not given */
 };
 
 struct hw_profile {

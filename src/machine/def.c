@@ -286,6 +286,9 @@ int vm_def_check(const struct vm_def *d, char *reason, size_t size) {
                 if (parse_mac(d->nic.mac, m) < 0 || strchr(d->nic.mac, '-'))
                         return reason_fail(reason, size, "invalid MAC address '%s': use colon notation like 00:19:3c:1f:a2:07", d->nic.mac);
         }
+        if (d->disk.rotation_rate > 0xfffe)
+                return reason_fail(reason, size, "invalid disk rotation rate %u: 1 (an SSD) or the rpm, up to 65534",
+                                   d->disk.rotation_rate);
         int r = check_ata_strings("disk", d->disk.model, d->disk.serial, d->disk.firmware, reason, size);
         if (r < 0)
                 return r;

@@ -72,6 +72,8 @@ struct vm_disk {
         char *firmware;                /* ATA firmware revision (QEMU's ide-hd ver=; libvirt has no
                                         * element: <qemu:override>), NULL: the driver's */
         uint64_t wwn;                  /* World Wide Name (<wwn>), 0: none */
+        unsigned rotation_rate;        /* ATA nominal media rotation rate (<target rotation_rate=.../>):
+                                        * 1 an SSD, else rpm; 0: not reported (QEMU's default) */
 };
 
 /* A CD-ROM drive: <disk type='file' device='cdrom'> with <readonly/>. */

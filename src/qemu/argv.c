@@ -245,13 +245,16 @@ static void build_nic(struct builder *b) {
 /* ",model=...,serial=...,ver=...,wwn=0x..." for an IDE device, "" when none is set. ver= is
  * the ATA firmware revision QEMU reports (its own version when unset); wwn is QEMU's uint64
  * property, which takes 0x hex. */
-static char *ide_props(const char *model, const char *serial, const char *firmware, uint64_t wwn) {
+static char *ide_props(const char *model, const char *serial, const char *firmware, uint64_t wwn,
+                       unsigned rotation_rate) {
         char *s = strdup("");
         opt_append_str(&s, "model", model);
         opt_append_str(&s, "serial", serial);
         opt_append_str(&s, "ver", firmware);
         if (wwn && s)
                 opt_append(&s, "wwn=0x%016" PRIx64, wwn);
+        if (rotation_rate && s)
+                opt_append(&s, "rotation_rate=%u", rotation_rate);
         if (!s || !*s)
                 return s;
         char *n = strdup_printf(",%s", s);
@@ -262,8 +265,9 @@ static char *ide_props(const char *model, const char *serial, const char *firmwa
 static void build_storage(struct builder *b) {
         const struct vm_def *d = b->d;
         bool disk_first = d->boot == VM_BOOT_DISK_FIRST;
-        _cleanup_free_ char *hd = ide_props(d->disk.model, d->disk.serial, d->disk.firmware, d->disk.wwn);
-        _cleanup_free_ char *cd = ide_props(cdrom(d, 0)->model, cdrom(d, 0)->serial, cdrom(d, 0)->firmware, 0);
+        _cleanup_free_ char *hd = ide_props(d->disk.model, d->disk.serial, d->disk.firmware, d->disk.wwn,
+                                            d->disk.rotation_rate);
+        _cleanup_free_ char *cd = ide_props(cdrom(d, 0)->model, cdrom(d, 0)->serial, cdrom(d, 0)->firmware, 0, 0);
         if (!hd || !cd) {
                 b->r = -ENOMEM;
                 return;
@@ -342,7 +346,8 @@ static void build_vnc(struct builder *b, const struct vm_vnc *v) {
 static void build_extra_cdroms(struct builder *b) {
         const struct vm_def *d = b->d;
         for (size_t i = 1; i < d->n_cdroms; i++) {
-                _cleanup_free_ char *cd = ide_props(d->cdroms[i].model, d->cdroms[i].serial, d->cdroms[i].firmware, 0);
+                _cleanup_free_ char *cd = ide_props(d->cdroms[i].model, d->cdroms[i].serial,
+                                                    d->cdroms[i].firmware, 0, 0);
                 if (!cd) {
                         b->r = -ENOMEM;
                         return;
