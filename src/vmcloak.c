@@ -71,7 +71,7 @@ static void print_main_help(void) {
         printf("\nGlobal options (before or after the command):\n"
                "  -d, --debug       Show debug output\n"
                "  -q, --quiet       Show only warnings and errors\n"
-               "      --json        Machine-readable output (list, doctor)\n"
+               "      --json        Machine-readable output (list, doctor, cloakcheck)\n"
                "      --no-color    Never color the output\n"
                "      --home DIR    Where images, VMs and repository.db live [default: $VMCLOAK_HOME or ~/.vmcloak]\n"
                "      --qemu-binary PATH  The QEMU system emulator every run uses, e.g. a patched build\n"

@@ -14,9 +14,15 @@ MAC_OUIS='52:54:00|00:16:3e|00:05:69|00:0c:29|00:1c:14|00:50:56|08:00:27|0a:00:2
 # VMware, VirtualBox (InnoTek), Xen, Parallels.
 PCI_VENDORS='0x1af4|0x1b36|0x1234|0x15ad|0x80ee|0x5853|0x1ab8'
 
-# One line, tabs and line ends as spaces, at most 200 bytes.
+# One line, tabs and line ends as spaces, at most 200 bytes: a longer one (a list of devices)
+# ends at its last whole space-separated item within 196 bytes, then " ...".
 emit() {
-	printf '%s\t%s\t%s\n' "$1" "$2" "$(printf '%s' "$3" | tr '\t\r\n' '   ' | head -c 200)"
+	_s=$(printf '%s' "$3" | tr '\t\r\n' '   ')
+	if [ "$(printf '%s' "$_s" | head -c 201 | wc -c)" -gt 200 ]; then
+		_s=$(printf '%s' "$_s" | head -c 196)
+		_s="${_s% *} ..."
+	fi
+	printf '%s\t%s\t%s\n' "$1" "$2" "$_s"
 }
 tell() { printf '%s' "$1" | grep -qiE "$TELLS"; }
 # A check of a string: detected when it names a tell, or is empty (a real PC fills it in).

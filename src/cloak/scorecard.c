@@ -37,6 +37,7 @@ static int verdict_from_string(const char *s, enum cloak_verdict *ret) {
 void scorecard_done(struct scorecard *s) {
         if (!s)
                 return;
+        free(s->name);
         free(s->os);
         free(s->detector_version);
         for (size_t i = 0; i < s->n_checks; i++) {
@@ -178,6 +179,8 @@ int scorecard_to_json(const struct scorecard *s, char **ret) {
                 json_object_put(checks);
                 return log_oom();
         }
+        /* json-c writes a NULL value as null: --agent's guest has no name, a check no limit. */
+        json_object_object_add(root, "name", s->name ? json_object_new_string(s->name) : NULL);
         json_object_object_add(root, "os", json_object_new_string(strempty(s->os)));
         json_object_object_add(root, "detector_version", json_object_new_string(strempty(s->detector_version)));
         json_object_object_add(root, "hidden", json_object_new_int((int)s->hidden));
@@ -195,6 +198,9 @@ int scorecard_to_json(const struct scorecard *s, char **ret) {
                 json_object_object_add(c, "verdict",
                                        json_object_new_string(cloak_verdict_to_string(s->checks[i].verdict)));
                 json_object_object_add(c, "seen", json_object_new_string(s->checks[i].seen));
+                const char *limit = cloak_check_limit(s->checks[i].name), *hint = cloak_check_hint(s->checks[i].name);
+                json_object_object_add(c, "limit", limit ? json_object_new_string(limit) : NULL);
+                json_object_object_add(c, "hint", hint ? json_object_new_string(hint) : NULL);
         }
         json_object_object_add(root, "checks", checks);
         char *t = strdup(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
@@ -218,12 +224,13 @@ int scorecard_from_json(const char *text, struct scorecard *ret) {
         json_object *checks = NULL;
         const char *os = root ? json_str(root, "os") : NULL;
         const char *version = root ? json_str(root, "detector_version") : NULL;
+        const char *checked = root ? json_str(root, "name") : NULL;
         struct scorecard s = { 0 };
         int r = 0;
         if (!os || !version || !json_object_object_get_ex(root, "checks", &checks) ||
             !json_object_is_type(checks, json_type_array))
                 r = -EINVAL;
-        else if (!(s.os = strdup(os)) || !(s.detector_version = strdup(version)))
+        else if (!(s.os = strdup(os)) || !(s.detector_version = strdup(version)) || (checked && !(s.name = strdup(checked))))
                 r = -ENOMEM;
         for (size_t i = 0; r == 0 && i < json_object_array_length(checks); i++) {
                 json_object *c = json_object_array_get_idx(checks, i);
@@ -273,6 +280,17 @@ int scorecard_print(const struct scorecard *s, FILE *f, bool color) {
                         const char *l = cloak_check_limit(s->checks[i].name);
                         if (l)
                                 fprintf(f, "  %-*s  %s\n", (int)width, s->checks[i].name, l);
+                }
+        }
+        bool any_hint = false;
+        for (size_t i = 0; i < s->n_checks && !any_hint; i++)
+                any_hint = s->checks[i].verdict == CLOAK_DETECTED && cloak_check_hint(s->checks[i].name);
+        if (any_hint) {
+                fputs("detected, and how to hide it:\n", f);
+                for (size_t i = 0; i < s->n_checks; i++) {
+                        const char *h = cloak_check_hint(s->checks[i].name);
+                        if (h && s->checks[i].verdict == CLOAK_DETECTED)
+                                fprintf(f, "  %-*s  %s\n", (int)width, s->checks[i].name, h);
                 }
         }
         return ferror(f) ? -EIO : 0;
@@ -356,6 +374,66 @@ const char *cloak_check_limit(const char *check_name) {
         for (size_t i = 0; check_name && i < ELEMENTSOF(limits); i++)
                 if (streq(limits[i].check, check_name))
                         return limits[i].takes;
+        return NULL;
+}
+
+#define HINT_HARDWARE "init --hardware NAME (vmcloak list hardware)"
+#define HINT_POINTER "a hardware profile with pointer: ps2, the PS/2 mouse (init --hardware NAME)"
+#define HINT_JUDGES "follows the dmi/cpuid checks above: hide those (init --hardware NAME)"
+
+/* Each hint is the knob that changed the check's verdict on the linux guest (docs/cloaking.md's
+ * scorecards) or the hardware profile field that feeds it (cloak/hardware.h). A name ending in
+ * '*' is a prefix. The sizes are pafish's thresholds (2 CPUs, 1 GiB RAM, 60 GiB disk) with room;
+ * a hardware profile's CPUs, RAM and disk apply to Windows images only (--hardware's help). */
+static const struct {
+        const char *check;
+        const char *hint;
+} hints[] = {
+        { "hw.cpus", "init --cpus 2 (a hardware profile's CPUs apply to Windows images)" },
+        { "hw.cpu_count", "init --cpus 2 (a hardware profile's CPUs apply to Windows images)" },
+        { "hw.cpu_cores", "init --cpus 2 (a hardware profile's CPUs apply to Windows images)" },
+        { "hw.ram", "init --ramsize 4096 (a hardware profile's RAM applies to Windows images)" },
+        { "hw.disk_size", "init --hddsize 100 (a hardware profile's disk size applies to Windows images)" },
+        { "dmi.*", HINT_HARDWARE },
+        { "cpuid.*", HINT_HARDWARE },
+        { "cpu.*", HINT_HARDWARE },
+        { "smbios.*", HINT_HARDWARE },
+        { "acpi.oem_id", HINT_HARDWARE },
+        { "acpi.table_id", HINT_HARDWARE },
+        { "disk.model", HINT_HARDWARE },
+        { "disk.firmware", HINT_HARDWARE },
+        { "cdrom.ata_model", HINT_HARDWARE },
+        { "cdrom.firmware", HINT_HARDWARE },
+        { "pci.nic_subsystem", HINT_HARDWARE },
+        { "wmi.bios.*", HINT_HARDWARE },
+        { "wmi.computer_system", HINT_HARDWARE },
+        { "wmi.baseboard", HINT_HARDWARE },
+        { "wmi.product", HINT_HARDWARE },
+        { "wmi.product.uuid", HINT_HARDWARE },
+        { "wmi.disk.model", HINT_HARDWARE },
+        { "wmi.cpu.name", HINT_HARDWARE },
+        { "reg.acpi_oem", HINT_HARDWARE },
+        { "reg.cpu.*", HINT_HARDWARE },
+        { "reg.disk_enum", HINT_HARDWARE },
+        { "reg.scsi_identifier", HINT_HARDWARE },
+        { "reg.system_bios_*", HINT_HARDWARE },
+        { "net.mac", "init without --mac (a random PC vendor's MAC), or --hardware NAME" },
+        { "net.mac_oui", "init without --mac (a random PC vendor's MAC), or --hardware NAME" },
+        { "input.devices", HINT_POINTER },
+        { "wmi.pnp.tablet", HINT_POINTER },
+        { "tool.systemd_detect_virt", HINT_JUDGES },
+        { "tool.virt_what", HINT_JUDGES },
+};
+
+const char *cloak_check_hint(const char *check_name) {
+        if (!check_name || cloak_check_limit(check_name))
+                return NULL;
+        for (size_t i = 0; i < ELEMENTSOF(hints); i++) {
+                size_t l = strlen(hints[i].check);
+                if (hints[i].check[l - 1] == '*' ? strncmp(hints[i].check, check_name, l - 1) == 0
+                                                 : streq(hints[i].check, check_name))
+                        return hints[i].hint;
+        }
         return NULL;
 }
 

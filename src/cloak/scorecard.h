@@ -37,6 +37,9 @@ struct cloak_check {
 };
 
 struct scorecard {
+        char *name;                    /* the VM or image checked (JSON "name"); NULL for --agent's
+                                        * guest, for parsed detector output and for scorecards
+                                        * stored before vmcloak kept it */
         char *os;                      /* the detector's: "linux" | "windows" */
         char *detector_version;
         struct cloak_check *checks;
@@ -50,14 +53,19 @@ int scorecard_parse(const char *output, struct scorecard *ret);
 void scorecard_done(struct scorecard *s);
 const char *cloak_verdict_to_string(enum cloak_verdict v);
 
-/* As JSON (json-c): {"os":, "detector_version":, "hidden": N, "detected": N, "skipped": N,
- * "checks": [{"name":, "verdict":, "seen":}]} — what `cloakcheck --json` prints and what the
- * repository keeps (image.cloakcheck, snapshot.cloakcheck). from_json: 0, -EINVAL, -ENOMEM. */
+/* As JSON (json-c): {"name": (or null), "os":, "detector_version":, "hidden": N, "detected": N,
+ * "skipped": N, "checks": [{"name":, "verdict":, "seen":, "limit": (cloak_check_limit or null),
+ * "hint": (cloak_check_hint or null)}]} — what `cloakcheck --json` prints and what the
+ * repository keeps (image.cloakcheck, snapshot.cloakcheck). from_json: 0, -EINVAL, -ENOMEM; it
+ * takes "name", "limit" and "hint" as optional (scorecards stored by earlier vmcloaks lack them)
+ * and ignores the last two (they come from vmcloak's tables, not from what was stored). */
 int scorecard_to_json(const struct scorecard *s, char **ret);
 int scorecard_from_json(const char *text, struct scorecard *ret);
 
 /* A table for people: one line per check ("  hidden    dmi.sys_vendor   Dell Inc."), then
- * "N hidden, N detected, N skipped". color: verdicts in green/red (a terminal). */
+ * "N hidden, N detected, N skipped", then two notes: what it would take to hide the `*` checks
+ * (cloak_check_limit), and "detected, and how to hide it:" with the hint of each detected check
+ * that has one (cloak_check_hint). color: verdicts in green/red (a terminal). */
 int scorecard_print(const struct scorecard *s, FILE *f, bool color);
 
 /* Worse: a check hidden in base is detected in s (snapshot --cloakcheck refuses such a VM).
@@ -69,6 +77,12 @@ bool scorecard_worse(const struct scorecard *s, const struct scorecard *base, co
  * vmcloak's (docs/cloaking.md lists the same); scorecard_print marks such checks, and the
  * acceptance "every hideable check hidden" is judged with it. */
 const char *cloak_check_limit(const char *check_name);
+
+/* How vmcloak hides a check when the guest shows it (e.g. "init --hardware NAME (vmcloak list
+ * hardware)" for dmi.sys_vendor), NULL when vmcloak has no knob for it or when the check is one
+ * of cloak_check_limit's (that note says what it takes). Covers both detectors' names
+ * (data/cloak/detect-linux.sh, detect-windows.js); the knobs are init's (docs/cloaking.md). */
+const char *cloak_check_hint(const char *check_name);
 
 /* The detector for an OS (os_profile.os_name "linux" | "windows"): its data file (malloc'ed
  * path under <datadir>/cloak) and the file name it gets in the guest ("detect.sh",

@@ -37,7 +37,10 @@ static const struct optdef opts[] = {
                    "Check the running guest whose Cuckoo agent answers there (no VM is started)",
                    .def = "port 8000", .check = check_agent_addr),
         OPT_STRING(0, "os", &req.os, "OS", "With --agent: the guest's OS, linux or windows (or an OS profile)"),
-        VM_RUN_OPTS(req.vm),
+        /* pipeline/cloakcheck.c's waits: the detector's run, an image's boot (its OS's install
+         * timeout), a VM's restore (pipeline_restore's), --agent's first answer. */
+        VM_RUN_OPTS_TIMEOUT(req.vm, "the detector: 300; an image's boot: the OS's (linux 300); a VM: restore's (120, "
+                                    "its agent 60); --agent's first answer: 30"),
         { NULL },
 };
 
@@ -95,11 +98,27 @@ static int run(const struct cmd_env *env) {
         }
         if (fflush(stdout) != 0)
                 return 1;
-        if (fail_on_detected)
-                for (size_t i = 0; i < sc.n_checks; i++)
-                        if (sc.checks[i].verdict == CLOAK_DETECTED && !cloak_check_limit(sc.checks[i].name))
-                                return EXIT_DETECTED;
-        return 0;
+        if (!fail_on_detected)
+                return 0;
+        _cleanup_free_ char *which = NULL;
+        size_t n = 0;
+        for (size_t i = 0; i < sc.n_checks; i++)
+                if (sc.checks[i].verdict == CLOAK_DETECTED && !cloak_check_limit(sc.checks[i].name)) {
+                        char *w = strdup_printf("%s%s%s", strempty(which), which ? ", " : "", sc.checks[i].name);
+                        if (!w) {
+                                log_oom();
+                                return 1;
+                        }
+                        free(which);
+                        which = w;
+                        n++;
+                }
+        if (n == 0)
+                return 0;
+        /* stderr: stdout holds the scorecard (JSON with --json) and stays parseable. */
+        log_error("--fail-on-detected: %zu check%s a QEMU command line can hide %s detected: %s", n, n == 1 ? "" : "s",
+                  n == 1 ? "is" : "are", which);
+        return EXIT_DETECTED;
 }
 
 const struct cmd_def cmd_cloakcheck = { .spec = &spec, .check = check, .run = run };

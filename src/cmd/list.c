@@ -34,6 +34,9 @@ static const struct cmd_spec spec = {
 
 static json_object *jstr(const char *s) { return s ? json_object_new_string(s) : NULL; }
 
+/* A JSON column as stored, parsed (null: none, or text that is not JSON). */
+static json_object *stored_json(const char *s) { return s ? json_tokener_parse(s) : NULL; }
+
 static const char *netmode_of(const struct image *i) { return i->netmode ? i->netmode : "bridge"; }
 
 static json_object *installed_json(const char *installed) {
@@ -153,6 +156,8 @@ static int list_images(struct repo *repo, bool name_only) {
                         json_object_object_add(o, "os_language", jstr(m->os_language));
                         /* Schema 5: the hardware profile (null: QEMU's own machine, VMCloak's rows). */
                         json_object_object_add(o, "hardware", jstr(m->hardware));
+                        /* Schema 5: its scorecard from cloakcheck IMAGE (null: never checked). */
+                        json_object_object_add(o, "cloakcheck", stored_json(m->cloakcheck));
                         json_object_array_add(arr, o);
                 }
                 printf("%s\n", json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY |
@@ -200,7 +205,9 @@ static int list_snapshots(struct repo *repo, bool name_only) {
                         json_object_object_add(o, "created_at", jstr(s->created_at));
                         json_object_object_add(o, "tags", tags_json(s->tags));
                         /* Schema 5: the VM's own hardware identity as stored (null: no profile). */
-                        json_object_object_add(o, "identity", s->identity ? json_tokener_parse(s->identity) : NULL);
+                        json_object_object_add(o, "identity", stored_json(s->identity));
+                        /* Schema 5: its scorecard (snapshot --cloakcheck, cloakcheck VM; null: none). */
+                        json_object_object_add(o, "cloakcheck", stored_json(s->cloakcheck));
                         json_object_array_add(arr, o);
                 }
                 printf("%s\n", json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY |

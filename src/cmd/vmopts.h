@@ -91,8 +91,10 @@ OPT_ENUM_DECLARE(opt_netmode, enum image_netmode);
  * each VM (snapshot) and written into machineinfo.json (pipeline/tags.h). */
 #define OPT_MACHINE_TAGS(p_, h_) OPT_LIST(0, "tag", p_, "TAG", h_, .check = check_machine_tag)
 
-/* The knobs of the VM that every VM-starting command accepts, into v, a struct vm_options. */
-#define VM_RUN_OPTS(v)                                                                                          \
+/* The knobs of the VM that every VM-starting command accepts, into v, a struct vm_options;
+ * timeout_def_: what --timeout's help names as its default (each command waits for other steps). */
+#define VM_RUN_OPTS(v) VM_RUN_OPTS_TIMEOUT(v, "init, install: the OS's (linux 300); snapshot: 600")
+#define VM_RUN_OPTS_TIMEOUT(v, timeout_def_)                                                                    \
         OPT_ENUM(0, "accel", &(v).accel, opt_accel, "ACCEL", "auto (KVM if it works, else TCG), kvm or tcg",    \
                  .def_value = "auto"),                                                                          \
         OPT_STRING(0, "serial", &(v).serial, "MODE", "Serial port: file, file:PATH, pty, unix:PATH or none",    \
@@ -101,8 +103,7 @@ OPT_ENUM_DECLARE(opt_netmode, enum image_netmode);
                  .check = check_share),                                                                         \
         OPT_LIST(0, "qemu-arg", &(v).qemu_args, "ARG", "Extra raw QEMU argument (escape hatch)"),               \
         OPT_UINT(0, "timeout", &(v).timeout_s, 1, 7 * 24 * 3600, "SECONDS",                                     \
-                 "Give up when a step of the guest takes longer",                                               \
-                 .def = "init, install: the OS's (linux 300); snapshot: 600")
+                 "Give up when a step of the guest takes longer", .def = (timeout_def_))
 
 /* --hardware into r, a struct init_request's hardware name (init, import); vm_hardware_pick
  * turns it into the profile. */

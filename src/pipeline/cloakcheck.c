@@ -51,7 +51,14 @@ int cloakcheck_in_guest(struct agent_client *agent, const struct os_profile *os,
         struct agent_exec_result res = { 0 };
         r = agent_execute(agent, cmd, &eo, &res);
         (void)agent_remove(agent, dest);
-        if (r == 0 && res.exit_code != 0) {
+        /* 127: a POSIX shell's "command not found"; 9009: cmd.exe's. The detector's interpreter
+         * (sh, cscript) is missing: most likely --agent's guest runs another OS than --os says. */
+        if (r == 0 && (res.exit_code == 127 || res.exit_code == 9009)) {
+                const char *err = strempty(res.err);
+                log_error("the detector could not run: is this a %s guest? (--os)%s%.*s", os->os_name,
+                          *err ? " The guest said: " : "", (int)strcspn(err, "\n"), err);
+                r = -EPROTO;
+        } else if (r == 0 && res.exit_code != 0) {
                 const char *err = strempty(res.err);
                 log_error("the cloak detector exited with code %d in the guest%s%.*s", res.exit_code,
                           *err ? ": " : "", (int)strcspn(err, "\n"), err);
@@ -96,10 +103,14 @@ int cloakcheck_image(struct pipeline *pl, const struct image *img, const struct 
         /* Nothing of this boot is kept: no clean shutdown needed. */
         session_done(&s);
         fwstate_remove(overlay);
+        if (r == 0 && !(ret->name = strdup(img->name))) {
+                scorecard_done(ret);
+                r = log_oom();
+        }
         return r;
 }
 
-int cloakcheck_image_base(struct pipeline *pl, const struct image *img, const struct vm_options *vm,
+int cloakcheck_image_base(struct pipeline *pl, struct image *img, const struct vm_options *vm,
                           struct scorecard *ret) {
         if (img->cloakcheck) {
                 if (scorecard_from_json(img->cloakcheck, ret) == 0)
@@ -114,11 +125,16 @@ int cloakcheck_image_base(struct pipeline *pl, const struct image *img, const st
         r = scorecard_to_json(ret, &json);
         if (r == 0 && (r = repo_image_set_cloakcheck(pl->repo, img->name, json)) < 0)
                 log_error_errno(r, "cannot store the scorecard of %s in the repository: %m", img->name);
-        if (r < 0)
+        if (r < 0) {
                 scorecard_done(ret);
-        else
-                log_info("Image %s: %u hidden, %u detected, %u skipped", img->name, ret->hidden, ret->detected,
-                         ret->skipped);
+                return r;
+        }
+        /* The caller's row too: snapshot updates the image row from it (repo_image_update writes
+         * what differs), which would otherwise put the old NULL back. */
+        free(img->cloakcheck);
+        img->cloakcheck = TAKE_PTR(json);
+        log_info("Image %s: %u hidden, %u detected, %u skipped", img->name, ret->hidden, ret->detected,
+                 ret->skipped);
         return r;
 }
 
@@ -128,6 +144,8 @@ int cloakcheck_vm_judge(struct agent_client *agent, const struct os_profile *os,
         int r = cloakcheck_in_guest(agent, os, 0, &sc);
         if (r < 0)
                 return r;
+        if (!(sc.name = strdup(vmname)))
+                return log_oom();
         const char *check = NULL;
         if (scorecard_worse(&sc, base, &check)) {
                 const struct cloak_check *c = NULL;
@@ -236,7 +254,9 @@ static int check_vm(struct pipeline *pl, const struct cloakcheck_request *req, c
                         scorecard_done(ret);
                 return r;
         }
-        r = store(pl, ret, true, req->name);
+        r = (ret->name = strdup(req->name)) ? 0 : log_oom();
+        if (r == 0)
+                r = store(pl, ret, true, req->name);
         if (r < 0)
                 scorecard_done(ret);
         return r;

@@ -96,6 +96,15 @@ out=$("$VM" --home "$vh" migrate 2>&1); rc=$?
 tap_check "migrate upgrades" test "$rc" = 0 -a -n "$(grep -F 'from schema 1 to 5' <<<"$out")"
 out=$("$VM" --home "$vh" migrate 2>&1)
 tap_check "migrate again is a no-op" grep -qF 'already at the latest' <<<"$out"
+# Schema 5's scorecards in list --json: the stored JSON as an object, null when never checked.
+sqlite3 "$vh/repository.db" "UPDATE image SET cloakcheck='{\"name\":\"win10base\",\"os\":\"windows\",\"detector_version\":\"1\",\"checks\":[]}' WHERE name='win10base'"
+tap_check "list images --json has each image's scorecard (or null)" python3 -c 'import json,sys
+d = {i["name"]: i for i in json.load(sys.stdin)}
+assert d["win10base"]["cloakcheck"]["os"] == "windows" and d["win10base"]["cloakcheck"]["name"] == "win10base"
+assert d["win7base"]["cloakcheck"] is None' <<<"$("$VM" --home "$vh" list images --json)"
+tap_check "list snapshots --json has each VM's scorecard (null: none)" python3 -c 'import json,sys
+l = json.load(sys.stdin)
+assert l and all("cloakcheck" in s and s["cloakcheck"] is None for s in l)' <<<"$("$VM" --home "$vh" list snapshots --json)"
 out=$("$VM" --home "$vh" delimg win10base 2>&1); rc=$?
 tap_check "delimg refuses with snapshots" test "$rc" = 1 -a -n "$(grep -F 'still has 2 snapshot' <<<"$out")"
 mkdir -p "$vh/vms/qemu/win10vm_1"; touch "$vh/vms/qemu/win10vm_1/disk.qcow2"

@@ -18,8 +18,9 @@ qemus() { pgrep -f -- "$VMCLOAK_HOME" | grep -v "^$$\$" || true; }
 db() { sqlite3 "$VMCLOAK_HOME/repository.db" "$1"; }
 # verdict NAME < table: the verdict of one check in the printed scorecard
 verdict() { awk -v n="$1" '$2 == n { sub(/\*$/, "", $1); print $1 }'; }
-# The checks that a QEMU 7.2 command line cannot hide, from cloakcheck's own note.
-limits() { sed -n '/^\* not hidden by a QEMU/,$p' | awk 'NR > 1 { print $1 }'; }
+# The checks that a QEMU 7.2 command line cannot hide, from cloakcheck's own note (up to the
+# hints note that follows it).
+limits() { sed -n '/^\* not hidden by a QEMU/,$p' | awk 'NR > 1 && /^detected, and how/ { exit } NR > 1 { print $1 }'; }
 have_sdv=false; have_vw=false
 [ -x /usr/bin/systemd-detect-virt ] && have_sdv=true
 [ -x /usr/sbin/virt-what ] && [ -x /usr/sbin/dmidecode ] && [ -x /usr/libexec/virt-what-cpuid-helper ] && have_vw=true
@@ -49,10 +50,12 @@ else
 fi
 tap_check "the limits note lists fw_cfg.acpi and pci.vga" \
   test "$(limits <<<"$out" | grep -cxE 'fw_cfg.acpi|pci.vga')" = 2
+tap_check "the hints note says how to hide the DMI vendor" \
+  grep -qE '^  dmi.sys_vendor +init --hardware NAME \(vmcloak list hardware\)$' <<<"$(sed -n '/^detected, and how to hide it:$/,$p' <<<"$out")"
 tap_check "cloakcheck IMAGE leaves the image folder as it was and no QEMU" \
   test "$(ls "$VMCLOAK_HOME/image")" = "$ls_before" -a -z "$(qemus)"
 tap_check "the image's scorecard is stored (image.cloakcheck)" \
-  python3 -c 'import json,sys; d = json.loads(sys.argv[1]); assert d["os"] == "linux" and d["detected"] > 10' \
+  python3 -c 'import json,sys; d = json.loads(sys.argv[1]); assert d["os"] == "linux" and d["detected"] > 10 and d["name"] == "plain"' \
   "$(db "SELECT cloakcheck FROM image WHERE name='plain'")"
 plain_sc=$(db "SELECT cloakcheck FROM image WHERE name='plain'")
 
@@ -62,7 +65,7 @@ fake=$(python3 -c 'import json,sys; d = json.loads(sys.argv[1])
 for c in d["checks"]:
     if c["name"] == "dmi.sys_vendor": c["verdict"] = "hidden"; c["seen"] = "Dell Inc."
 print(json.dumps(d))' "$plain_sc")
-db "UPDATE image SET cloakcheck='$fake' WHERE name='plain'"
+db "UPDATE image SET cloakcheck='${fake//\'/\'\'}' WHERE name='plain'"   # SQL quoting: the limits say "fw_cfg's"
 out=$("$VM" snapshot --cloakcheck --accel tcg plain worsevm 2>&1); rc=$?
 tap_check "snapshot --cloakcheck refuses a VM that scores worse than its image, naming the check" \
   test "$rc" != 0 -a -n "$(grep -F 'worsevm scores worse than its image: dmi.sys_vendor is detected (QEMU) where the image hides it' <<<"$out")"
@@ -85,9 +88,18 @@ assert d["os"] == "linux" and d["detector_version"]
 names = [c["name"] for c in d["checks"]]
 assert len(names) == len(set(names)) and "dmi.sys_vendor" in names
 assert d["hidden"] + d["detected"] + d["skipped"] == len(d["checks"])
-assert all(c["verdict"] in ("hidden", "detected", "skipped") for c in d["checks"])' <<<"$out"
-"$VM" cloakcheck --agent "$addr" --os linux --fail-on-detected >/dev/null 2>&1; rc=$?
-tap_check "--fail-on-detected exits 3 when a hideable check is detected" test "$rc" = 3
+assert all(c["verdict"] in ("hidden", "detected", "skipped") for c in d["checks"])
+assert d["name"] is None
+c = {c["name"]: c for c in d["checks"]}
+assert c["fw_cfg.acpi"]["limit"] and c["fw_cfg.acpi"]["hint"] is None
+assert c["dmi.sys_vendor"]["limit"] is None and c["dmi.sys_vendor"]["hint"].startswith("init --hardware")' <<<"$out"
+"$VM" cloakcheck --agent "$addr" --os linux --fail-on-detected >/dev/null 2>"$tmp/err"; rc=$?
+tap_check "--fail-on-detected exits 3 when a hideable check is detected, naming them on stderr" test "$rc" = 3 \
+  -a "$(wc -l <"$tmp/err")" = 1 -a -n "$(grep -E -- '^.*--fail-on-detected: [0-9]+ checks a QEMU command line can hide are detected: .*dmi.sys_vendor' "$tmp/err")"
+"$VM" cloakcheck --agent "$addr" --os windows >/dev/null 2>"$tmp/err"; rc=$?
+tap_check "--os windows on the linux guest: the detector could not run, is this a windows guest?" test "$rc" = 1 \
+  -a -n "$(grep -F 'the detector could not run: is this a windows guest? (--os)' "$tmp/err")"
+[ "$rc" = 1 ] || sed 's/^/# /' "$tmp/err"
 kill -INT "$keep"; wait "$keep"
 tap_check "--agent stores nothing" test -z "$(db "SELECT cloakcheck FROM snapshot WHERE vmname='pvm'")"
 "$VM" cloakcheck --agent 127.0.0.1 >/dev/null 2>"$tmp/err"; rc=$?
@@ -107,6 +119,8 @@ tap_check "snapshot --cloakcheck checks the image first and records the VM" test
   -a -n "$(grep -F 'Image hw has no scorecard yet' <<<"$out")" -a -n "$(grep -F 'not worse than its image' <<<"$out")"
 [ "$rc" = 0 ] || echo "$out" | sed 's/^/# /'
 tap_check "the VM's scorecard is in its row" test -n "$(db "SELECT cloakcheck FROM snapshot WHERE vmname='hwvm'")"
+tap_check "... and the image's it checked first in the image's (the next snapshot does not boot it again)" \
+  python3 -c 'import json,sys; assert json.loads(sys.argv[1])["name"] == "hw"' "$(db "SELECT cloakcheck FROM image WHERE name='hw'")"
 out=$("$VM" cloakcheck hwvm 2>"$tmp/err"); rc=$?
 echo "$out" | sed 's/^/# /'
 tap_check "cloakcheck VM restores the VM and prints its scorecard" test "$rc" = 0 -a -z "$(qemus)"

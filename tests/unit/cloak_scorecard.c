@@ -1,6 +1,6 @@
 /* The scorecard: detector output parsed (each kind of bad line named by its number), the JSON
  * kept in the repository read back, worse, the printed table, the limits table, and the linux
- * detector's real output on this host parsed under BusyBox sh. */
+ * detector's real output on this host parsed under BusyBox sh, its emit() cutting a long list. */
 #include "test.h"
 
 #include <errno.h>
@@ -85,12 +85,18 @@ static void test_parse_errors(void **state) {
         }
 }
 
+#define HW_HINT "\"hint\":\"init --hardware NAME (vmcloak list hardware)\"}"
 static const char good_json[] =
-        "{\"os\":\"linux\",\"detector_version\":\"1\",\"hidden\":1,\"detected\":2,\"skipped\":1,\"checks\":["
-        "{\"name\":\"dmi.sys_vendor\",\"verdict\":\"detected\",\"seen\":\"QEMU\"},"
-        "{\"name\":\"cpuid.hypervisor\",\"verdict\":\"hidden\",\"seen\":\"no hypervisor flag\"},"
-        "{\"name\":\"fw_cfg.acpi\",\"verdict\":\"detected\",\"seen\":\"/sys/bus/acpi/devices/QEMU0002:00\"},"
-        "{\"name\":\"tool.virt_what\",\"verdict\":\"skipped\",\"seen\":\"\"}]}";
+        "{\"name\":null,\"os\":\"linux\",\"detector_version\":\"1\",\"hidden\":1,\"detected\":2,\"skipped\":1,"
+        "\"checks\":["
+        "{\"name\":\"dmi.sys_vendor\",\"verdict\":\"detected\",\"seen\":\"QEMU\",\"limit\":null," HW_HINT ","
+        "{\"name\":\"cpuid.hypervisor\",\"verdict\":\"hidden\",\"seen\":\"no hypervisor flag\",\"limit\":null,"
+        HW_HINT ","
+        "{\"name\":\"fw_cfg.acpi\",\"verdict\":\"detected\",\"seen\":\"/sys/bus/acpi/devices/QEMU0002:00\","
+        "\"limit\":\"fw_cfg's ACPI device QEMU0002 (q35 always has fw_cfg): a patched QEMU renaming its _HID\","
+        "\"hint\":null},"
+        "{\"name\":\"tool.virt_what\",\"verdict\":\"skipped\",\"seen\":\"\",\"limit\":null,"
+        "\"hint\":\"follows the dmi/cpuid checks above: hide those (init --hardware NAME)\"}]}";
 
 static void test_json(void **state) {
         (void)state;
@@ -104,10 +110,31 @@ static void test_json(void **state) {
         assert_string_equal(again, json);
         assert_int_equal(back.detected, 2);
         assert_int_equal(back.n_checks, 4);
+        assert_null(back.name);
         free(json);
         free(again);
         scorecard_done(&back);
+
+        /* a named scorecard (cloakcheck VM|IMAGE) keeps its name through the repository */
+        assert_non_null(s.name = strdup("win10vm_1"));
+        assert_int_equal(scorecard_to_json(&s, &json), 0);
+        assert_true(startswith(json, "{\"name\":\"win10vm_1\",\"os\":\"linux\","));
+        assert_int_equal(scorecard_from_json(json, &back), 0);
+        assert_string_equal(back.name, "win10vm_1");
+        free(json);
+        scorecard_done(&back);
         scorecard_done(&s);
+        assert_null(s.name);
+
+        /* a scorecard stored by an earlier vmcloak: no name, no limit, no hint */
+        assert_int_equal(scorecard_from_json("{\"os\":\"linux\",\"detector_version\":\"1\",\"checks\":"
+                                             "[{\"name\":\"fw_cfg.acpi\",\"verdict\":\"detected\",\"seen\":\"x\"}]}",
+                                             &back), 0);
+        assert_null(back.name);
+        assert_int_equal(scorecard_to_json(&back, &json), 0);
+        assert_non_null(strstr(json, "\"limit\":\"fw_cfg's ACPI device QEMU0002"));
+        free(json);
+        scorecard_done(&back);
 
         /* counts come from the checks, not from the stored numbers */
         assert_int_equal(scorecard_from_json("{\"os\":\"linux\",\"detector_version\":\"1\",\"hidden\":9,\"checks\":"
@@ -179,7 +206,9 @@ static void test_print(void **state) {
                             "1 hidden, 2 detected, 1 skipped\n"
                             "* not hidden by a QEMU 7.2 command line; what it would take:\n"
                             "  fw_cfg.acpi       fw_cfg's ACPI device QEMU0002 (q35 always has fw_cfg): a patched QEMU "
-                            "renaming its _HID\n");
+                            "renaming its _HID\n"
+                            "detected, and how to hide it:\n"
+                            "  dmi.sys_vendor    init --hardware NAME (vmcloak list hardware)\n");
         free(out);
         color = true;
         assert_int_equal(test_capture(STDOUT_FILENO, do_print, &color, &out), 0);
@@ -215,6 +244,29 @@ static void test_limits_and_names(void **state) {
                 if (cloak_check_limit(hideable[i]))
                         fail_msg("%s has a limit", hideable[i]);
         assert_null(cloak_check_limit(NULL));
+        /* a hint for each hideable check vmcloak has a knob for, none where the limits note speaks */
+        const char *const hw[] = { "dmi.sys_vendor", "dmi.bios_vm_bit", "cpuid.hypervisor", "cpu.model_name",
+                                   "acpi.oem_id", "acpi.table_id", "disk.model", "pci.nic_subsystem",
+                                   "smbios.vm_bit", "wmi.bios.serial", "reg.system_bios_version", "reg.cpu.vendor" };
+        for (size_t i = 0; i < ELEMENTSOF(hw); i++)
+                if (!cloak_check_hint(hw[i]) || !streq(cloak_check_hint(hw[i]), "init --hardware NAME (vmcloak list hardware)"))
+                        fail_msg("%s: hint %s", hw[i], cloak_check_hint(hw[i]) ? cloak_check_hint(hw[i]) : "(none)");
+        assert_non_null(strstr(cloak_check_hint("hw.cpus"), "init --cpus 2"));
+        assert_non_null(strstr(cloak_check_hint("hw.cpu_count"), "init --cpus 2"));
+        assert_non_null(strstr(cloak_check_hint("hw.ram"), "init --ramsize 4096"));
+        assert_non_null(strstr(cloak_check_hint("hw.disk_size"), "init --hddsize 100"));
+        assert_non_null(strstr(cloak_check_hint("tool.systemd_detect_virt"), "follows the dmi/cpuid checks"));
+        assert_non_null(strstr(cloak_check_hint("tool.virt_what"), "follows the dmi/cpuid checks"));
+        assert_non_null(strstr(cloak_check_hint("input.devices"), "pointer: ps2"));
+        for (size_t i = 0; i < ELEMENTSOF(limited); i++)
+                if (cloak_check_hint(limited[i]))
+                        fail_msg("%s has a limit and a hint", limited[i]);
+        for (size_t i = 0; i < ELEMENTSOF(limited_windows); i++)
+                if (cloak_check_hint(limited_windows[i]))
+                        fail_msg("%s has a limit and a hint", limited_windows[i]);
+        assert_null(cloak_check_hint("nonsense"));
+        assert_null(cloak_check_hint("dmi"));   /* a prefix matches only with its dot */
+        assert_null(cloak_check_hint(NULL));
         assert_string_equal(cloak_verdict_to_string(CLOAK_HIDDEN), "hidden");
         assert_string_equal(cloak_verdict_to_string(CLOAK_DETECTED), "detected");
         assert_string_equal(cloak_verdict_to_string(CLOAK_SKIPPED), "skipped");
@@ -301,6 +353,43 @@ static void test_detector_on_host(void **state) {
         free(path);
 }
 
+/* The detector's emit(), taken out of the shipped script and run under BusyBox sh: a list longer
+ * than 200 bytes ends at a whole item and " ...", and the line still parses. */
+static void test_detector_emit_cut(void **state) {
+        (void)state;
+        if (access("/bin/busybox", X_OK) < 0)
+                skip();
+        char *path = NULL;
+        const char *g;
+        assert_int_equal(cloak_detector_for("linux", &path, &g), 0);
+        /* 40 items of 33 bytes, as pci.subsystem lists the built-in devices; one item without spaces */
+        char *cmd = strdup_printf("/bin/busybox sh -c 'eval \"$(sed -n \"/^emit() {/,/^}/p\" %s)\"; "
+                                  "echo vmcloak-detector linux 1; "
+                                  "emit pci.subsystem detected \"$(i=0; while [ $i -lt 40 ]; do "
+                                  "printf \"0000:00:%%02d.0=8086:2918/1af4:1100 \" $i; i=$((i+1)); done)\"; "
+                                  "emit a detected \"$(printf %%0250d 0)\"; emit b hidden \"one\ttwo\"'",
+                                  path);
+        FILE *f = popen(cmd, "r");
+        assert_non_null(f);
+        char out[4096];
+        size_t n = fread(out, 1, sizeof out - 1, f);
+        out[n] = 0;
+        assert_int_equal(pclose(f), 0);
+        struct scorecard s;
+        if (scorecard_parse(out, &s) != 0)
+                fail_msg("emit's output does not parse:\n%s", out);
+        assert_int_equal(s.n_checks, 3);
+        const char *seen = s.checks[0].seen;
+        assert_true(strlen(seen) <= 200);
+        assert_true(endswith(seen, "=8086:2918/1af4:1100 ..."));
+        assert_true(startswith(seen, "0000:00:00.0=8086:2918/1af4:1100 0000:00:01.0="));
+        assert_true(strlen(s.checks[1].seen) == 200 && endswith(s.checks[1].seen, "000 ..."));
+        assert_string_equal(s.checks[2].seen, "one two");
+        scorecard_done(&s);
+        free(cmd);
+        free(path);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_parse_good),
@@ -311,6 +400,7 @@ int main(void) {
                 cmocka_unit_test(test_limits_and_names),
                 cmocka_unit_test(test_detector_for),
                 cmocka_unit_test(test_detector_on_host),
+                cmocka_unit_test(test_detector_emit_cut),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
