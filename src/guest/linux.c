@@ -585,6 +585,9 @@ static int build_linux_media(const struct os_profile *self, const struct install
                         r = log_oom();
         }
         _cleanup_free_ char *extlinux_conf = NULL, *isolinux_text = NULL, *os_release = NULL;
+        /* Both kernel command lines carry no_timer_check: under TCG on a loaded host the kernel's
+         * IO-APIC timer test can miss its interrupts and panic ("IO-APIC + timer doesn't work!"),
+         * which was seen, rarely, at a snapshot VM's boot. */
         if (r >= 0)
                 r = render_config("extlinux.conf", s.kernel.release, "cmdline-system", &extlinux_conf);
         if (r >= 0)
