@@ -40,18 +40,12 @@ port=$(free_port)
 t=$(now)
 t0=$t
 "$wine" "$tmp/guest/vmcloak-agent.exe" --host 127.0.0.1 --port "$port" >"$tmp/agent.log" 2>&1 &
-agent() { curl -s --max-time 120 "$@"; }
+AGENT_PORT=$port AGENT_MAX_TIME=120
 up=0
-for _ in $(seq 1 600); do
-  if agent -o /dev/null "http://127.0.0.1:$port/"; then up=1; break; fi
-  sleep 0.1
-done
+agent_up && up=1
 echo "# fresh Wine prefix + agent answering: $(secs "$t" "$(now)") s"
 tap_check "the Windows agent answers under Wine on 127.0.0.1:$port" test "$up" = 1
 if [ "$up" != 1 ]; then sed 's/^/# agent: /' "$tmp/agent.log"; tap_done; exit; fi
-gexec() { agent --data-urlencode "command=$1" --data-urlencode timeout=120 "http://127.0.0.1:$port/execute"; }
-gexit() { gexec "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["exit_code"])'; }
-gout() { gexec "$1" | python3 -c 'import json,sys; sys.stdout.write(json.load(sys.stdin)["stdout"])'; }
 
 # cloakcheck NAME: the scorecard as JSON in $tmp/NAME.json (exit code in $rc).
 cloakcheck() {

@@ -55,19 +55,12 @@ t=$(now)
   done
 ) &
 loop_pid=$!
-agent() { curl -s --max-time 60 "$@"; }
+AGENT_PORT=$port AGENT_MAX_TIME=60
 up=0
-for _ in $(seq 1 600); do
-  if agent -o /dev/null "http://127.0.0.1:$port/"; then up=1; break; fi
-  sleep 0.1
-done
+agent_up && up=1
 echo "# fresh Wine prefix + agent answering: $(secs "$t" "$(now)") s"
 tap_check "the Windows agent answers under Wine on 127.0.0.1:$port" test "$up" = 1
 if [ "$up" != 1 ]; then sed 's/^/# agent: /' "$tmp/agent.log"; tap_done; exit; fi
-# What the guest says, through the agent alone: a command's exit code and stdout.
-gexec() { agent --data-urlencode "command=$1" --data-urlencode timeout=120 "http://127.0.0.1:$port/execute"; }
-gexit() { gexec "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["exit_code"])'; }
-gfile() { agent -f --data-urlencode "filepath=$1" "http://127.0.0.1:$port/retrieve"; }
 # has_all TEXT PATTERN...: every pattern matches a line of TEXT.
 has_all() { local text=$1 p; shift; for p; do grep -q -- "$p" <<<"$text" || return 1; done; }
 
