@@ -80,6 +80,8 @@ tap_check "--setup-helper again keeps one line" test "$(grep -c . "$tmp/etc/qemu
 
 # --- doctor ---
 mkdir -p "$tmp/data/agent"; echo agent > "$tmp/data/agent/vmcloak-agent"; echo agent > "$tmp/data/agent/vmcloak-agent.exe"
+# doctor also checks the hardware profiles: the real ones beside the stand-in agents.
+ln -s "${VMCLOAK_SOURCE_ROOT:?}/data/hardware" "$tmp/data/hardware"
 export VMCLOAK_DATADIR=$tmp/data
 if command -v qemu-system-x86_64 >/dev/null && command -v qemu-img >/dev/null && command -v lz4 >/dev/null; then
   out=$(inns "$VM" doctor --bridge br-test 2>&1); rc=$?
