@@ -50,12 +50,13 @@ static const char *const vmcloak_revisions[] = {
 
 /* Every column a known schema has, and what added it: 0 VMCloak when alembic came (2018), 2-4
  * the alembic revision vmcloak_revisions[since - 1], 5 vmcloak's schema 2, 6 its schema 3, 7 its
- * schema 4, 8 its schema 5. Types only for the columns a migration adds. */
+ * schema 4, 8 its schema 5, 9 its schema 6. Types only for the columns a migration adds. */
 #define SINCE_VMCLOAK 5
 #define SINCE_SCHEMA3 6
 #define SINCE_SCHEMA4 7
 #define SINCE_SCHEMA5 8
-#define SINCE_LAST SINCE_SCHEMA5
+#define SINCE_SCHEMA6 9
+#define SINCE_LAST SINCE_SCHEMA6
 static const struct known_column {
         const char *table, *column, *type;
         int since;
@@ -92,6 +93,11 @@ static const struct known_column {
         { "image", "cloakcheck", "TEXT", SINCE_SCHEMA5 },
         { "snapshot", "identity", "TEXT", SINCE_SCHEMA5 },
         { "snapshot", "cloakcheck", "TEXT", SINCE_SCHEMA5 },
+        { "snapshot", "libvirt_uri", "TEXT", SINCE_SCHEMA6 },
+        { "snapshot", "libvirt_pool", "TEXT", SINCE_SCHEMA6 },
+        { "snapshot", "libvirt_volume", "TEXT", SINCE_SCHEMA6 },
+        { "snapshot", "libvirt_base", "TEXT", SINCE_SCHEMA6 },
+        { "snapshot", "libvirt_snapshot", "TEXT", SINCE_SCHEMA6 },
 };
 
 /* The vmcloak schema (user_version) a column first belongs to: 1 for VMCloak's head revision. */
@@ -671,6 +677,7 @@ static struct snapshot *snapshot_from_row(sqlite3_stmt *st) {
                 else if (streq(c, "port"))
                         s->port = sqlite3_column_int(st, i);
                 S(vmname); S(ipaddr); S(hostname); S(mac); S(created_at); S(tags); S(identity); S(cloakcheck);
+                S(libvirt_uri); S(libvirt_pool); S(libvirt_volume); S(libvirt_base); S(libvirt_snapshot);
                 S(image_name); S(image_vm);
 #undef S
         }
@@ -693,6 +700,8 @@ void snapshot_free(struct snapshot *s) {
                 return;
         free(s->vmname); free(s->ipaddr); free(s->hostname); free(s->mac); free(s->created_at); free(s->tags);
         free(s->identity); free(s->cloakcheck); free(s->image_name); free(s->image_vm);
+        free(s->libvirt_uri); free(s->libvirt_pool); free(s->libvirt_volume); free(s->libvirt_base);
+        free(s->libvirt_snapshot);
         free(s);
 }
 
@@ -936,7 +945,9 @@ int repo_snapshot_insert(struct repo *r, struct snapshot *s) {
         sqlite3_stmt *st;
         int rc = sqlite3_prepare_v2(r->db,
                                     "INSERT INTO snapshot (image_id, vmname, ipaddr, port, hostname, mac, created_at, "
-                                    "tags, identity, cloakcheck) VALUES (?,?,?,?,?,?,?,?,?,?)", -1, &st, NULL);
+                                    "tags, identity, cloakcheck, libvirt_uri, libvirt_pool, libvirt_volume, "
+                                    "libvirt_base, libvirt_snapshot) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", -1, &st,
+                                    NULL);
         if (rc != SQLITE_OK)
                 return sql_error(r, rc, "adding the snapshot");
         sqlite3_bind_int64(st, 1, s->image_id);
@@ -949,6 +960,11 @@ int repo_snapshot_insert(struct repo *r, struct snapshot *s) {
         bind_opt_text(st, 8, s->tags);
         bind_opt_text(st, 9, s->identity);
         bind_opt_text(st, 10, s->cloakcheck);
+        bind_opt_text(st, 11, s->libvirt_uri);
+        bind_opt_text(st, 12, s->libvirt_pool);
+        bind_opt_text(st, 13, s->libvirt_volume);
+        bind_opt_text(st, 14, s->libvirt_base);
+        bind_opt_text(st, 15, s->libvirt_snapshot);
         rc = sqlite3_step(st);
         sqlite3_finalize(st);
         if (rc != SQLITE_DONE)

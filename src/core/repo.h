@@ -19,8 +19,12 @@
  *   5  + image.hardware, image.identity, image.cloakcheck, snapshot.identity,
  *        snapshot.cloakcheck (TEXT; issue 13, cloaking: NULL for VMCloak rows and older ones,
  *        which have no hardware profile and run as QEMU's own machine, as VMCloak's did)
- * VMCloak reads every one of them (it names its columns); migrate takes 0, 2, 3 and 4 to 5. */
-#define REPO_SCHEMA_VERSION 5
+ *   6  + snapshot.libvirt_uri, snapshot.libvirt_pool, snapshot.libvirt_volume,
+ *        snapshot.libvirt_base, snapshot.libvirt_snapshot (TEXT; issue 14: a VM that lives as a
+ *        persistent libvirt domain on a libvirt host, `snapshot --connect`; NULL for the local
+ *        Cuckoo3 VMs of the qemu machinery: a folder with disk, memory file, machineinfo.json)
+ * VMCloak reads every one of them (it names its columns); migrate takes 0, 2, 3, 4 and 5 to 6. */
+#define REPO_SCHEMA_VERSION 6
 #define REPO_ALEMBIC_HEAD "d6c5bf858df1"
 
 struct repo;
@@ -82,6 +86,17 @@ struct snapshot {
         char *tags;        /* schema 4: the VM's machine tags as its machineinfo.json has them; NULL: none */
         char *identity;    /* schema 5: the VM's own hardware identity (JSON), NULL: none (no profile) */
         char *cloakcheck;  /* schema 5: its scorecard from snapshot --cloakcheck or cloakcheck VM (JSON) */
+        /* Schema 6 (issue 14), all NULL for a local VM: the libvirt host the VM lives on as a
+         * persistent domain named vmname (its connection URI, as the user gave it:
+         * "qemu+ssh://root@sandbox2/system"), the storage pool holding its disk, its disk (the
+         * overlay volume's name in that pool), the image's volume in that pool its overlay is
+         * backed by (shared by every VM of that image on that host), and the name of its
+         * running-state internal snapshot (what CAPE's kvm.conf `snapshot` names). */
+        char *libvirt_uri;
+        char *libvirt_pool;
+        char *libvirt_volume;
+        char *libvirt_base;
+        char *libvirt_snapshot;
         char *image_name;  /* filled by queries that join the image */
         char *image_vm;    /* the image's vm ("qemu"), likewise; NULL when the image is gone */
 };

@@ -93,7 +93,7 @@ tap_check "list images --json parses" bash -c "'$VM' --home '$vh' list images --
 out=$("$VM" --home "$vh" delvm win10vm_1 2>&1); rc=$?
 tap_check "write on old schema asks for migrate" test "$rc" = 1 -a -n "$(grep -F "vmcloak migrate" <<<"$out")"
 out=$("$VM" --home "$vh" migrate 2>&1); rc=$?
-tap_check "migrate upgrades" test "$rc" = 0 -a -n "$(grep -F 'from schema 1 to 5' <<<"$out")"
+tap_check "migrate upgrades" test "$rc" = 0 -a -n "$(grep -F 'from schema 1 to 6' <<<"$out")"
 out=$("$VM" --home "$vh" migrate 2>&1)
 tap_check "migrate again is a no-op" grep -qF 'already at the latest' <<<"$out"
 # Schema 5's scorecards in list --json: the stored JSON as an object, null when never checked.
@@ -267,12 +267,12 @@ tap_check "unknown revision: list warns" grep -q 'warning: .*fe7656c21eaa.*readi
 tap_check "unknown revision: repository byte-identical (sha256)" test "$(sum "$uh/repository.db")" = "$s0"
 tap_check "unknown revision: no WAL switch" test ! -e "$uh/repository.db-wal" -a "$(sqlite3 "$uh/repository.db" 'PRAGMA journal_mode')" = delete
 
-# A repository a newer vmcloak wrote (PRAGMA user_version 6, a column of its own).
+# A repository a newer vmcloak wrote (PRAGMA user_version 7, a column of its own).
 nh=$tmp/newer; "$VM" --home "$nh" list images >/dev/null 2>&1
-sqlite3 "$nh/repository.db" "PRAGMA journal_mode=DELETE; PRAGMA user_version=6; ALTER TABLE image ADD COLUMN hwprofile TEXT" >/dev/null
+sqlite3 "$nh/repository.db" "PRAGMA journal_mode=DELETE; PRAGMA user_version=7; ALTER TABLE image ADD COLUMN hwprofile TEXT" >/dev/null
 s0=$(sum "$nh/repository.db")
 out=$("$VM" --home "$nh" migrate 2>&1); rc=$?
-tap_check "newer schema: migrate refuses" test "$rc" = 1 -a -n "$(grep -F 'newer vmcloak (schema 6; this one knows schemas up to 5)' <<<"$out")"
+tap_check "newer schema: migrate refuses" test "$rc" = 1 -a -n "$(grep -F 'newer vmcloak (schema 7; this one knows schemas up to 6)' <<<"$out")"
 out=$("$VM" --home "$nh" clone a b 2>&1); rc=$?
 tap_check "newer schema: a writer refuses with the same line" test "$rc" = 1 -a -n "$(grep -F 'upgrade vmcloak' <<<"$out")"
 out=$("$VM" --home "$nh" list images 2>&1); rc=$?

@@ -348,8 +348,8 @@ static void test_newer_user_version(void **state) {
         assert_int_equal(repo_image_insert(r, a), 0);
         image_free(a);
         repo_close(r);
-        sql(f->db, "PRAGMA journal_mode=DELETE; PRAGMA user_version = 6; ALTER TABLE image ADD COLUMN hwprofile TEXT");
-        expect_untouched(f->db, REPO_NEWER, "newer vmcloak (schema 6; this one knows schemas up to 5)", 1);
+        sql(f->db, "PRAGMA journal_mode=DELETE; PRAGMA user_version = 7; ALTER TABLE image ADD COLUMN hwprofile TEXT");
+        expect_untouched(f->db, REPO_NEWER, "newer vmcloak (schema 7; this one knows schemas up to 6)", 1);
 }
 
 static void test_user_version_nobody_writes(void **state) {
@@ -430,12 +430,12 @@ static void test_missing_columns(void **state) {
         assert_int_equal(repo_open(f->db, &r), 0);
         repo_close(r);
         sql(f->db, "PRAGMA journal_mode=DELETE; ALTER TABLE snapshot DROP COLUMN tags");
-        expect_untouched(f->db, REPO_UNKNOWN, "lacks columns of schema 5 (snapshot.tags)", 0);
+        expect_untouched(f->db, REPO_UNKNOWN, "lacks columns of schema 6 (snapshot.tags)", 0);
         sql(f->db, "ALTER TABLE image DROP COLUMN os_language");
-        expect_untouched(f->db, REPO_UNKNOWN, "lacks columns of schema 5 (image.os_language, snapshot.tags)", 0);
+        expect_untouched(f->db, REPO_UNKNOWN, "lacks columns of schema 6 (image.os_language, snapshot.tags)", 0);
         sql(f->db, "ALTER TABLE snapshot ADD COLUMN tags TEXT; ALTER TABLE image ADD COLUMN os_language VARCHAR(32); "
                    "ALTER TABLE snapshot DROP COLUMN identity");
-        expect_untouched(f->db, REPO_UNKNOWN, "lacks columns of schema 5 (snapshot.identity)", 0);
+        expect_untouched(f->db, REPO_UNKNOWN, "lacks columns of schema 6 (snapshot.identity)", 0);
         /* Schema 4 without one of its own columns. */
         unlink(f->db);
         make_schema4(f->db);
@@ -480,7 +480,7 @@ static void test_schema3_migrates_to_current(void **state) {
         int from, to;
         assert_int_equal(repo_migrate(r, &from, &to), 0);
         assert_int_equal(from, 3);
-        assert_int_equal(to, 5);
+        assert_int_equal(to, 6);
         assert_int_equal(repo_state(r), REPO_CURRENT);
         assert_int_equal(repo_image_get(r, "win10base", &img), 0);
         assert_true(image_is_uefi(img));                 /* schema 3's values kept */
@@ -498,7 +498,7 @@ static void test_schema3_migrates_to_current(void **state) {
         assert_null(l[0]->tags);
         snapshot_list_free(l, n);
         repo_close(r);
-        expect_sql(f->db, "PRAGMA user_version", "5");
+        expect_sql(f->db, "PRAGMA user_version", "6");
         expect_sql(f->db, "SELECT tags FROM image WHERE name = 'win10base'", "dotnet,office");
         expect_sql(f->db, "SELECT count(*) FROM snapshot WHERE tags IS NULL", "2");
         expect_sql(f->db, "SELECT type FROM pragma_table_info('snapshot') WHERE name = 'tags'", "TEXT");
@@ -529,7 +529,7 @@ static void test_schema4_migrates_to_5(void **state) {
         int from, to;
         assert_int_equal(repo_migrate(r, &from, &to), 0);
         assert_int_equal(from, 4);
-        assert_int_equal(to, 5);
+        assert_int_equal(to, 6);
         assert_int_equal(repo_state(r), REPO_CURRENT);
         assert_int_equal(repo_image_get(r, "win10base", &img), 0);
         assert_string_equal(img->tags, "office");        /* schema 4's values kept */
@@ -548,9 +548,9 @@ static void test_schema4_migrates_to_5(void **state) {
         snapshot_free(sg);
         /* A second migrate has nothing to do. */
         assert_int_equal(repo_migrate(r, &from, &to), 0);
-        assert_int_equal(from, 5);
+        assert_int_equal(from, 6);
         repo_close(r);
-        expect_sql(f->db, "PRAGMA user_version", "5");
+        expect_sql(f->db, "PRAGMA user_version", "6");
         expect_sql(f->db, "SELECT hardware FROM image WHERE name = 'win10base'", "dell-optiplex-7050");
         expect_sql(f->db, "SELECT count(*) FROM image WHERE hardware IS NULL", "1");
         expect_sql(f->db, "SELECT count(*) FROM snapshot WHERE identity IS NULL AND cloakcheck IS NULL", "2");
@@ -558,6 +558,9 @@ static void test_schema4_migrates_to_5(void **state) {
                           "('hardware','identity','cloakcheck')", "TEXT,TEXT,TEXT");
         expect_sql(f->db, "SELECT group_concat(type) FROM pragma_table_info('snapshot') WHERE name IN "
                           "('identity','cloakcheck')", "TEXT,TEXT");
+        /* Schema 6's libvirt columns come empty: every VM of an older repository is a local one. */
+        expect_sql(f->db, "SELECT count(*) FROM snapshot WHERE libvirt_uri IS NULL AND libvirt_pool IS NULL AND "
+                          "libvirt_volume IS NULL AND libvirt_base IS NULL AND libvirt_snapshot IS NULL", "2");
 }
 
 /* Schema 5's columns through every row function: insert, get, list, update, and the
@@ -715,7 +718,7 @@ static void test_schema2_opens_and_migrates_to_current(void **state) {
         expect_sql(f->db, "SELECT count(*) FROM pragma_table_info('image') WHERE name IN "
                           "('firmware','secure_boot','tpm','os_build','os_edition','os_language','tags',"
                           "'hardware','identity','cloakcheck')", "10");
-        expect_sql(f->db, "PRAGMA user_version", "5");
+        expect_sql(f->db, "PRAGMA user_version", "6");
         /* A second migrate has nothing to do. */
         assert_int_equal(repo_open(f->db, &r), 0);
         assert_int_equal(repo_migrate(r, &from, &to), 0);
