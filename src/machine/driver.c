@@ -101,6 +101,8 @@ static int domain_done(struct vm_conn *c, int r, struct vm_domain *d, struct vm_
 int vm_domain_define(struct vm_conn *c, const struct vm_def *def, const struct vm_domain_opts *o,
                      struct vm_domain **ret) {
         struct vm_domain *d = NULL;
+        if (o && o->persistent && !c->driver->keep)
+                return unsupported(c->driver, "define persistent domains");
         int r = DISPATCH(c, domain_define, "define machines", c, def, o, &d);
         return domain_done(c, r, d, ret);
 }
@@ -173,4 +175,37 @@ char *vm_domain_log_tail(struct vm_domain *d, unsigned lines) {
 
 const char *vm_domain_describe(struct vm_domain *d) {
         return d->driver->describe ? d->driver->describe(d) : d->driver->name;
+}
+
+int vm_domain_snapshot_create(struct vm_domain *d, const char *name, const char *description) {
+        return DISPATCH(d, snapshot_create, "take a running-state snapshot of a domain", d, name, description);
+}
+
+int vm_domain_keep(struct vm_domain *d) {
+        return DISPATCH(d, keep, "keep a persistent domain", d);
+}
+
+int vm_conn_domain_info(struct vm_conn *c, const char *name, struct vm_domain_info *ret) {
+        return DISPATCH(c, conn_domain_info, "look up a persistent domain", c, name, ret);
+}
+
+int vm_conn_domain_remove(struct vm_conn *c, const char *name) {
+        return DISPATCH(c, conn_domain_remove, "remove a persistent domain", c, name);
+}
+
+int vm_volume_upload(struct vm_conn *c, const char *local_path, const char *name, char **ret_path,
+                     bool *ret_uploaded) {
+        return DISPATCH(c, volume_upload, "upload a storage volume", c, local_path, name, ret_path, ret_uploaded);
+}
+
+int vm_volume_create_overlay(struct vm_conn *c, const char *name, const char *backing_path, char **ret_path) {
+        return DISPATCH(c, volume_create_overlay, "create a storage volume", c, name, backing_path, ret_path);
+}
+
+int vm_volume_delete(struct vm_conn *c, const char *name) {
+        return DISPATCH(c, volume_delete, "delete a storage volume", c, name);
+}
+
+int vm_volume_list(struct vm_conn *c, char ***ret_names) {
+        return DISPATCH(c, volume_list, "list storage volumes", c, ret_names);
 }

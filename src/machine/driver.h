@@ -22,8 +22,9 @@
  * (core/interrupt.h) by returning -ECANCELED; the caller then frees the domain, which stops
  * whatever the driver started. A domain never outlives vmcloak.
  *
- * Drivers: src/qemu/driver.c (QEMU run directly, qemu_driver) and src/fake/ (a scripted guest
- * for tests, fake_driver).
+ * Drivers: src/qemu/driver.c (QEMU run directly, qemu_driver), src/libvirt/driver.c (any
+ * libvirt host through the libvirt C API, libvirt_driver: issue 14) and src/fake/ (a scripted
+ * guest for tests, fake_driver).
  */
 
 enum vm_accel {
@@ -36,14 +37,20 @@ int vm_accel_from_string(const char *s, enum vm_accel *ret);   /* auto, kvm, tcg
 
 struct vm_conn_opts {
         enum vm_accel accel;           /* what the user asked for */
-        const char *uri;               /* driver-specific host address; NULL: this machine */
+        const char *uri;               /* driver-specific host address; NULL: this machine
+                                        * (libvirt: a connection URI, NULL: qemu:///system) */
+        const char *pool;              /* drivers with storage pools (libvirt): the pool the
+                                        * vm_volume_* calls work in; NULL: "vmcloak" */
 };
 
 /* Facts about the host a connection runs machines on. */
 struct vm_host_info {
-        const char *driver;            /* "qemu" */
+        const char *driver;            /* "qemu", "libvirt" */
         char version[32];              /* hypervisor version, machineinfo's machinery_version: "7.2.22" */
         enum vm_accel accel;           /* resolved: KVM or TCG */
+        char manager_version[32];      /* libvirt: the daemon's libvirt version "9.0.0"; "" otherwise */
+        bool local;                    /* the machines run on this machine (a file path here is a
+                                        * path there; a forwarded 127.0.0.1 port reaches them) */
 };
 
 /* Host-side settings of one domain. */
@@ -51,6 +58,20 @@ struct vm_domain_opts {
         const char *log_path;          /* the hypervisor's own log (appended); required */
         char *const *passthrough;      /* raw hypervisor arguments (--qemu-arg); drivers that
                                         * cannot take them refuse a non-empty list */
+        bool persistent;               /* a domain the host keeps (libvirt's virDomainDefineXML,
+                                        * named vm_def.name, refused when the host has one of that
+                                        * name: -EEXIST); it outlives vmcloak only once
+                                        * vm_domain_keep() said so: until then vm_domain_free()
+                                        * removes it. Drivers without them answer -EOPNOTSUPP. */
+};
+
+/* A domain the host keeps, as vm_conn_domain_info() finds it by name. */
+struct vm_domain_info {
+        bool active;                   /* running or paused (else shut off) */
+        unsigned snapshots;            /* internal snapshots it has */
+        char current_snapshot[128];    /* "" when it has none */
+        bool current_snapshot_running; /* that snapshot holds a running machine (what CAPE reverts) */
+        char uuid[40];
 };
 
 struct vm_start_opts {
@@ -126,6 +147,17 @@ struct vm_driver {
         int (*cuckoo_start_args)(struct vm_domain *d, const struct vm_def *as_restored, char ***ret);
         char *(*log_tail)(struct vm_domain *d, unsigned lines);
         const char *(*describe)(struct vm_domain *d);
+        /* Persistent domains and storage pools (libvirt; issue 14). */
+        int (*snapshot_create)(struct vm_domain *d, const char *name, const char *description);
+        int (*keep)(struct vm_domain *d);
+        int (*conn_domain_info)(struct vm_conn *c, const char *name, struct vm_domain_info *ret);
+        int (*conn_domain_remove)(struct vm_conn *c, const char *name);
+        int (*volume_upload)(struct vm_conn *c, const char *local_path, const char *name, char **ret_path,
+                             bool *ret_uploaded);
+        int (*volume_create_overlay)(struct vm_conn *c, const char *name, const char *backing_path,
+                                     char **ret_path);
+        int (*volume_delete)(struct vm_conn *c, const char *name);
+        int (*volume_list)(struct vm_conn *c, char ***ret_names);
 };
 
 /* What every driver's connection and domain start with (drivers embed these first). */
@@ -217,3 +249,41 @@ int vm_domain_cuckoo_start_args(struct vm_domain *d, const struct vm_def *as_res
 char *vm_domain_log_tail(struct vm_domain *d, unsigned lines);
 /* "QEMU pid 1234" or the like, for debug lines. */
 const char *vm_domain_describe(struct vm_domain *d);
+
+/* ---- persistent domains and storage pools (libvirt; issue 14) ----
+ *
+ * What `snapshot --connect` and `delvm` need from a libvirt host (libvirt.md): a VM lives
+ * there as a persistent domain with a running-state internal snapshot, its disk a qcow2
+ * overlay volume in the connection's storage pool on a volume holding the image (uploaded once
+ * per host). The QEMU and fake drivers without these answer -EOPNOTSUPP (the fake driver keeps
+ * them in memory for the pipeline's unit tests). */
+
+/* Take a running-state internal snapshot named name of the running (or paused) machine: memory,
+ * device state and disks, atomically (libvirt: virDomainSnapshotCreateXML with
+ * VIR_DOMAIN_SNAPSHOT_CREATE_ATOMIC); the machine runs on afterwards. What CAPE's and Cuckoo3's
+ * kvm machineries revert with flags 0. -EOPNOTSUPP with one line naming what the host lacks
+ * (libvirt 9.0 refuses internal snapshots of UEFI/pflash domains, docs/libvirt.md). */
+int vm_domain_snapshot_create(struct vm_domain *d, const char *name, const char *description);
+/* From now on the persistent domain stays on its host when vm_domain_free() runs (which still
+ * switches it off if it runs). A domain defined without opts.persistent: -EINVAL. */
+int vm_domain_keep(struct vm_domain *d);
+/* The persistent domain name on c's host: 0 and *ret, -ENOENT (no line) when the host has none. */
+int vm_conn_domain_info(struct vm_conn *c, const char *name, struct vm_domain_info *ret);
+/* Remove the persistent domain name from c's host: switch it off if it runs, delete its
+ * snapshots, undefine it with its NVRAM and the volumes its driver made for it (not its disk:
+ * vm_volume_delete). -ENOENT (no line) when the host has no such domain. */
+int vm_conn_domain_remove(struct vm_conn *c, const char *name);
+/* Put the local file local_path into the pool as volume name, once: a volume of that name whose
+ * size is the file's is reused (*ret_uploaded false: callers name volumes by content, e.g.
+ * the image's SHA-256), one of another size (a cut upload) is replaced. An upload that fails
+ * or is interrupted (-ECANCELED) leaves no volume. *ret_path: the volume's path on the host
+ * (what a domain's disk names). ret_uploaded may be NULL. */
+int vm_volume_upload(struct vm_conn *c, const char *local_path, const char *name, char **ret_path,
+                     bool *ret_uploaded);
+/* A new qcow2 volume name in the pool backed by the qcow2 file backing_path on the host (a
+ * volume of the same pool), the backing file's size. -EEXIST when the pool has one. */
+int vm_volume_create_overlay(struct vm_conn *c, const char *name, const char *backing_path, char **ret_path);
+/* Delete volume name of the pool. -ENOENT (no line) when there is none. */
+int vm_volume_delete(struct vm_conn *c, const char *name);
+/* The names of the pool's volumes (NULL-terminated, sorted; an empty list when there are none). */
+int vm_volume_list(struct vm_conn *c, char ***ret_names);

@@ -6,7 +6,7 @@
 int pipeline_connect(struct pipeline *p, enum vm_accel accel) {
         if (p->conn)
                 return 0;
-        struct vm_conn_opts o = { .accel = accel, .uri = p->uri };
+        struct vm_conn_opts o = { .accel = accel, .uri = p->uri, .pool = p->pool };
         return vm_conn_open(p->driver, &o, &p->conn);
 }
 

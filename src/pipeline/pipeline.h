@@ -17,6 +17,7 @@ struct pipeline {
         struct repo *repo;
         const struct vm_driver *driver;
         const char *uri;               /* the driver's host; NULL: this machine */
+        const char *pool;              /* its storage pool (libvirt); NULL: the driver's default */
         struct vm_conn *conn;          /* pipeline_connect() */
 };
 

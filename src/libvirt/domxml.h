@@ -1,0 +1,48 @@
+/* A VM definition rendered as libvirt domain XML (issue 14). */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "machine/def.h"
+
+/*
+ * What the definition cannot say and the libvirt host decides: the domain type, firmware
+ * files and the files the driver put on the host for this domain. Every path is a path on the
+ * libvirt host (a volume's path when the host is remote). NULL/0 fields are left out.
+ */
+struct libvirt_xml_host {
+        const char *domain_type;       /* "kvm" on a KVM host, "qemu" (TCG) otherwise; required */
+        const char *emulator;          /* <emulator>; NULL: libvirt's own choice */
+        const char *machine;           /* <type machine=...>; NULL: the QEMU driver's (the same
+                                        * machine type the argv builder uses) */
+        const char *uuid;              /* <uuid>; NULL: SMBIOS system uuid when set, else libvirt's */
+        const char *title;             /* <title> */
+        const char *description;       /* <description> */
+        /* UEFI: the read-only code and the template libvirt copies into nvram (vm_def.nvram,
+         * or libvirt's own per-domain path when that is NULL). */
+        const char *ovmf_code, *ovmf_vars_template;
+        /* Binary SMBIOS type 0 and 3 structures (machine/smbios.h) on the host, for what
+         * <sysinfo> cannot say (the "virtual machine" bit of type 0, the chassis type): given
+         * with <qemu:commandline> -smbios file=... and then left out of <sysinfo>. */
+        const char *smbios_type0_path, *smbios_type3_path;
+        /* User-mode networking: the 127.0.0.1 ports forwarded to guest_ip:agent_port (slot 0)
+         * and guest_ip2:agent_port (slot 1); 0: none. libvirt 9.0 has no <portForward> for the
+         * user backend, so a user NIC is a <qemu:commandline> -netdev/-device pair. */
+        uint16_t agent_forward[2];
+        char *const *passthrough;      /* raw QEMU arguments (--qemu-arg) as <qemu:arg> */
+        bool seclabel_none;            /* <seclabel type='none' model='dac'/>: leave file owners alone */
+};
+
+/*
+ * Render def (checked by the caller with vm_def_check) for host h as a libvirt domain XML
+ * document (libxml2's writer, UTF-8, indented, ending in a newline; the format is libvirt's
+ * formatdomain.html and docs/schemas/domain.rng, validated by virt-xml-validate in the tests).
+ * Each vm_def field maps onto the element its comment in machine/def.h names; what libvirt 9.0
+ * has no element for goes through <qemu:override> (device properties: ATA model/firmware, NIC
+ * subsystem ids) or <qemu:commandline> (SMBIOS 4/17 and the binary tables, CPUID
+ * family/model/stepping and brand string, ACPI OEM ids), the same values the QEMU driver's argv
+ * carries (src/qemu/argv.c). *ret: a new string. 0, -EINVAL (one line: what libvirt cannot
+ * express, e.g. a 9p share on a remote host), -ENOMEM.
+ */
+int libvirt_domain_xml(const struct vm_def *def, const struct libvirt_xml_host *h, char **ret);

@@ -1,0 +1,16 @@
+/* The libvirt driver: machines on any libvirt host through the libvirt C API (issue 14). */
+#pragma once
+
+#include "machine/driver.h"
+
+/*
+ * vm_conn_opts.uri is a libvirt connection URI ("qemu:///system", "qemu+ssh://root@host/system",
+ * "qemu+tcp://127.0.0.1:16509/system"); NULL: $VMCLOAK_LIBVIRT_URI, else qemu:///system.
+ * vm_conn_opts.pool names the storage pool (NULL: "vmcloak", created as a directory pool under
+ * the host's /var/lib/libvirt/images/vmcloak when the host has none). Domains are rendered by
+ * libvirt/domxml.h; type 'kvm' when the host's domain capabilities offer KVM, else 'qemu'.
+ * Lifecycle and reboot events come from libvirt's event loop (virEventRegisterDefaultImpl, one
+ * thread per process). The rules are those of machine/driver.h; libvirt's own error text is
+ * part of each one-line error (virGetLastErrorMessage).
+ */
+extern const struct vm_driver libvirt_driver;
