@@ -211,6 +211,19 @@ static char *cdrom_alias(size_t i) {
         return i == 0 ? strdup("ua-cdrom") : strdup_printf("ua-cdrom%zu", i);
 }
 
+/*
+ * libvirt 9.0 writes a disk <serial> with every space escaped by a backslash (a leftover of
+ * -drive serial=), which QEMU then reports verbatim: a serial with a space goes through the
+ * override instead (QEMU's ide-hd/ide-cd serial=).
+ */
+static bool serial_in_override(const char *serial) {
+        return serial && strchr(serial, ' ');
+}
+
+static const char *serial_element(const char *serial) {
+        return serial_in_override(serial) ? NULL : serial;
+}
+
 /* --- the domain's head: identity, memory, CPUs, SMBIOS, firmware ---------------------------- */
 
 static const char *domain_uuid(const struct xml *x) {
@@ -431,7 +444,7 @@ static void write_disk(struct xml *x) {
         if (k->rotation_rate)
                 attrf(x, "rotation_rate", "%u", k->rotation_rate);
         end(x);
-        elem(x, "serial", k->serial);
+        elem(x, "serial", serial_element(k->serial));
         empty1(x, "boot", "order", x->d->boot == VM_BOOT_DISK_FIRST ? "1" : "2");
         alias(x, ALIAS_DISK);
         drive_address(x, 0);
@@ -462,7 +475,7 @@ static void write_cdrom(struct xml *x, size_t i) {
         end(x);
         start(x, "readonly");
         end(x);
-        elem(x, "serial", c->serial);
+        elem(x, "serial", serial_element(c->serial));
         if (i == 0)
                 empty1(x, "boot", "order", x->d->boot == VM_BOOT_DISK_FIRST ? "2" : "1");
         alias(x, al);
@@ -845,19 +858,22 @@ static void override_prop(struct xml *x, const char *name, const char *type, con
         end(x);
 }
 
-static bool ata_override_needed(const char *model, const char *firmware, uint64_t wwn) {
-        return model || firmware || wwn;
+static bool ata_override_needed(const char *model, const char *serial, const char *firmware, uint64_t wwn) {
+        return model || serial_in_override(serial) || firmware || wwn;
 }
 
 /* ATA model/firmware (and the WWN, libvirt taking <wwn> only on IDE and SCSI disks) of one drive. */
-static void override_ata(struct xml *x, const char *al, const char *model, const char *firmware, uint64_t wwn) {
-        if (!ata_override_needed(model, firmware, wwn))
+static void override_ata(struct xml *x, const char *al, const char *model, const char *serial, const char *firmware,
+                         uint64_t wwn) {
+        if (!ata_override_needed(model, serial, firmware, wwn))
                 return;
         start(x, "qemu:device");
         attr(x, "alias", al);
         start(x, "qemu:frontend");
         if (model)
                 override_prop(x, "model", "string", model);
+        if (serial_in_override(serial))
+                override_prop(x, "serial", "string", serial);
         if (firmware)
                 override_prop(x, "ver", "string", firmware);
         if (wwn) {
@@ -870,11 +886,11 @@ static void override_ata(struct xml *x, const char *al, const char *model, const
 }
 
 static bool overrides_needed(const struct vm_def *d) {
-        if (ata_override_needed(d->disk.model, d->disk.firmware, d->disk.wwn))
+        if (ata_override_needed(d->disk.model, d->disk.serial, d->disk.firmware, d->disk.wwn))
                 return true;
         size_t n = d->n_cdroms ? d->n_cdroms : 1;
         for (size_t i = 0; i < n; i++)
-                if (ata_override_needed(cdrom(d, i)->model, cdrom(d, i)->firmware, 0))
+                if (ata_override_needed(cdrom(d, i)->model, cdrom(d, i)->serial, cdrom(d, i)->firmware, 0))
                         return true;
         return d->net.type == VM_NET_BRIDGE && d->nic.subsystem_vendor;
 }
@@ -884,7 +900,7 @@ static void write_overrides(struct xml *x) {
         if (!overrides_needed(d))
                 return;
         start(x, "qemu:override");
-        override_ata(x, ALIAS_DISK, d->disk.model, d->disk.firmware, d->disk.wwn);
+        override_ata(x, ALIAS_DISK, d->disk.model, d->disk.serial, d->disk.firmware, d->disk.wwn);
         size_t n = d->n_cdroms ? d->n_cdroms : 1;
         for (size_t i = 0; i < n; i++) {
                 _cleanup_free_ char *al = cdrom_alias(i);
@@ -892,7 +908,7 @@ static void write_overrides(struct xml *x) {
                         fail(x, -ENOMEM);
                         break;
                 }
-                override_ata(x, al, cdrom(d, i)->model, cdrom(d, i)->firmware, 0);
+                override_ata(x, al, cdrom(d, i)->model, cdrom(d, i)->serial, cdrom(d, i)->firmware, 0);
         }
         /* The user-mode / backend-less NIC carries them on its own -device. */
         if (d->net.type == VM_NET_BRIDGE && d->nic.subsystem_vendor) {
