@@ -231,30 +231,55 @@ static const char *domain_uuid(const struct xml *x) {
 }
 
 static void entry(struct xml *x, const char *name, const char *value) {
-        if (!value)
-                return;
         start(x, "entry");
         attr(x, "name", name);
         text(x, value);
         end(x);
 }
 
-static bool any_set(const char *const *v, size_t n) {
-        for (size_t i = 0; i < n; i++)
-                if (v[i])
-                        return true;
-        return false;
+/*
+ * The SMBIOS tables <sysinfo> has an element for (types 0, 1, 2, 3), each field in libvirt's
+ * entry name, which is QEMU's -smbios key too. A field set to "" is no entry: libvirt drops
+ * empty entries and QEMU would then write its own default (type 1 version is the machine type
+ * "pc-q35-7.2", a VM tell), where argv.c's "version=" writes none; it goes through
+ * <qemu:commandline> as -smbios type=N,KEY= after libvirt's own -smbios (QEMU merges them).
+ */
+#define SMBIOS_MAX_FIELDS 7
+struct smbios_block {
+        unsigned type;
+        const char *tag;                /* <sysinfo> child */
+        bool in_file;                   /* -smbios file= instead (types 0 and 3) */
+        size_t n;
+        const char *names[SMBIOS_MAX_FIELDS], *values[SMBIOS_MAX_FIELDS];
+};
+
+static bool smbios_file(const struct xml *x, unsigned type);
+
+static void smbios_blocks(const struct xml *x, struct smbios_block b[4]) {
+        const struct vm_smbios *m = &x->d->id.smbios;
+        b[0] = (struct smbios_block){ 0, "bios", smbios_file(x, 0), 4, { "vendor", "version", "date", "release" },
+                                      { m->bios.vendor, m->bios.version, m->bios.date, m->bios.release } };
+        b[1] = (struct smbios_block){ 1, "system", false, 7,
+                                      { "manufacturer", "product", "version", "serial", "uuid", "sku", "family" },
+                                      { m->system.manufacturer, m->system.product, m->system.version,
+                                        m->system.serial, m->system.uuid, m->system.sku, m->system.family } };
+        b[2] = (struct smbios_block){ 2, "baseBoard", false, 6,
+                                      { "manufacturer", "product", "version", "serial", "asset", "location" },
+                                      { m->baseboard.manufacturer, m->baseboard.product, m->baseboard.version,
+                                        m->baseboard.serial, m->baseboard.asset, m->baseboard.location } };
+        b[3] = (struct smbios_block){ 3, "chassis", smbios_file(x, 3), 5,
+                                      { "manufacturer", "version", "serial", "asset", "sku" },
+                                      { m->chassis.manufacturer, m->chassis.version, m->chassis.serial,
+                                        m->chassis.asset, m->chassis.sku } };
 }
 
-/* One <sysinfo> block of named entries, left out when none is set. */
-static void sysinfo_block(struct xml *x, const char *tag, const char *const *names, const char *const *values,
-                          size_t n) {
-        if (!any_set(values, n))
-                return;
-        start(x, tag);
-        for (size_t i = 0; i < n; i++)
-                entry(x, names[i], values[i]);
-        end(x);
+static bool block_has_entry(const struct smbios_block *b) {
+        if (b->in_file)
+                return false;
+        for (size_t i = 0; i < b->n; i++)
+                if (!isempty(b->values[i]))
+                        return true;
+        return false;
 }
 
 /* Whether type 0 / 3 goes through the host's file rather than <sysinfo>. */
@@ -264,17 +289,12 @@ static bool smbios_file(const struct xml *x, unsigned type) {
 }
 
 static bool sysinfo_needed(const struct xml *x) {
-        const struct vm_smbios *m = &x->d->id.smbios;
-        const char *const sys[] = { m->system.manufacturer, m->system.product, m->system.version, m->system.serial,
-                                    m->system.uuid, m->system.sku, m->system.family };
-        const char *const bb[] = { m->baseboard.manufacturer, m->baseboard.product, m->baseboard.version,
-                                   m->baseboard.serial, m->baseboard.asset, m->baseboard.location };
-        const char *const ch[] = { m->chassis.manufacturer, m->chassis.version, m->chassis.serial,
-                                   m->chassis.asset, m->chassis.sku };
-        const char *const bios[] = { m->bios.vendor, m->bios.version, m->bios.date, m->bios.release };
-        return any_set(sys, ELEMENTSOF(sys)) || any_set(bb, ELEMENTSOF(bb)) ||
-               (!smbios_file(x, 3) && any_set(ch, ELEMENTSOF(ch))) ||
-               (!smbios_file(x, 0) && any_set(bios, ELEMENTSOF(bios))) || strv_length(m->oem_strings) > 0;
+        struct smbios_block b[4];
+        smbios_blocks(x, b);
+        for (size_t i = 0; i < 4; i++)
+                if (block_has_entry(&b[i]))
+                        return true;
+        return strv_length(x->d->id.smbios.oem_strings) > 0;
 }
 
 /* SMBIOS types 0 (unless a file), 1, 2, 3 (unless a file) and 11: <sysinfo type='smbios'>. */
@@ -282,26 +302,18 @@ static void write_sysinfo(struct xml *x) {
         const struct vm_smbios *m = &x->d->id.smbios;
         if (!sysinfo_needed(x))
                 return;
+        struct smbios_block b[4];
+        smbios_blocks(x, b);
         start(x, "sysinfo");
         attr(x, "type", "smbios");
-        if (!smbios_file(x, 0)) {
-                const char *const n[] = { "vendor", "version", "date", "release" };
-                const char *const v[] = { m->bios.vendor, m->bios.version, m->bios.date, m->bios.release };
-                sysinfo_block(x, "bios", n, v, ELEMENTSOF(n));
-        }
-        const char *const sn[] = { "manufacturer", "product", "version", "serial", "uuid", "sku", "family" };
-        const char *const sv[] = { m->system.manufacturer, m->system.product, m->system.version, m->system.serial,
-                                   m->system.uuid, m->system.sku, m->system.family };
-        sysinfo_block(x, "system", sn, sv, ELEMENTSOF(sn));
-        const char *const bn[] = { "manufacturer", "product", "version", "serial", "asset", "location" };
-        const char *const bv[] = { m->baseboard.manufacturer, m->baseboard.product, m->baseboard.version,
-                                   m->baseboard.serial, m->baseboard.asset, m->baseboard.location };
-        sysinfo_block(x, "baseBoard", bn, bv, ELEMENTSOF(bn));
-        if (!smbios_file(x, 3)) {
-                const char *const cn[] = { "manufacturer", "version", "serial", "asset", "sku" };
-                const char *const cv[] = { m->chassis.manufacturer, m->chassis.version, m->chassis.serial,
-                                           m->chassis.asset, m->chassis.sku };
-                sysinfo_block(x, "chassis", cn, cv, ELEMENTSOF(cn));
+        for (size_t i = 0; i < 4; i++) {
+                if (!block_has_entry(&b[i]))
+                        continue;
+                start(x, b[i].tag);
+                for (size_t k = 0; k < b[i].n; k++)
+                        if (!isempty(b[i].values[k]))
+                                entry(x, b[i].names[k], b[i].values[k]);
+                end(x);
         }
         if (m->oem_strings) {
                 start(x, "oemStrings");
@@ -768,8 +780,38 @@ static void cmdline_smbios_file(struct xml *x, const char *path) {
         argf(x, "file=%s", e);
 }
 
+/* -smbios type=N,KEY=,... for the fields set to "" (see smbios_blocks). */
+static void cmdline_smbios_empty(struct xml *x) {
+        struct smbios_block b[4];
+        smbios_blocks(x, b);
+        for (size_t i = 0; i < 4; i++) {
+                if (b[i].in_file)
+                        continue;
+                char *s = strdup_printf("type=%u", b[i].type);
+                bool any = false;
+                for (size_t k = 0; k < b[i].n && s; k++) {
+                        if (!b[i].values[k] || *b[i].values[k])
+                                continue;
+                        char *n = strdup_printf("%s,%s=", s, b[i].names[k]);
+                        free(s);
+                        s = n;
+                        any = true;
+                }
+                if (!s) {
+                        fail(x, -ENOMEM);
+                        return;
+                }
+                if (any) {
+                        arg(x, "-smbios");
+                        arg(x, s);
+                }
+                free(s);
+        }
+}
+
 static void cmdline_smbios(struct xml *x) {
         const struct vm_smbios *m = &x->d->id.smbios;
+        cmdline_smbios_empty(x);
         if (smbios_file(x, 0))
                 cmdline_smbios_file(x, x->h->smbios_type0_path);
         if (smbios_file(x, 3))
