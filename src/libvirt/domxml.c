@@ -106,6 +106,18 @@ static void arg(struct xml *x, const char *s) {
                 fail(x, -ENOMEM);
 }
 
+/* Append s (owned; NULL: out of memory) to the command line. */
+static void arg_owned(struct xml *x, char *s) {
+        if (!s)
+                fail(x, -ENOMEM);
+        if (x->r < 0) {
+                free(s);
+                return;
+        }
+        if (strv_push(&x->args, s) < 0)
+                fail(x, -ENOMEM);
+}
+
 static void argf(struct xml *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void argf(struct xml *x, const char *fmt, ...) {
         if (x->r < 0)
@@ -114,8 +126,7 @@ static void argf(struct xml *x, const char *fmt, ...) {
         va_start(ap, fmt);
         char *s = strdup_vprintf(fmt, ap);
         va_end(ap);
-        if (!s || strv_push(&x->args, s) < 0)
-                fail(x, -ENOMEM);
+        arg_owned(x, s);
 }
 
 /* A QEMU option value with every ',' doubled (QEMU's QemuOpts/keyval escape). */
@@ -575,15 +586,8 @@ static void cmdline_nic(struct xml *x, const struct slots *s) {
                         v = nv;
                 }
                 opt_add(&v, "id", "net0");
-                if (!v) {
-                        fail(x, -ENOMEM);
-                        return;
-                }
                 arg(x, "-netdev");
-                if (x->r == 0 && strv_push(&x->args, v) < 0)
-                        fail(x, -ENOMEM);
-                else if (x->r < 0)
-                        free(v);
+                arg_owned(x, v);
         }
         char *dev = strdup(nic_model(d));
         if (n->type == VM_NET_USER)
@@ -602,15 +606,8 @@ static void cmdline_nic(struct xml *x, const struct slots *s) {
                 free(dev);
                 dev = nv;
         }
-        if (!dev) {
-                fail(x, -ENOMEM);
-                return;
-        }
         arg(x, "-device");
-        if (x->r == 0 && strv_push(&x->args, dev) < 0)
-                fail(x, -ENOMEM);
-        else if (x->r < 0)
-                free(dev);
+        arg_owned(x, dev);
 }
 
 static void write_serial(struct xml *x) {
@@ -757,17 +754,12 @@ static void cmdline_smbios_table(struct xml *x, unsigned type, const char *const
                         opt_addu(&s, num_keys[i], nums[i]);
                         any = true;
                 }
-        if (!s) {
-                fail(x, -ENOMEM);
+        if (!any && s) {
+                free(s);
                 return;
         }
-        if (any && x->r == 0) {
-                arg(x, "-smbios");
-                if (x->r == 0 && strv_push(&x->args, s) == 0)
-                        return;
-                fail(x, -ENOMEM);
-        }
-        free(s);
+        arg(x, "-smbios");
+        arg_owned(x, s);
 }
 
 static void cmdline_smbios_file(struct xml *x, const char *path) {
@@ -797,15 +789,12 @@ static void cmdline_smbios_empty(struct xml *x) {
                         s = n;
                         any = true;
                 }
-                if (!s) {
-                        fail(x, -ENOMEM);
-                        return;
+                if (!any && s) {
+                        free(s);
+                        continue;
                 }
-                if (any) {
-                        arg(x, "-smbios");
-                        arg(x, s);
-                }
-                free(s);
+                arg(x, "-smbios");
+                arg_owned(x, s);
         }
 }
 

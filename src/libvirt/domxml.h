@@ -39,10 +39,15 @@ struct libvirt_xml_host {
  * document (libxml2's writer, UTF-8, indented, ending in a newline; the format is libvirt's
  * formatdomain.html and docs/schemas/domain.rng, validated by virt-xml-validate in the tests).
  * Each vm_def field maps onto the element its comment in machine/def.h names; what libvirt 9.0
- * has no element for goes through <qemu:override> (device properties: ATA model/firmware, NIC
- * subsystem ids) or <qemu:commandline> (SMBIOS 4/17 and the binary tables, CPUID
- * family/model/stepping and brand string, ACPI OEM ids), the same values the QEMU driver's argv
- * carries (src/qemu/argv.c). *ret: a new string. 0, -EINVAL (one line: what libvirt cannot
- * express, e.g. a 9p share on a remote host), -ENOMEM.
+ * has no element for goes through <qemu:override> (device properties by user alias ua-disk,
+ * ua-cdrom[N], ua-net0: ATA model/firmware/WWN, a drive serial with a space, e1000e subsystem
+ * ids) or <qemu:commandline> (SMBIOS 4/17, the binary tables and fields set to "", CPUID
+ * family/model/stepping, brand string and tcg-cpuid=off as -global x86_64-cpu.*, ACPI OEM ids
+ * as a second -machine, the user-mode or backend-less NIC), the same values the QEMU driver's
+ * argv carries (src/qemu/argv.c), every PCI device at the slot QEMU gives argv.c's
+ * (docs/architecture.md "The libvirt driver's domain XML"). The domain UUID is h->uuid, else the
+ * SMBIOS system UUID. *ret: a new string. 0, -EINVAL (one line: no domain type or name, a
+ * domain UUID that is not the SMBIOS one, UEFI files for a BIOS machine, agent forwards without
+ * user networking or the guest's address, more 9p shares than PCI slots), -ENOMEM.
  */
 int libvirt_domain_xml(const struct vm_def *def, const struct libvirt_xml_host *h, char **ret);
