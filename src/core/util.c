@@ -17,6 +17,22 @@ bool endswith(const char *s, const char *suffix) {
         return a >= b && memcmp(s + a - b, suffix, b) == 0;
 }
 
+char *str_double_char(const char *s, char c) {
+        size_t n = 0;
+        for (const char *p = s; *p; p++)
+                n += *p == c ? 2 : 1;
+        char *o = malloc(n + 1), *q = o;
+        if (!o)
+                return NULL;
+        for (const char *p = s; *p; p++) {
+                *q++ = *p;
+                if (*p == c)
+                        *q++ = c;
+        }
+        *q = 0;
+        return o;
+}
+
 char *shell_quote(const char *s) {
         size_t n = 2;
         for (const char *p = s; *p; p++)

@@ -27,6 +27,8 @@ static inline bool isempty(const char *s) { return !s || !*s; }
 
 /* POSIX shell single quoting (it's -> 'it'\''s'): safe for any byte string. New string. */
 char *shell_quote(const char *s);
+/* s with every c doubled (QEMU's option value escape for ','). New string or NULL. */
+char *str_double_char(const char *s, char c);
 
 /* asprintf that returns NULL on failure. */
 char *strdup_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -130,21 +130,7 @@ static void argf(struct xml *x, const char *fmt, ...) {
 }
 
 /* A QEMU option value with every ',' doubled (QEMU's QemuOpts/keyval escape). */
-static char *opt_escape(const char *s) {
-        size_t n = 0;
-        for (const char *p = s; *p; p++)
-                n += *p == ',' ? 2 : 1;
-        char *o = malloc(n + 1), *q = o;
-        if (!o)
-                return NULL;
-        for (const char *p = s; *p; p++) {
-                *q++ = *p;
-                if (*p == ',')
-                        *q++ = ',';
-        }
-        *q = 0;
-        return o;
-}
+static char *opt_escape(const char *s) { return str_double_char(s, ','); }
 
 /* ",key=value" (value escaped) onto *s; frees *s and leaves NULL on OOM. */
 static void opt_add(char **s, const char *key, const char *value) {

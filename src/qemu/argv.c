@@ -54,22 +54,7 @@ static void addf(struct builder *b, const char *fmt, ...) {
                 addf((b), __VA_ARGS__);      \
         } while (0)
 
-char *qemu_opt_escape(const char *s) {
-        size_t n = 0;
-        for (const char *p = s; *p; p++)
-                n += *p == ',' ? 2 : 1;
-        char *o = malloc(n + 1);
-        if (!o)
-                return NULL;
-        char *q = o;
-        for (const char *p = s; *p; p++) {
-                *q++ = *p;
-                if (*p == ',')
-                        *q++ = ',';
-        }
-        *q = 0;
-        return o;
-}
+char *qemu_opt_escape(const char *s) { return str_double_char(s, ','); }
 
 /* Escaped copy kept alive until the builder is done with it. */
 #define ESC(var, s)                                               \

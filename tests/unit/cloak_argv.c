@@ -94,19 +94,7 @@ static void test_no_stale_golden(void **state) {
 int main(int argc, char **argv) {
         log_set_color(LOG_COLOR_NEVER);
         regenerate = (argc > 1 && streq(argv[1], "--regenerate")) || getenv("VMCLOAK_ARGV_REGEN");
-        _cleanup_free_ char *dir = source_path("data/hardware");
-        DIR *d = opendir(dir);
-        if (!d) {
-                fprintf(stderr, "cannot open %s\n", dir);
-                return 1;
-        }
-        _cleanup_strv_free_ char **files = NULL;
-        struct dirent *de;
-        while ((de = readdir(d)))
-                if (endswith(de->d_name, ".yaml"))
-                        strv_push(&files, path_join(dir, de->d_name));
-        closedir(d);
-        if (hw_catalog_load_files(files, &catalog) < 0)
+        if (hw_fixture_catalog(&catalog) < 0)
                 return 1;
         size_t n = catalog.n_profiles;
         struct CMUnitTest *tests = calloc(n + 1, sizeof *tests);

@@ -2,6 +2,9 @@
 #pragma once
 
 #include <ctype.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -52,4 +55,23 @@ static inline int hw_fixed_def(const struct hw_profile *p, struct vm_def *d) {
         int r = hw_apply(p, &id, d);
         hw_identity_done(&id);
         return r;
+}
+
+/* Every shipped profile (VMCLOAK_SOURCE_ROOT/data/hardware/NAME.yaml) into c. 0, or -1 after a line
+ * on stderr. */
+static inline int hw_fixture_catalog(struct hw_catalog *c) {
+        const char *root = getenv("VMCLOAK_SOURCE_ROOT");
+        _cleanup_free_ char *dir = strdup_printf("%s/data/hardware", root ? root : ".");
+        DIR *d = opendir(dir);
+        if (!d) {
+                fprintf(stderr, "cannot open %s\n", dir);
+                return -1;
+        }
+        _cleanup_strv_free_ char **files = NULL;
+        struct dirent *de;
+        while ((de = readdir(d)))
+                if (endswith(de->d_name, ".yaml"))
+                        strv_push(&files, path_join(dir, de->d_name));
+        closedir(d);
+        return hw_catalog_load_files(files, c) < 0 ? -1 : 0;
 }
