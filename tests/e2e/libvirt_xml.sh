@@ -60,6 +60,13 @@ for c in $CASES; do
   echo "== qtree \$n"; virsh qemu-monitor-command \$n --hmp 'info qtree'
   echo "== pci \$n"; virsh qemu-monitor-command \$n --hmp 'info pci' | grep -E 'Bus .* device|PCI device' | tr -d '\r'
   echo "== stop \$n"; virsh destroy \$n 2>&1; virsh undefine --nvram \$n 2>&1; echo "rc=\$?"
+  # The same case as argv.c renders it, under QEMU directly (qemu_accept.sh's substitutions: TCG,
+  # user networking for the bridge), paused: its devices and their properties.
+  case \$c in win11*) continue;; esac
+  case \$c in hardware/*) a=\$ROOT/tests/\$c.args;; *) a=\$ROOT/tests/argv/\$c.args;; esac
+  mapfile -t A < <(sed -e "s#@TMP@#\$T#g" -e 's#^-*enable-kvm\$#-accel\ntcg#' \\
+    -e 's#^type=bridge,.*id=net0\$#type=user,id=net0,restrict=on#' \$a | tail -n +2)
+  echo "== argvqtree \$n"; printf 'info qtree\nquit\n' | timeout 60 qemu-system-x86_64 "\${A[@]}" -S -monitor stdio 2>/dev/null
 done
 echo "== left"; virsh list --all --name
 EOF
@@ -119,6 +126,29 @@ tap_check "win11_uefi_tpm: secure pflash, SMM, swtpm" \
              has "argv win11_uefi_tpm" '"driver":"tpm-tis"' && echo y)"
 tap_check "user_two_forwards: both agent forwards on 127.0.0.1" \
   has "argv user_two_forwards" 'hostfwd=tcp:127.0.0.1:18000-10.0.2.15:8000,hostfwd=tcp:127.0.0.1:18001-10.0.2.20:8000,id=net0'
+# Every device and every property QEMU reports (ids, backends, addresses the firmware assigns
+# left out): libvirt's QEMU against argv.c's.
+devices() {
+  sect "$1" | tr -d '\r' | awk '
+    /^\(qemu\)|^QEMU / { next }
+    /^ *dev: / { if (cur) print cur; l = $0; sub(/^ */, "", l); sub(/, id .*/, "", l); cur = l; next }
+    /^ *(bus:|type |bar |MCFG)|^ *addr [0-9]+\.[0-9]+, port|^ *$/ { next }
+    cur { l = $0; sub(/^ */, "", l)
+          if (l ~ /^(drive|netdev|chardev|audiodev|fsdev|tpmdev|bus|memdev|port) = /) sub(/= .*/, "= X", l)
+          cur = cur " | " l }
+    END { if (cur) print cur }' | sort
+}
+for c in $CASES; do
+  n=$(basename $c)
+  case $c in win11*) continue;; esac
+  a=$(devices "argvqtree $n"); l=$(devices "qtree $n")
+  if [ -n "$a" ] && [ "$a" = "$l" ]; then
+    tap_ok "$n: libvirt's QEMU has argv.c's devices with the same properties ($(wc -l <<<"$a") devices)"
+  else
+    tap_fail "$n: libvirt's QEMU has argv.c's devices with the same properties" \
+      "$(diff <(echo "$a") <(echo "$l") | head -6 | tr '\n' ' ' | cut -c1-600)"
+  fi
+done
 tap_check "no domain left defined" test -z "$(sect left | tr -d '[:space:]')"
 tap_check "no QEMU, swtpm, libvirtd or virtlogd of this test left" test -z "$(pgrep -f -- "$tmp/")"
 if [ "$_tap_fail" != 0 ]; then echo "# --- inside output ---"; sed 's/^/# /' <<<"$out" | grep -v '^# *$' | tail -80; fi
