@@ -335,13 +335,29 @@ static void write_os(struct xml *x) {
         text(x, "hvm");
         end(x);
         if (uefi) {
-                start(x, "loader");
-                attr(x, "readonly", "yes");
-                attr(x, "secure", d->secure_boot ? "yes" : "no");
-                attr(x, "type", "pflash");
-                if (h->ovmf_code)
+                if (h->ovmf_code) {
+                        start(x, "loader");
+                        attr(x, "readonly", "yes");
+                        attr(x, "secure", d->secure_boot ? "yes" : "no");
+                        attr(x, "type", "pflash");
                         text(x, h->ovmf_code);
-                end(x);
+                        end(x);
+                } else {
+                        /* Autoselection (libvirt 9.0 refuses <loader> attributes there but
+                         * secure='yes'): the firmware descriptors' features pick OVMF; Secure
+                         * Boot with Microsoft's keys enrolled, as argv.c's .ms vars. */
+                        const char *on = d->secure_boot ? "yes" : "no";
+                        start(x, "firmware");
+                        start(x, "feature");
+                        attr(x, "enabled", on);
+                        attr(x, "name", "enrolled-keys");
+                        end(x);
+                        start(x, "feature");
+                        attr(x, "enabled", on);
+                        attr(x, "name", "secure-boot");
+                        end(x);
+                        end(x);
+                }
                 if (d->nvram || h->ovmf_vars_template) {
                         start(x, "nvram");
                         attr(x, "template", h->ovmf_vars_template);

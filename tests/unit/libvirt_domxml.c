@@ -196,6 +196,32 @@ static void test_escaping_and_uuid(void **state) {
         vm_def_done(&d);
 }
 
+/* UEFI without a code file: libvirt's firmware autoselection (libvirt 9.0 refuses <loader
+ * readonly/type/secure='no'> there), Secure Boot as firmware features plus SMM. */
+static void test_uefi_autoselect(void **state) {
+        (void)state;
+        struct vm_def d;
+        base_def(&d);
+        d.firmware = VM_FIRMWARE_UEFI;
+        d.secure_boot = true;
+        d.nvram = strdup("/tmp/d.qcow2.nvram");
+        struct libvirt_xml_host h = { .domain_type = "qemu", .ovmf_vars_template = "/usr/share/OVMF/OVMF_VARS_4M.ms.fd" };
+        _cleanup_free_ char *xml = NULL;
+        assert_int_equal(libvirt_domain_xml(&d, &h, &xml), 0);
+        assert_non_null(strstr(xml, "<os firmware=\"efi\">"));
+        assert_non_null(strstr(xml, "<feature enabled=\"yes\" name=\"secure-boot\"/>"));
+        assert_non_null(strstr(xml, "<nvram template=\"/usr/share/OVMF/OVMF_VARS_4M.ms.fd\">/tmp/d.qcow2.nvram</nvram>"));
+        assert_non_null(strstr(xml, "<smm state=\"on\"/>"));
+        assert_null(strstr(xml, "<loader"));
+        free(xml);
+        xml = NULL;
+        d.secure_boot = false;
+        assert_int_equal(libvirt_domain_xml(&d, &h, &xml), 0);
+        assert_non_null(strstr(xml, "<feature enabled=\"no\" name=\"secure-boot\"/>"));
+        assert_null(strstr(xml, "<smm"));
+        vm_def_done(&d);
+}
+
 /* Every golden file belongs to a case or a shipped profile (a renamed one leaves none behind). */
 static void test_no_stale_golden(void **state) {
         (void)state;
@@ -259,6 +285,7 @@ int main(int argc, char **argv) {
         static const struct CMUnitTest fixed[] = {
                 cmocka_unit_test(test_refused),
                 cmocka_unit_test(test_escaping_and_uuid),
+                cmocka_unit_test(test_uefi_autoselect),
                 cmocka_unit_test(test_no_stale_golden),
         };
         size_t total = nc + np + ELEMENTSOF(fixed);
