@@ -663,8 +663,17 @@ static void write_tpm(struct xml *x) {
         start(x, "tpm");
         attr(x, "model", "tpm-tis");
         start(x, "backend");
-        attr(x, "type", "emulator");
-        attr(x, "version", "2.0");
+        if (x->h->tpm_socket) {
+                attr(x, "type", "external");
+                start(x, "source");
+                attr(x, "type", "unix");
+                attr(x, "mode", "connect");
+                attr(x, "path", x->h->tpm_socket);
+                end(x);
+        } else {
+                attr(x, "type", "emulator");
+                attr(x, "version", "2.0");
+        }
         end(x);
         end(x);
 }
@@ -975,6 +984,10 @@ static int check_host(const struct vm_def *d, const struct libvirt_xml_host *h) 
         }
         if (d->firmware != VM_FIRMWARE_UEFI && (h->ovmf_code || h->ovmf_vars_template)) {
                 log_error("cannot write the libvirt domain %s: UEFI firmware files are given for a BIOS machine", d->name);
+                return -EINVAL;
+        }
+        if (h->tpm_socket && !d->tpm) {
+                log_error("cannot write the libvirt domain %s: a swtpm socket is given for a machine without a TPM", d->name);
                 return -EINVAL;
         }
         if ((h->agent_forward[0] || h->agent_forward[1]) && d->net.type != VM_NET_USER) {

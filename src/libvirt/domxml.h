@@ -30,6 +30,11 @@ struct libvirt_xml_host {
          * and guest_ip2:agent_port (slot 1); 0: none. libvirt 9.0 has no <portForward> for the
          * user backend, so a user NIC is a <qemu:commandline> -netdev/-device pair. */
         uint16_t agent_forward[2];
+        /* TPM: the control socket of a swtpm the driver runs itself over vm_def.tpm_state
+         * (<backend type='external'>, libvirt 9.0 has no element for the emulator's state
+         * folder); NULL: <backend type='emulator'>, libvirt runs swtpm over its own
+         * /var/lib/libvirt/swtpm/<uuid>/. */
+        const char *tpm_socket;
         char *const *passthrough;      /* raw QEMU arguments (--qemu-arg) as <qemu:arg> */
         bool seclabel_none;            /* <seclabel type='none' model='dac'/>: leave file owners alone */
 };

@@ -11,7 +11,7 @@ ROOT=${VMCLOAK_SOURCE_ROOT:?}
 
 skip_all() { tap_skip "libvirt domain XML on a private libvirtd" "$1"; tap_done; exit 0; }
 [ "$(id -u)" = 0 ] || skip_all "needs root (network and mount namespaces, libvirtd)"
-for p in libvirtd virtlogd virsh qemu-system-x86_64 qemu-img; do
+for p in libvirtd virtlogd virsh qemu-system-x86_64 qemu-img swtpm; do
   command -v $p >/dev/null || skip_all "$p is not installed (packaging/debian-packages.txt)"
 done
 grep -qw overlay /proc/filesystems || skip_all "no overlayfs"
@@ -47,6 +47,13 @@ cp /usr/share/OVMF/OVMF_VARS_4M.ms.fd \$T/vars.fd 2>/dev/null || head -c 540672 
 # hardware profile names the same files).
 sed "s#@TMP@#\$T#g" \$ROOT/tests/argv/full_cloak.conf > \$T/smbios.conf
 \$DRIVE smbios \$T/smbios.conf || exit 14
+# The TPM case's swtpm, run as the driver runs it over the VM's own state folder (the domain's
+# <backend type='external'> connects to its socket).
+mkdir -p \$T/tpm
+swtpm socket --tpm2 --tpmstate dir=\$T/tpm --ctrl type=unixio,path=\$T/tpm.sock --terminate >\$T/swtpm.log 2>&1 &
+swtpm_pid=\$!
+trap 'kill \$swtpm_pid 2>/dev/null; lv_stop_all' EXIT
+for i in \$(seq 100); do [ -S \$T/tpm.sock ] && break; sleep 0.05; done
 qmp() { virsh qemu-monitor-command "\$1" "{\"execute\":\"qom-get\",\"arguments\":{\"path\":\"\$2\",\"property\":\"\$3\"}}"; }
 for c in $CASES; do
   n=\$(basename \$c)
@@ -121,9 +128,10 @@ tap_check "dell-optiplex-7050: empty SMBIOS system version (not QEMU's machine t
 tap_check "dell-optiplex-7050: CPU model-id" \
   has "qom dell-optiplex-7050" 'cpu.model-id {"return":"Intel(R) Core(TM) i5-7500 CPU @ 3.40GHz"'
 tap_check "dell-optiplex-7050: disk serial" has "qtree dell-optiplex-7050" 'serial = "Z9A0K3TQ"'
-tap_check "win11_uefi_tpm: secure pflash, SMM, swtpm" \
+tap_check "win11_uefi_tpm: secure pflash, SMM, the TPM on the driver's swtpm" \
   test -n "$(has "argv win11_uefi_tpm" 'smm=on' && has "argv win11_uefi_tpm" 'OVMF_CODE_4M.secboot.fd' &&
-             has "argv win11_uefi_tpm" '"driver":"tpm-tis"' && echo y)"
+             has "argv win11_uefi_tpm" "-chardev socket,id=chrtpm,path=$tmp/tpm.sock" && has "argv win11_uefi_tpm" '"driver":"tpm-tis"' && echo y)"
+tap_check "win11_uefi_tpm: the TPM state is in the VM's folder" test -n "$(ls "$tmp/tpm" 2>/dev/null)"
 tap_check "user_two_forwards: both agent forwards on 127.0.0.1" \
   has "argv user_two_forwards" 'hostfwd=tcp:127.0.0.1:18000-10.0.2.15:8000,hostfwd=tcp:127.0.0.1:18001-10.0.2.20:8000,id=net0'
 # Every device and every property QEMU reports (ids, backends, addresses the firmware assigns

@@ -37,6 +37,7 @@ static void host_from_run(const struct vm_def *d, const struct qemu_run *run, st
         ret->h.domain_type = run->accel == VM_ACCEL_KVM ? "kvm" : "qemu";
         ret->h.emulator = run->binary;
         ret->h.ovmf_code = run->uefi_code;
+        ret->h.tpm_socket = run->tpm_socket;
         ret->h.agent_forward[0] = (uint16_t)run->fwd_port;
         ret->h.agent_forward[1] = (uint16_t)run->fwd_port2;
         ret->h.passthrough = run->extra_args;
@@ -159,6 +160,11 @@ static void test_refused(void **state) {
         vm_def_done(&d);
 
         base_def(&d);
+        base_def(&d);
+        struct libvirt_xml_host tpm = { .domain_type = "qemu", .tpm_socket = "/tmp/tpm.sock" };
+        assert_int_equal(render_refused(&d, &tpm), -EINVAL);
+        vm_def_done(&d);
+
         struct libvirt_xml_host code = { .domain_type = "qemu", .ovmf_code = "/usr/share/OVMF/OVMF_CODE_4M.fd" };
         assert_int_equal(render_refused(&d, &code), -EINVAL);
         vm_def_done(&d);
@@ -197,8 +203,9 @@ static void test_escaping_and_uuid(void **state) {
 }
 
 /* UEFI without a code file: libvirt's firmware autoselection (libvirt 9.0 refuses <loader
- * readonly/type/secure='no'> there), Secure Boot as firmware features plus SMM. */
-static void test_uefi_autoselect(void **state) {
+ * readonly/type/secure='no'> there), Secure Boot as firmware features plus SMM; a TPM without
+ * the driver's swtpm is libvirt's emulator. */
+static void test_uefi_autoselect_tpm_emulator(void **state) {
         (void)state;
         struct vm_def d;
         base_def(&d);
@@ -219,6 +226,12 @@ static void test_uefi_autoselect(void **state) {
         assert_int_equal(libvirt_domain_xml(&d, &h, &xml), 0);
         assert_non_null(strstr(xml, "<feature enabled=\"no\" name=\"secure-boot\"/>"));
         assert_null(strstr(xml, "<smm"));
+        free(xml);
+        xml = NULL;
+        /* A TPM without the driver's swtpm: libvirt runs its own. */
+        d.tpm = true;
+        assert_int_equal(libvirt_domain_xml(&d, &h, &xml), 0);
+        assert_non_null(strstr(xml, "<backend type=\"emulator\" version=\"2.0\"/>"));
         vm_def_done(&d);
 }
 
@@ -285,7 +298,7 @@ int main(int argc, char **argv) {
         static const struct CMUnitTest fixed[] = {
                 cmocka_unit_test(test_refused),
                 cmocka_unit_test(test_escaping_and_uuid),
-                cmocka_unit_test(test_uefi_autoselect),
+                cmocka_unit_test(test_uefi_autoselect_tpm_emulator),
                 cmocka_unit_test(test_no_stale_golden),
         };
         size_t total = nc + np + ELEMENTSOF(fixed);
