@@ -160,11 +160,11 @@ static void test_refused(void **state) {
         vm_def_done(&d);
 
         base_def(&d);
-        base_def(&d);
         struct libvirt_xml_host tpm = { .domain_type = "qemu", .tpm_socket = "/tmp/tpm.sock" };
         assert_int_equal(render_refused(&d, &tpm), -EINVAL);
         vm_def_done(&d);
 
+        base_def(&d);
         struct libvirt_xml_host code = { .domain_type = "qemu", .ovmf_code = "/usr/share/OVMF/OVMF_CODE_4M.fd" };
         assert_int_equal(render_refused(&d, &code), -EINVAL);
         vm_def_done(&d);
