@@ -25,9 +25,11 @@ cleanup() {
 trap cleanup EXIT
 ip netns add "$ns" || skip_all "cannot create a network namespace"
 
-# The cases: the default machine, the fully cloaked one, one hardware profile, Windows 11's
-# UEFI + Secure Boot + TPM, and user networking with two agent forwards.
-CASES="vmcloak_default full_cloak hardware/dell-optiplex-7050 win11_uefi_tpm user_two_forwards"
+# The cases: the default machine, the fully cloaked one, an Intel and an AMD hardware profile,
+# Windows 11's UEFI + Secure Boot + TPM, user networking with two agent forwards, 9p shares,
+# extra CD-ROMs, a serial file, more VRAM, a NIC without a backend.
+CASES="vmcloak_default full_cloak hardware/dell-optiplex-7050 hardware/lenovo-thinkpad-t495 win11_uefi_tpm \
+       user_two_forwards shares extra_cdroms serial_file vram net_none"
 
 cat > "$tmp/inside.sh" <<EOF
 set -u
@@ -41,7 +43,8 @@ ip link add qemubr0 type bridge && ip link set qemubr0 up || exit 11
 lv_prepare || exit 12
 lv_start a || exit 13
 qemu-img create -q -f qcow2 \$T/disk.qcow2 64M
-head -c 1M /dev/zero > \$T/install.iso
+for iso in install.iso extra1.iso extra2.iso; do head -c 1M /dev/zero > \$T/\$iso; done
+mkdir -p \$T/share \$T/data
 cp /usr/share/OVMF/OVMF_VARS_4M.ms.fd \$T/vars.fd 2>/dev/null || head -c 540672 /dev/zero > \$T/vars.fd
 # The SMBIOS type 0/3 files beside the disk, as the QEMU driver writes them (full_cloak's; every
 # hardware profile names the same files).
@@ -132,6 +135,10 @@ tap_check "win11_uefi_tpm: secure pflash, SMM, the TPM on the driver's swtpm" \
   test -n "$(has "argv win11_uefi_tpm" 'smm=on' && has "argv win11_uefi_tpm" 'OVMF_CODE_4M.secboot.fd' &&
              has "argv win11_uefi_tpm" "-chardev socket,id=chrtpm,path=$tmp/tpm.sock" && has "argv win11_uefi_tpm" '"driver":"tpm-tis"' && echo y)"
 tap_check "win11_uefi_tpm: the TPM state is in the VM's folder" test -n "$(ls "$tmp/tpm" 2>/dev/null)"
+# libvirt opens the file itself and hands QEMU the descriptor.
+tap_check "serial_file: the serial port appends to its file" \
+  test -n "$(has "argv serial_file" ',append=on' && has "argv serial_file" '"driver":"isa-serial"' && [ -f "$tmp/serial.log" ] && echo y)"
+tap_check "t495: the AMD CPU's model-id" has "qom lenovo-thinkpad-t495" 'cpu.model-id {"return":"AMD Ryzen 5 PRO 3500U'
 tap_check "user_two_forwards: both agent forwards on 127.0.0.1" \
   has "argv user_two_forwards" 'hostfwd=tcp:127.0.0.1:18000-10.0.2.15:8000,hostfwd=tcp:127.0.0.1:18001-10.0.2.20:8000,id=net0'
 # Every device and every property QEMU reports (ids, backends, addresses the firmware assigns
