@@ -191,10 +191,12 @@ static void test_escaping_and_uuid(void **state) {
         d.id.smbios.system.serial = strdup("<S'N\">");
         d.id.smbios.system.uuid = strdup("4c4c4544-0042-3510-8052-b7c04f4e3132");
         d.id.smbios.processor.manufacturer = strdup("A, B");
-        struct libvirt_xml_host h = { .domain_type = "qemu" };
+        struct libvirt_xml_host h = { .domain_type = "qemu", .title = "t<1>", .description = "made by vmcloak" };
         _cleanup_free_ char *xml = NULL;
         assert_int_equal(libvirt_domain_xml(&d, &h, &xml), 0);
         assert_non_null(strstr(xml, "<name>a&amp;b</name>"));
+        assert_non_null(strstr(xml, "<title>t&lt;1&gt;</title>"));
+        assert_non_null(strstr(xml, "<description>made by vmcloak</description>"));
         assert_non_null(strstr(xml, "<entry name=\"serial\">&lt;S'N&quot;&gt;</entry>"));
         assert_non_null(strstr(xml, "<uuid>4c4c4544-0042-3510-8052-b7c04f4e3132</uuid>"));
         /* QEMU's own escape inside a -smbios value. */
