@@ -27,6 +27,7 @@
 #define PCI_SLOTS 32
 #define VGA_SLOT 1
 
+/* One rendering: r is the first error (-ENOMEM), after which every writer call does nothing. */
 struct xml {
         xmlTextWriterPtr w;
         const struct vm_def *d;
