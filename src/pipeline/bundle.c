@@ -753,10 +753,11 @@ int pipeline_bundle_import(struct pipeline *pl, const struct bundle_import_reque
         if (!a)
                 return log_oom();
         archive_read_support_format_tar(a);
+        if (access(req->file, R_OK) < 0 || is_dir(req->file))
+                return log_error_errno(is_dir(req->file) ? -EISDIR : -errno, "cannot read %s: %m", req->file);
         if (archive_read_open_filename(a, req->file, CHUNK) != ARCHIVE_OK) {
-                int e = archive_errno(a);
-                log_error("cannot read %s: %s", req->file, archive_error_string(a));
-                return e > 0 ? -e : -EINVAL;
+                log_error("%s is not a bundle of 'vmcloak export --bundle' (%s)", req->file, archive_error_string(a));
+                return -EINVAL;
         }
         int r = read_manifest(&x, a);
         if (r == 0)
