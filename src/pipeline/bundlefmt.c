@@ -349,13 +349,3 @@ int bundle_rewrite_arg(const char *arg, char *const *from, char *const *to, char
                 *ret_n = moved;
         return 0;
 }
-
-int bundle_arg_names(const char *arg, const char *dir, bool *ret) {
-        _cleanup_free_ char *e = escaped_dir(dir);
-        if (!e)
-                return -ENOMEM;
-        *ret = false;
-        for (size_t pos = 0; arg[pos] && !*ret; pos++)
-                *ret = names_at(arg, pos, e) > 0;
-        return 0;
-}

@@ -72,7 +72,6 @@ bool bundle_member_name_ok(const char *name);
  *
  * bundle_rewrite_arg: arg with every path under from[i] moved under to[i] (pairs tried in order
  * at each place, so a VM folder's pair goes before its home's); *ret is a new string, *ret_n the
- * number of paths moved. bundle_arg_names: whether arg names a path under dir. 0 or -ENOMEM.
+ * number of paths moved. 0 or -ENOMEM.
  */
 int bundle_rewrite_arg(const char *arg, char *const *from, char *const *to, char **ret, unsigned *ret_n);
-int bundle_arg_names(const char *arg, const char *dir, bool *ret);

@@ -185,6 +185,20 @@ wait $pid; rc=$?
 tap_check "Ctrl-C during import: exits non-zero" test -n "$seen" -a "$rc" -ne 0
 tap_check "Ctrl-C during import: no folder, no row, no temp folder" test "$(rows "$H2")" = "$rows_before" -a \
   "$(files "$H2")" = "$files_before"
+# Killed hard while unpacking: its temp folder stays until 'vmcloak cleanup VM'.
+"$VM" import --bundle "$tmp/bvm.tar" --name bkill >/dev/null 2>&1 &
+pid=$!
+seen=
+while kill -0 $pid 2>/dev/null; do
+  if compgen -G "$H2/vms/qemu/.bkill.bundle-*" >/dev/null; then kill -KILL $pid; seen=1; break; fi
+done
+wait $pid 2>/dev/null
+tap_check "SIGKILL during import leaves its temp folder and no row" test -n "$seen" -a "$(rows "$H2")" = "$rows_before" -a \
+  -d "$H2/vms/qemu/.bkill.bundle-$pid"
+out=$("$VM" cleanup bkill 2>&1); rc=$?
+tap_check "cleanup VM removes it" test "$rc" = 0 -a "$(files "$H2")" = "$files_before" -a \
+  -n "$(grep -F "removed $H2/vms/qemu/.bkill.bundle-$pid" <<<"$out")"
+[ "$rc" = 0 ] || echo "$out" | sed 's/^/# /'
 
 t=$(now)
 out=$("$VM" import --bundle "$tmp/bvm.tar" --name bvm2 2>&1); rc=$?

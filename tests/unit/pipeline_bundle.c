@@ -182,24 +182,12 @@ static void test_rewrite_order(void **state) {
         free(out);
 }
 
-static void test_arg_names(void **state) {
-        (void)state;
-        bool yes;
-        assert_int_equal(bundle_arg_names("file=/old/home/vms/qemu/vm1/x", "/old/home/", &yes), 0);
-        assert_true(yes);
-        assert_int_equal(bundle_arg_names("file=/old/home2/x", "/old/home", &yes), 0);
-        assert_false(yes);
-        assert_int_equal(bundle_arg_names("q35", "/old/home", &yes), 0);
-        assert_false(yes);
-}
-
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_round_trip),
                 cmocka_unit_test(test_refusals),
                 cmocka_unit_test(test_rewrite),
                 cmocka_unit_test(test_rewrite_order),
-                cmocka_unit_test(test_arg_names),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
