@@ -242,6 +242,16 @@ int bundle_manifest_from_json(const char *text, struct bundle_manifest *ret, cha
         }
         if (!bundle_manifest_find(ret, "vm/disk.qcow2") || !bundle_manifest_find(ret, "vm/machineinfo.json"))
                 FAIL("bundle.json lists no vm/disk.qcow2 or vm/machineinfo.json");
+        if (ret->with_image) {
+                _cleanup_free_ char *disk = strdup_printf("image/%s.qcow2", ret->image.name);
+                const struct bundle_file *f = disk ? bundle_manifest_find(ret, disk) : NULL;
+                if (!disk) {
+                        r = -ENOMEM;
+                        goto done;
+                }
+                if (!f || f->size != ret->image_size || !streq(f->sha256, ret->image_sha256))
+                        FAIL("bundle.json says the image travels with the VM, but lists no %s of the image's size and SHA-256", disk);
+        }
 #undef FAIL
 done:
         json_object_put(root);

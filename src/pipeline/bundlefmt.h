@@ -21,7 +21,8 @@
  *   image               its image's row (image table columns, without id; path as it was there)
  *   image_sha256, image_size   the SHA-256 (hex) and byte size of the image's qcow2: the overlay is
  *                       only valid on a backing file of exactly that content
- *   with_image          the image's files are members too
+ *   with_image          the image's files are members too (its disk's entry has image_size and
+ *                       image_sha256)
  *   files               [{name, size, sha256}] of every other member, in the tar's order
  */
 #define BUNDLE_FORMAT 1

@@ -167,7 +167,9 @@ refused "a name in use" "a snapshot VM named bvm exists here; import under anoth
 retar "$tmp/bvm.tar" "$tmp/wrong.tar" 'm["image_sha256"] = "ab" * 32'
 out=$("$VM" import --bundle "$tmp/wrong.tar" --name bwrong 2>&1); rc=$?
 refused "an image of the same name and size but another hash" "no image here has the disk of image bbase"
-retar "$tmp/bvm-img.tar" "$tmp/clash.tar" 'm["image_sha256"] = "ab" * 32'
+retar "$tmp/bvm-img.tar" "$tmp/clash.tar" 'm["image_sha256"] = "ab" * 32
+for f in m["files"]:
+    if f["name"] == "image/bbase.qcow2": f["sha256"] = "ab" * 32'
 out=$("$VM" import --bundle "$tmp/clash.tar" --name bclash 2>&1); rc=$?
 refused "a bundled image whose name is taken by another disk" \
   "image bbase exists here with another disk than the bundle's; record the bundle's image under another name with --image NEWNAME"

@@ -114,6 +114,11 @@ static void test_refusals(void **state) {
         }
         assert_true(bundle_member_name_ok("vm/disk.qcow2.tpm/tpm2-00.permall"));
         assert_true(bundle_member_name_ok("image/lbase.qcow2"));
+        /* With the image, its disk must be a member of the image's size and hash. */
+        assert_int_equal(parse_changed("image_size", json_object_new_int(1), reason, sizeof reason, NULL), -EINVAL);
+        assert_string_equal(reason, "bundle.json says the image travels with the VM, but lists no image/lbase.qcow2 "
+                                    "of the image's size and SHA-256");
+        assert_int_equal(parse_changed("with_image", json_object_new_boolean(0), reason, sizeof reason, NULL), 0);
         assert_int_equal(bundle_manifest_from_json("[1, 2]", &m, reason, sizeof reason), -EINVAL);
         assert_int_equal(bundle_manifest_from_json("{\"format\": 1", &m, reason, sizeof reason), -EINVAL);
         assert_string_equal(reason, "bundle.json is no JSON object");
