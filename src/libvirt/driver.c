@@ -35,6 +35,11 @@
 #define WAKE_MS 100            /* waits look at Ctrl-C this often */
 #define STATE_CHECK_MS 1000    /* and ask the host for the state this often (a lost event) */
 #define UPLOAD_CHUNK (1u << 20)
+/* libvirt sends one REBOOT event per QEMU RESET, and a Linux guest's reboot resets the q35
+ * machine up to three times within ~150 ms (ACPI reset register, then the keyboard controller
+ * and PCI reset port as fallbacks, measured with libvirt 9.0 / QEMU 7.2): events closer than
+ * this to the previous one are the same reboot. No guest boots again that fast. */
+#define REBOOT_COALESCE_MS 2000
 
 struct lv_conn {
         struct vm_conn base;
@@ -56,6 +61,7 @@ struct lv_events {
         char *name;
         bool started;                  /* a STARTED event came in this run */
         unsigned reboots;              /* REBOOT events not yet answered */
+        int64_t last_reboot_ms;        /* when the last REBOOT event came (now_ms) */
         bool ended;                    /* the run ended and end says how */
         struct vm_event end;
 };
@@ -792,7 +798,10 @@ static void on_reboot(virConnectPtr conn, virDomainPtr dom, void *opaque) {
         if (!streq_ptr(virDomainGetName(dom), e->name))
                 return;
         pthread_mutex_lock(&e->mu);
-        if (e->started && !e->ended) {
+        int64_t now = now_ms();
+        bool same = e->last_reboot_ms && now - e->last_reboot_ms < REBOOT_COALESCE_MS;
+        e->last_reboot_ms = now;
+        if (e->started && !e->ended && !same) {
                 e->reboots++;
                 pthread_cond_broadcast(&e->cond);
         }
@@ -1052,6 +1061,7 @@ static int start(struct vm_domain *vd, const struct vm_start_opts *o) {
         pthread_mutex_lock(&d->ev->mu);
         d->ev->started = d->ev->ended = false;
         d->ev->reboots = 0;
+        d->ev->last_reboot_ms = 0;
         d->ev->end = (struct vm_event){ 0 };
         pthread_mutex_unlock(&d->ev->mu);
         unsigned flags = o->paused ? VIR_DOMAIN_START_PAUSED : 0;
