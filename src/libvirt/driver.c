@@ -35,10 +35,10 @@
 #define WAKE_MS 100            /* waits look at Ctrl-C this often */
 #define STATE_CHECK_MS 1000    /* and ask the host for the state this often (a lost event) */
 #define UPLOAD_CHUNK (1u << 20)
-/* libvirt sends one REBOOT event per QEMU RESET, and a Linux guest's reboot resets the q35
- * machine up to three times within ~150 ms (ACPI reset register, then the keyboard controller
- * and PCI reset port as fallbacks, measured with libvirt 9.0 / QEMU 7.2): events closer than
- * this to the previous one are the same reboot. No guest boots again that fast. */
+/* libvirt sends one REBOOT event per QEMU RESET event, and one Linux guest reboot on q35 +
+ * SeaBIOS was three of them within 150 ms here (libvirt 9.0, QEMU 7.2; the QEMU driver sees
+ * SeaBIOS's own hard reset after a warm one the same way): events closer than this to the
+ * previous one are the same reboot. No guest boots again that fast. */
 #define REBOOT_COALESCE_MS 2000
 
 struct lv_conn {
