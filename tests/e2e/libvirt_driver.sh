@@ -127,6 +127,14 @@ say state
 tap_check "state: running" test "$(val state)" = running
 say keys ret
 tap_check "keys (ret) are sent" rc0
+dd if=/dev/zero of="$T/media.iso" bs=1k count=64 status=none
+say media 0 "$T/media.iso"
+tap_check "a medium goes into CD-ROM drive 0" \
+  test "$(val rc)" = 0 -a -n "$(virsh -c "$LOCAL" domblklist lv1 | grep -F "$T/media.iso")"
+say media 0 -
+tap_check "  and out again" test "$(val rc)" = 0 -a -z "$(virsh -c "$LOCAL" domblklist lv1 | grep -F "$T/media.iso")"
+say media 7 "$T/media.iso"
+tap_check "  a drive it does not have: -ENOENT" test "$(val rc)" = -2
 say keys ctrl nosuchkey
 tap_check "an unknown key name: -EINVAL" test "$(val rc)" = -22
 gexec "(sleep 1; reboot) >/dev/null 2>&1 &" >/dev/null
