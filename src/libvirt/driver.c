@@ -895,48 +895,11 @@ static int smbios_volumes(struct lv_domain *d, char **path0, char **path3) {
         return 0;
 }
 
-/* UEFI firmware the host offers (its domain capabilities list the loaders): OVMF code with or
- * without Secure Boot, 4 MiB builds first, and the variable store template beside it
- * (Debian's names: OVMF_CODE_4M[.secboot].fd, OVMF_VARS_4M[.ms].fd). */
-static int uefi_files(struct lv_domain *d, char **ret_code, char **ret_vars) {
-        struct lv_conn *c = DCONN(d);
-        bool sb = d->def.secure_boot;
-        const char *pick[] = { sb ? "secboot.fd" : "OVMF_CODE_4M.fd", sb ? "secboot" : "OVMF_CODE.fd", NULL };
-        for (size_t i = 0; pick[i]; i++) {
-                _cleanup_free_ char *expr = strdup_printf(
-                        "string((/domainCapabilities/os/loader/value[contains(., '%s')])[1])", pick[i]);
-                _cleanup_free_ char *code = expr ? xpath_string(c->domcaps, expr) : NULL;
-                if (!expr)
-                        return log_oom();
-                if (isempty(code))
-                        continue;
-                _cleanup_free_ char *vars = strdup(code);
-                if (!vars)
-                        return log_oom();
-                char *p = strstr(vars, "CODE");
-                if (p)
-                        memcpy(p, "VARS", 4);
-                if (sb && (p = strstr(vars, ".secboot.fd")))
-                        strcpy(p, ".ms.fd");
-                *ret_code = TAKE_PTR(code);
-                *ret_vars = TAKE_PTR(vars);
-                return 0;
-        }
-        log_error("libvirt at %s offers no UEFI firmware%s for domain %s: install the ovmf package on that host",
-                  c->uri, sb ? " with Secure Boot" : "", d->def.name);
-        return -ENOENT;
-}
-
 static int domain_define(struct vm_conn *vc, const struct vm_def *def, const struct vm_domain_opts *o,
                          struct vm_domain **ret) {
         struct lv_conn *c = CONN(vc);
         if (isempty(def->name)) {
                 log_error("a libvirt domain needs a name");
-                return -EINVAL;
-        }
-        char reason[256];
-        if (vm_def_check(def, reason, sizeof reason) < 0) {
-                log_error("cannot define domain %s: %s", def->name, reason);
                 return -EINVAL;
         }
         bool user = def->net.type == VM_NET_USER && def->net.agent_port;
@@ -970,6 +933,20 @@ static int domain_define(struct vm_conn *vc, const struct vm_def *def, const str
                 domain_free(&d->base);
                 return log_oom();
         }
+        /* UEFI without a variable store of its own: libvirt's per-domain file, made from the
+         * firmware's template at the first start and removed with the domain (libvirt's
+         * default path, qemu.conf nvram_dir). */
+        if (def->firmware == VM_FIRMWARE_UEFI && isempty(def->nvram) &&
+            !(d->def.nvram = strdup_printf("/var/lib/libvirt/qemu/nvram/%s_VARS.fd", def->name))) {
+                domain_free(&d->base);
+                return log_oom();
+        }
+        char reason[256];
+        if (vm_def_check(&d->def, reason, sizeof reason) < 0) {
+                log_error("cannot define domain %s: %s", def->name, reason);
+                domain_free(&d->base);
+                return -EINVAL;
+        }
         int r = 0;
         if (user) {
                 if ((!isempty(def->net.guest_ip) && (r = free_loopback_port(&d->fwd[0])) < 0) ||
@@ -978,15 +955,13 @@ static int domain_define(struct vm_conn *vc, const struct vm_def *def, const str
                         return log_error_errno(r, "cannot find a free TCP port on 127.0.0.1: %m");
                 }
         }
-        _cleanup_free_ char *smbios0 = NULL, *smbios3 = NULL, *ovmf_code = NULL, *ovmf_vars = NULL;
+        _cleanup_free_ char *smbios0 = NULL, *smbios3 = NULL;
         if (vm_smbios_needs_files(&def->id.smbios) && (r = smbios_volumes(d, &smbios0, &smbios3)) < 0)
-                goto fail;
-        if (def->firmware == VM_FIRMWARE_UEFI && (r = uefi_files(d, &ovmf_code, &ovmf_vars)) < 0)
                 goto fail;
         struct libvirt_xml_host h = {
                 .domain_type = c->kvm ? "kvm" : "qemu",
-                .ovmf_code = ovmf_code,
-                .ovmf_vars_template = ovmf_vars,
+                /* UEFI: no code file, so libvirt picks OVMF from the host's firmware
+                 * descriptors (with Secure Boot when <loader secure='yes'/>). */
                 .smbios_type0_path = smbios0,
                 .smbios_type3_path = smbios3,
                 .agent_forward = { (uint16_t)d->fwd[0], (uint16_t)d->fwd[1] },

@@ -143,6 +143,9 @@ tap_check "a guest reboot is a REBOOT event" test "$(val rc)" = 0 -a "$(val even
 tap_check "  the agent answers after it" agent_up
 say event 1000
 tap_check "  and only one (then nothing: -ETIMEDOUT)" test "$(val rc)" = -110
+say event-interrupt 60000
+tap_check "Ctrl-C during a wait: -ECANCELED" test "$(val rc)" = -125
+echo "# figure: Ctrl-C to -ECANCELED $(( $(val ms) - 300 )) ms"
 gexec "echo before > /root/mark" >/dev/null
 say snapshot s1
 tap_check "a running-state snapshot" rc0
@@ -187,6 +190,25 @@ tap_check "a persistent domain never kept is undefined by free" test -z "$(virsh
 say define lv3 /nonexistent.qcow2 persistent none 10.0.2.15
 say start-memory
 tap_check "start from a memory file: -EOPNOTSUPP" test "$(val rc)" = -95
+say free
+# UEFI: libvirt picks OVMF itself; 9.0 refuses an internal snapshot of a pflash domain.
+say upload "$IMG" base.qcow2
+say overlay ovu.qcow2 "$(val path)"
+say define lvu "$(val path)" persistent none 10.0.2.15 uefi
+tap_check "a UEFI domain is defined (libvirt's own firmware choice)" \
+  test "$(val rc)" = 0 -a -n "$(virsh -c "$LOCAL" dumpxml lvu | grep -E '<loader .*type=.pflash.*>/usr/share/OVMF/')"
+say start
+tap_check "  and starts" rc0
+mark_err
+say snapshot s1
+tap_check "  a snapshot of it: -EOPNOTSUPP" test "$(val rc)" = -95
+tap_check "  one line naming libvirt's limit for UEFI" \
+  test "$(errs | grep -c 'libvirt 9.0.0 takes no internal snapshot of a UEFI (pflash) domain')" = 1 -a "$(errs | wc -l)" = 1
+say free
+tap_check "  free undefines it with its NVRAM" \
+  test -z "$(virsh -c "$LOCAL" list --all --name | grep .)" -a -z "$(ls -A /var/lib/libvirt/qemu/nvram 2>/dev/null)"
+say voldelete ovu.qcow2
+say voldelete base.qcow2
 say close
 
 # ---- remote daemon ----
