@@ -895,6 +895,50 @@ static int smbios_volumes(struct lv_domain *d, char **path0, char **path3) {
         return 0;
 }
 
+/* UEFI firmware for a domain: the OVMF code the host's domain capabilities list (4 MiB build
+ * first) and the variable store template beside it, by Debian's and Ubuntu's file names:
+ * OVMF_CODE_4M.fd + OVMF_VARS_4M.fd, with Secure Boot OVMF_CODE_4M.secboot.fd +
+ * OVMF_VARS_4M.ms.fd (Microsoft's keys enrolled). Given explicitly because libvirt 9.0's
+ * firmware autoselection refuses the <loader readonly/type> a Secure Boot domain needs. */
+static int uefi_files(struct lv_domain *d, char **ret_code, char **ret_vars) {
+        struct lv_conn *c = DCONN(d);
+        bool sb = d->def.secure_boot;
+        static const char *const exprs[] = {
+                "string((/domainCapabilities/os/loader/value[contains(., 'OVMF_CODE_4M')])[1])",
+                "string((/domainCapabilities/os/loader/value[contains(., 'OVMF_CODE')])[1])",
+        };
+        _cleanup_free_ char *code = NULL;
+        for (size_t i = 0; i < sizeof exprs / sizeof exprs[0] && isempty(code); i++) {
+                free(code);
+                if (!(code = xpath_string(c->domcaps, exprs[i])))
+                        return log_oom();
+        }
+        if (isempty(code)) {
+                log_error("libvirt at %s lists no OVMF firmware for domain %s: install the ovmf package on that host",
+                          c->uri, d->def.name);
+                return -ENOENT;
+        }
+        /* "…/OVMF_CODE_4M[.secboot|.ms].fd" -> the stem before the variant. */
+        char *dot = strstr(code, "OVMF_CODE");
+        dot = dot ? strchr(dot, '.') : NULL;
+        if (!dot) {
+                log_error("libvirt at %s lists OVMF firmware %s, whose name is not OVMF_CODE*.fd", c->uri, code);
+                return -ENOENT;
+        }
+        *dot = 0;
+        char *vars_stem = strstr(code, "OVMF_CODE");
+        _cleanup_free_ char *vars = NULL, *sbcode = NULL;
+        size_t prefix = (size_t)(vars_stem - code);
+        vars = strdup_printf("%.*sOVMF_VARS%s%s", (int)prefix, code, vars_stem + strlen("OVMF_CODE"),
+                             sb ? ".ms.fd" : ".fd");
+        sbcode = strdup_printf("%s%s", code, sb ? ".secboot.fd" : ".fd");
+        if (!vars || !sbcode)
+                return log_oom();
+        *ret_code = TAKE_PTR(sbcode);
+        *ret_vars = TAKE_PTR(vars);
+        return 0;
+}
+
 static int domain_define(struct vm_conn *vc, const struct vm_def *def, const struct vm_domain_opts *o,
                          struct vm_domain **ret) {
         struct lv_conn *c = CONN(vc);
@@ -955,13 +999,15 @@ static int domain_define(struct vm_conn *vc, const struct vm_def *def, const str
                         return log_error_errno(r, "cannot find a free TCP port on 127.0.0.1: %m");
                 }
         }
-        _cleanup_free_ char *smbios0 = NULL, *smbios3 = NULL;
+        _cleanup_free_ char *smbios0 = NULL, *smbios3 = NULL, *ovmf_code = NULL, *ovmf_vars = NULL;
         if (vm_smbios_needs_files(&def->id.smbios) && (r = smbios_volumes(d, &smbios0, &smbios3)) < 0)
+                goto fail;
+        if (def->firmware == VM_FIRMWARE_UEFI && (r = uefi_files(d, &ovmf_code, &ovmf_vars)) < 0)
                 goto fail;
         struct libvirt_xml_host h = {
                 .domain_type = c->kvm ? "kvm" : "qemu",
-                /* UEFI: no code file, so libvirt picks OVMF from the host's firmware
-                 * descriptors (with Secure Boot when <loader secure='yes'/>). */
+                .ovmf_code = ovmf_code,
+                .ovmf_vars_template = ovmf_vars,
                 .smbios_type0_path = smbios0,
                 .smbios_type3_path = smbios3,
                 .agent_forward = { (uint16_t)d->fwd[0], (uint16_t)d->fwd[1] },

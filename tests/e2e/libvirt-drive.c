@@ -5,7 +5,7 @@
  *   open URI [POOL|-] [ACCEL]           hostinfo   (ACCEL: tcg unless given)
  *   upload FILE NAME                    upload-interrupt FILE NAME (SIGINT once the volume shows)
  *   overlay NAME BACKING_PATH           voldelete NAME          vollist
- *   define NAME DISK persistent|transient user|bridge:BR|none GUEST_IP [smbios|uefi]
+ *   define NAME DISK persistent|transient user|bridge:BR|none GUEST_IP [smbios|uefi|uefi-sb]
  *   start [paused]   event MS   event-interrupt MS (SIGINT after 300 ms)   state   snapshot NAME   keep   shutdown MS   destroy
  *   endpoint SLOT    keys K...  logtail  free   info NAME   remove NAME   close
  */
@@ -103,8 +103,10 @@ static int define(char **a, size_t n) {
                 def.id.smbios.chassis.type = 3;
                 def.id.smbios.chassis.manufacturer = strdup("Dell Inc.");
         }
-        if (n > 6 && streq(a[6], "uefi"))
+        if (n > 6 && startswith(a[6], "uefi")) {
                 def.firmware = VM_FIRMWARE_UEFI;
+                def.secure_boot = streq(a[6], "uefi-sb");
+        }
         _cleanup_free_ char *log = strdup_printf("/tmp/vmcloak-lvdrive-%s.log", a[1]);
         struct vm_domain_opts o = { .log_path = log, .persistent = streq(a[3], "persistent") };
         int64_t t0 = now_ms();

@@ -194,9 +194,10 @@ say free
 # UEFI: libvirt picks OVMF itself; 9.0 refuses an internal snapshot of a pflash domain.
 say upload "$IMG" base.qcow2
 say overlay ovu.qcow2 "$(val path)"
-say define lvu "$(val path)" persistent none 10.0.2.15 uefi
-tap_check "a UEFI domain is defined (libvirt's own firmware choice)" \
-  test "$(val rc)" = 0 -a -n "$(virsh -c "$LOCAL" dumpxml lvu | grep -E '<loader .*type=.pflash.*>/usr/share/OVMF/')"
+OVU=$(val path)
+say define lvu "$OVU" persistent none 10.0.2.15 uefi
+tap_check "a UEFI domain is defined with the OVMF the host lists" \
+  test "$(val rc)" = 0 -a -n "$(virsh -c "$LOCAL" dumpxml lvu | grep -E "<loader .*type=.pflash.*>$(sed -n 's|.*<value>\(/.*OVMF_CODE[^<]*\)</value>.*|\1|p' <<<"$(virsh -c "$LOCAL" domcapabilities --virttype qemu)" | head -1)<")"
 say start
 tap_check "  and starts" rc0
 mark_err
@@ -207,6 +208,12 @@ tap_check "  one line naming libvirt's limit for UEFI" \
 say free
 tap_check "  free undefines it with its NVRAM" \
   test -z "$(virsh -c "$LOCAL" list --all --name | grep .)" -a -z "$(ls -A /var/lib/libvirt/qemu/nvram 2>/dev/null)"
+say define lvs "$OVU" persistent none 10.0.2.15 uefi-sb
+say start
+tap_check "a Secure Boot domain starts on OVMF's secboot build with Microsoft's keys" \
+  test "$(val rc)" = 0 -a -n "$(virsh -c "$LOCAL" dumpxml lvs | grep -E "<loader .*secure=.yes.*OVMF_CODE[^<]*secboot")" \
+       -a -n "$(virsh -c "$LOCAL" dumpxml lvs | grep -E "<nvram template=.[^ ]*OVMF_VARS[^ ]*\.ms\.fd")"
+say free
 say voldelete ovu.qcow2
 say voldelete base.qcow2
 say close
