@@ -253,6 +253,10 @@ static int conn_open(const struct vm_conn_opts *o, struct vm_conn **ret) {
                 conn_close(&c->base);
                 return r;
         }
+        /* A remote host that stops answering ends the connection after ~20 s instead of
+         * hanging a call (libvirt's keepalive; the event loop thread answers the probes). */
+        if (!local && virConnectSetKeepAlive(c->conn, 5, 3) < 0)
+                log_debug("libvirt at %s: no keepalive: %s", uri, lv_msg());
         version_string(hv, c->version, sizeof c->version);
         version_string(lib, c->manager_version, sizeof c->manager_version);
         enum vm_accel want = o ? o->accel : VM_ACCEL_AUTO;

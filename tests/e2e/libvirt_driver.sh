@@ -241,8 +241,8 @@ tap_check "  in one line that says to use a bridged image" \
 ip link add br-lv type bridge && ip addr add 10.0.2.2/24 dev br-lv && ip link set br-lv up
 say define rv1 "$ROV" transient bridge:br-lv 10.0.2.15
 tap_check "a transient bridged domain" rc0
-say start
-tap_check "  starts on the remote host" rc0
+say start noreboot
+tap_check "  starts on the remote host (a reboot ends the run)" rc0
 echo "# figure: start $REMOTE $(val ms) ms"
 tap_check "  transient there" \
   test -n "$(virsh -c "$REMOTE" list --name | grep -x rv1)" -a -z "$(virsh -c "$REMOTE" list --all --persistent --name | grep .)"
@@ -255,6 +255,15 @@ tap_check "  a snapshot of a transient domain works too" rc0
 echo "# figure: snapshot $REMOTE $(val ms) ms"
 say keep
 tap_check "  keep on a transient domain: -EINVAL" test "$(val rc)" = -22
+curl -s -o /dev/null --max-time 10 --data-urlencode "command=(sleep 1; reboot) >/dev/null 2>&1 &" http://10.0.2.15:8000/execute
+say event 180000
+tap_check "a guest reboot under reboot_powers_off: REBOOT" test "$(val rc)" = 0 -a "$(val event)" = reboot
+say event 60000
+tap_check "  then POWEROFF" test "$(val rc)" = 0 -a "$(val event)" = poweroff
+say state
+tap_check "  and the domain is off (gone: transient)" test "$(val state)" = off -a -z "$(virsh -c "$REMOTE" list --all --name | grep .)"
+say start
+tap_check "a transient domain starts again after its run ended" rc0
 say shutdown 2000
 tap_check "shutdown: switched off once the grace ran out, or the guest went down" test "$(val rc)" = 0
 say event 0
