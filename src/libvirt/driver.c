@@ -507,10 +507,13 @@ static int upload_stream(struct lv_conn *c, virStorageVolPtr v, const char *name
         return r;
 }
 
-/* Create volume name from the local file at fd (size bytes) and fill it. A failure deletes it. */
+/* Create volume name from the local file at fd (size bytes) and fill it. A failure deletes it.
+ * The volume starts empty (capacity 0) and grows as the stream writes it (a file in a
+ * directory pool), so an upload killed too hard to clean up leaves a shorter volume, which the
+ * size rule of volume_upload_ex replaces. */
 static int upload_new(struct lv_conn *c, virStoragePoolPtr p, const char *name, int fd, uint64_t size, bool quiet,
                       virStorageVolPtr *ret) {
-        _cleanup_free_ char *xml = volume_xml(name, size, "raw", NULL);
+        _cleanup_free_ char *xml = volume_xml(name, 0, "raw", NULL);
         if (!xml)
                 return log_oom();
         virStorageVolPtr v = virStorageVolCreateXML(p, xml, 0);

@@ -91,6 +91,18 @@ say vollist
 tap_check "an interrupted upload leaves no volume" test "$(val volumes)" = base.qcow2
 tap_check "  and no file in the pool" test ! -e "$POOLDIR/cut.qcow2"
 
+# An upload killed outright (no cleanup): the volume it leaves is shorter, so it is replaced.
+"$DRV" < <(echo "open $LOCAL"; echo "upload $IMG killed.qcow2"; sleep 60) >/dev/null 2>&1 &
+kpid=$!
+for _ in $(seq 1 200000); do [ -s "$POOLDIR/killed.qcow2" ] && break; kill -0 "$kpid" 2>/dev/null || break; done
+kill -KILL "$kpid" 2>/dev/null; wait "$kpid" 2>/dev/null
+tap_check "an upload killed with SIGKILL leaves a volume shorter than the image" \
+  test -e "$POOLDIR/killed.qcow2" -a "$(stat -c %s "$POOLDIR/killed.qcow2" 2>/dev/null || echo 0)" -lt "$(stat -c %s "$IMG")"
+say upload "$IMG" killed.qcow2
+replaced() { test "$(val rc)" = 0 -a "$(val uploaded)" = 1 && cmp -s "$IMG" "$POOLDIR/killed.qcow2"; }
+tap_check "  which the next upload replaces with the whole image" replaced
+say voldelete killed.qcow2
+
 say overlay ov1.qcow2 "$BASE"
 tap_check "an overlay volume on the image" rc0
 OV=$(val path)
