@@ -107,7 +107,7 @@ static int define(char **a, size_t n) {
                 def.firmware = VM_FIRMWARE_UEFI;
                 def.secure_boot = streq(a[6], "uefi-sb");
         }
-        _cleanup_free_ char *log = strdup_printf("/tmp/vmcloak-lvdrive-%s.log", a[1]);
+        _cleanup_free_ char *log = strdup_printf("lvdrive-%s.log", a[1]);   /* in the current folder */
         struct vm_domain_opts o = { .log_path = log, .persistent = streq(a[3], "persistent") };
         int64_t t0 = now_ms();
         int r = vm_domain_define(conn, &def, &o, &dom);

@@ -50,6 +50,7 @@ REMOTE=$(lv_uri remote)
 POOLDIR=/var/lib/libvirt/images/vmcloak
 
 # The program answers each command with one line; its log lines go to drv.err.
+cd "$T" || exit 1   # the program writes each domain's log_path (lvdrive-NAME.log) here
 coproc D { "$DRV" 2>>"$T/drv.err"; }
 say() {
   echo "$*" >&"${D[1]}"
@@ -172,6 +173,8 @@ say info lv1
 tap_check "domain info: shut off, 1 snapshot, current s1 in running state" \
   test "$(val active)" = 0 -a "$(val snapshots)" = 1 -a "$(val current)" = s1 -a "$(val running)" = 1
 say free
+tap_check "libvirt's QEMU log of the run is appended to the domain's log_path" \
+  grep -q "starting up libvirt version" "$T/lvdrive-lv1.log"
 tap_check "a kept domain outlives its handle" grep -qE ' lv1 +shut off' <<<"$(virsh -c "$LOCAL" list --all)"
 t0=$(date +%s%N)
 /usr/bin/python3 -c 'import libvirt,sys; c=libvirt.open(sys.argv[1]); d=c.lookupByName("lv1"); d.revertToSnapshot(d.snapshotCurrent(), 0)' "$LOCAL"
