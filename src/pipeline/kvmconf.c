@@ -286,28 +286,24 @@ void kvmconf_vm_done(struct kvmconf_vm *v) {
         *v = (struct kvmconf_vm){ 0 };
 }
 
-int kvmconf_vm_from_rows(const struct snapshot *s, const struct image *img, struct kvmconf_vm *v) {
+int kvmconf_vm_from_rows(const struct snapshot *s, const struct image *img, struct kvmconf_vm *v, char *reason,
+                         size_t size) {
         *v = (struct kvmconf_vm){ 0 };
-        if (isempty(s->libvirt_uri)) {
-                log_error("VM %s is a local Cuckoo3 VM (a folder for Cuckoo3's qemu machinery: cuckoo machine import "
-                          "qemu), not a libvirt domain; for CAPE make the VM on a libvirt host with vmcloak snapshot "
-                          "--connect URI", s->vmname);
-                return -EINVAL;
-        }
-        if (img->netmode && streq(img->netmode, "user")) {
-                log_error("VM %s uses user-mode networking (image %s): CAPE reaches the agent at the VM's own IP on "
-                          "port 8000 and captures traffic by that IP, so it needs a bridged or routed VM; make the "
-                          "image with a bridge (vmcloak init NAME BRIDGE, --net bridge is the default)", s->vmname, img->name);
-                return -EINVAL;
-        }
+        if (isempty(s->libvirt_uri))
+                return reason_fail(reason, size, "VM %s is a local Cuckoo3 VM (a folder for Cuckoo3's qemu machinery: "
+                                   "cuckoo machine import qemu), not a libvirt domain; for CAPE make the VM on a "
+                                   "libvirt host with vmcloak snapshot --connect URI", s->vmname);
+        if (img->netmode && streq(img->netmode, "user"))
+                return reason_fail(reason, size, "VM %s uses user-mode networking (image %s): CAPE reaches the agent "
+                                   "at the VM's own IP on port 8000 and captures traffic by that IP, so it needs a "
+                                   "bridged or routed VM; make the image with a bridge (vmcloak init NAME BRIDGE, "
+                                   "--net bridge is the default)", s->vmname, img->name);
         const struct os_profile *prof = os_profile_find(img->osversion);
-        if (!prof) {
-                log_error("VM %s: its image %s has OS '%s', which this vmcloak has no profile for", s->vmname,
-                          img->name, strempty(img->osversion));
-                return -EINVAL;
-        }
+        if (!prof)
+                return reason_fail(reason, size, "VM %s: its image %s has OS '%s', which this vmcloak has no profile "
+                                   "for", s->vmname, img->name, strempty(img->osversion));
         if (tags_parse(s->tags, &v->tags) < 0)
-                return log_oom();
+                return -ENOMEM;
         v->m = (struct kvmconf_machine){
                 .name = s->vmname, .label = s->vmname, .platform = prof->os_name,
                 /* linux: no fixed version (the guest's kernel); init records none for it */

@@ -61,10 +61,12 @@ struct kvmconf_vm {
 void kvmconf_vm_done(struct kvmconf_vm *v);
 
 /*
- * Fill v from VM s (a schema-6 row) and its image img. Refused (-EINVAL, one line with the way
- * out): a VM that is no libvirt domain (a local Cuckoo3 VM: its qemu machinery, or snapshot
+ * Fill v from VM s (a schema-6 row) and its image img. Refused (-EINVAL, no log line: the one-line
+ * reason with the way out goes into reason[size], for the caller to log as an error or, when it
+ * skips the VM, a warning): a VM that is no libvirt domain (a local Cuckoo3 VM: its qemu machinery, or snapshot
  * --connect), a user-mode networking VM (CAPE reaches the agent at ip:8000 and captures by ip:
  * a bridged or routed VM is needed), an image whose OS profile vmcloak does not know. The
- * strings of v point into s and img (keep both until v is done). 0, -EINVAL, -ENOMEM.
+ * strings of v point into s and img (keep both until v is done). 0, -EINVAL, -ENOMEM (no line).
  */
-int kvmconf_vm_from_rows(const struct snapshot *s, const struct image *img, struct kvmconf_vm *v);
+int kvmconf_vm_from_rows(const struct snapshot *s, const struct image *img, struct kvmconf_vm *v, char *reason,
+                         size_t size);

@@ -121,7 +121,8 @@ static void test_from_rows(void **state) {
                               .tags = "office,dotnet", .libvirt_uri = "qemu:///system", .libvirt_pool = "vmcloak",
                               .libvirt_volume = "cape1.qcow2", .libvirt_snapshot = "vmcloak" };
         struct kvmconf_vm v;
-        assert_int_equal(kvmconf_vm_from_rows(&s, &img, &v), 0);
+        char reason[512] = "";
+        assert_int_equal(kvmconf_vm_from_rows(&s, &img, &v, reason, sizeof reason), 0);
         assert_string_equal(v.m.platform, "windows");
         assert_string_equal(v.m.os_tag, "win10");
         assert_string_equal(v.m.os_version, "10");
@@ -136,15 +137,15 @@ static void test_from_rows(void **state) {
 
         /* Windows 8.1 and 11, linux */
         img.osversion = "win81x64";
-        assert_int_equal(kvmconf_vm_from_rows(&s, &img, &v), 0);
+        assert_int_equal(kvmconf_vm_from_rows(&s, &img, &v, reason, sizeof reason), 0);
         assert_string_equal(v.m.os_tag, "win8");
         kvmconf_vm_done(&v);
         img.osversion = "win11x64";
-        assert_int_equal(kvmconf_vm_from_rows(&s, &img, &v), 0);
+        assert_int_equal(kvmconf_vm_from_rows(&s, &img, &v, reason, sizeof reason), 0);
         assert_string_equal(v.m.os_tag, "win11");
         kvmconf_vm_done(&v);
         img.osversion = "linux";
-        assert_int_equal(kvmconf_vm_from_rows(&s, &img, &v), 0);
+        assert_int_equal(kvmconf_vm_from_rows(&s, &img, &v, reason, sizeof reason), 0);
         assert_null(v.m.os_tag);
         assert_string_equal(v.m.platform, "linux");
         assert_string_equal(v.m.os_version, "linux");
@@ -152,15 +153,18 @@ static void test_from_rows(void **state) {
 
         /* refused: an unknown OS, user-mode networking, a local Cuckoo3 VM */
         img.osversion = "win95";
-        assert_int_equal(kvmconf_vm_from_rows(&s, &img, &v), -EINVAL);
+        assert_int_equal(kvmconf_vm_from_rows(&s, &img, &v, reason, sizeof reason), -EINVAL);
         img.osversion = "win10x64";
         img.netmode = "user";
-        assert_int_equal(kvmconf_vm_from_rows(&s, &img, &v), -EINVAL);
+        assert_int_equal(kvmconf_vm_from_rows(&s, &img, &v, reason, sizeof reason), -EINVAL);
+        assert_non_null(strstr(reason, "user-mode networking"));
+        assert_null(strchr(reason, '\n'));
         img.netmode = NULL; /* a VMCloak row: bridge */
-        assert_int_equal(kvmconf_vm_from_rows(&s, &img, &v), 0);
+        assert_int_equal(kvmconf_vm_from_rows(&s, &img, &v, reason, sizeof reason), 0);
         kvmconf_vm_done(&v);
         s.libvirt_uri = NULL;
-        assert_int_equal(kvmconf_vm_from_rows(&s, &img, &v), -EINVAL);
+        assert_int_equal(kvmconf_vm_from_rows(&s, &img, &v, reason, sizeof reason), -EINVAL);
+        assert_non_null(strstr(reason, "snapshot --connect"));
 }
 
 int main(void) {
