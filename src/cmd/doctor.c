@@ -361,7 +361,8 @@ struct lv_image {
 static void check_libvirt(const char *uri, const char *pool, const char *bridge, const struct lv_image *img) {
         struct libvirt_host_report r;
         char v[32], fix[600];
-        libvirt_host_report(uri, pool, bridge, &r);
+        const char *pool_name = pool ? pool : "vmcloak";
+        libvirt_host_report(uri, pool_name, bridge, &r);
         struct net_check *c = check_new("libvirt-connect", "libvirt host reachable");
         if (!r.connected) {
                 net_check_set(c, NET_CHECK_FAIL,
@@ -396,7 +397,6 @@ static void check_libvirt(const char *uri, const char *pool, const char *bridge,
         else
                 net_check_set(c, NET_CHECK_OK, "", "kvm%s", r.type_qemu ? ", qemu" : "");
 
-        const char *pool_name = pool ? pool : "vmcloak";
         char title[96];
         snprintf(title, sizeof title, "storage pool %s", pool_name);
         c = check_new("libvirt-pool", title);
@@ -441,8 +441,11 @@ static void check_libvirt(const char *uri, const char *pool, const char *bridge,
                               "%s (%s)", r.bridge_network, r.bridge_active ? "active" : "inactive");
                 break;
         case LIBVIRT_BRIDGE_INTERFACE:
-                net_check_set(c, r.bridge_active ? NET_CHECK_OK : NET_CHECK_FAIL, "ip link set BRIDGE up on that host",
-                              "a host interface (%s)", r.bridge_active ? "up" : "down");
+                /* A bridge without ports reads as down (no carrier) until the first VM joins it. */
+                snprintf(fix, sizeof fix, "ip link set %s up on that host (a bridge without ports stays down until "
+                         "a VM joins it)", bridge);
+                net_check_set(c, r.bridge_active ? NET_CHECK_OK : NET_CHECK_WARN, fix, "a host interface (%s)",
+                              r.bridge_active ? "up" : "down");
                 break;
         case LIBVIRT_BRIDGE_MISSING:
                 net_check_set(c, NET_CHECK_FAIL, "make the bridge on that host (vmcloak bridge there, or a libvirt "

@@ -141,7 +141,7 @@ static int selection_add(struct selection *sel, struct repo *r, struct snapshot 
                         log_error("%s", reason);
                         return k;
                 }
-                log_warning("skipping %s", reason);
+                log_warning("skipped: %s", reason);
                 return 0;
         }
         struct snapshot **rows = reallocarray(sel->rows, sel->n + 1, sizeof *rows);
@@ -209,10 +209,22 @@ static int check_one_host(const struct selection *sel) {
                 several |= !streq(sel->rows[i]->libvirt_uri, first);
         if (!several)
                 return 0;
+        /* "URI1: a, b; URI2: c", hosts in the order their first VM comes */
         _cleanup_free_ char *list = NULL;
         for (size_t i = 0; i < sel->n; i++) {
-                char *l = strdup_printf("%s%s%s on %s", strempty(list), list ? ", " : "", sel->rows[i]->vmname,
-                                        sel->rows[i]->libvirt_uri);
+                const char *uri = sel->rows[i]->libvirt_uri;
+                bool seen = false;
+                for (size_t j = 0; j < i; j++)
+                        seen |= streq(sel->rows[j]->libvirt_uri, uri);
+                if (seen)
+                        continue;
+                char *l = strdup_printf("%s%s%s:", strempty(list), list ? "; " : "", uri);
+                for (size_t j = i; l && j < sel->n; j++)
+                        if (streq(sel->rows[j]->libvirt_uri, uri)) {
+                                char *m = strdup_printf("%s %s", l, sel->rows[j]->vmname);
+                                free(l);
+                                l = m;
+                        }
                 if (!l)
                         return log_oom();
                 free(list);
@@ -223,44 +235,67 @@ static int check_one_host(const struct selection *sel) {
         return -EINVAL;
 }
 
-/* The domain must be on its host with the running-state snapshot the row names as its current one
- * (what the machinery reverts with flags 0). */
-static int check_domains(const struct selection *sel) {
+/* Why domain s cannot serve CAPE (into reason), or 0: it must be on its host with, as its current
+ * snapshot, the running-state snapshot the row names (what the machinery reverts with flags 0). */
+static int domain_unusable(struct vm_conn *c, const struct snapshot *s, char *reason, size_t size) {
+        struct vm_domain_info info;
+        int r = vm_conn_domain_info(c, s->vmname, &info);
+        if (r == -ENOENT)
+                return reason_fail(reason, size, "%s lists no domain %s (removed outside vmcloak?): make it again, or "
+                                   "drop the row with vmcloak delvm %s", s->libvirt_uri, s->vmname, s->vmname);
+        if (r < 0)
+                return r;
+        if (info.snapshots == 0 || !info.current_snapshot[0])
+                return reason_fail(reason, size, "domain %s on %s has no snapshot for CAPE to revert: make the VM "
+                                   "again with vmcloak snapshot --connect", s->vmname, s->libvirt_uri);
+        if (!isempty(s->libvirt_snapshot) && !streq(info.current_snapshot, s->libvirt_snapshot))
+                return reason_fail(reason, size, "domain %s on %s: its current snapshot is %s, not vmcloak's %s "
+                                   "(changed outside vmcloak): virsh -c %s snapshot-revert %s %s, or make the VM "
+                                   "again", s->vmname, s->libvirt_uri, info.current_snapshot, s->libvirt_snapshot,
+                                   s->libvirt_uri, s->vmname, s->libvirt_snapshot);
+        if (!info.current_snapshot_running)
+                return reason_fail(reason, size, "domain %s on %s: snapshot %s was not taken while running, and CAPE "
+                                   "reverts with flags 0 to a running machine: make the VM again with vmcloak "
+                                   "snapshot --connect", s->vmname, s->libvirt_uri, info.current_snapshot);
+        return 0;
+}
+
+/* Check every domain on its host: a named VM that fails is refused; without names it is skipped
+ * with a warning (and dropped from sel). */
+static int check_domains(struct selection *sel) {
         _cleanup_(vm_conn_closep) struct vm_conn *c = NULL;
-        const struct vm_conn_opts o = { .accel = VM_ACCEL_AUTO, .uri = sel->rows[0]->libvirt_uri,
+        /* TCG: nothing runs here, so the host's KVM is not probed (and not warned about). */
+        const struct vm_conn_opts o = { .accel = VM_ACCEL_TCG, .uri = sel->rows[0]->libvirt_uri,
                                         .pool = sel->rows[0]->libvirt_pool };
         int r = vm_conn_open(&libvirt_driver, &o, &c);
         if (r < 0)
                 return r;
+        size_t kept = 0;
         for (size_t i = 0; i < sel->n; i++) {
-                const struct snapshot *s = sel->rows[i];
-                struct vm_domain_info info;
-                r = vm_conn_domain_info(c, s->vmname, &info);
-                if (r == -ENOENT) {
-                        log_error("%s lists no domain %s (removed outside vmcloak?): make it again, or drop the row "
-                                  "with vmcloak delvm %s", s->libvirt_uri, s->vmname, s->vmname);
+                char reason[1024];
+                r = domain_unusable(c, sel->rows[i], reason, sizeof reason);
+                if (r == -EINVAL && sel->named) {
+                        log_error("%s", reason);
                         return r;
                 }
-                if (r < 0)
+                if (r < 0 && r != -EINVAL)
                         return r;
-                if (info.snapshots == 0 || !info.current_snapshot[0]) {
-                        log_error("domain %s on %s has no snapshot for CAPE to revert: make the VM again with "
-                                  "vmcloak snapshot --connect", s->vmname, s->libvirt_uri);
-                        return -ENOENT;
+                if (r == -EINVAL) {
+                        log_warning("skipped: %s", reason);
+                        snapshot_free(sel->rows[i]);
+                        image_free(sel->images[i]);
+                        kvmconf_vm_done(&sel->vms[i]);
+                        continue;
                 }
-                if (!isempty(s->libvirt_snapshot) && !streq(info.current_snapshot, s->libvirt_snapshot)) {
-                        log_error("domain %s on %s: its current snapshot is %s, not vmcloak's %s (changed outside "
-                                  "vmcloak): virsh -c %s snapshot-revert %s %s, or make the VM again",
-                                  s->vmname, s->libvirt_uri, info.current_snapshot, s->libvirt_snapshot,
-                                  s->libvirt_uri, s->vmname, s->libvirt_snapshot);
-                        return -EINVAL;
-                }
-                if (!info.current_snapshot_running) {
-                        log_error("domain %s on %s: snapshot %s was not taken while running, and CAPE reverts with "
-                                  "flags 0 to a running machine: make the VM again with vmcloak snapshot --connect",
-                                  s->vmname, s->libvirt_uri, info.current_snapshot);
-                        return -EINVAL;
-                }
+                sel->rows[kept] = sel->rows[i];
+                sel->images[kept] = sel->images[i];
+                sel->vms[kept] = sel->vms[i];
+                kept++;
+        }
+        sel->n = kept;
+        if (kept == 0) {
+                log_error("no domain on %s is one CAPE can use (see the warnings above)", o.uri);
+                return -ENOENT;
         }
         return 0;
 }

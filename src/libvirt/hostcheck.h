@@ -36,9 +36,9 @@ struct libvirt_host_report {
         unsigned long libvirt_version;   /* the daemon's (virConnectGetLibVersion) */
         char hv_type[32];                /* virConnectGetType: "QEMU" */
         unsigned long hv_version;        /* virConnectGetVersion: QEMU's, same encoding; 0: unknown */
-        /* Domain types the host offers x86_64 hvm guests (virConnectGetCapabilities). */
+        /* Domain types the host runs x86_64 guests with (virConnectGetDomainCapabilities). */
         bool type_kvm, type_qemu;
-        char caps_error[256];            /* "" unless the capabilities could not be read */
+        char caps_error[256];            /* "" unless neither type works */
         /* The storage pool asked for (virStoragePoolLookupByName, virStoragePoolGetInfo). */
         bool pool_exists, pool_active;
         char pool_type[32], pool_path[512];

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Check a kvm.conf the way CAPEv2's kvm machinery reads it (or, with --cuckoo3, a kvm.yaml the way
-Cuckoo3's kvm machinery reads it), and with --libvirt URI that every machine is a domain that host
-lists, with the snapshot the machinery will revert in running state.
+Cuckoo3's kvm machinery reads it), and with --libvirt URI (or --domains: the file's own dsn) that
+every machine is a domain that host lists, with the snapshot the machinery will revert in running state.
 
 CAPEv2 (kevoreilly/CAPEv2): lib/cuckoo/common/config.py (configparser with ENV: defaults, then
 getboolean/getint tried on every value), Machinery.set_options/_initialize in
@@ -11,7 +11,7 @@ else the newest by creationTime; revertToSnapshot(snap, 0) must leave it running
 kvm.py (dsn required). Cuckoo3 (cert-ee/cuckoo3): machineries/cuckoo/machineries/config.py
 typeloaders["kvm.yaml"].
 
-Usage: check-kvmconf.py [--cuckoo3] [--libvirt URI] [--expect NAME]... FILE
+Usage: check-kvmconf.py [--cuckoo3] [--libvirt URI | --domains] [--expect NAME]... FILE
 Prints one line per problem on stderr and exits 1; else prints "ok: N machines ..." and exits 0.
 """
 import argparse
@@ -225,22 +225,23 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("file")
     ap.add_argument("--cuckoo3", action="store_true", help="FILE is Cuckoo3's kvm.yaml")
-    ap.add_argument("--libvirt", metavar="URI", help="check each label against this host (default: the file's dsn)",
-                    nargs="?", const="")
+    ap.add_argument("--libvirt", metavar="URI", help="check each label against the libvirt host at URI")
+    ap.add_argument("--domains", action="store_true", help="check each label against the host the file's dsn names")
     ap.add_argument("--expect", metavar="NAME", action="append", default=[],
                     help="the machines the file must name (all of them, any order)")
     a = ap.parse_args()
     dsn, machines = (check_cuckoo3 if a.cuckoo3 else check_cape)(a.file)
     if a.expect and sorted(a.expect) != sorted(m[0] for m in machines):
         problem(f"{a.file}: machines {sorted(m[0] for m in machines)}, expected {sorted(a.expect)}")
-    if a.libvirt is not None and not problems:
-        check_libvirt(a.libvirt or dsn, machines)
+    uri = a.libvirt or (dsn if a.domains else None)
+    if uri and not problems:
+        check_libvirt(uri, machines)
     for p in problems:
         print(p, file=sys.stderr)
     if problems:
         return 1
     print(f"ok: {len(machines)} machine{'s' if len(machines) != 1 else ''} ({', '.join(m[0] for m in machines)})"
-          f"{' on ' + (a.libvirt or dsn) if a.libvirt is not None else ''}")
+          f"{' on ' + uri if uri else ''}")
     return 0
 
 
