@@ -131,6 +131,7 @@ out=$(ip netns exec "$ns" unshare -m --propagation private bash "$tmp/inside.sh"
 sect() { awk -v s="== $1" '$0==s{p=1;next} /^== /{p=0} p' <<<"$out"; }
 rc_of() { sect "$1" | grep -o '^rc=[0-9]*' | tail -1; }
 has() { grep -qF -- "$2" <<<"$(sect "$1")"; }
+refused() { test "$(rc_of "$1")" = rc=1 && has "$1" "$2"; }   # section $1 exited 1 and says $2
 
 tap_check "namespace, bridge and two libvirtd daemons set up" test "$rc" -lt 10 -o "$rc" -gt 16
 tap_check "export --cape of two domains: exit 0" test "$(rc_of cape)" = rc=0
@@ -142,7 +143,7 @@ tap_check "Windows 10 machine: platform, arch, OS tag, snapshot, bridge, result 
 tap_check "linux machine: platform linux, no OS tag" has kvmconf "tags = x64,office"
 tap_check "CAPE's reader takes it and both domains have a running-state snapshot" has check "ok: 2 machines (cape1, cape2) on qemu:///system"
 tap_check "an existing --output is refused without --force" \
-  test "$(rc_of exists)" = rc=1 -a -n "$(sect exists | grep -F 'give --force')"
+  refused exists 'give --force'
 tap_check "--force replaces it" test "$(rc_of force)" = rc=0
 tap_check "without --output the file goes to standard output" has stdout "[cape1]"
 tap_check "--cuckoo3 writes kvm.yaml that Cuckoo3's types take, domains checked" \
@@ -152,24 +153,24 @@ tap_check "no VM named, --host A: the usable VMs of A, the others skipped with a
   -n "$(sect all-a | grep -F 'skipped: VM usermode uses user-mode networking')"
 tap_check "--host B: the second host's VM, checked there" test "$(rc_of all-b)" = rc=0 -a "$(rc_of check-b)" = rc=0
 tap_check "VMs on two hosts are refused, naming --host" \
-  test "$(rc_of two-hosts)" = rc=1 -a -n "$(sect two-hosts | grep -F 'export one host at a time with --host URI')"
+  refused two-hosts 'export one host at a time with --host URI'
 tap_check "every VM of both hosts is refused the same way" has all-hosts "several libvirt hosts"
 tap_check "a local Cuckoo3 VM is refused, naming snapshot --connect" \
-  test "$(rc_of local)" = rc=1 -a -n "$(sect local | grep -F 'snapshot --connect')"
+  refused local 'snapshot --connect'
 tap_check "a user-mode networking VM is refused with the reason" \
-  test "$(rc_of user)" = rc=1 -a -n "$(sect user | grep -F 'captures traffic by that IP')"
+  refused user 'captures traffic by that IP'
 tap_check "a domain the host does not list is refused, naming delvm" \
-  test "$(rc_of gone)" = rc=1 -a -n "$(sect gone | grep -F 'lists no domain gone')"
+  refused gone 'lists no domain gone'
 tap_check "a domain without a snapshot is refused" \
-  test "$(rc_of nosnap)" = rc=1 -a -n "$(sect nosnap | grep -F 'has no snapshot')"
+  refused nosnap 'has no snapshot'
 tap_check "a snapshot taken while shut off is refused (CAPE reverts to a running machine)" \
-  test "$(rc_of offsnap)" = rc=1 -a -n "$(sect offsnap | grep -F 'not taken while running')"
+  refused offsnap 'not taken while running'
 tap_check "a current snapshot other than the row's is refused, naming snapshot-revert" \
-  test "$(rc_of renamed)" = rc=1 -a -n "$(sect renamed | grep -F 'snapshot-revert renamed other')"
+  refused renamed 'snapshot-revert renamed other'
 tap_check "the checker fails a conf whose domains the host does not have" \
-  test "$(rc_of check-off)" = rc=1 -a -n "$(sect check-off | grep -F "lists no domain 'w11'")"
+  refused check-off "lists no domain 'w11'"
 tap_check "the checker fails a snapshot that is not in running state" \
-  test "$(rc_of check-shutoff)" = rc=1 -a -n "$(sect check-shutoff | grep -F 'not in running state')"
+  refused check-shutoff 'not in running state'
 tap_check "doctor --connect with the pool and bridge: exit 0" test "$(rc_of doctor)" = rc=0
 tap_check "doctor reports libvirt 9+ and QEMU" has doctor "[ok]   libvirt 8.0.0 or later (CAPE)"
 tap_check "doctor reports the domain types the host offers (kvm where /dev/kvm works, else a warning)" \
@@ -180,7 +181,7 @@ tap_check "doctor names libvirt's UEFI snapshot limit with the version" has doct
 tap_check "doctor --image takes the image's bridge" has doctor-image "bridge brcape"
 tap_check "doctor --json: mode libvirt" has doctor-json '"mode":"libvirt"'
 tap_check "a missing pool is named, exit 1" \
-  test "$(rc_of doctor-pool)" = rc=1 -a -n "$(sect doctor-pool | grep -F 'the host has no pool nosuchpool')"
+  refused doctor-pool 'the host has no pool nosuchpool'
 tap_check "a missing bridge is named, exit 1" \
   test "$(rc_of doctor-bridge)" = rc=1 -a -n "$(sect doctor-bridge | grep -E 'FAIL.*bridge nosuchbr')"
 tap_check "a dead URI: one line with libvirt's error, exit 1" \
