@@ -35,6 +35,11 @@
 #define WAKE_MS 100            /* waits look at Ctrl-C this often */
 #define STATE_CHECK_MS 1000    /* and ask the host for the state this often (a lost event) */
 #define UPLOAD_CHUNK (1u << 20)
+/* libvirt sends one REBOOT event per QEMU RESET event, and one Linux guest reboot on q35 +
+ * SeaBIOS was three of them within 150 ms here (libvirt 9.0, QEMU 7.2; the QEMU driver sees
+ * SeaBIOS's own hard reset after a warm one the same way): events closer than this to the
+ * previous one are the same reboot. No guest boots again that fast. */
+#define REBOOT_COALESCE_MS 2000
 
 struct lv_conn {
         struct vm_conn base;
@@ -56,6 +61,7 @@ struct lv_events {
         char *name;
         bool started;                  /* a STARTED event came in this run */
         unsigned reboots;              /* REBOOT events not yet answered */
+        int64_t last_reboot_ms;        /* when the last REBOOT event came (now_ms) */
         bool ended;                    /* the run ended and end says how */
         struct vm_event end;
 };
@@ -70,7 +76,7 @@ struct lv_domain {
         virDomainPtr dom;
         struct lv_events *ev;
         int cb_lifecycle, cb_reboot;
-        uint16_t fwd[2];               /* user mode: 127.0.0.1 ports forwarded to the agent */
+        unsigned fwd[2];               /* user mode: 127.0.0.1 ports forwarded to the agent */
         char **aux_volumes;            /* volumes made for this domain (SMBIOS tables) */
         char describe[160];
 };
@@ -393,13 +399,16 @@ static int volume_delete(struct vm_conn *vc, const char *name) {
         return r;
 }
 
-static char *raw_volume_xml(const char *name, uint64_t bytes) {
+/* A volume of capacity bytes in format (raw: allocated as it is written; qcow2 on backing, a
+ * qcow2 file of the host, when backing is set), as virStorageVolCreateXML takes it
+ * (formatstorage.html). */
+static char *volume_xml(const char *name, uint64_t capacity, const char *format, const char *backing) {
         xmlBufferPtr b;
         xmlTextWriterPtr w = writer_new(&b);
         if (!w)
                 return NULL;
         char cap[32];
-        snprintf(cap, sizeof cap, "%llu", (unsigned long long)bytes);
+        snprintf(cap, sizeof cap, "%llu", (unsigned long long)capacity);
         int rc = xmlTextWriterStartElement(w, BAD_CAST "volume");
         if (rc >= 0)
                 rc = wr_elem(w, "name", name);
@@ -411,14 +420,27 @@ static char *raw_volume_xml(const char *name, uint64_t bytes) {
                 rc = xmlTextWriterWriteString(w, BAD_CAST cap);
         if (rc >= 0)
                 rc = xmlTextWriterEndElement(w);
-        if (rc >= 0)
+        if (rc >= 0 && !backing)
                 rc = wr_elem(w, "allocation", "0");
         if (rc >= 0)
                 rc = xmlTextWriterStartElement(w, BAD_CAST "target");
         if (rc >= 0)
                 rc = xmlTextWriterStartElement(w, BAD_CAST "format");
         if (rc >= 0)
-                rc = wr_attr(w, "type", "raw");
+                rc = wr_attr(w, "type", format);
+        if (rc >= 0)
+                rc = xmlTextWriterEndElement(w);
+        if (rc >= 0)
+                rc = xmlTextWriterEndElement(w);
+        if (rc >= 0 && backing) {
+                rc = xmlTextWriterStartElement(w, BAD_CAST "backingStore");
+                if (rc >= 0)
+                        rc = wr_elem(w, "path", backing);
+                if (rc >= 0)
+                        rc = xmlTextWriterStartElement(w, BAD_CAST "format");
+                if (rc >= 0)
+                        rc = wr_attr(w, "type", "qcow2");
+        }
         return writer_done(w, b, rc);
 }
 
@@ -484,7 +506,7 @@ static int upload_stream(struct lv_conn *c, virStorageVolPtr v, const char *name
 /* Create volume name from the local file at fd (size bytes) and fill it. A failure deletes it. */
 static int upload_new(struct lv_conn *c, virStoragePoolPtr p, const char *name, int fd, uint64_t size, bool quiet,
                       virStorageVolPtr *ret) {
-        _cleanup_free_ char *xml = raw_volume_xml(name, size);
+        _cleanup_free_ char *xml = volume_xml(name, size, "raw", NULL);
         if (!xml)
                 return log_oom();
         virStorageVolPtr v = virStorageVolCreateXML(p, xml, 0);
@@ -573,45 +595,6 @@ static int volume_upload(struct vm_conn *vc, const char *local_path, const char 
         return volume_upload_ex(CONN(vc), local_path, name, false, ret_path, ret_uploaded);
 }
 
-static char *overlay_volume_xml(const char *name, uint64_t capacity, const char *backing) {
-        xmlBufferPtr b;
-        xmlTextWriterPtr w = writer_new(&b);
-        if (!w)
-                return NULL;
-        char cap[32];
-        snprintf(cap, sizeof cap, "%llu", (unsigned long long)capacity);
-        int rc = xmlTextWriterStartElement(w, BAD_CAST "volume");
-        if (rc >= 0)
-                rc = wr_elem(w, "name", name);
-        if (rc >= 0)
-                rc = xmlTextWriterStartElement(w, BAD_CAST "capacity");
-        if (rc >= 0)
-                rc = wr_attr(w, "unit", "bytes");
-        if (rc >= 0)
-                rc = xmlTextWriterWriteString(w, BAD_CAST cap);
-        if (rc >= 0)
-                rc = xmlTextWriterEndElement(w);
-        if (rc >= 0)
-                rc = xmlTextWriterStartElement(w, BAD_CAST "target");
-        if (rc >= 0)
-                rc = xmlTextWriterStartElement(w, BAD_CAST "format");
-        if (rc >= 0)
-                rc = wr_attr(w, "type", "qcow2");
-        if (rc >= 0)
-                rc = xmlTextWriterEndElement(w);
-        if (rc >= 0)
-                rc = xmlTextWriterEndElement(w);
-        if (rc >= 0)
-                rc = xmlTextWriterStartElement(w, BAD_CAST "backingStore");
-        if (rc >= 0)
-                rc = wr_elem(w, "path", backing);
-        if (rc >= 0)
-                rc = xmlTextWriterStartElement(w, BAD_CAST "format");
-        if (rc >= 0)
-                rc = wr_attr(w, "type", "qcow2");
-        return writer_done(w, b, rc);
-}
-
 static int volume_create_overlay(struct vm_conn *vc, const char *name, const char *backing_path, char **ret_path) {
         struct lv_conn *c = CONN(vc);
         virStoragePoolPtr p;
@@ -637,7 +620,7 @@ static int volume_create_overlay(struct vm_conn *vc, const char *name, const cha
         virStorageVolFree(back);
         if (r < 0)
                 return lv_fail(c->uri, -EIO, NULL, "cannot read the size of %s", backing_path);
-        _cleanup_free_ char *xml = overlay_volume_xml(name, info.capacity, backing_path);
+        _cleanup_free_ char *xml = volume_xml(name, info.capacity, "qcow2", backing_path);
         if (!xml)
                 return log_oom();
         if (!(v = virStorageVolCreateXML(p, xml, 0)))
@@ -792,7 +775,10 @@ static void on_reboot(virConnectPtr conn, virDomainPtr dom, void *opaque) {
         if (!streq_ptr(virDomainGetName(dom), e->name))
                 return;
         pthread_mutex_lock(&e->mu);
-        if (e->started && !e->ended) {
+        int64_t now = now_ms();
+        bool same = e->last_reboot_ms && now - e->last_reboot_ms < REBOOT_COALESCE_MS;
+        e->last_reboot_ms = now;
+        if (e->started && !e->ended && !same) {
                 e->reboots++;
                 pthread_cond_broadcast(&e->cond);
         }
@@ -819,18 +805,6 @@ static int events_register(struct lv_domain *d) {
 }
 
 /* ---- domains ---- */
-
-static int free_local_port(uint16_t *ret) {
-        _cleanup_close_ int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (fd < 0)
-                return -errno;
-        struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-        socklen_t l = sizeof a;
-        if (bind(fd, (struct sockaddr *)&a, sizeof a) < 0 || getsockname(fd, (struct sockaddr *)&a, &l) < 0)
-                return -errno;
-        *ret = ntohs(a.sin_port);
-        return 0;
-}
 
 static bool domain_active(struct lv_domain *d) {
         return d->dom && virDomainIsActive(d->dom) == 1;
@@ -998,8 +972,8 @@ static int domain_define(struct vm_conn *vc, const struct vm_def *def, const str
         }
         int r = 0;
         if (user) {
-                if ((!isempty(def->net.guest_ip) && (r = free_local_port(&d->fwd[0])) < 0) ||
-                    (!isempty(def->net.guest_ip2) && (r = free_local_port(&d->fwd[1])) < 0)) {
+                if ((!isempty(def->net.guest_ip) && (r = free_loopback_port(&d->fwd[0])) < 0) ||
+                    (!isempty(def->net.guest_ip2) && (r = free_loopback_port(&d->fwd[1])) < 0)) {
                         domain_free(&d->base);
                         return log_error_errno(r, "cannot find a free TCP port on 127.0.0.1: %m");
                 }
@@ -1015,7 +989,7 @@ static int domain_define(struct vm_conn *vc, const struct vm_def *def, const str
                 .ovmf_vars_template = ovmf_vars,
                 .smbios_type0_path = smbios0,
                 .smbios_type3_path = smbios3,
-                .agent_forward = { d->fwd[0], d->fwd[1] },
+                .agent_forward = { (uint16_t)d->fwd[0], (uint16_t)d->fwd[1] },
                 .passthrough = o ? o->passthrough : NULL,
         };
         if ((r = libvirt_domain_xml(&d->def, &h, &d->xml)) < 0)
@@ -1052,6 +1026,7 @@ static int start(struct vm_domain *vd, const struct vm_start_opts *o) {
         pthread_mutex_lock(&d->ev->mu);
         d->ev->started = d->ev->ended = false;
         d->ev->reboots = 0;
+        d->ev->last_reboot_ms = 0;
         d->ev->end = (struct vm_event){ 0 };
         pthread_mutex_unlock(&d->ev->mu);
         unsigned flags = o->paused ? VIR_DOMAIN_START_PAUSED : 0;
@@ -1368,7 +1343,7 @@ static int agent_endpoint(struct vm_domain *vd, unsigned slot, char *host, size_
                 if (!d->fwd[slot])
                         return -ENOENT;
                 snprintf(host, size, "127.0.0.1");
-                *port = d->fwd[slot];
+                *port = (uint16_t)d->fwd[slot];
                 return 0;
         }
         snprintf(host, size, "%s", ip);
