@@ -92,74 +92,71 @@ static int check(const struct args *a) {
         return 0;
 }
 
-/* The rows to export: the named VMs (each must be on a libvirt host), or every libvirt VM. */
+/* One VM to export: its row, its image's row and what the file says of it (strings into both). */
+struct export_vm {
+        struct snapshot *row;
+        struct image *img;
+        struct kvmconf_vm v;
+};
+
+/* The VMs to export: the named ones (each must be on a libvirt host), or every libvirt VM. */
 struct selection {
-        struct snapshot **rows;
-        struct image **images;     /* each row's image */
-        struct kvmconf_vm *vms;
+        struct export_vm *vms;
         size_t n;
         bool named;
 };
 
+static void export_vm_done(struct export_vm *e) {
+        kvmconf_vm_done(&e->v);
+        snapshot_free(e->row);
+        image_free(e->img);
+        *e = (struct export_vm){ 0 };
+}
+
 static void selection_done(struct selection *s) {
-        for (size_t i = 0; i < s->n; i++) {
-                snapshot_free(s->rows[i]);
-                image_free(s->images[i]);
-                kvmconf_vm_done(&s->vms[i]);
-        }
-        free(s->rows);
-        free(s->images);
+        for (size_t i = 0; i < s->n; i++)
+                export_vm_done(&s->vms[i]);
         free(s->vms);
 }
 
-static int selection_add(struct selection *sel, struct repo *r, struct snapshot *s) {
-        _cleanup_snapshot_ struct snapshot *row = s;
-        _cleanup_image_ struct image *img = NULL;
-        if (!row->image_name || repo_image_get(r, row->image_name, &img) < 0) {
-                if (sel->named) {
-                        log_error("VM %s: its image row is gone; vmcloak delvm %s", row->vmname, row->vmname);
-                        return -ENOENT;
-                }
-                log_warning("skipping VM %s: its image row is gone", row->vmname);
-                return 0;
-        }
-        if (!sel->named && isempty(row->libvirt_uri))
-                return 0; /* a local Cuckoo3 VM: not a candidate */
-        if (!sel->named && arg_host && !streq(row->libvirt_uri, arg_host))
-                return 0;
-        if (sel->named && arg_host && !isempty(row->libvirt_uri) && !streq(row->libvirt_uri, arg_host)) {
-                log_error("VM %s lives on %s, not on --host %s", row->vmname, row->libvirt_uri, arg_host);
+/* A VM CAPE cannot use: one line and -EINVAL for a named one; a warning and 0 (left out) else. */
+static int refuse(const struct selection *sel, const char *reason) {
+        if (sel->named) {
+                log_error("%s", reason);
                 return -EINVAL;
         }
-        struct kvmconf_vm v;
-        char reason[512];
-        int k = kvmconf_vm_from_rows(row, img, &v, reason, sizeof reason);
+        log_warning("skipped: %s", reason);
+        return 0;
+}
+
+static int selection_add(struct selection *sel, struct repo *r, struct snapshot *s) {
+        _cleanup_(export_vm_done) struct export_vm e = { .row = s };
+        char reason[1024];
+        if (!sel->named && (isempty(s->libvirt_uri) || (arg_host && !streq(s->libvirt_uri, arg_host))))
+                return 0; /* a local Cuckoo3 VM, or one of another host: not a candidate */
+        if (sel->named && arg_host && !isempty(s->libvirt_uri) && !streq(s->libvirt_uri, arg_host)) {
+                log_error("VM %s lives on %s, not on --host %s", s->vmname, s->libvirt_uri, arg_host);
+                return -EINVAL;
+        }
+        int k = s->image_name ? repo_image_get(r, s->image_name, &e.img) : -ENOENT;
+        if (k == -ENOENT) {
+                snprintf(reason, sizeof reason, "VM %s: its image row is gone (vmcloak delvm %s)", s->vmname,
+                         s->vmname);
+                return refuse(sel, reason);
+        }
+        if (k < 0)
+                return k;
+        k = kvmconf_vm_from_rows(s, e.img, &e.v, reason, sizeof reason);
         if (k == -ENOMEM)
                 return log_oom();
-        if (k < 0) {
-                if (sel->named) {
-                        log_error("%s", reason);
-                        return k;
-                }
-                log_warning("skipped: %s", reason);
-                return 0;
-        }
-        struct snapshot **rows = reallocarray(sel->rows, sel->n + 1, sizeof *rows);
-        if (rows)
-                sel->rows = rows;
-        struct image **imgs = rows ? reallocarray(sel->images, sel->n + 1, sizeof *imgs) : NULL;
-        if (imgs)
-                sel->images = imgs;
-        struct kvmconf_vm *vms = imgs ? reallocarray(sel->vms, sel->n + 1, sizeof *vms) : NULL;
-        if (!vms) {
-                kvmconf_vm_done(&v);
+        if (k < 0)
+                return refuse(sel, reason);
+        struct export_vm *vms = reallocarray(sel->vms, sel->n + 1, sizeof *vms);
+        if (!vms)
                 return log_oom();
-        }
         sel->vms = vms;
-        sel->rows[sel->n] = TAKE_PTR(row);
-        sel->images[sel->n] = TAKE_PTR(img);
-        sel->vms[sel->n] = v;
-        sel->n++;
+        sel->vms[sel->n++] = e;
+        e = (struct export_vm){ 0 };
         return 0;
 }
 
@@ -203,25 +200,25 @@ static int select_rows(struct repo *r, char *const *names, struct selection *sel
 
 /* CAPE runs one kvm machinery per dsn: every VM of one file must be on one host. */
 static int check_one_host(const struct selection *sel) {
-        const char *first = sel->rows[0]->libvirt_uri;
+        const char *first = sel->vms[0].row->libvirt_uri;
         bool several = false;
         for (size_t i = 1; i < sel->n; i++)
-                several |= !streq(sel->rows[i]->libvirt_uri, first);
+                several |= !streq(sel->vms[i].row->libvirt_uri, first);
         if (!several)
                 return 0;
         /* "URI1: a, b; URI2: c", hosts in the order their first VM comes */
         _cleanup_free_ char *list = NULL;
         for (size_t i = 0; i < sel->n; i++) {
-                const char *uri = sel->rows[i]->libvirt_uri;
+                const char *uri = sel->vms[i].row->libvirt_uri;
                 bool seen = false;
                 for (size_t j = 0; j < i; j++)
-                        seen |= streq(sel->rows[j]->libvirt_uri, uri);
+                        seen |= streq(sel->vms[j].row->libvirt_uri, uri);
                 if (seen)
                         continue;
                 char *l = strdup_printf("%s%s%s:", strempty(list), list ? "; " : "", uri);
                 for (size_t j = i; l && j < sel->n; j++)
-                        if (streq(sel->rows[j]->libvirt_uri, uri)) {
-                                char *m = strdup_printf("%s %s", l, sel->rows[j]->vmname);
+                        if (streq(sel->vms[j].row->libvirt_uri, uri)) {
+                                char *m = strdup_printf("%s %s", l, sel->vms[j].row->vmname);
                                 free(l);
                                 l = m;
                         }
@@ -265,32 +262,22 @@ static int domain_unusable(struct vm_conn *c, const struct snapshot *s, char *re
 static int check_domains(struct selection *sel) {
         _cleanup_(vm_conn_closep) struct vm_conn *c = NULL;
         /* TCG: nothing runs here, so the host's KVM is not probed (and not warned about). */
-        const struct vm_conn_opts o = { .accel = VM_ACCEL_TCG, .uri = sel->rows[0]->libvirt_uri,
-                                        .pool = sel->rows[0]->libvirt_pool };
+        const struct vm_conn_opts o = { .accel = VM_ACCEL_TCG, .uri = sel->vms[0].row->libvirt_uri,
+                                        .pool = sel->vms[0].row->libvirt_pool };
         int r = vm_conn_open(&libvirt_driver, &o, &c);
         if (r < 0)
                 return r;
         size_t kept = 0;
         for (size_t i = 0; i < sel->n; i++) {
                 char reason[1024];
-                r = domain_unusable(c, sel->rows[i], reason, sizeof reason);
-                if (r == -EINVAL && sel->named) {
-                        log_error("%s", reason);
-                        return r;
-                }
-                if (r < 0 && r != -EINVAL)
-                        return r;
-                if (r == -EINVAL) {
-                        log_warning("skipped: %s", reason);
-                        snapshot_free(sel->rows[i]);
-                        image_free(sel->images[i]);
-                        kvmconf_vm_done(&sel->vms[i]);
+                r = domain_unusable(c, sel->vms[i].row, reason, sizeof reason);
+                if (r == -EINVAL && (r = refuse(sel, reason)) == 0) {
+                        export_vm_done(&sel->vms[i]); /* skipped */
                         continue;
                 }
-                sel->rows[kept] = sel->rows[i];
-                sel->images[kept] = sel->images[i];
-                sel->vms[kept] = sel->vms[i];
-                kept++;
+                if (r < 0)
+                        return r;
+                sel->vms[kept++] = sel->vms[i];
         }
         sel->n = kept;
         if (kept == 0) {
@@ -309,9 +296,9 @@ static int export_cape(struct repo *r, char *const *names) {
         if (!m)
                 return log_oom();
         for (size_t i = 0; i < sel.n; i++)
-                m[i] = sel.vms[i].m;
+                m[i] = sel.vms[i].v.m;
         const struct kvmconf c = {
-                .dsn = sel.rows[0]->libvirt_uri, .interface = arg_interface, .resultserver_ip = arg_resultserver_ip,
+                .dsn = sel.vms[0].row->libvirt_uri, .interface = arg_interface, .resultserver_ip = arg_resultserver_ip,
                 .resultserver_port = arg_resultserver_port, .machines = m, .n_machines = sel.n,
         };
         _cleanup_free_ char *text = NULL;
