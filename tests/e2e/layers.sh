@@ -14,12 +14,14 @@ declare -A allowed=(
   [machine]="core"
   [net]="core"
   [qemu]="core machine net"
+  [libvirt]="core machine"
   [fake]="core machine"
   [guest]="core"
   [agentclient]="core"
   [deps]="core agentclient guest"
-  [pipeline]="core machine guest agentclient deps net"
-  [cmd]="core machine qemu guest agentclient deps net pipeline"
+  [cloak]="core machine"
+  [pipeline]="core machine guest agentclient deps cloak net"
+  [cmd]="core machine qemu libvirt guest agentclient deps cloak net pipeline"
 )
 flags=$(pkg-config --cflags json-c libxml-2.0 libisofs-1 libnl-3.0 2>/dev/null)
 for layer in "${!allowed[@]}"; do
@@ -39,7 +41,7 @@ for layer in "${!allowed[@]}"; do
   done
 done
 # One check per layer that an upward include fails, so a silent pass above is visible.
-for pair in "core qemu" "machine qemu" "pipeline qemu" "pipeline fake" "qemu pipeline" "deps pipeline"; do
+for pair in "core qemu" "machine qemu" "pipeline qemu" "pipeline fake" "pipeline libvirt" "libvirt qemu" "qemu pipeline" "deps pipeline"; do
   set -- $pair
   header=$(cd "$SRC/src/$2" && ls *.h | head -n1)
   printf '#include "%s/%s"\n' "$2" "$header" >"$tmp/t.c"
