@@ -132,16 +132,34 @@ else
   tap_skip "export --cape parses and names both domains" "this vmcloak has no export --cape (branch lvcape not merged)"
 fi
 
+vols() { virsh -c "$1" pool-info vmcloak >/dev/null 2>&1 && virsh -c "$1" vol-list vmcloak | awk 'NR > 2 && $1 { print $1 }' | sort | tr '\n' ' '; }
+tap_check "h1's pool holds vm1.qcow2 and the image's volume, h2's vm2.qcow2 and its own copy" \
+  test -n "$(vols "$U1" | grep -E '^vm1\.qcow2 vmcloak-lbr-[0-9a-f]{12}\.qcow2 $')" -a -n "$(vols "$U2" | grep -E '^vm2\.qcow2 vmcloak-lbr-[0-9a-f]{12}\.qcow2 $')"
+# Nothing left on the hosts: no domain, the pool empty, no definition in the daemon's /etc/libvirt/qemu.
+host_empty() {
+  local uri=$1 h=$2
+  test -z "$(virsh -c "$uri" list --all --name | grep -v '^$')" && virsh -c "$uri" pool-info vmcloak >/dev/null 2>&1 &&
+    test -z "$(vols "$uri")" && test -z "$(ls "$T/lv-$h/etc/qemu/"*.xml 2>/dev/null)"
+}
 out=$("$VM" delvm vm1 2>&1) && out2=$("$VM" delvm vm2 2>&1)
 tap_check "delvm vm1 and vm2" test $? = 0
-for h in h1 h2; do
-  uri=$(lv_uri $h)
-  tap_check "$h: no domain left (virsh list --all)" test -z "$(virsh -c "$uri" list --all --name | grep -v '^$')"
-  tap_check "$h: no volume left in pool vmcloak" test -z "$(virsh -c "$uri" vol-list vmcloak | tail -n +3 | grep -v '^$')"
-  tap_check "$h: no domain XML under its /etc/libvirt/qemu" test -z "$(ls "$T/lv-$h/etc/qemu/"*.xml 2>/dev/null)"
-done
+tap_check "h1: no domain, no volume, no domain XML left" host_empty "$U1" h1
+tap_check "h2: no domain, no volume, no domain XML left" host_empty "$U2" h2
 tap_check "no rows left" test -z "$("$VM" list snapshots --name-only)"
 tap_check "no log folders left" test -z "$(ls "$VMCLOAK_HOME/vms/libvirt" 2>/dev/null)"
+
+# Ctrl-C while the VM boots on the remote host: its domain, its overlay volume and the image's
+# volume (no other VM there uses it) are removed, and no row is written.
+"$VM" snapshot --accel tcg --connect "$U2" lbr cvm 192.168.30.30 > "$T/ctrlc.log" 2>&1 &
+pid=$!
+for i in $(seq 1 600); do grep -q 'cvm: booting on' "$T/ctrlc.log" && break; sleep 0.1; done
+sleep 2
+tap_check "an interrupted snapshot --connect had its domain defined on h2" test -n "$(virsh -c "$U2" list --all --name | grep -x cvm)"
+kill -INT "$pid"; wait "$pid"; rc=$?
+tap_check "Ctrl-C: snapshot --connect stops (exit 130) naming what it removed" \
+  test "$rc" = 130 -a -n "$(grep -F 'cvm: interrupted while' "$T/ctrlc.log" | grep -F 'removed its domain and volume')"
+tap_check "Ctrl-C: h2 holds no domain, no volume, no domain XML" host_empty "$U2" h2
+tap_check "Ctrl-C: no row" test -z "$("$VM" list snapshots --name-only)"
 tap_done
 EOF
 ip netns exec "$ns" unshare -m --propagation private bash "$tmp/inside.sh"
