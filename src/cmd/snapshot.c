@@ -87,7 +87,7 @@ static const struct optdef opts[] = {
                  .def = "lz4 9 (VMCloak used 1), gzip 3, zstd 3", .check = check_level),
         OPT_LIST(0, "connect", &connect, "URI",
                  "Make the VMs persistent domains with a running-state snapshot on this libvirt host (CAPE's kvm "
-                 "machinery), e.g. qemu+ssh://root@sandbox2/system; repeat it to spread the VMs over hosts",
+                 "machinery), e.g. qemu+ssh://root@sandbox2/system; several: the VMs spread over them",
                  .def = "$VMCLOAK_LIBVIRT_URI when set, else local Cuckoo3 VMs"),
         OPT_STRING(0, "pool", &req.pool, "NAME", "--connect: the storage pool holding the VMs' volumes",
                    .def_value = "vmcloak"),
