@@ -162,20 +162,18 @@ int pipeline_delete_image(struct pipeline *pl, const char *name, bool with_snaps
         return rc;
 }
 
-/* Whether a row other than s names s's image volume on s's host. */
-static bool libvirt_base_shared(struct repo *repo, const struct snapshot *s) {
+bool libvirt_volume_in_use(struct repo *repo, const char *uri, const char *pool, const char *base, int64_t except_id) {
         struct snapshot **rows = NULL;
         size_t n = 0;
-        bool shared = true;   /* when the rows cannot be read, leave the volume */
+        bool used = true;   /* when the rows cannot be read, leave the volume */
         if (repo_snapshot_list(repo, -1, &rows, &n) == 0) {
-                shared = false;
-                for (size_t i = 0; i < n && !shared; i++)
-                        shared = rows[i]->id != s->id && streq_ptr(rows[i]->libvirt_uri, s->libvirt_uri) &&
-                                 streq_ptr(rows[i]->libvirt_pool, s->libvirt_pool) &&
-                                 streq_ptr(rows[i]->libvirt_base, s->libvirt_base);
+                used = false;
+                for (size_t i = 0; i < n && !used; i++)
+                        used = rows[i]->id != except_id && streq_ptr(rows[i]->libvirt_uri, uri) &&
+                               streq_ptr(rows[i]->libvirt_pool, pool) && streq_ptr(rows[i]->libvirt_base, base);
         }
         snapshot_list_free(rows, n);
-        return shared;
+        return used;
 }
 
 /* A VM that lives on a libvirt host (issue 14): its domain (with its snapshot), its overlay
@@ -203,7 +201,7 @@ static int delete_libvirt_vm(struct pipeline *pl, const struct snapshot *s, bool
                         return r;
                 if (s->libvirt_volume && (r = vm_volume_delete(c, s->libvirt_volume)) < 0 && r != -ENOENT && !force)
                         return r;
-                if (s->libvirt_base && !libvirt_base_shared(pl->repo, s) &&
+                if (s->libvirt_base && !libvirt_volume_in_use(pl->repo, s->libvirt_uri, s->libvirt_pool, s->libvirt_base, s->id) &&
                     (r = vm_volume_delete(c, s->libvirt_base)) == 0)
                         log_info("Removed volume %s from %s: no other VM uses it", s->libvirt_base, s->libvirt_uri);
         } else

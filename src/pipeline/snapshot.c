@@ -355,6 +355,12 @@ static int build_save(struct vm_build *b) {
         };
         if ((r = machineinfo_write(b->vmdir, &mi)) < 0)
                 return log_error_errno(r, "cannot write %s/machineinfo.json: %m", b->vmdir);
+        return snapshot_record(b, NULL, NULL);
+}
+
+int snapshot_record(struct vm_build *b, const struct snapshot *where, int64_t *ret_id) {
+        struct snapshot_ctx *x = b->x;
+        const struct image *img = x->img;
         b->step = "recording it";
         _cleanup_free_ char *tags = NULL;
         if (tags_format(x->tags, &tags) < 0)
@@ -362,10 +368,19 @@ static int build_save(struct vm_build *b) {
         struct snapshot row = { .image_id = img->id, .vmname = b->job->name, .ipaddr = b->job->ip, .port = img->port,
                                 .hostname = b->job->hostname, .mac = b->mac, .tags = tags, .identity = b->identity,
                                 .cloakcheck = b->cloakcheck };
+        if (where) {
+                row.libvirt_uri = where->libvirt_uri;
+                row.libvirt_pool = where->libvirt_pool;
+                row.libvirt_volume = where->libvirt_volume;
+                row.libvirt_base = where->libvirt_base;
+                row.libvirt_snapshot = where->libvirt_snapshot;
+        }
         pthread_mutex_lock(&x->lock);
-        r = repo_snapshot_insert(x->pl->repo, &row);
+        int r = repo_snapshot_insert(x->pl->repo, &row);
         pthread_mutex_unlock(&x->lock);
         free(row.created_at);
+        if (r == 0 && ret_id)
+                *ret_id = row.id;
         return r;
 }
 

@@ -15,6 +15,7 @@
 #define AGENT_READDRESS_TIMEOUT_S 180
 
 struct image;
+struct snapshot;
 struct os_profile;
 struct snapshot_host;
 
@@ -79,6 +80,10 @@ struct vm_build {
 };
 
 
+/* The VM's row (step "recording it"): address, hostname, MAC, tags, identity, scorecard, and
+ * with where (a VM on a libvirt host) its five libvirt_* columns. *ret_id (may be NULL): its id.
+ * 0 or the repository's error (one line). */
+int snapshot_record(struct vm_build *b, const struct snapshot *where, int64_t *ret_id);
 /* The OS profile's shrink_memory in the guest, right before its snapshot (step "shrinking its memory"). */
 int snapshot_shrink_memory(struct vm_build *b);
 

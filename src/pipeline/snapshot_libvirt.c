@@ -13,6 +13,7 @@
 #include "core/repo.h"
 #include "core/tags.h"
 #include "core/util.h"
+#include "pipeline/image.h"
 #include "pipeline/snapshot_internal.h"
 
 /* The first libvirt release that takes internal snapshots of a VM with pflash (UEFI) firmware
@@ -116,24 +117,10 @@ int snapshot_hosts_open(struct snapshot_ctx *x) {
         return r;
 }
 
-/* Whether a row other than the VMs of this run names volume base on uri. */
-static bool base_in_use(struct repo *repo, const char *uri, const char *base) {
-        struct snapshot **rows = NULL;
-        size_t n = 0;
-        bool used = true;   /* when the rows cannot be read, leave the volume */
-        if (repo_snapshot_list(repo, -1, &rows, &n) == 0) {
-                used = false;
-                for (size_t i = 0; i < n && !used; i++)
-                        used = streq_ptr(rows[i]->libvirt_uri, uri) && streq_ptr(rows[i]->libvirt_base, base);
-        }
-        snapshot_list_free(rows, n);
-        return used;
-}
-
 void snapshot_hosts_done(struct snapshot_ctx *x) {
         for (unsigned i = 0; i < x->n_hosts; i++) {
                 struct snapshot_host *h = &x->hosts[i];
-                if (h->uploaded && x->base_volume && h->pl.conn && !base_in_use(x->pl->repo, h->pl.uri, x->base_volume)) {
+                if (h->uploaded && x->base_volume && h->pl.conn && !libvirt_volume_in_use(x->pl->repo, h->pl.uri, h->pl.pool ? h->pl.pool : SNAPSHOT_LIBVIRT_POOL, x->base_volume, -1)) {
                         if (vm_volume_delete(h->pl.conn, x->base_volume) == 0)
                                 log_info("Removed volume %s from %s: no VM uses it", x->base_volume, h->pl.uri);
                 }
@@ -186,26 +173,17 @@ int snapshot_libvirt_save(struct vm_build *b) {
         b->step = "switching it off";
         vm_domain_destroy(b->s.dom);
 
-        b->step = "recording it";
-        _cleanup_free_ char *tags = NULL;
-        if (tags_format(x->tags, &tags) < 0)
-                return log_oom();
-        struct snapshot row = { .image_id = img->id, .vmname = b->job->name, .ipaddr = b->job->ip, .port = img->port,
-                                .hostname = b->job->hostname, .mac = b->mac, .tags = tags, .identity = b->identity,
-                                .cloakcheck = b->cloakcheck, .libvirt_uri = (char *)b->host->pl.uri,
-                                .libvirt_pool = (char *)(x->req->pool ? x->req->pool : SNAPSHOT_LIBVIRT_POOL),
-                                .libvirt_volume = b->volume, .libvirt_base = x->base_volume,
-                                .libvirt_snapshot = (char *)SNAPSHOT_LIBVIRT_NAME };
-        pthread_mutex_lock(&x->lock);
-        r = repo_snapshot_insert(x->pl->repo, &row);
-        pthread_mutex_unlock(&x->lock);
-        free(row.created_at);
-        if (r < 0)
+        struct snapshot where = { .libvirt_uri = (char *)b->host->pl.uri,
+                                  .libvirt_pool = (char *)(x->req->pool ? x->req->pool : SNAPSHOT_LIBVIRT_POOL),
+                                  .libvirt_volume = b->volume, .libvirt_base = x->base_volume,
+                                  .libvirt_snapshot = (char *)SNAPSHOT_LIBVIRT_NAME };
+        int64_t id;
+        if ((r = snapshot_record(b, &where, &id)) < 0)
                 return r;
         /* The row exists: from here on the domain stays on its host. */
         if ((r = vm_domain_keep(b->s.dom)) < 0) {
                 pthread_mutex_lock(&x->lock);
-                repo_snapshot_delete(x->pl->repo, row.id);
+                repo_snapshot_delete(x->pl->repo, id);
                 pthread_mutex_unlock(&x->lock);
         }
         return r;
