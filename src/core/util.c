@@ -1,13 +1,16 @@
 /* String vectors, file helpers and clocks used throughout vmcloak. */
 #include "core/util.h"
 
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -439,4 +442,16 @@ int reason_fail(char *buf, size_t size, const char *fmt, ...) {
                 va_end(ap);
         }
         return -EINVAL;
+}
+
+int free_loopback_port(unsigned *ret) {
+        _cleanup_close_ int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return -errno;
+        struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+        socklen_t l = sizeof a;
+        if (bind(fd, (struct sockaddr *)&a, sizeof a) < 0 || getsockname(fd, (struct sockaddr *)&a, &l) < 0)
+                return -errno;
+        *ret = ntohs(a.sin_port);
+        return 0;
 }

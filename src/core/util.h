@@ -83,6 +83,11 @@ uint64_t file_size_or_zero(const char *path);
  * syntax: QEMU's and swtpm's commas), else /tmp. */
 const char *runtime_tmpdir(void);
 
+/* A TCP port on 127.0.0.1 free right now (the kernel's pick for a bind to port 0), for a
+ * forward the caller sets up next (it may be taken meanwhile: QEMU then fails to bind and
+ * says so). 0 and *ret, or -errno. */
+int free_loopback_port(unsigned *ret);
+
 /* Time. */
 int64_t now_ms(void);      /* CLOCK_MONOTONIC in milliseconds */
 void sleep_ms(int ms);

@@ -76,7 +76,7 @@ struct lv_domain {
         virDomainPtr dom;
         struct lv_events *ev;
         int cb_lifecycle, cb_reboot;
-        uint16_t fwd[2];               /* user mode: 127.0.0.1 ports forwarded to the agent */
+        unsigned fwd[2];               /* user mode: 127.0.0.1 ports forwarded to the agent */
         char **aux_volumes;            /* volumes made for this domain (SMBIOS tables) */
         char describe[160];
 };
@@ -399,13 +399,16 @@ static int volume_delete(struct vm_conn *vc, const char *name) {
         return r;
 }
 
-static char *raw_volume_xml(const char *name, uint64_t bytes) {
+/* A volume of capacity bytes in format (raw: allocated as it is written; qcow2 on backing, a
+ * qcow2 file of the host, when backing is set), as virStorageVolCreateXML takes it
+ * (formatstorage.html). */
+static char *volume_xml(const char *name, uint64_t capacity, const char *format, const char *backing) {
         xmlBufferPtr b;
         xmlTextWriterPtr w = writer_new(&b);
         if (!w)
                 return NULL;
         char cap[32];
-        snprintf(cap, sizeof cap, "%llu", (unsigned long long)bytes);
+        snprintf(cap, sizeof cap, "%llu", (unsigned long long)capacity);
         int rc = xmlTextWriterStartElement(w, BAD_CAST "volume");
         if (rc >= 0)
                 rc = wr_elem(w, "name", name);
@@ -417,14 +420,27 @@ static char *raw_volume_xml(const char *name, uint64_t bytes) {
                 rc = xmlTextWriterWriteString(w, BAD_CAST cap);
         if (rc >= 0)
                 rc = xmlTextWriterEndElement(w);
-        if (rc >= 0)
+        if (rc >= 0 && !backing)
                 rc = wr_elem(w, "allocation", "0");
         if (rc >= 0)
                 rc = xmlTextWriterStartElement(w, BAD_CAST "target");
         if (rc >= 0)
                 rc = xmlTextWriterStartElement(w, BAD_CAST "format");
         if (rc >= 0)
-                rc = wr_attr(w, "type", "raw");
+                rc = wr_attr(w, "type", format);
+        if (rc >= 0)
+                rc = xmlTextWriterEndElement(w);
+        if (rc >= 0)
+                rc = xmlTextWriterEndElement(w);
+        if (rc >= 0 && backing) {
+                rc = xmlTextWriterStartElement(w, BAD_CAST "backingStore");
+                if (rc >= 0)
+                        rc = wr_elem(w, "path", backing);
+                if (rc >= 0)
+                        rc = xmlTextWriterStartElement(w, BAD_CAST "format");
+                if (rc >= 0)
+                        rc = wr_attr(w, "type", "qcow2");
+        }
         return writer_done(w, b, rc);
 }
 
@@ -490,7 +506,7 @@ static int upload_stream(struct lv_conn *c, virStorageVolPtr v, const char *name
 /* Create volume name from the local file at fd (size bytes) and fill it. A failure deletes it. */
 static int upload_new(struct lv_conn *c, virStoragePoolPtr p, const char *name, int fd, uint64_t size, bool quiet,
                       virStorageVolPtr *ret) {
-        _cleanup_free_ char *xml = raw_volume_xml(name, size);
+        _cleanup_free_ char *xml = volume_xml(name, size, "raw", NULL);
         if (!xml)
                 return log_oom();
         virStorageVolPtr v = virStorageVolCreateXML(p, xml, 0);
@@ -579,45 +595,6 @@ static int volume_upload(struct vm_conn *vc, const char *local_path, const char 
         return volume_upload_ex(CONN(vc), local_path, name, false, ret_path, ret_uploaded);
 }
 
-static char *overlay_volume_xml(const char *name, uint64_t capacity, const char *backing) {
-        xmlBufferPtr b;
-        xmlTextWriterPtr w = writer_new(&b);
-        if (!w)
-                return NULL;
-        char cap[32];
-        snprintf(cap, sizeof cap, "%llu", (unsigned long long)capacity);
-        int rc = xmlTextWriterStartElement(w, BAD_CAST "volume");
-        if (rc >= 0)
-                rc = wr_elem(w, "name", name);
-        if (rc >= 0)
-                rc = xmlTextWriterStartElement(w, BAD_CAST "capacity");
-        if (rc >= 0)
-                rc = wr_attr(w, "unit", "bytes");
-        if (rc >= 0)
-                rc = xmlTextWriterWriteString(w, BAD_CAST cap);
-        if (rc >= 0)
-                rc = xmlTextWriterEndElement(w);
-        if (rc >= 0)
-                rc = xmlTextWriterStartElement(w, BAD_CAST "target");
-        if (rc >= 0)
-                rc = xmlTextWriterStartElement(w, BAD_CAST "format");
-        if (rc >= 0)
-                rc = wr_attr(w, "type", "qcow2");
-        if (rc >= 0)
-                rc = xmlTextWriterEndElement(w);
-        if (rc >= 0)
-                rc = xmlTextWriterEndElement(w);
-        if (rc >= 0)
-                rc = xmlTextWriterStartElement(w, BAD_CAST "backingStore");
-        if (rc >= 0)
-                rc = wr_elem(w, "path", backing);
-        if (rc >= 0)
-                rc = xmlTextWriterStartElement(w, BAD_CAST "format");
-        if (rc >= 0)
-                rc = wr_attr(w, "type", "qcow2");
-        return writer_done(w, b, rc);
-}
-
 static int volume_create_overlay(struct vm_conn *vc, const char *name, const char *backing_path, char **ret_path) {
         struct lv_conn *c = CONN(vc);
         virStoragePoolPtr p;
@@ -643,7 +620,7 @@ static int volume_create_overlay(struct vm_conn *vc, const char *name, const cha
         virStorageVolFree(back);
         if (r < 0)
                 return lv_fail(c->uri, -EIO, NULL, "cannot read the size of %s", backing_path);
-        _cleanup_free_ char *xml = overlay_volume_xml(name, info.capacity, backing_path);
+        _cleanup_free_ char *xml = volume_xml(name, info.capacity, "qcow2", backing_path);
         if (!xml)
                 return log_oom();
         if (!(v = virStorageVolCreateXML(p, xml, 0)))
@@ -829,18 +806,6 @@ static int events_register(struct lv_domain *d) {
 
 /* ---- domains ---- */
 
-static int free_local_port(uint16_t *ret) {
-        _cleanup_close_ int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (fd < 0)
-                return -errno;
-        struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-        socklen_t l = sizeof a;
-        if (bind(fd, (struct sockaddr *)&a, sizeof a) < 0 || getsockname(fd, (struct sockaddr *)&a, &l) < 0)
-                return -errno;
-        *ret = ntohs(a.sin_port);
-        return 0;
-}
-
 static bool domain_active(struct lv_domain *d) {
         return d->dom && virDomainIsActive(d->dom) == 1;
 }
@@ -930,36 +895,48 @@ static int smbios_volumes(struct lv_domain *d, char **path0, char **path3) {
         return 0;
 }
 
-/* UEFI firmware the host offers (its domain capabilities list the loaders): OVMF code with or
- * without Secure Boot, 4 MiB builds first, and the variable store template beside it
- * (Debian's names: OVMF_CODE_4M[.secboot].fd, OVMF_VARS_4M[.ms].fd). */
+/* UEFI firmware for a domain: the OVMF code the host's domain capabilities list (4 MiB build
+ * first) and the variable store template beside it, by Debian's and Ubuntu's file names:
+ * OVMF_CODE_4M.fd + OVMF_VARS_4M.fd, with Secure Boot OVMF_CODE_4M.secboot.fd +
+ * OVMF_VARS_4M.ms.fd (Microsoft's keys enrolled). Given explicitly because libvirt 9.0's
+ * firmware autoselection refuses the <loader readonly/type> a Secure Boot domain needs. */
 static int uefi_files(struct lv_domain *d, char **ret_code, char **ret_vars) {
         struct lv_conn *c = DCONN(d);
         bool sb = d->def.secure_boot;
-        const char *pick[] = { sb ? "secboot.fd" : "OVMF_CODE_4M.fd", sb ? "secboot" : "OVMF_CODE.fd", NULL };
-        for (size_t i = 0; pick[i]; i++) {
-                _cleanup_free_ char *expr = strdup_printf(
-                        "string((/domainCapabilities/os/loader/value[contains(., '%s')])[1])", pick[i]);
-                _cleanup_free_ char *code = expr ? xpath_string(c->domcaps, expr) : NULL;
-                if (!expr)
+        static const char *const exprs[] = {
+                "string((/domainCapabilities/os/loader/value[contains(., 'OVMF_CODE_4M')])[1])",
+                "string((/domainCapabilities/os/loader/value[contains(., 'OVMF_CODE')])[1])",
+        };
+        _cleanup_free_ char *code = NULL;
+        for (size_t i = 0; i < sizeof exprs / sizeof exprs[0] && isempty(code); i++) {
+                free(code);
+                if (!(code = xpath_string(c->domcaps, exprs[i])))
                         return log_oom();
-                if (isempty(code))
-                        continue;
-                _cleanup_free_ char *vars = strdup(code);
-                if (!vars)
-                        return log_oom();
-                char *p = strstr(vars, "CODE");
-                if (p)
-                        memcpy(p, "VARS", 4);
-                if (sb && (p = strstr(vars, ".secboot.fd")))
-                        strcpy(p, ".ms.fd");
-                *ret_code = TAKE_PTR(code);
-                *ret_vars = TAKE_PTR(vars);
-                return 0;
         }
-        log_error("libvirt at %s offers no UEFI firmware%s for domain %s: install the ovmf package on that host",
-                  c->uri, sb ? " with Secure Boot" : "", d->def.name);
-        return -ENOENT;
+        if (isempty(code)) {
+                log_error("libvirt at %s lists no OVMF firmware for domain %s: install the ovmf package on that host",
+                          c->uri, d->def.name);
+                return -ENOENT;
+        }
+        /* "…/OVMF_CODE_4M[.secboot|.ms].fd" -> the stem before the variant. */
+        char *dot = strstr(code, "OVMF_CODE");
+        dot = dot ? strchr(dot, '.') : NULL;
+        if (!dot) {
+                log_error("libvirt at %s lists OVMF firmware %s, whose name is not OVMF_CODE*.fd", c->uri, code);
+                return -ENOENT;
+        }
+        *dot = 0;
+        char *vars_stem = strstr(code, "OVMF_CODE");
+        _cleanup_free_ char *vars = NULL, *sbcode = NULL;
+        size_t prefix = (size_t)(vars_stem - code);
+        vars = strdup_printf("%.*sOVMF_VARS%s%s", (int)prefix, code, vars_stem + strlen("OVMF_CODE"),
+                             sb ? ".ms.fd" : ".fd");
+        sbcode = strdup_printf("%s%s", code, sb ? ".secboot.fd" : ".fd");
+        if (!vars || !sbcode)
+                return log_oom();
+        *ret_code = TAKE_PTR(sbcode);
+        *ret_vars = TAKE_PTR(vars);
+        return 0;
 }
 
 static int domain_define(struct vm_conn *vc, const struct vm_def *def, const struct vm_domain_opts *o,
@@ -967,11 +944,6 @@ static int domain_define(struct vm_conn *vc, const struct vm_def *def, const str
         struct lv_conn *c = CONN(vc);
         if (isempty(def->name)) {
                 log_error("a libvirt domain needs a name");
-                return -EINVAL;
-        }
-        char reason[256];
-        if (vm_def_check(def, reason, sizeof reason) < 0) {
-                log_error("cannot define domain %s: %s", def->name, reason);
                 return -EINVAL;
         }
         bool user = def->net.type == VM_NET_USER && def->net.agent_port;
@@ -1005,10 +977,24 @@ static int domain_define(struct vm_conn *vc, const struct vm_def *def, const str
                 domain_free(&d->base);
                 return log_oom();
         }
+        /* UEFI without a variable store of its own: libvirt's per-domain file, made from the
+         * firmware's template at the first start and removed with the domain (libvirt's
+         * default path, qemu.conf nvram_dir). */
+        if (def->firmware == VM_FIRMWARE_UEFI && isempty(def->nvram) &&
+            !(d->def.nvram = strdup_printf("/var/lib/libvirt/qemu/nvram/%s_VARS.fd", def->name))) {
+                domain_free(&d->base);
+                return log_oom();
+        }
+        char reason[256];
+        if (vm_def_check(&d->def, reason, sizeof reason) < 0) {
+                log_error("cannot define domain %s: %s", def->name, reason);
+                domain_free(&d->base);
+                return -EINVAL;
+        }
         int r = 0;
         if (user) {
-                if ((!isempty(def->net.guest_ip) && (r = free_local_port(&d->fwd[0])) < 0) ||
-                    (!isempty(def->net.guest_ip2) && (r = free_local_port(&d->fwd[1])) < 0)) {
+                if ((!isempty(def->net.guest_ip) && (r = free_loopback_port(&d->fwd[0])) < 0) ||
+                    (!isempty(def->net.guest_ip2) && (r = free_loopback_port(&d->fwd[1])) < 0)) {
                         domain_free(&d->base);
                         return log_error_errno(r, "cannot find a free TCP port on 127.0.0.1: %m");
                 }
@@ -1024,7 +1010,7 @@ static int domain_define(struct vm_conn *vc, const struct vm_def *def, const str
                 .ovmf_vars_template = ovmf_vars,
                 .smbios_type0_path = smbios0,
                 .smbios_type3_path = smbios3,
-                .agent_forward = { d->fwd[0], d->fwd[1] },
+                .agent_forward = { (uint16_t)d->fwd[0], (uint16_t)d->fwd[1] },
                 .passthrough = o ? o->passthrough : NULL,
         };
         if ((r = libvirt_domain_xml(&d->def, &h, &d->xml)) < 0)
@@ -1378,7 +1364,7 @@ static int agent_endpoint(struct vm_domain *vd, unsigned slot, char *host, size_
                 if (!d->fwd[slot])
                         return -ENOENT;
                 snprintf(host, size, "127.0.0.1");
-                *port = d->fwd[slot];
+                *port = (uint16_t)d->fwd[slot];
                 return 0;
         }
         snprintf(host, size, "%s", ip);

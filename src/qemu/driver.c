@@ -237,18 +237,6 @@ static int find_users(struct vm_conn *c, const char *path, char ***ret) {
 
 /* ---- domains ---- */
 
-static int free_local_port(unsigned *ret) {
-        _cleanup_close_ int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (fd < 0)
-                return -errno;
-        struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-        socklen_t l = sizeof a;
-        if (bind(fd, (struct sockaddr *)&a, sizeof a) < 0 || getsockname(fd, (struct sockaddr *)&a, &l) < 0)
-                return -errno;
-        *ret = ntohs(a.sin_port);
-        return 0;
-}
-
 static void domain_free(struct vm_domain *vd) {
         struct qemu_domain *d = DOM(vd);
         qemu_proc_free(d->proc);
@@ -296,8 +284,8 @@ static int domain_new(struct qemu_conn *c, const struct vm_def *def, const struc
         d->rundir = TAKE_PTR(rundir);   /* domain_free() removes it from here on */
         const struct vm_net *n = &def->net;
         if (n->type == VM_NET_USER && n->agent_port) {
-                if ((!isempty(n->guest_ip) && (r = free_local_port(&d->run.fwd_port)) < 0) ||
-                    (!isempty(n->guest_ip2) && (r = free_local_port(&d->run.fwd_port2)) < 0)) {
+                if ((!isempty(n->guest_ip) && (r = free_loopback_port(&d->run.fwd_port)) < 0) ||
+                    (!isempty(n->guest_ip2) && (r = free_loopback_port(&d->run.fwd_port2)) < 0)) {
                         domain_free(&d->base);
                         return log_error_errno(r, "cannot find a free TCP port on 127.0.0.1: %m");
                 }

@@ -5,8 +5,8 @@
  *   open URI [POOL|-] [ACCEL]           hostinfo   (ACCEL: tcg unless given)
  *   upload FILE NAME                    upload-interrupt FILE NAME (SIGINT once the volume shows)
  *   overlay NAME BACKING_PATH           voldelete NAME          vollist
- *   define NAME DISK persistent|transient user|bridge:BR|none GUEST_IP [smbios]
- *   start [paused]   event MS   state   snapshot NAME   keep   shutdown MS   destroy
+ *   define NAME DISK persistent|transient user|bridge:BR|none GUEST_IP [smbios|uefi|uefi-sb]
+ *   start [paused]   event MS   event-interrupt MS (SIGINT after 300 ms)   state   snapshot NAME   keep   shutdown MS   destroy
  *   endpoint SLOT    keys K...  logtail  free   info NAME   remove NAME   close
  */
 #include <errno.h>
@@ -60,14 +60,20 @@ static void *interrupt_when_there(void *arg) {
                 char **l = NULL;
                 if (vm_volume_list(c2, &l) == 0 && strv_contains(l, w->name)) {
                         strv_free(l);
-                        sleep_ms(200);
                         kill(getpid(), SIGINT);
                         break;
                 }
                 strv_free(l);
-                sleep_ms(5);
+                sleep_ms(2);
         }
         vm_conn_close(c2);
+        return NULL;
+}
+
+static void *sigint_later(void *arg) {
+        (void)arg;
+        sleep_ms(300);
+        kill(getpid(), SIGINT);
         return NULL;
 }
 
@@ -96,6 +102,10 @@ static int define(char **a, size_t n) {
                 def.id.smbios.bios.version = strdup("1.2.3");
                 def.id.smbios.chassis.type = 3;
                 def.id.smbios.chassis.manufacturer = strdup("Dell Inc.");
+        }
+        if (n > 6 && startswith(a[6], "uefi")) {
+                def.firmware = VM_FIRMWARE_UEFI;
+                def.secure_boot = streq(a[6], "uefi-sb");
         }
         _cleanup_free_ char *log = strdup_printf("/tmp/vmcloak-lvdrive-%s.log", a[1]);
         struct vm_domain_opts o = { .log_path = log, .persistent = streq(a[3], "persistent") };
@@ -195,6 +205,18 @@ static int run(char **a, size_t n) {
                 struct vm_start_opts o = { .memory_image = "/nonexistent" };
                 return vm_domain_start(dom, &o);
         }
+        if (streq(cmd, "event-interrupt") && n == 2) {
+                /* Ctrl-C 300 ms into a wait. */
+                pthread_t t;
+                pthread_create(&t, NULL, sigint_later, NULL);
+                struct vm_event ev;
+                r = vm_domain_wait_event(dom, atoi(a[1]), &ev);
+                pthread_join(t, NULL);
+                interrupt_reset();
+                if (r == -ECANCELED)
+                        printf("rc=%d ms=%lld\n", r, (long long)(now_ms() - t0));
+                return r == -ECANCELED ? 1 : r;
+        }
         if (streq(cmd, "event") && n == 2) {
                 struct vm_event ev;
                 if ((r = vm_domain_wait_event(dom, atoi(a[1]), &ev)) == 0)
@@ -266,7 +288,7 @@ int main(void) {
                         break;
                 fprintf(stderr, "> %s\n", a[0]);
                 int r = run(a, n);
-                if (r != 0 || streq(a[0], "voldelete") || streq(a[0], "remove") || streq(a[0], "keep") ||
+                if (r < 0 || streq(a[0], "voldelete") || streq(a[0], "remove") || streq(a[0], "keep") ||
                     streq(a[0], "destroy") || streq(a[0], "free") || streq(a[0], "close") || streq(a[0], "keys") ||
                     streq(a[0], "resume") || streq(a[0], "media") || streq(a[0], "upload-interrupt") ||
                     streq(a[0], "start-memory"))

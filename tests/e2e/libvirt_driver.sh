@@ -127,6 +127,14 @@ say state
 tap_check "state: running" test "$(val state)" = running
 say keys ret
 tap_check "keys (ret) are sent" rc0
+dd if=/dev/zero of="$T/media.iso" bs=1k count=64 status=none
+say media 0 "$T/media.iso"
+tap_check "a medium goes into CD-ROM drive 0" \
+  test "$(val rc)" = 0 -a -n "$(virsh -c "$LOCAL" domblklist lv1 | grep -F "$T/media.iso")"
+say media 0 -
+tap_check "  and out again" test "$(val rc)" = 0 -a -z "$(virsh -c "$LOCAL" domblklist lv1 | grep -F "$T/media.iso")"
+say media 7 "$T/media.iso"
+tap_check "  a drive it does not have: -ENOENT" test "$(val rc)" = -2
 say keys ctrl nosuchkey
 tap_check "an unknown key name: -EINVAL" test "$(val rc)" = -22
 gexec "(sleep 1; reboot) >/dev/null 2>&1 &" >/dev/null
@@ -135,6 +143,9 @@ tap_check "a guest reboot is a REBOOT event" test "$(val rc)" = 0 -a "$(val even
 tap_check "  the agent answers after it" agent_up
 say event 1000
 tap_check "  and only one (then nothing: -ETIMEDOUT)" test "$(val rc)" = -110
+say event-interrupt 60000
+tap_check "Ctrl-C during a wait: -ECANCELED" test "$(val rc)" = -125
+echo "# figure: Ctrl-C to -ECANCELED $(( $(val ms) - 300 )) ms"
 gexec "echo before > /root/mark" >/dev/null
 say snapshot s1
 tap_check "a running-state snapshot" rc0
@@ -179,6 +190,32 @@ tap_check "a persistent domain never kept is undefined by free" test -z "$(virsh
 say define lv3 /nonexistent.qcow2 persistent none 10.0.2.15
 say start-memory
 tap_check "start from a memory file: -EOPNOTSUPP" test "$(val rc)" = -95
+say free
+# UEFI: libvirt picks OVMF itself; 9.0 refuses an internal snapshot of a pflash domain.
+say upload "$IMG" base.qcow2
+say overlay ovu.qcow2 "$(val path)"
+OVU=$(val path)
+say define lvu "$OVU" persistent none 10.0.2.15 uefi
+tap_check "a UEFI domain is defined with the OVMF the host lists" \
+  test "$(val rc)" = 0 -a -n "$(virsh -c "$LOCAL" dumpxml lvu | grep -E "<loader .*type=.pflash.*>$(sed -n 's|.*<value>\(/.*OVMF_CODE[^<]*\)</value>.*|\1|p' <<<"$(virsh -c "$LOCAL" domcapabilities --virttype qemu)" | head -1)<")"
+say start
+tap_check "  and starts" rc0
+mark_err
+say snapshot s1
+tap_check "  a snapshot of it: -EOPNOTSUPP" test "$(val rc)" = -95
+tap_check "  one line naming libvirt's limit for UEFI" \
+  test "$(errs | grep -c 'libvirt 9.0.0 takes no internal snapshot of a UEFI (pflash) domain')" = 1 -a "$(errs | wc -l)" = 1
+say free
+tap_check "  free undefines it with its NVRAM" \
+  test -z "$(virsh -c "$LOCAL" list --all --name | grep .)" -a -z "$(ls -A /var/lib/libvirt/qemu/nvram 2>/dev/null)"
+say define lvs "$OVU" persistent none 10.0.2.15 uefi-sb
+say start
+tap_check "a Secure Boot domain starts on OVMF's secboot build with Microsoft's keys" \
+  test "$(val rc)" = 0 -a -n "$(virsh -c "$LOCAL" dumpxml lvs | grep -E "<loader .*secure=.yes.*OVMF_CODE[^<]*secboot")" \
+       -a -n "$(virsh -c "$LOCAL" dumpxml lvs | grep -E "<nvram template=.[^ ]*OVMF_VARS[^ ]*\.ms\.fd")"
+say free
+say voldelete ovu.qcow2
+say voldelete base.qcow2
 say close
 
 # ---- remote daemon ----
