@@ -57,7 +57,7 @@ static const struct command commands[] = {
         { "bridge", &cmd_bridge, 0, "Create or check the host bridge and qemu-bridge-helper (root)" },
         { "doctor", &cmd_doctor, 0, "Check that this host can build and run vmcloak VMs" },
         { "migrate", &cmd_migrate, NEED_REPO, "Upgrade repository.db to the current schema" },
-        { "export", &cmd_export, 0, "Export an image or VM for another sandbox" },
+        { "export", &cmd_export, NEED_PIPELINE, "Export an image or VM for another sandbox" },
         { "cleanup", &cmd_cleanup, NEED_PIPELINE, "Remove leftovers of an interrupted run for a VM" },
         { "help", &cmd_help, 0, "Show help for vmcloak or one command" },
 };

@@ -19,27 +19,48 @@
 #include "core/log.h"
 #include "core/paths.h"
 #include "core/proc.h"
+#include "core/repo.h"
 #include "core/util.h"
+#include "libvirt/hostcheck.h"
 #include "net/check.h"
 #include "pipeline/imagehw.h"
 #include "qemu/probe.h"
 
-static const char *arg_bridge;
+static const char *arg_bridge, *arg_connect, *arg_pool, *arg_image;
 
 static const struct optdef opts[] = {
         OPT_STRING(0, "bridge", &arg_bridge, "NAME",
-                   "Also check bridge mode with this bridge (exists, up, address, helper, ACL)",
+                   "Also check bridge mode with this bridge (exists, up, address, helper, ACL); with --connect: "
+                   "the bridge the VMs need on that host",
                    .check = check_ifname),
+        OPT_STRING(0, "connect", &arg_connect, "URI",
+                   "Check this libvirt host instead (snapshot --connect): reachable, versions, domain types, pool, "
+                   "networks, bridge, UEFI snapshots"),
+        OPT_STRING(0, "pool", &arg_pool, "NAME", "--connect: the storage pool VMs go to", .def = "vmcloak"),
+        OPT_STRING(0, "image", &arg_image, "NAME",
+                   "--connect: check for this image: its bridge (unless --bridge), its size against the pool's free "
+                   "space, its firmware against the host's libvirt", .check = check_image_existing),
         { NULL },
 };
 
 static const struct cmd_spec spec = {
-        "doctor", "[--bridge NAME]", "Check QEMU, KVM, disks, agent binaries and (with --bridge) networking.",
+        "doctor", "[--bridge NAME] | --connect URI [--pool NAME] [--image NAME | --bridge NAME]",
+        "Check QEMU, KVM, disks, agent binaries and (with --bridge) networking, or a libvirt host.",
         "Prints one line per check with the fix for each problem, and exits 0 only when everything the\n"
         "chosen mode needs passes: user networking needs no bridge; --bridge NAME adds the bridge checks.\n"
+        "--connect URI checks the libvirt host that snapshot --connect URI would use instead of this one.\n"
         "Warnings (e.g. no KVM: QEMU then runs under TCG, slowly) do not fail. --json prints the same as JSON.",
         opts, 0, 0,
 };
+
+static int check_args(const struct args *a) {
+        (void)a;
+        if (!arg_connect && (arg_pool || arg_image)) {
+                log_error("--pool and --image are --connect options");
+                return -EINVAL;
+        }
+        return 0;
+}
 
 #define DISK_FAIL_BYTES (2ULL << 30)
 #define DISK_WARN_BYTES (25ULL << 30)
@@ -328,6 +349,151 @@ static void check_bridge(const char *bridge, const char *qemu) {
                 checks[nchecks++] = nc[i];
 }
 
+/* ---- a libvirt host (doctor --connect, src/libvirt/hostcheck.h) ---- */
+
+/* What doctor --connect learned of the image it is asked about (--image). */
+struct lv_image {
+        const char *bridge;            /* its adapter, NULL for user-mode images */
+        uint64_t bytes;                /* its disk's size here (what snapshot --connect uploads) */
+        bool uefi;
+};
+
+static void check_libvirt(const char *uri, const char *pool, const char *bridge, const struct lv_image *img) {
+        struct libvirt_host_report r;
+        char v[32], fix[600];
+        const char *pool_name = pool ? pool : "vmcloak";
+        libvirt_host_report(uri, pool_name, bridge, &r);
+        struct net_check *c = check_new("libvirt-connect", "libvirt host reachable");
+        if (!r.connected) {
+                net_check_set(c, NET_CHECK_FAIL,
+                              "start libvirtd there and check the URI (qemu:///system, qemu+ssh://root@HOST/system; "
+                              "virsh -c URI version must answer)", "%s: %s", uri, r.connect_error);
+                return;
+        }
+        net_check_set(c, NET_CHECK_OK, "", "%s (%s)", uri, isempty(r.hostname) ? "?" : r.hostname);
+
+        c = check_new("libvirt-version", "libvirt 8.0.0 or later (CAPE)");
+        if (r.libvirt_version < LIBVIRT_VERSION_CAPE)
+                net_check_set(c, NET_CHECK_FAIL, "upgrade libvirt on that host (CAPE's kvm machinery needs 8.0.0)",
+                              "libvirt %s", libvirt_version_string(r.libvirt_version, v, sizeof v));
+        else
+                net_check_set(c, NET_CHECK_OK, "", "libvirt %s", libvirt_version_string(r.libvirt_version, v, sizeof v));
+
+        c = check_new("libvirt-qemu", "QEMU driver");
+        if (!streq(r.hv_type, "QEMU"))
+                net_check_set(c, NET_CHECK_FAIL, "use a qemu:// URI (qemu:///system, qemu+ssh://root@HOST/system)",
+                              "the URI reaches the %s driver, not QEMU", isempty(r.hv_type) ? "?" : r.hv_type);
+        else
+                net_check_set(c, NET_CHECK_OK, "", "QEMU %s", r.hv_version ? libvirt_version_string(r.hv_version, v, sizeof v)
+                                                                          : "(version unknown)");
+
+        c = check_new("libvirt-domain-types", "domain types (kvm, qemu)");
+        if (r.caps_error[0])
+                net_check_set(c, NET_CHECK_FAIL, "install the QEMU driver there (libvirt-daemon-driver-qemu, "
+                              "qemu-system-x86)", "%s", r.caps_error);
+        else if (!r.type_kvm)
+                net_check_set(c, NET_CHECK_WARN, "enable VT-x/AMD-V and load kvm_intel or kvm_amd on that host",
+                              "only qemu (TCG): domains run many times slower, and CAPE's timeouts assume KVM");
+        else
+                net_check_set(c, NET_CHECK_OK, "", "kvm%s", r.type_qemu ? ", qemu" : "");
+
+        char title[96];
+        snprintf(title, sizeof title, "storage pool %s", pool_name);
+        c = check_new("libvirt-pool", title);
+        char avail[32], need[32];
+        if (!r.pool_exists && !pool)
+                net_check_set(c, NET_CHECK_OK, "", "none yet: snapshot --connect makes a directory pool vmcloak under "
+                              "/var/lib/libvirt/images/vmcloak");
+        else if (!r.pool_exists) {
+                snprintf(fix, sizeof fix, "virsh -c %s pool-define-as %s dir --target DIR; virsh -c %s pool-start %s "
+                         "(or leave out --pool for vmcloak's own)", uri, pool_name, uri, pool_name);
+                net_check_set(c, NET_CHECK_FAIL, fix, "the host has no pool %s", pool_name);
+        } else if (!r.pool_active) {
+                snprintf(fix, sizeof fix, "virsh -c %s pool-start %s", uri, pool_name);
+                net_check_set(c, NET_CHECK_FAIL, fix, "%s pool %s is not active", r.pool_type, pool_name);
+        } else if (img && img->bytes && r.pool_available < img->bytes + (1ULL << 30)) {
+                format_bytes(avail, sizeof avail, r.pool_available);
+                format_bytes(need, sizeof need, img->bytes);
+                net_check_set(c, NET_CHECK_FAIL, "free space in that pool's storage, or give another --pool",
+                              "only %s free in %s for the image (%s) and the VMs' overlays", avail,
+                              isempty(r.pool_path) ? pool_name : r.pool_path, need);
+        } else {
+                format_bytes(avail, sizeof avail, r.pool_available);
+                net_check_set(c, NET_CHECK_OK, "", "%s, active, %s free%s%s", r.pool_type, avail,
+                              r.pool_path[0] ? " in " : "", r.pool_path);
+        }
+
+        c = check_new("libvirt-networks", "libvirt networks");
+        net_check_set(c, NET_CHECK_OK, "", "%s", r.n_networks ? r.networks
+                                                             : r.networks[0] ? r.networks
+                                                                            : "none (VMs on a host bridge need none)");
+
+        snprintf(title, sizeof title, "bridge %s", bridge ? bridge : "(none asked for)");
+        c = check_new("libvirt-bridge", title);
+        switch (r.bridge) {
+        case LIBVIRT_BRIDGE_NOT_CHECKED:
+                net_check_set(c, NET_CHECK_SKIP, "", img ? "the image uses user-mode networking: CAPE cannot use its VMs"
+                                                         : "not checked: give --bridge NAME or --image NAME");
+                break;
+        case LIBVIRT_BRIDGE_NETWORK:
+                snprintf(fix, sizeof fix, "virsh -c %s net-start %s", uri, r.bridge_network);
+                net_check_set(c, r.bridge_active ? NET_CHECK_OK : NET_CHECK_FAIL, fix, "the bridge of libvirt network "
+                              "%s (%s)", r.bridge_network, r.bridge_active ? "active" : "inactive");
+                break;
+        case LIBVIRT_BRIDGE_INTERFACE:
+                /* A bridge without ports reads as down (no carrier) until the first VM joins it. */
+                snprintf(fix, sizeof fix, "ip link set %s up on that host (a bridge without ports stays down until "
+                         "a VM joins it)", bridge);
+                net_check_set(c, r.bridge_active ? NET_CHECK_OK : NET_CHECK_WARN, fix, "a host interface (%s)",
+                              r.bridge_active ? "up" : "down");
+                break;
+        case LIBVIRT_BRIDGE_MISSING:
+                net_check_set(c, NET_CHECK_FAIL, "make the bridge on that host (vmcloak bridge there, or a libvirt "
+                              "network with <bridge name='...'/>)", "the host has no bridge %s: no libvirt network "
+                              "has it and libvirt lists no such interface", bridge);
+                break;
+        case LIBVIRT_BRIDGE_UNKNOWN:
+                snprintf(fix, sizeof fix, "check on that host: ip link show %s", bridge);
+                net_check_set(c, NET_CHECK_WARN, fix, "no libvirt network has it, and the host's interfaces cannot be "
+                              "listed (%s)", r.bridge_error);
+                break;
+        }
+
+        c = check_new("libvirt-uefi", "UEFI guests: internal snapshots");
+        char min[32];
+        libvirt_version_string(LIBVIRT_VERSION_UEFI_INTERNAL_SNAPSHOT, min, sizeof min);
+        snprintf(fix, sizeof fix, "libvirt %s or later on that host (Debian 12: bookworm-backports has 11.3.0; "
+                 "Debian 13 has 11.3.0)", min);
+        if (r.libvirt_version >= LIBVIRT_VERSION_UEFI_INTERNAL_SNAPSHOT)
+                net_check_set(c, NET_CHECK_OK, "", "libvirt %s snapshots UEFI domains (NVRAM in qcow2)",
+                              libvirt_version_string(r.libvirt_version, v, sizeof v));
+        else
+                net_check_set(c, img && img->uefi ? NET_CHECK_FAIL : NET_CHECK_WARN, fix,
+                              "libvirt %s refuses internal snapshots of UEFI domains: Windows 11 VMs cannot be made "
+                              "there%s", libvirt_version_string(r.libvirt_version, v, sizeof v),
+                              img && img->uefi ? " (the image is UEFI)" : "; BIOS images are fine");
+}
+
+/* --image: the facts the libvirt checks need, from the repository (read only). */
+static int lv_image_load(const char *name, struct lv_image *ret, char **ret_bridge) {
+        struct repo *r = NULL;
+        int k = global_repo(&r, false);
+        if (k < 0)
+                return k;
+        _cleanup_image_ struct image *img = NULL;
+        if ((k = repo_image_get(r, name, &img)) == -ENOENT) {
+                log_error("no image named %s (see vmcloak list images)", name);
+                return k;
+        }
+        if (k < 0)
+                return k;
+        bool user = img->netmode && streq(img->netmode, "user");
+        *ret = (struct lv_image){ .bytes = file_size_or_zero(img->path), .uefi = image_is_uefi(img) };
+        if (!user && !(*ret_bridge = strdup(strempty(img->adapter))))
+                return log_oom();
+        return 0;
+}
+
 /* ---- output ---- */
 
 static const char *status_name(enum net_check_status s) {
@@ -338,7 +504,9 @@ static const char *status_name(enum net_check_status s) {
 static void print_json(const char *bridge, bool ok) {
         json_object *root = json_object_new_object();
         json_object_object_add(root, "ok", json_object_new_boolean(ok));
-        json_object_object_add(root, "mode", json_object_new_string(bridge ? "bridge" : "user"));
+        json_object_object_add(root, "mode", json_object_new_string(arg_connect ? "libvirt" : bridge ? "bridge" : "user"));
+        if (arg_connect)
+                json_object_object_add(root, "connect", json_object_new_string(arg_connect));
         json_object_object_add(root, "bridge", bridge ? json_object_new_string(bridge) : NULL);
         json_object *arr = json_object_new_array();
         for (size_t i = 0; i < nchecks; i++) {
@@ -362,7 +530,9 @@ static void print_text(const char *bridge, size_t fails, size_t warns) {
                 [NET_CHECK_OK] = "\033[32m✓\033[0m", [NET_CHECK_WARN] = "\033[33m!\033[0m",
                 [NET_CHECK_FAIL] = "\033[1;31m✗\033[0m", [NET_CHECK_SKIP] = "\033[2m-\033[0m",
         };
-        if (bridge)
+        if (arg_connect)
+                printf("vmcloak doctor: libvirt host %s\n", arg_connect);
+        else if (bridge)
                 printf("vmcloak doctor: bridge mode with %s\n", bridge);
         else
                 printf("vmcloak doctor: user networking (add --bridge NAME to check bridge mode too)\n");
@@ -373,17 +543,31 @@ static void print_text(const char *bridge, size_t fails, size_t warns) {
                         printf("  %s %-40s fix: %s\n", fancy ? " " : "      ", "", c->fix);
         }
         if (fails == 0)
-                printf("Everything %s needs is in place%s.\n", bridge ? "bridge mode" : "user networking",
+                printf("Everything %s needs is in place%s.\n",
+                       arg_connect ? "snapshot --connect" : bridge ? "bridge mode" : "user networking",
                        warns ? " (see the warnings above)" : "");
         else
                 printf("%zu problem%s to fix before vmcloak can %s.\n", fails, fails == 1 ? "" : "s",
-                       bridge ? "run VMs on this bridge" : "build and run VMs");
+                       arg_connect ? "put VMs on that libvirt host" : bridge ? "run VMs on this bridge"
+                                                                         : "build and run VMs");
 }
+
+static int report(const char *bridge);
 
 static int run(const struct cmd_env *env) {
         (void)env;
         const char *bridge = arg_bridge;
         nchecks = 0;
+        if (arg_connect) {
+                struct lv_image img;
+                _cleanup_free_ char *img_bridge = NULL;
+                if (arg_image && lv_image_load(arg_image, &img, &img_bridge) < 0)
+                        return 1;
+                if (!bridge && img_bridge && *img_bridge)
+                        bridge = img_bridge;
+                check_libvirt(arg_connect, arg_pool, bridge, arg_image ? &img : NULL);
+                return report(bridge);
+        }
 
         struct qemu_probe q;
         doctor_probe_qemu(&q);
@@ -407,7 +591,10 @@ static int run(const struct cmd_env *env) {
         if (bridge)
                 check_bridge(bridge, q.path);
         qemu_probe_done(&q);
+        return report(bridge);
+}
 
+static int report(const char *bridge) {
         size_t fails = 0, warns = 0;
         for (size_t i = 0; i < nchecks; i++) {
                 fails += checks[i].status == NET_CHECK_FAIL;
@@ -420,4 +607,4 @@ static int run(const struct cmd_env *env) {
         return fails == 0 ? 0 : 1;
 }
 
-const struct cmd_def cmd_doctor = { .spec = &spec, .run = run };
+const struct cmd_def cmd_doctor = { .spec = &spec, .check = check_args, .run = run };

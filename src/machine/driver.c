@@ -74,6 +74,10 @@ int vm_disk_import(struct vm_conn *c, const char *src, const char *dst) {
         return DISPATCH(c, disk_import, "import disks", c, src, dst);
 }
 
+int vm_disk_rebase(struct vm_conn *c, const char *overlay, const char *backing) {
+        return DISPATCH(c, disk_rebase, "change an overlay's backing file", c, overlay, backing);
+}
+
 int vm_kill_users(struct vm_conn *c, const char *path, unsigned *ret_killed, unsigned *ret_spared) {
         unsigned k = 0, s = 0;
         int r = DISPATCH(c, kill_users, "find machines using a file", c, path, &k, &s);

@@ -125,6 +125,7 @@ struct vm_driver {
         int (*disk_create_overlay)(struct vm_conn *c, const char *path, const char *backing);
         int (*disk_commit)(struct vm_conn *c, const char *overlay);
         int (*disk_import)(struct vm_conn *c, const char *src, const char *dst);
+        int (*disk_rebase)(struct vm_conn *c, const char *overlay, const char *backing);
         int (*kill_users)(struct vm_conn *c, const char *path, unsigned *ret_killed, unsigned *ret_spared);
         int (*find_users)(struct vm_conn *c, const char *path, char ***ret);
         /* Domains. */
@@ -188,6 +189,12 @@ int vm_disk_commit(struct vm_conn *c, const char *overlay);
  * in any format the driver reads (QEMU: qemu-img convert: qcow2, raw, vmdk, vdi, vhdx); src is
  * only read. A failed or interrupted copy (-ECANCELED) leaves no dst. For `vmcloak import`. */
 int vm_disk_import(struct vm_conn *c, const char *src, const char *dst);
+/* Make the overlay name backing (a qcow2 with the very content of the one it was made on, found
+ * elsewhere: another home, another host) as its backing file, without reading or changing any
+ * cluster (QEMU: qemu-img rebase -u -F qcow2 -b ABSOLUTE_PATH). Only the overlay's header
+ * changes; a backing file of other content silently corrupts the guest's disk, so the caller
+ * must have checked it (import --bundle: by SHA-256). For `vmcloak import --bundle`. */
+int vm_disk_rebase(struct vm_conn *c, const char *overlay, const char *backing);
 /* Stop machines of this host that still use path (a disk, or any file under a folder) and
  * were not started by a vmcloak that still runs; *ret_killed counts those, *ret_spared the
  * machines of running vmcloaks left alone (each may be NULL). */

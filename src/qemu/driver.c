@@ -110,6 +110,11 @@ static int disk_import(struct vm_conn *c, const char *src, const char *dst) {
         return qemu_img_convert(src, dst);
 }
 
+static int disk_rebase(struct vm_conn *c, const char *overlay, const char *backing) {
+        (void)c;
+        return qemu_img_rebase_unsafe(overlay, backing);
+}
+
 /* The parent of pid, or 0. */
 static long parent_of(long pid) {
         char f[64];
@@ -709,6 +714,7 @@ const struct vm_driver qemu_driver = {
         .host_info = host_info,
         .disk_create = disk_create,
         .disk_import = disk_import,
+        .disk_rebase = disk_rebase,
         .disk_create_overlay = disk_create_overlay,
         .disk_commit = disk_commit,
         .kill_users = kill_users,

@@ -150,6 +150,17 @@ int qemu_img_commit(const char *overlay) {
         return run_img(argv, "committing", overlay, true, NULL);
 }
 
+int qemu_img_rebase_unsafe(const char *overlay, const char *backing) {
+        char abs[PATH_MAX];
+        if (!realpath(backing, abs))
+                return log_error_errno(-errno, "cannot use %s as the backing disk of %s: %m", backing, overlay);
+        _cleanup_free_ char *bin = qemu_img_binary();
+        if (!bin)
+                return log_oom();
+        char *argv[] = { bin, "rebase", "-q", "-u", "-f", "qcow2", "-F", "qcow2", "-b", abs, (char *)overlay, NULL };
+        return run_img(argv, "rebasing", overlay, false, NULL);
+}
+
 static char *get_str(struct json_object *o, const char *key) {
         struct json_object *x;
         if (!json_object_object_get_ex(o, key, &x) || !json_object_is_type(x, json_type_string))

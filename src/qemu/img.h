@@ -25,6 +25,11 @@ int qemu_img_convert(const char *src, const char *dst);
  * when vmcloak is interrupted meanwhile: a half-done commit would corrupt the image. */
 int qemu_img_commit(const char *overlay);
 
+/* Record backing (made absolute; its format qcow2) as the overlay's backing file without reading
+ * either disk's data (qemu-img rebase -u: "unsafe", only the header is rewritten). For an overlay
+ * whose base moved to another path with the same content (import --bundle checks it by hash). */
+int qemu_img_rebase_unsafe(const char *overlay, const char *backing);
+
 struct qemu_img_info {
         char *format;             /* "qcow2", "raw" */
         uint64_t virtual_size;    /* bytes the guest sees */
