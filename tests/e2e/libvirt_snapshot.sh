@@ -120,16 +120,27 @@ for i in 1 2; do
   virsh -c "$uri" destroy vm$i >/dev/null 2>&1
 done
 
+# CAPE runs one kvm machinery per libvirt URI (dsn): one kvm.conf per host.
 if "$VM" export --help 2>&1 | grep -q -- '--cape'; then
-  cape=$("$VM" export --cape vm1 vm2 2>&1); rc=$?
-  tap_check "export --cape parses with configparser and names both domains" python3 - <<PY
-import configparser
-c = configparser.ConfigParser(); c.read_string('''$cape''')
-labels = {c[s]["label"] for s in c.sections() if "label" in c[s]}
-assert {"vm1", "vm2"} <= labels, labels
+  "$VM" export --cape --host "$U1" > "$T/h1-kvm.conf" 2>"$T/export.err" &&
+    "$VM" export --cape --host "$U2" > "$T/h2-kvm.conf" 2>>"$T/export.err"
+  tap_check "export --cape of each host" test $? = 0
+  tap_check "the kvm.conf files parse with configparser and name both domains, each with its host's dsn" \
+    python3 - "$T/h1-kvm.conf" "$T/h2-kvm.conf" "$U1" "$U2" <<'PY'
+import configparser, sys
+for path, vm, uri in ((sys.argv[1], "vm1", sys.argv[3]), (sys.argv[2], "vm2", sys.argv[4])):
+    c = configparser.ConfigParser()
+    c.read(path)
+    machines = [m.strip() for m in c["kvm"]["machines"].split(",")]
+    labels = {c[m]["label"] for m in machines}
+    assert labels == {vm}, (path, labels)
+    assert c["kvm"].get("dsn", "qemu:///system") == uri, (path, c["kvm"].get("dsn"))
+    m = c[machines[0]]
+    assert m["snapshot"] == "vmcloak" and m["platform"] == "linux", dict(m)
 PY
+  [ -s "$T/export.err" ] && sed 's/^/# export: /' "$T/export.err"
 else
-  tap_skip "export --cape parses and names both domains" "this vmcloak has no export --cape (branch lvcape not merged)"
+  tap_skip "export --cape names both domains" "this vmcloak has no export --cape (branch lvcape not merged)"
 fi
 
 vols() { virsh -c "$1" pool-info vmcloak >/dev/null 2>&1 && virsh -c "$1" vol-list vmcloak | awk 'NR > 2 && $1 { print $1 }' | sort | tr '\n' ' '; }
