@@ -39,6 +39,10 @@ static void fake_conn_close(struct vm_conn *vc) {
 }
 
 static int fake_conn_open(const struct vm_conn_opts *o, struct vm_conn **ret) {
+        /* A host reached by URI may be unreachable: the hook fails this moment. */
+        int error = 0;
+        if (o && o->uri && fake_hook_call(NULL, "conn-open", o->uri, &error) == FAKE_FAIL)
+                return log_error_errno(-error, "cannot connect to %s: %m (scripted)", o->uri);
         struct fake_conn *c = calloc(1, sizeof *c);
         if (!c)
                 return log_error_errno(-ENOMEM, "fake driver: out of memory");

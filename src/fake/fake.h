@@ -237,7 +237,8 @@ int fake_orphan(const char *domain);
  *   "snapshot-create NAME SNAP running", "domain-remove URI NAME", "volume-upload URI VOL",
  *   "volume-reuse URI VOL", "volume-overlay URI VOL on BASE", "volume-delete URI VOL";
  * the hook's moments "volume-upload", "volume-overlay", "volume-delete" (the volume name),
- * "snapshot-create" (the snapshot name), "domain-remove" (the URI). */
+ * "snapshot-create" (the snapshot name), "domain-remove" and "conn-open" (the URI; a failed
+ * conn-open is a host that cannot be reached). */
 int fake_set_manager_version(const char *version);
 /* The names of host uri's persistent domains, sorted (free with strv_free). 0 or -ENOMEM. */
 int fake_host_domains(const char *uri, char ***ret);

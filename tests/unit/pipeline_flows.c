@@ -1061,6 +1061,28 @@ static void test_snapshot_libvirt_spread(void **state) {
         assert_string_equal(img->mode, "normal");
 }
 
+/* delvm of a VM whose host cannot be reached keeps its row (and the host its domain); with
+ * force the row goes and the host keeps what it has. */
+static void test_snapshot_libvirt_delvm_unreachable(void **state) {
+        struct env *e = *state;
+        assert_int_equal(init_image(e, "base"), 0);
+        struct snapshot_request q = lv_req(e, "lv", 2, 1, lv_two_hosts);
+        assert_int_equal(pipeline_snapshot(&e->pl, &q), 0);
+        struct trap t = { .name = "conn-open", .arg = "fake:///h2", .action = FAKE_FAIL, .err = ECONNREFUSED };
+        fake_set_hook(trap_hook, &t);
+        assert_int_equal(pipeline_delete_vm(&e->pl, "lv2", false), -ECONNREFUSED);
+        assert_int_equal(n_snapshots(e), 2);
+        assert_listing("vms/libvirt", "lv1 lv2");
+        assert_int_equal(pipeline_delete_vm(&e->pl, "lv2", true), 0);
+        fake_set_hook(NULL, NULL);
+        assert_int_equal(n_snapshots(e), 1);
+        assert_listing("vms/libvirt", "lv1");
+        assert_lv_host("fake:///h2", "lv2", "BASE lv2.qcow2");
+        assert_int_equal(pipeline_delete_vm(&e->pl, "lv1", false), 0);
+        assert_lv_host("fake:///h1", "", "");
+        assert_nothing_left(e, 1, 0, "base.qcow2");
+}
+
 /* One VM of three dies while it boots: it leaves no domain, no volume, no row; its host keeps
  * no copy of the image (no VM there uses it); the others are complete. */
 static void test_snapshot_libvirt_one_fails(void **state) {
@@ -2159,6 +2181,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_snapshot_interrupted, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_snapshot_libvirt_spread, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_snapshot_libvirt_one_fails, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_snapshot_libvirt_delvm_unreachable, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_snapshot_libvirt_interrupted, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_snapshot_libvirt_refusals, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_init_uefi_tpm, setup, teardown),
