@@ -311,7 +311,19 @@ static int fake_domain_define(struct vm_conn *c, const struct vm_def *def, const
                 return log_error_errno(-EINVAL, "the fake driver takes no raw hypervisor arguments (got '%s'); "
                                        "drop --qemu-arg", o->passthrough[0]);
         char reason[256] = "";
-        if (vm_def_check(def, reason, sizeof reason) < 0) {
+        /* A host reached by URI stands for libvirt, which gives a UEFI domain without a
+         * variable store its own per-domain one (libvirt/driver.c): checked as if it had one. */
+        const struct fake_conn *fc = (const struct fake_conn *)c;
+        struct vm_def checked;
+        vm_def_init(&checked);
+        bool libvirt_nvram = fc->uri && def->firmware == VM_FIRMWARE_UEFI && isempty(def->nvram);
+        if (libvirt_nvram && (vm_def_copy(def, &checked) < 0 || free_and_strdup(&checked.nvram, "per-domain") < 0)) {
+                vm_def_done(&checked);
+                return log_error_errno(-ENOMEM, "fake driver: out of memory");
+        }
+        int rc = vm_def_check(libvirt_nvram ? &checked : def, reason, sizeof reason);
+        vm_def_done(&checked);
+        if (rc < 0) {
                 log_error("%s", reason);
                 return -EINVAL;
         }
@@ -347,7 +359,7 @@ static int fake_domain_define(struct vm_conn *c, const struct vm_def *def, const
         d->serial_type = def->serial.type;
         d->agent_port = def->net.agent_port;
         d->persistent = o->persistent;
-        const struct fake_conn *fc = (const struct fake_conn *)c;
+        d->uefi = def->firmware == VM_FIRMWARE_UEFI;
         if (fc->uri && !(d->host_uri = strdup(fc->uri))) {
                 domain_release(d);
                 return log_error_errno(-ENOMEM, "fake driver: out of memory");

@@ -232,7 +232,7 @@ int fake_orphan(const char *domain);
  * /var/lib/libvirt/images/POOL/NAME). vm_host_info says local unless the URI names a host
  * ("fake+tcp://h2/system" is remote, "fake:///a" local), and manager_version (the libvirt
  * version) "9.0.0" unless fake_set_manager_version changed it. vm_domain_snapshot_create refuses
- * a UEFI machine (one with an nvram file) as libvirt 9.0 does. Journal lines:
+ * a UEFI machine (vm_def.firmware) below VM_LIBVIRT_UEFI_SNAPSHOT_* as libvirt 9.0 does. Journal lines:
  *   "define-persistent URI NAME", "undefine URI NAME" (freed, not kept), "keep URI NAME",
  *   "snapshot-create NAME SNAP running", "domain-remove URI NAME", "volume-upload URI VOL",
  *   "volume-reuse URI VOL", "volume-overlay URI VOL on BASE", "volume-delete URI VOL";

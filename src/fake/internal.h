@@ -33,6 +33,7 @@ struct fake_domain {
         struct fake_domain *next;      /* driver.c's list of live domains */
         char *host_uri;                /* its connection's URI (NULL: this machine) */
         bool persistent;               /* host.c keeps its record (vm_domain_opts.persistent) */
+        bool uefi;                     /* vm_def.firmware is UEFI */
 
         /* Copied from the definition; fixed until free (but media, under lock). */
         char *name;

@@ -158,6 +158,12 @@ static int build_boot(struct vm_build *b) {
         r = session_prepare(&b->s, pl, b->job->name, &vimg, x->prof, &o, b->disk, b->vmdir, b->identity);
         b->s.logs_move = true; /* a failed VM's folder goes: snapshot_one says where its logs went */
         b->s.persistent = b->host != NULL;
+        if (r == 0 && b->host) {
+                /* Its UEFI variables: libvirt's own per-domain NVRAM from the host's template (the
+                 * image's vars file is on this machine, not in the host's pool). */
+                free(b->s.def.nvram);
+                b->s.def.nvram = NULL;
+        }
         if (r < 0)
                 return r;
         if (!(b->s.def.net.guest_ip2 = strdup(b->job->ip)))

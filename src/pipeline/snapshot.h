@@ -59,7 +59,7 @@ struct snapshot_request {
  * snapshot with one line naming --files-dir and --nopatch. Linux images run neither. */
 /* With req->connect (issue 14, docs/libvirt.md): VM i goes to host i mod the number of hosts.
  * Before any VM boots, each host is connected to and checked (a UEFI image needs libvirt
- * LIBVIRT_UEFI_SNAPSHOT_MIN_VERSION for an internal snapshot; a user-network image needs a local
+ * VM_LIBVIRT_UEFI_SNAPSHOT_* (machine/driver.h) for an internal snapshot; a user-network image needs a local
  * host: CAPE reaches the agent at the VM's own IP), and the image is uploaded to each host once,
  * as volume vmcloak-<image>-<first 12 hex of its SHA-256>.qcow2 (reused when there). Each VM
  * gets an overlay volume <VM>.qcow2 on it, a persistent domain named after it, the boot,

@@ -16,31 +16,12 @@
 #include "pipeline/image.h"
 #include "pipeline/snapshot_internal.h"
 
-/* The first libvirt release that takes internal snapshots of a VM with pflash (UEFI) firmware
- * (libvirt NEWS, v10.10.0: internal snapshots through QEMU's snapshot-save; 9.0, Debian 12's,
- * refuses them: docs/libvirt.md). The one place this rule lives. */
-#define LIBVIRT_UEFI_SNAPSHOT_MIN_VERSION "10.10.0"
-
 struct snapshot_host {
         struct pipeline pl;            /* the shared repository; host_driver at uri, pool */
         struct vm_host_info info;
         char *base_path;               /* the image's volume, its path on the host */
         bool uploaded;                 /* this run put it there (snapshot_hosts_done may remove it) */
 };
-
-/* "9.0.0" against "10.10.0": < 0, 0, > 0 (missing parts count as 0). */
-static int version_cmp(const char *a, const char *b) {
-        for (;;) {
-                char *ea, *eb;
-                unsigned long x = strtoul(a, &ea, 10), y = strtoul(b, &eb, 10);
-                if (x != y)
-                        return x < y ? -1 : 1;
-                if (*ea != '.' && *eb != '.')
-                        return 0;
-                a = *ea == '.' ? ea + 1 : "0";
-                b = *eb == '.' ? eb + 1 : "0";
-        }
-}
 
 /* The image's volume name: vmcloak-<image>-<first 12 hex digits of its SHA-256>.qcow2, so a
  * changed image never reuses an old upload. */
@@ -58,12 +39,12 @@ static int base_volume_name(const struct image *img, char **ret) {
 /* What a host cannot hold, before anything boots there. */
 static int host_check(const struct snapshot_ctx *x, const struct snapshot_host *h) {
         const struct image *img = x->img;
-        if (image_is_uefi(img) &&
-            version_cmp(h->info.manager_version, LIBVIRT_UEFI_SNAPSHOT_MIN_VERSION) < 0) {
+        if (image_is_uefi(img) && !vm_libvirt_takes_uefi_snapshots(h->info.manager_version)) {
                 log_error("%s runs libvirt %s, which refuses internal snapshots of UEFI VMs like those of image %s; "
-                          "CAPE needs one: use a host with libvirt %s or newer", h->pl.uri,
+                          "CAPE needs one: use a host with libvirt %d.%d.%d or newer", h->pl.uri,
                           isempty(h->info.manager_version) ? "(unknown version)" : h->info.manager_version, img->name,
-                          LIBVIRT_UEFI_SNAPSHOT_MIN_VERSION);
+                          VM_LIBVIRT_UEFI_SNAPSHOT_MAJOR, VM_LIBVIRT_UEFI_SNAPSHOT_MINOR,
+                          VM_LIBVIRT_UEFI_SNAPSHOT_MICRO);
                 return -EOPNOTSUPP;
         }
         if (img->netmode && streq(img->netmode, "user") && !h->info.local) {

@@ -977,11 +977,11 @@ static char *lv_volumes(const char *uri) {
         assert_int_equal(vm_volume_list(c, &l), 0);
         _cleanup_strv_free_ char **out = NULL;
         for (char **v = l; v && *v; v++)
-                if (startswith(*v, "vmcloak-base-") && endswith(*v, ".qcow2") &&
-                    strlen(*v) == strlen("vmcloak-base-") + 12 + strlen(".qcow2"))
+                if ((startswith(*v, "vmcloak-base-") || startswith(*v, "vmcloak-w11-")) && endswith(*v, ".qcow2") &&
+                    strlen(strrchr(*v, '-')) == 1 + 12 + strlen(".qcow2"))
                         assert_int_equal(strv_extend(&out, "BASE"), 0);
         for (char **v = l; v && *v; v++)
-                if (!startswith(*v, "vmcloak-base-"))
+                if (!startswith(*v, "vmcloak-"))
                         assert_int_equal(strv_extend(&out, *v), 0);
         return out ? strv_join(out, " ") : strdup("");
 }
@@ -1170,6 +1170,12 @@ static void test_snapshot_libvirt_refusals(void **state) {
         assert_lv_host("fake+tcp://far/system", "", "");
         assert_nothing_left(e, 2, 0, "base.qcow2 w11.qcow2 w11.qcow2.nvram");
         assert_listing("vms/libvirt", "");
+        /* A host whose libvirt can: the UEFI VM is made. */
+        assert_int_equal(fake_set_manager_version("10.10.0"), 0);
+        q.tpm = false;
+        assert_int_equal(pipeline_snapshot(&e->pl, &q), 0);
+        assert_journal_has("snapshot-create uefi vmcloak running");
+        assert_lv_host("fake:///h1", "uefi", "BASE uefi.qcow2");
 }
 
 static void test_restore(void **state) {
