@@ -79,6 +79,9 @@ struct lv_domain {
         unsigned fwd[2];               /* user mode: 127.0.0.1 ports forwarded to the agent */
         char **aux_volumes;            /* volumes made for this domain (SMBIOS tables) */
         char describe[160];
+        char *log_path;                /* vm_domain_opts.log_path: libvirt's QEMU log of our runs is
+                                        * appended there when the host is local */
+        int64_t log_offset;            /* where our first run began in libvirt's log; < 0: none */
 };
 
 static struct lv_conn *CONN(struct vm_conn *c) { return (struct lv_conn *)c; }
@@ -253,6 +256,10 @@ static int conn_open(const struct vm_conn_opts *o, struct vm_conn **ret) {
                 conn_close(&c->base);
                 return r;
         }
+        /* A remote host that stops answering ends the connection after ~20 s instead of
+         * hanging a call (libvirt's keepalive; the event loop thread answers the probes). */
+        if (!local && virConnectSetKeepAlive(c->conn, 5, 3) < 0)
+                log_debug("libvirt at %s: no keepalive: %s", uri, lv_msg());
         version_string(hv, c->version, sizeof c->version);
         version_string(lib, c->manager_version, sizeof c->manager_version);
         enum vm_accel want = o ? o->accel : VM_ACCEL_AUTO;
@@ -503,10 +510,13 @@ static int upload_stream(struct lv_conn *c, virStorageVolPtr v, const char *name
         return r;
 }
 
-/* Create volume name from the local file at fd (size bytes) and fill it. A failure deletes it. */
+/* Create volume name from the local file at fd (size bytes) and fill it. A failure deletes it.
+ * The volume starts empty (capacity 0) and grows as the stream writes it (a file in a
+ * directory pool), so an upload killed too hard to clean up leaves a shorter volume, which the
+ * size rule of volume_upload_ex replaces. */
 static int upload_new(struct lv_conn *c, virStoragePoolPtr p, const char *name, int fd, uint64_t size, bool quiet,
                       virStorageVolPtr *ret) {
-        _cleanup_free_ char *xml = volume_xml(name, size, "raw", NULL);
+        _cleanup_free_ char *xml = volume_xml(name, 0, "raw", NULL);
         if (!xml)
                 return log_oom();
         virStorageVolPtr v = virStorageVolCreateXML(p, xml, 0);
@@ -826,11 +836,31 @@ static void delete_aux_volumes(struct lv_conn *c, const char *name) {
 static const unsigned undefine_flags = VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA | VIR_DOMAIN_UNDEFINE_NVRAM |
                                        VIR_DOMAIN_UNDEFINE_MANAGED_SAVE | VIR_DOMAIN_UNDEFINE_CHECKPOINTS_METADATA;
 
+/* libvirt's QEMU log of domain name on a local host (root-readable). */
+static char *qemu_log_path(const char *name) {
+        return strdup_printf("/var/log/libvirt/qemu/%s.log", name);
+}
+
+/* Append what libvirt logged for our runs to the caller's log (vm_domain_opts.log_path). */
+static void copy_qemu_log(struct lv_domain *d) {
+        if (d->log_offset < 0 || isempty(d->log_path))
+                return;
+        _cleanup_free_ char *src = qemu_log_path(d->def.name), *text = NULL;
+        size_t len = 0;
+        if (!src || read_full_file(src, &text, &len) < 0 || (int64_t)len <= d->log_offset)
+                return;
+        _cleanup_close_ int fd = open(d->log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+        if (fd < 0 || write_all(fd, text + d->log_offset, len - (size_t)d->log_offset) < 0)
+                log_debug("cannot append libvirt's log of %s to %s: %m", d->def.name, d->log_path);
+        d->log_offset = -1;
+}
+
 static void domain_free(struct vm_domain *vd) {
         struct lv_domain *d = DOM(vd);
         struct lv_conn *c = DCONN(d);
         if (domain_active(d) && virDomainDestroy(d->dom) < 0)
                 log_warning("libvirt at %s: cannot switch off %s: %s", c->uri, d->def.name, lv_msg());
+        copy_qemu_log(d);
         if (d->dom && d->persistent && !d->kept && virDomainUndefineFlags(d->dom, undefine_flags) < 0)
                 log_warning("libvirt at %s: cannot undefine %s (virsh undefine --snapshots-metadata --nvram %s): %s",
                             c->uri, d->def.name, d->def.name, lv_msg());
@@ -845,6 +875,7 @@ static void domain_free(struct vm_domain *vd) {
         if (d->dom)
                 virDomainFree(d->dom);
         strv_free(d->aux_volumes);
+        free(d->log_path);
         free(d->xml);
         vm_def_done(&d->def);
         free(d);
@@ -972,8 +1003,10 @@ static int domain_define(struct vm_conn *vc, const struct vm_def *def, const str
         d->base.driver = &libvirt_driver;
         d->base.conn = vc;
         d->cb_lifecycle = d->cb_reboot = -1;
+        d->log_offset = -1;
         d->persistent = persistent;
-        if (vm_def_copy(def, &d->def) < 0 || !(d->ev = events_new(def->name))) {
+        if (vm_def_copy(def, &d->def) < 0 || !(d->ev = events_new(def->name)) ||
+            (o && !isempty(o->log_path) && !(d->log_path = strdup(o->log_path)))) {
                 domain_free(&d->base);
                 return log_oom();
         }
@@ -1050,6 +1083,11 @@ static int start(struct vm_domain *vd, const struct vm_start_opts *o) {
         d->ev->last_reboot_ms = 0;
         d->ev->end = (struct vm_event){ 0 };
         pthread_mutex_unlock(&d->ev->mu);
+        if (c->local && d->log_offset < 0) {
+                _cleanup_free_ char *log = qemu_log_path(d->def.name);
+                struct stat sb;
+                d->log_offset = log && stat(log, &sb) == 0 ? (int64_t)sb.st_size : 0;
+        }
         unsigned flags = o->paused ? VIR_DOMAIN_START_PAUSED : 0;
         if (d->persistent) {
                 if (virDomainCreateWithFlags(d->dom, flags) < 0)
@@ -1073,7 +1111,7 @@ static char *log_tail(struct vm_domain *vd, unsigned lines) {
         struct lv_domain *d = DOM(vd);
         if (!DCONN(d)->local || lines == 0)
                 return strdup("");
-        _cleanup_free_ char *path = strdup_printf("/var/log/libvirt/qemu/%s.log", d->def.name);
+        _cleanup_free_ char *path = qemu_log_path(d->def.name);
         _cleanup_free_ char *text = NULL;
         size_t len = 0;
         if (!path || read_full_file(path, &text, &len) < 0)

@@ -6,7 +6,7 @@
  *   upload FILE NAME                    upload-interrupt FILE NAME (SIGINT once the volume shows)
  *   overlay NAME BACKING_PATH           voldelete NAME          vollist
  *   define NAME DISK persistent|transient user|bridge:BR|none GUEST_IP [smbios|uefi|uefi-sb]
- *   start [paused]   event MS   event-interrupt MS (SIGINT after 300 ms)   state   snapshot NAME   keep   shutdown MS   destroy
+ *   start [paused|noreboot]   event MS   event-interrupt MS (SIGINT after 300 ms)   state   snapshot NAME   keep   shutdown MS   destroy
  *   endpoint SLOT    keys K...  logtail  free   info NAME   remove NAME   close
  */
 #include <errno.h>
@@ -107,7 +107,7 @@ static int define(char **a, size_t n) {
                 def.firmware = VM_FIRMWARE_UEFI;
                 def.secure_boot = streq(a[6], "uefi-sb");
         }
-        _cleanup_free_ char *log = strdup_printf("/tmp/vmcloak-lvdrive-%s.log", a[1]);
+        _cleanup_free_ char *log = strdup_printf("lvdrive-%s.log", a[1]);   /* in the current folder */
         struct vm_domain_opts o = { .log_path = log, .persistent = streq(a[3], "persistent") };
         int64_t t0 = now_ms();
         int r = vm_domain_define(conn, &def, &o, &dom);
@@ -196,7 +196,8 @@ static int run(char **a, size_t n) {
         if (!dom)
                 return -ENOENT;
         if (streq(cmd, "start")) {
-                struct vm_start_opts o = { .paused = n > 1 && streq(a[1], "paused") };
+                struct vm_start_opts o = { .paused = n > 1 && streq(a[1], "paused"),
+                                           .reboot_powers_off = n > 1 && streq(a[1], "noreboot") };
                 if ((r = vm_domain_start(dom, &o)) == 0)
                         printf("rc=0 ms=%lld\n", (long long)(now_ms() - t0));
                 return r;

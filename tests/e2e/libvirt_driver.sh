@@ -50,6 +50,7 @@ REMOTE=$(lv_uri remote)
 POOLDIR=/var/lib/libvirt/images/vmcloak
 
 # The program answers each command with one line; its log lines go to drv.err.
+cd "$T" || exit 1   # the program writes each domain's log_path (lvdrive-NAME.log) here
 coproc D { "$DRV" 2>>"$T/drv.err"; }
 say() {
   echo "$*" >&"${D[1]}"
@@ -90,6 +91,18 @@ tap_check "Ctrl-C during an upload: -ECANCELED" test "$(val rc)" = -125
 say vollist
 tap_check "an interrupted upload leaves no volume" test "$(val volumes)" = base.qcow2
 tap_check "  and no file in the pool" test ! -e "$POOLDIR/cut.qcow2"
+
+# An upload killed outright (no cleanup): the volume it leaves is shorter, so it is replaced.
+"$DRV" < <(echo "open $LOCAL"; echo "upload $IMG killed.qcow2"; sleep 60) >/dev/null 2>&1 &
+kpid=$!
+for _ in $(seq 1 200000); do [ -s "$POOLDIR/killed.qcow2" ] && break; kill -0 "$kpid" 2>/dev/null || break; done
+kill -KILL "$kpid" 2>/dev/null; wait "$kpid" 2>/dev/null
+tap_check "an upload killed with SIGKILL leaves a volume shorter than the image" \
+  test -e "$POOLDIR/killed.qcow2" -a "$(stat -c %s "$POOLDIR/killed.qcow2" 2>/dev/null || echo 0)" -lt "$(stat -c %s "$IMG")"
+say upload "$IMG" killed.qcow2
+replaced() { test "$(val rc)" = 0 -a "$(val uploaded)" = 1 && cmp -s "$IMG" "$POOLDIR/killed.qcow2"; }
+tap_check "  which the next upload replaces with the whole image" replaced
+say voldelete killed.qcow2
 
 say overlay ov1.qcow2 "$BASE"
 tap_check "an overlay volume on the image" rc0
@@ -160,6 +173,8 @@ say info lv1
 tap_check "domain info: shut off, 1 snapshot, current s1 in running state" \
   test "$(val active)" = 0 -a "$(val snapshots)" = 1 -a "$(val current)" = s1 -a "$(val running)" = 1
 say free
+tap_check "libvirt's QEMU log of the run is appended to the domain's log_path" \
+  grep -q "starting up libvirt version" "$T/lvdrive-lv1.log"
 tap_check "a kept domain outlives its handle" grep -qE ' lv1 +shut off' <<<"$(virsh -c "$LOCAL" list --all)"
 t0=$(date +%s%N)
 /usr/bin/python3 -c 'import libvirt,sys; c=libvirt.open(sys.argv[1]); d=c.lookupByName("lv1"); d.revertToSnapshot(d.snapshotCurrent(), 0)' "$LOCAL"
@@ -241,8 +256,8 @@ tap_check "  in one line that says to use a bridged image" \
 ip link add br-lv type bridge && ip addr add 10.0.2.2/24 dev br-lv && ip link set br-lv up
 say define rv1 "$ROV" transient bridge:br-lv 10.0.2.15
 tap_check "a transient bridged domain" rc0
-say start
-tap_check "  starts on the remote host" rc0
+say start noreboot
+tap_check "  starts on the remote host (a reboot ends the run)" rc0
 echo "# figure: start $REMOTE $(val ms) ms"
 tap_check "  transient there" \
   test -n "$(virsh -c "$REMOTE" list --name | grep -x rv1)" -a -z "$(virsh -c "$REMOTE" list --all --persistent --name | grep .)"
@@ -255,6 +270,15 @@ tap_check "  a snapshot of a transient domain works too" rc0
 echo "# figure: snapshot $REMOTE $(val ms) ms"
 say keep
 tap_check "  keep on a transient domain: -EINVAL" test "$(val rc)" = -22
+curl -s -o /dev/null --max-time 10 --data-urlencode "command=(sleep 1; reboot) >/dev/null 2>&1 &" http://10.0.2.15:8000/execute
+say event 180000
+tap_check "a guest reboot under reboot_powers_off: REBOOT" test "$(val rc)" = 0 -a "$(val event)" = reboot
+say event 60000
+tap_check "  then POWEROFF" test "$(val rc)" = 0 -a "$(val event)" = poweroff
+say state
+tap_check "  and the domain is off (gone: transient)" test "$(val state)" = off -a -z "$(virsh -c "$REMOTE" list --all --name | grep .)"
+say start
+tap_check "a transient domain starts again after its run ended" rc0
 say shutdown 2000
 tap_check "shutdown: switched off once the grace ran out, or the guest went down" test "$(val rc)" = 0
 say event 0
