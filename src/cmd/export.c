@@ -44,11 +44,6 @@ static const struct optdef opts[] = {
         { NULL },
 };
 
-static const struct posdef pos[] = {
-        { "NAME", check_vm_existing },
-        { NULL },
-};
-
 static const struct cmd_spec spec = {
         "export", "--cape [OPTIONS] [VM...] | --bundle [--with-image] VM FILE",
         "Export snapshot VMs for another sandbox: CAPE's kvm.conf, Cuckoo3's kvm.yaml, or a bundle.",
@@ -60,7 +55,8 @@ static const struct cmd_spec spec = {
         "(of --host), skipping with a warning those CAPE cannot use. --cuckoo3 writes Cuckoo3's kvm.yaml.\n"
         "--bundle writes local snapshot VM NAME (its folder, machineinfo.json, the image's SHA-256) as one\n"
         "tar FILE ('-': stdout) that 'vmcloak import --bundle FILE' takes on another host.",
-        opts, 0, -1, .pos = pos,
+        opts, 0, -1,
+        /* positional arguments are VM names, but --bundle's second is a file: check() checks them */
 };
 
 static int check(const struct args *a) {
@@ -79,7 +75,8 @@ static int check(const struct args *a) {
                 }
                 bundle_req.vmname = a->pos[0];
                 bundle_req.file = a->pos[1];
-                return 0;
+                return check_vm_existing(a, a->pos[0], "VM") < 0 || check_path(a, a->pos[1], "FILE") < 0 ? -EINVAL
+                                                                                                       : 0;
         }
         if (bundle_req.with_image) {
                 log_error("--with-image is a --bundle option");
@@ -89,6 +86,9 @@ static int check(const struct args *a) {
                 log_error("--force needs --output FILE");
                 return -EINVAL;
         }
+        for (int i = 0; i < a->npos; i++)
+                if (check_vm_existing(a, a->pos[i], "VM") < 0)
+                        return -EINVAL;
         return 0;
 }
 
@@ -167,7 +167,7 @@ static int select_rows(struct repo *r, char *const *names, struct selection *sel
                 for (char *const *p = names; *p; p++) {
                         struct snapshot *s = NULL;
                         if ((k = repo_snapshot_get(r, *p, &s)) == -ENOENT) {
-                                log_error("no snapshot VM named %s (see vmcloak list snapshots)", *p);
+                                log_error("no snapshot VM named '%s' (see 'vmcloak list snapshots')", *p);
                                 return k;
                         }
                         if (k < 0 || (k = selection_add(sel, r, s)) < 0)

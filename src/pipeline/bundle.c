@@ -634,6 +634,10 @@ static int rewrite_machineinfo(struct import_ctx *x, const char *vmdir) {
                 if (k && (r = json_object_array_put_idx(sa, i, json_object_new_string(n))) < 0)
                         r = -ENOMEM;
                 moved += k;
+                /* What the rules above could not move (the old home inside another word). */
+                if (r == 0 && !startswith(paths_home(), x->m.home) && strstr(n, x->m.home))
+                        log_warning("%s: start_args keep '%s', which names the old home %s in a way vmcloak does not "
+                                    "rewrite; a restore here may not find that file", x->vmname, n, x->m.home);
         }
         json_object_object_add(m, "name", json_object_new_string(x->vmname));
         const char *text = r == 0 ? json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
@@ -753,10 +757,11 @@ int pipeline_bundle_import(struct pipeline *pl, const struct bundle_import_reque
         if (!a)
                 return log_oom();
         archive_read_support_format_tar(a);
+        if (access(req->file, R_OK) < 0 || is_dir(req->file))
+                return log_error_errno(is_dir(req->file) ? -EISDIR : -errno, "cannot read %s: %m", req->file);
         if (archive_read_open_filename(a, req->file, CHUNK) != ARCHIVE_OK) {
-                int e = archive_errno(a);
-                log_error("cannot read %s: %s", req->file, archive_error_string(a));
-                return e > 0 ? -e : -EINVAL;
+                log_error("%s is not a bundle of 'vmcloak export --bundle' (%s)", req->file, archive_error_string(a));
+                return -EINVAL;
         }
         int r = read_manifest(&x, a);
         if (r == 0)

@@ -242,6 +242,16 @@ int bundle_manifest_from_json(const char *text, struct bundle_manifest *ret, cha
         }
         if (!bundle_manifest_find(ret, "vm/disk.qcow2") || !bundle_manifest_find(ret, "vm/machineinfo.json"))
                 FAIL("bundle.json lists no vm/disk.qcow2 or vm/machineinfo.json");
+        if (ret->with_image) {
+                _cleanup_free_ char *disk = strdup_printf("image/%s.qcow2", ret->image.name);
+                const struct bundle_file *f = disk ? bundle_manifest_find(ret, disk) : NULL;
+                if (!disk) {
+                        r = -ENOMEM;
+                        goto done;
+                }
+                if (!f || f->size != ret->image_size || !streq(f->sha256, ret->image_sha256))
+                        FAIL("bundle.json says the image travels with the VM, but lists no %s of the image's size and SHA-256", disk);
+        }
 #undef FAIL
 done:
         json_object_put(root);
@@ -347,15 +357,5 @@ int bundle_rewrite_arg(const char *arg, char *const *from, char *const *to, char
         *ret = TAKE_PTR(out);
         if (ret_n)
                 *ret_n = moved;
-        return 0;
-}
-
-int bundle_arg_names(const char *arg, const char *dir, bool *ret) {
-        _cleanup_free_ char *e = escaped_dir(dir);
-        if (!e)
-                return -ENOMEM;
-        *ret = false;
-        for (size_t pos = 0; arg[pos] && !*ret; pos++)
-                *ret = names_at(arg, pos, e) > 0;
         return 0;
 }

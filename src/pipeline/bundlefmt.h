@@ -21,7 +21,8 @@
  *   image               its image's row (image table columns, without id; path as it was there)
  *   image_sha256, image_size   the SHA-256 (hex) and byte size of the image's qcow2: the overlay is
  *                       only valid on a backing file of exactly that content
- *   with_image          the image's files are members too
+ *   with_image          the image's files are members too (its disk's entry has image_size and
+ *                       image_sha256)
  *   files               [{name, size, sha256}] of every other member, in the tar's order
  */
 #define BUNDLE_FORMAT 1
@@ -72,7 +73,6 @@ bool bundle_member_name_ok(const char *name);
  *
  * bundle_rewrite_arg: arg with every path under from[i] moved under to[i] (pairs tried in order
  * at each place, so a VM folder's pair goes before its home's); *ret is a new string, *ret_n the
- * number of paths moved. bundle_arg_names: whether arg names a path under dir. 0 or -ENOMEM.
+ * number of paths moved. 0 or -ENOMEM.
  */
 int bundle_rewrite_arg(const char *arg, char *const *from, char *const *to, char **ret, unsigned *ret_n);
-int bundle_arg_names(const char *arg, const char *dir, bool *ret);

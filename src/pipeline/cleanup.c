@@ -58,8 +58,10 @@ static unsigned remove_matching(const char *dir, const char *prefix, const char 
                 _cleanup_free_ char *p = path_join(dir, de->d_name);
                 struct stat st;
                 /* A pid-named leftover is a file, or the TPM state or SMBIOS folder that came with an
-                 * overlay. */
-                bool want_dir = pid_named ? endswith(suffix, ".tpm") || endswith(suffix, ".smbios") : true;
+                 * overlay, or the folder an import --bundle unpacks into (".VM.bundle-PID"). */
+                bool want_dir = pid_named ? endswith(suffix, ".tpm") || endswith(suffix, ".smbios") ||
+                                                    endswith(prefix, ".bundle-")
+                                          : true;
                 if (!p || lstat(p, &st) < 0 || (want_dir ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode)))
                         continue;
                 if (rm_rf(p) == 0) {
@@ -123,6 +125,12 @@ int vm_folder_foreign(const char *dir, const char *vmname, char **ret_foreign, b
         return *ret_foreign ? 0 : -ENOMEM;
 }
 
+/* What an import --bundle of VM name killed hard left: its folder vms/qemu/.NAME.bundle-PID. */
+static unsigned remove_bundle_work(const char *name) {
+        _cleanup_free_ char *vms = paths_vms_dir(), *prefix = strdup_printf(".%s.bundle-", name);
+        return vms && prefix ? remove_matching(vms, prefix, "", true) : 0;
+}
+
 /* Machines of the driver's host that still use path and belong to no running vmcloak;
  * *ret_spared (may be NULL) counts those a running vmcloak owns. */
 static unsigned kill_users(struct pipeline *pl, const char *path, unsigned *ret_spared) {
@@ -175,7 +183,7 @@ static int cleanup_unrecorded(struct pipeline *pl, const char *name, unsigned *n
                         (*n)++;
                 }
         }
-        unsigned w = remove_matching(isodir, work, "", false);
+        unsigned w = remove_matching(isodir, work, "", false) + remove_bundle_work(name);
         *n += w;
         if (!found && !w) {
                 log_error("no image or snapshot VM named '%s', and nothing left of one (%s, %s)", name, disk, vmdir);
@@ -232,6 +240,7 @@ int pipeline_cleanup(struct pipeline *pl, const char *name) {
                 n += remove_matching(dir, "disposable-", ".qcow2", true);
                 n += remove_matching(dir, "disposable-", ".qcow2.tpm", true);   /* restore's TPM copy */
                 n += remove_matching(dir, "disposable-", ".qcow2.smbios", true); /* a restore from a definition */
+                n += remove_bundle_work(name);
         } else if ((r = cleanup_unrecorded(pl, name, &n)) < 0)
                 return r;
         if (n)

@@ -234,7 +234,7 @@ static bool emit_machine(yaml_emitter_t *e, const struct kvmconf_machine *m) {
 }
 
 static int render_cuckoo3(const struct kvmconf *c, FILE *f) {
-        fprintf(f, "# Cuckoo3 conf/machineries/kvm.yaml for the kvm machinery, written by vmcloak export --cape "
+        fprintf(f, "# Cuckoo3 conf/machineries/kvm.yaml for the kvm machinery, written by vmcloak export "
                    "--cuckoo3.\n# %zu machine%s, all domains on %s.\n",
                 c->n_machines, c->n_machines == 1 ? "" : "s", c->dsn);
         fflush(f);

@@ -125,9 +125,18 @@ echo "== doctor-json"; \$VM --json doctor --connect \$A --bridge brcape 2>&1; ec
 echo "== doctor-pool"; \$VM doctor --connect \$A --pool nosuchpool --bridge brcape 2>&1; echo "rc=\$?"
 echo "== doctor-bridge"; \$VM doctor --connect \$B --bridge nosuchbr 2>&1; echo "rc=\$?"
 echo "== doctor-dead"; \$VM doctor --connect qemu+tcp://127.0.0.1:1/system 2>&1; echo "rc=\$?"
+# a pool too small for the image (a sparse 2 GiB file stands for it), a UEFI image
+truncate -s 2G \$T/w10.qcow2
+mkdir -p \$T/tiny && mount -t tmpfs -o size=64m tmpfs \$T/tiny
+virsh -q -c \$A pool-define-as tiny dir --target \$T/tiny >/dev/null && virsh -q -c \$A pool-start tiny >/dev/null
+echo "== doctor-small"; \$VM doctor --connect \$A --pool tiny --image w10 2>&1; echo "rc=\$?"
+sqlite3 \$DB "UPDATE image SET firmware='uefi' WHERE name='lin'"
+echo "== doctor-uefi"; \$VM doctor --connect \$A --image lin 2>&1; echo "rc=\$?"
+virsh -q -c \$A pool-destroy tiny >/dev/null; umount \$T/tiny
 echo "== doctor-noimage"; \$VM doctor --connect \$A --image nosuch 2>&1; echo "rc=\$?"
 EOF
 out=$(ip netns exec "$ns" unshare -m --propagation private bash "$tmp/inside.sh" 2>&1); rc=$?
+[ -n "${KEEP:-}" ] && printf "%s\n" "$out" > "$tmp/inside.out"   # KEEP=1: the temp dir and this output stay
 sect() { awk -v s="== $1" '$0==s{p=1;next} /^== /{p=0} p' <<<"$out"; }
 rc_of() { sect "$1" | grep -o '^rc=[0-9]*' | tail -1; }
 has() { grep -qF -- "$2" <<<"$(sect "$1")"; }
@@ -186,6 +195,11 @@ tap_check "a missing bridge is named, exit 1" \
   test "$(rc_of doctor-bridge)" = rc=1 -a -n "$(sect doctor-bridge | grep -E 'FAIL.*bridge nosuchbr')"
 tap_check "a dead URI: one line with libvirt's error, exit 1" \
   test "$(rc_of doctor-dead)" = rc=1 -a "$(sect doctor-dead | grep -c 'Connection refused')" = 1
+tap_check "a pool with less room than the image (and its overlays) fails, naming the sizes" \
+  refused doctor-small 'only 64.0 MiB free in'
+tap_check "a UEFI image on libvirt 9.0 fails the UEFI line, naming 10.10.0" \
+  test "$(rc_of doctor-uefi)" = rc=1 -a -n "$(sect doctor-uefi | grep -E '\[FAIL\] UEFI guests.*\(the image is UEFI\)')" -a \
+  -n "$(sect doctor-uefi | grep -F 'libvirt 10.10.0 or later')"
 tap_check "doctor --image of an unknown image is refused" test "$(rc_of doctor-noimage)" = rc=1
 tap_check "no QEMU or daemon of this test left" test -z "$(pgrep -f -- "$tmp/")"
 if [ "$_tap_fail" != 0 ]; then echo "# --- inside output ---"; sed 's/^/# /' <<<"$out" | tail -200; fi
