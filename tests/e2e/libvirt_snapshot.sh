@@ -86,6 +86,8 @@ tap_check "vm1 is a shut-off domain on h1 only, vm2 on h2 only" \
        -n "$(virsh -c "$U2" list --all | grep -E ' vm2 +shut off')" -a -z "$(virsh -c "$U2" list --all --name | grep -x vm1)"
 tap_check "each has the running-state snapshot vmcloak as its current one" \
   test "$(virsh -c "$U1" snapshot-current --name vm1)" = vmcloak -a "$(virsh -c "$U2" snapshot-current --name vm2)" = vmcloak
+tap_check "vm1 (local host): its folder holds libvirt's QEMU log of its run" \
+  grep -q 'qemu-system-x86_64' "$VMCLOAK_HOME/vms/libvirt/vm1/qemu.log"
 tap_check "no memory file or machineinfo.json here, only logs" \
   test -z "$(ls "$VMCLOAK_HOME"/vms/libvirt/*/ 2>/dev/null | grep -E 'memory|machineinfo|qcow2')" -a -d "$VMCLOAK_HOME/vms/libvirt/vm1"
 
