@@ -9,6 +9,7 @@
 #include "core/progress.h"
 #include "core/repo.h"
 #include "core/util.h"
+#include "libvirt/driver.h"
 #include "qemu/driver.h"
 #include "qemu/probe.h"
 
@@ -76,6 +77,8 @@ int global_pipeline(struct pipeline **ret, bool write) {
                 return r;
         if (!the_pipeline.driver)
                 the_pipeline.driver = &qemu_driver;
+        if (!the_pipeline.host_driver)   /* VMs on libvirt hosts: snapshot --connect, their delvm */
+                the_pipeline.host_driver = &libvirt_driver;
         *ret = &the_pipeline;
         return 0;
 }

@@ -208,6 +208,14 @@ static int list_snapshots(struct repo *repo, bool name_only) {
                         json_object_object_add(o, "identity", stored_json(s->identity));
                         /* Schema 5: its scorecard (snapshot --cloakcheck, cloakcheck VM; null: none). */
                         json_object_object_add(o, "cloakcheck", stored_json(s->cloakcheck));
+                        /* Schema 6 (issue 14): where a VM of snapshot --connect lives (all null for
+                         * a local Cuckoo3 VM): its libvirt host, pool, overlay volume, the image's
+                         * volume, and its running-state snapshot (CAPE's kvm.conf `snapshot`). */
+                        json_object_object_add(o, "libvirt_uri", jstr(s->libvirt_uri));
+                        json_object_object_add(o, "libvirt_pool", jstr(s->libvirt_pool));
+                        json_object_object_add(o, "libvirt_volume", jstr(s->libvirt_volume));
+                        json_object_object_add(o, "libvirt_base", jstr(s->libvirt_base));
+                        json_object_object_add(o, "libvirt_snapshot", jstr(s->libvirt_snapshot));
                         json_object_array_add(arr, o);
                 }
                 printf("%s\n", json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY |
@@ -219,13 +227,20 @@ static int list_snapshots(struct repo *repo, bool name_only) {
         } else if (n == 0) {
                 printf("No snapshots. Create some with 'vmcloak snapshot'.\n");
         } else {
-                printf("%-20s %-20s %-15s %5s %-17s %-17s %s\n", "VMNAME", "IMAGE", "IP", "PORT", "HOSTNAME", "MAC",
-                       "TAGS");
+                /* HOST: "local" (a Cuckoo3 VM in ~/.vmcloak/vms/qemu) or the libvirt URI it lives on. */
+                int tw = (int)strlen("TAGS");
+                for (size_t i = 0; i < n; i++) {
+                        int w = (int)strlen(tags_cell(l[i]->tags));
+                        tw = w > tw ? w : tw;
+                }
+                printf("%-20s %-20s %-15s %5s %-17s %-17s %-*s %s\n", "VMNAME", "IMAGE", "IP", "PORT", "HOSTNAME",
+                       "MAC", tw, "TAGS", "HOST");
                 for (size_t i = 0; i < n; i++) {
                         struct snapshot *s = l[i];
-                        printf("%-20s %-20s %-15s %5d %-17s %-17s %s\n", strempty(s->vmname),
+                        printf("%-20s %-20s %-15s %5d %-17s %-17s %-*s %s\n", strempty(s->vmname),
                                s->image_name ? s->image_name : "(deleted)", strempty(s->ipaddr), s->port,
-                               strempty(s->hostname), s->mac ? s->mac : "-", tags_cell(s->tags));
+                               strempty(s->hostname), s->mac ? s->mac : "-", tw, tags_cell(s->tags),
+                               s->libvirt_uri ? s->libvirt_uri : "local");
                 }
         }
         snapshot_list_free(l, n);

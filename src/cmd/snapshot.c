@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cmd/args.h"
@@ -14,6 +15,8 @@
 #include "pipeline/snapshot.h"
 
 static struct snapshot_request req;
+static char **connect;
+static char *env_connect[2];
 
 /* VMNAME: each of the names it makes, VMNAME or VMNAME1..VMNAMEn with --count n. */
 static int check_vmname(const struct args *a, const char *value, const char *what) {
@@ -82,6 +85,12 @@ static const struct optdef opts[] = {
                  .def_value = "lz4"),
         OPT_READ(0, "compress-level", ARG_VALUE, "N", "Compression level",
                  .def = "lz4 9 (VMCloak used 1), gzip 3, zstd 3", .check = check_level),
+        OPT_LIST(0, "connect", &connect, "URI",
+                 "Make the VMs persistent domains with a running-state snapshot on this libvirt host (CAPE's kvm "
+                 "machinery), e.g. qemu+ssh://root@sandbox2/system; several: the VMs spread over them",
+                 .def = "$VMCLOAK_LIBVIRT_URI when set, else local Cuckoo3 VMs"),
+        OPT_STRING(0, "pool", &req.pool, "NAME", "--connect: the storage pool holding the VMs' volumes",
+                   .def_value = "vmcloak"),
         VM_RUN_OPTS(req.vm),
         { NULL },
 };
@@ -103,7 +112,12 @@ static const struct cmd_spec spec = {
         "Each VM lands in ~/.vmcloak/vms/qemu/VMNAME/, ready for 'cuckoo machine import qemu'.\n"
         "Windows images: each VM runs the catalog's threemonpatch (unless --nopatch) and finalize through\n"
         "its agent before its memory snapshot, as VMCloak does, unless the image records them installed;\n"
-        "threemonpatch's file must be in the cache or --files-dir. Linux images run neither.",
+        "threemonpatch's file must be in the cache or --files-dir. Linux images run neither.\n"
+        "With --connect URI (or $VMCLOAK_LIBVIRT_URI when no --connect is given) each VM is a persistent\n"
+        "libvirt domain on that host instead, spread round-robin over the hosts: its disk an overlay\n"
+        "volume <VMNAME>.qcow2 in --pool on the image's volume (uploaded once per host as\n"
+        "vmcloak-<image>-<hash>.qcow2), with a running-state snapshot named \"vmcloak\", shut off: what\n"
+        "CAPE reverts. Its logs stay in ~/.vmcloak/vms/libvirt/VMNAME/.",
         opts, 2, 3, .pos = pos,
 };
 
@@ -128,6 +142,27 @@ static int check(const struct args *a) {
         if (req.files_dir && !is_dir(req.files_dir)) {
                 log_error("--files-dir %s is no folder", req.files_dir);
                 return -EINVAL;
+        }
+        const char *env_uri = getenv("VMCLOAK_LIBVIRT_URI");
+        if (!connect && !isempty(env_uri)) {
+                env_connect[0] = (char *)env_uri;
+                connect = env_connect;
+        }
+        req.connect = connect;
+        if (!connect && args_get(a, "pool")) {
+                log_error("--pool names the storage pool of a libvirt host: use it with --connect URI");
+                return -EINVAL;
+        }
+        if (connect) {
+                /* What only a local Cuckoo3 VM has: a memory file, a TPM beside its disk, a file for COM1. */
+                static const char *const local_only[] = { "compress", "compress-level", "tpm", "com1" };
+                for (size_t i = 0; i < ELEMENTSOF(local_only); i++)
+                        if (args_get(a, local_only[i])) {
+                                log_error("--%s has no meaning with --connect (a VM on a libvirt host is a domain with "
+                                          "an internal snapshot, not a memory file beside a disk)", local_only[i]);
+                                return -EINVAL;
+                        }
+                return 0;
         }
         if (!vm_compress_cuckoo_compatible(req.compress))
                 log_warning("--compress %s: Cuckoo3 cannot restore this memory file (only lz4, gzip or none); "

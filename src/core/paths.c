@@ -107,6 +107,7 @@ char *paths_hardware_d(void) { return path_join(home, "hardware.d"); }
 char *paths_cache_dir(void) { return path_join(home, "cache"); }
 char *paths_vms_dir(void) { return path_join(home, "vms/qemu"); }
 char *paths_vm_dir(const char *vmname) { return strdup_printf("%s/vms/qemu/%s", home, vmname); }
+char *paths_libvirt_vm_dir(const char *vmname) { return strdup_printf("%s/vms/libvirt/%s", home, vmname); }
 char *paths_log_dir(void) { return path_join(home, "log"); }
 
 char *paths_image_log_dir(const char *image) { return strdup_printf("%s/log/%s", home, image); }

@@ -19,6 +19,9 @@ char *paths_iso_dir(void);                /* <home>/iso */
 char *paths_cache_dir(void);              /* <home>/cache (kernel packages etc.; vmcloak-only) */
 char *paths_vms_dir(void);                /* <home>/vms/qemu */
 char *paths_vm_dir(const char *vmname);   /* <home>/vms/qemu/<vmname> */
+/* <home>/vms/libvirt/<vmname>: the logs (qemu.log, serial.log) of a VM that lives as a libvirt
+ * domain on a libvirt host (snapshot --connect, issue 14); its disk and state live there. */
+char *paths_libvirt_vm_dir(const char *vmname);
 char *paths_log_dir(void);                /* <home>/log */
 char *paths_image_log_dir(const char *image); /* <home>/log/<image>: its runs' logs */
 

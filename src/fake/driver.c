@@ -20,11 +20,6 @@
 #define MEMORY_MARK "\nfake-vm-memory 1\n"
 #define WAIT_SLICE_MS 20               /* how often waits look at the interrupt flag */
 
-struct fake_conn {
-        struct vm_conn base;           /* first: what machine/driver.c sees */
-        enum vm_accel accel;
-};
-
 /* Every domain that exists; lock order: list_lock, then a domain's lock, then script.c's. */
 static pthread_mutex_t list_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct fake_domain *domains;
@@ -34,16 +29,32 @@ static struct fake_domain *DOMAIN(struct vm_domain *d) { return (struct fake_dom
 
 /* ---- connection ---- */
 
+static void fake_conn_close(struct vm_conn *vc) {
+        struct fake_conn *c = (struct fake_conn *)vc;
+        if (!c)
+                return;
+        free(c->uri);
+        free(c->pool);
+        free(c);
+}
+
 static int fake_conn_open(const struct vm_conn_opts *o, struct vm_conn **ret) {
+        /* A host reached by URI may be unreachable: the hook fails this moment. */
+        int error = 0;
+        if (o && o->uri && fake_hook_call(NULL, "conn-open", o->uri, &error) == FAKE_FAIL)
+                return log_error_errno(-error, "cannot connect to %s: %m (scripted)", o->uri);
         struct fake_conn *c = calloc(1, sizeof *c);
         if (!c)
                 return log_error_errno(-ENOMEM, "fake driver: out of memory");
         c->accel = o ? o->accel : VM_ACCEL_AUTO;
+        if ((o && o->uri && !(c->uri = strdup(o->uri))) || (o && o->pool && !(c->pool = strdup(o->pool)))) {
+                fake_conn_close(&c->base);
+                return log_error_errno(-ENOMEM, "fake driver: out of memory");
+        }
         *ret = &c->base;
         return 0;
 }
 
-static void fake_conn_close(struct vm_conn *c) { free(c); }
 
 static int fake_host_info(struct vm_conn *vc, struct vm_host_info *ret) {
         struct fake_conn *c = (struct fake_conn *)vc;
@@ -53,6 +64,9 @@ static int fake_host_info(struct vm_conn *vc, struct vm_host_info *ret) {
         *ret = (struct vm_host_info){ .driver = "fake" };
         ret->accel = c->accel == VM_ACCEL_TCG ? VM_ACCEL_TCG : VM_ACCEL_KVM;   /* auto: "KVM works" */
         snprintf(ret->version, sizeof ret->version, "%s", version);
+        ret->local = fake_uri_local(c->uri);
+        if (c->uri)   /* a host reached by URI stands for a libvirt host */
+                snprintf(ret->manager_version, sizeof ret->manager_version, "%s", fake_manager_version());
         return 0;
 }
 
@@ -264,6 +278,7 @@ static void domain_release(struct fake_domain *d) {
         for (size_t i = 0; i < ELEMENTSOF(d->agent); i++)
                 fake_agent_free(d->agent[i]);
         free(d->name);
+        free(d->host_uri);
         free(d->disk);
         for (size_t i = 0; i < d->n_media; i++)
                 free(d->media[i]);
@@ -290,14 +305,25 @@ static bool dup_or_null(const char *s, char **ret) {
 
 static int fake_domain_define(struct vm_conn *c, const struct vm_def *def, const struct vm_domain_opts *o,
                               struct vm_domain **ret) {
-        (void)c;
         if (!o || isempty(o->log_path))
                 return log_error_errno(-EINVAL, "fake driver: a machine needs a log file (vm_domain_opts.log_path)");
         if (o->passthrough && o->passthrough[0])
                 return log_error_errno(-EINVAL, "the fake driver takes no raw hypervisor arguments (got '%s'); "
                                        "drop --qemu-arg", o->passthrough[0]);
         char reason[256] = "";
-        if (vm_def_check(def, reason, sizeof reason) < 0) {
+        /* A host reached by URI stands for libvirt, which gives a UEFI domain without a
+         * variable store its own per-domain one (libvirt/driver.c): checked as if it had one. */
+        const struct fake_conn *fc = (const struct fake_conn *)c;
+        struct vm_def checked;
+        vm_def_init(&checked);
+        bool libvirt_nvram = fc->uri && def->firmware == VM_FIRMWARE_UEFI && isempty(def->nvram);
+        if (libvirt_nvram && (vm_def_copy(def, &checked) < 0 || free_and_strdup(&checked.nvram, "per-domain") < 0)) {
+                vm_def_done(&checked);
+                return log_error_errno(-ENOMEM, "fake driver: out of memory");
+        }
+        int rc = vm_def_check(libvirt_nvram ? &checked : def, reason, sizeof reason);
+        vm_def_done(&checked);
+        if (rc < 0) {
                 log_error("%s", reason);
                 return -EINVAL;
         }
@@ -332,11 +358,23 @@ static int fake_domain_define(struct vm_conn *c, const struct vm_def *def, const
         }
         d->serial_type = def->serial.type;
         d->agent_port = def->net.agent_port;
-        int r = 0;
+        d->persistent = o->persistent;
+        d->uefi = def->firmware == VM_FIRMWARE_UEFI;
+        if (fc->uri && !(d->host_uri = strdup(fc->uri))) {
+                domain_release(d);
+                return log_error_errno(-ENOMEM, "fake driver: out of memory");
+        }
+        int r = d->persistent ? fake_host_define(d) : 0;
+        if (r < 0) {
+                domain_release(d);
+                return r;
+        }
         for (unsigned slot = 0; r == 0 && slot < 2; slot++)
                 if (d->ip[slot] && d->agent_port)
                         r = fake_agent_new(d, slot, &d->agent[slot]);
         if (r < 0) {
+                if (d->persistent)
+                        fake_host_release(d);
                 domain_release(d);
                 return log_error_errno(r, "fake machine %s: cannot start its agent on 127.0.0.1: %m", def->name);
         }
@@ -386,6 +424,8 @@ static void fake_domain_free(struct vm_domain *vd) {
         pthread_cond_broadcast(&d->cond);
         pthread_mutex_unlock(&d->lock);
         fake_guest_reap(d);
+        if (d->persistent)
+                fake_host_release(d);
         fake_journal_add("free %s", d->name);
         domain_release(d);   /* stops the agents: their connections see freeing and end */
 }
@@ -456,7 +496,7 @@ static int fake_start(struct vm_domain *vd, const struct vm_start_opts *o) {
                 return log_error_errno(-ENOMEM, "fake driver: out of memory");
         if (!off)
                 return log_error_errno(-EBUSY, "fake machine %s is already running", d->name);
-        if (!path_exists(d->disk))
+        if (!path_exists(d->disk) && !(d->host_uri && fake_host_has_volume(d->host_uri, d->disk)))
                 return log_error_errno(-ENOENT, "cannot start %s: its disk %s does not exist", d->name, d->disk);
         STRV_FOREACH(m, media)
                 if (!path_exists(*m))
@@ -887,6 +927,26 @@ static char *fake_log_tail(struct vm_domain *vd, unsigned lines) {
 
 static const char *fake_describe(struct vm_domain *vd) { return DOMAIN(vd)->description; }
 
+static int fake_snapshot_create(struct vm_domain *vd, const char *name, const char *description) {
+        (void)description;
+        struct fake_domain *d = DOMAIN(vd);
+        if (!d->persistent)
+                return log_error_errno(-EINVAL, "%s is no persistent domain: it cannot have snapshots", d->name);
+        pthread_mutex_lock(&d->lock);
+        enum vm_state st = d->state;
+        pthread_mutex_unlock(&d->lock);
+        if (st == VM_STATE_OFF)
+                return log_error_errno(-ESRCH, "cannot take snapshot %s of %s: it is off", name, d->name);
+        return fake_host_snapshot_create(d, name, true);
+}
+
+static int fake_keep(struct vm_domain *vd) {
+        struct fake_domain *d = DOMAIN(vd);
+        if (!d->persistent)
+                return log_error_errno(-EINVAL, "%s was not defined as a persistent domain: nothing to keep", d->name);
+        return fake_host_keep(d);
+}
+
 const struct vm_driver fake_driver = {
         .name = "fake",
         .conn_open = fake_conn_open,
@@ -915,4 +975,12 @@ const struct vm_driver fake_driver = {
         .cuckoo_start_args = fake_cuckoo_start_args,
         .log_tail = fake_log_tail,
         .describe = fake_describe,
+        .snapshot_create = fake_snapshot_create,
+        .keep = fake_keep,
+        .conn_domain_info = fake_host_domain_info,
+        .conn_domain_remove = fake_host_domain_remove,
+        .volume_upload = fake_host_volume_upload,
+        .volume_create_overlay = fake_host_volume_create_overlay,
+        .volume_delete = fake_host_volume_delete,
+        .volume_list = fake_host_volume_list,
 };

@@ -223,6 +223,26 @@ unsigned fake_live_domains(void);
  * vm_kill_users then switches it off (it spares the domains of this vmcloak). 0 or -ENOENT. */
 int fake_orphan(const char *domain);
 
-/* Forget the script (back to fake_script_init's), the answers, the hook, the journal and the
- * uploads. Domains that still exist are left alone. */
+/* ---- hosts (persistent domains and storage pools, issue 14) ----
+ *
+ * Each connection URI (vm_conn_opts.uri; NULL is its own host) is a host that keeps, across
+ * connections, the persistent domains defined on it (vm_domain_opts.persistent: removed when
+ * freed unless vm_domain_keep said so), their internal snapshots, and the volumes of its
+ * storage pools (vm_conn_opts.pool, default "vmcloak"; by name and size only, at
+ * /var/lib/libvirt/images/POOL/NAME). vm_host_info says local unless the URI names a host
+ * ("fake+tcp://h2/system" is remote, "fake:///a" local), and manager_version (the libvirt
+ * version) "9.0.0" unless fake_set_manager_version changed it. vm_domain_snapshot_create refuses
+ * a UEFI machine (vm_def.firmware) below VM_LIBVIRT_UEFI_SNAPSHOT_* as libvirt 9.0 does. Journal lines:
+ *   "define-persistent URI NAME", "undefine URI NAME" (freed, not kept), "keep URI NAME",
+ *   "snapshot-create NAME SNAP running", "domain-remove URI NAME", "volume-upload URI VOL",
+ *   "volume-reuse URI VOL", "volume-overlay URI VOL on BASE", "volume-delete URI VOL";
+ * the hook's moments "volume-upload", "volume-overlay", "volume-delete" (the volume name),
+ * "snapshot-create" (the snapshot name), "domain-remove" and "conn-open" (the URI; a failed
+ * conn-open is a host that cannot be reached). */
+int fake_set_manager_version(const char *version);
+/* The names of host uri's persistent domains, sorted (free with strv_free). 0 or -ENOMEM. */
+int fake_host_domains(const char *uri, char ***ret);
+
+/* Forget the script (back to fake_script_init's), the answers, the hook, the journal, the
+ * uploads, the hosts' volumes and their domains that are not in use. Domains that still exist are left alone. */
 void fake_reset(void);

@@ -21,9 +21,19 @@ struct fake_run {
         unsigned reboots;              /* guest reboots so far in this run */
 };
 
+struct fake_conn {
+        struct vm_conn base;           /* first: what machine/driver.c sees */
+        enum vm_accel accel;
+        char *uri;                     /* vm_conn_opts.uri (NULL: this machine) */
+        char *pool;                    /* vm_conn_opts.pool (NULL: "vmcloak") */
+};
+
 struct fake_domain {
         struct vm_domain base;         /* first: what machine/driver.c sees */
         struct fake_domain *next;      /* driver.c's list of live domains */
+        char *host_uri;                /* its connection's URI (NULL: this machine) */
+        bool persistent;               /* host.c keeps its record (vm_domain_opts.persistent) */
+        bool uefi;                     /* vm_def.firmware is UEFI */
 
         /* Copied from the definition; fixed until free (but media, under lock). */
         char *name;
@@ -86,6 +96,28 @@ uint64_t fake_hash_update(uint64_t h, const void *data, size_t len);
 #define FAKE_HASH_INIT UINT64_C(0xcbf29ce484222325)
 /* The last part of a path, for journal lines ("" for NULL). */
 const char *fake_base(const char *path);
+
+/* ---- host.c: what a host keeps between connections (persistent domains, volumes) ---- */
+
+/* A URI without a host part is this machine (libvirt's rule). */
+bool fake_uri_local(const char *uri);
+const char *fake_manager_version(void);
+/* Record d (persistent) on its host: -EEXIST when the host has a domain of that name. */
+int fake_host_define(struct fake_domain *d);
+/* d is being freed: its record goes unless it was kept. */
+void fake_host_release(struct fake_domain *d);
+int fake_host_snapshot_create(struct fake_domain *d, const char *name, bool running);
+int fake_host_keep(struct fake_domain *d);
+int fake_host_domain_info(struct vm_conn *c, const char *name, struct vm_domain_info *ret);
+int fake_host_domain_remove(struct vm_conn *c, const char *name);
+int fake_host_volume_upload(struct vm_conn *c, const char *local_path, const char *name, char **ret_path,
+                            bool *ret_uploaded);
+int fake_host_volume_create_overlay(struct vm_conn *c, const char *name, const char *backing_path, char **ret_path);
+int fake_host_volume_delete(struct vm_conn *c, const char *name);
+int fake_host_volume_list(struct vm_conn *c, char ***ret_names);
+void fake_hosts_reset(void);
+/* Whether host uri has a volume at path (a domain's disk there). */
+bool fake_host_has_volume(const char *uri, const char *path);
 
 /* ---- guest.c: the guest's life ---- */
 

@@ -472,6 +472,7 @@ const char *fake_base(const char *path) {
 }
 
 void fake_reset(void) {
+        fake_hosts_reset();
         pthread_mutex_lock(&lock);
         if (have_script)
                 script_free(&script);

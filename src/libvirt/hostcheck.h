@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "machine/driver.h"
+
 /* libvirt versions as virConnectGetLibVersion() gives them: major * 1000000 + minor * 1000 + micro. */
 #define LIBVIRT_VERSION_NUM(ma, mi, mc) ((ma) * 1000000UL + (mi) * 1000UL + (mc))
 /* CAPE's LibVirtMachinery._version_check (lib/cuckoo/common/abstracts.py): libvirt >= 8.0.0. */
@@ -12,8 +14,11 @@
 /* Internal (running-state) snapshots of a domain with pflash/UEFI firmware: created since 10.9.0
  * when its NVRAM is a qcow2 image (<nvram format='qcow2'>), reverted correctly since 10.10.0
  * ("Fix reversion and inactive deletion of internal snapshots with UEFI NVRAM"; the same
- * release populates a qcow2 NVRAM from a raw template). libvirt's NEWS.rst; docs/libvirt.md. */
-#define LIBVIRT_VERSION_UEFI_INTERNAL_SNAPSHOT LIBVIRT_VERSION_NUM(10, 10, 0)
+ * release populates a qcow2 NVRAM from a raw template). libvirt's NEWS.rst; docs/libvirt.md.
+ * The version itself is machine/driver.h's, which snapshot --connect checks too. */
+#define LIBVIRT_VERSION_UEFI_INTERNAL_SNAPSHOT                                                   \
+        LIBVIRT_VERSION_NUM(VM_LIBVIRT_UEFI_SNAPSHOT_MAJOR, VM_LIBVIRT_UEFI_SNAPSHOT_MINOR, \
+                            VM_LIBVIRT_UEFI_SNAPSHOT_MICRO)
 /* virDomainRevertToSnapshot on an external snapshot: libvirt 9.9.0 (NEWS.rst). */
 #define LIBVIRT_VERSION_EXTERNAL_REVERT LIBVIRT_VERSION_NUM(9, 9, 0)
 

@@ -2,6 +2,7 @@
 #include "machine/driver.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "core/log.h"
@@ -212,4 +213,12 @@ int vm_volume_delete(struct vm_conn *c, const char *name) {
 
 int vm_volume_list(struct vm_conn *c, char ***ret_names) {
         return DISPATCH(c, volume_list, "list storage volumes", c, ret_names);
+}
+
+bool vm_libvirt_takes_uefi_snapshots(const char *version) {
+        unsigned long a = 0, b = 0, c = 0;
+        if (!version || sscanf(version, "%lu.%lu.%lu", &a, &b, &c) < 2)
+                return false;
+        return a * 1000000 + b * 1000 + c >= VM_LIBVIRT_UEFI_SNAPSHOT_MAJOR * 1000000UL +
+                                                   VM_LIBVIRT_UEFI_SNAPSHOT_MINOR * 1000UL + VM_LIBVIRT_UEFI_SNAPSHOT_MICRO;
 }

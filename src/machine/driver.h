@@ -43,6 +43,18 @@ struct vm_conn_opts {
                                         * vm_volume_* calls work in; NULL: "vmcloak" */
 };
 
+/* The first libvirt release that takes and reverts internal (running-state) snapshots of a
+ * domain with UEFI (pflash) firmware: 10.10.0 (created since 10.9.0 with a qcow2 NVRAM, reverted
+ * correctly since 10.10.0; libvirt's NEWS.rst; 9.0, Debian 12's, refuses them: docs/libvirt.md).
+ * The one place of this rule: snapshot --connect refuses a UEFI image on an older host
+ * (vm_host_info.manager_version), doctor --connect reports it (libvirt/hostcheck.h). */
+#define VM_LIBVIRT_UEFI_SNAPSHOT_MAJOR 10
+#define VM_LIBVIRT_UEFI_SNAPSHOT_MINOR 10
+#define VM_LIBVIRT_UEFI_SNAPSHOT_MICRO 0
+/* Whether libvirt version ("9.0.0", vm_host_info.manager_version) is at least that one; false
+ * for "" or what is no version. */
+bool vm_libvirt_takes_uefi_snapshots(const char *version);
+
 /* Facts about the host a connection runs machines on. */
 struct vm_host_info {
         const char *driver;            /* "qemu", "libvirt" */

@@ -227,6 +227,11 @@ int pipeline_cleanup(struct pipeline *pl, const char *name) {
                         n += remove_matching(dir, mod, kinds[k], true);
                 }
                 n += remove_matching(isodir, work, "", false);
+        } else if (is_vm && snap->libvirt_uri) {
+                /* Its disk, state and snapshot live on the libvirt host; a failed or interrupted
+                 * snapshot --connect removes its own domain and volumes, so nothing is left here. */
+                log_info("%s lives as a libvirt domain on %s: nothing of it is on this machine but its logs "
+                         "('vmcloak delvm %s' removes it there)", name, snap->libvirt_uri, name);
         } else if (is_vm) {
                 _cleanup_free_ char *dir = paths_vm_dir(name);
                 if (!dir)

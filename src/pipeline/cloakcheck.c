@@ -288,6 +288,12 @@ int pipeline_cloakcheck(struct pipeline *pl, const struct cloakcheck_request *re
                 return check_agent(pl, req, ret);
         _cleanup_snapshot_ struct snapshot *snap = NULL;
         int r = repo_snapshot_get(pl->repo, req->name, &snap);
+        if (r == 0 && snap->libvirt_uri) {
+                log_error("%s lives as a libvirt domain on %s: check it there with 'snapshot --cloakcheck' when it is "
+                          "made, or revert it and use 'cloakcheck --agent %s'", req->name, snap->libvirt_uri,
+                          strempty(snap->ipaddr));
+                return -EOPNOTSUPP;
+        }
         if (r == 0)
                 return check_vm(pl, req, snap, ret);
         if (r != -ENOENT)

@@ -101,6 +101,14 @@ int pipeline_delete_image(struct pipeline *pl, const char *name, bool with_snaps
         size_t n;
         if ((r = repo_snapshot_list(repo, img->id, &snaps, &n)) < 0)
                 return r;
+        for (size_t i = 0; i < n; i++)
+                if (snaps[i]->libvirt_uri) {
+                        log_error("image '%s' has snapshot VM %s on libvirt host %s; delete its VMs there with "
+                                  "'vmcloak delvm' first (it removes their domains and volumes)", name,
+                                  snaps[i]->vmname, snaps[i]->libvirt_uri);
+                        snapshot_list_free(snaps, n);
+                        return -EBUSY;
+                }
         if (n > 0 && !with_snapshots) {
                 log_error("image '%s' still has %zu snapshot VM%s (first: %s); delete them with 'vmcloak delvm' "
                           "or pass --force to delete them too", name, n, n == 1 ? "" : "s", snaps[0]->vmname);
@@ -154,7 +162,62 @@ int pipeline_delete_image(struct pipeline *pl, const char *name, bool with_snaps
         return rc;
 }
 
-int pipeline_delete_vm(struct pipeline *pl, const char *vmname) {
+bool libvirt_volume_in_use(struct repo *repo, const char *uri, const char *pool, const char *base, int64_t except_id) {
+        struct snapshot **rows = NULL;
+        size_t n = 0;
+        bool used = true;   /* when the rows cannot be read, leave the volume */
+        if (repo_snapshot_list(repo, -1, &rows, &n) == 0) {
+                used = false;
+                for (size_t i = 0; i < n && !used; i++)
+                        used = rows[i]->id != except_id && streq_ptr(rows[i]->libvirt_uri, uri) &&
+                               streq_ptr(rows[i]->libvirt_pool, pool) && streq_ptr(rows[i]->libvirt_base, base);
+        }
+        snapshot_list_free(rows, n);
+        return used;
+}
+
+/* A VM that lives on a libvirt host (issue 14): its domain (with its snapshot), its overlay
+ * volume, and the image's volume when no other VM on that host uses it, then its row and log
+ * folder. A host that cannot be reached keeps the row (one line) unless force: then only the row
+ * and the folder go, and the line names what is left there. */
+static int delete_libvirt_vm(struct pipeline *pl, const struct snapshot *s, bool force) {
+        if (!pl->host_driver) {
+                log_error("snapshot VM %s lives on libvirt host %s, and this vmcloak has no libvirt driver", s->vmname,
+                          s->libvirt_uri);
+                return -EOPNOTSUPP;
+        }
+        struct vm_conn_opts o = { .accel = VM_ACCEL_AUTO, .uri = s->libvirt_uri, .pool = s->libvirt_pool };
+        _cleanup_(vm_conn_closep) struct vm_conn *c = NULL;
+        int r = vm_conn_open(pl->host_driver, &o, &c);
+        if (r < 0 && !force) {
+                log_error("snapshot VM %s kept: its host %s cannot be reached (above); try again, or 'vmcloak delvm "
+                          "--force %s' to forget it (its domain and volumes stay there)", s->vmname, s->libvirt_uri,
+                          s->vmname);
+                return r;
+        }
+        if (c) {
+                r = vm_conn_domain_remove(c, s->vmname);
+                if (r < 0 && r != -ENOENT && !force)
+                        return r;
+                if (s->libvirt_volume && (r = vm_volume_delete(c, s->libvirt_volume)) < 0 && r != -ENOENT && !force)
+                        return r;
+                if (s->libvirt_base && !libvirt_volume_in_use(pl->repo, s->libvirt_uri, s->libvirt_pool, s->libvirt_base, s->id) &&
+                    (r = vm_volume_delete(c, s->libvirt_base)) == 0)
+                        log_info("Removed volume %s from %s: no other VM uses it", s->libvirt_base, s->libvirt_uri);
+        } else
+                log_warning("%s: forgetting it; domain %s and volume %s stay on %s", s->vmname, s->vmname,
+                            strempty(s->libvirt_volume), s->libvirt_uri);
+        if ((r = repo_snapshot_delete(pl->repo, s->id)) < 0)
+                return r;
+        _cleanup_free_ char *dir = paths_libvirt_vm_dir(s->vmname);
+        if (dir && (r = rm_rf(dir)) < 0)
+                log_warning_errno(r, "VM row deleted, but %s could not be removed: %m", dir);
+        log_info("Deleted snapshot VM %s from %s", s->vmname, s->libvirt_uri);
+        thaw_image(pl->repo, s->image_id);
+        return 0;
+}
+
+int pipeline_delete_vm(struct pipeline *pl, const char *vmname, bool force) {
         struct repo *repo = pl->repo;
         _cleanup_name_lock_ struct name_lock *lock = NULL;
         int r = name_lock_or_complain(LOCK_VM, vmname, LOCK_EXCLUSIVE, "in use", &lock);
@@ -176,6 +239,8 @@ int pipeline_delete_vm(struct pipeline *pl, const char *vmname) {
         if ((r = image_refuse_foreign("snapshot VM", vmname, s->image_vm,
                                       "deleting it here would leave its machine registered there")) < 0)
                 return r;
+        if (s->libvirt_uri)
+                return delete_libvirt_vm(pl, s, force);
         _cleanup_free_ char *dir = paths_vm_dir(vmname);
         if (!dir)
                 return log_oom();

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "pipeline/pipeline.h"
 
@@ -22,8 +23,18 @@ int image_refuse_foreign(const char *what, const char *name, const char *vm, con
  * -EIO when a row was deleted but a file could not be removed (a warning names it). */
 int pipeline_delete_image(struct pipeline *pl, const char *name, bool with_snapshots);
 
-/* Delete snapshot VM vmname: its row and its folder. -ENOENT, -EOPNOTSUPP (one line). */
-int pipeline_delete_vm(struct pipeline *pl, const char *vmname);
+/* Delete snapshot VM vmname: its row and its folder. A VM on a libvirt host (its row's
+ * libvirt_uri, issue 14) through pl->host_driver: its domain with its snapshot, its overlay
+ * volume, and the image's volume there when no other row on that host and pool uses it, then
+ * its row and ~/.vmcloak/vms/libvirt/VM. A host that cannot be reached keeps the row (one line)
+ * unless force, which forgets the VM and says what stays on the host. -ENOENT, -EOPNOTSUPP,
+ * or the driver's error (one line). */
+int pipeline_delete_vm(struct pipeline *pl, const char *vmname, bool force);
+
+/* Whether a snapshot row other than except_id (-1: none) has its disk on image volume base of
+ * pool on libvirt host uri (snapshot.libvirt_base, issue 14): that volume must stay. True also
+ * when the rows cannot be read (nothing is deleted on a doubt). */
+bool libvirt_volume_in_use(struct repo *repo, const char *uri, const char *pool, const char *base, int64_t except_id);
 
 /* Copy image name to a new image newname (disk and row: its hardware profile and identity too) with
  * its own MAC (a profile's machine: the same vendor OUI); the copy is recorded

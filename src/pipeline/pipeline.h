@@ -19,6 +19,10 @@ struct pipeline {
         const char *uri;               /* the driver's host; NULL: this machine */
         const char *pool;              /* its storage pool (libvirt); NULL: the driver's default */
         struct vm_conn *conn;          /* pipeline_connect() */
+        /* What reaches the libvirt hosts VMs live on (issue 14: snapshot --connect, and rows
+         * with snapshot.libvirt_uri for delvm): the command layer sets libvirt_driver, tests the
+         * fake driver; NULL: such VMs are refused with one line. */
+        const struct vm_driver *host_driver;
 };
 
 /* Open the connection (a no-op when open). Prints one line on failure. */

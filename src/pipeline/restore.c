@@ -213,6 +213,13 @@ int pipeline_restore(struct pipeline *pl, const struct restore_request *req) {
         }
         if (r < 0)
                 return r;
+        if (s->libvirt_uri) {
+                log_error("%s lives as a libvirt domain on %s with running-state snapshot %s: CAPE reverts it there "
+                          "(virsh -c %s snapshot-revert %s %s); vmcloak restore runs local Cuckoo3 VMs only",
+                          req->vmname, s->libvirt_uri, strempty(s->libvirt_snapshot), s->libvirt_uri, req->vmname,
+                          strempty(s->libvirt_snapshot));
+                return -EOPNOTSUPP;
+        }
         _cleanup_free_ char *vmdir = paths_vm_dir(req->vmname);
         if (!vmdir)
                 return log_oom();

@@ -204,7 +204,8 @@ static int connect_agent(struct vm_session *s) {
 int session_start(struct vm_session *s, const struct vm_start_opts *so) {
         vm_domain_free(s->dom);
         s->dom = NULL;
-        struct vm_domain_opts o = { .log_path = s->log_path, .passthrough = s->passthrough };
+        struct vm_domain_opts o = { .log_path = s->log_path, .passthrough = s->passthrough,
+                                    .persistent = s->persistent };
         int r = vm_domain_define(s->pl->conn, &s->def, &o, &s->dom);
         if (r < 0)
                 return r;

@@ -46,6 +46,8 @@ struct vm_session {
         int64_t started_ms;
         bool logs_move;               /* the step moves the logs on failure and says where:
                                        * session_log_hint stays quiet */
+        bool persistent;              /* session_start defines a persistent domain
+                                       * (vm_domain_opts.persistent; set after session_prepare) */
 };
 
 /* Check the options' own syntax and files (--serial, --share: the folder must exist) before a

@@ -37,44 +37,11 @@
 #include "pipeline/machineinfo.h"
 #include "pipeline/netcfg.h"
 #include "pipeline/session.h"
+#include "pipeline/snapshot_internal.h"
 #include "pipeline/tags.h"
 
-#define AGENT_BOOT_TIMEOUT_S 600
-#define AGENT_READDRESS_TIMEOUT_S 180
 
-struct vm_job {
-        char *name;
-        char ip[16];
-        char hostname[64];
-        struct name_lock *lock;        /* the name, held from planning to the end */
-        bool kept;                     /* complete from an earlier run of the series */
-        bool rebuilt;                  /* an incomplete leftover, removed */
-        bool ok;
-};
-
-struct snapshot_ctx {
-        struct pipeline *pl;
-        const struct snapshot_request *req;
-        struct dep_plan final;         /* Windows: threemonpatch, finalize (empty: nothing to run) */
-        struct dep_catalog *catalog;   /* loaded for it (NULL: none, or the request's) */
-        const struct image *img;
-        const struct os_profile *prof;
-        struct vm_job *jobs;
-        unsigned n;
-        unsigned next;
-        pthread_mutex_t lock;
-        unsigned prefix;
-        char **tags;                   /* every VM's machine tags (vm_tags_compute) */
-        /* The image's hardware profile (issue 13; NULL: none, VMCloak's machine) and identity,
-         * whose drive models each VM keeps while it gets its own serials, UUID and MAC. */
-        struct hw_catalog hw_catalog;
-        const struct hw_profile *hw;
-        struct hw_identity hw_image;
-        struct scorecard cloak_base;   /* --cloakcheck: what no VM may score worse than */
-};
-
-static void say(const char *vm, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void say(const char *vm, const char *fmt, ...) {
+void snapshot_say(const char *vm, const char *fmt, ...) {
         char buf[512];
         va_list ap;
         va_start(ap, fmt);
@@ -107,30 +74,12 @@ static char *save_failed_logs(const char *vmdir, const char *vmname) {
 static const char *const net_keys[] = { "ip", "prefix", "netmask", "gateway", "dns", "mac", "agent", NULL };
 
 static int wait_for_enter(const char *vm) {
-        say(vm, "paused for manual changes (VNC or the VM's window); press Enter here to take the snapshot");
+        snapshot_say(vm, "paused for manual changes (VNC or the VM's window); press Enter here to take the snapshot");
         char line[64];
         if (!fgets(line, sizeof line, stdin))
                 return -EIO;
         return interrupted() ? -ECANCELED : 0;
 }
-
-/* One snapshot VM being made: what its steps share, and what its failure removes. */
-struct vm_build {
-        struct snapshot_ctx *x;
-        struct vm_job *job;
-        char *vmdir;
-        char *disk;
-        char *memfile;
-        char mac[18];
-        struct hw_identity id;         /* its own identity (hw_identity_new), with a profile */
-        char *identity;                /* the same as JSON: the session's machine and the row's */
-        char *os_version;
-        char **start_args;
-        char *com1;
-        char *cloakcheck;              /* --cloakcheck: its scorecard (JSON) for its row */
-        struct vm_session s;
-        const char *step;              /* for the failure message: "while <step>" */
-};
 
 static void vm_build_done(struct vm_build *b) {
         session_done(&b->s);
@@ -143,6 +92,7 @@ static void vm_build_done(struct vm_build *b) {
         strv_free(b->start_args);
         free(b->com1);
         free(b->cloakcheck);
+        free(b->volume);
 }
 
 /* This VM's MAC, and with a hardware profile its whole identity: another machine of the same
@@ -167,13 +117,23 @@ static int vm_identity_new(struct vm_build *b) {
 static int build_boot(struct vm_build *b) {
         struct snapshot_ctx *x = b->x;
         const struct snapshot_request *req = x->req;
-        b->step = "creating its overlay disk";
-        int r = vm_disk_create_overlay(x->pl->conn, b->disk, x->img->path);
-        if (r < 0)
-                return r;
-        b->step = "copying the image's firmware state";
-        if ((r = fwstate_copy(x->img, x->img->path, b->disk, req->tpm)) < 0)
-                return r;
+        /* A libvirt host's VM: an overlay volume there (UEFI and TPM state are refused for
+         * them before anything boots); else an overlay file with the firmware state beside it. */
+        struct pipeline *pl = b->host ? b->host_pl : x->pl;
+        int r;
+        if (b->host) {
+                free(b->disk);
+                b->disk = NULL;
+                if ((r = snapshot_libvirt_disk(b, &b->disk)) < 0)
+                        return r;
+        } else {
+                b->step = "creating its overlay disk";
+                if ((r = vm_disk_create_overlay(pl->conn, b->disk, x->img->path)) < 0)
+                        return r;
+                b->step = "copying the image's firmware state";
+                if ((r = fwstate_copy(x->img, x->img->path, b->disk, req->tpm)) < 0)
+                        return r;
+        }
         struct image vimg = *x->img;
         vimg.tpm = req->tpm && x->img->tpm;
         if (req->cpus)
@@ -191,15 +151,29 @@ static int build_boot(struct vm_build *b) {
                         return log_oom();
                 o.serial = b->com1;
         }
+        /* A remote host writes a serial file on its own disk, where no folder of ours exists. */
+        if (b->host && !b->host_local && !o.serial)
+                o.serial = "none";
         b->step = "configuring it";
-        r = session_prepare(&b->s, x->pl, b->job->name, &vimg, x->prof, &o, b->disk, b->vmdir, b->identity);
+        r = session_prepare(&b->s, pl, b->job->name, &vimg, x->prof, &o, b->disk, b->vmdir, b->identity);
         b->s.logs_move = true; /* a failed VM's folder goes: snapshot_one says where its logs went */
+        b->s.persistent = b->host != NULL;
+        if (r == 0 && b->host) {
+                /* Its UEFI variables: libvirt's own per-domain NVRAM from the host's template (the
+                 * image's vars file is on this machine, not in the host's pool). */
+                free(b->s.def.nvram);
+                b->s.def.nvram = NULL;
+        }
         if (r < 0)
                 return r;
         if (!(b->s.def.net.guest_ip2 = strdup(b->job->ip)))
                 return log_oom();
         b->step = "booting it";
-        say(b->job->name, "booting (overlay on %s, MAC %s)", x->img->name, b->mac);
+        if (b->host)
+                snapshot_say(b->job->name, "booting on %s (volume %s on %s, MAC %s)", b->host_uri, b->volume,
+                             x->base_volume, b->mac);
+        else
+                snapshot_say(b->job->name, "booting (overlay on %s, MAC %s)", x->img->name, b->mac);
         r = session_start(&b->s, NULL);
         if (r == 0)
                 r = session_wait_agent(&b->s, o.timeout_s ? o.timeout_s : AGENT_BOOT_TIMEOUT_S, "Waiting for the agent");
@@ -272,7 +246,7 @@ static int build_finalize(struct vm_build *b) {
         if (x->final.n == 0)
                 return 0;
         b->step = "running threemonpatch and finalize";
-        say(b->job->name, "running %s", x->final.n > 1 ? "threemonpatch and finalize" : x->final.items[0].name);
+        snapshot_say(b->job->name, "running %s", x->final.n > 1 ? "threemonpatch and finalize" : x->final.items[0].name);
         struct install_target t = { .agent = b->s.agent, .profile = x->prof, .os = x->img->osversion,
                                     .arch = x->prof->arch, .cmd_timeout_ms = AGENT_BOOT_TIMEOUT_S * 1000,
                                     .reboot = reboot_build, .userdata = b };
@@ -317,7 +291,7 @@ static int plan_final(struct snapshot_ctx *x) {
 static int build_readdress(struct vm_build *b) {
         const struct image *img = b->x->img;
         b->step = "changing its address";
-        say(b->job->name, "hostname %s, address %s", b->job->hostname, b->job->ip);
+        snapshot_say(b->job->name, "hostname %s, address %s", b->job->hostname, b->job->ip);
         char prefix[8];
         snprintf(prefix, sizeof prefix, "%u", b->x->prefix);
         const char *dns = img->dns ? img->dns : "8.8.8.8"; /* VMCloak's default; its rows keep no DNS */
@@ -339,14 +313,19 @@ static int build_readdress(struct vm_build *b) {
         return session_wait_agent(&b->s, AGENT_READDRESS_TIMEOUT_S, "Waiting for the agent at the new address");
 }
 
+int snapshot_shrink_memory(struct vm_build *b) {
+        const struct os_profile *prof = b->x->prof;
+        b->step = "shrinking its memory";
+        return prof->cmd.shrink_memory ? session_run(&b->s, prof->cmd.shrink_memory, NULL, NULL, 120000, NULL) : 0;
+}
+
 /* Memory, start_args, machineinfo.json and the row: the VM exists from here on. */
 static int build_save(struct vm_build *b) {
         struct snapshot_ctx *x = b->x;
         const struct snapshot_request *req = x->req;
         const struct image *img = x->img;
         const struct os_profile *prof = x->prof;
-        b->step = "shrinking its memory";
-        int r = prof->cmd.shrink_memory ? session_run(&b->s, prof->cmd.shrink_memory, NULL, NULL, 120000, NULL) : 0;
+        int r = snapshot_shrink_memory(b);
         if (r < 0)
                 return r;
         b->step = "rendering its start arguments";
@@ -364,7 +343,7 @@ static int build_save(struct vm_build *b) {
         if ((r = vm_domain_save_memory(b->s.dom, b->memfile, &so)) < 0)
                 return r;
         char sz[32];
-        say(b->job->name, "memory snapshot %s (%s)", format_bytes(sz, sizeof sz, file_size_or_zero(b->memfile)),
+        snapshot_say(b->job->name, "memory snapshot %s (%s)", format_bytes(sz, sizeof sz, file_size_or_zero(b->memfile)),
             vm_compress_to_string(req->compress));
 
         b->step = "writing machineinfo.json";
@@ -382,6 +361,12 @@ static int build_save(struct vm_build *b) {
         };
         if ((r = machineinfo_write(b->vmdir, &mi)) < 0)
                 return log_error_errno(r, "cannot write %s/machineinfo.json: %m", b->vmdir);
+        return snapshot_record(b, NULL, NULL);
+}
+
+int snapshot_record(struct vm_build *b, const struct snapshot *where, int64_t *ret_id) {
+        struct snapshot_ctx *x = b->x;
+        const struct image *img = x->img;
         b->step = "recording it";
         _cleanup_free_ char *tags = NULL;
         if (tags_format(x->tags, &tags) < 0)
@@ -389,15 +374,78 @@ static int build_save(struct vm_build *b) {
         struct snapshot row = { .image_id = img->id, .vmname = b->job->name, .ipaddr = b->job->ip, .port = img->port,
                                 .hostname = b->job->hostname, .mac = b->mac, .tags = tags, .identity = b->identity,
                                 .cloakcheck = b->cloakcheck };
+        if (where) {
+                row.libvirt_uri = where->libvirt_uri;
+                row.libvirt_pool = where->libvirt_pool;
+                row.libvirt_volume = where->libvirt_volume;
+                row.libvirt_base = where->libvirt_base;
+                row.libvirt_snapshot = where->libvirt_snapshot;
+        }
         pthread_mutex_lock(&x->lock);
-        r = repo_snapshot_insert(x->pl->repo, &row);
+        int r = repo_snapshot_insert(x->pl->repo, &row);
         pthread_mutex_unlock(&x->lock);
         free(row.created_at);
+        if (r == 0 && ret_id)
+                *ret_id = row.id;
+        return r;
+}
+
+/* What every snapshot VM goes through, local or on a libvirt host: the boot, its identity,
+ * hostname and settings, VMCloak's final changes, its new address, and --cloakcheck. */
+static int build_steps(struct vm_build *b) {
+        int r = build_boot(b);
+        if (r == 0)
+                r = build_guest_settings(b);
+        if (r == 0)
+                r = build_finalize(b);
+        if (r == 0)
+                r = build_readdress(b);
+        if (r == 0 && b->x->req->cloakcheck) {
+                b->step = "running the cloak detector";
+                r = cloakcheck_vm_judge(b->s.agent, b->x->prof, &b->x->cloak_base, b->job->name, &b->cloakcheck);
+        }
+        return r;
+}
+
+/* A VM on a libvirt host: its folder holds its logs only (~/.vmcloak/vms/libvirt/VM). */
+static int snapshot_one_libvirt(struct vm_build *b) {
+        struct vm_job *job = b->job;
+        int64_t t0 = now_ms();
+        b->vmdir = paths_libvirt_vm_dir(job->name);
+        int r = b->vmdir && (b->disk = strdup("")) ? 0 : log_oom();
+        if (r == 0 && (r = mkdir_p(b->vmdir, 0775)) < 0)
+                log_error_errno(r, "cannot create %s: %m", b->vmdir);
+        if (r == 0)
+                r = build_steps(b);
+        if (r == 0)
+                r = snapshot_libvirt_save(b);
+        /* The domain goes (undefined unless kept) before its volume does. */
+        session_done(&b->s);
+        if (r == 0) {
+                snapshot_say(job->name, "ready on %s as domain %s, snapshot %s, in %.1f s (logs in %s)", b->host_uri,
+                             job->name, SNAPSHOT_LIBVIRT_NAME, (double)(now_ms() - t0) / 1000.0, b->vmdir);
+                vm_build_done(b);
+                return 0;
+        }
+        snapshot_libvirt_undo(b);
+        _cleanup_free_ char *kept = b->vmdir ? save_failed_logs(b->vmdir, job->name) : NULL;
+        if (b->vmdir)
+                rm_rf(b->vmdir);
+        if (r == -ECANCELED)
+                log_error("%s: interrupted while %s; removed its domain and volume", job->name, b->step);
+        else
+                log_error("%s: failed while %s; removed its domain and volume%s%s", job->name, b->step,
+                          kept ? ", its logs are in " : "", strempty(kept));
+        vm_build_done(b);
         return r;
 }
 
 static int snapshot_one(struct snapshot_ctx *x, struct vm_job *job) {
         struct vm_build b = { .x = x, .job = job, .step = "preparing" };
+        if (x->n_hosts) {
+                snapshot_libvirt_attach(&b);
+                return snapshot_one_libvirt(&b);
+        }
         b.vmdir = paths_vm_dir(job->name);
         b.disk = b.vmdir ? path_join(b.vmdir, "disk.qcow2") : NULL;
         b.memfile = b.vmdir ? path_join(b.vmdir, "memory.snapshot") : NULL;
@@ -418,23 +466,13 @@ static int snapshot_one(struct snapshot_ctx *x, struct vm_job *job) {
                 vm_build_done(&b);
                 return r;
         }
-        r = build_boot(&b);
-        if (r == 0)
-                r = build_guest_settings(&b);
-        if (r == 0)
-                r = build_finalize(&b);
-        if (r == 0)
-                r = build_readdress(&b);
-        if (r == 0 && x->req->cloakcheck) {
-                b.step = "running the cloak detector";
-                r = cloakcheck_vm_judge(b.s.agent, x->prof, &x->cloak_base, job->name, &b.cloakcheck);
-        }
+        r = build_steps(&b);
         if (r == 0)
                 r = build_save(&b);
         /* The machine goes before its files do. */
         session_done(&b.s);
         if (r == 0) {
-                say(job->name, "ready in %s", b.vmdir);
+                snapshot_say(job->name, "ready in %s", b.vmdir);
                 vm_build_done(&b);
                 return 0;
         }
@@ -547,7 +585,8 @@ static int claim_vm(struct snapshot_ctx *x, struct vm_job *j) {
                                   j->name);
                         return -EEXIST;
                 }
-                if (vm_complete(j->name)) {
+                /* A libvirt VM's row is written only once its domain is complete. */
+                if (s->libvirt_uri || vm_complete(j->name)) {
                         j->kept = true;
                         snprintf(j->ip, sizeof j->ip, "%s", strempty(s->ipaddr));
                         return 0;
@@ -708,6 +747,10 @@ int pipeline_snapshot(struct pipeline *pl, const struct snapshot_request *req) {
         struct snapshot_ctx x = { .pl = pl, .req = req, .img = img, .prof = os_profile_find(img->osversion) };
         if (req->hostname && streq(x.prof->os_name, "windows") && vcheck_windows_hostname(req->hostname) < 0)
                 return -EINVAL;
+        if (req->tpm && !(!req->connect || !req->connect[0])) {
+                log_error("--tpm: the VMs on libvirt hosts run without a TPM (its state cannot go into their snapshots)");
+                return -EINVAL;
+        }
         if (req->tpm && !img->tpm) {
                 log_error("--tpm: image %s has no TPM to keep", img->name);
                 return -EINVAL;
@@ -746,8 +789,13 @@ int pipeline_snapshot(struct pipeline *pl, const struct snapshot_request *req) {
                 log_info("Machine tags of the VMs: %s", l ? l : "");
         }
         x.tags = tags;
-        /* Connect (probe QEMU and KVM) before any thread needs it: one warning line, not one per VM. */
-        if (r == 0)
+        /* Connect (probe QEMU and KVM, or each libvirt host, uploading the image there) before
+         * any thread needs it: one warning line, not one per VM. */
+        if (r == 0 && !(!req->connect || !req->connect[0])) {
+                for (unsigned i = 0; i < x.n; i++)
+                        x.jobs[i].host = i;
+                r = snapshot_hosts_open(&x);
+        } else if (r == 0)
                 r = pipeline_connect(pl, req->vm.accel);
         if (r < 0)
                 goto done;
@@ -790,6 +838,7 @@ int pipeline_snapshot(struct pipeline *pl, const struct snapshot_request *req) {
                  kept ? " (the others were complete already)" : "");
         r = ok == x.n ? 0 : interrupted() ? -ECANCELED : -EIO;
 done:
+        snapshot_hosts_done(&x);
         for (unsigned i = 0; i < x.n; i++) {
                 free(x.jobs[i].name);
                 name_unlock(x.jobs[i].lock);

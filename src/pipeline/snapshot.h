@@ -30,6 +30,11 @@ struct snapshot_request {
                                         * refuse one that scores worse than the image (pipeline/cloakcheck.h) */
         char **tags;                   /* --tag: machine tags of these VMs besides the image's (NULL: none) */
         struct vm_options vm;
+        /* --connect (issue 14): libvirt connection URIs (NULL-terminated; NULL or empty: the VMs
+         * are local Cuckoo3 VMs) the VMs are spread over round-robin, through pl->host_driver, as
+         * persistent domains with their disks in storage pool pool (NULL: "vmcloak"). */
+        char *const *connect;
+        const char *pool;
 };
 
 /* Each VM gets its own copy of the image's UEFI variable store beside its disk, and runs
@@ -52,4 +57,16 @@ struct snapshot_request {
  * snapshot does (spec §8.1 step 6, §11.2), skipping those the image records as installed;
  * their files are fetched before any VM starts, and one that cannot be had refuses the
  * snapshot with one line naming --files-dir and --nopatch. Linux images run neither. */
+/* With req->connect (issue 14, docs/libvirt.md): VM i goes to host i mod the number of hosts.
+ * Before any VM boots, each host is connected to and checked (a UEFI image needs libvirt
+ * VM_LIBVIRT_UEFI_SNAPSHOT_* (machine/driver.h) for an internal snapshot; a user-network image needs a local
+ * host: CAPE reaches the agent at the VM's own IP), and the image is uploaded to each host once,
+ * as volume vmcloak-<image>-<first 12 hex of its SHA-256>.qcow2 (reused when there). Each VM
+ * gets an overlay volume <VM>.qcow2 on it, a persistent domain named after it, the boot,
+ * identity, hostname and address steps of a local VM, then a running-state internal snapshot
+ * named "vmcloak" (snapshot_internal.h), is switched off (CAPE reverts a shut-off domain with
+ * flags 0), kept, and recorded with snapshot.libvirt_* filled. Its logs stay in
+ * ~/.vmcloak/vms/libvirt/VM/ (no memory file, no machineinfo.json). One that fails or is
+ * interrupted leaves no domain, no overlay volume and no row; the image's volume stays only
+ * where a row uses it. --tpm and --compress have no meaning there (the command refuses them). */
 int pipeline_snapshot(struct pipeline *pl, const struct snapshot_request *req);

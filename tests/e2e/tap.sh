@@ -28,19 +28,19 @@ need_wine_agent() {
     exit 0
   fi
 }
-# The Cuckoo agent at 127.0.0.1:$AGENT_PORT, through curl alone (what the guest says, not what
+# The Cuckoo agent at ${AGENT_HOST:-127.0.0.1}:$AGENT_PORT (a bridged guest: its own IP), through curl alone (what the guest says, not what
 # vmcloak makes of it): agent_up waits up to 60 s for its first answer; gexec runs a command
 # (the JSON answer), gexit prints its exit code, gout its stdout, gfile a file's content.
 agent() { curl -s --max-time "${AGENT_MAX_TIME:-120}" "$@"; }
 agent_up() {
   local _i
   for _i in $(seq 1 600); do
-    agent -o /dev/null "http://127.0.0.1:$AGENT_PORT/" && return 0
+    agent -o /dev/null "http://${AGENT_HOST:-127.0.0.1}:$AGENT_PORT/" && return 0
     sleep 0.1
   done
   return 1
 }
-gexec() { agent --data-urlencode "command=$1" --data-urlencode timeout=120 "http://127.0.0.1:$AGENT_PORT/execute"; }
+gexec() { agent --data-urlencode "command=$1" --data-urlencode timeout=120 "http://${AGENT_HOST:-127.0.0.1}:$AGENT_PORT/execute"; }
 gexit() { gexec "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["exit_code"])'; }
 gout() { gexec "$1" | python3 -c 'import json,sys; sys.stdout.write(json.load(sys.stdin)["stdout"])'; }
-gfile() { agent -f --data-urlencode "filepath=$1" "http://127.0.0.1:$AGENT_PORT/retrieve"; }
+gfile() { agent -f --data-urlencode "filepath=$1" "http://${AGENT_HOST:-127.0.0.1}:$AGENT_PORT/retrieve"; }

@@ -949,6 +949,235 @@ static void test_snapshot_interrupted(void **state) {
         fake_set_hook(NULL, NULL);
 }
 
+/* ---- snapshot --connect: VMs as persistent domains on libvirt hosts (issue 14) ---- */
+
+static char *lv_two_hosts[] = { "fake:///h1", "fake:///h2", NULL };
+static char *lv_one_host[] = { "fake:///h1", NULL };
+static char *lv_remote_host[] = { "fake+tcp://far/system", NULL };
+
+static struct snapshot_request lv_req(struct env *e, const char *vmname, unsigned count, unsigned jobs, char **hosts) {
+        e->pl.host_driver = &fake_driver;
+        struct snapshot_request q = snap_req("base", vmname, count, jobs);
+        q.connect = hosts;
+        return q;
+}
+
+/* "a b c": the host's persistent domains, or its pool's volumes (the image's shown as BASE). */
+static char *lv_domains(const char *uri) {
+        _cleanup_strv_free_ char **l = NULL;
+        assert_int_equal(fake_host_domains(uri, &l), 0);
+        return l[0] ? strv_join(l, " ") : strdup("");
+}
+
+static char *lv_volumes(const char *uri) {
+        struct vm_conn_opts o = { .uri = uri };
+        _cleanup_(vm_conn_closep) struct vm_conn *c = NULL;
+        assert_int_equal(vm_conn_open(&fake_driver, &o, &c), 0);
+        _cleanup_strv_free_ char **l = NULL;
+        assert_int_equal(vm_volume_list(c, &l), 0);
+        _cleanup_strv_free_ char **out = NULL;
+        for (char **v = l; v && *v; v++)
+                if ((startswith(*v, "vmcloak-base-") || startswith(*v, "vmcloak-w11-")) && endswith(*v, ".qcow2") &&
+                    strlen(strrchr(*v, '-')) == 1 + 12 + strlen(".qcow2"))
+                        assert_int_equal(strv_extend(&out, "BASE"), 0);
+        for (char **v = l; v && *v; v++)
+                if (!startswith(*v, "vmcloak-"))
+                        assert_int_equal(strv_extend(&out, *v), 0);
+        return out ? strv_join(out, " ") : strdup("");
+}
+
+static void assert_lv_host(const char *uri, const char *domains, const char *volumes) {
+        _cleanup_free_ char *d = lv_domains(uri), *v = lv_volumes(uri);
+        if (!streq(d, domains) || !streq(v, volumes))
+                fail_msg("%s holds domains '%s' and volumes '%s', expected '%s' and '%s'", uri, d, v, domains, volumes);
+}
+
+/* Three VMs over two hosts, two at a time: VM i on host i mod 2, each a kept persistent domain
+ * with a running snapshot "vmcloak", switched off, its overlay on the image uploaded once per
+ * host; rows name where they live; no memory file, no machineinfo.json; delvm takes everything
+ * back, the image's volume with the last VM of its host. */
+static void test_snapshot_libvirt_spread(void **state) {
+        struct env *e = *state;
+        assert_int_equal(init_image(e, "base"), 0);
+        struct snapshot_request q = lv_req(e, "lv", 3, 2, lv_two_hosts);
+        assert_int_equal(pipeline_snapshot(&e->pl, &q), 0);
+        assert_nothing_left(e, 1, 3, "base.qcow2");
+        assert_lv_host("fake:///h1", "lv1 lv3", "BASE lv1.qcow2 lv3.qcow2");
+        assert_lv_host("fake:///h2", "lv2", "BASE lv2.qcow2");
+        assert_int_equal(fake_journal_count("volume-upload fake:///h1 vmcloak-base-*"), 1);
+        assert_int_equal(fake_journal_count("volume-upload fake:///h2 vmcloak-base-*"), 1);
+        assert_int_equal(fake_journal_count("save *"), 0);
+        assert_listing("vms/qemu", "");
+        assert_listing("vms/libvirt", "lv1 lv2 lv3");
+        const char *hosts[] = { "fake:///h1", "fake:///h2", "fake:///h1" };
+        for (int i = 0; i < 3; i++) {
+                char name[8], pat[96];
+                snprintf(name, sizeof name, "lv%d", i + 1);
+                _cleanup_snapshot_ struct snapshot *s = NULL;
+                assert_int_equal(repo_snapshot_get(e->repo, name, &s), 0);
+                assert_string_equal(s->libvirt_uri, hosts[i]);
+                assert_string_equal(s->libvirt_pool, "vmcloak");
+                assert_string_equal(s->libvirt_snapshot, "vmcloak");
+                snprintf(pat, sizeof pat, "%s.qcow2", name);
+                assert_string_equal(s->libvirt_volume, pat);
+                assert_true(startswith(s->libvirt_base, "vmcloak-base-"));
+                /* Readdressed, then the snapshot of the running machine, then off, then kept. */
+                snprintf(pat, sizeof pat, "address %s 1", name);
+                ssize_t a = journal_at(pat);
+                snprintf(pat, sizeof pat, "snapshot-create %s vmcloak running", name);
+                ssize_t sn = journal_at(pat);
+                snprintf(pat, sizeof pat, "destroy %s", name);
+                ssize_t off = journal_at(pat);
+                snprintf(pat, sizeof pat, "keep %s %s", hosts[i], name);
+                ssize_t k = journal_at(pat);
+                assert_true(a < sn && sn < off && off < k);
+                struct vm_conn_opts o = { .uri = hosts[i] };
+                _cleanup_(vm_conn_closep) struct vm_conn *c = NULL;
+                assert_int_equal(vm_conn_open(&fake_driver, &o, &c), 0);
+                struct vm_domain_info di;
+                assert_int_equal(vm_conn_domain_info(c, name, &di), 0);
+                assert_false(di.active);
+                assert_string_equal(di.current_snapshot, "vmcloak");
+                assert_true(di.current_snapshot_running);
+                _cleanup_free_ char *dir = paths_libvirt_vm_dir(name);
+                _cleanup_free_ char *mi = path_join(dir, "machineinfo.json");
+                assert_false(path_exists(mi));
+        }
+        /* Again: the complete VMs are kept, nothing is built or uploaded twice. */
+        assert_int_equal(pipeline_snapshot(&e->pl, &q), 0);
+        assert_int_equal(fake_journal_count("volume-upload *"), 2);
+        assert_int_equal(fake_journal_count("define-persistent *"), 3);
+
+        assert_int_equal(pipeline_delete_vm(&e->pl, "lv1", false), 0);
+        assert_lv_host("fake:///h1", "lv3", "BASE lv3.qcow2");
+        assert_int_equal(pipeline_delete_vm(&e->pl, "lv3", false), 0);
+        assert_lv_host("fake:///h1", "", "");
+        assert_int_equal(pipeline_delete_vm(&e->pl, "lv2", false), 0);
+        assert_lv_host("fake:///h2", "", "");
+        assert_nothing_left(e, 1, 0, "base.qcow2");
+        assert_listing("vms/libvirt", "");
+        _cleanup_image_ struct image *img = NULL;
+        assert_int_equal(repo_image_get(e->repo, "base", &img), 0);
+        assert_string_equal(img->mode, "normal");
+}
+
+/* delvm of a VM whose host cannot be reached keeps its row (and the host its domain); with
+ * force the row goes and the host keeps what it has. */
+static void test_snapshot_libvirt_delvm_unreachable(void **state) {
+        struct env *e = *state;
+        assert_int_equal(init_image(e, "base"), 0);
+        struct snapshot_request q = lv_req(e, "lv", 2, 1, lv_two_hosts);
+        assert_int_equal(pipeline_snapshot(&e->pl, &q), 0);
+        struct trap t = { .name = "conn-open", .arg = "fake:///h2", .action = FAKE_FAIL, .err = ECONNREFUSED };
+        fake_set_hook(trap_hook, &t);
+        assert_int_equal(pipeline_delete_vm(&e->pl, "lv2", false), -ECONNREFUSED);
+        assert_int_equal(n_snapshots(e), 2);
+        assert_listing("vms/libvirt", "lv1 lv2");
+        assert_int_equal(pipeline_delete_vm(&e->pl, "lv2", true), 0);
+        fake_set_hook(NULL, NULL);
+        assert_int_equal(n_snapshots(e), 1);
+        assert_listing("vms/libvirt", "lv1");
+        assert_lv_host("fake:///h2", "lv2", "BASE lv2.qcow2");
+        assert_int_equal(pipeline_delete_vm(&e->pl, "lv1", false), 0);
+        assert_lv_host("fake:///h1", "", "");
+        assert_nothing_left(e, 1, 0, "base.qcow2");
+}
+
+/* One VM of three dies while it boots: it leaves no domain, no volume, no row; its host keeps
+ * no copy of the image (no VM there uses it); the others are complete. */
+static void test_snapshot_libvirt_one_fails(void **state) {
+        struct env *e = *state;
+        assert_int_equal(init_image(e, "base"), 0);
+        struct trap t = { .name = "boot", .domain = "lv2", .action = FAKE_DIE };
+        fake_set_hook(trap_hook, &t);
+        struct snapshot_request q = lv_req(e, "lv", 3, 2, lv_two_hosts);
+        assert_int_equal(pipeline_snapshot(&e->pl, &q), -EIO);
+        fake_set_hook(NULL, NULL);
+        assert_nothing_left(e, 1, 2, "base.qcow2");
+        assert_lv_host("fake:///h1", "lv1 lv3", "BASE lv1.qcow2 lv3.qcow2");
+        assert_lv_host("fake:///h2", "", "");
+        assert_journal_has("undefine fake:///h2 lv2");
+        assert_listing("vms/libvirt", "lv1 lv3");
+        assert_listing("log", "base lv2");
+}
+
+/* Ctrl-C at each moment of a libvirt VM's build: it leaves no domain, volume or row; the VMs
+ * done before stay, and so does the image's volume they use. Ctrl-C during the upload leaves
+ * nothing at all. */
+static void test_snapshot_libvirt_interrupted(void **state) {
+        struct env *e = *state;
+        assert_int_equal(init_image(e, "base"), 0);
+        struct trap up = { .name = "volume-upload", .action = FAKE_SIGINT };
+        fake_set_hook(trap_hook, &up);
+        struct snapshot_request q0 = lv_req(e, "u", 2, 1, lv_one_host);
+        assert_int_equal(pipeline_snapshot(&e->pl, &q0), -ECANCELED);
+        assert_lv_host("fake:///h1", "", "");
+        assert_nothing_left(e, 1, 0, "base.qcow2");
+        struct trap traps[] = {
+                { .name = "volume-overlay", .action = FAKE_SIGINT },
+                { .name = "boot", .arg = "disk", .action = FAKE_SIGINT },
+                { .name = "execute", .arg = "/sbin/vmcloak-setnet", .action = FAKE_SIGTERM },
+                { .name = "snapshot-create", .action = FAKE_SIGINT },
+        };
+        _cleanup_strv_free_ char **done = NULL;
+        for (size_t i = 0; i < ELEMENTSOF(traps); i++) {
+                interrupt_reset();
+                traps[i].skip = 1;   /* the first VM of each run completes; the second is interrupted */
+                fake_set_hook(trap_hook, &traps[i]);
+                char prefix[16];
+                snprintf(prefix, sizeof prefix, "s%zu_", i);
+                struct snapshot_request q = lv_req(e, prefix, 2, 1, lv_one_host);
+                int r = pipeline_snapshot(&e->pl, &q);
+                if (r != -ECANCELED)
+                        fail_msg("snapshot --connect interrupted at %s returned %d", traps[i].name, r);
+                char first[32];
+                snprintf(first, sizeof first, "%s1", prefix);
+                assert_int_equal(strv_extend(&done, first), 0);
+                _cleanup_free_ char *doms = strv_join(done, " ");
+                _cleanup_strv_free_ char **vols = NULL;
+                assert_int_equal(strv_extend(&vols, "BASE"), 0);
+                STRV_FOREACH(d, done) {
+                        _cleanup_free_ char *v = strdup_printf("%s.qcow2", *d);
+                        assert_int_equal(strv_extend(&vols, v), 0);
+                }
+                _cleanup_free_ char *vl = strv_join(vols, " ");
+                assert_lv_host("fake:///h1", doms, vl);
+                assert_nothing_left(e, 1, i + 1, "base.qcow2");
+        }
+        fake_set_hook(NULL, NULL);
+}
+
+/* What a host cannot hold is refused before anything boots or is uploaded: a UEFI image on
+ * libvirt 9.0 (no internal snapshots of pflash VMs), a user-network image on a remote host. */
+static void test_snapshot_libvirt_refusals(void **state) {
+        struct env *e = *state;
+        assert_int_equal(init_image(e, "base"), 0);
+        struct snapshot_request q = lv_req(e, "far", 1, 1, lv_remote_host);
+        assert_int_equal(pipeline_snapshot(&e->pl, &q), -EOPNOTSUPP);
+        struct os_profile w11 = linux_profile;
+        w11.uefi = true;
+        struct init_request iq = init_req("w11", &w11);
+        iq.no_tpm = true;
+        assert_int_equal(pipeline_init(&e->pl, &iq), 0);
+        q = lv_req(e, "uefi", 1, 1, lv_one_host);
+        q.image = "w11";
+        assert_int_equal(pipeline_snapshot(&e->pl, &q), -EOPNOTSUPP);
+        q.tpm = true;
+        assert_int_equal(pipeline_snapshot(&e->pl, &q), -EINVAL);
+        assert_int_equal(fake_journal_count("volume-*"), 0);
+        assert_int_equal(fake_journal_count("define-persistent *"), 0);
+        assert_lv_host("fake:///h1", "", "");
+        assert_lv_host("fake+tcp://far/system", "", "");
+        assert_nothing_left(e, 2, 0, "base.qcow2 w11.qcow2 w11.qcow2.nvram");
+        assert_listing("vms/libvirt", "");
+        /* A host whose libvirt can: the UEFI VM is made. */
+        assert_int_equal(fake_set_manager_version("10.10.0"), 0);
+        q.tpm = false;
+        assert_int_equal(pipeline_snapshot(&e->pl, &q), 0);
+        assert_journal_has("snapshot-create uefi vmcloak running");
+        assert_lv_host("fake:///h1", "uefi", "BASE uefi.qcow2");
+}
+
 static void test_restore(void **state) {
         struct env *e = *state;
         assert_int_equal(init_image(e, "base"), 0);
@@ -1261,7 +1490,7 @@ static void test_locked_names(void **state) {
         int fd;
         pid_t pid = hold_lock_elsewhere(LOCK_VM, "busy", LOCK_SHARED, &fd); /* a restore --keep */
         assert_int_equal(pipeline_cleanup(&e->pl, "busy"), -EBUSY);
-        assert_int_equal(pipeline_delete_vm(&e->pl, "busy"), -EBUSY);
+        assert_int_equal(pipeline_delete_vm(&e->pl, "busy", false), -EBUSY);
         assert_int_equal(pipeline_delete_image(&e->pl, "base", true), -EBUSY);
         assert_true(is_dir(vmdir));
         assert_int_equal(n_snapshots(e), 1);
@@ -1280,7 +1509,7 @@ static void test_locked_names(void **state) {
 
         /* Free again: cleanup of a live VM has nothing to do, delvm goes ahead. */
         assert_int_equal(pipeline_cleanup(&e->pl, "busy"), 0);
-        assert_int_equal(pipeline_delete_vm(&e->pl, "busy"), 0);
+        assert_int_equal(pipeline_delete_vm(&e->pl, "busy", false), 0);
         assert_false(is_dir(vmdir));
         assert_int_equal(fake_live_domains(), 0);
         /* Its last snapshot VM gone, the image may change again. */
@@ -1956,6 +2185,11 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_snapshot_count3_jobs2, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_snapshot_one_fails, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_snapshot_interrupted, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_snapshot_libvirt_spread, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_snapshot_libvirt_one_fails, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_snapshot_libvirt_delvm_unreachable, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_snapshot_libvirt_interrupted, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_snapshot_libvirt_refusals, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_init_uefi_tpm, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_firmware_state_through_steps, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_restore, setup, teardown),
