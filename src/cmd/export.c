@@ -129,6 +129,22 @@ static int refuse(const struct selection *sel, const char *reason) {
         return 0;
 }
 
+/* CAPE and Cuckoo3 start their analyzer with POST /execpy, which needs Python in the guest;
+ * vmcloak's agent needs none and bakes none in (docs/libvirt.md, "Python in the guest"). A VM
+ * whose tags (the image's and its dependencies' catalog tags) have no "python" gets a warning:
+ * the export is still right, the analyses would fail. */
+static void warn_no_python(const struct kvmconf_vm *v) {
+        if (streq(v->m.platform, "linux")) {
+                log_warning("VM %s: the built-in linux guest has no Python, which CAPE's and Cuckoo3's analyzer "
+                            "needs (/execpy): it can test this workflow, not analyse samples", v->m.name);
+                return;
+        }
+        if (!strv_contains(v->tags, "python"))
+                log_warning("VM %s: no Python in its image (no dependency tagged 'python'); CAPE's analyzer needs "
+                            "a 32-bit Python 3 in the guest (/execpy): see docs/libvirt.md, 'Python in the guest'",
+                            v->m.name);
+}
+
 static int selection_add(struct selection *sel, struct repo *r, struct snapshot *s) {
         _cleanup_(export_vm_done) struct export_vm e = { .row = s };
         char reason[1024];
@@ -151,6 +167,7 @@ static int selection_add(struct selection *sel, struct repo *r, struct snapshot 
                 return log_oom();
         if (k < 0)
                 return refuse(sel, reason);
+        warn_no_python(&e.v);
         struct export_vm *vms = reallocarray(sel->vms, sel->n + 1, sizeof *vms);
         if (!vms)
                 return log_oom();

@@ -150,6 +150,9 @@ tap_check "Windows 10 machine: platform, arch, OS tag, snapshot, bridge, result 
   test "$(sect kvmconf | awk '/^\[cape1\]/{p=1;next} /^\[/{p=0} p' | tr '\n' '|')" = \
   "label = cape1|platform = windows|ip = 192.168.30.11|arch = x64|tags = win10,x64,office|snapshot = vmcloak|interface = brcape|resultserver_ip = 192.168.30.1|resultserver_port = 2042||"
 tap_check "linux machine: platform linux, no OS tag" has kvmconf "tags = x64,office"
+tap_check "a Windows VM without a python-tagged dependency is warned about (CAPE's /execpy)" \
+  has cape "VM cape1: no Python in its image"
+tap_check "the built-in linux guest is named as unable to analyse (no Python)" has cape "the built-in linux guest has no Python"
 tap_check "CAPE's reader takes it and both domains have a running-state snapshot" has check "ok: 2 machines (cape1, cape2) on qemu:///system"
 tap_check "an existing --output is refused without --force" \
   refused exists 'give --force'
