@@ -22,6 +22,7 @@
 #include "core/repo.h"
 #include "core/util.h"
 #include "core/validate.h"
+#include "machine/cuckoo.h"
 #include "pipeline/bundlefmt.h"
 #include "pipeline/fwstate.h"
 #include "pipeline/machineinfo.h"
@@ -638,6 +639,19 @@ static int rewrite_machineinfo(struct import_ctx *x, const char *vmdir) {
                 if (r == 0 && !startswith(paths_home(), x->m.home) && strstr(n, x->m.home))
                         log_warning("%s: start_args keep '%s', which names the old home %s in a way vmcloak does not "
                                     "rewrite; a restore here may not find that file", x->vmname, n, x->m.home);
+        }
+        /* The bundle comes from another host; restore and Cuckoo3 run its start_args. */
+        _cleanup_strv_free_ char **args = NULL;
+        for (size_t i = 0; i < json_object_array_length(sa) && r == 0; i++)
+                if (strv_extend(&args, json_object_get_string(json_object_array_get_idx(sa, i))) < 0)
+                        r = -ENOMEM;
+        const char *bad = NULL;
+        if (r == 0 && cuckoo_start_args_allowed(args, vmdir, &bad) < 0) {
+                json_object_put(root);
+                log_error("%s: its start_args are not what vmcloak snapshot makes (%s); refusing to import them: "
+                          "export the VM again with vmcloak, and import bundles from trusted hosts only",
+                          x->req->file, bad);
+                return -EPERM;
         }
         json_object_object_add(m, "name", json_object_new_string(x->vmname));
         const char *text = r == 0 ? json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
