@@ -163,7 +163,7 @@ static const struct start_opt {
             "i82562", "i82801", "ich9-ahci", "ide-hd", "ide-drive", "ide-cd", "ich9-usb-ehci1", "usb-ehci",
             "usb-tablet", "intel-hda", "hda-duplex", "tpm-tis", "tpm-crb", "VGA") },
         { "-drive", true, L("file", "format", "if", "id", "unit", "readonly"), NULL },
-        { "-netdev", true, L("type", "br", "id", "net", "host", "dns", "dhcpstart", "restrict", "hostfwd"),
+        { "-netdev", true, L("type", "br", "helper", "id", "net", "host", "dns", "dhcpstart", "restrict", "hostfwd"),
           L("user", "bridge") },
         { "-chardev", true, L("id", "path"), L("socket") },
         { "-tpmdev", true, L("id", "chardev"), L("emulator") },
@@ -211,6 +211,10 @@ static const char *value_why(const struct start_opt *o, const char *v, const cha
                         return buf;
                 }
                 if ((streq(o->name, "-netdev") && streq(s.key, "type") && !in_list(s.val, L("user", "bridge"))) ||
+                    /* The system's setuid helper that net_helper_find (src/net/helper.c) picks. */
+                    (streq(o->name, "-netdev") && streq(s.key, "helper") &&
+                     !in_list(s.val, L("/usr/lib/qemu/qemu-bridge-helper", "/usr/libexec/qemu-bridge-helper",
+                                       "/usr/local/libexec/qemu-bridge-helper"))) ||
                     (streq(o->name, "-accel") && !in_list(s.val, L("tcg", "kvm"))) ||
                     (streq(o->name, "-M") && streq(s.key, "accel") && !in_list(s.val, L("tcg", "kvm")))) {
                         snprintf(buf, size, "'%s=%.200s' is not a value vmcloak renders there", s.key, s.val);

@@ -17,7 +17,8 @@ int cuckoo_start_args_check(char *const *args, const char **ret_reason);
  * only the suboption keys and values it renders. Every file an option names must be
  * %DISPOSABLE_DISK_PATH% or lie under vmdir (an absolute folder, the VM's), except the
  * read-only UEFI code under /usr/share/ and the swtpm socket <tmp>/vmcloak-vm.XXXXXX/tpm.sock
- * (replaced at every restore). A bundle's start_args come from another host: vmcloak restore
+ * (replaced at every restore), and a -netdev bridge helper= other than the system's
+ * qemu-bridge-helper (/usr/lib/qemu, /usr/libexec, /usr/local/libexec). A bundle's start_args come from another host: vmcloak restore
  * and Cuckoo3 run them, so anything else (-netdev helper=/script=, tap, exec:, -plugin,
  * -chardev/-object/-drive files elsewhere, -loadvm, -incoming, -run-with, -daemonize, -D,
  * -trace, -virtfs, ...) is refused. 0, or -EINVAL and in *ret_reason (may be NULL; a

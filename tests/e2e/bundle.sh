@@ -178,7 +178,7 @@ hostile() { # NAME MODE ARG PATTERN
   rm -f "$tmp/hostile.tar"
 }
 hostile "start_args with -netdev helper= (runs a program)" start_args '["-netdev", "bridge,id=x,helper=/tmp/x"]' \
-  "its start_args are not what vmcloak snapshot makes ('-netdev bridge,id=x,helper=/tmp/x': vmcloak never renders its suboption 'helper=')"
+  "its start_args are not what vmcloak snapshot makes ('-netdev bridge,id=x,helper=/tmp/x': 'helper=/tmp/x' is not a value vmcloak renders there)"
 hostile "start_args with -chardev file= outside the VM's folder" start_args '["-chardev", "file,id=c,path=/root/.ssh/authorized_keys"]' \
   "its start_args are not what vmcloak snapshot makes ('-chardev file,id=c,path=/root/.ssh/authorized_keys'"
 hostile "start_args with a -drive of /dev/sda" start_args '["-drive", "file=/dev/sda,format=raw,if=none,id=d2"]' \

@@ -51,11 +51,22 @@ static void test_tpm_socket_of_run(void **state) {
         assert_int_equal(cuckoo_start_args_allowed(v, VMDIR, NULL), 0);
 }
 
+/* A bridge VM's start_args name the system's qemu-bridge-helper (driver.c: net_helper_find). */
+static void test_bridge_helper(void **state) {
+        (void)state;
+        char *v[] = { "-netdev", "type=bridge,br=qemubr0,helper=/usr/lib/qemu/qemu-bridge-helper,id=net0", "-drive",
+                      "file=" VM_DISK_PLACEHOLDER ",format=qcow2,if=none,id=disk", NULL };
+        const char *why = NULL;
+        if (cuckoo_start_args_allowed(v, VMDIR, &why) < 0)
+                fail_msg("refused: %s", why);
+}
+
 /* Each pair is appended to a real start_args: only it can be refused. */
 static void test_hostile_refused(void **state) {
         (void)state;
         static const char *const bad[][3] = {
-                { "-netdev", "bridge,id=x,helper=/tmp/x", "helper=" },
+                { "-netdev", "bridge,id=x,helper=/tmp/x", "'helper=/tmp/x' is not a value" },
+                { "-netdev", "bridge,id=x,helper=/usr/lib/qemu/../../../tmp/qemu-bridge-helper", "helper=" },
                 { "-netdev", "type=bridge,br=qemubr0,id=net0,helper=/tmp/evil", "helper=" },
                 { "-netdev", "tap,id=x,script=/tmp/x", "tap" },
                 { "-netdev", "type=tap,id=x,downscript=/tmp/x", "type=tap" },
@@ -124,6 +135,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_golden_accepted),
                 cmocka_unit_test(test_tpm_socket_of_run),
+                cmocka_unit_test(test_bridge_helper),
                 cmocka_unit_test(test_hostile_refused),
                 cmocka_unit_test(test_cuckoo_rules_first),
         };
