@@ -205,7 +205,10 @@ int vm_disk_import(struct vm_conn *c, const char *src, const char *dst);
  * elsewhere: another home, another host) as its backing file, without reading or changing any
  * cluster (QEMU: qemu-img rebase -u -F qcow2 -b ABSOLUTE_PATH). Only the overlay's header
  * changes; a backing file of other content silently corrupts the guest's disk, so the caller
- * must have checked it (import --bundle: by SHA-256). For `vmcloak import --bundle`. */
+ * must have checked it (import --bundle: by SHA-256). The overlay may come from another host,
+ * so it is read first (QEMU: qemu-img info --output=json) and refused (-EPERM, one line) unless
+ * it is a plain qcow2: no other format, no external data file (qcow2 data-file), no encryption.
+ * For `vmcloak import --bundle`. */
 int vm_disk_rebase(struct vm_conn *c, const char *overlay, const char *backing);
 /* Stop machines of this host that still use path (a disk, or any file under a folder) and
  * were not started by a vmcloak that still runs; *ret_killed counts those, *ret_spared the

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "core/download.h"
@@ -22,6 +23,7 @@
 #include "core/repo.h"
 #include "core/util.h"
 #include "core/validate.h"
+#include "machine/cuckoo.h"
 #include "pipeline/bundlefmt.h"
 #include "pipeline/fwstate.h"
 #include "pipeline/machineinfo.h"
@@ -524,7 +526,17 @@ static int extract_member(struct import_ctx *x, struct archive *a, const struct 
                         r = damaged(x, archive_error_string(a));
                         break;
                 }
-                /* Sparse members come as blocks at offsets; the holes read back as zeros. */
+                /* Sparse members come as blocks at offsets, in order; the holes read back as zeros.
+                 * A block before what is written, or past the size bundle.json lists, is no
+                 * member vmcloak wrote (and would rewind the file under the hash, or spin). */
+                if (off < 0 || (uint64_t)off < total || (uint64_t)off > f->size || n > f->size - (uint64_t)off) {
+                        char what[256];
+                        snprintf(what, sizeof what, "member %s has data at bytes %lld-%llu, outside the %llu bytes "
+                                 "bundle.json lists or before %llu bytes already read", f->name, (long long)off,
+                                 (unsigned long long)off + n, (unsigned long long)f->size, (unsigned long long)total);
+                        r = damaged(x, what);
+                        break;
+                }
                 if ((uint64_t)off != total) {
                         static const char zeros[4096];
                         for (uint64_t z = total; z < (uint64_t)off && r == 0;) {
@@ -563,6 +575,26 @@ static int extract_member(struct import_ctx *x, struct archive *a, const struct 
         return 0;
 }
 
+/* Room in the home's file system (dir: where the members go) for the members to unpack (the
+ * image's only when it is new here), by the sizes bundle.json lists: -ENOSPC and one line. */
+static int check_space(const struct import_ctx *x, const char *dir) {
+        uint64_t need = 0;
+        for (size_t i = 0; i < x->m.n_files; i++)
+                if (x->new_image || !startswith(x->m.files[i].name, "image/"))
+                        need = x->m.files[i].size > UINT64_MAX - need ? UINT64_MAX : need + x->m.files[i].size;
+        struct statvfs st;
+        if (statvfs(dir, &st) < 0)
+                return log_error_errno(-errno, "cannot read the free space of %s: %m", dir);
+        uint64_t avail = (uint64_t)st.f_bavail * st.f_frsize;
+        if (need > avail) {
+                char n[32], a[32];
+                log_error("%s needs %s to unpack; %s has %s free: free some space or import into another home",
+                          x->req->file, format_bytes(n, sizeof n, need), dir, format_bytes(a, sizeof a, avail));
+                return -ENOSPC;
+        }
+        return 0;
+}
+
 /* Where member name goes under the temp folder. */
 static char *member_path(const struct import_ctx *x, const char *name) {
         return path_join(x->tmp, name);
@@ -586,6 +618,13 @@ static int extract_all(struct import_ctx *x, struct archive *a) {
                         return damaged(x, what);
                 }
                 const struct bundle_file *f = &x->m.files[next++];
+                if (archive_entry_size_is_set(e) && (archive_entry_size(e) < 0 ||
+                                                     (uint64_t)archive_entry_size(e) != f->size)) {
+                        char what[256];
+                        snprintf(what, sizeof what, "member %s holds %lld bytes, bundle.json lists %llu", name,
+                                 (long long)archive_entry_size(e), (unsigned long long)f->size);
+                        return damaged(x, what);
+                }
                 if (startswith(name, "image/") && !x->new_image) {
                         if (archive_read_data_skip(a) != ARCHIVE_OK)
                                 return damaged(x, archive_error_string(a));
@@ -638,6 +677,19 @@ static int rewrite_machineinfo(struct import_ctx *x, const char *vmdir) {
                 if (r == 0 && !startswith(paths_home(), x->m.home) && strstr(n, x->m.home))
                         log_warning("%s: start_args keep '%s', which names the old home %s in a way vmcloak does not "
                                     "rewrite; a restore here may not find that file", x->vmname, n, x->m.home);
+        }
+        /* The bundle comes from another host; restore and Cuckoo3 run its start_args. */
+        _cleanup_strv_free_ char **args = NULL;
+        for (size_t i = 0; i < json_object_array_length(sa) && r == 0; i++)
+                if (strv_extend(&args, json_object_get_string(json_object_array_get_idx(sa, i))) < 0)
+                        r = -ENOMEM;
+        const char *bad = NULL;
+        if (r == 0 && cuckoo_start_args_allowed(args, vmdir, &bad) < 0) {
+                json_object_put(root);
+                log_error("%s: its start_args are not what vmcloak snapshot makes (%s); refusing to import them: "
+                          "export the VM again with vmcloak, and import bundles from trusted hosts only",
+                          x->req->file, bad);
+                return -EPERM;
         }
         json_object_object_add(m, "name", json_object_new_string(x->vmname));
         const char *text = r == 0 ? json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
@@ -783,6 +835,8 @@ int pipeline_bundle_import(struct pipeline *pl, const struct bundle_import_reque
                 free(TAKE_PTR(x.tmp));
                 return r;
         }
+        if ((r = check_space(&x, vmsdir)) < 0)
+                return r;
         log_info("Importing %s from %s (image %s%s)", x.vmname, req->file, x.new_image ? x.image_name : x.img->name,
                  x.new_image ? ", new here, from the bundle" : ", found by its SHA-256");
         r = extract_all(&x, a);

@@ -151,6 +151,21 @@ int qemu_img_commit(const char *overlay) {
 }
 
 int qemu_img_rebase_unsafe(const char *overlay, const char *backing) {
+        /* The overlay may come from another host (import --bundle): its header must name no file
+         * of this host but the backing file rebase replaces (qemu-img info opens no backing). */
+        _cleanup_(qemu_img_info_done) struct qemu_img_info info = { 0 };
+        int r = qemu_img_info(overlay, &info);
+        if (r < 0)
+                return r;
+        const char *why = !streq(info.format, "qcow2") ? "it is no qcow2"
+                          : info.data_file             ? "its qcow2 header names an external data file"
+                          : info.encrypted             ? "it is encrypted"
+                                                       : NULL;
+        if (why) {
+                log_error("%s cannot be made an overlay of %s: %s%s%s (vmcloak makes plain qcow2 overlays); refusing "
+                          "it", overlay, backing, why, info.data_file ? " " : "", strempty(info.data_file));
+                return -EPERM;
+        }
         char abs[PATH_MAX];
         if (!realpath(backing, abs))
                 return log_error_errno(-errno, "cannot use %s as the backing disk of %s: %m", backing, overlay);
@@ -193,9 +208,14 @@ int qemu_img_info_parse(const char *json, struct qemu_img_info *ret) {
         ret->backing_format = get_str(o, "backing-filename-format");
         struct json_object *x, *fs, *data;
         ret->dirty = json_object_object_get_ex(o, "dirty-flag", &x) && json_object_get_boolean(x);
-        if (json_object_object_get_ex(o, "format-specific", &fs) && json_object_object_get_ex(fs, "data", &data) &&
-            json_object_object_get_ex(data, "lazy-refcounts", &x))
-                ret->lazy_refcounts = json_object_get_boolean(x);
+        ret->encrypted = json_object_object_get_ex(o, "encrypted", &x) && json_object_get_boolean(x);
+        if (json_object_object_get_ex(o, "format-specific", &fs) && json_object_object_get_ex(fs, "data", &data)) {
+                if (json_object_object_get_ex(data, "lazy-refcounts", &x))
+                        ret->lazy_refcounts = json_object_get_boolean(x);
+                ret->data_file = get_str(data, "data-file");
+                if (json_object_object_get_ex(data, "encrypt", &x))
+                        ret->encrypted = true;
+        }
         json_object_put(o);
         if (!ret->format) {
                 qemu_img_info_done(ret);
@@ -224,5 +244,6 @@ void qemu_img_info_done(struct qemu_img_info *i) {
         free(i->backing_file);
         free(i->full_backing_file);
         free(i->backing_format);
+        free(i->data_file);
         memset(i, 0, sizeof *i);
 }

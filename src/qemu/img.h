@@ -40,6 +40,8 @@ struct qemu_img_info {
         char *backing_format;     /* NULL if none/unknown */
         bool lazy_refcounts;
         bool dirty;
+        bool encrypted;           /* "encrypted" (qcow2 AES or LUKS) */
+        char *data_file;          /* qcow2 external data file ("data-file" of format-specific), NULL if none */
 };
 
 /* Runs `qemu-img info -U --output=json PATH` (-U: works while a VM uses the disk). */

@@ -97,7 +97,7 @@ tap_check "... and says so" grep -q 'export of bvm interrupted; no bundle was wr
 export VMCLOAK_HOME=$H2
 refused() { # NAME RC-OUT-PATTERN: exit 1, the line, and the second home unchanged
   tap_check "$1: refused with one line" test "$rc" = 1 -a -n "$(grep -F -- "$2" <<<"$out")"
-  [ "$rc" = 1 ] || echo "$out" | sed 's/^/# /'
+  [ "$rc" = 1 ] && grep -qF -- "$2" <<<"$out" || echo "$out" | sed 's/^/# /'
   tap_check "$1: nothing written" test "$(rows "$H2")" = "$rows_before" -a "$(files "$H2")" = "$files_before"
 }
 "$VM" list images >/dev/null 2>&1 # the repository, created empty
@@ -130,6 +130,74 @@ with open(sys.argv[1], "r+b") as f:
 P
 out=$("$VM" import --bundle "$tmp/flip.tar" 2>&1); rc=$?
 refused "a bundle with one byte changed" "vm/memory.snapshot is not what bundle.json says"
+# Hostile bundles (issue 14 review #6): one thing changed, bundle.json's size and SHA-256 of the
+# changed member fixed up, so only the check under test can refuse it.
+craft() { # SRC DST MODE [ARG]
+  python3 - "$@" <<'P'
+import hashlib, io, json, sys, tarfile
+src, dst, mode = sys.argv[1:4]
+arg = sys.argv[4] if len(sys.argv) > 4 else None
+with tarfile.open(src) as t:
+    members = [(ti, t.extractfile(ti).read()) for ti in t]
+m = json.loads(members[0][1])
+def fix(name, data):
+    for f in m["files"]:
+        if f["name"] == name:
+            f["size"] = len(data); f["sha256"] = hashlib.sha256(data).hexdigest()
+out = []
+for ti, data in members:
+    if mode == "start_args" and ti.name == "vm/machineinfo.json":
+        mi = json.loads(data); mi["machine"]["start_args"] += json.loads(arg)
+        data = json.dumps(mi).encode(); fix(ti.name, data)
+    if mode == "disk" and ti.name == "vm/disk.qcow2":
+        data = open(arg, "rb").read(); fix(ti.name, data)
+    if mode == "space":
+        for f in m["files"]:
+            if f["name"] == "vm/memory.snapshot": f["size"] = 1 << 60
+    out.append((ti, data))
+with tarfile.open(dst, "w", format=tarfile.PAX_FORMAT) as o:
+    for ti, data in out:
+        if ti.name == "bundle.json":
+            data = json.dumps(m).encode()
+        if mode.startswith("sparse") and ti.name == "vm/memory.snapshot":
+            # A PAX 0.1 sparse member of the listed size: blocks 0-8191, then one past the end
+            # (sparse-far, 1 TiB) or one rewinding into what was written (sparse-back).
+            far = mode == "sparse-far"
+            ti.pax_headers = {"GNU.sparse.size": str(len(data)), "GNU.sparse.numblocks": "2",
+                              "GNU.sparse.map": "0,8192,%d,4096" % ((1 << 40) if far else 4096),
+                              "GNU.sparse.name": ti.name}
+            data = data[:12288]
+        ti.size = len(data)
+        o.addfile(ti, io.BytesIO(data))
+P
+}
+hostile() { # NAME MODE ARG PATTERN
+  craft "$tmp/bvm-img.tar" "$tmp/hostile.tar" "$2" "$3"
+  out=$("$VM" import --bundle "$tmp/hostile.tar" 2>&1); rc=$?
+  refused "$1" "$4"
+  rm -f "$tmp/hostile.tar"
+}
+hostile "start_args with -netdev helper= (runs a program)" start_args '["-netdev", "bridge,id=x,helper=/tmp/x"]' \
+  "its start_args are not what vmcloak snapshot makes ('-netdev bridge,id=x,helper=/tmp/x': 'helper=/tmp/x' is not a value vmcloak renders there)"
+hostile "start_args with -chardev file= outside the VM's folder" start_args '["-chardev", "file,id=c,path=/root/.ssh/authorized_keys"]' \
+  "its start_args are not what vmcloak snapshot makes ('-chardev file,id=c,path=/root/.ssh/authorized_keys'"
+hostile "start_args with a -drive of /dev/sda" start_args '["-drive", "file=/dev/sda,format=raw,if=none,id=d2"]' \
+  "the file /dev/sda is neither the disposable disk nor in the VM's folder"
+hostile "start_args with -plugin" start_args '["-plugin", "/tmp/evil.so"]' \
+  "'-plugin': vmcloak never renders this in start_args"
+tap_check "the unchanged start_args of the same bundle pass (the refusals above are the new check's)" \
+  "$BUILD/tests/e2e/check-machineinfo" "$H1/vms/qemu/bvm/machineinfo.json" bvm
+qemu-img create -q -f raw "$tmp/victim.raw" 1M
+qemu-img create -q -f qcow2 -o data_file="$tmp/victim.raw" "$tmp/datafile.qcow2" 1M
+hostile "an overlay with a qcow2 data-file" disk "$tmp/datafile.qcow2" \
+  "its qcow2 header names an external data file $tmp/victim.raw (vmcloak makes plain qcow2 overlays); refusing it"
+qemu-img create -q -f raw "$tmp/rawdisk.raw" 1M
+hostile "an overlay that is no qcow2" disk "$tmp/rawdisk.raw" "it is no qcow2 (vmcloak makes plain qcow2 overlays)"
+hostile "a sparse member with a block 1 TiB past its listed size" sparse-far "" \
+  "member vm/memory.snapshot has data at bytes 1099511627776-1099511631872, outside the"
+hostile "a sparse member that rewinds into what it wrote" sparse-back "" \
+  "member vm/memory.snapshot has data at bytes 4096-8192, outside the"
+hostile "listed sizes larger than the free space" space "" "to unpack; $H2/vms/qemu has"
 tap_check "no temp folder left in the second home" test -z "$(find "$H2" -name '.*.bundle-*')"
 
 # --- import with the image ----------------------------------------------------------------------

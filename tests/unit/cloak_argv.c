@@ -68,6 +68,19 @@ static void test_profile(void **state) {
         const char *why = NULL;
         if (cuckoo_start_args_check(sa, &why) < 0)
                 fail_msg("%s: start_args refused: %s", p->name, why);
+        /* ... and import --bundle's allow-list of what this builder renders (the VM's folder at
+         * @TMP@, made absolute). */
+        for (size_t i = 0; sa[i]; i++) {
+                char *at = strstr(sa[i], "@TMP@");
+                if (!at)
+                        continue;
+                char *n = strdup_printf("%.*s/srv/vm%s", (int)(at - sa[i]), sa[i], at + 5);
+                assert_non_null(n);
+                free(sa[i]);
+                sa[i] = n;
+        }
+        if (cuckoo_start_args_allowed(sa, "/srv/vm", &why) < 0)
+                fail_msg("%s: start_args refused by the bundle allow-list: %s", p->name, why);
         strv_free(sa);
 }
 

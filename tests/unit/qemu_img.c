@@ -28,6 +28,24 @@ static void test_parse_overlay_json(void **state) {
         assert_string_equal(i.backing_format, "qcow2");
         assert_true(i.lazy_refcounts);
         assert_false(i.dirty);
+        assert_null(i.data_file);
+        assert_false(i.encrypted);
+        qemu_img_info_done(&i);
+}
+
+/* What qemu-img 7.2 prints for a qcow2 with an external data file, and for an encrypted one:
+ * rebase refuses both (a bundle's overlay). */
+static void test_parse_data_file_encrypted(void **state) {
+        (void)state;
+        struct qemu_img_info i;
+        assert_int_equal(qemu_img_info_parse("{\"virtual-size\": 1048576, \"format\": \"qcow2\", \"format-specific\": "
+                                             "{\"type\": \"qcow2\", \"data\": {\"compat\": \"1.1\", \"data-file\": "
+                                             "\"/dev/sda\", \"data-file-raw\": false}}}", &i), 0);
+        assert_string_equal(i.data_file, "/dev/sda");
+        assert_false(i.encrypted);
+        qemu_img_info_done(&i);
+        assert_int_equal(qemu_img_info_parse("{\"virtual-size\": 1, \"format\": \"qcow2\", \"encrypted\": true}", &i), 0);
+        assert_true(i.encrypted);
         qemu_img_info_done(&i);
 }
 
@@ -135,6 +153,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_parse_overlay_json),
                 cmocka_unit_test(test_parse_raw_and_bad),
+                cmocka_unit_test(test_parse_data_file_encrypted),
                 cmocka_unit_test(test_create_base_and_overlay),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
