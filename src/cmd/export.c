@@ -278,9 +278,13 @@ static int domain_unusable(struct vm_conn *c, const struct snapshot *s, char *re
  * with a warning (and dropped from sel). */
 static int check_domains(struct selection *sel) {
         _cleanup_(vm_conn_closep) struct vm_conn *c = NULL;
+        /* Copies: the rows go with the VMs skipped below, the first one's included. */
+        _cleanup_free_ char *uri = strdup(sel->vms[0].row->libvirt_uri);
+        _cleanup_free_ char *pool = sel->vms[0].row->libvirt_pool ? strdup(sel->vms[0].row->libvirt_pool) : NULL;
+        if (!uri || (sel->vms[0].row->libvirt_pool && !pool))
+                return log_oom();
         /* TCG: nothing runs here, so the host's KVM is not probed (and not warned about). */
-        const struct vm_conn_opts o = { .accel = VM_ACCEL_TCG, .uri = sel->vms[0].row->libvirt_uri,
-                                        .pool = sel->vms[0].row->libvirt_pool };
+        const struct vm_conn_opts o = { .accel = VM_ACCEL_TCG, .uri = uri, .pool = pool };
         int r = vm_conn_open(&libvirt_driver, &o, &c);
         if (r < 0)
                 return r;
