@@ -585,6 +585,18 @@ static int claim_vm(struct snapshot_ctx *x, struct vm_job *j) {
                                   j->name);
                         return -EEXIST;
                 }
+                /* A series lives in one place: a VM kept from an earlier run on libvirt hosts
+                 * does not get local siblings, nor the reverse. */
+                bool on_hosts = x->req->connect && *x->req->connect;
+                if (!!s->libvirt_uri != on_hosts) {
+                        if (s->libvirt_uri)
+                                log_error("VM %s of this series lives on %s: continue the series with --connect "
+                                          "(its hosts), or pick another VMNAME", j->name, s->libvirt_uri);
+                        else
+                                log_error("VM %s of this series is a local VM: continue it without --connect, or "
+                                          "pick another VMNAME", j->name);
+                        return -EEXIST;
+                }
                 /* A libvirt VM's row is written only once its domain is complete. */
                 if (s->libvirt_uri || vm_complete(j->name)) {
                         j->kept = true;

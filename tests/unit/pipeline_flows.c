@@ -1047,6 +1047,12 @@ static void test_snapshot_libvirt_spread(void **state) {
         assert_int_equal(pipeline_snapshot(&e->pl, &q), 0);
         assert_int_equal(fake_journal_count("volume-upload *"), 2);
         assert_int_equal(fake_journal_count("define-persistent *"), 3);
+        /* A series lives in one place: the same series without --connect, or a local series
+         * continued on hosts, is refused before anything is made. */
+        struct snapshot_request local = snap_req("base", "lv", 4, 1);
+        assert_int_equal(pipeline_snapshot(&e->pl, &local), -EEXIST);
+        assert_int_equal(n_snapshots(e), 3);
+        assert_listing("vms/qemu", "");
 
         assert_int_equal(pipeline_delete_vm(&e->pl, "lv1", false), 0);
         assert_lv_host("fake:///h1", "lv3", "BASE lv3.qcow2");
