@@ -408,8 +408,10 @@ static int volume_delete(struct vm_conn *vc, const char *name) {
 
 /* A volume of capacity bytes in format (raw: allocated as it is written; qcow2 on backing, a
  * qcow2 file of the host, when backing is set), as virStorageVolCreateXML takes it
- * (formatstorage.html). */
-static char *volume_xml(const char *name, uint64_t capacity, const char *format, const char *backing) {
+ * (formatstorage.html). mode: the file's permission bits (<target><permissions><mode>), 0 for
+ * the pool's default (root:root 0600 in a directory pool, VIR_STORAGE_DEFAULT_VOL_PERM_MODE). */
+static char *volume_xml(const char *name, uint64_t capacity, const char *format, const char *backing,
+                        unsigned mode) {
         xmlBufferPtr b;
         xmlTextWriterPtr w = writer_new(&b);
         if (!w)
@@ -437,6 +439,15 @@ static char *volume_xml(const char *name, uint64_t capacity, const char *format,
                 rc = wr_attr(w, "type", format);
         if (rc >= 0)
                 rc = xmlTextWriterEndElement(w);
+        if (rc >= 0 && mode) {
+                char m[16];
+                snprintf(m, sizeof m, "%04o", mode);
+                rc = xmlTextWriterStartElement(w, BAD_CAST "permissions");
+                if (rc >= 0)
+                        rc = wr_elem(w, "mode", m);
+                if (rc >= 0)
+                        rc = xmlTextWriterEndElement(w);
+        }
         if (rc >= 0)
                 rc = xmlTextWriterEndElement(w);
         if (rc >= 0 && backing) {
@@ -515,8 +526,8 @@ static int upload_stream(struct lv_conn *c, virStorageVolPtr v, const char *name
  * directory pool), so an upload killed too hard to clean up leaves a shorter volume, which the
  * size rule of volume_upload_ex replaces. */
 static int upload_new(struct lv_conn *c, virStoragePoolPtr p, const char *name, int fd, uint64_t size, bool quiet,
-                      virStorageVolPtr *ret) {
-        _cleanup_free_ char *xml = volume_xml(name, 0, "raw", NULL);
+                      unsigned mode, virStorageVolPtr *ret) {
+        _cleanup_free_ char *xml = volume_xml(name, 0, "raw", NULL, mode);
         if (!xml)
                 return log_oom();
         virStorageVolPtr v = virStorageVolCreateXML(p, xml, 0);
@@ -534,8 +545,10 @@ static int upload_new(struct lv_conn *c, virStoragePoolPtr p, const char *name, 
         return 0;
 }
 
-static int volume_upload_ex(struct lv_conn *c, const char *local_path, const char *name, bool quiet, char **ret_path,
-                            bool *ret_uploaded) {
+/* Upload local_path as volume name (mode: as volume_xml's; the upload keeps it, it writes
+ * into the file libvirt created); its host path into ret_path. */
+static int volume_upload_ex(struct lv_conn *c, const char *local_path, const char *name, bool quiet, unsigned mode,
+                            char **ret_path, bool *ret_uploaded) {
         _cleanup_close_ int fd = open(local_path, O_RDONLY | O_CLOEXEC);
         if (fd < 0)
                 return log_error_errno(-errno, "cannot open %s to upload it: %m", local_path);
@@ -576,7 +589,7 @@ static int volume_upload_ex(struct lv_conn *c, const char *local_path, const cha
                 }
         }
         if (!v) {
-                if ((r = upload_new(c, p, name, fd, size, quiet, &v)) < 0)
+                if ((r = upload_new(c, p, name, fd, size, quiet, mode, &v)) < 0)
                         return r;
                 uploaded = true;
                 /* libvirt probes the format (a qcow2 image uploaded as raw bytes) on a refresh. */
@@ -602,7 +615,7 @@ static int volume_upload_ex(struct lv_conn *c, const char *local_path, const cha
 
 static int volume_upload(struct vm_conn *vc, const char *local_path, const char *name, char **ret_path,
                          bool *ret_uploaded) {
-        return volume_upload_ex(CONN(vc), local_path, name, false, ret_path, ret_uploaded);
+        return volume_upload_ex(CONN(vc), local_path, name, false, 0, ret_path, ret_uploaded);
 }
 
 static int volume_create_overlay(struct vm_conn *vc, const char *name, const char *backing_path, char **ret_path) {
@@ -630,7 +643,7 @@ static int volume_create_overlay(struct vm_conn *vc, const char *name, const cha
         virStorageVolFree(back);
         if (r < 0)
                 return lv_fail(c->uri, -EIO, NULL, "cannot read the size of %s", backing_path);
-        _cleanup_free_ char *xml = volume_xml(name, info.capacity, "qcow2", backing_path);
+        _cleanup_free_ char *xml = volume_xml(name, info.capacity, "qcow2", backing_path, 0);
         if (!xml)
                 return log_oom();
         if (!(v = virStorageVolCreateXML(p, xml, 0)))
@@ -912,7 +925,10 @@ static int smbios_volumes(struct lv_domain *d, char **path0, char **path3) {
                 /* A leftover of a run that was cut short may hold other values. */
                 (void)volume_delete(&c->base, vname);
                 char *path = NULL;
-                r = volume_upload_ex(c, tmp, vname, true, &path, NULL);
+                /* World-readable: QEMU opens it itself (-smbios file=, a <qemu:arg>), as the
+                 * qemu.conf user (libvirt-qemu on a stock host), and libvirt's DAC driver relabels
+                 * only the files the domain XML names as devices (disks and their backing chain). */
+                r = volume_upload_ex(c, tmp, vname, true, 0644, &path, NULL);
                 unlink(tmp);
                 if (r < 0)
                         return r;

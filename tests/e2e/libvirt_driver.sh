@@ -119,6 +119,8 @@ tap_check "  libvirt lists it (shut off)" grep -qE ' lv1 +shut off' <<<"$(virsh 
 say vollist
 tap_check "  its SMBIOS type 0 and 3 tables are volumes" \
   test "$(val volumes)" = "base.qcow2,lv1-smbios-type0.bin,lv1-smbios-type3.bin,ov1.qcow2"
+tap_check "  readable by QEMU as libvirt-qemu (mode 0644; -smbios file= is no disk libvirt relabels)" \
+  test "$(stat -c %a "$POOLDIR/lv1-smbios-type0.bin" "$POOLDIR/lv1-smbios-type3.bin" | sort -u)" = 644
 mark_err
 say define lv1 "$OV" transient user 10.0.2.15
 tap_check "a name that exists: -EEXIST" test "$(val rc)" = -17
