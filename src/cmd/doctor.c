@@ -465,8 +465,10 @@ static void check_libvirt(const char *uri, const char *pool, const char *bridge,
         snprintf(fix, sizeof fix, "libvirt %s or later on that host (Debian 12: bookworm-backports has 11.3.0; "
                  "Debian 13 has 11.3.0)", min);
         if (r.libvirt_version >= LIBVIRT_VERSION_UEFI_INTERNAL_SNAPSHOT)
-                net_check_set(c, NET_CHECK_OK, "", "libvirt %s snapshots UEFI domains (NVRAM in qcow2)",
-                              libvirt_version_string(r.libvirt_version, v, sizeof v));
+                net_check_set(c, NET_CHECK_OK, "",
+                              "libvirt %s: vmcloak asks for a qcow2 NVRAM (<nvram format='qcow2'>), which libvirt "
+                              "snapshots from %s on (from libvirt's notes; not run against such a host yet)",
+                              libvirt_version_string(r.libvirt_version, v, sizeof v), min);
         else
                 net_check_set(c, img && img->uefi ? NET_CHECK_FAIL : NET_CHECK_WARN, fix,
                               "libvirt %s refuses internal snapshots of UEFI domains: Windows 11 VMs cannot be made "

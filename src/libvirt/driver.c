@@ -1027,15 +1027,23 @@ static int domain_define(struct vm_conn *vc, const struct vm_def *def, const str
                 return log_oom();
         }
         /* UEFI without a variable store of its own: libvirt's per-domain file, made from the
-         * firmware's template at the first start and removed with the domain (libvirt's
-         * default path, qemu.conf nvram_dir). */
-        if (def->firmware == VM_FIRMWARE_UEFI && isempty(def->nvram) &&
-            !(d->def.nvram = strdup_printf("/var/lib/libvirt/qemu/nvram/%s_VARS.fd", def->name))) {
+         * firmware's template at the first start and removed with the domain. Its path is
+         * libvirt's to pick (qemu.conf nvram_dir, the session's own folder for qemu:///session;
+         * NAME_VARS.fd, or NAME_VARS.qcow2 in qcow2): the domain XML leaves it out and the
+         * defined domain's XML (virsh dumpxml) has it. vm_def_check wants a store for UEFI, so
+         * it checks a stand-in. */
+        bool lv_nvram = def->firmware == VM_FIRMWARE_UEFI && isempty(def->nvram);
+        if (lv_nvram && !(d->def.nvram = strdup("(libvirt's per-domain NVRAM)"))) {
                 domain_free(&d->base);
                 return log_oom();
         }
         char reason[256];
-        if (vm_def_check(&d->def, reason, sizeof reason) < 0) {
+        int cr = vm_def_check(&d->def, reason, sizeof reason);
+        if (lv_nvram) {
+                free(d->def.nvram);
+                d->def.nvram = NULL;
+        }
+        if (cr < 0) {
                 log_error("cannot define domain %s: %s", def->name, reason);
                 domain_free(&d->base);
                 return -EINVAL;
@@ -1057,6 +1065,8 @@ static int domain_define(struct vm_conn *vc, const struct vm_def *def, const str
                 .domain_type = c->kvm ? "kvm" : "qemu",
                 .ovmf_code = ovmf_code,
                 .ovmf_vars_template = ovmf_vars,
+                .nvram_qcow2 = def->firmware == VM_FIRMWARE_UEFI && lv_nvram &&
+                               vm_libvirt_takes_uefi_snapshots(c->manager_version),
                 .smbios_type0_path = smbios0,
                 .smbios_type3_path = smbios3,
                 .agent_forward = { (uint16_t)d->fwd[0], (uint16_t)d->fwd[1] },
@@ -1457,8 +1467,10 @@ static int snapshot_create(struct vm_domain *vd, const char *name, const char *d
                 const char *m = lv_msg();
                 if (strstr(m, "pflash")) {
                         log_error("libvirt at %s cannot snapshot %s: libvirt %s takes no internal snapshot of a UEFI "
-                                  "(pflash) domain (it says: %s); a BIOS guest, or a libvirt that reverts external "
-                                  "snapshots, is needed", c->uri, d->def.name, c->manager_version, m);
+                                  "(pflash) domain (it says: %s); use a BIOS image, or a libvirt >= %d.%d.0 host "
+                                  "(internal snapshots of UEFI domains with a qcow2 NVRAM, which vmcloak asks for "
+                                  "there)", c->uri, d->def.name, c->manager_version, m,
+                                  VM_LIBVIRT_UEFI_SNAPSHOT_MAJOR, VM_LIBVIRT_UEFI_SNAPSHOT_MINOR);
                         return -EOPNOTSUPP;
                 }
                 return lv_fail(c->uri, -EIO, NULL, "cannot take snapshot %s of %s", name, d->def.name);

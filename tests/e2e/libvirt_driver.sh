@@ -215,8 +215,11 @@ OVU=$(val path)
 say define lvu "$OVU" persistent none 10.0.2.15 uefi
 tap_check "a UEFI domain is defined with the OVMF the host lists" \
   test "$(val rc)" = 0 -a -n "$(virsh -c "$LOCAL" dumpxml lvu | grep -E "<loader .*type=.pflash.*>$(sed -n 's|.*<value>\(/.*OVMF_CODE[^<]*\)</value>.*|\1|p' <<<"$(virsh -c "$LOCAL" domcapabilities --virttype qemu)" | head -1)<")"
+tap_check "  its NVRAM path is libvirt's choice (nvram_dir), the XML vmcloak gave names none" \
+  test -n "$(virsh -c "$LOCAL" dumpxml lvu | grep -E '<nvram template=.*OVMF_VARS[^ ]*>/var/lib/libvirt/qemu/nvram/lvu_VARS.fd</nvram>')"
 say start
 tap_check "  and starts" rc0
+tap_check "  libvirt made that NVRAM from the template" test -s /var/lib/libvirt/qemu/nvram/lvu_VARS.fd
 mark_err
 say snapshot s1
 tap_check "  a snapshot of it: -EOPNOTSUPP" test "$(val rc)" = -95
