@@ -35,9 +35,10 @@ static const struct optdef opts[] = {
         OPT_STRING(0, "interface", &arg_interface, "NAME", "--cape: [kvm] interface, the default capture interface",
                    .def = "the first VM's bridge", .check = check_ifname),
         OPT_IPV4(0, "resultserver-ip", &arg_resultserver_ip, "IP",
-                 "--cape: resultserver_ip of every machine (the result server as the VMs see it)",
+                 "--cape: resultserver_ip of every machine (the result server as the VMs see it; CAPE's "
+                 "cuckoo.conf then needs [resultserver] ip = 0.0.0.0)",
                  .def = "CAPE's cuckoo.conf"),
-        OPT_PORT(0, "resultserver-port", &arg_resultserver_port, "PORT", "--cape: resultserver_port of every machine",
+        OPT_PORT(0, "resultserver-port", &arg_resultserver_port, "PORT", "--cape: resultserver_port of every machine (turns off CAPE's multi-worker automatic ports)",
                  .def = "CAPE's cuckoo.conf"),
         OPT_BOOL(0, "bundle", &arg_bundle, "Write local snapshot VM NAME as one tar FILE for 'vmcloak import --bundle'"),
         OPT_BOOL(0, "with-image", &bundle_req.with_image, "--bundle: carry the image's disk too"),
@@ -149,6 +150,8 @@ static int selection_add(struct selection *sel, struct repo *r, struct snapshot 
         k = kvmconf_vm_from_rows(s, e.img, &e.v, reason, sizeof reason);
         if (k == -ENOMEM)
                 return log_oom();
+        if (k == 0 && !arg_cuckoo3)
+                k = kvmconf_vm_cape_check(&e.v, reason, sizeof reason);
         if (k < 0)
                 return refuse(sel, reason);
         struct export_vm *vms = reallocarray(sel->vms, sel->n + 1, sizeof *vms);
