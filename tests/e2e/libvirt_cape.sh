@@ -181,7 +181,7 @@ tap_check "the checker fails a conf whose domains the host does not have" \
 tap_check "the checker fails a snapshot that is not in running state" \
   refused check-shutoff 'not in running state'
 tap_check "doctor --connect with the pool and bridge: exit 0" test "$(rc_of doctor)" = rc=0
-tap_check "doctor reports libvirt 9+ and QEMU" has doctor "[ok]   libvirt 8.0.0 or later (CAPE)"
+tap_check "doctor reports libvirt 9+ and QEMU" has doctor "[ok]   libvirt 8.2.0 or later (<qemu:override>)"
 tap_check "doctor reports the domain types the host offers (kvm where /dev/kvm works, else a warning)" \
   test -n "$(sect doctor | grep -E '^  \[(ok|warn)\] +domain types \(kvm, qemu\) +(kvm|only qemu)')"
 tap_check "doctor finds the pool and the bridge" \
