@@ -545,6 +545,10 @@ static int upload_new(struct lv_conn *c, virStoragePoolPtr p, const char *name, 
         return 0;
 }
 
+/* How long a shorter same-named volume is watched for growth before it is taken for a cut
+ * upload and replaced (seconds): a stream writes many MiB a second. */
+#define UPLOAD_SETTLE_S 3
+
 /* Upload local_path as volume name (mode: as volume_xml's; the upload keeps it, it writes
  * into the file libvirt created); its host path into ret_path. */
 static int volume_upload_ex(struct lv_conn *c, const char *local_path, const char *name, bool quiet, unsigned mode,
@@ -575,6 +579,24 @@ static int volume_upload_ex(struct lv_conn *c, const char *local_path, const cha
                         r = lv_fail(c->uri, -EIO, NULL, "cannot read the size of volume %s", name);
                         virStorageVolFree(v);
                         return r;
+                }
+                virStorageVolInfo later = info;
+                if (info.allocation < size) {
+                        /* Shorter: a cut upload, or one another process is still making (the
+                         * same content-named volume). Look again after a while: one that grew
+                         * is left to its uploader. */
+                        sleep(UPLOAD_SETTLE_S);
+                        if (virStoragePoolRefresh(p, 0) < 0 ||
+                            virStorageVolGetInfoFlags(v, &later, VIR_STORAGE_VOL_GET_PHYSICAL) < 0)
+                                later = info;
+                }
+                if (later.allocation != info.allocation) {
+                        log_error("libvirt at %s: volume %s is growing (%llu -> %llu of %llu bytes): another upload "
+                                  "of it is under way; try again when it has ended", c->uri, name,
+                                  (unsigned long long)info.allocation, (unsigned long long)later.allocation,
+                                  (unsigned long long)size);
+                        virStorageVolFree(v);
+                        return -EBUSY;
                 }
                 if (info.allocation == size) {
                         log_debug("libvirt at %s: volume %s has the file's size, reused", c->uri, name);
@@ -700,6 +722,51 @@ static int volume_list(struct vm_conn *vc, char ***ret_names) {
         }
         qsort(names, strv_length(names), sizeof *names, cmp_str);
         *ret_names = names;
+        return 0;
+}
+
+static int volume_users(struct vm_conn *vc, const char *name, unsigned *ret_n) {
+        struct lv_conn *c = CONN(vc);
+        virStoragePoolPtr p;
+        int r = pool_get(c, false, &p);
+        if (r < 0)
+                return r;
+        /* what other connections (another vmcloak, another URI of this host) made */
+        if (virStoragePoolRefresh(p, 0) < 0)
+                log_debug("libvirt at %s: pool %s refresh: %s", c->uri, c->pool_name, lv_msg());
+        virStorageVolPtr v = NULL;
+        if ((r = vol_lookup(c, p, name, &v)) < 0)
+                return r;
+        _cleanup_free_ char *path = NULL;
+        r = vol_path(c, v, name, &path);
+        virStorageVolFree(v);
+        if (r < 0)
+                return r;
+        virStorageVolPtr *vols = NULL;
+        int n = virStoragePoolListAllVolumes(p, &vols, 0);
+        if (n < 0)
+                return lv_fail(c->uri, -EIO, NULL, "cannot list the volumes of pool %s", c->pool_name);
+        unsigned users = 0;
+        r = 0;
+        for (int i = 0; i < n; i++) {
+                if (r == 0) {
+                        /* formatstorage.html: <volume><backingStore><path> */
+                        char *xml = virStorageVolGetXMLDesc(vols[i], 0);
+                        _cleanup_free_ char *b = xml ? xpath_string(xml, "string(/volume/backingStore/path)") : NULL;
+                        if (!xml)
+                                r = lv_fail(c->uri, -EIO, NULL, "cannot read volume %s", virStorageVolGetName(vols[i]));
+                        else if (!b)
+                                r = log_oom();
+                        else if (streq(b, path))
+                                users++;
+                        free(xml);
+                }
+                virStorageVolFree(vols[i]);
+        }
+        free(vols);
+        if (r < 0)
+                return r;
+        *ret_n = users;
         return 0;
 }
 
@@ -1584,4 +1651,5 @@ const struct vm_driver libvirt_driver = {
         .volume_create_overlay = volume_create_overlay,
         .volume_delete = volume_delete,
         .volume_list = volume_list,
+        .volume_users = volume_users,
 };

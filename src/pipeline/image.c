@@ -162,7 +162,8 @@ int pipeline_delete_image(struct pipeline *pl, const char *name, bool with_snaps
         return rc;
 }
 
-bool libvirt_volume_in_use(struct repo *repo, const char *uri, const char *pool, const char *base, int64_t except_id) {
+bool libvirt_volume_in_use(struct repo *repo, struct vm_conn *c, const char *uri, const char *pool, const char *base,
+                           int64_t except_id) {
         struct snapshot **rows = NULL;
         size_t n = 0;
         bool used = true;   /* when the rows cannot be read, leave the volume */
@@ -173,7 +174,17 @@ bool libvirt_volume_in_use(struct repo *repo, const char *uri, const char *pool,
                                streq_ptr(rows[i]->libvirt_pool, pool) && streq_ptr(rows[i]->libvirt_base, base);
         }
         snapshot_list_free(rows, n);
-        return used;
+        if (used || !c)
+                return used;
+        unsigned users = 0;
+        int r = vm_volume_users(c, base, &users);
+        if (r == -ENOENT)
+                return false;
+        if (r < 0)
+                return true;
+        if (users > 0)
+                log_info("volume %s kept on %s: %u volume(s) of pool %s are backed by it", base, uri, users, pool);
+        return users > 0;
 }
 
 /* A VM that lives on a libvirt host (issue 14): its domain (with its snapshot), its overlay
@@ -201,7 +212,7 @@ static int delete_libvirt_vm(struct pipeline *pl, const struct snapshot *s, bool
                         return r;
                 if (s->libvirt_volume && (r = vm_volume_delete(c, s->libvirt_volume)) < 0 && r != -ENOENT && !force)
                         return r;
-                if (s->libvirt_base && !libvirt_volume_in_use(pl->repo, s->libvirt_uri, s->libvirt_pool, s->libvirt_base, s->id) &&
+                if (s->libvirt_base && !libvirt_volume_in_use(pl->repo, c, s->libvirt_uri, s->libvirt_pool, s->libvirt_base, s->id) &&
                     (r = vm_volume_delete(c, s->libvirt_base)) == 0)
                         log_info("Removed volume %s from %s: no other VM uses it", s->libvirt_base, s->libvirt_uri);
         } else

@@ -31,10 +31,14 @@ int pipeline_delete_image(struct pipeline *pl, const char *name, bool with_snaps
  * or the driver's error (one line). */
 int pipeline_delete_vm(struct pipeline *pl, const char *vmname, bool force);
 
-/* Whether a snapshot row other than except_id (-1: none) has its disk on image volume base of
- * pool on libvirt host uri (snapshot.libvirt_base, issue 14): that volume must stay. True also
- * when the rows cannot be read (nothing is deleted on a doubt). */
-bool libvirt_volume_in_use(struct repo *repo, const char *uri, const char *pool, const char *base, int64_t except_id);
+/* Whether image volume base of pool on libvirt host uri (snapshot.libvirt_base, issue 14) must
+ * stay: a snapshot row other than except_id (-1: none) has its disk on it, or, asked through c
+ * (the open connection to that host and pool; NULL: rows only), any volume of the pool is backed
+ * by it (vm_volume_users: overlays of other vmcloak homes, of the same host under another URI,
+ * or of a run that has not written its rows yet). True also when the rows or the host cannot be
+ * read (nothing is deleted on a doubt; the driver's line says why). */
+bool libvirt_volume_in_use(struct repo *repo, struct vm_conn *c, const char *uri, const char *pool, const char *base,
+                           int64_t except_id);
 
 /* Copy image name to a new image newname (disk and row: its hardware profile and identity too) with
  * its own MAC (a profile's machine: the same vendor OUI); the copy is recorded

@@ -101,7 +101,7 @@ int snapshot_hosts_open(struct snapshot_ctx *x) {
 void snapshot_hosts_done(struct snapshot_ctx *x) {
         for (unsigned i = 0; i < x->n_hosts; i++) {
                 struct snapshot_host *h = &x->hosts[i];
-                if (h->uploaded && x->base_volume && h->pl.conn && !libvirt_volume_in_use(x->pl->repo, h->pl.uri, h->pl.pool ? h->pl.pool : SNAPSHOT_LIBVIRT_POOL, x->base_volume, -1)) {
+                if (h->uploaded && x->base_volume && h->pl.conn && !libvirt_volume_in_use(x->pl->repo, h->pl.conn, h->pl.uri, h->pl.pool ? h->pl.pool : SNAPSHOT_LIBVIRT_POOL, x->base_volume, -1)) {
                         if (vm_volume_delete(h->pl.conn, x->base_volume) == 0)
                                 log_info("Removed volume %s from %s: no VM uses it", x->base_volume, h->pl.uri);
                 }

@@ -111,6 +111,12 @@ tap_check "  qcow2 backed by the image volume" \
   test -n "$(qemu-img info -U "$OV" | grep -Fx "backing file: $BASE")" -a -n "$(qemu-img info -U "$OV" | grep -x 'virtual size: .*(2147483648 bytes)')"
 say overlay ov1.qcow2 "$BASE"
 tap_check "the same overlay name again: -EEXIST" test "$(val rc)" = -17
+say volusers base.qcow2
+tap_check "the image volume has one user on the host (the overlay)" test "$(val rc)" = 0 -a "$(val users)" = 1
+say volusers ov1.qcow2
+tap_check "  the overlay has none" test "$(val rc)" = 0 -a "$(val users)" = 0
+say volusers nosuch.qcow2
+tap_check "  no such volume: -ENOENT" test "$(val rc)" = -2
 
 say define lv1 "$OV" persistent user 10.0.2.15 smbios
 tap_check "a persistent domain with user-mode networking is defined" rc0
