@@ -245,6 +245,10 @@ static int domain_unusable(struct vm_conn *c, const struct snapshot *s, char *re
                                    "drop the row with vmcloak delvm %s", s->libvirt_uri, s->vmname, s->vmname);
         if (r < 0)
                 return r;
+        if (!isempty(s->libvirt_uuid) && !streq(info.uuid, s->libvirt_uuid))
+                return reason_fail(reason, size, "domain %s on %s has UUID %s, not %s (the one vmcloak made): it is "
+                                   "another domain of that name; rename it, or forget the VM with vmcloak delvm "
+                                   "--force %s", s->vmname, s->libvirt_uri, info.uuid, s->libvirt_uuid, s->vmname);
         if (info.snapshots == 0 || !info.current_snapshot[0])
                 return reason_fail(reason, size, "domain %s on %s has no snapshot for CAPE to revert: make the VM "
                                    "again with vmcloak snapshot --connect", s->vmname, s->libvirt_uri);

@@ -25,10 +25,12 @@ int pipeline_delete_image(struct pipeline *pl, const char *name, bool with_snaps
 
 /* Delete snapshot VM vmname: its row and its folder. A VM on a libvirt host (its row's
  * libvirt_uri, issue 14) through pl->host_driver: its domain with its snapshot, its overlay
- * volume, and the image's volume there when no other row on that host and pool uses it, then
+ * volume, and the image's volume there when nothing uses it (libvirt_volume_in_use), then
  * its row and ~/.vmcloak/vms/libvirt/VM. A host that cannot be reached keeps the row (one line)
- * unless force, which forgets the VM and says what stays on the host. -ENOENT, -EOPNOTSUPP,
- * or the driver's error (one line). */
+ * unless force, which forgets the VM and says what stays on the host. A domain of that name
+ * whose UUID is not the row's libvirt_uuid is not vmcloak's: -EEXIST and the row kept (one
+ * line), or with force the row forgotten and that domain and the volumes left alone. -ENOENT,
+ * -EOPNOTSUPP, or the driver's error (one line). */
 int pipeline_delete_vm(struct pipeline *pl, const char *vmname, bool force);
 
 /* Whether image volume base of pool on libvirt host uri (snapshot.libvirt_base, issue 14) must

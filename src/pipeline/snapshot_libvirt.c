@@ -154,7 +154,13 @@ int snapshot_libvirt_save(struct vm_build *b) {
         b->step = "switching it off";
         vm_domain_destroy(b->s.dom);
 
-        struct snapshot where = { .libvirt_uri = (char *)b->host->pl.uri,
+        struct vm_domain_info info;
+        if ((r = vm_conn_domain_info(b->host->pl.conn, b->job->name, &info)) < 0) {
+                if (r == -ENOENT)
+                        log_error("%s: its domain vanished from %s after the snapshot", b->job->name, b->host->pl.uri);
+                return r;
+        }
+        struct snapshot where = { .libvirt_uri = (char *)b->host->pl.uri, .libvirt_uuid = info.uuid,
                                   .libvirt_pool = (char *)(x->req->pool ? x->req->pool : SNAPSHOT_LIBVIRT_POOL),
                                   .libvirt_volume = b->volume, .libvirt_base = x->base_volume,
                                   .libvirt_snapshot = (char *)SNAPSHOT_LIBVIRT_NAME };
