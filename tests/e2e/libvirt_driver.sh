@@ -30,9 +30,12 @@ trap 'pkill -KILL -f -- "$tmp/" 2>/dev/null; ip netns del "$ns" 2>/dev/null; rm 
 IMG=$VMCLOAK_HOME/image/limg.qcow2
 ip netns add "$ns" || skip_all "cannot create a network namespace"
 
+# LV_QEMU_DEFAULT_USER=1: QEMU runs as libvirt-qemu (a stock host's qemu.conf), the way to
+# check by hand that what vmcloak hands QEMU itself (the SMBIOS side volumes) is readable.
+[ -n "${LV_QEMU_DEFAULT_USER:-}" ] && chmod 0755 "$tmp"
 cat > "$tmp/inside.sh" <<EOF
 set -u
-T=$tmp; DRV=$DRV; IMG=$IMG
+T=$tmp; DRV=$DRV; IMG=$IMG; LV_QEMU_DEFAULT_USER=${LV_QEMU_DEFAULT_USER:-}
 E2E=$(cd "$(dirname "$0")" && pwd)
 EOF
 cat >> "$tmp/inside.sh" <<'EOF'
