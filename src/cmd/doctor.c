@@ -372,9 +372,11 @@ static void check_libvirt(const char *uri, const char *pool, const char *bridge,
         }
         net_check_set(c, NET_CHECK_OK, "", "%s (%s)", uri, isempty(r.hostname) ? "?" : r.hostname);
 
-        c = check_new("libvirt-version", "libvirt 8.0.0 or later (CAPE)");
-        if (r.libvirt_version < LIBVIRT_VERSION_CAPE)
-                net_check_set(c, NET_CHECK_FAIL, "upgrade libvirt on that host (CAPE's kvm machinery needs 8.0.0)",
+        c = check_new("libvirt-version", "libvirt 8.2.0 or later (<qemu:override>)");
+        if (r.libvirt_version < LIBVIRT_VERSION_DOMXML)
+                net_check_set(c, NET_CHECK_FAIL,
+                              "upgrade libvirt on that host (vmcloak's domain XML sets device properties with "
+                              "<qemu:override>, which libvirt has since 8.2.0)",
                               "libvirt %s", libvirt_version_string(r.libvirt_version, v, sizeof v));
         else
                 net_check_set(c, NET_CHECK_OK, "", "libvirt %s", libvirt_version_string(r.libvirt_version, v, sizeof v));
@@ -465,8 +467,10 @@ static void check_libvirt(const char *uri, const char *pool, const char *bridge,
         snprintf(fix, sizeof fix, "libvirt %s or later on that host (Debian 12: bookworm-backports has 11.3.0; "
                  "Debian 13 has 11.3.0)", min);
         if (r.libvirt_version >= LIBVIRT_VERSION_UEFI_INTERNAL_SNAPSHOT)
-                net_check_set(c, NET_CHECK_OK, "", "libvirt %s snapshots UEFI domains (NVRAM in qcow2)",
-                              libvirt_version_string(r.libvirt_version, v, sizeof v));
+                net_check_set(c, NET_CHECK_OK, "",
+                              "libvirt %s: vmcloak asks for a qcow2 NVRAM (<nvram format='qcow2'>), which libvirt "
+                              "snapshots from %s on (from libvirt's notes; not run against such a host yet)",
+                              libvirt_version_string(r.libvirt_version, v, sizeof v), min);
         else
                 net_check_set(c, img && img->uefi ? NET_CHECK_FAIL : NET_CHECK_WARN, fix,
                               "libvirt %s refuses internal snapshots of UEFI domains: Windows 11 VMs cannot be made "

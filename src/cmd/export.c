@@ -35,9 +35,10 @@ static const struct optdef opts[] = {
         OPT_STRING(0, "interface", &arg_interface, "NAME", "--cape: [kvm] interface, the default capture interface",
                    .def = "the first VM's bridge", .check = check_ifname),
         OPT_IPV4(0, "resultserver-ip", &arg_resultserver_ip, "IP",
-                 "--cape: resultserver_ip of every machine (the result server as the VMs see it)",
+                 "--cape: resultserver_ip of every machine (the result server as the VMs see it; CAPE's "
+                 "cuckoo.conf then needs [resultserver] ip = 0.0.0.0)",
                  .def = "CAPE's cuckoo.conf"),
-        OPT_PORT(0, "resultserver-port", &arg_resultserver_port, "PORT", "--cape: resultserver_port of every machine",
+        OPT_PORT(0, "resultserver-port", &arg_resultserver_port, "PORT", "--cape: resultserver_port of every machine (turns off CAPE's multi-worker automatic ports)",
                  .def = "CAPE's cuckoo.conf"),
         OPT_BOOL(0, "bundle", &arg_bundle, "Write local snapshot VM NAME as one tar FILE for 'vmcloak import --bundle'"),
         OPT_BOOL(0, "with-image", &bundle_req.with_image, "--bundle: carry the image's disk too"),
@@ -165,6 +166,8 @@ static int selection_add(struct selection *sel, struct repo *r, struct snapshot 
         k = kvmconf_vm_from_rows(s, e.img, &e.v, reason, sizeof reason);
         if (k == -ENOMEM)
                 return log_oom();
+        if (k == 0 && !arg_cuckoo3)
+                k = kvmconf_vm_cape_check(&e.v, reason, sizeof reason);
         if (k < 0)
                 return refuse(sel, reason);
         warn_no_python(&e.v);
@@ -259,6 +262,10 @@ static int domain_unusable(struct vm_conn *c, const struct snapshot *s, char *re
                                    "drop the row with vmcloak delvm %s", s->libvirt_uri, s->vmname, s->vmname);
         if (r < 0)
                 return r;
+        if (!isempty(s->libvirt_uuid) && !streq(info.uuid, s->libvirt_uuid))
+                return reason_fail(reason, size, "domain %s on %s has UUID %s, not %s (the one vmcloak made): it is "
+                                   "another domain of that name; rename it, or forget the VM with vmcloak delvm "
+                                   "--force %s", s->vmname, s->libvirt_uri, info.uuid, s->libvirt_uuid, s->vmname);
         if (info.snapshots == 0 || !info.current_snapshot[0])
                 return reason_fail(reason, size, "domain %s on %s has no snapshot for CAPE to revert: make the VM "
                                    "again with vmcloak snapshot --connect", s->vmname, s->libvirt_uri);

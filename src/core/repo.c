@@ -98,6 +98,7 @@ static const struct known_column {
         { "snapshot", "libvirt_volume", "TEXT", SINCE_SCHEMA6 },
         { "snapshot", "libvirt_base", "TEXT", SINCE_SCHEMA6 },
         { "snapshot", "libvirt_snapshot", "TEXT", SINCE_SCHEMA6 },
+        { "snapshot", "libvirt_uuid", "TEXT", SINCE_SCHEMA6 },
 };
 
 /* The vmcloak schema (user_version) a column first belongs to: 1 for VMCloak's head revision. */
@@ -678,6 +679,7 @@ static struct snapshot *snapshot_from_row(sqlite3_stmt *st) {
                         s->port = sqlite3_column_int(st, i);
                 S(vmname); S(ipaddr); S(hostname); S(mac); S(created_at); S(tags); S(identity); S(cloakcheck);
                 S(libvirt_uri); S(libvirt_pool); S(libvirt_volume); S(libvirt_base); S(libvirt_snapshot);
+                S(libvirt_uuid);
                 S(image_name); S(image_vm);
 #undef S
         }
@@ -701,7 +703,7 @@ void snapshot_free(struct snapshot *s) {
         free(s->vmname); free(s->ipaddr); free(s->hostname); free(s->mac); free(s->created_at); free(s->tags);
         free(s->identity); free(s->cloakcheck); free(s->image_name); free(s->image_vm);
         free(s->libvirt_uri); free(s->libvirt_pool); free(s->libvirt_volume); free(s->libvirt_base);
-        free(s->libvirt_snapshot);
+        free(s->libvirt_snapshot); free(s->libvirt_uuid);
         free(s);
 }
 
@@ -946,7 +948,7 @@ int repo_snapshot_insert(struct repo *r, struct snapshot *s) {
         int rc = sqlite3_prepare_v2(r->db,
                                     "INSERT INTO snapshot (image_id, vmname, ipaddr, port, hostname, mac, created_at, "
                                     "tags, identity, cloakcheck, libvirt_uri, libvirt_pool, libvirt_volume, "
-                                    "libvirt_base, libvirt_snapshot) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", -1, &st,
+                                    "libvirt_base, libvirt_snapshot, libvirt_uuid) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", -1, &st,
                                     NULL);
         if (rc != SQLITE_OK)
                 return sql_error(r, rc, "adding the snapshot");
@@ -965,6 +967,7 @@ int repo_snapshot_insert(struct repo *r, struct snapshot *s) {
         bind_opt_text(st, 13, s->libvirt_volume);
         bind_opt_text(st, 14, s->libvirt_base);
         bind_opt_text(st, 15, s->libvirt_snapshot);
+        bind_opt_text(st, 16, s->libvirt_uuid);
         rc = sqlite3_step(st);
         sqlite3_finalize(st);
         if (rc != SQLITE_DONE)

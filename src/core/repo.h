@@ -20,7 +20,7 @@
  *        snapshot.cloakcheck (TEXT; issue 13, cloaking: NULL for VMCloak rows and older ones,
  *        which have no hardware profile and run as QEMU's own machine, as VMCloak's did)
  *   6  + snapshot.libvirt_uri, snapshot.libvirt_pool, snapshot.libvirt_volume,
- *        snapshot.libvirt_base, snapshot.libvirt_snapshot (TEXT; issue 14: a VM that lives as a
+ *        snapshot.libvirt_base, snapshot.libvirt_snapshot, snapshot.libvirt_uuid (TEXT; issue 14: a VM that lives as a
  *        persistent libvirt domain on a libvirt host, `snapshot --connect`; NULL for the local
  *        Cuckoo3 VMs of the qemu machinery: a folder with disk, memory file, machineinfo.json)
  * VMCloak reads every one of them (it names its columns); migrate takes 0, 2, 3, 4 and 5 to 6. */
@@ -97,6 +97,10 @@ struct snapshot {
         char *libvirt_volume;
         char *libvirt_base;
         char *libvirt_snapshot;
+        /* The domain's UUID at snapshot time (virDomainGetUUIDString): a domain of that name
+         * with another UUID is not vmcloak's (delvm and export --cape refuse it); NULL: not
+         * recorded. */
+        char *libvirt_uuid;
         char *image_name;  /* filled by queries that join the image */
         char *image_vm;    /* the image's vm ("qemu"), likewise; NULL when the image is gone */
 };

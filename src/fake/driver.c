@@ -983,4 +983,5 @@ const struct vm_driver fake_driver = {
         .volume_create_overlay = fake_host_volume_create_overlay,
         .volume_delete = fake_host_volume_delete,
         .volume_list = fake_host_volume_list,
+        .volume_users = fake_host_volume_users,
 };

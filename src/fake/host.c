@@ -382,6 +382,21 @@ int fake_host_volume_list(struct vm_conn *vc, char ***ret_names) {
         return 0;
 }
 
+int fake_host_volume_users(struct vm_conn *vc, const char *name, unsigned *ret_n) {
+        const struct fake_conn *c = (const struct fake_conn *)vc;
+        pthread_mutex_lock(&hosts_lock);
+        struct fake_host *h = host_get(c->uri);
+        struct fake_volume *v = h ? volume_find(h, pool_of(c), name) : NULL;
+        unsigned n = 0;
+        for (size_t i = 0; v && i < h->n_vols; i++)
+                n += streq(h->vols[i].pool, pool_of(c)) && streq_ptr(h->vols[i].backing, v->path);
+        pthread_mutex_unlock(&hosts_lock);
+        if (!v)
+                return -ENOENT;
+        *ret_n = n;
+        return 0;
+}
+
 int fake_host_domains(const char *uri, char ***ret) {
         char **l = calloc(1, sizeof *l);
         int r = l ? 0 : -ENOMEM;

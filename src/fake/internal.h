@@ -115,6 +115,7 @@ int fake_host_volume_upload(struct vm_conn *c, const char *local_path, const cha
 int fake_host_volume_create_overlay(struct vm_conn *c, const char *name, const char *backing_path, char **ret_path);
 int fake_host_volume_delete(struct vm_conn *c, const char *name);
 int fake_host_volume_list(struct vm_conn *c, char ***ret_names);
+int fake_host_volume_users(struct vm_conn *c, const char *name, unsigned *ret_n);
 void fake_hosts_reset(void);
 /* Whether host uri has a volume at path (a domain's disk there). */
 bool fake_host_has_volume(const char *uri, const char *path);

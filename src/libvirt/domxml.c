@@ -362,6 +362,10 @@ static void write_os(struct xml *x) {
                 if (d->nvram || h->ovmf_vars_template) {
                         start(x, "nvram");
                         attr(x, "template", h->ovmf_vars_template);
+                        if (h->nvram_qcow2 && h->ovmf_vars_template) {
+                                attr(x, "templateFormat", "raw");
+                                attr(x, "format", "qcow2");
+                        }
                         if (d->nvram)
                                 text(x, d->nvram);
                         end(x);

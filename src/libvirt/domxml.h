@@ -22,6 +22,11 @@ struct libvirt_xml_host {
         /* UEFI: the read-only code and the template libvirt copies into nvram (vm_def.nvram,
          * or libvirt's own per-domain path when that is NULL). */
         const char *ovmf_code, *ovmf_vars_template;
+        /* UEFI: the per-domain variable store in qcow2, converted from the raw template
+         * (<nvram template=... templateFormat='raw' format='qcow2'/>, libvirt >= 10.10.0,
+         * formatdomain.rst "nvram"): the only NVRAM libvirt >= 10.10 takes internal snapshots
+         * of. Leave false for older daemons, which do not know the attributes. */
+        bool nvram_qcow2;
         /* Binary SMBIOS type 0 and 3 structures (machine/smbios.h) on the host, for what
          * <sysinfo> cannot say (the "virtual machine" bit of type 0, the chassis type): given
          * with <qemu:commandline> -smbios file=... and then left out of <sysinfo>. */

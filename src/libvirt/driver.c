@@ -408,8 +408,10 @@ static int volume_delete(struct vm_conn *vc, const char *name) {
 
 /* A volume of capacity bytes in format (raw: allocated as it is written; qcow2 on backing, a
  * qcow2 file of the host, when backing is set), as virStorageVolCreateXML takes it
- * (formatstorage.html). */
-static char *volume_xml(const char *name, uint64_t capacity, const char *format, const char *backing) {
+ * (formatstorage.html). mode: the file's permission bits (<target><permissions><mode>), 0 for
+ * the pool's default (root:root 0600 in a directory pool, VIR_STORAGE_DEFAULT_VOL_PERM_MODE). */
+static char *volume_xml(const char *name, uint64_t capacity, const char *format, const char *backing,
+                        unsigned mode) {
         xmlBufferPtr b;
         xmlTextWriterPtr w = writer_new(&b);
         if (!w)
@@ -437,6 +439,15 @@ static char *volume_xml(const char *name, uint64_t capacity, const char *format,
                 rc = wr_attr(w, "type", format);
         if (rc >= 0)
                 rc = xmlTextWriterEndElement(w);
+        if (rc >= 0 && mode) {
+                char m[16];
+                snprintf(m, sizeof m, "%04o", mode);
+                rc = xmlTextWriterStartElement(w, BAD_CAST "permissions");
+                if (rc >= 0)
+                        rc = wr_elem(w, "mode", m);
+                if (rc >= 0)
+                        rc = xmlTextWriterEndElement(w);
+        }
         if (rc >= 0)
                 rc = xmlTextWriterEndElement(w);
         if (rc >= 0 && backing) {
@@ -515,8 +526,8 @@ static int upload_stream(struct lv_conn *c, virStorageVolPtr v, const char *name
  * directory pool), so an upload killed too hard to clean up leaves a shorter volume, which the
  * size rule of volume_upload_ex replaces. */
 static int upload_new(struct lv_conn *c, virStoragePoolPtr p, const char *name, int fd, uint64_t size, bool quiet,
-                      virStorageVolPtr *ret) {
-        _cleanup_free_ char *xml = volume_xml(name, 0, "raw", NULL);
+                      unsigned mode, virStorageVolPtr *ret) {
+        _cleanup_free_ char *xml = volume_xml(name, 0, "raw", NULL, mode);
         if (!xml)
                 return log_oom();
         virStorageVolPtr v = virStorageVolCreateXML(p, xml, 0);
@@ -534,8 +545,14 @@ static int upload_new(struct lv_conn *c, virStoragePoolPtr p, const char *name, 
         return 0;
 }
 
-static int volume_upload_ex(struct lv_conn *c, const char *local_path, const char *name, bool quiet, char **ret_path,
-                            bool *ret_uploaded) {
+/* How long a shorter same-named volume is watched for growth before it is taken for a cut
+ * upload and replaced (seconds): a stream writes many MiB a second. */
+#define UPLOAD_SETTLE_S 3
+
+/* Upload local_path as volume name (mode: as volume_xml's; the upload keeps it, it writes
+ * into the file libvirt created); its host path into ret_path. */
+static int volume_upload_ex(struct lv_conn *c, const char *local_path, const char *name, bool quiet, unsigned mode,
+                            char **ret_path, bool *ret_uploaded) {
         _cleanup_close_ int fd = open(local_path, O_RDONLY | O_CLOEXEC);
         if (fd < 0)
                 return log_error_errno(-errno, "cannot open %s to upload it: %m", local_path);
@@ -563,6 +580,24 @@ static int volume_upload_ex(struct lv_conn *c, const char *local_path, const cha
                         virStorageVolFree(v);
                         return r;
                 }
+                virStorageVolInfo later = info;
+                if (info.allocation < size) {
+                        /* Shorter: a cut upload, or one another process is still making (the
+                         * same content-named volume). Look again after a while: one that grew
+                         * is left to its uploader. */
+                        sleep(UPLOAD_SETTLE_S);
+                        if (virStoragePoolRefresh(p, 0) < 0 ||
+                            virStorageVolGetInfoFlags(v, &later, VIR_STORAGE_VOL_GET_PHYSICAL) < 0)
+                                later = info;
+                }
+                if (later.allocation != info.allocation) {
+                        log_error("libvirt at %s: volume %s is growing (%llu -> %llu of %llu bytes): another upload "
+                                  "of it is under way; try again when it has ended", c->uri, name,
+                                  (unsigned long long)info.allocation, (unsigned long long)later.allocation,
+                                  (unsigned long long)size);
+                        virStorageVolFree(v);
+                        return -EBUSY;
+                }
                 if (info.allocation == size) {
                         log_debug("libvirt at %s: volume %s has the file's size, reused", c->uri, name);
                 } else {
@@ -576,7 +611,7 @@ static int volume_upload_ex(struct lv_conn *c, const char *local_path, const cha
                 }
         }
         if (!v) {
-                if ((r = upload_new(c, p, name, fd, size, quiet, &v)) < 0)
+                if ((r = upload_new(c, p, name, fd, size, quiet, mode, &v)) < 0)
                         return r;
                 uploaded = true;
                 /* libvirt probes the format (a qcow2 image uploaded as raw bytes) on a refresh. */
@@ -602,7 +637,7 @@ static int volume_upload_ex(struct lv_conn *c, const char *local_path, const cha
 
 static int volume_upload(struct vm_conn *vc, const char *local_path, const char *name, char **ret_path,
                          bool *ret_uploaded) {
-        return volume_upload_ex(CONN(vc), local_path, name, false, ret_path, ret_uploaded);
+        return volume_upload_ex(CONN(vc), local_path, name, false, 0, ret_path, ret_uploaded);
 }
 
 static int volume_create_overlay(struct vm_conn *vc, const char *name, const char *backing_path, char **ret_path) {
@@ -630,7 +665,7 @@ static int volume_create_overlay(struct vm_conn *vc, const char *name, const cha
         virStorageVolFree(back);
         if (r < 0)
                 return lv_fail(c->uri, -EIO, NULL, "cannot read the size of %s", backing_path);
-        _cleanup_free_ char *xml = volume_xml(name, info.capacity, "qcow2", backing_path);
+        _cleanup_free_ char *xml = volume_xml(name, info.capacity, "qcow2", backing_path, 0);
         if (!xml)
                 return log_oom();
         if (!(v = virStorageVolCreateXML(p, xml, 0)))
@@ -687,6 +722,51 @@ static int volume_list(struct vm_conn *vc, char ***ret_names) {
         }
         qsort(names, strv_length(names), sizeof *names, cmp_str);
         *ret_names = names;
+        return 0;
+}
+
+static int volume_users(struct vm_conn *vc, const char *name, unsigned *ret_n) {
+        struct lv_conn *c = CONN(vc);
+        virStoragePoolPtr p;
+        int r = pool_get(c, false, &p);
+        if (r < 0)
+                return r;
+        /* what other connections (another vmcloak, another URI of this host) made */
+        if (virStoragePoolRefresh(p, 0) < 0)
+                log_debug("libvirt at %s: pool %s refresh: %s", c->uri, c->pool_name, lv_msg());
+        virStorageVolPtr v = NULL;
+        if ((r = vol_lookup(c, p, name, &v)) < 0)
+                return r;
+        _cleanup_free_ char *path = NULL;
+        r = vol_path(c, v, name, &path);
+        virStorageVolFree(v);
+        if (r < 0)
+                return r;
+        virStorageVolPtr *vols = NULL;
+        int n = virStoragePoolListAllVolumes(p, &vols, 0);
+        if (n < 0)
+                return lv_fail(c->uri, -EIO, NULL, "cannot list the volumes of pool %s", c->pool_name);
+        unsigned users = 0;
+        r = 0;
+        for (int i = 0; i < n; i++) {
+                if (r == 0) {
+                        /* formatstorage.html: <volume><backingStore><path> */
+                        char *xml = virStorageVolGetXMLDesc(vols[i], 0);
+                        _cleanup_free_ char *b = xml ? xpath_string(xml, "string(/volume/backingStore/path)") : NULL;
+                        if (!xml)
+                                r = lv_fail(c->uri, -EIO, NULL, "cannot read volume %s", virStorageVolGetName(vols[i]));
+                        else if (!b)
+                                r = log_oom();
+                        else if (streq(b, path))
+                                users++;
+                        free(xml);
+                }
+                virStorageVolFree(vols[i]);
+        }
+        free(vols);
+        if (r < 0)
+                return r;
+        *ret_n = users;
         return 0;
 }
 
@@ -912,7 +992,10 @@ static int smbios_volumes(struct lv_domain *d, char **path0, char **path3) {
                 /* A leftover of a run that was cut short may hold other values. */
                 (void)volume_delete(&c->base, vname);
                 char *path = NULL;
-                r = volume_upload_ex(c, tmp, vname, true, &path, NULL);
+                /* World-readable: QEMU opens it itself (-smbios file=, a <qemu:arg>), as the
+                 * qemu.conf user (libvirt-qemu on a stock host), and libvirt's DAC driver relabels
+                 * only the files the domain XML names as devices (disks and their backing chain). */
+                r = volume_upload_ex(c, tmp, vname, true, 0644, &path, NULL);
                 unlink(tmp);
                 if (r < 0)
                         return r;
@@ -1011,15 +1094,23 @@ static int domain_define(struct vm_conn *vc, const struct vm_def *def, const str
                 return log_oom();
         }
         /* UEFI without a variable store of its own: libvirt's per-domain file, made from the
-         * firmware's template at the first start and removed with the domain (libvirt's
-         * default path, qemu.conf nvram_dir). */
-        if (def->firmware == VM_FIRMWARE_UEFI && isempty(def->nvram) &&
-            !(d->def.nvram = strdup_printf("/var/lib/libvirt/qemu/nvram/%s_VARS.fd", def->name))) {
+         * firmware's template at the first start and removed with the domain. Its path is
+         * libvirt's to pick (qemu.conf nvram_dir, the session's own folder for qemu:///session;
+         * NAME_VARS.fd, or NAME_VARS.qcow2 in qcow2): the domain XML leaves it out and the
+         * defined domain's XML (virsh dumpxml) has it. vm_def_check wants a store for UEFI, so
+         * it checks a stand-in. */
+        bool lv_nvram = def->firmware == VM_FIRMWARE_UEFI && isempty(def->nvram);
+        if (lv_nvram && !(d->def.nvram = strdup("(libvirt's per-domain NVRAM)"))) {
                 domain_free(&d->base);
                 return log_oom();
         }
         char reason[256];
-        if (vm_def_check(&d->def, reason, sizeof reason) < 0) {
+        int cr = vm_def_check(&d->def, reason, sizeof reason);
+        if (lv_nvram) {
+                free(d->def.nvram);
+                d->def.nvram = NULL;
+        }
+        if (cr < 0) {
                 log_error("cannot define domain %s: %s", def->name, reason);
                 domain_free(&d->base);
                 return -EINVAL;
@@ -1041,6 +1132,8 @@ static int domain_define(struct vm_conn *vc, const struct vm_def *def, const str
                 .domain_type = c->kvm ? "kvm" : "qemu",
                 .ovmf_code = ovmf_code,
                 .ovmf_vars_template = ovmf_vars,
+                .nvram_qcow2 = def->firmware == VM_FIRMWARE_UEFI && lv_nvram &&
+                               vm_libvirt_takes_uefi_snapshots(c->manager_version),
                 .smbios_type0_path = smbios0,
                 .smbios_type3_path = smbios3,
                 .agent_forward = { (uint16_t)d->fwd[0], (uint16_t)d->fwd[1] },
@@ -1441,8 +1534,10 @@ static int snapshot_create(struct vm_domain *vd, const char *name, const char *d
                 const char *m = lv_msg();
                 if (strstr(m, "pflash")) {
                         log_error("libvirt at %s cannot snapshot %s: libvirt %s takes no internal snapshot of a UEFI "
-                                  "(pflash) domain (it says: %s); a BIOS guest, or a libvirt that reverts external "
-                                  "snapshots, is needed", c->uri, d->def.name, c->manager_version, m);
+                                  "(pflash) domain (it says: %s); use a BIOS image, or a libvirt >= %d.%d.0 host "
+                                  "(internal snapshots of UEFI domains with a qcow2 NVRAM, which vmcloak asks for "
+                                  "there)", c->uri, d->def.name, c->manager_version, m,
+                                  VM_LIBVIRT_UEFI_SNAPSHOT_MAJOR, VM_LIBVIRT_UEFI_SNAPSHOT_MINOR);
                         return -EOPNOTSUPP;
                 }
                 return lv_fail(c->uri, -EIO, NULL, "cannot take snapshot %s of %s", name, d->def.name);
@@ -1556,4 +1651,5 @@ const struct vm_driver libvirt_driver = {
         .volume_create_overlay = volume_create_overlay,
         .volume_delete = volume_delete,
         .volume_list = volume_list,
+        .volume_users = volume_users,
 };

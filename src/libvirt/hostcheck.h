@@ -9,8 +9,12 @@
 
 /* libvirt versions as virConnectGetLibVersion() gives them: major * 1000000 + minor * 1000 + micro. */
 #define LIBVIRT_VERSION_NUM(ma, mi, mc) ((ma) * 1000000UL + (mi) * 1000UL + (mc))
-/* CAPE's LibVirtMachinery._version_check (lib/cuckoo/common/abstracts.py): libvirt >= 8.0.0. */
-#define LIBVIRT_VERSION_CAPE LIBVIRT_VERSION_NUM(8, 0, 0)
+/* The oldest libvirt daemon vmcloak's domain XML needs: <qemu:override> (device properties
+ * through the QEMU namespace, src/libvirt/domxml.c) came in libvirt 8.2.0 (NEWS.rst v8.2.0
+ * "qemu: Allow overrides of device properties via the qemu namespace"). CAPE's own
+ * LibVirtMachinery._version_check (getVersion() >= 8000) is 0.8.0 of the CAPE host's client
+ * library, no floor on the daemon. */
+#define LIBVIRT_VERSION_DOMXML LIBVIRT_VERSION_NUM(8, 2, 0)
 /* Internal (running-state) snapshots of a domain with pflash/UEFI firmware: created since 10.9.0
  * when its NVRAM is a qcow2 image (<nvram format='qcow2'>), reverted correctly since 10.10.0
  * ("Fix reversion and inactive deletion of internal snapshots with UEFI NVRAM"; the same

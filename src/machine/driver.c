@@ -211,6 +211,10 @@ int vm_volume_delete(struct vm_conn *c, const char *name) {
         return DISPATCH(c, volume_delete, "delete a storage volume", c, name);
 }
 
+int vm_volume_users(struct vm_conn *c, const char *name, unsigned *ret_n) {
+        return DISPATCH(c, volume_users, "count a volume's users", c, name, ret_n);
+}
+
 int vm_volume_list(struct vm_conn *c, char ***ret_names) {
         return DISPATCH(c, volume_list, "list storage volumes", c, ret_names);
 }

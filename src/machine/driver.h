@@ -171,6 +171,7 @@ struct vm_driver {
                                      char **ret_path);
         int (*volume_delete)(struct vm_conn *c, const char *name);
         int (*volume_list)(struct vm_conn *c, char ***ret_names);
+        int (*volume_users)(struct vm_conn *c, const char *name, unsigned *ret_n);
 };
 
 /* What every driver's connection and domain start with (drivers embed these first). */
@@ -297,7 +298,9 @@ int vm_conn_domain_info(struct vm_conn *c, const char *name, struct vm_domain_in
 int vm_conn_domain_remove(struct vm_conn *c, const char *name);
 /* Put the local file local_path into the pool as volume name, once: a volume of that name whose
  * size is the file's is reused (*ret_uploaded false: callers name volumes by content, e.g.
- * the image's SHA-256), one of another size (a cut upload) is replaced. An upload that fails
+ * the image's SHA-256), one of another size (a cut upload) is replaced, unless a shorter one
+ * still grows (another process uploading it: -EBUSY after its line; libvirt has no volume
+ * rename, so no upload under a temporary name). An upload that fails
  * or is interrupted (-ECANCELED) leaves no volume. *ret_path: the volume's path on the host
  * (what a domain's disk names). ret_uploaded may be NULL. */
 int vm_volume_upload(struct vm_conn *c, const char *local_path, const char *name, char **ret_path,
@@ -309,3 +312,9 @@ int vm_volume_create_overlay(struct vm_conn *c, const char *name, const char *ba
 int vm_volume_delete(struct vm_conn *c, const char *name);
 /* The names of the pool's volumes (NULL-terminated, sorted; an empty list when there are none). */
 int vm_volume_list(struct vm_conn *c, char ***ret_names);
+/* How many volumes of the pool are backed by volume name (their backing store's path is name's
+ * path), as the host sees them now: what decides whether an image's base volume may go (overlays
+ * of other vmcloak homes, other URIs of the same host, or a run still making them count; local
+ * rows cannot see those). 0 and *ret_n; -ENOENT (no line) when the pool has no volume name;
+ * else an error after its line. */
+int vm_volume_users(struct vm_conn *c, const char *name, unsigned *ret_n);

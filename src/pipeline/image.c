@@ -162,7 +162,8 @@ int pipeline_delete_image(struct pipeline *pl, const char *name, bool with_snaps
         return rc;
 }
 
-bool libvirt_volume_in_use(struct repo *repo, const char *uri, const char *pool, const char *base, int64_t except_id) {
+bool libvirt_volume_in_use(struct repo *repo, struct vm_conn *c, const char *uri, const char *pool, const char *base,
+                           int64_t except_id) {
         struct snapshot **rows = NULL;
         size_t n = 0;
         bool used = true;   /* when the rows cannot be read, leave the volume */
@@ -173,7 +174,17 @@ bool libvirt_volume_in_use(struct repo *repo, const char *uri, const char *pool,
                                streq_ptr(rows[i]->libvirt_pool, pool) && streq_ptr(rows[i]->libvirt_base, base);
         }
         snapshot_list_free(rows, n);
-        return used;
+        if (used || !c)
+                return used;
+        unsigned users = 0;
+        int r = vm_volume_users(c, base, &users);
+        if (r == -ENOENT)
+                return false;
+        if (r < 0)
+                return true;
+        if (users > 0)
+                log_info("volume %s kept on %s: %u volume(s) of pool %s are backed by it", base, uri, users, pool);
+        return users > 0;
 }
 
 /* A VM that lives on a libvirt host (issue 14): its domain (with its snapshot), its overlay
@@ -195,16 +206,38 @@ static int delete_libvirt_vm(struct pipeline *pl, const struct snapshot *s, bool
                           s->vmname);
                 return r;
         }
-        if (c) {
+        bool foreign = false;
+        if (c && s->libvirt_uuid) {
+                /* Only the domain vmcloak made: one of that name with another UUID is someone
+                 * else's (vmcloak's was removed by hand and the name reused). */
+                struct vm_domain_info info;
+                r = vm_conn_domain_info(c, s->vmname, &info);
+                if (r < 0 && r != -ENOENT && !force)
+                        return r;
+                if (r == 0 && !streq(info.uuid, s->libvirt_uuid)) {
+                        if (!force) {
+                                log_error("snapshot VM %s kept: domain %s on %s has UUID %s, not %s (the one vmcloak "
+                                          "made): it is not vmcloak's; 'vmcloak delvm --force %s' forgets the VM and "
+                                          "leaves that domain and the volumes alone", s->vmname, s->vmname,
+                                          s->libvirt_uri, info.uuid, s->libvirt_uuid, s->vmname);
+                                return -EEXIST;
+                        }
+                        log_warning("%s: forgetting it; domain %s on %s is another one (UUID %s), left alone with "
+                                    "volume %s", s->vmname, s->vmname, s->libvirt_uri, info.uuid,
+                                    strempty(s->libvirt_volume));
+                        foreign = true;
+                }
+        }
+        if (c && !foreign) {
                 r = vm_conn_domain_remove(c, s->vmname);
                 if (r < 0 && r != -ENOENT && !force)
                         return r;
                 if (s->libvirt_volume && (r = vm_volume_delete(c, s->libvirt_volume)) < 0 && r != -ENOENT && !force)
                         return r;
-                if (s->libvirt_base && !libvirt_volume_in_use(pl->repo, s->libvirt_uri, s->libvirt_pool, s->libvirt_base, s->id) &&
+                if (s->libvirt_base && !libvirt_volume_in_use(pl->repo, c, s->libvirt_uri, s->libvirt_pool, s->libvirt_base, s->id) &&
                     (r = vm_volume_delete(c, s->libvirt_base)) == 0)
                         log_info("Removed volume %s from %s: no other VM uses it", s->libvirt_base, s->libvirt_uri);
-        } else
+        } else if (!foreign)
                 log_warning("%s: forgetting it; domain %s and volume %s stay on %s", s->vmname, s->vmname,
                             strempty(s->libvirt_volume), s->libvirt_uri);
         if ((r = repo_snapshot_delete(pl->repo, s->id)) < 0)

@@ -25,16 +25,22 @@ int pipeline_delete_image(struct pipeline *pl, const char *name, bool with_snaps
 
 /* Delete snapshot VM vmname: its row and its folder. A VM on a libvirt host (its row's
  * libvirt_uri, issue 14) through pl->host_driver: its domain with its snapshot, its overlay
- * volume, and the image's volume there when no other row on that host and pool uses it, then
+ * volume, and the image's volume there when nothing uses it (libvirt_volume_in_use), then
  * its row and ~/.vmcloak/vms/libvirt/VM. A host that cannot be reached keeps the row (one line)
- * unless force, which forgets the VM and says what stays on the host. -ENOENT, -EOPNOTSUPP,
- * or the driver's error (one line). */
+ * unless force, which forgets the VM and says what stays on the host. A domain of that name
+ * whose UUID is not the row's libvirt_uuid is not vmcloak's: -EEXIST and the row kept (one
+ * line), or with force the row forgotten and that domain and the volumes left alone. -ENOENT,
+ * -EOPNOTSUPP, or the driver's error (one line). */
 int pipeline_delete_vm(struct pipeline *pl, const char *vmname, bool force);
 
-/* Whether a snapshot row other than except_id (-1: none) has its disk on image volume base of
- * pool on libvirt host uri (snapshot.libvirt_base, issue 14): that volume must stay. True also
- * when the rows cannot be read (nothing is deleted on a doubt). */
-bool libvirt_volume_in_use(struct repo *repo, const char *uri, const char *pool, const char *base, int64_t except_id);
+/* Whether image volume base of pool on libvirt host uri (snapshot.libvirt_base, issue 14) must
+ * stay: a snapshot row other than except_id (-1: none) has its disk on it, or, asked through c
+ * (the open connection to that host and pool; NULL: rows only), any volume of the pool is backed
+ * by it (vm_volume_users: overlays of other vmcloak homes, of the same host under another URI,
+ * or of a run that has not written its rows yet). True also when the rows or the host cannot be
+ * read (nothing is deleted on a doubt; the driver's line says why). */
+bool libvirt_volume_in_use(struct repo *repo, struct vm_conn *c, const char *uri, const char *pool, const char *base,
+                           int64_t except_id);
 
 /* Copy image name to a new image newname (disk and row: its hardware profile and identity too) with
  * its own MAC (a profile's machine: the same vendor OUI); the copy is recorded

@@ -40,10 +40,20 @@ static bool cape_misreads(const char *v) {
                         return true;
         if (streq(v, "0") || streq(v, "1"))
                 return false;
-        char *end;
-        errno = 0;
-        (void)strtol(v, &end, 10);
-        return *v && !*end;
+        /* Python's int(): blanks around, a sign, digits with single '_' between them ("1_2"
+         * is 12), so what strtol would stop at counts too. */
+        const char *p = v;
+        while (isspace((unsigned char)*p))
+                p++;
+        if (*p == '+' || *p == '-')
+                p++;
+        if (!isdigit((unsigned char)*p))
+                return false;
+        while (isdigit((unsigned char)*p) || (*p == '_' && isdigit((unsigned char)p[1])))
+                p++;
+        while (isspace((unsigned char)*p))
+                p++;
+        return !*p;
 }
 
 /* A value that survives configparser as it is: one line, no leading or trailing blanks. */
@@ -160,6 +170,13 @@ static int render_cape(const struct kvmconf *c, FILE *f) {
                         _cleanup_free_ char *joined = strv_join(t, ",");
                         if (!joined)
                                 return -ENOMEM;
+                        /* CAPE's add_machine calls tags.replace(): a value its reader turned
+                         * into a number or boolean makes it skip the machine. */
+                        if (cape_misreads(joined)) {
+                                log_error("machine %s: CAPE reads its tags '%s' as a boolean or a number; pick "
+                                          "other tags", m->name, joined);
+                                return -EINVAL;
+                        }
                         put_ini(f, "tags", joined);
                 }
                 if (m->snapshot)
@@ -312,5 +329,14 @@ int kvmconf_vm_from_rows(const struct snapshot *s, const struct image *img, stru
                 .arch = prof->arch, .ip = s->ipaddr, .agent_port = (uint16_t)(s->port > 0 ? s->port : img->port),
                 .mac = s->mac, .snapshot = s->libvirt_snapshot, .interface = img->adapter, .tags = v->tags,
         };
+        return 0;
+}
+
+int kvmconf_vm_cape_check(const struct kvmconf_vm *v, char *reason, size_t size) {
+        if (v->m.agent_port > 0 && v->m.agent_port != KVMCONF_CAPE_AGENT_PORT)
+                return reason_fail(reason, size, "VM %s: its agent listens on port %u, but CAPE always talks to the "
+                                   "guest on port %d (CUCKOO_GUEST_PORT; kvm.conf has no port key): make the image "
+                                   "without --port, or export it for Cuckoo3 (--cuckoo3)", v->m.name,
+                                   (unsigned)v->m.agent_port, KVMCONF_CAPE_AGENT_PORT);
         return 0;
 }

@@ -70,3 +70,13 @@ void kvmconf_vm_done(struct kvmconf_vm *v);
  */
 int kvmconf_vm_from_rows(const struct snapshot *s, const struct image *img, struct kvmconf_vm *v, char *reason,
                          size_t size);
+
+/* CAPE's fixed agent port (CUCKOO_GUEST_PORT, lib/cuckoo/common/constants.py). */
+#define KVMCONF_CAPE_AGENT_PORT 8000
+
+/*
+ * Whether CAPE can use v (filled by kvmconf_vm_from_rows): its agent must listen on
+ * KVMCONF_CAPE_AGENT_PORT, since CAPE's kvm.conf has no port key. 0, or -EINVAL with the
+ * one-line reason and the way out in reason[size] (no log line, as kvmconf_vm_from_rows).
+ */
+int kvmconf_vm_cape_check(const struct kvmconf_vm *v, char *reason, size_t size);

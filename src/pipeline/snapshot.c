@@ -380,6 +380,7 @@ int snapshot_record(struct vm_build *b, const struct snapshot *where, int64_t *r
                 row.libvirt_volume = where->libvirt_volume;
                 row.libvirt_base = where->libvirt_base;
                 row.libvirt_snapshot = where->libvirt_snapshot;
+                row.libvirt_uuid = where->libvirt_uuid;
         }
         pthread_mutex_lock(&x->lock);
         int r = repo_snapshot_insert(x->pl->repo, &row);

@@ -101,7 +101,7 @@ int snapshot_hosts_open(struct snapshot_ctx *x) {
 void snapshot_hosts_done(struct snapshot_ctx *x) {
         for (unsigned i = 0; i < x->n_hosts; i++) {
                 struct snapshot_host *h = &x->hosts[i];
-                if (h->uploaded && x->base_volume && h->pl.conn && !libvirt_volume_in_use(x->pl->repo, h->pl.uri, h->pl.pool ? h->pl.pool : SNAPSHOT_LIBVIRT_POOL, x->base_volume, -1)) {
+                if (h->uploaded && x->base_volume && h->pl.conn && !libvirt_volume_in_use(x->pl->repo, h->pl.conn, h->pl.uri, h->pl.pool ? h->pl.pool : SNAPSHOT_LIBVIRT_POOL, x->base_volume, -1)) {
                         if (vm_volume_delete(h->pl.conn, x->base_volume) == 0)
                                 log_info("Removed volume %s from %s: no VM uses it", x->base_volume, h->pl.uri);
                 }
@@ -154,7 +154,13 @@ int snapshot_libvirt_save(struct vm_build *b) {
         b->step = "switching it off";
         vm_domain_destroy(b->s.dom);
 
-        struct snapshot where = { .libvirt_uri = (char *)b->host->pl.uri,
+        struct vm_domain_info info;
+        if ((r = vm_conn_domain_info(b->host->pl.conn, b->job->name, &info)) < 0) {
+                if (r == -ENOENT)
+                        log_error("%s: its domain vanished from %s after the snapshot", b->job->name, b->host->pl.uri);
+                return r;
+        }
+        struct snapshot where = { .libvirt_uri = (char *)b->host->pl.uri, .libvirt_uuid = info.uuid,
                                   .libvirt_pool = (char *)(x->req->pool ? x->req->pool : SNAPSHOT_LIBVIRT_POOL),
                                   .libvirt_volume = b->volume, .libvirt_base = x->base_volume,
                                   .libvirt_snapshot = (char *)SNAPSHOT_LIBVIRT_NAME };

@@ -4,7 +4,7 @@
  *
  *   open URI [POOL|-] [ACCEL]           hostinfo   (ACCEL: tcg unless given)
  *   upload FILE NAME                    upload-interrupt FILE NAME (SIGINT once the volume shows)
- *   overlay NAME BACKING_PATH           voldelete NAME          vollist
+ *   overlay NAME BACKING_PATH           voldelete NAME          vollist     volusers NAME
  *   define NAME DISK persistent|transient user|bridge:BR|none GUEST_IP [smbios|uefi|uefi-sb]
  *   start [paused|noreboot]   event MS   event-interrupt MS (SIGINT after 300 ms)   state   snapshot NAME   keep   shutdown MS   destroy
  *   endpoint SLOT    keys K...  logtail  free   info NAME   remove NAME   close
@@ -173,6 +173,12 @@ static int run(char **a, size_t n) {
                         _cleanup_free_ char *j = strv_join(l, ",");
                         printf("rc=0 volumes=%s\n", strempty(j));
                 }
+                return r;
+        }
+        if (streq(cmd, "volusers") && n == 2) {
+                unsigned u = 0;
+                if ((r = vm_volume_users(conn, a[1], &u)) == 0)
+                        printf("rc=0 users=%u\n", u);
                 return r;
         }
         if (streq(cmd, "info") && n == 2) {

@@ -89,6 +89,9 @@ vm offsnap w10 192.168.30.13 \$A; vm nosnap w10 192.168.30.14 \$A; vm gone w10 1
 vm usermode usr 10.0.2.15 \$A; vm local1 w10 192.168.30.16; vm far1 w10 192.168.30.17 \$B
 vm renamed w10 192.168.30.18 \$A other
 mkdom \$A renamed running
+# a domain of a row's name that is not the one vmcloak made (the row names another UUID)
+vm imposter w10 192.168.30.19 \$A; mkdom \$A imposter running
+sqlite3 \$DB "UPDATE snapshot SET libvirt_uuid = '00000000-0000-4000-8000-000000000001' WHERE vmname = 'imposter'"
 
 echo "== cape"; \$VM export --cape cape1 cape2 --resultserver-ip 192.168.30.1 --resultserver-port 2042 \
   -o \$T/kvm.conf 2>&1; echo "rc=\$?"
@@ -111,6 +114,11 @@ echo "== gone"; \$VM export --cape gone 2>&1; echo "rc=\$?"
 echo "== nosnap"; \$VM export --cape nosnap 2>&1; echo "rc=\$?"
 echo "== offsnap"; \$VM export --cape offsnap 2>&1; echo "rc=\$?"
 echo "== renamed"; \$VM export --cape renamed 2>&1; echo "rc=\$?"
+echo "== imposter"; \$VM export --cape imposter 2>&1; echo "rc=\$?"
+echo "== delvm-imposter"; \$VM delvm imposter 2>&1; echo "rc=\$?"; virsh -c \$A list --all --name | grep -x imposter
+echo "== delvm-imposter-force"; \$VM delvm --force imposter 2>&1; echo "rc=\$?"; virsh -c \$A list --all --name | grep -x imposter
+\$VM list snapshots --name-only | grep -x imposter
+echo "== end-imposter"
 echo "== check-off"; \$CHECK --libvirt \$A \$SRC/tests/kvmconf/mixed_interface.kvm.conf 2>&1; echo "rc=\$?"
 # checker against a hand-made conf whose domain has a shut-off snapshot
 sed -e 's/^machines = .*/machines = offsnap/' -e 's/^\[cape1\]/[offsnap]/' -e 's/^label = cape1/label = offsnap/' \
@@ -179,12 +187,19 @@ tap_check "a snapshot taken while shut off is refused (CAPE reverts to a running
   refused offsnap 'not taken while running'
 tap_check "a current snapshot other than the row's is refused, naming snapshot-revert" \
   refused renamed 'snapshot-revert renamed other'
+tap_check "a domain whose UUID is not the row's is refused for CAPE" \
+  refused imposter 'has UUID'
+tap_check "delvm keeps the row and the domain of another UUID, one line" \
+  test "$(rc_of delvm-imposter)" = rc=1 -a "$(sect delvm-imposter | grep -c 'not vmcloak')" = 1 -a -n "$(sect delvm-imposter | grep -x imposter)"
+tap_check "delvm --force forgets the row and leaves that domain" \
+  test "$(rc_of delvm-imposter-force)" = rc=0 -a -n "$(sect delvm-imposter-force | grep -x imposter)" -a \
+       "$(sect delvm-imposter-force | grep -cx imposter)" = 1
 tap_check "the checker fails a conf whose domains the host does not have" \
   refused check-off "lists no domain 'w11'"
 tap_check "the checker fails a snapshot that is not in running state" \
   refused check-shutoff 'not in running state'
 tap_check "doctor --connect with the pool and bridge: exit 0" test "$(rc_of doctor)" = rc=0
-tap_check "doctor reports libvirt 9+ and QEMU" has doctor "[ok]   libvirt 8.0.0 or later (CAPE)"
+tap_check "doctor reports libvirt 9+ and QEMU" has doctor "[ok]   libvirt 8.2.0 or later (<qemu:override>)"
 tap_check "doctor reports the domain types the host offers (kvm where /dev/kvm works, else a warning)" \
   test -n "$(sect doctor | grep -E '^  \[(ok|warn)\] +domain types \(kvm, qemu\) +(kvm|only qemu)')"
 tap_check "doctor finds the pool and the bridge" \

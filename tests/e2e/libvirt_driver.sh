@@ -30,9 +30,12 @@ trap 'pkill -KILL -f -- "$tmp/" 2>/dev/null; ip netns del "$ns" 2>/dev/null; rm 
 IMG=$VMCLOAK_HOME/image/limg.qcow2
 ip netns add "$ns" || skip_all "cannot create a network namespace"
 
+# LV_QEMU_DEFAULT_USER=1: QEMU runs as libvirt-qemu (a stock host's qemu.conf), the way to
+# check by hand that what vmcloak hands QEMU itself (the SMBIOS side volumes) is readable.
+[ -n "${LV_QEMU_DEFAULT_USER:-}" ] && chmod 0755 "$tmp"
 cat > "$tmp/inside.sh" <<EOF
 set -u
-T=$tmp; DRV=$DRV; IMG=$IMG
+T=$tmp; DRV=$DRV; IMG=$IMG; LV_QEMU_DEFAULT_USER=${LV_QEMU_DEFAULT_USER:-}
 E2E=$(cd "$(dirname "$0")" && pwd)
 EOF
 cat >> "$tmp/inside.sh" <<'EOF'
@@ -111,6 +114,12 @@ tap_check "  qcow2 backed by the image volume" \
   test -n "$(qemu-img info -U "$OV" | grep -Fx "backing file: $BASE")" -a -n "$(qemu-img info -U "$OV" | grep -x 'virtual size: .*(2147483648 bytes)')"
 say overlay ov1.qcow2 "$BASE"
 tap_check "the same overlay name again: -EEXIST" test "$(val rc)" = -17
+say volusers base.qcow2
+tap_check "the image volume has one user on the host (the overlay)" test "$(val rc)" = 0 -a "$(val users)" = 1
+say volusers ov1.qcow2
+tap_check "  the overlay has none" test "$(val rc)" = 0 -a "$(val users)" = 0
+say volusers nosuch.qcow2
+tap_check "  no such volume: -ENOENT" test "$(val rc)" = -2
 
 say define lv1 "$OV" persistent user 10.0.2.15 smbios
 tap_check "a persistent domain with user-mode networking is defined" rc0
@@ -119,6 +128,8 @@ tap_check "  libvirt lists it (shut off)" grep -qE ' lv1 +shut off' <<<"$(virsh 
 say vollist
 tap_check "  its SMBIOS type 0 and 3 tables are volumes" \
   test "$(val volumes)" = "base.qcow2,lv1-smbios-type0.bin,lv1-smbios-type3.bin,ov1.qcow2"
+tap_check "  readable by QEMU as libvirt-qemu (mode 0644; -smbios file= is no disk libvirt relabels)" \
+  test "$(stat -c %a "$POOLDIR/lv1-smbios-type0.bin" "$POOLDIR/lv1-smbios-type3.bin" | sort -u)" = 644
 mark_err
 say define lv1 "$OV" transient user 10.0.2.15
 tap_check "a name that exists: -EEXIST" test "$(val rc)" = -17
@@ -213,8 +224,11 @@ OVU=$(val path)
 say define lvu "$OVU" persistent none 10.0.2.15 uefi
 tap_check "a UEFI domain is defined with the OVMF the host lists" \
   test "$(val rc)" = 0 -a -n "$(virsh -c "$LOCAL" dumpxml lvu | grep -E "<loader .*type=.pflash.*>$(sed -n 's|.*<value>\(/.*OVMF_CODE[^<]*\)</value>.*|\1|p' <<<"$(virsh -c "$LOCAL" domcapabilities --virttype qemu)" | head -1)<")"
+tap_check "  its NVRAM path is libvirt's choice (nvram_dir), the XML vmcloak gave names none" \
+  test -n "$(virsh -c "$LOCAL" dumpxml lvu | grep -E '<nvram template=.*OVMF_VARS[^ ]*>/var/lib/libvirt/qemu/nvram/lvu_VARS.fd</nvram>')"
 say start
 tap_check "  and starts" rc0
+tap_check "  libvirt made that NVRAM from the template" test -s /var/lib/libvirt/qemu/nvram/lvu_VARS.fd
 mark_err
 say snapshot s1
 tap_check "  a snapshot of it: -EOPNOTSUPP" test "$(val rc)" = -95

@@ -154,8 +154,17 @@ host_empty() {
   test -z "$(virsh -c "$uri" list --all --name | grep -v '^$')" && virsh -c "$uri" pool-info vmcloak >/dev/null 2>&1 &&
     test -z "$(vols "$uri")" && test -z "$(ls "$T/lv-$h/etc/qemu/"*.xml 2>/dev/null)"
 }
+# Another user of h1's image volume that no row of this home knows (another vmcloak home, or
+# this host under another URI): an overlay made with virsh. delvm vm1 must leave the base.
+BASEVOL=$(vols "$U1" | tr ' ' '\n' | grep -E '^vmcloak-lbr-')
+virsh -c "$U1" vol-create-as vmcloak foreign.qcow2 1G --format qcow2 --backing-vol "$BASEVOL" --backing-vol-format qcow2 >/dev/null 2>&1
+tap_check "a foreign overlay on h1's image volume" test -n "$(vols "$U1" | grep -w foreign.qcow2)"
 out=$("$VM" delvm vm1 2>&1) && out2=$("$VM" delvm vm2 2>&1)
 tap_check "delvm vm1 and vm2" test $? = 0
+tap_check "  h1's image volume stays: the host says a volume is backed by it" \
+  test -n "$(vols "$U1" | grep -w "$BASEVOL")" -a -n "$(grep -F "volume $BASEVOL kept on $U1: 1 volume(s)" <<<"$out")"
+virsh -c "$U1" vol-delete --pool vmcloak foreign.qcow2 >/dev/null 2>&1
+virsh -c "$U1" vol-delete --pool vmcloak "$BASEVOL" >/dev/null 2>&1
 tap_check "h1: no domain, no volume, no domain XML left" host_empty "$U1" h1
 tap_check "h2: no domain, no volume, no domain XML left" host_empty "$U2" h2
 tap_check "no rows left" test -z "$("$VM" list snapshots --name-only)"

@@ -5,6 +5,8 @@
 # as root, with $T naming the test's temp dir:
 #   lv_prepare              the libvirt-qemu user and group (the QEMU driver resolves them before
 #                           it reads qemu.conf), qemu.conf with user/group root and no cgroups
+#                           (with LV_QEMU_DEFAULT_USER set: QEMU runs as libvirt-qemu, as on a
+#                           stock Debian host; $T must then be searchable by that user)
 #   lv_start NAME [PORT]    a libvirtd + virtlogd whose state (/etc/libvirt, /run/libvirt,
 #                           /var/lib/libvirt, /var/cache/libvirt, /var/log/libvirt) lives under
 #                           $T/lv-NAME. The first started without PORT is bound in the caller's
@@ -27,7 +29,12 @@ lv_prepare() {
   id libvirt-qemu >/dev/null 2>&1 ||
     useradd --system -g libvirt-qemu -d /var/lib/libvirt -M -s /usr/sbin/nologin libvirt-qemu || return 1
   mkdir -p /etc/libvirt || return 1
-  printf 'user = "root"\ngroup = "root"\ncgroup_controllers = [ ]\n' > /etc/libvirt/qemu.conf || return 1
+  if [ -n "${LV_QEMU_DEFAULT_USER:-}" ]; then
+    # a stock host's QEMU user (libvirt-qemu; libvirt's DAC driver relabels what it knows)
+    printf 'cgroup_controllers = [ ]\n' > /etc/libvirt/qemu.conf || return 1
+  else
+    printf 'user = "root"\ngroup = "root"\ncgroup_controllers = [ ]\n' > /etc/libvirt/qemu.conf || return 1
+  fi
   # every daemon's /etc/libvirt starts from this copy (not from another daemon's bound one)
   rm -rf "$T/lv-etc" && cp -a /etc/libvirt "$T/lv-etc"
 }

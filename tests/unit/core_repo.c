@@ -123,7 +123,8 @@ static void test_snapshot_crud_and_used_ips(void **state) {
         struct image *a = new_image("base", "192.168.30.2");
         assert_int_equal(repo_image_insert(r, a), 0);
         struct snapshot s = { .image_id = a->id, .vmname = "vm1", .ipaddr = "192.168.30.10", .port = 8000,
-                              .hostname = "abcdefgh", .mac = "00:19:3c:00:00:02" };
+                              .hostname = "abcdefgh", .mac = "00:19:3c:00:00:02",
+                              .libvirt_uuid = "4e4a0b3c-1d2e-4f60-8a9b-0c1d2e3f4a5b" };
         assert_int_equal(repo_snapshot_insert(r, &s), 0);
         free(s.created_at);
         s.created_at = NULL;
@@ -133,6 +134,7 @@ static void test_snapshot_crud_and_used_ips(void **state) {
         assert_int_equal(repo_snapshot_get(r, "vm1", &g), 0);
         assert_string_equal(g->image_name, "base");
         assert_string_equal(g->mac, "00:19:3c:00:00:02");
+        assert_string_equal(g->libvirt_uuid, "4e4a0b3c-1d2e-4f60-8a9b-0c1d2e3f4a5b");
         snapshot_free(g);
         char **ips;
         assert_int_equal(repo_used_ips(r, &ips), 0);
@@ -560,7 +562,8 @@ static void test_schema4_migrates_to_5(void **state) {
                           "('identity','cloakcheck')", "TEXT,TEXT");
         /* Schema 6's libvirt columns come empty: every VM of an older repository is a local one. */
         expect_sql(f->db, "SELECT count(*) FROM snapshot WHERE libvirt_uri IS NULL AND libvirt_pool IS NULL AND "
-                          "libvirt_volume IS NULL AND libvirt_base IS NULL AND libvirt_snapshot IS NULL", "2");
+                          "libvirt_volume IS NULL AND libvirt_base IS NULL AND libvirt_snapshot IS NULL AND "
+                          "libvirt_uuid IS NULL", "2");
 }
 
 /* Schema 5's columns through every row function: insert, get, list, update, and the

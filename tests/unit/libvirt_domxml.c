@@ -237,6 +237,45 @@ static void test_uefi_autoselect_tpm_emulator(void **state) {
         vm_def_done(&d);
 }
 
+/* The libvirt driver on a libvirt >= 10.10.0 host (VM_LIBVIRT_UEFI_SNAPSHOT_*): win11_uefi_tpm
+ * with libvirt's own per-domain variable store (no path: libvirt picks it) converted from the
+ * raw template into qcow2, the NVRAM format libvirt >= 10.10 takes internal snapshots of.
+ * Golden tests/domxml/libvirt-10.10/win11_uefi_tpm.xml; not run through virt-xml-validate
+ * (tests/e2e/libvirt_validate.sh), whose schema here is libvirt 9.0's, without the attributes. */
+static void test_nvram_qcow2(void **state) {
+        (void)state;
+        _cleanup_free_ char *conf = source_path("tests/argv/win11_uefi_tpm.conf");
+        struct vm_def d;
+        struct qemu_run run = { 0 };
+        vm_def_init(&d);
+        assert_int_equal(qemu_conf_load(conf, &d, &run, NULL), 0);
+        if (!d.name)
+                d.name = strdup("win11_uefi_tpm");
+        char reason[256] = "";
+        if (vm_def_check(&d, reason, sizeof reason) < 0)
+                fail_msg("win11_uefi_tpm: %s", reason);
+        free(d.nvram);
+        d.nvram = NULL;
+        struct host h;
+        host_from_run(&d, &run, &h);
+        h.h.ovmf_vars_template = "/usr/share/OVMF/OVMF_VARS_4M.ms.fd";
+        h.h.nvram_qcow2 = true;
+        _cleanup_free_ char *xml = NULL;
+        assert_int_equal(libvirt_domain_xml(&d, &h.h, &xml), 0);
+        assert_non_null(strstr(xml, "<nvram template=\"/usr/share/OVMF/OVMF_VARS_4M.ms.fd\" templateFormat=\"raw\" "
+                                    "format=\"qcow2\"/>"));
+        compare("win11_uefi_tpm (libvirt 10.10)", "tests/domxml/libvirt-10.10/win11_uefi_tpm.xml", xml);
+        /* Without the flag (libvirt 9.x) the same host renders no format attributes. */
+        free(xml);
+        xml = NULL;
+        h.h.nvram_qcow2 = false;
+        assert_int_equal(libvirt_domain_xml(&d, &h.h, &xml), 0);
+        assert_null(strstr(xml, "format="));
+        host_done(&h);
+        vm_def_done(&d);
+        qemu_run_done(&run);
+}
+
 /* Every golden file belongs to a case or a shipped profile (a renamed one leaves none behind). */
 static void test_no_stale_golden(void **state) {
         (void)state;
@@ -302,6 +341,7 @@ int main(int argc, char **argv) {
                 cmocka_unit_test(test_escaping_and_uuid),
                 cmocka_unit_test(test_uefi_autoselect_tpm_emulator),
                 cmocka_unit_test(test_no_stale_golden),
+                cmocka_unit_test(test_nvram_qcow2),
         };
         size_t total = nc + np + ELEMENTSOF(fixed);
         struct CMUnitTest *tests = calloc(total, sizeof *tests);

@@ -10,7 +10,7 @@ static void test_version_string(void **state) {
         (void)state;
         char b[32];
         assert_string_equal(libvirt_version_string(LIBVIRT_VERSION_UEFI_INTERNAL_SNAPSHOT, b, sizeof b), "10.10.0");
-        assert_string_equal(libvirt_version_string(LIBVIRT_VERSION_CAPE, b, sizeof b), "8.0.0");
+        assert_string_equal(libvirt_version_string(LIBVIRT_VERSION_DOMXML, b, sizeof b), "8.2.0");
         assert_string_equal(libvirt_version_string(9000000, b, sizeof b), "9.0.0");
         assert_string_equal(libvirt_version_string(LIBVIRT_VERSION_EXTERNAL_REVERT, b, sizeof b), "9.9.0");
 }
@@ -21,7 +21,7 @@ static void test_report(void **state) {
         assert_int_equal(libvirt_host_report("test:///default", "default-pool", "virbr0", &r), 0);
         assert_true(r.connected);
         assert_string_equal(r.connect_error, "");
-        assert_true(r.libvirt_version >= LIBVIRT_VERSION_CAPE);
+        assert_true(r.libvirt_version >= LIBVIRT_VERSION_DOMXML);
         assert_string_equal(r.hv_type, "TEST");
         /* the test driver has no domain capabilities: neither type, and the reason */
         assert_false(r.type_kvm);

@@ -1021,6 +1021,8 @@ static void test_snapshot_libvirt_spread(void **state) {
                 snprintf(pat, sizeof pat, "%s.qcow2", name);
                 assert_string_equal(s->libvirt_volume, pat);
                 assert_true(startswith(s->libvirt_base, "vmcloak-base-"));
+                assert_non_null(s->libvirt_uuid); /* the domain's, for delvm's check */
+                assert_true(startswith(s->libvirt_uuid, "fake-"));
                 /* Readdressed, then the snapshot of the running machine, then off, then kept. */
                 snprintf(pat, sizeof pat, "address %s 1", name);
                 ssize_t a = journal_at(pat);

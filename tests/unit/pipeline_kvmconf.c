@@ -81,6 +81,8 @@ static void name_comma(struct kvmconf_machine *m) { m->name = "a,b"; }
 static void name_twice(struct kvmconf_machine *m) { m->name = "cape2"; }
 static void label_bool(struct kvmconf_machine *m) { m->label = "Yes"; }
 static void label_number(struct kvmconf_machine *m) { m->label = "1234"; }
+static void label_underscore(struct kvmconf_machine *m) { m->label = "1_2"; } /* Python's int(): 12 */
+static void name_signed(struct kvmconf_machine *m) { m->name = "-0_7"; }
 static void snapshot_off(struct kvmconf_machine *m) { m->snapshot = "off"; }
 static void ip_newline(struct kvmconf_machine *m) { m->ip = "192.168.30.11\n[evil]"; }
 static void ip_blank(struct kvmconf_machine *m) { m->ip = " 192.168.30.11"; }
@@ -92,7 +94,8 @@ static void no_os_version(struct kvmconf_machine *m) { m->os_version = NULL; }
 static void test_refused(void **state) {
         (void)state;
         void (*cape_only[])(struct kvmconf_machine *) = { name_kvm, name_default, name_comma, label_bool,
-                                                           label_number, snapshot_off, windows_no_tag };
+                                                           label_number, label_underscore, name_signed,
+                                                           snapshot_off, windows_no_tag };
         for (size_t i = 0; i < ELEMENTSOF(cape_only); i++)
                 refused(KVMCONF_CAPE, cape_only[i]);
         void (*both[])(struct kvmconf_machine *) = { name_twice, ip_newline, ip_blank, no_ip, no_interface };
@@ -101,6 +104,15 @@ static void test_refused(void **state) {
                 refused(KVMCONF_CUCKOO3, both[i]);
         }
         refused(KVMCONF_CUCKOO3, no_os_version);
+        /* Names Python's int() does not take pass: "1__2", "1_", "_1". */
+        static const char *const fine[] = { "1__2", "1_", "_1", "cape1" };
+        for (size_t i = 0; i < ELEMENTSOF(fine); i++) {
+                struct kvmconf_machine fm = win10[0];
+                fm.label = fine[i];
+                struct kvmconf fc = { .dsn = "qemu:///system", .machines = &fm, .n_machines = 1 };
+                _cleanup_free_ char *fo = NULL;
+                assert_int_equal(kvmconf_render(&fc, KVMCONF_CAPE, &fo), 0);
+        }
         /* Cuckoo3's YAML quotes what would be misread: a label "yes" is fine there. */
         struct kvmconf_machine m = win10[0];
         m.label = "yes";
@@ -130,10 +142,21 @@ static void test_from_rows(void **state) {
         assert_string_equal(v.m.interface, "br0");
         assert_string_equal(v.m.snapshot, "vmcloak");
         assert_string_equal(v.m.label, "cape1");
+        assert_int_equal(kvmconf_vm_cape_check(&v, reason, sizeof reason), 0);
         assert_string_equal(v.m.tags[0], "dotnet");
         assert_string_equal(v.m.tags[1], "office");
         assert_null(v.m.tags[2]);
         kvmconf_vm_done(&v);
+
+        /* an agent on another port: fine for Cuckoo3 (agent_port), refused for CAPE (fixed 8000) */
+        s.port = 8001;
+        assert_int_equal(kvmconf_vm_from_rows(&s, &img, &v, reason, sizeof reason), 0);
+        assert_int_equal(v.m.agent_port, 8001);
+        assert_int_equal(kvmconf_vm_cape_check(&v, reason, sizeof reason), -EINVAL);
+        assert_non_null(strstr(reason, "CUCKOO_GUEST_PORT"));
+        assert_null(strchr(reason, '\n'));
+        kvmconf_vm_done(&v);
+        s.port = 8000;
 
         /* Windows 8.1 and 11, linux */
         img.osversion = "win81x64";
