@@ -333,6 +333,15 @@ int kvmconf_vm_from_rows(const struct snapshot *s, const struct image *img, stru
 }
 
 int kvmconf_vm_cape_check(const struct kvmconf_vm *v, char *reason, size_t size) {
+        /* The same name rules kvmconf_render() enforces, asked per VM so that an export of a
+         * whole host skips such a VM with a warning instead of writing nothing. */
+        if (streq(v->m.name, "kvm") || streq(v->m.name, "DEFAULT") || strpbrk(v->m.name, ",[]"))
+                return reason_fail(reason, size, "VM %s: CAPE cannot take that name as a kvm.conf section (the "
+                                   "[kvm] or [DEFAULT] section, or a ',' or bracket): make the VM under another "
+                                   "name", v->m.name);
+        if (cape_misreads(v->m.name) || cape_misreads(v->m.label))
+                return reason_fail(reason, size, "VM %s: CAPE reads that name as a boolean or a number, not a domain "
+                                   "label: make the VM under another name", v->m.name);
         if (v->m.agent_port > 0 && v->m.agent_port != KVMCONF_CAPE_AGENT_PORT)
                 return reason_fail(reason, size, "VM %s: its agent listens on port %u, but CAPE always talks to the "
                                    "guest on port %d (CUCKOO_GUEST_PORT; kvm.conf has no port key): make the image "

@@ -76,7 +76,9 @@ int kvmconf_vm_from_rows(const struct snapshot *s, const struct image *img, stru
 
 /*
  * Whether CAPE can use v (filled by kvmconf_vm_from_rows): its agent must listen on
- * KVMCONF_CAPE_AGENT_PORT, since CAPE's kvm.conf has no port key. 0, or -EINVAL with the
+ * KVMCONF_CAPE_AGENT_PORT, since CAPE's kvm.conf has no port key, and its name must be one CAPE
+ * reads as a section and a label (not kvm/DEFAULT, no comma or bracket, nothing CAPE's Config
+ * turns into a boolean or number: "yes", "1234", "1_2"). 0, or -EINVAL with the
  * one-line reason and the way out in reason[size] (no log line, as kvmconf_vm_from_rows).
  */
 int kvmconf_vm_cape_check(const struct kvmconf_vm *v, char *reason, size_t size);

@@ -158,6 +158,20 @@ static void test_from_rows(void **state) {
         kvmconf_vm_done(&v);
         s.port = 8000;
 
+        /* names CAPE misreads or cannot take as a section: refused per VM (a whole-host export
+         * skips them with a warning instead of writing nothing) */
+        const char *bad_names[] = { "yes", "1234", "1_2", "kvm", "DEFAULT", "a,b" };
+        const char *good = s.vmname;
+        for (size_t i = 0; i < sizeof bad_names / sizeof *bad_names; i++) {
+                s.vmname = (char *)bad_names[i];
+                assert_int_equal(kvmconf_vm_from_rows(&s, &img, &v, reason, sizeof reason), 0);
+                assert_int_equal(kvmconf_vm_cape_check(&v, reason, sizeof reason), -EINVAL);
+                assert_non_null(strstr(reason, bad_names[i]));
+                assert_null(strchr(reason, '\n'));
+                kvmconf_vm_done(&v);
+        }
+        s.vmname = (char *)good;
+
         /* Windows 8.1 and 11, linux */
         img.osversion = "win81x64";
         assert_int_equal(kvmconf_vm_from_rows(&s, &img, &v, reason, sizeof reason), 0);
