@@ -1072,9 +1072,10 @@ static int domain_define(struct vm_conn *vc, const struct vm_def *def, const str
         if (old) {
                 bool was_persistent = virDomainIsPersistent(old) == 1;
                 virDomainFree(old);
-                log_error("libvirt at %s has a domain named %s already: pick another name, or remove it "
-                          "(vmcloak delvm %s, or virsh %s %s)", c->uri, def->name, def->name,
-                          was_persistent ? "undefine --snapshots-metadata --nvram" : "destroy", def->name);
+                log_error("libvirt at %s has a domain named %s already, which vmcloak leaves alone: pick another "
+                          "VM name, or remove that domain if it is yours to remove (virsh -c %s %s %s)", c->uri,
+                          def->name, c->uri, was_persistent ? "undefine --snapshots-metadata --nvram" : "destroy",
+                          def->name);
                 return -EEXIST;
         }
         if (!last_error_is(VIR_ERR_NO_DOMAIN))

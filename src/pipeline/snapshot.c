@@ -433,9 +433,9 @@ static int snapshot_one_libvirt(struct vm_build *b) {
         if (b->vmdir)
                 rm_rf(b->vmdir);
         if (r == -ECANCELED)
-                log_error("%s: interrupted while %s; removed its domain and volume", job->name, b->step);
+                log_error("%s: interrupted while %s; removed what this run had made on the host", job->name, b->step);
         else
-                log_error("%s: failed while %s; removed its domain and volume%s%s", job->name, b->step,
+                log_error("%s: failed while %s; removed what this run had made on the host%s%s", job->name, b->step,
                           kept ? ", its logs are in " : "", strempty(kept));
         vm_build_done(b);
         return r;

@@ -134,7 +134,7 @@ mark_err
 say define lv1 "$OV" transient user 10.0.2.15
 tap_check "a name that exists: -EEXIST" test "$(val rc)" = -17
 tap_check "  with one line naming the host and the fix" \
-  test "$(errs | grep -c 'libvirt at qemu:///system has a domain named lv1 already: pick another name')" = 1 -a "$(errs | wc -l)" = 1
+  test "$(errs | grep -c 'libvirt at qemu:///system has a domain named lv1 already, which vmcloak leaves alone: pick another VM name')" = 1 -a "$(errs | wc -l)" = 1
 
 say start
 tap_check "the domain starts" rc0

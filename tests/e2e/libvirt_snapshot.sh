@@ -179,7 +179,7 @@ sleep 2
 tap_check "an interrupted snapshot --connect had its domain defined on h2" test -n "$(virsh -c "$U2" list --all --name | grep -x cvm)"
 kill -INT "$pid"; wait "$pid"; rc=$?
 tap_check "Ctrl-C: snapshot --connect stops (exit 130) naming what it removed" \
-  test "$rc" = 130 -a -n "$(grep -F 'cvm: interrupted while' "$T/ctrlc.log" | grep -F 'removed its domain and volume')"
+  test "$rc" = 130 -a -n "$(grep -F 'cvm: interrupted while' "$T/ctrlc.log" | grep -F 'removed what this run had made on the host')"
 tap_check "Ctrl-C: h2 holds no domain, no volume, no domain XML" host_empty "$U2" h2
 tap_check "Ctrl-C: no row" test -z "$("$VM" list snapshots --name-only)"
 tap_done
