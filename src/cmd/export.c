@@ -61,8 +61,18 @@ static const struct cmd_spec spec = {
 };
 
 static int check(const struct args *a) {
-        if (arg_bundle + (arg_cape || arg_cuckoo3) != 1) {
-                log_error("export needs one of --cape (or --cuckoo3) and --bundle");
+        if (arg_cape && arg_cuckoo3) {
+                log_error("--cape writes CAPE's kvm.conf and --cuckoo3 Cuckoo3's kvm.yaml: give one of them");
+                return -EINVAL;
+        }
+        if (arg_bundle && (arg_cape || arg_cuckoo3)) {
+                log_error("--bundle moves a VM to another home, --%s configures a sandbox: give one of them",
+                          arg_cape ? "cape" : "cuckoo3");
+                return -EINVAL;
+        }
+        if (!arg_bundle && !arg_cape && !arg_cuckoo3) {
+                log_error("export needs what to write: --cape (CAPE's kvm.conf), --cuckoo3 (Cuckoo3's kvm.yaml) "
+                          "or --bundle VM FILE");
                 return -EINVAL;
         }
         if (arg_bundle) {
@@ -80,7 +90,7 @@ static int check(const struct args *a) {
                                                                                                        : 0;
         }
         if (bundle_req.with_image) {
-                log_error("--with-image is a --bundle option");
+                log_error("--with-image is an option of --bundle VM FILE (the image's disk travels in the bundle)");
                 return -EINVAL;
         }
         if (arg_force && !arg_output) {

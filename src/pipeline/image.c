@@ -238,14 +238,18 @@ static int delete_libvirt_vm(struct pipeline *pl, const struct snapshot *s, bool
                     (r = vm_volume_delete(c, s->libvirt_base)) == 0)
                         log_info("Removed volume %s from %s: no other VM uses it", s->libvirt_base, s->libvirt_uri);
         } else if (!foreign)
-                log_warning("%s: forgetting it; domain %s and volume %s stay on %s", s->vmname, s->vmname,
-                            strempty(s->libvirt_volume), s->libvirt_uri);
+                log_warning("%s: forgetting it; domain %s, volume %s and the image's volume %s stay on %s",
+                            s->vmname, s->vmname, strempty(s->libvirt_volume), strempty(s->libvirt_base),
+                            s->libvirt_uri);
         if ((r = repo_snapshot_delete(pl->repo, s->id)) < 0)
                 return r;
         _cleanup_free_ char *dir = paths_libvirt_vm_dir(s->vmname);
         if (dir && (r = rm_rf(dir)) < 0)
                 log_warning_errno(r, "VM row deleted, but %s could not be removed: %m", dir);
-        log_info("Deleted snapshot VM %s from %s", s->vmname, s->libvirt_uri);
+        if (c && !foreign)
+                log_info("Deleted snapshot VM %s from %s", s->vmname, s->libvirt_uri);
+        else
+                log_info("Forgot snapshot VM %s (what it had on %s stays there)", s->vmname, s->libvirt_uri);
         thaw_image(pl->repo, s->image_id);
         return 0;
 }
