@@ -31,6 +31,23 @@ int vm_accel_from_string(const char *s, enum vm_accel *ret) {
         return 0;
 }
 
+const char *vm_event_type_to_string(enum vm_event_type t) {
+        switch (t) {
+        case VM_EVENT_REBOOT:
+                return "reboot";
+        case VM_EVENT_POWEROFF:
+                return "poweroff";
+        case VM_EVENT_DIED:
+                return "died";
+        default:
+                return "none";
+        }
+}
+
+const char *vm_state_to_string(enum vm_state s) {
+        return s == VM_STATE_RUNNING ? "running" : s == VM_STATE_PAUSED ? "paused" : "off";
+}
+
 static int unsupported(const struct vm_driver *drv, const char *what) {
         log_error("the %s driver cannot %s", drv->name, what);
         return -EOPNOTSUPP;

@@ -105,6 +105,9 @@ enum vm_event_type {
                                         * forced shutdown) or stopped after save_memory */
 };
 
+/* "reboot", "poweroff", "died", "none"; "running", "paused", "off" (for logs and test drivers). */
+const char *vm_event_type_to_string(enum vm_event_type t);
+
 struct vm_event {
         enum vm_event_type type;
         char detail[512];              /* DIED: how it ended and the hypervisor's last log lines */
@@ -115,6 +118,8 @@ enum vm_state {
         VM_STATE_RUNNING,
         VM_STATE_PAUSED,
 };
+
+const char *vm_state_to_string(enum vm_state s);
 
 struct vm_save_opts {
         enum vm_compress compress;

@@ -17,23 +17,6 @@
 
 #define EVENT_MS 90000
 
-static const char *event_name(enum vm_event_type t) {
-        switch (t) {
-        case VM_EVENT_REBOOT:
-                return "reboot";
-        case VM_EVENT_POWEROFF:
-                return "poweroff";
-        case VM_EVENT_DIED:
-                return "died";
-        default:
-                return "none";
-        }
-}
-
-static const char *state_name(enum vm_state s) {
-        return s == VM_STATE_RUNNING ? "running" : s == VM_STATE_PAUSED ? "paused" : "off";
-}
-
 struct machine {
         struct vm_conn *conn;
         struct vm_def def;
@@ -94,16 +77,16 @@ static int cmd_events(const char *conf, const char *log, unsigned max, bool no_r
                 r = vm_domain_wait_event(m.dom, EVENT_MS, &ev);
                 if (r < 0)
                         break;
-                printf("event=%s%s%s\n", event_name(ev.type), ev.detail[0] ? " detail=" : "", ev.detail);
+                printf("event=%s%s%s\n", vm_event_type_to_string(ev.type), ev.detail[0] ? " detail=" : "", ev.detail);
                 fflush(stdout);
                 if (ev.type != VM_EVENT_REBOOT) {
                         /* The machine is off: every further call answers the same event. */
                         struct vm_event again;
                         if (vm_domain_wait_event(m.dom, 0, &again) == 0)
-                                printf("again=%s\n", event_name(again.type));
+                                printf("again=%s\n", vm_event_type_to_string(again.type));
                         enum vm_state st;
                         if (vm_domain_get_state(m.dom, &st) == 0)
-                                printf("state=%s\n", state_name(st));
+                                printf("state=%s\n", vm_state_to_string(st));
                         break;
                 }
         }
@@ -121,7 +104,7 @@ static int cmd_ops(const char *conf, const char *log, const char *iso, const cha
                 r = wait_serial(&m, " n=2", EVENT_MS);
         enum vm_state st;
         if (r == 0 && (r = vm_domain_get_state(m.dom, &st)) == 0)
-                printf("state=%s\n", state_name(st));
+                printf("state=%s\n", vm_state_to_string(st));
         if (r == 0) {
                 r = vm_domain_media_change(m.dom, 0, iso);
                 printf("insert=%d\n", r);
@@ -144,9 +127,9 @@ static int cmd_ops(const char *conf, const char *log, const char *iso, const cha
                 printf("shutdown=%d ms=%lld\n", s, (long long)(now_ms() - t0));
                 struct vm_event ev;
                 if (vm_domain_wait_event(m.dom, 0, &ev) == 0)
-                        printf("after_shutdown=%s\n", event_name(ev.type));
+                        printf("after_shutdown=%s\n", vm_event_type_to_string(ev.type));
                 if (vm_domain_get_state(m.dom, &st) == 0)
-                        printf("state=%s\n", state_name(st));
+                        printf("state=%s\n", vm_state_to_string(st));
         }
         machine_done(&m);
         return r;
@@ -172,14 +155,14 @@ static int cmd_save_restore(const char *conf, const char *log, const char *mem, 
                 r = vm_domain_save_memory(m.dom, mem, &so);
         enum vm_state st;
         if (r == 0 && vm_domain_get_state(m.dom, &st) == 0)
-                printf("saved_state=%s\n", state_name(st));
+                printf("saved_state=%s\n", vm_state_to_string(st));
         /* The same domain from its memory file. */
         unlink_if_exists(m.def.serial.path);
         struct vm_start_opts from = { .memory_image = mem };
         if (r == 0)
                 r = vm_domain_start(m.dom, &from);
         if (r == 0 && vm_domain_get_state(m.dom, &st) == 0)
-                printf("restored_state=%s\n", state_name(st));
+                printf("restored_state=%s\n", vm_state_to_string(st));
         if (r == 0)
                 r = wait_serial(&m, " n=", EVENT_MS);
         if (r == 0)
@@ -197,7 +180,7 @@ static int cmd_save_restore(const char *conf, const char *log, const char *mem, 
                 if (r == 0)
                         r = vm_domain_start(c, &from);
                 if (r == 0 && vm_domain_get_state(c, &st) == 0)
-                        printf("cuckoo_state=%s\n", state_name(st));
+                        printf("cuckoo_state=%s\n", vm_state_to_string(st));
                 vm_domain_free(c);
                 vm_def_done(&host);
         }
@@ -213,7 +196,7 @@ static int cmd_tpm(const char *conf, const char *log) {
                 r = vm_domain_start(m.dom, NULL);
         enum vm_state st;
         if (r == 0 && vm_domain_get_state(m.dom, &st) == 0)
-                printf("tpm_state=%s\n", state_name(st));
+                printf("tpm_state=%s\n", vm_state_to_string(st));
         machine_done(&m);
         return r;
 }
@@ -261,7 +244,7 @@ static int cmd_boot_save(const char *conf, const char *log, const char *mark, co
         }
         enum vm_state st;
         if (r == 0 && vm_domain_get_state(m.dom, &st) == 0)
-                printf("saved_state=%s\n", state_name(st));
+                printf("saved_state=%s\n", vm_state_to_string(st));
         machine_done(&m);
         return r;
 }
@@ -277,7 +260,7 @@ static int cmd_resume_from(const char *conf, const char *log, const char *mem, c
                 r = vm_domain_start(m.dom, &from);
         enum vm_state st;
         if (r == 0 && vm_domain_get_state(m.dom, &st) == 0) {
-                printf("restore_ms=%lld\nrestored_state=%s\n", (long long)(now_ms() - t0), state_name(st));
+                printf("restore_ms=%lld\nrestored_state=%s\n", (long long)(now_ms() - t0), vm_state_to_string(st));
                 fflush(stdout);
         }
         if (r == 0)
@@ -329,7 +312,7 @@ static int cmd_cuckoo(const char *sa, const char *log, const char *mem, const ch
         enum vm_state st;
         printf("cuckoo_start=%d\n", r);
         if (r == 0 && vm_domain_get_state(c, &st) == 0)
-                printf("cuckoo_state=%s\n", state_name(st));
+                printf("cuckoo_state=%s\n", vm_state_to_string(st));
         fflush(stdout);
         if (r == 0)
                 r = wait_go(go, 60000);

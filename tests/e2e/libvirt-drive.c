@@ -27,23 +27,6 @@ static struct vm_conn *conn;
 static struct vm_domain *dom;
 static char *uri_kept, *pool_kept;
 
-static const char *event_name(enum vm_event_type t) {
-        switch (t) {
-        case VM_EVENT_REBOOT:
-                return "reboot";
-        case VM_EVENT_POWEROFF:
-                return "poweroff";
-        case VM_EVENT_DIED:
-                return "died";
-        default:
-                return "none";
-        }
-}
-
-static const char *state_name(enum vm_state s) {
-        return s == VM_STATE_RUNNING ? "running" : s == VM_STATE_PAUSED ? "paused" : "off";
-}
-
 struct watch {
         const char *name;
         volatile bool stop;
@@ -227,13 +210,13 @@ static int run(char **a, size_t n) {
         if (streq(cmd, "event") && n == 2) {
                 struct vm_event ev;
                 if ((r = vm_domain_wait_event(dom, atoi(a[1]), &ev)) == 0)
-                        printf("rc=0 event=%s detail=%s\n", event_name(ev.type), ev.detail);
+                        printf("rc=0 event=%s detail=%s\n", vm_event_type_to_string(ev.type), ev.detail);
                 return r;
         }
         if (streq(cmd, "state")) {
                 enum vm_state s;
                 if ((r = vm_domain_get_state(dom, &s)) == 0)
-                        printf("rc=0 state=%s\n", state_name(s));
+                        printf("rc=0 state=%s\n", vm_state_to_string(s));
                 return r;
         }
         if (streq(cmd, "snapshot") && n == 2) {
