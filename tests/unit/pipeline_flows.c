@@ -33,6 +33,7 @@
 #include "pipeline/machineinfo.h"
 #include "pipeline/restore.h"
 #include "pipeline/snapshot.h"
+#include "pipeline/snapshot_internal.h"
 #include "pipeline/stuck.h"
 
 #include <json-c/json.h>
@@ -100,7 +101,7 @@ static void linux_answers(void) {
         struct fake_answer a[] = {
                 { .match = "poweroff", .effect = FAKE_EFFECT_POWEROFF },
                 { .match = "reboot", .effect = FAKE_EFFECT_REBOOT },
-                { .match = "/sbin/vmcloak-setnet", .effect = FAKE_EFFECT_SET_ADDRESS },
+                { .match = "ip link set dev eth0 address ", .effect = FAKE_EFFECT_SET_ADDRESS },
                 { .match = "uname -r", .out = "6.1.0-fake-amd64\n" },
                 { .match = "false", .exit_code = 1, .err = "it failed" },
         };
@@ -906,6 +907,7 @@ static void test_snapshot_one_fails(void **state) {
         struct trap t = { .name = "boot", .domain = "vm2", .action = FAKE_DIE };
         fake_set_hook(trap_hook, &t);
         struct snapshot_request q = snap_req("base", "vm", 3, 2);
+        q.boot_each = true; /* each VM's own boot (the fleet's: test_snapshot_fleet_one_fails) */
         assert_int_equal(pipeline_snapshot(&e->pl, &q), -EIO);
         fake_set_hook(NULL, NULL);
         assert_listing("vms/qemu", "vm1 vm3");
@@ -922,7 +924,7 @@ static void test_snapshot_interrupted(void **state) {
         struct trap traps[] = {
                 { .name = "disk-overlay", .action = FAKE_SIGINT },
                 { .name = "boot", .arg = "disk", .action = FAKE_SIGINT },
-                { .name = "execute", .arg = "/sbin/vmcloak-setnet", .action = FAKE_SIGTERM },
+                { .name = "execute", .arg = "ip link set dev eth0 address ", .action = FAKE_SIGTERM },
                 { .name = "save", .action = FAKE_SIGINT },
         };
         size_t done = 0;
@@ -934,6 +936,7 @@ static void test_snapshot_interrupted(void **state) {
                 char prefix[16];
                 snprintf(prefix, sizeof prefix, "s%zu_", i);
                 struct snapshot_request q = snap_req("base", prefix, 2, 1);
+                q.boot_each = true; /* the fleet's moments: test_snapshot_fleet_interrupted */
                 int r = pipeline_snapshot(&e->pl, &q);
                 if (r != -ECANCELED)
                         fail_msg("snapshot interrupted at %s returned %d", traps[i].name, r);
@@ -947,6 +950,184 @@ static void test_snapshot_interrupted(void **state) {
                 assert_nothing_left(e, 1, done, "base.qcow2");
         }
         fake_set_hook(NULL, NULL);
+}
+
+/* ---- snapshot --count N from one boot (issue 15) ---- */
+
+/* "<home>/fleet" holds nothing. */
+static void assert_no_template(void) { assert_listing("fleet", ""); }
+
+/* Three VMs, two at a time: the image boots once (the template, saved raw), each VM is started
+ * from that memory on its own copy of the template's disk, reseeded, and moved to its own MAC and
+ * address; the template's folder is gone afterwards. */
+static void test_snapshot_fleet(void **state) {
+        struct env *e = *state;
+        assert_int_equal(init_image(e, "base"), 0);
+        size_t mark = fake_journal_count("*");
+        struct snapshot_request q = snap_req("base", "vm", 3, 2);
+        assert_int_equal(pipeline_snapshot(&e->pl, &q), 0);
+        assert_nothing_left(e, 1, 3, "base.qcow2");
+        assert_no_template();
+        assert_listing("vms/qemu", "vm1 vm2 vm3");
+        assert_int_equal(fake_journal_count("start template media=[]"), 1); /* a disk boot */
+        assert_int_equal(fake_journal_count("save template none"), 1);
+        assert_int_equal(fake_journal_count("disk-overlay*"), 1);
+        assert_true(fake_journal_find("disk-overlay disk.qcow2 on base.qcow2", mark) >= 0);
+        ssize_t saved = fake_journal_find("save template none", mark);
+        for (int i = 1; i <= 3; i++) {
+                char name[8], pat[160];
+                snprintf(name, sizeof name, "vm%d", i);
+                assert_vm_complete(name);
+                _cleanup_snapshot_ struct snapshot *sn = NULL;
+                assert_int_equal(repo_snapshot_get(e->repo, name, &sn), 0);
+                snprintf(pat, sizeof pat, "start %s media=[] memory=memory.snapshot", name);
+                ssize_t st = fake_journal_find(pat, (size_t)saved);
+                snprintf(pat, sizeof pat, "execute %s: echo *", name); /* echo HEX > /dev/urandom */
+                ssize_t seed = fake_journal_find(pat, (size_t)st);
+                snprintf(pat, sizeof pat, "execute %s: ip link set dev eth0 address %s && /sbin/vmcloak-setnet %s *",
+                         name, sn->mac, sn->ipaddr);
+                ssize_t net = fake_journal_find(pat, (size_t)seed);
+                snprintf(pat, sizeof pat, "save %s lz4", name);
+                ssize_t sv = fake_journal_find(pat, (size_t)net);
+                if (!(st > saved && seed > st && net > seed && sv > net))
+                        fail_msg("%s: start %zd seed %zd net %zd save %zd\n%s", name, st, seed, net, sv,
+                                 fake_journal_text());
+                snprintf(pat, sizeof pat, "start %s media=[]", name);
+                assert_int_equal(fake_journal_count(pat), 0); /* no boot of its own */
+        }
+}
+
+/* One VM of three dies as it starts from the template: the others are complete, it leaves
+ * nothing, and the template goes. */
+static void test_snapshot_fleet_one_fails(void **state) {
+        struct env *e = *state;
+        assert_int_equal(init_image(e, "base"), 0);
+        struct trap t = { .name = "start", .arg = "restore", .domain = "vm2", .action = FAKE_FAIL };
+        fake_set_hook(trap_hook, &t);
+        struct snapshot_request q = snap_req("base", "vm", 3, 2);
+        assert_int_equal(pipeline_snapshot(&e->pl, &q), -EIO);
+        fake_set_hook(NULL, NULL);
+        assert_int_equal(t.hits, 1);
+        assert_listing("vms/qemu", "vm1 vm3");
+        assert_vm_complete("vm1");
+        assert_vm_complete("vm3");
+        assert_nothing_left(e, 1, 2, "base.qcow2");
+        assert_no_template();
+        /* A template that fails: no VM starts, nothing stays. */
+        struct trap tt = { .name = "agent-up", .domain = "template", .action = FAKE_DIE };
+        fake_set_hook(trap_hook, &tt);
+        q = snap_req("base", "t", 2, 1);
+        size_t mark = fake_journal_count("*");
+        assert_int_not_equal(pipeline_snapshot(&e->pl, &q), 0);
+        fake_set_hook(NULL, NULL);
+        assert_true(fake_journal_find("define t1", mark) < 0);
+        assert_listing("vms/qemu", "vm1 vm3");
+        assert_nothing_left(e, 1, 2, "base.qcow2");
+        assert_no_template();
+}
+
+/* Ctrl-C while the template boots or saves, and at each moment of a clone's build: no template
+ * folder, no machine, no row of the interrupted VM; the VMs done before stay. */
+static void test_snapshot_fleet_interrupted(void **state) {
+        struct env *e = *state;
+        assert_int_equal(init_image(e, "base"), 0);
+        struct trap traps[] = {
+                { .name = "agent-up", .domain = "template", .action = FAKE_SIGINT },
+                { .name = "save", .domain = "template", .action = FAKE_SIGTERM },
+                { .name = "start", .arg = "restore", .skip = 1, .action = FAKE_SIGINT },
+                { .name = "execute", .arg = "echo ", .skip = 1, .action = FAKE_SIGINT },
+                { .name = "execute", .arg = "ip link set dev eth0 address ", .skip = 1, .action = FAKE_SIGTERM },
+                { .name = "save", .arg = "lz4", .skip = 1, .action = FAKE_SIGINT },
+        };
+        size_t done = 0;
+        for (size_t i = 0; i < ELEMENTSOF(traps); i++) {
+                interrupt_reset();
+                fake_set_hook(trap_hook, &traps[i]);
+                char prefix[16];
+                snprintf(prefix, sizeof prefix, "f%zu_", i);
+                struct snapshot_request q = snap_req("base", prefix, 2, 1);
+                int r = pipeline_snapshot(&e->pl, &q);
+                if (r != -ECANCELED)
+                        fail_msg("snapshot interrupted at %s of %s returned %d", traps[i].name,
+                                 strempty(traps[i].domain), r);
+                char first[32], second[32];
+                snprintf(first, sizeof first, "%s1", prefix);
+                snprintf(second, sizeof second, "%s2", prefix);
+                _cleanup_free_ char *dir1 = paths_vm_dir(first), *dir2 = paths_vm_dir(second);
+                if (traps[i].skip) {
+                        assert_vm_complete(first);
+                        done++;
+                } else
+                        assert_false(path_exists(dir1));
+                assert_false(path_exists(dir2));
+                assert_nothing_left(e, 1, done, "base.qcow2");
+                assert_no_template();
+        }
+        fake_set_hook(NULL, NULL);
+}
+
+/* Each reason to boot every VM: the request's (--boot-each, --tpm, --connect, one VM), the OS
+ * profile's (no running rename: Windows) and the image's (a hardware profile); a fleet needs none. */
+static void test_snapshot_fleet_refusals(void **state) {
+        struct env *e = *state;
+        struct snapshot_request q = snap_req("base", "vm", 3, 1);
+        struct os_profile lin = linux_profile;
+        struct snapshot_ctx x = { .req = &q, .prof = &lin };
+        assert_null(snapshot_fleet_refusal(&x, 3));
+        assert_null(snapshot_fleet_refusal(&x, 1)); /* one VM: no template, no line */
+        q.boot_each = true;
+        assert_string_equal(snapshot_fleet_refusal(&x, 3), "--boot-each");
+        q.boot_each = false;
+        q.tpm = true;
+        assert_non_null(strstr(snapshot_fleet_refusal(&x, 2), "--tpm"));
+        q.tpm = false;
+        x.n_hosts = 1;
+        assert_non_null(strstr(snapshot_fleet_refusal(&x, 2), "libvirt hosts"));
+        x.n_hosts = 0;
+        x.prof = &os_profile_win10x64;
+        assert_string_equal(snapshot_fleet_refusal(&x, 2), "the OS needs a reboot after a rename");
+        x.prof = &lin;
+        struct hw_profile hw = { 0 };
+        x.hw = &hw;
+        assert_non_null(strstr(snapshot_fleet_refusal(&x, 2), "hardware profile"));
+        x.hw = NULL;
+        /* Through the pipeline: --boot-each boots each VM from its own overlay; no template. */
+        assert_int_equal(init_image(e, "base"), 0);
+        q = snap_req("base", "vm", 2, 1);
+        q.boot_each = true;
+        size_t mark = fake_journal_count("*");
+        assert_int_equal(pipeline_snapshot(&e->pl, &q), 0);
+        assert_true(fake_journal_find("define template", mark) < 0);
+        assert_true(fake_journal_find("start vm1 media=[]", mark) >= 0 && fake_journal_find("start vm2 media=[]", mark) >= 0);
+        assert_int_equal(fake_journal_count("*memory=*"), 0);
+        assert_nothing_left(e, 1, 2, "base.qcow2");
+        assert_no_template();
+}
+
+/* cleanup IMAGE: a template folder of a run that was killed (its pid gone) goes; one of a
+ * running vmcloak (this process) stays. */
+static void test_cleanup_fleet_template(void **state) {
+        struct env *e = *state;
+        assert_int_equal(init_image(e, "base"), 0);
+        _cleanup_free_ char *root = paths_fleet_dir();
+        pid_t dead = fork();
+        if (dead == 0)
+                _exit(0);
+        waitpid(dead, NULL, 0);
+        _cleanup_free_ char *stale = strdup_printf("%s/base.template-%d", root, (int)dead);
+        _cleanup_free_ char *live = strdup_printf("%s/base.template-%d", root, (int)getpid());
+        _cleanup_free_ char *other = strdup_printf("%s/based.template-%d", root, (int)dead);
+        const char *dirs[] = { stale, live, other };
+        for (size_t i = 0; i < ELEMENTSOF(dirs); i++) {
+                assert_int_equal(mkdir_p(dirs[i], 0700), 0);
+                _cleanup_free_ char *f = path_join(dirs[i], "memory.snapshot");
+                assert_int_equal(write_file(f, "QEVM", 4, 0644), 0);
+        }
+        assert_int_equal(pipeline_cleanup(&e->pl, "base"), 0);
+        assert_false(path_exists(stale));
+        assert_true(path_exists(live));
+        assert_true(path_exists(other)); /* another image's */
+        rm_rf(root);
 }
 
 /* ---- snapshot --connect: VMs as persistent domains on libvirt hosts (issue 14) ---- */
@@ -1124,7 +1305,7 @@ static void test_snapshot_libvirt_interrupted(void **state) {
         struct trap traps[] = {
                 { .name = "volume-overlay", .action = FAKE_SIGINT },
                 { .name = "boot", .arg = "disk", .action = FAKE_SIGINT },
-                { .name = "execute", .arg = "/sbin/vmcloak-setnet", .action = FAKE_SIGTERM },
+                { .name = "execute", .arg = "ip link set dev eth0 address ", .action = FAKE_SIGTERM },
                 { .name = "snapshot-create", .action = FAKE_SIGINT },
         };
         _cleanup_strv_free_ char **done = NULL;
@@ -1399,6 +1580,7 @@ static void test_snapshot_resume(void **state) {
         struct trap t = { .name = "boot", .domain = "vm2", .action = FAKE_DIE };
         fake_set_hook(trap_hook, &t);
         struct snapshot_request q = snap_req("base", "vm", 3, 1);
+        q.boot_each = true;
         q.first_ip = "10.0.2.30";
         assert_int_equal(pipeline_snapshot(&e->pl, &q), -EIO);
         fake_set_hook(NULL, NULL);
@@ -2193,6 +2375,11 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_snapshot_count3_jobs2, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_snapshot_one_fails, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_snapshot_interrupted, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_snapshot_fleet, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_snapshot_fleet_one_fails, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_snapshot_fleet_interrupted, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_snapshot_fleet_refusals, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_cleanup_fleet_template, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_snapshot_libvirt_spread, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_snapshot_libvirt_one_fails, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_snapshot_libvirt_delvm_unreachable, setup, teardown),
