@@ -66,8 +66,7 @@ static const struct optdef opts[] = {
                  .def_value = "1"),
         OPT_UINT('j', "jobs", &req.jobs, 1, 32, "N", "Build this many VMs at once", .def_value = "1"),
         OPT_BOOL(0, "boot-each", &req.boot_each,
-                 "Boot every VM from the image, VMCloak's way (default with 2 or more VMs of a guest that allows it: "
-                 "boot the image once and make each VM from that saved state)"),
+                 "Boot every VM from the image, VMCloak's way (default: boot it once, make each VM from that state)"),
         OPT_BOOL(0, "vrde", &req.vm.vnc, "Enable VNC"),
         OPT_UINT(0, "vrde-port", &req.vm.vnc_display, 0, 65535 - 5900, "N",
                  "VNC display number of the first VM (+1 per VM)", .def_value = "3389"),
