@@ -1525,6 +1525,21 @@ static void test_firmware_state_through_steps(void **state) {
         expect_beside(vmdisk, ".tpm/tpm2-00.permall", NULL);
         expect_beside(disk, ".nvram", "boot base\n");     /* the image's own is untouched */
 
+        /* A fleet of a UEFI image: each VM's vars are a copy of the template's, which booted
+         * once (the VMs started from its memory, not from the firmware); no TPM. */
+        sq = snap_req("base", "uf", 2, 1);
+        assert_int_equal(pipeline_snapshot(&e->pl, &sq), 0);
+        assert_journal_has("firmware template uefi+sb nvram=disk.qcow2.nvram tpm=none");
+        for (int i = 1; i <= 2; i++) {
+                char name[8];
+                snprintf(name, sizeof name, "uf%d", i);
+                _cleanup_free_ char *ufdir = paths_vm_dir(name);
+                _cleanup_free_ char *ufdisk = path_join(ufdir, "disk.qcow2");
+                expect_beside(ufdisk, ".nvram", "boot base\nboot template\n");
+                expect_beside(ufdisk, ".tpm/tpm2-00.permall", NULL);
+        }
+        assert_listing("fleet", "");
+
         /* snapshot --tpm: the VM's own TPM copy too; restore runs on a copy of it, left nowhere. */
         sq = snap_req("base", "vt", 1, 1);
         sq.tpm = true;
