@@ -220,17 +220,24 @@ rvm=  # a complete VM kept for restore
 m_vm1boot() { grep -q "${v}1: booting" "$out" && qemu_pid "vms/qemu/${v}1/" >/dev/null; }
 m_vm1mem() { [ -e "$H/vms/qemu/${v}1/memory.snapshot.part" ] || grep -q 'Saving memory' "$out"; }
 m_vm2boot() { grep -q "${v}2: booting" "$out" && qemu_pid "vms/qemu/${v}2/" >/dev/null; }
+# A fleet (issue 15): the template's boot, and VM 1 started from the template's memory.
+m_tplboot() { grep -q "Booting the template once" "$out" && qemu_pid "fleet/" >/dev/null; }
+m_vm1clone() { grep -q "${v}1: restored from the template" "$out" && qemu_pid "vms/qemu/${v}1/" >/dev/null; }
+no_template() { tap_check "$c: no template folder left" test -z "$(ls -A "$H/fleet" 2>/dev/null)"; }
 k=0
-for phase in vm1boot vm1mem vm2boot; do
+for phase in vm1boot vm1mem vm2boot tplboot vm1clone; do
   for how in kill INT TERM; do
     k=$((k + 1)); v=v$(printf "\\x$(printf %x $((96 + k)))")   # va, vb, ...
     # Two addresses of its own per case: an address in use is refused, never moved (issue 10).
-    begin "snapshot/$phase/$how" "$VM" snapshot --accel tcg --count 2 base "$v" "10.0.2.$((38 + 2 * k))"
+    # The boot phases are each VM's own boot (--boot-each); the others the fleet's.
+    each=; case $phase in vm1boot | vm1mem | vm2boot) each=--boot-each ;; esac
+    begin "snapshot/$phase/$how" "$VM" snapshot --accel tcg $each --count 2 base "$v" "10.0.2.$((38 + 2 * k))"
     await "m_$phase" 180; reached=$?
     case $phase in
       vm1mem) hit "$how" "vms/qemu/${v}1/" ;;   # at once: writing the memory takes about 2 s
-      vm1boot) sleep 1; hit "$how" "vms/qemu/${v}1/" ;;
+      vm1boot | vm1clone) sleep 1; hit "$how" "vms/qemu/${v}1/" ;;
       vm2boot) sleep 1; hit "$how" "vms/qemu/${v}2/" ;;
+      tplboot) sleep 1; hit "$how" "fleet/" ;;
     esac || reached=1
     reap
     if [ "$phase" = vm1mem ] && grep -q "${v}1: memory snapshot" "$out"; then
@@ -243,6 +250,9 @@ for phase in vm1boot vm1mem vm2boot; do
       vm1mem/kill) vm_is "${v}1" absent; vm_is "${v}2" 'complete|absent' ;;
       vm1mem/*) vm_is "${v}1" 'complete|absent'; vm_is "${v}2" absent ;;      # the hit may land after the write
       vm2boot/*) vm_is "${v}1" complete; vm_is "${v}2" absent ;;
+      tplboot/*) vm_is "${v}1" absent; vm_is "${v}2" absent; no_template ;;   # no VM without it
+      vm1clone/kill) vm_is "${v}1" absent; vm_is "${v}2" 'complete|absent'; no_template ;;
+      vm1clone/*) vm_is "${v}1" absent; vm_is "${v}2" absent; no_template ;;
     esac
     tap_check "$c: no run folder left" no_run_dirs
     said; endcase
