@@ -80,10 +80,8 @@ int snapshot_fleet_make(struct snapshot_ctx *x, unsigned to_build) {
                 o.serial = com1;
         struct vm_session s;
         r = session_prepare(&s, x->pl, "template", &vimg, x->prof, &o, x->tpl_disk, x->fleet_dir, NULL);
-        if (r == 0) {
-                x->tpl_boots++;
+        if (r == 0)
                 r = session_start(&s, NULL);
-        }
         if (r == 0)
                 r = session_wait_agent(&s, o.timeout_s ? o.timeout_s : AGENT_BOOT_TIMEOUT_S,
                                        "Waiting for the template's agent");

@@ -56,7 +56,6 @@ struct snapshot_ctx {
         /* A fleet's template (snapshot_fleet.c; NULL: each VM boots the image): its folder
          * <home>/fleet/<image>.template-<pid>, its overlay on the image and its raw memory file. */
         char *fleet_dir, *tpl_disk, *tpl_mem;
-        unsigned tpl_boots;            /* the template's boots (1 per run at most; for the tests' fake driver) */
 };
 
 /* One snapshot VM being made: what its steps share, and what its failure removes. */
