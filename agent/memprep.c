@@ -166,9 +166,9 @@ static const struct {
         { MEMPREP_PURGE_STANDBY_LIST, "purge the standby list (MemoryPurgeStandbyList)" },
 };
 
-int memprep_run(const struct memprep_opts *o, FILE *out) {
+int memprep_run(const struct memprep_opts *o, FILE *out, FILE *err) {
         if (!plat_mem_supported()) {
-                fprintf(out, "memprep: not supported on this OS (Windows only; Linux guests use drop_caches)\n");
+                fprintf(err, "memprep: not supported on this OS (Windows only; Linux guests use drop_caches)\n");
                 return 2;
         }
         int64_t t0 = plat_now_ms();
@@ -203,7 +203,8 @@ int memprep_run(const struct memprep_opts *o, FILE *out) {
                 memprep_format_status(st, s, sizeof s);
                 switch (memprep_classify(st)) {
                 case MEMPREP_FAILED:
-                        fprintf(out, "memprep: %s failed (%s)%s\n", steps[i].name, s,
+                        fflush(out); /* the steps so far first: err may be the same pipe */
+                        fprintf(err, "memprep: %s failed (%s)%s\n", steps[i].name, s,
                                 st == MEMPREP_STATUS_PRIVILEGE_NOT_HELD || st == MEMPREP_STATUS_ACCESS_DENIED ?
                                         ": the agent must run as an administrator" : "");
                         return 1;
@@ -275,7 +276,7 @@ int memprep_main(int argc, char **argv) {
         int r = memprep_parse_args(argc, argv, &o, stdout, stderr);
         if (r != 0)
                 return r > 0 ? 0 : 2;
-        r = memprep_run(&o, stdout);
+        r = memprep_run(&o, stdout, stderr);
         fflush(stdout);
         return r;
 }

@@ -92,9 +92,10 @@ bool memprep_wait_step(struct memprep_wait *w, uint64_t free_pages, uint64_t tot
 int memprep_parse_args(int argc, char **argv, struct memprep_opts *o, FILE *out, FILE *err);
 
 /* Do it, printing each step to out: 0 done (steps this system lacks are reported and skipped,
- * a zero-page wait that times out is reported), 1 a real failure (the line says which call
- * and why), 2 not supported on this OS (Linux). Uses the plat_mem* calls of platform.h. */
-int memprep_run(const struct memprep_opts *o, FILE *out);
+ * a zero-page wait that times out is reported), 1 a real failure, 2 not supported on this OS
+ * (Linux); for 1 and 2 one line on err says which call failed and why (what vmcloak shows).
+ * Uses the plat_mem* calls of platform.h. */
+int memprep_run(const struct memprep_opts *o, FILE *out, FILE *err);
 
 /* The subcommand: argv[0] is "memprep". Exit code as memprep_run, 2 for bad usage. */
 int memprep_main(int argc, char **argv);

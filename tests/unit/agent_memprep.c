@@ -80,12 +80,12 @@ static void windows_host(void) {
         F.l = (struct memprep_lists){ .zero = 25600, .free = 5120, .modified = 7680, .standby = 393216 };
 }
 
-/* Runs memprep_run; the output in *ret (free it), the exit code returned. */
+/* Runs memprep_run; stdout and stderr in *ret (free it), the exit code returned. */
 static int run(int timeout_s, char **ret) {
         size_t n;
         FILE *f = open_memstream(ret, &n);
         assert_non_null(f);
-        int code = memprep_run(&(struct memprep_opts){ .timeout_s = timeout_s }, f);
+        int code = memprep_run(&(struct memprep_opts){ .timeout_s = timeout_s }, f, f);
         fclose(f);
         return code;
 }
@@ -253,13 +253,21 @@ static void test_run_not_admin(void **state) {
         windows_host();
         F.priv_err = 1300;
         F.cmd_status[MEMPREP_EMPTY_WORKING_SETS] = MEMPREP_STATUS_PRIVILEGE_NOT_HELD;
-        char *out = NULL;
-        assert_int_equal(run(30, &out), 1);
+        /* The failure on stderr alone (vmcloak shows a failed command's stderr), the steps on stdout. */
+        char *out = NULL, *err = NULL;
+        size_t n1, n2;
+        FILE *fo = open_memstream(&out, &n1), *fe = open_memstream(&err, &n2);
+        assert_int_equal(memprep_run(&(struct memprep_opts){ .timeout_s = 30 }, fo, fe), 1);
+        fclose(fo);
+        fclose(fe);
         assert_int_equal(F.n_order, 1);
-        assert_non_null(strstr(out, "memprep: empty the working sets (MemoryEmptyWorkingSets) failed (0xC0000061 "
-                                    "STATUS_PRIVILEGE_NOT_HELD): the agent must run as an administrator\n"));
+        assert_string_equal(err, "memprep: empty the working sets (MemoryEmptyWorkingSets) failed (0xC0000061 "
+                                 "STATUS_PRIVILEGE_NOT_HELD): the agent must run as an administrator\n");
+        assert_non_null(strstr(out, "memprep: lists before: "));
+        assert_null(strstr(out, "failed ("));
         assert_null(strstr(out, "done"));
         free(out);
+        free(err);
 }
 
 /* A zero-page thread slower than the timeout: reported with what is left, still exit 0. */
