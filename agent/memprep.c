@@ -199,6 +199,7 @@ int memprep_run(const struct memprep_opts *o, FILE *out, FILE *err) {
         /* 2. The commands, in order. */
         for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
                 uint32_t st = plat_mem_command(steps[i].cmd);
+                const char *name = steps[i].name;
                 char s[64], line[256];
                 memprep_format_status(st, s, sizeof s);
                 switch (memprep_classify(st)) {
@@ -214,15 +215,14 @@ int memprep_run(const struct memprep_opts *o, FILE *out, FILE *err) {
                          * when the full purge is refused (after a full purge it has nothing left). */
                         if (steps[i].cmd != MEMPREP_PURGE_STANDBY_LIST)
                                 continue;
+                        name = "purge the priority-0 standby list (MemoryPurgeLowPriorityStandbyList)";
                         st = plat_mem_command(MEMPREP_PURGE_LOW_PRIORITY_STANDBY_LIST);
                         memprep_format_status(st, s, sizeof s);
                         if (memprep_classify(st) != MEMPREP_OK) {
-                                fprintf(out, "memprep: purge the priority-0 standby list "
-                                             "(MemoryPurgeLowPriorityStandbyList): %s (%s), skipped\n",
+                                fprintf(out, "memprep: %s: %s (%s), skipped\n", name,
                                         memprep_classify(st) == MEMPREP_FAILED ? "failed" : "not supported here", s);
                                 continue;
                         }
-                        fprintf(out, "memprep: purge the priority-0 standby list (MemoryPurgeLowPriorityStandbyList): ok\n");
                         break;
                 case MEMPREP_OK:
                         break;
@@ -230,11 +230,11 @@ int memprep_run(const struct memprep_opts *o, FILE *out, FILE *err) {
                 any_done = true;
                 if (readable && query(out, &after, &unreadable)) {
                         memprep_format_change(&before, &after, page, line, sizeof line);
-                        fprintf(out, "memprep: %s: ok, %s\n", steps[i].name, line);
+                        fprintf(out, "memprep: %s: ok, %s\n", name, line);
                         before = after;
                 } else {
                         /* Wine 8's NtSetSystemInformation is a stub that answers success. */
-                        fprintf(out, "memprep: %s: accepted (%s), effect unknown\n", steps[i].name, s);
+                        fprintf(out, "memprep: %s: accepted (%s), effect unknown\n", name, s);
                 }
         }
 
