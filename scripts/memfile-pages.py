@@ -49,10 +49,10 @@ def read_ram(path):
     """{block: size}, {block: {offset: page bytes or None for a zero page}}"""
     with open(path, "rb") as f:
         s = Stream(f.read())
-    if s.take(4) != b"QEVM":
+    if s.d[:4] != b"QEVM":
         raise SystemExit("memfile-pages: %s is not a raw QEMU migration stream (snapshot with --compress none, "
                          "or decompress it first)" % path)
-    s.u32()  # version
+    s.take(8)  # magic, version
     blocks, pages, sections, cur = {}, collections.defaultdict(dict), {}, None
 
     def ram_records():
