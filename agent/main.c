@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "agent.h"
+#include "memprep.h"
 #include "netcfg.h"
 #include "platform.h"
 #include "server.h"
@@ -12,6 +13,7 @@ static void usage(FILE *f) {
         fputs("Usage: vmcloak-agent [--host ADDR] [--port N] [options]\n"
               "       vmcloak-agent [ADDR [PORT]]\n"
               "       vmcloak-agent netcfg --mac MAC --ip ADDR/PREFIX [...]  (see netcfg --help)\n"
+              "       vmcloak-agent memprep [--timeout SECS]  (Windows; see memprep --help)\n"
               "\n"
               "The guest agent for vmcloak, Cuckoo and CAPE (Cuckoo agent HTTP protocol).\n"
               "\n"
@@ -40,6 +42,8 @@ int main(int argc, char **argv) {
         int positional = 0;
         if (argc > 1 && strcmp(argv[1], "netcfg") == 0)
                 return netcfg_main(argc - 1, argv + 1);
+        if (argc > 1 && strcmp(argv[1], "memprep") == 0)
+                return memprep_main(argc - 1, argv + 1);
         for (int i = 1; i < argc; i++) {
                 const char *a = argv[i];
                 const char *value = NULL;

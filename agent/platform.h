@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 #include "json.h"
+#include "memprep.h"
 #include "netcfg.h"
 
 /* --- process-wide --- */
@@ -119,3 +120,17 @@ void plat_environ(void (*fn)(void *userdata, const char *name, const char *value
  * plat_adapters_free), or a negative errno. */
 int plat_adapters(struct netcfg_adapter **ret, size_t *n);
 void plat_adapters_free(struct netcfg_adapter *list, size_t n);
+
+/* --- physical memory lists (memprep; Windows only) --- */
+/* Whether this OS has Windows' memory lists at all (false on Linux: memprep exits 2). */
+bool plat_mem_supported(void);
+/* Enable the named privilege (e.g. "SeProfileSingleProcessPrivilege") on the agent's process
+ * token: 0, or a Win32 error code (1300 ERROR_NOT_ALL_ASSIGNED: the account does not hold it). */
+uint32_t plat_mem_privilege(const char *name);
+/* NtSetSystemInformation(SystemMemoryListInformation, command): its NTSTATUS
+ * (MEMPREP_STATUS_PROCEDURE_NOT_FOUND when ntdll lacks the function). */
+uint32_t plat_mem_command(enum memprep_command command);
+/* NtQuerySystemInformation(SystemMemoryListInformation) into *ret (pages): its NTSTATUS. */
+uint32_t plat_mem_query(struct memprep_lists *ret);
+/* Physical memory in pages and the page size in bytes: 0, or a negative errno. */
+int plat_mem_total(uint64_t *ret_pages, unsigned *ret_page_size);

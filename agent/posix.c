@@ -803,3 +803,23 @@ void plat_adapters_free(struct netcfg_adapter *list, size_t n) {
                 free(list[i].name);
         free(list);
 }
+
+/* Windows' memory lists do not exist here: memprep says so (Linux guests use drop_caches). */
+bool plat_mem_supported(void) { return false; }
+uint32_t plat_mem_privilege(const char *name) {
+        (void)name;
+        return 50; /* ERROR_NOT_SUPPORTED */
+}
+uint32_t plat_mem_command(enum memprep_command command) {
+        (void)command;
+        return MEMPREP_STATUS_NOT_SUPPORTED;
+}
+uint32_t plat_mem_query(struct memprep_lists *ret) {
+        *ret = (struct memprep_lists){ 0 };
+        return MEMPREP_STATUS_NOT_SUPPORTED;
+}
+int plat_mem_total(uint64_t *ret_pages, unsigned *ret_page_size) {
+        (void)ret_pages;
+        (void)ret_page_size;
+        return -EOPNOTSUPP;
+}

@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <io.h>
 #include <process.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <wchar.h>
@@ -1101,4 +1102,78 @@ void plat_adapters_free(struct netcfg_adapter *list, size_t n) {
         for (size_t i = 0; i < n; i++)
                 free(list[i].name);
         free(list);
+}
+
+/* --- physical memory lists (memprep): ntdll's undocumented class 80, resolved at run time --- */
+
+typedef LONG(NTAPI *nt_set_fn)(ULONG cls, void *info, ULONG len);
+typedef LONG(NTAPI *nt_query_fn)(ULONG cls, void *info, ULONG len, ULONG *ret_len);
+
+/* SYSTEM_MEMORY_LIST_INFORMATION as in phnt ntexapi.h (ULONG_PTR fields); kernels before
+ * Windows 8 lack the last field, hence the retry with the shorter length. */
+struct mem_list_info {
+        ULONG_PTR zero, free, modified, modified_no_write, bad;
+        ULONG_PTR standby_by_priority[8];
+        ULONG_PTR repurposed_by_priority[8];
+        ULONG_PTR modified_pagefile;
+};
+
+static FARPROC ntdll_fn(const char *name) {
+        HMODULE h = GetModuleHandleW(L"ntdll.dll");
+        return h ? GetProcAddress(h, name) : NULL;
+}
+
+bool plat_mem_supported(void) { return true; }
+
+uint32_t plat_mem_privilege(const char *name) {
+        HANDLE token;
+        if (!OpenProcessToken(GetCurrentProcess(), TOKEN_ADJUST_PRIVILEGES | TOKEN_QUERY, &token))
+                return (uint32_t)GetLastError();
+        TOKEN_PRIVILEGES tp = { .PrivilegeCount = 1 };
+        tp.Privileges[0].Attributes = SE_PRIVILEGE_ENABLED;
+        /* Success or not, the answer is in GetLastError: AdjustTokenPrivileges returns TRUE with
+         * ERROR_NOT_ALL_ASSIGNED when the account does not hold the privilege. */
+        if (LookupPrivilegeValueA(NULL, name, &tp.Privileges[0].Luid))
+                AdjustTokenPrivileges(token, FALSE, &tp, sizeof tp, NULL, NULL);
+        DWORD e = GetLastError();
+        CloseHandle(token);
+        return (uint32_t)e;
+}
+
+uint32_t plat_mem_command(enum memprep_command command) {
+        nt_set_fn set = (nt_set_fn)(void (*)(void))ntdll_fn("NtSetSystemInformation");
+        if (!set)
+                return MEMPREP_STATUS_PROCEDURE_NOT_FOUND;
+        ULONG c = (ULONG)command; /* SYSTEM_MEMORY_LIST_COMMAND is an enum: 4 bytes */
+        return (uint32_t)set(MEMPREP_SYSTEM_MEMORY_LIST_INFORMATION, &c, sizeof c);
+}
+
+uint32_t plat_mem_query(struct memprep_lists *ret) {
+        *ret = (struct memprep_lists){ 0 };
+        nt_query_fn query = (nt_query_fn)(void (*)(void))ntdll_fn("NtQuerySystemInformation");
+        if (!query)
+                return MEMPREP_STATUS_PROCEDURE_NOT_FOUND;
+        struct mem_list_info m = { 0 };
+        ULONG len = 0;
+        LONG st = query(MEMPREP_SYSTEM_MEMORY_LIST_INFORMATION, &m, sizeof m, &len);
+        if ((uint32_t)st == MEMPREP_STATUS_INFO_LENGTH_MISMATCH)
+                st = query(MEMPREP_SYSTEM_MEMORY_LIST_INFORMATION, &m, offsetof(struct mem_list_info, modified_pagefile),
+                           &len);
+        if (st != 0)
+                return (uint32_t)st;
+        *ret = (struct memprep_lists){ .zero = m.zero, .free = m.free, .modified = m.modified };
+        for (int i = 0; i < 8; i++)
+                ret->standby += m.standby_by_priority[i];
+        return 0;
+}
+
+int plat_mem_total(uint64_t *ret_pages, unsigned *ret_page_size) {
+        MEMORYSTATUSEX ms = { .dwLength = sizeof ms };
+        SYSTEM_INFO si;
+        GetSystemInfo(&si);
+        if (!GlobalMemoryStatusEx(&ms) || si.dwPageSize == 0)
+                return -EIO;
+        *ret_page_size = si.dwPageSize;
+        *ret_pages = ms.ullTotalPhys / si.dwPageSize;
+        return 0;
 }

@@ -12,15 +12,10 @@
 #include <unistd.h>
 
 #include "core/download.h"
+#include "core/hashmemo.h"
 #include "core/log.h"
 #include "core/paths.h"
 #include "core/util.h"
-
-static void json_putp(json_object **o) {
-        if (*o)
-                json_object_put(*o);
-}
-#define _cleanup_json_ _cleanup_(json_putp)
 
 /* --- what is known about a file's content --- */
 
@@ -46,128 +41,14 @@ char *dep_file_way_out(const struct dep_file *f) {
                              cache);
 }
 
-/* --- the memory of verified files: <files>/.verified, JSON, path -> identity and hashes --- */
-
-#define MEMORY_NAME ".verified"
-
-static char *memory_path(void) {
-        _cleanup_free_ char *dir = paths_files_dir();
-        return dir ? path_join(dir, MEMORY_NAME) : NULL;
-}
-
-/* A file counts as unchanged while its device, inode, size, modification time and status-change
- * time (ns) are: `cp -p` or `touch -r` can put an old mtime back, but a write always moves the
- * ctime. */
-static json_object *identity(const struct stat *st) {
-        json_object *o = json_object_new_object();
-        if (!o)
-                return NULL;
-        char mtime[48];
-        snprintf(mtime, sizeof mtime, "%lld.%09ld", (long long)st->st_mtim.tv_sec, st->st_mtim.tv_nsec);
-        json_object_object_add(o, "size", json_object_new_int64((int64_t)st->st_size));
-        json_object_object_add(o, "mtime", json_object_new_string(mtime));
-        char ctime_[48];
-        snprintf(ctime_, sizeof ctime_, "%lld.%09ld", (long long)st->st_ctim.tv_sec, st->st_ctim.tv_nsec);
-        json_object_object_add(o, "ctime", json_object_new_string(ctime_));
-        json_object_object_add(o, "dev", json_object_new_int64((int64_t)st->st_dev));
-        json_object_object_add(o, "ino", json_object_new_int64((int64_t)st->st_ino));
-        return o;
-}
-
-static bool same_identity(json_object *entry, const struct stat *st) {
-        _cleanup_json_ json_object *now = identity(st);
-        if (!now)
-                return false;
-        json_object_object_foreach(now, key, value) {
-                json_object *was;
-                if (!json_object_object_get_ex(entry, key, &was) ||
-                    !streq(json_object_get_string(was), json_object_get_string(value)))
-                        return false;
-        }
-        return true;
-}
-
-/* The memory as an object; an unreadable or damaged one is an empty one (it only saves time). */
-static json_object *memory_load(void) {
-        _cleanup_free_ char *path = memory_path();
-        _cleanup_free_ char *text = NULL;
-        size_t len;
-        if (path && read_full_file(path, &text, &len) == 0) {
-                json_object *o = json_tokener_parse(text);
-                if (o && json_object_is_type(o, json_type_object))
-                        return o;
-                if (o)
-                        json_object_put(o);
-                log_debug("%s is damaged; files will be hashed again", path);
-        }
-        return json_object_new_object();
-}
-
-/* Hashes remembered for the file at abs (as it is now, st), into the buffers; false if none. */
-static bool memory_recall(const char *abs, const struct stat *st, char sha256[SHA256_HEX_LEN + 1],
-                          char sha1[SHA1_HEX_LEN + 1]) {
-        _cleanup_json_ json_object *m = memory_load();
-        json_object *e, *h256, *h1;
-        if (!m || !json_object_object_get_ex(m, abs, &e) || !same_identity(e, st) ||
-            !json_object_object_get_ex(e, "sha256", &h256) || !json_object_object_get_ex(e, "sha1", &h1) ||
-            json_object_get_string_len(h256) != SHA256_HEX_LEN || json_object_get_string_len(h1) != SHA1_HEX_LEN)
-                return false;
-        memcpy(sha256, json_object_get_string(h256), SHA256_HEX_LEN + 1);
-        memcpy(sha1, json_object_get_string(h1), SHA1_HEX_LEN + 1);
-        return true;
-}
-
-/* Remember abs with its hashes; entries of files that are gone are dropped on the way. Failing
- * to write it costs only time: a debug line. */
-static void memory_store(const char *abs, const struct stat *st, const char *sha256, const char *sha1) {
-        _cleanup_free_ char *path = memory_path();
-        _cleanup_free_ char *dir = paths_files_dir();
-        _cleanup_json_ json_object *m = memory_load();
-        if (!path || !dir || !m)
-                return;
-        _cleanup_strv_free_ char **gone = NULL;
-        json_object_object_foreach(m, key, value) {
-                (void)value;
-                if (!path_exists(key) && strv_extend(&gone, key) < 0)
-                        return;
-        }
-        STRV_FOREACH(k, gone)
-                json_object_object_del(m, *k);
-        json_object *e = identity(st);
-        if (!e)
-                return;
-        json_object_object_add(e, "sha256", json_object_new_string(sha256));
-        json_object_object_add(e, "sha1", json_object_new_string(sha1));
-        json_object_object_add(m, abs, e);
-        const char *text = json_object_to_json_string_ext(m, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
-                                                                  JSON_C_TO_STRING_NOSLASHESCAPE);
-        int r = mkdir_p(dir, 0755);
-        if (r >= 0)
-                r = write_file_atomic(path, text, strlen(text), 0644);
-        if (r < 0)
-                log_debug_errno(r, "cannot write %s (files will be hashed again next time): %m", path);
-}
+/* --- the memory of verified files: <files>/.verified (core/hashmemo.h) --- */
 
 int dep_file_hash(const char *path, bool remembered, char sha256[SHA256_HEX_LEN + 1], char sha1[SHA1_HEX_LEN + 1]) {
-        _cleanup_free_ char *abs = realpath(path, NULL);
-        if (!abs)
-                return log_error_errno(-errno, "cannot read %s: %m", path);
-        struct stat st;
-        if (stat(abs, &st) < 0)
-                return log_error_errno(-errno, "cannot read %s: %m", path);
-        if (remembered && memory_recall(abs, &st, sha256, sha1)) {
-                log_debug("%s: hashes remembered from an earlier check", path);
-                return 0;
-        }
-        int r = download_hash_file(abs, sha256, sha1);
-        if (r < 0)
-                return r;
-        /* The file may have changed while it was read: remember it only as it was before. */
-        struct stat after;
-        if (stat(abs, &after) == 0 && after.st_size == st.st_size && after.st_mtim.tv_sec == st.st_mtim.tv_sec &&
-            after.st_mtim.tv_nsec == st.st_mtim.tv_nsec)
-                memory_store(abs, &st, sha256, sha1);
-        return 0;
+        _cleanup_free_ char *dir = paths_files_dir();
+        _cleanup_free_ char *memo = dir ? path_join(dir, ".verified") : NULL;
+        if (!memo)
+                return log_oom();
+        return hash_file_remembered(path, memo, remembered, sha256, sha1);
 }
 
 /* --- finding a file --- */
@@ -378,10 +259,9 @@ int dep_file_fetch(const struct dep_file *f, const char *label, const struct dep
         r = download_file(&req, &res);
         if (r < 0)
                 return r;
-        struct stat st;
-        _cleanup_free_ char *abs = realpath(dest, NULL);
-        if (abs && stat(abs, &st) == 0)
-                memory_store(abs, &st, res.sha256, res.sha1);
+        _cleanup_free_ char *memo = path_join(cache, ".verified");
+        if (memo)
+                hash_file_remember(dest, memo, res.sha256, res.sha1);
         *ret_path = TAKE_PTR(dest);
         return 0;
 }

@@ -77,14 +77,17 @@ static const struct install_phase windows_uefi_install[] = { WINDOWS_PHASE(WINDO
 
 /* Guest commands run through the agent (cmd.exe command lines). The network moves to the
  * adapter found by MAC address, never by its localised name ("Ethernet", "LAN-Verbindung"):
- * the agent's own netcfg subcommand does that ({agent} is the agent's path, from /path). */
+ * the agent's own netcfg subcommand does that ({agent} is the agent's path, from /path).
+ * Before the memory snapshot the agent's memprep subcommand purges the standby list (the file
+ * cache) and waits for the zero-page thread (docs/windows.md, "Memory before the snapshot"). */
 #define WINDOWS_COMMANDS                                                                                          \
         {                                                                                                         \
                 .set_network = "\"{agent}\" netcfg --mac {mac} --ip {ip}/{prefix} --gateway {gateway} "           \
                                "--dns {dns}",                                                                     \
                 .set_hostname = "powershell -NoProfile -NonInteractive -Command "                                 \
                                 "\"(Get-WmiObject Win32_ComputerSystem).Rename('{hostname}')\"",                  \
-                .reboot = "shutdown /r /t 1", .poweroff = "shutdown /s /t 0", .shrink_memory = NULL,              \
+                .reboot = "shutdown /r /t 1", .poweroff = "shutdown /s /t 0",                                     \
+                .shrink_memory = "\"{agent}\" memprep",                                                         \
                 .set_resolution = NULL, .run_script = "cmd /c \"{path}\"", .temp_dir = "C:\\Windows\\Temp",       \
                 /* cmd would hand a .ps1 to its file association (Notepad) and report 0 */                      \
                 .run_powershell = "powershell -NoProfile -NonInteractive -ExecutionPolicy Bypass -File \"{path}\"", \

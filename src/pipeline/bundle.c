@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "core/download.h"
+#include "pipeline/image.h"
 #include "core/interrupt.h"
 #include "core/lock.h"
 #include "core/log.h"
@@ -219,7 +220,7 @@ static int export_write(const struct bundle_manifest *m, char *const *paths, int
 static int export_run(const struct bundle_export_request *req, struct bundle_manifest *m, const struct image *img,
                       const char *vmdir) {
         char sha1[SHA1_HEX_LEN + 1];
-        int r = download_hash_file(img->path, m->image_sha256, sha1);
+        int r = image_sha256(img, m->image_sha256);
         if (r < 0)
                 return r;
         m->image_size = file_size_or_zero(img->path);
@@ -379,8 +380,8 @@ static int find_image_by_hash(struct import_ctx *x, const char *only, struct ima
         for (size_t i = 0; i < n && r == -ENOENT; i++) {
                 if ((only && !streq(l[i]->name, only)) || file_size_or_zero(l[i]->path) != x->m.image_size)
                         continue;
-                char sum[SHA256_HEX_LEN + 1], sha1[SHA1_HEX_LEN + 1];
-                int h = download_hash_file(l[i]->path, sum, sha1);
+                char sum[SHA256_HEX_LEN + 1];
+                int h = image_sha256(l[i], sum);
                 if (h < 0)
                         r = h;
                 else if (streq(sum, x->m.image_sha256)) {

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "core/hashmemo.h"
 #include "core/interrupt.h"
 #include "core/lock.h"
 #include "core/log.h"
@@ -368,4 +369,13 @@ int pipeline_clone_image(struct pipeline *pl, const char *name, const char *newn
         DISARM(dst);
         log_info("Cloned image %s to %s (MAC %s)", name, newname, macs);
         return 0;
+}
+
+int image_sha256(const struct image *img, char sha256[65]) {
+        _cleanup_free_ char *dir = paths_image_dir();
+        _cleanup_free_ char *memo = dir ? path_join(dir, ".hashes") : NULL;
+        char sha1[SHA1_HEX_LEN + 1];
+        if (!memo)
+                return log_oom();
+        return hash_file_remembered(img->path, memo, true, sha256, sha1);
 }

@@ -47,3 +47,9 @@ bool libvirt_volume_in_use(struct repo *repo, struct vm_conn *c, const char *uri
  * only once the disk is complete, and a failure or Ctrl-C leaves no file. -ENOENT, -EEXIST,
  * -EOPNOTSUPP (another machinery's image). */
 int pipeline_clone_image(struct pipeline *pl, const char *name, const char *newname);
+
+/* The SHA-256 of image img's disk (lowercase hex), remembered in <home>/image/.hashes while the
+ * file is unchanged (core/hashmemo.h): `snapshot --connect` names the image's volume on libvirt
+ * hosts by it and `export/import --bundle` match images by it, and a Windows image of tens of
+ * GB is read once, not on every run. 0, or a negative errno after one line (-ECANCELED). */
+int image_sha256(const struct image *img, char sha256[65]);

@@ -347,7 +347,15 @@ int snapshot_shrink_memory(struct vm_build *b) {
         const char *bench = getenv("VMCLOAK_BENCH_NO_MEMPREP");
         if (bench && streq(bench, "1"))
                 return 0;
-        return prof->cmd.shrink_memory ? session_run(&b->s, prof->cmd.shrink_memory, NULL, NULL, 120000, NULL) : 0;
+        if (!prof->cmd.shrink_memory)
+                return 0;
+        /* {agent}: for guests whose preparation is one of the agent's subcommands (Windows). */
+        _cleanup_free_ char *agent = NULL;
+        int r = strstr(prof->cmd.shrink_memory, "{agent}") ? agent_path(b->s.agent, &agent) : 0;
+        if (r < 0)
+                return log_error_errno(r, "%s: the agent cannot say where it runs from: %m", b->job->name);
+        const char *keys[] = { "agent", NULL }, *values[] = { strempty(agent), NULL };
+        return session_run(&b->s, prof->cmd.shrink_memory, keys, values, 120000, NULL);
 }
 
 /* Memory, start_args, machineinfo.json and the row: the VM exists from here on. */

@@ -26,9 +26,8 @@ struct snapshot_host {
 /* The image's volume name: vmcloak-<image>-<first 12 hex digits of its SHA-256>.qcow2, so a
  * changed image never reuses an old upload. */
 static int base_volume_name(const struct image *img, char **ret) {
-        char sha256[SHA256_HEX_LEN + 1], sha1[SHA1_HEX_LEN + 1];
-        log_info("Hashing image %s (SHA-256) to name its volume on the libvirt hosts", img->name);
-        int r = download_hash_file(img->path, sha256, sha1);
+        char sha256[SHA256_HEX_LEN + 1];
+        int r = image_sha256(img, sha256);
         if (r < 0)
                 return r;
         if (!(*ret = strdup_printf("vmcloak-%s-%.12s.qcow2", img->name, sha256)))

@@ -1,5 +1,6 @@
 /* Test driver: prints an OS profile's guest command expanded with KEY=VALUE fields, so an
- * end-to-end test runs the very command vmcloak would send (cloak_wine.sh: set_identity). */
+ * end-to-end test runs the very command vmcloak would send (cloak_wine.sh: set_identity;
+ * memprep_wine.sh: shrink_memory). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,7 +10,7 @@
 
 int main(int argc, char **argv) {
         if (argc < 3 || argc > 3 + 8) {
-                fprintf(stderr, "usage: profile-cmd PROFILE set_identity|run_detector [KEY=VALUE...]\n");
+                fprintf(stderr, "usage: profile-cmd PROFILE set_identity|run_detector|shrink_memory [KEY=VALUE...]\n");
                 return 2;
         }
         const struct os_profile *p = os_profile_find(argv[1]);
@@ -18,7 +19,8 @@ int main(int argc, char **argv) {
                 return 2;
         }
         const char *tmpl = streq(argv[2], "set_identity") ? p->cmd.set_identity :
-                           streq(argv[2], "run_detector") ? p->cmd.run_detector : NULL;
+                           streq(argv[2], "run_detector") ? p->cmd.run_detector :
+                           streq(argv[2], "shrink_memory") ? p->cmd.shrink_memory : NULL;
         if (!tmpl) {
                 fprintf(stderr, "profile-cmd: %s has no %s command\n", argv[1], argv[2]);
                 return 2;

@@ -774,7 +774,8 @@ static void test_snapshot_count3_jobs2(void **state) {
 /* A Windows 10 image (the real profile's flow and commands, media from the fake) through init
  * and a snapshot: init reads the build from "ver" and shuts down with shutdown /s; each VM gets
  * a Setup-style computer name through WMI, reboots, and moves to its address through the agent's
- * netcfg subcommand by its own MAC; no memory shrink command runs. */
+ * netcfg subcommand by its own MAC; the agent's memprep prepares its memory before it is saved
+ * (a memprep failure fails that VM). */
 /* threemonpatch and finalize as the shipped catalog has them (data/deps), the patch's file
  * in a folder for --files-dir. */
 static char *wf_os[] = { "win10x64", NULL };
@@ -879,6 +880,24 @@ static void test_windows_image_snapshot(void **state) {
         assert_true(fake_journal_find("execute wvm2: C:\\patchandgo.exe", mark) < 0);
         assert_true(fake_journal_find("execute wvm2: powershell -NoProfile -NonInteractive -ExecutionPolicy Bypass*",
                                       mark) >= 0);
+        /* shrink_memory: the agent's memprep by its own path, after the move, before the save. */
+        ssize_t mp = fake_journal_find("execute wvm: \"/opt/fake/agent\" memprep", (size_t)net);
+        ssize_t save = fake_journal_find("save wvm *", (size_t)(mp < 0 ? 0 : mp));
+        if (!(mp > net && save > mp))
+                fail_msg("readdressed %zd memprep %zd saved %zd\n%s", net, mp, save, fake_journal_text());
+        /* memprep failing (not an administrator): that VM fails with its stderr, nothing is saved. */
+        struct fake_answer denied = { .match = "\"/opt/fake/agent\" memprep", .domain = "wvm3", .exit_code = 1,
+                                      .err = "memprep: empty the working sets (MemoryEmptyWorkingSets) failed "
+                                             "(0xC0000061 STATUS_PRIVILEGE_NOT_HELD): the agent must run as an "
+                                             "administrator\r\n" };
+        assert_int_equal(fake_add_answer(&denied), 0);
+        q.vmname = "wvm3";
+        mark = fake_journal_count("*");
+        assert_true(pipeline_snapshot(&e->pl, &q) < 0);
+        assert_true(fake_journal_find("execute wvm3: \"/opt/fake/agent\" memprep", mark) >= 0);
+        assert_true(fake_journal_find("save wvm3 *", mark) < 0);
+        _cleanup_snapshot_ struct snapshot *none = NULL;
+        assert_int_equal(repo_snapshot_get(e->repo, "wvm3", &none), -ENOENT);
         win_final_done(&wf);
         q.vmname = "wvm";
         _cleanup_snapshot_ struct snapshot *sn = NULL;
