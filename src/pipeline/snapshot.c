@@ -433,6 +433,10 @@ int snapshot_record(struct vm_build *b, const struct snapshot *where, int64_t *r
 /* What every snapshot VM goes through, local or on a libvirt host: the boot, its identity,
  * hostname and settings, VMCloak's final changes, its new address, and --cloakcheck. */
 static int build_steps(struct vm_build *b) {
+        struct snapshot_ctx *x = b->x;
+        bool one_at_a_time = snapshot_fleet_one_at_a_time(x);
+        if (one_at_a_time)
+                pthread_mutex_lock(&x->fleet_net_lock);
         int r = build_boot(b);
         if (r == 0)
                 r = build_guest_settings(b);
@@ -440,6 +444,11 @@ static int build_steps(struct vm_build *b) {
                 r = build_finalize(b);
         if (r == 0)
                 r = build_readdress(b);
+        if (one_at_a_time) {
+                if (r < 0 && b->s.dom)
+                        vm_domain_destroy(b->s.dom); /* off the network before the next one starts */
+                pthread_mutex_unlock(&x->fleet_net_lock);
+        }
         if (r == 0 && b->x->req->cloakcheck) {
                 b->step = "running the cloak detector";
                 r = cloakcheck_vm_judge(b->s.agent, b->x->prof, &b->x->cloak_base, b->job->name, &b->cloakcheck);
@@ -817,6 +826,7 @@ int pipeline_snapshot(struct pipeline *pl, const struct snapshot_request *req) {
                 log_warning("--resolution %s: the %s guest has no way to change its screen resolution; ignored",
                             req->resolution, x.prof->name);
         pthread_mutex_init(&x.lock, NULL);
+        pthread_mutex_init(&x.fleet_net_lock, NULL);
         uint32_t ip;
         if (!img->ipaddr || parse_ipv4(img->ipaddr, &ip) < 0 || !img->netmask ||
             netmask_to_prefix(img->netmask, &x.prefix) < 0) {
@@ -872,6 +882,9 @@ int pipeline_snapshot(struct pipeline *pl, const struct snapshot_request *req) {
                 log_info("Each VM boots the image: %s", why);
         else if (x.n - kept >= 2 && (tr = snapshot_fleet_make(&x, x.n - kept)) < 0)
                 x.next = x.n; /* no VM without its template */
+        else if (jobs > 1 && snapshot_fleet_one_at_a_time(&x))
+                log_info("On bridge %s the VMs start from the template one at a time, until each has its own MAC "
+                         "and address", strempty(img->adapter));
         log_info("Creating %u snapshot VM%s of %s (%u at a time)", x.n - kept, x.n - kept == 1 ? "" : "s", img->name,
                  jobs);
         if (jobs > 1)
@@ -910,6 +923,7 @@ done:
         hw_catalog_done(&x.hw_catalog);
         scorecard_done(&x.cloak_base);
         pthread_mutex_destroy(&x.lock);
+        pthread_mutex_destroy(&x.fleet_net_lock);
         return r;
 }
 

@@ -112,6 +112,11 @@ int snapshot_fleet_disk(struct vm_build *b) {
         return fwstate_copy(x->img, x->tpl_disk, b->disk, false);
 }
 
+bool snapshot_fleet_one_at_a_time(const struct snapshot_ctx *x) {
+        const char *netmode = x->img->netmode;
+        return x->tpl_mem && !(netmode && streq(netmode, "user"));
+}
+
 int snapshot_fleet_reseed(struct vm_build *b) {
         const char *tmpl = b->x->prof->cmd.reseed;
         if (!tmpl)

@@ -56,6 +56,9 @@ struct snapshot_ctx {
         /* A fleet's template (snapshot_fleet.c; NULL: each VM boots the image): its folder
          * <home>/fleet/<image>.template-<pid>, its overlay on the image and its raw memory file. */
         char *fleet_dir, *tpl_disk, *tpl_mem;
+        /* Bridged fleets: held by one VM from its start as the template until its own MAC and
+         * address (build_steps). */
+        pthread_mutex_t fleet_net_lock;
 };
 
 /* One snapshot VM being made: what its steps share, and what its failure removes. */
@@ -107,6 +110,12 @@ int snapshot_fleet_make(struct snapshot_ctx *x, unsigned to_build);
 /* VM b's disk: a sparse (reflinked where the filesystem can) copy of the template's overlay,
  * its backing file the image's, and the template's UEFI variables beside it. */
 int snapshot_fleet_disk(struct vm_build *b);
+/* Whether the fleet's VMs must start one at a time and hold fleet_net_lock until each has its
+ * own MAC and address: they start as the template (its MAC, the image's address), and on a
+ * bridge two of them up at once would be one machine twice on that network (agent commands
+ * could reach the other). A user-network image's VMs each have their own network: false; no
+ * fleet (each VM boots the image with its own MAC): false. */
+bool snapshot_fleet_one_at_a_time(const struct snapshot_ctx *x);
 /* Right after b was started from the template's memory and its agent answered: its own random
  * pool (the OS profile's reseed). */
 int snapshot_fleet_reseed(struct vm_build *b);

@@ -1110,6 +1110,19 @@ static void test_snapshot_fleet_refusals(void **state) {
         x.hw = &hw;
         assert_non_null(strstr(snapshot_fleet_refusal(&x, 2), "hardware profile"));
         x.hw = NULL;
+        /* A fleet on a bridge starts its VMs one at a time (each is the template, MAC and
+         * address, until its own); in user mode, or without a fleet, side by side. */
+        struct image bimg = { .netmode = (char *)"bridge" }, uimg = { .netmode = (char *)"user" }, nimg = { 0 };
+        x.img = &bimg;
+        assert_false(snapshot_fleet_one_at_a_time(&x));
+        x.tpl_mem = (char *)"memory.snapshot";
+        assert_true(snapshot_fleet_one_at_a_time(&x));
+        x.img = &nimg; /* VMCloak's rows: no netmode is a bridge */
+        assert_true(snapshot_fleet_one_at_a_time(&x));
+        x.img = &uimg;
+        assert_false(snapshot_fleet_one_at_a_time(&x));
+        x.tpl_mem = NULL;
+        x.img = NULL;
         /* Through the pipeline: --boot-each boots each VM from its own overlay; no template. */
         assert_int_equal(init_image(e, "base"), 0);
         q = snap_req("base", "vm", 2, 1);
