@@ -164,7 +164,11 @@ def run(args, env=ENV, check=True, sample=False):
 
 
 def vmcloak(*args, env=ENV, **kw):
-    return run([VMCLOAK, *args], env=env, **kw)
+    r = run([VMCLOAK, *args], env=env, **kw)
+    if args[0] in ("init", "snapshot", "restore"):
+        extra = " (VMCloak's way)" if env.get("VMCLOAK_BENCH_NO_MEMPREP") else ""
+        print(f"bench: {' '.join(args)}{extra}: {r.wall:.2f} s", file=sys.stderr, flush=True)
+    return r
 
 
 # ---- figures ----
