@@ -65,6 +65,9 @@ static const struct optdef opts[] = {
         OPT_UINT(0, "count", &req.count, 1, 1000, "N", "Number of VMs: VMNAME, or VMNAME1..VMNAMEn",
                  .def_value = "1"),
         OPT_UINT('j', "jobs", &req.jobs, 1, 32, "N", "Build this many VMs at once", .def_value = "1"),
+        OPT_BOOL(0, "boot-each", &req.boot_each,
+                 "Boot every VM from the image, VMCloak's way (default with 2 or more VMs of a guest that allows it: "
+                 "boot the image once and make each VM from that saved state)"),
         OPT_BOOL(0, "vrde", &req.vm.vnc, "Enable VNC"),
         OPT_UINT(0, "vrde-port", &req.vm.vnc_display, 0, 65535 - 5900, "N",
                  "VNC display number of the first VM (+1 per VM)", .def_value = "3389"),
@@ -110,6 +113,10 @@ static const struct cmd_spec spec = {
         "the first free addresses in a row from the network's .10, or those of an earlier run. Running\n"
         "the same command again keeps the complete VMs of the series and builds the missing ones.\n"
         "Each VM lands in ~/.vmcloak/vms/qemu/VMNAME/, ready for 'cuckoo machine import qemu'.\n"
+        "With 2 or more VMs to build, the image boots once as a template (in ~/.vmcloak/fleet/, removed\n"
+        "at the end) and each VM starts from its saved state on a copy of its disk, then gets its own\n"
+        "MAC, random pool, hostname and address; one line says when each VM boots instead (an OS that\n"
+        "reboots after a rename (Windows), a hardware profile, --tpm, --connect, --boot-each).\n"
         "Windows images: each VM runs the catalog's threemonpatch (unless --nopatch) and finalize through\n"
         "its agent before its memory snapshot, as VMCloak does, unless the image records them installed;\n"
         "threemonpatch's file must be in the cache or --files-dir. Linux images run neither.\n"

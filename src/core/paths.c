@@ -110,6 +110,8 @@ char *paths_vm_dir(const char *vmname) { return strdup_printf("%s/vms/qemu/%s", 
 char *paths_libvirt_vm_dir(const char *vmname) { return strdup_printf("%s/vms/libvirt/%s", home, vmname); }
 char *paths_log_dir(void) { return path_join(home, "log"); }
 
+char *paths_fleet_dir(void) { return path_join(home, "fleet"); }
+
 char *paths_image_log_dir(const char *image) { return strdup_printf("%s/log/%s", home, image); }
 
 static bool running_from_build_tree(void) {

@@ -23,6 +23,7 @@ char *paths_vm_dir(const char *vmname);   /* <home>/vms/qemu/<vmname> */
  * domain on a libvirt host (snapshot --connect, issue 14); its disk and state live there. */
 char *paths_libvirt_vm_dir(const char *vmname);
 char *paths_log_dir(void);                /* <home>/log */
+char *paths_fleet_dir(void);              /* <home>/fleet: snapshot's fleet templates, one folder per run */
 char *paths_image_log_dir(const char *image); /* <home>/log/<image>: its runs' logs */
 
 /* Where data lives (agent binaries, templates): $VMCLOAK_DATADIR if set; when running from

@@ -684,8 +684,11 @@ const struct os_profile os_profile_linux = {
         .path_sep = '/',
         .install = { linux_install, ELEMENTSOF(linux_install) },
         .cmd = {
-                /* Run set_network asynchronously: the agent's own connection uses the old address. */
-                .set_network = "/sbin/vmcloak-setnet {ip} {prefix} {gateway} {dns}",
+                /* Run set_network asynchronously: the agent's own connection uses the old address.
+                 * The MAC first: a VM restored from a fleet's template still has the template's
+                 * in its NIC (an image's own MAC, or a VM's, is set again harmlessly); here so
+                 * images built before it do the same. */
+                .set_network = "ip link set dev eth0 address {mac} && /sbin/vmcloak-setnet {ip} {prefix} {gateway} {dns}",
                 .set_hostname = "/sbin/vmcloak-sethostname {hostname}",
                 .reboot = "reboot",
                 .poweroff = "poweroff",
@@ -700,7 +703,10 @@ const struct os_profile os_profile_linux = {
                  * copy when a user's software brought D-Bus). */
                 .set_identity = "echo {machine_id} > /etc/machine-id && if [ -d /var/lib/dbus ]; then "
                                 "echo {machine_id} > /var/lib/dbus/machine-id; fi",
+                /* Mixed into the pool (not credited): each clone's later randomness differs. */
+                .reseed = "echo {seed} > /dev/urandom",
                 .hostname_needs_reboot = false,
+                .clone_fleet = true,
         },
         .serial_progress = "VMCLOAK: ",
         .serial_install_done = "VMCLOAK: install: done",

@@ -122,7 +122,15 @@ struct guest_commands {
         const char *set_identity;
         /* Run the cloak detector uploaded to {path} (cloak/scorecard.h); NULL: no detector. */
         const char *run_detector;
+        /* Reseed the guest's random pool with {seed} (128 hex digits of the host's random bytes):
+         * run first in each VM restored from a fleet's template (snapshot, issue 15), whose
+         * clones would otherwise share the template's kernel RNG state. NULL: none. */
+        const char *reseed;
         bool hostname_needs_reboot;
+        /* snapshot --count N may boot the image once and make every VM from that saved state
+         * (pipeline/snapshot_fleet.h): the running guest takes a new hostname, address and MAC
+         * (set_network's {mac}) without a reboot, and reseed exists. */
+        bool clone_fleet;
 };
 
 struct os_profile {

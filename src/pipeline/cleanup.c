@@ -60,7 +60,7 @@ static unsigned remove_matching(const char *dir, const char *prefix, const char 
                 /* A pid-named leftover is a file, or the TPM state or SMBIOS folder that came with an
                  * overlay, or the folder an import --bundle unpacks into (".VM.bundle-PID"). */
                 bool want_dir = pid_named ? endswith(suffix, ".tpm") || endswith(suffix, ".smbios") ||
-                                                    endswith(prefix, ".bundle-")
+                                                    endswith(prefix, ".bundle-") || endswith(prefix, ".template-")
                                           : true;
                 if (!p || lstat(p, &st) < 0 || (want_dir ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode)))
                         continue;
@@ -129,6 +129,28 @@ int vm_folder_foreign(const char *dir, const char *vmname, char **ret_foreign, b
 static unsigned remove_bundle_work(const char *name) {
         _cleanup_free_ char *vms = paths_vms_dir(), *prefix = strdup_printf(".%s.bundle-", name);
         return vms && prefix ? remove_matching(vms, prefix, "", true) : 0;
+}
+
+static unsigned kill_users(struct pipeline *pl, const char *path, unsigned *ret_spared);
+
+/* What a snapshot of image name killed hard left of its fleet's template (snapshot_fleet.c):
+ * <home>/fleet/<name>.template-<dead pid>/, after stopping a QEMU still running from it. */
+static unsigned remove_fleet_templates(struct pipeline *pl, const char *name) {
+        _cleanup_free_ char *root = paths_fleet_dir(), *prefix = strdup_printf("%s.template-", name);
+        if (!root || !prefix)
+                return 0;
+        unsigned n = 0;
+        DIR *d = opendir(root);
+        struct dirent *de;
+        while (d && (de = readdir(d)))
+                if (stale_pid_name(de->d_name, prefix, "")) {
+                        _cleanup_free_ char *p = path_join(root, de->d_name);
+                        if (p && is_dir(p))
+                                n += kill_users(pl, p, NULL);
+                }
+        if (d)
+                closedir(d);
+        return n + remove_matching(root, prefix, "", true);
 }
 
 /* Machines of the driver's host that still use path and belong to no running vmcloak;
@@ -227,6 +249,7 @@ int pipeline_cleanup(struct pipeline *pl, const char *name) {
                         n += remove_matching(dir, mod, kinds[k], true);
                 }
                 n += remove_matching(isodir, work, "", false);
+                n += remove_fleet_templates(pl, name);
         } else if (is_vm && snap->libvirt_uri) {
                 /* Its disk, state and snapshot live on the libvirt host; a failed or interrupted
                  * snapshot --connect removes its own domain and volumes, so nothing is left here. */

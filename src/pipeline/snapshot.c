@@ -112,8 +112,19 @@ static int vm_identity_new(struct vm_build *b) {
         return 0;
 }
 
-/* The overlay, the definition (the image's, with this VM's MAC, CPUs, RAM, display, serial, and
- * the address it will move to), the boot and the agent. */
+void snapshot_vm_image(const struct snapshot_ctx *x, struct image *ret) {
+        const struct snapshot_request *req = x->req;
+        *ret = *x->img;
+        ret->tpm = req->tpm && x->img->tpm;
+        if (req->cpus)
+                ret->cpus = (int)req->cpus;
+        if (req->ram_mb)
+                ret->ramsize = (int)req->ram_mb;
+}
+
+/* The overlay (or with a fleet's template, a copy of its disk), the definition (the image's,
+ * with this VM's MAC, CPUs, RAM, display, serial, and the address it will move to), the boot
+ * (or the start from the template's memory) and the agent. */
 static int build_boot(struct vm_build *b) {
         struct snapshot_ctx *x = b->x;
         const struct snapshot_request *req = x->req;
@@ -126,6 +137,9 @@ static int build_boot(struct vm_build *b) {
                 b->disk = NULL;
                 if ((r = snapshot_libvirt_disk(b, &b->disk)) < 0)
                         return r;
+        } else if (x->tpl_mem) {
+                if ((r = snapshot_fleet_disk(b)) < 0)
+                        return r;
         } else {
                 b->step = "creating its overlay disk";
                 if ((r = vm_disk_create_overlay(pl->conn, b->disk, x->img->path)) < 0)
@@ -134,12 +148,8 @@ static int build_boot(struct vm_build *b) {
                 if ((r = fwstate_copy(x->img, x->img->path, b->disk, req->tpm)) < 0)
                         return r;
         }
-        struct image vimg = *x->img;
-        vimg.tpm = req->tpm && x->img->tpm;
-        if (req->cpus)
-                vimg.cpus = (int)req->cpus;
-        if (req->ram_mb)
-                vimg.ramsize = (int)req->ram_mb;
+        struct image vimg;
+        snapshot_vm_image(x, &vimg);
         if ((r = vm_identity_new(b)) < 0)
                 return r;
         vimg.mac = b->mac;
@@ -168,6 +178,23 @@ static int build_boot(struct vm_build *b) {
                 return r;
         if (!(b->s.def.net.guest_ip2 = strdup(b->job->ip)))
                 return log_oom();
+        unsigned timeout_s = o.timeout_s ? o.timeout_s : AGENT_BOOT_TIMEOUT_S;
+        if (x->tpl_mem) {
+                /* The template's guest, on this VM's disk copy and definition: its MAC and
+                 * address change in build_readdress. */
+                b->step = "starting it from the template";
+                int64_t t0 = now_ms();
+                struct vm_start_opts so = { .memory_image = x->tpl_mem };
+                r = session_start(&b->s, &so);
+                if (r == 0)
+                        r = session_wait_agent(&b->s, timeout_s, "Waiting for the agent");
+                if (r == 0)
+                        r = snapshot_fleet_reseed(b);
+                if (r == 0)
+                        snapshot_say(b->job->name, "restored from the template in %.1f s (MAC %s)",
+                                     (double)(now_ms() - t0) / 1000.0, b->mac);
+                return r;
+        }
         b->step = "booting it";
         if (b->host)
                 snapshot_say(b->job->name, "booting on %s (volume %s on %s, MAC %s)", b->host_uri, b->volume,
@@ -176,7 +203,7 @@ static int build_boot(struct vm_build *b) {
                 snapshot_say(b->job->name, "booting (overlay on %s, MAC %s)", x->img->name, b->mac);
         r = session_start(&b->s, NULL);
         if (r == 0)
-                r = session_wait_agent(&b->s, o.timeout_s ? o.timeout_s : AGENT_BOOT_TIMEOUT_S, "Waiting for the agent");
+                r = session_wait_agent(&b->s, timeout_s, "Waiting for the agent");
         return r;
 }
 
@@ -316,6 +343,10 @@ static int build_readdress(struct vm_build *b) {
 int snapshot_shrink_memory(struct vm_build *b) {
         const struct os_profile *prof = b->x->prof;
         b->step = "shrinking its memory";
+        /* Bench only (docs/benchmarks.md): VMCloak's way, no memory preparation. */
+        const char *bench = getenv("VMCLOAK_BENCH_NO_MEMPREP");
+        if (bench && streq(bench, "1"))
+                return 0;
         return prof->cmd.shrink_memory ? session_run(&b->s, prof->cmd.shrink_memory, NULL, NULL, 120000, NULL) : 0;
 }
 
@@ -827,6 +858,12 @@ int pipeline_snapshot(struct pipeline *pl, const struct snapshot_request *req) {
         if (jobs > x.n - kept)
                 jobs = x.n - kept ? x.n - kept : 1;
         int64_t t0 = now_ms();
+        const char *why = snapshot_fleet_refusal(&x, x.n - kept);
+        int tr = 0;
+        if (x.n - kept >= 2 && why)
+                log_info("Each VM boots the image: %s", why);
+        else if (x.n - kept >= 2 && (tr = snapshot_fleet_make(&x, x.n - kept)) < 0)
+                x.next = x.n; /* no VM without its template */
         log_info("Creating %u snapshot VM%s of %s (%u at a time)", x.n - kept, x.n - kept == 1 ? "" : "s", img->name,
                  jobs);
         if (jobs > 1)
@@ -849,8 +886,9 @@ int pipeline_snapshot(struct pipeline *pl, const struct snapshot_request *req) {
         }
         log_info("Created %u of %u snapshot VMs in %.1f s%s", ok - kept, x.n - kept, (double)(now_ms() - t0) / 1000.0,
                  kept ? " (the others were complete already)" : "");
-        r = ok == x.n ? 0 : interrupted() ? -ECANCELED : -EIO;
+        r = ok == x.n ? 0 : interrupted() ? -ECANCELED : tr < 0 ? tr : -EIO;
 done:
+        snapshot_fleet_done(&x);
         snapshot_hosts_done(&x);
         for (unsigned i = 0; i < x.n; i++) {
                 free(x.jobs[i].name);

@@ -23,6 +23,7 @@ struct snapshot_request {
         bool interactive;
         bool com1;
         bool tpm;                      /* keep the image's TPM (default: the VMs run without it) */
+        bool boot_each;                /* --boot-each: every VM boots the image (no fleet template) */
         bool nopatch;                  /* Windows: no threemonpatch before the memory snapshot */
         const char *files_dir;         /* --files-dir for threemonpatch's and finalize's files */
         const struct dep_catalog *catalog;  /* NULL: the shipped one and deps.d (Windows images only) */
@@ -69,4 +70,12 @@ struct snapshot_request {
  * ~/.vmcloak/vms/libvirt/VM/ (no memory file, no machineinfo.json). One that fails or is
  * interrupted leaves no domain, no overlay volume and no row; the image's volume stays only
  * where a row uses it. --tpm and --compress have no meaning there (the command refuses them). */
+/* A fleet (issue 15): when 2 or more local VMs remain to be built and snapshot_fleet_refusal()
+ * finds no reason against it, the image boots once as a template whose memory is saved raw in
+ * <home>/fleet/<image>.template-<pid>/ (removed at the end, on failure and on Ctrl-C; `vmcloak
+ * cleanup IMAGE` removes what a killed run left), and each VM starts from that memory on a copy
+ * of the template's disk, with its own definition (MAC, address), its random pool reseeded and
+ * its MAC set by the profile's set_network; the rest of its steps are the same. Otherwise (one
+ * info line says why) every VM boots the image.
+ * VMCLOAK_BENCH_NO_MEMPREP=1 (bench only) skips the OS profile's shrink_memory. */
 int pipeline_snapshot(struct pipeline *pl, const struct snapshot_request *req);

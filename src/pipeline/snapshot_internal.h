@@ -53,6 +53,10 @@ struct snapshot_ctx {
         struct snapshot_host *hosts;
         unsigned n_hosts;
         char *base_volume;             /* the image's volume name on every host */
+        /* A fleet's template (snapshot_fleet.c; NULL: each VM boots the image): its folder
+         * <home>/fleet/<image>.template-<pid>, its overlay on the image and its raw memory file. */
+        char *fleet_dir, *tpl_disk, *tpl_mem;
+        unsigned tpl_boots;            /* the template's boots (1 per run at most; for the tests' fake driver) */
 };
 
 /* One snapshot VM being made: what its steps share, and what its failure removes. */
@@ -86,6 +90,29 @@ struct vm_build {
 int snapshot_record(struct vm_build *b, const struct snapshot *where, int64_t *ret_id);
 /* The OS profile's shrink_memory in the guest, right before its snapshot (step "shrinking its memory"). */
 int snapshot_shrink_memory(struct vm_build *b);
+
+/* The definition's image for every machine of this run: the image's, with the request's CPUs,
+ * RAM and TPM choice (mac left to the caller). */
+void snapshot_vm_image(const struct snapshot_ctx *x, struct image *ret);
+
+/* ---- snapshot_fleet.c: a fleet built from one boot (issue 15) ---- */
+
+/* Why the VMs still to build (to_build of them) cannot be made from one template boot, in words
+ * for the info line ("the OS needs a reboot after a rename"); NULL when they can. */
+const char *snapshot_fleet_refusal(const struct snapshot_ctx *x, unsigned to_build);
+/* Boot the template once (an overlay on the image in a private folder of this run, its own MAC,
+ * the VMs' CPUs/RAM), wait for its agent, save its memory uncompressed, switch it off: sets
+ * x->fleet_dir, tpl_disk, tpl_mem. 0, or a negative errno after one line (-ECANCELED on Ctrl-C);
+ * what it made stays for snapshot_fleet_done to remove. */
+int snapshot_fleet_make(struct snapshot_ctx *x, unsigned to_build);
+/* VM b's disk: a sparse (reflinked where the filesystem can) copy of the template's overlay,
+ * its backing file the image's, and the template's UEFI variables beside it. */
+int snapshot_fleet_disk(struct vm_build *b);
+/* Right after b was started from the template's memory and its agent answered: its own random
+ * pool (the OS profile's reseed). */
+int snapshot_fleet_reseed(struct vm_build *b);
+/* Remove the template's folder (safe when none was made). */
+void snapshot_fleet_done(struct snapshot_ctx *x);
 
 /* ---- snapshot_libvirt.c: the VMs on libvirt hosts (snapshot --connect, issue 14) ---- */
 

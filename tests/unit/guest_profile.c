@@ -56,13 +56,13 @@ static void test_linux_defaults(void **state) {
 static void test_commands_expand(void **state) {
         (void)state;
         const char *keys[] = { "ip", "prefix", "netmask", "gateway", "dns", "mac", "agent", "hostname", "width",
-                               "height", "path", NULL };
+                               "height", "path", "seed", NULL };
         const char *values[] = { "10.0.2.20", "24", "255.255.255.0", "10.0.2.2", "10.0.2.3", "52:54:00:12:34:56",
-                                 "C:\\Windows\\System32\\abc.exe", "vm-1", "1024", "768", "/tmp/s.sh", NULL };
+                                 "C:\\Windows\\System32\\abc.exe", "vm-1", "1024", "768", "/tmp/s.sh", "00ff", NULL };
         for (const struct os_profile *const *l = os_profiles(); *l; l++) {
                 const struct guest_commands *c = &(*l)->cmd;
                 const char *cmds[] = { c->set_network, c->set_hostname, c->reboot, c->poweroff, c->shrink_memory,
-                                       c->set_resolution, c->run_script };
+                                       c->set_resolution, c->run_script, c->reseed };
                 for (size_t i = 0; i < ELEMENTSOF(cmds); i++) {
                         if (!cmds[i])
                                 continue;
@@ -76,17 +76,25 @@ static void test_commands_expand(void **state) {
                 assert_non_null(c->poweroff);
                 assert_non_null(c->run_script);
                 assert_non_null(c->os_version);
+                /* A fleet's clones each need their own random pool and a running rename. */
+                if (c->clone_fleet) {
+                        assert_non_null(c->reseed);
+                        assert_false(c->hostname_needs_reboot);
+                }
         }
         assert_non_null(os_profile_find("linux")->cmd.shrink_memory);
         const struct os_profile *p = os_profile_find("linux");
         char *out = NULL;
         assert_int_equal(guest_template_expand(p->cmd.set_network, keys, values, &out), 0);
-        assert_string_equal(out, "/sbin/vmcloak-setnet 10.0.2.20 24 10.0.2.2 10.0.2.3");
+        assert_string_equal(out, "ip link set dev eth0 address 52:54:00:12:34:56 && "
+                                 "/sbin/vmcloak-setnet 10.0.2.20 24 10.0.2.2 10.0.2.3");
         free(out);
         assert_int_equal(guest_template_expand(p->cmd.set_hostname, keys, values, &out), 0);
         assert_string_equal(out, "/sbin/vmcloak-sethostname vm-1");
         free(out);
         assert_non_null(strstr(p->cmd.shrink_memory, "drop_caches"));
+        assert_true(p->cmd.clone_fleet);
+        assert_false(os_profile_find("win10x64")->cmd.clone_fleet);
 }
 
 /* The Windows profiles' identity and detector commands, expanded with the keys the snapshot
