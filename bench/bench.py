@@ -165,7 +165,7 @@ def run(args, env=ENV, check=True, sample=False):
 
 def vmcloak(*args, env=ENV, **kw):
     r = run([VMCLOAK, *args], env=env, **kw)
-    if args[0] in ("init", "snapshot", "restore"):
+    if args[0] in ("init", "snapshot", "restore") and "--help" not in args:
         extra = " (VMCloak's way)" if env.get("VMCLOAK_BENCH_NO_MEMPREP") else ""
         print(f"bench: {' '.join(args)}{extra}: {r.wall:.2f} s", file=sys.stderr, flush=True)
     return r
