@@ -149,7 +149,7 @@ def run(args, env=ENV, check=True, sample=False):
         if n % 10 == 0:
             for q in qemu_pids():
                 v = status_kib(q, "VmHWM")
-                if v:
+                if v and v > 1024:      # not yet exec'd into QEMU
                     qhwm[q] = max(qhwm.get(q, 0), v)
         n += 1
         time.sleep(0.02)
@@ -323,12 +323,16 @@ def fleet_names(prefix, count):
     return [prefix] if count == 1 else [f"{prefix}{i}" for i in range(1, count + 1)]
 
 
-def snapshot(image, vm, *extra, count=1, jobs=1, env=ENV, sample=False, keep=False):
-    """One snapshot run (--count, -j); its VMs are deleted afterwards unless keep."""
+def snapshot(image, vm, *extra, count=1, jobs=1, env=ENV, sample=False, keep=False, sizes=None):
+    """One snapshot run (--count, -j); with sizes (a list), (file bytes, raw stream bytes) of
+    each VM's memory file are appended to it; its VMs are deleted afterwards unless keep."""
     args = ["snapshot", *extra]
     if count > 1:
         args += ["--count", str(count), "-j", str(jobs)]
     r = vmcloak(*args, image, vm, env=env, sample=sample)
+    for name in fleet_names(vm, count) if sizes is not None else []:
+        f, comp = memfile(name)
+        sizes.append((os.path.getsize(f), raw_size(f, comp)))
     if not keep:
         delvm(*fleet_names(vm, count))
     return r
@@ -401,12 +405,10 @@ def main():
 
     # 2. Memory file: the default snapshot against VMCloak's way, the same image. Their wall
     # times are the first samples of snapshot --count 1 (row 4).
-    r_ours = snapshot(img, "mours", keep=True, sample=True)
-    r_vc = snapshot(img, "mvc", *VC_ARGS, env=VC_ENV, keep=True)
-    size = {}
-    for vm in ("mours", "mvc"):
-        f, comp = memfile(vm)
-        size[vm] = (os.path.getsize(f), raw_size(f, comp), comp)
+    sz_ours, sz_vc, szf_ours, szf_vc = [], [], [], []
+    r_ours = snapshot(img, "mours", keep=True, sample=True, sizes=sz_ours)
+    r_vc = snapshot(img, "mvc", *VC_ARGS, env=VC_ENV, keep=True, sizes=sz_vc)
+    comp_o, comp_v = memfile("mours")[1], memfile("mvc")[1]
 
     # 3. Restore against QEMU paused start + quit and the bare decompression.
     f, comp = memfile("mours")
@@ -424,14 +426,14 @@ def main():
     # 4. Fleets: --count 1 and --count 4 -j 1 each way; then --count 4 -j 2 of ours.
     t1_ours, t1_vc = [r_ours.wall], [r_vc.wall]
     for _ in range(N_SNAP - 1):
-        t1_ours.append(snapshot(img, "sours").wall)
-        t1_vc.append(snapshot(img, "svc", *VC_ARGS, env=VC_ENV).wall)
+        t1_ours.append(snapshot(img, "sours", sizes=sz_ours).wall)
+        t1_vc.append(snapshot(img, "svc", *VC_ARGS, env=VC_ENV, sizes=sz_vc).wall)
     t4_ours, t4_vc, rss4 = [], [], []
     for _ in range(N_FLEET):
-        r = snapshot(img, "fours", count=4, jobs=1, sample=True)
+        r = snapshot(img, "fours", count=4, jobs=1, sample=True, sizes=szf_ours)
         t4_ours.append(r.wall)
         rss4.append(r)
-        t4_vc.append(snapshot(img, "fvc", *VC_ARGS, count=4, jobs=1, env=VC_ENV).wall)
+        t4_vc.append(snapshot(img, "fvc", *VC_ARGS, count=4, jobs=1, env=VC_ENV, sizes=szf_vc).wall)
     r_j2 = snapshot(img, "jours", count=4, jobs=2, sample=True)
     T1o, T1v, T4o, T4v = Fig(t1_ours), Fig(t1_vc), Fig(t4_ours), Fig(t4_vc)
     per_ours = Fig([(a - T1o.med) / 3 for a in t4_ours])
@@ -448,13 +450,17 @@ def main():
         rows.append([f"  phase: {k}", str(Fig(v)), "", ""])
     table(["figure", "vmcloak (median, min–max)", "baseline", "ratio"], rows)
 
-    so, rs_o, comp_o = size["mours"]
-    sv, rs_v, comp_v = size["mvc"]
+    def mibs(sizes, i):
+        return Fig([mib(x[i]) for x in sizes], "MiB")
+    so, sv = mibs(sz_ours, 0), mibs(sz_vc, 0)
+    rso, rsv = mibs(sz_ours, 1), mibs(sz_vc, 1)
+    fo, fv = mibs(szf_ours, 0), mibs(szf_vc, 0)
     print("### memory file, same image: vmcloak's default vs VMCloak's way "
           f"(--boot-each, VMCLOAK_BENCH_NO_MEMPREP=1, lz4 -1){VC_NOTE}\n")
     table(["figure", "vmcloak", "VMCloak's way", "ratio"], [
-        ["memory file", f"{mib(so):.1f} MiB ({comp_o})", f"{mib(sv):.1f} MiB ({comp_v})", f"{ratio(so, sv):.2f}"],
-        ["raw stream (decompressed)", f"{mib(rs_o):.1f} MiB", f"{mib(rs_v):.1f} MiB", f"{ratio(rs_o, rs_v):.2f}"],
+        [f"memory file ({comp_o} / {comp_v}), snapshot of 1 VM", str(so), str(sv), f"{ratio(so.med, sv.med):.2f}"],
+        ["raw stream (decompressed)", str(rso), str(rsv), f"{ratio(rso.med, rsv.med):.2f}"],
+        ["memory file of each VM of --count 4 -j 1", str(fo), str(fv), f"{ratio(fo.med, fv.med):.2f}"],
     ])
 
     limit = limit_a.med + limit_b.med
@@ -495,7 +501,7 @@ def main():
 
     print("Goals:")
     goal_line("init --linux / 30 s", ratio(init.med, INIT_GOAL_S), 1.0, f" ({init.med:.1f} s)")
-    goal_line("memory file / VMCloak's way", ratio(so, sv), 0.35, f" ({mib(so):.1f} vs {mib(sv):.1f} MiB)")
+    goal_line("memory file / VMCloak's way", ratio(so.med, sv.med), 0.35, f" ({so.med:.1f} vs {sv.med:.1f} MiB)")
     goal_line("restore / (QEMU paused start+quit + decompression)", ratio(agent.med, limit), 1.2,
               f" ({agent.med:.2f} s vs {limit_a.med:.2f} + {limit_b.med:.2f} s)")
     goal_line("fleet per VM after the first / VMCloak's way", ratio(per_ours.med, per_vc.med), 0.3,
