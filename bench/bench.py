@@ -31,6 +31,8 @@ import tempfile
 import threading
 import time
 
+sys.dont_write_bytecode = True     # restore-limit.py is loaded from the source tree
+
 BUILD = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else "build")
 VMCLOAK = os.path.join(BUILD, "vmcloak")
 HERE = os.path.dirname(os.path.abspath(__file__))
