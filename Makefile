@@ -52,7 +52,7 @@ fuzz: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
 	agent/fuzz/run.sh $(BUILD)/agent/fuzz $(FUZZ_SECONDS)
 
-# The linux guest pipeline's figures (docs/benchmarks.md): init, snapshot/restore per compressor.
+# The linux guest pipeline's figures beside their baselines, as ratios (docs/benchmarks.md).
 bench: deps build
 	bench/bench.sh $(BUILD)
 
