@@ -155,15 +155,20 @@ static char *version_cache_key(const char *binary) {
                              st.st_mtim.tv_nsec);
 }
 
-static char *version_cache_path(void) {
+/* NAME in <XDG_RUNTIME_DIR>/vmcloak, else in the home's cache folder; NULL without either. */
+static char *probe_cache_file(const char *name) {
         const char *e = getenv("XDG_RUNTIME_DIR");
         if (!isempty(e) && is_dir(e))
-                return strdup_printf("%s/vmcloak/qemu-version", e);
+                return strdup_printf("%s/vmcloak/%s", e, name);
         if (paths_home()) {
                 _cleanup_free_ char *c = paths_cache_dir();
-                return c ? path_join(c, "qemu-version") : NULL;
+                return c ? path_join(c, name) : NULL;
         }
         return NULL;
+}
+
+static char *version_cache_path(void) {
+        return probe_cache_file("qemu-version");
 }
 
 static int probe_version_cached(const char *binary, struct qemu_version *ret, char **ret_string) {
@@ -350,14 +355,7 @@ static char *cache_path(void) {
         const char *e = getenv("VMCLOAK_KVM_PROBE_CACHE");
         if (!isempty(e))
                 return strdup(e);
-        e = getenv("XDG_RUNTIME_DIR");
-        if (!isempty(e) && is_dir(e))
-                return strdup_printf("%s/vmcloak/kvm-probe", e);
-        if (paths_home()) {
-                _cleanup_free_ char *c = paths_cache_dir();
-                return c ? path_join(c, "kvm-probe") : NULL;
-        }
-        return NULL;
+        return probe_cache_file("kvm-probe");
 }
 
 static bool cache_read(const char *key, struct kvm_status *s) {
