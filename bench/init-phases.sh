@@ -8,7 +8,7 @@ home=$(mktemp -d "${TMPDIR:-/tmp}/vmcloak-initbench.XXXXXX")
 export VMCLOAK_HOME=$home
 cache=${VMCLOAK_DEMO_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/vmcloak-demo}
 mkdir -p "$cache"; ln -s "$cache" "$home/cache"
-trap 'pkill -KILL -f -- "$home/" 2>/dev/null; rm -rf "$home"' EXIT
+trap 'pkill -KILL -f -- "$home/" 2>/dev/null || true; rm -rf "$home"' EXIT
 med() { sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 for i in $(seq "$n"); do
   "$VM" init --linux --net user "ib$i" "ibnet$i" >"$home/init$i.log" 2>&1
