@@ -38,11 +38,16 @@ static const struct posdef pos[] = {
 
 static const struct cmd_spec spec = {
         "restore", "[OPTIONS] VMNAME",
-        "Restore snapshot VMNAME (disposable overlay + memory file), wait for its agent, report the time.",
-        "Restores the way Cuckoo3 does: machineinfo.json's start_args with a disposable overlay in\n"
-        "place of %DISPOSABLE_DISK_PATH%, -incoming \"exec:lz4 -c -d < memory.snapshot\" (decompressor\n"
-        "chosen by the file's magic), then cont. The VM is stopped again and its changes discarded\n"
-        "unless --keep.", opts, 1, 1, .pos = pos,
+        "Restore snapshot VMNAME (disposable disk + memory file), wait for its agent, report the time.",
+        "Restores the way Cuckoo3 does: machineinfo.json's start_args with the VM's disk in place of\n"
+        "%DISPOSABLE_DISK_PATH% (its -drive gets snapshot=on: QEMU keeps the writes in a temporary\n"
+        "overlay, as Cuckoo3's disposable one, and drops them), -incoming \"exec:lz4 -c -d <\n"
+        "memory.snapshot\" (decompressor chosen by the file's magic), then cont. The VM is stopped again\n"
+        "and its changes discarded unless --keep.\n"
+        "Prints \"running after X s, agent answering after Y s\": both counted from just after\n"
+        "machineinfo.json is read (QEMU's start, the memory load, cont; then the agent's first HTTP\n"
+        "answer), comparable with QEMU started paused and quit plus a bare decompression of the file\n"
+        "(bench/restore-limit.py).", opts, 1, 1, .pos = pos,
 };
 
 static int check(const struct args *a) {

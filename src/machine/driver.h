@@ -70,6 +70,11 @@ struct vm_domain_opts {
         const char *log_path;          /* the hypervisor's own log (appended); required */
         char *const *passthrough;      /* raw hypervisor arguments (--qemu-arg); drivers that
                                         * cannot take them refuse a non-empty list */
+        bool discard_disk_writes;      /* vm_domain_define_cuckoo only: the disk (host->disk.path)
+                                        * is read, never written; the guest's writes go to a
+                                        * temporary overlay the hypervisor makes at start and
+                                        * deletes (QEMU's -drive snapshot=on): a disposable run
+                                        * with no overlay file to create first or remove after */
         bool persistent;               /* a domain the host keeps (libvirt's virDomainDefineXML,
                                         * named vm_def.name, refused when the host has one of that
                                         * name: -EEXIST); it outlives vmcloak only once

@@ -235,6 +235,7 @@ int install_flow_run(struct vm_session *s, const struct install_flow *flow, cons
                         w.pos = 0;
                         w.partial[0] = w.last[0] = 0;
                         w.done = w.failed = false;
+                        w.started_ms = now_ms();
                 }
                 progress_begin(&x.p, ph->title);
                 x.deadline = now_ms() + (int64_t)timeout_s * 1000;

@@ -57,14 +57,14 @@ static const char *mi_str(json_object *m, const char *k) {
 }
 
 /* What start_args cannot say: where the disk and the agent are, and the VNC display. */
-static int host_def(const struct restore_request *req, json_object *m, const char *overlay, struct vm_def *d) {
+static int host_def(const struct restore_request *req, json_object *m, const char *disk, struct vm_def *d) {
         vm_def_init(d);
         const char *net = mi_str(m, "net");
         d->net.type = net && streq(net, "user") ? VM_NET_USER : VM_NET_BRIDGE;
         d->net.agent_port = (unsigned)json_object_get_int(json_object_object_get(m, "agent_port"));
         d->vnc.enabled = req->vnc;
         d->vnc.display = req->vnc_display;
-        if (!(d->name = strdup(req->vmname)) || !(d->disk.path = strdup(overlay)) ||
+        if (!(d->name = strdup(req->vmname)) || !(d->disk.path = strdup(disk)) ||
             !(d->net.guest_ip = strdup(mi_str(m, "ip"))) || (req->vnc_listen && !(d->vnc.listen = strdup(req->vnc_listen))))
                 return log_oom();
         return 0;
@@ -110,7 +110,7 @@ static int keep_running(struct vm_domain *dom, const char *vmname, const char *l
 }
 
 static int restore_run(struct pipeline *pl, const struct restore_request *req, json_object *m, const char *vmdir,
-                       const char *overlay) {
+                       const char *overlay, int64_t t0) {
         const char *memrel = mi_str(m, "memory_snapshot"), *diskrel = mi_str(m, "disk"), *ip = mi_str(m, "ip");
         json_object *sa = json_object_object_get(m, "start_args");
         int agent_port = json_object_get_int(json_object_object_get(m, "agent_port"));
@@ -127,13 +127,14 @@ static int restore_run(struct pipeline *pl, const struct restore_request *req, j
         int r = pipeline_connect(pl, VM_ACCEL_TCG);
         if (r < 0)
                 return r;
-        r = vm_disk_create_overlay(pl->conn, overlay, disk);
-        if (r < 0)
-                return r;
+        log_debug("restore: +%lld ms: driver connected", (long long)(now_ms() - t0));
         struct vm_def host;
-        r = host_def(req, m, overlay, &host);
-        /* A VM with a TPM (snapshot --tpm): swtpm runs on a copy of the VM's TPM state beside
-         * the disposable overlay, so restores side by side never share it. */
+        /* The disk as it is, its writes kept in a temporary overlay QEMU makes and deletes (as
+         * Cuckoo3's own disposable overlay, without a qemu-img run first). */
+        r = host_def(req, m, disk, &host);
+        /* A VM with a TPM (snapshot --tpm): swtpm runs on a copy of the VM's TPM state named
+         * after this run's disposable disk (overlay: a name only, no file is made), so restores
+         * side by side never share it. */
         _cleanup_rm_rf_ char *tpm_copy = NULL;
         if (r == 0 && strv_contains(start_args, "-tpmdev")) {
                 struct image with_tpm = { .tpm = 1 };
@@ -147,19 +148,20 @@ static int restore_run(struct pipeline *pl, const struct restore_request *req, j
                 }
         }
         _cleanup_vm_domain_ struct vm_domain *dom = NULL;
-        struct vm_domain_opts o = { .log_path = log };
+        struct vm_domain_opts o = { .log_path = log, .discard_disk_writes = true };
         unlink_if_exists(log);
         if (r == 0)
                 r = vm_domain_define_cuckoo(pl->conn, start_args, &host, &o, &dom);
         vm_def_done(&host);
         if (r < 0)
                 return r;
-        int64_t t0 = now_ms();
+        log_debug("restore: +%lld ms: starting QEMU", (long long)(now_ms() - t0));
         struct vm_start_opts so = { .memory_image = memfile, .timeout_ms = req->timeout_s ? (int)req->timeout_s * 1000 : 0 };
         r = vm_domain_start(dom, &so);
         if (r < 0)
                 return r;
         int64_t t_running = now_ms();
+        log_debug("restore: +%lld ms: running", (long long)(t_running - t0));
         char host_s[64];
         uint16_t port;
         _cleanup_agent_client_ struct agent_client *agent = NULL;
@@ -225,9 +227,13 @@ int pipeline_restore(struct pipeline *pl, const struct restore_request *req) {
                 return log_oom();
         json_object *root = NULL;
         r = read_machineinfo(vmdir, &root);
-        _cleanup_unlink_ char *overlay = strdup_printf("%s/disposable-%d.qcow2", vmdir, (int)getpid());
+        /* The printed figures count from here: everything a restore does after reading
+         * machineinfo.json, as the limit (QEMU started paused and quit, plus decompression) is
+         * compared with. */
+        int64_t t0 = now_ms();
+        _cleanup_free_ char *overlay = strdup_printf("%s/disposable-%d.qcow2", vmdir, (int)getpid());
         if (r == 0)
-                r = overlay ? restore_run(pl, req, json_object_object_get(root, "machine"), vmdir, overlay) : log_oom();
+                r = overlay ? restore_run(pl, req, json_object_object_get(root, "machine"), vmdir, overlay, t0) : log_oom();
         json_object_put(root);
         if (r < 0)
                 log_error("restore of %s %s; the VM's files are unchanged", req->vmname,

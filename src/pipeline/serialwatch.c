@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/log.h"
 #include "core/util.h"
 #include "guest/profile.h"
 
@@ -24,6 +25,11 @@ static int handle_line(struct serial_watch *w, const struct os_profile *p, char 
         if (!m)
                 return 0;
         snprintf(w->last, sizeof w->last, "%s", m + strlen(p->serial_progress));
+        /* When each guest step was seen (--debug, from the boot), to find where an install
+         * spends its time. */
+        if (!w->started_ms)
+                w->started_ms = now_ms();
+        log_debug("serial +%.1f s: %s", (double)(now_ms() - w->started_ms) / 1000.0, w->last);
         return 1;
 }
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 struct os_profile;
@@ -15,6 +16,7 @@ struct serial_watch {
         bool done;
         bool failed;
         char failed_step[256];
+        int64_t started_ms;    /* now_ms() at the boot (0: the first marker), for --debug timings */
 };
 
 /* Read what was appended since the last call. Returns 1 when a new marker arrived, else 0. */

@@ -540,8 +540,12 @@ static void build_process(struct builder *b) {
                 add(b, "-no-reboot");
         if (run->paused)
                 add(b, "-S");
-        if (!isempty(run->incoming))
+        if (!isempty(run->incoming)) {
+                /* MIGRATION events tell the waiting vmcloak the image is loaded at once (no
+                 * polling of query-status); the guest sees nothing of it. */
+                OPT(b, "-global", "migration.x-events=on");
                 OPT(b, "-incoming", "%s", run->incoming);
+        }
 }
 
 static void build_binary(struct builder *b) {
@@ -712,6 +716,11 @@ int qemu_argv_from_start_args(char *const *start_args, const char *disk, const s
         bool forwarded = false;
         for (size_t i = 0; b.r == 0 && start_args[i]; i++) {
                 char *v = replace_placeholder(start_args[i], edisk);
+                if (v && run->disk_snapshot && strstr(start_args[i], VM_DISK_PLACEHOLDER)) {
+                        char *n = strdup_printf("%s,snapshot=on", v);
+                        free(v);
+                        v = n;
+                }
                 if (!v || (b.r = strv_push(&b.v, v)) < 0) {
                         b.r = -ENOMEM;
                         break;

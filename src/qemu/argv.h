@@ -50,7 +50,7 @@ int qemu_argv_check(const struct vm_def *def, const struct qemu_run *run, enum q
 int qemu_argv_build(const struct vm_def *def, const struct qemu_run *run, enum qemu_argv_purpose p, char ***ret);
 
 /* Cuckoo3's restore command (cuckoo3-qemu.md): the binary, start_args with the placeholder
- * replaced by disk (escaped), the user-mode agent forward moved to run->fwd_port when that is
+ * replaced by disk (escaped; its -drive gets ",snapshot=on" when run->disk_snapshot), the user-mode agent forward moved to run->fwd_port when that is
  * set, the TPM's chardev (id chrtpm, as build_tpm names it) pointed at run->tpm_socket when that
  * is set, then vnc (may be NULL) and run's process knobs. -EINVAL when start_args break
  * Cuckoo3's rules or a forward is asked of start_args that have none. */

@@ -46,6 +46,9 @@ struct qemu_run {
         char *pidfile;                 /* -pidfile PATH */
         bool no_reboot;                /* -no-reboot: a guest reboot ends QEMU */
         bool paused;                   /* -S: start with the CPUs stopped */
+        bool disk_snapshot;            /* start_args' disk -drive gets snapshot=on: writes go to a
+                                        * temporary overlay QEMU deletes (vm_domain_opts.
+                                        * discard_disk_writes) */
 };
 
 #define QEMU_DEFAULT_BINARY "qemu-system-x86_64"

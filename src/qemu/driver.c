@@ -393,6 +393,7 @@ static int domain_define_cuckoo(struct vm_conn *vc, char *const *start_args, con
                 domain_free(&d->base);
                 return log_oom();
         }
+        d->run.disk_snapshot = o && o->discard_disk_writes;
         /* A machine with a TPM (snapshot --tpm): its swtpm runs on host's state folder, on a
          * socket of this run. Without one (Cuckoo3's way) QEMU refuses such a memory file. */
         if (strv_contains(start_args, "-tpmdev") && host->tpm && !isempty(host->tpm_state) &&
@@ -449,6 +450,7 @@ static int start(struct vm_domain *vd, const struct vm_start_opts *o) {
         if (r < 0)
                 return r;
         d->reboot_powers_off = o->reboot_powers_off;
+        log_debug("%s: QEMU up, QMP connected", strempty(d->def.name));
         snprintf(d->describe, sizeof d->describe, "QEMU pid %d", (int)qemu_proc_pid(d->proc));
         if (o->memory_image) {
                 r = qemu_memsnap_incoming_wait(d->proc, o->memory_image, o->timeout_ms > 0 ? o->timeout_ms

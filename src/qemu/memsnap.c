@@ -348,7 +348,17 @@ int qemu_memsnap_incoming_wait(struct qemu_proc *vm, const char *path, int timeo
                 if (now_ms() >= deadline)
                         return log_error_errno(-ETIMEDOUT, "restoring %s did not finish within %d s", path,
                                                (timeout_ms > 0 ? timeout_ms : SAVE_TIMEOUT_MS) / 1000);
-                sleep_ms(20);
+                /* QEMU sends MIGRATION events (-global migration.x-events=on, argv.c) as the load
+                 * goes on and when it is done: wait for the next one rather than polling; the
+                 * timeout is for the decompressor check above. A lost socket shows in
+                 * query-status at the top of the loop. */
+                struct json_object *ev = NULL;
+                r = qmp_wait_event(qemu_proc_qmp(vm), "MIGRATION", 100, &ev);
+                if (ev)
+                        log_debug("restore: %s", json_object_to_json_string(ev));
+                json_object_put(ev);
+                if (r == -ECANCELED)
+                        return r;
         }
         return 0;
 }

@@ -142,6 +142,55 @@ int qemu_set_binary(const char *path) {
         return 0;
 }
 
+/* The version of a binary by its identity (path, device, inode, size, mtime in ns): every
+ * command opens the driver, and a `--version` run is a QEMU start (tens of ms, most of a
+ * restore's budget). One line "KEY\tVERSION-OUTPUT" in the runtime or cache folder; a replaced
+ * or rebuilt binary has another key and is run again. */
+static char *version_cache_key(const char *binary) {
+        struct stat st;
+        if (stat(binary, &st) < 0)
+                return NULL;
+        return strdup_printf("%s|%llu|%llu|%lld|%lld.%09ld", binary, (unsigned long long)st.st_dev,
+                             (unsigned long long)st.st_ino, (long long)st.st_size, (long long)st.st_mtim.tv_sec,
+                             st.st_mtim.tv_nsec);
+}
+
+/* NAME in <XDG_RUNTIME_DIR>/vmcloak, else in the home's cache folder; NULL without either. */
+static char *probe_cache_file(const char *name) {
+        const char *e = getenv("XDG_RUNTIME_DIR");
+        if (!isempty(e) && is_dir(e))
+                return strdup_printf("%s/vmcloak/%s", e, name);
+        if (paths_home()) {
+                _cleanup_free_ char *c = paths_cache_dir();
+                return c ? path_join(c, name) : NULL;
+        }
+        return NULL;
+}
+
+static char *version_cache_path(void) {
+        return probe_cache_file("qemu-version");
+}
+
+static int probe_version_cached(const char *binary, struct qemu_version *ret, char **ret_string) {
+        _cleanup_free_ char *key = version_cache_key(binary), *path = version_cache_path(), *text = NULL;
+        if (key && path && read_full_file(path, &text, NULL) == 0) {
+                size_t n = strlen(key);
+                if (strncmp(text, key, n) == 0 && text[n] == '\t' &&
+                    qemu_parse_version_output(text + n + 1, ret, ret_string) == 0)
+                        return 0;
+        }
+        _cleanup_free_ char *out = NULL;
+        int r = version_output(binary, &out);
+        if (r < 0 || (r = qemu_parse_version_output(out, ret, ret_string)) < 0)
+                return r;
+        _cleanup_free_ char *dir = path ? path_dirname(path) : NULL;
+        out[strcspn(out, "\n")] = 0;
+        _cleanup_free_ char *line = key ? strdup_printf("%s\t%s\n", key, out) : NULL;
+        if (dir && line && (mkdir_p(dir, 0700) < 0 || write_file_atomic(path, line, strlen(line), 0600) < 0))
+                log_debug("cannot write the QEMU version cache %s", path);
+        return 0;
+}
+
 int qemu_binary_probe(struct qemu_binary *ret) {
         memset(ret, 0, sizeof *ret);
         int r = qemu_find_binary(&ret->path);
@@ -156,7 +205,7 @@ int qemu_binary_probe(struct qemu_binary *ret) {
                                   "or set VMCLOAK_QEMU");
                 return r;
         }
-        r = qemu_probe_version(ret->path, &ret->version, &ret->version_string);
+        r = probe_version_cached(ret->path, &ret->version, &ret->version_string);
         if (r == -ECANCELED) {
                 qemu_binary_done(ret);
                 return r;
@@ -306,14 +355,7 @@ static char *cache_path(void) {
         const char *e = getenv("VMCLOAK_KVM_PROBE_CACHE");
         if (!isempty(e))
                 return strdup(e);
-        e = getenv("XDG_RUNTIME_DIR");
-        if (!isempty(e) && is_dir(e))
-                return strdup_printf("%s/vmcloak/kvm-probe", e);
-        if (paths_home()) {
-                _cleanup_free_ char *c = paths_cache_dir();
-                return c ? path_join(c, "kvm-probe") : NULL;
-        }
-        return NULL;
+        return probe_cache_file("kvm-probe");
 }
 
 static bool cache_read(const char *key, struct kvm_status *s) {

@@ -32,7 +32,9 @@ int qemu_parse_version_output(const char *out, struct qemu_version *ret, char **
 /* Run `BINARY --version` and parse it. */
 int qemu_probe_version(const char *binary, struct qemu_version *ret, char **ret_string);
 
-/* Binary + version in one step, refusing QEMU < 2.11 with one clear line. */
+/* Binary + version in one step, refusing QEMU < 2.11 with one clear line. The version is
+ * remembered per binary identity (path, inode, size, mtime) in <runtime or cache folder>/
+ * qemu-version, so opening the driver costs no `--version` run while the binary is the same. */
 struct qemu_binary {
         char *path;
         char *version_string;

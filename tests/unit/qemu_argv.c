@@ -291,7 +291,16 @@ static void test_from_start_args(void **state) {
                                "type=user,net=10.0.2.0/24,restrict=on,hostfwd=tcp:127.0.0.1:23456-10.0.2.20:8000,id=net0 "
                                "-drive file=/vms/a,,b/disposable-1.qcow2,format=qcow2,if=none,id=disk "
                                "-vnc [::1]:5 -qmp unix:/run/q,,s.sock,server=on,wait=off -monitor none "
-                               "-incoming exec:lz4 -c -d < '/vm/memory.snapshot'");
+                               "-global migration.x-events=on -incoming exec:lz4 -c -d < '/vm/memory.snapshot'");
+        strv_free(v);
+        /* Writes discarded: the disk's -drive (only it) gets snapshot=on. */
+        run.disk_snapshot = true;
+        assert_int_equal(qemu_argv_from_start_args(sa, "/vms/a,b/disk.qcow2", &vnc, &run, &v), 0);
+        free(j);
+        j = strv_join(v, " ");
+        assert_non_null(strstr(j, "-drive file=/vms/a,,b/disk.qcow2,format=qcow2,if=none,id=disk,snapshot=on -vnc"));
+        assert_int_equal(strv_length(v), 17);
+        run.disk_snapshot = false;
         strv_free(v);
         /* A forward asked of start_args that have none, and start_args Cuckoo3 refuses. */
         char *bridge[] = { "-netdev", "type=bridge,br=br0,id=net0", "-drive", "file=%DISPOSABLE_DISK_PATH%", NULL };
@@ -410,7 +419,7 @@ static void test_runtime_not_in_start_args(void **state) {
         assert_string_equal(v[0], "qemu-system-x86_64");
         assert_non_null(strstr(j, "-vnc 127.0.0.1:0"));
         assert_non_null(strstr(j, "-qmp unix:/run/q.sock,server=on,wait=off -monitor none -pidfile /run/q.pid "
-                                  "-no-reboot -S -incoming defer"));
+                                  "-no-reboot -S -global migration.x-events=on -incoming defer"));
         assert_non_null(strstr(j, "file=/isos/win10.iso,format=raw,if=none,id=cdrom,readonly=on"));
         strv_free(v);
         vm_def_done(&d);
