@@ -86,7 +86,7 @@ static const struct optdef opts[] = {
                  "Memory file: lz4, gzip, none (all restorable by Cuckoo3) or zstd (vmcloak restore only)",
                  .def_value = "lz4"),
         OPT_READ(0, "compress-level", ARG_VALUE, "N", "Compression level",
-                 .def = "lz4 9 (VMCloak used 1), gzip 3, zstd 3", .check = check_level),
+                 .def = "lz4 7 (VMCloak used 1), gzip 3, zstd 3", .check = check_level),
         OPT_LIST(0, "connect", &connect, "URI",
                  "Make the VMs persistent domains with a running-state snapshot on this libvirt host (CAPE's kvm "
                  "machinery), e.g. qemu+ssh://root@sandbox2/system; several: the VMs spread over them",

@@ -17,7 +17,7 @@ struct format {
 };
 
 static const struct format formats[] = {
-        [VM_COMPRESS_LZ4] = { "lz4", 9, 12, { 0x04, 0x22, 0x4d, 0x18 }, 4 },
+        [VM_COMPRESS_LZ4] = { "lz4", 7, 12, { 0x04, 0x22, 0x4d, 0x18 }, 4 },
         [VM_COMPRESS_GZIP] = { "gzip", 3, 9, { 0x1f, 0x8b }, 2 },
         [VM_COMPRESS_ZSTD] = { "zstd", 3, 19, { 0x28, 0xb5, 0x2f, 0xfd }, 4 },
         [VM_COMPRESS_NONE] = { "none", 0, 0, { 'Q', 'E', 'V', 'M' }, 4 },

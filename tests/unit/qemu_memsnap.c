@@ -68,7 +68,7 @@ static void test_names(void **state) {
 static void test_uris(void **state) {
         (void)state;
         char *u = qemu_memsnap_save_uri(VM_COMPRESS_LZ4, "/usr/bin/lz4", 0, "/vms/a/m.part", "/vms/a/m.done");
-        assert_string_equal(u, "exec:'/usr/bin/lz4' -9 -c -q > '/vms/a/m.part' && mv -f '/vms/a/m.part' '/vms/a/m.done'");
+        assert_string_equal(u, "exec:'/usr/bin/lz4' -7 -c -q > '/vms/a/m.part' && mv -f '/vms/a/m.part' '/vms/a/m.done'");
         free(u);
         u = qemu_memsnap_save_uri(VM_COMPRESS_LZ4, "/usr/bin/lz4", 1, "/t", "/d");
         assert_string_equal(u, "exec:'/usr/bin/lz4' -1 -c -q > '/t' && mv -f '/t' '/d'");
