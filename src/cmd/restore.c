@@ -41,7 +41,8 @@ static const struct cmd_spec spec = {
         "Restore snapshot VMNAME (disposable disk + memory file), wait for its agent, report the time.",
         "Restores the way Cuckoo3 does: machineinfo.json's start_args with the VM's disk in place of\n"
         "%DISPOSABLE_DISK_PATH% (its -drive gets snapshot=on: QEMU keeps the writes in a temporary\n"
-        "overlay, as Cuckoo3's disposable one, and drops them), -incoming \"exec:lz4 -c -d <\n"
+        "overlay in the VM's folder, as Cuckoo3's disposable one, and drops them; Cuckoo3 makes its\n"
+        "overlay with qemu-img first), -incoming \"exec:lz4 -c -d <\n"
         "memory.snapshot\" (decompressor chosen by the file's magic), then cont. The VM is stopped again\n"
         "and its changes discarded unless --keep.\n"
         "Prints \"running after X s, agent answering after Y s\": both counted from just after\n"

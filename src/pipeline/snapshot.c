@@ -50,8 +50,7 @@ void snapshot_say(const char *vm, const char *fmt, ...) {
         log_info("%s: %s", vm, buf);
 }
 
-/* Keep a failed VM's logs where the user can read them after its folder is removed. */
-static char *save_failed_logs(const char *vmdir, const char *vmname) {
+char *snapshot_save_failed_logs(const char *vmdir, const char *vmname) {
         _cleanup_free_ char *root = paths_log_dir();
         char *dst = root ? path_join(root, vmname) : NULL;
         if (!dst || mkdir_p(dst, 0755) < 0) {
@@ -355,7 +354,25 @@ int snapshot_shrink_memory(struct vm_build *b) {
         if (r < 0)
                 return log_error_errno(r, "%s: the agent cannot say where it runs from: %m", b->job->name);
         const char *keys[] = { "agent", NULL }, *values[] = { strempty(agent), NULL };
-        return session_run(&b->s, prof->cmd.shrink_memory, keys, values, 120000, NULL);
+        _cleanup_free_ char *cmd = NULL;
+        if ((r = guest_template_expand(prof->cmd.shrink_memory, keys, values, &cmd)) < 0)
+                return r;
+        /* The preparation only makes the memory file smaller: when it fails in the guest (an
+         * image whose agent predates memprep, no administrator rights), the VM is saved without
+         * it, said in one warning. A machine that stops answering is an error as anywhere. */
+        struct agent_exec_opts eo = { .timeout_ms = 120000 };
+        struct agent_exec_result res = { 0 };
+        r = agent_execute(b->s.agent, cmd, &eo, &res);
+        if (r == 0 && res.exit_code != 0) {
+                const char *why = !isempty(res.err) ? res.err : strempty(res.error);
+                log_warning("%s: preparing its memory failed ('%s' exit code %d: %.*s); its memory snapshot is taken "
+                            "without it (larger)%s", b->job->name, cmd, res.exit_code, (int)strcspn(why, "\r\n"), why,
+                            strstr(cmd, "memprep") ? " (an image whose agent predates memprep gets it when made "
+                                                     "again with this vmcloak)"
+                                                   : "");
+        }
+        agent_exec_result_done(&res);
+        return r;
 }
 
 /* Memory, start_args, machineinfo.json and the row: the VM exists from here on. */
@@ -435,8 +452,13 @@ int snapshot_record(struct vm_build *b, const struct snapshot *where, int64_t *r
 static int build_steps(struct vm_build *b) {
         struct snapshot_ctx *x = b->x;
         bool one_at_a_time = snapshot_fleet_one_at_a_time(x);
-        if (one_at_a_time)
+        if (one_at_a_time) {
                 pthread_mutex_lock(&x->fleet_net_lock);
+                if (interrupted()) { /* Ctrl-C while it waited for its turn */
+                        pthread_mutex_unlock(&x->fleet_net_lock);
+                        return -ECANCELED;
+                }
+        }
         int r = build_boot(b);
         if (r == 0)
                 r = build_guest_settings(b);
@@ -477,7 +499,7 @@ static int snapshot_one_libvirt(struct vm_build *b) {
                 return 0;
         }
         snapshot_libvirt_undo(b);
-        _cleanup_free_ char *kept = b->vmdir ? save_failed_logs(b->vmdir, job->name) : NULL;
+        _cleanup_free_ char *kept = b->vmdir ? snapshot_save_failed_logs(b->vmdir, job->name) : NULL;
         if (b->vmdir)
                 rm_rf(b->vmdir);
         if (r == -ECANCELED)
@@ -525,7 +547,7 @@ static int snapshot_one(struct snapshot_ctx *x, struct vm_job *job) {
                 vm_build_done(&b);
                 return 0;
         }
-        _cleanup_free_ char *kept = save_failed_logs(b.vmdir, job->name);
+        _cleanup_free_ char *kept = snapshot_save_failed_logs(b.vmdir, job->name);
         rm_rf(b.vmdir);
         if (r == -ECANCELED)
                 log_error("%s: interrupted while %s; removed its files", job->name, b.step);

@@ -80,6 +80,7 @@ int snapshot_fleet_make(struct snapshot_ctx *x, unsigned to_build) {
                 o.serial = com1;
         struct vm_session s;
         r = session_prepare(&s, x->pl, "template", &vimg, x->prof, &o, x->tpl_disk, x->fleet_dir, NULL);
+        s.logs_move = true; /* its folder goes: the logs move to <home>/log (said below) */
         if (r == 0)
                 r = session_start(&s, NULL);
         if (r == 0)
@@ -94,8 +95,14 @@ int snapshot_fleet_make(struct snapshot_ctx *x, unsigned to_build) {
         session_done(&s);
         if (r == -ECANCELED)
                 log_error("interrupted while booting the fleet's template; removed its files");
-        else if (r < 0)
-                log_error("the fleet's template failed (its logs: %s/qemu.log, serial.log); no VM was made", x->fleet_dir);
+        else if (r < 0) {
+                _cleanup_free_ char *name = strdup_printf("%s.template", x->img->name);
+                _cleanup_free_ char *kept = name ? snapshot_save_failed_logs(x->fleet_dir, name) : NULL;
+                if (kept)
+                        log_error("the fleet's template failed; no VM was made (its logs: %s)", kept);
+                else
+                        log_error("the fleet's template failed; no VM was made");
+        }
         else
                 log_info("Template ready in %.1f s: every VM starts from its saved state",
                          (double)(now_ms() - t0) / 1000.0);

@@ -90,6 +90,10 @@ struct vm_build {
  * with where (a VM on a libvirt host) its five libvirt_* columns. *ret_id (may be NULL): its id.
  * 0 or the repository's error (one line). */
 int snapshot_record(struct vm_build *b, const struct snapshot *where, int64_t *ret_id);
+/* Keep a failed VM's logs (qemu.log, serial.log of vmdir) where the user can read them after its
+ * folder is removed: moved to <home>/log/<vmname>/. That folder (new string), or NULL when it
+ * cannot be made. */
+char *snapshot_save_failed_logs(const char *vmdir, const char *vmname);
 /* The OS profile's shrink_memory in the guest, right before its snapshot (step "shrinking its memory"). */
 int snapshot_shrink_memory(struct vm_build *b);
 

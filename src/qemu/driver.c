@@ -436,6 +436,10 @@ static int start(struct vm_domain *vd, const struct vm_start_opts *o) {
         }
         struct qemu_proc_opts po = { .log_path = d->log_path, .tpm_state_dir = d->def.tpm ? d->def.tpm_state : NULL,
                                      .tpm_socket = d->run.tpm_socket };
+        /* A disk under snapshot=on keeps the run's writes in a temporary file beside it (in the
+         * VM's folder, on its file system), not in /var/tmp, which may be small or in RAM. */
+        _cleanup_free_ char *disk_dir = d->run.disk_snapshot && d->def.disk.path ? path_dirname(d->def.disk.path) : NULL;
+        po.tmpdir = disk_dir;
         int r;
         if (d->start_args) {
                 run.monitor_none = true;   /* as Cuckoo3 does */

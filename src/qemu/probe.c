@@ -142,7 +142,7 @@ int qemu_set_binary(const char *path) {
         return 0;
 }
 
-/* The version of a binary by its identity (path, device, inode, size, mtime in ns): every
+/* The version of a binary by its identity (path, device, inode, size, mtime and ctime in ns): every
  * command opens the driver, and a `--version` run is a QEMU start (tens of ms, most of a
  * restore's budget). One line "KEY\tVERSION-OUTPUT" in the runtime or cache folder; a replaced
  * or rebuilt binary has another key and is run again. */
@@ -150,9 +150,9 @@ static char *version_cache_key(const char *binary) {
         struct stat st;
         if (stat(binary, &st) < 0)
                 return NULL;
-        return strdup_printf("%s|%llu|%llu|%lld|%lld.%09ld", binary, (unsigned long long)st.st_dev,
+        return strdup_printf("%s|%llu|%llu|%lld|%lld.%09ld|%lld.%09ld", binary, (unsigned long long)st.st_dev,
                              (unsigned long long)st.st_ino, (long long)st.st_size, (long long)st.st_mtim.tv_sec,
-                             st.st_mtim.tv_nsec);
+                             st.st_mtim.tv_nsec, (long long)st.st_ctim.tv_sec, st.st_ctim.tv_nsec);
 }
 
 /* NAME in <XDG_RUNTIME_DIR>/vmcloak, else in the home's cache folder; NULL without either. */

@@ -243,7 +243,10 @@ static int spawn(struct qemu_proc *vm, char *const *argv, const struct qemu_proc
         log_debug("starting: %s", strempty(cmd));
         /* QEMU's default audio backend fills the log with ALSA/PulseAudio noise on a
          * headless host; the guest sees the same sound card either way. */
-        char *env[] = { "QEMU_AUDIO_DRV=none", NULL };
+        _cleanup_free_ char *tmpdir = o && o->tmpdir ? strdup_printf("TMPDIR=%s", o->tmpdir) : NULL;
+        if (o && o->tmpdir && !tmpdir)
+                return log_oom();
+        char *env[] = { "QEMU_AUDIO_DRV=none", tmpdir, NULL };
         struct proc_opts po = { .stdout_path = vm->log_path, .stderr_path = vm->log_path, .new_pgroup = true,
                                 .pdeathsig = true, .env_extra = env };
         r = proc_spawn(argv, &po, &vm->pid);

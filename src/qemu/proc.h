@@ -23,6 +23,8 @@ struct qemu_proc_opts {
         const char *tpm_socket;     /* qemu_proc_start_argv only: the socket that argv's TPM
                                      * chardev names (qemu_proc_start takes run->tpm_socket) */
         int qmp_timeout_ms;         /* how long QEMU may take to answer QMP; 0: 30 s */
+        const char *tmpdir;         /* QEMU's TMPDIR (where a snapshot=on disk keeps its writes,
+                                     * in a file QEMU unlinks at once); NULL: inherited */
 };
 
 struct qemu_proc;

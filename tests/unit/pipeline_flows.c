@@ -776,7 +776,7 @@ static void test_snapshot_count3_jobs2(void **state) {
  * and a snapshot: init reads the build from "ver" and shuts down with shutdown /s; each VM gets
  * a Setup-style computer name through WMI, reboots, and moves to its address through the agent's
  * netcfg subcommand by its own MAC; the agent's memprep prepares its memory before it is saved
- * (a memprep failure fails that VM). */
+ * (a memprep failure is a warning: the VM is saved without it). */
 /* threemonpatch and finalize as the shipped catalog has them (data/deps), the patch's file
  * in a folder for --files-dir. */
 static char *wf_os[] = { "win10x64", NULL };
@@ -886,7 +886,8 @@ static void test_windows_image_snapshot(void **state) {
         ssize_t save = fake_journal_find("save wvm *", (size_t)(mp < 0 ? 0 : mp));
         if (!(mp > net && save > mp))
                 fail_msg("readdressed %zd memprep %zd saved %zd\n%s", net, mp, save, fake_journal_text());
-        /* memprep failing (not an administrator): that VM fails with its stderr, nothing is saved. */
+        /* memprep failing (not an administrator, or an agent that predates it): one warning, and
+         * the VM is saved without the preparation. */
         struct fake_answer denied = { .match = "\"/opt/fake/agent\" memprep", .domain = "wvm3", .exit_code = 1,
                                       .err = "memprep: empty the working sets (MemoryEmptyWorkingSets) failed "
                                              "(0xC0000061 STATUS_PRIVILEGE_NOT_HELD): the agent must run as an "
@@ -894,11 +895,12 @@ static void test_windows_image_snapshot(void **state) {
         assert_int_equal(fake_add_answer(&denied), 0);
         q.vmname = "wvm3";
         mark = fake_journal_count("*");
-        assert_true(pipeline_snapshot(&e->pl, &q) < 0);
-        assert_true(fake_journal_find("execute wvm3: \"/opt/fake/agent\" memprep", mark) >= 0);
-        assert_true(fake_journal_find("save wvm3 *", mark) < 0);
-        _cleanup_snapshot_ struct snapshot *none = NULL;
-        assert_int_equal(repo_snapshot_get(e->repo, "wvm3", &none), -ENOENT);
+        assert_int_equal(pipeline_snapshot(&e->pl, &q), 0);
+        ssize_t mp3 = fake_journal_find("execute wvm3: \"/opt/fake/agent\" memprep", mark);
+        assert_true(mp3 >= 0);
+        assert_true(fake_journal_find("save wvm3 *", (size_t)mp3) > mp3);
+        _cleanup_snapshot_ struct snapshot *saved3 = NULL;
+        assert_int_equal(repo_snapshot_get(e->repo, "wvm3", &saved3), 0);
         win_final_done(&wf);
         q.vmname = "wvm";
         _cleanup_snapshot_ struct snapshot *sn = NULL;
