@@ -19,10 +19,11 @@ mkdir -p "$H2"
 now() { date +%s%N; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", (b - a) / 1e9 }'; }
 rows() { sqlite3 "$1/repository.db" "SELECT (SELECT count(*) FROM image) || '/' || (SELECT count(*) FROM snapshot)" 2>/dev/null || echo none; }
-# What a home holds besides its repository, logs, locks and the folder vms/qemu that holds VMs
-# (a refusal must not change it).
+# What a home holds besides its repository, logs, locks, the folder vms/qemu that holds VMs and
+# image/.hashes (the remembered SHA-256 of its images' disks, core/hashmemo.h: a cache) — a
+# refusal must not change it.
 files() { (cd "$1" && find . -path ./locks -prune -o -path ./log -prune -o -path ./cache -prune -o \
-  ! -name 'repository.db*' ! -path ./vms ! -path ./vms/qemu -print | sort); }
+  ! -name 'repository.db*' ! -path ./vms ! -path ./vms/qemu ! -path ./image/.hashes -print | sort); }
 # A copy of bundle $1 as $2 with bundle.json changed by the Python expression $3 (on dict m).
 retar() {
   python3 - "$1" "$2" "$3" <<'P'
