@@ -34,8 +34,10 @@ static const struct posdef pos[] = {
 static const struct cmd_spec spec = {
         "cleanup", "[--vm qemu] NAME", "Remove what a killed vmcloak left for image or VM NAME.",
         "Kills QEMU processes still using NAME's disks (unless a running vmcloak owns them), and\n"
-        "removes install/modify/restore overlays of runs that are gone, init work folders, and a\n"
-        "VM folder that no snapshot VM row names if it holds only what a snapshot cut short leaves.", opts, 1, 1,
+        "removes install/modify/restore overlays of runs that are gone, init work folders, a fleet's\n"
+        "template (~/.vmcloak/fleet/IMAGE.template-PID) of a snapshot of image NAME that was killed\n"
+        "(the next snapshot of that image removes it too), and a VM folder that no snapshot VM row\n"
+        "names if it holds only what a snapshot cut short leaves.", opts, 1, 1,
         .pos = pos,
 };
 

@@ -24,8 +24,12 @@ struct name_lock {
 static struct name_lock *held;
 static pthread_mutex_t held_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static const char *kind_name(enum lock_kind k) { return k == LOCK_IMAGE ? "image" : "vm"; }
-static const char *kind_label(enum lock_kind k) { return k == LOCK_IMAGE ? "image" : "snapshot VM"; }
+static const char *kind_name(enum lock_kind k) {
+        return k == LOCK_IMAGE ? "image" : k == LOCK_ADDRESS ? "address" : "vm";
+}
+static const char *kind_label(enum lock_kind k) {
+        return k == LOCK_IMAGE ? "image" : k == LOCK_ADDRESS ? "address" : "snapshot VM";
+}
 
 static char *lock_path(enum lock_kind kind, const char *name) {
         return strdup_printf("%s/locks/%s-%s.lock", paths_home(), kind_name(kind), name);

@@ -23,6 +23,7 @@
 enum lock_kind {
         LOCK_IMAGE,
         LOCK_VM,
+        LOCK_ADDRESS,   /* an IPv4 address a snapshot run is giving to a VM (until its row exists) */
 };
 
 enum lock_mode {

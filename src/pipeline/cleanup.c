@@ -135,7 +135,7 @@ static unsigned kill_users(struct pipeline *pl, const char *path, unsigned *ret_
 
 /* What a snapshot of image name killed hard left of its fleet's template (snapshot_fleet.c):
  * <home>/fleet/<name>.template-<dead pid>/, after stopping a QEMU still running from it. */
-static unsigned remove_fleet_templates(struct pipeline *pl, const char *name) {
+unsigned pipeline_remove_stale_templates(struct pipeline *pl, const char *name) {
         _cleanup_free_ char *root = paths_fleet_dir(), *prefix = strdup_printf("%s.template-", name);
         if (!root || !prefix)
                 return 0;
@@ -249,7 +249,7 @@ int pipeline_cleanup(struct pipeline *pl, const char *name) {
                         n += remove_matching(dir, mod, kinds[k], true);
                 }
                 n += remove_matching(isodir, work, "", false);
-                n += remove_fleet_templates(pl, name);
+                n += pipeline_remove_stale_templates(pl, name);
         } else if (is_vm && snap->libvirt_uri) {
                 /* Its disk, state and snapshot live on the libvirt host; a failed or interrupted
                  * snapshot --connect removes its own domain and volumes, so nothing is left here. */

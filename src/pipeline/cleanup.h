@@ -12,6 +12,11 @@
  * files (left alone, no machine stopped); -EPROTO for a repository of an unknown schema (rows
  * it cannot fully read prove nothing is a leftover). */
 int pipeline_cleanup(struct pipeline *pl, const char *name);
+/* What snapshots of image name killed hard left of their fleet's template (snapshot_fleet.c):
+ * <home>/fleet/<name>.template-<pid>/ whose pid is gone, after stopping a QEMU still running
+ * from it. Returns how many things went (folders and machines); never fails (a folder that
+ * cannot go stays for 'vmcloak cleanup'). */
+unsigned pipeline_remove_stale_templates(struct pipeline *pl, const char *name);
 
 /* Whether VM folder dir (of VM vmname) holds anything an interrupted snapshot does not leave:
  * *ret_foreign lists up to three such names ("a, b, ..."; NULL: none), *ret_finished says one

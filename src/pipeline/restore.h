@@ -14,7 +14,9 @@ struct restore_request {
         bool vnc;
         unsigned vnc_display;
         const char *vnc_listen;
-        const char *exec;              /* run this in the restored guest and print its output */
+        const char *exec;              /* run this in the restored guest (bounded by timeout_s, else
+                                        * 60 s) and print its output; its non-zero exit code is
+                                        * -EREMOTEIO after one line (the restore itself worked) */
         /* Run in the restored guest once its agent answers (cloakcheck VM), or NULL; its error
          * fails the restore. quiet: the timing line goes to the log (stderr), not stdout. */
         int (*in_guest)(struct agent_client *agent, void *userdata);
@@ -22,8 +24,10 @@ struct restore_request {
         bool quiet;
 };
 
-/* Cuckoo3's restore (cuckoo3-qemu.md): a disposable overlay on the VM's disk, machineinfo.json's
- * start_args with the overlay in place of %DISPOSABLE_DISK_PATH%, the memory file as the
+/* Cuckoo3's restore (cuckoo3-qemu.md): machineinfo.json's start_args with the VM's disk in place
+ * of %DISPOSABLE_DISK_PATH% under snapshot=on (QEMU keeps the writes in a temporary overlay in the
+ * VM's folder, unlinked at once; Cuckoo3 makes its overlay with qemu-img), the memory file as the
  * incoming migration, then cont; then the agent. Prints the times; with keep, runs until the
- * guest shuts down or Ctrl-C. The overlay is removed whatever happens. */
+ * guest shuts down or Ctrl-C. 0, -EREMOTEIO (exec's command failed), or a negative errno after
+ * one line ("restore of VM failed"). */
 int pipeline_restore(struct pipeline *pl, const struct restore_request *req);

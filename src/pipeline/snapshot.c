@@ -705,6 +705,7 @@ static int claim_vm(struct snapshot_ctx *x, struct vm_job *j) {
 static int plan_addresses(struct snapshot_ctx *x, struct ipnet *net) {
         const struct snapshot_request *req = x->req;
         uint32_t start = 0;
+        bool picked = false; /* the first free block (another may be tried), not an address asked for */
         if (req->first_ip) {
                 if (vcheck_ipv4(req->first_ip, "IP", &start) < 0)
                         return -EINVAL;
@@ -714,30 +715,81 @@ static int plan_addresses(struct snapshot_ctx *x, struct ipnet *net) {
                         if (x->jobs[i].kept && parse_ipv4(x->jobs[i].ip, &a) == 0 && a >= i)
                                 start = a - i;
                 }
-                if (!start && !(start = free_block(x, net, x->n))) {
-                        log_error("image %s's network %s/%u has no %u free addresses in a row for the VMs; pass a "
-                                  "start IP or fewer VMs", x->img->name, x->img->ipaddr, net->net.prefix, x->n);
-                        return -ENOSPC;
+                if (!start) {
+                        picked = true;
+                        if (!(start = free_block(x, net, x->n))) {
+                                log_error("image %s's network %s/%u has no %u free addresses in a row for the VMs; "
+                                          "pass a start IP or fewer VMs", x->img->name, x->img->ipaddr,
+                                          net->net.prefix, x->n);
+                                return -ENOSPC;
+                        }
                 }
         }
         for (unsigned i = 0; i < x->n; i++) {
                 struct vm_job *j = &x->jobs[i];
-                if (j->kept)
-                        continue;
                 uint32_t a = start + i;
-                char buf[160];
-                const char *why = a < start ? "past the end of IPv4" : address_problem(x, net, a, buf, sizeof buf);
-                if (why) {
+                if (j->kept) {
+                        /* An address asked for is used as given or refused, never replaced. */
                         char s[16];
                         format_ipv4(a, s);
+                        if (req->first_ip && !streq(j->ip, s)) {
+                                log_error("%s is complete from an earlier run with the address %s, not %s; delete it "
+                                          "first ('vmcloak delvm %s') or run without the IP (the series keeps its "
+                                          "addresses)", j->name, j->ip, s, j->name);
+                                return -EADDRINUSE;
+                        }
+                        continue;
+                }
+                char buf[160];
+                const char *why = a < start ? "past the end of IPv4" : address_problem(x, net, a, buf, sizeof buf);
+                char s[16];
+                format_ipv4(a, s);
+                /* Another snapshot run may be giving it to a VM right now (its row comes later). */
+                pid_t holder = 0;
+                int r = why ? 0 : name_lock(LOCK_ADDRESS, s, LOCK_EXCLUSIVE, &j->addr_lock, &holder);
+                if (r == -EBUSY) {
+                        if (picked) {
+                                ipnet_mark_used(net, a);
+                                return -EAGAIN; /* plan_addresses_locked tries a block after it */
+                        }
+                        snprintf(buf, sizeof buf, "being given to a VM by another vmcloak (PID %d)", (int)holder);
+                        why = buf;
+                } else if (r < 0)
+                        return log_error_errno(r, "cannot lock the address %s: %m", s);
+                if (why) {
                         log_error("%s cannot get the address %s: it is %s; pick a start IP with %u usable "
                                   "address%s in a row", j->name, s, why, x->n, x->n == 1 ? "" : "es");
                         return -EADDRINUSE;
                 }
                 ipnet_mark_used(net, a);
-                format_ipv4(a, j->ip);
+                snprintf(j->ip, sizeof j->ip, "%s", s);
         }
         return 0;
+}
+
+/* plan_addresses until the addresses it picked are not another run's (-EAGAIN): those go to
+ * the used ones and a block after them is tried. */
+static int plan_addresses_locked(struct snapshot_ctx *x, struct ipnet *net) {
+        for (unsigned tries = 0;; tries++) {
+                int r = plan_addresses(x, net);
+                if (r != -EAGAIN)
+                        return r;
+                /* The busy address is marked used; what this try took is given back (those stay
+                 * marked: a later block is taken, which is only a little further on). */
+                for (unsigned i = 0; i < x->n; i++) {
+                        struct vm_job *j = &x->jobs[i];
+                        if (j->kept)
+                                continue;
+                        name_unlock(j->addr_lock);
+                        j->addr_lock = NULL;
+                        j->ip[0] = 0;
+                }
+                if (tries > 256) {
+                        log_error("image %s's network: every free block of addresses is being given to VMs by "
+                                  "other vmcloak runs; try again when they are done", x->img->name);
+                        return -EADDRINUSE;
+                }
+        }
 }
 
 static int plan_vms(struct snapshot_ctx *x) {
@@ -784,7 +836,7 @@ static int plan_vms(struct snapshot_ctx *x) {
                 return log_oom();
         if (img->netmode && streq(img->netmode, "user"))
                 netcfg_reserve_usernet(&net);
-        r = plan_addresses(x, &net);
+        r = plan_addresses_locked(x, &net);
         ipnet_done(&net);
         if (r < 0)
                 return r;
@@ -907,17 +959,19 @@ int pipeline_snapshot(struct pipeline *pl, const struct snapshot_request *req) {
         else if (jobs > 1 && snapshot_fleet_one_at_a_time(&x))
                 log_info("On bridge %s the VMs start from the template one at a time, until each has its own MAC "
                          "and address", strempty(img->adapter));
-        log_info("Creating %u snapshot VM%s of %s (%u at a time)", x.n - kept, x.n - kept == 1 ? "" : "s", img->name,
-                 jobs);
+        if (tr == 0 && x.n > kept)
+                log_info("Creating %u snapshot VM%s of %s (%u at a time)", x.n - kept, x.n - kept == 1 ? "" : "s",
+                         img->name, jobs);
         if (jobs > 1)
                 progress_set_enabled(false);
-        /* jobs - 1 threads, plus this one. */
+        /* jobs - 1 threads, plus this one (none when the template failed: no VM without it). */
         pthread_t threads[64];
         unsigned started = 0;
-        for (; started + 1 < jobs && started < ELEMENTSOF(threads); started++)
+        for (; tr == 0 && started + 1 < jobs && started < ELEMENTSOF(threads); started++)
                 if (pthread_create(&threads[started], NULL, worker, &x) != 0)
                         break;
-        worker(&x);
+        if (tr == 0)
+                worker(&x);
         for (unsigned i = 0; i < started; i++)
                 pthread_join(threads[i], NULL);
         unsigned ok = 0;
@@ -927,14 +981,20 @@ int pipeline_snapshot(struct pipeline *pl, const struct snapshot_request *req) {
                 /* Nothing depends on the image after all. */
                 repo_image_update(repo, img);
         }
-        log_info("Created %u of %u snapshot VMs in %.1f s%s", ok - kept, x.n - kept, (double)(now_ms() - t0) / 1000.0,
-                 kept ? " (the others were complete already)" : "");
+        if (tr == 0 && x.n > kept)
+                log_info("Created %u of %u snapshot VMs in %.1f s%s", ok - kept, x.n - kept,
+                         (double)(now_ms() - t0) / 1000.0, kept ? " (the others were complete already)" : "");
+        else if (tr == 0 && x.n == 1)
+                log_info("%s is complete already (from an earlier run)", x.jobs[0].name);
+        else if (tr == 0)
+                log_info("All %u snapshot VMs are complete already (from an earlier run)", x.n);
         r = ok == x.n ? 0 : interrupted() ? -ECANCELED : tr < 0 ? tr : -EIO;
 done:
         snapshot_fleet_done(&x);
         snapshot_hosts_done(&x);
         for (unsigned i = 0; i < x.n; i++) {
                 free(x.jobs[i].name);
+                name_unlock(x.jobs[i].addr_lock);
                 name_unlock(x.jobs[i].lock);
         }
         free(x.jobs);

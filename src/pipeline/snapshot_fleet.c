@@ -15,6 +15,7 @@
 #include "core/util.h"
 #include "core/validate.h"
 #include "guest/profile.h"
+#include "pipeline/cleanup.h"
 #include "pipeline/fwstate.h"
 #include "pipeline/session.h"
 #include "pipeline/snapshot_internal.h"
@@ -48,6 +49,9 @@ int snapshot_fleet_make(struct snapshot_ctx *x, unsigned to_build) {
         x->tpl_mem = path_join(x->fleet_dir, "memory.snapshot");
         if (!x->tpl_disk || !x->tpl_mem)
                 return log_oom();
+        /* A run of this image killed hard (SIGKILL, power loss) left its template: it goes now. */
+        if (pipeline_remove_stale_templates(x->pl, x->img->name) > 0)
+                log_info("Removed the fleet template a killed snapshot of %s left", x->img->name);
         int r = mkdir_p(root, 0755);
         if (r == 0 && mkdir(x->fleet_dir, 0700) < 0)
                 r = -errno;

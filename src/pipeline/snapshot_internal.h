@@ -24,6 +24,8 @@ struct vm_job {
         char ip[16];
         char hostname[64];
         struct name_lock *lock;        /* the name, held from planning to the end */
+        struct name_lock *addr_lock;   /* its address (LOCK_ADDRESS), held likewise: two runs at once
+                                        * never give one address to two VMs */
         bool kept;                     /* complete from an earlier run of the series */
         bool rebuilt;                  /* an incomplete leftover, removed */
         bool ok;

@@ -1019,6 +1019,54 @@ static void test_snapshot_fleet(void **state) {
         }
 }
 
+/* Another snapshot run (a child process here) is giving 10.0.2.10 to a VM: a run without an IP
+ * takes the block after it, one asking for it is refused; an address asked for a VM kept from
+ * an earlier run must be its own. */
+static void test_snapshot_address_locks(void **state) {
+        struct env *e = *state;
+        assert_int_equal(init_image(e, "base"), 0);
+        int go[2], done[2];
+        assert_int_equal(pipe(go), 0);
+        assert_int_equal(pipe(done), 0);
+        pid_t child = fork();
+        assert_true(child >= 0);
+        if (child == 0) {
+                struct name_lock *l = NULL;
+                char c = name_lock(LOCK_ADDRESS, "10.0.2.10", LOCK_EXCLUSIVE, &l, NULL) == 0 ? 'y' : 'n';
+                (void)!write(go[1], &c, 1);
+                (void)!read(done[0], &c, 1);
+                _exit(0);
+        }
+        char c = 0;
+        assert_int_equal(read(go[0], &c, 1), 1);
+        assert_int_equal(c, 'y');
+        struct snapshot_request q = snap_req("base", "al", 2, 1);
+        assert_int_equal(pipeline_snapshot(&e->pl, &q), 0);
+        _cleanup_snapshot_ struct snapshot *a1 = NULL, *a2 = NULL;
+        assert_int_equal(repo_snapshot_get(e->repo, "al1", &a1), 0);
+        assert_int_equal(repo_snapshot_get(e->repo, "al2", &a2), 0);
+        assert_string_equal(a1->ipaddr, "10.0.2.11");
+        assert_string_equal(a2->ipaddr, "10.0.2.12");
+        q = snap_req("base", "asked", 1, 1);
+        q.first_ip = "10.0.2.10";
+        assert_int_equal(pipeline_snapshot(&e->pl, &q), -EADDRINUSE);
+        (void)!write(done[1], "x", 1);
+        int st;
+        assert_int_equal(waitpid(child, &st, 0), child);
+        /* The lock is gone with its process: the address can be given now. */
+        assert_int_equal(pipeline_snapshot(&e->pl, &q), 0);
+        /* A kept VM with another address than the one asked for: refused, not replaced. */
+        q = snap_req("base", "al", 2, 1);
+        q.first_ip = "10.0.2.40";
+        assert_int_equal(pipeline_snapshot(&e->pl, &q), -EADDRINUSE);
+        q.first_ip = "10.0.2.11";
+        assert_int_equal(pipeline_snapshot(&e->pl, &q), 0);
+        close(go[0]);
+        close(go[1]);
+        close(done[0]);
+        close(done[1]);
+}
+
 /* One VM of three dies as it starts from the template: the others are complete, it leaves
  * nothing, and the template goes. */
 static void test_snapshot_fleet_one_fails(void **state) {
@@ -1162,6 +1210,13 @@ static void test_cleanup_fleet_template(void **state) {
         assert_false(path_exists(stale));
         assert_true(path_exists(live));
         assert_true(path_exists(other)); /* another image's */
+        /* The next fleet snapshot of the image removes a killed run's template too. */
+        assert_int_equal(mkdir_p(stale, 0700), 0);
+        assert_int_equal(rm_rf(live), 0); /* named after this process: a running snapshot's, which stays */
+        struct snapshot_request q = snap_req("base", "fl", 2, 1);
+        assert_int_equal(pipeline_snapshot(&e->pl, &q), 0);
+        assert_false(path_exists(stale));
+        assert_true(path_exists(other));
         rm_rf(root);
 }
 
@@ -2426,6 +2481,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_snapshot_one_fails, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_snapshot_interrupted, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_snapshot_fleet, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_snapshot_address_locks, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_snapshot_fleet_one_fails, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_snapshot_fleet_interrupted, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_snapshot_fleet_refusals, setup, teardown),
