@@ -481,7 +481,7 @@ def main():
         rows.append([label, str(Fig(v)), "", ""])
     if phases:
         rows.append(["rest of init outside the phases (start-up, checks, recording)", str(Fig(rest)), "", ""])
-    table(["figure", f"{OURS} (median, min–max)", f"baseline: goal {INIT_GOAL_S:g} s", RATIO], rows)
+    table(["figure", "vmcloak (this build; median, min–max)", f"baseline: goal {INIT_GOAL_S:g} s", RATIO], rows)
 
     def mibs(sizes, i):
         return Fig([mib(x[i]) for x in sizes], "MiB")
