@@ -14,8 +14,10 @@ user networking under the accelerator vmcloak picks (auto):
      --count 2 -j 2 and restore; QEMU's per VM for reference.
 Every figure is a median of several runs with min-max; the tables are Markdown, ready for
 docs/benchmarks.md. Knobs (environment): BENCH_RUNS=N sets every repeat count to N,
-BENCH_QUICK=1 the fewest repeats and no --count 8, BENCH_COMPRESSORS=1 adds the table per
-compressor at 512 MiB, BENCH_KEEP=1 keeps the temporary home.
+BENCH_QUICK=1 the fewest repeats and no --count 8 (the RSS goal's numerator is then
+--count 4 -j 2), BENCH_COMPRESSORS=1 adds the table per compressor at 512 MiB, BENCH_KEEP=1
+keeps the temporary home. Columns: vmcloak (this build), the baseline (named in the header),
+ratio = vmcloak ÷ baseline (medians).
 Usage: bench/bench.py [BUILD_DIR]
 """
 import json
@@ -59,6 +61,9 @@ ENV.pop("VMCLOAK_BENCH_NO_MEMPREP", None)
 VC_ENV = dict(ENV, VMCLOAK_BENCH_NO_MEMPREP="1")
 VC_ARGS = ["--boot-each", "--compress", "lz4", "--compress-level", "1"]
 VC_NOTE = ""
+OURS = "vmcloak (this build)"
+BASE_VC = "baseline: VMCloak's way (--boot-each, no memory prep, lz4 -1)"
+RATIO = "ratio (vmcloak ÷ baseline)"
 started = []            # Popen objects of everything this bench started (each its own session)
 
 
@@ -340,16 +345,35 @@ def snapshot(image, vm, *extra, count=1, jobs=1, env=ENV, sample=False, keep=Fal
     return r
 
 
-PHASE = re.compile(r"^([A-Z][^:\n]*): .*\(([0-9.]+) s\)\s*$", re.M)
+PHASE_BEGIN = re.compile(r"^([A-Z][^:\n]*) \.\.\.\s*$")
+PHASE_END = re.compile(r"^([A-Z][^:\n]*): .*\(([0-9]+\.[0-9]+) s\)\s*$")
 
 
 def init_phases(out):
-    """init's phases as it prints them ("Installing the OS: done (16.5 s)"): the last time
-    printed per phase, in order."""
-    last = {}
-    for m in PHASE.finditer(out):
-        last[m.group(1)] = float(m.group(2))
-    return list(last.items())
+    """init's phases as it prints them without a terminal (src/core/progress.c: "LABEL ..." at
+    the start, "LABEL: done (16.5 s)" at the end, one decimal; updates in between print whole
+    seconds): [(label, depth, seconds)] in the order they start, depth 0 for a phase and 1 or
+    more for a sub-step started while another phase was still open (its time is part of that
+    phase's, e.g. "Building the linux install media" inside "Building the install media")."""
+    open_, found = [], {}
+    for line in out.splitlines():
+        if m := PHASE_BEGIN.match(line):
+            found.setdefault(m.group(1), [len(open_), None])
+            open_.append(m.group(1))
+        elif (m := PHASE_END.match(line)) and m.group(1) in found:
+            found[m.group(1)][1] = float(m.group(2))
+            if m.group(1) in open_:
+                del open_[open_.index(m.group(1)):]
+    return [(k, d, t) for k, (d, t) in found.items() if t is not None]
+
+
+def compress_default(comp):
+    """vmcloak's default level of a compressor as `snapshot --help` prints it for --compress-level
+    ("[default: lz4 7 (VMCloak used 1), gzip 3, zstd 3]"), or None when it says none."""
+    text = vmcloak("snapshot", "--help", check=False).out
+    m = re.search(r"--compress-level.*\[default: ([^\]]*)\]", text)
+    n = m and re.search(rf"\b{re.escape(comp)} ([0-9]+)\b", m.group(1))
+    return n.group(1) if n else None
 
 
 def mib(b):
@@ -382,13 +406,14 @@ def main():
     doc = json.loads(vmcloak("doctor", "--json", check=False).out or "{}")
     checks = {c.get("id"): c for c in doc.get("checks", [])}
     accel = "kvm" if checks.get("kvm", {}).get("status") == "ok" else "tcg"
-    qver = subprocess.run(["qemu-system-x86_64", "--version"], capture_output=True, text=True).stdout.split()[3]
+    qver = subprocess.run([os.environ.get("VMCLOAK_QEMU") or "qemu-system-x86_64", "--version"], capture_output=True, text=True).stdout.split()[3]
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
     ram = next(int(l.split()[1]) for l in open("/proc/meminfo") if l.startswith("MemTotal")) / 1048576
     print(f"vmcloak benchmark — {time.strftime('%Y-%m-%dT%H:%MZ', time.gmtime())}, {os.cpu_count()} cores, "
           f"{ram:.0f} GiB RAM, {cpu}, QEMU {qver}, accelerator: {accel} (auto)")
     print(f"repeats: init {N_INIT}, restore {N_RESTORE}, snapshot {N_SNAP}, fleet {N_FLEET}"
-          f"{' (BENCH_QUICK)' if QUICK else ''}\n", flush=True)
+          f"{' (BENCH_QUICK: no --count 8 -j 4, so the RSS goal divides --count 4 -j 2 instead)' if QUICK else ''}\n",
+          flush=True)
 
     # 1. init --linux.
     inits = []
@@ -399,10 +424,13 @@ def main():
         if i:
             vmcloak("delimg", name, check=False)
     init = Fig([r.wall for r in inits])
-    phases = {}
+    phases, rest = {}, []   # (label, depth) -> seconds per run; init's time outside its phases
     for r in inits:
-        for k, v in init_phases(r.out):
-            phases.setdefault(k, []).append(v)
+        ph = init_phases(r.out)
+        for k, depth, v in ph:
+            phases.setdefault((k, depth), []).append(v)
+        if ph:
+            rest.append(r.wall - sum(v for _, depth, v in ph if depth == 0))
     img = "bimg"
 
     # 2. Memory file: the default snapshot against VMCloak's way, the same image. Their wall
@@ -447,10 +475,13 @@ def main():
 
     # ---- the tables ----
     print(f"### init --linux --net user (start to recorded image), goal {INIT_GOAL_S:g} s\n")
-    rows = [["init --linux", str(init), f"{INIT_GOAL_S:g} s (goal)", f"{ratio(init.med, INIT_GOAL_S):.2f}"]]
-    for k, v in phases.items():
-        rows.append([f"  phase: {k}", str(Fig(v)), "", ""])
-    table(["figure", "vmcloak (median, min–max)", "baseline", "ratio"], rows)
+    rows = [["init --linux", str(init), f"{INIT_GOAL_S:g} s", f"{ratio(init.med, INIT_GOAL_S):.2f}"]]
+    for (k, depth), v in phases.items():
+        label = f"phase: {k}" if depth == 0 else "· " * depth + f"sub-step of the phase above: {k}"
+        rows.append([label, str(Fig(v)), "", ""])
+    if phases:
+        rows.append(["rest of init outside the phases (start-up, checks, recording)", str(Fig(rest)), "", ""])
+    table(["figure", "vmcloak (this build; median, min–max)", f"baseline: goal {INIT_GOAL_S:g} s", RATIO], rows)
 
     def mibs(sizes, i):
         return Fig([mib(x[i]) for x in sizes], "MiB")
@@ -459,15 +490,19 @@ def main():
     fo, fv = mibs(szf_ours, 0), mibs(szf_vc, 0)
     print("### memory file, same image: vmcloak's default vs VMCloak's way "
           f"(--boot-each, VMCLOAK_BENCH_NO_MEMPREP=1, lz4 -1){VC_NOTE}\n")
-    table(["figure", "vmcloak", "VMCloak's way", "ratio"], [
-        [f"memory file ({comp_o} / {comp_v}), snapshot of 1 VM", str(so), str(sv), f"{ratio(so.med, sv.med):.2f}"],
+    lvl_o = compress_default(comp_o)
+    lvl_o = f"{comp_o} -{lvl_o} (default level)" if lvl_o else f"{comp_o} at its default level"
+    lvl_v = VC_ARGS[VC_ARGS.index("--compress-level") + 1]
+    table(["figure", OURS, BASE_VC, RATIO], [
+        [f"memory file of a 1-VM snapshot (compressor: ours {lvl_o} / baseline {comp_v} -{lvl_v})",
+         str(so), str(sv), f"{ratio(so.med, sv.med):.2f}"],
         ["raw stream (decompressed)", str(rso), str(rsv), f"{ratio(rso.med, rsv.med):.2f}"],
         ["memory file of each VM of --count 4 -j 1", str(fo), str(fv), f"{ratio(fo.med, fv.med):.2f}"],
     ])
 
     limit = limit_a.med + limit_b.med
     print("### restore (vmcloak restore) vs the limit: QEMU paused start + quit (a), bare decompression (b)\n")
-    table(["figure", "vmcloak", "baseline", "ratio"], [
+    table(["figure", OURS, "baseline: limit (a)+(b)", RATIO], [
         ["restore: agent answering", str(agent), f"(a)+(b) = {limit:.2f} s", f"{ratio(agent.med, limit):.2f}"],
         ["restore: running", str(running), f"(a)+(b) = {limit:.2f} s", f"{ratio(running.med, limit):.2f}"],
         ["restore: whole command (wall)", str(rwall), "", ""],
@@ -477,7 +512,7 @@ def main():
     ])
 
     print("### fleets: snapshot --count 4 -j 1, per VM after the first = (T(4) − T(1)) / 3\n")
-    table(["figure", "vmcloak", "VMCloak's way (--boot-each, no memprep, lz4 -1)", "ratio"], [
+    table(["figure", OURS, BASE_VC, RATIO], [
         ["snapshot --count 1", str(T1o), str(T1v), f"{ratio(T1o.med, T1v.med):.2f}"],
         ["snapshot --count 4 -j 1", str(T4o), str(T4v), f"{ratio(T4o.med, T4v.med):.2f}"],
         ["per VM after the first", str(per_ours), str(per_vc), f"{ratio(per_ours.med, per_vc.med):.2f}"],
@@ -511,7 +546,9 @@ def main():
     big = r_c8 or r_j2
     label = "count 8 -j 4" if r_c8 else "count 4 -j 2"
     goal_line(f"vmcloak peak RSS {label} / count 2 -j 2 (flat taken as ≤ 1.25)", ratio(big.hwm, r_c2.hwm), 1.25,
-              f" ({big.hwm / 1024:.1f} vs {r_c2.hwm / 1024:.1f} MiB)")
+              f" ({big.hwm / 1024:.1f} vs {r_c2.hwm / 1024:.1f} MiB)"
+              + ("; BENCH_QUICK: numerator is count 4 -j 2 instead of the goal's count 8 -j 4,"
+                 " run without BENCH_QUICK for the real figure" if QUICK else ""))
     print(f"\n(bench took {(time.monotonic() - t_start) / 60:.1f} min)", flush=True)
 
     if os.environ.get("BENCH_COMPRESSORS", "") not in ("", "0"):

@@ -8,7 +8,8 @@ until QEMU exits; plus `<decompressor> -d -c memory.snapshot > /dev/null`. With 
 "running after" / "agent answering after" figures are collected.
 
 Usage: bench/restore-limit.py VMDIR [-n 7] [--vmcloak build/vmcloak]
-       (VMCLOAK_HOME must be the home VMDIR lives in when --vmcloak is given)
+       (VMCLOAK_HOME must be the home VMDIR lives in when --vmcloak is given; VMCLOAK_QEMU,
+       when set, names the QEMU binary, as for vmcloak)
 Prints medians and min..max of each part, and restore / limit as a ratio.
 """
 import argparse
@@ -31,7 +32,8 @@ def qemu_paused_quit(start_args, disk, tmp):
     sock = os.path.join(tmp, "qmp.sock")
     if os.path.exists(sock):
         os.unlink(sock)
-    argv = ["qemu-system-x86_64"] + [a.replace("%DISPOSABLE_DISK_PATH%", ov) for a in start_args]
+    qemu = os.environ.get("VMCLOAK_QEMU") or "qemu-system-x86_64"   # as vmcloak itself (src/qemu/probe.c)
+    argv = [qemu] + [a.replace("%DISPOSABLE_DISK_PATH%", ov) for a in start_args]
     argv += ["-S", "-qmp", "unix:%s,server=on,wait=off" % sock]
     t0 = time.monotonic()
     p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
