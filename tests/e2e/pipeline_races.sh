@@ -85,7 +85,7 @@ tap_check "install in the odd home commits into the clone" test "$rc" = 0
 "$VM" snapshot --accel tcg --count 2 twin s 10.0.2.40 >"$tmp/count.out" 2>&1 &
 pc=$!
 wait_for "$tmp/count.out" "s1: ready" 120
-wait_for "$tmp/count.out" "s2: booting" 60
+wait_for "$tmp/count.out" "s2: restored from the template" 60
 kill -INT $pc; wait $pc; rc=$?
 tap_check "snapshot --count 2 interrupted after s1: exit 130, s1 complete" test "$rc" = 130 -a -s "$VMCLOAK_HOME/vms/qemu/s1/machineinfo.json"
 out=$("$VM" snapshot --accel tcg --count 2 twin s 10.0.2.40 2>&1); rc=$?
