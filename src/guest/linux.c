@@ -655,9 +655,10 @@ static int build_linux_media(const struct os_profile *self, const struct install
         }
         /* The installer's kernel uncompressed, booted by QEMU itself: under TCG the guest takes
          * ~12 s to decompress Debian's XZ bzImage, and SeaBIOS reads the initramfs slowly. The
-         * same kernel, initramfs and command line as isolinux.cfg's; the ISO stays bootable. */
+         * same kernel, initramfs and command line as isolinux.cfg's; the ISO stays bootable.
+         * Not for createiso (one_iso): there the ISO is all that is made. */
         _cleanup_free_ char *vmlinux = NULL;
-        if (!isempty(p->cache_dir) && vmlinux_get_cached(s.kernel.image, p->cache_dir, &vmlinux) == 0) {
+        if (!p->one_iso && !isempty(p->cache_dir) && vmlinux_get_cached(s.kernel.image, p->cache_dir, &vmlinux) == 0) {
                 m.kernel = TAKE_PTR(vmlinux);
                 m.initrd = TAKE_PTR(install_img);
                 r = m.initrd ? read_cmdline("cmdline-install", &m.cmdline) : -ENOMEM;
