@@ -714,7 +714,9 @@ const struct os_profile os_profile_linux = {
                 .set_network = "ip link set dev eth0 address {mac} && /sbin/vmcloak-setnet {ip} {prefix} {gateway} {dns}",
                 .set_hostname = "/sbin/vmcloak-sethostname {hostname}",
                 .reboot = "reboot",
-                .poweroff = "poweroff",
+                /* rcK powers off at its end when this file is there (no 2 s of BusyBox init's
+                 * kill-and-wait after it; a reboot goes on through init). */
+                .poweroff = "touch /run/vmcloak-poweroff; poweroff",
                 .shrink_memory = "sync; echo 3 > /proc/sys/vm/drop_caches",
                 .set_resolution = NULL,
                 .run_script = "/bin/sh {path}",

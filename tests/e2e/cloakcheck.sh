@@ -26,7 +26,7 @@ have_sdv=false; have_vw=false
 [ -x /usr/sbin/virt-what ] && [ -x /usr/sbin/dmidecode ] && [ -x /usr/libexec/virt-what-cpuid-helper ] && have_vw=true
 
 # --- a plain image ---------------------------------------------------------------------------
-out=$("$VM" init --linux --net user --accel tcg plain lnet 2>&1); rc=$?
+out=$(pipeline_image plain lnet --net user --accel tcg 2>&1); rc=$?
 tap_check "init of a plain image" test "$rc" = 0
 [ "$rc" = 0 ] || { echo "$out" | sed 's/^/# /'; tap_done; exit 1; }
 ls_before=$(ls "$VMCLOAK_HOME/image")

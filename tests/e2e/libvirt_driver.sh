@@ -25,7 +25,7 @@ pipeline_home vmcloak-lvd || skip_all "no static agent in $VMCLOAK_BUILD_ROOT/ag
 ns=vmcloak-lvd-$$
 trap 'pkill -KILL -f -- "$tmp/" 2>/dev/null; ip netns del "$ns" 2>/dev/null; rm -rf "$tmp"' EXIT
 
-"$VM" init --linux --net user --accel tcg limg lnet >"$tmp/init.log" 2>&1 ||
+pipeline_image limg lnet --net user --accel tcg >"$tmp/init.log" 2>&1 ||
   { tap_fail "vmcloak init --linux --net user" "$(tail -3 "$tmp/init.log")"; tap_done; exit 1; }
 IMG=$VMCLOAK_HOME/image/limg.qcow2
 ip netns add "$ns" || skip_all "cannot create a network namespace"

@@ -5,6 +5,7 @@
 # restored. Syntax errors come before any state; an agent that does not answer fails the import
 # with no row and no disk; the source is never changed.
 source "$(dirname "$0")/tap.sh"
+source "$(dirname "$0")/pipeline-home.sh"
 VM=${VMCLOAK_BIN:?}
 BUILD=${VMCLOAK_BUILD_ROOT:?}
 tmp=$(mktemp -d /tmp/vmcloak-import.XXXXXX)
@@ -50,9 +51,9 @@ tap_check "import of a file that is no disk exits 1 before booting anything, lea
 
 # --- a disk to adopt -------------------------------------------------------------------------------
 t=$(now)
-out=$("$VM" --home "$A" init --linux --net user --accel tcg made lnet 2>&1); rc=$?
-echo "# init of the disk to adopt: $(secs "$t" "$(now)") s"
-tap_check "init --linux makes the disk to adopt" test "$rc" = 0
+out=$(VMCLOAK_HOME=$A pipeline_image made lnet --net user --accel tcg 2>&1); rc=$?
+echo "# the disk to adopt (the shared cached init --linux image): $(secs "$t" "$(now)") s"
+tap_check "init --linux makes the disk to adopt" test "$rc" = 0 -a -s "$A/image/made.qcow2"
 [ "$rc" = 0 ] || { echo "$out" | sed 's/^/# /'; tap_done; exit; }
 qemu-img convert -O raw "$A/image/made.qcow2" "$tmp/hand.raw"
 sum=$(sha256sum < "$tmp/hand.raw")

@@ -15,6 +15,7 @@
 # checker: a bad free on an unwinding path then fails the case every time, not only when the
 # heap happens to make it crash.
 source "$(dirname "$0")/tap.sh"
+source "$(dirname "$0")/pipeline-home.sh"
 VM=${VMCLOAK_BIN:?}
 BUILD=${VMCLOAK_BUILD_ROOT:?}
 tmp=$(mktemp -d /tmp/vmcloak-signals.XXXXXX)
@@ -135,7 +136,7 @@ only_base() { test "$(ls -A "$H/image")" = "base.qcow2"; }
 
 # --- the base image ----------------------------------------------------------------------------
 t=$(now)
-out=$("$VM" init --linux --net user --accel tcg base snet 2>&1); rc=$?
+out=$(pipeline_image base snet --net user --accel tcg 2>&1); rc=$?
 echo "# init base: $(secs "$t" "$(now)") s"
 tap_check "init of the base image succeeds" test "$rc" = 0
 if [ "$rc" != 0 ]; then

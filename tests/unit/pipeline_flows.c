@@ -110,6 +110,7 @@ static void profiles_init(void) {
 /* The linux guest's commands, answered as the real guest would. */
 static void linux_answers(void) {
         struct fake_answer a[] = {
+                { .match = "touch /run/vmcloak-poweroff; poweroff", .effect = FAKE_EFFECT_POWEROFF },
                 { .match = "poweroff", .effect = FAKE_EFFECT_POWEROFF },
                 { .match = "reboot", .effect = FAKE_EFFECT_REBOOT },
                 { .match = "ip link set dev eth0 address ", .effect = FAKE_EFFECT_SET_ADDRESS },
@@ -298,7 +299,7 @@ static void test_init_linux_flow(void **state) {
         ssize_t disk = fake_journal_find("start lbase media=[]*", (size_t)off1);
         assert_int_equal(fake_journal_count("start lbase media=[] kernel=*"), 0);
         ssize_t up = fake_journal_find("agent-up lbase", (size_t)disk);
-        ssize_t cmd = fake_journal_find("execute lbase: poweroff", (size_t)up);
+        ssize_t cmd = fake_journal_find("execute lbase: touch /run/vmcloak-poweroff; poweroff", (size_t)up);
         assert_true(off1 > inst && disk > off1 && up > disk && cmd > up);
         assert_true(fake_journal_find("poweroff lbase", (size_t)cmd) > cmd);
         assert_journal_has("disk-create lbase.qcow2");
@@ -348,7 +349,7 @@ static void test_init_windows_like(void **state) {
         ssize_t eject = journal_at("eject win 1");
         assert_true(start < up && up < eject);
         assert_int_equal(fake_journal_count("eject win *"), 3);
-        assert_true(journal_at("execute win: poweroff") > eject);
+        assert_true(journal_at("execute win: touch /run/vmcloak-poweroff; poweroff") > eject);
 }
 
 /* The installed guest is not the OS the profile installs (a Linux ISO given to --win10x64): its
@@ -364,7 +365,7 @@ static void test_init_wrong_os(void **state) {
         struct init_request q = init_req("notwin", &winlike_profile);
         assert_int_equal(pipeline_init(&e->pl, &q), -EMEDIUMTYPE);
         assert_nothing_left(e, 0, 0, "");
-        assert_int_equal(fake_journal_count("execute notwin: poweroff"), 0);
+        assert_int_equal(fake_journal_count("execute notwin: *poweroff"), 0);
 }
 
 static void test_init_windows_like_loops(void **state) {
@@ -418,7 +419,7 @@ static void test_init_machine_dies(void **state) {
                 { .name = "boot", .arg = "install", .action = FAKE_DIE },
                 { .name = "boot", .arg = "disk", .action = FAKE_DIE },
                 { .name = "agent-up", .action = FAKE_DIE },
-                { .name = "execute", .arg = "poweroff", .action = FAKE_DIE },
+                { .name = "execute", .arg = "touch /run/vmcloak-poweroff; poweroff", .action = FAKE_DIE },
         };
         for (size_t i = 0; i < ELEMENTSOF(traps); i++) {
                 fake_set_hook(trap_hook, &traps[i]);
@@ -454,7 +455,7 @@ static void test_init_interrupted(void **state) {
                 { .name = "start", .arg = "install", .action = FAKE_SIGINT },
                 { .name = "boot", .arg = "disk", .action = FAKE_SIGTERM },
                 { .name = "agent-up", .action = FAKE_SIGINT },
-                { .name = "execute", .arg = "poweroff", .action = FAKE_SIGTERM },
+                { .name = "execute", .arg = "touch /run/vmcloak-poweroff; poweroff", .action = FAKE_SIGTERM },
         };
         for (size_t i = 0; i < ELEMENTSOF(traps); i++) {
                 interrupt_reset();
@@ -2045,7 +2046,7 @@ static void test_import(void **state) {
         ssize_t boot = fake_journal_find("start imp media=[]*", (size_t)cp);
         ssize_t up = fake_journal_find("agent-up imp", (size_t)boot);
         ssize_t ver = fake_journal_find("execute imp: uname -r", (size_t)up);
-        ssize_t off = fake_journal_find("execute imp: poweroff", (size_t)ver);
+        ssize_t off = fake_journal_find("execute imp: touch /run/vmcloak-poweroff; poweroff", (size_t)ver);
         assert_true(cp >= 0 && boot > cp && up > boot && ver > up && off > ver);
         assert_int_equal(fake_journal_count("start imp *"), 1);
         assert_hand_disk_intact(src);
@@ -2100,7 +2101,7 @@ static void test_import_failures(void **state) {
                 { { .name = "boot", .arg = "disk", .action = FAKE_DIE }, -ECHILD },
                 { { .name = "agent-up", .action = FAKE_SIGTERM }, -ECANCELED },
                 { { .name = "execute", .arg = "uname", .action = FAKE_SIGINT }, -ECANCELED },
-                { { .name = "execute", .arg = "poweroff", .action = FAKE_SIGINT }, -ECANCELED },
+                { { .name = "execute", .arg = "touch /run/vmcloak-poweroff; poweroff", .action = FAKE_SIGINT }, -ECANCELED },
         };
         for (size_t i = 0; i < ELEMENTSOF(traps); i++) {
                 interrupt_reset();
