@@ -2,6 +2,8 @@
  * --modules), reading .modinfo from ELF modules, and staging modules with their dependencies. */
 #include "test.h"
 
+#include "elf_fixture.h"
+
 #include <dirent.h>
 #include <elf.h>
 #include <errno.h>
@@ -211,12 +213,7 @@ static void write_module(const char *path, const char *modinfo, size_t modinfo_l
         size_t len = off_sh + 3 * sizeof(Elf64_Shdr);
         unsigned char *buf = calloc(1, len);
         Elf64_Ehdr *eh = (Elf64_Ehdr *)buf;
-        memcpy(eh->e_ident, ELFMAG, SELFMAG);
-        eh->e_ident[EI_CLASS] = ELFCLASS64;
-        eh->e_ident[EI_DATA] = ELFDATA2LSB;
-        eh->e_ident[EI_VERSION] = EV_CURRENT;
-        eh->e_type = ET_REL;
-        eh->e_machine = EM_X86_64;
+        elf_fixture_header(eh, ET_REL, 0);
         eh->e_shoff = off_sh;
         eh->e_shentsize = sizeof(Elf64_Shdr);
         eh->e_shnum = 3;
@@ -390,15 +387,7 @@ struct tiny_elf {
 
 static struct tiny_elf tiny_elf(const char name[4], uint32_t type) {
         struct tiny_elf e = { 0 };
-        memcpy(e.eh.e_ident, ELFMAG, SELFMAG);
-        e.eh.e_ident[EI_CLASS] = ELFCLASS64;
-        e.eh.e_ident[EI_DATA] = ELFDATA2LSB;
-        e.eh.e_ident[EI_VERSION] = EV_CURRENT;
-        e.eh.e_type = ET_EXEC;
-        e.eh.e_machine = EM_X86_64;
-        e.eh.e_phoff = offsetof(struct tiny_elf, ph);
-        e.eh.e_phentsize = sizeof(Elf64_Phdr);
-        e.eh.e_phnum = 1;
+        elf_fixture_header(&e.eh, ET_EXEC, offsetof(struct tiny_elf, ph));
         e.ph.p_type = PT_NOTE;
         e.ph.p_offset = offsetof(struct tiny_elf, nh);
         e.ph.p_filesz = sizeof e - offsetof(struct tiny_elf, nh);
