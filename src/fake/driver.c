@@ -288,6 +288,7 @@ static void domain_release(struct fake_domain *d) {
         free(d->ip[1]);
         free(d->log_path);
         free(d->nvram);
+        free(d->kernel);
         free(d->tpm_state);
         free(d->events);
         free(d->status);
@@ -347,7 +348,7 @@ static int fake_domain_define(struct vm_conn *c, const struct vm_def *def, const
         bool ok = d->media && dup_or_null(def->name, &d->name) && dup_or_null(def->disk.path, &d->disk) &&
                   dup_or_null(def->serial.path, &d->serial_path) && dup_or_null(def->net.guest_ip, &d->ip[0]) &&
                   dup_or_null(def->net.guest_ip2, &d->ip[1]) && dup_or_null(o->log_path, &d->log_path) &&
-                  dup_or_null(def->nvram, &d->nvram) && (!def->tpm || dup_or_null(def->tpm_state, &d->tpm_state));
+                  dup_or_null(def->nvram, &d->nvram) && dup_or_null(def->kboot.kernel, &d->kernel) && (!def->tpm || dup_or_null(def->tpm_state, &d->tpm_state));
         for (size_t i = 0; ok && i < def->n_cdroms; i++)
                 ok = dup_or_null(def->cdroms[i].media, &d->media[i]);
         if (!ok) {
@@ -538,7 +539,9 @@ static int fake_start(struct vm_domain *vd, const struct vm_start_opts *o) {
         struct fake_run run;
         if (fake_run_load(kind, o->reboot_powers_off, &run) < 0)
                 return log_error_errno(-ENOMEM, "fake driver: out of memory");
-        _cleanup_free_ char *line = strdup_printf("start %s media=%s%s%s%s", d->name, list,
+        _cleanup_free_ char *line = strdup_printf("start %s media=%s%s%s%s%s%s", d->name, list,
+                                                  d->kernel ? " kernel=" : "",
+                                                  d->kernel ? fake_base(d->kernel) : "",
                                                   o->memory_image ? " memory=" : "",
                                                   o->memory_image ? fake_base(o->memory_image) : "",
                                                   o->paused ? " paused" : "");

@@ -179,7 +179,8 @@ void fake_set_screen(fake_screen_fn fn, void *userdata);
 
 /*
  * The journal: one line per thing that happened, in order, with host files by their base name:
- *   "define win", "start win media=[boot.iso,config.iso]" (" memory=F", " paused" as given),
+ *   "define win", "start win media=[boot.iso,config.iso]" (" kernel=K" for a direct kernel boot,
+ *   " memory=F", " paused" as given),
  *   "identity win mac=M uuid=U serial=S disk=MODEL/SERIAL nic=MODEL" (after define, for a
  *   definition with an SMBIOS system UUID: a hardware profile's machine, cloak/hardware.h),
  *   "reboot win", "agent-up win", "hang win", "died win: <detail>", "poweroff win",

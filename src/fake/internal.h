@@ -46,6 +46,7 @@ struct fake_domain {
         unsigned agent_port;
         char *log_path;
         char *nvram;                   /* UEFI vars file: each boot appends "boot NAME" to it */
+        char *kernel;                  /* a direct kernel boot's kernel (journalled), or NULL */
         char *tpm_state;               /* TPM folder: each boot appends the same to its state file */
         char description[160];
         struct fake_agent *agent[2];   /* NULL where the slot has no address */

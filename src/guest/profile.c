@@ -45,6 +45,9 @@ void install_media_free(struct install_media *m) {
                 return;
         free(m->boot_iso);
         free(m->config_iso);
+        free(m->kernel);
+        free(m->initrd);
+        free(m->cmdline);
         free(m->kernel_version);
         free(m->os_build);
         free(m->os_edition);

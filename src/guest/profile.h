@@ -47,6 +47,11 @@ struct install_params {
 struct install_media {
         char *boot_iso;            /* the installer's boot disc: built by the profile, or --iso */
         char *config_iso;          /* a second disc with the answer file, scripts and agent, or NULL */
+        /* The installer's kernel booted directly (INSTALL_MEDIA_BOOT phases: the VM's direct kernel
+         * boot, the boot disc still in its drive for the installer to read), or NULL kernel: the
+         * boot disc boots. The linux profile: the uncompressed vmlinux, its initramfs, and the
+         * command line its isolinux.cfg passes. */
+        char *kernel, *initrd, *cmdline;
         char *kernel_version;      /* what was installed (linux), or NULL */
         /* What the media say is installed (windows), or NULL: recorded with the image. */
         char *os_build;            /* "19045" */

@@ -371,6 +371,22 @@ static void write_os(struct xml *x) {
                         end(x);
                 }
         }
+        /* Direct kernel boot (libvirt's formatdomain "Direct kernel boot"): after the loader. */
+        if (d->kboot.kernel) {
+                start(x, "kernel");
+                text(x, d->kboot.kernel);
+                end(x);
+                if (d->kboot.initrd) {
+                        start(x, "initrd");
+                        text(x, d->kboot.initrd);
+                        end(x);
+                }
+                if (d->kboot.cmdline) {
+                        start(x, "cmdline");
+                        text(x, d->kboot.cmdline);
+                        end(x);
+                }
+        }
         if (sysinfo_needed(x))
                 empty1(x, "smbios", "mode", "sysinfo");
         end(x);

@@ -37,6 +37,7 @@ void vm_def_init(struct vm_def *d) {
         &(d)->name, &(d)->nvram, &(d)->tpm_state, &(d)->disk.path, &(d)->disk.model, &(d)->disk.serial,      \
         &(d)->disk.firmware, &(d)->nic.model, &(d)->nic.mac, &(d)->net.bridge, &(d)->net.network, &(d)->net.host, &(d)->net.dns,  \
         &(d)->net.guest_ip, &(d)->net.guest_ip2, &(d)->vnc.listen, &(d)->serial.path,                         \
+        &(d)->kboot.kernel, &(d)->kboot.initrd, &(d)->kboot.cmdline,                                          \
         &(d)->id.cpu.model, &(d)->id.cpu.model_id, &(d)->id.acpi.oem_id, &(d)->id.acpi.oem_table_id,         \
         SMBIOS_STRINGS(&(d)->id.smbios)
 
@@ -266,6 +267,18 @@ static int check_cpuid_version(const struct vm_cpu *c, char *reason, size_t size
         return 0;
 }
 
+/* libvirt's <os> direct boot: <initrd> and <cmdline> only with a <kernel>. */
+static int check_kernel_boot(const struct vm_kernel_boot *k, char *reason, size_t size) {
+        if (!k->kernel && (k->initrd || k->cmdline))
+                return reason_fail(reason, size, "a direct-boot initrd or kernel command line needs the kernel to boot as well");
+        if ((k->kernel && !*k->kernel) || (k->initrd && !*k->initrd))
+                return reason_fail(reason, size, "the direct-boot kernel or initrd path is empty (use NULL for none)");
+        for (const char *p = k->cmdline; p && *p; p++)
+                if ((unsigned char)*p < 0x20 || *p == 0x7f)
+                        return reason_fail(reason, size, "the kernel command line holds a control character: use one line of plain text");
+        return 0;
+}
+
 int vm_def_check(const struct vm_def *d, char *reason, size_t size) {
         if (d->cpus < 1 || d->cpus > 255)
                 return reason_fail(reason, size, "invalid CPU count %u: use 1 to 255", d->cpus);
@@ -274,6 +287,9 @@ int vm_def_check(const struct vm_def *d, char *reason, size_t size) {
         for (size_t i = 0; i < d->n_cdroms; i++)
                 if (d->cdroms[i].media && !*d->cdroms[i].media)
                         return reason_fail(reason, size, "CD-ROM drive %zu has an empty media path (use NULL for an empty tray)", i);
+        int r = check_kernel_boot(&d->kboot, reason, size);
+        if (r < 0)
+                return r;
         if (d->nic.model && (isempty(d->nic.model) || !plain_name(d->nic.model)))
                 return reason_fail(reason, size, "invalid NIC model '%s'", d->nic.model);
         if (!d->nic.subsystem_vendor != !d->nic.subsystem_device)
@@ -289,7 +305,7 @@ int vm_def_check(const struct vm_def *d, char *reason, size_t size) {
         if (d->disk.rotation_rate > 0xfffe)
                 return reason_fail(reason, size, "invalid disk rotation rate %u: 1 (an SSD) or the rpm, up to 65534",
                                    d->disk.rotation_rate);
-        int r = check_ata_strings("disk", d->disk.model, d->disk.serial, d->disk.firmware, reason, size);
+        r = check_ata_strings("disk", d->disk.model, d->disk.serial, d->disk.firmware, reason, size);
         if (r < 0)
                 return r;
         for (size_t i = 0; i < d->n_cdroms; i++) {

@@ -113,6 +113,15 @@ struct vm_net {
         unsigned agent_port;           /* the agent's TCP port in the guest; 0: none */
 };
 
+/* Direct kernel boot: <os><kernel>/<initrd>/<cmdline>. The machine starts this kernel (with this
+ * initramfs and command line) instead of booting from a drive; its drives stay as they are.
+ * kernel NULL: none (the boot order applies). Paths are the host's. */
+struct vm_kernel_boot {
+        char *kernel;                  /* <kernel>: a bzImage, or an ELF vmlinux with a PVH note */
+        char *initrd;                  /* <initrd>, NULL: none */
+        char *cmdline;                 /* <cmdline>, NULL: empty */
+};
+
 /* VNC: <graphics type='vnc' port=5900+display listen=.../>. */
 struct vm_vnc {
         bool enabled;
@@ -220,6 +229,7 @@ struct vm_def {
         struct vm_cdrom *cdroms;
         size_t n_cdroms;
         enum vm_boot_order boot;
+        struct vm_kernel_boot kboot;   /* NULL kernel: boot from the drives */
         struct vm_nic nic;
         struct vm_net net;
         enum vm_display display;
@@ -268,7 +278,8 @@ void vm_def_clear_media(struct vm_def *d);
  * printable ASCII or longer than ATA IDENTIFY holds (40, 20, 8 bytes), a NIC subsystem vendor
  * without its device id or the reverse, a chassis type above 127 (its top bit is the lock
  * flag), a CPU family above 0x10e, model number above 255, stepping above 15, or a model number
- * or stepping without a family (QEMU's CPUID limits). 0, or -EINVAL and one line in reason (may be
+ * or stepping without a family (QEMU's CPUID limits), a direct-boot initrd or command line
+ * without its kernel, an empty kernel or initrd path, a control character in the command line. 0, or -EINVAL and one line in reason (may be
  * NULL) naming the field and the fix.
  */
 int vm_def_check(const struct vm_def *d, char *reason, size_t size);

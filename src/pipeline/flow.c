@@ -35,6 +35,13 @@ static int load_media(struct vm_session *s, unsigned media, const struct install
                         return log_oom();
                 dr->has_boot = true;
         }
+        /* The installer's kernel straight from the host when the profile has it: only while its
+         * boot disc is in (a boot without it starts from the disk). */
+        bool kernel = (media & INSTALL_MEDIA_BOOT) && m->boot_iso && m->kernel;
+        if (free_and_strdup(&d->kboot.kernel, kernel ? m->kernel : NULL) < 0 ||
+            free_and_strdup(&d->kboot.initrd, kernel ? m->initrd : NULL) < 0 ||
+            free_and_strdup(&d->kboot.cmdline, kernel ? m->cmdline : NULL) < 0)
+                return log_oom();
         if ((media & INSTALL_MEDIA_CONFIG) && m->config_iso) {
                 if (vm_def_add_cdrom(d, m->config_iso) < 0)
                         return log_oom();

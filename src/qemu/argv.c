@@ -356,6 +356,20 @@ static void build_uefi(struct builder *b) {
                 OPT(b, "-global", "driver=cfi.pflash01,property=secure,value=on");
 }
 
+/* Direct kernel boot: QEMU's -kernel/-initrd/-append are machine properties taken as they are
+ * (no option string, so no comma escaping). An ELF vmlinux with a PVH note starts through
+ * QEMU's pvh.bin option ROM, a bzImage through linuxboot_dma.bin; both skip the boot drive. */
+static void build_kernel_boot(struct builder *b) {
+        const struct vm_kernel_boot *k = &b->d->kboot;
+        if (!k->kernel)
+                return;
+        OPT(b, "-kernel", "%s", k->kernel);
+        if (k->initrd)
+                OPT(b, "-initrd", "%s", k->initrd);
+        if (k->cmdline)
+                OPT(b, "-append", "%s", k->cmdline);
+}
+
 static void build_tpm(struct builder *b) {
         if (!b->d->tpm)
                 return;
@@ -569,6 +583,7 @@ static int build(const struct vm_def *d, const struct qemu_run *run, enum qemu_a
         build_vnc(&b, &d->vnc);
         build_extra_cdroms(&b);
         build_uefi(&b);
+        build_kernel_boot(&b);
         build_tpm(&b);
         build_serial(&b);
         build_shares(&b);
@@ -629,6 +644,8 @@ static int check_qemu(const struct vm_def *d, const struct qemu_run *run, enum q
                 return reason_fail(reason, size, "UEFI needs both the firmware code and this VM's variable store");
         if (d->firmware != VM_FIRMWARE_UEFI && !isempty(run->uefi_code))
                 return reason_fail(reason, size, "UEFI firmware code is given for a BIOS machine");
+        if (d->kboot.kernel && p == QEMU_ARGV_START_ARGS)
+                return reason_fail(reason, size, "a direct kernel boot is for vmcloak's own runs (the install), not Cuckoo3's start arguments");
         if (d->tpm && isempty(run->tpm_socket))
                 return reason_fail(reason, size, "a TPM needs swtpm's socket");
         if (!d->tpm && !isempty(run->tpm_socket))

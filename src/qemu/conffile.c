@@ -24,6 +24,7 @@
  *      disk_firmware disk_wwn (decimal or 0x hex) cdrom_firmware (every CD-ROM drive)
  *      nic_subsystem(VVVV:DDDD, hex as lspci prints them) pointer(tablet|ps2)
  *      cpu_fms(FAMILY/MODEL/STEPPING, decimal as /proc/cpuinfo prints them) chassis_type vmport_off cpu_threads disk_rotation_rate
+ *      kernel initrd append (direct kernel boot)
  *   R: version accel(auto|kvm|tcg) bridge_helper host_port host_port2 audio(default|none)
  *      uefi_code (UEFI firmware) tpm_socket (a TPM) extra_arg* binary qmp monitor_none
  *      incoming pidfile no_reboot paused
@@ -97,6 +98,9 @@ static const struct key keys[] = {
         { "vmport_off", K_BOOL, false, D(vmport_off), NULL },
         { "cpu_threads", K_UINT, false, D(id.cpu.threads_per_core), NULL },
         { "disk_rotation_rate", K_UINT, false, D(disk.rotation_rate), NULL },
+        { "kernel", K_STR, false, D(kboot.kernel), NULL },
+        { "initrd", K_STR, false, D(kboot.initrd), NULL },
+        { "append", K_STR, false, D(kboot.cmdline), NULL },
         { "accel", K_ENUM, true, R(accel), accel_names },
         { "bridge_helper", K_STR, true, R(bridge_helper), NULL },
         { "host_port", K_UINT, true, R(fwd_port), NULL },

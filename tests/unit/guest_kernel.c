@@ -2,9 +2,12 @@
  * --modules), reading .modinfo from ELF modules, and staging modules with their dependencies. */
 #include "test.h"
 
+#include "elf_fixture.h"
+
 #include <dirent.h>
 #include <elf.h>
 #include <errno.h>
+#include <lzma.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -13,6 +16,7 @@
 #include "guest/elf.h"
 #include "guest/kernel.h"
 #include "guest/kmod.h"
+#include "guest/vmlinux.h"
 
 static void test_package_parse(void **state) {
         (void)state;
@@ -209,12 +213,7 @@ static void write_module(const char *path, const char *modinfo, size_t modinfo_l
         size_t len = off_sh + 3 * sizeof(Elf64_Shdr);
         unsigned char *buf = calloc(1, len);
         Elf64_Ehdr *eh = (Elf64_Ehdr *)buf;
-        memcpy(eh->e_ident, ELFMAG, SELFMAG);
-        eh->e_ident[EI_CLASS] = ELFCLASS64;
-        eh->e_ident[EI_DATA] = ELFDATA2LSB;
-        eh->e_ident[EI_VERSION] = EV_CURRENT;
-        eh->e_type = ET_REL;
-        eh->e_machine = EM_X86_64;
+        elf_fixture_header(eh, ET_REL, 0);
         eh->e_shoff = off_sh;
         eh->e_shentsize = sizeof(Elf64_Shdr);
         eh->e_shnum = 3;
@@ -375,6 +374,156 @@ static void test_stage(void **state) {
         free(nodir);
 }
 
+/* ---- the uncompressed kernel inside a bzImage ---- */
+
+/* A minimal x86-64 ELF whose one PT_NOTE holds one note (name, type): 120 bytes + a 4-byte desc. */
+struct tiny_elf {
+        Elf64_Ehdr eh;
+        Elf64_Phdr ph;
+        Elf64_Nhdr nh;
+        char name[4];
+        uint32_t entry;
+};
+
+static struct tiny_elf tiny_elf(const char name[4], uint32_t type) {
+        struct tiny_elf e = { 0 };
+        elf_fixture_header(&e.eh, ET_EXEC, offsetof(struct tiny_elf, ph));
+        e.ph.p_type = PT_NOTE;
+        e.ph.p_offset = offsetof(struct tiny_elf, nh);
+        e.ph.p_filesz = sizeof e - offsetof(struct tiny_elf, nh);
+        e.nh.n_namesz = 4;
+        e.nh.n_descsz = 4;
+        e.nh.n_type = type;
+        memcpy(e.name, name, 4);
+        e.entry = 0x1000000;
+        return e;
+}
+
+/* A bzImage as the kernel build lays it out: setup sectors with the "HdrS" header (protocol
+ * 2.15), then the payload (XZ stream + the uncompressed size, le32) at payload_offset. With
+ * header false the setup header is missing (only the XZ magic finds the payload). */
+static uint8_t *tiny_bzimage(const void *payload, size_t len, bool xz, bool header, size_t *ret_len) {
+        size_t cap = len + 4096, clen = 0;
+        uint8_t *c = malloc(cap);
+        assert_non_null(c);
+        if (xz)
+                assert_int_equal(lzma_easy_buffer_encode(6, LZMA_CHECK_CRC32, NULL, payload, len, c, &clen, cap), LZMA_OK);
+        else {
+                memcpy(c, "\x1f\x8b\x08\x00", 4);   /* a gzip member's start: another compression */
+                clen = 4;
+        }
+        uint32_t size = (uint32_t)len;
+        memcpy(c + clen, &size, 4);
+        clen += 4;
+        size_t off = 2 * 512 + 16;   /* setup_sects 1 (+ the boot sector), payload_offset 16 */
+        uint8_t *b = calloc(1, off + clen);
+        assert_non_null(b);
+        if (header) {
+                b[0x1f1] = 1;
+                memcpy(b + 0x202, "HdrS", 4);
+                b[0x206] = 0x0f;
+                b[0x207] = 0x02;
+                uint32_t po = 16, pl = (uint32_t)clen;
+                memcpy(b + 0x248, &po, 4);
+                memcpy(b + 0x24c, &pl, 4);
+        }
+        memcpy(b + off, c, clen);
+        free(c);
+        *ret_len = off + clen;
+        return b;
+}
+
+static void test_vmlinux_extract(void **state) {
+        (void)state;
+        struct tiny_elf e = tiny_elf("Xen", 18);
+        for (int header = 1; header >= 0; header--) {
+                size_t n, len = 0;
+                uint8_t *bz = tiny_bzimage(&e, sizeof e, true, header, &n);
+                void *out = NULL;
+                assert_int_equal(vmlinux_extract(bz, n, &out, &len), 0);
+                assert_int_equal(len, sizeof e);
+                assert_memory_equal(out, &e, sizeof e);
+                assert_true(vmlinux_has_pvh_note(out, len));
+                free(out);
+                out = NULL;
+                /* A damaged stream is refused, not returned half-decoded. */
+                bz[n - 12] ^= 0x55;
+                assert_int_equal(vmlinux_extract(bz, n, &out, &len), -ENOEXEC);
+                assert_null(out);
+                free(bz);
+        }
+        size_t n, len;
+        void *out = NULL;
+        uint8_t *gz = tiny_bzimage(&e, sizeof e, false, true, &n);
+        assert_int_equal(vmlinux_extract(gz, n, &out, &len), -EPROTONOSUPPORT);
+        free(gz);
+        assert_int_equal(vmlinux_extract("not a kernel", 12, &out, &len), -ENOEXEC);
+        assert_null(out);
+}
+
+static void test_vmlinux_pvh_note(void **state) {
+        (void)state;
+        struct tiny_elf e = tiny_elf("Xen", 18);
+        assert_true(vmlinux_has_pvh_note(&e, sizeof e));
+        assert_false(vmlinux_has_pvh_note(&e, sizeof e - 1));   /* the note cut short */
+        struct tiny_elf other = tiny_elf("Xen", 17);             /* another Xen note */
+        assert_false(vmlinux_has_pvh_note(&other, sizeof other));
+        struct tiny_elf gnu = tiny_elf("GNU", 18);
+        assert_false(vmlinux_has_pvh_note(&gnu, sizeof gnu));
+        struct tiny_elf arm = tiny_elf("Xen", 18);
+        arm.eh.e_machine = EM_AARCH64;
+        assert_false(vmlinux_has_pvh_note(&arm, sizeof arm));
+        struct tiny_elf huge = tiny_elf("Xen", 18);
+        huge.nh.n_descsz = 0xfffffff0u;                          /* a size past the segment */
+        assert_false(vmlinux_has_pvh_note(&huge, sizeof huge));
+        assert_false(vmlinux_has_pvh_note("\177ELF", 4));
+}
+
+static void test_vmlinux_cached(void **state) {
+        (void)state;
+        char *d = test_tmpdir();
+        char *bzpath = path_join(d, "vmlinuz-6.1.0-9-amd64"), *nopvh = path_join(d, "vmlinuz-nopvh"),
+             *cache = path_join(d, "cache");
+        struct tiny_elf e = tiny_elf("Xen", 18), plain = tiny_elf("Xen", 17);
+        size_t n;
+        uint8_t *bz = tiny_bzimage(&e, sizeof e, true, true, &n);
+        assert_int_equal(write_file(bzpath, bz, n, 0644), 0);
+        free(bz);
+        bz = tiny_bzimage(&plain, sizeof plain, true, true, &n);
+        assert_int_equal(write_file(nopvh, bz, n, 0644), 0);
+        free(bz);
+        char *p1 = NULL, *p2 = NULL, *data = NULL;
+        size_t len;
+        assert_int_equal(vmlinux_get_cached(bzpath, cache, &p1), 0);
+        assert_non_null(strstr(p1, "/cache/vmlinux/vmlinuz-6.1.0-9-amd64-"));
+        assert_int_equal(read_full_file(p1, &data, &len), 0);
+        assert_int_equal(len, sizeof e);
+        assert_memory_equal(data, &e, sizeof e);
+        /* The second call finds it; a kernel without CONFIG_PVH leaves nothing in the cache. */
+        assert_int_equal(vmlinux_get_cached(bzpath, cache, &p2), 0);
+        assert_string_equal(p1, p2);
+        char *p3 = NULL;
+        assert_int_equal(vmlinux_get_cached(nopvh, cache, &p3), -ENOEXEC);
+        assert_null(p3);
+        char *dir = path_join(cache, "vmlinux");
+        size_t entries = 0;
+        DIR *dd = opendir(dir);
+        assert_non_null(dd);
+        for (struct dirent *de; (de = readdir(dd));)
+                entries += de->d_name[0] != '.';
+        closedir(dd);
+        assert_int_equal(entries, 1);
+        rm_rf(d);
+        free(dir);
+        free(data);
+        free(p1);
+        free(p2);
+        free(bzpath);
+        free(nopvh);
+        free(cache);
+        free(d);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_package_parse),
@@ -384,6 +533,9 @@ int main(void) {
                 cmocka_unit_test(test_modinfo),
                 cmocka_unit_test(test_module_names),
                 cmocka_unit_test(test_stage),
+                cmocka_unit_test(test_vmlinux_extract),
+                cmocka_unit_test(test_vmlinux_pvh_note),
+                cmocka_unit_test(test_vmlinux_cached),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,6 +2,8 @@
  * checks on the agent binary it copies into the guest. */
 #include "test.h"
 
+#include "elf_fixture.h"
+
 #include <errno.h>
 #include <elf.h>
 #include <sys/stat.h>
@@ -145,15 +147,7 @@ static void write_elf(const char *path, bool dynamic) {
                 Elf64_Ehdr eh;
                 Elf64_Phdr ph;
         } f = { 0 };
-        memcpy(f.eh.e_ident, ELFMAG, SELFMAG);
-        f.eh.e_ident[EI_CLASS] = ELFCLASS64;
-        f.eh.e_ident[EI_DATA] = ELFDATA2LSB;
-        f.eh.e_ident[EI_VERSION] = EV_CURRENT;
-        f.eh.e_type = ET_EXEC;
-        f.eh.e_machine = EM_X86_64;
-        f.eh.e_phoff = sizeof(Elf64_Ehdr);
-        f.eh.e_phentsize = sizeof(Elf64_Phdr);
-        f.eh.e_phnum = 1;
+        elf_fixture_header(&f.eh, ET_EXEC, sizeof(Elf64_Ehdr));
         f.ph.p_type = dynamic ? PT_INTERP : PT_LOAD;
         assert_int_equal(write_file(path, &f, sizeof f, 0755), 0);
 }

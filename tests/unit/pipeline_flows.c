@@ -70,6 +70,17 @@ static int fake_media_facts(const struct os_profile *self, const struct install_
         return ret->os_build && ret->os_edition && ret->os_language ? 0 : -ENOMEM;
 }
 
+/* The linux profile's media: the boot ISO and its installer's kernel booted directly. */
+static int fake_media_kernel(const struct os_profile *self, const struct install_params *p, struct install_media *ret) {
+        int r = fake_media(self, p, ret);
+        if (r < 0)
+                return r;
+        ret->kernel = path_join(p->workdir, "vmlinux");
+        ret->initrd = path_join(p->workdir, "install.img");
+        ret->cmdline = strdup("console=ttyS0,115200 quiet");
+        return ret->kernel && ret->initrd && ret->cmdline ? 0 : -ENOMEM;
+}
+
 /* The linux profile with media that need no kernel package. */
 static struct os_profile linux_profile;
 
@@ -84,7 +95,7 @@ static struct os_profile winlike_profile;
 
 static void profiles_init(void) {
         linux_profile = os_profile_linux;
-        linux_profile.build_media = fake_media;
+        linux_profile.build_media = fake_media_kernel;
         winlike_profile = os_profile_linux;
         winlike_profile.name = "winlike";
         winlike_profile.os_name = "windows";
@@ -280,11 +291,13 @@ static void test_init_linux_flow(void **state) {
         struct env *e = *state;
         assert_int_equal(init_image(e, "lbase"), 0);
         assert_nothing_left(e, 1, 0, "lbase.qcow2");
-        /* The installer boots the built ISO and ends with a power-off under -no-reboot; the
-         * installed system boots with no media until its agent answers; then it powers off. */
-        ssize_t inst = journal_at("start lbase media=[boot.iso]*");
+        /* The installer's kernel boots directly with the built ISO in its drive and ends with a
+         * power-off under -no-reboot; the installed system boots from its disk (no media, no
+         * kernel) until its agent answers; then it powers off. */
+        ssize_t inst = journal_at("start lbase media=[boot.iso] kernel=vmlinux*");
         ssize_t off1 = fake_journal_find("poweroff lbase", (size_t)inst);
         ssize_t disk = fake_journal_find("start lbase media=[]*", (size_t)off1);
+        assert_int_equal(fake_journal_count("start lbase media=[] kernel=*"), 0);
         ssize_t up = fake_journal_find("agent-up lbase", (size_t)disk);
         ssize_t cmd = fake_journal_find("execute lbase: touch /run/vmcloak-poweroff; poweroff", (size_t)up);
         assert_true(off1 > inst && disk > off1 && up > disk && cmd > up);
@@ -307,6 +320,7 @@ static void test_init_iso(void **state) {
         assert_int_equal(pipeline_init(&e->pl, &q), 0);
         assert_journal_has("start fromiso media=[mine.iso]*");
         assert_journal_has("start fromiso media=[]*");
+        assert_int_equal(fake_journal_count("start fromiso *kernel=*"), 0);   /* the user's ISO boots itself */
         assert_nothing_left(e, 1, 0, "fromiso.qcow2");
 }
 
