@@ -710,8 +710,13 @@ const struct os_profile os_profile_linux = {
                 /* Run set_network asynchronously: the agent's own connection uses the old address.
                  * The MAC first: a VM restored from a fleet's template still has the template's
                  * in its NIC (an image's own MAC, or a VM's, is set again harmlessly); here so
-                 * images built before it do the same. */
-                .set_network = "ip link set dev eth0 address {mac} && /sbin/vmcloak-setnet {ip} {prefix} {gateway} {dns}",
+                 * images built before it do the same. Its NIC's EEPROM (device state, migrated
+                 * with the memory) keeps the template's, and the driver reads that at a reboot:
+                 * so the MAC is also kept in /etc/vmcloak/mac, which `vmcloak-setnet --boot`
+                 * (rcS) applies (images built before that ignore the file); vmcloak-setnet's
+                 * sync puts it on disk before the snapshot. */
+                .set_network = "ip link set dev eth0 address {mac} && echo {mac} > /etc/vmcloak/mac && "
+                               "/sbin/vmcloak-setnet {ip} {prefix} {gateway} {dns}",
                 .set_hostname = "/sbin/vmcloak-sethostname {hostname}",
                 .reboot = "reboot",
                 /* rcK powers off at its end when this file is there (no 2 s of BusyBox init's
@@ -728,8 +733,11 @@ const struct os_profile os_profile_linux = {
                  * copy when a user's software brought D-Bus). */
                 .set_identity = "echo {machine_id} > /etc/machine-id && if [ -d /var/lib/dbus ]; then "
                                 "echo {machine_id} > /var/lib/dbus/machine-id; fi",
-                /* Mixed into the pool (not credited): each clone's later randomness differs. */
-                .reseed = "echo {seed} > /dev/urandom",
+                /* Mixed into the pool (not credited): each clone's later randomness differs.
+                 * The clock too: a clone's resumes at the template's save time, its RTC (QEMU's
+                 * follows the host's clock after the load) has the time now; the kernel has
+                 * RTC_DRV_CMOS built in (rtc0), BusyBox has hwclock. */
+                .reseed = "echo {seed} > /dev/urandom && hwclock -s -u",
                 .hostname_needs_reboot = false,
                 .clone_fleet = true,
         },

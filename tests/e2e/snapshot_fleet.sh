@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # End-to-end (issue 15): snapshot --count 3 -j 2 on the built-in linux guest boots the image once
 # (the template) and makes each VM from that saved state; each VM restores with its own MAC,
-# hostname and address, its disk its own overlay on the image; no template folder stays. Then
+# hostname and address, its disk its own overlay on the image, its clock the host's; no template
+# folder stays; a clone keeps its MAC across a guest reboot. Then
 # --boot-each, SIGINT during the clones, and cleanup of a killed run's template folder.
 source "$(dirname "$0")/tap.sh"
 source "$(dirname "$0")/pipeline-home.sh"
@@ -41,15 +42,47 @@ for v in fvm1 fvm2 fvm3; do
     "SELECT mac, ipaddr, hostname FROM snapshot WHERE vmname='$v'")"
   seen_mac[$mac]=1 seen_ip[$ip]=1
   tap_check "$v's start_args carry its own MAC" grep -q "mac=$mac" "$d/machineinfo.json"
-  r=$("$VM" restore "$v" --exec 'cat /sys/class/net/eth0/address; hostname; ip -4 addr show eth0' 2>&1); rc=$?
+  r=$("$VM" restore "$v" --exec 'cat /sys/class/net/eth0/address; hostname; ip -4 addr show eth0; echo "clock $(date +%s)"' 2>&1); rc=$?
   tap_check "$v restores, its agent answering at its own address" \
     test "$rc" = 0 -a -n "$(grep -F "agent answering" <<<"$r" | grep -F "($ip:")"
   tap_check "$v's guest has its own MAC, hostname and address" \
     test -n "$(grep -x "$mac" <<<"$r")" -a -n "$(grep -x "$host" <<<"$r")" -a -n "$(grep -F "inet $ip/" <<<"$r")"
   [ "$rc" = 0 ] || echo "$r" | sed 's/^/# /'
+  # A restore brings back the guest's clock of the snapshot moment: the host's time then (set from
+  # the RTC after the start from the template), not the template's save time plus the wait.
+  # serial.log's last write is the agent's log of the last command before the save (hwclock has
+  # 1 s steps, mtimes too); memory.snapshot's is the save's end.
+  clock=$(sed -n 's/^clock //p' <<<"$r")
+  lo=$(($(stat -c %Y "$d/serial.log") - 2)) hi=$(($(stat -c %Y "$d/memory.snapshot") + 1))
+  tap_check "$v's guest clock at its snapshot is the host's then ($lo..$hi: ${clock:-none})" \
+    test -n "$clock" -a "${clock:-0}" -ge "$lo" -a "${clock:-0}" -le "$hi"
 done
 tap_check "three MACs and three addresses" test "${#seen_mac[@]}" = 3 -a "${#seen_ip[@]}" = 3
 tap_check "the disks differ per VM" test "$(md5sum "$VMCLOAK_HOME"/vms/qemu/fvm?/disk.qcow2 | cut -d' ' -f1 | sort -u | wc -l)" = 3
+
+# --- a clone's MAC after a guest reboot -------------------------------------------------------------
+# Its NIC's EEPROM (device state, loaded with the template's memory) holds the template's MAC, which
+# the driver reads at boot; vmcloak-setnet --boot applies the VM's own from /etc/vmcloak/mac.
+mac=$(sqlite3 "$VMCLOAK_HOME/repository.db" "SELECT mac FROM snapshot WHERE vmname='fvm3'")
+"$VM" restore fvm3 --keep >"$tmp/keep.out" 2>&1 &
+keep=$!
+for _ in $(seq 1 1200); do grep -q 'keeps running' "$tmp/keep.out" && break; sleep 0.1; done
+AGENT_PORT=$(sed -n 's/.*(agent at 127\.0\.0\.1:\([0-9]*\)).*/\1/p' "$tmp/keep.out")
+boot1=$( [ -n "$AGENT_PORT" ] && gout 'cat /proc/sys/kernel/random/boot_id')
+[ -n "$boot1" ] && AGENT_MAX_TIME=10 gexec 'reboot' >/dev/null
+boot2=$boot1
+for _ in $(seq 1 120); do
+  [ -n "$boot1" ] || break
+  boot2=$(AGENT_MAX_TIME=5 gout 'cat /proc/sys/kernel/random/boot_id' 2>/dev/null)
+  [ -n "$boot2" ] && [ "$boot2" != "$boot1" ] && break
+  sleep 1
+done
+tap_check "a kept fvm3 reboots through its agent" test -n "$boot1" -a -n "$boot2" -a "$boot2" != "$boot1"
+after=$( [ "$boot2" != "$boot1" ] && gout 'cat /sys/class/net/eth0/address')
+tap_check "fvm3 has its own MAC after the guest's reboot ($mac: ${after:-none})" test "$after" = "$mac"
+kill -INT $keep; wait $keep
+[ -n "$boot1" ] && [ "$after" = "$mac" ] || sed 's/^/# /' "$tmp/keep.out"
+tap_check "the kept VM's QEMU is gone" test -z "$(qemus)"
 
 # --- --boot-each: VMCloak's way ------------------------------------------------------------------
 out=$("$VM" snapshot --accel tcg --boot-each --count 2 lbase bvm 2>&1); rc=$?

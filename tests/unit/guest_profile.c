@@ -89,7 +89,14 @@ static void test_commands_expand(void **state) {
         char *out = NULL;
         assert_int_equal(guest_template_expand(p->cmd.set_network, keys, values, &out), 0);
         assert_string_equal(out, "ip link set dev eth0 address 52:54:00:12:34:56 && "
+                                 "echo 52:54:00:12:34:56 > /etc/vmcloak/mac && "
                                  "/sbin/vmcloak-setnet 10.0.2.20 24 10.0.2.2 10.0.2.3");
+        free(out);
+        /* A clone's random pool and clock: its memory has the template's. */
+        const char *seed_keys[] = { "seed", NULL };
+        const char *seed_values[] = { "00ff", NULL };
+        assert_int_equal(guest_template_expand(p->cmd.reseed, seed_keys, seed_values, &out), 0);
+        assert_string_equal(out, "echo 00ff > /dev/urandom && hwclock -s -u");
         free(out);
         assert_int_equal(guest_template_expand(p->cmd.set_hostname, keys, values, &out), 0);
         assert_string_equal(out, "/sbin/vmcloak-sethostname vm-1");

@@ -1018,10 +1018,17 @@ static void test_snapshot_fleet(void **state) {
                 assert_int_equal(repo_snapshot_get(e->repo, name, &sn), 0);
                 snprintf(pat, sizeof pat, "start %s media=[] memory=memory.snapshot", name);
                 ssize_t st = fake_journal_find(pat, (size_t)saved);
-                snprintf(pat, sizeof pat, "execute %s: echo *", name); /* echo HEX > /dev/urandom */
+                snprintf(pat, sizeof pat, "execute %s: echo *", name);
                 ssize_t seed = fake_journal_find(pat, (size_t)st);
-                snprintf(pat, sizeof pat, "execute %s: ip link set dev eth0 address %s && /sbin/vmcloak-setnet %s *",
-                         name, sn->mac, sn->ipaddr);
+                if (seed >= 0) { /* the pool, then the clock from the RTC */
+                        _cleanup_strv_free_ char **j = fake_journal();
+                        assert_non_null(j);
+                        assert_true(endswith(j[seed], " > /dev/urandom && hwclock -s -u"));
+                }
+                snprintf(pat, sizeof pat,
+                         "execute %s: ip link set dev eth0 address %s && echo %s > /etc/vmcloak/mac && "
+                         "/sbin/vmcloak-setnet %s *",
+                         name, sn->mac, sn->mac, sn->ipaddr);
                 ssize_t net = fake_journal_find(pat, (size_t)seed);
                 snprintf(pat, sizeof pat, "save %s lz4", name);
                 ssize_t sv = fake_journal_find(pat, (size_t)net);
