@@ -8,7 +8,7 @@ Usage: memfile-pages.py MEMFILE [IOMEM]
            vmcloak restore VM --exec 'cat /proc/iomem' > iomem.txt
 Reads only the RAM section of the stream (QEMU 7.x precopy, no multifd, no compression
 capabilities: what vmcloak's snapshot writes); the last record of a page wins.
-Used for docs/memory-levers.md.
+Used for docs/benchmarks.md ("Memory file levers").
 """
 import collections
 import shutil

@@ -9,7 +9,7 @@
  * "exec:lz4 -c -d < FILE" and the like (cuckoo3-qemu.md), so files meant for Cuckoo3 use one
  * of those; zstd is for vmcloak's own restore. Default lz4 at level 7 (VMCloak ran lz4's
  * default, level 1): a 19 % smaller file that decompresses as fast. Level 7, not 9: 0.3 %
- * larger for 40 % less CPU per snapshot (docs/memory-levers.md, issue 15).
+ * larger for 40 % less CPU per snapshot (docs/benchmarks.md, "Memory file levers"; issue 15).
  */
 enum vm_compress {
         VM_COMPRESS_LZ4 = 0,
