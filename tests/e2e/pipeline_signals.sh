@@ -287,7 +287,8 @@ else
         limit=$((SECONDS + 60)); reached=1
         while alive && [ "$SECONDS" -lt "$limit" ]; do m_load && { reached=0; break; }; done
       fi
-      hit "$how" "disposable-" || reached=1
+      # The restore's QEMU runs the VM's disk under snapshot=on (no disposable overlay file).
+      hit "$how" "vms/qemu/$rvm/disk.qcow2,.*snapshot=on" || reached=1
       reap
       if [ "$mode" != keep-running ] && grep -q ' restored: ' "$out"; then
         reached=1; missed="the memory had loaded before the hit landed"
