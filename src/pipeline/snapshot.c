@@ -312,6 +312,16 @@ static int plan_final(struct snapshot_ctx *x) {
         return r;
 }
 
+/* The agent's own path for a profile command template that names {agent} (guests whose step is
+ * one of the agent's subcommands); *ret stays NULL when tmpl does not name it. 0, or a negative
+ * errno after one line. */
+static int template_agent_path(struct vm_build *b, const char *tmpl, char **ret) {
+        int r = strstr(tmpl, "{agent}") ? agent_path(b->s.agent, ret) : 0;
+        if (r < 0)
+                return log_error_errno(r, "%s: the agent cannot say where it runs from: %m", b->job->name);
+        return 0;
+}
+
 /* The new address: the agent's answer may never come (its address changes under it), so the
  * client moves to the machine's second endpoint and waits there. */
 static int build_readdress(struct vm_build *b) {
@@ -323,9 +333,9 @@ static int build_readdress(struct vm_build *b) {
         const char *dns = img->dns ? img->dns : "8.8.8.8"; /* VMCloak's default; its rows keep no DNS */
         /* The agent's own path, for guests whose network step is one of its subcommands. */
         _cleanup_free_ char *agent = NULL;
-        int r = strstr(b->x->prof->cmd.set_network, "{agent}") ? agent_path(b->s.agent, &agent) : 0;
+        int r = template_agent_path(b, b->x->prof->cmd.set_network, &agent);
         if (r < 0)
-                return log_error_errno(r, "%s: the agent cannot say where it runs from: %m", b->job->name);
+                return r;
         const char *nv[] = { b->job->ip, prefix, img->netmask, img->gateway, dns, b->mac, strempty(agent), NULL };
         _cleanup_free_ char *setnet = NULL;
         r = guest_template_expand(b->x->prof->cmd.set_network, net_keys, nv, &setnet);
@@ -350,9 +360,9 @@ int snapshot_shrink_memory(struct vm_build *b) {
                 return 0;
         /* {agent}: for guests whose preparation is one of the agent's subcommands (Windows). */
         _cleanup_free_ char *agent = NULL;
-        int r = strstr(prof->cmd.shrink_memory, "{agent}") ? agent_path(b->s.agent, &agent) : 0;
+        int r = template_agent_path(b, prof->cmd.shrink_memory, &agent);
         if (r < 0)
-                return log_error_errno(r, "%s: the agent cannot say where it runs from: %m", b->job->name);
+                return r;
         const char *keys[] = { "agent", NULL }, *values[] = { strempty(agent), NULL };
         _cleanup_free_ char *cmd = NULL;
         if ((r = guest_template_expand(prof->cmd.shrink_memory, keys, values, &cmd)) < 0)
