@@ -1,13 +1,14 @@
-# Front door to the Meson build: make deps | make | make check | make demo | make install | make fuzz | make bench
+# Front door to the Meson build: make deps | make | make check | make demo | make install | make deb | make fuzz | make bench
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 CLANG_BUILD ?= build-clang
+DEB_BUILD ?= build-deb
 PREFIX ?= /usr/local
 DESTDIR ?=
 MESON_TEST_ARGS ?=
 FUZZ_SECONDS ?= 600
 
-.PHONY: all deps build check check-unit demo install fuzz bench clean
+.PHONY: all deps build check check-unit demo install deb fuzz bench clean
 
 all: build
 
@@ -59,5 +60,15 @@ bench: deps build
 install: build
 	DESTDIR=$(DESTDIR) meson install -C $(BUILD) --no-rebuild
 
+# The Debian package (debian/) from a clean copy of the tree, without the unit suite (make
+# check runs it), checked by lintian: $(DEB_BUILD)/vmcloak_VERSION_amd64.deb for apt install.
+deb: deps
+	rm -rf $(DEB_BUILD) && mkdir -p $(DEB_BUILD)/vmcloak
+	git ls-files -co --exclude-standard | while IFS= read -r f; do [ -e "$$f" ] && printf '%s\n' "$$f"; done | \
+	  tar -cf - -T - | tar -xf - -C $(DEB_BUILD)/vmcloak
+	cd $(DEB_BUILD)/vmcloak && DEB_BUILD_OPTIONS=nocheck dpkg-buildpackage -us -uc -b -Pnocheck
+	lintian $(DEB_BUILD)/vmcloak_*.changes
+	@ls -l $(DEB_BUILD)/vmcloak_*.deb
+
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(CLANG_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(CLANG_BUILD) $(DEB_BUILD)
