@@ -91,8 +91,17 @@ tap_check "the .deb has the bash completion" has '/usr/share/bash-completion/com
 tap_check "the .deb has the zsh completion" has '/usr/share/zsh/(vendor-completions|site-functions)/_vmcloak'
 
 # Everything meson installs is in the package (man pages compressed by dh_compress).
-inst=$(meson introspect --installed "$tmp/src/vmcloak/obj-"*/ 2>/dev/null |
-       python3 -c 'import json,sys; print("\n".join(sorted(json.load(sys.stdin).values())))')
+# A custom target whose output is a folder (the man pages, the completions) counts file by file.
+inst=$(meson introspect --installed "$tmp/src/vmcloak/obj-"*/ 2>/dev/null | python3 -c '
+import json, os, sys
+out = []
+for built, dest in json.load(sys.stdin).items():
+    if os.path.isdir(built):
+        for d, _, files in os.walk(built):
+            out += [os.path.join(dest, os.path.relpath(os.path.join(d, f), built)) for f in files]
+    else:
+        out.append(dest)
+print("\n".join(sorted(out)))')
 absent=()
 while read -r p; do
   [ -z "$p" ] && continue
