@@ -111,11 +111,12 @@ tap_check "every file meson installs ($(wc -l <<<"$inst")) is in the .deb${absen
   test -n "$inst" -a ${#absent[@]} -eq 0
 
 # doctor from the package: it runs its checks and finds the packaged agents and profiles.
-# Its exit code is 0 only when nothing fails (warnings, such as no KVM, do not fail).
+# Its exit code is 0 only when nothing fails (warnings, such as no KVM, do not fail), else 1.
+# check_doctor BINARY DATADIR
 check_doctor() {
   local out=$tmp/doctor.txt rc=0
-  "$@" doctor >"$out" 2>"$tmp/doctor.err" || rc=$?
-  sed 's/^/#   /' "$out"
+  "$1" doctor >"$out" 2>"$tmp/doctor.err" || rc=$?
+  sed 's/^/#   /' "$out" "$tmp/doctor.err"
   { [ $rc = 0 ] && grep -qE '^Everything .* in place' "$out"; } ||
     { [ $rc = 1 ] && grep -qE '^[0-9]+ problems? to fix' "$out"; } || return 1
   grep -qE "\[ok\] +agent binary \(Linux\) +$2/agent/vmcloak-agent\$" "$out" &&
