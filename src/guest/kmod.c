@@ -1,9 +1,12 @@
-/* Module selection and staging; the dependency closure is computed here, depmod writes the
- * index the guest's modprobe reads. */
+/* Module selection and staging: the closure over the modules' "depends" (read by libkmod, with
+ * the kernel's own modinfo rules), depmod writes the index the guest's modprobe reads. */
 #include "guest/kmod.h"
 
 #include <dirent.h>
 #include <errno.h>
+#include <libkmod.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -11,7 +14,6 @@
 #include "core/log.h"
 #include "core/proc.h"
 #include "core/util.h"
-#include "guest/elf.h"
 
 char *kmod_name(const char *s) {
         const char *b = strrchr(s, '/');
@@ -116,6 +118,60 @@ static int read_builtin(const char *src_dir, char ***ret) {
         return 0;
 }
 
+/* libkmod's own messages go to our debug log: the errors it returns are reported by us. */
+static void kmod_log(void *data, int priority, const char *file, int line, const char *fn, const char *format,
+                     va_list args) {
+        (void)data, (void)priority, (void)file, (void)line, (void)fn;
+        _cleanup_free_ char *m = NULL;
+        if (vasprintf(&m, format, args) < 0)
+                return;
+        size_t l = strlen(m);
+        if (l > 0 && m[l - 1] == '\n')
+                m[l - 1] = 0;
+        log_debug("libkmod: %s", m);
+}
+
+static void kmod_ctx_unrefp(struct kmod_ctx **c) {
+        if (*c)
+                kmod_unref(*c);
+}
+
+/* The names in the "depends" field of a module file's .modinfo (strv; NULL when none). */
+static int module_depends(struct kmod_ctx *ctx, const char *path, char ***ret) {
+        struct kmod_module *mod = NULL;
+        int r = kmod_module_new_from_path(ctx, path, &mod);
+        if (r < 0)
+                return r;
+        struct kmod_list *info = NULL;
+        r = kmod_module_get_info(mod, &info);
+        _cleanup_(strv_freep) char **deps = NULL;
+        struct kmod_list *i;
+        kmod_list_foreach(i, info) {
+                if (!streq(kmod_module_info_get_key(i), "depends"))
+                        continue;
+                char *save = NULL;
+                _cleanup_free_ char *v = strdup(kmod_module_info_get_value(i));
+                if (!v) {
+                        r = -ENOMEM;
+                        break;
+                }
+                for (char *tok = strtok_r(v, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+                        char *n = kmod_name(tok);
+                        if (!n || strv_push(&deps, n) < 0) {
+                                free(n);
+                                r = -ENOMEM;
+                                break;
+                        }
+                }
+        }
+        kmod_module_info_free_list(info);
+        kmod_module_unref(mod);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(deps);
+        return 0;
+}
+
 static int copy_into(const char *src_dir, const char *dst_dir, const char *rel) {
         _cleanup_free_ char *src = path_join(src_dir, rel);
         _cleanup_free_ char *dst = path_join(dst_dir, rel);
@@ -162,6 +218,12 @@ int kmod_stage(const char *src_dir, const char *release, char *const *wanted, co
         _cleanup_free_ char *dst_dir = strdup_printf("%s/lib/modules/%s", dest_root, release);
         if (!dst_dir)
                 return log_oom();
+        /* No configuration: the host's /etc/modprobe.d has no say over the guest's modules. */
+        static const char *const no_config[] = { NULL };
+        _cleanup_(kmod_ctx_unrefp) struct kmod_ctx *ctx = kmod_new(src_dir, no_config);
+        if (!ctx)
+                return log_oom();
+        kmod_set_log_fn(ctx, kmod_log, NULL);
         /* Breadth-first over dependencies; the queue grows while we walk it. */
         for (size_t i = 0; queue && queue[i]; i++) {
                 const char *rel = index_find(&ix, queue[i]);
@@ -174,25 +236,18 @@ int kmod_stage(const char *src_dir, const char *release, char *const *wanted, co
                 if (!full)
                         return log_oom();
                 _cleanup_(strv_freep) char **deps = NULL;
-                r = elf_modinfo_get(full, "depends", &deps);
+                r = module_depends(ctx, full, &deps);
                 if (r < 0)
                         return log_error_errno(r, "cannot read the dependencies of kernel module %s: %m", full);
-                STRV_FOREACH(d, deps) {
-                        char *save = NULL;
-                        for (char *tok = strtok_r(*d, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-                                _cleanup_free_ char *dn = kmod_name(tok);
-                                if (!dn)
-                                        return log_oom();
-                                if (strv_contains(queue, dn) || strv_contains(builtin, dn))
-                                        continue;
-                                if (!index_find(&ix, dn)) {
-                                        log_error("kernel module %s needs %s, which is missing from %s", queue[i], dn,
-                                                  src_dir);
-                                        return -ENOENT;
-                                }
-                                if (strv_extend(&queue, dn) < 0)
-                                        return log_oom();
+                STRV_FOREACH(dn, deps) {
+                        if (strv_contains(queue, *dn) || strv_contains(builtin, *dn))
+                                continue;
+                        if (!index_find(&ix, *dn)) {
+                                log_error("kernel module %s needs %s, which is missing from %s", queue[i], *dn, src_dir);
+                                return -ENOENT;
                         }
+                        if (strv_extend(&queue, *dn) < 0)
+                                return log_oom();
                 }
                 r = copy_into(src_dir, dst_dir, rel);
                 if (r < 0)

@@ -238,47 +238,38 @@ static void module(const char *dir, const char *rel, const char *depends) {
         free(p);
 }
 
-static void test_modinfo(void **state) {
+/* A program's header with one program header of the given type, written to path (cut to len). */
+static void write_program(const char *path, uint32_t p_type, size_t len) {
+        struct {
+                Elf64_Ehdr eh;
+                Elf64_Phdr ph;
+        } e = { 0 };
+        elf_fixture_header(&e.eh, ET_EXEC, sizeof e.eh);
+        e.ph.p_type = p_type;
+        assert_int_equal(write_file(path, &e, len < sizeof e ? len : sizeof e, 0755), 0);
+}
+
+static void test_needs_interpreter(void **state) {
         (void)state;
         char *d = test_tmpdir();
-        char *p = path_join(d, "m.ko");
-        static const char mi[] = "alias=pci:v1\0depends=a,b\0\0\0alias=pci:v2\0name=m";
-        write_module(p, mi, sizeof mi);
-        char **v = NULL;
-        assert_int_equal(elf_modinfo_get(p, "alias", &v), 0);
-        assert_int_equal(strv_length(v), 2);
-        assert_string_equal(v[0], "pci:v1");
-        assert_string_equal(v[1], "pci:v2");
-        strv_free(v);
-        v = NULL;
-        assert_int_equal(elf_modinfo_get(p, "depends", &v), 0);
-        assert_string_equal(v[0], "a,b");
-        strv_free(v);
-        v = NULL;
-        assert_int_equal(elf_modinfo_get(p, "name", &v), 0);   /* last string, no trailing NUL */
-        assert_string_equal(v[0], "m");
-        strv_free(v);
-        v = NULL;
-        assert_int_equal(elf_modinfo_get(p, "firmware", &v), 0);
-        assert_null(v);
-        assert_int_equal(elf_modinfo_get(p, "dep", &v), 0);   /* a prefix of a key is not the key */
-        assert_null(v);
-
-        /* Not ELF, truncated ELF, missing file. */
-        assert_int_equal(elf_modinfo_get_mem("#!/bin/sh\n", 10, "depends", &v), -ENOEXEC);
-        char *data = NULL;
-        size_t len;
-        assert_int_equal(read_full_file(p, &data, &len), 0);
-        for (size_t cut = 0; cut < len; cut += 7)
-                assert_int_equal(elf_modinfo_get_mem(data, cut, "depends", &v), -ENOEXEC);
-        free(data);
-        char *missing = path_join(d, "missing.ko");
-        assert_int_equal(elf_modinfo_get(missing, "depends", &v), -ENOENT);
+        char *p = path_join(d, "prog"), *mod = path_join(d, "m.ko"), *sh = path_join(d, "script");
+        write_program(p, PT_INTERP, SIZE_MAX);
+        assert_int_equal(elf_needs_interpreter(p), 1);
+        write_program(p, PT_LOAD, SIZE_MAX);
+        assert_int_equal(elf_needs_interpreter(p), 0);
+        write_program(p, PT_INTERP, sizeof(Elf64_Ehdr) + 8);   /* its program header cut short */
+        assert_int_equal(elf_needs_interpreter(p), -ENOEXEC);
+        module(d, "m.ko", "");   /* an ELF object without program headers */
+        assert_int_equal(elf_needs_interpreter(mod), 0);
+        assert_int_equal(write_file(sh, "#!/bin/sh\n", 10, 0755), 0);
+        assert_int_equal(elf_needs_interpreter(sh), 0);
+        char *missing = path_join(d, "missing");
         assert_int_equal(elf_needs_interpreter(missing), -ENOENT);
-        assert_int_equal(elf_needs_interpreter(p), 0);   /* ELF without program headers */
         rm_rf(d);
         free(d);
         free(p);
+        free(mod);
+        free(sh);
         free(missing);
 }
 
@@ -530,7 +521,7 @@ int main(void) {
                 cmocka_unit_test(test_from_root),
                 cmocka_unit_test(test_user_paths),
                 cmocka_unit_test(test_debian_download),
-                cmocka_unit_test(test_modinfo),
+                cmocka_unit_test(test_needs_interpreter),
                 cmocka_unit_test(test_module_names),
                 cmocka_unit_test(test_stage),
                 cmocka_unit_test(test_vmlinux_extract),
