@@ -2,15 +2,20 @@
  * the kernel's own modinfo rules), depmod writes the index the guest's modprobe reads. */
 #include "guest/kmod.h"
 
+#include <archive.h>
+#include <archive_entry.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <libkmod.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include "core/cleanup.h"
 #include "core/log.h"
 #include "core/proc.h"
 #include "core/util.h"
@@ -172,18 +177,49 @@ static int module_depends(struct kmod_ctx *ctx, const char *path, char ***ret) {
         return 0;
 }
 
-static int copy_into(const char *src_dir, const char *dst_dir, const char *rel) {
+/* A compressed module (.ko.xz, .ko.zst, .ko.gz: Debian 13 ships xz) unpacked to dst by
+ * libarchive's filters, so the guest's BusyBox modprobe gets a plain .ko whatever it was built
+ * to read. -EBADMSG when the file is not compressed or is corrupt. */
+static int unpack_module(const char *src, const char *dst) {
+        struct archive *a = archive_read_new();
+        if (!a)
+                return -ENOMEM;
+        int r = 0;
+        struct archive_entry *e;
+        if (archive_read_support_filter_all(a) != ARCHIVE_OK || archive_read_support_format_raw(a) != ARCHIVE_OK ||
+            archive_read_open_filename(a, src, 65536) != ARCHIVE_OK || archive_read_next_header(a, &e) != ARCHIVE_OK)
+                r = archive_errno(a) > 0 ? -archive_errno(a) : -EBADMSG;
+        else if (archive_filter_count(a) < 2)
+                r = -EBADMSG;   /* only the raw reader: the name says compressed, the content is not */
+        _cleanup_close_ int fd = r < 0 ? -1 : open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (r == 0 && fd < 0)
+                r = -errno;
+        char buf[65536];
+        for (la_ssize_t k; r == 0 && (k = archive_read_data(a, buf, sizeof buf)) != 0;)
+                r = k < 0 ? -EBADMSG : write_all(fd, buf, (size_t)k);
+        archive_read_free(a);
+        if (r < 0 && fd >= 0)
+                unlink(dst);
+        return r;
+}
+
+/* rel copied from src_dir to dst_dir; a compressed module is unpacked under its .ko name.
+ * *ret_dst (may be NULL): the copy's path. */
+static int copy_into(const char *src_dir, const char *dst_dir, const char *rel, char **ret_dst) {
+        const char *ko = strstr(rel, ".ko.");
         _cleanup_free_ char *src = path_join(src_dir, rel);
-        _cleanup_free_ char *dst = path_join(dst_dir, rel);
+        _cleanup_free_ char *dst = ko ? strdup_printf("%s/%.*s", dst_dir, (int)(ko + 3 - rel), rel) : path_join(dst_dir, rel);
         _cleanup_free_ char *parent = dst ? path_dirname(dst) : NULL;
         if (!src || !dst || !parent)
                 return -ENOMEM;
         int r = mkdir_p(parent, 0755);
         if (r < 0)
                 return r;
-        if (path_exists(dst))
-                return 0;
-        return copy_file(src, dst, 0644);
+        if (!path_exists(dst) && (r = ko ? unpack_module(src, dst) : copy_file(src, dst, 0644)) < 0)
+                return r;
+        if (ret_dst)
+                *ret_dst = TAKE_PTR(dst);
+        return 0;
 }
 
 int kmod_stage(const char *src_dir, const char *release, char *const *wanted, const char *dest_root,
@@ -227,18 +263,21 @@ int kmod_stage(const char *src_dir, const char *release, char *const *wanted, co
         /* Breadth-first over dependencies; the queue grows while we walk it. */
         for (size_t i = 0; queue && queue[i]; i++) {
                 const char *rel = index_find(&ix, queue[i]);
-                if (!endswith(rel, ".ko")) {
-                        log_error("kernel module %s is compressed (%s): only plain .ko modules are supported; pass "
-                                  "--modules with uncompressed modules", queue[i], rel);
-                        return -EOPNOTSUPP;
+                /* Staged first, then read: libkmod reads a plain module whatever it was built to unpack. */
+                _cleanup_free_ char *staged = NULL;
+                r = copy_into(src_dir, dst_dir, rel, &staged);
+                if (r == -EBADMSG) {
+                        log_error("kernel module %s (%s/%s) is not a valid compressed file: reinstall that kernel "
+                                  "package, or pass --modules with plain .ko modules", queue[i], src_dir, rel);
+                        return r;
                 }
-                _cleanup_free_ char *full = path_join(src_dir, rel);
-                if (!full)
-                        return log_oom();
-                _cleanup_(strv_freep) char **deps = NULL;
-                r = module_depends(ctx, full, &deps);
                 if (r < 0)
-                        return log_error_errno(r, "cannot read the dependencies of kernel module %s: %m", full);
+                        return log_error_errno(r, "cannot copy kernel module %s: %m", rel);
+                _cleanup_(strv_freep) char **deps = NULL;
+                r = module_depends(ctx, staged, &deps);
+                if (r < 0)
+                        return log_error_errno(r, "cannot read the dependencies of kernel module %s/%s: %m", src_dir,
+                                               rel);
                 STRV_FOREACH(dn, deps) {
                         if (strv_contains(queue, *dn) || strv_contains(builtin, *dn))
                                 continue;
@@ -249,9 +288,6 @@ int kmod_stage(const char *src_dir, const char *release, char *const *wanted, co
                         if (strv_extend(&queue, *dn) < 0)
                                 return log_oom();
                 }
-                r = copy_into(src_dir, dst_dir, rel);
-                if (r < 0)
-                        return log_error_errno(r, "cannot copy kernel module %s: %m", rel);
         }
         r = mkdir_p(dst_dir, 0755);
         if (r < 0)
@@ -263,7 +299,7 @@ int kmod_stage(const char *src_dir, const char *release, char *const *wanted, co
                 _cleanup_free_ char *s = path_join(src_dir, meta[i]);
                 if (!s)
                         return log_oom();
-                if (path_exists(s) && (r = copy_into(src_dir, dst_dir, meta[i])) < 0)
+                if (path_exists(s) && (r = copy_into(src_dir, dst_dir, meta[i], NULL)) < 0)
                         return log_error_errno(r, "cannot copy %s: %m", s);
         }
         if (depmod) {
