@@ -168,6 +168,8 @@ static int module_depends(struct kmod_ctx *ctx, const char *path, char ***ret) {
                                 break;
                         }
                 }
+                if (r < 0)
+                        break;
         }
         kmod_module_info_free_list(info);
         kmod_module_unref(mod);
