@@ -32,11 +32,12 @@ changelog_version=$(cd "$SRC" && dpkg-parsechangelog -S Version)
 tap_check "debian/changelog's version ($changelog_version) is meson.build's ($version)" \
   test "$changelog_version" = "$version"
 
-# Every dependency() of meson.build comes from a package debian/control's Build-Depends lists
+# Every dependency() of the meson.build files comes from a package debian/control's Build-Depends lists
 # (the pkg-config file's owner), so a library added to the build is not forgotten there.
 bdeps=$(sed -n '/^Build-Depends:/,/^[A-Z]/p' "$SRC/debian/control" | grep -v '^#')
 unlisted=()
-for name in $(grep -o "dependency('[^']*'" "$SRC/meson.build" | sed "s/dependency('//; s/'//" | sort -u); do
+for name in $(find "$SRC" -name meson.build -not -path "$SRC/build*" -not -path "$SRC/obj-*" -exec cat {} + |
+               grep -o "dependency('[^']*'" | sed "s/dependency('//; s/'//" | sort -u); do
   [ "$name" = threads ] && continue
   pc=$(pkg-config --path "$name" 2>/dev/null) || { unlisted+=("$name(no .pc here)"); continue; }
   owner=$( (dpkg -S "$pc" || dpkg -S "$(realpath "$pc")") 2>/dev/null | head -n 1 | cut -d: -f1)
