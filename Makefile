@@ -63,9 +63,8 @@ install: build
 # The Debian package (debian/) from a clean copy of the tree, without the unit suite (make
 # check runs it), checked by lintian: $(DEB_BUILD)/vmcloak_VERSION_amd64.deb for apt install.
 deb: deps
-	rm -rf $(DEB_BUILD) && mkdir -p $(DEB_BUILD)/vmcloak
-	git ls-files -co --exclude-standard | while IFS= read -r f; do [ -e "$$f" ] && printf '%s\n' "$$f"; done | \
-	  tar -cf - -T - | tar -xf - -C $(DEB_BUILD)/vmcloak
+	rm -rf $(DEB_BUILD)
+	scripts/source-copy.sh . $(DEB_BUILD)/vmcloak
 	cd $(DEB_BUILD)/vmcloak && DEB_BUILD_OPTIONS=nocheck dpkg-buildpackage -us -uc -b -Pnocheck
 	lintian $(DEB_BUILD)/vmcloak_*.changes
 	@ls -l $(DEB_BUILD)/vmcloak_*.deb

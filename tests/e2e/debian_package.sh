@@ -46,17 +46,8 @@ done
 tap_check "every meson dependency() is in Build-Depends${unlisted:+ (missing: ${unlisted[*]})}" \
   test ${#unlisted[@]} -eq 0
 
-# A clean copy: the tracked and new files of a git checkout (no build dirs, no old package
-# output), or the tree without its build dirs when it is not one.
-mkdir -p "$tmp/src/vmcloak"
-if git -C "$SRC" rev-parse --git-dir >/dev/null 2>&1; then
-  (cd "$SRC" && git ls-files -z -co --exclude-standard | while IFS= read -r -d '' f; do
-     [ -e "$f" ] && printf '%s\0' "$f"   # a tracked file deleted in the work tree is left out
-   done | tar --null -cf - -T -) | tar -xf - -C "$tmp/src/vmcloak"
-else
-  tar -C "$SRC" --exclude='./build*' --exclude='./obj-*' --exclude=./debian/vmcloak --exclude=./debian/.debhelper \
-    -cf - . | tar -xf - -C "$tmp/src/vmcloak"
-fi
+# A clean copy: what a checkout holds, without build dirs or old package output.
+"$SRC/scripts/source-copy.sh" "$SRC" "$tmp/src/vmcloak"
 
 # nocheck: the unit suite runs in this test run already; dh_auto_test would run it again.
 if (cd "$tmp/src/vmcloak" && DEB_BUILD_OPTIONS="nocheck ${DEB_BUILD_OPTIONS:-}" \
