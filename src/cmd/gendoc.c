@@ -643,19 +643,33 @@ static void gen_bash(FILE *f, const struct cmd_info *cmds, size_t n) {
 
 /* --- zsh --- */
 
-/* Text inside a single-quoted _arguments spec: quotes closed and reopened; ':' '[' ']' '\\'
- * escaped for _arguments. */
+/* Text inside a single-quoted _arguments spec: quotes closed and reopened; ':' and '\\' escaped
+ * (a message or action), brackets made parentheses (a description in [...]). */
 static void zsh_text(FILE *f, const char *s) {
         for (; *s; s++) {
                 if (*s == '\'')
                         fputs("'\\''", f);
-                else if (*s == ':' || *s == '[' || *s == ']' || *s == '\\')
+                else if (*s == ':' || *s == '\\')
                         fprintf(f, "\\%c", *s);
+                else if (*s == '[' || *s == ']')
+                        fputc(*s == '[' ? '(' : ')', f);
                 else if (*s == '\n')
                         fputc(' ', f);
                 else
                         fputc(*s, f);
         }
+}
+
+static void zsh_desc(FILE *f, const char *s) {
+        fputc('[', f);
+        for (; *s; s++)
+                if (*s == '\'')
+                        fputs("'\\''", f);
+                else if (*s == '[' || *s == ']')
+                        fputc(*s == '[' ? '(' : ')', f);
+                else
+                        fputc(*s == '\n' ? ' ' : *s, f);
+        fputc(']', f);
 }
 
 static void zsh_action(FILE *f, enum compl c, const char *words) {
@@ -682,39 +696,46 @@ static void zsh_action(FILE *f, enum compl c, const char *words) {
         }
 }
 
+/* One spec: "--name=[help]:METAVAR:action" ('=': the value in the same word or the next). */
+static void zsh_spec(FILE *f, const struct optdef *o, const char *word) {
+        bool value = o->kind != ARG_FLAG;
+        fprintf(f, "%s%s", word, value && word[1] == '-' ? "=" : "");
+        zsh_desc(f, o->help);
+        if (!value)
+                return;
+        fputs(":", f);
+        zsh_text(f, o->metavar ? o->metavar : "VALUE");
+        fputs(":", f);
+        _cleanup_free_ char *w = opt_compl(o) == C_WORDS ? enum_words(o->enumdef) : NULL;
+        zsh_action(f, opt_compl(o), w ? w : "");
+}
+
+/* An option's specs: a list may repeat ('*'); a single one excludes both its spellings. */
 static void zsh_option(FILE *f, const struct optdef *o) {
-        fputs("    '", f);
-        if (o->kind == ARG_LIST)
-                fputs("*", f);
-        else if (o->short_name)
-                fprintf(f, "(-%c --%s)'{-%c,--%s}'", o->short_name, o->name, o->short_name, o->name);
-        if (!o->short_name || o->kind == ARG_LIST)
-                fprintf(f, "--%s", o->name);
-        if (o->kind == ARG_LIST && o->short_name) {
-                /* '*' with both spellings: one spec each. */
-                fputs("[", f);
-                zsh_text(f, o->help);
-                fputs("]", f);
-                if (o->kind != ARG_FLAG) {
-                        fputs(":", f);
-                        zsh_text(f, o->metavar ? o->metavar : "VALUE");
-                        fputs(":", f);
-                        _cleanup_free_ char *w = opt_compl(o) == C_WORDS ? enum_words(o->enumdef) : NULL;
-                        zsh_action(f, opt_compl(o), w ? w : "");
+        char lng[80], shrt[4] = "";
+        snprintf(lng, sizeof lng, "--%s", o->name);
+        if (o->short_name)
+                snprintf(shrt, sizeof shrt, "-%c", o->short_name);
+        if (o->kind == ARG_LIST) {
+                fputs("    '*", f);
+                zsh_spec(f, o, lng);
+                fputs("' \\\n", f);
+                if (*shrt) {
+                        fputs("    '*", f);
+                        zsh_spec(f, o, shrt);
+                        fputs("' \\\n", f);
                 }
-                fprintf(f, "' \\\n    '*-%c", o->short_name);
+                return;
         }
-        fputs("[", f);
-        zsh_text(f, o->help);
-        fputs("]", f);
-        if (o->kind != ARG_FLAG) {
-                fputs(":", f);
-                zsh_text(f, o->metavar ? o->metavar : "VALUE");
-                fputs(":", f);
-                _cleanup_free_ char *w = opt_compl(o) == C_WORDS ? enum_words(o->enumdef) : NULL;
-                zsh_action(f, opt_compl(o), w ? w : "");
+        const char *words[] = { shrt, lng };
+        for (int i = *shrt ? 0 : 1; i < 2; i++) {
+                if (*shrt)
+                        fprintf(f, "    '(%s %s)", shrt, lng);
+                else
+                        fputs("    '", f);
+                zsh_spec(f, o, words[i]);
+                fputs("' \\\n", f);
         }
-        fputs("' \\\n", f);
 }
 
 static void zsh_command(FILE *f, const struct cmd_info *c) {
@@ -750,12 +771,13 @@ static void zsh_command(FILE *f, const struct cmd_info *c) {
 static const char zsh_runtime[] =
         "# Names from the repository (vmcloak __complete reads it without creating anything), of the\n"
         "# home typed on the line (--home) or $VMCLOAK_HOME.\n"
+        "# _arguments calls it with compadd's options before the last word, the kind of name.\n"
         "_vmcloak_names() {\n"
         "  local -a names\n"
-        "  local bin=vmcloak\n"
+        "  local bin=vmcloak what=${@[-1]}\n"
         "  [[ ${_vmcloak_argv0:t} == vmcloak ]] && bin=${~_vmcloak_argv0}\n"
-        "  names=(${(f)\"$(_call_program names $bin ${_vmcloak_home} __complete $1 2>/dev/null)\"})\n"
-        "  _wanted $1 expl $1 compadd -a names\n"
+        "  names=(${(f)\"$(_call_program $what $bin ${_vmcloak_home} __complete $what 2>/dev/null)\"})\n"
+        "  compadd \"${@[1,-2]}\" -a names\n"
         "}\n"
         "_vmcloak() {\n"
         "  local curcontext=$curcontext state line ret=1 i\n"
