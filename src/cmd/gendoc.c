@@ -329,6 +329,7 @@ static const struct {
         { "VMCLOAK_BENCH_NO_MEMPREP", "1: snapshot skips the memory preparation (benchmarks only)." },
         { "SOURCE_DATE_EPOCH", "The file times in the built\\-in linux guest's initramfs (reproducible builds)." },
         { "XDG_RUNTIME_DIR", "Where the KVM probe result is cached (vmcloak/ below it)." },
+        { "HOME", "The home is ~/.vmcloak below it unless \\-\\-home or VMCLOAK_HOME says otherwise." },
         { "TMPDIR", "Where temporary files go [default: /tmp]." },
         { "NO_COLOR", "When set, the output is never colored (as \\-\\-no\\-color); so is it when TERM is unset or dumb." },
 };
