@@ -370,7 +370,7 @@ static void man_main(FILE *f, const struct cmd_info *cmds, size_t n, const char 
                 fputc('\n', f);
                 man_text(f, cmds[i].summary);
                 if (cmds[i].spec) {
-                        fputs("; see \\fBvmcloak\\-", f);
+                        fputs("; see \\%\\fBvmcloak\\-", f);
                         man_text(f, cmds[i].name);
                         fputs("\\fR(1)", f);
                 }
@@ -381,9 +381,9 @@ static void man_main(FILE *f, const struct cmd_info *cmds, size_t n, const char 
         fputs(".SH ENVIRONMENT\n", f);
         for (size_t i = 0; i < ELEMENTSOF(environment); i++)
                 fprintf(f, ".TP\n.B %s\n%s\n", environment[i].name, environment[i].text);
-        fputs(".SH FILES\n.TP\n.I ~/.vmcloak/\nThe home (\\-\\-home or $VMCLOAK_HOME instead); in it:\n", f);
+        fputs(".SH FILES\n.TP\n.I ~/.vmcloak/\nThe home (\\-\\-home or $VMCLOAK_HOME instead), with:\n", f);
         for (size_t i = 0; i < ELEMENTSOF(files_layout); i++) {
-                fputs(".TP\n.I ", f);
+                fputs(".TP\n.I ~/.vmcloak/", f);
                 man_text(f, files_layout[i].path);
                 fprintf(f, "\n%s\n", files_layout[i].text);
         }
