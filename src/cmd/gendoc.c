@@ -188,8 +188,21 @@ static void man_paragraphs(FILE *f, const char *s, bool after_sh) {
                 }
                 if (!after_sh || p != copy)
                         fputs(".PP\n", f);
-                man_text(f, p);
-                fputc('\n', f);
+                /* Indented lines (a little table in the text) keep their lines: no fill. */
+                bool nofill = false;
+                for (char *line = p, *end; line; line = end) {
+                        end = strchr(line, '\n');
+                        if (end)
+                                *end++ = 0;
+                        bool indented = *line == ' ';
+                        if (indented != nofill)
+                                fputs(indented ? ".nf\n" : ".fi\n", f);
+                        nofill = indented;
+                        man_text(f, line);
+                        fputc('\n', f);
+                }
+                if (nofill)
+                        fputs(".fi\n", f);
                 p = next;
         }
 }
