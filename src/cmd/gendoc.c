@@ -445,29 +445,26 @@ static void bash_option_patterns(FILE *f, const char *cmd, const struct optdef *
         fprintf(f, "\"%s --%s\"", cmd, o->name);
 }
 
-/* The shell code that completes value kind c of the word in $3 (bash) into COMPREPLY. */
+/* What completes each value kind that needs no argument: bash (the word begun in $3, into
+ * COMPREPLY) and zsh (an _arguments action). */
+static const struct {
+        const char *bash, *zsh;
+} shell_action[] = {
+        [C_NONE] = { ":", " " },
+        [C_FILE] = { "_vmcloak_files \"$3\"", "_files" },
+        [C_DIR] = { "_vmcloak_dirs \"$3\"", "_files -/" },
+        [C_IFACE] = { "_vmcloak_ifaces \"$3\"", "_net_interfaces" },
+};
+
 static void bash_action(FILE *f, enum compl c, const char *words) {
-        switch (c) {
-        case C_FILE:
-                fputs("_vmcloak_files \"$3\"", f);
-                break;
-        case C_DIR:
-                fputs("_vmcloak_dirs \"$3\"", f);
-                break;
-        case C_IFACE:
-                fputs("_vmcloak_ifaces \"$3\"", f);
-                break;
-        case C_WORDS:
+        if (c == C_WORDS) {
                 fputs("_vmcloak_words ", f);
                 sh_quote(f, words);
                 fputs(" \"$3\"", f);
-                break;
-        case C_NONE:
-                fputs(":", f);
-                break;
-        default:
+        } else if (c < ELEMENTSOF(compl_names) && compl_names[c])
                 fprintf(f, "_vmcloak_names %s \"$3\"", compl_names[c]);
-        }
+        else
+                fputs(shell_action[c].bash, f);
 }
 
 static const char bash_runtime[] =
@@ -687,27 +684,14 @@ static void zsh_desc(FILE *f, const char *s) {
 }
 
 static void zsh_action(FILE *f, enum compl c, const char *words) {
-        switch (c) {
-        case C_FILE:
-                fputs("_files", f);
-                break;
-        case C_DIR:
-                fputs("_files -/", f);
-                break;
-        case C_IFACE:
-                fputs("_net_interfaces", f);
-                break;
-        case C_WORDS:
+        if (c == C_WORDS) {
                 fputs("(", f);
                 zsh_text(f, words);
                 fputs(")", f);
-                break;
-        case C_NONE:
-                fputs(" ", f);
-                break;
-        default:
+        } else if (c < ELEMENTSOF(compl_names) && compl_names[c])
                 fprintf(f, "_vmcloak_names %s", compl_names[c]);
-        }
+        else
+                fputs(shell_action[c].zsh, f);
 }
 
 /* One spec: "--name=[help]:METAVAR:action" ('=': the value in the same word or the next). */
