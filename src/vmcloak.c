@@ -70,7 +70,10 @@ static void print_main_help(void) {
                 printf("  %-12s %s\n", commands[i].name, commands[i].summary);
         printf("\nGlobal options (before or after the command):\n"
                "  -d, --debug       Show debug output\n"
-               "  -q, --quiet       Show only warnings and errors\n"
+               "  -q, --quiet [X]   Show only warnings and errors (VMCloak's -q X and --quiet=X too: X is\n"
+               "                    ignored; -q takes the next word unless it is a command or an option)\n"
+               "  -u, --user USER   Run as USER (as root: initgroups, setgid, setuid, HOME) once the options\n"
+               "                    checked out; the home is then USER's ~/.vmcloak unless --home\n"
                "      --json        Machine-readable output (list, doctor, cloakcheck)\n"
                "      --no-color    Never color the output\n"
                "      --home DIR    Where images, VMs and repository.db live [default: $VMCLOAK_HOME or ~/.vmcloak]\n"
@@ -115,7 +118,7 @@ static int run_builtin(const struct command *c, int argc, char **argv) {
         int rc;
         if (d->check && d->check(&a) < 0)
                 rc = EXIT_USAGE;
-        else if (setup(c->flags, &env) < 0)
+        else if (global_drop_user() < 0 || setup(c->flags, &env) < 0)
                 rc = 1;
         else
                 rc = d->run(&env);
@@ -180,8 +183,24 @@ int main(int argc, char **argv) {
                 const char *name = NULL, *value = NULL;
                 if (streq(a, "-d") || streq(a, "--debug"))
                         name = "debug";
-                else if (streq(a, "-q") || streq(a, "--quiet"))
+                else if (streq(a, "-q") || streq(a, "--quiet") || startswith(a, "--quiet=")) {
+                        /* VMCloak declares -q/--quiet with a value (any value means quiet) and
+                         * so consumes the next word: take it unless it is a command name (our
+                         * flag form, "vmcloak -q list") or an option. */
                         name = "quiet";
+                        if (streq(a, "-q") && i + 1 < argc && argv[i + 1][0] != '-' && !find_command(argv[i + 1]))
+                                i++;
+                } else if (streq(a, "-u") || streq(a, "--user") || startswith(a, "--user=")) {
+                        name = "user";
+                        if (startswith(a, "--user="))
+                                value = a + strlen("--user=");
+                        else if (i + 1 < argc)
+                                value = argv[++i];
+                        else {
+                                log_error("option '%s' needs a value (a user name)", a);
+                                return EXIT_USAGE;
+                        }
+                }
                 else if (streq(a, "--json"))
                         name = "json";
                 else if (streq(a, "--no-color"))

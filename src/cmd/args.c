@@ -14,7 +14,8 @@
 
 static const struct optdef global_opts[] = {
         { "debug", 'd', ARG_FLAG, NULL, NULL, "Show debug output" },
-        { "quiet", 'q', ARG_FLAG, NULL, NULL, "Show only warnings and errors" },
+        { "quiet", 'q', ARG_FLAG, NULL, NULL, "Show only warnings and errors (--quiet=X: VMCloak's form, X ignored)" },
+        { "user", 'u', ARG_VALUE, "USER", NULL, "Run as USER once the options checked out (root only)" },
         { "json", 0, ARG_FLAG, NULL, NULL, "Machine-readable output (list, doctor, cloakcheck)" },
         { "no-color", 0, ARG_FLAG, NULL, NULL, "Never color the output" },
         { "home", 0, ARG_VALUE, "DIR", "$VMCLOAK_HOME or ~/.vmcloak", "Where images, VMs and repository.db live" },
@@ -268,8 +269,11 @@ int args_parse(struct args *a, const struct cmd_spec *spec, int argc, char **arg
         for (int i = 0; i < nspec + nglob; i++) {
                 const struct optdef *o = i < nspec ? &spec->opts[i] : &global_opts[i - nspec];
                 all[n] = o;
-                lopts[n] = (struct option){ o->name, o->kind == ARG_FLAG ? no_argument : required_argument,
-                                            NULL, 1000 + n };
+                /* --quiet=X: VMCloak's -q takes a value, which only means "quiet". */
+                int has_arg = o->kind != ARG_FLAG ? required_argument
+                              : i >= nspec && streq(o->name, "quiet") ? optional_argument
+                                                                       : no_argument;
+                lopts[n] = (struct option){ o->name, has_arg, NULL, 1000 + n };
                 if (o->short_name) {
                         size_t l = strlen(shorts);
                         shorts[l] = o->short_name;
