@@ -33,6 +33,7 @@ static const struct cmd_spec spec = {
 };
 
 static int check(const struct args *a) {
+        vm_debug_vnc(&req.vm, 1);
         req.name = a->pos[0];
         return 0;
 }

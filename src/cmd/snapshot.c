@@ -129,6 +129,7 @@ static const struct cmd_spec spec = {
 
 /* The rules between options; every value's syntax was checked by args_parse, in the order typed. */
 static int check(const struct args *a) {
+        vm_debug_vnc(&req.vm, req.count);
         req.image = a->pos[0];
         req.vmname = a->pos[1];
         req.first_ip = a->npos > 2 ? a->pos[2] : NULL;

@@ -142,6 +142,14 @@ int vm_os_options_check(const struct args *a, const struct os_profile *prof, boo
  */
 int vm_os_minimums(const struct args *a, const struct os_profile *prof, bool no_tpm, unsigned *cpus, unsigned ram_mb,
                    uint64_t disk_bytes);
+struct vm_options;
+/*
+ * VMCloak's --debug side effect for init, install, modify and snapshot (vmcloak-spec.md §2.1):
+ * with the global --debug, VNC is on (v->vnc, as --vrde) on v's --vrde-port display and
+ * --vnc-listen address (127.0.0.1 by default), and one line says where to connect (n_vms VMs:
+ * displays N..N+n_vms-1). Without --debug, or when VNC was on already, nothing changes.
+ */
+void vm_debug_vnc(struct vm_options *v, unsigned n_vms);
 struct init_request;
 /*
  * init/import --hardware NAME|random (name; NULL: nothing to do, no catalog is read): the
