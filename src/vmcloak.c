@@ -69,7 +69,8 @@ static void print_main_help(void) {
         for (size_t i = 0; i < ELEMENTSOF(commands); i++)
                 printf("  %-12s %s\n", commands[i].name, commands[i].summary);
         printf("\nGlobal options (before or after the command):\n"
-               "  -d, --debug       Show debug output\n"
+               "  -d, --debug       Show debug output; for init, install, modify and snapshot also VNC on\n"
+               "                    (as --vrde, as VMCloak's --debug does)\n"
                "  -q, --quiet [X]   Show only warnings and errors (VMCloak's -q X and --quiet=X too: X is\n"
                "                    ignored; -q takes the next word unless it is a command or an option)\n"
                "  -u, --user USER   Run as USER (as root: initgroups, setgid, setuid, HOME) once the options\n"

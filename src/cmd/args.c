@@ -13,7 +13,7 @@
 #include "core/validate.h"
 
 static const struct optdef global_opts[] = {
-        { "debug", 'd', ARG_FLAG, NULL, NULL, "Show debug output" },
+        { "debug", 'd', ARG_FLAG, NULL, NULL, "Show debug output; init, install, modify, snapshot: VNC on too (VMCloak)" },
         { "quiet", 'q', ARG_FLAG, NULL, NULL, "Show only warnings and errors (--quiet=X: VMCloak's form, X ignored)" },
         { "user", 'u', ARG_VALUE, "USER", NULL, "Run as USER once the options checked out (root only)" },
         { "json", 0, ARG_FLAG, NULL, NULL, "Machine-readable output (list, doctor, cloakcheck)" },

@@ -17,7 +17,7 @@ OPT_ENUM_DECLARE(opt_netmode, enum image_netmode);
  * semantics: --vrde-port is the VNC display number). */
 #define VM_DISPLAY_OPTS(v)                                                                                      \
         OPT_BOOL(0, "vm-visible", &(v).visible, "Show the VM's screen (-display gtk)"),                         \
-        OPT_BOOL(0, "vrde", &(v).vnc, "Enable VNC"),                                                            \
+        OPT_BOOL(0, "vrde", &(v).vnc, "Enable VNC (--debug too, as VMCloak)"),                                  \
         OPT_UINT(0, "vrde-port", &(v).vnc_display, 0, 65535 - 5900, "N",                                        \
                  "VNC display number; QEMU listens on TCP 5900+N", .def_value = "3389"),                        \
         OPT_IPV4(0, "vnc-listen", &(v).vnc_listen, "ADDR", "Address VNC listens on", .def_value = "127.0.0.1")
