@@ -159,6 +159,22 @@ static int unknown_command(const char *name) {
         return EXIT_USAGE;
 }
 
+/* The value of the global option at argv[*i], whose long name is opt: "--opt=VALUE", else the
+ * next word (*i moves on to it). -EINVAL after one line naming what the value is. */
+static int option_value(int argc, char **argv, int *i, const char *opt, const char *what, const char **ret) {
+        const char *a = argv[*i], *eq = startswith(a, opt);
+        if (eq && *eq == '=') {
+                *ret = eq + 1;
+                return 0;
+        }
+        if (*i + 1 < argc) {
+                *ret = argv[++*i];
+                return 0;
+        }
+        log_error("option '%s' needs a value (%s)", a, what);
+        return -EINVAL;
+}
+
 int main(int argc, char **argv) {
         interrupt_install();
         const char *base = strrchr(argv[0], '/');
@@ -193,39 +209,20 @@ int main(int argc, char **argv) {
                                 i++;
                 } else if (streq(a, "-u") || streq(a, "--user") || startswith(a, "--user=")) {
                         name = "user";
-                        if (startswith(a, "--user="))
-                                value = a + strlen("--user=");
-                        else if (i + 1 < argc)
-                                value = argv[++i];
-                        else {
-                                log_error("option '%s' needs a value (a user name)", a);
+                        if (option_value(argc, argv, &i, "--user", "a user name", &value) < 0)
                                 return EXIT_USAGE;
-                        }
-                }
-                else if (streq(a, "--json"))
+                } else if (streq(a, "--json"))
                         name = "json";
                 else if (streq(a, "--no-color"))
                         name = "no-color";
                 else if (streq(a, "--home") || startswith(a, "--home=")) {
                         name = "home";
-                        if (startswith(a, "--home="))
-                                value = a + strlen("--home=");
-                        else if (i + 1 < argc)
-                                value = argv[++i];
-                        else {
-                                log_error("option '--home' needs a value (a directory)");
+                        if (option_value(argc, argv, &i, "--home", "a directory", &value) < 0)
                                 return EXIT_USAGE;
-                        }
                 } else if (streq(a, "--qemu-binary") || startswith(a, "--qemu-binary=")) {
                         name = "qemu-binary";
-                        if (startswith(a, "--qemu-binary="))
-                                value = a + strlen("--qemu-binary=");
-                        else if (i + 1 < argc)
-                                value = argv[++i];
-                        else {
-                                log_error("option '--qemu-binary' needs a value (the path of a qemu-system-x86_64)");
+                        if (option_value(argc, argv, &i, "--qemu-binary", "the path of a qemu-system-x86_64", &value) < 0)
                                 return EXIT_USAGE;
-                        }
                 } else {
                         log_error("unknown global option '%s' (see 'vmcloak --help')", a);
                         return EXIT_USAGE;

@@ -546,6 +546,16 @@ static void warn_unknown_once(struct repo *r) {
                     r->ignored ? ")" : "");
 }
 
+/* A migration's end: COMMIT, then r->state as the file is now. */
+static int commit_and_identify(struct repo *r) {
+        int e = exec_sql(r, "COMMIT");
+        struct schema_scan s = { 0 };
+        if (e == 0)
+                e = identify(r, &s);
+        schema_scan_done(&s);
+        return e;
+}
+
 int repo_migrate(struct repo *r, int *ret_from, int *ret_to) {
         int e = exec_sql(r, "BEGIN IMMEDIATE");
         if (e < 0)
@@ -581,10 +591,7 @@ int repo_migrate(struct repo *r, int *ret_from, int *ret_to) {
                 exec_sql(r, "ROLLBACK");
                 return e;
         }
-        e = exec_sql(r, "COMMIT");
-        if (e == 0)
-                e = identify(r, &s);
-        schema_scan_done(&s);
+        e = commit_and_identify(r);
         if (e < 0)
                 return e;
         if (r->state != REPO_CURRENT)
@@ -669,10 +676,7 @@ int repo_migrate_alembic(struct repo *r, const char *rev, const char **ret_from)
                 exec_sql(r, "ROLLBACK");
                 return e < 0 ? e : 1;
         }
-        e = exec_sql(r, "COMMIT");
-        if (e == 0)
-                e = identify(r, &s);
-        schema_scan_done(&s);
+        e = commit_and_identify(r);
         if (e < 0)
                 return e;
         return r->state == REPO_OLDER ? 0 : refuse(r); /* OLDER: cannot be otherwise */
