@@ -74,7 +74,7 @@ static void print_main_help(void) {
                "  -q, --quiet [X]   Show only warnings and errors (VMCloak's -q X and --quiet=X too: X is\n"
                "                    ignored; -q takes the next word unless it is a command or an option)\n"
                "  -u, --user USER   Run as USER (as root: initgroups, setgid, setuid, HOME) once the options\n"
-               "                    checked out; the home is then USER's ~/.vmcloak unless --home\n"
+               "                    parsed; the home is then USER's ~/.vmcloak unless --home\n"
                "      --json        Machine-readable output (list, doctor, cloakcheck)\n"
                "      --no-color    Never color the output\n"
                "      --home DIR    Where images, VMs and repository.db live [default: $VMCLOAK_HOME or ~/.vmcloak]\n"
@@ -117,9 +117,13 @@ static int run_builtin(const struct command *c, int argc, char **argv) {
                 return r > 0 ? 0 : EXIT_USAGE;
         struct cmd_env env = { .args = &a };
         int rc;
-        if (d->check && d->check(&a) < 0)
+        /* -u USER: once the options parsed, before check() reads any file the command names
+         * (--files-dir, the home's hardware.d) and before the home is touched. */
+        if (global_drop_user() < 0)
+                rc = 1;
+        else if (d->check && d->check(&a) < 0)
                 rc = EXIT_USAGE;
-        else if (global_drop_user() < 0 || setup(c->flags, &env) < 0)
+        else if (setup(c->flags, &env) < 0)
                 rc = 1;
         else
                 rc = d->run(&env);

@@ -15,7 +15,7 @@
 static const struct optdef global_opts[] = {
         { "debug", 'd', ARG_FLAG, NULL, NULL, "Show debug output; init, install, modify, snapshot: VNC on too (VMCloak)" },
         { "quiet", 'q', ARG_FLAG, NULL, NULL, "Show only warnings and errors (--quiet=X: VMCloak's form, X ignored)" },
-        { "user", 'u', ARG_VALUE, "USER", NULL, "Run as USER once the options checked out (root only)" },
+        { "user", 'u', ARG_VALUE, "USER", NULL, "Run as USER once the options parsed (root only)" },
         { "json", 0, ARG_FLAG, NULL, NULL, "Machine-readable output (list, doctor, cloakcheck)" },
         { "no-color", 0, ARG_FLAG, NULL, NULL, "Never color the output" },
         { "home", 0, ARG_VALUE, "DIR", "$VMCLOAK_HOME or ~/.vmcloak", "Where images, VMs and repository.db live" },

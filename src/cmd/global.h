@@ -13,7 +13,7 @@ struct global {
         bool quiet;
         const char *home;  /* --home, or NULL */
         const char *argv0_name; /* "vmcloak" or "vmcloak-qemubridge" */
-        /* -u/--user: the account to run as once the options checked out (global_drop_user). */
+        /* -u/--user: the account to run as once the options parsed (global_drop_user). */
         const char *user;
         unsigned user_uid, user_gid;
         char *user_home;
@@ -26,8 +26,9 @@ extern struct global global;
 int global_apply_option(const char *name, const char *value);
 
 /*
- * -u/--user USER (VMCloak's global option): become USER after the start-up checks, before
- * anything of the home is touched. global_apply_option("user") looks USER up (a name, or a
+ * -u/--user USER (VMCloak's global option): become USER once the options parsed (the
+ * dispatcher calls global_drop_user() before the command's check()), before any file the
+ * command names is read and anything of the home is touched. global_apply_option("user") looks USER up (a name, or a
  * number for a uid) and refuses, with one line and -EINVAL, an unknown user and, unless we run
  * as root, any user but ourselves. global_drop_user() then does what VMCloak does (initgroups,
  * setgid, setuid, HOME := the user's home); unlike VMCloak, the home (~/.vmcloak) is resolved
