@@ -190,6 +190,9 @@ expect "delimg of an image with snapshots: refused" 1 "snapshot" --home "$vh" de
 tap_check "... and it is still there" bash -c "'$VM' --home '$vh' list images | grep -q win10base"
 expect "delimg of an unknown image: exit 1" 1 "no image named 'nosuch'" --home "$vh" delimg nosuch
 expect "delvm of an unknown name: 'not found', exit 1 (as VMCloak)" 1 "not found: nosuch" --home "$vh" delvm nosuch
+expect "delvm of an image's name: refused, pointing at delimg (README)" 1 "delete it with 'vmcloak delimg win7base'" \
+  --home "$vh" delvm win7base
+tap_check "... and it is still there" bash -c "'$VM' --home '$vh' list images | grep -q win7base"
 expect "cleanup of an unknown name: exit 0 (as VMCloak), one warning" 0 "nothing to clean up" --home "$vh" cleanup nosuch
 expect "cleanup --vm qemu accepted" 0 "nothing to clean up" --home "$vh" cleanup --vm qemu nosuch
 expect "cleanup --vm virtualbox refused" 2 "only qemu" --home "$vh" cleanup --vm virtualbox nosuch
