@@ -27,7 +27,6 @@ static void free_user(void) { free(global.user_home); }
 /* -u USER: looked up now, so a wrong one fails before any work starts. */
 static int set_user(const char *value) {
         unsigned uid;
-        errno = 0;
         struct passwd *pw = getpwnam(value);
         if (!pw && parse_uint(value, 0, UINT32_MAX - 1, &uid) == 0)
                 pw = getpwuid((uid_t)uid);

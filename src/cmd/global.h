@@ -28,9 +28,9 @@ int global_apply_option(const char *name, const char *value);
 /*
  * -u/--user USER (VMCloak's global option): become USER once the options parsed (the
  * dispatcher calls global_drop_user() before the command's check()), before any file the
- * command names is read and anything of the home is touched. global_apply_option("user") looks USER up (a name, or a
- * number for a uid) and refuses, with one line and -EINVAL, an unknown user and, unless we run
- * as root, any user but ourselves. global_drop_user() then does what VMCloak does (initgroups,
+ * command names is read and anything of the home is touched. global_apply_option("user")
+ * looks USER up (a name, or a number for a uid) and refuses, with one line and -EINVAL, an
+ * unknown user and, unless we run as root, any user but ourselves. global_drop_user() then does what VMCloak does (initgroups,
  * setgid, setuid, HOME := the user's home); unlike VMCloak, the home (~/.vmcloak) is resolved
  * afterwards, so it is USER's (VMCloak kept the invoking user's, which USER cannot write).
  * 0 (also when no -u was given, or USER is who we are), or a negative errno after one line.
