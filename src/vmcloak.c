@@ -124,7 +124,11 @@ static int run_builtin(const struct command *c, int argc, char **argv) {
                 return r > 0 ? 0 : EXIT_USAGE;
         struct cmd_env env = { .args = &a };
         int rc;
-        if (d->check && d->check(&a) < 0)
+        /* -u USER: once the options parsed, before check() reads any file the command names
+         * (--files-dir, the home's hardware.d) and before the home is touched. */
+        if (global_drop_user() < 0)
+                rc = 1;
+        else if (d->check && d->check(&a) < 0)
                 rc = EXIT_USAGE;
         else if (setup(c->flags, &env) < 0)
                 rc = 1;
@@ -204,6 +208,11 @@ int main(int argc, char **argv) {
                         }
                         value = argv[++i];
                 }
+                /* VMCloak declares -q/--quiet with a value (any value means quiet) and so consumes
+                 * the next word: take it unless it is a command name (our flag form, "vmcloak -q
+                 * list") or an option. --quiet=X is taken by args_global_lookup(). */
+                if (streq(a, "-q") && i + 1 < argc && argv[i + 1][0] != '-' && !find_command(argv[i + 1]))
+                        i++;
                 const char *name = o->name;
                 if (global_apply_option(name, value) < 0)
                         return EXIT_USAGE;

@@ -15,8 +15,9 @@
 /* The global options: main() parses them before the command (src/vmcloak.c), args_parse() after
  * it; both help texts, the man pages and the completions print this table. */
 const struct optdef args_global_opts[] = {
-        { "debug", 'd', ARG_FLAG, NULL, NULL, "Show debug output" },
-        { "quiet", 'q', ARG_FLAG, NULL, NULL, "Show only warnings and errors" },
+        { "debug", 'd', ARG_FLAG, NULL, NULL, "Show debug output; init, install, modify, snapshot: VNC on too (VMCloak)" },
+        { "quiet", 'q', ARG_FLAG, NULL, NULL, "Show only warnings and errors (VMCloak's -q X and --quiet=X too: X is ignored)" },
+        { "user", 'u', ARG_VALUE, "USER", NULL, "Run as USER once the options parsed (root only)" },
         { "json", 0, ARG_FLAG, NULL, NULL, "Machine-readable output (list, doctor, cloakcheck)" },
         { "no-color", 0, ARG_FLAG, NULL, NULL, "Never color the output" },
         { "home", 0, ARG_VALUE, "DIR", "$VMCLOAK_HOME or ~/.vmcloak", "Where images, VMs and repository.db live" },
@@ -108,6 +109,9 @@ const struct optdef *args_global_lookup(const char *word, const char **ret_value
                         *ret_value = rest + 1;
                         return o;
                 }
+                /* --quiet=X: VMCloak's -q/--quiet takes a value, which only means "quiet". */
+                if (rest && *rest == '=' && streq(o->name, "quiet"))
+                        return o;
         }
         return NULL;
 }
@@ -297,8 +301,11 @@ int args_parse(struct args *a, const struct cmd_spec *spec, int argc, char **arg
         for (int i = 0; i < nspec + nglob; i++) {
                 const struct optdef *o = i < nspec ? &spec->opts[i] : globs[i - nspec];
                 all[n] = o;
-                lopts[n] = (struct option){ o->name, o->kind == ARG_FLAG ? no_argument : required_argument,
-                                            NULL, 1000 + n };
+                /* --quiet=X: VMCloak's -q takes a value, which only means "quiet". */
+                int has_arg = o->kind != ARG_FLAG ? required_argument
+                              : i >= nspec && streq(o->name, "quiet") ? optional_argument
+                                                                       : no_argument;
+                lopts[n] = (struct option){ o->name, has_arg, NULL, 1000 + n };
                 if (o->short_name) {
                         size_t l = strlen(shorts);
                         shorts[l] = o->short_name;
