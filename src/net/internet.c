@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "core/cleanup.h"
 #include "core/log.h"
@@ -66,9 +68,26 @@ static int nft_errno(const char *err) {
  * nft_errno() with the first line of the error in *ret_err (static until the next call). */
 static int nft_run(struct nft_ctx *ctx, const char *cmds, const char **ret_err) {
         static _Thread_local char line[512];
-        if (nft_run_cmd_from_buffer(ctx, cmds) == 0)
+        /* libnftables writes a failure to open its netlink socket ("Operation not permitted (you
+         * must be root)") to stderr itself, not to the error buffer: catch it there too. */
+        fflush(stderr);
+        _cleanup_close_ int cap = memfd_create("nft-stderr", MFD_CLOEXEC), saved = cap >= 0 ? dup(STDERR_FILENO) : -1;
+        if (saved >= 0)
+                dup2(cap, STDERR_FILENO);
+        int rc = nft_run_cmd_from_buffer(ctx, cmds);
+        _cleanup_free_ char *own = NULL;
+        if (saved >= 0) {
+                fflush(stderr);
+                dup2(saved, STDERR_FILENO);
+                off_t n = lseek(cap, 0, SEEK_CUR);
+                if (n > 0 && (own = calloc(1, (size_t)n + 1)) && pread(cap, own, (size_t)n, 0) != n)
+                        own[0] = '\0';
+        }
+        if (rc == 0)
                 return 0;
         const char *err = nft_ctx_get_error_buffer(ctx);
+        if (isempty(err))
+                err = own;
         snprintf(line, sizeof line, "%s", isempty(err) ? "nftables refused the change" : err);
         line[strcspn(line, "\n")] = '\0';
         if (ret_err)
