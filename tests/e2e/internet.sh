@@ -118,7 +118,15 @@ tap_check "forwarding that was on stays on after off" test "$(inR sysctl -n net.
 inR sysctl -qw net.ipv4.ip_forward=0
 
 # Another table that drops forwarded packets by default: vmcloak warns and leaves it alone.
+# doctor's nftables check: a rolled-back transaction that leaves nothing.
+nft_status() { python3 -c 'import json,sys; print([c for c in json.load(sys.stdin)["checks"] if c["id"]==sys.argv[1]][0]["status"])' "$1"; }
+tap_check "doctor as root: the kernel takes vmcloak's table" test "$(inR "$VM" --json doctor 2>/dev/null | nft_status nftables)" = ok
+tap_check "... and its check left no table" bash -c "! ip netns exec $R nft list table ip vmcloak >/dev/null 2>&1"
+tap_check "doctor as nobody skips the nftables check" \
+  test "$(inR setpriv --reuid=65534 --regid=65534 --clear-groups "$VM" --json doctor 2>/dev/null | nft_status nftables)" = skip
+tap_check "doctor names libudfread" test "$(inR "$VM" --json doctor 2>/dev/null | nft_status libudfread)" = ok
 inR nft add chain ip other fwdrop '{ type filter hook forward priority 0; policy drop; }'
+tap_check "doctor warns about another table's forward drop" test "$(inR "$VM" --json doctor 2>/dev/null | nft_status nftables)" = warn
 out=$(inR "$VM" internet on 10.77.1.2 --via r1 2>&1)
 tap_check "on warns about another table's forward drop" grep -qF 'dropped by default in ip other fwdrop' <<<"$out"
 tap_check "... which indeed blocks the guest" test -z "$(probe 10.77.1.2)"
