@@ -19,19 +19,11 @@ static char **arg_via;
 
 static const struct optdef opts[] = {
         OPT_LIST(0, "via", &arg_via, "IFACE",
-                 "on: the host's interface to the internet the guest's traffic leaves by, masqueraded (repeat for "
-                 "several, as VMCloak's IFACE...); off removes every interface of the guest",
+                 "on: a host interface to the internet; the guest's traffic leaves by it, masqueraded (VMCloak's "
+                 "IFACE...)",
                  .check = check_ifname),
         { NULL },
 };
-
-static int check_action(const struct args *a, const char *value, const char *what) {
-        (void)a, (void)what;
-        if (streq(value, "on") || streq(value, "off") || streq(value, "status"))
-                return 0;
-        log_error("unknown action '%s': use on, off or status", value);
-        return -EINVAL;
-}
 
 /* A bare address must be one a guest can have: unicast, not loopback, not 0.0.0.0/8. */
 static int check_target(const struct args *a, const char *value, const char *what) {
@@ -47,7 +39,7 @@ static int check_target(const struct args *a, const char *value, const char *wha
 }
 
 static const struct posdef pos[] = {
-        { "on|off|status", check_action },
+        { "on|off|status", NULL },   /* checked with --via in check_args() */
         { "IMAGE|IP", check_target },
         { NULL },
 };
@@ -66,6 +58,11 @@ static const struct cmd_spec spec = {
 };
 
 static int check_args(const struct args *a) {
+        const char *action = a->pos[0];
+        if (!streq(action, "on") && !streq(action, "off") && !streq(action, "status")) {
+                log_error("unknown action '%s': use on, off or status", action);
+                return -EINVAL;
+        }
         if (streq(a->pos[0], "on") && !arg_via) {
                 log_error("internet on needs --via IFACE: the host's interface to the internet (ip route show default "
                           "names it after 'dev')");
