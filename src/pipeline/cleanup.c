@@ -226,6 +226,10 @@ static unsigned remove_internet(const struct image *img) {
                 log_debug("not checking for internet rules of %s: that needs root (CAP_NET_ADMIN)", img->ipaddr);
                 return 0;
         }
+        /* Looked at quietly first: a kernel without nf_tables has no rules to remove. */
+        _cleanup_strv_free_ char **ifaces = NULL;
+        if (net_internet_list(ip, &ifaces, NULL) < 0 || !ifaces)
+                return 0;
         unsigned ch = 0;
         if (net_internet_off(ip, &ch) < 0 || ch == 0)
                 return 0;
