@@ -1,5 +1,6 @@
 /* vmcloak internet: give a bridged guest temporary internet (VMCloak's vmcloak-iptables do|undo). */
 #include <errno.h>
+#include <json-c/json.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,6 +54,7 @@ static const struct cmd_spec spec = {
         "table goes with the last guest, and IP forwarding goes back off if vmcloak switched it on.\n"
         "vmcloak cleanup IMAGE removes them too. IMAGE stands for its address from the repository;\n"
         "an image on user-mode networking has no route to give (QEMU runs it with restrict=on).\n"
+        "status --json prints {address, internet, via: [IFACE...], table, ip_forward}.\n"
         "Replaces VMCloak's vmcloak-iptables do|undo IP IFACE...",
         opts, 2, 2, .pos = pos,
 };
@@ -123,6 +125,20 @@ static int status(uint32_t ip, const char *a) {
                 errno = -r;
                 log_error("cannot read nftables table " NET_INTERNET_FAMILY " " NET_INTERNET_TABLE ": %m");
                 return 1;
+        }
+        if (global.json) {
+                json_object *o = json_object_new_object(), *arr = json_object_new_array();
+                for (size_t i = 0; ifs && ifs[i]; i++)
+                        json_object_array_add(arr, json_object_new_string(ifs[i]));
+                int fwd = net_ip_forward_get();
+                json_object_object_add(o, "address", json_object_new_string(a));
+                json_object_object_add(o, "internet", json_object_new_boolean(ifs != NULL));
+                json_object_object_add(o, "via", arr);
+                json_object_object_add(o, "table", json_object_new_boolean(table));
+                json_object_object_add(o, "ip_forward", fwd < 0 ? NULL : json_object_new_boolean(fwd == 1));
+                printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+                json_object_put(o);
+                return 0;
         }
         _cleanup_free_ char *list = ifs ? strv_join(ifs, ", ") : NULL;
         if (ifs)

@@ -88,6 +88,8 @@ tap_check "on twice exits 0 and says nothing to do" test "$rc" = 0 -a -n "$(grep
 tap_check "on twice is one rule set" test "$(inR nft list table ip vmcloak)" = "$tab"
 out=$(inR "$VM" internet status 10.77.1.2 2>&1)
 tap_check "status names the interface" grep -qF '10.77.1.2 has internet via r1' <<<"$out"
+out=$(inR "$VM" --json internet status 10.77.1.2 2>/dev/null)
+tap_check "status --json" python3 -c 'import json,sys; d=json.loads(sys.argv[1]); assert d=={"address":"10.77.1.2","internet":True,"via":["r1"],"table":True,"ip_forward":True}, d' "$out"
 
 # A second guest, through two interfaces (VMCloak's IFACE...).
 inR "$VM" internet on 10.77.1.3 --via r1 --via lo >/dev/null 2>&1
