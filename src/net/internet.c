@@ -8,10 +8,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include "core/cleanup.h"
+#include "core/interrupt.h"
 #include "core/log.h"
 #include "core/util.h"
 #include "core/validate.h"
@@ -19,6 +22,7 @@
 #define TBL NET_INTERNET_FAMILY " " NET_INTERNET_TABLE
 #define IP_FORWARD "/proc/sys/net/ipv4/ip_forward"
 #define CAP_NET_ADMIN_BIT 12
+#define TABLE_LOCK "/run/vmcloak-internet.lock"   /* /run: only root writes there, so no user can hold it */
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct nft_ctx *, nft_ctx_free)
 DEFINE_TRIVIAL_CLEANUP_FUNC(json_object *, json_object_put)
@@ -211,6 +215,26 @@ static const char *word_error(int r, const char *err) {
         }
 }
 
+/* One vmcloak at a time reads and changes the table (an `off` deleting the table with what it
+ * thought was the last element would take a concurrent `on`'s element with it). An flock on a
+ * file in /run, waited for (Ctrl-C stops the wait); where it cannot be made, no lock: `create
+ * table` still keeps two runs from making two rule sets. Returns the fd to close, or -1. */
+static int table_lock(void) {
+        int fd = open(TABLE_LOCK, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0) {
+                log_debug("no lock for the internet table (%s: %m); going on without", TABLE_LOCK);
+                return -1;
+        }
+        while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+                if (errno != EWOULDBLOCK || interrupted()) {
+                        close(fd);
+                        return -1;
+                }
+                sleep_ms(50);
+        }
+        return fd;
+}
+
 int net_internet_on(uint32_t addr, char *const *ifaces, unsigned *ret_changes) {
         *ret_changes = 0;
         char a[16];
@@ -222,6 +246,8 @@ int net_internet_on(uint32_t addr, char *const *ifaces, unsigned *ret_changes) {
                 log_error("no interface to the internet given (--via IFACE)");
                 return -EINVAL;
         }
+        _cleanup_close_ int lock = table_lock();
+        (void)lock;   /* held until return */
         _cleanup_(nft_ctx_freep) struct nft_ctx *ctx = NULL;
         int r = ctx_new(&ctx, false);
         if (r < 0)
@@ -277,6 +303,8 @@ int net_internet_off(uint32_t addr, unsigned *ret_changes) {
         *ret_changes = 0;
         char a[16];
         format_ipv4(addr, a);
+        _cleanup_close_ int lock = table_lock();
+        (void)lock;   /* held until return */
         _cleanup_(table_state_done) struct table_state t = { 0 };
         int r = table_read(&t);
         if (r < 0) {

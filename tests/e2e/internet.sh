@@ -113,6 +113,18 @@ tap_check "the other table is untouched" test "$(inR nft list table ip other)" =
 out=$(inR "$VM" internet off 10.77.1.3 2>&1); rc=$?
 tap_check "off without a table exits 0" test "$rc" = 0 -a -n "$(grep -F 'nothing to do' <<<"$out")"
 
+# Concurrent runs: one rule set with every guest, and the last off removes the table.
+pids=(); for n in 11 12 13 14 15 16; do inR "$VM" internet on 10.77.1.$n --via r1 >/dev/null 2>&1 & pids+=($!); done
+rcs=0; for p in "${pids[@]}"; do wait "$p" || rcs=1; done
+tab=$(inR nft list table ip vmcloak 2>&1)
+tap_check "six concurrent on: all exit 0" test "$rcs" = 0
+tap_check "... one rule set" test "$(grep -c masquerade <<<"$tab")" = 1 -a "$(grep -c 'chain ' <<<"$tab")" = 3 -a "$(grep -c '@out accept' <<<"$tab")" = 2
+tap_check "... with all six guests" test "$(inR nft list set ip vmcloak out | grep -o '10\.77\.1\.1[1-6] \. "r1"' | sort -u | wc -l)" = 6
+pids=(); for n in 11 12 13 14 15 16; do inR "$VM" internet off 10.77.1.$n >/dev/null 2>&1 & pids+=($!); done
+for p in "${pids[@]}"; do wait "$p"; done
+tap_check "six concurrent off: the table is gone and forwarding is off" \
+  bash -c "! ip netns exec $R nft list table ip vmcloak >/dev/null 2>&1 && test \$(ip netns exec $R sysctl -n net.ipv4.ip_forward) = 0"
+
 # Forwarding that was on before stays on.
 inR sysctl -qw net.ipv4.ip_forward=1
 inR "$VM" internet on 10.77.1.2 --via r1 >/dev/null 2>&1; inR "$VM" internet off 10.77.1.2 >/dev/null 2>&1
