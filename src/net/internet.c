@@ -218,21 +218,30 @@ static const char *word_error(int r, const char *err) {
 /* One vmcloak at a time reads and changes the table (an `off` deleting the table with what it
  * thought was the last element would take a concurrent `on`'s element with it). An flock on a
  * file in /run, waited for (Ctrl-C stops the wait); where it cannot be made, no lock: `create
- * table` still keeps two runs from making two rule sets. Returns the fd to close, or -1. */
-static int table_lock(void) {
+ * table` still keeps two runs from making two rule sets. *ret_fd: the fd to close, or -1.
+ * 0, or -ECANCELED (after one line) when Ctrl-C ended the wait. */
+static int table_lock(int *ret_fd) {
+        *ret_fd = -1;
         int fd = open(TABLE_LOCK, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
         if (fd < 0) {
                 log_debug("no lock for the internet table (%s: %m); going on without", TABLE_LOCK);
-                return -1;
+                return 0;
         }
         while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-                if (errno != EWOULDBLOCK || interrupted()) {
+                if (errno != EWOULDBLOCK) {
+                        log_debug("cannot lock %s: %m; going on without", TABLE_LOCK);
                         close(fd);
-                        return -1;
+                        return 0;
+                }
+                if (interrupted()) {
+                        log_error("interrupted while waiting for another vmcloak internet (%s)", TABLE_LOCK);
+                        close(fd);
+                        return -ECANCELED;
                 }
                 sleep_ms(50);
         }
-        return fd;
+        *ret_fd = fd;
+        return 0;
 }
 
 int net_internet_on(uint32_t addr, char *const *ifaces, unsigned *ret_changes) {
@@ -246,11 +255,12 @@ int net_internet_on(uint32_t addr, char *const *ifaces, unsigned *ret_changes) {
                 log_error("no interface to the internet given (--via IFACE)");
                 return -EINVAL;
         }
-        _cleanup_close_ int lock = table_lock();
-        (void)lock;   /* held until return */
-        _cleanup_(nft_ctx_freep) struct nft_ctx *ctx = NULL;
-        int r = ctx_new(&ctx, false);
+        _cleanup_close_ int lock = -1;   /* held until return */
+        int r = table_lock(&lock);
         if (r < 0)
+                return r;
+        _cleanup_(nft_ctx_freep) struct nft_ctx *ctx = NULL;
+        if ((r = ctx_new(&ctx, false)) < 0)
                 return r;
         for (int attempt = 0; attempt < 3; attempt++) {
                 _cleanup_(table_state_done) struct table_state t = { 0 };
@@ -303,10 +313,12 @@ int net_internet_off(uint32_t addr, unsigned *ret_changes) {
         *ret_changes = 0;
         char a[16];
         format_ipv4(addr, a);
-        _cleanup_close_ int lock = table_lock();
-        (void)lock;   /* held until return */
+        _cleanup_close_ int lock = -1;   /* held until return */
+        int r = table_lock(&lock);
+        if (r < 0)
+                return r;
         _cleanup_(table_state_done) struct table_state t = { 0 };
-        int r = table_read(&t);
+        r = table_read(&t);
         if (r < 0) {
                 log_error("cannot read nftables table %s: %s", TBL, word_error(r, "unreadable answer"));
                 return r;

@@ -39,12 +39,15 @@ enum {
  * transaction with its first elements (`create table`, so two concurrent runs never make two
  * rule sets), switches IP forwarding on and records that it did. Idempotent. Prints one error
  * line on failure: -EPERM without CAP_NET_ADMIN, -EOPNOTSUPP when the kernel lacks nf_tables
- * (or its nat/masquerade), another negative errno from the netlink transaction or the sysctl. */
+ * (or its nat/masquerade), -ECANCELED when Ctrl-C ended the wait for another vmcloak internet
+ * (runs take turns on an flock of /run/vmcloak-internet.lock), another negative errno from the
+ * netlink transaction or the sysctl. */
 int net_internet_on(uint32_t addr, char *const *ifaces, unsigned *ret_changes);
 
 /* Remove guest `addr`'s elements (all of its interfaces); with the last element of any guest the
  * table goes and IP forwarding is switched off again when vmcloak switched it on. No table or no
- * element of that guest: 0 with *ret_changes 0. Prints one error line on failure. */
+ * element of that guest: 0 with *ret_changes 0. Prints one error line on failure (the same
+ * errors as net_internet_on). */
 int net_internet_off(uint32_t addr, unsigned *ret_changes);
 
 /* The interfaces guest `addr` has the internet through (NULL-terminated, NULL when none), and
