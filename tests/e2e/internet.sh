@@ -26,7 +26,7 @@ if ! command -v nft >/dev/null || ! command -v python3 >/dev/null; then
   echo "1..0 # SKIP needs nft (Debian package nftables) and python3"; exit 0
 fi
 ip netns add "$R"; ip netns add "$I"
-if ! ip netns exec "$R" nft -c -f - <<<'table ip t { chain p { type nat hook postrouting priority srcnat; masquerade; } }' 2>/dev/null; then
+if ! ip netns exec "$R" nft -c -f - <<<'table ip t { chain p { type nat hook postrouting priority srcnat; masquerade; }; }' 2>/dev/null; then
   echo "1..0 # SKIP the kernel lacks nf_tables with NAT and masquerade (modprobe -a nf_tables nft_chain_nat nft_masq)"; exit 0
 fi
 inG() { ip netns exec "$G" "$@"; }
