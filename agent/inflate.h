@@ -1,4 +1,5 @@
-/* Raw DEFLATE (RFC 1951) decoder that streams: fixed memory, output through a callback. */
+/* Raw DEFLATE (RFC 1951) decoding that streams (zlib underneath): fixed memory, output through a
+ * callback, capped. */
 #pragma once
 
 #include <stddef.h>

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 #include "inflate.h"
 
@@ -19,18 +20,6 @@
 #define EOCD_LEN 22
 #define CENTRAL_LEN 46
 #define LOCAL_LEN 30
-
-uint32_t crc32_update(uint32_t crc, const void *data, size_t len) {
-        static const uint32_t poly = 0xedb88320u;
-        const unsigned char *p = data;
-        crc = ~crc;
-        while (len--) {
-                crc ^= *p++;
-                for (int k = 0; k < 8; k++)
-                        crc = (crc >> 1) ^ (poly & (0u - (crc & 1)));
-        }
-        return ~crc;
-}
 
 static uint16_t le16(const unsigned char *p) { return (uint16_t)(p[0] | p[1] << 8); }
 static uint32_t le32(const unsigned char *p) {
@@ -297,7 +286,7 @@ static long limited_read(void *userdata, unsigned char *buf, size_t len) {
 
 static int sink_write(void *userdata, const unsigned char *data, size_t len) {
         struct limited *l = userdata;
-        l->crc = crc32_update(l->crc, data, len);
+        l->crc = (uint32_t)crc32_z(l->crc, data, len);
         l->written += len;
         return l->sink->file_data ? l->sink->file_data(l->sink->userdata, data, len) : 0;
 }

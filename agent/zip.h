@@ -67,4 +67,3 @@ int zip_extract(const struct zip_source *src, const struct zip_sink *sink, const
  * *is_dir is set for names ending in a separator. */
 int zip_check_name(const char *raw, size_t len, char *out, size_t outsz, bool *is_dir);
 
-uint32_t crc32_update(uint32_t crc, const void *data, size_t len);

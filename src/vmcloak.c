@@ -22,6 +22,7 @@ enum {
         NEED_REPO = 1 << 0,          /* the repository, opened (created on first use) as it is */
         NEED_REPO_CURRENT = 1 << 1,  /* the repository with the current schema (commands that write it) */
         NEED_PIPELINE = 1 << 2,      /* the repository and the machine driver (QEMU), for pipeline steps */
+        HIDDEN = 1 << 3,             /* for the build and the shell completions: not in help */
 };
 
 struct command {
@@ -33,6 +34,9 @@ struct command {
 
 static int help_main(int argc, char **argv);
 static const struct cmd_def cmd_help = { .run_argv = help_main };
+static int generate_main(int argc, char **argv);
+static const struct cmd_def cmd_generate = { .run_argv = generate_main };
+static const struct cmd_def cmd_complete = { .run_argv = cmd_complete_main };
 
 static const struct command commands[] = {
         { "init", &cmd_init, NEED_PIPELINE | NEED_REPO_CURRENT,
@@ -61,25 +65,32 @@ static const struct command commands[] = {
         { "export", &cmd_export, NEED_PIPELINE, "Export an image or VM for another sandbox" },
         { "cleanup", &cmd_cleanup, NEED_PIPELINE, "Remove leftovers of an interrupted run for a VM" },
         { "help", &cmd_help, 0, "Show help for vmcloak or one command" },
+        { "__generate", &cmd_generate, HIDDEN, "Write the man pages or a shell completion (the build)" },
+        { "__complete", &cmd_complete, HIDDEN, "Print names for the shell completions" },
 };
 
+static const char description[] = "Build ready-to-use, cloaked QEMU/KVM virtual machines for malware sandboxes\n"
+                                  "(Cuckoo3, CAPE) with nobody at the keyboard.";
+
 static void print_main_help(void) {
-        printf("Usage: vmcloak [GLOBAL OPTIONS] COMMAND [ARGS]\n\n"
-               "Build ready-to-use, cloaked QEMU/KVM virtual machines for malware sandboxes\n"
-               "(Cuckoo3, CAPE) with nobody at the keyboard.\n\nCommands:\n");
+        printf("Usage: vmcloak [GLOBAL OPTIONS] COMMAND [ARGS]\n\n%s\n\nCommands:\n", description);
         for (size_t i = 0; i < ELEMENTSOF(commands); i++)
-                printf("  %-12s %s\n", commands[i].name, commands[i].summary);
-        printf("\nGlobal options (before or after the command):\n"
-               "  -d, --debug       Show debug output\n"
-               "  -q, --quiet       Show only warnings and errors\n"
-               "      --json        Machine-readable output (list, doctor, cloakcheck)\n"
-               "      --no-color    Never color the output\n"
-               "      --home DIR    Where images, VMs and repository.db live [default: $VMCLOAK_HOME or ~/.vmcloak]\n"
-               "      --qemu-binary PATH  The QEMU system emulator every run uses, e.g. a patched build\n"
-               "                    [default: $VMCLOAK_QEMU or qemu-system-x86_64 in PATH]\n"
-               "      --version     Print the version\n"
-               "  -h, --help        Show this help\n\n"
-               "Run 'vmcloak COMMAND --help' for the options of one command.\n");
+                if (!(commands[i].flags & HIDDEN))
+                        printf("  %-12s %s\n", commands[i].name, commands[i].summary);
+        printf("\nGlobal options (before or after the command):\n");
+        args_print_options(args_global_opts, true);
+        printf("\nRun 'vmcloak COMMAND --help' for the options of one command.\n");
+}
+
+/* vmcloak __generate man|bash|zsh DIR: the build's man pages and completions, from the table
+ * above and each command's options. */
+static int generate_main(int argc, char **argv) {
+        struct cmd_info info[ELEMENTSOF(commands)];
+        size_t n = 0;
+        for (size_t i = 0; i < ELEMENTSOF(commands); i++)
+                if (!(commands[i].flags & HIDDEN))
+                        info[n++] = (struct cmd_info){ commands[i].name, commands[i].summary, commands[i].def->spec };
+        return gendoc_main(info, n, description, argc, argv);
 }
 
 static const struct command *find_command(const char *name) {
@@ -114,7 +125,11 @@ static int run_builtin(const struct command *c, int argc, char **argv) {
                 return r > 0 ? 0 : EXIT_USAGE;
         struct cmd_env env = { .args = &a };
         int rc;
-        if (d->check && d->check(&a) < 0)
+        /* -u USER: once the options parsed, before check() reads any file the command names
+         * (--files-dir, the home's hardware.d) and before the home is touched. */
+        if (global_drop_user() < 0)
+                rc = 1;
+        else if (d->check && d->check(&a) < 0)
                 rc = EXIT_USAGE;
         else if (setup(c->flags, &env) < 0)
                 rc = 1;
@@ -146,9 +161,11 @@ static int help_main(int argc, char **argv) {
 
 static int unknown_command(const char *name) {
         const char *names[ELEMENTSOF(commands)];
+        int n = 0;
         for (size_t i = 0; i < ELEMENTSOF(commands); i++)
-                names[i] = commands[i].name;
-        const char *s = args_suggest(name, names, (int)ELEMENTSOF(commands));
+                if (!(commands[i].flags & HIDDEN))
+                        names[n++] = commands[i].name;
+        const char *s = args_suggest(name, names, n);
         if (s)
                 log_error("unknown command '%s'; did you mean '%s'? (see 'vmcloak help')", name, s);
         else
@@ -170,7 +187,7 @@ int main(int argc, char **argv) {
         int i = 1;
         for (; i < argc && argv[i][0] == '-'; i++) {
                 const char *a = argv[i];
-                if (streq(a, "--version")) {
+                if (streq(a, "--version")) { /* main_only in args_global_opts */
                         printf("vmcloak %s\n", VMCLOAK_VERSION);
                         return 0;
                 }
@@ -178,39 +195,26 @@ int main(int argc, char **argv) {
                         print_main_help();
                         return 0;
                 }
-                const char *name = NULL, *value = NULL;
-                if (streq(a, "-d") || streq(a, "--debug"))
-                        name = "debug";
-                else if (streq(a, "-q") || streq(a, "--quiet"))
-                        name = "quiet";
-                else if (streq(a, "--json"))
-                        name = "json";
-                else if (streq(a, "--no-color"))
-                        name = "no-color";
-                else if (streq(a, "--home") || startswith(a, "--home=")) {
-                        name = "home";
-                        if (startswith(a, "--home="))
-                                value = a + strlen("--home=");
-                        else if (i + 1 < argc)
-                                value = argv[++i];
-                        else {
-                                log_error("option '--home' needs a value (a directory)");
-                                return EXIT_USAGE;
-                        }
-                } else if (streq(a, "--qemu-binary") || startswith(a, "--qemu-binary=")) {
-                        name = "qemu-binary";
-                        if (startswith(a, "--qemu-binary="))
-                                value = a + strlen("--qemu-binary=");
-                        else if (i + 1 < argc)
-                                value = argv[++i];
-                        else {
-                                log_error("option '--qemu-binary' needs a value (the path of a qemu-system-x86_64)");
-                                return EXIT_USAGE;
-                        }
-                } else {
+                const char *value;
+                const struct optdef *o = args_global_lookup(a, &value);
+                if (!o) {
                         log_error("unknown global option '%s' (see 'vmcloak --help')", a);
                         return EXIT_USAGE;
                 }
+                if (o->kind != ARG_FLAG && !value) {
+                        if (i + 1 >= argc) {
+                                log_error("option '--%s' needs a value (%s; see 'vmcloak --help')", o->name,
+                                          o->metavar);
+                                return EXIT_USAGE;
+                        }
+                        value = argv[++i];
+                }
+                /* VMCloak declares -q/--quiet with a value (any value means quiet) and so consumes
+                 * the next word: take it unless it is a command name (our flag form, "vmcloak -q
+                 * list") or an option. --quiet=X is taken by args_global_lookup(). */
+                if (streq(a, "-q") && i + 1 < argc && argv[i + 1][0] != '-' && !find_command(argv[i + 1]))
+                        i++;
+                const char *name = o->name;
                 if (global_apply_option(name, value) < 0)
                         return EXIT_USAGE;
         }

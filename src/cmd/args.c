@@ -12,14 +12,18 @@
 #include "core/util.h"
 #include "core/validate.h"
 
-static const struct optdef global_opts[] = {
-        { "debug", 'd', ARG_FLAG, NULL, NULL, "Show debug output" },
-        { "quiet", 'q', ARG_FLAG, NULL, NULL, "Show only warnings and errors" },
+/* The global options: main() parses them before the command (src/vmcloak.c), args_parse() after
+ * it; both help texts, the man pages and the completions print this table. */
+const struct optdef args_global_opts[] = {
+        { "debug", 'd', ARG_FLAG, NULL, NULL, "Show debug output; init, install, modify, snapshot: VNC on too (VMCloak)" },
+        { "quiet", 'q', ARG_FLAG, NULL, NULL, "Show only warnings and errors (VMCloak's -q X and --quiet=X too: X is ignored)" },
+        { "user", 'u', ARG_VALUE, "USER", NULL, "Run as USER once the options parsed (root only)" },
         { "json", 0, ARG_FLAG, NULL, NULL, "Machine-readable output (list, doctor, cloakcheck)" },
         { "no-color", 0, ARG_FLAG, NULL, NULL, "Never color the output" },
         { "home", 0, ARG_VALUE, "DIR", "$VMCLOAK_HOME or ~/.vmcloak", "Where images, VMs and repository.db live" },
         { "qemu-binary", 0, ARG_VALUE, "PATH", "$VMCLOAK_QEMU or qemu-system-x86_64 in PATH",
           "The QEMU system emulator every run uses (e.g. a patched build)" },
+        { "version", 0, ARG_FLAG, NULL, NULL, "Print the version", .main_only = true },
         { "help", 'h', ARG_FLAG, NULL, NULL, "Show this help" },
         { NULL },
 };
@@ -86,18 +90,42 @@ static void print_opt(const struct optdef *o) {
         putchar('\n');
 }
 
+void args_print_options(const struct optdef *opts, bool main_only) {
+        for (const struct optdef *o = opts; o && o->name; o++)
+                if (main_only || !o->main_only)
+                        print_opt(o);
+}
+
+const struct optdef *args_global_lookup(const char *word, const char **ret_value) {
+        *ret_value = NULL;
+        for (const struct optdef *o = args_global_opts; o->name; o++) {
+                if (o->short_name && word[0] == '-' && word[1] == o->short_name && !word[2])
+                        return o;
+                const char *rest = startswith(word, "--");
+                rest = rest ? startswith(rest, o->name) : NULL;
+                if (rest && !*rest)
+                        return o;
+                if (rest && *rest == '=' && o->kind != ARG_FLAG) {
+                        *ret_value = rest + 1;
+                        return o;
+                }
+                /* --quiet=X: VMCloak's -q/--quiet takes a value, which only means "quiet". */
+                if (rest && *rest == '=' && streq(o->name, "quiet"))
+                        return o;
+        }
+        return NULL;
+}
+
 void args_print_help(const struct cmd_spec *spec) {
         printf("Usage: vmcloak %s %s\n\n%s\n", spec->name, spec->usage, spec->summary);
         if (spec->description)
                 printf("\n%s\n", spec->description);
         if (count_opts(spec->opts) > 0) {
                 printf("\nOptions:\n");
-                for (const struct optdef *o = spec->opts; o->name; o++)
-                        print_opt(o);
+                args_print_options(spec->opts, true);
         }
         printf("\nGlobal options:\n");
-        for (const struct optdef *o = global_opts; o->name; o++)
-                print_opt(o);
+        args_print_options(args_global_opts, false);
 }
 
 static int find_opt(const struct cmd_spec *spec, const char *name) {
@@ -113,8 +141,9 @@ static void unknown_option(const struct cmd_spec *spec, const char *arg) {
         int n = 0;
         for (const struct optdef *o = spec->opts; o && o->name; o++)
                 names[n++] = o->name;
-        for (const struct optdef *o = global_opts; o->name; o++)
-                names[n++] = o->name;
+        for (const struct optdef *o = args_global_opts; o->name; o++)
+                if (!o->main_only)
+                        names[n++] = o->name;
         const char *word = arg;
         while (*word == '-')
                 word++;
@@ -243,7 +272,11 @@ static int bind_all(const struct args *a) {
 int args_parse(struct args *a, const struct cmd_spec *spec, int argc, char **argv) {
         memset(a, 0, sizeof *a);
         a->spec = spec;
-        int nspec = count_opts(spec->opts), nglob = count_opts(global_opts);
+        int nspec = count_opts(spec->opts), nglob = 0;
+        const struct optdef *globs[ARGS_MAX_OPTS];
+        for (const struct optdef *o = args_global_opts; o->name; o++)
+                if (!o->main_only && nglob < ARGS_MAX_OPTS)
+                        globs[nglob++] = o;
         if (nspec + nglob >= ARGS_MAX_OPTS)
                 abort();
         /* A cluster of short flags ("-ff") is one word and several events: a word has at most
@@ -266,10 +299,13 @@ int args_parse(struct args *a, const struct cmd_spec *spec, int argc, char **arg
         int n = 0;
         const struct optdef *all[ARGS_MAX_OPTS];
         for (int i = 0; i < nspec + nglob; i++) {
-                const struct optdef *o = i < nspec ? &spec->opts[i] : &global_opts[i - nspec];
+                const struct optdef *o = i < nspec ? &spec->opts[i] : globs[i - nspec];
                 all[n] = o;
-                lopts[n] = (struct option){ o->name, o->kind == ARG_FLAG ? no_argument : required_argument,
-                                            NULL, 1000 + n };
+                /* --quiet=X: VMCloak's -q takes a value, which only means "quiet". */
+                int has_arg = o->kind != ARG_FLAG ? required_argument
+                              : i >= nspec && streq(o->name, "quiet") ? optional_argument
+                                                                       : no_argument;
+                lopts[n] = (struct option){ o->name, has_arg, NULL, 1000 + n };
                 if (o->short_name) {
                         size_t l = strlen(shorts);
                         shorts[l] = o->short_name;

@@ -61,6 +61,7 @@ struct optdef {
         const struct opt_enum *enumdef;
         const char *def_value; /* parsed into the field when the option is not given; --help shows it */
         arg_check_fn check;    /* the value's syntax beyond its type (each value of a list), or NULL */
+        bool main_only;        /* a global option only before the command (--version) */
 };
 
 /* A positional argument: its name in messages and the check of its syntax (NULL: none). */
@@ -125,6 +126,16 @@ char **args_list(const struct args *a, const char *name);          /* NULL-termi
 /* Whether the option is one a shared block binds but spec->unbound takes back. */
 bool args_is_unbound(const struct cmd_spec *spec, const char *name);
 void args_print_help(const struct cmd_spec *spec);
+/* The lines of --help for each option of opts ({NULL}-terminated), with the main_only ones when
+ * main_only; on stdout. */
+void args_print_options(const struct optdef *opts, bool main_only);
+
+/* The global options ({NULL}-terminated), for main()'s parsing before the command, both help
+ * texts, the man pages and the completions. */
+extern const struct optdef args_global_opts[];
+/* The global option word is ("-d", "--home", "--home=DIR"), or NULL; *ret_value: the value
+ * after '=' of an option that takes one, else NULL (main() takes the next word then). */
+const struct optdef *args_global_lookup(const char *word, const char **ret_value);
 
 /* Closest candidate within edit distance 3 (for "did you mean"), or NULL. */
 const char *args_suggest(const char *word, const char *const *candidates, int n);

@@ -64,5 +64,26 @@ int cmd_list_hardware(bool name_only, char *const *files);
  * and returns exit code 2. Never a fake success. */
 int cmd_not_implemented(const struct cmd_env *env, const char *what);
 
+/* A command as the man pages and completions see it (src/vmcloak.c's table). spec: NULL for one
+ * that takes its argv as is (help). */
+struct cmd_info {
+        const char *name;
+        const char *summary;
+        const struct cmd_spec *spec;
+};
+
+/* vmcloak __generate man|bash|zsh DIR (cmd/gendoc.c): writes vmcloak.1 and vmcloak-COMMAND.1, the
+ * bash completion "vmcloak" or the zsh completion "_vmcloak" into DIR, from cmds (n of them), the
+ * program's description (paragraphs), each
+ * command's option table and the global options. The .TH date is $SOURCE_DATE_EPOCH's (the build
+ * is reproducible), else 1970-01-01. Exit code: 0, 1 (a file not written), 2 (usage). */
+int gendoc_main(const struct cmd_info *cmds, size_t n, const char *description, int argc, char **argv);
+
+/* vmcloak __complete images|vms|names|deps|hardware (cmd/complete.c): the names the shell
+ * completions offer, one a line, from the repository of --home/$VMCLOAK_HOME/~/.vmcloak as it
+ * is: nothing is created (no repository: no names) and nothing is printed on stderr. Exit code
+ * 0, or 2 for an unknown word. */
+int cmd_complete_main(int argc, char **argv);
+
 /* Map a negative errno from a core call to an exit code (the message was already printed). */
 static inline int exit_code_for(int r) { return r < 0 ? 1 : 0; }

@@ -2,13 +2,18 @@
 #include "cmd/global.h"
 
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "core/log.h"
 #include "core/paths.h"
 #include "core/progress.h"
 #include "core/repo.h"
 #include "core/util.h"
+#include "core/validate.h"
 #include "libvirt/driver.h"
 #include "qemu/driver.h"
 #include "qemu/probe.h"
@@ -16,6 +21,56 @@
 struct global global = { .argv0_name = "vmcloak" };
 static struct repo *the_repo;
 static struct pipeline the_pipeline;
+
+static void free_user(void) { free(global.user_home); }
+
+/* -u USER: looked up now, so a wrong one fails before any work starts. */
+static int set_user(const char *value) {
+        unsigned uid;
+        struct passwd *pw = getpwnam(value);
+        if (!pw && parse_uint(value, 0, UINT32_MAX - 1, &uid) == 0)
+                pw = getpwuid((uid_t)uid);
+        if (!pw) {
+                log_error("-u/--user %s: no such user on this host (see getent passwd)", value);
+                return -EINVAL;
+        }
+        if (geteuid() != 0 && pw->pw_uid != geteuid()) {
+                log_error("-u/--user %s: only root can run vmcloak as another user; run it as root or leave -u out",
+                          value);
+                return -EINVAL;
+        }
+        char *home = strdup(isempty(pw->pw_dir) ? "/" : pw->pw_dir);
+        if (!home)
+                return log_oom();
+        if (!global.user_home)
+                atexit(free_user);
+        free(global.user_home);
+        global.user_home = home;
+        global.user = value;
+        global.user_uid = pw->pw_uid;
+        global.user_gid = pw->pw_gid;
+        return 0;
+}
+
+int global_drop_user(void) {
+        if (!global.user || (global.user_uid == getuid() && global.user_uid == geteuid()))
+                return 0;
+        struct passwd *pw = getpwuid((uid_t)global.user_uid);
+        const char *name = pw ? pw->pw_name : global.user;
+        if (initgroups(name, (gid_t)global.user_gid) < 0 || setgid((gid_t)global.user_gid) < 0 ||
+            setuid((uid_t)global.user_uid) < 0)
+                return log_error_errno(-errno, "-u/--user %s: cannot become that user: %m", global.user);
+        /* setuid from root drops every uid; make sure there is no way back. */
+        if (global.user_uid != 0 && (setuid(0) == 0 || geteuid() == 0)) {
+                log_error("-u/--user %s: root privileges are still there after setuid; refusing to go on", global.user);
+                return -EPERM;
+        }
+        if (setenv("HOME", global.user_home, 1) < 0)
+                return log_oom();
+        log_debug("running as %s (uid %u, gid %u), HOME=%s", name, global.user_uid, global.user_gid,
+                  global.user_home);
+        return 0;
+}
 
 int global_apply_option(const char *name, const char *value) {
         if (streq(name, "help"))
@@ -33,6 +88,8 @@ int global_apply_option(const char *name, const char *value) {
                 log_set_color(LOG_COLOR_NEVER);
         else if (streq(name, "home"))
                 global.home = value;
+        else if (streq(name, "user"))
+                return set_user(value);
         else if (streq(name, "qemu-binary")) {
                 /* Checked here, so a wrong path fails before any work starts. */
                 int r = qemu_set_binary(value);

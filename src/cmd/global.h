@@ -13,6 +13,10 @@ struct global {
         bool quiet;
         const char *home;  /* --home, or NULL */
         const char *argv0_name; /* "vmcloak" or "vmcloak-qemubridge" */
+        /* -u/--user: the account to run as once the options parsed (global_drop_user). */
+        const char *user;
+        unsigned user_uid, user_gid;
+        char *user_home;
 };
 
 extern struct global global;
@@ -20,6 +24,18 @@ extern struct global global;
 /* Apply one global option (by long name). Returns 1 for --help, 0, or -EINVAL (after one line
  * for a value that is wrong: --qemu-binary's path, see qemu_set_binary()). */
 int global_apply_option(const char *name, const char *value);
+
+/*
+ * -u/--user USER (VMCloak's global option): become USER once the options parsed (the
+ * dispatcher calls global_drop_user() before the command's check()), before any file the
+ * command names is read and anything of the home is touched. global_apply_option("user")
+ * looks USER up (a name, or a number for a uid) and refuses, with one line and -EINVAL, an
+ * unknown user and, unless we run as root, any user but ourselves. global_drop_user() then does what VMCloak does (initgroups,
+ * setgid, setuid, HOME := the user's home); unlike VMCloak, the home (~/.vmcloak) is resolved
+ * afterwards, so it is USER's (VMCloak kept the invoking user's, which USER cannot write).
+ * 0 (also when no -u was given, or USER is who we are), or a negative errno after one line.
+ */
+int global_drop_user(void);
 
 /* Resolve the home (--home, $VMCLOAK_HOME, ~/.vmcloak) and create it with its folders, for
  * commands that write there without the repository. 0, or a negative errno after one line. */

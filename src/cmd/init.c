@@ -72,6 +72,7 @@ static const struct cmd_spec spec = {
 /* What the tables cannot check: the one OS flag, whether its guest exists yet, and the OS's
  * defaults. Every value's syntax was checked by args_parse, in the order typed. */
 static int check(const struct args *a) {
+        vm_debug_vnc(&req.vm, 1);
         req.name = a->pos[0];
         req.adapter = req.net.adapter = a->pos[1];
         int r = vm_os_profile(a, "init", &req.profile);

@@ -93,6 +93,7 @@ static const struct cmd_spec spec = {
 static bool only_tags(void) { return plan.n_steps == 0 && !req.recommended && req.tags; }
 
 static int check(const struct args *a) {
+        vm_debug_vnc(&req.vm, 1);
         req.name = a->pos[0];
         req.plan = &plan;
         /* Each token's syntax was checked where it was typed: this only builds the plan. */

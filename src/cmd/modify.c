@@ -12,7 +12,7 @@ static struct modify_request req;
 
 static const struct optdef opts[] = {
         OPT_BOOL(0, "vm-visible", &req.vm.visible, "Show the VM's screen (-display gtk)"),
-        OPT_BOOL(0, "vrde", &req.vm.vnc, "Enable VNC (always on for modify unless --vm-visible)"),
+        OPT_BOOL(0, "vrde", &req.vm.vnc, "Enable VNC (always on for modify unless --vm-visible; with --debug always)"),
         OPT_UINT(0, "vrde-port", &req.vm.vnc_display, 0, 65535 - 5900, "N",
                  "VNC display number; QEMU listens on TCP 5900+N", .def_value = "3389"),
         OPT_IPV4(0, "vnc-listen", &req.vm.vnc_listen, "ADDR", "Address VNC listens on", .def_value = "127.0.0.1"),
@@ -33,6 +33,7 @@ static const struct cmd_spec spec = {
 };
 
 static int check(const struct args *a) {
+        vm_debug_vnc(&req.vm, 1);
         req.name = a->pos[0];
         return 0;
 }

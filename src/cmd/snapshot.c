@@ -67,7 +67,7 @@ static const struct optdef opts[] = {
         OPT_UINT('j', "jobs", &req.jobs, 1, 32, "N", "Build this many VMs at once", .def_value = "1"),
         OPT_BOOL(0, "boot-each", &req.boot_each,
                  "Boot every VM from the image, VMCloak's way (default: boot it once, make each VM from that state)"),
-        OPT_BOOL(0, "vrde", &req.vm.vnc, "Enable VNC"),
+        OPT_BOOL(0, "vrde", &req.vm.vnc, "Enable VNC (--debug too, as VMCloak)"),
         OPT_UINT(0, "vrde-port", &req.vm.vnc_display, 0, 65535 - 5900, "N",
                  "VNC display number of the first VM (+1 per VM)", .def_value = "3389"),
         OPT_IPV4(0, "vnc-listen", &req.vm.vnc_listen, "ADDR", "Address VNC listens on", .def_value = "127.0.0.1"),
@@ -129,6 +129,7 @@ static const struct cmd_spec spec = {
 
 /* The rules between options; every value's syntax was checked by args_parse, in the order typed. */
 static int check(const struct args *a) {
+        vm_debug_vnc(&req.vm, req.count);
         req.image = a->pos[0];
         req.vmname = a->pos[1];
         req.first_ip = a->npos > 2 ? a->pos[2] : NULL;

@@ -126,3 +126,17 @@ int vm_hardware_pick(const struct args *a, const char *name, struct init_request
                 req->disk_bytes = disk > min ? disk : min;
         return 0;
 }
+
+void vm_debug_vnc(struct vm_options *v, unsigned n_vms) {
+        if (!global.debug || v->vnc)
+                return;
+        v->vnc = true;
+        const char *addr = v->vnc_listen ? v->vnc_listen : "127.0.0.1";
+        if (n_vms > 1)
+                log_info("--debug turns VNC on, as VMCloak's does: connect a VNC viewer to %s:%u..%u (displays %u..%u, "
+                         "one per VM)", addr, 5900 + v->vnc_display, 5900 + v->vnc_display + n_vms - 1, v->vnc_display,
+                         v->vnc_display + n_vms - 1);
+        else
+                log_info("--debug turns VNC on, as VMCloak's does: connect a VNC viewer to %s:%u (display %u)", addr,
+                         5900 + v->vnc_display, v->vnc_display);
+}

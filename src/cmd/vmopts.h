@@ -17,7 +17,7 @@ OPT_ENUM_DECLARE(opt_netmode, enum image_netmode);
  * semantics: --vrde-port is the VNC display number). */
 #define VM_DISPLAY_OPTS(v)                                                                                      \
         OPT_BOOL(0, "vm-visible", &(v).visible, "Show the VM's screen (-display gtk)"),                         \
-        OPT_BOOL(0, "vrde", &(v).vnc, "Enable VNC"),                                                            \
+        OPT_BOOL(0, "vrde", &(v).vnc, "Enable VNC (--debug too, as VMCloak)"),                                  \
         OPT_UINT(0, "vrde-port", &(v).vnc_display, 0, 65535 - 5900, "N",                                        \
                  "VNC display number; QEMU listens on TCP 5900+N", .def_value = "3389"),                        \
         OPT_IPV4(0, "vnc-listen", &(v).vnc_listen, "ADDR", "Address VNC listens on", .def_value = "127.0.0.1")
@@ -142,6 +142,14 @@ int vm_os_options_check(const struct args *a, const struct os_profile *prof, boo
  */
 int vm_os_minimums(const struct args *a, const struct os_profile *prof, bool no_tpm, unsigned *cpus, unsigned ram_mb,
                    uint64_t disk_bytes);
+struct vm_options;
+/*
+ * VMCloak's --debug side effect for init, install, modify and snapshot (vmcloak-spec.md §2.1):
+ * with the global --debug, VNC is on (v->vnc, as --vrde) on v's --vrde-port display and
+ * --vnc-listen address (127.0.0.1 by default), and one line says where to connect (n_vms VMs:
+ * displays N..N+n_vms-1). Without --debug, or when VNC was on already, nothing changes.
+ */
+void vm_debug_vnc(struct vm_options *v, unsigned n_vms);
 struct init_request;
 /*
  * init/import --hardware NAME|random (name; NULL: nothing to do, no catalog is read): the

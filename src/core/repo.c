@@ -546,6 +546,16 @@ static void warn_unknown_once(struct repo *r) {
                     r->ignored ? ")" : "");
 }
 
+/* A migration's end: COMMIT, then r->state as the file is now. */
+static int commit_and_identify(struct repo *r) {
+        int e = exec_sql(r, "COMMIT");
+        struct schema_scan s = { 0 };
+        if (e == 0)
+                e = identify(r, &s);
+        schema_scan_done(&s);
+        return e;
+}
+
 int repo_migrate(struct repo *r, int *ret_from, int *ret_to) {
         int e = exec_sql(r, "BEGIN IMMEDIATE");
         if (e < 0)
@@ -581,10 +591,7 @@ int repo_migrate(struct repo *r, int *ret_from, int *ret_to) {
                 exec_sql(r, "ROLLBACK");
                 return e;
         }
-        e = exec_sql(r, "COMMIT");
-        if (e == 0)
-                e = identify(r, &s);
-        schema_scan_done(&s);
+        e = commit_and_identify(r);
         if (e < 0)
                 return e;
         if (r->state != REPO_CURRENT)
@@ -595,6 +602,84 @@ int repo_migrate(struct repo *r, int *ret_from, int *ret_to) {
         if (ret_to)
                 *ret_to = REPO_SCHEMA_VERSION;
         return 0;
+}
+
+const char repo_alembic_revisions_text[] = VMCLOAK_REVISIONS_TEXT;
+
+int repo_alembic_revision_index(const char *rev) {
+        for (size_t i = 0; rev && i < ELEMENTSOF(vmcloak_revisions); i++)
+                if (streq(rev, vmcloak_revisions[i]))
+                        return (int)i;
+        return -1;
+}
+
+int repo_migrate_alembic(struct repo *r, const char *rev, const char **ret_from) {
+        int target = repo_alembic_revision_index(rev);
+        if (target < 0) {
+                log_error("unknown alembic revision '%s': VMCloak's are " VMCLOAK_REVISIONS_TEXT " (or head)",
+                          strempty(rev));
+                return -EINVAL;
+        }
+        int e = exec_sql(r, "BEGIN IMMEDIATE");
+        if (e < 0)
+                return e;
+        /* Under the lock, as repo_migrate. */
+        struct schema_scan s;
+        e = identify(r, &s);
+        if (e == 0 && r->state != REPO_CURRENT && r->state != REPO_OLDER) {
+                schema_scan_done(&s);
+                exec_sql(r, "ROLLBACK");
+                return refuse(r);
+        }
+        /* Where it is: -1 before alembic, 0..3 at a VMCloak revision, 4 past them (a vmcloak
+         * schema, which always has VMCloak's head revision: schema_judge checks). */
+        int at = -1;
+        const char *from = "none";
+        if (e == 0 && s.user_version >= 2) {
+                at = (int)ELEMENTSOF(vmcloak_revisions);
+                from = "vmcloak schema";
+        } else if (e == 0 && strv_length(s.revisions) == 1) {
+                at = repo_alembic_revision_index(s.revisions[0]);
+                from = vmcloak_revisions[at];
+        }
+        if (e == 0 && ret_from)
+                *ret_from = from;
+        /* VMCloak's head under a vmcloak schema is still that revision: nothing to do. */
+        bool there = at == target || (target == (int)ELEMENTSOF(vmcloak_revisions) - 1 && at > target);
+        if (e == 0 && !there && at > target) {
+                if (at == (int)ELEMENTSOF(vmcloak_revisions))
+                        log_error("repository %s is at vmcloak schema %d, past VMCloak's revision %s; migrate does "
+                                  "not downgrade (use --revision head, or a copy made before)", r->path,
+                                  s.user_version, rev);
+                else
+                        log_error("repository %s is at alembic revision %s, past %s; migrate does not downgrade "
+                                  "(use --revision head, or a copy made before)", r->path, from, rev);
+                e = -EPROTO;
+        }
+        if (e == 0 && !there) {
+                /* The columns of the revisions after the one it is at, up to REV (since k is
+                 * vmcloak_revisions[k - 1]'s), each only when missing. */
+                for (int since = 1; e == 0 && since <= target + 1; since++)
+                        e = s.missing ? add_columns(r, since, s.missing) : 0;
+                if (e == 0 && !table_exists(r, "alembic_version"))
+                        e = exec_sql(r, "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL, "
+                                        "CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num))");
+                if (e == 0) {
+                        char sql[128];
+                        snprintf(sql, sizeof sql, "DELETE FROM alembic_version; INSERT INTO alembic_version VALUES "
+                                                  "('%s')", vmcloak_revisions[target]);
+                        e = exec_sql(r, sql);
+                }
+        }
+        schema_scan_done(&s);
+        if (e < 0 || there) {
+                exec_sql(r, "ROLLBACK");
+                return e < 0 ? e : 1;
+        }
+        e = commit_and_identify(r);
+        if (e < 0)
+                return e;
+        return r->state == REPO_OLDER ? 0 : refuse(r); /* OLDER: cannot be otherwise */
 }
 
 int repo_begin(struct repo *r) { return exec_sql(r, "BEGIN IMMEDIATE"); }

@@ -136,6 +136,23 @@ int repo_require_known(struct repo *r);
  * in one transaction); reports the versions it went from and to. NEWER and UNKNOWN: one line,
  * -EPROTO, the file unchanged. */
 int repo_migrate(struct repo *r, int *ret_from, int *ret_to);
+/* The place of rev in VMCloak's alembic history (vmcloak-spec.md §4.3): 0 for 34c908159434 ..
+ * 3 for d6c5bf858df1 (REPO_ALEMBIC_HEAD), -1 for any other text. */
+int repo_alembic_revision_index(const char *rev);
+/* "34c908159434, 5a5957711538, f5b14c62e62c and d6c5bf858df1", for messages. */
+extern const char repo_alembic_revisions_text[];
+/*
+ * migrate --revision REV, REV one of VMCloak's alembic revisions: bring an OLDER repository up
+ * to REV and no further, as VMCloak's `alembic upgrade REV` did: the columns of the revisions
+ * up to REV (those missing), alembic_version := REV, PRAGMA user_version untouched (0: a VMCloak
+ * schema, which VMCloak and this vmcloak's `migrate` take on from there). One transaction.
+ * *ret_from: the revision it was at (a static string: "none" before alembic, or "vmcloak schema"
+ * when past VMCloak's head). Returns 0 after migrating, 1 when the repository is at REV already
+ * (nothing written), -EPROTO after one line when it is past REV (no downgrade: VMCloak's
+ * migrations have none that does anything) or NEWER/UNKNOWN (the file unchanged), -EINVAL for a
+ * REV that is none of the four (after one line).
+ */
+int repo_migrate_alembic(struct repo *r, const char *rev, const char **ret_from);
 
 int repo_begin(struct repo *r);    /* BEGIN IMMEDIATE */
 int repo_commit(struct repo *r);

@@ -1,10 +1,12 @@
-/* cpio "newc" writer: 110-byte ASCII headers, names and data padded to 4 bytes. */
+/* cpio "newc" archives written by libarchive; what is ours is the initramfs's rules: parents
+ * before children, no duplicates, every entry root's with one mtime and its own inode number. */
 #include "guest/cpio.h"
 
+#include <archive.h>
+#include <archive_entry.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -14,34 +16,45 @@
 #include "core/util.h"
 
 struct cpio_writer {
-        int fd;
+        struct archive *a;
+        struct archive_entry *e;   /* reused for every header */
         uint32_t next_ino;
         int64_t mtime;
-        uint64_t bytes;
         char **names;      /* every path written, to add parents once and refuse duplicates */
         char **dirs;
 };
 
-static int out(struct cpio_writer *w, const void *data, size_t len) {
-        int r = write_all(w->fd, data, len);
-        if (r == 0)
-                w->bytes += len;
-        return r;
-}
-
-static int pad4(struct cpio_writer *w) {
-        static const char zeros[4];
-        size_t n = (4 - (w->bytes & 3)) & 3;
-        return n ? out(w, zeros, n) : 0;
+/* libarchive's errno when it has one, else -EIO. */
+static int archive_err(struct archive *a) {
+        int e = archive_errno(a);
+        return e > 0 ? -e : -EIO;
 }
 
 int cpio_writer_open(const char *path, int64_t mtime, struct cpio_writer **ret) {
         _cleanup_free_ struct cpio_writer *w = calloc(1, sizeof *w);
         if (!w)
                 return -ENOMEM;
-        w->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        if (w->fd < 0)
-                return -errno;
+        w->a = archive_write_new();
+        w->e = archive_entry_new();
+        if (!w->a || !w->e) {
+                archive_write_free(w->a);
+                archive_entry_free(w->e);
+                return -ENOMEM;
+        }
+        /* newc is what the kernel unpacks; 512-byte blocks like GNU cpio (tools that read blocks
+         * expect the padding; libarchive's default would pad to 10 KiB). */
+        int r = 0;
+        if (archive_write_set_format_cpio_newc(w->a) != ARCHIVE_OK || archive_write_add_filter_none(w->a) != ARCHIVE_OK ||
+            archive_write_set_bytes_per_block(w->a, 512) != ARCHIVE_OK ||
+            archive_write_set_bytes_in_last_block(w->a, 512) != ARCHIVE_OK)
+                r = archive_err(w->a);
+        else if (archive_write_open_filename(w->a, path) != ARCHIVE_OK)
+                r = archive_err(w->a);
+        if (r < 0) {
+                archive_write_free(w->a);
+                archive_entry_free(w->e);
+                return r;
+        }
         w->next_ino = 1;
         w->mtime = mtime < 0 ? 0 : mtime;
         *ret = TAKE_PTR(w);
@@ -51,31 +64,40 @@ int cpio_writer_open(const char *path, int64_t mtime, struct cpio_writer **ret) 
 void cpio_writer_free(struct cpio_writer *w) {
         if (!w)
                 return;
-        if (w->fd >= 0)
-                close(w->fd);
+        /* archive_write_free would write the trailer: a failed archive gets none. */
+        if (w->a) {
+                archive_write_fail(w->a);
+                archive_write_free(w->a);
+        }
+        archive_entry_free(w->e);
         strv_free(w->names);
         strv_free(w->dirs);
         free(w);
 }
 
-uint64_t cpio_writer_bytes(const struct cpio_writer *w) { return w->bytes; }
-
 static int write_header(struct cpio_writer *w, const char *name, uint32_t mode, uint32_t nlink, uint64_t size,
-                        unsigned rmajor, unsigned rminor) {
+                        unsigned rmajor, unsigned rminor, const char *link_target) {
         if (size > 0xffffffffu)
                 return -EFBIG;   /* newc sizes are 32-bit */
-        size_t namesize = strlen(name) + 1;
-        char hdr[111];
-        uint32_t ino = name[0] && !streq(name, "TRAILER!!!") ? w->next_ino++ : 0;
-        snprintf(hdr, sizeof hdr, "070701%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X", ino, mode, 0u, 0u,
-                 nlink, (uint32_t)w->mtime, (uint32_t)size, 0u, 0u, rmajor, rminor, (uint32_t)namesize, 0u);
-        int r = out(w, hdr, 110);
-        if (r < 0)
-                return r;
-        r = out(w, name, namesize);
-        if (r < 0)
-                return r;
-        return pad4(w);
+        struct archive_entry *e = archive_entry_clear(w->e);
+        archive_entry_set_pathname(e, name);
+        archive_entry_set_mode(e, mode);
+        archive_entry_set_ino(e, w->next_ino++);
+        archive_entry_set_nlink(e, nlink);
+        archive_entry_set_uid(e, 0);
+        archive_entry_set_gid(e, 0);
+        archive_entry_set_mtime(e, w->mtime, 0);
+        archive_entry_set_size(e, (la_int64_t)size);
+        archive_entry_set_rdevmajor(e, rmajor);
+        archive_entry_set_rdevminor(e, rminor);
+        if (link_target)
+                archive_entry_set_symlink(e, link_target);
+        return archive_write_header(w->a, e) == ARCHIVE_OK ? 0 : archive_err(w->a);
+}
+
+static int out(struct cpio_writer *w, const void *data, size_t len) {
+        la_ssize_t k = len ? archive_write_data(w->a, data, len) : 0;
+        return k == (la_ssize_t)len ? 0 : k < 0 ? archive_err(w->a) : -EIO;
 }
 
 /* Archive path without leading "/" or "./" and without a trailing "/"; NULL if empty. */
@@ -100,7 +122,7 @@ static int add_parents(struct cpio_writer *w, const char *name) {
                 if (!strv_contains(w->dirs, copy)) {
                         if (strv_contains(w->names, copy))
                                 return -ENOTDIR;
-                        int r = write_header(w, copy, S_IFDIR | 0755, 2, 0, 0, 0);
+                        int r = write_header(w, copy, S_IFDIR | 0755, 2, 0, 0, 0, NULL);
                         if (r < 0)
                                 return r;
                         if (strv_extend(&w->dirs, copy) < 0 || strv_extend(&w->names, copy) < 0)
@@ -136,7 +158,7 @@ int cpio_add_dir(struct cpio_writer *w, const char *path, mode_t mode) {
                 return r > 0 ? 0 : r;
         if (strv_extend(&w->dirs, name) < 0)
                 return -ENOMEM;
-        return write_header(w, name, S_IFDIR | (mode & 07777), 2, 0, 0, 0);
+        return write_header(w, name, S_IFDIR | (mode & 07777), 2, 0, 0, 0, NULL);
 }
 
 int cpio_add_data(struct cpio_writer *w, const char *path, mode_t mode, const void *data, size_t len) {
@@ -144,13 +166,8 @@ int cpio_add_data(struct cpio_writer *w, const char *path, mode_t mode, const vo
         int r = begin_entry(w, path, false, &name);
         if (r < 0)
                 return r;
-        r = write_header(w, name, S_IFREG | (mode & 07777), 1, len, 0, 0);
-        if (r < 0)
-                return r;
-        r = out(w, data, len);
-        if (r < 0)
-                return r;
-        return pad4(w);
+        r = write_header(w, name, S_IFREG | (mode & 07777), 1, len, 0, 0, NULL);
+        return r < 0 ? r : out(w, data, len);
 }
 
 int cpio_add_file(struct cpio_writer *w, const char *path, mode_t mode, const char *host_path) {
@@ -166,7 +183,7 @@ int cpio_add_file(struct cpio_writer *w, const char *path, mode_t mode, const ch
         int r = begin_entry(w, path, false, &name);
         if (r < 0)
                 return r;
-        r = write_header(w, name, S_IFREG | (mode & 07777), 1, (uint64_t)st.st_size, 0, 0);
+        r = write_header(w, name, S_IFREG | (mode & 07777), 1, (uint64_t)st.st_size, 0, 0, NULL);
         if (r < 0)
                 return r;
         char buf[65536];
@@ -185,7 +202,7 @@ int cpio_add_file(struct cpio_writer *w, const char *path, mode_t mode, const ch
                         return r;
                 left -= (uint64_t)k;
         }
-        return pad4(w);
+        return 0;
 }
 
 int cpio_add_symlink(struct cpio_writer *w, const char *path, const char *target) {
@@ -195,14 +212,7 @@ int cpio_add_symlink(struct cpio_writer *w, const char *path, const char *target
         int r = begin_entry(w, path, false, &name);
         if (r < 0)
                 return r;
-        size_t len = strlen(target);
-        r = write_header(w, name, S_IFLNK | 0777, 1, len, 0, 0);
-        if (r < 0)
-                return r;
-        r = out(w, target, len);
-        if (r < 0)
-                return r;
-        return pad4(w);
+        return write_header(w, name, S_IFLNK | 0777, 1, 0, 0, 0, target);
 }
 
 int cpio_add_node(struct cpio_writer *w, const char *path, mode_t mode, unsigned major, unsigned minor) {
@@ -212,7 +222,7 @@ int cpio_add_node(struct cpio_writer *w, const char *path, mode_t mode, unsigned
         int r = begin_entry(w, path, false, &name);
         if (r < 0)
                 return r;
-        return write_header(w, name, mode & (S_IFMT | 07777), 1, 0, major, minor);
+        return write_header(w, name, mode & (S_IFMT | 07777), 1, 0, major, minor, NULL);
 }
 
 static int compare_strings(const void *a, const void *b) {
@@ -267,17 +277,10 @@ int cpio_add_tree(struct cpio_writer *w, const char *prefix, const char *host_di
 }
 
 int cpio_writer_finish(struct cpio_writer *w) {
-        int r = write_header(w, "TRAILER!!!", 0, 1, 0, 0, 0);
-        if (r == 0) {
-                /* Pad to 512 bytes like GNU cpio: harmless, and tools that read blocks expect it. */
-                static const char zeros[512];
-                size_t n = (512 - (w->bytes % 512)) % 512;
-                if (n)
-                        r = out(w, zeros, n);
-        }
-        if (close(w->fd) < 0 && r == 0)
-                r = -errno;
-        w->fd = -1;
+        /* The trailer and the last block's padding. */
+        int r = archive_write_close(w->a) == ARCHIVE_OK ? 0 : archive_err(w->a);
+        archive_write_free(w->a);
+        w->a = NULL;
         cpio_writer_free(w);
         return r;
 }

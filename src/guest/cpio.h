@@ -1,5 +1,6 @@
-/* A small writer of cpio "newc" archives (what the kernel unpacks as an initramfs and
- * BusyBox cpio extracts), so install media are built without shelling out to cpio. */
+/* cpio "newc" archives (what the kernel unpacks as an initramfs and BusyBox cpio extracts),
+ * written with libarchive under the initramfs's rules, so install media are built without
+ * shelling out to cpio. */
 #pragma once
 
 #include <stddef.h>
@@ -28,4 +29,3 @@ int cpio_add_node(struct cpio_writer *w, const char *path, mode_t mode, unsigned
 /* Add a host directory tree under prefix: directories, regular files (modes kept) and symlinks. */
 int cpio_add_tree(struct cpio_writer *w, const char *prefix, const char *host_dir);
 
-uint64_t cpio_writer_bytes(const struct cpio_writer *w);

@@ -1,9 +1,9 @@
 /* The uncompressed kernel inside a bzImage: found, decompressed with liblzma, checked for a PVH
- * entry, cached. */
+ * entry with libelf, cached. */
 #include "guest/vmlinux.h"
 
-#include <elf.h>
 #include <errno.h>
+#include <gelf.h>
 #include <lzma.h>
 #include <openssl/evp.h>
 #include <stdint.h>
@@ -23,8 +23,6 @@
 
 static const uint8_t xz_magic[] = { 0xfd, '7', 'z', 'X', 'Z', 0x00 };
 static const uint8_t lzma_magic[] = { 0x5d, 0x00, 0x00 };
-
-static size_t align4(size_t x) { return (x + 3) & ~(size_t)3; }
 
 static uint32_t le32(const uint8_t *p) {
         return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
@@ -92,42 +90,32 @@ int vmlinux_extract(const void *bz, size_t n, void **ret, size_t *ret_len) {
         return -EPROTONOSUPPORT;
 }
 
-static bool notes_have_pvh(const uint8_t *p, size_t len) {
-        size_t i = 0;
-        while (len - i >= sizeof(Elf64_Nhdr)) {
-                Elf64_Nhdr h;
-                memcpy(&h, p + i, sizeof h);
-                size_t name = i + sizeof h, namesz = align4(h.n_namesz),
-                       descsz = align4(h.n_descsz);
-                if (namesz > len - name || descsz > len - name - namesz)
-                        return false;
-                if (h.n_type == XEN_ELFNOTE_PHYS32_ENTRY && h.n_namesz == 4 && memcmp(p + name, "Xen", 4) == 0)
-                        return true;
-                i = name + namesz + descsz;
-        }
-        return false;
-}
-
+/* Through libelf: it checks every offset and size the file gives against its length. */
 bool vmlinux_has_pvh_note(const void *elf, size_t n) {
-        const uint8_t *b = elf;
-        Elf64_Ehdr eh;
-        if (n < sizeof eh)
+        if (elf_version(EV_CURRENT) == EV_NONE)
                 return false;
-        memcpy(&eh, b, sizeof eh);
-        if (memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 || eh.e_ident[EI_CLASS] != ELFCLASS64 ||
-            eh.e_ident[EI_DATA] != ELFDATA2LSB || eh.e_machine != EM_X86_64 || eh.e_phentsize != sizeof(Elf64_Phdr))
+        /* elf_memory takes a non-const pointer; ELF_C_READ on our byte order changes nothing. */
+        Elf *e = elf_memory((char *)(uintptr_t)elf, n);
+        if (!e)
                 return false;
-        if (eh.e_phoff > n || (uint64_t)eh.e_phnum * sizeof(Elf64_Phdr) > n - eh.e_phoff)
-                return false;
-        for (size_t i = 0; i < eh.e_phnum; i++) {
-                Elf64_Phdr ph;
-                memcpy(&ph, b + eh.e_phoff + i * sizeof ph, sizeof ph);
-                if (ph.p_type != PT_NOTE || ph.p_offset > n || ph.p_filesz > n - ph.p_offset)
-                        continue;
-                if (notes_have_pvh(b + ph.p_offset, ph.p_filesz))
-                        return true;
-        }
-        return false;
+        bool found = false;
+        GElf_Ehdr eh;
+        size_t phnum;
+        if (elf_kind(e) == ELF_K_ELF && gelf_getclass(e) == ELFCLASS64 && gelf_getehdr(e, &eh) &&
+            eh.e_machine == EM_X86_64 && elf_getphdrnum(e, &phnum) == 0)
+                for (size_t i = 0; i < phnum && !found; i++) {
+                        GElf_Phdr ph;
+                        if (!gelf_getphdr(e, (int)i, &ph) || ph.p_type != PT_NOTE)
+                                continue;
+                        Elf_Data *d = elf_getdata_rawchunk(e, (int64_t)ph.p_offset, ph.p_filesz, ELF_T_NHDR);
+                        GElf_Nhdr nh;
+                        size_t off = 0, name_off, desc_off;
+                        while (d && !found && (off = gelf_getnote(d, off, &nh, &name_off, &desc_off)) > 0)
+                                found = nh.n_type == XEN_ELFNOTE_PHYS32_ENTRY && nh.n_namesz == 4 &&
+                                        memcmp((const char *)d->d_buf + name_off, "Xen", 4) == 0;
+                }
+        elf_end(e);
+        return found;
 }
 
 static int cache_name(const char *bzimage, const void *data, size_t n, char **ret) {

@@ -169,7 +169,7 @@ static unsigned kill_users(struct pipeline *pl, const char *path, unsigned *ret_
 
 /* A name with no row: what an init, clone or snapshot killed hard (SIGKILL, power loss) left,
  * now that the locks show no vmcloak is making it: the VM folder, the image disk with its UEFI
- * and TPM state, init's work folders. -ENOENT when there is none. */
+ * and TPM state, init's work folders. None: one warning line and -ENOENT. */
 static int cleanup_unrecorded(struct pipeline *pl, const char *name, unsigned *n) {
         _cleanup_free_ char *vmdir = paths_vm_dir(name);
         _cleanup_free_ char *disk = paths_image_disk(name);
@@ -210,7 +210,8 @@ static int cleanup_unrecorded(struct pipeline *pl, const char *name, unsigned *n
         unsigned w = remove_matching(isodir, work, "", false) + remove_bundle_work(name);
         *n += w;
         if (!found && !w) {
-                log_error("no image or snapshot VM named '%s', and nothing left of one (%s, %s)", name, disk, vmdir);
+                log_warning("nothing to clean up: no image or snapshot VM named '%s', and nothing left of one (%s, %s)",
+                            name, disk, vmdir);
                 return -ENOENT;
         }
         return 0;
@@ -289,7 +290,9 @@ int pipeline_cleanup(struct pipeline *pl, const char *name) {
                 n += remove_matching(dir, "disposable-", ".qcow2.tpm", true);   /* restore's TPM copy */
                 n += remove_matching(dir, "disposable-", ".qcow2.smbios", true); /* a restore from a definition */
                 n += remove_bundle_work(name);
-        } else if ((r = cleanup_unrecorded(pl, name, &n)) < 0)
+        } else if ((r = cleanup_unrecorded(pl, name, &n)) == -ENOENT)
+                return 0; /* VMCloak's cleanup of any name is a no-op with exit 0; scripts call it blindly */
+        else if (r < 0)
                 return r;
         if (n)
                 log_info("cleaned up %u leftover%s of %s", n, n == 1 ? "" : "s", name);

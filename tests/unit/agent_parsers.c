@@ -361,7 +361,6 @@ static void test_zip_names(void **state) {
                                            "...", ". .", ".. /x", "a/\x01b", "./", "." };
         for (size_t i = 0; i < ELEMENTSOF(bad); i++)
                 assert_int_equal(zip_check_name(bad[i], strlen(bad[i]), out, sizeof out, &dir), -EPERM);
-        assert_int_equal(crc32_update(0, "123456789", 9), 0xcbf43926u);
 }
 
 struct zmem {

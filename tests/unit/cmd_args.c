@@ -584,7 +584,8 @@ static void test_command_checks(void **state) {
                 { { "cleanup", "--vm", "vbox", "x", NULL }, "--vm vbox is not supported: only qemu" },
                 { { "createiso", "--linux", "", NULL }, "ISO_PATH needs a path, not an empty string" },
                 { { "createiso", "--linux", "--ip", "1.2.3.300", "out.iso", NULL }, "invalid IP address '1.2.3.300'" },
-                { { "migrate", "--revision", "5", NULL }, "unknown revision '5' for --revision: only 'head'" },
+                { { "migrate", "--revision", "5", NULL }, "unknown revision '5' for --revision: use head or one of VMCloak's" },
+                { { "migrate", "--revision", "f5b14c62e62c", NULL }, "" },
         };
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
                 struct command_call cc = { cases[i].argv };

@@ -314,6 +314,32 @@ static void expect_untouched(const char *db, enum repo_state state, const char *
         free(after);
 }
 
+/* migrate --revision REV: up to VMCloak's revision REV and no further, never down. */
+static void test_migrate_to_alembic_revision(void **state) {
+        struct fx *f = *state;
+        load_fixture(f->db, "vmcloak-0.4.8.sql");
+        struct repo *r;
+        assert_int_equal(repo_open(f->db, &r), 0);
+        const char *from = NULL;
+        assert_int_equal(repo_migrate_alembic(r, "5a5957711538", &from), 1);  /* there already */
+        assert_int_equal(repo_migrate_alembic(r, "f5b14c62e62c", &from), 0);
+        assert_string_equal(from, "5a5957711538");
+        assert_int_equal(repo_state(r), REPO_OLDER);
+        assert_int_equal(repo_migrate_alembic(r, "34c908159434", &from), -EPROTO);  /* no downgrade */
+        assert_int_equal(repo_migrate_alembic(r, "nope", &from), -EINVAL);
+        repo_close(r);
+        expect_sql(f->db, "SELECT version_num FROM alembic_version", "f5b14c62e62c");
+        expect_sql(f->db, "SELECT count(*) FROM pragma_table_info('image') WHERE name IN ('mac', '_installed')", "1");
+        expect_sql(f->db, "SELECT count(*) FROM pragma_table_info('snapshot') WHERE name = 'mac'", "1");
+        expect_sql(f->db, "PRAGMA user_version", "0");
+        assert_int_equal(repo_open(f->db, &r), 0);
+        int a, b;
+        assert_int_equal(repo_migrate(r, &a, &b), 0);     /* head from there */
+        assert_int_equal(repo_migrate_alembic(r, REPO_ALEMBIC_HEAD, &from), 1);
+        assert_int_equal(repo_migrate_alembic(r, "f5b14c62e62c", &from), -EPROTO);
+        repo_close(r);
+}
+
 static void test_unknown_revision(void **state) {
         struct fx *f = *state;
         load_fixture(f->db, "vmcloak-head.sql");
@@ -897,6 +923,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_vmcloak_head_db, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_vmcloak_048_db, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_not_a_database, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_migrate_to_alembic_revision, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_unknown_revision, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_unknown_revision_on_schema_2, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_newer_user_version, setup, teardown),

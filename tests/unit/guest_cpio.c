@@ -1,6 +1,8 @@
-/* Unit tests: the cpio "newc" writer, read back by a parser here and by GNU cpio. */
+/* Unit tests: the cpio "newc" writer (libarchive under our rules), read back by a strict parser
+ * here and by GNU cpio. */
 #include "test.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -20,7 +22,7 @@ static unsigned hex8(const char *p) {
         memcpy(b, p, 8);
         b[8] = 0;
         for (int i = 0; i < 8; i++)
-                assert_true((b[i] >= '0' && b[i] <= '9') || (b[i] >= 'A' && b[i] <= 'F'));
+                assert_true(isxdigit((unsigned char)b[i]));   /* the kernel reads either case */
         return (unsigned)strtoul(b, NULL, 16);
 }
 
@@ -111,13 +113,11 @@ static void test_write_and_parse(void **state) {
         assert_int_equal(cpio_add_data(w, "TRAILER!!!", 0644, "", 0), -EINVAL);
         assert_int_equal(cpio_add_file(w, "nope", 0644, "/nonexistent/file"), -ENOENT);
         assert_int_equal(cpio_add_file(w, "adir", 0644, d), -EINVAL);
-        uint64_t bytes = cpio_writer_bytes(w);
         assert_int_equal(cpio_writer_finish(w), 0);
 
         char *buf = NULL;
         size_t len = 0;
         assert_int_equal(read_full_file(arch, &buf, &len), 0);
-        assert_true(len >= bytes);
         struct entry e[64];
         size_t n = parse(buf, len, e, 64);
         assert_int_equal(n, 15);   /* etc, hostname, a, a/b, a/b/c, odd, empty, usr, usr/lib, host.bin, bin, sh, dev, console, sda */

@@ -10,6 +10,7 @@
 #include <lzma.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zstd.h>
 
 #include "core/log.h"
 #include "core/util.h"
@@ -238,47 +239,60 @@ static void module(const char *dir, const char *rel, const char *depends) {
         free(p);
 }
 
-static void test_modinfo(void **state) {
+/* A program's header with one program header of the given type, written to path (cut to len). */
+static void write_program(const char *path, uint32_t p_type, size_t len) {
+        struct {
+                Elf64_Ehdr eh;
+                Elf64_Phdr ph;
+        } e = { 0 };
+        elf_fixture_header(&e.eh, ET_EXEC, sizeof e.eh);
+        e.ph.p_type = p_type;
+        assert_int_equal(write_file(path, &e, len < sizeof e ? len : sizeof e, 0755), 0);
+}
+
+/* module() compressed with xz or zstd, as path rel (ending in .ko.xz or .ko.zst). */
+static void packed_module(const char *dir, const char *rel, const char *depends) {
+        char *plain = path_join(dir, "tmp-plain.ko"), *p = path_join(dir, rel);
+        module(dir, "tmp-plain.ko", depends);
+        char *data = NULL;
+        size_t len, clen = 0;
+        assert_int_equal(read_full_file(plain, &data, &len), 0);
+        uint8_t *c = malloc(len + 4096);
+        if (endswith(rel, ".zst")) {
+                clen = ZSTD_compress(c, len + 4096, data, len, 3);
+                assert_false(ZSTD_isError(clen));
+        } else
+                assert_int_equal(lzma_easy_buffer_encode(6, LZMA_CHECK_CRC32, NULL, (uint8_t *)data, len, c, &clen,
+                                                         len + 4096), LZMA_OK);
+        assert_int_equal(write_file(p, c, clen, 0644), 0);
+        assert_int_equal(unlink(plain), 0);
+        free(c);
+        free(data);
+        free(plain);
+        free(p);
+}
+
+static void test_needs_interpreter(void **state) {
         (void)state;
         char *d = test_tmpdir();
-        char *p = path_join(d, "m.ko");
-        static const char mi[] = "alias=pci:v1\0depends=a,b\0\0\0alias=pci:v2\0name=m";
-        write_module(p, mi, sizeof mi);
-        char **v = NULL;
-        assert_int_equal(elf_modinfo_get(p, "alias", &v), 0);
-        assert_int_equal(strv_length(v), 2);
-        assert_string_equal(v[0], "pci:v1");
-        assert_string_equal(v[1], "pci:v2");
-        strv_free(v);
-        v = NULL;
-        assert_int_equal(elf_modinfo_get(p, "depends", &v), 0);
-        assert_string_equal(v[0], "a,b");
-        strv_free(v);
-        v = NULL;
-        assert_int_equal(elf_modinfo_get(p, "name", &v), 0);   /* last string, no trailing NUL */
-        assert_string_equal(v[0], "m");
-        strv_free(v);
-        v = NULL;
-        assert_int_equal(elf_modinfo_get(p, "firmware", &v), 0);
-        assert_null(v);
-        assert_int_equal(elf_modinfo_get(p, "dep", &v), 0);   /* a prefix of a key is not the key */
-        assert_null(v);
-
-        /* Not ELF, truncated ELF, missing file. */
-        assert_int_equal(elf_modinfo_get_mem("#!/bin/sh\n", 10, "depends", &v), -ENOEXEC);
-        char *data = NULL;
-        size_t len;
-        assert_int_equal(read_full_file(p, &data, &len), 0);
-        for (size_t cut = 0; cut < len; cut += 7)
-                assert_int_equal(elf_modinfo_get_mem(data, cut, "depends", &v), -ENOEXEC);
-        free(data);
-        char *missing = path_join(d, "missing.ko");
-        assert_int_equal(elf_modinfo_get(missing, "depends", &v), -ENOENT);
+        char *p = path_join(d, "prog"), *mod = path_join(d, "m.ko"), *sh = path_join(d, "script");
+        write_program(p, PT_INTERP, SIZE_MAX);
+        assert_int_equal(elf_needs_interpreter(p), 1);
+        write_program(p, PT_LOAD, SIZE_MAX);
+        assert_int_equal(elf_needs_interpreter(p), 0);
+        write_program(p, PT_INTERP, sizeof(Elf64_Ehdr) + 8);   /* its program header cut short */
+        assert_int_equal(elf_needs_interpreter(p), -ENOEXEC);
+        module(d, "m.ko", "");   /* an ELF object without program headers */
+        assert_int_equal(elf_needs_interpreter(mod), 0);
+        assert_int_equal(write_file(sh, "#!/bin/sh\n", 10, 0755), 0);
+        assert_int_equal(elf_needs_interpreter(sh), 0);
+        char *missing = path_join(d, "missing");
         assert_int_equal(elf_needs_interpreter(missing), -ENOENT);
-        assert_int_equal(elf_needs_interpreter(p), 0);   /* ELF without program headers */
         rm_rf(d);
         free(d);
         free(p);
+        free(mod);
+        free(sh);
         free(missing);
 }
 
@@ -328,29 +342,46 @@ static void test_stage(void **state) {
         module(src, "kernel/crypto/crc32c-generic.ko", "");
         module(src, "kernel/drivers/net/unused.ko", "");
         module(src, "kernel/drivers/net/broken.ko", "not_there");
-        touch(src, "kernel/drivers/net/packed.ko.xz", "xz");
+        touch(src, "kernel/drivers/net/packed.ko.xz", "xz");   /* named compressed, but is not */
+        packed_module(src, "kernel/drivers/net/virtio_net.ko.xz", "net_failover");   /* as Debian 13 ships them */
+        packed_module(src, "kernel/drivers/net/net_failover.ko.zst", "");   /* as Ubuntu and Fedora do */
         touch(src, "modules.builtin", "kernel/lib/crc-builtin.ko\nkernel/fs/ext4/ext4.ko\n");
         touch(src, "modules.order", "kernel/drivers/ata/ahci.ko\n");
 
-        char *wanted[] = { "ahci", "ext4", "crc32c-generic", NULL };
+        char *wanted[] = { "ahci", "ext4", "crc32c-generic", "virtio-net", NULL };
         char **load = NULL;
         assert_int_equal(kmod_stage(src, "7.0-test", wanted, dst, NULL, &load), 0);
         /* ext4 is built in: nothing to load, nothing to copy. */
-        assert_int_equal(strv_length(load), 2);
+        assert_int_equal(strv_length(load), 3);
         assert_string_equal(load[0], "ahci");
         assert_string_equal(load[1], "crc32c_generic");
+        assert_string_equal(load[2], "virtio_net");
         strv_free(load);
         load = NULL;
         static const char *const want_files[] = {
                 "kernel/drivers/ata/ahci.ko", "kernel/drivers/ata/libahci.ko", "kernel/drivers/ata/libata.ko",
                 "kernel/drivers/scsi/scsi_mod.ko", "kernel/drivers/scsi/scsi_common.ko", "kernel/crypto/crc32c-generic.ko",
-                "modules.builtin",
+                "kernel/drivers/net/virtio_net.ko", "kernel/drivers/net/net_failover.ko", "modules.builtin",
         };
         for (size_t i = 0; i < ELEMENTSOF(want_files); i++)
                 if (!staged(dst, want_files[i]))
                         fail_msg("%s not staged", want_files[i]);
         assert_false(staged(dst, "kernel/drivers/net/unused.ko"));
         assert_false(staged(dst, "modules.order"));
+        assert_false(staged(dst, "kernel/drivers/net/virtio_net.ko.xz"));
+        /* The xz module staged unpacked: the plain module's bytes. */
+        char *plain = path_join(d, "plain.ko"), *got = strdup_printf("%s/lib/modules/7.0-test/kernel/drivers/net/virtio_net.ko", dst);
+        module(d, "plain.ko", "net_failover");
+        char *a = NULL, *b = NULL;
+        size_t al, bl;
+        assert_int_equal(read_full_file(plain, &a, &al), 0);
+        assert_int_equal(read_full_file(got, &b, &bl), 0);
+        assert_int_equal(al, bl);
+        assert_memory_equal(a, b, al);
+        free(a);
+        free(b);
+        free(plain);
+        free(got);
 
         /* Errors name the module: missing, a missing dependency, compressed. */
         char *missing[] = { "nosuchmod", NULL };
@@ -358,7 +389,8 @@ static void test_stage(void **state) {
         char *broken[] = { "broken", NULL };
         assert_int_equal(kmod_stage(src, "7.0-test", broken, dst2, NULL, &load), -ENOENT);
         char *packed[] = { "packed", NULL };
-        assert_int_equal(kmod_stage(src, "7.0-test", packed, dst2, NULL, &load), -EOPNOTSUPP);
+        assert_int_equal(kmod_stage(src, "7.0-test", packed, dst2, NULL, &load), -EBADMSG);
+        assert_false(staged(dst2, "kernel/drivers/net/packed.ko"));
         char *nodir = path_join(d, "nodir");
         assert_true(kmod_stage(nodir, "7.0-test", wanted, dst2, NULL, &load) < 0);
         assert_null(load);
@@ -530,7 +562,7 @@ int main(void) {
                 cmocka_unit_test(test_from_root),
                 cmocka_unit_test(test_user_paths),
                 cmocka_unit_test(test_debian_download),
-                cmocka_unit_test(test_modinfo),
+                cmocka_unit_test(test_needs_interpreter),
                 cmocka_unit_test(test_module_names),
                 cmocka_unit_test(test_stage),
                 cmocka_unit_test(test_vmlinux_extract),

@@ -1845,7 +1845,7 @@ static void test_cleanup_unrecorded(void **state) {
         assert_int_equal(pipeline_cleanup(&e->pl, "k9"), 0);
         assert_false(path_exists(disk));
         assert_false(path_exists(work));
-        assert_int_equal(pipeline_cleanup(&e->pl, "k9"), -ENOENT);
+        assert_int_equal(pipeline_cleanup(&e->pl, "k9"), 0); /* nothing left: exit 0, as VMCloak */
         assert_int_equal(init_image(e, "k9"), 0);
 }
 
