@@ -153,8 +153,9 @@ static int run(const struct cmd_env *env) {
         const char *action = a->pos[0], *target = a->pos[1];
         if (!net_admin_capable()) {
                 _cleanup_free_ char *via = arg_via ? strv_join(arg_via, " --via ") : NULL;
-                log_error("vmcloak internet changes the firewall and needs root (CAP_NET_ADMIN); run: sudo %s internet "
-                          "%s %s%s%s", program_invocation_name, action, target, via ? " --via " : "", strempty(via));
+                log_error("vmcloak internet reads and changes the firewall (nftables), which needs root "
+                          "(CAP_NET_ADMIN); run: sudo %s internet %s %s%s%s", program_invocation_name, action, target,
+                          via ? " --via " : "", strempty(via));
                 return 1;
         }
         uint32_t ip;

@@ -172,7 +172,7 @@ tap_check "an unknown image is refused" test "$rc" = 1 -a -n "$(grep -F 'no imag
 # --- refusals ---
 out=$(inR setpriv --reuid=65534 --regid=65534 --clear-groups "$VM" internet on 10.77.1.2 --via r1 2>&1); rc=$?
 tap_check "non-root is refused with one line" test "$rc" = 1 -a "$(grep -c . <<<"$out")" = 1
-tap_check "... naming CAP_NET_ADMIN and the command" grep -qF "needs root (CAP_NET_ADMIN); run: sudo $VM internet on 10.77.1.2 --via r1" <<<"$out"
+tap_check "... naming CAP_NET_ADMIN and the command" grep -qF "which needs root (CAP_NET_ADMIN); run: sudo $VM internet on 10.77.1.2 --via r1" <<<"$out"
 if unshare -U -r true 2>/dev/null; then
   out=$(inR unshare -U -r "$VM" internet on 10.77.1.2 --via r1 2>&1); rc=$?
   tap_check "root of an unprivileged user namespace is refused by the kernel, one line" \
