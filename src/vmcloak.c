@@ -59,6 +59,7 @@ static const struct command commands[] = {
         { "isodownload", &cmd_isodownload, 0, "Download a known Windows ISO and check its hash" },
         { "deps", &cmd_deps, 0, "Fetch dependency files ahead of time, or verify the cache" },
         { "bridge", &cmd_bridge, 0, "Create or check the host bridge and qemu-bridge-helper (root)" },
+        { "internet", &cmd_internet, 0, "Give a bridged guest temporary internet (root; VMCloak's vmcloak-iptables)" },
         { "doctor", &cmd_doctor, 0, "Check that this host can build and run vmcloak VMs" },
         { "migrate", &cmd_migrate, NEED_REPO, "Upgrade repository.db to the current schema" },
         { "export", &cmd_export, NEED_PIPELINE, "Export an image or VM for another sandbox" },

@@ -37,7 +37,8 @@ static const struct cmd_spec spec = {
         "removes install/modify/restore overlays of runs that are gone, init work folders, a fleet's\n"
         "template (~/.vmcloak/fleet/IMAGE.template-PID) of a snapshot of image NAME that was killed\n"
         "(the next snapshot of that image removes it too), and a VM folder that no snapshot VM row\n"
-        "names if it holds only what a snapshot cut short leaves.", opts, 1, 1,
+        "names if it holds only what a snapshot cut short leaves. As root it also removes image NAME's\n"
+        "temporary internet (vmcloak internet off).", opts, 1, 1,
         .pos = pos,
 };
 

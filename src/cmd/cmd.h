@@ -44,6 +44,7 @@ extern const struct cmd_def cmd_clone;
 extern const struct cmd_def cmd_createiso;
 extern const struct cmd_def cmd_isodownload;
 extern const struct cmd_def cmd_bridge;
+extern const struct cmd_def cmd_internet;
 extern const struct cmd_def cmd_doctor;
 extern const struct cmd_def cmd_migrate;
 extern const struct cmd_def cmd_export;

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <udfread/udfread-version.h>
 #include <unistd.h>
 
 #include "cmd/args.h"
@@ -23,6 +24,7 @@
 #include "core/util.h"
 #include "libvirt/hostcheck.h"
 #include "net/check.h"
+#include "net/internet.h"
 #include "pipeline/imagehw.h"
 #include "qemu/probe.h"
 
@@ -315,6 +317,11 @@ static void check_iso_tools(void) {
         iso_lib_version(&ma, &mi, &mc);
         struct net_check *c = check_new("libisofs", "libisofs (install media)");
         net_check_set(c, NET_CHECK_OK, "", "libisofs %d.%d.%d linked in", ma, mi, mc);
+        /* Windows media keep their files in UDF (src/guest/winsrc.c); install.wim is read by
+         * vmcloak itself (src/guest/wim.c), so no wimlib is needed. */
+        c = check_new("libudfread", "libudfread (Windows media, UDF)");
+        net_check_set(c, NET_CHECK_OK, "", "libudfread " UDFREAD_VERSION_STRING " linked in; install.wim is read by "
+                      "vmcloak itself (no wimlib needed)");
 
         /* Only the linux guest boots through isolinux; Windows media use their own boot image. */
         static const char *const files[] = { "/usr/lib/ISOLINUX/isolinux.bin", "/usr/lib/syslinux/modules/bios/ldlinux.c32" };
@@ -340,6 +347,33 @@ static void check_windows11(void) {
         else
                 net_check_set(c, NET_CHECK_OK, "", "%s, %s", code, vars);
         check_program("swtpm", "swtpm (Windows 11's TPM 2.0)", "swtpm", "swtpm swtpm-tools", NET_CHECK_WARN);
+}
+
+/* vmcloak internet: the kernel must take vmcloak's nftables table (nf_tables, NAT, masquerade),
+ * checked by a rolled-back transaction, which needs CAP_NET_ADMIN; warnings only, since no other
+ * command needs it. */
+static void check_internet(void) {
+        struct net_check *c = check_new("nftables", "nftables (vmcloak internet)");
+        if (!net_admin_capable()) {
+                net_check_set(c, NET_CHECK_SKIP, "", "libnftables linked in; the kernel's nf_tables is checked when "
+                              "doctor runs as root (sudo vmcloak doctor)");
+                return;
+        }
+        char why[512];
+        int r = net_internet_probe(why, sizeof why);
+        if (r < 0) {
+                net_check_set(c, NET_CHECK_WARN, "sudo modprobe -a nf_tables nft_chain_nat nft_masq (or a kernel with "
+                              "CONFIG_NFT_NAT and CONFIG_NFT_MASQ)", "vmcloak's table is refused: %s", why);
+                return;
+        }
+        _cleanup_free_ char *blockers = NULL;
+        if (net_internet_blockers(&blockers) == 0 && blockers)
+                net_check_set(c, NET_CHECK_WARN, "allow the guest's forwarded traffic in that firewall too (vmcloak "
+                              "changes no other table)", "the kernel takes vmcloak's table, but %s drops forwarded "
+                              "packets by default, which vmcloak's accept does not override", blockers);
+        else
+                net_check_set(c, NET_CHECK_OK, "", "the kernel takes vmcloak's table (nf_tables, NAT, masquerade); "
+                              "IP forwarding is %s", net_ip_forward_get() == 1 ? "on" : "off (internet on switches it on)");
 }
 
 static void check_bridge(const char *bridge, const char *qemu) {
@@ -592,6 +626,7 @@ static int run(const struct cmd_env *env) {
         check_program("lz4", "lz4 (memory snapshots)", "lz4", "lz4", NET_CHECK_FAIL);
         check_program("gzip", "gzip (memory snapshots, optional)", "gzip", "gzip", NET_CHECK_WARN);
         check_program("zstd", "zstd (memory snapshots, optional)", "zstd", "zstd", NET_CHECK_WARN);
+        check_internet();
         if (bridge)
                 check_bridge(bridge, q.path);
         qemu_probe_done(&q);

@@ -42,7 +42,7 @@ static enum compl compl_of_metavar(const char *mv) {
                 return C_DIR;
         if (strstr(mv, "PATH") || strstr(mv, "FILE") || strstr(mv, "ISO") || streq(mv, "DISK"))
                 return C_FILE;
-        if (streq(mv, "IMAGE"))
+        if (streq(mv, "IMAGE") || streq(mv, "IMAGE|IP"))   /* internet: an image, or an address typed */
                 return C_IMAGES;
         if (streq(mv, "VM"))
                 return C_VMS;

@@ -17,7 +17,9 @@
 #include "core/paths.h"
 #include "core/repo.h"
 #include "core/util.h"
+#include "core/validate.h"
 #include "machine/smbios.h"
+#include "net/internet.h"
 
 static bool pid_alive(long pid) { return pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM); }
 
@@ -215,6 +217,28 @@ static int cleanup_unrecorded(struct pipeline *pl, const char *name, unsigned *n
         return 0;
 }
 
+/* The image's temporary internet (vmcloak internet on): its address's rules in table ip vmcloak.
+ * Reading the firewall needs CAP_NET_ADMIN; without it nothing is checked (said at debug level). */
+static unsigned remove_internet(const struct image *img) {
+        uint32_t ip;
+        if ((img->netmode && streq(img->netmode, "user")) || !img->ipaddr || parse_ipv4(img->ipaddr, &ip) < 0)
+                return 0;
+        if (!net_admin_capable()) {
+                log_debug("not checking for internet rules of %s: that needs root (CAP_NET_ADMIN)", img->ipaddr);
+                return 0;
+        }
+        /* Looked at quietly first: a kernel without nf_tables has no rules to remove. */
+        _cleanup_strv_free_ char **ifaces = NULL;
+        if (net_internet_list(ip, &ifaces, NULL) < 0 || !ifaces)
+                return 0;
+        unsigned ch = 0;
+        if (net_internet_off(ip, &ch) < 0 || ch == 0)
+                return 0;
+        log_info("removed the internet rules for %s (image %s)%s", img->ipaddr, img->name,
+                 ch & NET_INTERNET_FWD_OFF ? "; IP forwarding is off again" : "");
+        return 1;
+}
+
 int pipeline_cleanup(struct pipeline *pl, const char *name) {
         struct repo *repo = pl->repo;
         /* A leftover is what no row names: rows this vmcloak cannot read fully prove nothing. */
@@ -251,6 +275,7 @@ int pipeline_cleanup(struct pipeline *pl, const char *name) {
                 }
                 n += remove_matching(isodir, work, "", false);
                 n += pipeline_remove_stale_templates(pl, name);
+                n += remove_internet(img);
         } else if (is_vm && snap->libvirt_uri) {
                 /* Its disk, state and snapshot live on the libvirt host; a failed or interrupted
                  * snapshot --connect removes its own domain and volumes, so nothing is left here. */

@@ -7,7 +7,8 @@
 
 /* Stale install/modify/restore overlays whose vmcloak is gone, work folders of init, and
  * machines still using the image's or VM's disks (vm_kill_users); a VM folder no row names only
- * when every file in it is one an interrupted snapshot leaves. Prints what it removed. One warning line and 0
+ * when every file in it is one an interrupted snapshot leaves; for an image, its temporary internet
+ * rules (net/internet.h; only with CAP_NET_ADMIN). Prints what it removed. One warning line and 0
  * when name is neither an image, a VM nor a VM folder (VMCloak's cleanup of any name exits 0); -ENOTEMPTY for a folder holding other
  * files (left alone, no machine stopped); -EPROTO for a repository of an unknown schema (rows
  * it cannot fully read prove nothing is a leftover). */

@@ -93,7 +93,7 @@ if command -v qemu-system-x86_64 >/dev/null && command -v qemu-img >/dev/null &&
   tap_check "doctor --json parses" python3 -c 'import json,sys; d=json.loads(sys.argv[1]); assert d["ok"] and d["mode"]=="bridge"' "$json"
   tap_check "doctor --json has every check" python3 -c '
 import json,sys; d=json.loads(sys.argv[1]); ids=[c["id"] for c in d["checks"]]
-need=["qemu","qemu-img","kvm","disk","agent-linux","agent-windows","libisofs","isolinux","lz4","bridge-exists","bridge-up","bridge-address","tun","helper-found","helper-setuid","acl"]
+need=["qemu","qemu-img","kvm","disk","agent-linux","agent-windows","libisofs","libudfread","isolinux","lz4","nftables","bridge-exists","bridge-up","bridge-address","tun","helper-found","helper-setuid","acl"]
 assert all(i in ids for i in need), ids' "$json"
 
   printf 'allow other\n' > "$tmp/etc/qemu/bridge.conf"
