@@ -26,7 +26,7 @@ out=$("$VM" init --linux --net user --accel tcg --tag lab --tag linux.6-1 --tag 
 echo "# init: $(secs "$t" "$(now)") s"
 tap_check "init --linux --net user succeeds" test "$rc" = 0
 [ "$rc" = 0 ] || { echo "$out" | sed 's/^/# /'; }
-tap_check "the image is listed" bash -c "'$VM' list images | grep -q '^lbase .*10.0.2.15 .*user'"
+tap_check "the image is listed" bash -c "'$VM' list images --format table | grep -q '^lbase .*10.0.2.15 .*user'"
 tap_check "init --tag: the image's tags, sorted, each once" \
   test "$(sqlite3 "$VMCLOAK_HOME/repository.db" "SELECT tags FROM image WHERE name='lbase'")" = "lab,linux.6-1"
 tap_check "its disk exists" test -s "$VMCLOAK_HOME/image/lbase.qcow2"
@@ -63,7 +63,7 @@ tap_check "install --tag alone stores the tag without booting" test "$rc" = 0 -a
 out=$("$VM" install --tag Office lbase 2>&1); rc=$?
 tap_check "a tag Cuckoo3 would not keep is a usage error naming the rule" test "$rc" = 2 -a \
   -n "$(grep -F "invalid machine tag 'Office': it contains the upper-case 'O'; a machine tag is" <<<"$out")"
-out=$("$VM" list images)
+out=$("$VM" list images --format table)
 tap_check "list images shows the tags" grep -q '^lbase .* lab,labtools,linux.6-1,office,pdfreader,sysinternals ' <<<"$out"
 out=$("$VM" list images --json)
 tap_check "list images --json has them as a list" python3 -c 'import json,sys; \
@@ -187,10 +187,10 @@ out=$("$VM" snapshot --accel tcg --count 2 --tag snaptag lbase lvm 10.0.2.20 2>&
 echo "# snapshot --count 2: $(secs "$t" "$(now)") s"
 tap_check "snapshot --count 2 succeeds" test "$rc" = 0
 [ "$rc" = 0 ] || { echo "$out" | sed 's/^/# /'; }
-out=$("$VM" list snapshots)
+out=$("$VM" list snapshots --format table)
 tap_check "both snapshot VMs are listed" test -n "$(grep '^lvm1 .*lbase .*10.0.2.20' <<<"$out")" -a \
   -n "$(grep '^lvm2 .*lbase .*10.0.2.21' <<<"$out")"
-tap_check "the image is frozen for snapshots" bash -c "'$VM' list images | grep -q 'multiattach'"
+tap_check "the image is frozen for snapshots" bash -c "'$VM' list images --format table | grep -q 'multiattach'"
 for v in lvm1 lvm2; do
   d=$VMCLOAK_HOME/vms/qemu/$v
   tap_check "$v has disk.qcow2, memory.snapshot, machineinfo.json" test -s "$d/disk.qcow2" -a -s "$d/memory.snapshot" -a -s "$d/machineinfo.json"
@@ -203,7 +203,7 @@ tap_check "the checker refuses other tags" bash -c '! "$1" "$2" lvm1 --tags lab,
   "$BUILD/tests/e2e/check-machineinfo" "$VMCLOAK_HOME/vms/qemu/lvm1/machineinfo.json"
 tap_check "snapshot rows hold the VMs' tags" test "$(sqlite3 "$VMCLOAK_HOME/repository.db" \
   "SELECT DISTINCT tags FROM snapshot WHERE vmname LIKE 'lvm_'")" = "lab,labtools,linux.6-1,office,pdfreader,snaptag,sysinternals"
-out=$("$VM" list snapshots)
+out=$("$VM" list snapshots --format table)
 tap_check "list snapshots shows them" grep -q '^lvm1 .* lab,labtools,linux.6-1,office,pdfreader,snaptag,sysinternals  *local$' <<<"$out"
 out=$("$VM" list snapshots --json)
 tap_check "list snapshots --json has them as a list" python3 -c 'import json,sys; \
