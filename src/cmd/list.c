@@ -9,6 +9,7 @@
 #include "cmd/args.h"
 #include "cmd/cmd.h"
 #include "cmd/global.h"
+#include "cmd/jsonout.h"
 #include "core/log.h"
 #include "core/repo.h"
 #include "core/tags.h"
@@ -62,40 +63,7 @@ static const struct cmd_spec spec = {
         opts, 1, 1,
 };
 
-static json_object *jstr(const char *s) { return s ? json_object_new_string(s) : NULL; }
-
-/* A JSON column as stored, parsed (null: none, or text that is not JSON). */
-static json_object *stored_json(const char *s) { return s ? json_tokener_parse(s) : NULL; }
-
 static const char *netmode_of(const struct image *i) { return i->netmode ? i->netmode : "bridge"; }
-
-static json_object *installed_json(const char *installed) {
-        json_object *arr = json_object_new_array();
-        if (isempty(installed))
-                return arr;
-        _cleanup_free_ char *copy = strdup(installed);
-        char *save = NULL;
-        for (char *tok = copy ? strtok_r(copy, ",", &save) : NULL; tok; tok = strtok_r(NULL, ",", &save)) {
-                char *colon = strchr(tok, ':');
-                json_object *o = json_object_new_object();
-                if (colon)
-                        *colon = 0;
-                json_object_object_add(o, "name", json_object_new_string(tok));
-                json_object_object_add(o, "version", colon && colon[1] ? json_object_new_string(colon + 1) : NULL);
-                json_object_array_add(arr, o);
-        }
-        return arr;
-}
-
-/* Schema 4's tags as a JSON list (older rows: empty). */
-static json_object *tags_json(const char *stored) {
-        json_object *arr = json_object_new_array();
-        _cleanup_strv_free_ char **set = NULL;
-        if (tags_parse(stored, &set) == 0)
-                STRV_FOREACH(t, set)
-                        json_object_array_add(arr, json_object_new_string(*t));
-        return arr;
-}
 
 /* The tags column: as stored ("dotnet,office"), "-" for none. */
 static const char *tags_cell(const char *stored) { return isempty(stored) ? "-" : stored; }
@@ -263,43 +231,9 @@ static int list_images(struct repo *repo, bool name_only, bool vmcloak_layout) {
         }
         if (global.json) {
                 json_object *arr = json_object_new_array();
-                for (size_t i = 0; i < n; i++) {
-                        struct image *m = l[i];
-                        json_object *o = json_object_new_object();
-                        json_object_object_add(o, "name", jstr(m->name));
-                        json_object_object_add(o, "path", jstr(m->path));
-                        json_object_object_add(o, "osversion", jstr(m->osversion));
-                        json_object_object_add(o, "vm", jstr(m->vm));
-                        json_object_object_add(o, "mode", jstr(m->mode));
-                        json_object_object_add(o, "ip", jstr(m->ipaddr));
-                        json_object_object_add(o, "port", json_object_new_int(m->port));
-                        json_object_object_add(o, "adapter", jstr(m->adapter));
-                        json_object_object_add(o, "net", jstr(netmode_of(m)));
-                        json_object_object_add(o, "netmask", jstr(m->netmask));
-                        json_object_object_add(o, "gateway", jstr(m->gateway));
-                        json_object_object_add(o, "cpus", json_object_new_int(m->cpus));
-                        json_object_object_add(o, "ramsize", json_object_new_int(m->ramsize));
-                        json_object_object_add(o, "vramsize", json_object_new_int(m->vramsize));
-                        json_object_object_add(o, "mac", jstr(m->mac));
-                        json_object_object_add(o, "installed", installed_json(m->installed));
-                        json_object_object_add(o, "tags", tags_json(m->tags));
-                        json_object_object_add(o, "created_at", jstr(m->created_at));
-                        /* Schema 3 (older rows: bios, false, false, null). */
-                        json_object_object_add(o, "firmware", jstr(image_is_uefi(m) ? "uefi" : "bios"));
-                        json_object_object_add(o, "secure_boot", json_object_new_boolean(m->secure_boot != 0));
-                        json_object_object_add(o, "tpm", json_object_new_boolean(m->tpm != 0));
-                        json_object_object_add(o, "os_build", jstr(m->os_build));
-                        json_object_object_add(o, "os_edition", jstr(m->os_edition));
-                        json_object_object_add(o, "os_language", jstr(m->os_language));
-                        /* Schema 5: the hardware profile (null: QEMU's own machine, VMCloak's rows). */
-                        json_object_object_add(o, "hardware", jstr(m->hardware));
-                        /* Schema 5: its scorecard from cloakcheck IMAGE (null: never checked). */
-                        json_object_object_add(o, "cloakcheck", stored_json(m->cloakcheck));
-                        json_object_array_add(arr, o);
-                }
-                printf("%s\n", json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY |
-                                                                       JSON_C_TO_STRING_SPACED));
-                json_object_put(arr);
+                for (size_t i = 0; i < n; i++)
+                        json_object_array_add(arr, image_to_json(l[i]));
+                r = json_print_put(arr);
         } else if (name_only) {
                 for (size_t i = 0; i < n; i++)
                         printf("%s\n", l[i]->name);
@@ -319,7 +253,7 @@ static int list_images(struct repo *repo, bool name_only, bool vmcloak_layout) {
                 }
         }
         image_list_free(l, n);
-        return 0;
+        return r;
 }
 
 static int list_snapshots(struct repo *repo, bool name_only, bool vmcloak_layout) {
@@ -335,34 +269,9 @@ static int list_snapshots(struct repo *repo, bool name_only, bool vmcloak_layout
         }
         if (global.json) {
                 json_object *arr = json_object_new_array();
-                for (size_t i = 0; i < n; i++) {
-                        struct snapshot *s = l[i];
-                        json_object *o = json_object_new_object();
-                        json_object_object_add(o, "vmname", jstr(s->vmname));
-                        json_object_object_add(o, "image", jstr(s->image_name));
-                        json_object_object_add(o, "ip", jstr(s->ipaddr));
-                        json_object_object_add(o, "port", json_object_new_int(s->port));
-                        json_object_object_add(o, "hostname", jstr(s->hostname));
-                        json_object_object_add(o, "mac", jstr(s->mac));
-                        json_object_object_add(o, "created_at", jstr(s->created_at));
-                        json_object_object_add(o, "tags", tags_json(s->tags));
-                        /* Schema 5: the VM's own hardware identity as stored (null: no profile). */
-                        json_object_object_add(o, "identity", stored_json(s->identity));
-                        /* Schema 5: its scorecard (snapshot --cloakcheck, cloakcheck VM; null: none). */
-                        json_object_object_add(o, "cloakcheck", stored_json(s->cloakcheck));
-                        /* Schema 6 (issue 14): where a VM of snapshot --connect lives (all null for
-                         * a local Cuckoo3 VM): its libvirt host, pool, overlay volume, the image's
-                         * volume, and its running-state snapshot (CAPE's kvm.conf `snapshot`). */
-                        json_object_object_add(o, "libvirt_uri", jstr(s->libvirt_uri));
-                        json_object_object_add(o, "libvirt_pool", jstr(s->libvirt_pool));
-                        json_object_object_add(o, "libvirt_volume", jstr(s->libvirt_volume));
-                        json_object_object_add(o, "libvirt_base", jstr(s->libvirt_base));
-                        json_object_object_add(o, "libvirt_snapshot", jstr(s->libvirt_snapshot));
-                        json_object_array_add(arr, o);
-                }
-                printf("%s\n", json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY |
-                                                                       JSON_C_TO_STRING_SPACED));
-                json_object_put(arr);
+                for (size_t i = 0; i < n; i++)
+                        json_object_array_add(arr, snapshot_to_json(l[i]));
+                r = json_print_put(arr);
         } else if (name_only) {
                 for (size_t i = 0; i < n; i++)
                         printf("%s\n", l[i]->vmname);
@@ -386,7 +295,7 @@ static int list_snapshots(struct repo *repo, bool name_only, bool vmcloak_layout
                 }
         }
         snapshot_list_free(l, n);
-        return 0;
+        return r;
 }
 
 static int check(const struct args *a) {

@@ -1,0 +1,26 @@
+/* The JSON documents commands print with --json (docs/json.md): the rows as objects, one printer. */
+#pragma once
+
+#include <json-c/json.h>
+
+struct image;
+struct snapshot;
+
+/* A string, or JSON null for NULL. */
+json_object *json_str_or_null(const char *s);
+
+/* An image row as `list images --json` and `init --json` show it (docs/json.md "Image"): every
+ * column, installed as [{name, version}], tags as a list, JSON columns parsed. New object. */
+json_object *image_to_json(const struct image *m);
+
+/* A snapshot row as `list snapshots --json` and `snapshot --json` show it (docs/json.md
+ * "Snapshot"). New object. */
+json_object *snapshot_to_json(const struct snapshot *s);
+
+/* "name:version" or "name" strings (VMCloak's installed record, split at ',' first) as
+ * [{"name": .., "version": .. or null}]. pairs may be NULL (an empty list). New array. */
+json_object *dep_pairs_to_json(char *const *pairs);
+
+/* Print o on stdout as one pretty document and a newline, flushed, and release it.
+ * 0, or -EIO (stdout closed or full) after one line. */
+int json_print_put(json_object *o);
