@@ -116,3 +116,22 @@ int json_print_put(json_object *o) {
                 log_error("cannot write the JSON result to stdout");
         return r;
 }
+
+json_object *image_json_by_name(struct repo *repo, const char *name) {
+        _cleanup_image_ struct image *img = NULL;
+        int r = repo_image_get(repo, name, &img);
+        if (r < 0) {
+                log_error_errno(r, "cannot read image %s back for the JSON result: %m", name);
+                return NULL;
+        }
+        return image_to_json(img);
+}
+
+json_object *json_seconds(double s) {
+        /* Printed as typed ("12.345"), not as the double's 17 digits. */
+        char text[32];
+        snprintf(text, sizeof text, "%.3f", s);
+        return json_object_new_double_s(s, text);
+}
+
+json_object *json_seconds_since(int64_t t0) { return json_seconds((double)(now_ms() - t0) / 1000.0); }

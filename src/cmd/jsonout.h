@@ -2,6 +2,7 @@
 #pragma once
 
 #include <json-c/json.h>
+#include <stdint.h>
 
 struct image;
 struct snapshot;
@@ -24,3 +25,13 @@ json_object *dep_pairs_to_json(char *const *pairs);
 /* Print o on stdout as one pretty document and a newline, flushed, and release it.
  * 0, or -EIO (stdout closed or full) after one line. */
 int json_print_put(json_object *o);
+
+/* Image NAME's row read back from repo as image_to_json() (the result of init and install). NULL
+ * after one line when it cannot be read. */
+struct repo;
+json_object *image_json_by_name(struct repo *repo, const char *name);
+
+/* Seconds as a JSON number with 3 decimals (12.345). */
+json_object *json_seconds(double s);
+/* Seconds since t0 (now_ms()), to the millisecond, as a JSON number. */
+json_object *json_seconds_since(int64_t t0);
