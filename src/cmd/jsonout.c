@@ -109,7 +109,9 @@ json_object *snapshot_to_json(const struct snapshot *s) {
 }
 
 int json_print_put(json_object *o) {
-        const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED);
+        /* Paths as they are: "/home/u/...", not "\/home\/u\/..." (both valid JSON). */
+        const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+                                                                     JSON_C_TO_STRING_NOSLASHESCAPE);
         int r = text && printf("%s\n", text) >= 0 && fflush(stdout) == 0 ? 0 : -EIO;
         json_object_put(o);
         if (r < 0)

@@ -178,7 +178,8 @@ static int print_installed_vmcloak(const char *installed) {
 
 /* VMCloak lists images in the table's order (no ORDER BY: SQLite's rowid order). */
 static int list_images_vmcloak(struct image **l, size_t n) {
-        qsort(l, n, sizeof *l, cmp_image_id);
+        if (n > 1)
+                qsort(l, n, sizeof *l, cmp_image_id);
         for (size_t i = 0; i < n; i++) {
                 printf("* %s | %s | %s | Adapter: %s\n", py_str(l[i]->name), platform_name(l[i]->vm),
                        py_str(l[i]->ipaddr), py_str(l[i]->adapter));

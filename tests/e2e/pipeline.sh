@@ -219,7 +219,7 @@ for v, ip in zip(d["vms"], ["10.0.2.20", "10.0.2.21"]):
     vd = sys.argv[2] + "/vms/qemu/" + v["vmname"]
     assert v["status"] == "made" and v["ip"] == ip and v["image"] == "lbase" and len(v["mac"]) == 17, v
     assert v["vmdir"] == vd and v["memory_file"] == vd + "/memory.snapshot" and v["machineinfo"] == vd + "/machineinfo.json", v
-    assert os.path.getsize(v["memory_file"]) > 0 and json.load(open(v["machineinfo"]))["name"] == v["vmname"], v
+    assert os.path.getsize(v["memory_file"]) > 0 and json.load(open(v["machineinfo"]))["machine"]["name"] == v["vmname"], v
     assert "snaptag" in v["tags"] and v["libvirt_uri"] is None, v
 EOF2
 out=$("$VM" list snapshots --format table)
