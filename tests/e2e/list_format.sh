@@ -44,6 +44,13 @@ tap_check "table and pipe layouts differ (the test can fail)" bash -c "! cmp -s 
 tap_check "--format yaml: exit 2 naming the choices" test "$rc" = 2 -a -n "$(grep -F 'auto, vmcloak, table or json' "$tmp/err")"
 tap_check "the VMCloak-made repository is left byte-identical" test "$(sha256sum <"$VMCLOAK_HOME/repository.db")" = "$s0"
 
+# A VM whose image row is gone (VMCloak stops with a traceback): under a header of Nones, first
+# (SQLite sorts the missing name first), the rest unchanged.
+o=$tmp/orphan; mkdir -p "$o"; cp "$VMCLOAK_HOME/repository.db" "$o/"
+sqlite3 "$o/repository.db" "INSERT INTO snapshot VALUES (7, 99, 'orphan', '192.168.30.99', 8000, 'h', NULL)"
+tap_check "a VM without its image: listed under 'None None(None) (None)'" test "$("$VM" --home "$o" list snapshots)" = \
+  "$(printf 'None None(None) (None)\n- orphan 192.168.30.99\n'; cat "$src/tests/e2e/list/list-vmcloak-snapshots.txt")"
+
 # An empty repository: VMCloak prints nothing; the table says how to make one.
 export VMCLOAK_HOME=$tmp/empty
 tap_check "empty: nothing on a pipe" test -z "$("$VM" list images)$("$VM" list snapshots)"
