@@ -97,6 +97,9 @@ tap_check "a failed install leaves no overlay" test -z "$(ls "$VMCLOAK_HOME/imag
 out=$("$VM" install lbase dotnet 2>&1); rc=$?
 tap_check "a Windows dependency is refused on linux before any VM starts" \
   test "$rc" = 1 -a -n "$(grep -F 'dotnet does not install on linux' <<<"$out")" -a -z "$(qemus)"
+"$VM" install --json lbase dotnet >"$tmp/fail.json" 2>"$tmp/fail.err"; rc=$?
+tap_check "a failure with --json: exit 1, the error line on stderr, nothing on stdout" \
+  test "$rc" = 1 -a ! -s "$tmp/fail.json" -a -n "$(grep -F 'dotnet does not install on linux' "$tmp/fail.err")"
 
 # --- catalog dependencies from deps.d (the runner) -----------------------------------------------
 # appa depends on appb (b runs first), gets its installer from a server on 127.0.0.1 (fetched
@@ -272,6 +275,13 @@ EOF2
     -n "$(grep 'a host file' <<<"$out")" -a -n "$(grep -x /root/modified <<<"$out")" -a -n "$(grep -x /root/labtools <<<"$out")"
   tap_check "restore $name: the failed install left the catalog's writes as they were" grep -qx 'b a rebooted ' <<<"$out"
 done
+# A command of --exec that fails: the restore's result still comes, with its exit code; exit 1.
+"$VM" restore --json lvm1 --exec 'echo out; echo err >&2; exit 3' >"$tmp/rx.json" 2>"$tmp/rx.err"; rc=$?
+tap_check "restore --json --exec failing: exit 1, the document with exit_code 3 and both outputs" python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert sys.argv[2] == "1" and d["exec"]["exit_code"] == 3 and d["exec"]["stdout"] == "out\n" and d["exec"]["stderr"] == "err\n", d
+' "$tmp/rx.json" "$rc"
 tap_check "no QEMU left after restore" test -z "$(qemus)"
 tap_check "restore leaves no disposable overlay" test -z "$(ls "$VMCLOAK_HOME"/vms/qemu/*/ | grep disposable)"
 
