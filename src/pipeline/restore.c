@@ -92,10 +92,10 @@ static int exec_in_guest(struct agent_client *agent, const char *command, unsign
                 fputs(strempty(res.out), stdout);
                 fputs(strempty(res.err), stderr);
                 fflush(stdout);
-                if (res.exit_code != 0) {
-                        log_error("'%s' exited with code %d in the restored VM", command, res.exit_code);
-                        r = -EREMOTEIO;
-                }
+        }
+        if (r == 0 && res.exit_code != 0) {
+                log_error("'%s' exited with code %d in the restored VM", command, res.exit_code);
+                r = -EREMOTEIO;
         }
         agent_exec_result_done(&res);
         return r;
