@@ -53,8 +53,9 @@ extern const struct cmd_def cmd_deps;
 extern const struct cmd_def cmd_cloakcheck;
 
 /* vmcloak list deps (cmd/deps.c): VMCloak's table (spec §2.14) plus versions, OSes, tags and
- * where each file is; --json for scripts. 0 or a negative errno after one line. */
-int cmd_list_deps(bool name_only, const char *files_dir);
+ * where each file is; --json for scripts. vmcloak_layout: VMCloak's lines only, byte for byte
+ * (its header before the names with name_only too). 0 or a negative errno after one line. */
+int cmd_list_deps(bool name_only, const char *files_dir, bool vmcloak_layout);
 /* vmcloak list hardware (cmd/hardware.c): one line per hardware profile (name, vendor, form, year,
  * description), the names, or every field with --json; of files (NULL: the catalog, shipped and
  * hardware.d). 0 or a negative errno after its lines. */

@@ -535,7 +535,8 @@ static void print_where(const struct dep_file *f, const struct dep_fetch_opts *o
                isempty(what) ? "" : ")", dep_file_where_text(where), path ? " " : "", strempty(path), strempty(hash));
 }
 
-static void print_dep(const struct dep_catalog *cat, const struct dependency *d, const struct dep_fetch_opts *o) {
+static void print_dep(const struct dep_catalog *cat, const struct dependency *d, const struct dep_fetch_opts *o,
+                      bool vmcloak_layout) {
         const struct dependency *data = dep_catalog_resolve_alias(cat, d);
         /* VMCloak's lines first (spec §2.14): the name, then one line per installer. */
         printf("%s\n", d->name);
@@ -548,6 +549,10 @@ static void print_dep(const struct dep_catalog *cat, const struct dependency *d,
                 bool dflt = f->version && streq_ptr(f->version, data->default_version);
                 printf("%s %s %-*s %s %s %s\n", d->name, dflt ? "*" : "", (int)w, f->version ? f->version : "None",
                        f->os ? f->os : "None", f->sha1 ? f->sha1 : "None", strempty(f->arch));
+        }
+        if (vmcloak_layout) {
+                printf("--------------------\n");
+                return;
         }
         /* Then what VMCloak did not show. */
         const char *desc = d->description ? d->description : data->description;
@@ -601,7 +606,7 @@ static void print_dep(const struct dep_catalog *cat, const struct dependency *d,
         printf("--------------------\n");
 }
 
-int cmd_list_deps(bool name_only, const char *files_dir) {
+int cmd_list_deps(bool name_only, const char *files_dir, bool vmcloak_layout) {
         if (files_dir && !is_dir(files_dir)) {
                 log_error("--files-dir %s is not a folder", files_dir);
                 return -ENOENT;
@@ -622,13 +627,15 @@ int cmd_list_deps(bool name_only, const char *files_dir) {
                 json_object_put(arr);
                 return 0;
         }
+        /* VMCloak prints its header before the names of --name-only too. */
+        if (!name_only || vmcloak_layout)
+                printf("Name version target sha1 arch\n\n");
         if (name_only) {
                 for (size_t i = 0; i < cat->n; i++)
                         printf("%s\n", cat->deps[i]->name);
                 return 0;
         }
-        printf("Name version target sha1 arch\n\n");
         for (size_t i = 0; i < cat->n; i++)
-                print_dep(cat, cat->deps[i], &o);
+                print_dep(cat, cat->deps[i], &o, vmcloak_layout);
         return 0;
 }

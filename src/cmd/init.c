@@ -6,6 +6,8 @@
 #include "cmd/args.h"
 #include "cmd/checks.h"
 #include "cmd/cmd.h"
+#include "cmd/global.h"
+#include "cmd/jsonout.h"
 #include "cmd/vmopts.h"
 #include "core/log.h"
 #include "core/util.h"
@@ -90,6 +92,17 @@ static int check(const struct args *a) {
         return vm_os_minimums(a, req.profile, req.no_tpm, &req.cpus, req.ram_mb, req.disk_bytes);
 }
 
-static int run(const struct cmd_env *env) { return exit_code_for(pipeline_init(env->pl, &req)); }
+/* --json: {"image": the new image's row, "seconds": the whole run} (docs/json.md). */
+static int run(const struct cmd_env *env) {
+        int64_t t0 = now_ms();
+        int r = pipeline_init(env->pl, &req);
+        if (r == 0 && global.json) {
+                json_object *img = image_json_by_name(env->repo, req.name), *o = json_object_new_object();
+                json_object_object_add(o, "image", img);
+                json_object_object_add(o, "seconds", json_seconds_since(t0));
+                r = img ? json_print_put(o) : (json_object_put(o), -EIO);
+        }
+        return exit_code_for(r);
+}
 
 const struct cmd_def cmd_init = { .spec = &spec, .check = check, .run = run };

@@ -7,6 +7,8 @@
 #include "cmd/args.h"
 #include "cmd/checks.h"
 #include "cmd/cmd.h"
+#include "cmd/global.h"
+#include "cmd/jsonout.h"
 #include "cmd/vmopts.h"
 #include "core/log.h"
 #include "core/util.h"
@@ -115,9 +117,33 @@ static int check(const struct args *a) {
         return 0;
 }
 
+/* --json: what ran and the image as it is now (docs/json.md). */
+static int print_json(struct repo *repo, const struct install_result *res, int64_t t0) {
+        json_object *img = image_json_by_name(repo, req.name), *o = json_object_new_object();
+        json_object_object_add(o, "image", img);
+        json_object_object_add(o, "installed", dep_pairs_to_json(res->installed));
+        json_object_object_add(o, "skipped", dep_pairs_to_json(res->skipped));
+        json_object_object_add(o, "left_out", dep_pairs_to_json(res->left_out));
+        json_object_object_add(o, "steps", json_object_new_int64((int64_t)res->steps));
+        json_object_object_add(o, "reboots", json_object_new_int64(res->reboots));
+        json_object_object_add(o, "seconds", json_seconds_since(t0));
+        if (!img) {
+                json_object_put(o);
+                return -EIO;
+        }
+        return json_print_put(o);
+}
+
 static int run(const struct cmd_env *env) {
-        /* Only tags: nothing to boot for. */
+        struct install_result res = { 0 };
+        int64_t t0 = now_ms();
+        if (global.json)
+                req.result = &res;
+        /* Only tags: nothing to boot for (nothing installed, the result has the tags). */
         int r = only_tags() ? pipeline_image_add_tags(env->pl, req.name, req.tags) : pipeline_install(env->pl, &req);
+        if (r == 0 && global.json)
+                r = print_json(env->repo, &res, t0);
+        install_result_done(&res);
         return r == -EOPNOTSUPP ? EXIT_USAGE : exit_code_for(r);
 }
 

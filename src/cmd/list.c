@@ -1,12 +1,15 @@
-/* vmcloak list images|snapshots|deps|hardware: tables for people, JSON for scripts. */
+/* vmcloak list images|snapshots|deps|hardware: tables for people, VMCloak's lines for its scripts, JSON. */
 #include <errno.h>
 #include <json-c/json.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cmd/args.h"
 #include "cmd/cmd.h"
 #include "cmd/global.h"
+#include "cmd/jsonout.h"
 #include "core/log.h"
 #include "core/repo.h"
 #include "core/tags.h"
@@ -14,12 +17,38 @@
 #include "deps/catalog.h"
 #include "pipeline/tags.h"
 
+/* How the lists print: like `ls`, the layout for people on a terminal and the one scripts parse
+ * (VMCloak's, spec §2.14, so its users' scripts keep working) on a pipe; --format forces one. */
+enum list_format {
+        LIST_FORMAT_AUTO,     /* vmcloak when stdout is not a terminal, table when it is */
+        LIST_FORMAT_VMCLOAK,
+        LIST_FORMAT_TABLE,
+        LIST_FORMAT_JSON,     /* the same as the global --json */
+};
+
+static int list_format_from_string(const char *s, enum list_format *ret) {
+        static const char *const names[] = { "auto", "vmcloak", "table", "json" };
+        for (size_t i = 0; i < ELEMENTSOF(names); i++)
+                if (streq(s, names[i])) {
+                        *ret = (enum list_format)i;
+                        return 0;
+                }
+        return -EINVAL;
+}
+
+OPT_ENUM_DECLARE(opt_list_format, enum list_format);
+OPT_ENUM_DEFINE(opt_list_format, enum list_format, list_format_from_string, "auto, vmcloak, table or json");
+
 static bool arg_name_only;
 static const char *arg_files_dir;
 static char **arg_hw_files;
+static enum list_format arg_format;
 
 static const struct optdef opts[] = {
         OPT_BOOL(0, "name-only", &arg_name_only, "Print only names, one per line"),
+        OPT_ENUM(0, "format", &arg_format, opt_list_format, "FORMAT",
+                 "vmcloak (VMCloak's lines), table or json (= --json); auto: vmcloak on a pipe, table on a terminal",
+                 .def_value = "auto"),
         OPT_STRING(0, "files-dir", &arg_files_dir, "DIR", "deps: a folder of files you brought (shown as user-supplied when the name matches)"),
         OPT_LIST(0, "file", &arg_hw_files, "PATH", "hardware: read this profile file instead of the catalog (check one you write)"),
         { NULL },
@@ -27,45 +56,14 @@ static const struct optdef opts[] = {
 
 static const struct cmd_spec spec = {
         "list", "[--name-only] images|snapshots|deps|hardware", "List images, snapshots, dependencies or hardware profiles.",
+        "images, snapshots, deps: VMCloak's own lines when stdout is a pipe or a file (its users' scripts\n"
+        "parse them), an aligned table with more columns on a terminal; --format forces one.\n"
         "hardware: the profiles init --hardware takes, shipped and from ~/.vmcloak/hardware.d (one there\n"
         "replaces a shipped one of its name); --json gives every field.",
         opts, 1, 1,
 };
 
-static json_object *jstr(const char *s) { return s ? json_object_new_string(s) : NULL; }
-
-/* A JSON column as stored, parsed (null: none, or text that is not JSON). */
-static json_object *stored_json(const char *s) { return s ? json_tokener_parse(s) : NULL; }
-
 static const char *netmode_of(const struct image *i) { return i->netmode ? i->netmode : "bridge"; }
-
-static json_object *installed_json(const char *installed) {
-        json_object *arr = json_object_new_array();
-        if (isempty(installed))
-                return arr;
-        _cleanup_free_ char *copy = strdup(installed);
-        char *save = NULL;
-        for (char *tok = copy ? strtok_r(copy, ",", &save) : NULL; tok; tok = strtok_r(NULL, ",", &save)) {
-                char *colon = strchr(tok, ':');
-                json_object *o = json_object_new_object();
-                if (colon)
-                        *colon = 0;
-                json_object_object_add(o, "name", json_object_new_string(tok));
-                json_object_object_add(o, "version", colon && colon[1] ? json_object_new_string(colon + 1) : NULL);
-                json_object_array_add(arr, o);
-        }
-        return arr;
-}
-
-/* Schema 4's tags as a JSON list (older rows: empty). */
-static json_object *tags_json(const char *stored) {
-        json_object *arr = json_object_new_array();
-        _cleanup_strv_free_ char **set = NULL;
-        if (tags_parse(stored, &set) == 0)
-                STRV_FOREACH(t, set)
-                        json_object_array_add(arr, json_object_new_string(*t));
-        return arr;
-}
 
 /* The tags column: as stored ("dotnet,office"), "-" for none. */
 static const char *tags_cell(const char *stored) { return isempty(stored) ? "-" : stored; }
@@ -114,55 +112,129 @@ static int image_tags_effective(struct image **l, size_t n) {
         return r;
 }
 
-static int list_images(struct repo *repo, bool name_only) {
+/* --- VMCloak's layout (spec §2.14; facts read from cert-ee/vmcloak a591ae0 vmcloak/main.py
+ * list_images/list_snapshots and repository.py): Python's print() joins its arguments with one
+ * space and writes None as "None"; the platform is the vm column's module name ("QEMU"). */
+
+static const char *py_str(const char *s) { return s ? s : "None"; }
+
+static const char *platform_name(const char *vm) {
+        if (streq_ptr(vm, "qemu"))
+                return "QEMU";
+        if (streq_ptr(vm, "libvirt"))
+                return "LibVirt";
+        if (streq_ptr(vm, "virtualbox"))
+                return "VirtualBox";
+        return py_str(vm); /* a platform VMCloak has no module for: it would fail, we show the column */
+}
+
+static int cmp_image_id(const void *a, const void *b) {
+        int64_t x = (*(struct image *const *)a)->id, y = (*(struct image *const *)b)->id;
+        return x < y ? -1 : x > y;
+}
+
+struct dep_pair {
+        const char *dep, *version;
+};
+
+/* By name as Python compares str (code points: strcmp on UTF-8), then version (for a stable order). */
+static int cmp_pair(const void *a, const void *b) {
+        const struct dep_pair *x = a, *y = b;
+        int c = strcmp(x->dep, y->dep);
+        return c ? c : strcmp(x->version, y->version);
+}
+
+/* "\t - dep | version=v" per installed dependency, by name (VMCloak: a set of (dep, version)
+ * sorted by dep; "\t - dep " with its trailing space when the version is empty). */
+static int print_installed_vmcloak(const char *installed) {
+        if (isempty(installed))
+                return 0;
+        _cleanup_free_ char *copy = strdup(installed);
+        size_t n = 1;
+        for (const char *c = installed; *c; c++)
+                n += *c == ',';
+        _cleanup_free_ struct dep_pair *pairs = calloc(n, sizeof *pairs);
+        if (!copy || !pairs)
+                return log_oom();
+        n = 0;
+        char *save = NULL;
+        for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+                char *colon = strchr(tok, ':');
+                if (colon)
+                        *colon++ = 0;
+                pairs[n++] = (struct dep_pair){ tok, colon ? colon : "" };
+        }
+        qsort(pairs, n, sizeof *pairs, cmp_pair);
+        for (size_t i = 0; i < n; i++) {
+                if (i > 0 && cmp_pair(&pairs[i], &pairs[i - 1]) == 0)
+                        continue; /* a set: each pair once */
+                if (*pairs[i].version)
+                        printf("\t - %s | version=%s\n", pairs[i].dep, pairs[i].version);
+                else
+                        printf("\t - %s \n", pairs[i].dep);
+        }
+        return 0;
+}
+
+/* VMCloak lists images in the table's order (no ORDER BY: SQLite's rowid order). */
+static int list_images_vmcloak(struct image **l, size_t n) {
+        if (n > 1)
+                qsort(l, n, sizeof *l, cmp_image_id);
+        for (size_t i = 0; i < n; i++) {
+                printf("* %s | %s | %s | Adapter: %s\n", py_str(l[i]->name), platform_name(l[i]->vm),
+                       py_str(l[i]->ipaddr), py_str(l[i]->adapter));
+                int r = print_installed_vmcloak(l[i]->installed);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* Per image (by name, then VM name: the repository's order, as VMCloak sorts them) the header
+ * "<image> <ip>(<adapter>) (<platform>)", then "- <vmname> <ip>" per VM. A VM whose image row
+ * is gone (VMCloak would stop with a traceback) comes under "None None(None) (None)". */
+static int list_snapshots_vmcloak(struct repo *repo, struct snapshot **l, size_t n) {
+        struct image **imgs = NULL;
+        size_t n_imgs = 0;
+        int r = repo_image_list(repo, &imgs, &n_imgs);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++) {
+                bool first = i == 0 || !streq_ptr(l[i]->image_name, l[i - 1]->image_name);
+                if (first) {
+                        const struct image *img = NULL;
+                        for (size_t k = 0; k < n_imgs && !img; k++)
+                                if (imgs[k]->id == l[i]->image_id)
+                                        img = imgs[k];
+                        printf("%s %s(%s) (%s)\n", py_str(l[i]->image_name), py_str(img ? img->ipaddr : NULL),
+                               py_str(img ? img->adapter : NULL), img ? platform_name(img->vm) : "None");
+                }
+                printf("- %s %s\n", py_str(l[i]->vmname), py_str(l[i]->ipaddr));
+        }
+        image_list_free(imgs, n_imgs);
+        return 0;
+}
+
+static int list_images(struct repo *repo, bool name_only, bool vmcloak_layout) {
         struct image **l;
         size_t n;
         int r = repo_image_list(repo, &l, &n);
         if (r < 0)
                 return r;
+        if (vmcloak_layout && !name_only && !global.json) {
+                r = list_images_vmcloak(l, n);
+                image_list_free(l, n);
+                return r;
+        }
         if (!name_only && (r = image_tags_effective(l, n)) < 0) {
                 image_list_free(l, n);
                 return r;
         }
         if (global.json) {
                 json_object *arr = json_object_new_array();
-                for (size_t i = 0; i < n; i++) {
-                        struct image *m = l[i];
-                        json_object *o = json_object_new_object();
-                        json_object_object_add(o, "name", jstr(m->name));
-                        json_object_object_add(o, "path", jstr(m->path));
-                        json_object_object_add(o, "osversion", jstr(m->osversion));
-                        json_object_object_add(o, "vm", jstr(m->vm));
-                        json_object_object_add(o, "mode", jstr(m->mode));
-                        json_object_object_add(o, "ip", jstr(m->ipaddr));
-                        json_object_object_add(o, "port", json_object_new_int(m->port));
-                        json_object_object_add(o, "adapter", jstr(m->adapter));
-                        json_object_object_add(o, "net", jstr(netmode_of(m)));
-                        json_object_object_add(o, "netmask", jstr(m->netmask));
-                        json_object_object_add(o, "gateway", jstr(m->gateway));
-                        json_object_object_add(o, "cpus", json_object_new_int(m->cpus));
-                        json_object_object_add(o, "ramsize", json_object_new_int(m->ramsize));
-                        json_object_object_add(o, "vramsize", json_object_new_int(m->vramsize));
-                        json_object_object_add(o, "mac", jstr(m->mac));
-                        json_object_object_add(o, "installed", installed_json(m->installed));
-                        json_object_object_add(o, "tags", tags_json(m->tags));
-                        json_object_object_add(o, "created_at", jstr(m->created_at));
-                        /* Schema 3 (older rows: bios, false, false, null). */
-                        json_object_object_add(o, "firmware", jstr(image_is_uefi(m) ? "uefi" : "bios"));
-                        json_object_object_add(o, "secure_boot", json_object_new_boolean(m->secure_boot != 0));
-                        json_object_object_add(o, "tpm", json_object_new_boolean(m->tpm != 0));
-                        json_object_object_add(o, "os_build", jstr(m->os_build));
-                        json_object_object_add(o, "os_edition", jstr(m->os_edition));
-                        json_object_object_add(o, "os_language", jstr(m->os_language));
-                        /* Schema 5: the hardware profile (null: QEMU's own machine, VMCloak's rows). */
-                        json_object_object_add(o, "hardware", jstr(m->hardware));
-                        /* Schema 5: its scorecard from cloakcheck IMAGE (null: never checked). */
-                        json_object_object_add(o, "cloakcheck", stored_json(m->cloakcheck));
-                        json_object_array_add(arr, o);
-                }
-                printf("%s\n", json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY |
-                                                                       JSON_C_TO_STRING_SPACED));
-                json_object_put(arr);
+                for (size_t i = 0; i < n; i++)
+                        json_object_array_add(arr, image_to_json(l[i]));
+                r = json_print_put(arr);
         } else if (name_only) {
                 for (size_t i = 0; i < n; i++)
                         printf("%s\n", l[i]->name);
@@ -182,45 +254,25 @@ static int list_images(struct repo *repo, bool name_only) {
                 }
         }
         image_list_free(l, n);
-        return 0;
+        return r;
 }
 
-static int list_snapshots(struct repo *repo, bool name_only) {
+static int list_snapshots(struct repo *repo, bool name_only, bool vmcloak_layout) {
         struct snapshot **l;
         size_t n;
         int r = repo_snapshot_list(repo, -1, &l, &n);
         if (r < 0)
                 return r;
+        if (vmcloak_layout && !name_only && !global.json) {
+                r = list_snapshots_vmcloak(repo, l, n);
+                snapshot_list_free(l, n);
+                return r;
+        }
         if (global.json) {
                 json_object *arr = json_object_new_array();
-                for (size_t i = 0; i < n; i++) {
-                        struct snapshot *s = l[i];
-                        json_object *o = json_object_new_object();
-                        json_object_object_add(o, "vmname", jstr(s->vmname));
-                        json_object_object_add(o, "image", jstr(s->image_name));
-                        json_object_object_add(o, "ip", jstr(s->ipaddr));
-                        json_object_object_add(o, "port", json_object_new_int(s->port));
-                        json_object_object_add(o, "hostname", jstr(s->hostname));
-                        json_object_object_add(o, "mac", jstr(s->mac));
-                        json_object_object_add(o, "created_at", jstr(s->created_at));
-                        json_object_object_add(o, "tags", tags_json(s->tags));
-                        /* Schema 5: the VM's own hardware identity as stored (null: no profile). */
-                        json_object_object_add(o, "identity", stored_json(s->identity));
-                        /* Schema 5: its scorecard (snapshot --cloakcheck, cloakcheck VM; null: none). */
-                        json_object_object_add(o, "cloakcheck", stored_json(s->cloakcheck));
-                        /* Schema 6 (issue 14): where a VM of snapshot --connect lives (all null for
-                         * a local Cuckoo3 VM): its libvirt host, pool, overlay volume, the image's
-                         * volume, and its running-state snapshot (CAPE's kvm.conf `snapshot`). */
-                        json_object_object_add(o, "libvirt_uri", jstr(s->libvirt_uri));
-                        json_object_object_add(o, "libvirt_pool", jstr(s->libvirt_pool));
-                        json_object_object_add(o, "libvirt_volume", jstr(s->libvirt_volume));
-                        json_object_object_add(o, "libvirt_base", jstr(s->libvirt_base));
-                        json_object_object_add(o, "libvirt_snapshot", jstr(s->libvirt_snapshot));
-                        json_object_array_add(arr, o);
-                }
-                printf("%s\n", json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY |
-                                                                       JSON_C_TO_STRING_SPACED));
-                json_object_put(arr);
+                for (size_t i = 0; i < n; i++)
+                        json_object_array_add(arr, snapshot_to_json(l[i]));
+                r = json_print_put(arr);
         } else if (name_only) {
                 for (size_t i = 0; i < n; i++)
                         printf("%s\n", l[i]->vmname);
@@ -244,7 +296,7 @@ static int list_snapshots(struct repo *repo, bool name_only) {
                 }
         }
         snapshot_list_free(l, n);
-        return 0;
+        return r;
 }
 
 static int check(const struct args *a) {
@@ -263,15 +315,28 @@ static int check(const struct args *a) {
                 log_error("--file goes with 'list hardware'");
                 return -EINVAL;
         }
+        if (global.json && arg_format != LIST_FORMAT_AUTO && arg_format != LIST_FORMAT_JSON) {
+                log_error("--json and --format %s disagree: give one of them",
+                          arg_format == LIST_FORMAT_TABLE ? "table" : "vmcloak");
+                return -EINVAL;
+        }
         return 0;
 }
 
 static int run(const struct cmd_env *env) {
         const char *what = env->args->pos[0];
-        int r = streq(what, "images")                               ? list_images(env->repo, arg_name_only)
-                : streq(what, "deps") || streq(what, "dependencies") ? cmd_list_deps(arg_name_only, arg_files_dir)
+        enum list_format f = arg_format;
+        if (global.json)
+                f = LIST_FORMAT_JSON;
+        else if (f == LIST_FORMAT_AUTO)
+                f = isatty(STDOUT_FILENO) ? LIST_FORMAT_TABLE : LIST_FORMAT_VMCLOAK;
+        global.json = f == LIST_FORMAT_JSON;
+        /* hardware has no VMCloak layout (VMCloak has no such list): its table for both. */
+        bool vm = f == LIST_FORMAT_VMCLOAK;
+        int r = streq(what, "images")                               ? list_images(env->repo, arg_name_only, vm)
+                : streq(what, "deps") || streq(what, "dependencies") ? cmd_list_deps(arg_name_only, arg_files_dir, vm)
                 : streq(what, "hardware")                            ? cmd_list_hardware(arg_name_only, arg_hw_files)
-                                                                     : list_snapshots(env->repo, arg_name_only);
+                                                                     : list_snapshots(env->repo, arg_name_only, vm);
         return exit_code_for(r);
 }
 

@@ -1,10 +1,14 @@
 /* vmcloak restore: restore a snapshot VM the way Cuckoo3 does and time it. */
+#include <errno.h>
 #include <stddef.h>
 
 #include "cmd/args.h"
 #include "cmd/checks.h"
 #include "cmd/cmd.h"
+#include "cmd/global.h"
+#include "cmd/jsonout.h"
 #include "core/log.h"
+#include "core/util.h"
 #include "pipeline/restore.h"
 
 static struct restore_request req;
@@ -56,6 +60,37 @@ static int check(const struct args *a) {
         return 0;
 }
 
-static int run(const struct cmd_env *env) { return exit_code_for(pipeline_restore(env->pl, &req)); }
+/* --json: the timing line's figures and --exec's output (docs/json.md). */
+static int print_json(const struct restore_result *res) {
+        json_object *o = json_object_new_object(), *ex = NULL;
+        json_object_object_add(o, "vmname", json_object_new_string(req.vmname));
+        json_object_object_add(o, "ip", json_str_or_null(res->ip));
+        json_object_object_add(o, "port", json_object_new_int(res->port));
+        json_object_object_add(o, "running_after_s", json_seconds(res->running_s));
+        json_object_object_add(o, "agent_after_s", json_seconds(res->agent_s));
+        if (res->exec_ran) {
+                ex = json_object_new_object();
+                json_object_object_add(ex, "command", json_object_new_string(req.exec));
+                json_object_object_add(ex, "exit_code", json_object_new_int(res->exec_exit_code));
+                json_object_object_add(ex, "stdout", json_object_new_string(strempty(res->exec_stdout)));
+                json_object_object_add(ex, "stderr", json_object_new_string(strempty(res->exec_stderr)));
+        }
+        json_object_object_add(o, "exec", ex);
+        return json_print_put(o);
+}
+
+static int run(const struct cmd_env *env) {
+        struct restore_result res = { 0 };
+        if (global.json)
+                req.result = &res;
+        int r = pipeline_restore(env->pl, &req);
+        /* A command of --exec that failed still has its result (exit 1 all the same). */
+        if (global.json && (r == 0 || (r == -EREMOTEIO && res.exec_ran))) {
+                int p = print_json(&res);
+                r = r < 0 ? r : p;
+        }
+        restore_result_done(&res);
+        return exit_code_for(r);
+}
 
 const struct cmd_def cmd_restore = { .spec = &spec, .check = check, .run = run };

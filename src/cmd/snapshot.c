@@ -8,8 +8,12 @@
 #include "cmd/args.h"
 #include "cmd/checks.h"
 #include "cmd/cmd.h"
+#include "cmd/global.h"
+#include "cmd/jsonout.h"
 #include "cmd/vmopts.h"
 #include "core/log.h"
+#include "core/paths.h"
+#include "core/repo.h"
 #include "core/util.h"
 #include "core/validate.h"
 #include "pipeline/snapshot.h"
@@ -177,6 +181,63 @@ static int check(const struct args *a) {
         return 0;
 }
 
-static int run(const struct cmd_env *env) { return exit_code_for(pipeline_snapshot(env->pl, &req)); }
+/* One VM of --json: its row, whether this run made it, and its files (docs/json.md). */
+static json_object *vm_json(struct repo *repo, const char *vmname, bool made) {
+        _cleanup_snapshot_ struct snapshot *s = NULL;
+        int r = repo_snapshot_get(repo, vmname, &s);
+        if (r < 0) {
+                log_error_errno(r, "cannot read VM %s back for the JSON result: %m", vmname);
+                return NULL;
+        }
+        json_object *o = snapshot_to_json(s);
+        bool local = !s->libvirt_uri;
+        _cleanup_free_ char *dir = local ? paths_vm_dir(vmname) : paths_libvirt_vm_dir(vmname);
+        _cleanup_free_ char *mem = local && dir ? path_join(dir, "memory.snapshot") : NULL;
+        _cleanup_free_ char *mi = local && dir ? path_join(dir, "machineinfo.json") : NULL;
+        json_object_object_add(o, "status", json_object_new_string(made ? "made" : "kept"));
+        json_object_object_add(o, "vmdir", json_str_or_null(dir));
+        /* A libvirt VM has neither: its memory is the domain's internal snapshot. */
+        json_object_object_add(o, "memory_file", json_str_or_null(mem));
+        json_object_object_add(o, "machineinfo", json_str_or_null(mi));
+        return o;
+}
+
+/* --json: {"image", "vms": [...], "seconds"}. */
+static int print_json(struct repo *repo, char **made, char **kept, int64_t t0) {
+        json_object *o = json_object_new_object(), *vms = json_object_new_array();
+        json_object_object_add(o, "image", json_object_new_string(req.image));
+        json_object_object_add(o, "vms", vms);
+        int r = 0;
+        /* Those made by this run first, then those kept, each in the series' order. */
+        char **lists[] = { made, kept };
+        for (size_t l = 0; l < 2 && r == 0; l++)
+                STRV_FOREACH(n, lists[l]) {
+                        json_object *v = vm_json(repo, *n, l == 0);
+                        if (!v) {
+                                r = -EIO;
+                                break;
+                        }
+                        json_object_array_add(vms, v);
+                }
+        json_object_object_add(o, "seconds", json_seconds_since(t0));
+        if (r < 0) {
+                json_object_put(o);
+                return r;
+        }
+        return json_print_put(o);
+}
+
+static int run(const struct cmd_env *env) {
+        _cleanup_strv_free_ char **made = NULL, **kept = NULL;
+        int64_t t0 = now_ms();
+        if (global.json) {
+                req.ret_made = &made;
+                req.ret_kept = &kept;
+        }
+        int r = pipeline_snapshot(env->pl, &req);
+        if (r == 0 && global.json)
+                r = print_json(env->repo, made, kept, t0);
+        return exit_code_for(r);
+}
 
 const struct cmd_def cmd_snapshot = { .spec = &spec, .check = check, .run = run };

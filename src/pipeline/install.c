@@ -319,26 +319,38 @@ static int install_record(struct repo *repo, struct image *img, const struct dep
         return changed ? repo_image_update(repo, img) : 0;
 }
 
-static void install_summary(const char *name, const struct dep_plan *plan, const struct dep_run_stats *st,
-                            int64_t t0) {
-        _cleanup_strv_free_ char **done = NULL, **out = NULL;
-        size_t steps = 0;
+void install_result_done(struct install_result *r) {
+        strv_free(r->installed);
+        strv_free(r->skipped);
+        strv_free(r->left_out);
+        *r = (struct install_result){ 0 };
+}
+
+/* The plan's dependencies as run, left out and skipped; steps and reboots. */
+static int install_result_fill(const struct dep_plan *plan, const struct dep_run_stats *st, struct install_result *res) {
+        *res = (struct install_result){ .reboots = st->reboots };
         for (size_t i = 0; i < plan->n; i++) {
                 const struct dep_plan_item *it = &plan->items[i];
-                steps += it->kind == DEP_PLAN_STEP;
+                res->steps += it->kind == DEP_PLAN_STEP;
                 if (it->kind != DEP_PLAN_DEP)
                         continue;
-                char ***l = it->left_out ? &out : &done;
-                if ((it->version ? strv_extendf(l, "%s:%s", it->name, it->version) : strv_extend(l, it->name)) < 0) {
-                        log_oom();
-                        return;
-                }
+                char ***l = it->left_out ? &res->left_out : &res->installed;
+                if ((it->version ? strv_extendf(l, "%s:%s", it->name, it->version) : strv_extend(l, it->name)) < 0)
+                        return log_oom();
         }
-        _cleanup_free_ char *d = done ? strv_join(done, ", ") : NULL, *o = out ? strv_join(out, ", ") : NULL;
-        _cleanup_free_ char *sk = plan->skipped ? strv_join(plan->skipped, ", ") : NULL;
+        if (strv_extend_strv(&res->skipped, plan->skipped) < 0)
+                return log_oom();
+        return 0;
+}
+
+static void install_summary(const char *name, const struct install_result *res, int64_t t0) {
+        _cleanup_free_ char *d = res->installed ? strv_join(res->installed, ", ") : NULL;
+        _cleanup_free_ char *o = res->left_out ? strv_join(res->left_out, ", ") : NULL;
+        _cleanup_free_ char *sk = res->skipped ? strv_join(res->skipped, ", ") : NULL;
         log_info("Installed into %s: %s%s%zu step%s; skipped as installed: %s; left out: %s; %u reboot%s; %.1f s",
-                 name, d ? d : "no dependencies", d ? "; " : "; ", steps, steps == 1 ? "" : "s", sk ? sk : "none",
-                 o ? o : "none", st->reboots, st->reboots == 1 ? "" : "s", (double)(now_ms() - t0) / 1000.0);
+                 name, d ? d : "no dependencies", d ? "; " : "; ", res->steps, res->steps == 1 ? "" : "s",
+                 sk ? sk : "none", o ? o : "none", res->reboots, res->reboots == 1 ? "" : "s",
+                 (double)(now_ms() - t0) / 1000.0);
 }
 
 int pipeline_install(struct pipeline *pl, const struct install_request *req) {
@@ -380,8 +392,13 @@ int pipeline_install(struct pipeline *pl, const struct install_request *req) {
                 (void)install_record(pl->repo, img, &plan, job.stats.installed);
         if (r == 0 && (r = image_tags_after_install(img, req->tags, req->catalog ? req->catalog : cat)) == 0)
                 r = repo_image_update(pl->repo, img);
-        if (r == 0 && runnable > 0)
-                install_summary(req->name, &plan, &job.stats, t0);
+        struct install_result res = { 0 };
+        if (r == 0 && (r = install_result_fill(&plan, &job.stats, &res)) == 0 && runnable > 0)
+                install_summary(req->name, &res, t0);
+        if (r == 0 && req->result)
+                *req->result = res;
+        else
+                install_result_done(&res);
         dep_plan_free(&plan);
         if (cat)
                 dep_catalog_free(cat);

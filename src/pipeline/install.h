@@ -22,7 +22,18 @@ struct install_request {
                                              * dependency is named (tests and snapshot give theirs) */
         char **tags;                 /* --tag: machine tags stored on the image after a successful install */
         struct vm_options vm;
+        struct install_result *result; /* filled on success when not NULL (--json) */
 };
+
+/* What a successful install did, as its summary line says it (install_result_done frees). */
+struct install_result {
+        char **installed;            /* each dependency run and recorded, "name:version" or "name", in order */
+        char **skipped;              /* recorded as installed already, not run */
+        char **left_out;             /* --skip-unavailable: its file could not be had */
+        size_t steps;                /* generic steps run (file:, run:, script:) */
+        unsigned reboots;
+};
+void install_result_done(struct install_result *r);
 
 /* Resolve the plan against the catalog and the image (deps/resolve.h) and fetch its files,
  * all before anything boots; then boot image req->name on a throw-away overlay, run the plan

@@ -70,19 +70,32 @@ static int host_def(const struct restore_request *req, json_object *m, const cha
         return 0;
 }
 
-/* Run the user's command in the restored guest and print its output. */
-static int exec_in_guest(struct agent_client *agent, const char *command, unsigned timeout_s) {
+void restore_result_done(struct restore_result *r) {
+        free(r->ip);
+        free(r->exec_stdout);
+        free(r->exec_stderr);
+        *r = (struct restore_result){ 0 };
+}
+
+/* Run the user's command in the restored guest and print its output (or keep it in result). */
+static int exec_in_guest(struct agent_client *agent, const char *command, unsigned timeout_s,
+                         struct restore_result *result) {
         struct agent_exec_opts eo = { .timeout_ms = timeout_s ? (int)timeout_s * 1000 : 60000 };
         struct agent_exec_result res = { 0 };
         int r = agent_execute(agent, command, &eo, &res);
-        if (r == 0) {
+        if (r == 0 && result) {
+                result->exec_ran = true;
+                result->exec_exit_code = res.exit_code;
+                result->exec_stdout = TAKE_PTR(res.out);
+                result->exec_stderr = TAKE_PTR(res.err);
+        } else if (r == 0) {
                 fputs(strempty(res.out), stdout);
                 fputs(strempty(res.err), stderr);
                 fflush(stdout);
-                if (res.exit_code != 0) {
-                        log_error("'%s' exited with code %d in the restored VM", command, res.exit_code);
-                        r = -EREMOTEIO;
-                }
+        }
+        if (r == 0 && res.exit_code != 0) {
+                log_error("'%s' exited with code %d in the restored VM", command, res.exit_code);
+                r = -EREMOTEIO;
         }
         agent_exec_result_done(&res);
         return r;
@@ -183,12 +196,19 @@ static int restore_run(struct pipeline *pl, const struct restore_request *req, j
                                                     (double)(t_agent - t0) / 1000.0, ip, agent_port);
         if (!timing)
                 return log_oom();
-        if (req->quiet)
+        if (req->result) {
+                req->result->running_s = (double)(t_running - t0) / 1000.0;
+                req->result->agent_s = (double)(t_agent - t0) / 1000.0;
+                req->result->port = agent_port;
+                if (!(req->result->ip = strdup(ip)))
+                        return log_oom();
+        }
+        if (req->quiet || req->result)
                 log_info("%s", timing);
         else
                 printf("%s\n", timing);
         fflush(stdout);
-        if (req->exec && (r = exec_in_guest(agent, req->exec, req->timeout_s)) < 0)
+        if (req->exec && (r = exec_in_guest(agent, req->exec, req->timeout_s, req->result)) < 0)
                 return r;
         if (req->in_guest && (r = req->in_guest(agent, req->userdata)) < 0)
                 return r;

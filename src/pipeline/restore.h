@@ -22,7 +22,20 @@ struct restore_request {
         int (*in_guest)(struct agent_client *agent, void *userdata);
         void *userdata;
         bool quiet;
+        /* Filled when not NULL (--json): the figures the timing line has, and exec's output
+         * (then not printed: stdout is the caller's); free with restore_result_done. */
+        struct restore_result *result;
 };
+
+struct restore_result {
+        double running_s, agent_s;     /* from just after machineinfo.json was read */
+        char *ip;
+        int port;
+        bool exec_ran;                 /* exec ran; its output and exit code follow */
+        char *exec_stdout, *exec_stderr;
+        int exec_exit_code;
+};
+void restore_result_done(struct restore_result *r);
 
 /* Cuckoo3's restore (cuckoo3-qemu.md): machineinfo.json's start_args with the VM's disk in place
  * of %DISPOSABLE_DISK_PATH% under snapshot=on (QEMU keeps the writes in a temporary overlay in the

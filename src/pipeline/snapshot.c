@@ -999,6 +999,9 @@ int pipeline_snapshot(struct pipeline *pl, const struct snapshot_request *req) {
         else if (tr == 0)
                 log_info("All %u snapshot VMs are complete already (from an earlier run)", x.n);
         r = ok == x.n ? 0 : interrupted() ? -ECANCELED : tr < 0 ? tr : -EIO;
+        for (unsigned i = 0; r == 0 && req->ret_made && req->ret_kept && i < x.n; i++)
+                if (strv_extend(x.jobs[i].kept ? req->ret_kept : req->ret_made, x.jobs[i].name) < 0)
+                        r = log_oom();
 done:
         snapshot_fleet_done(&x);
         snapshot_hosts_done(&x);

@@ -36,6 +36,9 @@ struct snapshot_request {
          * persistent domains with their disks in storage pool pool (NULL: "vmcloak"). */
         char *const *connect;
         const char *pool;
+        /* Filled on success when not NULL (--json): the VM names of the series, in order, each
+         * made by this run or kept (complete from an earlier one); free with strv_free. */
+        char ***ret_made, ***ret_kept;
 };
 
 /* Each VM gets its own copy of the image's UEFI variable store beside its disk, and runs

@@ -36,7 +36,7 @@ out=$("$(dirname "$VM")/vmcloak-qemubridge" --help 2>&1); rc=$?
 tap_check "vmcloak-qemubridge --help" test "$rc" = 0 -a -n "$(grep -F 'vmcloak bridge' <<<"$out")"
 
 tap_check "--help does not create the home" test ! -e "$VMCLOAK_HOME"
-out=$("$VM" list images 2>&1); rc=$?
+out=$("$VM" list images --format table 2>&1); rc=$?
 tap_check "list images on a new home" test "$rc" = 0 -a -n "$(grep -F 'No images' <<<"$out")"
 tap_check "home created 0700" test "$(stat -c %a "$VMCLOAK_HOME")" = 700
 tap_check "repository created" test -s "$VMCLOAK_HOME/repository.db"
@@ -81,7 +81,7 @@ tap_check "... and lists only it when it is good" test "$rc" = 0 -a "$out" = del
 # A VMCloak-made repository: listed as is, writes need migrate, then work.
 vh=$tmp/vmcloak-home; mkdir -p "$vh/image"
 sqlite3 "$vh/repository.db" < "$VMCLOAK_SOURCE_ROOT/tests/fixtures/vmcloak-head.sql"
-out=$("$VM" --home "$vh" list images); rc=$?
+out=$("$VM" --home "$vh" list images --format table); rc=$?
 tap_check "VMCloak repository lists" test "$rc" = 0 -a -n "$(grep -F win10base <<<"$out")"
 # VMCloak stored no tags: the column shows those the catalog gives what the image has installed.
 tap_check "a VMCloak image's tags come from its installed dependencies" \

@@ -47,7 +47,7 @@ out=$("$VM" init --linux --net user --accel tcg --hardware test-pc cbase cnet 2>
 echo "# init --hardware test-pc: $(secs "$t" "$(now)") s"
 tap_check "init --linux --hardware test-pc succeeds" test "$rc" = 0
 [ "$rc" = 0 ] || { echo "$out" | sed 's/^/# /'; tap_done; exit 1; }
-tap_check "list images shows the profile" bash -c "'$VM' list images | grep -q '^cbase .* test-pc '"
+tap_check "list images shows the profile" bash -c "'$VM' list images --format table | grep -q '^cbase .* test-pc '"
 tap_check "list images --json has it" python3 -c 'import json,sys; assert json.load(sys.stdin)[0]["hardware"] == "test-pc"' \
   <<<"$("$VM" list images --json)"
 tap_check "the linux guest keeps its own CPUs and RAM (1, 512 MiB)" \

@@ -266,9 +266,9 @@ out=$("$VM" deps verify --files-dir "$tmp/usb" 2>"$tmp/err"); rc=$?
 tap_check "verify re-hashes (its memory is not trusted)" test "$rc" = 1 && grep -q "^MISMATCH.*hello-1.0.exe" <<<"$out"
 tap_check "a mismatch in --files-dir is left alone" grep -q "^MISMATCH.*usb/mine.exe.*left alone" <<<"$out" && test -e "$tmp/usb/mine.exe"
 
-# list deps: VMCloak's lines, the extensions, --name-only, --json.
+# list deps: VMCloak's lines, the extensions (the table), --name-only, --json.
 "$VM" deps fetch hello >/dev/null 2>&1
-"$VM" list deps --files-dir "$tmp/usb" >"$tmp/list" 2>"$tmp/err"; rc=$?
+"$VM" list deps --format table --files-dir "$tmp/usb" >"$tmp/list" 2>"$tmp/err"; rc=$?
 tap_check "list deps exits 0" test "$rc" = 0
 tap_check "list deps: VMCloak's header" test "$(head -1 "$tmp/list")" = "Name version target sha1 arch"
 tap_check "list deps: the default marked" grep -qx "hello \* 1.0 None $(sha1 hello-1.0.exe) " "$tmp/list"
@@ -286,10 +286,19 @@ tap_check "list deps: the user's entry says where it comes from" grep -qF "from 
 tap_check "list deps: an alias has its target's installers" grep -qx "hola \* 1.0 None $(sha1 hello-1.0.exe) " "$tmp/list"
 tap_check "list deps: an alias says so" grep -q "^  versions: 1.0\* 2.0; .*alias of hello$" "$tmp/list"
 tap_check "list deps: a replaced entry says so" grep -qF "from $VMCLOAK_HOME/deps.d/over.yaml (replaces the shipped entry)" "$tmp/list"
-"$VM" list deps >"$tmp/list2" 2>&1
+"$VM" list deps --format table >"$tmp/list2" 2>&1
 tap_check "list deps: dead without --files-dir" grep -qx "  dead.exe: dead (bring it by hand) (SHA-256 $(sha256 dead.exe))" "$tmp/list2"
-"$VM" list deps --name-only >"$tmp/names" 2>&1
+"$VM" list deps --name-only --format table >"$tmp/names" 2>&1
 tap_check "list deps --name-only" test "$(tr '\n' ' ' <"$tmp/names")" = "cut dead hello helper hola mine mixed offline old over slow user vcold wrong "
+# On a pipe: VMCloak's lines only (spec §2.14), its header before the names of --name-only too.
+"$VM" list deps >"$tmp/vmc" 2>&1
+tap_check "list deps on a pipe: VMCloak's lines of an entry, nothing else" \
+  test "$(grep -A3 -x hello "$tmp/vmc")" = "$(printf 'hello\nhello * 1.0 None %s \nhello  2.0 None None \n--------------------' "$(sha1 hello-1.0.exe)")"
+tap_check "list deps on a pipe: none of the table's extra lines" test -z "$(grep '^  ' "$tmp/vmc")"
+tap_check "list deps --format vmcloak is the pipe's layout" cmp -s "$tmp/vmc" <("$VM" list deps --format vmcloak 2>&1)
+"$VM" list deps --name-only >"$tmp/vnames" 2>&1
+tap_check "list deps --name-only on a pipe: VMCloak's header, a blank line, the names" \
+  test "$(tr '\n' ' ' <"$tmp/vnames")" = "Name version target sha1 arch  cut dead hello helper hola mine mixed offline old over slow user vcold wrong "
 tap_check "list deps --name-only --json: the names as a JSON array" python3 -c 'import json,sys; \
   assert json.load(sys.stdin)[:3] == ["cut", "dead", "hello"]' < <("$VM" list deps --name-only --json)
 "$VM" list deps --json >"$tmp/json" 2>"$tmp/err"; rc=$?

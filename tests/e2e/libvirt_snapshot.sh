@@ -78,7 +78,7 @@ for vm, uri in (("vm1", sys.argv[1]), ("vm2", sys.argv[2])):
     assert s["libvirt_uri"] == uri and s["libvirt_pool"] == "vmcloak" and s["libvirt_volume"] == vm + ".qcow2", s
     assert s["libvirt_base"].startswith("vmcloak-lbr-") and s["libvirt_snapshot"] == "vmcloak", s
 PY
-table=$("$VM" list snapshots)
+table=$("$VM" list snapshots --format table)
 tap_check "list snapshots: a HOST column with each VM's URI" \
   test -n "$(grep -E "^vm1 .*192\.168\.30\.20 .* $U1\$" <<<"$table")" -a -n "$(grep -E "^vm2 .*192\.168\.30\.21 .* ${U2//+/\\+}\$" <<<"$table")"
 tap_check "vm1 is a shut-off domain on h1 only, vm2 on h2 only" \

@@ -22,11 +22,22 @@ rows() { sqlite3 "$VMCLOAK_HOME/repository.db" "SELECT (SELECT count(*) FROM ima
 
 # --- the demo sequence -----------------------------------------------------------------------
 t=$(now)
-out=$("$VM" init --linux --net user --accel tcg --tag lab --tag linux.6-1 --tag lab lbase lnet 2>&1); rc=$?
+# --json here and on install, snapshot and one restore: the result on stdout, the logs on stderr.
+"$VM" init --json --linux --net user --accel tcg --tag lab --tag linux.6-1 --tag lab lbase lnet >"$tmp/init.json" 2>"$tmp/init.err"; rc=$?
+out=$(cat "$tmp/init.err")
 echo "# init: $(secs "$t" "$(now)") s"
 tap_check "init --linux --net user succeeds" test "$rc" = 0
 [ "$rc" = 0 ] || { echo "$out" | sed 's/^/# /'; }
-tap_check "the image is listed" bash -c "'$VM' list images | grep -q '^lbase .*10.0.2.15 .*user'"
+tap_check "init --json: stdout is one JSON document with the image" python3 - "$tmp/init.json" "$VMCLOAK_HOME" <<'EOF2'
+import json, sys
+d = json.load(open(sys.argv[1]))
+i = d["image"]
+assert set(d) == {"image", "seconds"} and d["seconds"] > 0, d
+assert i["name"] == "lbase" and i["osversion"] == "linux" and i["ip"] == "10.0.2.15" and i["net"] == "user", i
+assert i["path"] == sys.argv[2] + "/image/lbase.qcow2" and i["firmware"] in ("bios", "uefi"), i
+assert len(i["mac"]) == 17 and i["tags"] == ["lab", "linux.6-1"] and i["installed"] == [], i
+EOF2
+tap_check "the image is listed" bash -c "'$VM' list images --format table | grep -q '^lbase .*10.0.2.15 .*user'"
 tap_check "init --tag: the image's tags, sorted, each once" \
   test "$(sqlite3 "$VMCLOAK_HOME/repository.db" "SELECT tags FROM image WHERE name='lbase'")" = "lab,linux.6-1"
 tap_check "its disk exists" test -s "$VMCLOAK_HOME/image/lbase.qcow2"
@@ -49,21 +60,33 @@ steps:
   - run: 'touch /root/labtools'
 Y
 t=$(now)
-out=$("$VM" install --accel tcg --tag office lbase "script:$tmp/setup.sh" "file:$tmp/payload.txt:/root/payload.txt" \
-      'run:test -s /root/installed.txt' labtools 2>&1); rc=$?
+"$VM" install --json --accel tcg --tag office lbase "script:$tmp/setup.sh" "file:$tmp/payload.txt:/root/payload.txt" \
+      'run:test -s /root/installed.txt' labtools >"$tmp/install.json" 2>"$tmp/install.err"; rc=$?
+out=$(cat "$tmp/install.err")
 echo "# install: $(secs "$t" "$(now)") s"
 tap_check "install runs a script, uploads a file, runs a command, a deps.d entry" test "$rc" = 0
 [ "$rc" = 0 ] || { echo "$out" | sed 's/^/# /'; }
 tap_check "install records the entry and puts its tags and --tag on the image" \
   test "$(sqlite3 "$VMCLOAK_HOME/repository.db" "SELECT _installed || ' ' || tags FROM image WHERE name='lbase'")" = \
   "labtools: lab,labtools,linux.6-1,office,pdfreader"
-out=$("$VM" install --tag sysinternals lbase 2>&1); rc=$?
+tap_check "install --json: what ran, the image as it is now" python3 - "$tmp/install.json" <<'EOF2'
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["installed"] == [{"name": "labtools", "version": None}] and d["skipped"] == [] and d["left_out"] == [], d
+assert d["steps"] == 3 and d["reboots"] == 0 and d["seconds"] > 0, d
+assert d["image"]["name"] == "lbase" and d["image"]["installed"] == [{"name": "labtools", "version": None}], d
+assert d["image"]["tags"] == ["lab", "labtools", "linux.6-1", "office", "pdfreader"], d
+EOF2
+"$VM" --json install --tag sysinternals lbase >"$tmp/tags.json" 2>"$tmp/tags.err"; rc=$?
+out=$(cat "$tmp/tags.err")
 tap_check "install --tag alone stores the tag without booting" test "$rc" = 0 -a -z "$(qemus)" -a \
   -n "$(grep -F 'has the machine tags lab,labtools,linux.6-1,office,pdfreader,sysinternals' <<<"$out")"
+tap_check "install --tag alone --json: nothing ran, the image's tags" python3 -c 'import json,sys; d = json.load(open(sys.argv[1]))
+assert d["installed"] == [] and d["steps"] == 0 and d["image"]["tags"][-1] == "sysinternals", d' "$tmp/tags.json"
 out=$("$VM" install --tag Office lbase 2>&1); rc=$?
 tap_check "a tag Cuckoo3 would not keep is a usage error naming the rule" test "$rc" = 2 -a \
   -n "$(grep -F "invalid machine tag 'Office': it contains the upper-case 'O'; a machine tag is" <<<"$out")"
-out=$("$VM" list images)
+out=$("$VM" list images --format table)
 tap_check "list images shows the tags" grep -q '^lbase .* lab,labtools,linux.6-1,office,pdfreader,sysinternals ' <<<"$out"
 out=$("$VM" list images --json)
 tap_check "list images --json has them as a list" python3 -c 'import json,sys; \
@@ -74,6 +97,9 @@ tap_check "a failed install leaves no overlay" test -z "$(ls "$VMCLOAK_HOME/imag
 out=$("$VM" install lbase dotnet 2>&1); rc=$?
 tap_check "a Windows dependency is refused on linux before any VM starts" \
   test "$rc" = 1 -a -n "$(grep -F 'dotnet does not install on linux' <<<"$out")" -a -z "$(qemus)"
+"$VM" install --json lbase dotnet >"$tmp/fail.json" 2>"$tmp/fail.err"; rc=$?
+tap_check "a failure with --json: exit 1, the error line on stderr, nothing on stdout" \
+  test "$rc" = 1 -a ! -s "$tmp/fail.json" -a -n "$(grep -F 'dotnet does not install on linux' "$tmp/fail.err")"
 
 # --- catalog dependencies from deps.d (the runner) -----------------------------------------------
 # appa depends on appb (b runs first), gets its installer from a server on 127.0.0.1 (fetched
@@ -183,14 +209,26 @@ tap_check "modify keeps what the guest changed before it shut down" test "$rc" =
 tap_check "modify offered VNC on 127.0.0.1:5947" grep -q '127.0.0.1:5947 (display 47)' "$tmp/modify.out"
 
 t=$(now)
-out=$("$VM" snapshot --accel tcg --count 2 --tag snaptag lbase lvm 10.0.2.20 2>&1); rc=$?
+"$VM" snapshot --json --accel tcg --count 2 --tag snaptag lbase lvm 10.0.2.20 >"$tmp/snap.json" 2>"$tmp/snap.err"; rc=$?
+out=$(cat "$tmp/snap.err")
 echo "# snapshot --count 2: $(secs "$t" "$(now)") s"
 tap_check "snapshot --count 2 succeeds" test "$rc" = 0
 [ "$rc" = 0 ] || { echo "$out" | sed 's/^/# /'; }
-out=$("$VM" list snapshots)
+tap_check "snapshot --json: each VM made, with its address, MAC and files" python3 - "$tmp/snap.json" "$VMCLOAK_HOME" <<'EOF2'
+import json, os, sys
+d = json.load(open(sys.argv[1]))
+assert d["image"] == "lbase" and d["seconds"] > 0 and [v["vmname"] for v in d["vms"]] == ["lvm1", "lvm2"], d
+for v, ip in zip(d["vms"], ["10.0.2.20", "10.0.2.21"]):
+    vd = sys.argv[2] + "/vms/qemu/" + v["vmname"]
+    assert v["status"] == "made" and v["ip"] == ip and v["image"] == "lbase" and len(v["mac"]) == 17, v
+    assert v["vmdir"] == vd and v["memory_file"] == vd + "/memory.snapshot" and v["machineinfo"] == vd + "/machineinfo.json", v
+    assert os.path.getsize(v["memory_file"]) > 0 and json.load(open(v["machineinfo"]))["machine"]["name"] == v["vmname"], v
+    assert "snaptag" in v["tags"] and v["libvirt_uri"] is None, v
+EOF2
+out=$("$VM" list snapshots --format table)
 tap_check "both snapshot VMs are listed" test -n "$(grep '^lvm1 .*lbase .*10.0.2.20' <<<"$out")" -a \
   -n "$(grep '^lvm2 .*lbase .*10.0.2.21' <<<"$out")"
-tap_check "the image is frozen for snapshots" bash -c "'$VM' list images | grep -q 'multiattach'"
+tap_check "the image is frozen for snapshots" bash -c "'$VM' list images --format table | grep -q 'multiattach'"
 for v in lvm1 lvm2; do
   d=$VMCLOAK_HOME/vms/qemu/$v
   tap_check "$v has disk.qcow2, memory.snapshot, machineinfo.json" test -s "$d/disk.qcow2" -a -s "$d/memory.snapshot" -a -s "$d/machineinfo.json"
@@ -203,7 +241,7 @@ tap_check "the checker refuses other tags" bash -c '! "$1" "$2" lvm1 --tags lab,
   "$BUILD/tests/e2e/check-machineinfo" "$VMCLOAK_HOME/vms/qemu/lvm1/machineinfo.json"
 tap_check "snapshot rows hold the VMs' tags" test "$(sqlite3 "$VMCLOAK_HOME/repository.db" \
   "SELECT DISTINCT tags FROM snapshot WHERE vmname LIKE 'lvm_'")" = "lab,labtools,linux.6-1,office,pdfreader,snaptag,sysinternals"
-out=$("$VM" list snapshots)
+out=$("$VM" list snapshots --format table)
 tap_check "list snapshots shows them" grep -q '^lvm1 .* lab,labtools,linux.6-1,office,pdfreader,snaptag,sysinternals  *local$' <<<"$out"
 out=$("$VM" list snapshots --json)
 tap_check "list snapshots --json has them as a list" python3 -c 'import json,sys; \
@@ -213,7 +251,22 @@ tap_check "no QEMU left after snapshot" test -z "$(qemus)"
 for v in lvm1:10.0.2.20 lvm2:10.0.2.21; do
   name=${v%%:*} ip=${v#*:}
   host=$(sqlite3 "$VMCLOAK_HOME/repository.db" "SELECT hostname FROM snapshot WHERE vmname='$name'")
-  out=$("$VM" restore "$name" --exec 'hostname; ip -4 -o addr show eth0; cat /root/installed.txt /root/payload.txt; ls /root/modified /root/labtools; tr "\n" " " < /root/order.txt; echo' 2>&1); rc=$?
+  cmd='hostname; ip -4 -o addr show eth0; cat /root/installed.txt /root/payload.txt; ls /root/modified /root/labtools; tr "\n" " " < /root/order.txt; echo'
+  if [ "$name" = lvm2 ]; then
+    # --json: the figures and the command's output in one document, the timing line on stderr.
+    "$VM" restore --json "$name" --exec "$cmd" >"$tmp/restore.json" 2>"$tmp/restore.err"; rc=$?
+    tap_check "restore --json: the figures, the address and --exec's result" python3 - "$tmp/restore.json" "$ip" "$cmd" <<'EOF2'
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["vmname"] == "lvm2" and d["ip"] == sys.argv[2] and d["port"] > 0, d
+assert 0 < d["running_after_s"] <= d["agent_after_s"], d
+assert d["exec"]["command"] == sys.argv[3] and d["exec"]["exit_code"] == 0 and "written by install" in d["exec"]["stdout"], d
+EOF2
+    tap_check "restore --json: the timing line went to stderr" grep -q 'lvm2 restored: running after' "$tmp/restore.err"
+    out=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["exec"]["stdout"], end="")' "$tmp/restore.json"; cat "$tmp/restore.err")
+  else
+    out=$("$VM" restore "$name" --exec "$cmd" 2>&1); rc=$?
+  fi
   echo "# $(grep 'restored' <<<"$out")"
   tap_check "restore $name: agent answers" test "$rc" = 0
   tap_check "restore $name: the hostname given at snapshot" test -n "$host" -a -n "$(grep -x "$host" <<<"$out")"
@@ -222,6 +275,13 @@ for v in lvm1:10.0.2.20 lvm2:10.0.2.21; do
     -n "$(grep 'a host file' <<<"$out")" -a -n "$(grep -x /root/modified <<<"$out")" -a -n "$(grep -x /root/labtools <<<"$out")"
   tap_check "restore $name: the failed install left the catalog's writes as they were" grep -qx 'b a rebooted ' <<<"$out"
 done
+# A command of --exec that fails: the restore's result still comes, with its exit code; exit 1.
+"$VM" restore --json lvm1 --exec 'echo out; echo err >&2; exit 3' >"$tmp/rx.json" 2>"$tmp/rx.err"; rc=$?
+tap_check "restore --json --exec failing: exit 1, the document with exit_code 3 and both outputs" python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert sys.argv[2] == "1" and d["exec"]["exit_code"] == 3 and d["exec"]["stdout"] == "out\n" and d["exec"]["stderr"] == "err\n", d
+' "$tmp/rx.json" "$rc"
 tap_check "no QEMU left after restore" test -z "$(qemus)"
 tap_check "restore leaves no disposable overlay" test -z "$(ls "$VMCLOAK_HOME"/vms/qemu/*/ | grep disposable)"
 

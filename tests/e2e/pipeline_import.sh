@@ -79,7 +79,7 @@ tap_check "import --linux of a raw disk succeeds" test "$rc" = 0
 tap_check "import --tag stores the machine tag on the image" \
   test "$(sqlite3 "$B/repository.db" "SELECT tags FROM image WHERE name='adopted'")" = handmade
 tap_check "it names the guest's kernel" grep -q 'The guest runs Linux [0-9]' <<<"$out"
-tap_check "the image is listed" bash -c "'$VM' --home '$B' list images | grep -q '^adopted .*10.0.2.15 .*user'"
+tap_check "the image is listed" bash -c "'$VM' --home '$B' list images --format table | grep -q '^adopted .*10.0.2.15 .*user'"
 tap_check "its disk is qcow2" test "$(qemu-img info --output=json "$B/image/adopted.qcow2" | grep -o '"format": "[a-z0-9]*"' | head -1)" = '"format": "qcow2"'
 tap_check "the source is unchanged" test "$(sha256sum < "$tmp/hand.raw")" = "$sum"
 tap_check "no QEMU left after import" test -z "$(qemus "$B")"
