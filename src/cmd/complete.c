@@ -59,7 +59,7 @@ int cmd_complete_main(int argc, char **argv) {
         if (streq(what, "deps") || streq(what, "hardware")) {
                 if (paths_init(global.home) < 0)
                         return 0;
-                return streq(what, "deps") ? exit_code_for(cmd_list_deps(true, NULL))
+                return streq(what, "deps") ? exit_code_for(cmd_list_deps(true, NULL, false))
                                            : exit_code_for(cmd_list_hardware(true, NULL));
         }
         return EXIT_USAGE;
