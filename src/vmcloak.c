@@ -23,6 +23,7 @@ enum {
         NEED_REPO_CURRENT = 1 << 1,  /* the repository with the current schema (commands that write it) */
         NEED_PIPELINE = 1 << 2,      /* the repository and the machine driver (QEMU), for pipeline steps */
         HIDDEN = 1 << 3,             /* for the build and the shell completions: not in help */
+        JSON = 1 << 4,               /* honours the global --json (docs/json.md); others refuse it */
 };
 
 struct command {
@@ -39,17 +40,17 @@ static const struct cmd_def cmd_generate = { .run_argv = generate_main };
 static const struct cmd_def cmd_complete = { .run_argv = cmd_complete_main };
 
 static const struct command commands[] = {
-        { "init", &cmd_init, NEED_PIPELINE | NEED_REPO_CURRENT,
+        { "init", &cmd_init, NEED_PIPELINE | NEED_REPO_CURRENT | JSON,
           "Create a new base image and install its OS unattended" },
-        { "install", &cmd_install, NEED_PIPELINE | NEED_REPO_CURRENT,
+        { "install", &cmd_install, NEED_PIPELINE | NEED_REPO_CURRENT | JSON,
           "Install dependencies (software, files, scripts) into an image" },
         { "modify", &cmd_modify, NEED_PIPELINE | NEED_REPO_CURRENT, "Boot an image with VNC for manual changes" },
-        { "snapshot", &cmd_snapshot, NEED_PIPELINE | NEED_REPO_CURRENT,
+        { "snapshot", &cmd_snapshot, NEED_PIPELINE | NEED_REPO_CURRENT | JSON,
           "Create analysis VMs (overlay + memory snapshot) from an image" },
-        { "restore", &cmd_restore, NEED_PIPELINE, "Restore a snapshot the way Cuckoo3 does and time it" },
-        { "cloakcheck", &cmd_cloakcheck, NEED_PIPELINE | NEED_REPO_CURRENT,
+        { "restore", &cmd_restore, NEED_PIPELINE | JSON, "Restore a snapshot the way Cuckoo3 does and time it" },
+        { "cloakcheck", &cmd_cloakcheck, NEED_PIPELINE | NEED_REPO_CURRENT | JSON,
           "Run the cloak detector in a VM, image or guest and print its scorecard" },
-        { "list", &cmd_list, NEED_REPO, "List images, snapshots or dependencies" },
+        { "list", &cmd_list, NEED_REPO | JSON, "List images, snapshots or dependencies" },
         { "delimg", &cmd_delimg, NEED_PIPELINE | NEED_REPO_CURRENT, "Delete an image and its disk" },
         { "delvm", &cmd_delvm, NEED_PIPELINE | NEED_REPO_CURRENT, "Delete a snapshot VM and its files" },
         { "clone", &cmd_clone, NEED_PIPELINE | NEED_REPO_CURRENT, "Copy an image under a new name" },
@@ -59,8 +60,8 @@ static const struct command commands[] = {
         { "isodownload", &cmd_isodownload, 0, "Download a known Windows ISO and check its hash" },
         { "deps", &cmd_deps, 0, "Fetch dependency files ahead of time, or verify the cache" },
         { "bridge", &cmd_bridge, 0, "Create or check the host bridge and qemu-bridge-helper (root)" },
-        { "internet", &cmd_internet, 0, "Give a bridged guest temporary internet (root; VMCloak's vmcloak-iptables)" },
-        { "doctor", &cmd_doctor, 0, "Check that this host can build and run vmcloak VMs" },
+        { "internet", &cmd_internet, JSON, "Give a bridged guest temporary internet (root; VMCloak's vmcloak-iptables)" },
+        { "doctor", &cmd_doctor, JSON, "Check that this host can build and run vmcloak VMs" },
         { "migrate", &cmd_migrate, NEED_REPO, "Upgrade repository.db to the current schema" },
         { "export", &cmd_export, NEED_PIPELINE, "Export an image or VM for another sandbox" },
         { "cleanup", &cmd_cleanup, NEED_PIPELINE, "Remove leftovers of an interrupted run for a VM" },
@@ -100,6 +101,18 @@ static const struct command *find_command(const char *name) {
         return NULL;
 }
 
+/* --json given to a command without a JSON document: one usage line naming those that have one
+ * (rather than plain text on stdout that a script's JSON parser chokes on). */
+static int refuse_json(const struct command *c) {
+        char list[256] = "";
+        for (size_t i = 0; i < ELEMENTSOF(commands); i++)
+                if (commands[i].flags & JSON)
+                        snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s%s", *list ? ", " : "",
+                                 commands[i].name, streq(commands[i].name, "internet") ? " status" : "");
+        log_error("%s has no --json output; the commands that have it: %s", c->name, list);
+        return EXIT_USAGE;
+}
+
 static int setup(unsigned flags, struct cmd_env *env) {
         bool current = flags & NEED_REPO_CURRENT;
         if (flags & NEED_PIPELINE) {
@@ -125,9 +138,11 @@ static int run_builtin(const struct command *c, int argc, char **argv) {
                 return r > 0 ? 0 : EXIT_USAGE;
         struct cmd_env env = { .args = &a };
         int rc;
+        if (global.json && !(c->flags & JSON))
+                rc = refuse_json(c);
         /* -u USER: once the options parsed, before check() reads any file the command names
          * (--files-dir, the home's hardware.d) and before the home is touched. */
-        if (global_drop_user() < 0)
+        else if (global_drop_user() < 0)
                 rc = 1;
         else if (d->check && d->check(&a) < 0)
                 rc = EXIT_USAGE;

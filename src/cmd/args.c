@@ -18,7 +18,7 @@ const struct optdef args_global_opts[] = {
         { "debug", 'd', ARG_FLAG, NULL, NULL, "Show debug output; init, install, modify, snapshot: VNC on too (VMCloak)" },
         { "quiet", 'q', ARG_FLAG, NULL, NULL, "Show only warnings and errors (VMCloak's -q X and --quiet=X too: X is ignored)" },
         { "user", 'u', ARG_VALUE, "USER", NULL, "Run as USER once the options parsed (root only)" },
-        { "json", 0, ARG_FLAG, NULL, NULL, "The result as one JSON document on stdout (init, install, snapshot, restore, list, doctor, cloakcheck; docs/json.md)" },
+        { "json", 0, ARG_FLAG, NULL, NULL, "The result as one JSON document on stdout (init, install, snapshot, restore, cloakcheck, list, internet status, doctor; others refuse it: docs/json.md)" },
         { "no-color", 0, ARG_FLAG, NULL, NULL, "Never color the output" },
         { "home", 0, ARG_VALUE, "DIR", "$VMCLOAK_HOME or ~/.vmcloak", "Where images, VMs and repository.db live" },
         { "qemu-binary", 0, ARG_VALUE, "PATH", "$VMCLOAK_QEMU or qemu-system-x86_64 in PATH",

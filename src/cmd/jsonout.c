@@ -49,6 +49,12 @@ static json_object *tags_json(const char *stored) {
         return arr;
 }
 
+const char *image_netmode_shown(const struct image *m) {
+        if (m->netmode)
+                return m->netmode;
+        return !m->vm || streq(m->vm, "qemu") || streq(m->vm, "libvirt") ? "bridge" : NULL;
+}
+
 json_object *image_to_json(const struct image *m) {
         json_object *o = json_object_new_object();
         json_object_object_add(o, "name", json_str_or_null(m->name));
@@ -59,7 +65,7 @@ json_object *image_to_json(const struct image *m) {
         json_object_object_add(o, "ip", json_str_or_null(m->ipaddr));
         json_object_object_add(o, "port", json_object_new_int(m->port));
         json_object_object_add(o, "adapter", json_str_or_null(m->adapter));
-        json_object_object_add(o, "net", json_object_new_string(m->netmode ? m->netmode : "bridge"));
+        json_object_object_add(o, "net", json_str_or_null(image_netmode_shown(m)));
         json_object_object_add(o, "netmask", json_str_or_null(m->netmask));
         json_object_object_add(o, "gateway", json_str_or_null(m->gateway));
         json_object_object_add(o, "cpus", json_object_new_int(m->cpus));

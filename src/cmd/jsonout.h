@@ -14,6 +14,11 @@ json_object *json_str_or_null(const char *s);
  * column, installed as [{name, version}], tags as a list, JSON columns parsed. New object. */
 json_object *image_to_json(const struct image *m);
 
+/* The image's network mode as list and --json show it: as stored; NULL (a VMCloak row) is
+ * "bridge" for the platforms vmcloak builds (qemu, libvirt: VMCloak bridged those too) and
+ * unknown (NULL here; "-" in the table, null in JSON) for another platform's row (virtualbox). */
+const char *image_netmode_shown(const struct image *m);
+
 /* A snapshot row as `list snapshots --json` and `snapshot --json` show it (docs/json.md
  * "Snapshot"). New object. */
 json_object *snapshot_to_json(const struct snapshot *s);

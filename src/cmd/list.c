@@ -63,7 +63,15 @@ static const struct cmd_spec spec = {
         opts, 1, 1,
 };
 
-static const char *netmode_of(const struct image *i) { return i->netmode ? i->netmode : "bridge"; }
+/* A table cell: "-" for a value not stored (NULL, "", 0), as every column shows it. */
+static const char *dash(const char *s) { return isempty(s) ? "-" : s; }
+
+static const char *int_cell(char buf[static 16], int v, const char *unit) {
+        if (v <= 0)
+                return "-";
+        snprintf(buf, 16, "%d%s", v, unit);
+        return buf;
+}
 
 /* The tags column: as stored ("dotnet,office"), "-" for none. */
 static const char *tags_cell(const char *stored) { return isempty(stored) ? "-" : stored; }
@@ -232,8 +240,9 @@ static int list_images(struct repo *repo, bool name_only, bool vmcloak_layout) {
         }
         if (global.json) {
                 json_object *arr = json_object_new_array();
+                /* --name-only --json: an array of the names, as list deps and list hardware give. */
                 for (size_t i = 0; i < n; i++)
-                        json_object_array_add(arr, image_to_json(l[i]));
+                        json_object_array_add(arr, name_only ? json_str_or_null(l[i]->name) : image_to_json(l[i]));
                 r = json_print_put(arr);
         } else if (name_only) {
                 for (size_t i = 0; i < n; i++)
@@ -247,10 +256,11 @@ static int list_images(struct repo *repo, bool name_only, bool vmcloak_layout) {
                        "NET", "CPUS", "RAM", "MODE", hw, "HARDWARE", tw, "TAGS", "INSTALLED");
                 for (size_t i = 0; i < n; i++) {
                         struct image *m = l[i];
-                        printf("%-20s %-9s %-15s %-12s %-6s %4d %5dM %-11s %-*s %-*s %s\n", strempty(m->name),
-                               strempty(m->osversion), strempty(m->ipaddr), strempty(m->adapter), netmode_of(m),
-                               m->cpus, m->ramsize, strempty(m->mode), hw, hardware_cell(m), tw, tags_cell(m->tags),
-                               isempty(m->installed) ? "-" : m->installed);
+                        char cpus[16], ram[16];
+                        printf("%-20s %-9s %-15s %-12s %-6s %4s %6s %-11s %-*s %-*s %s\n", dash(m->name),
+                               dash(m->osversion), dash(m->ipaddr), dash(m->adapter), dash(image_netmode_shown(m)),
+                               int_cell(cpus, m->cpus, ""), int_cell(ram, m->ramsize, "M"), dash(m->mode), hw,
+                               hardware_cell(m), tw, tags_cell(m->tags), dash(m->installed));
                 }
         }
         image_list_free(l, n);
@@ -271,7 +281,7 @@ static int list_snapshots(struct repo *repo, bool name_only, bool vmcloak_layout
         if (global.json) {
                 json_object *arr = json_object_new_array();
                 for (size_t i = 0; i < n; i++)
-                        json_object_array_add(arr, snapshot_to_json(l[i]));
+                        json_object_array_add(arr, name_only ? json_str_or_null(l[i]->vmname) : snapshot_to_json(l[i]));
                 r = json_print_put(arr);
         } else if (name_only) {
                 for (size_t i = 0; i < n; i++)
@@ -289,9 +299,9 @@ static int list_snapshots(struct repo *repo, bool name_only, bool vmcloak_layout
                        "MAC", tw, "TAGS", "HOST");
                 for (size_t i = 0; i < n; i++) {
                         struct snapshot *s = l[i];
-                        printf("%-20s %-20s %-15s %5d %-17s %-17s %-*s %s\n", strempty(s->vmname),
-                               s->image_name ? s->image_name : "(deleted)", strempty(s->ipaddr), s->port,
-                               strempty(s->hostname), s->mac ? s->mac : "-", tw, tags_cell(s->tags),
+                        printf("%-20s %-20s %-15s %5d %-17s %-17s %-*s %s\n", dash(s->vmname),
+                               s->image_name ? s->image_name : "(deleted)", dash(s->ipaddr), s->port,
+                               dash(s->hostname), dash(s->mac), tw, tags_cell(s->tags),
                                s->libvirt_uri ? s->libvirt_uri : "local");
                 }
         }

@@ -32,6 +32,20 @@ tap_check "unknown option suggests" grep -q "did you mean '--hddsize'" <<<"$out"
 "$VM" list 2>/dev/null; tap_check "missing argument exits 2" test $? = 2
 "$VM" --bogus list 2>/dev/null; tap_check "unknown global option exits 2" test $? = 2
 
+# --json to a command with no JSON document: a usage error in one line (not plain text on stdout
+# that a script's JSON parser chokes on), before the home is touched; the list it names is the one
+# the global --json help line gives.
+for c in "migrate" "delvm x" "cleanup x" "clone a b" "delimg x" "deps fetch" "export x" "createiso x"; do
+  out=$("$VM" --json $c 2>"$tmp/err"); rc=$?
+  tap_check "--json $c: exit 2, nothing on stdout, one line" \
+    test "$rc" = 2 -a -z "$out" -a "$(grep -c . "$tmp/err")" = 1 -a -n "$(grep -F "${c%% *} has no --json output; the commands that have it: " "$tmp/err")"
+done
+"$VM" migrate --json >/dev/null 2>"$tmp/err"; tap_check "migrate --json (after the command): exit 2 too" test $? = 2
+have=$(sed -n 's/.*the commands that have it: //p' "$tmp/err")
+tap_check "the refusal names init, list and internet status" grep -qF 'init, install, snapshot, restore, cloakcheck, list, internet status, doctor' <<<"$have"
+tap_check "--json's help line lists the same commands" test -n "$("$VM" --help | grep -F -- "--json" | grep -F "($have;")"
+tap_check "--json refused before the home is made" test ! -e "$VMCLOAK_HOME"
+
 out=$("$(dirname "$VM")/vmcloak-qemubridge" --help 2>&1); rc=$?
 tap_check "vmcloak-qemubridge --help" test "$rc" = 0 -a -n "$(grep -F 'vmcloak bridge' <<<"$out")"
 

@@ -51,6 +51,26 @@ sqlite3 "$o/repository.db" "INSERT INTO snapshot VALUES (7, 99, 'orphan', '192.1
 tap_check "a VM without its image: listed under 'None None(None) (None)'" test "$("$VM" --home "$o" list snapshots)" = \
   "$(printf 'None None(None) (None)\n- orphan 192.168.30.99\n'; cat "$src/tests/e2e/list/list-vmcloak-snapshots.txt")"
 
+# --name-only --json: an array of the names (as list deps and list hardware give), not the objects.
+for w in images snapshots; do
+  tap_check "list $w --name-only --json: a JSON array of the names" python3 -c 'import json,sys
+l = json.load(sys.stdin); n = sys.argv[1].split()
+assert l == n and all(isinstance(x, str) for x in l), (l, n)' "$("$VM" list "$w" --name-only | tr '\n' ' ')" \
+    <<<"$("$VM" --json list "$w" --name-only)"
+done
+
+# A VMCloak row of another platform with nothing stored (no ip, adapter, cpus, ram, netmode): the
+# table shows "-" for each unknown value (not "bridge", "0", "0M" or a blank), JSON null for net.
+u=$tmp/unknown; mkdir -p "$u"; cp "$VMCLOAK_HOME/repository.db" "$u/"
+sqlite3 "$u/repository.db" "INSERT INTO image VALUES (9, 'normal', 'virtualbox', 'vb', '/z', 'win7x64', NULL, NULL, 8000, NULL, NULL, NULL, NULL, NULL, 16, 'default', NULL, NULL)"
+tap_check "table: a row of unknowns shows '-' in IP, ADAPTER, NET, CPUS, RAM, INSTALLED" \
+  grep -qE '^vb +win7x64 +- +- +- +- +- +normal +- +- +-$' <("$VM" --home "$u" list images --format table)
+tap_check "table: the VMCloak qemu row with no IP shows '-' there, bridged" \
+  grep -qE '^lin +linux +- +- +bridge +1 +512M ' <("$VM" --home "$u" list images --format table)
+tap_check "--json: net is null for the virtualbox row" python3 -c 'import json,sys
+d = {i["name"]: i for i in json.load(sys.stdin)}; assert d["vb"]["net"] is None and d["lin"]["net"] == "bridge"' \
+  <<<"$("$VM" --home "$u" list images --json)"
+
 # list deps of the shipped catalog: VMCloak's `list deps` printed for its own dependencies, run
 # the same way (tests/e2e/list/list-vmcloak-deps.txt), less its three installer lines of
 # chrome:latest and flash:latest, which have no hash and the catalog leaves out
