@@ -57,7 +57,9 @@ static const struct optdef opts[] = {
 static const struct cmd_spec spec = {
         "list", "[--name-only] images|snapshots|deps|hardware", "List images, snapshots, dependencies or hardware profiles.",
         "images, snapshots, deps: VMCloak's own lines when stdout is a pipe or a file (its users' scripts\n"
-        "parse them), an aligned table with more columns on a terminal; --format forces one.\n"
+        "parse them), an aligned table with more columns on a terminal (deps: VMCloak's lines, each entry\n"
+        "followed by its description, versions, OS, tags, settings and where its files are); --format\n"
+        "forces one.\n"
         "hardware: the profiles init --hardware takes, shipped and from ~/.vmcloak/hardware.d (one there\n"
         "replaces a shipped one of its name); --json gives every field.",
         opts, 1, 1,
