@@ -210,8 +210,12 @@ static int cleanup_unrecorded(struct pipeline *pl, const char *name, unsigned *n
         unsigned w = remove_matching(isodir, work, "", false) + remove_bundle_work(name);
         *n += w;
         if (!found && !w) {
-                log_warning("nothing to clean up: no image or snapshot VM named '%s', and nothing left of one (%s, %s)",
-                            name, disk, vmdir);
+                /* An address given where a name goes: internet rules are removed by internet off. */
+                uint32_t ip;
+                bool addr = parse_ipv4(name, &ip) == 0;
+                log_warning("nothing to clean up: no image or snapshot VM named '%s', and nothing left of one (%s, %s)%s%s",
+                            name, disk, vmdir, addr ? "; to remove guest internet rules for an address: vmcloak internet off " : "",
+                            addr ? name : "");
                 return -ENOENT;
         }
         return 0;

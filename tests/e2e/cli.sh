@@ -165,6 +165,10 @@ tap_check "cleanup removes a VM folder no row names" test ! -e "$ch2/vms/qemu/or
 out=$("$VM" --home "$ch2" cleanup nothing-here 2>&1); rc=$?
 tap_check "cleanup of an unknown name exits 0 as VMCloak's, with one line saying there was nothing" \
   test "$rc" = 0 -a "$(wc -l <<<"$out")" = 1 -a -n "$(grep -F "nothing to clean up: no image or snapshot VM named 'nothing-here'" <<<"$out")"
+tap_check "... and no internet hint for a name" test -z "$(grep -F 'internet off' <<<"$out")"
+out=$("$VM" --home "$ch2" cleanup 192.168.30.9 2>&1); rc=$?
+tap_check "cleanup of an address: exit 0, one line pointing at 'vmcloak internet off ADDRESS'" \
+  test "$rc" = 0 -a "$(wc -l <<<"$out")" = 1 -a -n "$(grep -F "nothing to clean up: no image or snapshot VM named '192.168.30.9'" <<<"$out" | grep -F '; to remove guest internet rules for an address: vmcloak internet off 192.168.30.9')"
 kill -9 $qpid 2>/dev/null
 
 # Two processes listing for 10 s: never "database is locked".
