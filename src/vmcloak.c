@@ -1,6 +1,8 @@
 /* vmcloak: one binary, one command table (git style). Reached as vmcloak-qemubridge it
- * behaves as "vmcloak bridge". */
+ * behaves as "vmcloak bridge", as vmcloak-iptables as VMCloak's script of that name (do|undo ->
+ * "vmcloak internet on|off"). */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -188,6 +190,47 @@ static int unknown_command(const char *name) {
         return EXIT_USAGE;
 }
 
+/* vmcloak-iptables do|undo VM_IP IFACE...: VMCloak's script (spec §3), its arguments mapped onto
+ * "internet on VM_IP --via IFACE..." and "internet off VM_IP" (off covers every interface of the
+ * guest, so the IFACEs are not needed there). Fewer than 3 arguments or -h: its help, as VMCloak's. */
+static int iptables_main(int argc, char **argv) {
+        static const char usage[] =
+                "Usage: vmcloak-iptables do|undo VM_IP IFACE...\n\n"
+                "Give a bridged guest temporary internet through IFACE (do), or take it away again (undo).\n"
+                "VMCloak's script, kept for its users: runs 'vmcloak internet on VM_IP --via IFACE...' or\n"
+                "'vmcloak internet off VM_IP' (root; see 'vmcloak internet --help').\n";
+        bool help = argc > 1 && (streq(argv[1], "-h") || streq(argv[1], "--help"));
+        if (help || argc < 4) {
+                fputs(usage, help ? stdout : stderr);
+                return help ? 0 : EXIT_USAGE;
+        }
+        bool on = streq(argv[1], "do");
+        if (!on && !streq(argv[1], "undo")) {
+                log_error("unknown action '%s': use do or undo (see 'vmcloak-iptables --help')", argv[1]);
+                return EXIT_USAGE;
+        }
+        /* "internet", "on"|"off", VM_IP, then "--via" IFACE per interface (do only), NULL. */
+        size_t n_if = (size_t)argc - 3, n = 0;
+        _cleanup_free_ char **sub = calloc(3 + 2 * n_if + 1, sizeof *sub);
+        if (!sub)
+                return log_oom(), 1;
+        sub[n++] = (char *)"internet";
+        sub[n++] = (char *)(on ? "on" : "off");
+        sub[n++] = argv[2];
+        for (size_t i = 0; on && i < n_if; i++) {
+                sub[n++] = (char *)"--via";
+                sub[n++] = argv[3 + i];
+        }
+        /* Messages that name the program to run again (internet's "run: sudo PROGRAM internet on
+         * ...") name vmcloak beside this link, as the words after it are vmcloak's. */
+        const char *base = strrchr(argv[0], '/');
+        _cleanup_free_ char *self = strdup_printf("%.*svmcloak", base ? (int)(base + 1 - argv[0]) : 0, argv[0]);
+        if (!self)
+                return log_oom(), 1;
+        program_invocation_name = self;
+        return run_builtin(find_command("internet"), (int)n, sub);
+}
+
 int main(int argc, char **argv) {
         interrupt_install();
         const char *base = strrchr(argv[0], '/');
@@ -197,6 +240,8 @@ int main(int argc, char **argv) {
                 argv[0] = (char *)"bridge";
                 return run_builtin(find_command("bridge"), argc, argv);
         }
+        if (streq(base, "vmcloak-iptables"))
+                return iptables_main(argc, argv);
 
         /* Global options before the command. */
         int i = 1;

@@ -49,6 +49,23 @@ tap_check "--json refused before the home is made" test ! -e "$VMCLOAK_HOME"
 out=$("$(dirname "$VM")/vmcloak-qemubridge" --help 2>&1); rc=$?
 tap_check "vmcloak-qemubridge --help" test "$rc" = 0 -a -n "$(grep -F 'vmcloak bridge' <<<"$out")"
 
+# vmcloak-iptables (VMCloak's script's name): -h or fewer than 3 arguments show its usage;
+# do|undo map onto internet on|off, seen here in the refusal as nobody (tests/e2e/internet.sh runs
+# them as root in network namespaces).
+IPT=$(dirname "$VM")/vmcloak-iptables
+out=$("$IPT" -h 2>&1); rc=$?
+tap_check "vmcloak-iptables -h: its usage, exit 0" test "$rc" = 0 -a -n "$(grep -Fx 'Usage: vmcloak-iptables do|undo VM_IP IFACE...' <<<"$out")"
+out=$("$IPT" do 192.168.30.9 2>&1 >/dev/null); rc=$?
+tap_check "vmcloak-iptables with 2 arguments: its usage on stderr, exit 2" test "$rc" = 2 -a -n "$(grep -F 'Usage: vmcloak-iptables' <<<"$out")"
+out=$("$IPT" redo 192.168.30.9 eth0 2>&1); rc=$?
+tap_check "vmcloak-iptables redo: exit 2 naming do and undo" test "$rc" = 2 -a -n "$(grep -F 'use do or undo' <<<"$out")"
+nobody() { if [ "$(id -u)" = 0 ]; then setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; else "$@"; fi; }
+out=$(nobody "$IPT" do 192.168.30.9 eth0 eth1 2>&1); rc=$?
+tap_check "vmcloak-iptables do IP IF1 IF2 as nobody: internet on IP --via IF1 --via IF2, refused" \
+  test "$rc" = 1 -a -n "$(grep -F "run: sudo $(dirname "$VM")/vmcloak internet on 192.168.30.9 --via eth0 --via eth1" <<<"$out")"
+out=$(nobody "$IPT" undo 192.168.30.9 eth0 2>&1); rc=$?
+tap_check "vmcloak-iptables undo IP IF as nobody: internet off IP, refused" \
+  test "$rc" = 1 -a -n "$(grep -E "run: sudo .*/vmcloak internet off 192.168.30.9\$" <<<"$out")"
 tap_check "--help does not create the home" test ! -e "$VMCLOAK_HOME"
 out=$("$VM" list images --format table 2>&1); rc=$?
 tap_check "list images on a new home" test "$rc" = 0 -a -n "$(grep -F 'No images' <<<"$out")"

@@ -134,6 +134,14 @@ inR "$VM" internet on 10.77.1.2 --via r1 >/dev/null 2>&1; inR "$VM" internet off
 tap_check "forwarding that was on stays on after off" test "$(inR sysctl -n net.ipv4.ip_forward)" = 1
 inR sysctl -qw net.ipv4.ip_forward=0
 
+# VMCloak's vmcloak-iptables do|undo VM_IP IFACE... (this binary by that name): internet on|off.
+IPT=$(dirname "$VM")/vmcloak-iptables
+inR "$IPT" do 10.77.1.2 r1 >/dev/null 2>&1
+tap_check "vmcloak-iptables do IP IFACE: the guest gets through IFACE" test "$(probe 10.77.1.2)" = 10.77.2.1
+inR "$IPT" undo 10.77.1.2 r1 >/dev/null 2>&1
+tap_check "vmcloak-iptables undo IP IFACE: the guest's traffic stops" test -z "$(probe 10.77.1.2)"
+tap_check "... and table ip vmcloak is gone" bash -c "! ip netns exec $R nft list table ip vmcloak >/dev/null 2>&1"
+
 # Another table that drops forwarded packets by default: vmcloak warns and leaves it alone.
 # doctor's nftables check: a rolled-back transaction that leaves nothing.
 nft_status() { python3 -c 'import json,sys; print([c for c in json.load(sys.stdin)["checks"] if c["id"]==sys.argv[1]][0]["status"])' "$1"; }
