@@ -4,14 +4,16 @@
 
 #include "cmd/cmd.h"
 #include "cmd/global.h"
+#include "cmd/jsonout.h"
 #include "core/cleanup.h"
 #include "core/paths.h"
 #include "core/repo.h"
 #include "core/util.h"
 
 /* Images (images), snapshot VMs (vms) or both (names) of the repository, if there is one:
- * a missing repository.db is not created (a completion must not make ~/.vmcloak). */
-static int print_repo_names(bool images, bool vms) {
+ * a missing repository.db is not created (a completion must not make ~/.vmcloak). bridged_only:
+ * only the images on a bridge (what vmcloak internet can give a route). */
+static int print_repo_names(bool images, bool vms, bool bridged_only) {
         if (paths_init(global.home) < 0)
                 return 0;
         _cleanup_free_ char *db = paths_repository();
@@ -25,7 +27,8 @@ static int print_repo_names(bool images, bool vms) {
                 size_t n = 0;
                 if (repo_image_list(repo, &l, &n) == 0) {
                         for (size_t i = 0; i < n; i++) {
-                                printf("%s\n", l[i]->name);
+                                if (!bridged_only || streq_ptr(image_netmode_shown(l[i]), "bridge"))
+                                        printf("%s\n", l[i]->name);
                                 image_free(l[i]);
                         }
                         free(l);
@@ -54,8 +57,9 @@ int cmd_complete_main(int argc, char **argv) {
                 return 1;
         global.json = false;
         const char *what = argv[1];
-        if (streq(what, "images") || streq(what, "vms") || streq(what, "names"))
-                return print_repo_names(!streq(what, "vms"), !streq(what, "images"));
+        if (streq(what, "images") || streq(what, "vms") || streq(what, "names") || streq(what, "bridged"))
+                return print_repo_names(!streq(what, "vms"), streq(what, "vms") || streq(what, "names"),
+                                        streq(what, "bridged"));
         if (streq(what, "deps") || streq(what, "hardware")) {
                 if (paths_init(global.home) < 0)
                         return 0;

@@ -14,10 +14,11 @@
 #include "cmd/checks.h"
 #include "core/cleanup.h"
 #include "core/log.h"
+#include "core/repo.h"
 #include "core/util.h"
 
 const char *const gendoc_compl_names[C_WORDS + 1] = {
-        [C_IMAGES] = "images", [C_VMS] = "vms", [C_NAMES] = "names", [C_DEPS] = "deps", [C_HARDWARE] = "hardware",
+        [C_IMAGES] = "images", [C_BRIDGED] = "bridged", [C_VMS] = "vms", [C_NAMES] = "names", [C_DEPS] = "deps", [C_HARDWARE] = "hardware",
 };
 
 /* By the value's check (the same rule --help's command enforces), else by its metavar. */
@@ -42,8 +43,10 @@ static enum compl compl_of_metavar(const char *mv) {
                 return C_DIR;
         if (strstr(mv, "PATH") || strstr(mv, "FILE") || strstr(mv, "ISO") || streq(mv, "DISK"))
                 return C_FILE;
-        if (streq(mv, "IMAGE") || streq(mv, "IMAGE|IP"))   /* internet: an image, or an address typed */
+        if (streq(mv, "IMAGE"))
                 return C_IMAGES;
+        if (streq(mv, "IMAGE|IP"))   /* internet: a bridged image (user-mode ones have no route), or an address typed */
+                return C_BRIDGED;
         if (streq(mv, "VM"))
                 return C_VMS;
         if (streq(mv, "VM|IMAGE") || streq(mv, "IMAGE|VM"))
@@ -52,6 +55,11 @@ static enum compl compl_of_metavar(const char *mv) {
                 return C_IFACE;
         if (startswith(mv, "DEPENDENCY"))
                 return C_DEPS;
+        if (streq(mv, "USER"))
+                return C_USERS;
+        /* Words to choose from ("on|off|status": internet's action). */
+        if (strchr(mv, '|') && strspn(mv, "abcdefghijklmnopqrstuvwxyz|") == strlen(mv))
+                return C_WORDS;
         return C_NONE;
 }
 
@@ -69,6 +77,8 @@ enum compl gendoc_opt_compl(const struct optdef *o) {
         /* Options named for what they take, whatever their metavar ("--image NAME"). */
         if (streq(o->name, "image"))
                 return C_IMAGES;
+        if (streq(o->name, "revision"))   /* migrate: head or a VMCloak alembic revision */
+                return C_WORDS;
         if (streq(o->name, "hardware"))
                 return C_HARDWARE;
         if (streq(o->name, "bridge") || streq(o->name, "interface") || streq(o->name, "adapter"))
@@ -78,23 +88,42 @@ enum compl gendoc_opt_compl(const struct optdef *o) {
 
 enum compl gendoc_pos_compl(const struct posdef *p) { return compl_of(p->check, p->metavar); }
 
-/* An enum's choices as words: "auto, kvm or tcg" -> "auto kvm tcg". */
-char *gendoc_enum_words(const struct opt_enum *e) {
-        char *w = strdup(e->choices);
+/* A list's text as words: "auto, kvm or tcg" -> "auto kvm tcg"; also "|" -> " ". */
+static char *words_of(const char *choices) {
+        char *w = strdup(choices);
         if (!w)
                 return NULL;
         char *o = w;
-        for (const char *s = e->choices; *s;) {
-                if (startswith(s, " or ")) {
+        for (const char *s = choices; *s;) {
+                if (startswith(s, " or ") || startswith(s, " and ")) {
                         *o++ = ' ';
-                        s += 4;
+                        s += s[1] == 'o' ? 4 : 5;
                 } else if (*s == ',') {
+                        s++;
+                } else if (*s == '|') {
+                        *o++ = ' ';
                         s++;
                 } else
                         *o++ = *s++;
         }
         *o = 0;
         return w;
+}
+
+char *gendoc_enum_words(const struct opt_enum *e) { return words_of(e->choices); }
+
+char *gendoc_opt_words(const struct optdef *o) {
+        if (o->type == OPTION_ENUM && o->enumdef)
+                return gendoc_enum_words(o->enumdef);
+        if (streq(o->name, "revision")) {
+                _cleanup_free_ char *revs = words_of(repo_alembic_revisions_text);
+                return revs ? strdup_printf("head %s", revs) : NULL;
+        }
+        return NULL;
+}
+
+char *gendoc_pos_words(const struct posdef *p) {
+        return gendoc_pos_compl(p) == C_WORDS ? words_of(p->metavar) : NULL;
 }
 
 /* Words a command's first positional argument is one of, from its usage: the first bare word of

@@ -13,11 +13,13 @@ enum compl {
         C_FILE,
         C_DIR,
         C_IMAGES,   /* vmcloak __complete images */
+        C_BRIDGED,  /* ... bridged: the images on a bridge (internet's IMAGE|IP) */
         C_VMS,      /* ... vms */
         C_NAMES,    /* ... names: images and VMs */
         C_DEPS,     /* ... deps */
         C_HARDWARE, /* ... hardware */
         C_IFACE,    /* the host's network interfaces */
+        C_USERS,    /* the host's user names (-u USER) */
         C_WORDS,    /* a fixed set of words (an enum option's choices, list's images|snapshots|...) */
 };
 /* The word vmcloak __complete takes for the kinds it lists (images, vms, names, deps,
@@ -30,6 +32,11 @@ enum compl gendoc_opt_compl(const struct optdef *o);
 enum compl gendoc_pos_compl(const struct posdef *p);
 /* An enum's choices as words ("auto, kvm or tcg" -> "auto kvm tcg"); malloc'd, NULL: no memory. */
 char *gendoc_enum_words(const struct opt_enum *e);
+/* The words of an option gendoc_opt_compl() calls C_WORDS: an enum's choices; migrate --revision's
+ * head and VMCloak's alembic revisions (core/repo.h). Of a positional argument whose metavar is
+ * its words ("on|off|status" -> "on off status"). malloc'd; NULL: none (or no memory). */
+char *gendoc_opt_words(const struct optdef *o);
+char *gendoc_pos_words(const struct posdef *p);
 /* The words a command's first positional argument is one of, from its usage
  * ("images|snapshots|deps|hardware" -> "images snapshots deps hardware"); malloc'd, NULL: none. */
 char *gendoc_usage_words(const struct cmd_spec *spec);

@@ -43,6 +43,7 @@ static const struct {
         [C_FILE] = { "_vmcloak_files \"$3\"", "_files" },
         [C_DIR] = { "_vmcloak_dirs \"$3\"", "_files -/" },
         [C_IFACE] = { "_vmcloak_ifaces \"$3\"", "_net_interfaces" },
+        [C_USERS] = { "_vmcloak_users \"$3\"", "_users" },
 };
 
 static void bash_action(FILE *f, enum compl c, const char *words) {
@@ -70,6 +71,10 @@ static const char bash_runtime[] =
         "    compopt -o filenames 2>/dev/null\n"
         "    local IFS=$'\\n'\n"
         "    COMPREPLY=($(compgen -d -- \"$1\"))\n"
+        "}\n"
+        "_vmcloak_users() {\n"
+        "    local IFS=$'\\n'\n"
+        "    COMPREPLY=($(compgen -u -- \"$1\"))\n"
         "}\n"
         "_vmcloak_ifaces() {\n"
         "    local d n=\n"
@@ -129,7 +134,7 @@ static void bash_values(FILE *f, const char *cmd, const struct optdef *opts) {
                 enum compl c = gendoc_opt_compl(o);
                 if (o->kind == ARG_FLAG || c == C_NONE)
                         continue;
-                _cleanup_free_ char *w = c == C_WORDS ? gendoc_enum_words(o->enumdef) : NULL;
+                _cleanup_free_ char *w = c == C_WORDS ? gendoc_opt_words(o) : NULL;
                 fputs("    ", f);
                 bash_option_patterns(f, cmd, o);
                 fputs(") ", f);
@@ -233,7 +238,8 @@ void gendoc_bash(FILE *f, const struct cmd_info *cmds, size_t n) {
                                 fprintf(f, "    \"%s \"*) ", cmds[i].name);
                         else
                                 fprintf(f, "    \"%s %d\") ", cmds[i].name, k);
-                        bash_action(f, c, "");
+                        _cleanup_free_ char *pw = gendoc_pos_words(p);
+                        bash_action(f, c, pw ? pw : "");
                         fputs(" ;;\n", f);
                 }
         }
@@ -293,7 +299,7 @@ static void zsh_spec(FILE *f, const struct optdef *o, const char *word) {
         fputs(":", f);
         zsh_text(f, o->metavar ? o->metavar : "VALUE");
         fputs(":", f);
-        _cleanup_free_ char *w = gendoc_opt_compl(o) == C_WORDS ? gendoc_enum_words(o->enumdef) : NULL;
+        _cleanup_free_ char *w = gendoc_opt_compl(o) == C_WORDS ? gendoc_opt_words(o) : NULL;
         zsh_action(f, gendoc_opt_compl(o), w ? w : "");
 }
 
@@ -349,7 +355,8 @@ static void zsh_command(FILE *f, const struct cmd_info *c) {
                 fputs(repeats ? "    '*:" : k >= s->min_pos ? "    '::" : "    ':", f);
                 zsh_text(f, p->metavar);
                 fputs(":", f);
-                zsh_action(f, gendoc_pos_compl(p), "");
+                _cleanup_free_ char *pw = gendoc_pos_words(p);
+                zsh_action(f, gendoc_pos_compl(p), pw ? pw : "");
                 fputs("' \\\n", f);
         }
         fputs("    && return 0\n  return 1\n}\n", f);

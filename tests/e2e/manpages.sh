@@ -120,6 +120,17 @@ tap_check "bash: snapshot's second argument (a new name) offers nothing" test -z
 tap_check "bash: a PATH option completes files" bash -c 'cd "$1" && [ "$(bash -c "source \"\$1\"; COMP_WORDS=(vm createiso --iso rep); COMP_CWORD=3; _vmcloak; echo \${COMPREPLY[*]}" _ "$2")" = repo-before ]' _ "$tmp" "$BASHC"
 tap_check "bash: vmcloak-qemubridge completes bridge's options" test "$(bcomp vmcloak-qemubridge --setup)" = --setup-helper
 tap_check "bash: install's further arguments are dependencies" bash -c 'bc=$(VMCLOAK_HOME=$1 bash -c "source \"\$1\"; COMP_WORDS=(\"\$2\" install win7base ado); COMP_CWORD=3; _vmcloak; printf \"%s\n\" \"\${COMPREPLY[@]}\"" _ "$2" "$3"); grep -qx adobe9 <<<"$bc"' _ "$home" "$BASHC" "$VM"
+tap_check "bash: 'vmcloak internet' offers on off status" test "$(bcomp "$VM" internet '' | tr '\n' ' ')" = "on off status "
+# internet on: only the bridged images (a user-mode one has no route to give): a migrated copy
+# (netmode stored) with win7base on user-mode networking.
+bh=$tmp/bridged; mkdir -p "$bh"; cp "$home/repository.db" "$bh/"
+"$VM" --home "$bh" migrate >/dev/null 2>&1 && sqlite3 "$bh/repository.db" "UPDATE image SET netmode='user' WHERE name='win7base'"
+tap_check "bash: 'vmcloak internet on' offers the bridged images only" \
+  test "$(bcomp "$VM" --home "$bh" internet on '' | tr '\n' ' ')" = "win10base "
+tap_check "bash: 'migrate --revision' offers head and VMCloak's revisions" \
+  test "$(bcomp "$VM" migrate --revision '' | tr '\n' ' ')" = "head 34c908159434 5a5957711538 f5b14c62e62c d6c5bf858df1 "
+tap_check "bash: '-u ro' offers user names (root)" grep -qx root <(bcomp "$VM" -u ro)
+tap_check "bash: 'list --user ro' too" grep -qx root <(bcomp "$VM" list --user ro)
 tap_check "completing names created nothing (no home, repository unchanged)" \
   bash -c 'test ! -e "$1" && cmp -s "$2" "$3/repository.db" && test "$(ls "$3")" = repository.db' _ "$VMCLOAK_HOME" "$tmp/repo-before" "$home"
 tap_check "__complete with no repository prints nothing and creates nothing" \
@@ -139,6 +150,11 @@ if command -v zsh >/dev/null; then
   tap_check "zsh: 'vmcloak init --accel ' offers the enum's choices" test "$(zcomp 'vmcloak init --accel ')" = "auto kvm tcg "
   tap_check "zsh: --home typed on the line: image names" test "$(zcomp "vmcloak --home $home clone w")" = "win10base win7base "
   tap_check "zsh: delvm offers VM names" test "$(zcomp "vmcloak --home=$home delvm ")" = "win10vm_1 win10vm_2 "
+  tap_check "zsh: 'vmcloak internet ' offers on off status" test "$(zcomp 'vmcloak internet ')" = "off on status "
+  tap_check "zsh: 'vmcloak internet on ' offers the bridged images only" test "$(zcomp "vmcloak --home $bh internet on ")" = "win10base "
+  tap_check "zsh: 'migrate --revision ' offers head and VMCloak's revisions" \
+    test "$(zcomp 'vmcloak migrate --revision ')" = "34c908159434 5a5957711538 d6c5bf858df1 f5b14c62e62c head "
+  tap_check "zsh: '-u ro' offers user names (root)" grep -qw root <<<"$(zcomp 'vmcloak -u ro')"
 else
   tap_skip "zsh completion" "zsh is not installed (Debian package zsh)"
 fi
@@ -147,9 +163,11 @@ fi
 if meson install -C "${VMCLOAK_BUILD_ROOT:?}" --no-rebuild --quiet --destdir "$tmp/dest" >"$tmp/install.log" 2>&1; then
   prefix=$(meson introspect --buildoptions "$VMCLOAK_BUILD_ROOT" | python3 -c 'import json,sys; print(next(o["value"] for o in json.load(sys.stdin) if o["name"]=="prefix"))')
   d=$tmp/dest$prefix/share
-  tap_check "installed: man1/vmcloak.1 and a page per command" \
-    bash -c 'test -f "$1/man/man1/vmcloak.1" && test "$(ls "$1/man/man1" | grep -c "^vmcloak-.*\.1$")" = "$2"' _ "$d" "$((pages + 1))"
+  tap_check "installed: man1/vmcloak.1 and a page per command (+ the qemubridge and iptables links)" \
+    bash -c 'test -f "$1/man/man1/vmcloak.1" && test "$(ls "$1/man/man1" | grep -c "^vmcloak-.*\.1$")" = "$2"' _ "$d" "$((pages + 2))"
   tap_check "installed: man1/vmcloak-qemubridge.1 is bridge's page" test "$(readlink "$d/man/man1/vmcloak-qemubridge.1")" = vmcloak-bridge.1
+  tap_check "installed: man1/vmcloak-iptables.1 is internet's page" test "$(readlink "$d/man/man1/vmcloak-iptables.1")" = vmcloak-internet.1
+  tap_check "installed: bin/vmcloak-iptables -> vmcloak" test "$(readlink "$tmp/dest$prefix/bin/vmcloak-iptables")" = vmcloak
   tap_check "installed: bash-completion/completions/vmcloak (+ vmcloak-qemubridge)" \
     bash -c 'cmp -s "$1/bash-completion/completions/vmcloak" "$2" && test "$(readlink "$1/bash-completion/completions/vmcloak-qemubridge")" = vmcloak' _ "$d" "$BASHC"
   tap_check "installed: zsh/vendor-completions/_vmcloak" cmp -s "$d/zsh/vendor-completions/_vmcloak" "$ZSHC"
