@@ -228,12 +228,15 @@ void gendoc_man_main(FILE *f, const struct cmd_info *cmds, size_t n, const char 
               ".SH SYNOPSIS\n.B vmcloak\n[\\fIGLOBAL OPTIONS\\fR] \\fICOMMAND\\fR [\\fIARGS\\fR]\n"
               ".br\n.B vmcloak\n\\fICOMMAND\\fR \\fB\\-\\-help\\fR\n"
               ".br\n.B vmcloak\\-qemubridge\n[\\fIOPTIONS\\fR] [\\fIBRIDGE CIDR\\fR]\n"
+              ".br\n.B vmcloak\\-iptables\n\\fBdo\\fR|\\fBundo\\fR \\fIVM_IP IFACE\\fR...\n"
               ".SH DESCRIPTION\n",
               f);
         man_paragraphs(f, description, true);
         fputs(".PP\nEach command has its own page, \\fBvmcloak\\-\\fR\\fICOMMAND\\fR(1), and prints its options with "
               "\\fBvmcloak\\fR \\fICOMMAND\\fR \\fB\\-\\-help\\fR. Reached as \\fBvmcloak\\-qemubridge\\fR the program "
-              "is \\fBvmcloak bridge\\fR.\n.SH COMMANDS\n",
+              "is \\fBvmcloak bridge\\fR; as \\fBvmcloak\\-iptables do\\fR|\\fBundo\\fR \\fIVM_IP IFACE\\fR... "
+              "(VMCloak's script) it runs \\fBvmcloak internet on\\fR \\fIVM_IP\\fR \\fB\\-\\-via\\fR "
+              "\\fIIFACE\\fR... or \\fBvmcloak internet off\\fR \\fIVM_IP\\fR.\n.SH COMMANDS\n",
               f);
         for (size_t i = 0; i < n; i++) {
                 fputs(".TP\n.B ", f);
