@@ -198,8 +198,15 @@ inR nft delete table inet fwall
 if command -v iptables-legacy >/dev/null; then
   inR iptables-legacy -P FORWARD DROP
   out=$(inR "$VM" internet on 10.77.1.2 --via r1 2>&1); rc=$?
-  tap_check "iptables-legacy's FORWARD policy DROP is refused" test "$rc" = 1 -a -n "$(grep -F 'iptables-legacy -I FORWARD -s 10.77.1.2 -j ACCEPT' <<<"$out")"
-  inR iptables-legacy -P FORWARD ACCEPT
+  tap_check "iptables-legacy's FORWARD policy DROP is refused, one line" test "$rc" = 1 -a "$(grep -c . <<<"$out")" = 1 -a \
+    -n "$(grep -F 'iptables-legacy filter FORWARD (policy DROP) drops 10.77.1.2' <<<"$out" | grep -F 'iptables-legacy -I FORWARD -s 10.77.1.2 -j ACCEPT')"
+  tap_check "... having changed nothing" bash -c "! ip netns exec $R nft list table ip vmcloak >/dev/null 2>&1"
+  fix=$(sed -n 's/.*allow the guest there first (\(.*\)), or give --force.*/\1/p' <<<"$out")
+  inR bash -c "$fix"
+  out=$(inR "$VM" internet on 10.77.1.2 --via r1 2>&1); rc=$?
+  tap_check "... after its commands, on goes through and the guest gets through" test "$rc" = 0 -a "$(probe 10.77.1.2)" = 10.77.2.1
+  inR "$VM" internet off 10.77.1.2 >/dev/null 2>&1
+  inR iptables-legacy -F FORWARD; inR iptables-legacy -P FORWARD ACCEPT
 else
   tap_skip "iptables-legacy's FORWARD policy DROP" "no iptables-legacy here (Debian package iptables)"
 fi
