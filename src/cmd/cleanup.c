@@ -38,7 +38,8 @@ static const struct cmd_spec spec = {
         "template (~/.vmcloak/fleet/IMAGE.template-PID) of a snapshot of image NAME that was killed\n"
         "(the next snapshot of that image removes it too), and a VM folder that no snapshot VM row\n"
         "names if it holds only what a snapshot cut short leaves. As root it also removes image NAME's\n"
-        "temporary internet (vmcloak internet off).", opts, 1, 1,
+        "temporary internet (vmcloak internet off NAME: what NAME asked for, not what another image\n"
+        "of the same address or its bare address asked for).", opts, 1, 1,
         .pos = pos,
 };
 

@@ -366,11 +366,10 @@ static void check_internet(void) {
                               "CONFIG_NFT_NAT and CONFIG_NFT_MASQ)", "vmcloak's table is refused: %s", why);
                 return;
         }
-        _cleanup_free_ char *blockers = NULL;
-        if (net_internet_blockers(&blockers) == 0 && blockers)
-                net_check_set(c, NET_CHECK_WARN, "allow the guest's forwarded traffic in that firewall too (vmcloak "
-                              "changes no other table)", "the kernel takes vmcloak's table, but %s drops forwarded "
-                              "packets by default, which vmcloak's accept does not override", blockers);
+        _cleanup_free_ char *what = NULL, *fix = NULL;
+        if (net_internet_blockers(0, &what, &fix) == 0 && what)
+                net_check_set(c, NET_CHECK_WARN, fix, "the kernel takes vmcloak's table, but %s drops forwarded packets, "
+                              "which vmcloak's accept does not override (internet on refuses without --force)", what);
         else
                 net_check_set(c, NET_CHECK_OK, "", "the kernel takes vmcloak's table (nf_tables, NAT, masquerade); "
                               "IP forwarding is %s", net_ip_forward_get() == 1 ? "on" : "off (internet on switches it on)");

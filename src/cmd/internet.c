@@ -1,6 +1,7 @@
 /* vmcloak internet: give a bridged guest temporary internet (VMCloak's vmcloak-iptables do|undo). */
 #include <errno.h>
 #include <json-c/json.h>
+#include <net/if.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,12 +18,15 @@
 #include "net/internet.h"
 
 static char **arg_via;
+static bool arg_force;
 
 static const struct optdef opts[] = {
         OPT_LIST(0, "via", &arg_via, "IFACE",
                  "on: a host interface to the internet; the guest's traffic leaves by it, masqueraded (VMCloak's "
                  "IFACE...)",
                  .check = check_ifname),
+        OPT_BOOL(0, "force", &arg_force,
+                 "on: add the rules although another firewall drops forwarded packets (it still does: a warning only)"),
         { NULL },
 };
 
@@ -46,15 +50,22 @@ static const struct posdef pos[] = {
 };
 
 static const struct cmd_spec spec = {
-        "internet", "on IMAGE|IP --via IFACE... | off IMAGE|IP | status IMAGE|IP",
+        "internet", "on IMAGE|IP --via IFACE... [--force] | off IMAGE|IP | status IMAGE|IP",
         "Give a bridged guest temporary internet through IFACE (root), e.g. to activate Office.",
-        "on masquerades the guest's traffic out of IFACE and forwards it and its replies, in vmcloak's\n"
-        "own nftables table (ip vmcloak; no other table or iptables rule is touched), and switches IP\n"
-        "forwarding on if it was off. A second on changes nothing. off removes the guest's rules; the\n"
-        "table goes with the last guest, and IP forwarding goes back off if vmcloak switched it on.\n"
-        "vmcloak cleanup IMAGE removes them too. IMAGE stands for its address from the repository;\n"
-        "an image on user-mode networking has no route to give (QEMU runs it with restrict=on).\n"
-        "status --json prints {address, internet, via: [IFACE...], table, ip_forward}.\n"
+        "on masquerades the guest's traffic out of IFACE (an existing interface) and forwards it and\n"
+        "its replies, in vmcloak's own nftables table (ip vmcloak; no other table or iptables rule is\n"
+        "touched), and switches IP forwarding on if it was off (the host then routes for every guest\n"
+        "on the bridge, as far as its firewall lets it). It refuses, changing nothing, when another\n"
+        "firewall drops forwarded packets (a forward chain with policy drop, as iptables' FORWARD under\n"
+        "Docker or ufw, or ending in drop/reject, as firewalld's; iptables-legacy's FORWARD policy\n"
+        "DROP), naming the chain and the command that allows the guest there; --force goes on anyway.\n"
+        "A second on changes nothing. IMAGE stands for its address from the repository, and each rule\n"
+        "records which image (or bare IP) asked for it: off IMAGE and vmcloak cleanup IMAGE remove\n"
+        "only that image's, off IP every rule of the address. The table goes with the last guest, and\n"
+        "IP forwarding goes back off if vmcloak switched it on, unless a table that forwards or NATs\n"
+        "(Docker, libvirt) appeared since. An image on user-mode networking has no route to give\n"
+        "(QEMU runs it with restrict=on).\n"
+        "status --json prints {address, internet, via: [IFACE...], for: [IMAGE|IP...], table, ip_forward}.\n"
         "Replaces VMCloak's vmcloak-iptables do|undo IP IFACE...",
         opts, 2, 2, .pos = pos,
 };
@@ -70,10 +81,18 @@ static int check_args(const struct args *a) {
                           "names it after 'dev')");
                 return -EINVAL;
         }
-        if (!streq(a->pos[0], "on") && arg_via) {
-                log_error("--via is for internet on (off and status cover every interface of the guest)");
+        if (!streq(a->pos[0], "on") && (arg_via || arg_force)) {
+                log_error("%s is for internet on (off and status cover every interface of the guest)",
+                          arg_via ? "--via" : "--force");
                 return -EINVAL;
         }
+        /* In this network namespace: an unknown name would only make rules that match nothing. */
+        for (size_t i = 0; arg_via && arg_via[i]; i++)
+                if (if_nametoindex(arg_via[i]) == 0) {
+                        log_error("--via %s: no such interface on this host; the one to the internet is named after "
+                                  "'dev' in: ip route show default", arg_via[i]);
+                        return -EINVAL;
+                }
         return 0;
 }
 
@@ -118,44 +137,63 @@ static int resolve_target(const char *target, uint32_t *ret) {
 }
 
 static int status(uint32_t ip, const char *a) {
-        _cleanup_strv_free_ char **ifs = NULL;
+        _cleanup_strv_free_ char **ifs = NULL, **owners = NULL;
         bool table = false;
-        int r = net_internet_list(ip, &ifs, &table);
+        int r = net_internet_list(ip, &ifs, &owners, &table);
         if (r < 0) {
                 errno = -r;
                 log_error("cannot read nftables table " NET_INTERNET_FAMILY " " NET_INTERNET_TABLE ": %m");
                 return 1;
         }
         if (global.json) {
-                json_object *o = json_object_new_object(), *arr = json_object_new_array();
+                json_object *o = json_object_new_object(), *arr = json_object_new_array(), *own = json_object_new_array();
                 for (size_t i = 0; ifs && ifs[i]; i++)
                         json_object_array_add(arr, json_object_new_string(ifs[i]));
+                for (size_t i = 0; owners && owners[i]; i++)
+                        json_object_array_add(own, json_object_new_string(owners[i]));
                 int fwd = net_ip_forward_get();
                 json_object_object_add(o, "address", json_object_new_string(a));
                 json_object_object_add(o, "internet", json_object_new_boolean(ifs != NULL));
                 json_object_object_add(o, "via", arr);
+                json_object_object_add(o, "for", own);
                 json_object_object_add(o, "table", json_object_new_boolean(table));
                 json_object_object_add(o, "ip_forward", fwd < 0 ? NULL : json_object_new_boolean(fwd == 1));
                 printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
                 json_object_put(o);
                 return 0;
         }
-        _cleanup_free_ char *list = ifs ? strv_join(ifs, ", ") : NULL;
+        _cleanup_free_ char *list = ifs ? strv_join(ifs, ", ") : NULL, *who = owners ? strv_join(owners, ", ") : NULL;
         if (ifs)
-                printf("%s has internet via %s\n", a, strempty(list));
+                printf("%s has internet via %s%s%s%s\n", a, strempty(list), who ? " (for " : "", strempty(who),
+                       who ? ")" : "");
         else
                 printf("%s has no internet from vmcloak\n", a);
         return 0;
+}
+
+/* Why this run cannot change the firewall, and what to run instead, in one line. */
+static void refuse_unprivileged(const char *action, const char *target) {
+        const char *what = "vmcloak internet reads and changes the firewall (nftables), which needs CAP_NET_ADMIN";
+        if (global.user) {
+                log_error("%s; -u/--user %s gave root up before it: leave -u out%s", what, global.user,
+                          global.user_home ? " (and give --home with the user's ~/.vmcloak for its images)" : "");
+                return;
+        }
+        if (geteuid() == 0) {
+                log_error("%s, which this root lacks (a container or a dropped capability set): run it where root holds "
+                          "CAP_NET_ADMIN, e.g. on the host", what);
+                return;
+        }
+        _cleanup_free_ char *via = arg_via ? strv_join(arg_via, " --via ") : NULL;
+        log_error("%s (root); run: sudo %s internet %s %s%s%s%s", what, program_invocation_name, action, target,
+                  via ? " --via " : "", strempty(via), arg_force ? " --force" : "");
 }
 
 static int run(const struct cmd_env *env) {
         const struct args *a = env->args;
         const char *action = a->pos[0], *target = a->pos[1];
         if (!net_admin_capable()) {
-                _cleanup_free_ char *via = arg_via ? strv_join(arg_via, " --via ") : NULL;
-                log_error("vmcloak internet reads and changes the firewall (nftables), which needs root "
-                          "(CAP_NET_ADMIN); run: sudo %s internet %s %s%s%s", program_invocation_name, action, target,
-                          via ? " --via " : "", strempty(via));
+                refuse_unprivileged(action, target);
                 return 1;
         }
         uint32_t ip;
@@ -165,21 +203,39 @@ static int run(const struct cmd_env *env) {
         format_ipv4(ip, addr);
         if (streq(action, "status"))
                 return status(ip, addr);
+        /* Who asks: the image by name, or the bare address (NULL). */
+        uint32_t bare;
+        const char *owner = parse_ipv4(target, &bare) == 0 ? NULL : target;
 
         unsigned ch = 0;
         if (streq(action, "off")) {
-                if (net_internet_off(ip, &ch) < 0)
+                if (net_internet_off(ip, owner, &ch) < 0)
                         return 1;
                 if (ch == 0)
-                        log_info("%s has no internet from vmcloak; nothing to do", addr);
+                        log_info("%s has no internet from vmcloak%s%s; nothing to do", addr, owner ? " for image " : "",
+                                 strempty(owner));
                 else
-                        log_info("removed the internet rules for %s%s%s", addr,
-                                 ch & NET_INTERNET_TABLE_DELETED ? " (and table ip vmcloak, its last guest)" : "",
+                        log_info("removed the internet rules for %s%s%s%s%s%s", addr, owner ? " (image " : "",
+                                 strempty(owner), owner ? ")" : "",
+                                 ch & NET_INTERNET_SHARED ? "; the address keeps the internet others asked for (vmcloak "
+                                                            "internet status)"
+                                 : ch & NET_INTERNET_TABLE_DELETED ? " (and table ip vmcloak, its last guest)"
+                                                                   : "",
                                  ch & NET_INTERNET_FWD_OFF ? "; IP forwarding is off again" : "");
                 return 0;
         }
 
-        if (net_internet_on(ip, arg_via, &ch) < 0)
+        /* Before anything changes: rules another firewall voids would only look like internet. */
+        _cleanup_free_ char *what = NULL, *fix = NULL;
+        int r = net_internet_blockers(ip, &what, &fix);
+        if (r < 0)
+                log_debug("cannot look at the other firewalls: %s", strerror(-r));
+        if (what && !arg_force) {
+                log_error("%s drops %s's forwarded packets, which vmcloak's rules cannot override: allow the guest there "
+                          "first (%s), or give --force to add vmcloak's rules anyway", what, addr, fix);
+                return 1;
+        }
+        if (net_internet_on(ip, owner, arg_via, &ch) < 0)
                 return 1;
         _cleanup_free_ char *via = strv_join(arg_via, ", ");
         if (ch == 0)
@@ -187,11 +243,11 @@ static int run(const struct cmd_env *env) {
         else
                 log_info("%s has internet via %s (masqueraded)%s; remove it with: vmcloak internet off %s", addr,
                          strempty(via), ch & NET_INTERNET_FWD_ON ? "; switched IP forwarding on" : "", target);
-        _cleanup_free_ char *blockers = NULL;
-        if (net_internet_blockers(&blockers) == 0 && blockers)
-                log_warning("forwarded packets are dropped by default in %s (another firewall's chain, e.g. iptables' "
-                            "FORWARD policy); vmcloak's accept does not override that: allow %s there too", blockers,
-                            addr);
+        if (ch & NET_INTERNET_FWD_ON)
+                log_warning("IP forwarding is on now: the host routes for every guest on that bridge, not only %s, as "
+                            "far as its firewall lets them (the last internet off switches it back off)", addr);
+        if (what)
+                log_warning("--force: %s still drops %s's forwarded packets; to allow them: %s", what, addr, fix);
         return 0;
 }
 

@@ -221,8 +221,9 @@ static int cleanup_unrecorded(struct pipeline *pl, const char *name, unsigned *n
         return 0;
 }
 
-/* The image's temporary internet (vmcloak internet on): its address's rules in table ip vmcloak.
- * Reading the firewall needs CAP_NET_ADMIN; without it nothing is checked (said at debug level). */
+/* The image's temporary internet (vmcloak internet on IMAGE): the elements of table ip vmcloak
+ * it asked for (another image of the same address, or the bare address, keeps its own). Reading
+ * the firewall needs CAP_NET_ADMIN; without it nothing is checked (said at debug level). */
 static unsigned remove_internet(const struct image *img) {
         uint32_t ip;
         if ((img->netmode && streq(img->netmode, "user")) || !img->ipaddr || parse_ipv4(img->ipaddr, &ip) < 0)
@@ -233,12 +234,13 @@ static unsigned remove_internet(const struct image *img) {
         }
         /* Looked at quietly first: a kernel without nf_tables has no rules to remove. */
         _cleanup_strv_free_ char **ifaces = NULL;
-        if (net_internet_list(ip, &ifaces, NULL) < 0 || !ifaces)
+        if (net_internet_list(ip, &ifaces, NULL, NULL) < 0 || !ifaces)
                 return 0;
         unsigned ch = 0;
-        if (net_internet_off(ip, &ch) < 0 || ch == 0)
+        if (net_internet_off(ip, img->name, &ch) < 0 || ch == 0)
                 return 0;
-        log_info("removed the internet rules for %s (image %s)%s", img->ipaddr, img->name,
+        log_info("removed the internet rules for %s (image %s)%s%s", img->ipaddr, img->name,
+                 ch & NET_INTERNET_SHARED ? "; the address keeps the internet others asked for (vmcloak internet status)" : "",
                  ch & NET_INTERNET_FWD_OFF ? "; IP forwarding is off again" : "");
         return 1;
 }

@@ -76,8 +76,10 @@ tap_check "without rules the guest does not get through" test -z "$(probe 10.77.
 out=$(inR "$VM" internet on 10.77.1.2 --via r1 2>&1); rc=$?
 tap_check "on exits 0" test "$rc" = 0
 tap_check "on says it switched forwarding on" grep -qF 'switched IP forwarding on' <<<"$out"
+tap_check "... and warns, in one line, that the host now routes for every guest on the bridge" \
+  test "$(grep -c 'IP forwarding is on now: the host routes for every guest on that bridge, not only 10.77.1.2' <<<"$out")" = 1
 tab=$(inR nft list table ip vmcloak 2>&1)
-tap_check "table ip vmcloak holds the guest through r1" grep -qF 'elements = { 10.77.1.2 . "r1" }' <<<"$tab"
+tap_check "table ip vmcloak holds the guest through r1, asked for by the bare address" grep -qF 'elements = { 10.77.1.2 . "r1" comment "10.77.1.2" }' <<<"$tab"
 tap_check "it masquerades" grep -qF 'ip saddr . oifname @out masquerade' <<<"$tab"
 tap_check "it forwards the guest's traffic" grep -qF 'ip saddr . oifname @out accept' <<<"$tab"
 tap_check "it forwards the replies" grep -qF 'ct state established,related ip daddr . iifname @out accept' <<<"$tab"
@@ -92,7 +94,7 @@ tap_check "on twice is one rule set" test "$(inR nft list table ip vmcloak)" = "
 out=$(inR "$VM" internet status 10.77.1.2 2>&1)
 tap_check "status names the interface" grep -qF '10.77.1.2 has internet via r1' <<<"$out"
 out=$(inR "$VM" --json internet status 10.77.1.2 2>/dev/null)
-tap_check "status --json" python3 -c 'import json,sys; d=json.loads(sys.argv[1]); assert d=={"address":"10.77.1.2","internet":True,"via":["r1"],"table":True,"ip_forward":True}, d' "$out"
+tap_check "status --json" python3 -c 'import json,sys; d=json.loads(sys.argv[1]); assert d=={"address":"10.77.1.2","internet":True,"via":["r1"],"for":["10.77.1.2"],"table":True,"ip_forward":True}, d' "$out"
 
 # A second guest, through two interfaces (VMCloak's IFACE...).
 inR "$VM" internet on 10.77.1.3 --via r1 --via lo >/dev/null 2>&1
@@ -152,17 +154,94 @@ tap_check "doctor as nobody skips the nftables check" \
 tap_check "doctor names libudfread" test "$(inR "$VM" --json doctor 2>/dev/null | nft_status libudfread)" = ok
 inR nft add chain ip other fwdrop '{ type filter hook forward priority 0; policy drop; }'
 tap_check "doctor warns about another table's forward drop" test "$(inR "$VM" --json doctor 2>/dev/null | nft_status nftables)" = warn
+doc=$(inR "$VM" --json doctor 2>/dev/null)
+tap_check "... naming the chain and the nft command that allows a guest" python3 -c '
+import json,sys; c=[c for c in json.loads(sys.argv[1])["checks"] if c["id"]=="nftables"][0]
+assert "ip other fwdrop (policy drop)" in c["detail"] and "nft insert rule ip other fwdrop ip saddr GUEST_IP accept" in c["fix"], c' "$doc"
+out=$(inR "$VM" internet on 10.77.1.2 --via r1 2>&1); rc=$?
+tap_check "on refuses when another table drops forwarded packets: exit 1, one line" test "$rc" = 1 -a "$(grep -c . <<<"$out")" = 1
+tap_check "... naming the chain" grep -qF 'ip other fwdrop (policy drop) drops 10.77.1.2' <<<"$out"
+tap_check "... having changed nothing (no table, forwarding off)" \
+  bash -c "! ip netns exec $R nft list table ip vmcloak >/dev/null 2>&1 && test \$(ip netns exec $R sysctl -n net.ipv4.ip_forward) = 0"
+out=$(inR "$VM" internet on 10.77.1.2 --via r1 --force 2>&1); rc=$?
+tap_check "--force goes on, with a warning" test "$rc" = 0 -a -n "$(grep -F -- '--force: ip other fwdrop (policy drop) still drops 10.77.1.2' <<<"$out")"
+tap_check "... and the chain indeed blocks the guest" test -z "$(probe 10.77.1.2)"
+inR "$VM" internet off 10.77.1.2 >/dev/null 2>&1
 out=$(inR "$VM" internet on 10.77.1.2 --via r1 2>&1)
-tap_check "on warns about another table's forward drop" grep -qF 'dropped by default in ip other fwdrop' <<<"$out"
-tap_check "... which indeed blocks the guest" test -z "$(probe 10.77.1.2)"
+fix=$(sed -n 's/.*allow the guest there first (\(.*\)), or give --force.*/\1/p' <<<"$out")
+tap_check "the refusal gives nft insert rule commands" grep -qF 'nft insert rule ip other fwdrop ip saddr 10.77.1.2 accept && nft insert rule ip other fwdrop ip daddr 10.77.1.2 ct state established,related accept' <<<"$fix"
+inR bash -c "$fix"
+out=$(inR "$VM" internet on 10.77.1.2 --via r1 2>&1); rc=$?
+tap_check "after running them, on goes through without --force" test "$rc" = 0 -a -z "$(grep -F 'drops' <<<"$out")"
+tap_check "... and the guest gets through" test "$(probe 10.77.1.2)" = 10.77.2.1
 inR "$VM" internet off 10.77.1.2 >/dev/null 2>&1
 inR nft delete chain ip other fwdrop
+# iptables-nft's FORWARD with policy DROP and Docker's DOCKER-USER, made with nft as they look.
+inR nft -f - <<'EOF'
+table ip filter {
+  chain DOCKER-USER { }
+  chain FORWARD { type filter hook forward priority filter; policy drop; jump DOCKER-USER; }
+}
+EOF
+out=$(inR "$VM" internet on 10.77.1.2 --via r1 2>&1); rc=$?
+tap_check "iptables' FORWARD policy drop: refused with the DOCKER-USER iptables commands" test "$rc" = 1 -a \
+  -n "$(grep -F 'ip filter FORWARD (policy drop) drops 10.77.1.2' <<<"$out" | grep -F 'iptables -I DOCKER-USER -s 10.77.1.2 -j ACCEPT && iptables -I DOCKER-USER -d 10.77.1.2 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT')"
+# What those iptables commands make (iptables-nft writes them as native nft rules).
+inR nft insert rule ip filter DOCKER-USER ip saddr 10.77.1.2 counter accept
+inR nft insert rule ip filter DOCKER-USER ip daddr 10.77.1.2 ct state established,related counter accept
+out=$(inR "$VM" internet on 10.77.1.2 --via r1 2>&1); rc=$?
+tap_check "... once DOCKER-USER accepts the guest, on goes through" test "$rc" = 0 -a "$(probe 10.77.1.2)" = 10.77.2.1
+inR "$VM" internet off 10.77.1.2 >/dev/null 2>&1
+inR nft delete table ip filter
+# firewalld: policy accept, but the chain ends in a reject.
+inR nft -f - <<'EOF'
+table inet fwall {
+  chain filter_FORWARD { type filter hook forward priority filter + 10; policy accept; ct state established,related accept; reject with icmpx admin-prohibited; }
+}
+EOF
+out=$(inR "$VM" internet on 10.77.1.2 --via r1 2>&1); rc=$?
+tap_check "a forward chain ending in reject (firewalld) is refused too" test "$rc" = 1 -a -n "$(grep -F 'inet fwall filter_FORWARD (ends in reject)' <<<"$out")"
+tap_check "... and doctor warns about it" test "$(inR "$VM" --json doctor 2>/dev/null | nft_status nftables)" = warn
+inR nft delete table inet fwall
+if command -v iptables-legacy >/dev/null; then
+  inR iptables-legacy -P FORWARD DROP
+  out=$(inR "$VM" internet on 10.77.1.2 --via r1 2>&1); rc=$?
+  tap_check "iptables-legacy's FORWARD policy DROP is refused, one line" test "$rc" = 1 -a "$(grep -c . <<<"$out")" = 1 -a \
+    -n "$(grep -F 'iptables-legacy filter FORWARD (policy DROP) drops 10.77.1.2' <<<"$out" | grep -F 'iptables-legacy -I FORWARD -s 10.77.1.2 -j ACCEPT')"
+  tap_check "... having changed nothing" bash -c "! ip netns exec $R nft list table ip vmcloak >/dev/null 2>&1"
+  fix=$(sed -n 's/.*allow the guest there first (\(.*\)), or give --force.*/\1/p' <<<"$out")
+  inR bash -c "$fix"
+  out=$(inR "$VM" internet on 10.77.1.2 --via r1 2>&1); rc=$?
+  tap_check "... after its commands, on goes through and the guest gets through" test "$rc" = 0 -a "$(probe 10.77.1.2)" = 10.77.2.1
+  inR "$VM" internet off 10.77.1.2 >/dev/null 2>&1
+  inR iptables-legacy -F FORWARD; inR iptables-legacy -P FORWARD ACCEPT
+else
+  tap_skip "iptables-legacy's FORWARD policy DROP" "no iptables-legacy here (Debian package iptables)"
+fi
+
+# IP forwarding: a table that forwards or NATs appearing after on keeps it on at the last off;
+# one that was there before does not.
+inR nft add table ip before
+inR nft add chain ip before post '{ type nat hook postrouting priority srcnat; policy accept; }'
+inR "$VM" internet on 10.77.1.2 --via r1 >/dev/null 2>&1
+tap_check "on records the tables that NAT then" bash -c "ip netns exec $R nft list table ip vmcloak | grep -qF 'chain then_ip_before'"
+out=$(inR "$VM" internet off 10.77.1.2 2>&1)
+tap_check "a table there before on does not keep forwarding on" test "$(inR sysctl -n net.ipv4.ip_forward)" = 0 -a -n "$(grep -F 'IP forwarding is off again' <<<"$out")"
+inR "$VM" internet on 10.77.1.2 --via r1 >/dev/null 2>&1
+inR nft add table ip dock
+inR nft add chain ip dock post '{ type nat hook postrouting priority srcnat; policy accept; }'
+out=$(inR "$VM" internet off 10.77.1.2 2>&1); rc=$?
+tap_check "a NAT table that appeared since on keeps forwarding on" test "$rc" = 0 -a "$(inR sysctl -n net.ipv4.ip_forward)" = 1
+tap_check "... said in one line naming it" test "$(grep -c 'IP forwarding stays on although vmcloak switched it on: ip dock appeared since' <<<"$out")" = 1
+inR nft delete table ip dock; inR nft delete table ip before
+inR sysctl -qw net.ipv4.ip_forward=0
 
 # --- images from the repository, and cleanup IMAGE ---
 "$VM" list images >/dev/null 2>&1
 db=$VMCLOAK_HOME/repository.db
 sqlite3 "$db" "INSERT INTO image (mode, vm, name, path, osversion, ipaddr, port, adapter, netmask, gateway, cpus, ramsize, netmode)
   VALUES ('normal', 'qemu', 'bimg', '$VMCLOAK_HOME/image/bimg.qcow2', 'linux', '10.77.1.2', 8000, 'br0', '255.255.255.0', '10.77.1.1', 1, 256, 'bridge'),
+         ('normal', 'qemu', 'cimg', '$VMCLOAK_HOME/image/cimg.qcow2', 'linux', '10.77.1.2', 8000, 'br0', '255.255.255.0', '10.77.1.1', 1, 256, 'bridge'),
          ('normal', 'qemu', 'uimg', '$VMCLOAK_HOME/image/uimg.qcow2', 'linux', '10.0.2.15', 8000, 'lnet', '255.255.255.0', '10.0.2.2', 1, 256, 'user')"
 out=$(inR "$VM" internet on bimg --via r1 2>&1); rc=$?
 tap_check "on IMAGE uses the image's address" test "$rc" = 0 -a -n "$(grep -F '10.77.1.2 has internet via r1' <<<"$out")"
@@ -171,6 +250,27 @@ out=$(inR "$VM" cleanup bimg 2>&1); rc=$?
 tap_check "cleanup IMAGE removes its internet rules" test "$rc" = 0 -a -n "$(grep -F 'removed the internet rules for 10.77.1.2 (image bimg)' <<<"$out")"
 tap_check "... the table is gone" bash -c "! ip netns exec $R nft list table ip vmcloak >/dev/null 2>&1"
 tap_check "... forwarding is off again and traffic stops" test "$(inR sysctl -n net.ipv4.ip_forward)" = 0 -a -z "$(probe 10.77.1.2)"
+# Two images of one address: each asks for itself, cleanup of one leaves the other's internet.
+inR "$VM" internet on bimg --via r1 >/dev/null 2>&1; inR "$VM" internet on cimg --via r1 >/dev/null 2>&1
+tap_check "two images of one address are both recorded on the element" \
+  bash -c "ip netns exec $R nft list set ip vmcloak out | grep -qF '10.77.1.2 . \"r1\" comment \"bimg cimg\"'"
+out=$(inR "$VM" internet status 10.77.1.2 2>&1)
+tap_check "status names who asked" grep -qF '10.77.1.2 has internet via r1 (for bimg, cimg)' <<<"$out"
+out=$(inR "$VM" cleanup bimg 2>&1); rc=$?
+tap_check "cleanup of one image says the address keeps the other's internet" \
+  test "$rc" = 0 -a -n "$(grep -F 'removed the internet rules for 10.77.1.2 (image bimg); the address keeps the internet others asked for' <<<"$out")"
+tap_check "... the other image's guest still gets through" test "$(probe 10.77.1.2)" = 10.77.2.1
+tap_check "... and the element is the other image's alone" \
+  bash -c "ip netns exec $R nft list set ip vmcloak out | grep -qF '10.77.1.2 . \"r1\" comment \"cimg\"'"
+out=$(inR "$VM" internet off bimg 2>&1); rc=$?
+tap_check "off of an image that no longer asks: nothing to do" test "$rc" = 0 -a -n "$(grep -F 'no internet from vmcloak for image bimg; nothing to do' <<<"$out")"
+inR "$VM" internet on 10.77.1.2 --via r1 >/dev/null 2>&1
+inR "$VM" internet off cimg >/dev/null 2>&1
+tap_check "off IMAGE leaves what the bare address asked for" test "$(probe 10.77.1.2)" = 10.77.2.1
+inR "$VM" internet on bimg --via r1 >/dev/null 2>&1
+out=$(inR "$VM" internet off 10.77.1.2 2>&1)
+tap_check "off IP removes every rule of the address, whoever asked" \
+  bash -c "! ip netns exec $R nft list table ip vmcloak >/dev/null 2>&1 && test \$(ip netns exec $R sysctl -n net.ipv4.ip_forward) = 0"
 out=$(inR "$VM" internet on uimg --via r1 2>&1); rc=$?
 tap_check "a user-mode image is refused with one line" test "$rc" = 1 -a "$(grep -c . <<<"$out")" = 1
 tap_check "... saying why (restrict=on)" grep -qF 'restrict=on' <<<"$out"
@@ -180,7 +280,13 @@ tap_check "an unknown image is refused" test "$rc" = 1 -a -n "$(grep -F 'no imag
 # --- refusals ---
 out=$(inR setpriv --reuid=65534 --regid=65534 --clear-groups "$VM" internet on 10.77.1.2 --via r1 2>&1); rc=$?
 tap_check "non-root is refused with one line" test "$rc" = 1 -a "$(grep -c . <<<"$out")" = 1
-tap_check "... naming CAP_NET_ADMIN and the command" grep -qF "which needs root (CAP_NET_ADMIN); run: sudo $VM internet on 10.77.1.2 --via r1" <<<"$out"
+tap_check "... naming CAP_NET_ADMIN and the command" grep -qF "which needs CAP_NET_ADMIN (root); run: sudo $VM internet on 10.77.1.2 --via r1" <<<"$out"
+out=$(inR "$VM" -u nobody internet on 10.77.1.2 --via r1 2>&1); rc=$?
+tap_check "root with -u USER is refused with one line telling to leave -u out, no sudo" \
+  test "$rc" = 1 -a "$(grep -c . <<<"$out")" = 1 -a -n "$(grep -F -- '-u/--user nobody gave root up before it: leave -u out' <<<"$out")" -a -z "$(grep -F sudo <<<"$out")"
+out=$(inR setpriv --inh-caps=-all --bounding-set=-net_admin "$VM" internet on 10.77.1.2 --via r1 2>&1); rc=$?
+tap_check "root without CAP_NET_ADMIN is refused with one line, no sudo" \
+  test "$rc" = 1 -a "$(grep -c . <<<"$out")" = 1 -a -n "$(grep -F 'which this root lacks' <<<"$out")" -a -z "$(grep -F sudo <<<"$out")"
 if unshare -U -r true 2>/dev/null; then
   out=$(inR unshare -U -r "$VM" internet on 10.77.1.2 --via r1 2>&1); rc=$?
   tap_check "root of an unprivileged user namespace is refused by the kernel, one line" \
@@ -192,6 +298,10 @@ tap_check "nothing was added by the refused runs" bash -c "! ip netns exec $R nf
 inR "$VM" internet on 10.77.1.2 2>/dev/null; tap_check "on without --via is a usage error" test $? = 2
 inR "$VM" internet on 127.0.0.1 --via r1 2>/dev/null; tap_check "a loopback address is a usage error" test $? = 2
 inR "$VM" internet on 10.77.1.2 --via 'bad/if' 2>/dev/null; tap_check "an invalid interface is a usage error" test $? = 2
+out=$(inR "$VM" internet on 10.77.1.2 --via nosuch0 2>&1); rc=$?
+tap_check "an interface that does not exist is a usage error, one line" test "$rc" = 2 -a "$(grep -c . <<<"$out")" = 1
+tap_check "... pointing at ip route show default" grep -qF -- "--via nosuch0: no such interface on this host; the one to the internet is named after 'dev' in: ip route show default" <<<"$out"
+inR "$VM" internet off 10.77.1.2 --force 2>/dev/null; tap_check "--force with off is a usage error" test $? = 2
 inR "$VM" internet up 10.77.1.2 2>/dev/null; tap_check "an unknown action is a usage error" test $? = 2
 tap_check "the other table is still untouched" test "$(inR nft list table ip other)" = "$other0"
 tap_done

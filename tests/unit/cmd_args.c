@@ -545,7 +545,10 @@ static void test_command_checks(void **state) {
                 { { "internet", "on", "224.0.0.1", "--via", "eth0", NULL }, "224.0.0.1 is no guest address" },
                 { { "internet", "on", "..", "--via", "eth0", NULL }, "invalid image name '..'" },
                 { { "internet", "on", "img", "--via", "a b", NULL }, "invalid interface name 'a b'" },
-                { { "internet", "on", "old;img", "--via", "eth0", "--via", "wlan0", NULL }, "" },
+                /* --via must exist here: lo does everywhere. */
+                { { "internet", "on", "old;img", "--via", "lo", "--via", "lo", NULL }, "" },
+                { { "internet", "on", "10.1.1.2", "--via", "nosuch0", NULL }, "--via nosuch0: no such interface" },
+                { { "internet", "off", "10.1.1.2", "--force", NULL }, "--force is for internet on" },
                 { { "internet", "status", "192.168.30.2", NULL }, "" },
                 /* Issue 10, fault 10: every argument's syntax before any state, first typed first named. */
                 { { "snapshot", "img", "vm", "192.168.30.300", NULL },
