@@ -35,13 +35,20 @@ lines() { grep -c . <<<"$1"; }
 # -q/--quiet: VMCloak's takes a value (any value means quiet); ours also works as a flag.
 "$VM" list images >/dev/null 2>&1   # the home, for migrate's "already" line
 run migrate; tap_check "without -q migrate says where it stands" grep -q "already at the latest" <<<"$out"
-for q in "-q" "-q 1" "-q yes" "--quiet" "--quiet=1"; do
+for q in "-q" "-q 1" "-q yes" "--quiet" "--quiet 1" "--quiet yes" "--quiet=1"; do
   run $q migrate
   tap_check "vmcloak $q migrate: accepted, info lines gone" test "$rc" = 0 -a -z "$out"
 done
 run -q list images; tap_check "-q before a command name stays a flag (-q list images)" test "$rc" = 0
 run migrate --quiet=x; tap_check "--quiet=X after the command too" test "$rc" = 0 -a -z "$out"
 run -q -d list images; tap_check "-q does not swallow an option" test "$rc" = 0
+run --quiet list images; tap_check "--quiet before a command name stays a flag (--quiet list images)" test "$rc" = 0
+run --quiet -d list images; tap_check "--quiet does not swallow an option" test "$rc" = 0
+# After the command -q is a flag (VMCloak had no -q there): the next word stays a positional,
+# and when it is one too many the line says how to write the value form.
+expect "list images -q 1: refused, the line names --quiet=1" 2 "write --quiet=1" list images -q 1
+expect "list images --quiet 1: refused the same way" 2 "write --quiet=1" list images --quiet 1
+run list images -q; tap_check "list images -q: a flag after the command" test "$rc" = 0 -a -z "$out"
 
 # -d/--debug: debug lines.
 run -d --home "$tmp/dbg1" list images; tap_check "-d shows debug output" grep -q '^debug: ' <<<"$raw"
