@@ -95,6 +95,29 @@ if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
     test "$(stat -c %u "$tmp/nb/home/repository.db")" = "$nb_uid" -a "$(stat -c %u "$tmp/nb/home/image")" = "$nb_uid"
   run -u nobody -d --home "$tmp/nb/home" list images
   tap_check "... with HOME set to nobody's home" grep -qF "HOME=$(getent passwd nobody | cut -d: -f6)" <<<"$raw"
+  # The environment of USER: USER/LOGNAME, no XDG_RUNTIME_DIR of root's, no TMPDIR it cannot write.
+  mkdir -m 700 "$tmp/roottmp"
+  XDG_RUNTIME_DIR=/run/user/0 TMPDIR=$tmp/roottmp run -u nobody -d --home "$tmp/nb/home" list images
+  tap_check "... USER and LOGNAME are nobody" grep -qF "USER=LOGNAME=nobody " <<<"$raw"
+  nbrun=/run/user/$nb_uid
+  if [ -d "$nbrun" ] && [ "$(stat -c %u "$nbrun")" = "$nb_uid" ]; then want_xdg=$nbrun; else want_xdg="(unset)"; fi
+  tap_check "... root's XDG_RUNTIME_DIR is not kept ($want_xdg)" grep -qF "XDG_RUNTIME_DIR=$want_xdg " <<<"$raw"
+  tap_check "... a TMPDIR nobody cannot write is unset" grep -qF "TMPDIR=(unset)" <<<"$raw"
+  TMPDIR=/tmp run -u nobody -d --home "$tmp/nb/home" list images
+  tap_check "... a TMPDIR nobody can write stays" grep -qF "TMPDIR=/tmp" <<<"$raw"
+  # --home / VMCLOAK_HOME that USER cannot write: one line before anything (as root it would pass).
+  mkdir -m 755 "$tmp/roothome"
+  expect "-u nobody --home DIR of root's: refused with one line" 1 "is not writable by nobody" \
+    -u nobody --home "$tmp/roothome" list images
+  tap_check "... nothing made in it" test "$(lines "$out")" = 1 -a -z "$(ls -A "$tmp/roothome")"
+  VMCLOAK_HOME=$tmp/roothome/sub run -u nobody list images
+  tap_check "VMCLOAK_HOME below a folder of root's: refused, not made" \
+    test "$rc" = 1 -a "$(lines "$out")" = 1 -a ! -e "$tmp/roothome/sub"
+  # --qemu-binary is checked before -u takes effect: a binary nobody cannot run is refused after.
+  cp "$fake" "$tmp/rootqemu"; chmod 700 "$tmp/rootqemu"
+  expect "-u nobody --qemu-binary only root can run: refused with one line" 1 "not executable by nobody" \
+    --qemu-binary "$tmp/rootqemu" -u nobody --home "$tmp/nb/home" list images
+  tap_check "... one line" test "$(lines "$out")" = 1
   run list images -u nobody --home "$tmp/nb/h2"
   tap_check "-u after the command too" test "$rc" = 0 -a "$(stat -c %u "$tmp/nb/h2/repository.db")" = "$nb_uid"
   # Without --home the home is USER's ~/.vmcloak (VMCloak kept the invoking user's, which USER
