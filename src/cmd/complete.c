@@ -10,7 +10,9 @@
 #include "core/util.h"
 
 /* Images (images), snapshot VMs (vms) or both (names) of the repository, if there is one:
- * a missing repository.db is not created (a completion must not make ~/.vmcloak). */
+ * a missing repository.db is not created (a completion must not make ~/.vmcloak), and it is
+ * opened read-only (a Tab press writes nothing: no schema, no WAL) with a short busy timeout
+ * (a migrate holding the lock makes it print nothing, not hang). */
 static int print_repo_names(bool images, bool vms) {
         if (paths_init(global.home) < 0)
                 return 0;
@@ -18,7 +20,7 @@ static int print_repo_names(bool images, bool vms) {
         if (!db || access(db, R_OK) < 0)
                 return 0;
         struct repo *repo = NULL;
-        if (repo_open(db, &repo) < 0)
+        if (repo_open_readonly(db, &repo) < 0)
                 return 0;
         if (images) {
                 struct image **l = NULL;

@@ -118,6 +118,18 @@ enum repo_state {
  * A file that is no SQLite database, or one without VMCloak's image and snapshot tables, is
  * refused with one line (-EIO, -EPROTO) and left as it is. */
 int repo_open(const char *path, struct repo **ret);
+
+/* How long repo_open_readonly() waits for a lock another process holds, in ms. */
+#define REPO_READONLY_BUSY_MS 200
+
+/* Open an existing repository only to read it, for what must never change or wait on it (the
+ * shell completion, vmcloak __complete): SQLITE_OPEN_READONLY, no create, no schema, no
+ * journal-mode change, no migration, and a lock held by another process (a migrate, a write) is
+ * waited on for REPO_READONLY_BUSY_MS only. The schema is identified as repo_open() does
+ * (repo_state()); the list functions read every known state. A missing file: -EIO; an empty
+ * one: -ENODATA; locked: -EBUSY; not a repository: -EPROTO; each after one line (debug for
+ * -ENODATA). Writing through the handle fails (SQLITE_READONLY). */
+int repo_open_readonly(const char *path, struct repo **ret);
 void repo_close(struct repo *r);
 const char *repo_path(const struct repo *r);
 /* user_version when set, else 1 for VMCloak's head revision and 0 for older ones. */
