@@ -16,7 +16,7 @@
  * it; both help texts, the man pages and the completions print this table. */
 const struct optdef args_global_opts[] = {
         { "debug", 'd', ARG_FLAG, NULL, NULL, "Show debug output; init, install, modify, snapshot: VNC on too (VMCloak)" },
-        { "quiet", 'q', ARG_FLAG, NULL, NULL, "Show only warnings and errors (VMCloak's -q X and --quiet=X too: X is ignored)" },
+        { "quiet", 'q', ARG_FLAG, NULL, NULL, "Show only warnings and errors (VMCloak's -q X, --quiet X and --quiet=X too: X is ignored)" },
         { "user", 'u', ARG_VALUE, "USER", NULL, "Run as USER once the options parsed (root only)" },
         { "json", 0, ARG_FLAG, NULL, NULL, "The result as one JSON document on stdout (init, install, snapshot, restore, list, doctor, cloakcheck; docs/json.md)" },
         { "no-color", 0, ARG_FLAG, NULL, NULL, "Never color the output" },

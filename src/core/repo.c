@@ -702,17 +702,10 @@ int repo_migrate_alembic(struct repo *r, const char *rev, const char **ret_from)
                 *ret_from = from;
         /* VMCloak's head under a vmcloak schema is still that revision: nothing to do. */
         bool there = at == target || (target == (int)ELEMENTSOF(vmcloak_revisions) - 1 && at > target);
-        if (e == 0 && !there && at > target) {
-                if (at == (int)ELEMENTSOF(vmcloak_revisions))
-                        log_error("repository %s is at vmcloak schema %d, past VMCloak's revision %s; migrate does "
-                                  "not downgrade (use --revision head, or a copy made before)", r->path,
-                                  s.user_version, rev);
-                else
-                        log_error("repository %s is at alembic revision %s, past %s; migrate does not downgrade "
-                                  "(use --revision head, or a copy made before)", r->path, from, rev);
-                e = -EPROTO;
-        }
-        if (e == 0 && !there) {
+        /* Past REV: nothing to do, as VMCloak's migrate (its "migratable" check comes first and
+         * says "already at the latest version", exit 0); there is no downgrade to make. */
+        bool past = e == 0 && !there && at > target;
+        if (e == 0 && !there && !past) {
                 /* The columns of the revisions after the one it is at, up to REV (since k is
                  * vmcloak_revisions[k - 1]'s), each only when missing. */
                 for (int since = 1; e == 0 && since <= target + 1; since++)
@@ -728,9 +721,9 @@ int repo_migrate_alembic(struct repo *r, const char *rev, const char **ret_from)
                 }
         }
         schema_scan_done(&s);
-        if (e < 0 || there) {
+        if (e < 0 || there || past) {
                 exec_sql(r, "ROLLBACK");
-                return e < 0 ? e : 1;
+                return e < 0 ? e : there ? 1 : 2;
         }
         e = commit_and_identify(r);
         if (e < 0)

@@ -159,10 +159,11 @@ extern const char repo_alembic_revisions_text[];
  * up to REV (those missing), alembic_version := REV, PRAGMA user_version untouched (0: a VMCloak
  * schema, which VMCloak and this vmcloak's `migrate` take on from there). One transaction.
  * *ret_from: the revision it was at (a static string: "none" before alembic, or "vmcloak schema"
- * when past VMCloak's head). Returns 0 after migrating, 1 when the repository is at REV already
- * (nothing written), -EPROTO after one line when it is past REV (no downgrade: VMCloak's
- * migrations have none that does anything) or NEWER/UNKNOWN (the file unchanged), -EINVAL for a
- * REV that is none of the four (after one line).
+ * when past VMCloak's head). Returns 0 after migrating, 1 when the repository is at REV already,
+ * 2 when it is past REV (a later revision or a vmcloak schema; nothing written either, no line:
+ * there is no downgrade, and VMCloak's migrate says "already at the latest version" and exits
+ * 0), -EPROTO after one line for NEWER/UNKNOWN (the file unchanged), -EINVAL for a REV that is
+ * none of the four (after one line).
  */
 int repo_migrate_alembic(struct repo *r, const char *rev, const char **ret_from);
 

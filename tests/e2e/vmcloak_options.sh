@@ -253,7 +253,7 @@ tap_check "... stops there (alembic f5b14c62e62c, mac columns, no _installed)" b
   test \"\$(sqlite3 '$mh/repository.db' \"SELECT version_num FROM alembic_version; PRAGMA user_version;
     SELECT count(*) FROM pragma_table_info('image') WHERE name IN ('mac', '_installed')\" | tr '\n' ' ')\" = 'f5b14c62e62c 0 1 '"
 s0=$(sum "$mh/repository.db")
-expect "migrate --revision 34c908159434 (a downgrade): refused with one line" 1 "does not downgrade" \
+expect "migrate --revision 34c908159434 (past it): exit 0, as VMCloak, one line" 0 "already past revision 34c908159434" \
   --home "$mh" migrate --revision 34c908159434
 tap_check "... the file unchanged" test "$(sum "$mh/repository.db")" = "$s0" -a "$(lines "$out")" = 1
 expect "migrate --revision nonsense: usage error naming VMCloak's revisions" 2 "d6c5bf858df1" \
@@ -262,5 +262,9 @@ expect "migrate --revision d6c5bf858df1" 0 "to d6c5bf858df1" --home "$mh" migrat
 expect "migrate --revision head: on to this vmcloak's schema" 0 "migrated from schema 1" --home "$mh" migrate --revision head
 tap_check "... now current" test "$(rev)" = "d6c5bf858df1 6 "
 expect "migrate (default head) again: already" 0 "already at the latest" --home "$mh" migrate
+s0=$(sum "$mh/repository.db")
+expect "migrate --revision 34c908159434 at head: exit 0, nothing changed" 0 "nothing was changed" \
+  --home "$mh" migrate --revision 34c908159434
+tap_check "... the file unchanged" test "$(sum "$mh/repository.db")" = "$s0" -a "$(lines "$out")" = 1
 
 tap_done
