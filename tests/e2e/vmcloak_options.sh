@@ -71,6 +71,11 @@ tap_check "install --debug: QEMU gets -vnc 127.0.0.1:3389 (display 3389, as --vr
 tap_check "... and a line says where to connect" grep -qF "connect a VNC viewer to 127.0.0.1:9289 (display 3389)" <<<"$out"
 : >"$FAKE_QEMU_LOG"; run --qemu-binary "$tmp/fake-qemu" install img run:true --accel tcg -d --vrde-port 7 --vnc-listen 127.0.0.2
 tap_check "install --debug --vrde-port 7 --vnc-listen 127.0.0.2: there" test "$(vnc_of)" = "-vnc 127.0.0.2:7"
+tap_check "... a loopback address: no warning of an open display" test -z "$(grep -F "no loopback" <<<"$out")"
+# A display anyone on the network can reach: it has no password and shows an administrator session.
+: >"$FAKE_QEMU_LOG"; run --qemu-binary "$tmp/fake-qemu" install img run:true --accel tcg -d --vnc-listen 0.0.0.0
+tap_check "install --debug --vnc-listen 0.0.0.0: one warning line (no password, administrator session)" \
+  test "$(grep -c "no loopback address.*no password.*administrator session" <<<"$out")" = 1
 : >"$FAKE_QEMU_LOG"; run --qemu-binary "$tmp/fake-qemu" -d modify img --vm-visible --accel tcg
 tap_check "modify --debug --vm-visible: VNC as well" test "$(vnc_of)" = "-vnc 127.0.0.1:3389"
 : >"$FAKE_QEMU_LOG"; run --qemu-binary "$tmp/fake-qemu" -d snapshot img vm1 --accel tcg --boot-each
