@@ -272,7 +272,8 @@ int main(int argc, char **argv) {
                 /* VMCloak declares -q/--quiet with a value (any value means quiet) and so consumes
                  * the next word: take it unless it is a command name (our flag form, "vmcloak -q
                  * list") or an option. --quiet=X is taken by args_global_lookup(). */
-                if (streq(a, "-q") && i + 1 < argc && argv[i + 1][0] != '-' && !find_command(argv[i + 1]))
+                if ((streq(a, "-q") || streq(a, "--quiet")) && i + 1 < argc && argv[i + 1][0] != '-' &&
+                    !find_command(argv[i + 1]))
                         i++;
                 const char *name = o->name;
                 if (global_apply_option(name, value) < 0)

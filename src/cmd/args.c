@@ -16,7 +16,7 @@
  * it; both help texts, the man pages and the completions print this table. */
 const struct optdef args_global_opts[] = {
         { "debug", 'd', ARG_FLAG, NULL, NULL, "Show debug output; init, install, modify, snapshot: VNC on too (VMCloak)" },
-        { "quiet", 'q', ARG_FLAG, NULL, NULL, "Show only warnings and errors (VMCloak's -q X and --quiet=X too: X is ignored)" },
+        { "quiet", 'q', ARG_FLAG, NULL, NULL, "Show only warnings and errors (VMCloak's -q X, --quiet X and --quiet=X too: X is ignored)" },
         { "user", 'u', ARG_VALUE, "USER", NULL, "Run as USER once the options parsed (root only)" },
         { "json", 0, ARG_FLAG, NULL, NULL, "The result as one JSON document on stdout (init, install, snapshot, restore, cloakcheck, list, internet status, doctor; others refuse it: docs/json.md)" },
         { "no-color", 0, ARG_FLAG, NULL, NULL, "Never color the output" },
@@ -269,6 +269,14 @@ static int bind_all(const struct args *a) {
         return 0;
 }
 
+/* Whether the positional word POS (a pointer into argv) came right after -q or --quiet. */
+static bool follows_quiet(int argc, char **argv, const char *pos) {
+        for (int i = 1; i < argc; i++)
+                if (argv[i] == pos)
+                        return streq(argv[i - 1], "-q") || streq(argv[i - 1], "--quiet");
+        return false;
+}
+
 int args_parse(struct args *a, const struct cmd_spec *spec, int argc, char **argv) {
         memset(a, 0, sizeof *a);
         a->spec = spec;
@@ -385,6 +393,13 @@ int args_parse(struct args *a, const struct cmd_spec *spec, int argc, char **arg
                 if (a->npos < spec->min_pos)
                         log_error("'%s' needs more arguments: vmcloak %s %s (see 'vmcloak %s --help')", spec->name,
                                   spec->name, spec->usage, spec->name);
+                else if (follows_quiet(argc, argv, a->pos[spec->max_pos]))
+                        /* After the command -q/--quiet is a flag (VMCloak had no -q there, and
+                         * "delvm -q NAME" must keep NAME): say so when its word is the extra one. */
+                        log_error("too many arguments for '%s' ('%s' is extra; after the command -q/--quiet "
+                                  "takes no value: write --quiet=%s, or -q %s before the command)",
+                                  spec->name, a->pos[spec->max_pos], a->pos[spec->max_pos],
+                                  a->pos[spec->max_pos]);
                 else
                         log_error("too many arguments for '%s' ('%s' is extra): vmcloak %s %s", spec->name,
                                   a->pos[spec->max_pos], spec->name, spec->usage);

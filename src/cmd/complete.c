@@ -11,8 +11,10 @@
 #include "core/util.h"
 
 /* Images (images), snapshot VMs (vms) or both (names) of the repository, if there is one:
- * a missing repository.db is not created (a completion must not make ~/.vmcloak). bridged_only:
- * only the images on a bridge (what vmcloak internet can give a route). */
+ * a missing repository.db is not created (a completion must not make ~/.vmcloak), and it is
+ * opened read-only (a Tab press writes nothing: no schema, no WAL) with a short busy timeout
+ * (a migrate holding the lock makes it print nothing, not hang). bridged_only: only the images
+ * on a bridge (what vmcloak internet can give a route). */
 static int print_repo_names(bool images, bool vms, bool bridged_only) {
         if (paths_init(global.home) < 0)
                 return 0;
@@ -20,7 +22,7 @@ static int print_repo_names(bool images, bool vms, bool bridged_only) {
         if (!db || access(db, R_OK) < 0)
                 return 0;
         struct repo *repo = NULL;
-        if (repo_open(db, &repo) < 0)
+        if (repo_open_readonly(db, &repo) < 0)
                 return 0;
         if (images) {
                 struct image **l = NULL;

@@ -6,6 +6,7 @@
 #include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/log.h"
@@ -52,6 +53,58 @@ static int set_user(const char *value) {
         return 0;
 }
 
+/* The invoking user's XDG_RUNTIME_DIR and TMPDIR, once we are USER: XDG_RUNTIME_DIR (the KVM
+ * probe and QEMU version caches, qemu/probe.c) becomes USER's own /run/user/UID when there is
+ * one (pam_systemd's), else goes; TMPDIR stays unless USER cannot write it. 0 or -ENOMEM. */
+static int user_environment(void) {
+        _cleanup_free_ char *run = strdup_printf("/run/user/%u", global.user_uid);
+        if (!run)
+                return log_oom();
+        struct stat st;
+        if (stat(run, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == global.user_uid) {
+                if (setenv("XDG_RUNTIME_DIR", run, 1) < 0)
+                        return log_oom();
+        } else if (getenv("XDG_RUNTIME_DIR") && unsetenv("XDG_RUNTIME_DIR") < 0)
+                return log_oom();
+        const char *t = getenv("TMPDIR");
+        if (t && access(t, W_OK | X_OK) < 0) {
+                log_debug("TMPDIR %s is not writable by %s: unset", t, global.user);
+                if (unsetenv("TMPDIR") < 0)
+                        return log_oom();
+        }
+        return 0;
+}
+
+/* --home / $VMCLOAK_HOME as given must be USER's to write (or, not there yet, to create):
+ * checked as USER, so every command stops before it does anything. 0 or -EACCES after one line. */
+static int user_can_use_home(void) {
+        const char *h = !isempty(global.home) ? global.home : getenv("VMCLOAK_HOME");
+        if (isempty(h))
+                return 0; /* USER's ~/.vmcloak: paths_init() says what is wrong with it */
+        _cleanup_free_ char *p = strdup(h);
+        if (!p)
+                return log_oom();
+        /* The home, else the nearest folder above it that exists (where it will be made). */
+        while (access(p, F_OK) < 0 && errno == ENOENT) {
+                char *d = path_dirname(p);
+                if (!d)
+                        return log_oom();
+                bool top = streq(d, p);
+                free(p);
+                p = d;
+                if (top)
+                        break;
+        }
+        if (access(p, W_OK | X_OK) == 0)
+                return 0;
+        if (streq(p, h))
+                return log_error_errno(-EACCES, "-u/--user %s: the home %s is not writable by %s (chown it to %s, "
+                                       "or give --home a folder of %s's)", global.user, h, global.user, global.user,
+                                       global.user);
+        return log_error_errno(-EACCES, "-u/--user %s: cannot make the home %s: %s is not writable by %s (give --home "
+                               "a folder of %s's)", global.user, h, p, global.user, global.user);
+}
+
 int global_drop_user(void) {
         if (!global.user || (global.user_uid == getuid() && global.user_uid == geteuid()))
                 return 0;
@@ -65,10 +118,23 @@ int global_drop_user(void) {
                 log_error("-u/--user %s: root privileges are still there after setuid; refusing to go on", global.user);
                 return -EPERM;
         }
-        if (setenv("HOME", global.user_home, 1) < 0)
+        if (setenv("HOME", global.user_home, 1) < 0 || setenv("USER", name, 1) < 0 || setenv("LOGNAME", name, 1) < 0)
                 return log_oom();
-        log_debug("running as %s (uid %u, gid %u), HOME=%s", name, global.user_uid, global.user_gid,
-                  global.user_home);
+        int r = user_environment();
+        if (r < 0)
+                return r;
+        r = user_can_use_home();
+        if (r < 0)
+                return r;
+        /* --qemu-binary was checked as the invoking user (it is parsed before -u takes effect). */
+        const char *qemu = qemu_binary_override();
+        if (qemu && access(qemu, X_OK) < 0)
+                return log_error_errno(-EACCES, "-u/--user %s: --qemu-binary %s is not executable by %s "
+                                       "(chmod o+rx it and its folders, or give another path)", global.user, qemu, name);
+        const char *xdg = getenv("XDG_RUNTIME_DIR"), *tmp = getenv("TMPDIR");
+        log_debug("running as %s (uid %u, gid %u), HOME=%s USER=LOGNAME=%s XDG_RUNTIME_DIR=%s TMPDIR=%s", name,
+                  global.user_uid, global.user_gid, global.user_home, name, xdg ? xdg : "(unset)",
+                  tmp ? tmp : "(unset)");
         return 0;
 }
 

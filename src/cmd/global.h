@@ -31,9 +31,13 @@ int global_apply_option(const char *name, const char *value);
  * command names is read and anything of the home is touched. global_apply_option("user")
  * looks USER up (a name, or a number for a uid) and refuses, with one line and -EINVAL, an
  * unknown user and, unless we run as root, any user but ourselves. global_drop_user() then does what VMCloak does (initgroups,
- * setgid, setuid, HOME := the user's home); unlike VMCloak, the home (~/.vmcloak) is resolved
- * afterwards, so it is USER's (VMCloak kept the invoking user's, which USER cannot write).
- * 0 (also when no -u was given, or USER is who we are), or a negative errno after one line.
+ * setgid, setuid, HOME := the user's home) and more: USER and LOGNAME := USER, XDG_RUNTIME_DIR :=
+ * /run/user/UID when that is USER's, else unset; TMPDIR unset when USER cannot write it. Unlike
+ * VMCloak, the home (~/.vmcloak) is resolved afterwards, so it is USER's (VMCloak kept the
+ * invoking user's, which USER cannot write). Refused with one line, as USER: a --home /
+ * $VMCLOAK_HOME USER cannot write (or create), a --qemu-binary USER cannot execute (it was
+ * checked as the invoking user). 0 (also when no -u was given, or USER is who we are), or a
+ * negative errno after one line.
  */
 int global_drop_user(void);
 

@@ -33,7 +33,7 @@ static const struct cmd_spec spec = {
         "The upgrade only adds columns, so VMCloak keeps reading the database. A schema this\n"
         "vmcloak does not know (another alembic revision, a newer vmcloak's) is left as it is.\n"
         "--revision REV stops at VMCloak's alembic revision REV, as 'alembic upgrade REV' did; a\n"
-        "repository already past REV is refused (no downgrade).", opts, 0, 0,
+        "repository already past REV is left as it is (no downgrade; exit 0, as VMCloak).", opts, 0, 0,
 };
 
 static int run(const struct cmd_env *env) {
@@ -44,6 +44,9 @@ static int run(const struct cmd_env *env) {
                         return 1;
                 if (r == 1)
                         log_info("repository %s is already at revision %s", repo_path(env->repo), arg_revision);
+                else if (r == 2)
+                        log_info("repository %s is already past revision %s (at %s); nothing was changed "
+                                 "(migrate does not downgrade)", repo_path(env->repo), arg_revision, at);
                 else
                         log_info("repository %s migrated from alembic revision %s to %s ('vmcloak migrate' takes it "
                                  "on to this vmcloak's schema %d)", repo_path(env->repo), at, arg_revision,

@@ -1,6 +1,7 @@
 /* The enum option types of the shared VM knobs, and the one-OS-flag rule. */
 #include "cmd/vmopts.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stddef.h>
 
@@ -139,4 +140,10 @@ void vm_debug_vnc(struct vm_options *v, unsigned n_vms) {
         else
                 log_info("--debug turns VNC on, as VMCloak's does: connect a VNC viewer to %s:%u (display %u)", addr,
                          5900 + v->vnc_display, v->vnc_display);
+        /* QEMU's VNC here has no password (qemu/argv.c: -vnc ADDR:N), and the guest logs in
+         * as its administrator on its own. */
+        struct in_addr in;
+        if (inet_pton(AF_INET, addr, &in) != 1 || (ntohl(in.s_addr) >> 24) != 127)
+                log_warning("--vnc-listen %s is no loopback address: anyone who can reach it sees the VM's VNC "
+                            "display, which has no password and shows an administrator session", addr);
 }

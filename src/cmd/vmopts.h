@@ -147,7 +147,8 @@ struct vm_options;
  * VMCloak's --debug side effect for init, install, modify and snapshot (vmcloak-spec.md §2.1):
  * with the global --debug, VNC is on (v->vnc, as --vrde) on v's --vrde-port display and
  * --vnc-listen address (127.0.0.1 by default), and one line says where to connect (n_vms VMs:
- * displays N..N+n_vms-1). Without --debug, or when VNC was on already, nothing changes.
+ * displays N..N+n_vms-1); a --vnc-listen outside 127.0.0.0/8 adds a warning line (the display
+ * has no password). Without --debug, or when VNC was on already, nothing changes.
  */
 void vm_debug_vnc(struct vm_options *v, unsigned n_vms);
 struct init_request;

@@ -2,13 +2,16 @@
 #include "core/repo.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "core/cleanup.h"
 #include "core/log.h"
 #include "core/util.h"
 
@@ -19,6 +22,7 @@ struct repo {
         char *problem;     /* what is not understood, as "has ..." (NEWER, UNKNOWN) */
         char *ignored;     /* what reads skip: "table x, column image.y" (NULL: nothing) */
         bool warned;
+        bool readonly;     /* repo_open_readonly(): short busy timeout, nothing written */
 };
 
 /* VMCloak's schema exactly as SQLAlchemy's create_all makes it (see the reference spec). */
@@ -111,8 +115,8 @@ static const char *const known_tables[] = { "alembic_version", "image", "snapsho
 static int sql_error(struct repo *r, int rc, const char *what) {
         int e = (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) ? -EBUSY : rc == SQLITE_NOMEM ? -ENOMEM : -EIO;
         if (e == -EBUSY)
-                log_error("repository %s is busy (another vmcloak holds it for more than 30 s): %s; try again",
-                          r->path, sqlite3_errmsg(r->db));
+                log_error("repository %s is busy (another vmcloak holds it for more than %s): %s; try again",
+                          r->path, r->readonly ? "a moment" : "30 s", sqlite3_errmsg(r->db));
         else
                 log_error("repository %s: %s failed: %s", r->path, what, sqlite3_errmsg(r->db));
         return e;
@@ -441,33 +445,81 @@ static int create_schema(struct repo *r) {
         return exec_sql(r, "COMMIT");
 }
 
-int repo_open(const char *path, struct repo **ret) {
+/* "file:PATH?immutable=1" with PATH percent-encoded (RFC 3986, as sqlite3_open_v2 URIs want). */
+static char *immutable_uri(const char *path) {
+        size_t n = strlen(path);
+        char *u = malloc(5 + 3 * n + sizeof "?immutable=1"), *o = u;
+        if (!u)
+                return NULL;
+        o = stpcpy(o, "file:");
+        for (const unsigned char *p = (const unsigned char *)path; *p; p++)
+                if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+                    strchr("/._-~", *p))
+                        *o++ = (char)*p;
+                else
+                        o += sprintf(o, "%%%02X", *p);
+        strcpy(o, "?immutable=1");
+        return u;
+}
+
+/* Whether a read-only open should be immutable: the file is in WAL mode (header bytes 18 and
+ * 19 are 2, https://www.sqlite.org/fileformat.html) and has no -wal file, so no vmcloak is
+ * using it and the main file holds everything. A plain read-only open would create the -wal and
+ * -shm files there (https://www.sqlite.org/wal.html#readonly) and leave them behind. */
+static bool wal_without_log(const char *path) {
+        _cleanup_free_ char *wal = strdup_printf("%s-wal", path);
+        if (!wal || access(wal, F_OK) == 0)
+                return false;
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+        unsigned char h[20];
+        return fd >= 0 && read(fd, h, sizeof h) == (ssize_t)sizeof h && h[18] == 2 && h[19] == 2;
+}
+
+static int open_any(const char *path, bool readonly, struct repo **ret) {
         struct repo *r = calloc(1, sizeof *r);
         if (!r || !(r->path = strdup(path))) {
                 free(r);
                 return log_oom();
         }
-        int rc = sqlite3_open_v2(path, &r->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-                                 NULL);
+        r->readonly = readonly;
+        int flags = readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+        _cleanup_free_ char *uri = NULL;
+        if (readonly && wal_without_log(path)) {
+                /* A writer starting meanwhile can make this read fail (SQLITE_CORRUPT, -EIO),
+                 * never the file: nothing of it is written. */
+                if (!(uri = immutable_uri(path))) {
+                        repo_close(r);
+                        return log_oom();
+                }
+                flags |= SQLITE_OPEN_URI;
+        }
+        int rc = sqlite3_open_v2(uri ? uri : path, &r->db, flags | SQLITE_OPEN_FULLMUTEX, NULL);
         if (rc != SQLITE_OK) {
                 log_error("cannot open repository %s: %s (check the file's permissions, or use --home)", path,
                           r->db ? sqlite3_errmsg(r->db) : sqlite3_errstr(rc));
                 repo_close(r);
                 return -EIO;
         }
-        sqlite3_busy_timeout(r->db, 30000);
+        sqlite3_busy_timeout(r->db, readonly ? REPO_READONLY_BUSY_MS : 30000);
         sqlite3_extended_result_codes(r->db, 0);
         /* Not a database at all (or a corrupt one): say so before anything else. */
-        int dummy;
-        if (get_int(r, "SELECT count(*) FROM sqlite_master", &dummy) < 0) {
+        int dummy, e = get_int(r, "SELECT count(*) FROM sqlite_master", &dummy);
+        if (e == -EBUSY || e == -ENOMEM) {
+                repo_close(r);
+                return e;
+        }
+        if (e < 0) {
                 log_error("%s is not a usable SQLite database; move it away or use another --home", path);
                 repo_close(r);
                 return -EIO;
         }
         /* Until the schema is known, nothing is written: not even the journal mode. */
         struct schema_scan s;
-        int e = identify(r, &s);
-        if (e == 0 && s.n_objects == 0) {
+        e = identify(r, &s);
+        if (e == 0 && s.n_objects == 0 && readonly) {
+                log_debug("repository %s is empty", path);
+                e = -ENODATA;
+        } else if (e == 0 && s.n_objects == 0) {
                 schema_scan_done(&s);
                 e = create_schema(r);
                 if (e == 0)
@@ -486,11 +538,15 @@ int repo_open(const char *path, struct repo **ret) {
                 repo_close(r);
                 return e;
         }
-        if (r->state == REPO_CURRENT)
+        if (r->state == REPO_CURRENT && !readonly)
                 set_wal(r);
         *ret = r;
         return 0;
 }
+
+int repo_open(const char *path, struct repo **ret) { return open_any(path, false, ret); }
+
+int repo_open_readonly(const char *path, struct repo **ret) { return open_any(path, true, ret); }
 
 void repo_close(struct repo *r) {
         if (!r)
@@ -646,17 +702,10 @@ int repo_migrate_alembic(struct repo *r, const char *rev, const char **ret_from)
                 *ret_from = from;
         /* VMCloak's head under a vmcloak schema is still that revision: nothing to do. */
         bool there = at == target || (target == (int)ELEMENTSOF(vmcloak_revisions) - 1 && at > target);
-        if (e == 0 && !there && at > target) {
-                if (at == (int)ELEMENTSOF(vmcloak_revisions))
-                        log_error("repository %s is at vmcloak schema %d, past VMCloak's revision %s; migrate does "
-                                  "not downgrade (use --revision head, or a copy made before)", r->path,
-                                  s.user_version, rev);
-                else
-                        log_error("repository %s is at alembic revision %s, past %s; migrate does not downgrade "
-                                  "(use --revision head, or a copy made before)", r->path, from, rev);
-                e = -EPROTO;
-        }
-        if (e == 0 && !there) {
+        /* Past REV: nothing to do, as VMCloak's migrate (its "migratable" check comes first and
+         * says "already at the latest version", exit 0); there is no downgrade to make. */
+        bool past = e == 0 && !there && at > target;
+        if (e == 0 && !there && !past) {
                 /* The columns of the revisions after the one it is at, up to REV (since k is
                  * vmcloak_revisions[k - 1]'s), each only when missing. */
                 for (int since = 1; e == 0 && since <= target + 1; since++)
@@ -672,9 +721,9 @@ int repo_migrate_alembic(struct repo *r, const char *rev, const char **ret_from)
                 }
         }
         schema_scan_done(&s);
-        if (e < 0 || there) {
+        if (e < 0 || there || past) {
                 exec_sql(r, "ROLLBACK");
-                return e < 0 ? e : 1;
+                return e < 0 ? e : there ? 1 : 2;
         }
         e = commit_and_identify(r);
         if (e < 0)

@@ -118,6 +118,18 @@ enum repo_state {
  * A file that is no SQLite database, or one without VMCloak's image and snapshot tables, is
  * refused with one line (-EIO, -EPROTO) and left as it is. */
 int repo_open(const char *path, struct repo **ret);
+
+/* How long repo_open_readonly() waits for a lock another process holds, in ms. */
+#define REPO_READONLY_BUSY_MS 200
+
+/* Open an existing repository only to read it, for what must never change or wait on it (the
+ * shell completion, vmcloak __complete): SQLITE_OPEN_READONLY, no create, no schema, no
+ * journal-mode change, no migration, and a lock held by another process (a migrate, a write) is
+ * waited on for REPO_READONLY_BUSY_MS only. The schema is identified as repo_open() does
+ * (repo_state()); the list functions read every known state. A missing file: -EIO; an empty
+ * one: -ENODATA; locked: -EBUSY; not a repository: -EPROTO; each after one line (debug for
+ * -ENODATA). Writing through the handle fails (SQLITE_READONLY). */
+int repo_open_readonly(const char *path, struct repo **ret);
 void repo_close(struct repo *r);
 const char *repo_path(const struct repo *r);
 /* user_version when set, else 1 for VMCloak's head revision and 0 for older ones. */
@@ -147,10 +159,11 @@ extern const char repo_alembic_revisions_text[];
  * up to REV (those missing), alembic_version := REV, PRAGMA user_version untouched (0: a VMCloak
  * schema, which VMCloak and this vmcloak's `migrate` take on from there). One transaction.
  * *ret_from: the revision it was at (a static string: "none" before alembic, or "vmcloak schema"
- * when past VMCloak's head). Returns 0 after migrating, 1 when the repository is at REV already
- * (nothing written), -EPROTO after one line when it is past REV (no downgrade: VMCloak's
- * migrations have none that does anything) or NEWER/UNKNOWN (the file unchanged), -EINVAL for a
- * REV that is none of the four (after one line).
+ * when past VMCloak's head). Returns 0 after migrating, 1 when the repository is at REV already,
+ * 2 when it is past REV (a later revision or a vmcloak schema; nothing written either, no line:
+ * there is no downgrade, and VMCloak's migrate says "already at the latest version" and exits
+ * 0), -EPROTO after one line for NEWER/UNKNOWN (the file unchanged), -EINVAL for a REV that is
+ * none of the four (after one line).
  */
 int repo_migrate_alembic(struct repo *r, const char *rev, const char **ret_from);
 

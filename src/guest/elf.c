@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "core/cleanup.h"
+#include "core/log.h"
 
 int elf_needs_interpreter(const char *path) {
         _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -14,9 +15,16 @@ int elf_needs_interpreter(const char *path) {
                 return -errno;
         if (elf_version(EV_CURRENT) == EV_NONE)
                 return -ENOSYS;
+        errno = 0;
         Elf *e = elf_begin(fd, ELF_C_READ, NULL);
-        if (!e)
-                return -ENOMEM;
+        if (!e) {
+                /* libelf's own error numbers are not public (elf_errmsg names them): a failed
+                 * read or allocation left errno (EISDIR for a folder, EIO, ENOMEM); anything
+                 * else is a file libelf refused as ELF. */
+                int sys = errno;
+                log_debug("%s: libelf cannot read it: %s", path, elf_errmsg(elf_errno()));
+                return sys > 0 ? -sys : -ENOEXEC;
+        }
         int r = 0;
         size_t n;
         GElf_Ehdr eh;

@@ -83,6 +83,8 @@ int qemu_probe_version(const char *binary, struct qemu_version *ret, char **ret_
         return r < 0 ? r : qemu_parse_version_output(out, ret, ret_string);
 }
 
+const char *qemu_binary_override(void) { return binary_override; }
+
 int qemu_set_binary(const char *path) {
         if (!path) {
                 free(binary_override);

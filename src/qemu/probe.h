@@ -25,6 +25,8 @@ int qemu_find_binary(char **ret);
  * fix; -ENOMEM.
  */
 int qemu_set_binary(const char *path);
+/* The absolute path qemu_set_binary() took (owned by this module), or NULL when none was given. */
+const char *qemu_binary_override(void);
 
 /* Find MAJOR.MINOR.PATCH[-pre][+build] in `--version` output (VMCloak's semver search).
  * ret_string (may be NULL) gets the matched text. -EINVAL when there is none. */

@@ -135,6 +135,27 @@ tap_check "completing names created nothing (no home, repository unchanged)" \
   bash -c 'test ! -e "$1" && cmp -s "$2" "$3/repository.db" && test "$(ls "$3")" = repository.db' _ "$VMCLOAK_HOME" "$tmp/repo-before" "$home"
 tap_check "__complete with no repository prints nothing and creates nothing" \
   bash -c 'test -z "$("$1" --home "$2/none" __complete names)" && test ! -e "$2/none"' _ "$VM" "$tmp"
+# The repository is opened read-only: an empty file gets no schema, vmcloak's own (WAL) gets no
+# -wal/-shm left beside it, and a lock another process holds (a migrate) makes it print nothing
+# rather than wait (the timeout only guards against a hang: 30 s was the old busy timeout).
+mkdir "$tmp/empty"; : >"$tmp/empty/repository.db"
+tap_check "__complete on an empty repository.db prints nothing and writes nothing" \
+  bash -c 'test -z "$("$1" --home "$2" __complete names)" && test ! -s "$2/repository.db" && test "$(ls "$2")" = repository.db' _ "$VM" "$tmp/empty"
+"$VM" --home "$tmp/cur" list images >/dev/null && sqlite3 "$tmp/cur/repository.db" \
+  "INSERT INTO image (name, path, osversion, servicepack, mode, ipaddr, port, adapter, netmask, gateway, cpus, ramsize, vm) VALUES ('curimg', '/x', 'win10x64', '', 'normal', '192.168.56.2', 8000, 'qemubr0', '255.255.255.0', '192.168.56.1', 1, 1024, 'qemu')"
+cp "$tmp/cur/repository.db" "$tmp/cur-before"
+tap_check "__complete on vmcloak's own (WAL) repository: its names" test "$("$VM" --home "$tmp/cur" __complete images)" = curimg
+tap_check "... the file unchanged, no -wal/-shm left" \
+  bash -c 'cmp -s "$1/repository.db" "$2" && test ! -e "$1/repository.db-wal" -a ! -e "$1/repository.db-shm"' _ "$tmp/cur" "$tmp/cur-before"
+mkfifo "$tmp/lockfifo"
+sqlite3 "$home/repository.db" <"$tmp/lockfifo" >/dev/null 2>&1 & lockpid=$!
+exec 9>"$tmp/lockfifo"
+echo "BEGIN EXCLUSIVE;" >&9
+for _ in $(seq 100); do sqlite3 "$home/repository.db" "SELECT 1" >/dev/null 2>&1 || break; sleep 0.1; done
+locked=$(timeout 20 "$VM" --home "$home" __complete names; echo "rc=$?")
+tap_check "__complete on a locked repository (BEGIN EXCLUSIVE held) prints nothing" test "$locked" = rc=0
+echo "ROLLBACK;" >&9; exec 9>&-; wait "$lockpid"
+tap_check "... and the repository is unchanged" cmp -s "$tmp/repo-before" "$home/repository.db"
 
 # --- (d) zsh ---
 if command -v zsh >/dev/null; then

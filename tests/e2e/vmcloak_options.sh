@@ -35,13 +35,20 @@ lines() { grep -c . <<<"$1"; }
 # -q/--quiet: VMCloak's takes a value (any value means quiet); ours also works as a flag.
 "$VM" list images >/dev/null 2>&1   # the home, for migrate's "already" line
 run migrate; tap_check "without -q migrate says where it stands" grep -q "already at the latest" <<<"$out"
-for q in "-q" "-q 1" "-q yes" "--quiet" "--quiet=1"; do
+for q in "-q" "-q 1" "-q yes" "--quiet" "--quiet 1" "--quiet yes" "--quiet=1"; do
   run $q migrate
   tap_check "vmcloak $q migrate: accepted, info lines gone" test "$rc" = 0 -a -z "$out"
 done
 run -q list images; tap_check "-q before a command name stays a flag (-q list images)" test "$rc" = 0
 run migrate --quiet=x; tap_check "--quiet=X after the command too" test "$rc" = 0 -a -z "$out"
 run -q -d list images; tap_check "-q does not swallow an option" test "$rc" = 0
+run --quiet list images; tap_check "--quiet before a command name stays a flag (--quiet list images)" test "$rc" = 0
+run --quiet -d list images; tap_check "--quiet does not swallow an option" test "$rc" = 0
+# After the command -q is a flag (VMCloak had no -q there): the next word stays a positional,
+# and when it is one too many the line says how to write the value form.
+expect "list images -q 1: refused, the line names --quiet=1" 2 "write --quiet=1" list images -q 1
+expect "list images --quiet 1: refused the same way" 2 "write --quiet=1" list images --quiet 1
+run list images -q; tap_check "list images -q: a flag after the command" test "$rc" = 0 -a -z "$out"
 
 # -d/--debug: debug lines.
 run -d --home "$tmp/dbg1" list images; tap_check "-d shows debug output" grep -q '^debug: ' <<<"$raw"
@@ -64,6 +71,11 @@ tap_check "install --debug: QEMU gets -vnc 127.0.0.1:3389 (display 3389, as --vr
 tap_check "... and a line says where to connect" grep -qF "connect a VNC viewer to 127.0.0.1:9289 (display 3389)" <<<"$out"
 : >"$FAKE_QEMU_LOG"; run --qemu-binary "$tmp/fake-qemu" install img run:true --accel tcg -d --vrde-port 7 --vnc-listen 127.0.0.2
 tap_check "install --debug --vrde-port 7 --vnc-listen 127.0.0.2: there" test "$(vnc_of)" = "-vnc 127.0.0.2:7"
+tap_check "... a loopback address: no warning of an open display" test -z "$(grep -F "no loopback" <<<"$out")"
+# A display anyone on the network can reach: it has no password and shows an administrator session.
+: >"$FAKE_QEMU_LOG"; run --qemu-binary "$tmp/fake-qemu" install img run:true --accel tcg -d --vnc-listen 0.0.0.0
+tap_check "install --debug --vnc-listen 0.0.0.0: one warning line (no password, administrator session)" \
+  test "$(grep -c "no loopback address.*no password.*administrator session" <<<"$out")" = 1
 : >"$FAKE_QEMU_LOG"; run --qemu-binary "$tmp/fake-qemu" -d modify img --vm-visible --accel tcg
 tap_check "modify --debug --vm-visible: VNC as well" test "$(vnc_of)" = "-vnc 127.0.0.1:3389"
 : >"$FAKE_QEMU_LOG"; run --qemu-binary "$tmp/fake-qemu" -d snapshot img vm1 --accel tcg --boot-each
@@ -88,6 +100,29 @@ if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
     test "$(stat -c %u "$tmp/nb/home/repository.db")" = "$nb_uid" -a "$(stat -c %u "$tmp/nb/home/image")" = "$nb_uid"
   run -u nobody -d --home "$tmp/nb/home" list images
   tap_check "... with HOME set to nobody's home" grep -qF "HOME=$(getent passwd nobody | cut -d: -f6)" <<<"$raw"
+  # The environment of USER: USER/LOGNAME, no XDG_RUNTIME_DIR of root's, no TMPDIR it cannot write.
+  mkdir -m 700 "$tmp/roottmp"
+  XDG_RUNTIME_DIR=/run/user/0 TMPDIR=$tmp/roottmp run -u nobody -d --home "$tmp/nb/home" list images
+  tap_check "... USER and LOGNAME are nobody" grep -qF "USER=LOGNAME=nobody " <<<"$raw"
+  nbrun=/run/user/$nb_uid
+  if [ -d "$nbrun" ] && [ "$(stat -c %u "$nbrun")" = "$nb_uid" ]; then want_xdg=$nbrun; else want_xdg="(unset)"; fi
+  tap_check "... root's XDG_RUNTIME_DIR is not kept ($want_xdg)" grep -qF "XDG_RUNTIME_DIR=$want_xdg " <<<"$raw"
+  tap_check "... a TMPDIR nobody cannot write is unset" grep -qF "TMPDIR=(unset)" <<<"$raw"
+  TMPDIR=/tmp run -u nobody -d --home "$tmp/nb/home" list images
+  tap_check "... a TMPDIR nobody can write stays" grep -qF "TMPDIR=/tmp" <<<"$raw"
+  # --home / VMCLOAK_HOME that USER cannot write: one line before anything (as root it would pass).
+  mkdir -m 755 "$tmp/roothome"
+  expect "-u nobody --home DIR of root's: refused with one line" 1 "is not writable by nobody" \
+    -u nobody --home "$tmp/roothome" list images
+  tap_check "... nothing made in it" test "$(lines "$out")" = 1 -a -z "$(ls -A "$tmp/roothome")"
+  VMCLOAK_HOME=$tmp/roothome/sub run -u nobody list images
+  tap_check "VMCLOAK_HOME below a folder of root's: refused, not made" \
+    test "$rc" = 1 -a "$(lines "$out")" = 1 -a ! -e "$tmp/roothome/sub"
+  # --qemu-binary is checked before -u takes effect: a binary nobody cannot run is refused after.
+  cp "$fake" "$tmp/rootqemu"; chmod 700 "$tmp/rootqemu"
+  expect "-u nobody --qemu-binary only root can run: refused with one line" 1 "not executable by nobody" \
+    --qemu-binary "$tmp/rootqemu" -u nobody --home "$tmp/nb/home" list images
+  tap_check "... one line" test "$(lines "$out")" = 1
   run list images -u nobody --home "$tmp/nb/h2"
   tap_check "-u after the command too" test "$rc" = 0 -a "$(stat -c %u "$tmp/nb/h2/repository.db")" = "$nb_uid"
   # Without --home the home is USER's ~/.vmcloak (VMCloak kept the invoking user's, which USER
@@ -223,7 +258,7 @@ tap_check "... stops there (alembic f5b14c62e62c, mac columns, no _installed)" b
   test \"\$(sqlite3 '$mh/repository.db' \"SELECT version_num FROM alembic_version; PRAGMA user_version;
     SELECT count(*) FROM pragma_table_info('image') WHERE name IN ('mac', '_installed')\" | tr '\n' ' ')\" = 'f5b14c62e62c 0 1 '"
 s0=$(sum "$mh/repository.db")
-expect "migrate --revision 34c908159434 (a downgrade): refused with one line" 1 "does not downgrade" \
+expect "migrate --revision 34c908159434 (past it): exit 0, as VMCloak, one line" 0 "already past revision 34c908159434" \
   --home "$mh" migrate --revision 34c908159434
 tap_check "... the file unchanged" test "$(sum "$mh/repository.db")" = "$s0" -a "$(lines "$out")" = 1
 expect "migrate --revision nonsense: usage error naming VMCloak's revisions" 2 "d6c5bf858df1" \
@@ -232,5 +267,9 @@ expect "migrate --revision d6c5bf858df1" 0 "to d6c5bf858df1" --home "$mh" migrat
 expect "migrate --revision head: on to this vmcloak's schema" 0 "migrated from schema 1" --home "$mh" migrate --revision head
 tap_check "... now current" test "$(rev)" = "d6c5bf858df1 6 "
 expect "migrate (default head) again: already" 0 "already at the latest" --home "$mh" migrate
+s0=$(sum "$mh/repository.db")
+expect "migrate --revision 34c908159434 at head: exit 0, nothing changed" 0 "nothing was changed" \
+  --home "$mh" migrate --revision 34c908159434
+tap_check "... the file unchanged" test "$(sum "$mh/repository.db")" = "$s0" -a "$(lines "$out")" = 1
 
 tap_done

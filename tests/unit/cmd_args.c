@@ -127,6 +127,35 @@ static void test_positional_counts(void **state) {
         args_free(&a);
 }
 
+/* After the command -q/--quiet is a flag: the next word stays a positional, and when it is the
+ * extra one the line says how to write VMCloak's value form. */
+static void test_quiet_after_command(void **state) {
+        (void)state;
+        struct args a;
+        const char *flag[] = { "demo", "-q", "n", NULL };
+        assert_int_equal(parse(&a, 3, flag), 0);
+        assert_true(global.quiet);
+        assert_int_equal(a.npos, 1);
+        assert_string_equal(a.pos[0], "n");
+        args_free(&a);
+        const char *eq[] = { "demo", "n", "--quiet=x", NULL };
+        assert_int_equal(parse(&a, 3, eq), 0);
+        assert_int_equal(a.npos, 1);
+        args_free(&a);
+        _cleanup_free_ char *e1 = NULL, *e2 = NULL;
+        const char *extra[] = { "demo", "a", "b", "--quiet", "1", NULL };
+        assert_int_equal(parse_capturing(&a, &spec, extra, &e1), -EINVAL);
+        assert_string_equal(e1, "vmcloak: too many arguments for 'demo' ('1' is extra; after the command -q/--quiet "
+                                "takes no value: write --quiet=1, or -q 1 before the command)\n");
+        /* The same word elsewhere is plainly extra. */
+        const char *other[] = { "demo", "-q", "a", "b", "1", NULL };
+        assert_int_equal(parse_capturing(&a, &spec, other, &e2), -EINVAL);
+        assert_string_equal(e2, "vmcloak: too many arguments for 'demo' ('1' is extra): "
+                                "vmcloak demo [OPTIONS] NAME [IP]\n");
+        global.quiet = false;
+        log_set_level(LOG_LEVEL_INFO);
+}
+
 static void test_help_and_globals(void **state) {
         (void)state;
         const char *help[] = { "demo", "--help", NULL };
@@ -749,6 +778,7 @@ int main(void) {
                 cmocka_unit_test(test_unknown_option),
                 cmocka_unit_test(test_missing_value),
                 cmocka_unit_test(test_positional_counts),
+                cmocka_unit_test(test_quiet_after_command),
                 cmocka_unit_test(test_help_and_globals),
                 cmocka_unit_test(test_suggest),
                 cmocka_unit_test(test_typed_defaults),

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/repo.h"
@@ -325,7 +326,8 @@ static void test_migrate_to_alembic_revision(void **state) {
         assert_int_equal(repo_migrate_alembic(r, "f5b14c62e62c", &from), 0);
         assert_string_equal(from, "5a5957711538");
         assert_int_equal(repo_state(r), REPO_OLDER);
-        assert_int_equal(repo_migrate_alembic(r, "34c908159434", &from), -EPROTO);  /* no downgrade */
+        assert_int_equal(repo_migrate_alembic(r, "34c908159434", &from), 2);  /* past it: no downgrade */
+        assert_string_equal(from, "f5b14c62e62c");
         assert_int_equal(repo_migrate_alembic(r, "nope", &from), -EINVAL);
         repo_close(r);
         expect_sql(f->db, "SELECT version_num FROM alembic_version", "f5b14c62e62c");
@@ -336,8 +338,10 @@ static void test_migrate_to_alembic_revision(void **state) {
         int a, b;
         assert_int_equal(repo_migrate(r, &a, &b), 0);     /* head from there */
         assert_int_equal(repo_migrate_alembic(r, REPO_ALEMBIC_HEAD, &from), 1);
-        assert_int_equal(repo_migrate_alembic(r, "f5b14c62e62c", &from), -EPROTO);
+        assert_int_equal(repo_migrate_alembic(r, "f5b14c62e62c", &from), 2);
+        assert_string_equal(from, "vmcloak schema");
         repo_close(r);
+        expect_sql(f->db, "SELECT version_num FROM alembic_version", REPO_ALEMBIC_HEAD); /* not set back */
 }
 
 static void test_unknown_revision(void **state) {
@@ -526,7 +530,7 @@ static void test_schema3_migrates_to_current(void **state) {
         assert_null(l[0]->tags);
         snapshot_list_free(l, n);
         repo_close(r);
-        expect_sql(f->db, "PRAGMA user_version", "6");
+        expect_sql(f->db, "SELECT version_num FROM alembic_version", REPO_ALEMBIC_HEAD); /* not set back */
         expect_sql(f->db, "SELECT tags FROM image WHERE name = 'win10base'", "dotnet,office");
         expect_sql(f->db, "SELECT count(*) FROM snapshot WHERE tags IS NULL", "2");
         expect_sql(f->db, "SELECT type FROM pragma_table_info('snapshot') WHERE name = 'tags'", "TEXT");
@@ -578,7 +582,7 @@ static void test_schema4_migrates_to_5(void **state) {
         assert_int_equal(repo_migrate(r, &from, &to), 0);
         assert_int_equal(from, 6);
         repo_close(r);
-        expect_sql(f->db, "PRAGMA user_version", "6");
+        expect_sql(f->db, "SELECT version_num FROM alembic_version", REPO_ALEMBIC_HEAD); /* not set back */
         expect_sql(f->db, "SELECT hardware FROM image WHERE name = 'win10base'", "dell-optiplex-7050");
         expect_sql(f->db, "SELECT count(*) FROM image WHERE hardware IS NULL", "1");
         expect_sql(f->db, "SELECT count(*) FROM snapshot WHERE identity IS NULL AND cloakcheck IS NULL", "2");
@@ -747,7 +751,7 @@ static void test_schema2_opens_and_migrates_to_current(void **state) {
         expect_sql(f->db, "SELECT count(*) FROM pragma_table_info('image') WHERE name IN "
                           "('firmware','secure_boot','tpm','os_build','os_edition','os_language','tags',"
                           "'hardware','identity','cloakcheck')", "10");
-        expect_sql(f->db, "PRAGMA user_version", "6");
+        expect_sql(f->db, "SELECT version_num FROM alembic_version", REPO_ALEMBIC_HEAD); /* not set back */
         /* A second migrate has nothing to do. */
         assert_int_equal(repo_open(f->db, &r), 0);
         assert_int_equal(repo_migrate(r, &from, &to), 0);
@@ -890,6 +894,80 @@ static void test_update_writes_only_changes(void **state) {
         free(v);
 }
 
+static void test_readonly_missing_and_empty(void **state) {
+        struct fx *f = *state;
+        struct repo *r = NULL;
+        assert_int_equal(repo_open_readonly(f->db, &r), -EIO); /* missing: not created */
+        assert_int_equal(access(f->db, F_OK), -1);
+        assert_int_equal(write_file(f->db, "", 0, 0644), 0);
+        assert_int_equal(repo_open_readonly(f->db, &r), -ENODATA); /* empty: no schema made */
+        struct stat st;
+        assert_int_equal(stat(f->db, &st), 0);
+        assert_int_equal(st.st_size, 0);
+}
+
+/* A read-only open of a current (WAL) repository and of a VMCloak one: lists work, no byte of
+ * the file changes, no journal mode is set, no -wal/-shm is left, writing fails. */
+static void test_readonly_writes_nothing(void **state) {
+        struct fx *f = *state;
+        for (int pass = 0; pass < 2; pass++) {
+                unlink(f->db);
+                if (pass == 0) {
+                        struct repo *w;
+                        assert_int_equal(repo_open(f->db, &w), 0);
+                        struct image *img = new_image("ro1", "192.168.30.5");
+                        assert_int_equal(repo_image_insert(w, img), 0);
+                        image_free(img);
+                        repo_close(w);
+                } else
+                        load_fixture(f->db, "vmcloak-head.sql");
+                size_t len0, len1;
+                char *before = file_bytes(f->db, &len0);
+                struct repo *r;
+                assert_int_equal(repo_open_readonly(f->db, &r), 0);
+                assert_int_equal(repo_state(r), pass == 0 ? REPO_CURRENT : REPO_OLDER);
+                struct image **l;
+                size_t n;
+                assert_int_equal(repo_image_list(r, &l, &n), 0);
+                assert_int_equal(n, pass == 0 ? 1 : 2);
+                for (size_t i = 0; i < n; i++)
+                        image_free(l[i]);
+                free(l);
+                struct image *img = new_image("ro2", "192.168.30.6");
+                assert_true(repo_image_insert(r, img) < 0);
+                image_free(img);
+                repo_close(r);
+                char *after = file_bytes(f->db, &len1);
+                assert_int_equal(len0, len1);
+                assert_memory_equal(before, after, len0);
+                free(before);
+                free(after);
+                char *wal = strdup_printf("%s-wal", f->db), *shm = strdup_printf("%s-shm", f->db);
+                assert_int_equal(access(wal, F_OK), -1);
+                assert_int_equal(access(shm, F_OK), -1);
+                free(wal);
+                free(shm);
+                char *mode = sql_text(f->db, "PRAGMA journal_mode");
+                assert_string_equal(mode, pass == 0 ? "wal" : "delete");
+                free(mode);
+        }
+}
+
+/* Another process holds the lock (a migrate): the read-only open gives up with -EBUSY. */
+static void test_readonly_busy(void **state) {
+        struct fx *f = *state;
+        load_fixture(f->db, "vmcloak-head.sql");
+        sqlite3 *h;
+        assert_int_equal(sqlite3_open(f->db, &h), SQLITE_OK);
+        assert_int_equal(sqlite3_exec(h, "BEGIN EXCLUSIVE", NULL, NULL, NULL), SQLITE_OK);
+        struct repo *r = NULL;
+        assert_int_equal(repo_open_readonly(f->db, &r), -EBUSY);
+        assert_int_equal(sqlite3_exec(h, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+        sqlite3_close(h);
+        assert_int_equal(repo_open_readonly(f->db, &r), 0);
+        repo_close(r);
+}
+
 static void test_not_a_database(void **state) {
         struct fx *f = *state;
         assert_int_equal(write_file(f->db, "this is not sqlite, just text that is long enough to look like a header",
@@ -923,6 +1001,9 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_vmcloak_head_db, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_vmcloak_048_db, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_not_a_database, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_readonly_missing_and_empty, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_readonly_writes_nothing, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_readonly_busy, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_migrate_to_alembic_revision, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_unknown_revision, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_unknown_revision_on_schema_2, setup, teardown),

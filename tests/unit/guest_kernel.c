@@ -288,6 +288,7 @@ static void test_needs_interpreter(void **state) {
         assert_int_equal(elf_needs_interpreter(sh), 0);
         char *missing = path_join(d, "missing");
         assert_int_equal(elf_needs_interpreter(missing), -ENOENT);
+        assert_int_equal(elf_needs_interpreter(d), -EISDIR);   /* libelf's NULL: not -ENOMEM */
         rm_rf(d);
         free(d);
         free(p);
