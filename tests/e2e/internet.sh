@@ -281,7 +281,9 @@ tap_check "an unknown image is refused" test "$rc" = 1 -a -n "$(grep -F 'no imag
 out=$(inR setpriv --reuid=65534 --regid=65534 --clear-groups "$VM" internet on 10.77.1.2 --via r1 2>&1); rc=$?
 tap_check "non-root is refused with one line" test "$rc" = 1 -a "$(grep -c . <<<"$out")" = 1
 tap_check "... naming CAP_NET_ADMIN and the command" grep -qF "which needs CAP_NET_ADMIN (root); run: sudo $VM internet on 10.77.1.2 --via r1" <<<"$out"
-out=$(inR "$VM" -u nobody internet on 10.77.1.2 --via r1 2>&1); rc=$?
+# nobody's own home for the run: -u refuses a home the user cannot write before anything else.
+mkdir -p "$tmp/nobody-home" && chown 65534:65534 "$tmp/nobody-home" && chmod o+x "$tmp"
+out=$(inR "$VM" -u nobody --home "$tmp/nobody-home" internet on 10.77.1.2 --via r1 2>&1); rc=$?
 tap_check "root with -u USER is refused with one line telling to leave -u out, no sudo" \
   test "$rc" = 1 -a "$(grep -c . <<<"$out")" = 1 -a -n "$(grep -F -- '-u/--user nobody gave root up before it: leave -u out' <<<"$out")" -a -z "$(grep -F sudo <<<"$out")"
 out=$(inR setpriv --inh-caps=-all --bounding-set=-net_admin "$VM" internet on 10.77.1.2 --via r1 2>&1); rc=$?
