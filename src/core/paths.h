@@ -27,6 +27,8 @@ char *paths_fleet_dir(void);              /* <home>/fleet: snapshot's fleet temp
 char *paths_image_log_dir(const char *image); /* <home>/log/<image>: its runs' logs */
 
 /* Where data lives (agent binaries, templates): $VMCLOAK_DATADIR if set; when running from
- * the build tree, the build tree and the source data/; else the installed datadir. */
+ * the build tree (a build with meson's dev_paths option, the default), the build tree and the
+ * source data/; else the installed datadir. paths_datadir() keeps its first answer;
+ * paths_data_file() (a path to free, NULL when out of memory) reads $VMCLOAK_DATADIR anew. */
 const char *paths_datadir(void);
 char *paths_data_file(const char *relative);
