@@ -266,6 +266,11 @@ void gendoc_man_main(FILE *f, const struct cmd_info *cmds, size_t n, const char 
         fputs("\nShipped data: guest files, the dependency catalog, hardware profiles, the cloak detectors "
               "($VMCLOAK_DATADIR instead).\n",
               f);
+        fputs(".TP\n.I ", f);
+        man_text(f, VMCLOAK_DOCDIR "/");
+        fputs("\nThe documentation: README.md, json.md (the fields of every \\-\\-json document), windows.md, "
+              "libvirt.md, cloaking.md, dependencies.md and the others of the source's docs/ folder.\n",
+              f);
         fputs(exit_status, f);
         fputs(".SH SEE ALSO\n", f);
         for (size_t i = 0; i < n; i++)

@@ -88,6 +88,8 @@ for f in windows/isos.json deps/recipes.yaml hardware/dell-optiplex-7050.yaml li
   tap_check "the .deb has the data file $f" has "/usr/share/vmcloak/$f"
 done
 tap_check "the .deb has the man page vmcloak(1)" has '/usr/share/man/man1/vmcloak\.1\.gz'
+tap_check "the .deb has the --json fields (json.md, which vmcloak(1) points at)" has '/usr/share/doc/vmcloak/json\.md(\.gz)?'
+tap_check "the .deb has the link vmcloak-iptables (VMCloak's script)" has '/usr/bin/vmcloak-iptables'
 tap_check "the .deb has the bash completion" has '/usr/share/bash-completion/completions/vmcloak'
 tap_check "the .deb has the zsh completion" has '/usr/share/zsh/(vendor-completions|site-functions)/_vmcloak'
 
