@@ -44,7 +44,7 @@ mount --bind \$T/helper/qemu-bridge-helper \$HELPER || exit 11
 ip link set lo up
 echo "== bridge"; \$VM bridge --setup-helper br-test 192.168.30.1/24 2>&1; echo "rc=\$?"
 echo "== init"; \$VM init --linux --accel tcg --ip 192.168.30.15 lbr br-test 2>&1; echo "rc=\$?"
-echo "== list"; \$VM list images
+echo "== list"; \$VM list images --format table
 echo "== snapshot"; \$VM snapshot --accel tcg lbr brvm 192.168.30.20 2>&1; echo "rc=\$?"
 echo "== restore"; \$VM restore brvm --exec 'hostname; ip -4 -o addr show eth0' 2>&1; echo "rc=\$?"
 echo "== machineinfo"; cat \$VMCLOAK_HOME/vms/qemu/brvm/machineinfo.json
