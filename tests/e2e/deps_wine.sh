@@ -172,8 +172,11 @@ tap_check "... the next dependency ran after the reboot, through the fresh agent
 starts=$(wc -l <"$tmp/agent-starts")
 out=$(install testmsi-reboot --force-reinstall --timeout 60 2>&1); rc=$?
 sed 's/^/# /' <<<"$out"
+# At least one more start: the harness's loop starts Wine's agent again at once, and a start
+# that finds the port still held by the agent going down ends and is counted too (seen once in a
+# fresh-root run under load: rc 0 and "1 reboot", the start count off).
 tap_check "3010 from the last dependency: the running guest is rebooted too (exit 0, one more start)" \
-  test "$rc/$(grep -c '1 reboot;' <<<"$out")/$(wc -l <"$tmp/agent-starts")" = "0/1/$((starts + 1))"
+  test "$rc/$(grep -c '1 reboot;' <<<"$out")" = "0/1" -a "$(wc -l <"$tmp/agent-starts")" -gt "$starts"
 tap_check "... the file is in Program Files" \
   cmp -s <(gfile 'C:\Program Files\VmcloakTestMsiReboot\payload.txt') "$tmp/srv/payload-testmsi-reboot.txt"
 tap_check "... and image.installed has the four, each once" test \
