@@ -697,6 +697,16 @@ static int legacy_forward(uint32_t addr, bool *ret_drop, bool *ret_docker_user, 
         return 0;
 }
 
+/* Appends to *fix the commands that let guest address a through iptables' filter table with
+ * program prog ("iptables" or "iptables-legacy"): accept its packets and the replies to it, in
+ * Docker's DOCKER-USER chain when there is one (Docker rewrites FORWARD), else in FORWARD.
+ * 0 or -ENOMEM. */
+static int iptables_allow(char ***fix, const char *prog, bool docker_user, const char *a) {
+        const char *ch = docker_user ? "DOCKER-USER" : "FORWARD";
+        return strv_extendf(fix, "%s -I %s -s %s -j ACCEPT && %s -I %s -d %s -m conntrack "
+                            "--ctstate RELATED,ESTABLISHED -j ACCEPT", prog, ch, a, prog, ch, a);
+}
+
 int net_internet_blockers(uint32_t addr, char **ret_what, char **ret_fix) {
         *ret_what = *ret_fix = NULL;
         char a[16] = "GUEST_IP";
@@ -738,11 +748,9 @@ int net_internet_blockers(uint32_t addr, char **ret_what, char **ret_fix) {
                 if (strv_extendf(&what, "%s %s %s (%s)", f, tbl, name, why) < 0)
                         return -ENOMEM;
                 /* iptables(-nft)'s own table is changed with iptables (nft's rules there confuse it). */
-                if (streq(f, "ip") && streq(tbl, "filter") && streq(name, "FORWARD")) {
-                        const char *ch = docker_user ? "DOCKER-USER" : "FORWARD";
-                        r = strv_extendf(&fix, "iptables -I %s -s %s -j ACCEPT && iptables -I %s -d %s -m conntrack "
-                                         "--ctstate RELATED,ESTABLISHED -j ACCEPT", ch, a, ch, a);
-                } else
+                if (streq(f, "ip") && streq(tbl, "filter") && streq(name, "FORWARD"))
+                        r = iptables_allow(&fix, "iptables", docker_user, a);
+                else
                         r = strv_extendf(&fix, "nft insert rule %s %s %s ip saddr %s accept && nft insert rule %s %s %s "
                                          "ip daddr %s ct state established,related accept", f, tbl, name, a, f, tbl, name, a);
                 if (r < 0)
@@ -750,10 +758,8 @@ int net_internet_blockers(uint32_t addr, char **ret_what, char **ret_fix) {
         }
         bool drop, docker_user, allowed;
         if (legacy_forward(addr, &drop, &docker_user, &allowed) == 0 && drop && !allowed) {
-                const char *ch = docker_user ? "DOCKER-USER" : "FORWARD";
                 if (strv_extend(&what, "iptables-legacy filter FORWARD (policy DROP)") < 0 ||
-                    strv_extendf(&fix, "iptables-legacy -I %s -s %s -j ACCEPT && iptables-legacy -I %s -d %s -m conntrack "
-                                 "--ctstate RELATED,ESTABLISHED -j ACCEPT", ch, a, ch, a) < 0)
+                    iptables_allow(&fix, "iptables-legacy", docker_user, a) < 0)
                         return -ENOMEM;
         }
         if (what && (!(*ret_what = strv_join(what, ", ")) || !(*ret_fix = strv_join(fix, "; ")))) {
