@@ -252,12 +252,7 @@ static void check_disk(void) {
         }
         const char *home = paths_home();
         /* The home may not exist yet (doctor creates nothing): measure its nearest existing parent. */
-        _cleanup_free_ char *p = strdup(home);
-        while (p && !path_exists(p) && strcmp(p, "/") != 0) {
-                char *d = path_dirname(p);
-                free(p);
-                p = d;
-        }
+        _cleanup_free_ char *p = path_nearest_existing(home);
         struct statvfs v;
         if (!p || statvfs(p, &v) < 0) {
                 net_check_set(c, NET_CHECK_FAIL, "", "cannot measure the free space for %s", home);

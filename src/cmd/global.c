@@ -81,20 +81,10 @@ static int user_can_use_home(void) {
         const char *h = !isempty(global.home) ? global.home : getenv("VMCLOAK_HOME");
         if (isempty(h))
                 return 0; /* USER's ~/.vmcloak: paths_init() says what is wrong with it */
-        _cleanup_free_ char *p = strdup(h);
+        /* The home, else the nearest folder above it that exists (where it will be made). */
+        _cleanup_free_ char *p = path_nearest_existing(h);
         if (!p)
                 return log_oom();
-        /* The home, else the nearest folder above it that exists (where it will be made). */
-        while (access(p, F_OK) < 0 && errno == ENOENT) {
-                char *d = path_dirname(p);
-                if (!d)
-                        return log_oom();
-                bool top = streq(d, p);
-                free(p);
-                p = d;
-                if (top)
-                        break;
-        }
         if (access(p, W_OK | X_OK) == 0)
                 return 0;
         if (streq(p, h))

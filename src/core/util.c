@@ -390,6 +390,19 @@ char *path_dirname(const char *path) {
         return strndup(path, (size_t)(s - path));
 }
 
+char *path_nearest_existing(const char *path) {
+        char *p = strdup(path);
+        while (p && !path_exists(p)) {
+                char *d = path_dirname(p);
+                bool top = d && streq(d, p);
+                free(p);
+                p = d;
+                if (top)
+                        break;
+        }
+        return p;
+}
+
 uint64_t file_size_or_zero(const char *path) {
         struct stat st;
         return stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;

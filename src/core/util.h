@@ -78,6 +78,10 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(char *, rm_rf_and_free)
 #define DISARM(p) free(TAKE_PTR(p))
 /* Directory part of a path, as a new string ("." when there is none). */
 char *path_dirname(const char *path);
+/* path when it exists, else its nearest ancestor that does (path_exists()), up to "/" (or "."
+ * for a relative path): where a folder not made yet would be made, or which filesystem it would
+ * be on. A new string, or NULL when out of memory. */
+char *path_nearest_existing(const char *path);
 uint64_t file_size_or_zero(const char *path);
 
 /* Where run folders for sockets go: $TMPDIR when it is short (a socket path must fit in the

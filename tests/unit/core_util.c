@@ -66,8 +66,22 @@ static void test_files(void **state) {
         char *d = test_tmpdir();
         assert_non_null(d);
         char *sub = strdup_printf("%s/x/y/z", d);
+        /* Not there yet: the nearest folder that is (where mkdir_p starts), then the path itself. */
+        char *deeper = strdup_printf("%s/x/y/z/new/er", d), *near = path_nearest_existing(deeper);
+        assert_string_equal(near, d);
+        free(near);
         assert_int_equal(mkdir_p(sub, 0755), 0);
         assert_true(is_dir(sub));
+        near = path_nearest_existing(deeper);
+        assert_string_equal(near, sub);
+        free(near);
+        near = path_nearest_existing(sub);
+        assert_string_equal(near, sub);
+        free(near);
+        free(deeper);
+        near = path_nearest_existing("no-such-relative-dir/x");
+        assert_string_equal(near, ".");
+        free(near);
         assert_int_equal(mkdir_p(sub, 0755), 0);
         char *f = strdup_printf("%s/file", sub);
         assert_int_equal(write_file_atomic(f, "hello", 5, 0600), 0);
